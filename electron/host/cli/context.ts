@@ -1,0 +1,57 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { PackscopeError } from '../../../shared/errors.js';
+
+/** What a command gets: its arguments and the three output channels. Tests pass their own sinks. */
+export interface CliContext {
+  /** Standard output: results (human text, or one JSON document / JSON lines with --json). */
+  out(line: string): void;
+  /** Standard error: progress, warnings and error messages. */
+  err(line: string): void;
+  /** Aborted on SIGINT/SIGTERM; long-running commands stop cleanly when it fires. */
+  signal: AbortSignal;
+  /** True when stderr is a terminal (progress may redraw one line). */
+  isTTY: boolean;
+}
+
+export interface CommandModule {
+  /** One line for `packscope --help`. */
+  summary: string;
+  /** Full usage text for `packscope CMD --help`. */
+  usage: string;
+  /** Runs the command; resolves to the exit code. Throw PackscopeError for typed failures. */
+  run(argv: string[], ctx: CliContext): Promise<number>;
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/**
+ * Strict argument parsing with a usage error (exit 2) instead of a stack trace.
+ * Every command accepts --json and --help.
+ */
+export function parseCommandArgs<T extends Options>(argv: string[], options: T, allowPositionals = false) {
+  try {
+    return parseArgs({
+      args: argv,
+      options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, ...options },
+      allowPositionals,
+      strict: true,
+    });
+  } catch (e) {
+    throw new PackscopeError('USAGE', (e as Error).message);
+  }
+}
+
+/** Parses a number option with bounds, as a usage error when it is not one. */
+export function numberOption(value: string | undefined, name: string, fallback: number, min = -Infinity, max = Infinity): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < min || n > max) {
+    throw new PackscopeError('USAGE', `--${name} must be a number between ${min} and ${max}, got '${value}'`);
+  }
+  return n;
+}
+
+export function requireOption(value: string | undefined, name: string): string {
+  if (value === undefined || value === '') throw new PackscopeError('USAGE', `--${name} is required`);
+  return value;
+}

@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs';
+import { errorToPlain, isPackscopeError } from '../../../shared/errors.js';
+import { COMMANDS } from './commands/index.js';
+import type { CliContext } from './context.js';
+import { EXIT, EXIT_BY_ERROR } from './exit-codes.js';
+
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+async function helpText(): Promise<string> {
+  const lines = ['Usage: packscope <command> [options]', '', 'Commands:'];
+  for (const [name, load] of Object.entries(COMMANDS)) {
+    const mod = (await load()).default;
+    lines.push(`  ${name.padEnd(10)} ${mod.summary}`);
+  }
+  lines.push('', 'Global options: --version, --help. Every command takes --json and --help.');
+  lines.push('Exit codes: 0 ok, 1 internal error, 2 usage, 3 no device/permission, 4 disconnected,');
+  lines.push('  5 device error/timeout, 6 verification failed, 7 refused, 8 bad input file, 9 I/O error, 130 cancelled.');
+  return lines.join('\n');
+}
+
+/** Creates the process-level context: stdout/stderr and an AbortSignal tied to SIGINT/SIGTERM. */
+export function processContext(): CliContext & { dispose(): void } {
+  const ac = new AbortController();
+  const onSignal = () => ac.abort(new Error('interrupted'));
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    out: (line) => process.stdout.write(line + '\n'),
+    err: (line) => process.stderr.write(line + '\n'),
+    signal: ac.signal,
+    isTTY: Boolean(process.stderr.isTTY),
+    dispose() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+/** Runs one CLI invocation and returns its exit code. */
+export async function main(argv: string[], ctx: CliContext = processContext()): Promise<number> {
+  const [name, ...rest] = argv;
+  const wantsJson = rest.includes('--json');
+  try {
+    if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+      ctx.out(await helpText());
+      return name === undefined ? EXIT.USAGE : EXIT.OK;
+    }
+    if (name === '--version' || name === '-V' || name === 'version') {
+      ctx.out(wantsJson ? JSON.stringify({ version: packageVersion() }) : `packscope ${packageVersion()}`);
+      return EXIT.OK;
+    }
+    const load = COMMANDS[name];
+    if (!load) {
+      ctx.err(`packscope: unknown command '${name}'. Run 'packscope --help' for the list.`);
+      return EXIT.USAGE;
+    }
+    const mod = (await load()).default;
+    if (rest.includes('--help') || rest.includes('-h')) {
+      ctx.out(mod.usage);
+      return EXIT.OK;
+    }
+    return await mod.run(rest, ctx);
+  } catch (e) {
+    const plain = errorToPlain(e);
+    if (wantsJson) ctx.out(JSON.stringify({ error: plain }));
+    ctx.err(`packscope: ${plain.message}`);
+    if (!isPackscopeError(e) && e instanceof Error && process.env.PACKSCOPE_DEBUG) ctx.err(e.stack ?? '');
+    return EXIT_BY_ERROR[plain.code];
+  } finally {
+    (ctx as { dispose?: () => void }).dispose?.();
+  }
+}

@@ -1,0 +1,42 @@
+import type { Capability, DeviceInfo, LinkStats, ProtocolId, TelemetryFrame } from '../../../shared/types/domain.js';
+import type { ByteTransport, LineSettings } from '../../../shared/types/transport.js';
+
+/**
+ * A driver speaks one device protocol over an open transport and presents capabilities
+ * (ARCHITECTURE.md section 2). Polled protocols (JBD, Daly, JK) poll inside startTelemetry;
+ * streaming ones (native, Pylontech CAN) subscribe. Either way frames reach onTelemetry listeners
+ * in the same TelemetryFrame shape, so the live view and the recorder never care which it was.
+ */
+export interface Driver {
+  readonly protocol: ProtocolId;
+  readonly capabilities: ReadonlySet<Capability>;
+  readonly transport: ByteTransport;
+  identify(signal?: AbortSignal): Promise<DeviceInfo>;
+  startTelemetry(rateHz: number): Promise<void>;
+  stopTelemetry(): Promise<void>;
+  onTelemetry(listener: (frame: TelemetryFrame) => void): () => void;
+  /** Fired once when the link is lost (cable pulled, device reset or killed). */
+  onDisconnect(listener: (reason: string) => void): () => void;
+  stats(): LinkStats;
+  /** Stops telemetry and releases the transport listeners (does not close the transport). */
+  dispose(): Promise<void>;
+}
+
+export interface DriverOptions {
+  /** Per-request timeout, ms. */
+  timeoutMs?: number;
+  retries?: number;
+  signal?: AbortSignal;
+}
+
+export interface DriverFactory {
+  readonly protocol: ProtocolId;
+  /** Line settings this protocol uses on a serial port (JBD/Daly 9600 8N1, JK 115200, ...). */
+  readonly defaultLine: LineSettings;
+  create(transport: ByteTransport, options?: DriverOptions): Promise<Driver>;
+  /**
+   * A short, safe probe for auto-detection (read-only requests only): resolves true if a device
+   * answered in this protocol within timeoutMs. Must leave no listeners behind.
+   */
+  probe(transport: ByteTransport, timeoutMs: number): Promise<boolean>;
+}
