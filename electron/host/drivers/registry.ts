@@ -1,0 +1,16 @@
+import { PackscopeError } from '../../../shared/errors.js';
+import type { ProtocolId } from '../../../shared/types/domain.js';
+import type { DriverFactory } from './types.js';
+
+/** Protocol → driver factory, loaded lazily. */
+export const DRIVERS: Partial<Record<ProtocolId, () => Promise<DriverFactory>>> = {
+};
+
+/** Order of `--protocol auto`: the native protocol first, then the commodity boards' safe reads. */
+export const DETECTION_ORDER: ProtocolId[] = ['native', 'jbd', 'daly', 'jk'];
+
+export async function driverFactory(protocol: ProtocolId): Promise<DriverFactory> {
+  const load = DRIVERS[protocol];
+  if (!load) throw new PackscopeError('USAGE', `protocol '${protocol}' is not supported here (known: ${Object.keys(DRIVERS).join(', ')})`);
+  return load();
+}

@@ -1,0 +1,11 @@
+import type { SimBoard } from './board.js';
+import type { Personality } from './personality.js';
+
+/**
+ * Personalities `packscope sim --personality NAME` can present. Loaded lazily so the native board
+ * never pays for the CAN bus or the ROM bootloader it is not using.
+ */
+export type PersonalityFactory = (board: SimBoard) => Personality | Promise<Personality>;
+
+export const PERSONALITIES: Record<string, () => Promise<PersonalityFactory>> = {
+};
