@@ -1,0 +1,7 @@
+/** MCUboot images, signing keys and Intel HEX: platform-free codecs and checks. */
+export * from './mcuboot.js';
+export * from './keys.js';
+export * from './sign.js';
+export * from './verify.js';
+export * from './ihex.js';
+export * from './load.js';
