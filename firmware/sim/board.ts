@@ -1,9 +1,16 @@
-import type { Random } from '../../shared/util/random.js';
-import type { PackModel } from './pack/types.js';
+import type { Chemistry } from '../../shared/types/domain.js';
+import { Random } from '../../shared/util/random.js';
+import { loadOrCreateDeviceKey, type DeviceKey } from './native/device-key.js';
+import { NativeDispatcher } from './native/dispatcher.js';
+import { createPackModel } from './pack/index.js';
+import type { PackModel, PackState, ScenarioName } from './pack/types.js';
+import { openStorage, readJson, writeJson } from './state.js';
 
 /**
  * The simulated BMS board: one pack model, one non-volatile store, one identity and key set, seen
- * through whichever personality is on the line. (Contract; the implementation lands beside it.)
+ * through whichever personality is on the line. Subsystems (black box, bootloader) hook in through
+ * firmware/sim/subsystems.ts when the board starts; native commands and bulk-transfer regions are
+ * registered on `board.native`.
  */
 export interface BoardIdentity {
   model: string;
@@ -21,9 +28,292 @@ export interface SimStorage {
   readonly dir: string | null;
 }
 
+export interface BoardOptions {
+  cells?: number;
+  chemistry?: Chemistry;
+  capacityAh?: number;
+  scenario?: ScenarioName;
+  seed?: number;
+  /** --state DIR; null/undefined = in memory. */
+  stateDir?: string | null;
+  /** A ready storage (overrides stateDir). */
+  storage?: SimStorage;
+  /** Hours of black-box history to synthesise at first start (consumed by the black-box subsystem). */
+  prefillHours?: number;
+  /** PEM public keys the bootloader trusts (consumed by the bootloader subsystem). */
+  trustKeys?: string[];
+  /** Board RTC at start, ms since epoch (default: the host clock). */
+  startTimeMs?: number;
+  initialSoc?: number;
+  ambientC?: number;
+  /** Size of the 'scratch' RAM region used by link tests and benchmarks (default 1 MiB). */
+  scratchBytes?: number;
+  /** Run the installers of firmware/sim/subsystems.ts (default true). */
+  subsystems?: boolean;
+  /** Firmware version reported before any bootloader subsystem sets one. */
+  firmwareVersion?: string;
+}
+
+/** One board event: pack events (codes from the shared/blackbox events table) and board events. */
+export interface BoardEventRecord {
+  seq: number;
+  t: number;
+  code: number;
+}
+
+export interface BoardParam {
+  id: number;
+  name: string;
+  unit: string;
+  min: number;
+  max: number;
+  value: number;
+  writable: boolean;
+}
+
+export type ResetMode = 'application' | 'bootloader';
+
 export interface SimBoard {
   readonly identity: BoardIdentity;
   readonly pack: PackModel;
   readonly storage: SimStorage;
   readonly rng: Random;
+  readonly options: Readonly<BoardOptions>;
+  /** Native command dispatcher and bulk-transfer region registry. */
+  readonly native: NativeDispatcher;
+  readonly deviceKey: DeviceKey;
+  /** Running application version; the bootloader subsystem updates it after a swap. */
+  firmwareVersion: string;
+  /** True while the running image is in test mode (not yet confirmed). */
+  firmwareTestMode: boolean;
+  readonly bootCount: number;
+  /** ms since the last (re)boot. */
+  uptimeMs(): number;
+  /** Board RTC, ms since epoch. */
+  now(): number;
+  /** Steps the pack model to the present (wall clock) and returns its state. */
+  advance(): PackState;
+  /** Listener per pack step: state, events raised, step length. */
+  onTick(listener: (state: PackState, events: number[], dtSeconds: number) => void): () => void;
+  /** Raises a board event (recorded in the event list and passed to event listeners). */
+  raiseEvent(code: number): void;
+  onEvent(listener: (event: BoardEventRecord) => void): () => void;
+  events(since: number, max: number): { next: number; events: BoardEventRecord[] };
+  readonly params: BoardParam[];
+  setParam(id: number, value: number): BoardParam;
+  /** Alarms seen since the last FAULTS_CLEAR. */
+  latchedAlarms: number;
+  /** Reboots the board (counts a boot, runs reset listeners, e.g. the bootloader's swap). */
+  reset(mode: ResetMode): Promise<void>;
+  onReset(listener: (mode: ResetMode) => void | Promise<void>): () => void;
+  /** Starts the wall-clock stepping timer. */
+  start(): void;
+  /** Stops timers and runs stop listeners (subsystems flush their state). */
+  stop(): Promise<void>;
+  onStop(listener: () => void | Promise<void>): () => void;
+}
+
+interface StoredIdentity extends BoardIdentity {
+  createdAt: number;
+}
+
+const EVENT_RING = 512;
+const TICK_MS = 100;
+
+class Board implements SimBoard {
+  readonly identity: BoardIdentity;
+  readonly pack: PackModel;
+  readonly storage;
+  readonly rng: Random;
+  readonly native = new NativeDispatcher();
+  readonly deviceKey: DeviceKey;
+  firmwareVersion: string;
+  firmwareTestMode = false;
+  bootCount: number;
+  latchedAlarms = 0;
+  readonly params: BoardParam[];
+  private bootWall = performance.now();
+  private lastWall = performance.now();
+  private timer: NodeJS.Timeout | null = null;
+  private tickListeners = new Set<(s: PackState, e: number[], dt: number) => void>();
+  private eventListeners = new Set<(e: BoardEventRecord) => void>();
+  private resetListeners = new Set<(m: ResetMode) => void | Promise<void>>();
+  private stopListeners = new Set<() => void | Promise<void>>();
+  private eventRing: BoardEventRecord[] = [];
+  private eventSeq: number;
+  private lastState: PackState;
+
+  constructor(readonly options: BoardOptions) {
+    this.storage = options.storage ?? openStorage(options.stateDir);
+    this.rng = new Random(options.seed ?? 1);
+    const identityRng = this.rng.fork();
+    const keyRng = this.rng.fork();
+    const cells = options.cells ?? 16;
+    const chemistry = options.chemistry ?? 'lfp';
+    let id = readJson<StoredIdentity>(this.storage, 'identity.json');
+    if (!id || typeof id.serial !== 'string') {
+      const n = identityRng.int(1_000_000);
+      id = {
+        model: 'PackScope Sim BMS',
+        serial: `PS${String(24 + identityRng.int(3)).padStart(2, '0')}-${String(n).padStart(6, '0')}`,
+        boardId: `PSB-${cells}S-${chemistry.toUpperCase()}-A`,
+        hardwareRevision: 'B2',
+        bootloaderVersion: '1.2.0',
+        createdAt: options.startTimeMs ?? Date.now(),
+      };
+      writeJson(this.storage, 'identity.json', id);
+    }
+    this.identity = {
+      model: id.model,
+      serial: id.serial,
+      boardId: id.boardId,
+      hardwareRevision: id.hardwareRevision,
+      bootloaderVersion: id.bootloaderVersion,
+    };
+    this.deviceKey = loadOrCreateDeviceKey(this.storage, keyRng);
+    const counters = readJson<{ bootCount: number; eventSeq: number }>(this.storage, 'counters.json');
+    this.bootCount = (counters?.bootCount ?? 0) + 1;
+    this.eventSeq = counters?.eventSeq ?? 0;
+    this.saveCounters();
+    this.firmwareVersion = options.firmwareVersion ?? '1.4.2';
+    this.pack = createPackModel({
+      cells,
+      chemistry,
+      capacityAh: options.capacityAh ?? 100,
+      scenario: options.scenario ?? 'normal',
+      seed: options.seed ?? 1,
+      startTimeMs: options.startTimeMs ?? Date.now(),
+      ...(options.initialSoc !== undefined ? { initialSoc: options.initialSoc } : {}),
+      ...(options.ambientC !== undefined ? { ambientC: options.ambientC } : {}),
+    });
+    this.lastState = this.pack.state();
+    this.params = defaultParams(chemistry, this.pack.config.capacityAh);
+    const stored = readJson<Record<string, number>>(this.storage, 'params.json') ?? {};
+    for (const p of this.params) {
+      const v = stored[p.name];
+      if (p.writable && typeof v === 'number' && v >= p.min && v <= p.max) p.value = v;
+    }
+  }
+
+  private saveCounters(): void {
+    writeJson(this.storage, 'counters.json', { bootCount: this.bootCount, eventSeq: this.eventSeq });
+  }
+
+  uptimeMs(): number {
+    return Math.floor(performance.now() - this.bootWall);
+  }
+
+  now(): number {
+    return this.lastState.timeMs;
+  }
+
+  advance(): PackState {
+    const wall = performance.now();
+    const dt = (wall - this.lastWall) / 1000;
+    if (dt <= 0) return this.lastState;
+    this.lastWall = wall;
+    this.pack.step(dt);
+    const state = this.pack.state();
+    this.lastState = state;
+    this.latchedAlarms |= state.alarms;
+    const events = this.pack.takeEvents();
+    for (const code of events) this.raiseEvent(code);
+    for (const l of this.tickListeners) l(state, events, dt);
+    return state;
+  }
+
+  onTick(listener: (s: PackState, e: number[], dt: number) => void): () => void {
+    this.tickListeners.add(listener);
+    return () => this.tickListeners.delete(listener);
+  }
+
+  raiseEvent(code: number): void {
+    const e: BoardEventRecord = { seq: ++this.eventSeq, t: this.lastState.timeMs, code };
+    this.eventRing.push(e);
+    if (this.eventRing.length > EVENT_RING) this.eventRing.shift();
+    for (const l of this.eventListeners) l(e);
+  }
+
+  onEvent(listener: (e: BoardEventRecord) => void): () => void {
+    this.eventListeners.add(listener);
+    return () => this.eventListeners.delete(listener);
+  }
+
+  events(since: number, max: number): { next: number; events: BoardEventRecord[] } {
+    const out = this.eventRing.filter((e) => e.seq > since).slice(0, max);
+    const next = out.length ? out[out.length - 1]!.seq : Math.max(since, this.eventRing.length ? this.eventRing[this.eventRing.length - 1]!.seq : since);
+    return { next, events: out };
+  }
+
+  setParam(id: number, value: number): BoardParam {
+    const p = this.params.find((x) => x.id === id);
+    if (!p) throw new RangeError(`no parameter ${id}`);
+    if (!p.writable) throw new TypeError(`parameter ${p.name} is read-only`);
+    if (!(value >= p.min && value <= p.max)) throw new RangeError(`${p.name} must be within ${p.min}..${p.max} ${p.unit}`);
+    p.value = value;
+    writeJson(this.storage, 'params.json', Object.fromEntries(this.params.filter((x) => x.writable).map((x) => [x.name, x.value])));
+    return p;
+  }
+
+  async reset(mode: ResetMode): Promise<void> {
+    this.bootCount++;
+    this.saveCounters();
+    this.bootWall = performance.now();
+    for (const l of this.resetListeners) await l(mode);
+  }
+
+  onReset(listener: (m: ResetMode) => void | Promise<void>): () => void {
+    this.resetListeners.add(listener);
+    return () => this.resetListeners.delete(listener);
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.lastWall = performance.now();
+    this.timer = setInterval(() => this.advance(), TICK_MS);
+    this.timer.unref?.();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.saveCounters();
+    for (const l of this.stopListeners) await l();
+  }
+
+  onStop(listener: () => void | Promise<void>): () => void {
+    this.stopListeners.add(listener);
+    return () => this.stopListeners.delete(listener);
+  }
+}
+
+function defaultParams(chemistry: Chemistry, capacityAh: number): BoardParam[] {
+  const lfp = chemistry === 'lfp';
+  return [
+    { id: 1, name: 'cell_overvoltage', unit: 'V', min: 3.0, max: 4.4, value: lfp ? 3.65 : 4.25, writable: true },
+    { id: 2, name: 'cell_undervoltage', unit: 'V', min: 2.0, max: 3.6, value: lfp ? 2.5 : 3.0, writable: true },
+    { id: 3, name: 'charge_overcurrent', unit: 'A', min: 1, max: 500, value: 100, writable: true },
+    { id: 4, name: 'discharge_overcurrent', unit: 'A', min: 1, max: 1000, value: 200, writable: true },
+    { id: 5, name: 'balance_start', unit: 'V', min: 3.0, max: 4.3, value: lfp ? 3.4 : 4.0, writable: true },
+    { id: 6, name: 'charge_min_temperature', unit: '°C', min: -20, max: 20, value: 0, writable: true },
+    { id: 7, name: 'nominal_capacity', unit: 'Ah', min: capacityAh, max: capacityAh, value: capacityAh, writable: false },
+    { id: 8, name: 'telemetry_max_rate', unit: 'Hz', min: 100, max: 100, value: 100, writable: false },
+  ];
+}
+
+/**
+ * Builds a board: identity and key from its state (created on first start), the pack model, the
+ * core native commands and bulk engine, then every subsystem installer. Call start() to run.
+ */
+export async function createBoard(options: BoardOptions = {}): Promise<SimBoard> {
+  const board = new Board(options);
+  const { installCoreCommands } = await import('./native/core.js');
+  const { installBulkTransfer } = await import('./native/bulk.js');
+  installCoreCommands(board);
+  installBulkTransfer(board);
+  if (options.subsystems !== false) {
+    const { SUBSYSTEMS } = await import('./subsystems.js');
+    for (const install of SUBSYSTEMS) await install(board);
+  }
+  return board;
 }

@@ -8,4 +8,5 @@ import type { Personality } from './personality.js';
 export type PersonalityFactory = (board: SimBoard) => Personality | Promise<Personality>;
 
 export const PERSONALITIES: Record<string, () => Promise<PersonalityFactory>> = {
+  native: async () => (await import('./native/personality.js')).createNativePersonality,
 };

@@ -1,0 +1,225 @@
+import { DecodeError } from '../../../shared/errors.js';
+import { BulkReceiver, BulkSender, packChunk, unpackChunk } from '../../../shared/protocol/bulk.js';
+import { CMD, ERR } from '../../../shared/protocol/constants.js';
+import {
+  BULK_ABORT, BULK_ACK, BULK_CLOSE, BULK_CLOSED, BULK_DATA, BULK_FLAG, BULK_OPEN, MAX_CHUNK, MAX_WINDOW, encodeBulkData,
+  type BulkOpen,
+} from '../../../shared/protocol/messages.js';
+import type { SimBoard } from '../board.js';
+import { bitsPerChar } from '../line.js';
+import { checkRange } from './core.js';
+import { NativeError, type BoardRegion, type NativeSession } from './dispatcher.js';
+
+/**
+ * Board side of the windowed bulk transfer (PROTOCOL.md §6): for reads the board is the sender
+ * (chunks out as BULK_DATA events, host acks steer it), for writes the receiver (chunks in,
+ * committed to the region strictly in order, acks out). Transfers belong to one host connection.
+ */
+interface ReadTransfer {
+  kind: 'read';
+  open: BulkOpen;
+  region: BoardRegion;
+  sender: BulkSender;
+  compress: boolean;
+  /** Line rate in bytes/s (infinite when unpaced is irrelevant: backlog is then ~0). */
+  byteRate: number;
+  timer: NodeJS.Timeout | null;
+  pumping: boolean;
+  again: boolean;
+  closed: boolean;
+}
+
+interface WriteTransfer {
+  kind: 'write';
+  open: BulkOpen;
+  region: BoardRegion;
+  receiver: BulkReceiver;
+  chain: Promise<void>;
+  failed: boolean;
+  closed: boolean;
+}
+
+type Transfer = ReadTransfer | WriteTransfer;
+
+function transfers(session: NativeSession): Map<number, Transfer> {
+  let m = session.data.get('bulk') as Map<number, Transfer> | undefined;
+  if (!m) {
+    const created = new Map<number, Transfer>();
+    m = created;
+    session.data.set('bulk', created);
+    session.onClose(() => {
+      for (const t of created.values()) closeTransfer(t);
+      created.clear();
+    });
+  }
+  return m;
+}
+
+function closeTransfer(t: Transfer): void {
+  t.closed = true;
+  if (t.kind === 'read' && t.timer) clearTimeout(t.timer);
+}
+
+function grant(req: BulkOpen, region: BoardRegion): BulkOpen {
+  const size = region.size();
+  const length = req.length === 0xffffffff ? size - Math.min(req.offset, size) : req.length;
+  checkRange(region, req.offset, length);
+  return {
+    ...req,
+    length,
+    chunkSize: Math.max(16, Math.min(req.chunkSize || 4096, MAX_CHUNK)),
+    window: Math.max(1, Math.min(req.window || 8, MAX_WINDOW)),
+    flags: req.flags & BULK_FLAG.COMPRESS,
+  };
+}
+
+export function installBulkTransfer(board: SimBoard): void {
+  const n = board.native;
+
+  n.register(CMD.BULK_READ_OPEN, (payload, { session }) => {
+    const req = BULK_OPEN.decode(payload);
+    const region = n.region(req.region);
+    const open = grant(req, region);
+    const map = transfers(session);
+    const old = map.get(open.transferId);
+    if (old) closeTransfer(old);
+    const byteRate = session.link.settings.baudRate / bitsPerChar(session.link.settings);
+    // Until a round trip is measured, allow for a full window queued ahead on the line.
+    const windowMs = ((open.window + 1) * (open.chunkSize + 32) * 1000) / byteRate;
+    const t: ReadTransfer = {
+      kind: 'read',
+      open,
+      region,
+      sender: new BulkSender({ start: open.offset, length: open.length, chunkSize: open.chunkSize, window: open.window, initialRtoMs: 2 * windowMs + 300 }),
+      compress: (open.flags & BULK_FLAG.COMPRESS) !== 0,
+      byteRate,
+      timer: null,
+      pumping: false,
+      again: false,
+      closed: false,
+    };
+    map.set(open.transferId, t);
+    setImmediate(() => void pump(session, t));
+    return BULK_OPEN.encode(open);
+  });
+
+  n.register(CMD.BULK_WRITE_OPEN, async (payload, { session }) => {
+    const req = BULK_OPEN.decode(payload);
+    const region = n.region(req.region);
+    if (!region.write) throw new NativeError(ERR.READ_ONLY, `region '${region.name}' is read-only`);
+    const open = grant(req, region);
+    const map = transfers(session);
+    const old = map.get(open.transferId);
+    if (old) closeTransfer(old);
+    await region.beginWrite?.(open.offset, open.length);
+    map.set(open.transferId, {
+      kind: 'write',
+      open,
+      region,
+      receiver: new BulkReceiver(open.offset, open.length, open.chunkSize),
+      chain: Promise.resolve(),
+      failed: false,
+      closed: false,
+    });
+    return BULK_OPEN.encode(open);
+  });
+
+  n.register(CMD.BULK_CLOSE, async (payload, { session }) => {
+    const { transferId } = BULK_CLOSE.decode(payload);
+    const map = transfers(session);
+    const t = map.get(transferId);
+    if (!t) throw new NativeError(ERR.UNKNOWN_TRANSFER, `no open transfer ${transferId}`);
+    map.delete(transferId);
+    if (t.kind === 'read') {
+      closeTransfer(t);
+      return BULK_CLOSED.encode({ transferId, committed: t.open.offset + t.sender.ackedBytes });
+    }
+    closeTransfer(t);
+    await t.chain;
+    await t.region.endWrite?.(t.receiver.committed);
+    return BULK_CLOSED.encode({ transferId, committed: t.receiver.committed });
+  });
+
+  n.registerEvent(CMD.EV_BULK_ACK, (payload, { session }) => {
+    const ack = BULK_ACK.decode(payload);
+    const t = transfers(session).get(ack.transferId);
+    if (!t || t.kind !== 'read' || t.closed) return;
+    if (t.sender.onAck(ack.cumulative, ack.sack, performance.now()) || !t.sender.done) void pump(session, t);
+  });
+
+  n.registerEvent(CMD.EV_BULK_DATA, (payload, { session }) => {
+    const d = BULK_DATA.decode(payload);
+    const t = transfers(session).get(d.transferId);
+    if (!t || t.kind !== 'write' || t.closed || t.failed) return;
+    const r = t.receiver;
+    const want = r.expectedLength(d.offset);
+    let fresh = false;
+    if (want !== null) {
+      try {
+        fresh = r.accept(d.offset, unpackChunk(d.data, d.flags, want));
+      } catch (e) {
+        if (!(e instanceof DecodeError)) throw e;
+      }
+    }
+    sendAck(session, t);
+    if (!fresh) return;
+    t.chain = t.chain.then(async () => {
+      for (let next = r.takeNext(); next && !t.failed; next = r.takeNext()) {
+        try {
+          await t.region.write!(next.offset, next.data);
+        } catch (e) {
+          t.failed = true;
+          session.emit(CMD.EV_BULK_ABORT, BULK_ABORT.encode({ transferId: t.open.transferId, code: ERR.WRITE_FAILED, message: `write at ${next.offset} failed: ${(e as Error).message}` }));
+          return;
+        }
+        r.commit(next.offset + next.data.length);
+        sendAck(session, t);
+      }
+    });
+  });
+}
+
+function sendAck(session: NativeSession, t: WriteTransfer): void {
+  const a = t.receiver.ack();
+  session.emit(CMD.EV_BULK_ACK, BULK_ACK.encode({ transferId: t.open.transferId, cumulative: a.cumulative, sack: a.sack }));
+}
+
+async function pump(session: NativeSession, t: ReadTransfer): Promise<void> {
+  if (t.pumping) {
+    t.again = true;
+    return;
+  }
+  t.pumping = true;
+  try {
+    do {
+      t.again = false;
+      if (t.closed || session.closed) return;
+      for (const i of t.sender.due(performance.now())) {
+        const { offset, length } = t.sender.chunkRange(i);
+        let data: Uint8Array;
+        try {
+          data = await t.region.read(offset, length);
+        } catch (e) {
+          closeTransfer(t);
+          session.emit(CMD.EV_BULK_ABORT, BULK_ABORT.encode({ transferId: t.open.transferId, code: ERR.INTERNAL, message: `read at ${offset} failed: ${(e as Error).message}` }));
+          return;
+        }
+        if (t.closed || session.closed) return;
+        const packed = packChunk(data, t.compress);
+        session.emit(CMD.EV_BULK_DATA, encodeBulkData(t.open.transferId, offset, packed.flags, packed.data));
+        t.sender.setSentAt(i, performance.now() + (session.link.backlog * 1000) / t.byteRate);
+      }
+    } while (t.again);
+    if (t.timer) clearTimeout(t.timer);
+    t.timer = null;
+    const deadline = t.sender.nextDeadline();
+    if (deadline !== null && !t.closed) {
+      t.timer = setTimeout(() => {
+        t.timer = null;
+        void pump(session, t);
+      }, Math.max(1, deadline - performance.now() + 1));
+    }
+  } finally {
+    t.pumping = false;
+  }
+}

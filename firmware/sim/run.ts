@@ -1,0 +1,146 @@
+import { PackscopeError } from '../../shared/errors.js';
+import type { Parity } from '../../shared/types/transport.js';
+import { createBoard, type BoardOptions, type SimBoard } from './board.js';
+import { parseFaultSpec, type FaultSpec } from './faults.js';
+import { createDeviceLink, type DeviceLink, type RawPipe } from './line.js';
+import { PERSONALITIES } from './personalities.js';
+import type { Personality } from './personality.js';
+import { openPty } from './pty.js';
+
+/**
+ * Runs a simulated board: builds it (identity, key, pack, subsystems), puts a personality on a
+ * paced line with optional fault injection, and attaches the line to a pseudo-terminal (the host
+ * opens it with serialport, as it would a USB adapter) or to an in-process pipe (demo device,
+ * unit tests). `packscope sim --pty` and the `sim:` transport both come through here.
+ */
+export interface RunSimOptions extends BoardOptions {
+  /** 'native' (default) or any name in firmware/sim/personalities.ts. */
+  personality?: string;
+  /** Line rate the board paces to (default 115200). */
+  baud?: number;
+  parity?: Parity;
+  /** `--faults` spec string or a parsed spec. */
+  faults?: string | FaultSpec;
+  /** No pacing: bytes move as fast as the pipe allows (benchmarks). */
+  unpaced?: boolean;
+  /** true: a real pseudo-terminal; false (default): an in-process pipe (see RunningSim.host). */
+  pty?: boolean;
+  /** Trust keys for the bootloader subsystem (PEM file paths), same as BoardOptions.trustKeys. */
+  trust?: string[];
+}
+
+/** The host's end of an in-process pipe. */
+export interface HostPipe {
+  write(data: Uint8Array): void;
+  onData(listener: (data: Uint8Array) => void): () => void;
+  /** The board side went away (simulated unplug, board stopped). */
+  onEnd(listener: () => void): () => void;
+  /** The host closes its end (cable pulled from the host side). */
+  close(): void;
+}
+
+export interface RunningSim {
+  readonly board: SimBoard;
+  readonly personality: Personality;
+  readonly link: DeviceLink;
+  /** The pty path when running on a pseudo-terminal. */
+  readonly path: string | null;
+  /** The host end when running in-process. */
+  readonly host: HostPipe | null;
+  /** Resolves when the line is gone (host closed the in-process pipe, fault-injected disconnect, relay died). */
+  readonly ended: Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** A pair of connected in-process pipes; bytes are delivered asynchronously, as a UART would. */
+export function createPipePair(): { device: RawPipe; host: HostPipe } {
+  const toDevice = new Set<(d: Uint8Array) => void>();
+  const toHost = new Set<(d: Uint8Array) => void>();
+  const deviceEnd = new Set<() => void>();
+  const hostEnd = new Set<() => void>();
+  let open = true;
+  const end = () => {
+    if (!open) return;
+    open = false;
+    queueMicrotask(() => {
+      for (const l of deviceEnd) l();
+      for (const l of hostEnd) l();
+    });
+  };
+  const deliver = (set: Set<(d: Uint8Array) => void>, data: Uint8Array) => {
+    const copy = data.slice();
+    setImmediate(() => {
+      if (open) for (const l of set) l(copy);
+    });
+  };
+  return {
+    device: {
+      write: (d) => open && deliver(toHost, d),
+      onData: (l) => (toDevice.add(l), () => toDevice.delete(l)),
+      onEnd: (l) => (deviceEnd.add(l), () => deviceEnd.delete(l)),
+      close: end,
+    },
+    host: {
+      write: (d) => open && deliver(toDevice, d),
+      onData: (l) => (toHost.add(l), () => toHost.delete(l)),
+      onEnd: (l) => (hostEnd.add(l), () => hostEnd.delete(l)),
+      close: end,
+    },
+  };
+}
+
+export async function runSim(options: RunSimOptions = {}): Promise<RunningSim> {
+  const personalityName = options.personality ?? 'native';
+  const load = PERSONALITIES[personalityName];
+  if (!load) throw new PackscopeError('USAGE', `unknown personality '${personalityName}' (known: ${Object.keys(PERSONALITIES).join(', ')})`);
+  const baud = options.baud ?? 115200;
+  if (!Number.isFinite(baud) || baud < 300 || baud > 12_000_000) throw new PackscopeError('USAGE', `baud rate ${baud} is out of range`);
+  const faults = typeof options.faults === 'string' || options.faults === undefined ? parseFaultSpec(options.faults) : options.faults;
+  const board = await createBoard({ ...options, trustKeys: options.trustKeys ?? options.trust });
+  const factory = await load();
+  const personality = await factory(board);
+
+  let pipe: RawPipe;
+  let host: HostPipe | null = null;
+  let path: string | null = null;
+  let closePty: (() => void) | null = null;
+  if (options.pty) {
+    const pty = await openPty();
+    pipe = pty.pipe;
+    path = pty.path;
+    closePty = pty.close;
+  } else {
+    const pair = createPipePair();
+    pipe = pair.device;
+    host = pair.host;
+  }
+  const link = createDeviceLink(pipe, {
+    settings: { baudRate: baud, parity: options.parity ?? 'none' },
+    faults,
+    seed: (options.seed ?? 1) ^ 0x5a5a5a5a,
+    unpaced: options.unpaced ?? false,
+  });
+  let resolveEnded!: (why: string) => void;
+  const ended = new Promise<string>((r) => (resolveEnded = r));
+  link.onDisconnect((why) => resolveEnded(why));
+  board.start();
+  personality.attach(link);
+
+  let stopped = false;
+  return {
+    board,
+    personality,
+    link,
+    path,
+    host,
+    ended,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      personality.detach();
+      link.disconnect('simulator stopped');
+      closePty?.();
+      await board.stop();
+    },
+  };
+}

@@ -1,0 +1,101 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CMD, ERR, MSG } from '../../../shared/protocol/constants.js';
+import { decodeFrame, type Frame } from '../../../shared/protocol/frame.js';
+import { ERROR, IDENTITY, PARAM_VALUE, REGION_HASH, REGION_LIST, REGION_RANGE } from '../../../shared/protocol/messages.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { createBoard } from '../../../firmware/sim/board.js';
+import { NativeError, type NativeSession } from '../../../firmware/sim/native/dispatcher.js';
+import { DirectoryStorage } from '../../../firmware/sim/state.js';
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+function fakeSession(): NativeSession {
+  return {
+    emit: () => undefined,
+    link: { backlog: 0, settings: { baudRate: 115200 } } as never,
+    data: new Map(),
+    onClose: () => undefined,
+    closed: false,
+  };
+}
+
+async function call(board: Awaited<ReturnType<typeof createBoard>>, cmd: number, payload = new Uint8Array(0)): Promise<Frame> {
+  const out = await board.native.dispatch({ version: 1, type: MSG.REQUEST, seq: 9, cmd, payload }, fakeSession());
+  return decodeFrame(out!.subarray(0, -1));
+}
+
+describe('simulated board', () => {
+  it('keeps its identity, key and counters in --state across restarts', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'psb-'));
+    dirs.push(dir);
+    const a = await createBoard({ stateDir: dir, seed: 7 });
+    const b = await createBoard({ stateDir: dir, seed: 99 });
+    expect(b.identity).toEqual(a.identity);
+    expect(b.deviceKey.fingerprint).toBe(a.deviceKey.fingerprint);
+    expect(b.bootCount).toBe(a.bootCount + 1);
+    expect(readdirSync(dir).some((f) => f.includes('.tmp'))).toBe(false);
+    const fresh = await createBoard({ seed: 99 });
+    expect(fresh.deviceKey.fingerprint).not.toBe(a.deviceKey.fingerprint);
+    await Promise.all([a.stop(), b.stop(), fresh.stop()]);
+  });
+
+  it('answers IDENTITY with the public key whose SHA-256 is the fingerprint', async () => {
+    const board = await createBoard({ cells: 8, chemistry: 'nmc' });
+    const f = await call(board, CMD.IDENTITY);
+    expect(f.type).toBe(MSG.RESPONSE);
+    const id = IDENTITY.decode(f.payload);
+    expect(id.cellCount).toBe(8);
+    expect(id.chemistry).toBe('nmc');
+    expect(id.boardId).toBe('PSB-8S-NMC-A');
+    const hex = Buffer.from(sha256(id.publicKey)).toString('hex');
+    expect(hex).toBe(board.deviceKey.fingerprint);
+    await board.stop();
+  });
+
+  it('dispatches registered commands, maps NativeError to typed errors, rejects unknown ones', async () => {
+    const board = await createBoard();
+    board.native.register(0x02f0, (p) => p.map((x) => x + 1));
+    board.native.register(0x02f1, () => {
+      throw new NativeError(ERR.DENIED, 'not now');
+    });
+    expect(() => board.native.register(0x02f0, () => undefined)).toThrow(/twice/);
+    expect((await call(board, 0x02f0, new Uint8Array([1, 2]))).payload).toEqual(new Uint8Array([2, 3]));
+    const denied = await call(board, 0x02f1);
+    expect(denied.type).toBe(MSG.ERROR);
+    expect(ERROR.decode(denied.payload)).toEqual({ code: ERR.DENIED, message: 'not now' });
+    const unknown = await call(board, 0x0ff0);
+    expect(ERROR.decode(unknown.payload).code).toBe(ERR.UNKNOWN_COMMAND);
+    const bad = await call(board, CMD.PARAM_SET, new Uint8Array([1]));
+    expect(ERROR.decode(bad.payload).code).toBe(ERR.MALFORMED);
+    const ro = await call(board, CMD.PARAM_SET, PARAM_VALUE.encode({ id: 7, value: 5 }));
+    expect(ERROR.decode(ro.payload).code).toBe(ERR.READ_ONLY);
+    await board.stop();
+  });
+
+  it('lists registered regions and hashes their ranges', async () => {
+    const board = await createBoard({ scratchBytes: 4096 });
+    const mem = new Uint8Array(1000).map((_, i) => i & 0xff);
+    board.native.registerRegion({ id: 0x30, name: 'test', size: () => mem.length, read: (o, n) => mem.slice(o, o + n) });
+    const list = REGION_LIST.decode((await call(board, CMD.REGION_LIST)).payload).regions;
+    expect(list.map((r) => r.name)).toEqual(['scratch', 'test']);
+    const h = REGION_HASH.decode((await call(board, CMD.REGION_HASH, REGION_RANGE.encode({ region: 0x30, offset: 10, length: 500 }))).payload);
+    expect(h.sha256).toEqual(sha256(mem.slice(10, 510)));
+    const oob = await call(board, CMD.REGION_HASH, REGION_RANGE.encode({ region: 0x30, offset: 900, length: 500 }));
+    expect(ERROR.decode(oob.payload).code).toBe(ERR.OUT_OF_RANGE);
+    await board.stop();
+  });
+
+  it('persists parameters atomically', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'psb-'));
+    dirs.push(dir);
+    const a = await createBoard({ storage: new DirectoryStorage(dir) });
+    await call(a, CMD.PARAM_SET, PARAM_VALUE.encode({ id: 3, value: 42 }));
+    const b = await createBoard({ stateDir: dir });
+    expect(b.params.find((p) => p.id === 3)!.value).toBe(42);
+    await Promise.all([a.stop(), b.stop()]);
+  });
+});
