@@ -1,0 +1,782 @@
+/**
+ * The warranty rule engine: decoded black-box records + a policy + the claim + facts about the
+ * log (signature status, integrity gaps, where it came from) → findings and a verdict.
+ *
+ * Streaming: `push()` takes records one at a time in log order and keeps bounded state (one open
+ * run and a few retained occurrences per clause), so a log of any size is evaluated in one pass.
+ * Deterministic: no clocks, no randomness, values rounded to fixed decimals, and the result is
+ * meant to be serialised with canonicalJson(), so the same inputs give byte-identical JSON — the
+ * verifier recomputes it and compares bytes.
+ *
+ * Semantics (documented in POLICY.md):
+ * - A clause holds over a *run*: consecutive records where its condition is true. A run ends at
+ *   the first record where it is false, at a time gap longer than evidence.maxRecordGapS, at a
+ *   clock step backwards, or at a jump in record indices. Its duration is last − first record
+ *   time (the conservative bound: the condition is only known to hold at sampled instants).
+ * - A run counts as an occurrence when its duration ≥ minDurationS.
+ * - Verdict: invalid signatures → inconclusive; any void occurrence → excluded (naming the
+ *   clauses); anything missing (no data, out of period, gaps, unsigned data when the policy
+ *   requires signatures, no record near the failure, serial mismatch, a void clause that could not
+ *   be assessed) → inconclusive; otherwise covered, with defect indicators as supporting findings.
+ */
+import type { LogRecord } from '../types/domain.js';
+import { ALARM_FLAGS, flagNames } from '../types/domain.js';
+import { roundTo } from './canonical-json.js';
+import type { Claim } from './claim.js';
+import { dateToMs } from './claim.js';
+import type { DefectIndicator, VoidCondition, WarrantyPolicy } from './policy.js';
+import { policyHash } from './policy.js';
+
+export const EVALUATION_SCHEMA_ID = 'packscope-evaluation/1';
+
+export type Verdict = 'covered' | 'excluded' | 'inconclusive';
+export type SignatureStatus = 'valid' | 'invalid' | 'unsigned';
+
+/** A place where the evidence is incomplete, as found by the decoder (chain break, damaged region). */
+export interface LogGap {
+  /** Index of the last record before the gap (null: before the first record). */
+  afterIndex: number | null;
+  reason: string;
+}
+
+/** What the engine must know about the log besides its records. */
+export interface LogFacts {
+  /** 'device': the board's signed black box; 'desktop': recorded by PackScope from a BMS without a device key. */
+  source: 'device' | 'desktop';
+  /** Status of the device signatures over all segments ('unsigned' for desktop recordings). */
+  signature: SignatureStatus;
+  /** Integrity gaps found while decoding (missing segments, chain breaks, resynchronisations). */
+  gaps: readonly LogGap[];
+  /** Serial number the device reports (from its certificate); null when unknown. */
+  deviceSerial: string | null;
+  /** When the claim was made (package creation time), ms since the epoch. */
+  reportedAt: number;
+}
+
+export interface EvaluatorOptions {
+  /** Rated capacity the device reports, Ah (policy.ratedCapacityAh overrides it); null if unknown. */
+  nominalCapacityAh: number | null;
+  /** Occurrences listed per clause (the most extreme one is always listed too). Default 5. */
+  maxFindingsPerClause?: number;
+}
+
+export interface Measurement {
+  quantity: string;
+  value: number;
+  unit: string;
+  /** C-rate for current clauses. */
+  cRate?: number;
+  /** 0-based cell index for cell clauses. */
+  cell?: number;
+  /** 0-based sensor index for temperature clauses. */
+  sensor?: number;
+  /** Alarm names for fault clauses. */
+  alarms?: string[];
+  /** Event codes for fault clauses. */
+  events?: number[];
+}
+
+export interface Threshold {
+  value: number;
+  unit: string;
+  comparison: 'above' | 'below';
+  cRate?: number;
+}
+
+export interface Finding {
+  clause: string;
+  type: 'void' | 'defect';
+  kind: string;
+  title: string;
+  /** 1-based number of this occurrence among the clause's occurrences. */
+  occurrence: number;
+  measured: Measurement;
+  threshold: Threshold;
+  durationS: number;
+  from: string;
+  to: string;
+  /** Record indices that prove the finding: the run's first and last record and the most extreme one. */
+  records: { first: number; last: number; extreme: number };
+}
+
+export interface ClauseResult {
+  id: string;
+  type: 'void' | 'defect';
+  kind: string;
+  title: string;
+  status: 'triggered' | 'clear' | 'not-assessed';
+  occurrences: number;
+  totalDurationS: number;
+  /** Why the clause could not be assessed (status 'not-assessed'). */
+  reason?: string;
+}
+
+export interface Missing {
+  code:
+    | 'no-records'
+    | 'invalid-signature'
+    | 'unsigned-data'
+    | 'integrity-gaps'
+    | 'time-gaps'
+    | 'no-record-near-failure'
+    | 'out-of-warranty'
+    | 'claim-dates'
+    | 'serial-mismatch'
+    | 'clause-not-assessed';
+  message: string;
+}
+
+export interface Evaluation {
+  schema: typeof EVALUATION_SCHEMA_ID;
+  verdict: Verdict;
+  /** One line for humans: the verdict and its main reason. */
+  summary: string;
+  /** Void clauses that exclude the claim (verdict 'excluded'). */
+  excludedBy: string[];
+  /** Defect indicators found. */
+  defects: string[];
+  /** What prevents a decision (verdict 'inconclusive'), or weakens it. */
+  missing: Missing[];
+  policy: { id: string; sha256: string; ratedCapacityAh: number | null };
+  claim: { serial: string; purchaseDate: string; failureDate: string; remedy: string };
+  period: { warrantyEnds: string; doaEnds: string; withinWarranty: boolean; withinDoa: boolean; daysSincePurchase: number };
+  log: {
+    source: 'device' | 'desktop';
+    signature: SignatureStatus;
+    records: number;
+    from: string | null;
+    to: string | null;
+    firstIndex: number | null;
+    lastIndex: number | null;
+    timeGaps: number;
+    integrityGaps: number;
+    /** The first gaps, for the report (all are counted above). */
+    gaps: { afterIndex: number | null; reason: string }[];
+  };
+  clauses: ClauseResult[];
+  findings: Finding[];
+}
+
+const DAY_MS = 86_400_000;
+const GAP_LIST_LIMIT = 20;
+/** SOC swing per capacity window: big enough that 1 % SOC quantisation stays a small error. */
+const CAPACITY_WINDOW_PERCENT = 10;
+
+interface Occ {
+  firstIdx: number;
+  firstT: number;
+  lastIdx: number;
+  lastT: number;
+  extIdx: number;
+  ext: number;
+  detail: number;
+  bits: number;
+  events: number[];
+}
+
+/** Scratch filled by a clause's probe for the current record. */
+interface Probe {
+  v: number;
+  d: number;
+  bits: number;
+  ev: number;
+}
+
+const NOT_ASSESSABLE = -1;
+const INACTIVE = 0;
+const ACTIVE = 1;
+
+interface RunClause {
+  kind: 'run';
+  def: VoidCondition | DefectIndicator;
+  type: 'void' | 'defect';
+  minMs: number;
+  /** Larger = more extreme (values are negated for 'below' clauses). */
+  sign: 1 | -1;
+  probe(r: LogRecord, p: Probe): number;
+  run: Occ | null;
+  occurrences: number;
+  totalMs: number;
+  kept: { n: number; o: Occ }[];
+  worst: { n: number; o: Occ } | null;
+  assessed: number;
+  notAssessableReason: string | null;
+  restSince: number | null;
+}
+
+function selectTemps(temps: number[], sensors: number[] | undefined, pickMax: boolean, p: Probe): boolean {
+  let found = false;
+  let best = 0;
+  let at = -1;
+  const n = sensors ? sensors.length : temps.length;
+  for (let k = 0; k < n; k++) {
+    const i = sensors ? sensors[k]! : k;
+    const t = temps[i];
+    if (t === undefined || !Number.isFinite(t)) continue;
+    if (!found || (pickMax ? t > best : t < best)) {
+      best = t;
+      at = i;
+      found = true;
+    }
+  }
+  p.v = best;
+  p.d = at;
+  return found;
+}
+
+function cellExtreme(cells: number[], pickMax: boolean, p: Probe): boolean {
+  let found = false;
+  let best = 0;
+  let at = -1;
+  for (let i = 0; i < cells.length; i++) {
+    const v = cells[i]!;
+    if (!Number.isFinite(v)) continue;
+    if (!found || (pickMax ? v > best : v < best)) {
+      best = v;
+      at = i;
+      found = true;
+    }
+  }
+  p.v = best;
+  p.d = at;
+  return found;
+}
+
+function isoTime(t: number): string {
+  const d = new Date(t);
+  return Number.isNaN(d.getTime()) ? `invalid-time(${t})` : d.toISOString();
+}
+
+function isoDay(t: number): string {
+  return isoTime(t).slice(0, 10);
+}
+
+export class Evaluator {
+  readonly policy: WarrantyPolicy;
+  readonly capacityAh: number | null;
+  private readonly maxKept: number;
+  private readonly clauses: RunClause[] = [];
+  private readonly fade: {
+    def: Extract<DefectIndicator, { kind: 'capacity_fade' }>;
+    anchorSoc: number;
+    anchorIdx: number;
+    q: number;
+    sumQ: number;
+    sumSoc: number;
+    firstIdx: number;
+    firstT: number;
+    lastIdx: number;
+    lastT: number;
+  }[] = [];
+  private readonly probe: Probe = { v: 0, d: -1, bits: 0, ev: 0 };
+  private count = 0;
+  private firstT = 0;
+  private firstIdx = -1;
+  private prev: LogRecord | null = null;
+  private timeGaps = 0;
+  private readonly gapList: { afterIndex: number | null; reason: string }[] = [];
+
+  constructor(policy: WarrantyPolicy, options: EvaluatorOptions) {
+    this.policy = policy;
+    const cap = policy.ratedCapacityAh ?? options.nominalCapacityAh;
+    this.capacityAh = cap !== null && Number.isFinite(cap) && cap > 0 ? cap : null;
+    this.maxKept = options.maxFindingsPerClause ?? 5;
+    for (const c of policy.voidConditions) this.clauses.push(this.makeVoid(c));
+    for (const c of policy.defectIndicators) {
+      if (c.kind === 'capacity_fade') {
+        this.fade.push({ def: c, anchorSoc: NaN, anchorIdx: -1, q: 0, sumQ: 0, sumSoc: 0, firstIdx: -1, firstT: 0, lastIdx: -1, lastT: 0 });
+      } else this.clauses.push(this.makeDefect(c));
+    }
+  }
+
+  private base(def: VoidCondition | DefectIndicator, type: 'void' | 'defect', sign: 1 | -1, probe: RunClause['probe']): RunClause {
+    const minDurationS = 'minDurationS' in def ? def.minDurationS : 0;
+    return {
+      kind: 'run', def, type, minMs: minDurationS * 1000, sign, probe, run: null, occurrences: 0, totalMs: 0,
+      kept: [], worst: null, assessed: 0, notAssessableReason: null, restSince: null,
+    };
+  }
+
+  private makeVoid(c: VoidCondition): RunClause {
+    const cap = this.capacityAh;
+    switch (c.kind) {
+      case 'discharge_current_above_c': {
+        const limit = cap === null ? NaN : c.thresholdC * cap;
+        const rc = this.base(c, 'void', 1, (r, p) => {
+          if (!Number.isFinite(r.current)) return NOT_ASSESSABLE;
+          p.v = -r.current;
+          p.d = -1;
+          return -r.current > limit ? ACTIVE : INACTIVE;
+        });
+        if (cap === null) rc.notAssessableReason = 'the rated capacity is unknown, so C-rates cannot be computed';
+        return rc;
+      }
+      case 'charge_current_above_c': {
+        const limit = cap === null ? NaN : c.thresholdC * cap;
+        const rc = this.base(c, 'void', 1, (r, p) => {
+          if (!Number.isFinite(r.current)) return NOT_ASSESSABLE;
+          p.v = r.current;
+          p.d = -1;
+          return r.current > limit ? ACTIVE : INACTIVE;
+        });
+        if (cap === null) rc.notAssessableReason = 'the rated capacity is unknown, so C-rates cannot be computed';
+        return rc;
+      }
+      case 'charge_below_temperature':
+        return this.base(c, 'void', -1, (r, p) => {
+          if (!selectTemps(r.temperatures, c.sensors, false, p) || !Number.isFinite(r.current)) return NOT_ASSESSABLE;
+          return r.current > c.minChargeCurrentA && p.v < c.thresholdCelsius ? ACTIVE : INACTIVE;
+        });
+      case 'temperature_above':
+        return this.base(c, 'void', 1, (r, p) => {
+          if (!selectTemps(r.temperatures, c.sensors, true, p)) return NOT_ASSESSABLE;
+          return p.v > c.thresholdCelsius ? ACTIVE : INACTIVE;
+        });
+      case 'cell_voltage_below':
+        return this.base(c, 'void', -1, (r, p) => {
+          if (!cellExtreme(r.cellVoltages, false, p)) return NOT_ASSESSABLE;
+          return p.v < c.thresholdV ? ACTIVE : INACTIVE;
+        });
+      case 'cell_voltage_above':
+        return this.base(c, 'void', 1, (r, p) => {
+          if (!cellExtreme(r.cellVoltages, true, p)) return NOT_ASSESSABLE;
+          return p.v > c.thresholdV ? ACTIVE : INACTIVE;
+        });
+    }
+  }
+
+  private makeDefect(c: Exclude<DefectIndicator, { kind: 'capacity_fade' }>): RunClause {
+    switch (c.kind) {
+      case 'cell_drift_at_rest': {
+        const settleMs = c.settleS * 1000;
+        const rc: RunClause = this.base(c, 'defect', 1, (r, p) => {
+          const cells = r.cellVoltages;
+          const n = cells.length;
+          if (n < 3 || !Number.isFinite(r.current)) return NOT_ASSESSABLE;
+          if (Math.abs(r.current) > c.restCurrentA) {
+            rc.restSince = null;
+            return INACTIVE;
+          }
+          if (rc.restSince === null) rc.restSince = r.t;
+          if (r.t - rc.restSince < settleMs) return INACTIVE;
+          // The outlier is the lowest or the highest cell; its deviation from the mean of the
+          // others is (n·v − Σ)/(n − 1), so no sort is needed per record.
+          let sum = 0;
+          let lo = 0;
+          let hi = 0;
+          for (let i = 0; i < n; i++) {
+            const v = cells[i]!;
+            if (!Number.isFinite(v)) return NOT_ASSESSABLE;
+            sum += v;
+            if (v < cells[lo]!) lo = i;
+            if (v > cells[hi]!) hi = i;
+          }
+          const low = (sum - n * cells[lo]!) / (n - 1);
+          const high = (n * cells[hi]! - sum) / (n - 1);
+          if (low >= high) {
+            p.v = low;
+            p.d = lo;
+          } else {
+            p.v = high;
+            p.d = hi;
+          }
+          return p.v > c.thresholdV ? ACTIVE : INACTIVE;
+        });
+        return rc;
+      }
+      case 'bms_fault': {
+        let mask = 0;
+        for (const a of c.alarms) mask |= 1 << ALARM_FLAGS.indexOf(a);
+        const events = new Set(c.events);
+        return this.base(c, 'defect', 1, (r, p) => {
+          p.bits = r.alarms & mask;
+          p.ev = events.has(r.event) ? r.event : 0;
+          p.v = 0;
+          p.d = -1;
+          return p.bits !== 0 || p.ev !== 0 ? ACTIVE : INACTIVE;
+        });
+      }
+    }
+  }
+
+  /** Feeds the next record (records must come in log order). */
+  push(r: LogRecord): void {
+    const prev = this.prev;
+    if (prev) {
+      const dt = r.t - prev.t;
+      let reason: string | null = null;
+      if (r.index !== prev.index + 1) reason = `record indices jump from ${prev.index} to ${r.index}`;
+      else if (!(dt >= 0)) reason = `clock steps back by ${roundTo(-dt / 1000, 3)} s`;
+      else if (dt > this.policy.evidence.maxRecordGapS * 1000) reason = `no record for ${roundTo(dt / 1000, 3)} s`;
+      if (reason !== null) {
+        this.timeGaps++;
+        if (this.gapList.length < GAP_LIST_LIMIT) this.gapList.push({ afterIndex: prev.index, reason });
+        this.breakRuns();
+      } else this.integrate(prev, r, dt);
+    } else {
+      this.firstT = r.t;
+      this.firstIdx = r.index;
+    }
+    this.count++;
+    const p = this.probe;
+    for (const c of this.clauses) {
+      p.bits = 0;
+      p.ev = 0;
+      const st = c.probe(r, p);
+      if (st === NOT_ASSESSABLE) {
+        this.closeRun(c);
+        continue;
+      }
+      c.assessed++;
+      if (st === INACTIVE) {
+        this.closeRun(c);
+        continue;
+      }
+      const v = c.sign * p.v;
+      const run = c.run;
+      if (run === null) {
+        c.run = { firstIdx: r.index, firstT: r.t, lastIdx: r.index, lastT: r.t, extIdx: r.index, ext: v, detail: p.d, bits: p.bits, events: p.ev ? [p.ev] : [] };
+      } else {
+        run.lastIdx = r.index;
+        run.lastT = r.t;
+        run.bits |= p.bits;
+        if (p.ev && run.events.length < 16 && !run.events.includes(p.ev)) run.events.push(p.ev);
+        if (v > run.ext) {
+          run.ext = v;
+          run.extIdx = r.index;
+          run.detail = p.d;
+        }
+      }
+    }
+    if (this.fade.length) this.trackSoc(r);
+    this.prev = r;
+  }
+
+  private integrate(prev: LogRecord, r: LogRecord, dt: number): void {
+    if (!this.fade.length) return;
+    const dq = ((prev.current + r.current) / 2) * (dt / 3_600_000);
+    if (!Number.isFinite(dq)) return;
+    for (const f of this.fade) f.q += dq;
+  }
+
+  private trackSoc(r: LogRecord): void {
+    for (const f of this.fade) {
+      if (!Number.isFinite(r.soc)) continue;
+      if (Number.isNaN(f.anchorSoc)) {
+        f.anchorSoc = r.soc;
+        f.anchorIdx = r.index;
+        f.q = 0;
+        if (f.firstIdx < 0) {
+          f.firstIdx = r.index;
+          f.firstT = r.t;
+        }
+        continue;
+      }
+      const dSoc = r.soc - f.anchorSoc;
+      if (Math.abs(dSoc) >= CAPACITY_WINDOW_PERCENT) {
+        // Only windows where charge and SOC moved the same way measure capacity.
+        if (Math.sign(dSoc) === Math.sign(f.q) && f.q !== 0) {
+          f.sumQ += Math.abs(f.q);
+          f.sumSoc += Math.abs(dSoc);
+          f.lastIdx = r.index;
+          f.lastT = r.t;
+        }
+        f.anchorSoc = r.soc;
+        f.anchorIdx = r.index;
+        f.q = 0;
+      }
+    }
+  }
+
+  private breakRuns(): void {
+    for (const c of this.clauses) {
+      this.closeRun(c);
+      c.restSince = null;
+    }
+    for (const f of this.fade) {
+      f.anchorSoc = NaN;
+      f.q = 0;
+    }
+  }
+
+  private closeRun(c: RunClause): void {
+    const run = c.run;
+    if (run === null) return;
+    c.run = null;
+    if (run.lastT - run.firstT < c.minMs) return;
+    c.occurrences++;
+    c.totalMs += run.lastT - run.firstT;
+    const entry = { n: c.occurrences, o: run };
+    if (c.kept.length < this.maxKept) c.kept.push(entry);
+    if (c.worst === null || run.ext > c.worst.o.ext) c.worst = entry;
+  }
+
+  /** Ends the stream and decides. */
+  finish(claim: Claim, facts: LogFacts): Evaluation {
+    for (const c of this.clauses) this.closeRun(c);
+    const policy = this.policy;
+    const findings: Finding[] = [];
+    const clauses: ClauseResult[] = [];
+    const missing: Missing[] = [];
+    const cap = this.capacityAh;
+
+    for (const c of this.clauses) {
+      const notAssessed = c.notAssessableReason ?? (this.count > 0 && c.assessed === 0 ? 'no record carries the values it needs' : null);
+      clauses.push({
+        id: c.def.id,
+        type: c.type,
+        kind: c.def.kind,
+        title: c.def.title,
+        status: notAssessed !== null && this.count > 0 ? 'not-assessed' : c.occurrences > 0 ? 'triggered' : 'clear',
+        occurrences: c.occurrences,
+        totalDurationS: roundTo(c.totalMs / 1000, 3),
+        ...(notAssessed !== null && this.count > 0 ? { reason: notAssessed } : {}),
+      });
+      const list = c.kept.slice();
+      if (c.worst && !list.includes(c.worst)) list.push(c.worst);
+      for (const { n, o } of list) findings.push(this.runFinding(c, n, o, cap));
+    }
+    for (const f of this.fade) {
+      const def = f.def;
+      let status: ClauseResult['status'] = 'not-assessed';
+      let reason: string | undefined;
+      if (cap === null) reason = 'the rated capacity is unknown';
+      else if (f.sumSoc < def.minSocSwingPercent) {
+        reason = `the log covers a state-of-charge swing of ${roundTo(f.sumSoc, 1)} %, less than the ${def.minSocSwingPercent} % needed`;
+      } else {
+        const est = (f.sumQ / f.sumSoc) * 100;
+        const fadePct = (1 - est / cap) * 100;
+        status = fadePct > def.maxFadePercent ? 'triggered' : 'clear';
+        if (status === 'triggered') {
+          findings.push({
+            clause: def.id,
+            type: 'defect',
+            kind: def.kind,
+            title: def.title,
+            occurrence: 1,
+            measured: { quantity: 'capacity', value: roundTo(est, 2), unit: 'Ah' },
+            threshold: { value: roundTo(cap * (1 - def.maxFadePercent / 100), 2), unit: 'Ah', comparison: 'below' },
+            durationS: roundTo((f.lastT - f.firstT) / 1000, 3),
+            from: isoTime(f.firstT),
+            to: isoTime(f.lastT),
+            records: { first: f.firstIdx, last: f.lastIdx, extreme: f.lastIdx },
+          });
+        }
+      }
+      clauses.push({
+        id: def.id, type: 'defect', kind: def.kind, title: def.title, status,
+        occurrences: status === 'triggered' ? 1 : 0, totalDurationS: 0, ...(reason !== undefined ? { reason } : {}),
+      });
+    }
+    // Policy order first, then chronological: stable regardless of retention order.
+    const order = new Map(clauses.map((c, i) => [c.id, i]));
+    findings.sort((a, b) => a.records.first - b.records.first || order.get(a.clause)! - order.get(b.clause)! || a.occurrence - b.occurrence);
+
+    // Claim period.
+    const purchaseMs = dateToMs(claim.purchaseDate);
+    const failureDate = claim.failureDate ?? isoDay(facts.reportedAt);
+    const failureMs = dateToMs(failureDate);
+    const warrantyEndMs = purchaseMs + policy.warranty.periodDays * DAY_MS;
+    const doaEndMs = purchaseMs + policy.warranty.doaDays * DAY_MS;
+    const withinWarranty = failureMs >= purchaseMs && failureMs < warrantyEndMs;
+    const withinDoa = failureMs >= purchaseMs && failureMs < doaEndMs;
+
+    const excludedBy = clauses.filter((c) => c.type === 'void' && c.status === 'triggered').map((c) => c.id);
+    const defects = clauses.filter((c) => c.type === 'defect' && c.status === 'triggered').map((c) => c.id);
+
+    if (this.count === 0) missing.push({ code: 'no-records', message: 'the log holds no records' });
+    if (facts.signature === 'invalid') {
+      missing.push({ code: 'invalid-signature', message: 'device signatures do not verify: the data cannot be trusted' });
+    }
+    if (facts.signature === 'unsigned' && policy.evidence.requireSignedData) {
+      missing.push({
+        code: 'unsigned-data',
+        message: facts.source === 'desktop' ? 'desktop recording without device signatures' : 'the log carries no device signatures',
+      });
+    }
+    if (failureMs < purchaseMs) {
+      missing.push({ code: 'claim-dates', message: `the failure date ${failureDate} is before the purchase date ${claim.purchaseDate}` });
+    } else if (!withinWarranty) {
+      missing.push({
+        code: 'out-of-warranty',
+        message: `the failure on ${failureDate} is after the warranty ended on ${isoDay(warrantyEndMs)}`,
+      });
+    }
+    if (facts.gaps.length > 0) {
+      missing.push({ code: 'integrity-gaps', message: `${facts.gaps.length} gap(s) in the signed segment chain` });
+    }
+    if (this.timeGaps > 0) {
+      missing.push({
+        code: 'time-gaps',
+        message: `${this.timeGaps} gap(s) longer than ${policy.evidence.maxRecordGapS} s between records`,
+      });
+    }
+    const lastT = this.prev?.t ?? null;
+    const nearMs = policy.evidence.failureProximityHours * 3_600_000;
+    const failureRef = claim.failureDate !== undefined ? failureMs : facts.reportedAt;
+    if (lastT !== null && lastT < failureRef - nearMs) {
+      missing.push({
+        code: 'no-record-near-failure',
+        message: `the newest record (${isoTime(lastT)}) is more than ${policy.evidence.failureProximityHours} h before the reported failure (${isoTime(failureRef)})`,
+      });
+    }
+    if (facts.deviceSerial !== null && facts.deviceSerial.trim().toLowerCase() !== claim.serial.trim().toLowerCase()) {
+      missing.push({
+        code: 'serial-mismatch',
+        message: `the claim names serial ${claim.serial} but the log comes from device ${facts.deviceSerial}`,
+      });
+    }
+    for (const c of clauses) {
+      if (c.type === 'void' && c.status === 'not-assessed') {
+        missing.push({ code: 'clause-not-assessed', message: `clause ${c.id} could not be assessed: ${c.reason}` });
+      }
+    }
+
+    let verdict: Verdict;
+    let summary: string;
+    if (facts.signature === 'invalid') {
+      verdict = 'inconclusive';
+      summary = 'INCONCLUSIVE: device signatures do not verify';
+    } else if (excludedBy.length > 0) {
+      verdict = 'excluded';
+      const first = findings.find((f) => f.clause === excludedBy[0])!;
+      const c = clauses.find((x) => x.id === excludedBy[0])!;
+      summary =
+        `EXCLUDED by clause ${c.id} (${c.title}): ${describeMeasurement(first)} for ${first.durationS} s, ` +
+        `records ${first.records.first}–${first.records.last}` +
+        (excludedBy.length > 1 ? `; also ${excludedBy.slice(1).join(', ')}` : '');
+    } else if (missing.length > 0) {
+      verdict = 'inconclusive';
+      summary = `INCONCLUSIVE: ${missing.map((m) => m.message).join('; ')}`;
+    } else {
+      verdict = 'covered';
+      const span = lastT !== null ? roundTo((lastT - this.firstT) / DAY_MS, 2) : 0;
+      summary =
+        `COVERED: no misuse in ${this.count} records over ${span} days` +
+        (defects.length > 0 ? `; defect indicated by ${defects.join(', ')}` : '; the reported defect is within warranty') +
+        (withinDoa ? ` (within the ${policy.warranty.doaDays}-day DOA window)` : '');
+    }
+
+    return {
+      schema: EVALUATION_SCHEMA_ID,
+      verdict,
+      summary,
+      excludedBy,
+      defects,
+      missing,
+      policy: { id: policy.id, sha256: policyHash(policy), ratedCapacityAh: cap },
+      claim: { serial: claim.serial, purchaseDate: claim.purchaseDate, failureDate, remedy: claim.remedy },
+      period: {
+        warrantyEnds: isoDay(warrantyEndMs),
+        doaEnds: isoDay(doaEndMs),
+        withinWarranty,
+        withinDoa,
+        daysSincePurchase: Math.floor((failureMs - purchaseMs) / DAY_MS),
+      },
+      log: {
+        source: facts.source,
+        signature: facts.signature,
+        records: this.count,
+        from: this.count ? isoTime(this.firstT) : null,
+        to: lastT !== null ? isoTime(lastT) : null,
+        firstIndex: this.count ? this.firstIdx : null,
+        lastIndex: this.prev?.index ?? null,
+        timeGaps: this.timeGaps,
+        integrityGaps: facts.gaps.length,
+        gaps: [...facts.gaps.slice(0, GAP_LIST_LIMIT).map((g) => ({ afterIndex: g.afterIndex, reason: g.reason })), ...this.gapList].slice(
+          0,
+          GAP_LIST_LIMIT,
+        ),
+      },
+      clauses,
+      findings,
+    };
+  }
+
+  private runFinding(c: RunClause, n: number, o: Occ, cap: number | null): Finding {
+    const def = c.def;
+    const value = c.sign * o.ext;
+    let measured: Measurement;
+    let threshold: Threshold;
+    switch (def.kind) {
+      case 'discharge_current_above_c':
+      case 'charge_current_above_c': {
+        const q = def.kind === 'discharge_current_above_c' ? 'discharge current' : 'charge current';
+        measured = { quantity: q, value: roundTo(value, 2), unit: 'A', cRate: roundTo(value / cap!, 3) };
+        threshold = { value: roundTo(def.thresholdC * cap!, 2), unit: 'A', comparison: 'above', cRate: def.thresholdC };
+        break;
+      }
+      case 'charge_below_temperature':
+        measured = { quantity: 'temperature while charging', value: roundTo(value, 2), unit: '°C', sensor: o.detail };
+        threshold = { value: def.thresholdCelsius, unit: '°C', comparison: 'below' };
+        break;
+      case 'temperature_above':
+        measured = { quantity: 'temperature', value: roundTo(value, 2), unit: '°C', sensor: o.detail };
+        threshold = { value: def.thresholdCelsius, unit: '°C', comparison: 'above' };
+        break;
+      case 'cell_voltage_below':
+        measured = { quantity: 'cell voltage', value: roundTo(value, 4), unit: 'V', cell: o.detail };
+        threshold = { value: def.thresholdV, unit: 'V', comparison: 'below' };
+        break;
+      case 'cell_voltage_above':
+        measured = { quantity: 'cell voltage', value: roundTo(value, 4), unit: 'V', cell: o.detail };
+        threshold = { value: def.thresholdV, unit: 'V', comparison: 'above' };
+        break;
+      case 'cell_drift_at_rest':
+        measured = { quantity: 'cell deviation from the others at rest', value: roundTo(value, 4), unit: 'V', cell: o.detail };
+        threshold = { value: def.thresholdV, unit: 'V', comparison: 'above' };
+        break;
+      case 'bms_fault':
+        measured = {
+          quantity: 'hardware fault',
+          value: o.bits,
+          unit: 'alarm bits',
+          alarms: flagNames(ALARM_FLAGS, o.bits),
+          events: o.events.slice().sort((a, b) => a - b),
+        };
+        threshold = { value: 0, unit: 'alarm bits', comparison: 'above' };
+        break;
+      case 'capacity_fade':
+        throw new Error('unreachable: capacity fade is not a run clause');
+    }
+    return {
+      clause: def.id,
+      type: c.type,
+      kind: def.kind,
+      title: def.title,
+      occurrence: n,
+      measured,
+      threshold,
+      durationS: roundTo((o.lastT - o.firstT) / 1000, 3),
+      from: isoTime(o.firstT),
+      to: isoTime(o.lastT),
+      records: { first: o.firstIdx, last: o.lastIdx, extreme: o.extIdx },
+    };
+  }
+}
+
+/** "243.1 A (2.43C)", "−2.3 °C on sensor 1", "2.41 V on cell 7". */
+export function describeMeasurement(f: Finding): string {
+  const m = f.measured;
+  if (m.alarms !== undefined) {
+    return [...m.alarms, ...(m.events ?? []).map((e) => `event ${e}`)].join(', ') || 'fault';
+  }
+  let s = `${m.value} ${m.unit}`;
+  if (m.cRate !== undefined) s += ` (${m.cRate}C)`;
+  if (m.cell !== undefined) s += ` on cell ${m.cell + 1}`;
+  if (m.sensor !== undefined && m.sensor >= 0) s += ` on sensor ${m.sensor + 1}`;
+  return s;
+}
+
+/** Convenience for records already in memory. */
+export function evaluate(input: {
+  records: Iterable<LogRecord>;
+  policy: WarrantyPolicy;
+  claim: Claim;
+  facts: LogFacts;
+  nominalCapacityAh: number | null;
+}): Evaluation {
+  const ev = new Evaluator(input.policy, { nominalCapacityAh: input.nominalCapacityAh });
+  for (const r of input.records) ev.push(r);
+  return ev.finish(input.claim, input.facts);
+}

@@ -1,0 +1,229 @@
+/**
+ * The warranty policy: a JSON document the supplier publishes and PackScope evaluates logs
+ * against. The zod schema below is the single source of truth; `policy.schema.json` beside this
+ * file is generated from it (`packscope policy schema`) for editors and other tools, and
+ * POLICY.md documents every field.
+ */
+import { z } from 'zod';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { ALARM_FLAGS } from '../types/domain.js';
+import { PackscopeError } from '../errors.js';
+import { toHex, utf8Encode, utf8Decode } from '../util/bytes.js';
+import { canonicalJson } from './canonical-json.js';
+
+export const POLICY_SCHEMA_ID = 'packscope-warranty-policy/1';
+
+const clauseId = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'a clause id is 1–64 characters: lower-case letters, digits, ".", "_" or "-"')
+  .describe('Stable identifier of the clause, quoted in findings and verdicts.');
+const title = z.string().min(1).max(200).describe('Plain-language statement of the clause, shown to the customer.');
+const minDurationS = z
+  .number()
+  .min(0)
+  .max(31_536_000)
+  .describe('The condition must hold for at least this many seconds in an unbroken run of records (0 = any single record).');
+const sensors = z
+  .array(z.number().int().min(0).max(63))
+  .min(1)
+  .optional()
+  .describe('Temperature sensor indices the clause looks at (default: all sensors).');
+const celsius = (what: string) => z.number().min(-100).max(300).describe(what);
+const cRate = (what: string) => z.number().gt(0).max(1000).describe(what);
+const cellVolts = (what: string) => z.number().gt(0).max(10).describe(what);
+
+export const VoidConditionSchema = z.discriminatedUnion(
+  'kind',
+  [
+    z.strictObject({
+      id: clauseId,
+      title,
+      kind: z.literal('discharge_current_above_c').describe('Discharge current above thresholdC × rated capacity.'),
+      thresholdC: cRate('Discharge rate limit in C (multiples of the rated capacity in A).'),
+      minDurationS,
+    }),
+    z.strictObject({
+      id: clauseId,
+      title,
+      kind: z.literal('charge_current_above_c').describe('Charge current above thresholdC × rated capacity.'),
+      thresholdC: cRate('Charge rate limit in C.'),
+      minDurationS,
+    }),
+    z.strictObject({
+      id: clauseId,
+      title,
+      kind: z.literal('charge_below_temperature').describe('Charging while the coldest selected sensor is below thresholdCelsius.'),
+      thresholdCelsius: celsius('Lowest temperature at which charging is allowed, °C.'),
+      minChargeCurrentA: z
+        .number()
+        .min(0)
+        .max(10_000)
+        .describe('Current above which the pack counts as charging, A (keeps sensor noise at rest from counting).'),
+      minDurationS,
+      sensors,
+    }),
+    z.strictObject({
+      id: clauseId,
+      title,
+      kind: z.literal('temperature_above').describe('Operating with the hottest selected sensor above thresholdCelsius.'),
+      thresholdCelsius: celsius('Highest allowed temperature, °C.'),
+      minDurationS,
+      sensors,
+    }),
+    z.strictObject({
+      id: clauseId,
+      title,
+      kind: z.literal('cell_voltage_below').describe('Any cell below thresholdV (deep discharge).'),
+      thresholdV: cellVolts('Lowest allowed cell voltage, V.'),
+      minDurationS,
+    }),
+    z.strictObject({
+      id: clauseId,
+      title,
+      kind: z.literal('cell_voltage_above').describe('Any cell above thresholdV (overcharge).'),
+      thresholdV: cellVolts('Highest allowed cell voltage, V.'),
+      minDurationS,
+    }),
+  ],
+  {
+    error: () =>
+      'unknown void condition kind; expected one of discharge_current_above_c, charge_current_above_c, ' +
+      'charge_below_temperature, temperature_above, cell_voltage_below, cell_voltage_above',
+  },
+);
+export type VoidCondition = z.infer<typeof VoidConditionSchema>;
+
+export const DefectIndicatorSchema = z.discriminatedUnion(
+  'kind',
+  [
+    z.strictObject({
+      id: clauseId,
+      title,
+      kind: z.literal('cell_drift_at_rest').describe('One cell deviating from the mean of the others while the pack rests.'),
+      thresholdV: z.number().gt(0).max(5).describe('Deviation of one cell from the mean of the others that indicates a defect, V.'),
+      restCurrentA: z.number().min(0).max(10_000).describe('|current| at or below this counts as rest, A.'),
+      settleS: z.number().min(0).max(86_400).describe('Seconds at rest before cell voltages are compared (lets them relax).'),
+      minDurationS,
+    }),
+    z.strictObject({
+      id: clauseId,
+      title,
+      kind: z.literal('capacity_fade').describe('Capacity measured by coulomb counting below the rated capacity by more than maxFadePercent.'),
+      maxFadePercent: z.number().gt(0).max(100).describe('Fade beyond this percentage of the rated capacity indicates a defect.'),
+      minSocSwingPercent: z
+        .number()
+        .gt(0)
+        .max(100)
+        .describe('State-of-charge swing the log must cover in total before capacity is estimated, percent.'),
+    }),
+    z.strictObject({
+      id: clauseId,
+      title,
+      kind: z.literal('bms_fault').describe('BMS hardware fault alarms or event codes.'),
+      alarms: z.array(z.enum(ALARM_FLAGS)).describe('Alarm flag names (shared/types/domain ALARM_FLAGS) that indicate a hardware fault.'),
+      events: z.array(z.number().int().min(1).max(65_535)).describe('Black-box event codes that indicate a hardware fault.'),
+      minDurationS,
+    }),
+  ],
+  { error: () => 'unknown defect indicator kind; expected one of cell_drift_at_rest, capacity_fade, bms_fault' },
+);
+export type DefectIndicator = z.infer<typeof DefectIndicatorSchema>;
+
+export const WarrantyPolicySchema = z
+  .strictObject({
+    $schema: z.string().optional().describe('Optional pointer to policy.schema.json for editors.'),
+    schema: z.literal(POLICY_SCHEMA_ID).describe(`Format identifier; must be "${POLICY_SCHEMA_ID}".`),
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'a policy id is 1–100 characters: letters, digits, ".", "_" or "-"')
+      .describe('Identifier of this policy version, quoted in every evaluation.'),
+    title: z.string().min(1).max(200),
+    supplier: z.string().max(200).optional(),
+    warranty: z
+      .strictObject({
+        periodDays: z.number().int().min(1).max(36_500).describe('Warranty period from the purchase date, days.'),
+        doaDays: z.number().int().min(0).max(36_500).describe('Dead-on-arrival window from the purchase date, days.'),
+      })
+      .refine((w) => w.doaDays <= w.periodDays, { message: 'doaDays must not exceed periodDays', path: ['doaDays'] }),
+    ratedCapacityAh: z
+      .number()
+      .gt(0)
+      .max(100_000)
+      .optional()
+      .describe('Rated capacity used for C-rates; default: the capacity the device reports.'),
+    evidence: z
+      .strictObject({
+        maxRecordGapS: z
+          .number()
+          .gt(0)
+          .max(31_536_000)
+          .describe('Two consecutive records further apart than this are a gap in the evidence, s.'),
+        failureProximityHours: z
+          .number()
+          .gt(0)
+          .max(87_600)
+          .describe('The newest record must be at most this long before the reported failure, h.'),
+        requireSignedData: z.boolean().describe('Unsigned data (desktop recordings) cannot support a covered verdict.'),
+      })
+      .describe('What the log must show before a claim can be decided.'),
+    voidConditions: z.array(VoidConditionSchema).max(64).describe('Misuse that voids the warranty.'),
+    defectIndicators: z.array(DefectIndicatorSchema).max(64).describe('Signs of a manufacturing defect.'),
+  })
+  .superRefine((p, ctx) => {
+    const seen = new Map<string, string>();
+    const check = (id: string, path: (string | number)[]) => {
+      const prev = seen.get(id);
+      if (prev) ctx.addIssue({ code: 'custom', path, message: `clause id "${id}" is already used at ${prev}` });
+      else seen.set(id, path.join('.'));
+    };
+    p.voidConditions.forEach((c, i) => check(c.id, ['voidConditions', i, 'id']));
+    p.defectIndicators.forEach((c, i) => check(c.id, ['defectIndicators', i, 'id']));
+  });
+export type WarrantyPolicy = z.infer<typeof WarrantyPolicySchema>;
+
+export interface PolicyProblem {
+  /** JSON path of the offending value, e.g. `voidConditions[1].thresholdC` ('' for the document). */
+  path: string;
+  message: string;
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let s = '';
+  for (const p of path) s += typeof p === 'number' ? `[${p}]` : s ? `.${String(p)}` : String(p);
+  return s;
+}
+
+/** Validates a parsed JSON value; returns the typed policy or the list of problems. */
+export function checkPolicy(value: unknown): { ok: true; policy: WarrantyPolicy } | { ok: false; problems: PolicyProblem[] } {
+  const r = WarrantyPolicySchema.safeParse(value);
+  if (r.success) return { ok: true, policy: r.data };
+  return { ok: false, problems: r.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })) };
+}
+
+/** Parses policy text; throws PackscopeError('REFUSED') naming each problem (a bad policy is refused). */
+export function parsePolicy(text: string | Uint8Array): WarrantyPolicy {
+  const s = typeof text === 'string' ? text : utf8Decode(text);
+  let json: unknown;
+  try {
+    json = JSON.parse(s);
+  } catch (e) {
+    throw new PackscopeError('REFUSED', `policy is not valid JSON: ${(e as Error).message}`, [{ path: '', message: (e as Error).message }]);
+  }
+  const r = checkPolicy(json);
+  if (!r.ok) {
+    const list = r.problems.map((p) => `  ${p.path || '(document)'}: ${p.message}`).join('\n');
+    throw new PackscopeError('REFUSED', `policy does not match ${POLICY_SCHEMA_ID}:\n${list}`, r.problems);
+  }
+  return r.policy;
+}
+
+/** SHA-256 of the policy's canonical JSON: the same policy always has the same hash, whatever its formatting. */
+export function policyHash(policy: WarrantyPolicy): string {
+  return toHex(sha256(utf8Encode(canonicalJson(policy, 0))));
+}
+
+/** The JSON Schema (draft 2020-12) of the policy, generated from the zod schema. */
+export function policyJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(WarrantyPolicySchema, { target: 'draft-2020-12', io: 'input' }) as Record<string, unknown>;
+  return { ...schema, $id: 'https://packscope.dev/schemas/warranty-policy-1.json', title: 'PackScope warranty policy' };
+}

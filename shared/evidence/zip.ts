@@ -1,0 +1,289 @@
+/**
+ * A defensive ZIP reader for diagnosis packages. A .psdiag arrives from someone else's computer,
+ * so the whole central directory is checked before a single byte is inflated: absolute paths,
+ * `..`, backslashes and drive letters, symbolic links and other special files (Unix mode in the
+ * external attributes), duplicate names (also case-insensitively, as Windows and macOS would
+ * merge them), encryption, unknown compression, ZIP64, entries whose local header disagrees with
+ * the central directory, overlapping entries (the overlapping-file zip bomb), and sizes or
+ * compression ratios beyond sane limits. Inflation then stops at the declared size, and every
+ * entry's CRC-32 is checked.
+ */
+import { Inflate } from 'fflate';
+import { DecodeError, PackscopeError } from '../errors.js';
+import { utf8Decode } from '../util/bytes.js';
+import { crc32Update } from './crc32.js';
+
+/** An archive that is well-formed but unsafe to extract (traversal, links, bombs, duplicates). */
+export class UnsafeArchiveError extends PackscopeError {
+  constructor(message: string, details?: unknown) {
+    super('REFUSED', message, details);
+    this.name = 'UnsafeArchiveError';
+  }
+}
+
+export interface ZipLimits {
+  maxEntries: number;
+  /** Largest uncompressed size of one entry. */
+  maxEntryBytes: number;
+  /** Largest uncompressed size of all entries together. */
+  maxTotalBytes: number;
+  /** Largest uncompressed/compressed ratio of an entry bigger than ratioFloorBytes. */
+  maxRatio: number;
+  ratioFloorBytes: number;
+  maxNameBytes: number;
+}
+
+export const DEFAULT_ZIP_LIMITS: ZipLimits = {
+  maxEntries: 10_000,
+  maxEntryBytes: 2 ** 31,
+  maxTotalBytes: 2 ** 32,
+  maxRatio: 200,
+  ratioFloorBytes: 1 << 20,
+  maxNameBytes: 255,
+};
+
+export interface ZipEntry {
+  name: string;
+  method: 0 | 8;
+  compressedSize: number;
+  size: number;
+  crc32: number;
+  /** Unix permission bits when the archive recorded them, else null. */
+  mode: number | null;
+  /** Offset of the entry's data in the archive. */
+  dataOffset: number;
+}
+
+export interface ZipArchive {
+  /** Regular files in central-directory order (directory entries are checked, then left out). */
+  entries: ZipEntry[];
+  /** Inflates one entry, checking its size and CRC-32. */
+  read(entry: ZipEntry): Uint8Array;
+}
+
+const SIG_LOCAL = 0x04034b50;
+const SIG_CENTRAL = 0x02014b50;
+const SIG_EOCD = 0x06054b50;
+const SIG_ZIP64_LOCATOR = 0x07064b50;
+
+function u16(b: Uint8Array, o: number): number {
+  return b[o]! | (b[o + 1]! << 8);
+}
+function u32(b: Uint8Array, o: number): number {
+  return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
+}
+
+/** Checks one entry name; returns the reason it is unsafe, or null. Exported for the extractor. */
+export function unsafeNameReason(name: string): string | null {
+  if (name.length === 0) return 'empty name';
+  if (/[\u0000-\u001f\u007f]/.test(name)) return 'control character in name';
+  if (name.includes('\ufffd')) return 'name is not valid UTF-8';
+  if (name.startsWith('/') || name.startsWith('\\')) return 'absolute path';
+  if (/^[A-Za-z]:/.test(name) || name.includes(':')) return 'drive letter or colon in name';
+  if (name.includes('\\')) return 'backslash in name';
+  const parts = name.replace(/\/$/, '').split('/');
+  for (const p of parts) {
+    if (p === '..') return 'parent-directory (..) component';
+    if (p === '.' || p === '') return 'empty or "." path component';
+  }
+  return null;
+}
+
+/**
+ * Parses and vets the archive. Throws DecodeError for bytes that are not a ZIP this reader
+ * understands and UnsafeArchiveError for archives that must not be extracted.
+ */
+export function openZip(bytes: Uint8Array, limits: ZipLimits = DEFAULT_ZIP_LIMITS): ZipArchive {
+  const n = bytes.length;
+  if (n < 22) throw new DecodeError('not a ZIP archive (too short)');
+  // The end-of-central-directory record: its comment must run exactly to the end of the file,
+  // so appended data (or a second, hidden archive) cannot hide behind it.
+  let eocd = -1;
+  for (let o = n - 22; o >= Math.max(0, n - 22 - 0xffff); o--) {
+    if (u32(bytes, o) === SIG_EOCD && o + 22 + u16(bytes, o + 20) === n) {
+      eocd = o;
+      break;
+    }
+  }
+  if (eocd < 0) throw new DecodeError('not a ZIP archive (no end-of-central-directory record)');
+  const disk = u16(bytes, eocd + 4);
+  const cdDisk = u16(bytes, eocd + 6);
+  const onDisk = u16(bytes, eocd + 8);
+  const total = u16(bytes, eocd + 10);
+  const cdSize = u32(bytes, eocd + 12);
+  const cdOffset = u32(bytes, eocd + 16);
+  if (eocd >= 20 && u32(bytes, eocd - 20) === SIG_ZIP64_LOCATOR) throw new UnsafeArchiveError('ZIP64 archives are not accepted');
+  if (total === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) {
+    throw new UnsafeArchiveError('ZIP64 archives are not accepted');
+  }
+  if (disk !== 0 || cdDisk !== 0 || onDisk !== total) throw new DecodeError('multi-disk ZIP archives are not supported');
+  if (total > limits.maxEntries) throw new UnsafeArchiveError(`archive has ${total} entries, more than the limit of ${limits.maxEntries}`);
+  if (cdOffset + cdSize !== eocd) throw new DecodeError('central directory does not end where the end record begins');
+
+  const entries: ZipEntry[] = [];
+  const seen = new Map<string, string>();
+  const spans: { start: number; end: number; name: string }[] = [];
+  let totalSize = 0;
+  let o = cdOffset;
+  for (let i = 0; i < total; i++) {
+    if (o + 46 > eocd || u32(bytes, o) !== SIG_CENTRAL) throw new DecodeError(`central directory entry ${i} is damaged`);
+    const madeBy = u16(bytes, o + 4) >> 8;
+    const flags = u16(bytes, o + 8);
+    const method = u16(bytes, o + 10);
+    const crc = u32(bytes, o + 16);
+    const csize = u32(bytes, o + 20);
+    const usize = u32(bytes, o + 24);
+    const nameLen = u16(bytes, o + 28);
+    const extraLen = u16(bytes, o + 30);
+    const commentLen = u16(bytes, o + 32);
+    const diskStart = u16(bytes, o + 34);
+    const external = u32(bytes, o + 38);
+    const localOffset = u32(bytes, o + 42);
+    const end = o + 46 + nameLen + extraLen + commentLen;
+    if (end > eocd) throw new DecodeError(`central directory entry ${i} runs past the directory`);
+    const nameBytes = bytes.subarray(o + 46, o + 46 + nameLen);
+    const name = utf8Decode(nameBytes);
+    o = end;
+
+    if (nameLen > limits.maxNameBytes) throw new UnsafeArchiveError(`entry ${i}: name longer than ${limits.maxNameBytes} bytes`);
+    const why = unsafeNameReason(name);
+    if (why) throw new UnsafeArchiveError(`entry "${printable(name)}": ${why}`);
+    const key = name.toLowerCase();
+    const dup = seen.get(key);
+    if (dup !== undefined) {
+      throw new UnsafeArchiveError(
+        dup === name ? `duplicate entry "${printable(name)}"` : `entries "${printable(dup)}" and "${printable(name)}" differ only in case`,
+      );
+    }
+    seen.set(key, name);
+    if (flags & 0x41) throw new UnsafeArchiveError(`entry "${printable(name)}" is encrypted`);
+    if (diskStart !== 0) throw new DecodeError(`entry "${printable(name)}" starts on another disk`);
+    if (csize === 0xffffffff || usize === 0xffffffff || localOffset === 0xffffffff) {
+      throw new UnsafeArchiveError(`entry "${printable(name)}" uses ZIP64 sizes`);
+    }
+
+    // File type: Unix-made archives carry st_mode in the high 16 bits of the external attributes.
+    const isDirName = name.endsWith('/');
+    let mode: number | null = null;
+    if (madeBy === 3 || madeBy === 19) {
+      const m = external >>> 16;
+      const type = m & 0o170000;
+      if (type === 0o120000) throw new UnsafeArchiveError(`entry "${printable(name)}" is a symbolic link`);
+      if (type !== 0 && type !== 0o100000 && !(type === 0o040000 && isDirName)) {
+        throw new UnsafeArchiveError(`entry "${printable(name)}" is a special file (mode ${m.toString(8)})`);
+      }
+      if (m !== 0) mode = m & 0o7777;
+      if (mode !== null && mode & 0o6000) throw new UnsafeArchiveError(`entry "${printable(name)}" is setuid/setgid`);
+    }
+    if (!isDirName && (external & 0x10) !== 0 && madeBy !== 3 && madeBy !== 19) {
+      throw new UnsafeArchiveError(`entry "${printable(name)}" is marked as a directory but named as a file`);
+    }
+
+    if (method !== 0 && method !== 8) throw new UnsafeArchiveError(`entry "${printable(name)}" uses unsupported compression method ${method}`);
+    if (method === 0 && csize !== usize) throw new DecodeError(`stored entry "${printable(name)}" has different compressed and real sizes`);
+    if (usize > limits.maxEntryBytes) {
+      throw new UnsafeArchiveError(`entry "${printable(name)}" would expand to ${usize} bytes, more than the limit of ${limits.maxEntryBytes}`);
+    }
+    totalSize += usize;
+    if (totalSize > limits.maxTotalBytes) {
+      throw new UnsafeArchiveError(`archive would expand to more than ${limits.maxTotalBytes} bytes`);
+    }
+    if (usize > limits.ratioFloorBytes && usize > limits.maxRatio * Math.max(csize, 1)) {
+      throw new UnsafeArchiveError(
+        `entry "${printable(name)}" has a compression ratio of ${Math.round(usize / Math.max(csize, 1))}:1 (limit ${limits.maxRatio}:1): a zip bomb`,
+      );
+    }
+
+    // The local header must agree with the central directory.
+    if (localOffset + 30 > cdOffset || u32(bytes, localOffset) !== SIG_LOCAL) {
+      throw new DecodeError(`entry "${printable(name)}": local header missing`);
+    }
+    const lFlags = u16(bytes, localOffset + 6);
+    const lMethod = u16(bytes, localOffset + 8);
+    const lNameLen = u16(bytes, localOffset + 26);
+    const lExtraLen = u16(bytes, localOffset + 28);
+    const lName = bytes.subarray(localOffset + 30, localOffset + 30 + lNameLen);
+    if (lMethod !== method || lNameLen !== nameLen || !sameBytes(lName, nameBytes) || (lFlags & 0x41) !== 0) {
+      throw new UnsafeArchiveError(`entry "${printable(name)}": local header disagrees with the central directory`);
+    }
+    if ((lFlags & 0x08) === 0) {
+      if (u32(bytes, localOffset + 14) !== crc || u32(bytes, localOffset + 18) !== csize || u32(bytes, localOffset + 22) !== usize) {
+        throw new UnsafeArchiveError(`entry "${printable(name)}": local header sizes disagree with the central directory`);
+      }
+    }
+    const dataOffset = localOffset + 30 + lNameLen + lExtraLen;
+    if (dataOffset + csize > cdOffset) throw new DecodeError(`entry "${printable(name)}": data runs past the central directory`);
+    spans.push({ start: localOffset, end: dataOffset + csize, name });
+
+    if (isDirName) {
+      if (usize !== 0) throw new UnsafeArchiveError(`directory entry "${printable(name)}" has content`);
+      continue;
+    }
+    entries.push({ name, method: method as 0 | 8, compressedSize: csize, size: usize, crc32: crc, mode, dataOffset });
+  }
+  if (o !== eocd) throw new DecodeError('central directory size does not match its entries');
+  // Entries sharing bytes are how "overlapping" zip bombs reach huge sizes from a small file.
+  spans.sort((a, b) => a.start - b.start);
+  for (let i = 1; i < spans.length; i++) {
+    if (spans[i]!.start < spans[i - 1]!.end) {
+      throw new UnsafeArchiveError(`entries "${printable(spans[i - 1]!.name)}" and "${printable(spans[i]!.name)}" overlap`);
+    }
+  }
+
+  return {
+    entries,
+    read(entry: ZipEntry): Uint8Array {
+      const data = bytes.subarray(entry.dataOffset, entry.dataOffset + entry.compressedSize);
+      let out: Uint8Array;
+      if (entry.method === 0) out = data.slice();
+      else out = inflateBounded(data, entry.size, entry.name);
+      if (crc32Update(0, out) !== entry.crc32) throw new DecodeError(`entry "${printable(entry.name)}": CRC-32 mismatch`);
+      return out;
+    },
+  };
+}
+
+/** Inflates into a buffer of the declared size and fails as soon as the stream wants more. */
+function inflateBounded(data: Uint8Array, size: number, name: string): Uint8Array {
+  const out = new Uint8Array(size);
+  let o = 0;
+  let over = false;
+  const inf = new Inflate((chunk) => {
+    if (over) return;
+    if (o + chunk.length > size) {
+      over = true;
+      return;
+    }
+    out.set(chunk, o);
+    o += chunk.length;
+  });
+  try {
+    // Pushed in slices so an entry that lies about its size is stopped early, not after inflating it all.
+    const step = 64 * 1024;
+    for (let i = 0; i < data.length && !over; i += step) inf.push(data.subarray(i, Math.min(data.length, i + step)), i + step >= data.length);
+    if (data.length === 0) inf.push(new Uint8Array(0), true);
+  } catch (e) {
+    throw new DecodeError(`entry "${printable(name)}": corrupt deflate data (${(e as Error).message})`);
+  }
+  if (over) throw new UnsafeArchiveError(`entry "${printable(name)}" inflates beyond its declared size`);
+  if (o !== size) throw new DecodeError(`entry "${printable(name)}": inflated to ${o} bytes, ${size} declared`);
+  return out;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function printable(name: string): string {
+  return name.replace(/[\u0000-\u001f\u007f]/g, '?').slice(0, 120);
+}
+
+/** Vets and inflates every file; returns them by name. */
+export function readZipFiles(bytes: Uint8Array, limits: ZipLimits = DEFAULT_ZIP_LIMITS): Map<string, Uint8Array> {
+  const zip = openZip(bytes, limits);
+  const files = new Map<string, Uint8Array>();
+  for (const e of zip.entries) files.set(e.name, zip.read(e));
+  return files;
+}
