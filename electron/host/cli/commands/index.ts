@@ -5,4 +5,5 @@ import type { CommandModule } from '../context.js';
  * `packscope --version` stays instant and one command's dependencies never slow another.
  */
 export const COMMANDS: Record<string, () => Promise<{ default: CommandModule }>> = {
+  serve: () => import('./serve.js'),
 };

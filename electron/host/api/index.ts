@@ -1,0 +1,113 @@
+import os from 'node:os';
+import { PackscopeError } from '../../../shared/errors.js';
+import type { Features } from '../../../shared/api/contract.js';
+import type { Handlers } from '../../../shared/api/rpc.js';
+import type { ProtocolId } from '../../../shared/types/domain.js';
+import type { ByteTransport } from '../../../shared/types/transport.js';
+import { SerialTransport } from '../transport/serial.js';
+import { DeviceSession, type TransportOpener } from './device.js';
+import { HostEvents } from './events.js';
+import { defaultDataDir, ensureDir, listDir } from './files.js';
+import { DEMO_PORT, listSerialPorts } from './ports.js';
+
+export { HostEvents } from './events.js';
+
+export interface HostApiOptions {
+  host: 'electron' | 'browser';
+  /** The app's version (package.json; Electron's app.getVersion()). */
+  version: string;
+  dataDir?: string;
+  /** Overrides how a port path becomes a transport (tests); defaults to serial ports and sim:. */
+  openTransport?: TransportOpener;
+}
+
+export interface HostApi {
+  handlers: Handlers;
+  events: HostEvents;
+  session: DeviceSession;
+  dispose(): Promise<void>;
+}
+
+/** Operations that can be cancelled by id (log pull, flash, self-check). */
+export class Operations {
+  private ops = new Map<string, AbortController>();
+  start(opId: string, parent?: AbortSignal): AbortController {
+    if (this.ops.has(opId)) throw new PackscopeError('USAGE', `operation ${opId} is already running`);
+    const ac = new AbortController();
+    if (parent) parent.addEventListener('abort', () => ac.abort(parent.reason), { once: true });
+    this.ops.set(opId, ac);
+    return ac;
+  }
+  end(opId: string): void {
+    this.ops.delete(opId);
+  }
+  cancel(opId: string): boolean {
+    const ac = this.ops.get(opId);
+    if (!ac) return false;
+    ac.abort(new PackscopeError('CANCELLED', 'cancelled by the user'));
+    return true;
+  }
+  cancelAll(): void {
+    for (const id of [...this.ops.keys()]) this.cancel(id);
+  }
+}
+
+async function defaultOpenTransport(path: string, _protocol: ProtocolId | 'auto', baudRate?: number): Promise<ByteTransport> {
+  if (path.startsWith('sim:')) {
+    throw new PackscopeError('NOT_FOUND', 'the built-in demo pack is not part of this build');
+  }
+  const t = new SerialTransport(path, { baudRate: baudRate ?? 115200 });
+  await t.open();
+  return t;
+}
+
+/**
+ * The host side of the API contract: plain Node, no Electron. One instance serves every window
+ * and every bridge connection of a process.
+ */
+export function createHostApi(options: HostApiOptions): HostApi {
+  const events = new HostEvents();
+  const dataDir = options.dataDir ?? defaultDataDir();
+  const session = new DeviceSession(events, options.openTransport ?? defaultOpenTransport);
+  const ops = new Operations();
+  const features: Features = { live: true, logs: false, firmware: false, evidence: false };
+
+  const handlers: Handlers = {
+    'app.info': async () => ({
+      version: options.version,
+      host: options.host,
+      platform: `${os.platform()}-${os.arch()}`,
+      dataDir,
+      features,
+    }),
+    'files.list': async ({ dir, extensions }) => listDir(dir ?? ensureDir(dataDir), extensions),
+    'ports.list': async () => [DEMO_PORT, ...(await listSerialPorts())],
+    'device.connect': async ({ path, protocol, baudRate }) => session.connect(path, protocol, baudRate),
+    'device.disconnect': async () => {
+      ops.cancelAll();
+      await session.disconnect();
+      return { ok: true as const };
+    },
+    'device.status': async () => session.status(),
+    'device.identity': async () => session.identity(),
+    'telemetry.start': async ({ rateHz }) => {
+      await session.startTelemetry(rateHz);
+      return { ok: true as const };
+    },
+    'telemetry.stop': async () => {
+      await session.stopTelemetry();
+      return { ok: true as const };
+    },
+    'op.cancel': async ({ opId }) => ({ cancelled: ops.cancel(opId) }),
+  };
+
+  return {
+    handlers,
+    events,
+    session,
+    async dispose() {
+      ops.cancelAll();
+      await session.disconnect('host shutting down');
+    },
+  };
+}

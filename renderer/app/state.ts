@@ -1,0 +1,26 @@
+import { createContext, useContext } from 'react';
+import type { ConnectResult, Features, PackscopeApi } from '../../shared/api/contract.js';
+import type { LiveSource } from '../source/live-source.js';
+
+export type Screen = 'connect' | 'live' | 'logs' | 'firmware' | 'selfcheck' | 'claim' | 'verify';
+
+export interface AppState {
+  api: PackscopeApi;
+  features: Features | null;
+  dataDir: string;
+  connection: ConnectResult | null;
+  setConnection(c: ConnectResult | null): void;
+  live: LiveSource;
+  go(screen: Screen, arg?: string): void;
+  /** A file handed over by the OS (file association) or another screen. */
+  pendingFile: { screen: Screen; path: string } | null;
+  takePendingFile(screen: Screen): string | null;
+}
+
+export const AppContext = createContext<AppState | null>(null);
+
+export function useApp(): AppState {
+  const s = useContext(AppContext);
+  if (!s) throw new Error('AppContext missing');
+  return s;
+}

@@ -1,0 +1,169 @@
+import { useEffect, useRef } from 'react';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import { CHANNELS, type Channel, type Source } from '../source/source.js';
+
+/** What part of the source the chart shows. */
+export type ChartView = { mode: 'follow'; windowMs: number } | { mode: 'range'; t0: number; t1: number };
+
+export interface TimeChartProps {
+  source: Source;
+  channels: Channel[];
+  view: ChartView;
+  /** Redraws are skipped while paused (the chart keeps its last picture). */
+  paused?: boolean;
+  height?: number;
+  /** Drag-selecting a time range calls this (ms since epoch). */
+  onZoom?: (t0: number, t1: number) => void;
+  /** Vertical labels (events) drawn at these times. */
+  markers?: Array<{ t: number; label: string }>;
+  label: string;
+}
+
+const COLORS = ['#2f7dd1', '#d9480f', '#2b8a3e', '#ae3ec9', '#e8590c', '#1098ad', '#5c7cfa', '#f08c00'];
+
+/**
+ * A small uPlot wrapper: each channel is drawn as its min/max envelope (a band between two
+ * lines that coincide at full resolution), so decimated and raw data look the same and no
+ * spike is lost between pixel columns.
+ */
+export function TimeChart({ source, channels, view, paused, height = 260, onZoom, markers, label }: TimeChartProps) {
+  const host = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const state = useRef({ view, paused, onZoom, markers });
+  state.current = { view, paused, onZoom, markers };
+
+  useEffect(() => {
+    const el = host.current!;
+    const series: uPlot.Series[] = [{ label: 'Time' }];
+    const bands: uPlot.Band[] = [];
+    channels.forEach((ch, i) => {
+      const color = COLORS[i % COLORS.length]!;
+      const { label: name, unit } = CHANNELS[ch];
+      series.push({ label: `${name} (${unit})`, stroke: color, width: 1.5, points: { show: false }, scale: unit });
+      series.push({ label: `${name} min`, stroke: color, width: 1, points: { show: false }, scale: unit });
+      bands.push({ series: [series.length - 2, series.length - 1], fill: color + '33' });
+    });
+    const units = [...new Set(channels.map((c) => CHANNELS[c].unit))];
+    const axes: uPlot.Axis[] = [
+      { stroke: 'var(--fg)', grid: { stroke: 'var(--grid)' }, ticks: { stroke: 'var(--grid)' } },
+      ...units.map((u, i) => ({
+        scale: u,
+        side: i === 0 ? 3 : 1,
+        label: u,
+        stroke: 'var(--fg)',
+        grid: { show: i === 0, stroke: 'var(--grid)' },
+        ticks: { stroke: 'var(--grid)' },
+        size: 60,
+      })),
+    ] as uPlot.Axis[];
+    const opts: uPlot.Options = {
+      width: Math.max(200, el.clientWidth),
+      height,
+      series,
+      bands,
+      axes,
+      scales: { x: { time: true } },
+      legend: { show: true, live: false },
+      cursor: { drag: { x: true, y: false, setScale: false } },
+      hooks: {
+        setSelect: [
+          (u) => {
+            const sel = u.select;
+            if (sel.width > 4) {
+              const t0 = u.posToVal(sel.left, 'x') * 1000;
+              const t1 = u.posToVal(sel.left + sel.width, 'x') * 1000;
+              state.current.onZoom?.(t0, t1);
+            }
+            u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+          },
+        ],
+        draw: [
+          (u) => {
+            const ms = state.current.markers;
+            if (!ms?.length) return;
+            const ctx = u.ctx;
+            ctx.save();
+            ctx.strokeStyle = '#c92a2a';
+            ctx.fillStyle = getComputedStyle(el).getPropertyValue('--fg') || '#222';
+            ctx.font = `${12 * devicePixelRatio}px sans-serif`;
+            const [x0, x1] = [u.scales.x!.min!, u.scales.x!.max!];
+            let lastX = -Infinity;
+            for (const m of ms) {
+              const s = m.t / 1000;
+              if (s < x0 || s > x1) continue;
+              const x = u.valToPos(s, 'x', true);
+              ctx.beginPath();
+              ctx.moveTo(x, u.bbox.top);
+              ctx.lineTo(x, u.bbox.top + u.bbox.height);
+              ctx.stroke();
+              if (x - lastX > 90 * devicePixelRatio) {
+                ctx.fillText(m.label, x + 3, u.bbox.top + 14 * devicePixelRatio);
+                lastX = x;
+              }
+            }
+            ctx.restore();
+          },
+        ],
+      },
+    };
+    const u = new uPlot(opts, emptyData(channels.length), el);
+    plot.current = u;
+    const redraw = () => draw(u, source, channels, state.current.view);
+    redraw();
+    const offChange = source.onChange(() => {
+      if (!state.current.paused) redraw();
+    });
+    const ro = new ResizeObserver(() => {
+      u.setSize({ width: Math.max(200, el.clientWidth), height });
+      redraw();
+    });
+    ro.observe(el);
+    return () => {
+      offChange();
+      ro.disconnect();
+      u.destroy();
+      plot.current = null;
+    };
+    // Channels define the plot's series; a new set rebuilds it.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [source, channels.join(','), height]);
+
+  // A new view (zoom, window) redraws at once, even while paused.
+  useEffect(() => {
+    if (plot.current) draw(plot.current, source, channels, view);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [view.mode, view.mode === 'follow' ? view.windowMs : view.t0, view.mode === 'range' ? view.t1 : 0, markers]);
+
+  return <div className="chart" ref={host} role="img" aria-label={label} data-testid="time-chart" />;
+}
+
+function emptyData(nChannels: number): uPlot.AlignedData {
+  return [new Float64Array(0), ...Array.from({ length: nChannels * 2 }, () => new Float64Array(0))] as unknown as uPlot.AlignedData;
+}
+
+function draw(u: uPlot, source: Source, channels: Channel[], view: ChartView): void {
+  const span = source.span();
+  if (!span) {
+    u.setData(emptyData(channels.length));
+    return;
+  }
+  performance.mark('chart-draw-start');
+  const [t0, t1] = view.mode === 'follow' ? [span[1] - view.windowMs, span[1]] : [view.t0, view.t1];
+  const buckets = Math.max(50, Math.floor(u.bbox.width / devicePixelRatio || u.width));
+  const data: ArrayLike<number>[] = [];
+  let times: Float64Array | null = null;
+  for (const ch of channels) {
+    const d = source.series(ch, t0, t1, buckets);
+    if (!times) {
+      times = new Float64Array(d.t.length);
+      for (let i = 0; i < d.t.length; i++) times[i] = d.t[i]! / 1000;
+    }
+    data.push(d.max, d.min);
+  }
+  u.batch(() => {
+    u.setData([times!, ...data] as unknown as uPlot.AlignedData, false);
+    u.setScale('x', { min: t0 / 1000, max: t1 / 1000 });
+  });
+  performance.measure('chart-draw', 'chart-draw-start');
+}

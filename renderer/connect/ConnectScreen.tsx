@@ -1,0 +1,182 @@
+import { useCallback, useEffect, useState } from 'react';
+import type { Res } from '../../shared/api/contract.js';
+import { useApp } from '../app/state.js';
+import { asUiError, ErrorBox, type UiError } from '../common/ErrorBox.js';
+
+type Port = Res<'ports.list'>[number];
+
+const PROTOCOLS = [
+  ['auto', 'Detect automatically'],
+  ['native', 'PackScope native'],
+  ['jbd', 'JBD / Xiaoxiang'],
+  ['daly', 'Daly'],
+  ['jk', 'JK'],
+] as const;
+
+function portLabel(p: Port): string {
+  if (p.kind === 'sim') return 'Demo pack (simulated, built in)';
+  return [p.adapter, p.manufacturer].filter(Boolean).join(' · ') || 'Serial port';
+}
+
+/** The fix for a serial port the user may not open (Linux), with the exact commands. */
+function PermissionFix({ path }: { path: string }) {
+  return (
+    <div className="fix" data-testid="eacces-fix">
+      <p>
+        Your user account may not open <code>{path}</code>. On Linux, serial ports belong to the <code>dialout</code> group. Either:
+      </p>
+      <ol>
+        <li>
+          add yourself to it, then log out and in again: <code>sudo usermod -aG dialout $USER</code>
+        </li>
+        <li>
+          or install PackScope's udev rule (the .deb package does this for you):{' '}
+          <code>sudo cp 99-packscope.rules /etc/udev/rules.d/ && sudo udevadm control --reload && sudo udevadm trigger</code>
+        </li>
+      </ol>
+      <p>Then unplug and replug the adapter and connect again.</p>
+    </div>
+  );
+}
+
+export function ConnectScreen() {
+  const { api, connection, setConnection, go } = useApp();
+  const [ports, setPorts] = useState<Port[] | null>(null);
+  const [selected, setSelected] = useState('sim:');
+  const [manual, setManual] = useState('');
+  const [protocol, setProtocol] = useState<(typeof PROTOCOLS)[number][0]>('auto');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<UiError | null>(null);
+
+  const refresh = useCallback(async () => {
+    try {
+      setPorts(await api.call('ports.list', {}));
+    } catch (e) {
+      setError(asUiError(e));
+    }
+  }, [api]);
+
+  useEffect(() => {
+    void refresh();
+  }, [refresh]);
+
+  const path = manual.trim() || selected;
+
+  const connect = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const r = await api.call('device.connect', { path, protocol });
+      setConnection(r);
+    } catch (e) {
+      setError(asUiError(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const disconnect = async () => {
+    setBusy(true);
+    try {
+      await api.call('device.disconnect', {});
+      setConnection(null);
+    } catch (e) {
+      setError(asUiError(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section aria-labelledby="connect-title" className="screen">
+      <h1 id="connect-title">Connect to a pack</h1>
+      {connection ? (
+        <div className="card connected" data-testid="connected">
+          <h2>
+            {connection.device.model} · serial {connection.device.serial}
+          </h2>
+          <dl className="facts">
+            <dt>Port</dt>
+            <dd>{connection.transport.path}</dd>
+            <dt>Protocol</dt>
+            <dd data-testid="answered">{connection.protocol} answered</dd>
+            <dt>Detection</dt>
+            <dd>
+              {connection.probes.length === 0
+                ? 'protocol chosen by hand'
+                : connection.probes.map((p) => `${p.protocol} ${p.answered ? '✓ answered' : '✗ no answer'}`).join(' · ')}
+            </dd>
+            <dt>Firmware</dt>
+            <dd>
+              {connection.device.firmwareVersion} (bootloader {connection.device.bootloaderVersion})
+            </dd>
+            <dt>Cells</dt>
+            <dd>
+              {connection.device.cellCount} × {connection.device.chemistry.toUpperCase()}, {connection.device.nominalCapacityAh} Ah
+            </dd>
+            <dt>Evidence</dt>
+            <dd>{connection.device.signsEvidence ? 'the board signs its own black box' : 'no device key: recordings are unsigned'}</dd>
+          </dl>
+          <div className="row">
+            <button className="primary" onClick={() => go('live')}>
+              Show live data
+            </button>
+            <button onClick={disconnect} disabled={busy}>
+              Disconnect
+            </button>
+          </div>
+        </div>
+      ) : (
+        <div className="card">
+          <fieldset disabled={busy}>
+            <legend>Port</legend>
+            {ports === null ? (
+              <p className="muted">Looking for ports…</p>
+            ) : (
+              <div className="portlist" role="radiogroup" aria-label="Ports">
+                {ports.map((p) => (
+                  <label key={p.path} className={`port${selected === p.path && !manual ? ' selected' : ''}`}>
+                    <input type="radio" name="port" value={p.path} checked={selected === p.path && !manual} onChange={() => (setSelected(p.path), setManual(''))} />
+                    <span className="path">{p.path}</span>
+                    <span className="desc">{portLabel(p)}</span>
+                    {p.vendorId && (
+                      <span className="muted small">
+                        USB {p.vendorId}:{p.productId}
+                      </span>
+                    )}
+                  </label>
+                ))}
+                {ports.filter((p) => p.kind === 'serial').length === 0 && <p className="muted">No serial adapters found. Plug one in and press Refresh, or use the demo pack.</p>}
+              </div>
+            )}
+            <div className="row">
+              <button onClick={refresh}>Refresh</button>
+              <label className="inline">
+                Other port
+                <input value={manual} onChange={(e) => setManual(e.target.value)} placeholder="/dev/ttyUSB0, COM3…" aria-label="Port path" />
+              </label>
+            </div>
+          </fieldset>
+          <fieldset disabled={busy}>
+            <legend>Protocol</legend>
+            <select value={protocol} onChange={(e) => setProtocol(e.target.value as typeof protocol)} aria-label="Protocol">
+              {PROTOCOLS.map(([v, l]) => (
+                <option key={v} value={v}>
+                  {l}
+                </option>
+              ))}
+            </select>
+          </fieldset>
+          <div className="row">
+            <button className="primary" onClick={connect} disabled={busy} data-testid="connect">
+              {busy ? 'Connecting…' : `Connect to ${path}`}
+            </button>
+          </div>
+        </div>
+      )}
+      {error && (
+        <ErrorBox error={error}>{error.code === 'PERMISSION' && <PermissionFix path={path} />}</ErrorBox>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,189 @@
+import { useEffect, useMemo, useState } from 'react';
+import { useApp } from '../app/state.js';
+import { CellBars } from '../charts/CellBars.js';
+import { TimeChart, type ChartView } from '../charts/TimeChart.js';
+import { asUiError, ErrorBox, type UiError } from '../common/ErrorBox.js';
+import { alarmTexts, fmt, statusTexts } from '../common/format.js';
+import type { Channel } from '../source/source.js';
+
+/** The link counts as quiet when no frame arrived for this long (the issue's 1 s bound). */
+export const STALE_MS = 1000;
+
+const VIEWS: Record<string, { label: string; channels: Channel[] }> = {
+  pack: { label: 'Voltage', channels: ['packVoltage'] },
+  current: { label: 'Current & power', channels: ['current', 'power'] },
+  cells: { label: 'Cell min/max', channels: ['cellMin', 'cellMax'] },
+  temps: { label: 'Temperatures', channels: ['tempMin', 'tempMax'] },
+  soc: { label: 'SOC', channels: ['soc'] },
+};
+
+const WINDOWS = [
+  [30_000, '30 s'],
+  [60_000, '1 min'],
+  [300_000, '5 min'],
+  [900_000, '15 min'],
+] as const;
+
+const RATES = [1, 5, 10, 20, 50];
+
+function useTick(ms: number) {
+  const [, set] = useState(0);
+  useEffect(() => {
+    const id = setInterval(() => set((x) => x + 1), ms);
+    return () => clearInterval(id);
+  }, [ms]);
+}
+
+function Tile({ label, value, unit, sub, testid }: { label: string; value: string; unit: string; sub?: string; testid: string }) {
+  return (
+    <div className="tile" data-testid={testid}>
+      <div className="tile-label">{label}</div>
+      <div className="tile-value">
+        {value}
+        <span className="unit">{unit}</span>
+      </div>
+      {sub && <div className="tile-sub">{sub}</div>}
+    </div>
+  );
+}
+
+export function LiveScreen() {
+  const { api, connection, live, go } = useApp();
+  const [rate, setRate] = useState(10);
+  const [paused, setPaused] = useState(false);
+  const [view, setView] = useState<ChartView>({ mode: 'follow', windowMs: 60_000 });
+  const [chart, setChart] = useState<keyof typeof VIEWS>('pack');
+  const [error, setError] = useState<UiError | null>(null);
+  const [, bump] = useState(0);
+  useTick(250);
+
+  useEffect(() => live.onChange(() => bump((x) => x + 1)), [live]);
+
+  useEffect(() => {
+    if (!connection) return;
+    let cancelled = false;
+    api.call('telemetry.start', { rateHz: rate }).catch((e) => !cancelled && setError(asUiError(e)));
+    return () => {
+      cancelled = true;
+      api.call('telemetry.stop', {}).catch(() => undefined);
+    };
+  }, [api, connection, rate]);
+
+  useEffect(() => live.setPaused(paused), [live, paused]);
+
+  const channels = useMemo(() => VIEWS[chart]!.channels, [chart]);
+
+  if (!connection) {
+    return (
+      <section className="screen" aria-labelledby="live-title">
+        <h1 id="live-title">Live</h1>
+        <div className="notice">
+          <strong>No pack connected.</strong>
+          <p>Connect to a pack (or the built-in demo pack) to see live data.</p>
+          <button className="primary" onClick={() => go('connect')}>
+            Go to Connect
+          </button>
+        </div>
+      </section>
+    );
+  }
+
+  const f = live.latest();
+  const age = live.ageMs();
+  const stale = age > STALE_MS;
+  const alarms = f ? alarmTexts(f.alarms) : [];
+  const status = f ? statusTexts(f.status) : [];
+  const temps = f?.temperatures ?? [];
+
+  return (
+    <section className="screen" aria-labelledby="live-title">
+      <div className="titlebar">
+        <h1 id="live-title">
+          Live · {connection.device.model} <span className="muted">#{connection.device.serial}</span>
+        </h1>
+        <label className="inline">
+          Rate
+          <select value={rate} onChange={(e) => setRate(Number(e.target.value))} aria-label="Telemetry rate">
+            {RATES.map((r) => (
+              <option key={r} value={r}>
+                {r} Hz
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      {!f ? (
+        <div className="notice" role="status">
+          Waiting for the first telemetry frame…
+        </div>
+      ) : (
+        stale && (
+          <div className="stale-banner" role="alert" data-testid="stale">
+            No data for {(age / 1000).toFixed(1)} s — the values below are the last received. Check the cable and the pack power.
+          </div>
+        )
+      )}
+      {error && <ErrorBox error={error} />}
+      <div className={`tiles${stale ? ' stale' : ''}`}>
+        <Tile testid="tile-voltage" label="Pack voltage" value={fmt(f?.packVoltage, 2)} unit="V" />
+        <Tile
+          testid="tile-current"
+          label="Current"
+          value={fmt(f?.current, 2)}
+          unit="A"
+          sub={f ? (f.current > 0.05 ? 'charging' : f.current < -0.05 ? 'discharging' : 'idle') : undefined}
+        />
+        <Tile testid="tile-power" label="Power" value={fmt(f ? f.packVoltage * f.current : null, 0)} unit="W" />
+        <Tile testid="tile-soc" label="State of charge" value={fmt(f?.soc, 1)} unit="%" sub={f?.soh !== undefined ? `health ${fmt(f.soh, 0)} %` : undefined} />
+        <Tile
+          testid="tile-temp"
+          label="Temperature"
+          value={temps.length ? fmt(Math.max(...temps), 1) : '—'}
+          unit="°C"
+          sub={temps.length ? `${temps.map((t) => t.toFixed(1)).join(' · ')} °C` : 'no sensors'}
+        />
+      </div>
+      <div className="alarms" aria-label="Alarms and status" data-testid="alarms">
+        {alarms.length === 0 ? <span className="chip good">No alarms</span> : alarms.map((a) => <span key={a} className="chip bad">{a}</span>)}
+        {status.map((s) => (
+          <span key={s} className="chip">
+            {s}
+          </span>
+        ))}
+      </div>
+      {f && <CellBars cells={f.cellVoltages} chemistry={connection.device.chemistry} stale={stale} />}
+      <div className="chart-controls row" role="toolbar" aria-label="Chart controls">
+        <div className="segmented" role="group" aria-label="Chart">
+          {Object.entries(VIEWS).map(([k, v]) => (
+            <button key={k} aria-pressed={chart === k} onClick={() => setChart(k)}>
+              {v.label}
+            </button>
+          ))}
+        </div>
+        <div className="segmented" role="group" aria-label="Time window">
+          {WINDOWS.map(([ms, l]) => (
+            <button key={ms} aria-pressed={view.mode === 'follow' && view.windowMs === ms} onClick={() => setView({ mode: 'follow', windowMs: ms })}>
+              {l}
+            </button>
+          ))}
+        </div>
+        <button onClick={() => setPaused((p) => !p)} aria-pressed={paused} data-testid="pause">
+          {paused ? 'Resume' : 'Pause'}
+        </button>
+        {view.mode === 'range' && <button onClick={() => (setView({ mode: 'follow', windowMs: 60_000 }), setPaused(false))}>Back to live</button>}
+      </div>
+      <TimeChart
+        source={live}
+        channels={channels}
+        view={view}
+        paused={paused}
+        label={`${VIEWS[chart]!.label} over time`}
+        onZoom={(t0, t1) => {
+          setPaused(true);
+          setView({ mode: 'range', t0, t1 });
+        }}
+      />
+      <p className="muted small">Drag across the chart to zoom; data keeps arriving in the background while paused.</p>
+    </section>
+  );
+}

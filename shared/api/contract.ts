@@ -1,0 +1,152 @@
+import { z } from 'zod';
+import { deviceInfo, hostPath, linkStats, opId, portInfo, protocolId, telemetryFrame, transferProgress } from './schemas.js';
+
+/**
+ * The API contract between the renderer and the host: ONE object naming every method (request and
+ * response schema) and every event (payload schema). The TypeScript types below are derived from
+ * it, the RPC server validates every request against it before the host sees it, and the same
+ * contract runs over Electron IPC and over the WebSocket bridge of `packscope serve`.
+ *
+ * Only methods the host really implements appear here; a screen whose back end is absent learns it
+ * from `app.info().features` and says so instead of showing invented data.
+ */
+const method = <Req extends z.ZodType, Res extends z.ZodType>(request: Req, response: Res, summary: string) => ({
+  request,
+  response,
+  summary,
+});
+
+const empty = z.object({}).strict();
+const ok = z.object({ ok: z.literal(true) });
+
+export const probeResult = z.object({
+  protocol: protocolId,
+  answered: z.boolean(),
+  error: z.string().optional(),
+});
+
+export const fileEntry = z.object({
+  name: z.string(),
+  path: z.string(),
+  isDir: z.boolean(),
+  size: z.number(),
+  mtimeMs: z.number(),
+});
+
+export const features = z.object({
+  /** Live sessions (connect, identity, telemetry). */
+  live: z.boolean(),
+  /** Black-box log pull and .pslog viewing. */
+  logs: z.boolean(),
+  /** Firmware image inspection, flashing, slot control. */
+  firmware: z.boolean(),
+  /** Self-check, claim packages, package verification, policy evaluation. */
+  evidence: z.boolean(),
+});
+
+export const connectResult = z.object({
+  device: deviceInfo,
+  protocol: protocolId,
+  /** What auto-detection tried, in order, and which one answered. */
+  probes: z.array(probeResult),
+  transport: portInfo,
+});
+
+export const sessionStatus = z.object({
+  connected: z.boolean(),
+  path: z.string().nullable(),
+  device: deviceInfo.nullable(),
+  stats: linkStats.nullable(),
+  telemetryRateHz: z.number().nullable(),
+});
+
+export const recordingStatus = z.object({
+  active: z.boolean(),
+  path: z.string().nullable(),
+  frames: z.number(),
+  bytes: z.number(),
+});
+
+export const contract = {
+  methods: {
+    'app.info': method(
+      empty,
+      z.object({
+        version: z.string(),
+        host: z.enum(['electron', 'browser']),
+        platform: z.string(),
+        dataDir: z.string(),
+        features,
+      }),
+      'What this host is and which capabilities it has.',
+    ),
+    'files.list': method(
+      z.object({ dir: hostPath.optional(), extensions: z.array(z.string().regex(/^\.[a-z0-9]+$/)).max(16).optional() }).strict(),
+      z.object({ dir: z.string(), parent: z.string().nullable(), entries: z.array(fileEntry) }),
+      'Lists a directory on the host (folders first), filtered by extension.',
+    ),
+    'ports.list': method(empty, z.array(portInfo), 'Serial ports with recognised adapters, plus the built-in demo pack (sim:).'),
+    'device.connect': method(
+      z
+        .object({
+          path: z.string().min(1).max(512),
+          protocol: z.union([z.literal('auto'), protocolId]).default('auto'),
+          baudRate: z.number().int().min(300).max(4_000_000).optional(),
+        })
+        .strict(),
+      connectResult,
+      'Opens a port (or sim: for the demo pack), detects or forces the protocol, reads identity.',
+    ),
+    'device.disconnect': method(empty, ok, 'Stops telemetry and recording and closes the port.'),
+    'device.status': method(empty, sessionStatus, 'The current session.'),
+    'device.identity': method(empty, deviceInfo, 'Reads the identity of the connected device again.'),
+    'telemetry.start': method(z.object({ rateHz: z.number().min(0.2).max(100).default(10) }).strict(), ok, 'Starts the telemetry stream (telemetry events).'),
+    'telemetry.stop': method(empty, ok, 'Stops the telemetry stream.'),
+    'op.cancel': method(z.object({ opId }).strict(), z.object({ cancelled: z.boolean() }), 'Cancels a long operation by its opId.'),
+  },
+  events: {
+    telemetry: telemetryFrame,
+    link: z.object({
+      state: z.enum(['connected', 'disconnected']),
+      path: z.string().nullable(),
+      reason: z.string().optional(),
+    }),
+    progress: transferProgress.extend({ opId }),
+    /** The OS handed the app a file (double-click on a .psdiag or .pslog): open it on its screen. */
+    'open-file': z.object({ screen: z.enum(['logs', 'verify']), path: hostPath }),
+  },
+} as const;
+
+export type Contract = typeof contract;
+export type MethodName = keyof Contract['methods'];
+export type EventName = keyof Contract['events'];
+/** What a caller passes (defaults not yet applied). */
+export type Req<M extends MethodName> = z.input<Contract['methods'][M]['request']>;
+/** What the host receives (validated, defaults applied). */
+export type Params<M extends MethodName> = z.output<Contract['methods'][M]['request']>;
+export type Res<M extends MethodName> = z.output<Contract['methods'][M]['response']>;
+export type EventPayload<E extends EventName> = z.output<Contract['events'][E]>;
+
+export type Features = z.output<typeof features>;
+export type ConnectResult = z.output<typeof connectResult>;
+export type SessionStatus = z.output<typeof sessionStatus>;
+export type RecordingStatus = z.output<typeof recordingStatus>;
+export type FileEntry = z.output<typeof fileEntry>;
+
+/**
+ * The API as the renderer sees it (window.packscope in Electron, the WebSocket client in a
+ * browser): plain functions only, so it crosses Electron's contextBridge unchanged.
+ */
+export interface PackscopeApi {
+  call<M extends MethodName>(method: M, params: Req<M>): Promise<Res<M>>;
+  /** Subscribes to an event; returns the function that unsubscribes. */
+  on<E extends EventName>(event: E, listener: (payload: EventPayload<E>) => void): () => void;
+}
+
+export function isMethodName(name: unknown): name is MethodName {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(contract.methods, name);
+}
+
+export function isEventName(name: unknown): name is EventName {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(contract.events, name);
+}

@@ -1,0 +1,288 @@
+import { z } from 'zod';
+import { PackscopeError, errorToPlain, type ErrorCode } from '../errors.js';
+import {
+  contract,
+  isEventName,
+  isMethodName,
+  type EventName,
+  type EventPayload,
+  type MethodName,
+  type PackscopeApi,
+  type Params,
+  type Req,
+  type Res,
+} from './contract.js';
+
+/**
+ * One RPC layer for every transport (Electron IPC, WebSocket, in-process channel in tests):
+ *
+ *   client → server  {t:'call', id, method, params} | {t:'sub', event} | {t:'unsub', event}
+ *   server → client  {t:'result', id, value} | {t:'error', id, error:{code,message}} | {t:'event', event, payload}
+ *
+ * The server validates the envelope and the request params against the contract before the host
+ * sees anything; a malformed message gets a USAGE error and never reaches a handler.
+ */
+export interface MessagePortLike {
+  post(message: unknown): void;
+  onMessage(listener: (message: unknown) => void): () => void;
+}
+
+const errorCode = z.enum([
+  'USAGE',
+  'NOT_FOUND',
+  'PERMISSION',
+  'DISCONNECTED',
+  'TIMEOUT',
+  'DEVICE',
+  'PROTOCOL',
+  'DECODE',
+  'VERIFY_FAILED',
+  'REFUSED',
+  'IO',
+  'CANCELLED',
+  'INTERNAL',
+]);
+
+export const rpcError = z.object({ code: errorCode, message: z.string() });
+
+export const clientMessage = z.discriminatedUnion('t', [
+  z.object({ t: z.literal('call'), id: z.number().int().nonnegative(), method: z.string().max(64), params: z.unknown() }),
+  z.object({ t: z.literal('sub'), event: z.string().max(64) }),
+  z.object({ t: z.literal('unsub'), event: z.string().max(64) }),
+]);
+
+export const serverMessage = z.discriminatedUnion('t', [
+  z.object({ t: z.literal('result'), id: z.number(), value: z.unknown() }),
+  z.object({ t: z.literal('error'), id: z.number().nullable(), error: rpcError }),
+  z.object({ t: z.literal('event'), event: z.string(), payload: z.unknown() }),
+]);
+
+export type ClientMessage = z.output<typeof clientMessage>;
+export type ServerMessage = z.output<typeof serverMessage>;
+
+/** Human-readable summary of a zod error: "params.path: Too small ..." (first three issues). */
+export function describeSchemaError(prefix: string, error: z.ZodError): string {
+  const issues = error.issues.slice(0, 3).map((i) => `${[prefix, ...i.path.map(String)].join('.')}: ${i.message}`);
+  const more = error.issues.length > 3 ? ` (+${error.issues.length - 3} more)` : '';
+  return `invalid request: ${issues.join('; ')}${more}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server side
+
+/** Per-call context a handler gets. */
+export interface CallContext {
+  /** True once the caller's connection went away. */
+  readonly closed: boolean;
+  /** Runs `listener` when the caller's connection goes away (a long operation may stop then). */
+  onClose(listener: () => void): () => void;
+}
+
+export type Handlers = {
+  [M in MethodName]: (params: Params<M>, ctx: CallContext) => Promise<Res<M>>;
+};
+
+/** Where the host's events come from; one source serves every connection. */
+export interface EventSource {
+  on<E extends EventName>(event: E, listener: (payload: EventPayload<E>) => void): () => void;
+}
+
+export interface ServeOptions {
+  /** Validate responses and event payloads too (tests and development; costs time on big replies). */
+  validateOutput?: boolean;
+}
+
+export interface RpcServerConnection {
+  /** Feeds one message received from the client. */
+  receive(message: unknown): void;
+  /** Drops every subscription and aborts calls in flight (the connection closed). */
+  close(): void;
+}
+
+/**
+ * Serves the contract on one connection. `send` delivers a server message to that client only.
+ * Returns the connection object the transport feeds messages into.
+ */
+export function createRpcServer(
+  handlers: Handlers,
+  events: EventSource,
+  send: (message: ServerMessage) => void,
+  options: ServeOptions = {},
+): RpcServerConnection {
+  const subs = new Map<EventName, () => void>();
+  const closeListeners = new Set<() => void>();
+  let closed = false;
+  const callContext: CallContext = {
+    get closed() {
+      return closed;
+    },
+    onClose(listener) {
+      closeListeners.add(listener);
+      return () => closeListeners.delete(listener);
+    },
+  };
+
+  const fail = (id: number | null, code: ErrorCode, message: string) => {
+    if (!closed) send({ t: 'error', id, error: { code, message } });
+  };
+
+  const runCall = async (id: number, method: MethodName, rawParams: unknown) => {
+    const spec = contract.methods[method];
+    const parsed = spec.request.safeParse(rawParams ?? {});
+    if (!parsed.success) return fail(id, 'USAGE', describeSchemaError('params', parsed.error));
+    try {
+      const handler = handlers[method] as (p: unknown, c: CallContext) => Promise<unknown>;
+      let value = await handler(parsed.data, callContext);
+      if (options.validateOutput) {
+        const checked = spec.response.safeParse(value);
+        if (!checked.success) throw new PackscopeError('INTERNAL', `host returned an invalid ${method} response: ${checked.error.message}`);
+        value = checked.data;
+      }
+      if (!closed) send({ t: 'result', id, value });
+    } catch (e) {
+      const plain = errorToPlain(e);
+      fail(id, plain.code, plain.message);
+    }
+  };
+
+  return {
+    receive(message) {
+      if (closed) return;
+      const env = clientMessage.safeParse(message);
+      if (!env.success) {
+        const id = typeof (message as { id?: unknown })?.id === 'number' ? (message as { id: number }).id : null;
+        return fail(id, 'USAGE', describeSchemaError('message', env.error));
+      }
+      const msg = env.data;
+      if (msg.t === 'call') {
+        if (!isMethodName(msg.method)) return fail(msg.id, 'USAGE', `unknown method '${msg.method}'`);
+        void runCall(msg.id, msg.method, msg.params);
+        return;
+      }
+      if (!isEventName(msg.event)) return fail(null, 'USAGE', `unknown event '${msg.event}'`);
+      const event = msg.event;
+      if (msg.t === 'sub') {
+        if (subs.has(event)) return;
+        const schema = contract.events[event];
+        subs.set(
+          event,
+          events.on(event, (payload) => {
+            if (closed) return;
+            if (options.validateOutput && !schema.safeParse(payload).success) {
+              return fail(null, 'INTERNAL', `host emitted an invalid '${event}' event`);
+            }
+            send({ t: 'event', event, payload });
+          }),
+        );
+      } else {
+        subs.get(event)?.();
+        subs.delete(event);
+      }
+    },
+    close() {
+      closed = true;
+      for (const off of subs.values()) off();
+      subs.clear();
+      for (const l of [...closeListeners]) l();
+      closeListeners.clear();
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client side
+
+export interface RpcClient extends PackscopeApi {
+  /** Feeds one message received from the server. */
+  receive(message: unknown): void;
+  /** Fails every call in flight (the connection closed). */
+  close(reason?: string): void;
+}
+
+/**
+ * The client half. `send` delivers a client message to the server; the transport calls
+ * `receive` with what the server sends back.
+ */
+export function createRpcClient(send: (message: ClientMessage) => void): RpcClient {
+  let nextId = 1;
+  let closedReason: string | null = null;
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+  const listeners = new Map<EventName, Set<(payload: unknown) => void>>();
+  const errorListeners = new Set<(e: PackscopeError) => void>();
+
+  const client: RpcClient & { onError(l: (e: PackscopeError) => void): () => void } = {
+    call<M extends MethodName>(method: M, params: Req<M>): Promise<Res<M>> {
+      if (closedReason !== null) return Promise.reject(new PackscopeError('DISCONNECTED', closedReason));
+      const id = nextId++;
+      return new Promise<Res<M>>((resolve, reject) => {
+        pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+        try {
+          send({ t: 'call', id, method, params });
+        } catch (e) {
+          pending.delete(id);
+          reject(e);
+        }
+      });
+    },
+    on<E extends EventName>(event: E, listener: (payload: EventPayload<E>) => void): () => void {
+      let set = listeners.get(event);
+      if (!set) {
+        set = new Set();
+        listeners.set(event, set);
+        if (closedReason === null) send({ t: 'sub', event });
+      }
+      const l = listener as (payload: unknown) => void;
+      set.add(l);
+      return () => {
+        const s = listeners.get(event);
+        if (!s) return;
+        s.delete(l);
+        if (s.size === 0) {
+          listeners.delete(event);
+          if (closedReason === null) send({ t: 'unsub', event });
+        }
+      };
+    },
+    onError(l) {
+      errorListeners.add(l);
+      return () => errorListeners.delete(l);
+    },
+    receive(message) {
+      const parsed = serverMessage.safeParse(message);
+      if (!parsed.success) return;
+      const msg = parsed.data;
+      if (msg.t === 'event') {
+        const set = listeners.get(msg.event as EventName);
+        if (set) for (const l of [...set]) l(msg.payload);
+        return;
+      }
+      if (msg.t === 'result') {
+        const p = pending.get(msg.id);
+        pending.delete(msg.id);
+        p?.resolve(msg.value);
+        return;
+      }
+      const err = new PackscopeError(msg.error.code, msg.error.message);
+      const p = msg.id === null ? undefined : pending.get(msg.id);
+      if (p) {
+        pending.delete(msg.id!);
+        p.reject(err);
+      } else {
+        for (const l of errorListeners) l(err);
+      }
+    },
+    close(reason = 'the connection to the host closed') {
+      closedReason = reason;
+      for (const p of pending.values()) p.reject(new PackscopeError('DISCONNECTED', reason));
+      pending.clear();
+    },
+  };
+  return client;
+}
+
+/** Connects a client and a server over any MessagePortLike pair (used by Electron's preload and tests). */
+export function clientOverPort(port: MessagePortLike): RpcClient {
+  const client = createRpcClient((m) => port.post(m));
+  port.onMessage((m) => client.receive(m));
+  return client;
+}

@@ -1,0 +1,99 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+export const ROOT = path.resolve(import.meta.dirname, '../..');
+export const SCREENSHOTS = path.join(ROOT, 'tests/artifacts/screenshots');
+export const CHROMIUM = '/usr/bin/chromium';
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+export function requireTools(): void {
+  if (!existsSync(CHROMIUM)) throw new Error(`end-to-end tests need Debian's Chromium at ${CHROMIUM}: apt-get install chromium`);
+  if (!existsSync(path.join(ROOT, 'dist/renderer/index.html'))) throw new Error("no built renderer in dist/renderer: run 'npm run build' first (npm test does)");
+}
+
+export interface Served {
+  url: string;
+  port: number;
+  dataDir: string;
+  child: ChildProcess;
+  stderr(): string;
+  stop(): Promise<void>;
+}
+
+/** Starts `packscope serve` on a free port with its own data folder; resolves with the URL it printed. */
+export async function startServe(extra: string[] = [], env: Record<string, string> = {}): Promise<Served> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ps-e2e-'));
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin/packscope.mjs'), 'serve', '--json', ...extra], {
+    cwd: ROOT,
+    env: { ...process.env, PACKSCOPE_DATA_DIR: dataDir, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  const first = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`serve did not start: ${err}`)), 30_000);
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const nl = out.indexOf('\n');
+      if (nl >= 0) {
+        clearTimeout(timer);
+        resolve(out.slice(0, nl));
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited with ${code}: ${err}`));
+    });
+  });
+  const { url, port } = JSON.parse(first) as { url: string; port: number };
+  return {
+    url,
+    port,
+    dataDir,
+    child,
+    stderr: () => err,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGINT');
+        setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+      }),
+  };
+}
+
+export async function launch(): Promise<Browser> {
+  requireTools();
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+}
+
+/** A page that records console errors and CSP violations, so a test can assert there were none. */
+export async function newPage(browser: Browser, theme: 'light' | 'dark' = 'light'): Promise<{ page: Page; problems: string[] }> {
+  const context = await browser.newContext({ viewport: { width: 1360, height: 900 }, colorScheme: theme, deviceScaleFactor: 1 });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(m.text());
+  });
+  page.on('pageerror', (e) => problems.push(String(e)));
+  return { page, problems };
+}
+
+export async function shot(page: Page, name: string): Promise<string> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const file = path.join(SCREENSHOTS, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
