@@ -9,4 +9,5 @@ export type PersonalityFactory = (board: SimBoard) => Personality | Promise<Pers
 
 export const PERSONALITIES: Record<string, () => Promise<PersonalityFactory>> = {
   native: async () => (await import('./native/personality.js')).createNativePersonality,
+  'stm32-rom': async () => (await import('./stm32rom/index.js')).createStm32RomPersonality,
 };

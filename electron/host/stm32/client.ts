@@ -1,0 +1,311 @@
+import { PackscopeError } from '../../../shared/errors.js';
+import { concatBytes } from '../../../shared/util/bytes.js';
+import type { ByteTransport } from '../../../shared/types/transport.js';
+import {
+  ACK,
+  addressFrame,
+  CMD,
+  COMMAND_NAMES,
+  commandFrame,
+  decodeGet,
+  decodeGetId,
+  decodeGetVersion,
+  extendedEraseFrame,
+  extendedSpecialEraseFrame,
+  legacyEraseFrame,
+  NACK,
+  readLengthFrame,
+  SYNC,
+  writeDataFrame,
+  type GetReply,
+  type VersionReply,
+} from './protocol.js';
+import { ByteReader } from './reader.js';
+
+export interface Stm32ClientOptions {
+  /** Line rate, to size read timeouts (a 256-byte reply takes 25 ms at 115200 8E1). */
+  baudRate: number;
+  /**
+   * Send the parts of one command that the ROM only parses (command, address, length) in one
+   * write instead of waiting for an ACK after each. Never crosses a flash operation or a reply,
+   * during which the ROM does not read its UART. Default true.
+   */
+  pipeline?: boolean;
+  /** How long the ROM may take to answer a byte it has all it needs for, ms. Default 1000. */
+  ackTimeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export const NO_SYNC_ADVICE =
+  'no answer from the STM32 ROM bootloader. Hold BOOT0 high (BOOT1/PB2 low), reset the board, ' +
+  'and check that the adapter\'s TX goes to the MCU\'s RX (USART1 PA9/PA10 or USART3) and the port uses 8E1';
+
+/**
+ * An AN3155 session over a serial port. Each method is one bootloader command; failures are typed
+ * (TIMEOUT: nothing came back; DEVICE: the ROM said NACK; PROTOCOL: it said something else).
+ */
+export class Stm32RomClient {
+  private reader: ByteReader;
+  private readonly pipeline: boolean;
+  private readonly ackTimeoutMs: number;
+  commands: number[] = [];
+  bootloaderVersion = 0;
+  /** Round trips (waits for the ROM) so far; benchmarks report it. */
+  roundTrips = 0;
+
+  constructor(
+    private transport: ByteTransport,
+    private options: Stm32ClientOptions,
+  ) {
+    this.reader = new ByteReader(transport);
+    this.pipeline = options.pipeline ?? true;
+    this.ackTimeoutMs = options.ackTimeoutMs ?? 1000;
+  }
+
+  dispose(): void {
+    this.reader.dispose();
+  }
+
+  /** Time for n characters on the wire (11 bits each at 8E1, 10 at 8N1; take the slower). */
+  private lineMs(n: number): number {
+    return Math.ceil((n * 11 * 1000) / this.options.baudRate);
+  }
+
+  private async write(bytes: Uint8Array): Promise<void> {
+    if (this.options.signal?.aborted) throw new PackscopeError('CANCELLED', 'cancelled');
+    await this.transport.write(bytes);
+  }
+
+  private read(n: number, timeoutMs: number): Promise<Uint8Array> {
+    return this.reader.read(n, timeoutMs, this.options.signal);
+  }
+
+  /** Waits for ACK; `wait` false when the byte is already on its way behind an earlier one. */
+  private async ack(what: string, timeoutMs = this.ackTimeoutMs, wait = true): Promise<void> {
+    if (wait) this.roundTrips++;
+    let b: number;
+    try {
+      b = (await this.read(1, timeoutMs))[0]!;
+    } catch (e) {
+      if (e instanceof PackscopeError && e.code === 'TIMEOUT') {
+        throw new PackscopeError('TIMEOUT', `${what}: no ACK within ${timeoutMs} ms`);
+      }
+      throw e;
+    }
+    if (b === ACK) return;
+    if (b === NACK) throw new PackscopeError('DEVICE', `${what}: the bootloader refused (NACK)`);
+    throw new PackscopeError('PROTOCOL', `${what}: expected ACK, got 0x${b.toString(16).padStart(2, '0')}`);
+  }
+
+  /**
+   * Autobaud and command-boundary check. A ROM fresh from reset answers 0x7F with ACK. One that
+   * was already synchronised takes 0x7F as a command byte and says NACK after a second one. One
+   * left halfway through a command (a cancelled session) is fed 0x7F until the frame fails.
+   * Finally an invalid command (0xFF 0x00) must come back NACK, proving both sides agree where
+   * a command starts.
+   */
+  async sync(): Promise<'fresh' | 'resumed'> {
+    this.reader.flush();
+    let state: 'fresh' | 'resumed' | null = null;
+    for (let round = 0; round < 2 && state === null; round++) {
+      for (let attempt = 0; attempt < 3 && state === null; attempt++) {
+        await this.write(Uint8Array.of(SYNC));
+        try {
+          const b = (await this.read(1, 400))[0]!;
+          if (b === ACK) state = 'fresh';
+          else if (b === NACK) state = 'resumed';
+          else this.reader.flush();
+        } catch (e) {
+          if (!(e instanceof PackscopeError && e.code === 'TIMEOUT')) throw e;
+        }
+      }
+      if (state === null && round === 0) {
+        // Possibly inside a long frame (write data, erase list): complete it with filler.
+        await this.write(new Uint8Array(300).fill(SYNC));
+        await new Promise((r) => setTimeout(r, 300 + this.lineMs(300)));
+        this.reader.flush();
+      }
+    }
+    if (state === null) throw new PackscopeError('TIMEOUT', `${this.transport.info.path}: ${NO_SYNC_ADVICE}`);
+    await new Promise((r) => setTimeout(r, 20));
+    this.reader.flush();
+    await this.write(Uint8Array.of(0xff, 0x00));
+    const b = (await this.read(1, this.ackTimeoutMs).catch(() => Uint8Array.of(0)))[0];
+    if (b !== NACK) throw new PackscopeError('PROTOCOL', `${this.transport.info.path}: the bootloader answered 0x7F but does not frame commands as AN3155 says`);
+    return state;
+  }
+
+  /** Brings the ROM back to a command boundary after a failed pipelined exchange. */
+  async resync(): Promise<void> {
+    await new Promise((r) => setTimeout(r, 50));
+    this.reader.flush();
+    for (let i = 0; i < 300; i++) {
+      await this.write(Uint8Array.of(0xff, 0x00));
+      try {
+        const b = (await this.read(1, 200))[0];
+        if (b === NACK) {
+          await new Promise((r) => setTimeout(r, 20));
+          this.reader.flush();
+          return;
+        }
+      } catch (e) {
+        if (!(e instanceof PackscopeError && e.code === 'TIMEOUT')) throw e;
+      }
+    }
+    throw new PackscopeError('PROTOCOL', 'lost step with the bootloader and could not resynchronise; reset the board and retry');
+  }
+
+  async get(): Promise<GetReply> {
+    await this.write(commandFrame(CMD.GET));
+    await this.ack('Get');
+    const n = (await this.read(1, this.ackTimeoutMs))[0]!;
+    const rest = await this.read(n + 1, this.ackTimeoutMs + this.lineMs(n + 1));
+    await this.ack('Get (end)');
+    const reply = decodeGet(concatBytes(Uint8Array.of(n), rest));
+    this.commands = reply.commands;
+    this.bootloaderVersion = reply.bootloaderVersion;
+    return reply;
+  }
+
+  async getVersion(): Promise<VersionReply> {
+    await this.write(commandFrame(CMD.GET_VERSION));
+    await this.ack('Get Version');
+    const body = await this.read(3, this.ackTimeoutMs);
+    await this.ack('Get Version (end)');
+    return decodeGetVersion(body);
+  }
+
+  async getId(): Promise<number> {
+    await this.write(commandFrame(CMD.GET_ID));
+    await this.ack('Get ID');
+    const n = (await this.read(1, this.ackTimeoutMs))[0]!;
+    const rest = await this.read(n + 1, this.ackTimeoutMs);
+    await this.ack('Get ID (end)');
+    return decodeGetId(concatBytes(Uint8Array.of(n), rest));
+  }
+
+  supports(code: number): boolean {
+    return this.commands.includes(code);
+  }
+
+  private requireCommand(code: number): void {
+    if (this.commands.length && !this.supports(code)) {
+      throw new PackscopeError('DEVICE', `this bootloader does not offer ${COMMAND_NAMES[code] ?? `command 0x${code.toString(16)}`}`);
+    }
+  }
+
+  /** Runs a pipelined exchange; a failure leaves the ROM mid-parse, so resynchronise first. */
+  private async guarded<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (e instanceof PackscopeError && (e.code === 'DEVICE' || e.code === 'PROTOCOL' || e.code === 'TIMEOUT')) {
+        await this.resync().catch(() => undefined);
+      }
+      throw e;
+    }
+  }
+
+  async readMemory(address: number, length: number): Promise<Uint8Array> {
+    this.requireCommand(CMD.READ_MEMORY);
+    const where = `Read Memory at 0x${address.toString(16).padStart(8, '0')}`;
+    const dataTimeout = this.ackTimeoutMs + this.lineMs(length + 3);
+    if (!this.pipeline) {
+      await this.write(commandFrame(CMD.READ_MEMORY));
+      await this.ack(where);
+      await this.write(addressFrame(address));
+      await this.ack(`${where} (address)`);
+      await this.write(readLengthFrame(length));
+      await this.ack(`${where} (length)`);
+      return this.read(length, dataTimeout);
+    }
+    return this.guarded(async () => {
+      await this.write(concatBytes(commandFrame(CMD.READ_MEMORY), addressFrame(address), readLengthFrame(length)));
+      await this.ack(where, dataTimeout);
+      await this.ack(`${where} (address)`, dataTimeout, false);
+      await this.ack(`${where} (length)`, dataTimeout, false);
+      return this.read(length, dataTimeout);
+    });
+  }
+
+  /**
+   * Writes 4..256 bytes (a multiple of 4) at a word-aligned address; the last ACK comes after
+   * programming. `burst` sends the whole command at once (one wait): the ROM reads address,
+   * length and data back to back as it does anyway, but if it refused the command or address
+   * the data would be parsed as commands, so callers use it only once a strict write to the same
+   * part has succeeded, and fall back on the first failure.
+   */
+  async writeMemory(address: number, data: Uint8Array, burst = false): Promise<void> {
+    this.requireCommand(CMD.WRITE_MEMORY);
+    const where = `Write Memory at 0x${address.toString(16).padStart(8, '0')}`;
+    const frame = writeDataFrame(data);
+    // Programming 64 words takes ~1 ms (16 µs each) and at most 6.4 ms (100 µs each).
+    const programTimeout = this.ackTimeoutMs + this.lineMs(frame.length + 7) + 10;
+    if (burst && this.pipeline) {
+      return this.guarded(async () => {
+        await this.write(concatBytes(commandFrame(CMD.WRITE_MEMORY), addressFrame(address), frame));
+        await this.ack(where, programTimeout);
+        await this.ack(`${where} (address)`, programTimeout, false);
+        await this.ack(`${where} (data)`, programTimeout, false);
+      });
+    }
+    if (!this.pipeline) {
+      await this.write(commandFrame(CMD.WRITE_MEMORY));
+      await this.ack(where);
+      await this.write(addressFrame(address));
+      await this.ack(`${where} (address)`);
+    } else {
+      await this.guarded(async () => {
+        await this.write(concatBytes(commandFrame(CMD.WRITE_MEMORY), addressFrame(address)));
+        await this.ack(where);
+        await this.ack(`${where} (address)`, this.ackTimeoutMs, false);
+      });
+    }
+    // Here the data goes only after the address ACK, so a refused address cannot let 258 bytes
+    // be parsed as commands.
+    await this.write(frame);
+    await this.ack(`${where} (data)`, programTimeout);
+  }
+
+  /** Extended Erase of the listed pages/sectors; `timeoutMs` covers the worst-case erase time. */
+  async extendedErase(pagesToErase: readonly number[], timeoutMs: number): Promise<void> {
+    this.requireCommand(CMD.EXTENDED_ERASE);
+    await this.write(commandFrame(CMD.EXTENDED_ERASE));
+    await this.ack('Extended Erase');
+    await this.write(extendedEraseFrame(pagesToErase));
+    await this.ack(`Extended Erase of ${pagesToErase.length} page(s)`, timeoutMs);
+  }
+
+  async massErase(timeoutMs: number): Promise<void> {
+    if (this.supports(CMD.EXTENDED_ERASE)) {
+      await this.write(commandFrame(CMD.EXTENDED_ERASE));
+      await this.ack('Extended Erase');
+      await this.write(extendedSpecialEraseFrame(0xffff));
+      await this.ack('mass erase', timeoutMs);
+      return;
+    }
+    this.requireCommand(CMD.ERASE);
+    await this.write(commandFrame(CMD.ERASE));
+    await this.ack('Erase');
+    await this.write(commandFrame(0xff));
+    await this.ack('mass erase', timeoutMs);
+  }
+
+  /** Legacy Erase (0x43) for ROMs without Extended Erase: up to 255 pages below 256. */
+  async legacyErase(pagesToErase: readonly number[], timeoutMs: number): Promise<void> {
+    this.requireCommand(CMD.ERASE);
+    await this.write(commandFrame(CMD.ERASE));
+    await this.ack('Erase');
+    await this.write(legacyEraseFrame(pagesToErase));
+    await this.ack(`Erase of ${pagesToErase.length} page(s)`, timeoutMs);
+  }
+
+  /** Jumps to the vector table at `address` (MSP from [address], PC from [address + 4]). */
+  async go(address: number): Promise<void> {
+    this.requireCommand(CMD.GO);
+    await this.write(commandFrame(CMD.GO));
+    await this.ack('Go');
+    await this.write(addressFrame(address));
+    await this.ack(`Go 0x${address.toString(16)}`);
+  }
+}

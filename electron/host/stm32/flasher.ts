@@ -1,0 +1,302 @@
+import { PackscopeError } from '../../../shared/errors.js';
+import type { TransferProgress } from '../../../shared/types/domain.js';
+import type { ByteTransport } from '../../../shared/types/transport.js';
+import { Stm32RomClient } from './client.js';
+import { flashEnd, pagesCovering, partById, type PageSpan, type Stm32Part } from './devices.js';
+import { CMD, formatVersion, MAX_BLOCK } from './protocol.js';
+
+/**
+ * Recovery flashing through the STM32 ROM bootloader. AN3155 is stop-and-wait, so the time goes
+ * to the line and to round trips; this flasher spends as few of both as the ROM allows:
+ *  - erases only the sectors the image touches, in one Extended Erase command (a tool that
+ *    mass-erases a 1 MiB F4 waits 8–16 s for sectors it never writes);
+ *  - writes 256-byte blocks, and none at all where the image holds only 0xFF (erased flash
+ *    already reads 0xFF, and programming 0xFF changes nothing);
+ *  - sends command, address and length together where the ROM only parses them (one wait per
+ *    Read Memory instead of three, two per Write Memory instead of three), never across a flash
+ *    operation or a reply, when the ROM does not read its UART;
+ *  - verifies in one read-back pass over the whole image (every byte, including skipped blocks).
+ * A block whose exchange fails (noise, a lost byte) is resynchronised and retried; programming is
+ * idempotent (bits only go from 1 to 0), so a retry never corrupts.
+ */
+export interface Stm32Segment {
+  address: number;
+  data: Uint8Array;
+}
+
+export type Stm32Phase = 'connect' | 'erase' | 'write' | 'verify' | 'go';
+
+export interface Stm32Progress extends TransferProgress {
+  phase: Stm32Phase;
+}
+
+export interface Stm32FlashOptions {
+  baudRate: number;
+  segments: Stm32Segment[];
+  /** Read back and compare every byte (default true). */
+  verify?: boolean;
+  /** Jump to this address (a vector table) after a verified write; null stays in the bootloader. */
+  goAddress?: number | null;
+  pipeline?: boolean;
+  retries?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: Stm32Progress) => void;
+  log?: (line: string) => void;
+}
+
+export interface Stm32FlashResult {
+  productId: number;
+  part: string;
+  bootloaderVersion: string;
+  connection: 'fresh' | 'resumed';
+  erased: Array<{ index: number; address: number; size: number }>;
+  /** Bytes outside the image that the sector erase cleared. */
+  collateralErasedBytes: number;
+  imageBytes: number;
+  bytesWritten: number;
+  blocksWritten: number;
+  blocksSkipped: number;
+  verified: boolean;
+  retries: number;
+  roundTrips: number;
+  started: number | null;
+  durationMs: number;
+  phasesMs: { connect: number; erase: number; write: number; verify: number };
+}
+
+const hex8 = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
+
+/** Sorts, merges and word-aligns segments (padding with 0xFF, which leaves erased flash unchanged). */
+export function normalizeSegments(segments: Stm32Segment[]): Stm32Segment[] {
+  const sorted = segments.filter((s) => s.data.length > 0).sort((a, b) => a.address - b.address);
+  const out: Array<{ start: number; end: number; parts: Stm32Segment[] }> = [];
+  for (const s of sorted) {
+    const start = s.address & ~3;
+    const end = (s.address + s.data.length + 3) & ~3;
+    const last = out[out.length - 1];
+    if (last && start <= last.end) {
+      if (s.address < last.parts.reduce((m, p) => Math.max(m, p.address + p.data.length), 0)) {
+        throw new PackscopeError('USAGE', `image segments overlap at ${hex8(s.address)}`);
+      }
+      last.end = Math.max(last.end, end);
+      last.parts.push(s);
+    } else out.push({ start: start >>> 0, end: end >>> 0, parts: [s] });
+  }
+  return out.map((r) => {
+    const data = new Uint8Array(r.end - r.start).fill(0xff);
+    for (const p of r.parts) data.set(p.data, p.address - r.start);
+    return { address: r.start, data };
+  });
+}
+
+class Meter {
+  private samples: Array<[number, number]> = [];
+  constructor(private total: number) {}
+  update(done: number): { rate: number; etaSeconds: number | null } {
+    const now = performance.now();
+    this.samples.push([now, done]);
+    while (this.samples.length > 2 && now - this.samples[0]![0] > 3000) this.samples.shift();
+    const [t0, d0] = this.samples[0]!;
+    const rate = now > t0 ? ((done - d0) * 1000) / (now - t0) : 0;
+    return { rate, etaSeconds: rate > 0 ? (this.total - done) / rate : null };
+  }
+}
+
+export async function flashStm32(transport: ByteTransport, options: Stm32FlashOptions): Promise<Stm32FlashResult> {
+  const log = options.log ?? (() => undefined);
+  const verify = options.verify ?? true;
+  const maxRetries = options.retries ?? 3;
+  const segments = normalizeSegments(options.segments);
+  if (segments.length === 0) throw new PackscopeError('USAGE', 'the image is empty');
+  const imageBytes = segments.reduce((n, s) => n + s.data.length, 0);
+  const t0 = performance.now();
+  const phasesMs = { connect: 0, erase: 0, write: 0, verify: 0 };
+  const client = new Stm32RomClient(transport, { baudRate: options.baudRate, pipeline: options.pipeline, signal: options.signal });
+  let retries = 0;
+  const progress = (phase: Stm32Phase, done: number, total: number, m: { rate: number; etaSeconds: number | null }) =>
+    options.onProgress?.({ phase, done, total, rate: m.rate, etaSeconds: m.etaSeconds });
+  const checkCancel = (what: string) => {
+    if (options.signal?.aborted) {
+      throw new PackscopeError('CANCELLED', `cancelled ${what}; the board stays in its bootloader, run the command again to finish`);
+    }
+  };
+
+  try {
+    // Connect and identify.
+    progress('connect', 0, 1, { rate: 0, etaSeconds: null });
+    const connection = await client.sync();
+    await client.get();
+    const productId = await client.getId();
+    const part = partById(productId);
+    if (!part) {
+      throw new PackscopeError('REFUSED', `unknown STM32 product ID 0x${productId.toString(16)}; PackScope knows its flash layout only for known parts`);
+    }
+    const version = formatVersion(client.bootloaderVersion);
+    log(`${part.name} (ID 0x${productId.toString(16)}), bootloader v${version}, connection ${connection}`);
+    checkImageFits(part, segments);
+    // Readout protection makes the ROM refuse reads and writes; say so before erasing anything.
+    try {
+      await client.readMemory(part.flashBase, 4);
+    } catch (e) {
+      if (e instanceof PackscopeError && e.code === 'DEVICE') {
+        throw new PackscopeError('REFUSED', 'the bootloader refuses to read flash: readout protection (RDP level 1) is active. Removing it mass-erases the chip (AN3155 Readout Unprotect)');
+      }
+      throw e;
+    }
+    phasesMs.connect = performance.now() - t0;
+
+    // Erase exactly the sectors the image touches.
+    const t1 = performance.now();
+    const ranges = segments.map((s) => ({ start: s.address, end: s.address + s.data.length }));
+    const toErase = pagesCovering(part, ranges);
+    const collateral = toErase.reduce((n, p) => n + p.size, 0) - imageBytes;
+    checkCancel('before erasing');
+    progress('erase', 0, toErase.length, { rate: 0, etaSeconds: null });
+    log(
+      `erasing ${toErase.length} ${part.pageSizes.length > 64 ? 'page' : 'sector'}(s) ${describePages(toErase)}` +
+        (collateral > 0 ? `; ${collateral} bytes beyond the image in those sectors are erased too` : ''),
+    );
+    await erasePages(client, part, toErase);
+    progress('erase', toErase.length, toErase.length, { rate: 0, etaSeconds: 0 });
+    phasesMs.erase = performance.now() - t1;
+
+    // Write.
+    const t2 = performance.now();
+    const blocks: Array<{ address: number; data: Uint8Array }> = [];
+    for (const s of segments) {
+      for (let o = 0; o < s.data.length; o += MAX_BLOCK) blocks.push({ address: s.address + o, data: s.data.subarray(o, o + MAX_BLOCK) });
+    }
+    const toWrite = blocks.filter((b) => !b.data.every((x) => x === 0xff));
+    const writeTotal = toWrite.reduce((n, b) => n + b.data.length, 0);
+    const wm = new Meter(writeTotal);
+    let written = 0;
+    // The first block goes split (wait for the address ACK before the data); once the ROM has
+    // accepted a write, blocks go in one burst until anything goes wrong.
+    let burst = false;
+    for (const b of toWrite) {
+      checkCancel(`after writing ${written} of ${writeTotal} bytes`);
+      const used = await withRetry(client, maxRetries, () => client.writeMemory(b.address, b.data, burst));
+      if (used > 0 && burst) {
+        burst = false;
+        log(`write at ${hex8(b.address)} needed a retry; continuing with a wait for every address ACK`);
+      } else if (used === 0 && options.pipeline !== false) burst = true;
+      retries += used;
+      written += b.data.length;
+      progress('write', written, writeTotal, wm.update(written));
+    }
+    phasesMs.write = performance.now() - t2;
+
+    // Verify every byte of the image, skipped blocks included.
+    const t3 = performance.now();
+    if (verify) {
+      const vm = new Meter(imageBytes);
+      let checked = 0;
+      for (const b of blocks) {
+        checkCancel(`while verifying (${checked} of ${imageBytes} bytes checked)`);
+        let got: Uint8Array = new Uint8Array(0);
+        retries += await withRetry(client, maxRetries, async () => {
+          got = await client.readMemory(b.address, b.data.length);
+        });
+        for (let i = 0; i < b.data.length; i++) {
+          if (got[i] !== b.data[i]) {
+            throw new PackscopeError(
+              'VERIFY_FAILED',
+              `verify failed at ${hex8(b.address + i)}: wrote 0x${b.data[i]!.toString(16).padStart(2, '0')}, read 0x${got[i]!.toString(16).padStart(2, '0')}` +
+                ' (write-protected sector, or flash that was not erased)',
+            );
+          }
+        }
+        checked += b.data.length;
+        progress('verify', checked, imageBytes, vm.update(checked));
+      }
+    }
+    phasesMs.verify = performance.now() - t3;
+
+    let started: number | null = null;
+    if (options.goAddress !== undefined && options.goAddress !== null) {
+      progress('go', 0, 1, { rate: 0, etaSeconds: null });
+      await client.go(options.goAddress);
+      started = options.goAddress;
+      log(`started the application at ${hex8(started)}`);
+    }
+
+    return {
+      productId,
+      part: part.name,
+      bootloaderVersion: version,
+      connection,
+      erased: toErase.map((p) => ({ index: p.index, address: p.address, size: p.size })),
+      collateralErasedBytes: Math.max(0, collateral),
+      imageBytes,
+      bytesWritten: written,
+      blocksWritten: toWrite.length,
+      blocksSkipped: blocks.length - toWrite.length,
+      verified: verify,
+      retries,
+      roundTrips: client.roundTrips,
+      started,
+      durationMs: performance.now() - t0,
+      phasesMs,
+    };
+  } finally {
+    client.dispose();
+  }
+}
+
+function checkImageFits(part: Stm32Part, segments: Stm32Segment[]): void {
+  const end = flashEnd(part);
+  for (const s of segments) {
+    if (s.address < part.flashBase || s.address + s.data.length > end) {
+      throw new PackscopeError(
+        'REFUSED',
+        `image data at ${hex8(s.address)}..${hex8(s.address + s.data.length - 1)} lies outside the flash of ${part.name} (${hex8(part.flashBase)}..${hex8(end - 1)}); use --address to place a .bin`,
+      );
+    }
+  }
+}
+
+function describePages(p: PageSpan[]): string {
+  if (p.length === 0) return '';
+  const first = p[0]!;
+  const last = p[p.length - 1]!;
+  const idx = p.length === 1 ? `${first.index}` : `${first.index}-${last.index}`;
+  return `${idx} (${hex8(first.address)}..${hex8(last.address + last.size - 1)})`;
+}
+
+async function erasePages(client: Stm32RomClient, part: Stm32Part, toErase: PageSpan[]): Promise<void> {
+  const timeout = (ps: PageSpan[]) => ps.reduce((n, p) => n + p.eraseMaxMs, 0) + 2000;
+  if (client.supports(CMD.EXTENDED_ERASE)) {
+    // Some ROMs cap one command at 512 pages (STM32L1); stay under it.
+    for (let i = 0; i < toErase.length; i += 512) {
+      const chunk = toErase.slice(i, i + 512);
+      await client.extendedErase(chunk.map((p) => p.index), timeout(chunk));
+    }
+    return;
+  }
+  if (client.supports(CMD.ERASE)) {
+    if (toErase.some((p) => p.index > 0xff)) {
+      await client.massErase(part.massEraseMaxMs + 2000);
+      return;
+    }
+    for (let i = 0; i < toErase.length; i += 255) {
+      const chunk = toErase.slice(i, i + 255);
+      await client.legacyErase(chunk.map((p) => p.index), timeout(chunk));
+    }
+    return;
+  }
+  throw new PackscopeError('DEVICE', 'this bootloader offers no erase command');
+}
+
+/** Runs one exchange, resynchronising and retrying on line trouble; returns the retries used. */
+async function withRetry(client: Stm32RomClient, max: number, fn: () => Promise<void>): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await fn();
+      return attempt;
+    } catch (e) {
+      const retryable = e instanceof PackscopeError && (e.code === 'TIMEOUT' || e.code === 'PROTOCOL' || e.code === 'DEVICE');
+      if (!retryable || attempt >= max) throw e;
+      await client.resync();
+    }
+  }
+}

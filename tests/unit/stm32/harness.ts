@@ -1,0 +1,75 @@
+import { createDeviceLink } from '../../../firmware/sim/line.js';
+import { createPipePair } from '../../../firmware/sim/run.js';
+import { Stm32RomPersonality, type RomTraceEvent } from '../../../firmware/sim/stm32rom/index.js';
+import type { ByteTransport, CloseReason } from '../../../shared/types/transport.js';
+
+/**
+ * The simulated ROM bootloader on an in-process, unpaced line, with flash operations shortened to
+ * a timer tick: protocol behaviour is exact, only waiting is skipped (these are not timing tests).
+ */
+export function inProcessRom(options: { seedFlash?: (flash: Uint8Array) => void; onTrace?: (e: RomTraceEvent, rom: Stm32RomPersonality) => void } = {}) {
+  const pair = createPipePair();
+  const link = createDeviceLink(pair.device, { settings: { baudRate: 115200, parity: 'even' }, unpaced: true });
+  const trace: RomTraceEvent[] = [];
+  const exits: unknown[] = [];
+  const rom = new Stm32RomPersonality({
+    delay: () => new Promise((r) => setTimeout(r, 0)),
+    trace: (e) => {
+      trace.push(e);
+      options.onTrace?.(e, rom);
+    },
+    onExit: (e) => exits.push(e),
+  });
+  options.seedFlash?.(rom.memory.flash);
+  rom.attach(link);
+  const dataListeners = new Set<(d: Uint8Array) => void>();
+  const closeListeners = new Set<(r: CloseReason) => void>();
+  pair.host.onData((d) => dataListeners.forEach((l) => l(d)));
+  let open = true;
+  const transport: ByteTransport = {
+    info: { kind: 'sim', path: 'sim:stm32-rom' },
+    get isOpen() {
+      return open;
+    },
+    async open() {},
+    async close() {
+      open = false;
+      closeListeners.forEach((l) => l({ kind: 'closed' }));
+    },
+    async write(data) {
+      pair.host.write(data);
+    },
+    onData(l) {
+      dataListeners.add(l);
+      return () => dataListeners.delete(l);
+    },
+    onClose(l) {
+      closeListeners.add(l);
+      return () => closeListeners.delete(l);
+    },
+  };
+  return {
+    rom,
+    link,
+    transport,
+    trace,
+    exits,
+    stop() {
+      rom.detach();
+      pair.host.close();
+    },
+  };
+}
+
+/** A transport nothing answers on (no board, or BOOT0 low). */
+export function silentTransport(): ByteTransport {
+  return {
+    info: { kind: 'sim', path: 'sim:nothing' },
+    isOpen: true,
+    async open() {},
+    async close() {},
+    async write() {},
+    onData: () => () => undefined,
+    onClose: () => () => undefined,
+  };
+}
