@@ -8,6 +8,9 @@ import type { Personality } from './personality.js';
 export type PersonalityFactory = (board: SimBoard) => Personality | Promise<Personality>;
 
 export const PERSONALITIES: Record<string, () => Promise<PersonalityFactory>> = {
+  jbd: async () => (await import('./bms/jbd.js')).createJbdPersonality,
+  daly: async () => (await import('./bms/daly.js')).createDalyPersonality,
+  jk: async () => (await import('./bms/jk.js')).createJkPersonality,
   native: async () => (await import('./native/personality.js')).createNativePersonality,
   'stm32-rom': async () => (await import('./stm32rom/index.js')).createStm32RomPersonality,
 };

@@ -122,6 +122,8 @@ export interface LinkStats {
   decodeErrors: number;
   timeouts: number;
   retries: number;
+  /** Bytes skipped as line noise while hunting for a frame start (protocols without COBS sync). */
+  garbageBytes?: number;
 }
 
 export function emptyLinkStats(): LinkStats {

@@ -4,6 +4,9 @@ import type { DriverFactory } from './types.js';
 
 /** Protocol → driver factory, loaded lazily. */
 export const DRIVERS: Partial<Record<ProtocolId, () => Promise<DriverFactory>>> = {
+  jbd: async () => (await import('./jbd.js')).default,
+  daly: async () => (await import('./daly.js')).default,
+  jk: async () => (await import('./jk.js')).default,
 };
 
 /** Order of `--protocol auto`: the native protocol first, then the commodity boards' safe reads. */

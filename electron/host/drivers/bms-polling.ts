@@ -1,0 +1,313 @@
+import { isPackscopeError, PackscopeError } from '../../../shared/errors.js';
+import type { FrameExtractor } from '../../../shared/bms/extractor.js';
+import { emptyLinkStats, type Capability, type DeviceInfo, type LinkStats, type ProtocolId, type TelemetryFrame } from '../../../shared/types/domain.js';
+import type { ByteTransport, LineSettings } from '../../../shared/types/transport.js';
+import type { Driver, DriverOptions } from './types.js';
+
+/**
+ * The request/response machinery the commodity-BMS drivers (JBD, Daly, JK) share. These boards
+ * only speak when spoken to, so:
+ *  - one request is on the line at a time (identity reads and telemetry polls queue up);
+ *  - a request waits for the frames it expects, with a timeout; on timeout a half-received frame is
+ *    given up (counted as partial) and the request is retried, then reported as TIMEOUT;
+ *  - telemetry is emitted only when every request of a poll round was really answered, so a
+ *    silent or unplugged board produces no frames at all and the session's stale detection sees it;
+ *  - every byte, frame, checksum error, partial frame and timeout lands in LinkStats.
+ */
+export interface Exchange<F> {
+  request: Uint8Array;
+  /** Is this frame (one of) the answer(s)? Other frames are counted and dropped. */
+  accept(frame: F): boolean;
+  /** Enough frames collected? (multi-frame answers such as Daly 0x95). Default: one. */
+  complete?(frames: F[]): boolean;
+  /** Bytes the answer will take, to size the timeout to the line rate. */
+  expectBytes: number;
+}
+
+interface Pending<F> {
+  ex: Exchange<F>;
+  got: F[];
+  resolve(frames: F[]): void;
+  reject(e: unknown): void;
+}
+
+export class BmsChannel<F> {
+  readonly linkStats: LinkStats = emptyLinkStats();
+  private pending: Pending<F> | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+  private unsubs: Array<() => void> = [];
+  private closed: string | null = null;
+  private disconnectListeners = new Set<(why: string) => void>();
+
+  constructor(
+    readonly transport: ByteTransport,
+    private extractor: FrameExtractor<F>,
+    private line: LineSettings,
+    private timeoutMs: number,
+    private retries: number,
+  ) {
+    this.unsubs.push(
+      transport.onData((chunk) => this.onData(chunk)),
+      transport.onClose((reason) => this.lost(reason.kind === 'closed' ? 'port closed' : reason.message)),
+    );
+  }
+
+  stats(): LinkStats {
+    const x = this.extractor.stats;
+    return {
+      ...this.linkStats,
+      framesIn: x.frames,
+      crcErrors: x.crcErrors,
+      decodeErrors: this.linkStats.decodeErrors + x.malformed + x.partial,
+      garbageBytes: x.garbageBytes,
+    };
+  }
+
+  onDisconnect(listener: (why: string) => void): () => void {
+    this.disconnectListeners.add(listener);
+    return () => this.disconnectListeners.delete(listener);
+  }
+
+  get disconnected(): boolean {
+    return this.closed !== null;
+  }
+
+  /** Counts an answer whose fields did not decode (it arrived intact but made no sense). */
+  countDecodeError(): void {
+    this.linkStats.decodeErrors++;
+  }
+
+  /** Timeout for an answer of n bytes: its time on the wire plus the board's turnaround. */
+  timeoutFor(expectBytes: number): number {
+    const bits = this.line.parity === 'even' ? 11 : 10;
+    return this.timeoutMs + Math.ceil((expectBytes * bits * 1000) / this.line.baudRate);
+  }
+
+  /** Sends a request and resolves with its answer; serialised with every other request. */
+  request(ex: Exchange<F>, signal?: AbortSignal, retries = this.retries): Promise<F[]> {
+    const run = async (): Promise<F[]> => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await this.once(ex, signal);
+        } catch (e) {
+          if (!isPackscopeError(e) || e.code !== 'TIMEOUT' || attempt >= retries) throw e;
+          this.linkStats.retries++;
+        }
+      }
+    };
+    const p = this.queue.then(run, run);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  dispose(): void {
+    for (const u of this.unsubs) u();
+    this.unsubs = [];
+    if (this.pending) this.pending.reject(new PackscopeError('CANCELLED', 'driver disposed'));
+    this.pending = null;
+  }
+
+  private once(ex: Exchange<F>, signal?: AbortSignal): Promise<F[]> {
+    if (this.closed) return Promise.reject(new PackscopeError('DISCONNECTED', `link lost: ${this.closed}`));
+    if (signal?.aborted) return Promise.reject(new PackscopeError('CANCELLED', 'cancelled'));
+    return new Promise<F[]>((resolve, reject) => {
+      let timer: NodeJS.Timeout | null = null;
+      const done = () => {
+        if (timer) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        this.pending = null;
+      };
+      const onAbort = () => {
+        done();
+        reject(new PackscopeError('CANCELLED', 'cancelled'));
+      };
+      this.pending = {
+        ex,
+        got: [],
+        resolve: (f) => {
+          done();
+          resolve(f);
+        },
+        reject: (e) => {
+          done();
+          reject(e);
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      timer = setTimeout(() => {
+        this.linkStats.timeouts++;
+        // A reply cut short must not glue itself to the next one.
+        this.deliver(this.extractor.flush());
+        done();
+        reject(new PackscopeError('TIMEOUT', `no answer from the board within ${this.timeoutFor(ex.expectBytes)} ms`));
+      }, this.timeoutFor(ex.expectBytes));
+      this.linkStats.bytesOut += ex.request.length;
+      this.linkStats.framesOut++;
+      this.transport.write(ex.request).catch((e: unknown) => {
+        if (this.pending?.ex === ex) this.pending.reject(isPackscopeError(e) ? e : new PackscopeError('DISCONNECTED', String(e)));
+      });
+    });
+  }
+
+  private onData(chunk: Uint8Array): void {
+    this.linkStats.bytesIn += chunk.length;
+    this.deliver(this.extractor.push(chunk));
+  }
+
+  private deliver(frames: F[]): void {
+    for (const f of frames) {
+      const p = this.pending;
+      if (!p || !p.ex.accept(f)) continue; // stale or foreign frame: counted in framesIn, ignored
+      p.got.push(f);
+      if (p.ex.complete ? p.ex.complete(p.got) : true) p.resolve(p.got);
+    }
+  }
+
+  private lost(why: string): void {
+    if (this.closed) return;
+    this.closed = why;
+    this.pending?.reject(new PackscopeError('DISCONNECTED', `link lost: ${why}`));
+    for (const l of this.disconnectListeners) l(why);
+  }
+}
+
+/** What a protocol plugs into PolledDriver. */
+export interface PollingProtocol<F> {
+  readonly protocol: ProtocolId;
+  identify(channel: BmsChannel<F>, signal?: AbortSignal): Promise<DeviceInfo>;
+  /** One poll round → one frame; throws on timeout (nothing is emitted then). */
+  poll(channel: BmsChannel<F>, round: number, signal?: AbortSignal): Promise<TelemetryFrame>;
+  /** Fastest sensible rate on this line (one round's bytes ÷ line rate), Hz. */
+  maxRateHz(): number;
+}
+
+/** A polled commodity-BMS driver: identity and telemetry only, never a write to the board. */
+export class PolledDriver<F> implements Driver {
+  readonly capabilities: ReadonlySet<Capability> = new Set<Capability>(['identity', 'telemetry']);
+  private listeners = new Set<(f: TelemetryFrame) => void>();
+  private polling: { stop: AbortController; done: Promise<void> } | null = null;
+  private round = 0;
+  /** Rate actually used after clamping to what the line can carry. */
+  effectiveRateHz = 0;
+
+  constructor(
+    readonly channel: BmsChannel<F>,
+    private impl: PollingProtocol<F>,
+    private signal?: AbortSignal,
+  ) {}
+
+  get protocol(): ProtocolId {
+    return this.impl.protocol;
+  }
+
+  get transport(): ByteTransport {
+    return this.channel.transport;
+  }
+
+  identify(signal?: AbortSignal): Promise<DeviceInfo> {
+    return this.impl.identify(this.channel, signal ?? this.signal);
+  }
+
+  async startTelemetry(rateHz: number): Promise<void> {
+    await this.stopTelemetry();
+    if (!(rateHz > 0)) throw new PackscopeError('USAGE', `telemetry rate must be positive, got ${rateHz}`);
+    this.effectiveRateHz = Math.min(rateHz, this.impl.maxRateHz());
+    const period = 1000 / this.effectiveRateHz;
+    const stop = new AbortController();
+    const loop = async () => {
+      let next = performance.now();
+      while (!stop.signal.aborted && !this.channel.disconnected) {
+        try {
+          const frame = await this.impl.poll(this.channel, this.round++, stop.signal);
+          if (!stop.signal.aborted) for (const l of this.listeners) l(frame);
+        } catch (e) {
+          if (!isPackscopeError(e)) throw e;
+          if (e.code === 'DISCONNECTED' || e.code === 'CANCELLED') break;
+          if (e.code === 'DECODE') this.channel.countDecodeError();
+          // TIMEOUT or a refused register: no frame this round; the next round tries again.
+        }
+        next += period;
+        const wait = next - performance.now();
+        if (wait < -period) next = performance.now(); // fell behind (slow board): do not burst
+        await sleep(Math.max(0, wait), stop.signal);
+      }
+    };
+    this.polling = { stop, done: loop() };
+  }
+
+  async stopTelemetry(): Promise<void> {
+    const p = this.polling;
+    this.polling = null;
+    if (!p) return;
+    p.stop.abort();
+    await p.done.catch(() => undefined);
+  }
+
+  onTelemetry(listener: (frame: TelemetryFrame) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  onDisconnect(listener: (reason: string) => void): () => void {
+    return this.channel.onDisconnect(listener);
+  }
+
+  stats(): LinkStats {
+    return this.channel.stats();
+  }
+
+  async dispose(): Promise<void> {
+    await this.stopTelemetry();
+    this.channel.dispose();
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/**
+ * Auto-detection probe: one safe read request, true if an intact answer of the right kind arrives
+ * within timeoutMs. Sets the protocol's line first (detection walks protocols with different
+ * rates) and leaves no listener behind.
+ */
+export async function probeWith<F>(
+  transport: ByteTransport,
+  line: LineSettings,
+  extractor: FrameExtractor<F>,
+  request: Uint8Array,
+  accept: (f: F) => boolean,
+  timeoutMs: number,
+): Promise<boolean> {
+  if (transport.setLine) await transport.setLine(line);
+  return new Promise<boolean>((resolve) => {
+    let settled = false;
+    const finish = (ok: boolean) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      offData();
+      offClose();
+      resolve(ok);
+    };
+    const offData = transport.onData((chunk) => {
+      for (const f of extractor.push(chunk)) if (accept(f)) finish(true);
+    });
+    const offClose = transport.onClose(() => finish(false));
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    transport.write(request).catch(() => finish(false));
+  });
+}
+
+export function driverOptions(o: DriverOptions | undefined, fallbackTimeoutMs: number): { timeoutMs: number; retries: number } {
+  return { timeoutMs: o?.timeoutMs ?? fallbackTimeoutMs, retries: o?.retries ?? 1 };
+}

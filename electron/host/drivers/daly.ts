@@ -1,0 +1,122 @@
+import {
+  assembleDalyValues,
+  CELLS_PER_FRAME,
+  createDalyExtractor,
+  DALY_BMS_ADDRESS,
+  DALY_CMD,
+  dalyDeviceInfo,
+  dalyFrameCount,
+  dalyToTelemetry,
+  decodeDalyBalance,
+  decodeDalyCellFrame,
+  decodeDalyFailures,
+  decodeDalyMos,
+  decodeDalySoc,
+  decodeDalyStatus,
+  decodeDalyTempFrame,
+  encodeDalyRequest,
+  TEMPS_PER_FRAME,
+  type DalyFrame,
+  type DalyStatus,
+} from '../../../shared/bms/daly.js';
+import type { LineSettings } from '../../../shared/types/transport.js';
+import { BmsChannel, driverOptions, PolledDriver, probeWith, type PollingProtocol } from './bms-polling.js';
+import type { DriverFactory } from './types.js';
+
+/**
+ * Daly UART driver (9600 8N1, read-only). A poll round asks 0x90 (voltage, current, SOC), 0x93
+ * (MOS state), 0x95 (cells, multi-frame), 0x96 (temperatures, multi-frame), 0x97 (balancing) and
+ * 0x98 (failures); 0x94 (cell and sensor counts, cycles) is read first and then every tenth
+ * round, since the counts are what tell real values from the stale padding bytes.
+ * Current sign: see shared/bms/daly.ts (raw above 30000 = discharge).
+ */
+const LINE: LineSettings = { baudRate: 9600, parity: 'none' };
+const FRAME = 13;
+
+const answerTo = (command: number) => (f: DalyFrame) => f.address === DALY_BMS_ADDRESS && f.command === command;
+
+async function ask(ch: BmsChannel<DalyFrame>, command: number, signal?: AbortSignal, retries?: number): Promise<Uint8Array> {
+  const [f] = await ch.request({ request: encodeDalyRequest(command), accept: answerTo(command), expectBytes: FRAME }, signal, retries);
+  return f!.data;
+}
+
+async function askFrames(ch: BmsChannel<DalyFrame>, command: number, frames: number, signal?: AbortSignal, retries?: number): Promise<DalyFrame[]> {
+  return ch.request(
+    {
+      request: encodeDalyRequest(command),
+      accept: answerTo(command),
+      complete: (got) => new Set(got.map((g) => g.data[0])).size >= frames,
+      expectBytes: FRAME * frames,
+    },
+    signal,
+    retries,
+  );
+}
+
+class DalyProtocol implements PollingProtocol<DalyFrame> {
+  readonly protocol = 'daly' as const;
+  private status: DalyStatus | null = null;
+
+  async identify(ch: BmsChannel<DalyFrame>, signal?: AbortSignal) {
+    this.status = decodeDalyStatus(await ask(ch, DALY_CMD.status, signal));
+    const soc = decodeDalySoc(await ask(ch, DALY_CMD.soc, signal));
+    const mos = decodeDalyMos(await ask(ch, DALY_CMD.mos, signal));
+    return dalyDeviceInfo({ soc, mos, status: this.status });
+  }
+
+  async poll(ch: BmsChannel<DalyFrame>, round: number, signal?: AbortSignal) {
+    if (!this.status || round % 10 === 0) this.status = decodeDalyStatus(await ask(ch, DALY_CMD.status, signal, 0));
+    const status = this.status;
+    const soc = decodeDalySoc(await ask(ch, DALY_CMD.soc, signal, 0));
+    const mos = decodeDalyMos(await ask(ch, DALY_CMD.mos, signal, 0));
+    const cellFrames = await askFrames(ch, DALY_CMD.cells, dalyFrameCount(status.cellCount, CELLS_PER_FRAME), signal, 0);
+    const cells = assembleDalyValues(
+      cellFrames.map((f) => {
+        const c = decodeDalyCellFrame(f.data);
+        return { frame: c.frame, values: c.millivolts.map((mv) => mv / 1000) };
+      }),
+      status.cellCount,
+      CELLS_PER_FRAME,
+      'cell voltages',
+    );
+    let temperatures: number[] = [];
+    if (status.temperatureCount > 0) {
+      const tf = await askFrames(ch, DALY_CMD.temperatures, dalyFrameCount(status.temperatureCount, TEMPS_PER_FRAME), signal, 0);
+      temperatures = assembleDalyValues(
+        tf.map((f) => {
+          const t = decodeDalyTempFrame(f.data);
+          return { frame: t.frame, values: t.temperatures };
+        }),
+        status.temperatureCount,
+        TEMPS_PER_FRAME,
+        'temperatures',
+      );
+    }
+    const balancing = decodeDalyBalance(await ask(ch, DALY_CMD.balance, signal, 0), status.cellCount);
+    const failures = decodeDalyFailures(await ask(ch, DALY_CMD.failures, signal, 0));
+    return dalyToTelemetry({ soc, mos, status, cells, temperatures, balancing, failures }, Date.now());
+  }
+
+  maxRateHz(): number {
+    const cells = this.status?.cellCount ?? 16;
+    const temps = this.status?.temperatureCount ?? 4;
+    const requests = 6 + 0.1;
+    const replies = 4 + dalyFrameCount(cells, CELLS_PER_FRAME) + dalyFrameCount(temps, TEMPS_PER_FRAME) + 0.1;
+    return (0.8 * LINE.baudRate) / 10 / (FRAME * (requests + replies));
+  }
+}
+
+const factory: DriverFactory = {
+  protocol: 'daly',
+  defaultLine: LINE,
+  async create(transport, options) {
+    const o = driverOptions(options, 250);
+    return new PolledDriver(new BmsChannel(transport, createDalyExtractor(), LINE, o.timeoutMs, o.retries), new DalyProtocol(), options?.signal);
+  },
+  probe(transport, timeoutMs) {
+    return probeWith(transport, LINE, createDalyExtractor(), encodeDalyRequest(DALY_CMD.soc), answerTo(DALY_CMD.soc), timeoutMs);
+  },
+};
+
+export default factory;
+export const dalyDriverFactory = factory;

@@ -1,0 +1,122 @@
+import {
+  createDalyExtractor,
+  CELLS_PER_FRAME,
+  DALY_BMS_ADDRESS,
+  DALY_CMD,
+  DALY_HOST_ADDRESS,
+  dalyFrameCount,
+  encodeDalyFrame,
+  TEMPS_PER_FRAME,
+  writeDalyBalance,
+  writeDalyCellFrame,
+  writeDalyCellRange,
+  writeDalyFailures,
+  writeDalyMos,
+  writeDalySoc,
+  writeDalyStatus,
+  writeDalyTempFrame,
+  writeDalyTempRange,
+} from '../../../shared/bms/daly.js';
+import type { SimBoard } from '../board.js';
+import type { PackState } from '../pack/types.js';
+import type { Personality } from '../personality.js';
+import { bmsPersonality, DALY_LINE, hasStatus, type BmsPersonalityOptions } from './common.js';
+
+/**
+ * The board as a Daly BMS presents it on its UART (9600 8N1): 13-byte frames, requests from
+ * address 0x40, answers from 0x01, commands 0x90–0x98 answered from the pack model.
+ *
+ * Quirks a driver has to survive, reproduced on purpose:
+ *  - one transmit buffer is reused, so bytes a reply does not use repeat the previous reply's
+ *    (0x91/0x92 tail, 0x94 byte 7, the unused cell slots of the last 0x95 frame, 0x96 padding);
+ *  - 0x95 answers one request with ceil(cells / 3) frames and 0x96 with ceil(sensors / 7);
+ *  - unknown commands and frames with a bad checksum get no answer at all.
+ */
+export function createDalyPersonality(board: SimBoard, options: BmsPersonalityOptions = {}): Personality {
+  const rx = createDalyExtractor();
+  const tx = new Uint8Array(8); // the stale transmit buffer
+  const reply = (command: number) => encodeDalyFrame({ address: DALY_BMS_ADDRESS, command, data: tx });
+
+  const answer = (command: number, s: PackState): Uint8Array[] => {
+    const cells = s.cellVoltages;
+    const temps = s.temperatures;
+    switch (command) {
+      case DALY_CMD.soc:
+        writeDalySoc(tx, { packVoltage: s.packVoltage, current: s.current, soc: s.soc });
+        return [reply(command)];
+      case DALY_CMD.cellRange: {
+        let hi = 0;
+        let lo = 0;
+        cells.forEach((v, i) => {
+          if (v > cells[hi]!) hi = i;
+          if (v < cells[lo]!) lo = i;
+        });
+        writeDalyCellRange(tx, { maxCellVoltage: cells[hi] ?? 0, maxCell: hi + 1, minCellVoltage: cells[lo] ?? 0, minCell: lo + 1 });
+        return [reply(command)];
+      }
+      case DALY_CMD.tempRange: {
+        let hi = 0;
+        let lo = 0;
+        temps.forEach((v, i) => {
+          if (v > temps[hi]!) hi = i;
+          if (v < temps[lo]!) lo = i;
+        });
+        writeDalyTempRange(tx, { maxTemperature: temps[hi] ?? 0, maxSensor: hi + 1, minTemperature: temps[lo] ?? 0, minSensor: lo + 1 });
+        return [reply(command)];
+      }
+      case DALY_CMD.mos:
+        writeDalyMos(tx, {
+          state: hasStatus(s, 'charging') ? 1 : hasStatus(s, 'discharging') ? 2 : 0,
+          chargeMos: hasStatus(s, 'charge_fet_on'),
+          dischargeMos: hasStatus(s, 'discharge_fet_on'),
+          bmsLife: s.cycleCount & 0xff,
+          remainingAh: s.remainingAh,
+        });
+        return [reply(command)];
+      case DALY_CMD.status:
+        writeDalyStatus(tx, {
+          cellCount: cells.length,
+          temperatureCount: temps.length,
+          charger: hasStatus(s, 'charger_connected'),
+          load: hasStatus(s, 'discharging'),
+          dio: 0,
+          cycles: s.cycleCount,
+        });
+        return [reply(command)];
+      case DALY_CMD.cells: {
+        const out: Uint8Array[] = [];
+        for (let n = 1; n <= dalyFrameCount(cells.length, CELLS_PER_FRAME); n++) {
+          writeDalyCellFrame(tx, n, cells);
+          out.push(reply(command));
+        }
+        return out;
+      }
+      case DALY_CMD.temperatures: {
+        const out: Uint8Array[] = [];
+        for (let n = 1; n <= dalyFrameCount(temps.length, TEMPS_PER_FRAME); n++) {
+          writeDalyTempFrame(tx, n, temps);
+          out.push(reply(command));
+        }
+        return out;
+      }
+      case DALY_CMD.balance: {
+        const bal: number[] = [];
+        for (let i = 0; i < 32; i++) if ((s.balancingMask >>> i) & 1) bal.push(i);
+        writeDalyBalance(tx, bal);
+        return [reply(command)];
+      }
+      case DALY_CMD.failures:
+        writeDalyFailures(tx, s.alarms, s.alarms ? 1 : 0);
+        return [reply(command)];
+      default:
+        return [];
+    }
+  };
+
+  return bmsPersonality('daly', DALY_LINE, options, (link, data) => {
+    for (const f of rx.push(data)) {
+      if (f.address !== DALY_HOST_ADDRESS) continue;
+      for (const r of answer(f.command, board.pack.state())) link.send(r);
+    }
+  });
+}
