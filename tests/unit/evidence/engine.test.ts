@@ -250,7 +250,8 @@ const recordArb = fc.record({
   event: fc.integer({ min: 0, max: 0x140 }),
 });
 
-function build(raw: fc.RecordValue<any>[]): LogRecord[] {
+type Raw = { dt: number; skip: boolean; current: number; soc: number; cells: number[]; temps: number[]; alarms: number; event: number };
+function build(raw: Raw[]): LogRecord[] {
   let t = T0;
   let idx = 0;
   return raw.map((x) => {

@@ -6,4 +6,5 @@ import type { CommandModule } from '../context.js';
  */
 export const COMMANDS: Record<string, () => Promise<{ default: CommandModule }>> = {
   serve: () => import('./serve.js'),
+  policy: () => import('./policy.js'),
 };

@@ -1,0 +1,52 @@
+/**
+ * The contract between the evidence chain and the black-box format: given the raw device files a
+ * package carries (the .pslog as pulled: segments, signatures, device certificate), decode them
+ * afresh and say what holds. Package creation and package verification call the same decoder, so
+ * the CSVs and the evaluation in a package can be recomputed and compared byte for byte.
+ */
+import type { LogRecord } from '../types/domain.js';
+import type { LogGap, SignatureStatus } from './engine.js';
+
+export interface EvidenceCheck {
+  /** Stable id: 'hashes', 'signature-raw', 'device-certificate', 'segment-signatures', … */
+  id: string;
+  ok: boolean;
+  /** One line, plain words; says what failed and where when ok is false. */
+  detail: string;
+}
+
+export interface DeviceIdentity {
+  serial: string;
+  model: string;
+  firmwareVersion: string | null;
+  hardwareRevision: string | null;
+  /** SHA-256 (hex) of the device public key's DER SPKI; null when the data is not device-signed. */
+  publicKeyFingerprint: string | null;
+  nominalCapacityAh: number | null;
+  cellCount: number | null;
+  sensorCount: number | null;
+}
+
+export interface DecodedEvidence {
+  device: DeviceIdentity;
+  source: 'device' | 'desktop';
+  /** Segment signatures against the device key in the certificate (independent of any root). */
+  signature: SignatureStatus;
+  gaps: LogGap[];
+  segments: number;
+  records: LogRecord[];
+  /**
+   * Checks made while decoding: 'device-certificate' (chain to the root, when one was given),
+   * 'segment-signatures', 'segment-chain'. All must be ok for a package to verify.
+   */
+  checks: EvidenceCheck[];
+}
+
+export interface EvidenceDecoder {
+  /**
+   * Decodes the raw device files (names relative to `device/` in the package). `rootPublicKeyPem`:
+   * the supplier's manufacturing CA; null skips the chain check (package creation on a customer's
+   * machine, which does not need the root).
+   */
+  decode(files: ReadonlyMap<string, Uint8Array>, trust: { rootPublicKeyPem: string | null }): DecodedEvidence | Promise<DecodedEvidence>;
+}

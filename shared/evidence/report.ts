@@ -1,0 +1,312 @@
+/**
+ * The human-readable report.html of a diagnosis package: verdict, claim, findings, and inline SVG
+ * charts of the windows that prove each finding. Self-contained (no script, no network: a strict
+ * Content-Security-Policy says so to the browser), and every customer-supplied string is escaped,
+ * because the supplier opens this file.
+ */
+import type { LogRecord } from '../types/domain.js';
+import type { Claim } from './claim.js';
+import type { Evaluation, Finding } from './engine.js';
+import { describeMeasurement } from './engine.js';
+
+export interface ReportInput {
+  evaluation: Evaluation;
+  claim: Claim;
+  device: { serial: string; model: string; firmwareVersion: string | null; source: 'device' | 'desktop' };
+  createdAt: string;
+  toolVersion: string;
+  installKeyFingerprint: string;
+  /** Records in index order (random access by binary search on `index`). */
+  records: readonly LogRecord[];
+  photos: string[];
+}
+
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+function findPos(records: readonly LogRecord[], index: number): number {
+  let lo = 0;
+  let hi = records.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (records[mid]!.index < index) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+interface Series {
+  label: string;
+  color: string;
+  value(r: LogRecord): number;
+}
+
+function seriesFor(f: Finding): Series[] {
+  switch (f.kind) {
+    case 'discharge_current_above_c':
+    case 'charge_current_above_c':
+      return [{ label: 'current, A', color: '#1f77b4', value: (r) => (f.kind === 'discharge_current_above_c' ? -r.current : r.current) }];
+    case 'charge_below_temperature':
+      return [{ label: 'coldest sensor while charging, °C', color: '#1f77b4', value: (r) => (r.current > 0 ? Math.min(...r.temperatures) : NaN) }];
+    case 'temperature_above':
+      return [{ label: 'hottest sensor, °C', color: '#d62728', value: (r) => Math.max(...r.temperatures) }];
+    case 'cell_voltage_below':
+    case 'cell_voltage_above':
+      return [
+        { label: 'lowest cell, V', color: '#1f77b4', value: (r) => Math.min(...r.cellVoltages) },
+        { label: 'highest cell, V', color: '#ff7f0e', value: (r) => Math.max(...r.cellVoltages) },
+      ];
+    case 'cell_drift_at_rest': {
+      const cell = f.measured.cell ?? 0;
+      return [
+        { label: `cell ${cell + 1}, V`, color: '#d62728', value: (r) => r.cellVoltages[cell] ?? NaN },
+        {
+          label: 'mean of the other cells, V',
+          color: '#1f77b4',
+          value: (r) => {
+            let s = 0;
+            for (let i = 0; i < r.cellVoltages.length; i++) if (i !== cell) s += r.cellVoltages[i]!;
+            return s / Math.max(1, r.cellVoltages.length - 1);
+          },
+        },
+      ];
+    }
+    case 'capacity_fade':
+      return [{ label: 'state of charge, %', color: '#2ca02c', value: (r) => r.soc }];
+    default:
+      return [{ label: 'alarm bits', color: '#d62728', value: (r) => r.alarms }];
+  }
+}
+
+const W = 720;
+const H = 220;
+const PAD = { l: 56, r: 12, t: 14, b: 30 };
+
+function fmt(v: number): string {
+  const a = Math.abs(v);
+  return a >= 100 ? v.toFixed(0) : a >= 10 ? v.toFixed(1) : v.toFixed(a >= 1 ? 2 : 3);
+}
+
+/** Min/max per pixel column keeps spikes visible however many records the window holds. */
+function decimate(records: readonly LogRecord[], from: number, to: number, value: (r: LogRecord) => number, columns: number): [number, number][] {
+  const n = to - from + 1;
+  const pts: [number, number][] = [];
+  if (n <= columns * 2) {
+    for (let i = from; i <= to; i++) pts.push([records[i]!.t, value(records[i]!)]);
+    return pts;
+  }
+  const per = n / columns;
+  for (let c = 0; c < columns; c++) {
+    const a = from + Math.floor(c * per);
+    const b = Math.min(to, from + Math.floor((c + 1) * per) - 1);
+    let lo = a;
+    let hi = a;
+    for (let i = a; i <= b; i++) {
+      const v = value(records[i]!);
+      if (v < value(records[lo]!)) lo = i;
+      if (v > value(records[hi]!)) hi = i;
+    }
+    for (const i of lo < hi ? [lo, hi] : [hi, lo]) pts.push([records[i]!.t, value(records[i]!)]);
+  }
+  return pts;
+}
+
+export function svgChart(opts: {
+  records: readonly LogRecord[];
+  from: number;
+  to: number;
+  series: Series[];
+  threshold?: number;
+  highlight?: { t0: number; t1: number };
+  marker?: LogRecord;
+  title: string;
+}): string {
+  const { records, from, to, series } = opts;
+  const t0 = records[from]!.t;
+  const t1 = Math.max(records[to]!.t, t0 + 1);
+  const data = series.map((s) => decimate(records, from, to, s.value, W - PAD.l - PAD.r).filter((p) => Number.isFinite(p[1])));
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const d of data) for (const [, v] of d) {
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
+  if (opts.threshold !== undefined) {
+    lo = Math.min(lo, opts.threshold);
+    hi = Math.max(hi, opts.threshold);
+  }
+  if (!Number.isFinite(lo)) {
+    lo = 0;
+    hi = 1;
+  }
+  if (hi - lo < 1e-9) {
+    lo -= 0.5;
+    hi += 0.5;
+  }
+  const margin = (hi - lo) * 0.08;
+  lo -= margin;
+  hi += margin;
+  const x = (t: number) => PAD.l + ((t - t0) / (t1 - t0)) * (W - PAD.l - PAD.r);
+  const y = (v: number) => PAD.t + (1 - (v - lo) / (hi - lo)) * (H - PAD.t - PAD.b);
+  const out: string[] = [];
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${escapeHtml(opts.title)}">`);
+  out.push(`<rect x="0" y="0" width="${W}" height="${H}" fill="#fff"/>`);
+  if (opts.highlight) {
+    const a = x(opts.highlight.t0);
+    const b = Math.max(x(opts.highlight.t1), a + 2);
+    out.push(`<rect x="${a.toFixed(1)}" y="${PAD.t}" width="${(b - a).toFixed(1)}" height="${H - PAD.t - PAD.b}" fill="#fdd" />`);
+  }
+  for (let k = 0; k <= 4; k++) {
+    const v = lo + ((hi - lo) * k) / 4;
+    const yy = y(v).toFixed(1);
+    out.push(`<line x1="${PAD.l}" x2="${W - PAD.r}" y1="${yy}" y2="${yy}" stroke="#eee"/>`);
+    out.push(`<text x="${PAD.l - 4}" y="${yy}" font-size="10" text-anchor="end" dominant-baseline="middle">${fmt(v)}</text>`);
+  }
+  const span = (t1 - t0) / 1000;
+  for (let k = 0; k <= 4; k++) {
+    const t = t0 + ((t1 - t0) * k) / 4;
+    out.push(`<text x="${x(t).toFixed(1)}" y="${H - 12}" font-size="10" text-anchor="middle">${span > 7200 ? fmt((t - t0) / 3_600_000) + ' h' : fmt((t - t0) / 1000) + ' s'}</text>`);
+  }
+  out.push(`<text x="${W - PAD.r}" y="${H - 1}" font-size="9" text-anchor="end" fill="#666">from ${escapeHtml(new Date(t0).toISOString())}</text>`);
+  if (opts.threshold !== undefined) {
+    const yy = y(opts.threshold).toFixed(1);
+    out.push(`<line x1="${PAD.l}" x2="${W - PAD.r}" y1="${yy}" y2="${yy}" stroke="#d62728" stroke-dasharray="6 4"/>`);
+    out.push(`<text x="${W - PAD.r - 2}" y="${(Number(yy) - 3).toFixed(1)}" font-size="10" text-anchor="end" fill="#d62728">limit ${fmt(opts.threshold)}</text>`);
+  }
+  data.forEach((d, i) => {
+    if (d.length === 0) return;
+    const pts = d.map(([t, v]) => `${x(t).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
+    out.push(`<polyline fill="none" stroke="${series[i]!.color}" stroke-width="1.5" points="${pts}"/>`);
+    out.push(`<text x="${PAD.l + 6 + i * 230}" y="${PAD.t + 10}" font-size="11" fill="${series[i]!.color}">${escapeHtml(series[i]!.label)}</text>`);
+  });
+  if (opts.marker) {
+    const v = series[0]!.value(opts.marker);
+    if (Number.isFinite(v)) out.push(`<circle cx="${x(opts.marker.t).toFixed(1)}" cy="${y(v).toFixed(1)}" r="4" fill="none" stroke="#000"/>`);
+  }
+  out.push('</svg>');
+  return out.join('');
+}
+
+function findingChart(records: readonly LogRecord[], f: Finding): string {
+  if (records.length === 0) return '';
+  const a = findPos(records, f.records.first);
+  const b = findPos(records, f.records.last);
+  const pad = Math.max(30, Math.ceil((b - a + 1) / 2));
+  const from = Math.max(0, a - pad);
+  const to = Math.min(records.length - 1, b + pad);
+  const ext = records[findPos(records, f.records.extreme)];
+  const thr = f.kind === 'capacity_fade' || f.kind === 'bms_fault' ? undefined : f.kind === 'cell_drift_at_rest' ? undefined : f.threshold.value;
+  return svgChart({
+    records,
+    from,
+    to,
+    series: seriesFor(f),
+    threshold: thr,
+    highlight: { t0: records[a]!.t, t1: records[b]!.t },
+    marker: ext,
+    title: `${f.clause} occurrence ${f.occurrence}`,
+  });
+}
+
+export function renderReportHtml(input: ReportInput): string {
+  const { evaluation: e, claim, device } = input;
+  const h = escapeHtml;
+  const colour = e.verdict === 'covered' ? '#2ca02c' : e.verdict === 'excluded' ? '#d62728' : '#ff7f0e';
+  const rows = (pairs: [string, string][]) => pairs.map(([k, v]) => `<tr><th>${h(k)}</th><td>${h(v)}</td></tr>`).join('');
+  const parts: string[] = [];
+  parts.push('<!doctype html><html lang="en"><head><meta charset="utf-8">');
+  parts.push(`<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:">`);
+  parts.push(`<title>PackScope diagnosis: ${h(device.serial)}</title>`);
+  parts.push(
+    '<style>body{font:14px/1.45 system-ui,sans-serif;max-width:780px;margin:2em auto;color:#222}' +
+      'table{border-collapse:collapse;margin:.5em 0}th,td{text-align:left;padding:2px 10px 2px 0;vertical-align:top}' +
+      'th{color:#555;font-weight:600}.verdict{font-size:1.3em;font-weight:700;padding:.6em;border-left:6px solid}' +
+      '.finding{border:1px solid #ddd;padding:.6em;margin:1em 0}.muted{color:#666}svg{max-width:100%;height:auto}</style></head><body>',
+  );
+  parts.push(`<h1>Diagnosis report</h1>`);
+  parts.push(`<div class="verdict" style="border-color:${colour}">${h(e.verdict.toUpperCase())}</div><p>${h(e.summary)}</p>`);
+  parts.push('<h2>Claim</h2><table>');
+  parts.push(
+    rows([
+      ['Customer', claim.customer],
+      ['Contact', claim.contact],
+      ['Model', claim.model],
+      ['Serial', claim.serial],
+      ['Purchase date', claim.purchaseDate],
+      ['Failure date', e.claim.failureDate],
+      ['Requested remedy', claim.remedy],
+      ['Description', claim.description],
+    ]),
+  );
+  parts.push('</table><h2>Device and log</h2><table>');
+  parts.push(
+    rows([
+      ['Device', `${device.model} ${device.serial}`],
+      ['Firmware', device.firmwareVersion ?? 'unknown'],
+      ['Data source', device.source === 'device' ? 'black box signed by the device' : 'desktop recording (no device signatures)'],
+      ['Signatures', e.log.signature],
+      ['Records', `${e.log.records} (${e.log.from ?? '–'} to ${e.log.to ?? '–'})`],
+      ['Gaps', `${e.log.integrityGaps} in the signed chain, ${e.log.timeGaps} in time`],
+      ['Warranty', `${e.period.withinWarranty ? 'within' : 'outside'} the period (ends ${e.period.warrantyEnds}); DOA window ${e.period.withinDoa ? 'applies' : 'has passed'} (ended ${e.period.doaEnds})`],
+      ['Policy', `${e.policy.id} (sha256 ${e.policy.sha256.slice(0, 16)}…)`],
+    ]),
+  );
+  parts.push('</table>');
+  if (e.missing.length) {
+    parts.push('<h2>What is missing</h2><ul>');
+    for (const m of e.missing) parts.push(`<li>${h(m.message)}</li>`);
+    parts.push('</ul>');
+  }
+  parts.push('<h2>Clauses</h2><table><tr><th>Clause</th><th>Type</th><th>Result</th><th>Occurrences</th></tr>');
+  for (const c of e.clauses) {
+    parts.push(`<tr><td>${h(c.title)} <span class="muted">(${h(c.id)})</span></td><td>${c.type}</td><td>${h(c.status)}${c.reason ? ': ' + h(c.reason) : ''}</td><td>${c.occurrences}</td></tr>`);
+  }
+  parts.push('</table>');
+  if (input.records.length > 1) {
+    parts.push('<h2>Whole log</h2>');
+    parts.push(
+      svgChart({
+        records: input.records,
+        from: 0,
+        to: input.records.length - 1,
+        series: [{ label: 'current, A', color: '#1f77b4', value: (r) => r.current }],
+        title: 'current over the whole log',
+      }),
+    );
+    parts.push(
+      svgChart({
+        records: input.records,
+        from: 0,
+        to: input.records.length - 1,
+        series: [
+          { label: 'lowest cell, V', color: '#1f77b4', value: (r) => Math.min(...r.cellVoltages) },
+          { label: 'highest cell, V', color: '#ff7f0e', value: (r) => Math.max(...r.cellVoltages) },
+        ],
+        title: 'cell voltages over the whole log',
+      }),
+    );
+  }
+  if (e.findings.length) {
+    parts.push('<h2>Findings</h2>');
+    for (const f of e.findings.slice(0, 24)) {
+      parts.push(`<div class="finding"><b>${h(f.title)}</b> <span class="muted">(${h(f.clause)}, ${f.type}, occurrence ${f.occurrence})</span>`);
+      parts.push(
+        `<p>Measured ${h(describeMeasurement(f))}, limit ${f.threshold.comparison} ${f.threshold.value} ${h(f.threshold.unit)}, for ${f.durationS} s ` +
+          `from ${h(f.from)} to ${h(f.to)}; records ${f.records.first}–${f.records.last} (extreme at ${f.records.extreme}).</p>`,
+      );
+      parts.push(findingChart(input.records, f));
+      parts.push('</div>');
+    }
+  }
+  if (input.photos.length) {
+    parts.push('<h2>Photos</h2>');
+    for (const p of input.photos) parts.push(`<p><img src="${h(p)}" alt="${h(p)}" style="max-width:100%"><br>${h(p)}</p>`);
+  }
+  parts.push(
+    `<p class="muted">Created ${h(input.createdAt)} by PackScope ${h(input.toolVersion)}; installation key ${h(input.installKeyFingerprint)}. ` +
+      'VERIFY.txt in this package lists the commands that check it with sha256sum, openssl and ssh-keygen.</p>',
+  );
+  parts.push('</body></html>\n');
+  return parts.join('\n');
+}
