@@ -5,3 +5,4 @@ export * from './sign.js';
 export * from './verify.js';
 export * from './ihex.js';
 export * from './load.js';
+export * from './fw-status.js';

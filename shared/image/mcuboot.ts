@@ -256,14 +256,14 @@ export function findTlv(img: McubootImage, type: number): Tlv | undefined {
 }
 
 /** Security counter from the protected SEC_CNT TLV (only the protected one counts), or null. */
-export function securityCounterOf(img: McubootImage): number | null {
+export function securityCounterOf(img: Pick<McubootImage, 'protectedTlvs'>): number | null {
   const t = img.protectedTlvs.find((x) => x.type === TLV.SEC_CNT);
   if (!t || t.value.length !== 4) return null;
   return u32(t.value, 0);
 }
 
 /** Board id from PackScope's protected board-id TLV, or null. */
-export function boardIdOf(img: McubootImage): string | null {
+export function boardIdOf(img: Pick<McubootImage, 'protectedTlvs'>): string | null {
   const t = img.protectedTlvs.find((x) => x.type === TLV.PACKSCOPE_BOARD_ID);
   return t ? utf8Decode(t.value) : null;
 }
@@ -294,3 +294,35 @@ export function padToSlot(image: Uint8Array, slotSize: number, confirm: boolean,
 }
 
 export { put32 as writeU32LE, u32 as readU32LE };
+
+/** What a bootloader needs to judge an image before its body arrives: header and TLV areas. */
+export type ImageMeta = Pick<McubootImage, 'header' | 'version' | 'protectedTlvs' | 'tlvs'> & {
+  /** Total image size (header, body, TLV areas). */
+  totalSize: number;
+  hashedEnd: number;
+};
+
+/** The bytes of an image's meta: the 32-byte header followed by both TLV areas (body left out). */
+export function encodeImageMeta(img: McubootImage): Uint8Array {
+  const bodyEnd = img.header.headerSize + img.header.imageSize;
+  const out = new Uint8Array(IMAGE_HEADER_SIZE + (img.bytes.length - bodyEnd));
+  out.set(img.bytes.subarray(0, IMAGE_HEADER_SIZE), 0);
+  out.set(img.bytes.subarray(bodyEnd), IMAGE_HEADER_SIZE);
+  return out;
+}
+
+export function parseImageMeta(meta: Uint8Array): ImageMeta {
+  const { header, version } = decodeHeader(meta);
+  let p = IMAGE_HEADER_SIZE;
+  let protectedTlvs: Tlv[] = [];
+  if (header.protectedTlvSize > 0) {
+    const prot = decodeTlvArea(meta, p, TLV_PROT_INFO_MAGIC);
+    if (prot.size !== header.protectedTlvSize) throw new DecodeError('protected TLV area size does not match the header');
+    protectedTlvs = prot.tlvs;
+    p += prot.size;
+  }
+  const area = decodeTlvArea(meta, p, TLV_INFO_MAGIC);
+  if (p + area.size !== meta.length) throw new DecodeError('image meta has trailing bytes after the TLV area');
+  const hashedEnd = header.headerSize + header.imageSize + header.protectedTlvSize;
+  return { header, version, protectedTlvs, tlvs: area.tlvs, totalSize: hashedEnd + area.size, hashedEnd };
+}

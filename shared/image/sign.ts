@@ -2,7 +2,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { p256 } from '@noble/curves/nist.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { DecodeError, PackscopeError } from '../errors.js';
-import { concatBytes, utf8Encode } from '../util/bytes.js';
+import { concatBytes, toHex, utf8Encode } from '../util/bytes.js';
 import type { PrivateKey, PublicKey } from './keys.js';
 import {
   IMAGE_HEADER_SIZE,
@@ -60,8 +60,26 @@ export function signDigest(key: PrivateKey, digest: Uint8Array): { type: number;
   return { type: TLV.ECDSA_SIG, value: p256.sign(digest, key.secret, { prehash: false, format: 'der' }) };
 }
 
+/**
+ * Results of recent signature checks. Verification is a pure function of (key, signature, digest)
+ * and costs milliseconds in JavaScript, while a bootloader and a flasher check the same image
+ * many times (status, precheck, boot); remembering the last few answers changes no outcome.
+ */
+const verified = new Map<string, boolean>();
+const VERIFIED_MAX = 64;
+
 /** Checks a signature TLV over a digest; false for any malformed input. */
 export function verifyDigest(key: PublicKey, sigType: number, sig: Uint8Array, digest: Uint8Array): boolean {
+  const memoKey = `${key.type}:${toHex(key.raw)}:${sigType}:${toHex(sig)}:${toHex(digest)}`;
+  const known = verified.get(memoKey);
+  if (known !== undefined) return known;
+  const ok = verifyDigestUncached(key, sigType, sig, digest);
+  if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
+  verified.set(memoKey, ok);
+  return ok;
+}
+
+function verifyDigestUncached(key: PublicKey, sigType: number, sig: Uint8Array, digest: Uint8Array): boolean {
   try {
     if (key.type === 'ed25519') return sigType === TLV.ED25519 && sig.length === 64 && ed25519.verify(sig, digest, key.raw);
     // lowS off: OpenSSL (and so imgtool) does not normalise S.

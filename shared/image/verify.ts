@@ -1,7 +1,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesEqual, toHex } from '../util/bytes.js';
 import { parseSpki, type KeyType, type PublicKey } from './keys.js';
-import { TLV, boardIdOf, formatVersion, securityCounterOf, type McubootImage } from './mcuboot.js';
+import { TLV, boardIdOf, formatVersion, securityCounterOf, type ImageMeta, type McubootImage } from './mcuboot.js';
 import { verifyDigest } from './sign.js';
 
 /**
@@ -52,7 +52,7 @@ export function imageDigest(img: McubootImage): Uint8Array {
 }
 
 /** Signature status over the digest the image claims (its SHA256 TLV); usable before the body is present. */
-export function checkSignature(img: McubootImage, trusted: TrustedKey[]): VerifyResult['signature'] {
+export function checkSignature(img: Pick<McubootImage, 'tlvs'>, trusted: TrustedKey[]): VerifyResult['signature'] {
   const shaTlv = img.tlvs.find((t) => t.type === TLV.SHA256);
   const sigTlv = img.tlvs.find((t) => SIG_TYPES[t.type] !== undefined);
   const keyHashTlv = img.tlvs.find((t) => t.type === TLV.KEYHASH);
@@ -115,4 +115,27 @@ export function verifyImage(img: McubootImage, o: VerifyOptions): VerifyResult {
     securityCounter: { value: counter, minimum, status: counterStatus },
     boardId: { value: board, expected: o.boardId ?? null, status: boardStatus },
   };
+}
+
+/**
+ * The checks that need no image body: signature over the claimed digest, board id, security
+ * counter and size. A bootloader runs them on the header and TLVs before it erases anything.
+ */
+export function precheckImage(meta: ImageMeta, o: VerifyOptions & { maxSize?: number }): { ok: boolean; reason: Reason | 'too_large' | null; problems: string[]; signature: VerifyResult['signature'] } {
+  const signature = checkSignature(meta, o.trustedKeys);
+  const problems: Array<[Reason | 'too_large', string]> = [];
+  if (!meta.tlvs.some((t) => t.type === TLV.SHA256)) problems.push(['hash_missing', 'the image has no SHA256 TLV']);
+  if (signature.status === 'missing') problems.push(['missing_signature', 'the image is not signed']);
+  if (signature.status === 'unknown_key') problems.push(['unknown_key', `the image is signed by an unknown key (key hash ${signature.keyHash?.slice(0, 16) ?? 'not given'})`]);
+  if (signature.status === 'bad_signature') problems.push(['bad_signature', 'the signature does not verify with the key the image names']);
+  const board = boardIdOf(meta);
+  if (o.boardId !== undefined && board !== o.boardId) {
+    problems.push(['wrong_board', board === null ? `the image carries no board id; this board is '${o.boardId}'` : `the image is for board '${board}', this board is '${o.boardId}'`]);
+  }
+  const counter = securityCounterOf(meta) ?? 0;
+  if (counter < (o.minSecurityCounter ?? 0)) {
+    problems.push(['security_counter_too_low', `the image's security counter ${counter} is lower than the board's ${o.minSecurityCounter} (rollback refused)`]);
+  }
+  if (o.maxSize !== undefined && meta.totalSize > o.maxSize) problems.push(['too_large', `the image (${meta.totalSize} bytes) does not fit the ${o.maxSize}-byte slot`]);
+  return { ok: problems.length === 0, reason: problems[0]?.[0] ?? null, problems: problems.map((p) => p[1]), signature };
 }

@@ -1,0 +1,483 @@
+import { sha256 } from '@noble/hashes/sha2.js';
+import { PackscopeError } from '../../../shared/errors.js';
+import {
+  decodeHeader,
+  formatVersion,
+  parseImage,
+  parseImageMeta,
+  precheckImage,
+  securityCounterOf,
+  boardIdOf,
+  verifyImage,
+  type McubootImage,
+  type TrustedKey,
+  type VerifyResult,
+} from '../../../shared/image/index.js';
+import type { NorFlash } from '../flash/nor-flash.js';
+import { BOOT_EVENT, BootJournal, type BootState, type SwapKind } from './journal.js';
+import { slotBytes, type FlashLayout } from './layout.js';
+
+/**
+ * The simulated board's bootloader: two slots, updates by swapping sectors through a scratch
+ * sector, every step journaled so a power cut at any flash operation resumes where it stopped.
+ *
+ *  - Uploads go to the secondary slot (never into the running image).
+ *  - Before any erase, an upload's header and TLVs are checked: trusted key, signature over the
+ *    claimed digest, board id, security counter, size.
+ *  - At boot a pending image is verified completely (hash, signature, board, counter) before the
+ *    swap; a test image runs once and is swapped back at the next boot unless confirmed.
+ *  - The security counter is raised when an image is confirmed (or installed permanently) and
+ *    images with a lower counter are refused.
+ *
+ * Flash operations are synchronous on the model; after each, the bootloader waits out its
+ * simulated busy time (flash.settle), so a board with real timing takes real time.
+ */
+export const REASON_CODES = {
+  hash_mismatch: 1,
+  hash_missing: 2,
+  missing_signature: 3,
+  unknown_key: 4,
+  bad_signature: 5,
+  wrong_board: 6,
+  security_counter_too_low: 7,
+  too_large: 8,
+  no_image: 9,
+  testing: 10,
+  no_session: 11,
+} as const;
+export type RefusalReason = keyof typeof REASON_CODES;
+
+export function reasonName(code: number): RefusalReason | null {
+  return (Object.keys(REASON_CODES) as RefusalReason[]).find((k) => REASON_CODES[k] === code) ?? null;
+}
+
+export class BootRefusal extends PackscopeError {
+  constructor(
+    readonly reason: RefusalReason,
+    message: string,
+  ) {
+    super('REFUSED', message, { reason });
+    this.name = 'BootRefusal';
+  }
+}
+
+export interface BootloaderOptions {
+  flash: NorFlash;
+  layout: FlashLayout;
+  trustedKeys: TrustedKey[];
+  boardId: string;
+}
+
+export interface SlotInfo {
+  present: boolean;
+  version: string | null;
+  imageSize: number;
+  totalSize: number;
+  securityCounter: number | null;
+  boardId: string | null;
+  hash: string | null;
+  signature: VerifyResult['signature']['status'] | null;
+  signedBy: string | null;
+  valid: boolean;
+  problem: string | null;
+}
+
+export interface BootStatus {
+  running: 'primary' | null;
+  runningVersion: string | null;
+  primary: SlotInfo;
+  secondary: SlotInfo;
+  testing: boolean;
+  pending: BootState['pending'];
+  securityCounter: number;
+  lastEvent: number;
+  lastReason: RefusalReason | null;
+  swapInProgress: boolean;
+}
+
+export interface BootReport {
+  event: number;
+  reason: RefusalReason | null;
+  running: string | null;
+  testing: boolean;
+}
+
+const EMPTY_SLOT: SlotInfo = {
+  present: false, version: null, imageSize: 0, totalSize: 0, securityCounter: null, boardId: null,
+  hash: null, signature: null, signedBy: null, valid: false, problem: 'no image',
+};
+
+export class Bootloader {
+  readonly flash: NorFlash;
+  readonly layout: FlashLayout;
+  trustedKeys: TrustedKey[];
+  readonly boardId: string;
+  private journal: BootJournal;
+  private state: BootState;
+  private running: 'primary' | null = null;
+  /** Upload session (RAM only: a reset ends it, and a resume asks the flash what is written). */
+  private upload: { touched: Set<number> } | null = null;
+
+  constructor(o: BootloaderOptions) {
+    this.flash = o.flash;
+    this.layout = o.layout;
+    this.trustedKeys = o.trustedKeys;
+    this.boardId = o.boardId;
+    this.journal = new BootJournal(o.flash, o.layout);
+    this.state = this.journal.load();
+  }
+
+  get slotSize(): number {
+    return slotBytes(this.layout);
+  }
+
+  private slotBase(slot: 'primary' | 'secondary'): number {
+    return (slot === 'primary' ? this.layout.primary : this.layout.secondary) * this.layout.sectorSize;
+  }
+
+  /** The image in a slot, parsed (null when the slot holds no parsable image). */
+  readSlot(slot: 'primary' | 'secondary'): McubootImage | null {
+    try {
+      return parseImage(this.flash.view(this.slotBase(slot), this.slotSize));
+    } catch {
+      return null;
+    }
+  }
+
+  /** Image size a slot's header claims (0 if none), for sizing swaps. */
+  private claimedSize(slot: 'primary' | 'secondary'): number {
+    const img = this.readSlot(slot);
+    if (img) return img.bytes.length;
+    try {
+      const { header } = decodeHeader(this.flash.view(this.slotBase(slot), 32));
+      return Math.min(this.slotSize, header.headerSize + header.imageSize + header.protectedTlvSize + 0x1000);
+    } catch {
+      return 0;
+    }
+  }
+
+  private verifySlot(slot: 'primary' | 'secondary', withCounter: boolean): { img: McubootImage | null; result: VerifyResult | null } {
+    const img = this.readSlot(slot);
+    if (!img) return { img: null, result: null };
+    const result = verifyImage(img, {
+      trustedKeys: this.trustedKeys,
+      boardId: this.boardId,
+      minSecurityCounter: withCounter ? this.state.securityCounter : 0,
+    });
+    return { img, result };
+  }
+
+  slotInfo(slot: 'primary' | 'secondary'): SlotInfo {
+    const { img, result } = this.verifySlot(slot, slot === 'secondary');
+    if (!img || !result) return { ...EMPTY_SLOT };
+    return {
+      present: true,
+      version: formatVersion(img.version),
+      imageSize: img.header.imageSize,
+      totalSize: img.bytes.length,
+      securityCounter: securityCounterOf(img),
+      boardId: boardIdOf(img),
+      hash: result.hash.computed,
+      signature: result.signature.status,
+      signedBy: result.signature.trustedKey,
+      valid: result.valid,
+      problem: result.problems[0] ?? null,
+    };
+  }
+
+  status(): BootStatus {
+    const primary = this.slotInfo('primary');
+    return {
+      running: this.running,
+      runningVersion: this.running ? primary.version : null,
+      primary,
+      secondary: this.slotInfo('secondary'),
+      testing: this.state.testing,
+      pending: this.state.pending,
+      securityCounter: this.state.securityCounter,
+      lastEvent: this.state.lastEvent,
+      lastReason: reasonName(this.state.lastReason),
+      swapInProgress: this.state.swap !== null,
+    };
+  }
+
+  get bootState(): Readonly<BootState> {
+    return this.state;
+  }
+
+  get runningVersion(): string | null {
+    if (!this.running) return null;
+    const img = this.readSlot('primary');
+    return img ? formatVersion(img.version) : null;
+  }
+
+  private commit(next: BootState): void {
+    this.journal.append(next);
+    this.state = next;
+  }
+
+  private async settle(): Promise<void> {
+    await this.flash.settle();
+  }
+
+  // ---------- boot ----------
+
+  /** Runs the boot decision: resume or start a swap, revert an unconfirmed test, pick the image to run. */
+  async boot(): Promise<BootReport> {
+    this.upload = null;
+    this.running = null;
+    this.state = this.journal.load();
+    let s = this.state;
+    let event: number = BOOT_EVENT.BOOTED;
+    let reason: RefusalReason | null = null;
+    if (s.swap) {
+      event = s.swap.kind === 'revert' ? BOOT_EVENT.REVERTED : s.swap.kind === 'test' ? BOOT_EVENT.SWAPPED_TEST : BOOT_EVENT.SWAPPED_PERM;
+      await this.runSwap();
+    } else if (s.testing) {
+      // The test image was not confirmed: put the previous image back.
+      await this.startSwap('revert');
+      event = BOOT_EVENT.REVERTED;
+    } else if (s.pending !== 'none') {
+      const { img, result } = this.verifySlot('secondary', true);
+      if (img && result?.valid) {
+        const kind = s.pending;
+        await this.startSwap(kind);
+        event = kind === 'test' ? BOOT_EVENT.SWAPPED_TEST : BOOT_EVENT.SWAPPED_PERM;
+      } else {
+        reason = result ? (result.reason as RefusalReason) : 'no_image';
+        event = BOOT_EVENT.REJECTED;
+        this.commit({ ...s, pending: 'none', lastEvent: event, lastReason: REASON_CODES[reason] });
+      }
+    }
+    const primary = this.verifySlot('primary', false);
+    if (primary.result?.valid) {
+      this.running = 'primary';
+    } else {
+      // Not reachable through the update paths; kept so a board with a damaged primary recovers.
+      const secondary = this.verifySlot('secondary', true);
+      if (secondary.result?.valid) {
+        await this.startSwap('perm');
+        this.running = 'primary';
+        event = BOOT_EVENT.RECOVERED;
+      } else {
+        event = BOOT_EVENT.NO_IMAGE;
+      }
+    }
+    return { event, reason, running: this.runningVersion, testing: this.state.testing };
+  }
+
+  private swapSectorCount(): number {
+    const bytes = Math.max(this.claimedSize('primary'), this.claimedSize('secondary'), 1);
+    return Math.min(this.layout.slotSectors, Math.ceil(bytes / this.layout.sectorSize));
+  }
+
+  private async startSwap(kind: SwapKind): Promise<void> {
+    this.commit({ ...this.state, pending: 'none', swap: { kind, sectors: this.swapSectorCount(), index: 0, step: 0 } });
+    await this.settle();
+    await this.runSwap();
+  }
+
+  private async copySector(fromSector: number, toSector: number): Promise<void> {
+    const ss = this.layout.sectorSize;
+    const page = this.layout.geometry.pageSize;
+    const data = this.flash.read(fromSector * ss, ss);
+    this.flash.eraseSector(toSector);
+    await this.settle();
+    for (let p = 0; p < ss; p += page) {
+      const chunk = data.subarray(p, p + page);
+      if (chunk.every((b) => b === 0xff)) continue; // erased already
+      this.flash.program(toSector * ss + p, chunk);
+      await this.settle();
+    }
+  }
+
+  /** Runs (or resumes) the journaled swap to its end. Each sector: S→scratch, P→S, scratch→P. */
+  private async runSwap(): Promise<void> {
+    const sw = this.state.swap!;
+    const P = this.layout.primary;
+    const S = this.layout.secondary;
+    const X = this.layout.scratch;
+    for (let i = sw.index; i < sw.sectors; i++) {
+      let step = i === sw.index ? sw.step : 0;
+      if (step < 1) {
+        await this.copySector(S + i, X);
+        this.commit({ ...this.state, swap: { ...sw, index: i, step: 1 } });
+        step = 1;
+      }
+      if (step < 2) {
+        await this.copySector(P + i, S + i);
+        this.commit({ ...this.state, swap: { ...sw, index: i, step: 2 } });
+      }
+      await this.copySector(X, P + i);
+      if (i + 1 < sw.sectors) this.commit({ ...this.state, swap: { ...sw, index: i + 1, step: 0 } });
+      await this.settle();
+    }
+    // The last sector's completion and the outcome go in one record.
+    const s = this.state;
+    if (sw.kind === 'test') {
+      this.commit({ ...s, swap: null, testing: true, lastEvent: BOOT_EVENT.SWAPPED_TEST, lastReason: 0 });
+    } else if (sw.kind === 'perm') {
+      const counter = Math.max(s.securityCounter, this.primaryCounter());
+      this.commit({ ...s, swap: null, testing: false, securityCounter: counter, lastEvent: BOOT_EVENT.SWAPPED_PERM, lastReason: 0 });
+    } else {
+      this.commit({ ...s, swap: null, testing: false, lastEvent: BOOT_EVENT.REVERTED, lastReason: 0 });
+    }
+    await this.settle();
+  }
+
+  private primaryCounter(): number {
+    const img = this.readSlot('primary');
+    return img ? securityCounterOf(img) ?? 0 : 0;
+  }
+
+  // ---------- application-side API (upload, test, confirm, revert) ----------
+
+  private refuseWhileTesting(): void {
+    if (this.state.testing) {
+      throw new BootRefusal('testing', 'the running image is in test mode: confirm or revert it before uploading another (the secondary slot holds the fallback image)');
+    }
+  }
+
+  /**
+   * Judges an upload from its meta (32-byte header + TLV areas) without touching flash:
+   * trusted key and signature, board id, security counter, size. Throws BootRefusal.
+   */
+  precheck(meta: Uint8Array): ReturnType<typeof parseImageMeta> {
+    const m = parseImageMeta(meta);
+    const r = precheckImage(m, {
+      trustedKeys: this.trustedKeys,
+      boardId: this.boardId,
+      minSecurityCounter: this.state.securityCounter,
+      maxSize: this.slotSize,
+    });
+    if (!r.ok) throw new BootRefusal(r.reason as RefusalReason, `image refused: ${r.problems.join('; ')}`);
+    return m;
+  }
+
+  /** Opens an upload after the precheck. Nothing is erased here; sectors are erased as writes reach them. */
+  async beginUpdate(meta: Uint8Array): Promise<{ totalSize: number }> {
+    this.refuseWhileTesting();
+    const m = this.precheck(meta);
+    if (this.state.pending !== 'none') this.commit({ ...this.state, pending: 'none' });
+    await this.settle();
+    this.upload = { touched: new Set() };
+    return { totalSize: m.totalSize };
+  }
+
+  /** Erases the whole secondary slot and opens an upload (UDS erase routine). */
+  async eraseSecondary(): Promise<void> {
+    this.refuseWhileTesting();
+    if (this.state.pending !== 'none') this.commit({ ...this.state, pending: 'none' });
+    this.upload = { touched: new Set() };
+    for (let i = 0; i < this.layout.slotSectors; i++) {
+      this.flash.eraseSector(this.layout.secondary + i);
+      this.upload.touched.add(i);
+      await this.settle();
+    }
+  }
+
+  /**
+   * Programs bytes into the secondary slot. The first write into a sector during an upload erases
+   * that sector (unless it is erased already), so a resumed upload rewrites whole sectors.
+   */
+  async writeSecondary(offset: number, data: Uint8Array): Promise<void> {
+    if (!this.upload) throw new BootRefusal('no_session', 'no upload in progress (begin the update first)');
+    this.refuseWhileTesting();
+    if (offset < 0 || offset + data.length > this.slotSize) {
+      throw new PackscopeError('USAGE', `write ${offset}+${data.length} is outside the ${this.slotSize}-byte slot`);
+    }
+    const ss = this.layout.sectorSize;
+    const base = this.slotBase('secondary');
+    let p = 0;
+    while (p < data.length) {
+      const a = offset + p;
+      const sector = Math.floor(a / ss);
+      const n = Math.min(data.length - p, (sector + 1) * ss - a);
+      if (!this.upload.touched.has(sector)) {
+        if (!this.flash.isErased(base + sector * ss, ss)) {
+          this.flash.eraseSector(this.layout.secondary + sector);
+          await this.settle();
+        }
+        this.upload.touched.add(sector);
+      }
+      this.flash.program(base + a, data.subarray(p, p + n));
+      await this.settle();
+      p += n;
+    }
+  }
+
+  readSecondary(offset: number, length: number): Uint8Array {
+    return this.flash.read(this.slotBase('secondary') + offset, length);
+  }
+
+  hashSecondary(offset: number, length: number): Uint8Array {
+    return sha256(this.flash.view(this.slotBase('secondary') + offset, length));
+  }
+
+  /** Complete check of the uploaded image (as the boot will do it). */
+  finishUpload(): VerifyResult {
+    const { result } = this.verifySlot('secondary', true);
+    if (!result) throw new BootRefusal('no_image', 'the secondary slot holds no complete MCUboot image');
+    return result;
+  }
+
+  private requireValidSecondary(): VerifyResult {
+    const r = this.finishUpload();
+    if (!r.valid) throw new BootRefusal((r.reason ?? 'no_image') as RefusalReason, `the secondary image is not valid: ${r.problems.join('; ')}`);
+    return r;
+  }
+
+  /** Marks the secondary image to be run once in test mode at the next boot. */
+  async requestTest(): Promise<void> {
+    this.refuseWhileTesting();
+    this.requireValidSecondary();
+    this.upload = null;
+    this.commit({ ...this.state, pending: 'test' });
+    await this.settle();
+  }
+
+  /** Marks the secondary image to be installed for good at the next boot. */
+  async requestPermanent(): Promise<void> {
+    this.refuseWhileTesting();
+    this.requireValidSecondary();
+    this.upload = null;
+    this.commit({ ...this.state, pending: 'perm' });
+    await this.settle();
+  }
+
+  /** Confirms the running test image: it stays, and its security counter becomes the minimum. */
+  async confirm(): Promise<{ changed: boolean }> {
+    if (!this.running) throw new BootRefusal('no_image', 'no image is running');
+    if (!this.state.testing) return { changed: false };
+    const counter = Math.max(this.state.securityCounter, this.primaryCounter());
+    this.commit({ ...this.state, testing: false, securityCounter: counter });
+    await this.settle();
+    return { changed: true };
+  }
+
+  /**
+   * Asks for the previous image back at the next boot: an unconfirmed test image is reverted;
+   * a confirmed one is swapped with the secondary image if that one is valid (counter included).
+   */
+  async revert(): Promise<{ mode: 'revert-test' | 'swap-back' }> {
+    if (this.state.testing) return { mode: 'revert-test' }; // the next boot reverts by itself
+    this.requireValidSecondary();
+    this.commit({ ...this.state, pending: 'perm' });
+    await this.settle();
+    return { mode: 'swap-back' };
+  }
+
+  /** Factory programming: writes an image into the primary slot and marks it confirmed (first start). */
+  async factoryInstall(image: Uint8Array): Promise<void> {
+    const base = this.slotBase('primary');
+    const ss = this.layout.sectorSize;
+    for (let s = 0; s < Math.ceil(image.length / ss); s++) {
+      this.flash.eraseSector(this.layout.primary + s);
+      await this.settle();
+    }
+    this.flash.program(base, image);
+    await this.settle();
+    const img = parseImage(image);
+    this.commit({ ...this.state, testing: false, pending: 'none', swap: null, securityCounter: Math.max(this.state.securityCounter, securityCounterOf(img) ?? 0), lastEvent: BOOT_EVENT.NONE, lastReason: 0 });
+  }
+}

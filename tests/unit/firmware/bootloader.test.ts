@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { BootRefusal } from '../../../firmware/sim/boot/bootloader.js';
+import { BOOT_EVENT } from '../../../firmware/sim/boot/journal.js';
+import { encodeImageMeta, generateKey, parseImage } from '../../../shared/image/index.js';
+import { BOARD, bootEnv, makeImage } from './boot-env.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { toHex } from '../../../shared/util/bytes.js';
+
+async function upload(bl: Awaited<ReturnType<typeof bootEnv>>['bootloader'], image: Uint8Array) {
+  await bl.beginUpdate(encodeImageMeta(parseImage(image)));
+  await bl.writeSecondary(0, image);
+  return bl.finishUpload();
+}
+
+describe('bootloader state machine', () => {
+  it('first start installs and runs a signed 1.0.0 with counter 1', async () => {
+    const env = await bootEnv();
+    expect(env.firstStart).toBe(true);
+    const s = env.bootloader.status();
+    expect(s.running).toBe('primary');
+    expect(s.runningVersion).toBe('1.0.0+0');
+    expect(s.primary).toMatchObject({ valid: true, signature: 'valid', boardId: BOARD, securityCounter: 1 });
+    expect(s.securityCounter).toBe(1);
+    expect(s.testing).toBe(false);
+  });
+
+  it('test boot runs the new image once and reverts at the next reset unless confirmed', async () => {
+    const env = await bootEnv();
+    const bl = env.bootloader;
+    const img = makeImage(env.signingKey, { version: '1.1.0', counter: 2 });
+    expect((await upload(bl, img)).valid).toBe(true);
+    await bl.requestTest();
+    expect((await bl.boot()).event).toBe(BOOT_EVENT.SWAPPED_TEST);
+    expect(bl.status()).toMatchObject({ runningVersion: '1.1.0+0', testing: true, securityCounter: 1 });
+    // Uploading over the fallback image while testing is refused.
+    await expect(bl.beginUpdate(encodeImageMeta(parseImage(img)))).rejects.toMatchObject({ reason: 'testing' });
+    expect((await bl.boot()).event).toBe(BOOT_EVENT.REVERTED);
+    expect(bl.status()).toMatchObject({ runningVersion: '1.0.0+0', testing: false });
+    // Again, and confirm this time: it stays, and the counter rises.
+    await bl.requestTest();
+    await bl.boot();
+    await bl.confirm();
+    expect((await bl.boot()).event).toBe(BOOT_EVENT.BOOTED);
+    expect(bl.status()).toMatchObject({ runningVersion: '1.1.0+0', testing: false, securityCounter: 2 });
+    expect(bl.status().secondary.version).toBe('1.0.0+0');
+  });
+
+  it('refuses unknown keys, other boards and lower counters before erasing anything', async () => {
+    const env = await bootEnv();
+    const bl = env.bootloader;
+    // Raise the counter to 5 with a confirmed update first.
+    await upload(bl, makeImage(env.signingKey, { version: '1.2.0', counter: 5 }));
+    await bl.requestTest();
+    await bl.boot();
+    await bl.confirm();
+    const cases: Array<[Uint8Array, string]> = [
+      [makeImage(generateKey('ed25519'), { version: '2.0.0', counter: 9 }), 'unknown_key'],
+      [makeImage(env.signingKey, { version: '2.0.0', counter: 9, board: 'OTHER-BOARD' }), 'wrong_board'],
+      [makeImage(env.signingKey, { version: '2.0.0', counter: 4 }), 'security_counter_too_low'],
+      [makeImage(env.signingKey, { version: '2.0.0', counter: 9, size: 40 * 1024 }), 'too_large'],
+    ];
+    for (const [img, reason] of cases) {
+      const before = env.flash.opCount;
+      const err = await bl.beginUpdate(encodeImageMeta(parseImage(img))).catch((e) => e);
+      expect(err).toBeInstanceOf(BootRefusal);
+      expect(err.reason).toBe(reason);
+      expect(env.flash.opCount).toBe(before);
+    }
+  });
+
+  it('a pending image that fails verification at boot is rejected and the old one runs', async () => {
+    const env = await bootEnv();
+    const bl = env.bootloader;
+    const img = makeImage(env.signingKey, { version: '1.1.0', counter: 2 });
+    await upload(bl, img);
+    await bl.requestTest();
+    // Flip bits in the body after the request (as a failing flash cell would).
+    env.flash.program(bl.layout.secondary * bl.layout.sectorSize + 0x300, Uint8Array.of(0));
+    const r = await bl.boot();
+    expect(r.event).toBe(BOOT_EVENT.REJECTED);
+    expect(r.reason).toBe('hash_mismatch');
+    expect(bl.status().runningVersion).toBe('1.0.0+0');
+  });
+
+  it('a resumed upload rewrites only whole sectors and the result verifies', async () => {
+    const env = await bootEnv();
+    const img = makeImage(env.signingKey, { version: '1.1.0', counter: 2 });
+    let bl = env.bootloader;
+    await bl.beginUpdate(encodeImageMeta(parseImage(img)));
+    await bl.writeSecondary(0, img.subarray(0, 10_000)); // stops mid-sector
+    bl = env.rebootFresh();
+    await bl.boot();
+    await bl.beginUpdate(encodeImageMeta(parseImage(img)));
+    // The first two sectors survived the reset intact; the third (cut mid-way) is rewritten whole.
+    expect(toHex(bl.hashSecondary(0, 8192))).toBe(toHex(sha256(img.subarray(0, 8192))));
+    await bl.writeSecondary(8192, img.subarray(8192));
+    expect(bl.finishUpload().valid).toBe(true);
+  });
+
+  it('revert of a confirmed image swaps the previous one back if its counter allows', async () => {
+    const env = await bootEnv();
+    const bl = env.bootloader;
+    await upload(bl, makeImage(env.signingKey, { version: '1.1.0', counter: 1 }));
+    await bl.requestTest();
+    await bl.boot();
+    await bl.confirm();
+    expect((await bl.revert()).mode).toBe('swap-back');
+    await bl.boot();
+    expect(bl.status().runningVersion).toBe('1.0.0+0');
+  });
+});
+
