@@ -277,8 +277,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 /**
  * Auto-detection probe: one safe read request, true if an intact answer of the right kind arrives
- * within timeoutMs. Sets the protocol's line first (detection walks protocols with different
- * rates) and leaves no listener behind.
+ * within timeoutMs. The caller (Session) has already put the port on the protocol's line (or the
+ * user's --baud); the probe leaves no listener behind.
  */
 export async function probeWith<F>(
   transport: ByteTransport,
@@ -288,7 +288,9 @@ export async function probeWith<F>(
   accept: (f: F) => boolean,
   timeoutMs: number,
 ): Promise<boolean> {
-  if (transport.setLine) await transport.setLine(line);
+  // The probe's wait covers at least the request's and a short answer's time on this line.
+  const wire = Math.ceil((64 * 10 * 1000) / line.baudRate);
+  timeoutMs = Math.max(timeoutMs, wire);
   return new Promise<boolean>((resolve) => {
     let settled = false;
     const finish = (ok: boolean) => {
@@ -308,6 +310,8 @@ export async function probeWith<F>(
   });
 }
 
-export function driverOptions(o: DriverOptions | undefined, fallbackTimeoutMs: number): { timeoutMs: number; retries: number } {
-  return { timeoutMs: o?.timeoutMs ?? fallbackTimeoutMs, retries: o?.retries ?? 1 };
+/** Options with defaults; `line` is what the session opened the port with (the user's --baud wins). */
+export function driverOptions(o: DriverOptions | undefined, fallbackTimeoutMs: number, defaultLine: LineSettings): { timeoutMs: number; retries: number; line: LineSettings } {
+  const line = (o as (DriverOptions & { line?: LineSettings }) | undefined)?.line ?? defaultLine;
+  return { timeoutMs: o?.timeoutMs ?? fallbackTimeoutMs, retries: o?.retries ?? 1, line };
 }

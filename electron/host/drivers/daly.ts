@@ -110,8 +110,8 @@ const factory: DriverFactory = {
   protocol: 'daly',
   defaultLine: LINE,
   async create(transport, options) {
-    const o = driverOptions(options, 250);
-    return new PolledDriver(new BmsChannel(transport, createDalyExtractor(), LINE, o.timeoutMs, o.retries), new DalyProtocol(), options?.signal);
+    const o = driverOptions(options, 250, LINE);
+    return new PolledDriver(new BmsChannel(transport, createDalyExtractor(), o.line, o.timeoutMs, o.retries), new DalyProtocol(), options?.signal);
   },
   probe(transport, timeoutMs) {
     return probeWith(transport, LINE, createDalyExtractor(), encodeDalyRequest(DALY_CMD.soc), answerTo(DALY_CMD.soc), timeoutMs);

@@ -74,8 +74,8 @@ const factory: DriverFactory = {
   protocol: 'jbd',
   defaultLine: LINE,
   async create(transport, options) {
-    const o = driverOptions(options, 250);
-    return new PolledDriver(new BmsChannel(transport, createJbdExtractor(), LINE, o.timeoutMs, o.retries), new JbdProtocol(), options?.signal);
+    const o = driverOptions(options, 250, LINE);
+    return new PolledDriver(new BmsChannel(transport, createJbdExtractor(), o.line, o.timeoutMs, o.retries), new JbdProtocol(), options?.signal);
   },
   probe(transport, timeoutMs) {
     return probeWith(transport, LINE, createJbdExtractor(), encodeJbdRead(JBD_REG_BASIC), (f) => isAnswerTo(JBD_REG_BASIC)(f) && f.b2 === 0, timeoutMs);

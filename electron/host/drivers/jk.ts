@@ -57,8 +57,8 @@ const factory: DriverFactory = {
   protocol: 'jk',
   defaultLine: LINE,
   async create(transport, options) {
-    const o = driverOptions(options, 150);
-    return new PolledDriver(new BmsChannel(transport, createJkExtractor(), LINE, o.timeoutMs, o.retries), new JkProtocol(), options?.signal);
+    const o = driverOptions(options, 150, LINE);
+    return new PolledDriver(new BmsChannel(transport, createJkExtractor(), o.line, o.timeoutMs, o.retries), new JkProtocol(), options?.signal);
   },
   probe(transport, timeoutMs) {
     return probeWith(transport, LINE, createJkExtractor(), encodeJkReadAll(), isReadAllReply, timeoutMs);
