@@ -9,6 +9,7 @@ import { DecodeError, PackscopeError } from '../errors.js';
 export const SID = {
   DiagnosticSessionControl: 0x10,
   EcuReset: 0x11,
+  ReadDataByIdentifier: 0x22,
   SecurityAccess: 0x27,
   RoutineControl: 0x31,
   RequestDownload: 0x34,
@@ -27,7 +28,18 @@ export const SESSION = { default: 0x01, programming: 0x02, extended: 0x03 } as c
 export const RESET = { hard: 0x01, keyOffOn: 0x02, soft: 0x03 } as const;
 export const ROUTINE_CONTROL = { start: 0x01, stop: 0x02, results: 0x03 } as const;
 /** Routine identifiers of the PackScope bootloader (the common OEM choices). */
-export const ROUTINE = { eraseMemory: 0xff00, checkProgrammingDependencies: 0xff01 } as const;
+export const ROUTINE = {
+  eraseMemory: 0xff00,
+  checkProgrammingDependencies: 0xff01,
+  /** PackScope bootloader: mark the verified image for a test boot (option 00) or for good (01). */
+  activateImage: 0xff02,
+  /** PackScope bootloader: confirm the running test image. */
+  confirmImage: 0xff03,
+  /** PackScope bootloader: ask for the previous image back at the next boot. */
+  revertImage: 0xff04,
+} as const;
+/** Data identifiers (ISO 14229-1 Annex C, plus the PackScope bootloader's firmware status). */
+export const DID = { ecuSerialNumber: 0xf18c, applicationSoftwareId: 0xf181, bootSoftwareId: 0xf180, firmwareStatus: 0xfd00 } as const;
 
 /** ISO 14229-1 Annex A negative response codes. */
 export const NRC_NAMES: Record<number, string> = {
@@ -111,6 +123,7 @@ export class UdsNegativeResponseError extends PackscopeError {
 export type UdsRequest =
   | { service: 'DiagnosticSessionControl'; session: number; suppressResponse?: boolean }
   | { service: 'EcuReset'; resetType: number; suppressResponse?: boolean }
+  | { service: 'ReadDataByIdentifier'; did: number }
   | { service: 'SecurityAccess'; subFunction: number; key?: Uint8Array }
   | { service: 'RoutineControl'; control: number; routineId: number; data: Uint8Array }
   | { service: 'RequestDownload'; dataFormat: number; address: number; size: number; addressBytes?: number; sizeBytes?: number }
@@ -121,6 +134,7 @@ export type UdsRequest =
 export type UdsPositiveResponse =
   | { service: 'DiagnosticSessionControl'; session: number; p2Ms: number; p2StarMs: number }
   | { service: 'EcuReset'; resetType: number; powerDownTime?: number }
+  | { service: 'ReadDataByIdentifier'; did: number; data: Uint8Array }
   | { service: 'SecurityAccess'; subFunction: number; seed: Uint8Array }
   | { service: 'RoutineControl'; control: number; routineId: number; status: Uint8Array }
   | { service: 'RequestDownload'; maxNumberOfBlockLength: number; lengthBytes?: number }
@@ -155,6 +169,8 @@ export function encodeRequest(r: UdsRequest): Uint8Array {
       return Uint8Array.of(SID.DiagnosticSessionControl, byte(r.session, 'session') & 0x7f | sup(r.suppressResponse));
     case 'EcuReset':
       return Uint8Array.of(SID.EcuReset, byte(r.resetType, 'reset type') & 0x7f | sup(r.suppressResponse));
+    case 'ReadDataByIdentifier':
+      return Uint8Array.of(SID.ReadDataByIdentifier, ...uintBytes(r.did, 2, 'data identifier'));
     case 'SecurityAccess': {
       const sf = byte(r.subFunction, 'security level');
       if (sf === 0 || sf > 0x7e) throw new DecodeError(`security access sub-function 0x${sf.toString(16)} out of range`);
@@ -192,6 +208,9 @@ export function decodeRequest(b: Uint8Array): UdsRequest {
     case SID.EcuReset:
       if (b.length !== 2) throw new DecodeError('UDS EcuReset request must be 2 bytes');
       return { service: 'EcuReset', resetType: b[1]! & 0x7f, suppressResponse: (b[1]! & 0x80) !== 0 };
+    case SID.ReadDataByIdentifier:
+      if (b.length !== 3) throw new DecodeError('UDS ReadDataByIdentifier request must name exactly one identifier here');
+      return { service: 'ReadDataByIdentifier', did: readUint(b, 1, 2) };
     case SID.SecurityAccess: {
       need(b, 2, 'SecurityAccess request');
       const sf = b[1]!;
@@ -234,6 +253,8 @@ export function encodeResponse(r: UdsResponse): Uint8Array {
       return Uint8Array.of(0x50, byte(r.session, 'session'), ...uintBytes(r.p2Ms, 2, 'P2'), ...uintBytes(Math.round(r.p2StarMs / 10), 2, 'P2*'));
     case 'EcuReset':
       return r.powerDownTime === undefined ? Uint8Array.of(0x51, byte(r.resetType, 'reset type')) : Uint8Array.of(0x51, byte(r.resetType, 'reset type'), byte(r.powerDownTime, 'power down time'));
+    case 'ReadDataByIdentifier':
+      return Uint8Array.of(0x62, ...uintBytes(r.did, 2, 'data identifier'), ...r.data);
     case 'SecurityAccess':
       return Uint8Array.of(0x67, byte(r.subFunction, 'security level'), ...r.seed);
     case 'RoutineControl':
@@ -265,6 +286,9 @@ export function decodeResponse(b: Uint8Array): UdsResponse {
     case 0x51:
       if (b.length !== 2 && b.length !== 3) throw new DecodeError('UDS EcuReset response must be 2 or 3 bytes');
       return b.length === 3 ? { service: 'EcuReset', resetType: b[1]!, powerDownTime: b[2]! } : { service: 'EcuReset', resetType: b[1]! };
+    case 0x62:
+      need(b, 3, 'ReadDataByIdentifier response');
+      return { service: 'ReadDataByIdentifier', did: readUint(b, 1, 2), data: b.slice(3) };
     case 0x67:
       need(b, 2, 'SecurityAccess response');
       return { service: 'SecurityAccess', subFunction: b[1]!, seed: b.slice(2) };

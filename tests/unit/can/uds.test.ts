@@ -22,6 +22,7 @@ const arbRequest: fc.Arbitrary<UdsRequest> = fc.oneof(
   fc.record({ service: fc.constant('DiagnosticSessionControl' as const), session: sub, suppressResponse: fc.boolean() }),
   fc.record({ service: fc.constant('EcuReset' as const), resetType: sub, suppressResponse: fc.boolean() }),
   fc.integer({ min: 0, max: 62 }).map((n) => ({ service: 'SecurityAccess' as const, subFunction: 2 * n + 1 })),
+  fc.integer({ min: 0, max: 0xffff }).map((did) => ({ service: 'ReadDataByIdentifier' as const, did })),
   fc.record({ service: fc.constant('SecurityAccess' as const), subFunction: fc.integer({ min: 1, max: 63 }).map((n) => 2 * n), key: bytes }),
   fc.record({ service: fc.constant('RoutineControl' as const), control: fc.integer({ min: 0, max: 255 }), routineId: fc.integer({ min: 0, max: 0xffff }), data: bytes }),
   fc
@@ -51,6 +52,7 @@ const arbResponse: fc.Arbitrary<UdsResponse> = fc.oneof(
   }),
   fc.record({ service: fc.constant('EcuReset' as const), resetType: fc.integer({ min: 0, max: 255 }) }),
   fc.record({ service: fc.constant('SecurityAccess' as const), subFunction: fc.integer({ min: 0, max: 255 }), seed: bytes }),
+  fc.record({ service: fc.constant('ReadDataByIdentifier' as const), did: fc.integer({ min: 0, max: 0xffff }), data: bytes }),
   fc.record({ service: fc.constant('RoutineControl' as const), control: fc.integer({ min: 0, max: 255 }), routineId: fc.integer({ min: 0, max: 0xffff }), status: bytes }),
   fc.integer({ min: 1, max: 4 }).chain((n) =>
     fc.record({ service: fc.constant('RequestDownload' as const), maxNumberOfBlockLength: fc.integer({ min: 0, max: 2 ** (8 * n) - 1 }), lengthBytes: fc.constant(n) }),

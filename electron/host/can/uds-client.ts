@@ -1,0 +1,150 @@
+import { dataFrame } from '../../../shared/can/frame.js';
+import { IsoTpEndpoint, IsoTpError, type IsoTpOptions } from '../../../shared/can/isotp.js';
+import {
+  NRC,
+  SID,
+  UdsNegativeResponseError,
+  decodeResponse,
+  encodeRequest,
+  serviceName,
+  type UdsPositiveResponse,
+  type UdsRequest,
+  type UdsResponse,
+} from '../../../shared/can/uds.js';
+import { PackscopeError } from '../../../shared/errors.js';
+import { hostScheduler } from './scheduler.js';
+import type { SlcanChannel } from './slcan-channel.js';
+
+/**
+ * UDS client over ISO-TP on a CAN channel. One request at a time; a response is matched by its
+ * service id; 0x78 (response pending) extends the wait to P2* and is repeated as often as the ECU
+ * likes; other negative responses become UdsNegativeResponseError with the NRC's name.
+ */
+export interface UdsClientOptions {
+  txId?: number;
+  rxId?: number;
+  /** Client-side P2 (ms): wait for the first answer. Generous, since the adapter queues frames. */
+  p2Ms?: number;
+  /** Wait after a response-pending answer (ms). */
+  p2StarMs?: number;
+  isotp?: IsoTpOptions;
+}
+
+export class UdsClient {
+  readonly txId: number;
+  readonly rxId: number;
+  readonly iso: IsoTpEndpoint;
+  private p2Ms: number;
+  private p2StarMs: number;
+  private inbox: Array<Uint8Array> = [];
+  private waiter: ((m: Uint8Array | PackscopeError) => void) | null = null;
+  private unsubs: Array<() => void> = [];
+  private rxError: PackscopeError | null = null;
+  /** Response-pending answers seen (for reports). */
+  pendingSeen = 0;
+
+  constructor(
+    private channel: SlcanChannel,
+    o: UdsClientOptions = {},
+  ) {
+    this.txId = o.txId ?? 0x7e0;
+    this.rxId = o.rxId ?? 0x7e8;
+    this.p2Ms = o.p2Ms ?? 1000;
+    this.p2StarMs = o.p2StarMs ?? 5500;
+    this.iso = new IsoTpEndpoint((data) => channel.send(dataFrame(this.txId, data, this.txId > 0x7ff)), hostScheduler, { padding: 0xcc, ...o.isotp });
+    this.unsubs.push(
+      channel.onFrame(({ frame }) => {
+        if (frame.id === this.rxId && !frame.remote) this.iso.handleFrame(frame.data);
+      }),
+    );
+    this.unsubs.push(this.iso.onMessage((m) => this.deliver(m)));
+    this.unsubs.push(this.iso.onError((e) => this.fail(e)));
+    this.unsubs.push(channel.onError((e) => this.fail(e)));
+    this.unsubs.push(channel.onClose((why) => this.fail(new PackscopeError('DISCONNECTED', `adapter link closed: ${why}`))));
+  }
+
+  private deliver(m: Uint8Array): void {
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = null;
+      w(m);
+    } else this.inbox.push(m);
+  }
+
+  private fail(e: PackscopeError): void {
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = null;
+      w(e);
+    } else this.rxError = e;
+  }
+
+  private next(timeoutMs: number, signal?: AbortSignal): Promise<Uint8Array> {
+    const queued = this.inbox.shift();
+    if (queued) return Promise.resolve(queued);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiter = null;
+        signal?.removeEventListener('abort', onAbort);
+        reject(new PackscopeError('TIMEOUT', `no UDS response from ECU 0x${this.rxId.toString(16).toUpperCase()} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const onAbort = () => {
+        clearTimeout(timer);
+        this.waiter = null;
+        reject(new PackscopeError('CANCELLED', 'cancelled'));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiter = (m) => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        if (m instanceof PackscopeError) reject(m);
+        else resolve(m);
+      };
+    });
+  }
+
+  /** Sends a request and returns its positive response (or throws the negative one, by name). */
+  async request<S extends UdsRequest['service']>(req: Extract<UdsRequest, { service: S }>, signal?: AbortSignal): Promise<Extract<UdsPositiveResponse, { service: S }>> {
+    const sid = SID[req.service];
+    this.inbox = [];
+    this.rxError = null;
+    try {
+      await this.iso.send(encodeRequest(req), signal);
+    } catch (e) {
+      if (e instanceof IsoTpError && e.failure === 'N_ABORTED') throw new PackscopeError('CANCELLED', 'cancelled');
+      throw e;
+    }
+    if (this.rxError) throw this.rxError;
+    let timeout = this.p2Ms;
+    for (;;) {
+      const bytes = await this.next(timeout, signal);
+      let res: UdsResponse;
+      try {
+        res = decodeResponse(bytes);
+      } catch (e) {
+        throw new PackscopeError('PROTOCOL', `ECU answered ${serviceName(sid)} with bytes that do not decode: ${(e as Error).message}`);
+      }
+      if (res.service === 'negative') {
+        if (res.sid !== sid) continue; // a late answer to an earlier request
+        if (res.nrc === NRC.responsePending) {
+          this.pendingSeen++;
+          timeout = this.p2StarMs;
+          continue;
+        }
+        throw new UdsNegativeResponseError(res.sid, res.nrc);
+      }
+      if (res.service !== req.service) continue;
+      return res as Extract<UdsPositiveResponse, { service: S }>;
+    }
+  }
+
+  /** Sends a request whose response is suppressed (tester present 3E 80). */
+  async requestNoResponse(req: UdsRequest, signal?: AbortSignal): Promise<void> {
+    await this.iso.send(encodeRequest(req), signal);
+  }
+
+  dispose(): void {
+    for (const u of this.unsubs) u();
+    this.unsubs = [];
+  }
+}

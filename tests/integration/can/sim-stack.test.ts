@@ -1,0 +1,112 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { applyPylontech, decodePylontech, meanTemperature, alarmsToPylontech, type PylontechState } from '../../../shared/can/pylontech.js';
+import { parsePrivateKeyPem, signImage } from '../../../shared/image/index.js';
+import { runSim, type RunningSim } from '../../../firmware/sim/run.js';
+import { SlcanPersonality } from '../../../firmware/sim/can/index.js';
+import { SIGNING_KEY_FILE } from '../../../firmware/sim/boot/firmware-store.js';
+import { openCanChannel, closeCanChannel } from '../../../electron/host/can/open.js';
+import type { ReceivedFrame, SlcanChannel } from '../../../electron/host/can/slcan-channel.js';
+import { UdsClient } from '../../../electron/host/can/uds-client.js';
+import { UdsFirmwareTarget } from '../../../electron/host/can/uds-target.js';
+import { flashImage } from '../../../electron/host/flasher/flasher.js';
+import { packscopeHmacSeedKey } from '../../../shared/can/seedkey.js';
+import { pipeTransport } from './pipe-transport.js';
+
+/**
+ * The whole CAN stack in one process: host SLCAN channel ↔ simulated adapter ↔ simulated bus with
+ * real timing ↔ Pylontech and UDS nodes. The pty integration tests repeat the key paths through a
+ * real tty and the CLI.
+ */
+let sim: RunningSim | null = null;
+let dir: string | null = null;
+let channel: SlcanChannel | null = null;
+
+afterEach(async () => {
+  if (channel) await closeCanChannel(channel).catch(() => undefined);
+  channel = null;
+  await sim?.stop();
+  sim = null;
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  dir = null;
+});
+
+async function start(bitrate = 500_000) {
+  dir = mkdtempSync(path.join(tmpdir(), 'ps-can-'));
+  sim = await runSim({ personality: 'slcan', seed: 7, stateDir: dir });
+  channel = await openCanChannel('sim:slcan', { bitrate, timestamps: true }, pipeTransport(sim.host!));
+  return { sim, channel };
+}
+
+describe('simulated SLCAN adapter and bus', () => {
+  it('carries the pack broadcasts at 1 Hz with the pack model\'s values', async () => {
+    const { sim, channel } = await start();
+    expect(channel.info.softwareVersion).toBe('13');
+    const frames: ReceivedFrame[] = [];
+    channel.onFrame((f) => frames.push(f));
+    await new Promise((r) => setTimeout(r, 2600));
+    const ids = frames.map((f) => f.frame.id);
+    for (const id of [0x351, 0x355, 0x356, 0x359, 0x35c, 0x35e]) {
+      const n = ids.filter((x) => x === id).length;
+      expect(n, `0x${id.toString(16)}`).toBeGreaterThanOrEqual(2);
+      expect(n).toBeLessThanOrEqual(3);
+    }
+    const state: PylontechState = {};
+    for (const f of frames) {
+      const m = decodePylontech(f.frame.id, f.frame.data);
+      if (m) applyPylontech(state, m);
+      expect(f.adapterTimestamp).toBeGreaterThanOrEqual(0);
+    }
+    const s = sim.board.pack.state();
+    expect(state.measurements!.voltage).toBeCloseTo(s.packVoltage, 0);
+    expect(state.soc!.soc).toBeCloseTo(s.soc, -1);
+    expect(state.measurements!.temperature).toBeCloseTo(meanTemperature(s.temperatures), 0);
+    expect(state.alarms!.protection).toEqual(alarmsToPylontech(s.alarms));
+    expect(state.manufacturer).toBe('PYLON');
+    const personality = sim.personality as SlcanPersonality;
+    expect(personality.bus.stats.errors).toBe(0);
+  });
+
+  it('at the wrong bitrate nothing arrives and the adapter reports bus errors', async () => {
+    const { channel } = await start(250_000);
+    const frames: ReceivedFrame[] = [];
+    channel.onFrame((f) => frames.push(f));
+    await channel.send({ id: 0x7e0, extended: false, remote: false, data: Uint8Array.of(2, 0x10, 2), dlc: 3 });
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(frames).toEqual([]);
+    expect(await channel.status()).toEqual(expect.arrayContaining(['bus_error', 'error_passive']));
+    expect(channel.stats.busErrors).toBe(1);
+  });
+
+  it('UDS: a signed image flashes, is refused before erasing when bad, and a wrong key is named', async () => {
+    const { sim, channel } = await start();
+    const key = parsePrivateKeyPem(readFileSync(path.join(dir!, SIGNING_KEY_FILE), 'utf8'));
+    const boardId = sim.board.identity.boardId;
+    const payload = new Uint8Array(12_000).map((_, i) => (i * 31) & 0xff);
+    const good = signImage({ payload, version: { major: 2, minor: 1, revision: 0, build: 0 }, key, securityCounter: 2, boardId });
+
+    // Wrong seed-to-key: the ECU answers invalidKey, by name.
+    const badKey = new UdsFirmwareTarget(new UdsClient(channel), { seedKey: () => Uint8Array.of(1, 2, 3, 4) });
+    await expect(badKey.begin(new Uint8Array(40))).rejects.toThrow(/SecurityAccess refused by the ECU: invalidKey \(0x35\)/);
+    badKey.uds.dispose();
+
+    const client = new UdsClient(channel);
+    const target = new UdsFirmwareTarget(client, { seedKey: packscopeHmacSeedKey() });
+    // An image for another board: refused by the host's checks before anything is erased.
+    const other = signImage({ payload, version: { major: 2, minor: 1, revision: 0, build: 0 }, key, securityCounter: 2, boardId: 'OTHER-BOARD' });
+    const before = await target.status();
+    await expect(flashImage(target, other)).rejects.toMatchObject({ code: 'REFUSED' });
+    expect((await target.status()).secondary).toEqual(before.secondary);
+
+    const progress: number[] = [];
+    const report = await flashImage(target, good, { onProgress: (p) => progress.push(p.done) });
+    expect(report.outcome).toBe('installed-test');
+    expect(report.status.runningVersion).toBe('2.1.0+0');
+    expect(report.status.testing).toBe(true);
+    expect(progress[progress.length - 1]).toBe(good.length);
+    expect(sim.board.firmwareVersion).toBe('2.1.0+0');
+    client.dispose();
+  });
+});
