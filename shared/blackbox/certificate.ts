@@ -1,0 +1,183 @@
+import { p256 } from '@noble/curves/nist.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { DecodeError, PackscopeError } from '../errors.js';
+import { bytesEqual, concatBytes, fromHex, toHex, utf8Decode, utf8Encode } from '../util/bytes.js';
+
+/**
+ * The device certificate: a compact binary statement by the manufacturing CA that a device key
+ * belongs to a board (serial, model, board id). Layout (little-endian):
+ *
+ *   magic "PSDC" · version u8 (1) · reserved u8 · issuedMs u64 ·
+ *   serial (u8 length + UTF-8) · model (u8 length + UTF-8) · boardId (u8 length + UTF-8) ·
+ *   devicePublicKey[65] (uncompressed SEC1 P-256 point) ·
+ *   issuerKeyId[8] (first 8 bytes of SHA-256 of the CA's DER SubjectPublicKeyInfo) ·
+ *   signature[64] (ECDSA P-256 with SHA-256, raw r‖s, by the CA over every preceding byte)
+ *
+ * The manufacturing root is distributed as a PEM "PUBLIC KEY" (DER SPKI), e.g. `manufacturing-root.pem`.
+ */
+export interface DeviceCertificate {
+  version: number;
+  issuedMs: number;
+  serial: string;
+  model: string;
+  boardId: string;
+  /** Uncompressed SEC1 point, 65 bytes. */
+  devicePublicKey: Uint8Array;
+  issuerKeyId: Uint8Array;
+  signature: Uint8Array;
+  /** The signed bytes (everything before the signature). */
+  tbs: Uint8Array;
+  raw: Uint8Array;
+}
+
+const MAGIC = utf8Encode('PSDC');
+export const SPKI_P256_PREFIX = fromHex('3059301306072a8648ce3d020106082a8648ce3d030107034200');
+
+export function spkiFromPoint(point: Uint8Array): Uint8Array {
+  return concatBytes(SPKI_P256_PREFIX, point);
+}
+
+export function pointFromSpki(der: Uint8Array): Uint8Array {
+  if (der.length !== SPKI_P256_PREFIX.length + 65 || !bytesEqual(der.subarray(0, SPKI_P256_PREFIX.length), SPKI_P256_PREFIX)) {
+    throw new DecodeError('not a P-256 SubjectPublicKeyInfo');
+  }
+  return der.slice(SPKI_P256_PREFIX.length);
+}
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+export function base64Encode(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i += 3) {
+    const n = (b[i]! << 16) | ((b[i + 1] ?? 0) << 8) | (b[i + 2] ?? 0);
+    s += B64[(n >> 18) & 63]! + B64[(n >> 12) & 63]! + (i + 1 < b.length ? B64[(n >> 6) & 63]! : '=') + (i + 2 < b.length ? B64[n & 63]! : '=');
+  }
+  return s;
+}
+
+export function base64Decode(s: string): Uint8Array {
+  const clean = s.replace(/[\s=]/g, '');
+  if (/[^A-Za-z0-9+/]/.test(clean) || clean.length % 4 === 1) throw new DecodeError('invalid base64');
+  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  let o = 0;
+  for (let i = 0; i < clean.length; i += 4) {
+    const n = [0, 1, 2, 3].map((k) => (i + k < clean.length ? B64.indexOf(clean[i + k]!) : 0));
+    const v = (n[0]! << 18) | (n[1]! << 12) | (n[2]! << 6) | n[3]!;
+    if (o < out.length) out[o++] = (v >> 16) & 255;
+    if (o < out.length) out[o++] = (v >> 8) & 255;
+    if (o < out.length) out[o++] = v & 255;
+  }
+  return out;
+}
+
+export function publicKeyPem(spki: Uint8Array): string {
+  const b = base64Encode(spki);
+  return `-----BEGIN PUBLIC KEY-----\n${b.replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END PUBLIC KEY-----\n`;
+}
+
+/** Parses a PEM "PUBLIC KEY" holding a P-256 key; returns its uncompressed point. */
+export function parsePublicKeyPem(pem: string): { spki: Uint8Array; point: Uint8Array } {
+  const m = /-----BEGIN PUBLIC KEY-----([\s\S]*?)-----END PUBLIC KEY-----/.exec(pem);
+  if (!m) throw new DecodeError('not a PEM PUBLIC KEY');
+  const spki = base64Decode(m[1]!);
+  return { spki, point: pointFromSpki(spki) };
+}
+
+export function keyId(spki: Uint8Array): Uint8Array {
+  return sha256(spki).slice(0, 8);
+}
+
+export interface CertificateInput {
+  issuedMs: number;
+  serial: string;
+  model: string;
+  boardId: string;
+  devicePublicKey: Uint8Array;
+  issuerSpki: Uint8Array;
+}
+
+function lenStr(s: string): Uint8Array {
+  const b = utf8Encode(s);
+  if (b.length > 255) throw new RangeError('certificate string longer than 255 bytes');
+  return concatBytes(Uint8Array.of(b.length), b);
+}
+
+/** The to-be-signed part of a certificate. */
+export function certificateTbs(c: CertificateInput): Uint8Array {
+  const head = new Uint8Array(14);
+  head.set(MAGIC);
+  head[4] = 1;
+  const lo = c.issuedMs % 4294967296;
+  const hi = Math.floor(c.issuedMs / 4294967296);
+  new DataView(head.buffer).setUint32(6, lo, true);
+  new DataView(head.buffer).setUint32(10, hi, true);
+  if (c.devicePublicKey.length !== 65) throw new RangeError('device public key must be an uncompressed P-256 point');
+  return concatBytes(head, lenStr(c.serial), lenStr(c.model), lenStr(c.boardId), c.devicePublicKey, keyId(c.issuerSpki));
+}
+
+export function assembleCertificate(tbs: Uint8Array, signature: Uint8Array): Uint8Array {
+  if (signature.length !== 64) throw new RangeError('signature must be 64 bytes (r‖s)');
+  return concatBytes(tbs, signature);
+}
+
+export function decodeCertificate(raw: Uint8Array): DeviceCertificate {
+  let o = 0;
+  const need = (n: number) => {
+    if (o + n > raw.length) throw new DecodeError('device certificate truncated');
+  };
+  need(14);
+  if (!bytesEqual(raw.subarray(0, 4), MAGIC)) throw new DecodeError('not a device certificate (magic)');
+  const version = raw[4]!;
+  if (version !== 1) throw new DecodeError(`unsupported device certificate version ${version}`);
+  const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const issuedMs = dv.getUint32(6, true) + dv.getUint32(10, true) * 4294967296;
+  o = 14;
+  const str = () => {
+    need(1);
+    const n = raw[o++]!;
+    need(n);
+    const s = utf8Decode(raw.subarray(o, o + n));
+    o += n;
+    return s;
+  };
+  const serial = str();
+  const model = str();
+  const boardId = str();
+  need(65 + 8 + 64);
+  const devicePublicKey = raw.slice(o, o + 65);
+  o += 65;
+  if (devicePublicKey[0] !== 4) throw new DecodeError('device public key is not an uncompressed point');
+  const issuerKeyId = raw.slice(o, o + 8);
+  o += 8;
+  const tbs = raw.slice(0, o);
+  const signature = raw.slice(o, o + 64);
+  o += 64;
+  if (o !== raw.length) throw new DecodeError('trailing bytes after the device certificate');
+  return { version, issuedMs, serial, model, boardId, devicePublicKey, issuerKeyId, signature, tbs, raw: raw.slice() };
+}
+
+/**
+ * Checks that a certificate was issued by the given manufacturing root. Throws a VERIFY_FAILED
+ * PackscopeError that says what is wrong.
+ */
+export function verifyCertificate(cert: DeviceCertificate, rootSpki: Uint8Array): void {
+  const root = pointFromSpki(rootSpki);
+  if (!bytesEqual(cert.issuerKeyId, keyId(rootSpki))) {
+    throw new PackscopeError(
+      'VERIFY_FAILED',
+      `device certificate was issued by key ${toHex(cert.issuerKeyId)}, not by the given root (${toHex(keyId(rootSpki))})`,
+    );
+  }
+  let ok = false;
+  try {
+    ok = p256.verify(cert.signature, cert.tbs, root, { lowS: false });
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new PackscopeError('VERIFY_FAILED', 'device certificate signature does not verify against the given root');
+  try {
+    p256.Point.fromBytes(cert.devicePublicKey);
+  } catch {
+    throw new PackscopeError('VERIFY_FAILED', 'device public key in the certificate is not a valid P-256 point');
+  }
+}
