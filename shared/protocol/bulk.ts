@@ -63,6 +63,10 @@ export class BulkSender {
   get ackedBytes(): number {
     return Math.min(this.end, this.start + this.base * this.chunkSize) - this.start;
   }
+  /** True while the window has room for a chunk never sent. */
+  get canSendNew(): boolean {
+    return this.nextNew < this.chunkCount && this.nextNew < this.base + this.window;
+  }
   get currentRtoMs(): number {
     return this.rto;
   }
@@ -72,16 +76,19 @@ export class BulkSender {
     return { offset, length: Math.min(this.chunkSize, this.end - offset) };
   }
 
-  /** Chunks to transmit now: retransmissions first (lost or timed out), then new chunks the window allows. */
-  due(now: number): number[] {
+  /**
+   * Chunks to transmit now, at most `max`: retransmissions first (lost or timed out), then new
+   * chunks the window allows. The returned chunks count as sent at `now`.
+   */
+  due(now: number, max = Infinity): number[] {
     const out: number[] = [];
-    for (let i = this.base; i < this.nextNew; i++) {
+    for (let i = this.base; i < this.nextNew && out.length < max; i++) {
       if (this.acked[i]) continue;
       const lost = this.sendNo[i]! < this.highestAckedSendNo;
       if (lost || now - this.sentAt[i]! >= this.rto) out.push(i);
     }
     if (out.length) this.retransmissions += out.length;
-    while (this.nextNew < this.chunkCount && this.nextNew < this.base + this.window) out.push(this.nextNew++);
+    while (out.length < max && this.nextNew < this.chunkCount && this.nextNew < this.base + this.window) out.push(this.nextNew++);
     for (const i of out) {
       if (this.sendNo[i]! > 0) this.retransmitted[i] = 1;
       this.sendNo[i] = ++this.sendCounter;

@@ -7,6 +7,7 @@ export const DRIVERS: Partial<Record<ProtocolId, () => Promise<DriverFactory>>> 
   jbd: async () => (await import('./jbd.js')).default,
   daly: async () => (await import('./daly.js')).default,
   jk: async () => (await import('./jk.js')).default,
+  native: async () => (await import('./native.js')).nativeDriverFactory,
 };
 
 /** Order of `--protocol auto`: the native protocol first, then the commodity boards' safe reads. */

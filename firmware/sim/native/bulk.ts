@@ -194,7 +194,18 @@ async function pump(session: NativeSession, t: ReadTransfer): Promise<void> {
     do {
       t.again = false;
       if (t.closed || session.closed) return;
-      for (const i of t.sender.due(performance.now())) {
+      // Keep only about two chunks queued on the UART: the window counts what is in flight on
+      // the wire, and a short queue lets answers to other requests through during a transfer.
+      const limit = 2 * (t.open.chunkSize + 32);
+      if (session.link.backlog > limit) {
+        if (t.timer) clearTimeout(t.timer);
+        t.timer = setTimeout(() => {
+          t.timer = null;
+          void pump(session, t);
+        }, Math.max(1, ((session.link.backlog - limit / 2) * 1000) / t.byteRate));
+        return;
+      }
+      for (const i of t.sender.due(performance.now(), Math.max(1, Math.ceil((limit - session.link.backlog) / t.open.chunkSize)))) {
         const { offset, length } = t.sender.chunkRange(i);
         let data: Uint8Array;
         try {
@@ -212,7 +223,11 @@ async function pump(session: NativeSession, t: ReadTransfer): Promise<void> {
     } while (t.again);
     if (t.timer) clearTimeout(t.timer);
     t.timer = null;
-    const deadline = t.sender.nextDeadline();
+    let deadline = t.sender.nextDeadline();
+    if (t.sender.canSendNew) {
+      const drainAt = performance.now() + (Math.max(0, session.link.backlog - t.open.chunkSize) * 1000) / t.byteRate;
+      deadline = deadline === null ? drainAt : Math.min(deadline, drainAt);
+    }
     if (deadline !== null && !t.closed) {
       t.timer = setTimeout(() => {
         t.timer = null;

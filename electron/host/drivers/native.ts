@@ -1,0 +1,201 @@
+import { sha256 } from '@noble/hashes/sha2.js';
+import { PackscopeError } from '../../../shared/errors.js';
+import { CMD } from '../../../shared/protocol/constants.js';
+import {
+  CAPABILITY_BITS, EVENTS_LIST, EVENTS_QUERY, FAULTS, IDENTITY, PARAM_ID, PARAM_LIST, PARAM_VALUE, RESET, TELEMETRY,
+  TELEMETRY_START, type BoardEvent, type IdentityPayload, type ParamInfo,
+} from '../../../shared/protocol/messages.js';
+import { payloadToTelemetry } from '../../../shared/protocol/telemetry.js';
+import type { Capability, DeviceInfo, LinkStats, TelemetryFrame } from '../../../shared/types/domain.js';
+import type { ByteTransport, LineSettings } from '../../../shared/types/transport.js';
+import { toHex } from '../../../shared/util/bytes.js';
+import { bulkRead, bulkWrite, listRegions, regionErase, regionHash, regionInfo, type BulkReadOptions, type BulkReadResult, type BulkWriteOptions, type BulkWriteResult, type RegionRef } from '../link/bulk.js';
+import { NativeLink, type RequestOptions } from '../link/native-link.js';
+import { lineBytesPerSecond } from '../transport/index.js';
+import type { Driver, DriverFactory, DriverOptions } from './types.js';
+
+/**
+ * Driver for PackScope's native protocol (firmware/PROTOCOL.md): identity, streamed telemetry,
+ * parameters, faults and events, and the windowed bulk transfer other features build on
+ * (black-box pull, firmware upload) through `driver.link` / `bulkRead` / `bulkWrite`.
+ */
+export interface NativeDriverOptions extends DriverOptions {
+  /** Line settings the transport was opened with (sizes timeouts and paces bulk writes). */
+  line?: LineSettings;
+}
+
+export const NATIVE_DEFAULT_LINE: LineSettings = { baudRate: 115200, parity: 'none' };
+
+export class NativeDriver implements Driver {
+  readonly protocol = 'native' as const;
+  readonly capabilities = new Set<Capability>(['identity', 'telemetry', 'params']);
+  readonly link: NativeLink;
+  /** The raw identity answer (after identify()). */
+  identity: IdentityPayload | null = null;
+  private telemetryListeners = new Set<(f: TelemetryFrame) => void>();
+  private unsubs: Array<() => void> = [];
+  private telemetryOn = false;
+
+  constructor(
+    readonly transport: ByteTransport,
+    options: NativeDriverOptions = {},
+  ) {
+    const line = options.line ?? NATIVE_DEFAULT_LINE;
+    this.link = new NativeLink(transport, {
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      ...(options.retries !== undefined ? { retries: options.retries } : {}),
+      lineBytesPerSecond: lineBytesPerSecond(transport, line),
+    });
+    this.unsubs.push(
+      this.link.onEvent(CMD.EV_TELEMETRY, (payload) => {
+        let frame: TelemetryFrame;
+        try {
+          frame = payloadToTelemetry(TELEMETRY.decode(payload));
+        } catch {
+          this.link.stats.decodeErrors++;
+          return;
+        }
+        for (const l of this.telemetryListeners) l(frame);
+      }),
+    );
+  }
+
+  request(cmd: number, payload?: Uint8Array, options?: RequestOptions): Promise<Uint8Array> {
+    return this.link.request(cmd, payload, options);
+  }
+
+  async identify(signal?: AbortSignal): Promise<DeviceInfo> {
+    // Identity is the largest routine answer; on a noisy line it may take many attempts.
+    const id = IDENTITY.decode(await this.link.request(CMD.IDENTITY, new Uint8Array(0), { signal, retries: 40 }));
+    this.identity = id;
+    for (let i = 0; i < CAPABILITY_BITS.length; i++) {
+      const c = CAPABILITY_BITS[i]!;
+      if ((id.capabilities >>> i) & 1 && c !== 'bulk') this.capabilities.add(c);
+    }
+    return {
+      protocol: 'native',
+      model: id.model,
+      serial: id.serial,
+      boardId: id.boardId,
+      hardwareRevision: id.hardwareRevision,
+      firmwareVersion: id.firmwareVersion,
+      bootloaderVersion: id.bootloaderVersion,
+      cellCount: id.cellCount,
+      chemistry: id.chemistry,
+      nominalCapacityAh: id.nominalCapacityMah / 1000,
+      publicKeyFingerprint: id.publicKey.length ? toHex(sha256(id.publicKey)) : null,
+      signsEvidence: id.publicKey.length > 0,
+    };
+  }
+
+  async startTelemetry(rateHz: number): Promise<void> {
+    if (!(rateHz > 0 && rateHz <= 100)) throw new PackscopeError('USAGE', `telemetry rate must be within 0..100 Hz, got ${rateHz}`);
+    await this.link.request(CMD.TELEMETRY_START, TELEMETRY_START.encode({ rateMilliHz: Math.max(1, Math.round(rateHz * 1000)) }), { retries: 20 });
+    this.telemetryOn = true;
+  }
+
+  async stopTelemetry(): Promise<void> {
+    this.telemetryOn = false;
+    await this.link.request(CMD.TELEMETRY_STOP, new Uint8Array(0), { retries: 10 });
+  }
+
+  /** One sample on request (no stream). */
+  async readTelemetry(signal?: AbortSignal): Promise<TelemetryFrame> {
+    return payloadToTelemetry(TELEMETRY.decode(await this.link.request(CMD.TELEMETRY_GET, new Uint8Array(0), { signal, retries: 20 })));
+  }
+
+  onTelemetry(listener: (frame: TelemetryFrame) => void): () => void {
+    this.telemetryListeners.add(listener);
+    return () => this.telemetryListeners.delete(listener);
+  }
+
+  onDisconnect(listener: (reason: string) => void): () => void {
+    return this.link.onDisconnect(listener);
+  }
+
+  stats(): LinkStats {
+    return { ...this.link.stats };
+  }
+
+  async params(signal?: AbortSignal): Promise<ParamInfo[]> {
+    return PARAM_LIST.decode(await this.link.request(CMD.PARAM_LIST, new Uint8Array(0), { signal })).params;
+  }
+  async getParam(id: number): Promise<number> {
+    return PARAM_VALUE.decode(await this.link.request(CMD.PARAM_GET, PARAM_ID.encode({ id }))).value;
+  }
+  async setParam(id: number, value: number): Promise<number> {
+    return PARAM_VALUE.decode(await this.link.request(CMD.PARAM_SET, PARAM_VALUE.encode({ id, value }))).value;
+  }
+  async faults(): Promise<{ status: number; activeAlarms: number; latchedAlarms: number }> {
+    return FAULTS.decode(await this.link.request(CMD.FAULTS_GET));
+  }
+  async clearFaults(): Promise<{ status: number; activeAlarms: number; latchedAlarms: number }> {
+    return FAULTS.decode(await this.link.request(CMD.FAULTS_CLEAR));
+  }
+  /** Every event the board still holds after `since` (pages through EVENTS_LIST). */
+  async events(since = 0): Promise<BoardEvent[]> {
+    const out: BoardEvent[] = [];
+    for (;;) {
+      const page = EVENTS_LIST.decode(await this.link.request(CMD.EVENTS_LIST, EVENTS_QUERY.encode({ since, max: 64 })));
+      out.push(...page.events);
+      if (page.events.length < 64 || page.next <= since) return out;
+      since = page.next;
+    }
+  }
+  async reset(mode: 'application' | 'bootloader' = 'application'): Promise<void> {
+    await this.link.request(CMD.RESET, RESET.encode({ mode }));
+  }
+
+  listRegions(signal?: AbortSignal) {
+    return listRegions(this.link, signal);
+  }
+  regionInfo(region: RegionRef, signal?: AbortSignal) {
+    return regionInfo(this.link, region, signal);
+  }
+  regionHash(region: RegionRef, offset: number, length: number, signal?: AbortSignal) {
+    return regionHash(this.link, region, offset, length, signal);
+  }
+  regionErase(region: RegionRef, offset: number, length: number, signal?: AbortSignal) {
+    return regionErase(this.link, region, offset, length, signal);
+  }
+  bulkRead(options: BulkReadOptions): Promise<BulkReadResult> {
+    return bulkRead(this.link, options);
+  }
+  bulkWrite(options: BulkWriteOptions): Promise<BulkWriteResult> {
+    return bulkWrite(this.link, options);
+  }
+
+  async dispose(): Promise<void> {
+    if (this.telemetryOn && !this.link.isClosed) {
+      this.telemetryOn = false;
+      // Best effort: a board left streaming to nobody would fill the line for the next user.
+      await this.link.request(CMD.TELEMETRY_STOP, new Uint8Array(0), { retries: 2, timeoutMs: 150 }).catch(() => undefined);
+    }
+    for (const u of this.unsubs) u();
+    this.unsubs = [];
+    this.telemetryListeners.clear();
+    this.link.dispose();
+  }
+}
+
+export const nativeDriverFactory: DriverFactory & { create(transport: ByteTransport, options?: NativeDriverOptions): Promise<NativeDriver> } = {
+  protocol: 'native',
+  defaultLine: NATIVE_DEFAULT_LINE,
+  async create(transport, options) {
+    return new NativeDriver(transport, options);
+  },
+  async probe(transport, timeoutMs) {
+    const link = new NativeLink(transport, { timeoutMs: Math.max(50, Math.floor(timeoutMs / 3)), retries: 2 });
+    try {
+      const probe = new Uint8Array([0x50, 0x53]); // 'PS'
+      const echo = await link.request(CMD.PING, probe);
+      return echo.length === 2 && echo[0] === 0x50 && echo[1] === 0x53;
+    } catch {
+      return false;
+    } finally {
+      link.dispose();
+    }
+  },
+};
+
+export default nativeDriverFactory;

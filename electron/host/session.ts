@@ -1,0 +1,232 @@
+import { PackscopeError } from '../../shared/errors.js';
+import type { DeviceInfo, LinkStats, ProtocolId, TelemetryFrame } from '../../shared/types/domain.js';
+import type { ByteTransport, CloseReason, LineSettings, Parity } from '../../shared/types/transport.js';
+import { DETECTION_ORDER, DRIVERS, driverFactory } from './drivers/registry.js';
+import type { Driver, DriverFactory } from './drivers/types.js';
+import { NativeDriver } from './drivers/native.js';
+import { createTransport } from './transport/index.js';
+
+/**
+ * One connection to one device, as the CLI and the app both use it: opens the transport, picks the
+ * driver (forced, or detected by probing DETECTION_ORDER with short read-only probes), identifies
+ * the device, and turns the raw streams into events — telemetry frames, 'stale' when frames stop
+ * for longer than `staleMs` (and 'fresh' when they resume), and 'disconnect' when the cable goes.
+ */
+export interface SessionOptions {
+  /** A protocol, or 'auto' (default) to probe. */
+  protocol?: ProtocolId | 'auto';
+  /** Baud rate; default: the protocol's own line settings. */
+  baud?: number;
+  parity?: Parity;
+  /** Per-request timeout and retries for the driver. */
+  timeoutMs?: number;
+  retries?: number;
+  /** Per-protocol probe timeout during auto-detection (default 400 ms). */
+  probeTimeoutMs?: number;
+  /** Frames missing for this long make the session stale (default 1000 ms). */
+  staleMs?: number;
+  signal?: AbortSignal;
+  /** Skip identify() on open (default false). */
+  skipIdentify?: boolean;
+}
+
+export interface ProbeReport {
+  protocol: ProtocolId;
+  line: LineSettings;
+  answered: boolean;
+  ms: number;
+}
+
+type SessionEvents = {
+  telemetry: (frame: TelemetryFrame) => void;
+  stale: (silentMs: number) => void;
+  fresh: () => void;
+  disconnect: (reason: string) => void;
+};
+
+export class Session {
+  private listeners: { [K in keyof SessionEvents]: Set<SessionEvents[K]> } = {
+    telemetry: new Set(),
+    stale: new Set(),
+    fresh: new Set(),
+    disconnect: new Set(),
+  };
+  private lastFrameAt = performance.now();
+  private staleTimer: NodeJS.Timeout | null = null;
+  private isStale = false;
+  private telemetryRate = 0;
+  private closed = false;
+  private disconnected: string | null = null;
+  private unsubs: Array<() => void> = [];
+
+  private constructor(
+    readonly path: string,
+    readonly transport: ByteTransport,
+    readonly driver: Driver,
+    readonly line: LineSettings,
+    readonly detection: ProbeReport[],
+    private readonly staleMs: number,
+  ) {
+    this.unsubs.push(
+      driver.onTelemetry((f) => {
+        this.lastFrameAt = performance.now();
+        if (this.isStale) {
+          this.isStale = false;
+          this.emit('fresh');
+        }
+        this.emit('telemetry', f);
+      }),
+      driver.onDisconnect((why) => this.onGone(why)),
+      transport.onClose((r: CloseReason) => {
+        if (r.kind !== 'closed') this.onGone(r.message);
+      }),
+    );
+  }
+
+  /** Device identity (set by open() unless skipIdentify). */
+  info: DeviceInfo | null = null;
+
+  get protocol(): ProtocolId {
+    return this.driver.protocol;
+  }
+
+  /** The native driver, for bulk transfers, parameters and events; null for other protocols. */
+  get native(): NativeDriver | null {
+    return this.driver instanceof NativeDriver ? this.driver : null;
+  }
+
+  get isDisconnected(): boolean {
+    return this.disconnected !== null;
+  }
+
+  static async open(path: string, options: SessionOptions = {}): Promise<Session> {
+    const protocol = options.protocol ?? 'auto';
+    const candidates: DriverFactory[] = [];
+    if (protocol === 'auto') {
+      for (const p of DETECTION_ORDER) if (DRIVERS[p]) candidates.push(await driverFactory(p));
+      if (!candidates.length) throw new PackscopeError('INTERNAL', 'no drivers registered');
+    } else {
+      candidates.push(await driverFactory(protocol));
+    }
+    const lineFor = (f: DriverFactory): LineSettings => ({
+      baudRate: options.baud ?? f.defaultLine.baudRate,
+      parity: options.parity ?? f.defaultLine.parity ?? 'none',
+    });
+    let line = lineFor(candidates[0]!);
+    const transport = createTransport(path, line);
+    await transport.open();
+    const detection: ProbeReport[] = [];
+    try {
+      let chosen: DriverFactory | null = null;
+      if (protocol !== 'auto') chosen = candidates[0]!;
+      else {
+        for (const f of candidates) {
+          if (options.signal?.aborted) throw new PackscopeError('CANCELLED', 'cancelled');
+          const want = lineFor(f);
+          if ((want.baudRate !== line.baudRate || want.parity !== line.parity) && transport.setLine) {
+            await transport.setLine(want);
+            line = want;
+          }
+          const t0 = performance.now();
+          const answered = await f.probe(transport, options.probeTimeoutMs ?? 400);
+          detection.push({ protocol: f.protocol, line, answered, ms: Math.round(performance.now() - t0) });
+          if (answered) {
+            chosen = f;
+            break;
+          }
+        }
+        if (!chosen) {
+          throw new PackscopeError(
+            'TIMEOUT',
+            `no device answered on ${path} (tried ${detection.map((d) => `${d.protocol} at ${d.line.baudRate}`).join(', ')}); check the cable, the baud rate (--baud) or force a protocol (--protocol)`,
+            { detection },
+          );
+        }
+      }
+      const driver = await chosen.create(transport, {
+        ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+        ...(options.retries !== undefined ? { retries: options.retries } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+        line,
+      } as never);
+      const session = new Session(path, transport, driver, line, detection, options.staleMs ?? 1000);
+      if (!options.skipIdentify) {
+        try {
+          session.info = await driver.identify(options.signal);
+        } catch (e) {
+          await session.close();
+          if (e instanceof PackscopeError && e.code === 'TIMEOUT') {
+            throw new PackscopeError('TIMEOUT', `no ${chosen.protocol} device answered on ${path}: ${e.message}`);
+          }
+          throw e;
+        }
+      }
+      return session;
+    } catch (e) {
+      if (transport.isOpen) await transport.close().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  on<K extends keyof SessionEvents>(event: K, listener: SessionEvents[K]): () => void {
+    (this.listeners[event] as Set<SessionEvents[K]>).add(listener);
+    return () => (this.listeners[event] as Set<SessionEvents[K]>).delete(listener);
+  }
+
+  private emit<K extends keyof SessionEvents>(event: K, ...args: Parameters<SessionEvents[K]>): void {
+    for (const l of this.listeners[event]) (l as (...a: unknown[]) => void)(...args);
+  }
+
+  private onGone(why: string): void {
+    if (this.disconnected !== null || this.closed) return;
+    this.disconnected = why;
+    this.stopStaleTimer();
+    this.emit('disconnect', why);
+  }
+
+  async startTelemetry(rateHz: number): Promise<void> {
+    await this.driver.startTelemetry(rateHz);
+    this.telemetryRate = rateHz;
+    this.lastFrameAt = performance.now();
+    this.isStale = false;
+    this.stopStaleTimer();
+    // A slow stream (0.2 Hz) is not stale just because frames are far apart.
+    const limit = Math.max(this.staleMs, 2500 / rateHz);
+    this.staleTimer = setInterval(() => {
+      const silent = performance.now() - this.lastFrameAt;
+      if (!this.isStale && silent > limit) {
+        this.isStale = true;
+        this.emit('stale', Math.round(silent));
+      }
+    }, 100);
+  }
+
+  async stopTelemetry(): Promise<void> {
+    this.stopStaleTimer();
+    this.telemetryRate = 0;
+    await this.driver.stopTelemetry();
+  }
+
+  get telemetryRateHz(): number {
+    return this.telemetryRate;
+  }
+
+  private stopStaleTimer(): void {
+    if (this.staleTimer) clearInterval(this.staleTimer);
+    this.staleTimer = null;
+  }
+
+  stats(): LinkStats {
+    return this.driver.stats();
+  }
+
+  /** Stops telemetry, releases the driver and closes the port. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopStaleTimer();
+    for (const u of this.unsubs) u();
+    await this.driver.dispose().catch(() => undefined);
+    await this.transport.close().catch(() => undefined);
+  }
+}
