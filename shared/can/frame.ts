@@ -47,8 +47,8 @@ export function formatCanId(f: Pick<CanFrame, 'id' | 'extended'>): string {
 
 /** One candump line (`7E8   [8]  02 50 02 00 32 01 F4 CC`), the format bench engineers grep. */
 export function formatCandump(f: CanFrame): string {
-  const id = formatCanId(f).padEnd(8, ' ');
-  if (f.remote) return `${id}  [${f.dlc}]  remote request`;
+  const id = formatCanId(f);
+  if (f.remote) return `${id}   [${f.dlc}]  remote request`;
   const bytes = Array.from(f.data, (b) => b.toString(16).toUpperCase().padStart(2, '0')).join(' ');
-  return `${id}  [${f.dlc}]  ${bytes}`.trimEnd();
+  return `${id}   [${f.dlc}]  ${bytes}`.trimEnd();
 }

@@ -8,6 +8,7 @@ export const DRIVERS: Partial<Record<ProtocolId, () => Promise<DriverFactory>>> 
   daly: async () => (await import('./daly.js')).default,
   jk: async () => (await import('./jk.js')).default,
   native: async () => (await import('./native.js')).nativeDriverFactory,
+  'pylontech-can': async () => (await import('../can/pylontech-driver.js')).default,
 };
 
 /** Order of `--protocol auto`: the native protocol first, then the commodity boards' safe reads. */

@@ -138,6 +138,6 @@ describe('CAN bit time', () => {
   });
 
   it('formats candump lines', () => {
-    expect(formatCandump(dataFrame(0x7e8, [0x02, 0x50, 0x02]))).toBe('7E8       [3]  02 50 02');
+    expect(formatCandump(dataFrame(0x7e8, [0x02, 0x50, 0x02]))).toBe('7E8   [3]  02 50 02');
   });
 });

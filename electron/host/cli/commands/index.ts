@@ -6,5 +6,6 @@ import type { CommandModule } from '../context.js';
  */
 export const COMMANDS: Record<string, () => Promise<{ default: CommandModule }>> = {
   serve: () => import('./serve.js'),
+  can: () => import('./can.js'),
   policy: () => import('./policy.js'),
 };

@@ -1,0 +1,116 @@
+import { formatCandump } from '../../../../shared/can/frame.js';
+import { PackscopeError } from '../../../../shared/errors.js';
+import { toHex } from '../../../../shared/util/bytes.js';
+import { closeCanChannel, openCanChannel } from '../../can/open.js';
+import type { ReceivedFrame } from '../../can/slcan-channel.js';
+import { numberOption, parseCommandArgs, requireOption, type CliContext, type CommandModule } from '../context.js';
+
+const USAGE = `Usage: packscope can monitor --port PATH [--bitrate 500000] [--json] [--listen-only]
+                         [--duration SECONDS] [--count N] [--id 0x356,0x7E8]
+
+CAN traffic through an SLCAN adapter (CANable and other Lawicel-protocol adapters).
+
+  monitor   print every frame on the bus, candump style:   7E8   [8]  02 50 02 00 32 01 F4 CC
+            --json gives one object per line: {"t","id","extended","remote","dlc","data"}
+
+Options:
+  --port PATH        serial port of the adapter (see 'packscope ports')
+  --bitrate N        bus bitrate, one of 10000 20000 50000 100000 125000 250000 500000 800000 1000000
+  --listen-only      open the adapter in listen-only mode (it never acknowledges or sends)
+  --duration S       stop after S seconds;  --count N  stop after N frames;  Ctrl-C stops too
+  --id LIST          show only these identifiers (comma-separated, hex with 0x or decimal)
+
+Adapter status is read every second: receive overruns and bus errors are reported on stderr and
+in the final summary (a wrong bitrate shows up as bus errors and no frames).`;
+
+function parseIds(spec: string | undefined): Set<number> | null {
+  if (!spec) return null;
+  const out = new Set<number>();
+  for (const item of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const n = Number(item);
+    if (!Number.isInteger(n) || n < 0 || n > 0x1fffffff) throw new PackscopeError('USAGE', `--id: '${item}' is not a CAN identifier`);
+    out.add(n);
+  }
+  return out;
+}
+
+async function monitor(argv: string[], ctx: CliContext): Promise<number> {
+  const { values } = parseCommandArgs(argv, {
+    port: { type: 'string' },
+    bitrate: { type: 'string' },
+    'listen-only': { type: 'boolean' },
+    duration: { type: 'string' },
+    count: { type: 'string' },
+    id: { type: 'string' },
+  });
+  const port = requireOption(values.port, 'port');
+  const bitrate = numberOption(values.bitrate, 'bitrate', 500_000, 10_000, 1_000_000);
+  const duration = numberOption(values.duration, 'duration', Infinity, 0);
+  const count = numberOption(values.count, 'count', Infinity, 1);
+  const ids = parseIds(values.id);
+  const json = !!values.json;
+  const channel = await openCanChannel(port, { bitrate, listenOnly: !!values['listen-only'], timestamps: false });
+  const a = channel.info;
+  ctx.err(`${port}: SLCAN adapter${a.hardwareVersion ? ` hw ${a.hardwareVersion} sw ${a.softwareVersion}` : ''}${a.serial ? ` serial ${a.serial}` : ''}, ${bitrate} bit/s${values['listen-only'] ? ', listen-only' : ''}`);
+  let shown = 0;
+  const t0 = Date.now();
+  let stopReason = 'stopped';
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const finish = (why: string) => {
+        stopReason = why;
+        cleanup();
+        resolve();
+      };
+      const onFrame = (rf: ReceivedFrame) => {
+        const f = rf.frame;
+        if (ids && !ids.has(f.id)) return;
+        shown++;
+        if (json) ctx.out(JSON.stringify({ t: rf.t, id: f.id, extended: f.extended, remote: f.remote, dlc: f.dlc, data: toHex(f.data) }));
+        else ctx.out(formatCandump(f));
+        if (shown >= count) finish(`${count} frames`);
+      };
+      const offFrame = channel.onFrame(onFrame);
+      const offClose = channel.onClose((why) => {
+        cleanup();
+        reject(new PackscopeError('DISCONNECTED', `${port}: adapter went away (${why})`));
+      });
+      // Status poll: overruns and bus errors are the adapter's only way to say frames were lost.
+      const poll = setInterval(() => {
+        channel.status().then(
+          (flags) => {
+            const bad = flags.filter((f) => f !== 'tx_fifo_full');
+            if (bad.length) ctx.err(`adapter status: ${bad.join(', ')}`);
+          },
+          () => undefined,
+        );
+      }, 1000);
+      const timer = Number.isFinite(duration) ? setTimeout(() => finish(`${duration} s`), duration * 1000) : null;
+      const onAbort = () => finish('interrupted');
+      ctx.signal.addEventListener('abort', onAbort, { once: true });
+      function cleanup() {
+        offFrame();
+        offClose();
+        clearInterval(poll);
+        if (timer) clearTimeout(timer);
+        ctx.signal.removeEventListener('abort', onAbort);
+      }
+    });
+  } finally {
+    await closeCanChannel(channel).catch(() => undefined);
+  }
+  const s = channel.stats;
+  const secs = (Date.now() - t0) / 1000;
+  ctx.err(`${shown} frames shown (${s.framesIn} received) in ${secs.toFixed(1)} s; ${s.overruns} overrun reports, ${s.busErrors} bus-error reports, ${s.decodeErrors} undecodable lines (${stopReason})`);
+  return 0;
+}
+
+export default {
+  summary: 'CAN bus tools over an SLCAN adapter (monitor)',
+  usage: USAGE,
+  async run(argv, ctx) {
+    const [sub, ...rest] = argv;
+    if (sub === 'monitor') return monitor(rest, ctx);
+    throw new PackscopeError('USAGE', `unknown 'can' subcommand '${sub ?? ''}' (known: monitor)\n${USAGE}`);
+  },
+} satisfies CommandModule;
