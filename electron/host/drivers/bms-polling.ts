@@ -177,7 +177,10 @@ export interface PollingProtocol<F> {
   identify(channel: BmsChannel<F>, signal?: AbortSignal): Promise<DeviceInfo>;
   /** One poll round → one frame; throws on timeout (nothing is emitted then). */
   poll(channel: BmsChannel<F>, round: number, signal?: AbortSignal): Promise<TelemetryFrame>;
-  /** Fastest sensible rate on this line (one round's bytes ÷ line rate), Hz. */
+  /**
+   * The line's ceiling for this protocol (line rate ÷ one round's bytes), Hz. Requests above it
+   * poll back to back; the board's turnaround keeps the real rate a little below.
+   */
   maxRateHz(): number;
 }
 

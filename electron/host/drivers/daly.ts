@@ -102,7 +102,7 @@ class DalyProtocol implements PollingProtocol<DalyFrame> {
     const temps = this.status?.temperatureCount ?? 4;
     const requests = 6 + 0.1;
     const replies = 4 + dalyFrameCount(cells, CELLS_PER_FRAME) + dalyFrameCount(temps, TEMPS_PER_FRAME) + 0.1;
-    return (0.8 * LINE.baudRate) / 10 / (FRAME * (requests + replies));
+    return LINE.baudRate / 10 / (FRAME * (requests + replies));
   }
 }
 

@@ -65,8 +65,7 @@ class JbdProtocol implements PollingProtocol<JbdFrame> {
     const cells = this.last?.cellCount ?? 16;
     const ntc = this.last?.temperatures.length ?? 4;
     const bytes = 7 + (7 + 23 + 2 * ntc) + 7 + (7 + 2 * cells);
-    // 80 % of the line leaves room for the board's turnaround between request and answer.
-    return (0.8 * LINE.baudRate) / 10 / bytes;
+    return LINE.baudRate / 10 / bytes;
   }
 }
 

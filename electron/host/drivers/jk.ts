@@ -49,7 +49,7 @@ class JkProtocol implements PollingProtocol<JkFrame> {
   }
 
   maxRateHz(): number {
-    return (0.8 * LINE.baudRate) / 10 / (21 + replyBytes(this.cells));
+    return LINE.baudRate / 10 / (21 + replyBytes(this.cells));
   }
 }
 
