@@ -24,7 +24,8 @@ export interface DeviceIdentity {
   publicKeyFingerprint: string | null;
   nominalCapacityAh: number | null;
   cellCount: number | null;
-  sensorCount: number | null;
+  /** Temperature sensor names in record order (from the record schema), e.g. cells1, mosfet, board. */
+  temperatureLabels: string[] | null;
 }
 
 export interface DecodedEvidence {

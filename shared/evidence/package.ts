@@ -26,6 +26,7 @@ import { ed25519FromOpenSsh, ed25519OpenSsh, ed25519PublicKeyFromPem, ed25519Pub
 import { MANIFEST_FILE, MANIFEST_SCHEMA_ID, type Manifest, parseManifest, SIGNATURE_FILES } from './manifest.js';
 import { parsePolicy, policyHash, type WarrantyPolicy } from './policy.js';
 import { renderReportHtml } from './report.js';
+import { encodeText } from './text.js';
 import { formatSha256Sums, parseSha256Sums } from './sha256sums.js';
 import { SSHSIG_NAMESPACE, sshsigSign, sshsigVerify } from './sshsig.js';
 import { DEFAULT_ZIP_LIMITS, openZip, type ZipLimits } from './zip.js';
@@ -128,7 +129,7 @@ export function evaluateEvidence(evidence: DecodedEvidence, policy: WarrantyPoli
 }
 
 function csvFor(evidence: DecodedEvidence) {
-  return recordsToCsv(evidence.records, evidence.device.cellCount ?? undefined, evidence.device.sensorCount ?? undefined);
+  return recordsToCsv(evidence.records, evidence.device.cellCount, evidence.device.temperatureLabels);
 }
 
 /** Builds every file of a package. Returns the files and the evaluation. */
@@ -144,7 +145,7 @@ export async function assemblePackage(input: AssembleInput): Promise<{ files: Ma
   files.set(FILES.eventsCsv, csv.events);
   files.set(FILES.claim, utf8Encode(canonicalJson(claim)));
   files.set(FILES.policy, utf8Encode(canonicalJson(policy)));
-  files.set(FILES.evaluation, utf8Encode(canonicalJson(evaluation)));
+  files.set(FILES.evaluation, encodeText(canonicalJson(evaluation)));
   const photos: string[] = [];
   input.photos.forEach((p, i) => {
     const name = safePhotoName(i, p.name);
@@ -158,7 +159,7 @@ export async function assemblePackage(input: AssembleInput): Promise<{ files: Ma
   files.set(FILES.verify, utf8Encode(verifyText(fingerprint)));
   files.set(
     FILES.report,
-    utf8Encode(
+    encodeText(
       renderReportHtml({
         evaluation,
         claim,
@@ -356,7 +357,7 @@ export async function verifyPackage(
     else checks.push({ id: 'csv', ok: true, detail: `${evidence.records.length} records match a fresh decode` });
     if (claim && policy && manifest) {
       evaluation = evaluateEvidence(evidence, policy, claim, manifest.createdAt);
-      const again = utf8Encode(canonicalJson(evaluation));
+      const again = encodeText(canonicalJson(evaluation));
       const inPkg = files.get(FILES.evaluation);
       if (!inPkg || !bytesEqual(inPkg, again)) fail(checks, 'evaluation', 'evaluation.json differs from the evaluation recomputed from the device data');
       else if (manifest.verdict.verdict !== evaluation.verdict || manifest.verdict.summary !== evaluation.summary) {
