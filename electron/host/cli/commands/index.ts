@@ -5,6 +5,10 @@ import type { CommandModule } from '../context.js';
  * `packscope --version` stays instant and one command's dependencies never slow another.
  */
 export const COMMANDS: Record<string, () => Promise<{ default: CommandModule }>> = {
+  ports: () => import('./ports.js'),
+  info: () => import('./info.js'),
+  monitor: () => import('./monitor.js'),
+  sim: () => import('./sim.js'),
   serve: () => import('./serve.js'),
   can: () => import('./can.js'),
   policy: () => import('./policy.js'),

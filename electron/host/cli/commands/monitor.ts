@@ -1,0 +1,115 @@
+import { PackscopeError } from '../../../../shared/errors.js';
+import { ALARM_FLAGS, STATUS_FLAGS, flagNames, type TelemetryFrame } from '../../../../shared/types/domain.js';
+import type { CommandModule } from '../context.js';
+import { numberOption, parseCommandArgs } from '../context.js';
+import { DEVICE_OPTIONS, DEVICE_USAGE, openDeviceSession } from '../device-options.js';
+import { EXIT } from '../exit-codes.js';
+
+const r3 = (v: number) => Math.round(v * 1000) / 1000;
+
+export function frameToJson(f: TelemetryFrame) {
+  return {
+    t: f.t,
+    time: new Date(f.t).toISOString(),
+    packVoltage: r3(f.packVoltage),
+    current: r3(f.current),
+    soc: Math.round(f.soc * 100) / 100,
+    ...(f.soh !== undefined ? { soh: Math.round(f.soh * 100) / 100 } : {}),
+    cellVoltages: f.cellVoltages.map(r3),
+    temperatures: f.temperatures.map((t) => Math.round(t * 10) / 10),
+    status: f.status,
+    statusFlags: flagNames(STATUS_FLAGS, f.status),
+    alarms: f.alarms,
+    alarmFlags: flagNames(ALARM_FLAGS, f.alarms),
+  };
+}
+
+function humanLine(f: TelemetryFrame): string {
+  const cells = f.cellVoltages;
+  const min = cells.length ? Math.min(...cells) : NaN;
+  const max = cells.length ? Math.max(...cells) : NaN;
+  const tmax = f.temperatures.length ? Math.max(...f.temperatures) : NaN;
+  const alarms = flagNames(ALARM_FLAGS, f.alarms);
+  return [
+    new Date(f.t).toISOString().slice(11, 23),
+    `${f.packVoltage.toFixed(3).padStart(7)} V`,
+    `${f.current.toFixed(2).padStart(8)} A`,
+    `SOC ${f.soc.toFixed(1).padStart(5)} %`,
+    `cells ${min.toFixed(3)}–${max.toFixed(3)} V (Δ ${((max - min) * 1000).toFixed(0)} mV)`,
+    `Tmax ${tmax.toFixed(1)} °C`,
+    flagNames(STATUS_FLAGS, f.status).join(',') || '-',
+    alarms.length ? `ALARM ${alarms.join(',')}` : '',
+  ]
+    .join('  ')
+    .trimEnd();
+}
+
+export default {
+  summary: 'Live telemetry (one line per frame; --json gives JSON lines)',
+  usage: `Usage: packscope monitor --port PATH [--rate HZ] [--duration S] [--protocol P] [--json]
+
+${DEVICE_USAGE}
+  --rate HZ           frames per second to ask for (default 2, up to 100)
+  --duration S        stop after S seconds (default: until Ctrl-C)
+  --json              one JSON object per frame (t, packVoltage V, current A (+ = charge), soc %,
+                      cellVoltages V, temperatures °C, status/alarms as bits and names), then a
+                      final {"summary": ...} line with frame count and link error counters
+
+Exit codes: 0 when stopped by --duration or Ctrl-C, 4 when the device disconnects.`,
+  async run(argv, ctx) {
+    const { values } = parseCommandArgs(argv, { ...DEVICE_OPTIONS, rate: { type: 'string' }, duration: { type: 'string' } });
+    const rate = numberOption(values.rate, 'rate', 2, 0.01, 100);
+    const duration = values.duration === undefined ? null : numberOption(values.duration, 'duration', 0, 0.1, 7 * 24 * 3600);
+    const json = Boolean(values.json);
+    const session = await openDeviceSession(values, ctx);
+    const t0 = performance.now();
+    let frames = 0;
+    let staleEvents = 0;
+    let outcome = 'done' as 'done' | 'interrupted' | 'disconnected';
+    let disconnectReason = '';
+    try {
+      const stopped = new Promise<void>((resolve) => {
+        session.on('telemetry', (f) => {
+          frames++;
+          ctx.out(json ? JSON.stringify(frameToJson(f)) : humanLine(f));
+        });
+        session.on('stale', (ms) => {
+          staleEvents++;
+          ctx.err(`warning: no telemetry for ${(ms / 1000).toFixed(1)} s`);
+        });
+        session.on('fresh', () => ctx.err('telemetry resumed'));
+        session.on('disconnect', (why) => {
+          outcome = 'disconnected';
+          disconnectReason = why;
+          resolve();
+        });
+        if (ctx.signal.aborted) {
+          outcome = 'interrupted';
+          resolve();
+        }
+        ctx.signal.addEventListener('abort', () => {
+          outcome = 'interrupted';
+          resolve();
+        });
+        if (duration !== null) setTimeout(resolve, duration * 1000).unref();
+      });
+      if (!json) ctx.err(`${session.info?.model ?? 'device'} ${session.info?.serial ?? ''} — ${rate} Hz${duration ? ` for ${duration} s` : ', Ctrl-C to stop'}`);
+      await session.startTelemetry(rate);
+      await stopped;
+      const seconds = (performance.now() - t0) / 1000;
+      const link = session.stats();
+      if (json) ctx.out(JSON.stringify({ summary: { frames, seconds: Math.round(seconds * 1000) / 1000, rateHz: rate, staleEvents, outcome, link } }));
+      else ctx.err(`${frames} frames in ${seconds.toFixed(1)} s; link: ${link.crcErrors} CRC errors, ${link.decodeErrors} decode errors, ${link.timeouts} timeouts, ${link.retries} retries`);
+      if (outcome === 'disconnected') {
+        ctx.err(`packscope: device disconnected (${disconnectReason})`);
+        return EXIT.DISCONNECTED;
+      }
+      return 0;
+    } catch (e) {
+      if (e instanceof PackscopeError && e.code === 'CANCELLED') return 0;
+      throw e;
+    } finally {
+      await session.close();
+    }
+  },
+} satisfies CommandModule;

@@ -1,0 +1,81 @@
+import { PackscopeError } from '../../../../shared/errors.js';
+import type { Chemistry } from '../../../../shared/types/domain.js';
+import { SCENARIOS, type ScenarioName } from '../../../../firmware/sim/pack/types.js';
+import { PERSONALITIES } from '../../../../firmware/sim/personalities.js';
+import { runSim } from '../../../../firmware/sim/run.js';
+import type { CommandModule } from '../context.js';
+import { numberOption, parseCommandArgs } from '../context.js';
+
+export default {
+  summary: 'Run the simulated BMS board on a pseudo-terminal',
+  usage: `Usage: packscope sim --pty [options]
+
+Runs the simulated board and prints 'pty /dev/pts/N' as the first line of standard output; the
+host talks to that path like any serial port. Runs until SIGINT/SIGTERM.
+
+  --pty                 attach to a new pseudo-terminal (required)
+  --cells N             series cells (default 16)
+  --chemistry lfp|nmc   cell chemistry (default lfp)
+  --capacity AH         nominal capacity (default 100)
+  --scenario NAME       ${SCENARIOS.join(', ')} (default normal)
+  --baud N              line rate the board paces to (default 115200)
+  --faults SPEC         corrupt=P,drop=P,latency=MS,disconnect-bytes=N,disconnect-after=S
+  --state DIR           keep non-volatile state (identity, keys, flash, counters) in DIR
+  --seed N              seed for every random choice (default 1)
+  --personality NAME    ${Object.keys(PERSONALITIES).join(', ')} (default native)
+  --prefill-hours H     synthesise H hours of black-box history at first start
+  --trust PUB.pem       public key the bootloader accepts (repeatable)
+  --unpaced             no line pacing (benchmarks)`,
+  async run(argv, ctx) {
+    const { values } = parseCommandArgs(argv, {
+      pty: { type: 'boolean' },
+      cells: { type: 'string' },
+      chemistry: { type: 'string' },
+      capacity: { type: 'string' },
+      scenario: { type: 'string' },
+      baud: { type: 'string' },
+      faults: { type: 'string' },
+      state: { type: 'string' },
+      seed: { type: 'string' },
+      personality: { type: 'string' },
+      'prefill-hours': { type: 'string' },
+      trust: { type: 'string', multiple: true },
+      unpaced: { type: 'boolean' },
+    });
+    if (!values.pty) throw new PackscopeError('USAGE', 'sim needs --pty (the in-process demo device is --port sim: on any command)');
+    const chemistry = (values.chemistry ?? 'lfp') as Chemistry;
+    if (chemistry !== 'lfp' && chemistry !== 'nmc') throw new PackscopeError('USAGE', '--chemistry must be lfp or nmc');
+    const scenario = (values.scenario ?? 'normal') as ScenarioName;
+    if (!SCENARIOS.includes(scenario)) throw new PackscopeError('USAGE', `--scenario must be one of ${SCENARIOS.join(', ')}`);
+    const sim = await runSim({
+      pty: true,
+      cells: numberOption(values.cells, 'cells', 16, 1, 32),
+      chemistry,
+      capacityAh: numberOption(values.capacity, 'capacity', 100, 1, 10000),
+      scenario,
+      baud: numberOption(values.baud, 'baud', 115200, 300, 12_000_000),
+      faults: values.faults ?? '',
+      stateDir: values.state ?? null,
+      seed: numberOption(values.seed, 'seed', 1, 0, 2 ** 32 - 1),
+      personality: values.personality ?? 'native',
+      prefillHours: numberOption(values['prefill-hours'], 'prefill-hours', 0, 0, 24 * 365 * 5),
+      trustKeys: values.trust ?? [],
+      unpaced: Boolean(values.unpaced),
+    });
+    ctx.out(`pty ${sim.path}`);
+    const b = sim.board;
+    ctx.err(
+      `simulated ${b.identity.model} ${b.identity.serial} (${b.identity.boardId}), ${b.pack.config.cells}S ${b.pack.config.chemistry.toUpperCase()} ` +
+        `${b.pack.config.capacityAh} Ah, scenario ${b.pack.config.scenario}, ${values.personality ?? 'native'} at ${sim.link.settings.baudRate} baud` +
+        `${values.state ? `, state in ${values.state}` : ''}. Ctrl-C to stop.`,
+    );
+    const why = await new Promise<string>((resolve) => {
+      if (ctx.signal.aborted) resolve('stopped');
+      ctx.signal.addEventListener('abort', () => resolve('stopped'));
+      void sim.ended.then((w) => resolve(w));
+    });
+    await sim.stop();
+    if (why !== 'stopped') ctx.err(`simulator line ended: ${why}`);
+    return 0;
+  },
+} satisfies CommandModule;

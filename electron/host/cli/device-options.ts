@@ -1,0 +1,40 @@
+import { PackscopeError } from '../../../shared/errors.js';
+import type { ProtocolId } from '../../../shared/types/domain.js';
+import { Session } from '../session.js';
+import type { CliContext } from './context.js';
+import { numberOption, requireOption } from './context.js';
+
+/**
+ * The device options every device command shares (--port, --baud, --protocol, --timeout) and
+ * opening a Session from them, so `info`, `monitor` and later commands behave alike.
+ */
+export const DEVICE_OPTIONS = {
+  port: { type: 'string', short: 'p' },
+  baud: { type: 'string', short: 'b' },
+  protocol: { type: 'string' },
+  timeout: { type: 'string' },
+} as const;
+
+export const DEVICE_USAGE = `  --port PATH         serial device (/dev/ttyUSB0, COM3), tcp://host:port, or sim: (built-in demo)
+  --baud N            line rate (default: the protocol's, 115200 for native)
+  --protocol P|auto   native, jbd, daly, jk, ... or auto (default: probe in a safe order)
+  --timeout MS        per-request timeout before a retry (default 250)`;
+
+const PROTOCOLS: ReadonlyArray<ProtocolId | 'auto'> = ['auto', 'native', 'jbd', 'daly', 'jk', 'pylontech-can', 'uds', 'stm32-rom'];
+
+export async function openDeviceSession(
+  values: { port?: string; baud?: string; protocol?: string; timeout?: string },
+  ctx: CliContext,
+): Promise<Session> {
+  const port = requireOption(values.port, 'port');
+  const protocol = (values.protocol ?? 'auto') as ProtocolId | 'auto';
+  if (!PROTOCOLS.includes(protocol)) throw new PackscopeError('USAGE', `--protocol must be one of ${PROTOCOLS.join(', ')}`);
+  const baud = values.baud === undefined ? undefined : numberOption(values.baud, 'baud', 115200, 300, 12_000_000);
+  const timeoutMs = values.timeout === undefined ? undefined : numberOption(values.timeout, 'timeout', 250, 10, 60_000);
+  return Session.open(port, {
+    protocol,
+    ...(baud !== undefined ? { baud } : {}),
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+    signal: ctx.signal,
+  });
+}
