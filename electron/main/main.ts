@@ -1,9 +1,11 @@
 import path from 'node:path';
-import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, session, shell, type MenuItemConstructorOptions, type WebContents } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, safeStorage, session, shell, type MenuItemConstructorOptions, type WebContents } from 'electron';
 import { APP_ORIGIN, IPC_CHANNEL } from '../../shared/api/ipc.js';
 import { createRpcServer, type RpcServerConnection } from '../../shared/api/rpc.js';
 import { createHostApi, type HostApi } from '../host/api/index.js';
+import { ProtectedFileKeyStore } from '../host/evidence/keystore.js';
 import { appSchemeRegistration, serveAppRequest } from './app-protocol.js';
+import { safeStorageProtector } from './key-protector.js';
 import { fileFromArgv, screenForFile } from './open-file.js';
 import { hardenContents, hardenSession, isTrustedSender, webPreferences } from './security.js';
 
@@ -109,7 +111,9 @@ export function createWindow(): BrowserWindow {
 }
 
 export async function start(): Promise<void> {
-  host = createHostApi({ host: 'electron', version: app.getVersion() });
+  // The installation key (signs diagnosis packages) sealed by the OS keychain, never plain on disk.
+  const keyStore = new ProtectedFileKeyStore(safeStorageProtector(safeStorage), path.join(app.getPath('userData'), 'keys'));
+  host = createHostApi({ host: 'electron', version: app.getVersion(), keyStore });
   hardenSession(session.defaultSession);
   protocol.handle('app', (request) => serveAppRequest(rendererRoot(), request.url));
   ipcMain.on(IPC_CHANNEL, (event, message: unknown) => {

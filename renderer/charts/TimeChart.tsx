@@ -1,4 +1,4 @@
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { CHANNELS, type Channel, type Source } from '../source/source.js';
@@ -22,6 +22,21 @@ export interface TimeChartProps {
 
 const COLORS = ['#2f7dd1', '#d9480f', '#2b8a3e', '#ae3ec9', '#e8590c', '#1098ad', '#5c7cfa', '#f08c00'];
 
+/** The current theme name; charts rebuild on a change because canvas colours are not CSS variables. */
+function useTheme(): string {
+  const [theme, setTheme] = useState(() => document.documentElement.dataset.theme ?? 'light');
+  useEffect(() => {
+    const mo = new MutationObserver(() => setTheme(document.documentElement.dataset.theme ?? 'light'));
+    mo.observe(document.documentElement, { attributes: true, attributeFilter: ['data-theme'] });
+    return () => mo.disconnect();
+  }, []);
+  return theme;
+}
+
+function cssVar(name: string, fallback: string): string {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
+}
+
 /**
  * A small uPlot wrapper: each channel is drawn as its min/max envelope (a band between two
  * lines that coincide at full resolution), so decimated and raw data look the same and no
@@ -32,9 +47,12 @@ export function TimeChart({ source, channels, view, paused, height = 260, onZoom
   const plot = useRef<uPlot | null>(null);
   const state = useRef({ view, paused, onZoom, markers });
   state.current = { view, paused, onZoom, markers };
+  const theme = useTheme();
 
   useEffect(() => {
     const el = host.current!;
+    const fg = cssVar('--fg', '#222');
+    const grid = cssVar('--grid', '#ddd');
     const series: uPlot.Series[] = [{ label: 'Time' }];
     const bands: uPlot.Band[] = [];
     channels.forEach((ch, i) => {
@@ -46,15 +64,17 @@ export function TimeChart({ source, channels, view, paused, height = 260, onZoom
     });
     const units = [...new Set(channels.map((c) => CHANNELS[c].unit))];
     const axes: uPlot.Axis[] = [
-      { stroke: 'var(--fg)', grid: { stroke: 'var(--grid)' }, ticks: { stroke: 'var(--grid)' } },
+      { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, font: '13px system-ui, sans-serif' },
       ...units.map((u, i) => ({
         scale: u,
         side: i === 0 ? 3 : 1,
         label: u,
-        stroke: 'var(--fg)',
-        grid: { show: i === 0, stroke: 'var(--grid)' },
-        ticks: { stroke: 'var(--grid)' },
-        size: 60,
+        stroke: fg,
+        grid: { show: i === 0, stroke: grid, width: 1 },
+        ticks: { stroke: grid, width: 1 },
+        font: '13px system-ui, sans-serif',
+        labelFont: '600 13px system-ui, sans-serif',
+        size: 64,
       })),
     ] as uPlot.Axis[];
     const opts: uPlot.Options = {
@@ -64,7 +84,7 @@ export function TimeChart({ source, channels, view, paused, height = 260, onZoom
       bands,
       axes,
       scales: { x: { time: true } },
-      legend: { show: true, live: false },
+      legend: { show: false },
       cursor: { drag: { x: true, y: false, setScale: false } },
       hooks: {
         setSelect: [
@@ -85,7 +105,7 @@ export function TimeChart({ source, channels, view, paused, height = 260, onZoom
             const ctx = u.ctx;
             ctx.save();
             ctx.strokeStyle = '#c92a2a';
-            ctx.fillStyle = getComputedStyle(el).getPropertyValue('--fg') || '#222';
+            ctx.fillStyle = fg;
             ctx.font = `${12 * devicePixelRatio}px sans-serif`;
             const [x0, x1] = [u.scales.x!.min!, u.scales.x!.max!];
             let lastX = -Infinity;
@@ -127,7 +147,7 @@ export function TimeChart({ source, channels, view, paused, height = 260, onZoom
     };
     // Channels define the plot's series; a new set rebuilds it.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [source, channels.join(','), height]);
+  }, [source, channels.join(','), height, theme]);
 
   // A new view (zoom, window) redraws at once, even while paused.
   useEffect(() => {
@@ -135,7 +155,20 @@ export function TimeChart({ source, channels, view, paused, height = 260, onZoom
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [view.mode, view.mode === 'follow' ? view.windowMs : view.t0, view.mode === 'range' ? view.t1 : 0, markers]);
 
-  return <div className="chart" ref={host} role="img" aria-label={label} data-testid="time-chart" />;
+  return (
+    <div className="chart-wrap">
+      <div className="chart" ref={host} role="img" aria-label={label} data-testid="time-chart" />
+      <ul className="legend" aria-hidden>
+        {channels.map((ch, i) => (
+          <li key={ch}>
+            <span className="swatch" style={{ background: COLORS[i % COLORS.length] }} />
+            {CHANNELS[ch].label} ({CHANNELS[ch].unit})
+          </li>
+        ))}
+        <li className="muted small">shaded: min–max within each pixel column</li>
+      </ul>
+    </div>
+  );
 }
 
 function emptyData(nChannels: number): uPlot.AlignedData {

@@ -119,7 +119,8 @@ export function LiveScreen() {
       ) : (
         stale && (
           <div className="stale-banner" role="alert" data-testid="stale">
-            No data for {(age / 1000).toFixed(1)} s — the values below are the last received. Check the cable and the pack power.
+            No data for {(age / 1000).toFixed(1)} s — the values below are the last received. Check the cable and the pack power, then{' '}
+            <button onClick={() => void api.call('telemetry.start', { rateHz: rate }).catch((e) => setError(asUiError(e)))}>Restart telemetry</button>
           </div>
         )
       )}

@@ -106,8 +106,9 @@ export const contract = {
   },
   events: {
     telemetry: telemetryFrame,
+    /** Link changes: 'stale' when telemetry stopped arriving (the host's 1 s watchdog), 'connected' when it resumes. */
     link: z.object({
-      state: z.enum(['connected', 'disconnected']),
+      state: z.enum(['connected', 'stale', 'disconnected']),
       path: z.string().nullable(),
       reason: z.string().optional(),
     }),

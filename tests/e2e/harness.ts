@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -32,11 +32,20 @@ export interface Served {
 }
 
 /** Starts `packscope serve` on a free port with its own data folder; resolves with the URL it printed. */
-export async function startServe(extra: string[] = [], env: Record<string, string> = {}): Promise<Served> {
+export async function startServe(extra: string[] = [], env: Record<string, string> = {}, opts: { unprivileged?: boolean } = {}): Promise<Served> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ps-e2e-'));
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/packscope.mjs'), 'serve', '--json', ...extra], {
+  let cmd = process.execPath;
+  let args = [path.join(ROOT, 'bin/packscope.mjs'), 'serve', '--json', ...extra];
+  // As root every open() succeeds; an ordinary user's view (EACCES) needs an ordinary user.
+  if (opts.unprivileged && process.getuid?.() === 0) {
+    if (!existsSync('/usr/bin/setpriv')) throw new Error('running as root: the permission test needs setpriv (util-linux) to drop to an ordinary user');
+    chmodSync(dataDir, 0o777);
+    args = ['--reuid=65534', '--regid=65534', '--clear-groups', cmd, ...args];
+    cmd = '/usr/bin/setpriv';
+  }
+  const child = spawn(cmd, args, {
     cwd: ROOT,
-    env: { ...process.env, PACKSCOPE_DATA_DIR: dataDir, ...env },
+    env: { ...process.env, PACKSCOPE_DATA_DIR: dataDir, HOME: dataDir, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';

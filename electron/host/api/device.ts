@@ -1,38 +1,33 @@
 import { PackscopeError } from '../../../shared/errors.js';
 import type { ConnectResult, SessionStatus } from '../../../shared/api/contract.js';
 import type { DeviceInfo, ProtocolId, TelemetryFrame } from '../../../shared/types/domain.js';
-import type { ByteTransport, TransportInfo } from '../../../shared/types/transport.js';
-import { DETECTION_ORDER, DRIVERS, driverFactory } from '../drivers/registry.js';
-import type { Driver } from '../drivers/types.js';
+import type { TransportInfo } from '../../../shared/types/transport.js';
+import { Session } from '../session.js';
 import type { HostEvents } from './events.js';
 
-/** Opens the byte transport a path names (serial port, sim: demo pack, ...). */
-export type TransportOpener = (path: string, protocol: ProtocolId | 'auto', baudRate?: number) => Promise<ByteTransport>;
-
-/** How long one protocol gets to answer during auto-detection. */
-const PROBE_TIMEOUT_MS = 600;
-
 /**
- * The one device session of a host: connect (with protocol detection), identity, telemetry
- * stream, disconnect. Telemetry frames and link changes go out as host events, so every window
- * and every recorder sees the same stream.
+ * The one device session of a host (wrapping the link layer's Session): connect with protocol
+ * detection, identity, telemetry, disconnect. Frames and link changes go out as host events, so
+ * every window, bridge connection and recorder sees the same stream.
  */
 export class DeviceSession {
-  private transport: ByteTransport | null = null;
-  private driver: Driver | null = null;
-  private device: DeviceInfo | null = null;
-  private rateHz: number | null = null;
+  private session: Session | null = null;
   private offs: Array<() => void> = [];
   private frameListeners = new Set<(f: TelemetryFrame) => void>();
   private busy = false;
 
-  constructor(
-    private events: HostEvents,
-    private openTransport: TransportOpener,
-  ) {}
+  constructor(private events: HostEvents) {}
 
-  get current(): { driver: Driver; device: DeviceInfo; transport: ByteTransport } | null {
-    return this.driver && this.device && this.transport ? { driver: this.driver, device: this.device, transport: this.transport } : null;
+  /** The open link-layer session (log pull, firmware and self-check work on it). */
+  get current(): Session | null {
+    return this.session;
+  }
+
+  require(): Session {
+    if (!this.session || this.session.isDisconnected) {
+      throw new PackscopeError('USAGE', 'no device connected: connect to a port or the demo pack first');
+    }
+    return this.session;
   }
 
   /** Frames for in-host consumers (the recorder); the renderer gets them as events. */
@@ -41,124 +36,76 @@ export class DeviceSession {
     return () => this.frameListeners.delete(listener);
   }
 
-  requireDriver(): Driver {
-    if (!this.driver) throw new PackscopeError('USAGE', 'no device connected: connect to a port or the demo pack first');
-    return this.driver;
-  }
-
   async connect(path: string, protocol: ProtocolId | 'auto', baudRate?: number): Promise<ConnectResult> {
     if (this.busy) throw new PackscopeError('REFUSED', 'a connection attempt is already running');
     this.busy = true;
     try {
       await this.disconnect('replaced by a new connection');
-      const order: ProtocolId[] = protocol === 'auto' ? DETECTION_ORDER.filter((p) => DRIVERS[p]) : [protocol];
-      if (order.length === 0) throw new PackscopeError('INTERNAL', 'no device drivers are installed in this build');
-      const probes: ConnectResult['probes'] = [];
-      let transport: ByteTransport | null = null;
-      let chosen: ProtocolId | null = null;
-      for (const p of order) {
-        const factory = await driverFactory(p);
-        // Each protocol has its own line settings (JBD at 9600, native at its own rate), so the
-        // port is reopened per probe on a real serial line; an in-process link ignores them.
-        transport = await this.openTransport(path, p, baudRate ?? factory.defaultLine.baudRate);
-        if (protocol !== 'auto') {
-          chosen = p;
-          break;
-        }
-        let answered = false;
-        let error: string | undefined;
-        try {
-          answered = await factory.probe(transport, PROBE_TIMEOUT_MS);
-        } catch (e) {
-          error = (e as Error).message;
-        }
-        probes.push(error ? { protocol: p, answered, error } : { protocol: p, answered });
-        if (answered) {
-          chosen = p;
-          break;
-        }
-        await transport.close().catch(() => undefined);
-        transport = null;
-      }
-      if (!chosen || !transport) {
-        throw new PackscopeError(
-          'TIMEOUT',
-          `no device answered on ${path} (tried ${probes.map((p) => p.protocol).join(', ')}). Check the cable and power, or choose the protocol by hand.`,
-        );
-      }
-      try {
-        const driver = await (await driverFactory(chosen)).create(transport);
-        const device = await driver.identify();
-        this.transport = transport;
-        this.driver = driver;
-        this.device = device;
-        this.offs.push(
-          driver.onTelemetry((f) => {
-            for (const l of this.frameListeners) l(f);
-            this.events.emit('telemetry', f);
-          }),
-          driver.onDisconnect((reason) => void this.lost(reason)),
-        );
-        this.events.emit('link', { state: 'connected', path });
-        return { device, protocol: chosen, probes, transport: transportInfo(transport.info) };
-      } catch (e) {
-        await transport.close().catch(() => undefined);
-        throw e;
-      }
+      const session = await Session.open(path, { protocol, ...(baudRate ? { baud: baudRate } : {}) });
+      this.session = session;
+      this.offs.push(
+        session.on('telemetry', (f) => {
+          for (const l of this.frameListeners) l(f);
+          this.events.emit('telemetry', f);
+        }),
+        session.on('stale', (silentMs) => this.events.emit('link', { state: 'stale', path, reason: `no telemetry for ${silentMs} ms` })),
+        session.on('fresh', () => this.events.emit('link', { state: 'connected', path })),
+        session.on('disconnect', (reason) => void this.lost(reason)),
+      );
+      this.events.emit('link', { state: 'connected', path });
+      return {
+        device: session.info!,
+        protocol: session.protocol,
+        probes: session.detection.map((d) => ({ protocol: d.protocol, answered: d.answered })),
+        transport: transportInfo(session.transport.info),
+      };
     } finally {
       this.busy = false;
     }
   }
 
   private async lost(reason: string): Promise<void> {
-    const path = this.transport?.info.path ?? null;
+    const path = this.session?.path ?? null;
     await this.teardown();
     this.events.emit('link', { state: 'disconnected', path, reason });
   }
 
   private async teardown(): Promise<void> {
     for (const off of this.offs.splice(0)) off();
-    const driver = this.driver;
-    const transport = this.transport;
-    this.driver = null;
-    this.device = null;
-    this.transport = null;
-    this.rateHz = null;
-    if (driver) await driver.dispose().catch(() => undefined);
-    if (transport) await transport.close().catch(() => undefined);
+    const s = this.session;
+    this.session = null;
+    if (s) await s.close().catch(() => undefined);
   }
 
   async disconnect(reason = 'disconnected by the user'): Promise<void> {
-    if (!this.transport) return;
-    const path = this.transport.info.path;
+    if (!this.session) return;
+    const path = this.session.path;
     await this.teardown();
     this.events.emit('link', { state: 'disconnected', path, reason });
   }
 
   async identity(): Promise<DeviceInfo> {
-    const device = await this.requireDriver().identify();
-    this.device = device;
-    return device;
+    const s = this.require();
+    s.info = await s.driver.identify();
+    return s.info;
   }
 
   async startTelemetry(rateHz: number): Promise<void> {
-    await this.requireDriver().startTelemetry(rateHz);
-    this.rateHz = rateHz;
+    await this.require().startTelemetry(rateHz);
   }
 
   async stopTelemetry(): Promise<void> {
-    if (!this.driver) return;
-    await this.driver.stopTelemetry();
-    this.rateHz = null;
+    if (this.session && !this.session.isDisconnected) await this.session.stopTelemetry();
   }
 
   status(): SessionStatus {
+    const s = this.session;
     return {
-      connected: this.driver !== null,
-      path: this.transport?.info.path ?? null,
-      device: this.device,
-      stats: this.driver?.stats() ?? null,
-      telemetryRateHz: this.rateHz,
+      connected: s !== null && !s.isDisconnected,
+      path: s?.path ?? null,
+      device: s?.info ?? null,
+      stats: s?.stats() ?? null,
+      telemetryRateHz: s && s.telemetryRateHz > 0 ? s.telemetryRateHz : null,
     };
   }
 }

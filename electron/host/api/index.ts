@@ -2,10 +2,8 @@ import os from 'node:os';
 import { PackscopeError } from '../../../shared/errors.js';
 import type { Features } from '../../../shared/api/contract.js';
 import type { Handlers } from '../../../shared/api/rpc.js';
-import type { ProtocolId } from '../../../shared/types/domain.js';
-import type { ByteTransport } from '../../../shared/types/transport.js';
-import { SerialTransport } from '../transport/serial.js';
-import { DeviceSession, type TransportOpener } from './device.js';
+import type { InstallationKeyStore } from '../evidence/keystore.js';
+import { DeviceSession } from './device.js';
 import { HostEvents } from './events.js';
 import { defaultDataDir, ensureDir, listDir } from './files.js';
 import { DEMO_PORT, listSerialPorts } from './ports.js';
@@ -17,8 +15,8 @@ export interface HostApiOptions {
   /** The app's version (package.json; Electron's app.getVersion()). */
   version: string;
   dataDir?: string;
-  /** Overrides how a port path becomes a transport (tests); defaults to serial ports and sim:. */
-  openTransport?: TransportOpener;
+  /** Where the installation key (package signing) lives; the desktop app passes its keychain-backed store. */
+  keyStore?: InstallationKeyStore;
 }
 
 export interface HostApi {
@@ -52,15 +50,6 @@ export class Operations {
   }
 }
 
-async function defaultOpenTransport(path: string, _protocol: ProtocolId | 'auto', baudRate?: number): Promise<ByteTransport> {
-  if (path.startsWith('sim:')) {
-    throw new PackscopeError('NOT_FOUND', 'the built-in demo pack is not part of this build');
-  }
-  const t = new SerialTransport(path, { baudRate: baudRate ?? 115200 });
-  await t.open();
-  return t;
-}
-
 /**
  * The host side of the API contract: plain Node, no Electron. One instance serves every window
  * and every bridge connection of a process.
@@ -68,7 +57,7 @@ async function defaultOpenTransport(path: string, _protocol: ProtocolId | 'auto'
 export function createHostApi(options: HostApiOptions): HostApi {
   const events = new HostEvents();
   const dataDir = options.dataDir ?? defaultDataDir();
-  const session = new DeviceSession(events, options.openTransport ?? defaultOpenTransport);
+  const session = new DeviceSession(events);
   const ops = new Operations();
   const features: Features = { live: true, logs: false, firmware: false, evidence: false };
 

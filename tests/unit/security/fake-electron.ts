@@ -112,6 +112,7 @@ export function electronModule() {
     isReady: () => true,
     getVersion: () => '0.0.0-test',
     getAppPath: () => fake().appPath,
+    getPath: (name: string) => `${fake().appPath}/${name}`,
     on: (name: string, fn: (...a: any[]) => void) => {
       const m = fake().appEvents;
       m.set(name, [...(m.get(name) ?? []), fn]);
@@ -147,6 +148,12 @@ export function electronModule() {
       openExternal: async (url: string) => {
         fake().openExternal.push(url);
       },
+    },
+    safeStorage: {
+      isEncryptionAvailable: () => true,
+      getSelectedStorageBackend: () => 'gnome_libsecret',
+      encryptString: (s: string) => Buffer.from('sealed:' + s),
+      decryptString: (b: Buffer) => b.toString().replace(/^sealed:/, ''),
     },
     dialog: { showOpenDialog: async () => ({ canceled: true, filePaths: [] }) },
     Menu: { setApplicationMenu: () => undefined, buildFromTemplate: (t: unknown) => t },

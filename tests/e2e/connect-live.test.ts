@@ -1,0 +1,135 @@
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { launch, newPage, shot, startServe, type Served } from './harness.js';
+
+let served: Served;
+let browser: Browser;
+
+beforeAll(async () => {
+  served = await startServe();
+  browser = await launch();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await served?.stop();
+});
+
+/** Calls the host over the bridge from the test itself (to stop telemetry behind the page's back). */
+async function bridgeCall(s: Served, method: string, params: unknown): Promise<unknown> {
+  const token = new URL(s.url).hash.replace('#token=', '');
+  const ws = new WebSocket(`ws://127.0.0.1:${s.port}/rpc`, { origin: `http://127.0.0.1:${s.port}` });
+  await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
+  ws.send(JSON.stringify({ t: 'call', id: 1, method, params, token }));
+  const reply = await new Promise<Record<string, unknown>>((r) => ws.once('message', (d) => r(JSON.parse(d.toString()))));
+  ws.close();
+  if (reply.t !== 'result') throw new Error(JSON.stringify(reply));
+  return reply.value;
+}
+
+describe('Connect and Live against the built-in demo pack', () => {
+  it('connects with protocol detection, shows live tiles, cell bars and a chart, pauses, flags stale data', async () => {
+    const { page, problems } = await newPage(browser);
+    await page.goto(served.url);
+    await page.getByRole('heading', { name: 'Connect to a pack' }).waitFor();
+    await page.getByText('Demo pack (simulated, built in)').waitFor();
+    await shot(page, 'connect');
+
+    await page.getByTestId('connect').click();
+    const connected = page.getByTestId('connected');
+    await connected.waitFor({ timeout: 20_000 });
+    expect(await page.getByTestId('answered').textContent()).toBe('native answered');
+    expect(await connected.textContent()).toContain('native ✓ answered');
+    await shot(page, 'connect-connected');
+
+    await page.getByRole('button', { name: 'Show live data' }).click();
+    await page.getByRole('heading', { name: /^Live/ }).waitFor();
+    await page.getByLabel('Telemetry rate').selectOption('20');
+    // Real numbers from the simulated pack, with units.
+    await page.waitForFunction(() => !document.querySelector('[data-testid=tile-voltage] .tile-value')?.textContent?.startsWith('—'), null, { timeout: 15_000 });
+    const volts = await page.getByTestId('tile-voltage').textContent();
+    expect(volts).toMatch(/Pack voltage\d{2}\.\d{2}V/);
+    const v = Number(/(\d+\.\d+)V/.exec(volts!)![1]);
+    expect(v).toBeGreaterThan(40); // 16 LFP cells
+    expect(v).toBeLessThan(60);
+    expect(await page.getByTestId('tile-soc').textContent()).toMatch(/\d+\.\d%/);
+    expect(await page.getByTestId('tile-temp').textContent()).toMatch(/°C/);
+    expect(await page.locator('.bar').count()).toBe(16);
+    expect(await page.locator('.bar.min').count()).toBe(1);
+    expect(await page.locator('.bar.max').count()).toBe(1);
+    expect(await page.getByTestId('cell-spread').textContent()).toMatch(/spread \d+ mV/);
+    // Let the chart gather a few seconds of data.
+    await page.waitForTimeout(3000);
+    const points = await page.evaluate(() => document.querySelectorAll('.chart canvas').length);
+    expect(points).toBe(1);
+    await page.getByRole('button', { name: 'Cell min/max' }).click();
+    await page.waitForTimeout(500);
+    await shot(page, 'live');
+
+    // Pause freezes the chart; resume continues.
+    await page.getByTestId('pause').click();
+    expect(await page.getByTestId('pause').getAttribute('aria-pressed')).toBe('true');
+    await page.getByTestId('pause').click();
+    expect(await page.getByTestId('pause').getAttribute('aria-pressed')).toBe('false');
+
+    // Keyboard reachable: the navigation answers Tab + Enter.
+    await page.getByTestId('nav-connect').focus();
+    await page.keyboard.press('Enter');
+    await page.getByTestId('connected').waitFor();
+    await page.getByTestId('nav-live').click();
+
+    // The link goes quiet (telemetry stopped behind the page's back): flagged within about 1 s.
+    await page.getByTestId('tile-voltage').waitFor();
+    await bridgeCall(served, 'telemetry.stop', {});
+    const t0 = Date.now();
+    await page.getByTestId('stale').waitFor({ timeout: 3000 });
+    expect(Date.now() - t0).toBeLessThan(2000);
+    await shot(page, 'live-stale');
+    // The banner offers the way back.
+    await page.getByRole('button', { name: 'Restart telemetry' }).click();
+    await page.getByTestId('stale').waitFor({ state: 'detached', timeout: 5000 });
+
+    expect(problems.filter((p) => !p.includes('favicon'))).toEqual([]);
+    await page.context().close();
+  });
+
+  it('reads well in the dark theme', async () => {
+    const { page } = await newPage(browser, 'dark');
+    await page.goto(served.url + '&screen=live');
+    await page.getByRole('heading', { name: /^Live/ }).waitFor();
+    await page.waitForFunction(() => !document.querySelector('[data-testid=tile-voltage] .tile-value')?.textContent?.startsWith('—'), null, { timeout: 15_000 });
+    await page.waitForTimeout(2500);
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    await shot(page, 'live-dark');
+    await page.context().close();
+  });
+
+  it('explains a permission error on a serial port with the fix', async () => {
+    const unpriv = await startServe([], {}, { unprivileged: true });
+    try {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'ps-tty-'));
+      chmodSync(dir, 0o755);
+      const port = path.join(dir, 'ttyUSB9');
+      writeFileSync(port, '');
+      chmodSync(port, 0o000);
+      const { page } = await newPage(browser);
+      await page.goto(unpriv.url);
+      await page.getByLabel('Port path').fill(port);
+      await page.getByLabel('Protocol').selectOption('native');
+      await page.getByTestId('connect').click();
+      const fix = page.getByTestId('eacces-fix');
+      await fix.waitFor({ timeout: 15_000 });
+      expect(await page.getByRole('alert').textContent()).toContain('permission denied');
+      expect(await fix.textContent()).toContain('sudo usermod -aG dialout $USER');
+      expect(await fix.textContent()).toContain('99-packscope.rules');
+      await shot(page, 'connect-eacces');
+      await page.context().close();
+    } finally {
+      await unpriv.stop();
+    }
+  });
+});
