@@ -9,4 +9,6 @@ import type { SimBoard } from './board.js';
 export type SubsystemInstaller = (board: SimBoard) => void | Promise<void>;
 
 export const SUBSYSTEMS: SubsystemInstaller[] = [
+  async (board) => (await import('./boot/install.js')).installBootloader(board),
+  async (board) => (await import('./blackbox/index.js')).installBlackBox(board),
 ];

@@ -255,7 +255,9 @@ const LIMITS: Record<FieldType, [number, number]> = {
 };
 
 function scaled(v: number, scale: number, type: FieldType): number {
-  const [lo, hi] = LIMITS[type];
+  const lim = LIMITS[type];
+  const lo = lim[0];
+  const hi = lim[1];
   const x = Math.round(v / scale);
   // Saturate rather than wrap: a sensor reading beyond the field's range stays at the rail.
   return Number.isFinite(x) ? Math.min(hi, Math.max(lo, x)) : 0;
@@ -381,49 +383,75 @@ export function readTrailer(seg: Uint8Array, header: SegmentHeader): SegmentTrai
 // ---------------------------------------------------------------------------------------------
 // Records
 
-/** Encodes one record at `seg[offset…]` relative to the segment's RTC start. */
-export function writeRecord(seg: Uint8Array, offset: number, schema: RecordSchema, rtcMs: number, r: RecordValues): void {
-  seg.fill(0, offset, offset + schema.recordSize);
-  for (const f of schema.fields) {
-    const o = offset + f.offset;
-    switch (f.name) {
-      case 'sync':
-        seg[o] = RECORD_SYNC0;
-        seg[o + 1] = RECORD_SYNC1;
-        break;
-      case 'dt':
-        writeField(seg, o, f.type, scaled(Math.max(0, r.t - rtcMs), f.scale, f.type));
-        break;
-      case 'pack_v':
-        writeField(seg, o, f.type, scaled(r.packVoltage, f.scale, f.type));
-        break;
-      case 'current':
-        writeField(seg, o, f.type, scaled(r.current, f.scale, f.type));
-        break;
-      case 'soc':
-        writeField(seg, o, f.type, scaled(r.soc, f.scale, f.type));
-        break;
-      case 'status':
-        writeField(seg, o, f.type, r.status);
-        break;
-      case 'alarms':
-        writeField(seg, o, f.type, r.alarms);
-        break;
-      case 'event':
-        writeField(seg, o, f.type, r.event);
-        break;
-      case 'cell_v':
-        for (let i = 0; i < f.count; i++) writeField(seg, o + 2 * i, f.type, scaled(r.cellVoltages[i] ?? 0, f.scale, f.type));
-        break;
-      case 'temp': {
-        const w = TYPE_SIZE[f.type];
-        for (let i = 0; i < f.count; i++) writeField(seg, o + w * i, f.type, scaled(r.temperatures[i] ?? 0, f.scale, f.type));
-        break;
+/**
+ * A compiled record writer for one schema (offsets, types and scales resolved once): the board's
+ * recorder and the prefill write hundreds of thousands of records, so this path stays lean.
+ */
+class RecordWriter {
+  private readonly plan: { f: SchemaField; kind: number }[];
+  constructor(readonly schema: RecordSchema) {
+    const kinds: Record<string, number> = { sync: 0, dt: 1, pack_v: 2, current: 3, soc: 4, status: 5, alarms: 6, event: 7, cell_v: 8, temp: 9 };
+    this.plan = schema.fields.filter((f) => f.name in kinds).map((f) => ({ f, kind: kinds[f.name]! }));
+  }
+  write(seg: Uint8Array, offset: number, rtcMs: number, r: RecordValues): void {
+    const size = this.schema.recordSize;
+    // Unknown fields (a newer layout) are written as zero.
+    if (this.plan.length !== this.schema.fields.length) seg.fill(0, offset, offset + size);
+    for (const { f, kind } of this.plan) {
+      const o = offset + f.offset;
+      switch (kind) {
+        case 0:
+          seg[o] = RECORD_SYNC0;
+          seg[o + 1] = RECORD_SYNC1;
+          break;
+        case 1:
+          writeField(seg, o, f.type, scaled(Math.max(0, r.t - rtcMs), f.scale, f.type));
+          break;
+        case 2:
+          writeField(seg, o, f.type, scaled(r.packVoltage, f.scale, f.type));
+          break;
+        case 3:
+          writeField(seg, o, f.type, scaled(r.current, f.scale, f.type));
+          break;
+        case 4:
+          writeField(seg, o, f.type, scaled(r.soc, f.scale, f.type));
+          break;
+        case 5:
+          writeField(seg, o, f.type, r.status);
+          break;
+        case 6:
+          writeField(seg, o, f.type, r.alarms);
+          break;
+        case 7:
+          writeField(seg, o, f.type, r.event);
+          break;
+        case 8: {
+          const inv = 1 / f.scale;
+          for (let i = 0; i < f.count; i++) {
+            const v = Math.round((r.cellVoltages[i] ?? 0) * inv);
+            const x = v > 65535 ? 65535 : v > 0 ? v : 0;
+            seg[o + 2 * i] = x & 0xff;
+            seg[o + 2 * i + 1] = x >>> 8;
+          }
+          break;
+        }
+        case 9: {
+          const w = TYPE_SIZE[f.type];
+          for (let i = 0; i < f.count; i++) writeField(seg, o + w * i, f.type, scaled(r.temperatures[i] ?? 0, f.scale, f.type));
+          break;
+        }
       }
-      default:
-        break; // fields this encoder does not know stay zero
     }
   }
+}
+
+const writerCache = new WeakMap<RecordSchema, RecordWriter>();
+
+/** Encodes one record at `seg[offset…]` relative to the segment's RTC start. */
+export function writeRecord(seg: Uint8Array, offset: number, schema: RecordSchema, rtcMs: number, r: RecordValues): void {
+  let w = writerCache.get(schema);
+  if (!w) writerCache.set(schema, (w = new RecordWriter(schema)));
+  w.write(seg, offset, rtcMs, r);
 }
 
 /** True when the record slot at offset is erased flash (the end of an open segment). */

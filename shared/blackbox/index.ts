@@ -7,3 +7,4 @@ export * from './verify.js';
 export * from './certificate.js';
 export * from './export.js';
 export * from './writer.js';
+export * from './messages.js';

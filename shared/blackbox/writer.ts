@@ -7,9 +7,10 @@ import { sha256 } from '@noble/hashes/sha2.js';
 /**
  * Builds one segment the way the board's flash sees it: the header is programmed when the segment
  * opens, records are appended into erased (FF) space, and closing programs the trailer with the
- * hash and the device signature. `sign` receives the 32-byte digest and returns raw r‖s.
+ * hash and the device signature. `sign` receives the 32-byte digest and the message it digests
+ * (ECDSA-with-SHA-256 over the message is the same signature) and returns raw r‖s.
  */
-export type DigestSigner = (digest: Uint8Array) => Uint8Array;
+export type DigestSigner = (digest: Uint8Array, message: Uint8Array) => Uint8Array;
 
 export class SegmentBuilder {
   readonly bytes: Uint8Array;
@@ -58,8 +59,9 @@ export class SegmentBuilder {
 
   close(sign: DigestSigner, flags: number = TRAILER_FLAG.CLOSED): Uint8Array {
     writeTrailerHead(this.bytes, this.recordCount, flags | TRAILER_FLAG.CLOSED);
-    const digest = sha256(hashedRange(this.bytes));
-    writeTrailerSeal(this.bytes, digest, sign(digest));
+    const message = hashedRange(this.bytes);
+    const digest = sha256(message);
+    writeTrailerSeal(this.bytes, digest, sign(digest, message));
     this.closed = true;
     this.sha256 = digest;
     return digest;

@@ -22,7 +22,7 @@ export function record(t: number, i: number): RecordValues {
 
 /** A chain of closed segments (512-byte segments keep tests small), concatenated. */
 export function buildChain(count: number, perSegment = 4, segmentSize = 512): { segments: Uint8Array[]; bytes: Uint8Array } {
-  let prev = new Uint8Array(32);
+  let prev: Uint8Array = new Uint8Array(32);
   const segments: Uint8Array[] = [];
   let t = 1_700_000_000_000;
   let i = 0;

@@ -1,0 +1,147 @@
+import { DecodeError } from '../errors.js';
+import { ByteReader, ByteWriter } from '../protocol/bytes-io.js';
+
+/**
+ * Native-protocol commands of the black box (0x02xx; PROTOCOL.md "Black box") and their payload
+ * codecs. The log itself travels over the generic bulk transfer from two regions: the flash ring
+ * (physical slot addressing: segment with counter c lives at (c mod slotCount) × segmentSize) and
+ * the checkpoint snapshot of the open segment.
+ */
+export const BB_CMD = {
+  STATUS: 0x0200,
+  CERTIFICATE: 0x0201,
+  CHECKPOINT: 0x0202,
+  SEGMENTS: 0x0203,
+} as const;
+
+export const BB_REGION = { RING: 0x10, CHECKPOINT: 0x11 } as const;
+export const BB_REGION_NAME = { RING: 'blackbox', CHECKPOINT: 'blackbox-checkpoint' } as const;
+/** u32 "none" in status fields. */
+export const NONE32 = 0xffffffff;
+
+export interface Codec<T> {
+  encode(value: T): Uint8Array;
+  decode(bytes: Uint8Array): T;
+}
+
+function codec<T>(name: string, write: (w: ByteWriter, v: T) => void, read: (r: ByteReader) => T): Codec<T> {
+  return {
+    encode(v) {
+      const w = new ByteWriter();
+      write(w, v);
+      return w.finish();
+    },
+    decode(bytes) {
+      try {
+        return read(new ByteReader(bytes, name));
+      } catch (e) {
+        if (e instanceof DecodeError) throw e;
+        throw new DecodeError(`${name}: ${(e as Error).message}`);
+      }
+    },
+  };
+}
+
+export interface BlackBoxStatus {
+  segmentSize: number;
+  slotCount: number;
+  ringRegion: number;
+  checkpointRegion: number;
+  /** Oldest closed segment still in the ring (NONE32 when there is none). */
+  oldestCounter: number;
+  /** Newest closed segment (NONE32 when none). */
+  newestCounter: number;
+  /** Open segment counter (NONE32 when none) and its records so far. */
+  openCounter: number;
+  openRecords: number;
+  recordSize: number;
+  recordIntervalMs: number;
+  bootCount: number;
+  /** Records written since the ring was created (for the user; not evidence). */
+  recordsWritten: number;
+}
+
+export const BB_STATUS = codec<BlackBoxStatus>(
+  'blackbox-status',
+  (w, v) =>
+    w.u32(v.segmentSize).u32(v.slotCount).u8(v.ringRegion).u8(v.checkpointRegion).u32(v.oldestCounter).u32(v.newestCounter)
+      .u32(v.openCounter).u16(v.openRecords).u16(v.recordSize).u32(v.recordIntervalMs).u32(v.bootCount).u64(v.recordsWritten),
+  (r) => ({
+    segmentSize: r.u32('segmentSize'),
+    slotCount: r.u32('slotCount'),
+    ringRegion: r.u8('ringRegion'),
+    checkpointRegion: r.u8('checkpointRegion'),
+    oldestCounter: r.u32('oldestCounter'),
+    newestCounter: r.u32('newestCounter'),
+    openCounter: r.u32('openCounter'),
+    openRecords: r.u16('openRecords'),
+    recordSize: r.u16('recordSize'),
+    recordIntervalMs: r.u32('recordIntervalMs'),
+    bootCount: r.u32('bootCount'),
+    recordsWritten: r.u64('recordsWritten'),
+  }),
+);
+
+export const BB_CERTIFICATE = codec<{ certificate: Uint8Array }>(
+  'blackbox-certificate',
+  (w, v) => w.blob16(v.certificate),
+  (r) => ({ certificate: r.blob16('certificate') }),
+);
+
+export const BB_CHECKPOINT_REQ = codec<{ nonce: Uint8Array }>(
+  'checkpoint-request',
+  (w, v) => w.u8(v.nonce.length).bytes(v.nonce),
+  (r) => {
+    const n = r.u8('nonceLength');
+    return { nonce: r.bytes(n, 'nonce') };
+  },
+);
+
+export interface CheckpointResponse {
+  counter: number;
+  recordCount: number;
+  /** Bytes of the snapshot now held in the checkpoint region (header + records). */
+  length: number;
+  segmentSize: number;
+  signature: Uint8Array;
+}
+
+export const BB_CHECKPOINT_RES = codec<CheckpointResponse>(
+  'checkpoint-response',
+  (w, v) => w.u32(v.counter).u16(v.recordCount).u32(v.length).u32(v.segmentSize).bytes(v.signature),
+  (r) => ({
+    counter: r.u32('counter'),
+    recordCount: r.u16('recordCount'),
+    length: r.u32('length'),
+    segmentSize: r.u32('segmentSize'),
+    signature: r.bytes(64, 'signature'),
+  }),
+);
+
+export const BB_SEGMENTS_REQ = codec<{ from: number; max: number }>(
+  'segments-request',
+  (w, v) => w.u32(v.from).u16(v.max),
+  (r) => ({ from: r.u32('from'), max: r.u16('max') }),
+);
+
+export interface SegmentListEntry {
+  counter: number;
+  slot: number;
+  rtcMs: number;
+  recordCount: number;
+  flags: number;
+}
+
+export const BB_SEGMENTS_RES = codec<{ segments: SegmentListEntry[] }>(
+  'segments-response',
+  (w, v) => {
+    w.u16(v.segments.length);
+    for (const s of v.segments) w.u32(s.counter).u32(s.slot).u64(s.rtcMs).u16(s.recordCount).u16(s.flags);
+  },
+  (r) => {
+    const n = r.u16('count');
+    const segments: SegmentListEntry[] = [];
+    for (let i = 0; i < n; i++) segments.push({ counter: r.u32('counter'), slot: r.u32('slot'), rtcMs: r.u64('rtcMs'), recordCount: r.u16('recordCount'), flags: r.u16('flags') });
+    return { segments };
+  },
+);
