@@ -9,6 +9,7 @@ export const DRIVERS: Partial<Record<ProtocolId, () => Promise<DriverFactory>>> 
   jk: async () => (await import('./jk.js')).default,
   native: async () => (await import('./native.js')).nativeDriverFactory,
   'pylontech-can': async () => (await import('../can/pylontech-driver.js')).default,
+  'stm32-rom': async () => (await import('../stm32/driver.js')).default,
 };
 
 /** Order of `--protocol auto`: the native protocol first, then the commodity boards' safe reads. */

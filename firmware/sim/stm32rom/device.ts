@@ -36,6 +36,8 @@ export interface Stm32DeviceModel {
   systemMemory: { address: number; size: number };
   otp: { address: number; size: number };
   optionBytes: { address: number; size: number };
+  /** Device electronic signature: 96-bit unique ID, then the flash size in KiB (RM0090 §39). */
+  signature: { address: number; size: number };
 }
 
 function f4Sectors(): SectorInfo[] {
@@ -65,6 +67,7 @@ export const STM32F40X: Stm32DeviceModel = {
   systemMemory: { address: 0x1fff_0000, size: 30 * 1024 },
   otp: { address: 0x1fff_7800, size: 528 },
   optionBytes: { address: 0x1fff_c000, size: 16 },
+  signature: { address: 0x1fff_7a10, size: 20 },
 };
 
 export function flashSize(dev: Stm32DeviceModel): number {

@@ -20,6 +20,8 @@ export { Stm32Rom, ACK, NACK, SYNC, CMD, type RomExit, type RomPort, type RomSta
  */
 export interface Stm32RomPersonalityOptions {
   storage?: SimStorage | null;
+  /** Seeds the chip's unique ID (the board's serial number makes it stable per board). */
+  uidSeed?: number;
   device?: Stm32DeviceModel;
   delay?: RomOptions['delay'];
   onExit?: (exit: RomExit) => void;
@@ -35,7 +37,7 @@ export class Stm32RomPersonality implements Personality {
 
   constructor(private options: Stm32RomPersonalityOptions = {}) {
     this.device = options.device ?? STM32F40X;
-    this.memory = new Stm32Memory(this.device, options.storage ?? null);
+    this.memory = new Stm32Memory(this.device, options.storage ?? null, options.uidSeed);
   }
 
   get bootloader(): Stm32Rom | null {
@@ -73,5 +75,7 @@ export class Stm32RomPersonality implements Personality {
 }
 
 export function createStm32RomPersonality(board: SimBoard): Personality {
-  return new Stm32RomPersonality({ storage: board.storage });
+  let seed = 0x413;
+  for (const c of board.identity.serial) seed = (Math.imul(seed, 31) + c.charCodeAt(0)) >>> 0;
+  return new Stm32RomPersonality({ storage: board.storage, uidSeed: seed });
 }

@@ -8,7 +8,7 @@ import { defaultOptionBytes, flashSize, RDP_LEVEL0, type Stm32DeviceModel } from
  * and the option bytes. Flash and option bytes are non-volatile: they live in the board's state
  * directory (or in memory without one) and survive a restart of the simulator.
  */
-export type RegionKind = 'flash' | 'ram' | 'system' | 'otp' | 'option';
+export type RegionKind = 'flash' | 'ram' | 'system' | 'otp' | 'option' | 'signature';
 
 const FLASH_FILE = 'stm32rom-flash.bin';
 const OPTION_FILE = 'stm32rom-option-bytes.bin';
@@ -18,12 +18,16 @@ export class Stm32Memory {
   readonly ram: Uint8Array;
   readonly system: Uint8Array;
   readonly otp: Uint8Array;
+  /** Unique ID (12 bytes) and flash size register (KiB, little-endian) at 0x1FFF7A10. */
+  readonly signature: Uint8Array;
   optionBytes: Uint8Array;
   private persistTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly dev: Stm32DeviceModel,
     private storage: SimStorage | null,
+    /** Seeds the 96-bit unique ID, so each simulated board has its own. */
+    uidSeed = 0x413,
   ) {
     const size = flashSize(dev);
     const saved = storage?.read(FLASH_FILE) ?? null;
@@ -40,6 +44,12 @@ export class Stm32Memory {
     const rom = new Random(0xb007);
     for (let i = 0; i < this.system.length; i++) this.system[i] = rom.int(256);
     this.otp = new Uint8Array(dev.otp.size).fill(0xff);
+    this.signature = new Uint8Array(dev.signature.size).fill(0xff);
+    const uid = new Random(uidSeed);
+    for (let i = 0; i < 12; i++) this.signature[i] = uid.int(256);
+    const kib = size / 1024;
+    this.signature[0x12] = kib & 0xff;
+    this.signature[0x13] = kib >> 8;
   }
 
   get rdpActive(): boolean {
@@ -61,6 +71,7 @@ export class Stm32Memory {
     if (within(this.dev.systemMemory.address, this.dev.systemMemory.size)) return 'system';
     if (within(this.dev.otp.address, this.dev.otp.size)) return 'otp';
     if (within(this.dev.optionBytes.address, this.dev.optionBytes.size)) return 'option';
+    if (within(this.dev.signature.address, this.dev.signature.size)) return 'signature';
     return null;
   }
 
@@ -83,6 +94,8 @@ export class Stm32Memory {
         return [this.otp, this.dev.otp.address];
       case 'option':
         return [this.optionBytes, this.dev.optionBytes.address];
+      case 'signature':
+        return [this.signature, this.dev.signature.address];
     }
   }
 

@@ -309,7 +309,9 @@ export class Stm32Rom {
     this.send([ACK]);
     const address = await this.rxAddress(gen);
     const startRegion = address === null ? null : this.memory.regionOf(address, 1);
-    if (address === null || startRegion === null || startRegion === 'system' || address % 4 !== 0) return this.nack();
+    if (address === null || startRegion === null || startRegion === 'system' || startRegion === 'signature' || address % 4 !== 0) {
+      return this.nack();
+    }
     this.send([ACK]);
     const n = await this.rx(gen);
     const data = await this.rxBytes(gen, n + 1);
