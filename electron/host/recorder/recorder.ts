@@ -1,0 +1,139 @@
+import type { DeviceInfo, TelemetryFrame } from '../../../shared/types/domain.js';
+import { DesktopSegmentBuilder } from './desktop-segments.js';
+
+/**
+ * Records live telemetry from any driver (native, JBD, Daly, JK, Pylontech CAN) as a desktop
+ * recording: frames become unsigned, chained black-box segments (desktop-segments.ts) handed to a
+ * sink, which writes the .pslog container. Stale periods and the disconnect are kept as gaps, so a
+ * reader sees that the recording has holes instead of inferring it from timestamps alone.
+ */
+export interface RecordingGap {
+  /** Host time the last frame before the gap was received, ms since epoch. */
+  fromMs: number;
+  /** Host time the next frame arrived (null: the recording ended inside the gap). */
+  toMs: number | null;
+  reason: string;
+}
+
+export interface RecordingSummary {
+  records: number;
+  segments: number;
+  firstMs: number | null;
+  lastMs: number | null;
+  gaps: RecordingGap[];
+  /** Why the recording ended: stopped by the user/duration, or the device went away. */
+  ended: 'stopped' | 'disconnected';
+}
+
+export interface RecordingSink {
+  /** Appends one closed segment; called in order, one at a time. */
+  append(segment: Uint8Array): Promise<void>;
+  /** Completes the file (identity, summary, index) and makes it visible under its final name. */
+  finish(device: DeviceInfo, summary: RecordingSummary): Promise<void>;
+  /** Gives up: removes the temporary file. */
+  abort(): Promise<void>;
+}
+
+export class TelemetryRecorder {
+  private builder: DesktopSegmentBuilder;
+  private writes: Promise<void> = Promise.resolve();
+  private writeError: unknown = null;
+  private firstMs: number | null = null;
+  private lastMs: number | null = null;
+  private gaps: RecordingGap[] = [];
+  private openGap: RecordingGap | null = null;
+  private ended: RecordingSummary['ended'] = 'stopped';
+  private done = false;
+
+  constructor(
+    private device: DeviceInfo,
+    private sink: RecordingSink,
+    options: { segmentSize?: number } = {},
+  ) {
+    this.builder = new DesktopSegmentBuilder({ serial: device.serial, protocol: device.protocol, ...(options.segmentSize ? { segmentSize: options.segmentSize } : {}) });
+  }
+
+  /** One telemetry frame (call from the session's telemetry event). */
+  push(frame: TelemetryFrame): void {
+    if (this.done) return;
+    if (this.openGap) {
+      this.openGap.toMs = frame.t;
+      this.openGap = null;
+    }
+    this.firstMs ??= frame.t;
+    this.lastMs = frame.t;
+    for (const seg of this.builder.add(frame)) this.enqueue(seg);
+  }
+
+  /** The session went stale (no frames): open a gap that the next frame closes. */
+  gap(reason: string): void {
+    if (this.done || this.openGap || this.lastMs === null) return;
+    this.openGap = { fromMs: this.lastMs, toMs: null, reason };
+    this.gaps.push(this.openGap);
+  }
+
+  disconnected(reason: string): void {
+    this.gap(`device disconnected: ${reason}`);
+    this.ended = 'disconnected';
+  }
+
+  get records(): number {
+    return this.builder.records;
+  }
+
+  /** Closes the last segment and completes the file; rejects (and removes the file) on a write error. */
+  async stop(): Promise<RecordingSummary> {
+    if (this.done) throw new Error('recording already stopped');
+    this.done = true;
+    for (const seg of this.builder.finish()) this.enqueue(seg);
+    await this.writes;
+    if (this.writeError) {
+      await this.sink.abort().catch(() => undefined);
+      throw this.writeError;
+    }
+    const summary: RecordingSummary = {
+      records: this.builder.records,
+      segments: this.builder.segments,
+      firstMs: this.firstMs,
+      lastMs: this.lastMs,
+      gaps: this.gaps.map((g) => ({ ...g })),
+      ended: this.ended,
+    };
+    await this.sink.finish(this.device, summary);
+    return summary;
+  }
+
+  async abort(): Promise<void> {
+    this.done = true;
+    await this.writes.catch(() => undefined);
+    await this.sink.abort();
+  }
+
+  private enqueue(seg: Uint8Array): void {
+    this.writes = this.writes.then(async () => {
+      if (this.writeError) return;
+      try {
+        await this.sink.append(seg);
+      } catch (e) {
+        this.writeError = e;
+      }
+    });
+  }
+}
+
+/** Wires a recorder to a session-like event source (Session.on). Returns the unsubscriber. */
+export function recordFrom(
+  source: {
+    on(event: 'telemetry', l: (f: TelemetryFrame) => void): () => void;
+    on(event: 'stale', l: (ms: number) => void): () => void;
+    on(event: 'disconnect', l: (why: string) => void): () => void;
+  },
+  recorder: TelemetryRecorder,
+): () => void {
+  const offs = [
+    source.on('telemetry', (f) => recorder.push(f)),
+    source.on('stale', (ms) => recorder.gap(`no telemetry for ${(ms / 1000).toFixed(1)} s`)),
+    source.on('disconnect', (why) => recorder.disconnected(why)),
+  ];
+  return () => offs.forEach((o) => o());
+}
