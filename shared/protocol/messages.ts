@@ -49,10 +49,6 @@ export interface IdentityPayload {
   maxPayload: number;
   bootCount: number;
   uptimeMs: number;
-  /** DER SubjectPublicKeyInfo of the device key; empty when the board has none. */
-  publicKey: Uint8Array;
-  /** Device certificate (format in the black-box section); empty when none is provisioned. */
-  certificate: Uint8Array;
 }
 
 const CHEM: Array<Chemistry | 'unknown'> = ['unknown', 'lfp', 'nmc'];
@@ -63,7 +59,6 @@ export const IDENTITY = codec<IdentityPayload>(
     w.u8(v.protocolVersion).str8(v.model).str8(v.serial).str8(v.boardId).str8(v.hardwareRevision);
     w.str8(v.firmwareVersion).str8(v.bootloaderVersion).u8(v.cellCount).u8(Math.max(0, CHEM.indexOf(v.chemistry)));
     w.u32(v.nominalCapacityMah).u16(v.capabilities).u16(v.maxPayload).u32(v.bootCount).u32(v.uptimeMs);
-    w.blob16(v.publicKey).blob16(v.certificate);
   },
   (r) => {
     const protocolVersion = r.u8('protocolVersion');
@@ -82,10 +77,18 @@ export const IDENTITY = codec<IdentityPayload>(
       maxPayload: r.u16('maxPayload'),
       bootCount: r.u32('bootCount'),
       uptimeMs: r.u32('uptimeMs'),
-      publicKey: r.blob16('publicKey').slice(),
-      certificate: r.blob16('certificate').slice(),
     };
   },
+);
+
+/**
+ * DEVICE_KEY answer: the device public key as DER SubjectPublicKeyInfo (empty when the board has
+ * none). Kept out of IDENTITY so each answer stays short enough to cross a noisy line whole.
+ */
+export const DEVICE_KEY = codec<{ publicKey: Uint8Array }>(
+  'device-key',
+  (w, v) => w.blob16(v.publicKey),
+  (r) => ({ publicKey: r.blob16('publicKey').slice() }),
 );
 
 // ---------------------------------------------------------------- telemetry

@@ -2,7 +2,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { PackscopeError } from '../../../shared/errors.js';
 import { CMD } from '../../../shared/protocol/constants.js';
 import {
-  CAPABILITY_BITS, EVENTS_LIST, EVENTS_QUERY, FAULTS, IDENTITY, PARAM_ID, PARAM_LIST, PARAM_VALUE, RESET, TELEMETRY,
+  CAPABILITY_BITS, DEVICE_KEY, EVENTS_LIST, EVENTS_QUERY, FAULTS, IDENTITY, PARAM_ID, PARAM_LIST, PARAM_VALUE, RESET, TELEMETRY,
   TELEMETRY_START, type BoardEvent, type IdentityPayload, type ParamInfo,
 } from '../../../shared/protocol/messages.js';
 import { payloadToTelemetry } from '../../../shared/protocol/telemetry.js';
@@ -32,6 +32,8 @@ export class NativeDriver implements Driver {
   readonly link: NativeLink;
   /** The raw identity answer (after identify()). */
   identity: IdentityPayload | null = null;
+  /** Device public key, DER SPKI (after identify()). */
+  publicKey: Uint8Array | null = null;
   private telemetryListeners = new Set<(f: TelemetryFrame) => void>();
   private unsubs: Array<() => void> = [];
   private telemetryOn = false;
@@ -67,7 +69,9 @@ export class NativeDriver implements Driver {
   async identify(signal?: AbortSignal): Promise<DeviceInfo> {
     // Identity is the largest routine answer; on a noisy line it may take many attempts.
     const id = IDENTITY.decode(await this.link.request(CMD.IDENTITY, new Uint8Array(0), { signal, retries: 40 }));
+    const { publicKey } = DEVICE_KEY.decode(await this.link.request(CMD.DEVICE_KEY, new Uint8Array(0), { signal, retries: 40 }));
     this.identity = id;
+    this.publicKey = publicKey;
     for (let i = 0; i < CAPABILITY_BITS.length; i++) {
       const c = CAPABILITY_BITS[i]!;
       if ((id.capabilities >>> i) & 1 && c !== 'bulk') this.capabilities.add(c);
@@ -83,8 +87,8 @@ export class NativeDriver implements Driver {
       cellCount: id.cellCount,
       chemistry: id.chemistry,
       nominalCapacityAh: id.nominalCapacityMah / 1000,
-      publicKeyFingerprint: id.publicKey.length ? toHex(sha256(id.publicKey)) : null,
-      signsEvidence: id.publicKey.length > 0,
+      publicKeyFingerprint: publicKey.length ? toHex(sha256(publicKey)) : null,
+      signsEvidence: publicKey.length > 0,
     };
   }
 

@@ -1,6 +1,6 @@
 import { ERR, CMD, PROTOCOL_VERSION, MAX_PAYLOAD } from '../../../shared/protocol/constants.js';
 import {
-  BOARD_EVENT, CAPABILITY_BITS, EVENTS_LIST, EVENTS_QUERY, FAULTS, IDENTITY, PARAM_ID, PARAM_LIST, PARAM_VALUE,
+  BOARD_EVENT, CAPABILITY_BITS, DEVICE_KEY, EVENTS_LIST, EVENTS_QUERY, FAULTS, IDENTITY, PARAM_ID, PARAM_LIST, PARAM_VALUE,
   REGION_FLAG, REGION_HASH, REGION_ID, REGION_INFO, REGION_LIST, REGION_RANGE, RESET, TELEMETRY, TELEMETRY_START, TIME,
   WRITTEN_UNKNOWN, type RegionInfo,
 } from '../../../shared/protocol/messages.js';
@@ -79,10 +79,10 @@ export function installCoreCommands(board: SimBoard): void {
       maxPayload: MAX_PAYLOAD,
       bootCount: board.bootCount,
       uptimeMs: board.uptimeMs() >>> 0,
-      publicKey: board.deviceKey.publicKeyDer,
-      certificate: board.storage.read('device-cert.bin') ?? new Uint8Array(0),
     });
   });
+
+  n.register(CMD.DEVICE_KEY, () => DEVICE_KEY.encode({ publicKey: board.deviceKey.publicKeyDer }));
 
   n.register(CMD.PING, (payload) => payload);
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CMD, ERR, MSG } from '../../../shared/protocol/constants.js';
 import { decodeFrame, type Frame } from '../../../shared/protocol/frame.js';
-import { ERROR, IDENTITY, PARAM_VALUE, REGION_HASH, REGION_LIST, REGION_RANGE } from '../../../shared/protocol/messages.js';
+import { DEVICE_KEY, ERROR, IDENTITY, PARAM_VALUE, REGION_HASH, REGION_LIST, REGION_RANGE } from '../../../shared/protocol/messages.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { createBoard } from '../../../firmware/sim/board.js';
 import { NativeError, type NativeSession } from '../../../firmware/sim/native/dispatcher.js';
@@ -23,7 +23,7 @@ function fakeSession(): NativeSession {
   };
 }
 
-async function call(board: Awaited<ReturnType<typeof createBoard>>, cmd: number, payload = new Uint8Array(0)): Promise<Frame> {
+async function call(board: Awaited<ReturnType<typeof createBoard>>, cmd: number, payload: Uint8Array = new Uint8Array(0)): Promise<Frame> {
   const out = await board.native.dispatch({ version: 1, type: MSG.REQUEST, seq: 9, cmd, payload }, fakeSession());
   return decodeFrame(out!.subarray(0, -1));
 }
@@ -51,7 +51,8 @@ describe('simulated board', () => {
     expect(id.cellCount).toBe(8);
     expect(id.chemistry).toBe('nmc');
     expect(id.boardId).toBe('PSB-8S-NMC-A');
-    const hex = Buffer.from(sha256(id.publicKey)).toString('hex');
+    const key = DEVICE_KEY.decode((await call(board, CMD.DEVICE_KEY)).payload);
+    const hex = Buffer.from(sha256(key.publicKey)).toString('hex');
     expect(hex).toBe(board.deviceKey.fingerprint);
     await board.stop();
   });

@@ -1,0 +1,166 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * Acceptance of the foundation, end to end through real pseudo-terminals and serialport:
+ * `packscope sim --pty` as a child process, `info` and `monitor` as separate CLI runs against it.
+ */
+const root = path.resolve(import.meta.dirname, '../../..');
+const bin = path.join(root, 'bin/packscope.mjs');
+
+function requirePython(): void {
+  const r = spawnSync('python3', ['-c', 'import pty']);
+  if (r.status !== 0) throw new Error('python3 (with its pty module) is required for pseudo-terminal tests: apt-get install python3');
+}
+
+interface Sim {
+  child: ChildProcess;
+  path: string;
+}
+
+async function startSim(args: string[]): Promise<Sim> {
+  const child = spawn(process.execPath, [bin, 'sim', '--pty', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  const first = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`sim did not print its pty within 20 s: ${err}`)), 20_000);
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const nl = out.indexOf('\n');
+      if (nl >= 0) {
+        clearTimeout(timer);
+        resolve(out.slice(0, nl));
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`sim exited (${code}): ${err}`)));
+  });
+  expect(first).toMatch(/^pty \/dev\/pts\/\d+$/);
+  return { child, path: first.slice(4) };
+}
+
+function cli(args: string[], opts: { timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    const child = spawn(process.execPath, [bin, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 40_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, ms: Date.now() - t0 });
+    });
+  });
+}
+
+function stopSim(sim: Sim): Promise<void> {
+  return new Promise((resolve) => {
+    if (sim.child.exitCode !== null) return resolve();
+    sim.child.once('exit', () => resolve());
+    sim.child.kill('SIGTERM');
+  });
+}
+
+interface FrameJson {
+  packVoltage: number;
+  cellVoltages: number[];
+  temperatures: number[];
+  soc: number;
+  statusFlags: string[];
+  alarmFlags: string[];
+}
+
+function checkFrames(stdout: string): { frames: FrameJson[]; summary: { frames: number; link: Record<string, number> } } {
+  const lines = stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const summary = lines.pop().summary;
+  const frames = lines as FrameJson[];
+  for (const f of frames) {
+    const sum = f.cellVoltages.reduce((a, b) => a + b, 0);
+    expect(Math.abs(sum - f.packVoltage) / f.packVoltage).toBeLessThan(0.01);
+    expect(f.cellVoltages).toHaveLength(16);
+    expect(f.soc).toBeGreaterThanOrEqual(0);
+    expect(Array.isArray(f.alarmFlags)).toBe(true);
+  }
+  expect(summary.frames).toBe(frames.length);
+  return { frames, summary };
+}
+
+const dirs: string[] = [];
+let stateDir = '';
+let identity: Record<string, unknown> = {};
+
+beforeAll(() => {
+  requirePython();
+  stateDir = mkdtempSync(path.join(tmpdir(), 'packscope-state-'));
+  dirs.push(stateDir);
+});
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+describe('packscope sim --pty with info and monitor over a real tty', () => {
+  it('identifies the board and streams ~60 frames at 20 Hz for 3 s', async () => {
+    const sim = await startSim(['--state', stateDir]);
+    try {
+      const info = await cli(['info', '--port', sim.path, '--json']);
+      expect(info.code, info.stderr).toBe(0);
+      const doc = JSON.parse(info.stdout);
+      identity = doc.device;
+      expect(doc.device).toMatchObject({ protocol: 'native', model: 'PackScope Sim BMS', boardId: 'PSB-16S-LFP-A', cellCount: 16, chemistry: 'lfp', nominalCapacityAh: 100 });
+      expect(doc.device.publicKeyFingerprint).toMatch(/^[0-9a-f]{64}$/);
+      expect(doc.transport).toMatchObject({ kind: 'serial', path: sim.path });
+
+      const mon = await cli(['monitor', '--port', sim.path, '--rate', '20', '--duration', '3', '--json']);
+      expect(mon.code, mon.stderr).toBe(0);
+      const { frames, summary } = checkFrames(mon.stdout);
+      expect(frames.length).toBeGreaterThanOrEqual(50);
+      expect(frames.length).toBeLessThanOrEqual(66);
+      expect(summary.link.crcErrors).toBe(0);
+    } finally {
+      await stopSim(sim);
+    }
+  });
+
+  it('is the same board after a restart with the same --state, and survives corrupt=0.01', async () => {
+    const sim = await startSim(['--state', stateDir, '--faults', 'corrupt=0.01']);
+    try {
+      const info = await cli(['info', '--port', sim.path, '--json']);
+      expect(info.code, info.stderr).toBe(0);
+      const doc = JSON.parse(info.stdout);
+      for (const k of ['serial', 'boardId', 'publicKeyFingerprint', 'model', 'cellCount']) expect(doc.device[k]).toEqual(identity[k]);
+      expect(doc.link.crcErrors + doc.link.decodeErrors + doc.link.timeouts).toBeGreaterThan(0);
+
+      const mon = await cli(['monitor', '--port', sim.path, '--rate', '20', '--duration', '3', '--json']);
+      expect(mon.code, mon.stderr).toBe(0);
+      const { frames, summary } = checkFrames(mon.stdout);
+      expect(frames.length).toBeGreaterThan(5);
+      expect(summary.link.crcErrors + summary.link.decodeErrors).toBeGreaterThan(0);
+    } finally {
+      await stopSim(sim);
+    }
+  });
+
+  it('ends monitor within 2 s with "device disconnected" and exit 4 when the simulator dies', async () => {
+    const sim = await startSim(['--seed', '4']);
+    const t0 = Date.now();
+    const monitor = cli(['monitor', '--port', sim.path, '--rate', '10', '--json']);
+    // Kill once frames flow (the CLI needs a moment to start under load).
+    await new Promise((r) => setTimeout(r, 6000));
+    const killedAt = Date.now();
+    sim.child.kill('SIGKILL');
+    const res = await monitor;
+    const endedAfter = t0 + res.ms - killedAt;
+    expect(res.code).toBe(4);
+    expect(res.stderr).toMatch(/device disconnected/);
+    expect(endedAfter).toBeLessThan(2000);
+    expect(res.stdout.split('\n').filter((l) => l.startsWith('{"t"')).length).toBeGreaterThan(0);
+  });
+
+  it('answers with a usage error (exit 2) for a bad option and exit 3 for a missing port', async () => {
+    expect((await cli(['monitor', '--port', '/dev/nonexistent-tty', '--json'])).code).toBe(3);
+    expect((await cli(['monitor', '--rate', 'fast', '--port', 'x'])).code).toBe(2);
+  });
+});
