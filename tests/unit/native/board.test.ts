@@ -78,7 +78,7 @@ describe('simulated board', () => {
   });
 
   it('lists registered regions and hashes their ranges', async () => {
-    const board = await createBoard({ scratchBytes: 4096 });
+    const board = await createBoard({ scratchBytes: 4096, subsystems: false });
     const mem = new Uint8Array(1000).map((_, i) => i & 0xff);
     board.native.registerRegion({ id: 0x30, name: 'test', size: () => mem.length, read: (o, n) => mem.slice(o, o + n) });
     const list = REGION_LIST.decode((await call(board, CMD.REGION_LIST)).payload).regions;
