@@ -7,7 +7,7 @@ import { loadFirmware } from './image.js';
 
 /**
  * `packscope flash --protocol stm32-rom --port PATH FIRMWARE.bin|.hex [--address A] [--baud B]
- * [--parity none|even] [--no-verify] [--go [ADDR]] [--json]`: recovery flashing through the
+ * [--parity none|even] [--no-verify] [--go | --go-address A] [--json]`: recovery flashing through the
  * STM32 ROM bootloader. The `flash` command hands its arguments here when --protocol stm32-rom.
  */
 export interface Stm32CliOptions {
@@ -32,7 +32,8 @@ application is broken. Hold BOOT0 high and reset the board first.
   --baud B           line rate (default 115200, the ROM's maximum)
   --parity P         none|even (default even, the ROM's 8E1; none on a pseudo-terminal)
   --no-verify        skip the read-back verification (not recommended)
-  --go [ADDR]        start the application afterwards (at ADDR, default the image start)
+  --go               start the application afterwards (vector table at the image start)
+  --go-address A     start it from the vector table at A instead
   --json             print the result as one JSON document
 
 Only the sectors the image touches are erased; 0xFF blocks are not sent; every byte is verified
@@ -64,20 +65,16 @@ export async function runStm32Flash(o: Stm32CliOptions, ctx: CliContext): Promis
   let lastPrint = 0;
   let lastPhase = '';
   const onProgress = (p: Stm32Progress) => {
+    // Connect and erase are single exchanges, announced by the log lines; write and verify get
+    // a line per second on a terminal, every few seconds in a log, and one at each phase's end.
+    if (p.phase !== 'write' && p.phase !== 'verify') return;
     const now = performance.now();
-    const phaseChanged = p.phase !== lastPhase;
-    // One line per second on a terminal, every few seconds in a log; always at phase changes.
-    if (!phaseChanged && p.done < p.total && now - lastPrint < (ctx.isTTY ? 1000 : 3000)) return;
+    if (p.phase === lastPhase && p.done < p.total && now - lastPrint < (ctx.isTTY ? 1000 : 3000)) return;
     lastPrint = now;
     lastPhase = p.phase;
-    let line: string;
-    if (p.phase === 'write' || p.phase === 'verify') {
-      const eta = p.etaSeconds === null ? '' : `  ETA ${Math.ceil(p.etaSeconds)} s`;
-      line = `${p.phase.padEnd(6)} ${kib(p.done)} / ${kib(p.total)}  ${kib(p.rate)}/s${eta}`;
-    } else if (p.phase === 'erase') {
-      line = p.done < p.total ? `erase  ${p.total} sector(s)…` : `erase  done`;
-    } else line = `${p.phase}…`;
-    ctx.err(line);
+    const rate = p.rate > 0 ? `${kib(p.rate)}/s` : '--';
+    const eta = p.etaSeconds === null ? '--' : `${Math.ceil(p.etaSeconds)} s`;
+    ctx.err(`${p.phase.padEnd(6)} ${kib(p.done)} / ${kib(p.total)}  ${rate}  ETA ${eta}`);
   };
 
   let result: Stm32FlashResult;
@@ -95,7 +92,8 @@ export async function runStm32Flash(o: Stm32CliOptions, ctx: CliContext): Promis
     await transport.close().catch(() => undefined);
   }
 
-  const lineRate = baudRate / (parity === 'even' ? 11 : 10);
+  // The ROM always speaks 8E1: 11 bits per byte on the wire (the simulator paces a pty the same way).
+  const lineRate = baudRate / 11;
   const payloadRate = (result.imageBytes * 1000) / result.durationMs;
   if (o.json) {
     ctx.out(JSON.stringify({ protocol: 'stm32-rom', port: o.port, file: o.file, format: image.format, baudRate, parity, ...result, payloadRate, lineRate }));
@@ -109,7 +107,7 @@ export async function runStm32Flash(o: Stm32CliOptions, ctx: CliContext): Promis
   ctx.out(`  erased ${erasedRange} in ${secs(result.phasesMs.erase)}${result.collateralErasedBytes ? ` (${result.collateralErasedBytes} bytes beyond the image)` : ''}`);
   ctx.out(`  wrote ${result.blocksWritten} block(s), ${result.blocksSkipped} blank block(s) not sent, in ${secs(result.phasesMs.write)}`);
   ctx.out(result.verified ? `  verified all ${result.imageBytes} bytes by read-back in ${secs(result.phasesMs.verify)}` : '  NOT verified (--no-verify)');
-  ctx.out(`  total ${secs(result.durationMs)}: ${kib(payloadRate)}/s, ${(payloadRate / lineRate).toFixed(2)} × line rate (${baudRate} ${parity === 'even' ? '8E1' : '8N1'})`);
+  ctx.out(`  total ${secs(result.durationMs)}: ${kib(payloadRate)}/s, ${(payloadRate / lineRate).toFixed(2)} × line rate (${baudRate} baud 8E1${parity === 'none' ? ', port opened 8N1' : ''})`);
   if (result.retries) ctx.out(`  ${result.retries} exchange(s) retried after line errors`);
   ctx.out(
     result.started !== null
