@@ -6,3 +6,4 @@ export * from './verify.js';
 export * from './ihex.js';
 export * from './load.js';
 export * from './fw-status.js';
+export * from './fw-messages.js';

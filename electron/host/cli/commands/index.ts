@@ -12,4 +12,7 @@ export const COMMANDS: Record<string, () => Promise<{ default: CommandModule }>>
   serve: () => import('./serve.js'),
   can: () => import('./can.js'),
   policy: () => import('./policy.js'),
+  image: () => import('./image.js'),
+  flash: () => import('./flash.js'),
+  fw: () => import('./fw.js'),
 };

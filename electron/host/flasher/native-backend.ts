@@ -1,0 +1,26 @@
+import { PackscopeError } from '../../../shared/errors.js';
+import { Session } from '../session.js';
+import { lineBytesPerSecond } from '../transport/index.js';
+import { NativeFirmwareTarget } from './native-target.js';
+import type { FlashBackend, FlashInvocation, OpenedTarget } from './protocols.js';
+
+/** Opens the native protocol on a port and returns its firmware target. */
+export async function openNativeTarget(port: string, o: { baud?: number; signal?: AbortSignal; window?: number; chunkSize?: number } = {}): Promise<OpenedTarget & { session: Session }> {
+  const session = await Session.open(port, { protocol: 'native', ...(o.baud ? { baud: o.baud } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+  const native = session.native;
+  if (!native) {
+    await session.close();
+    throw new PackscopeError('PROTOCOL', `${port} does not speak the native protocol`);
+  }
+  const target = new NativeFirmwareTarget(native.link, { ...(o.window ? { window: o.window } : {}), ...(o.chunkSize ? { chunkSize: o.chunkSize } : {}) });
+  return { session, target, lineBytesPerSecond: lineBytesPerSecond(session.transport, session.line), close: () => session.close() };
+}
+
+export default {
+  usage: `  --baud N           line rate (default: the native protocol's)
+  --no-compress      send the image uncompressed (default: deflate where it pays)`,
+  options: {},
+  async openTarget(inv: FlashInvocation, ctx) {
+    return openNativeTarget(inv.port, { ...(inv.baud ? { baud: inv.baud } : {}), signal: ctx.signal });
+  },
+} satisfies FlashBackend;

@@ -1,0 +1,142 @@
+import { PackscopeError } from '../../../shared/errors.js';
+import {
+  FW_CMD,
+  FW_MAX_HASHES,
+  FwStatusSchema,
+  decodeHashesResponse,
+  decodeJson,
+  encodeHashesRequest,
+  parseRefusal,
+  type FwStatus,
+} from '../../../shared/image/index.js';
+import { CMD, ERR } from '../../../shared/protocol/constants.js';
+import { RESET } from '../../../shared/protocol/messages.js';
+import { bulkWrite } from '../link/bulk.js';
+import { DeviceError } from '../link/errors.js';
+import type { NativeLink } from '../link/native-link.js';
+import type { FirmwareTarget, UploadVerdict, UploadWriteOptions } from './target.js';
+
+/**
+ * The flasher's FirmwareTarget over the native protocol: firmware commands 0x03xx for status,
+ * upload begin (the board's precheck), sector hashes, verification, test/confirm/revert, and the
+ * windowed bulk engine writing into the board's upload region.
+ */
+export interface NativeTargetOptions {
+  /** How long a reset (with its swap) may take before the board must answer again (default 120 s). */
+  resetTimeoutMs?: number;
+  chunkSize?: number;
+  window?: number;
+}
+
+function asObject(x: unknown, what: string): Record<string, unknown> {
+  if (typeof x !== 'object' || x === null) throw new PackscopeError('PROTOCOL', `${what}: the board sent no JSON object`);
+  return x as Record<string, unknown>;
+}
+
+export class NativeFirmwareTarget implements FirmwareTarget {
+  readonly description: string;
+  private uploadRegion: number | null = null;
+  constructor(
+    private link: NativeLink,
+    private o: NativeTargetOptions = {},
+  ) {
+    this.description = `native protocol on ${link.transport.info?.path ?? 'a port'}`;
+  }
+
+  /** A request whose REFUSED answer becomes a REFUSED error carrying the board's reason. */
+  private async call(cmd: number, payload: Uint8Array = new Uint8Array(0), signal?: AbortSignal, timeoutMs?: number): Promise<Uint8Array> {
+    try {
+      return await this.link.request(cmd, payload, { signal, ...(timeoutMs ? { timeoutMs } : {}) });
+    } catch (e) {
+      if (e instanceof DeviceError && e.deviceCode === ERR.REFUSED) {
+        const r = parseRefusal(e.deviceMessage);
+        throw new PackscopeError('REFUSED', `the board refused: ${r.message}`, { reason: r.reason });
+      }
+      throw e;
+    }
+  }
+
+  async status(signal?: AbortSignal): Promise<FwStatus> {
+    const parsed = FwStatusSchema.safeParse(decodeJson(await this.call(FW_CMD.STATUS, undefined, signal, 2000)));
+    if (!parsed.success) throw new PackscopeError('PROTOCOL', `firmware status from the board is malformed: ${parsed.error.issues[0]?.message}`);
+    this.uploadRegion = parsed.data.uploadRegion;
+    return parsed.data;
+  }
+
+  async begin(meta: Uint8Array, signal?: AbortSignal): Promise<void> {
+    await this.call(FW_CMD.BEGIN, meta, signal, 3000);
+  }
+
+  async hashes(length: number, granule: number, signal?: AbortSignal): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = [];
+    for (let off = 0; off < length; off += granule * FW_MAX_HASHES) {
+      const len = Math.min(length - off, granule * FW_MAX_HASHES);
+      const b = await this.call(FW_CMD.HASHES, encodeHashesRequest({ offset: off, length: len, granule }), signal, 3000);
+      out.push(...decodeHashesResponse(b, Math.ceil(len / granule)));
+    }
+    return out;
+  }
+
+  async write(offset: number, data: Uint8Array, o: UploadWriteOptions): Promise<void> {
+    if (this.uploadRegion === null) await this.status(o.signal);
+    try {
+      await bulkWrite(this.link, {
+        region: this.uploadRegion!,
+        offset,
+        data,
+        compress: o.compress,
+        ...(this.o.chunkSize ? { chunkSize: this.o.chunkSize } : {}),
+        ...(this.o.window ? { window: this.o.window } : {}),
+        ...(o.signal ? { signal: o.signal } : {}),
+        onProgress: (p) => o.onProgress?.(p.done),
+      });
+    } catch (e) {
+      if (e instanceof DeviceError && e.deviceCode === ERR.REFUSED) {
+        const r = parseRefusal(e.deviceMessage);
+        throw new PackscopeError('REFUSED', `the board refused: ${r.message}`, { reason: r.reason });
+      }
+      throw e;
+    }
+  }
+
+  async finish(signal?: AbortSignal): Promise<UploadVerdict> {
+    const v = asObject(decodeJson(await this.call(FW_CMD.FINISH, undefined, signal, 5000)), 'FW_FINISH');
+    if (typeof v.valid !== 'boolean' || typeof v.hash !== 'string' || !Array.isArray(v.problems)) {
+      throw new PackscopeError('PROTOCOL', 'FW_FINISH: malformed verdict from the board');
+    }
+    return { valid: v.valid, reason: typeof v.reason === 'string' ? v.reason : null, problems: v.problems.map(String), hash: v.hash };
+  }
+
+  async requestTest(signal?: AbortSignal): Promise<void> {
+    await this.call(FW_CMD.TEST, undefined, signal, 3000);
+  }
+
+  async confirm(signal?: AbortSignal): Promise<{ changed: boolean }> {
+    const v = asObject(decodeJson(await this.call(FW_CMD.CONFIRM, undefined, signal, 3000)), 'FW_CONFIRM');
+    return { changed: v.changed === true };
+  }
+
+  async revert(signal?: AbortSignal): Promise<{ mode: string }> {
+    const v = asObject(decodeJson(await this.call(FW_CMD.REVERT, undefined, signal, 3000)), 'FW_REVERT');
+    return { mode: String(v.mode) };
+  }
+
+  /** Resets the board, then waits until its bootloader has finished and the firmware commands answer. */
+  async reset(signal?: AbortSignal): Promise<void> {
+    await this.link.request(CMD.RESET, RESET.encode({ mode: 'application' }), { signal });
+    const deadline = performance.now() + (this.o.resetTimeoutMs ?? 120_000);
+    await new Promise((r) => setTimeout(r, 100));
+    for (;;) {
+      if (signal?.aborted) throw new PackscopeError('CANCELLED', 'cancelled while the board was restarting');
+      try {
+        await this.link.request(FW_CMD.STATUS, new Uint8Array(0), { signal, timeoutMs: 500, retries: 0 });
+        return;
+      } catch (e) {
+        const busy = e instanceof DeviceError && e.deviceCode === ERR.BUSY;
+        const silent = e instanceof PackscopeError && e.code === 'TIMEOUT';
+        if (!(busy || silent) || performance.now() > deadline) throw e;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  }
+}
