@@ -65,6 +65,9 @@ export const DEFAULT_POLICY: WarrantyPolicy = {
       thresholdV: 0.05,
       restCurrentA: 1,
       settleS: 60,
+      // LiFePO4's plateau: outside it a few percent of SOC mismatch is a large voltage spread.
+      minSocPercent: 10,
+      maxSocPercent: 90,
       minDurationS: 60,
     },
     {

@@ -359,6 +359,7 @@ export class Evaluator {
           }
           if (rc.restSince === null) rc.restSince = r.t;
           if (r.t - rc.restSince < settleMs) return INACTIVE;
+          if (!(r.soc >= c.minSocPercent && r.soc <= c.maxSocPercent)) return INACTIVE;
           // The outlier is the lowest or the highest cell; its deviation from the mean of the
           // others is (n·v − Σ)/(n − 1), so no sort is needed per record.
           let sum = 0;

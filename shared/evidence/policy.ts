@@ -103,6 +103,16 @@ export const DefectIndicatorSchema = z.discriminatedUnion(
       thresholdV: z.number().gt(0).max(5).describe('Deviation of one cell from the mean of the others that indicates a defect, V.'),
       restCurrentA: z.number().min(0).max(10_000).describe('|current| at or below this counts as rest, A.'),
       settleS: z.number().min(0).max(86_400).describe('Seconds at rest before cell voltages are compared (lets them relax).'),
+      minSocPercent: z
+        .number()
+        .min(0)
+        .max(100)
+        .describe('Compare only at or above this pack SOC: near empty, healthy cells spread apart on the steep end of the curve.'),
+      maxSocPercent: z
+        .number()
+        .min(0)
+        .max(100)
+        .describe('Compare only at or below this pack SOC: near full, healthy cells spread apart until balancing is done.'),
       minDurationS,
     }),
     z.strictObject({

@@ -155,9 +155,11 @@ describe('rule engine: defect indicators', () => {
     expect(e.summary).toContain('defect indicated by cell-drift');
   });
 
-  it('balanced cells and drift under load are not a defect', () => {
+  it('balanced cells, drift under load and drift near full are not a defect', () => {
     const e = run(stream(400, (r) => { r.cellVoltages = [3.3, 3.3, 3.3, 3.22]; r.current = -20; }));
     expect(e.defects).toEqual([]);
+    const full = run(stream(400, (r) => { r.cellVoltages = [3.55, 3.58, 3.6, 3.42]; r.soc = 99; }));
+    expect(full.defects).toEqual([]);
   });
 
   it('a BMS hardware fault (alarm bit or alarm-raised event) is a defect', () => {
