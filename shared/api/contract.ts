@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FwStatusSchema } from '../image/fw-status.js';
 import { deviceInfo, hostPath, linkStats, opId, portInfo, protocolId, telemetryFrame, transferProgress } from './schemas.js';
 
 /**
@@ -67,6 +68,33 @@ export const recordingStatus = z.object({
   bytes: z.number(),
 });
 
+export const imageInfo = z.object({
+  path: z.string(),
+  version: z.string(),
+  boardId: z.string().nullable(),
+  securityCounter: z.number().nullable(),
+  size: z.number(),
+  hash: z.string(),
+  keyHash: z.string().nullable(),
+  /** The image's own SHA-256 TLV matches its bytes. */
+  intact: z.boolean(),
+  /** Signature against the connected board's trusted keys ('unknown_key' when no board is connected). */
+  signature: z.object({ status: z.enum(['valid', 'unknown_key', 'bad_signature', 'missing']), keyType: z.string().nullable(), trustedKey: z.string().nullable() }),
+  /** Whether the connected board would take it, with the reason when not; null without a board. */
+  againstBoard: z.object({ ok: z.boolean(), message: z.string(), boardId: z.string() }).nullable(),
+});
+
+export const flashResult = z.object({
+  outcome: z.enum(['installed-test', 'installed-confirmed', 'already-running', 'confirmed-running']),
+  version: z.string(),
+  bytesTotal: z.number(),
+  bytesSent: z.number(),
+  bytesSkipped: z.number(),
+  seconds: z.number(),
+  payloadRate: z.number(),
+  status: FwStatusSchema,
+});
+
 export const contract = {
   methods: {
     'app.info': method(
@@ -102,6 +130,19 @@ export const contract = {
     'device.identity': method(empty, deviceInfo, 'Reads the identity of the connected device again.'),
     'telemetry.start': method(z.object({ rateHz: z.number().min(0.2).max(100).default(10) }).strict(), ok, 'Starts the telemetry stream (telemetry events).'),
     'telemetry.stop': method(empty, ok, 'Stops the telemetry stream.'),
+    'image.inspect': method(
+      z.object({ path: hostPath }).strict(),
+      imageInfo,
+      'Reads a firmware image: version, board, size, hash, security counter, signature; nothing is written.',
+    ),
+    'fw.status': method(empty, FwStatusSchema, "The board's firmware slots, test/confirmed state and security counter."),
+    'flash.start': method(
+      z.object({ path: hostPath, opId, confirm: z.boolean().default(false) }).strict(),
+      flashResult,
+      'Flashes an image (progress events under opId; op.cancel stops it safely). Without confirm the new image runs in test mode.',
+    ),
+    'fw.confirm': method(empty, z.object({ changed: z.boolean(), status: FwStatusSchema }), 'Keeps the running test image.'),
+    'fw.revert': method(empty, z.object({ mode: z.string(), status: FwStatusSchema }), 'Goes back to the other slot (resets the board).'),
     'op.cancel': method(z.object({ opId }).strict(), z.object({ cancelled: z.boolean() }), 'Cancels a long operation by its opId.'),
   },
   events: {
@@ -133,6 +174,8 @@ export type ConnectResult = z.output<typeof connectResult>;
 export type SessionStatus = z.output<typeof sessionStatus>;
 export type RecordingStatus = z.output<typeof recordingStatus>;
 export type FileEntry = z.output<typeof fileEntry>;
+export type ImageInfo = z.output<typeof imageInfo>;
+export type FlashResult = z.output<typeof flashResult>;
 
 /**
  * The API as the renderer sees it (window.packscope in Electron, the WebSocket client in a

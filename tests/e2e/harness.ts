@@ -106,3 +106,25 @@ export async function shot(page: Page, name: string): Promise<string> {
   await page.screenshot({ path: file, fullPage: true });
   return file;
 }
+
+/** Calls the host over the bridge from the test itself (setting up what a page cannot). */
+export async function bridgeCall(s: Served, method: string, params: unknown): Promise<any> {
+  const { default: WebSocket } = await import('ws');
+  const token = new URL(s.url).hash.replace('#token=', '');
+  const ws = new WebSocket(`ws://127.0.0.1:${s.port}/rpc`, { origin: `http://127.0.0.1:${s.port}` });
+  await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
+  ws.send(JSON.stringify({ t: 'call', id: 1, method, params, token }));
+  const reply = await new Promise<Record<string, any>>((r) => ws.once('message', (d) => r(JSON.parse(d.toString()))));
+  ws.close();
+  if (reply.t !== 'result') throw new Error(JSON.stringify(reply));
+  return reply.value;
+}
+
+/** Connects the page to a port through the Connect screen. */
+export async function connectTo(page: Page, port: string): Promise<void> {
+  await page.getByTestId('nav-connect').click();
+  if (await page.getByTestId('connected').isVisible()) return;
+  await page.getByLabel('Port path').fill(port);
+  await page.getByTestId('connect').click();
+  await page.getByTestId('connected').waitFor({ timeout: 30_000 });
+}

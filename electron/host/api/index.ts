@@ -1,9 +1,11 @@
 import os from 'node:os';
 import { PackscopeError } from '../../../shared/errors.js';
 import type { Features } from '../../../shared/api/contract.js';
+import type { TransferProgress } from '../../../shared/types/domain.js';
 import type { Handlers } from '../../../shared/api/rpc.js';
 import type { InstallationKeyStore } from '../evidence/keystore.js';
 import { DeviceSession } from './device.js';
+import { FirmwareJobs } from './firmware.js';
 import { HostEvents } from './events.js';
 import { defaultDataDir, ensureDir, listDir } from './files.js';
 import { DEMO_PORT, listSerialPorts } from './ports.js';
@@ -59,7 +61,18 @@ export function createHostApi(options: HostApiOptions): HostApi {
   const dataDir = options.dataDir ?? defaultDataDir();
   const session = new DeviceSession(events);
   const ops = new Operations();
-  const features: Features = { live: true, logs: false, firmware: false, evidence: false };
+  const firmware = new FirmwareJobs(session);
+  const features: Features = { live: true, logs: false, firmware: true, evidence: false };
+
+  /** Runs a cancellable long operation, forwarding its progress as events tagged with opId. */
+  async function operation<T>(opId: string, run: (signal: AbortSignal, progress: (p: TransferProgress) => void) => Promise<T>): Promise<T> {
+    const ac = ops.start(opId);
+    try {
+      return await run(ac.signal, (p) => events.emit('progress', { opId, ...p }));
+    } finally {
+      ops.end(opId);
+    }
+  }
 
   const handlers: Handlers = {
     'app.info': async () => ({
@@ -87,6 +100,11 @@ export function createHostApi(options: HostApiOptions): HostApi {
       await session.stopTelemetry();
       return { ok: true as const };
     },
+    'image.inspect': async ({ path }) => firmware.inspect(path),
+    'fw.status': async () => firmware.status(),
+    'flash.start': async ({ path, opId, confirm }) => operation(opId, (signal, progress) => firmware.flash(path, confirm, signal, progress)),
+    'fw.confirm': async () => firmware.confirm(),
+    'fw.revert': async () => firmware.revert(),
     'op.cancel': async ({ opId }) => ({ cancelled: ops.cancel(opId) }),
   };
 

@@ -1,18 +1,14 @@
-import { SerialPort } from 'serialport';
 import type { TransportInfo } from '../../../shared/types/transport.js';
+import { listPorts } from '../ports.js';
 
 /** The built-in demo pack: a simulated board running in-process. */
 export const DEMO_PORT: TransportInfo = { kind: 'sim', path: 'sim:', manufacturer: 'PackScope demo pack (simulated)' };
 
-/** Serial ports the OS reports. */
+/** Serial ports the OS reports, with recognised adapters named. */
 export async function listSerialPorts(): Promise<TransportInfo[]> {
-  const ports = await SerialPort.list();
-  return ports.map((p) => {
+  return (await listPorts()).map((p) => {
     const info: TransportInfo = { kind: 'serial', path: p.path };
-    if (p.vendorId) info.vendorId = p.vendorId.toLowerCase();
-    if (p.productId) info.productId = p.productId.toLowerCase();
-    if (p.manufacturer) info.manufacturer = p.manufacturer;
-    if (p.serialNumber) info.serialNumber = p.serialNumber;
+    for (const k of ['vendorId', 'productId', 'manufacturer', 'serialNumber', 'adapter'] as const) if (p[k]) info[k] = p[k];
     return info;
   });
 }

@@ -1,0 +1,77 @@
+import { useEffect, useState } from 'react';
+import type { FileEntry } from '../../shared/api/contract.js';
+import { useApp } from '../app/state.js';
+import { bytes } from './format.js';
+import { asUiError, ErrorBox, type UiError } from './ErrorBox.js';
+
+/**
+ * Picks a file on the host (which, in the browser host, may be another machine than the one
+ * showing this page): a folder listing filtered by extension, plus a path field for pasting.
+ */
+export function FilePicker({ label, extensions, onPick, initialDir }: { label: string; extensions: string[]; onPick: (path: string) => void; initialDir?: string }) {
+  const { api } = useApp();
+  const [dir, setDir] = useState<string | undefined>(initialDir);
+  const [listing, setListing] = useState<{ dir: string; parent: string | null; entries: FileEntry[] } | null>(null);
+  const [typed, setTyped] = useState('');
+  const [error, setError] = useState<UiError | null>(null);
+
+  useEffect(() => {
+    let live = true;
+    api
+      .call('files.list', { ...(dir ? { dir } : {}), extensions })
+      .then((l) => live && (setListing(l), setError(null)))
+      .catch((e) => live && setError(asUiError(e)));
+    return () => {
+      live = false;
+    };
+  }, [api, dir, extensions.join()]);
+
+  return (
+    <div className="picker" aria-label={label}>
+      <div className="row">
+        <label className="inline grow">
+          {label}
+          <input className="grow" value={typed} onChange={(e) => setTyped(e.target.value)} placeholder={`/path/to/file${extensions[0] ?? ''}`} aria-label={`${label} path`} />
+        </label>
+        <button onClick={() => typed.trim() && onPick(typed.trim())} disabled={!typed.trim()}>
+          Open
+        </button>
+      </div>
+      {error && <ErrorBox error={error} />}
+      {listing && (
+        <div className="filelist" role="list" aria-label={`Files in ${listing.dir}`}>
+          <div className="muted small">
+            {listing.dir}{' '}
+            {listing.parent && (
+              <button className="link" onClick={() => setDir(listing.parent!)}>
+                ↑ up
+              </button>
+            )}
+          </div>
+          {listing.entries.length === 0 && <div className="muted">No {extensions.join(' / ')} files here.</div>}
+          {listing.entries.map((e) => (
+            <button key={e.path} role="listitem" className="file" onClick={() => (e.isDir ? setDir(e.path) : onPick(e.path))}>
+              <span>{e.isDir ? '📁 ' : ''}{e.name}</span>
+              <span className="muted small">{e.isDir ? 'folder' : `${bytes(e.size)} · ${new Date(e.mtimeMs).toLocaleString()}`}</span>
+            </button>
+          ))}
+        </div>
+      )}
+    </div>
+  );
+}
+
+export function Progress({ done, total, rate, etaSeconds, label }: { done: number; total: number; rate: number; etaSeconds: number | null; label: string }) {
+  const pct = total > 0 ? (100 * done) / total : 0;
+  return (
+    <div className="progress" data-testid="progress">
+      <div className="row between">
+        <strong>{label}</strong>
+        <span>
+          {bytes(done)} of {bytes(total)} · {bytes(Math.round(rate))}/s · {etaSeconds === null ? 'estimating…' : `${Math.ceil(etaSeconds)} s left`}
+        </span>
+      </div>
+      <progress max={100} value={pct} aria-label={`${label}: ${pct.toFixed(0)} percent`} />
+    </div>
+  );
+}
