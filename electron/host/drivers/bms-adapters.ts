@@ -79,8 +79,27 @@ export async function physicalPathsLinux(dir = '/dev/serial/by-path'): Promise<M
   return out;
 }
 
-/** Adds the physical path to a port listing (Linux by-path links; elsewhere the listing's locationId). */
-export async function withPhysicalPaths(ports: Array<TransportInfo & { locationId?: string }>, byPathDir?: string): Promise<PortFacts[]> {
+/**
+ * Linux without udev (containers, minimal installs have no /dev/serial): the USB interface the tty
+ * hangs off, from sysfs — its name ("1-2.3:1.0": bus 1, hub port 2, port 3, interface 0) is the
+ * physical location.
+ */
+export async function physicalPathFromSysfs(ttyPath: string, sysRoot = '/sys'): Promise<string | undefined> {
+  const name = ttyPath.split('/').pop() ?? '';
+  try {
+    const dev = await realpath(join(sysRoot, 'class/tty', name, 'device'));
+    const leaf = dev.split('/').pop() ?? '';
+    return /^\d+-[\d.]+:\d+\.\d+$/.test(leaf) ? `usb-${leaf}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Adds the physical path to a port listing (electron/host/ports.ts listPorts()): Linux by-path
+ * links, else the sysfs USB interface, elsewhere serialport's locationId.
+ */
+export async function withPhysicalPaths(ports: Array<TransportInfo & { locationId?: string }>, byPathDir?: string, sysRoot?: string): Promise<PortFacts[]> {
   const links = await physicalPathsLinux(byPathDir);
   return Promise.all(
     ports.map(async (p) => {
@@ -90,7 +109,7 @@ export async function withPhysicalPaths(ports: Array<TransportInfo & { locationI
       } catch {
         // not a file path (COM3) or already gone
       }
-      const physicalPath = links.get(real) ?? p.locationId;
+      const physicalPath = links.get(real) ?? p.locationId ?? (await physicalPathFromSysfs(p.path, sysRoot));
       return physicalPath ? { ...p, physicalPath } : { ...p };
     }),
   );
