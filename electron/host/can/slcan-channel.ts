@@ -63,7 +63,12 @@ export interface AdapterInfo {
   serial: string | null;
 }
 
-const TX_WINDOW = 24;
+/**
+ * Transmit commands written but not yet acknowledged. Larger than the adapter's FIFO on purpose:
+ * a full adapter stops reading its USB endpoint (flow control), so nothing is lost, and the bus
+ * never idles while an acknowledgement is on its way back.
+ */
+const TX_WINDOW = 160;
 
 export class SlcanChannel {
   readonly stats: CanChannelStats = { framesIn: 0, framesOut: 0, refused: 0, decodeErrors: 0, overruns: 0, busErrors: 0 };
@@ -76,6 +81,8 @@ export class SlcanChannel {
   private txInFlight = 0;
   private txWaiters: Array<() => void> = [];
   private closedWhy: string | null = null;
+  private outBuf: Uint8Array[] = [];
+  private flushScheduled = false;
   private timeoutMs = 500;
   bitrate = 0;
   info: AdapterInfo = { hardwareVersion: null, softwareVersion: null, serial: null };
@@ -207,8 +214,32 @@ export class SlcanChannel {
     const what = `transmit ${frame.id.toString(16)}`;
     const exp: Expectation = { kind: 'tx', resolve: () => undefined, reject: () => undefined, timer: null, what };
     this.expectations.push(exp);
-    // Not awaited: serialport keeps writes in order, and the window bounds what is outstanding.
-    this.transport.write(encodeCommand({ kind: 'transmit', frame })).catch((e: unknown) => this.onTransportClose((e as Error).message));
+    this.queueWrite(encodeCommand({ kind: 'transmit', frame }));
+  }
+
+  /**
+   * Frames sent in one turn of the event loop leave in one write (one syscall, one USB transfer),
+   * as a burst of consecutive frames should; serialport keeps writes in order.
+   */
+  private queueWrite(bytes: Uint8Array): void {
+    this.outBuf.push(bytes);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      const parts = this.outBuf;
+      this.outBuf = [];
+      let n = 0;
+      for (const p of parts) n += p.length;
+      const all = new Uint8Array(n);
+      let o = 0;
+      for (const p of parts) {
+        all.set(p, o);
+        o += p.length;
+      }
+      if (this.closedWhy !== null) return;
+      this.transport.write(all).catch((e: unknown) => this.onTransportClose((e as Error).message));
+    });
   }
 
   /** Reads (and so clears) the adapter's status flags; counts overruns and bus errors. */

@@ -7,7 +7,7 @@ import type { BusPort, CanBus } from './bus.js';
  * A CANable-class SLCAN adapter: Lawicel ASCII on its USB serial side, a CAN controller on the
  * simulated bus. What a host sees, as with the real thing:
  *  - `S0`..`S8` only while closed, `O`/`L` need a bitrate, `C` closes; BELL for anything refused;
- *  - `t`/`T`/`r`/`R` answered `z`/`Z` once the frame is in the 32-deep transmit FIFO; when the
+ *  - `t`/`T`/`r`/`R` answered `z`/`Z` once the frame is in the 128-frame transmit FIFO; when the
  *    FIFO is full the adapter stops reading its USB endpoint, so the host's writes back up instead
  *    of frames being lost (USB flow control), and the bus sets the pace;
  *  - received frames go to the host as `t...` lines, with a ms timestamp (mod 60000) after `Z1`;
@@ -47,7 +47,7 @@ export class SlcanAdapter {
     private bus: CanBus,
     options: SlcanAdapterOptions = {},
   ) {
-    this.txDepth = options.txFifoDepth ?? 32;
+    this.txDepth = options.txFifoDepth ?? 128;
     this.rxBytes = options.rxBufferBytes ?? 8192;
     this.serial = (options.serial ?? 'PS01').replace(/[^0-9A-Za-z]/g, '0').padEnd(4, '0').slice(0, 4);
   }

@@ -105,6 +105,33 @@ describe('SLCAN simulator over a pty', () => {
     }
   });
 
+  it('info, monitor and can pylontech --protocol pylontech-can report values matching the simulator', async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'ps-can-'));
+    const sim = await startSim(dir);
+    const info = await cli(['info', '--port', sim.path!, '--protocol', 'pylontech-can', '--json']);
+    expect(info.code, info.stderr).toBe(0);
+    expect(JSON.parse(info.stdout).device).toMatchObject({ protocol: 'pylontech-can', model: 'PYLON (CAN, 1 module)' });
+
+    const mon = await cli(['monitor', '--port', sim.path!, '--protocol', 'pylontech-can', '--json', '--duration', '2.5']);
+    expect(mon.code, mon.stderr).toBe(0);
+    const frames = mon.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((o) => typeof o.packVoltage === 'number') as unknown as TelemetryFrame[];
+    expect(frames.length).toBeGreaterThanOrEqual(2);
+    const s = sim.board.pack.state();
+    const last = frames[frames.length - 1]!;
+    expect(Math.abs(last.packVoltage - s.packVoltage)).toBeLessThan(0.3);
+    expect(Math.abs(last.current - s.current)).toBeLessThan(2);
+    expect(Math.abs(last.soc - s.soc)).toBeLessThanOrEqual(1);
+    expect(last.soh).toBe(Math.round(s.soh));
+    expect(Math.abs(last.temperatures[0]! - meanTemperature(s.temperatures))).toBeLessThan(0.5);
+    expect(last.alarms).toBe(pylontechToAlarms(alarmsToPylontech(s.alarms)));
+
+    const py = await cli(['can', 'pylontech', '--port', sim.path!]);
+    expect(py.code, py.stderr).toBe(0);
+    expect(py.stdout).toMatch(/^Voltage\s+\d+\.\d\d V$/m);
+    expect(py.stdout).toMatch(/^SOC \/ SOH\s+\d+ % \/ \d+ %$/m);
+    expect(py.stdout).toMatch(/^Protection\s+/m);
+  });
+
   it('UDS flash: refuses a bad image before erasing, survives a power cut mid-transfer, and the re-run completes', async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'ps-can-'));
     let sim = await startSim(dir);

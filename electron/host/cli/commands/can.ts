@@ -1,17 +1,23 @@
 import { formatCandump } from '../../../../shared/can/frame.js';
 import { PackscopeError } from '../../../../shared/errors.js';
+import { ALARM_FLAGS, STATUS_FLAGS, flagNames, type TelemetryFrame } from '../../../../shared/types/domain.js';
 import { toHex } from '../../../../shared/util/bytes.js';
+import { PylontechCanDriver } from '../../can/pylontech-driver.js';
 import { closeCanChannel, openCanChannel } from '../../can/open.js';
 import type { ReceivedFrame } from '../../can/slcan-channel.js';
 import { numberOption, parseCommandArgs, requireOption, type CliContext, type CommandModule } from '../context.js';
 
 const USAGE = `Usage: packscope can monitor --port PATH [--bitrate 500000] [--json] [--listen-only]
                          [--duration SECONDS] [--count N] [--id 0x356,0x7E8]
+       packscope can pylontech --port PATH [--bitrate 500000] [--json]
 
 CAN traffic through an SLCAN adapter (CANable and other Lawicel-protocol adapters).
 
-  monitor   print every frame on the bus, candump style:   7E8   [8]  02 50 02 00 32 01 F4 CC
-            --json gives one object per line: {"t","id","extended","remote","dlc","data"}
+  monitor    print every frame on the bus, candump style:   7E8   [8]  02 50 02 00 32 01 F4 CC
+             --json gives one object per line: {"t","id","extended","remote","dlc","data"}
+  pylontech  listen (listen-only) for one round of a battery's Pylontech/SMA broadcasts and print
+             them decoded: voltage, current, SOC, SOH, temperature, protection and warning flags,
+             charge/discharge limits, request flags, manufacturer, module count
 
 Options:
   --port PATH        serial port of the adapter (see 'packscope ports')
@@ -105,12 +111,59 @@ async function monitor(argv: string[], ctx: CliContext): Promise<number> {
   return 0;
 }
 
+const onOff = (set: Record<string, boolean>) => Object.keys(set).filter((k) => set[k]).join(', ') || 'none';
+
+async function pylontech(argv: string[], ctx: CliContext): Promise<number> {
+  const { values } = parseCommandArgs(argv, { port: { type: 'string' }, bitrate: { type: 'string' } });
+  const port = requireOption(values.port, 'port');
+  const bitrate = numberOption(values.bitrate, 'bitrate', 500_000, 10_000, 1_000_000);
+  const channel = await openCanChannel(port, { bitrate, listenOnly: true });
+  const driver = new PylontechCanDriver(channel);
+  try {
+    const info = await driver.identify(ctx.signal);
+    await driver.startTelemetry(1);
+    const frame = await new Promise<TelemetryFrame>((resolve, reject) => {
+      const t = setTimeout(() => reject(new PackscopeError('TIMEOUT', 'no 0x356 broadcast within 3 s')), 3000);
+      const off = driver.onTelemetry((f) => {
+        clearTimeout(t);
+        off();
+        resolve(f);
+      });
+    });
+    const st = driver.latest();
+    if (values.json) {
+      ctx.out(JSON.stringify({ device: info, telemetry: frame, alarms: flagNames(ALARM_FLAGS, frame.alarms), status: flagNames(STATUS_FLAGS, frame.status), broadcast: st }, null, 2));
+      return 0;
+    }
+    const rows: Array<[string, string]> = [
+      ['Manufacturer', `${st.manufacturer ?? '?'} (${st.alarms?.moduleCount ?? '?'} module(s))`],
+      ['Voltage', `${frame.packVoltage.toFixed(2)} V`],
+      ['Current', `${frame.current.toFixed(1)} A`],
+      ['SOC / SOH', `${frame.soc} % / ${frame.soh ?? '?'} %`],
+      ['Temperature', `${frame.temperatures[0]?.toFixed(1) ?? '?'} °C`],
+      ['Protection', st.alarms ? onOff(st.alarms.protection) : '?'],
+      ['Warnings', st.alarms ? onOff(st.alarms.warning) : '?'],
+      ['Alarms (PackScope)', flagNames(ALARM_FLAGS, frame.alarms).join(', ') || 'none'],
+      ['Charge limits', st.limits ? `${st.limits.chargeVoltage.toFixed(1)} V, ${st.limits.chargeCurrentLimit.toFixed(1)} A` : '?'],
+      ['Discharge limits', st.limits ? `${st.limits.dischargeVoltage.toFixed(1)} V, ${st.limits.dischargeCurrentLimit.toFixed(1)} A` : '?'],
+      ['Requests', st.requests ? onOff({ charge_enable: st.requests.chargeEnable, discharge_enable: st.requests.dischargeEnable, force_charge_1: st.requests.forceCharge1, force_charge_2: st.requests.forceCharge2, full_charge_request: st.requests.fullChargeRequest }) : '?'],
+    ];
+    const w = Math.max(...rows.map((r) => r[0].length));
+    for (const [k, v] of rows) ctx.out(`${k.padEnd(w)}  ${v}`);
+    return 0;
+  } finally {
+    await driver.dispose().catch(() => undefined);
+    await channel.transport.close().catch(() => undefined);
+  }
+}
+
 export default {
-  summary: 'CAN bus tools over an SLCAN adapter (monitor)',
+  summary: 'CAN bus tools over an SLCAN adapter (monitor, pylontech)',
   usage: USAGE,
   async run(argv, ctx) {
     const [sub, ...rest] = argv;
     if (sub === 'monitor') return monitor(rest, ctx);
-    throw new PackscopeError('USAGE', `unknown 'can' subcommand '${sub ?? ''}' (known: monitor)\n${USAGE}`);
+    if (sub === 'pylontech') return pylontech(rest, ctx);
+    throw new PackscopeError('USAGE', `unknown 'can' subcommand '${sub ?? ''}' (known: monitor, pylontech)\n${USAGE}`);
   },
 } satisfies CommandModule;
