@@ -156,7 +156,17 @@ export async function flashStm32(transport: ByteTransport, options: Stm32FlashOp
       `erasing ${toErase.length} ${part.pageSizes.length > 64 ? 'page' : 'sector'}(s) ${describePages(toErase)}` +
         (collateral > 0 ? `; ${collateral} bytes beyond the image in those sectors are erased too` : ''),
     );
-    await erasePages(client, part, toErase);
+    try {
+      await erasePages(client, part, toErase);
+    } catch (e) {
+      if (e instanceof PackscopeError && e.code === 'DEVICE') {
+        throw new PackscopeError(
+          'DEVICE',
+          `${e.message}. A sector it covers is write-protected (option bytes nWRP): AN3155 Write Unprotect (0x73, e.g. stm32flash -u) clears the protection`,
+        );
+      }
+      throw e;
+    }
     progress('erase', toErase.length, toErase.length, { rate: 0, etaSeconds: 0 });
     phasesMs.erase = performance.now() - t1;
 

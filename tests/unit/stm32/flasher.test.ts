@@ -190,3 +190,44 @@ describe('STM32 ROM flasher against the simulated bootloader', () => {
     );
   });
 });
+
+describe('firmware files for the ROM flasher', () => {
+  it('takes Intel HEX with its own addresses and gaps, and a .bin at --address', async () => {
+    const { writeIntelHex } = await import('../../../shared/image/ihex.js');
+    const { loadFirmware } = await import('../../../electron/host/stm32/image.js');
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const path = await import('node:path');
+    const dir = mkdtempSync(path.join(tmpdir(), 'stm32-img-'));
+    try {
+      const a = pattern(300, 1);
+      const b = pattern(40, 2);
+      const hexFile = path.join(dir, 'fw.hex');
+      writeFileSync(hexFile, writeIntelHex([{ address: BASE, data: a }, { address: 0x0802_0000, data: b }], BASE + 1));
+      const hex = await loadFirmware(hexFile);
+      expect(hex.format).toBe('ihex');
+      expect(hex.segments.map((s) => [s.address, s.data.length])).toEqual([[BASE, 300], [0x0802_0000, 40]]);
+      await expect(loadFirmware(hexFile, BASE)).rejects.toMatchObject({ code: 'USAGE' });
+
+      const sim = inProcessRom();
+      try {
+        const r = await flashStm32(sim.transport, { baudRate: 115200, segments: hex.segments });
+        // Sector 0 and sector 5 (0x08020000): the gap between them is neither erased nor written.
+        expect(r.erased.map((e) => e.index)).toEqual([0, 5]);
+        expect(Buffer.from(sim.rom.memory.flash.subarray(0x20000, 0x20028)).equals(Buffer.from(b))).toBe(true);
+      } finally {
+        sim.stop();
+      }
+
+      const binFile = path.join(dir, 'fw.bin');
+      writeFileSync(binFile, a);
+      expect((await loadFirmware(binFile, 0x0800_8000)).segments[0]!.address).toBe(0x0800_8000);
+      expect((await loadFirmware(binFile)).segments[0]!.address).toBe(BASE);
+      writeFileSync(path.join(dir, 'bad.hex'), ':10000000ZZ\n');
+      await expect(loadFirmware(path.join(dir, 'bad.hex'))).rejects.toMatchObject({ code: 'DECODE' });
+      await expect(loadFirmware(path.join(dir, 'missing.bin'))).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
