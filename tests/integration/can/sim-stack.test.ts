@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { applyPylontech, decodePylontech, meanTemperature, alarmsToPylontech, type PylontechState } from '../../../shared/can/pylontech.js';
-import { parsePrivateKeyPem, signImage } from '../../../shared/image/index.js';
+import { encodeImageMeta, parseImage, parsePrivateKeyPem, signImage } from '../../../shared/image/index.js';
 import { runSim, type RunningSim } from '../../../firmware/sim/run.js';
 import { SlcanPersonality } from '../../../firmware/sim/can/index.js';
 import { SIGNING_KEY_FILE } from '../../../firmware/sim/boot/firmware-store.js';
@@ -99,6 +99,14 @@ describe('simulated SLCAN adapter and bus', () => {
     const before = await target.status();
     await expect(flashImage(target, other)).rejects.toMatchObject({ code: 'REFUSED' });
     expect((await target.status()).secondary).toEqual(before.secondary);
+
+    // Transfer data out of sequence: a clear, named negative response; then the real flash.
+    await target.begin(encodeImageMeta(parseImage(good)));
+    expect(client.pendingSeen).toBeGreaterThan(0); // the erase answered 0x78 first and was waited for
+    await client.request({ service: 'RequestDownload', dataFormat: 0, address: 0, size: 100 });
+    await expect(client.request({ service: 'TransferData', sequence: 2, data: new Uint8Array(10) })).rejects.toThrow(
+      'TransferData refused by the ECU: wrongBlockSequenceCounter (0x73)',
+    );
 
     const progress: number[] = [];
     const report = await flashImage(target, good, { onProgress: (p) => progress.push(p.done) });
