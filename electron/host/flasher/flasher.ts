@@ -58,6 +58,8 @@ export interface FlashReport {
   bytesSent: number;
   bytesSkipped: number;
   uploadSeconds: number;
+  /** Time the board spent erasing the upload slot before the transfer. */
+  eraseSeconds: number;
   /** Image bytes delivered per second during the upload (compressed bytes count as what they expand to). */
   payloadRate: number;
   compressed: boolean;
@@ -150,7 +152,7 @@ export async function flashImage(target: FirmwareTarget, file: Uint8Array, o: Fl
       status = await target.status(o.signal);
     }
     log(`the board already runs this image${status.testing ? ' (test mode)' : ''}`);
-    return { ...base, outcome, bytesSent: 0, bytesSkipped: image.length, uploadSeconds: 0, payloadRate: 0, seconds: (performance.now() - t0) / 1000, status };
+    return { ...base, outcome, bytesSent: 0, bytesSkipped: image.length, uploadSeconds: 0, eraseSeconds: 0, payloadRate: 0, seconds: (performance.now() - t0) / 1000, status };
   }
   if (status.testing) {
     refuse('testing', 'the board runs an unconfirmed test image: run `packscope fw confirm` or `fw revert` first (its secondary slot holds the fallback image)');
@@ -164,6 +166,18 @@ export async function flashImage(target: FirmwareTarget, file: Uint8Array, o: Fl
   const toSend = ranges.reduce((n, r) => n + r.length, 0);
   const skipped = image.length - toSend;
   if (skipped > 0) log(`resume: the board already holds ${skipped} of ${image.length} bytes (sector hashes match)`);
+
+  let eraseSeconds = 0;
+  if (target.erase && ranges.length) {
+    // Erase exactly what will be written, ahead of the upload (block erases where the board can).
+    const tE = performance.now();
+    for (const r of ranges) {
+      aborted(o.signal);
+      await target.erase(r.offset, r.length, o.signal);
+    }
+    eraseSeconds = (performance.now() - tE) / 1000;
+    log(`erased ${toSend} bytes of the upload slot in ${eraseSeconds.toFixed(2)} s`);
+  }
 
   const tUp = performance.now();
   let sentBefore = 0;
@@ -221,6 +235,7 @@ export async function flashImage(target: FirmwareTarget, file: Uint8Array, o: Fl
     bytesSent: toSend,
     bytesSkipped: skipped,
     uploadSeconds,
+    eraseSeconds,
     payloadRate: uploadSeconds > 0 ? toSend / uploadSeconds : 0,
     seconds: (performance.now() - t0) / 1000,
     status,

@@ -39,6 +39,9 @@ export class LocalTarget implements FirmwareTarget {
     for (let o = 0; o < length; o += granule) out.push(this.bl.hashSecondary(o, Math.min(granule, length - o)));
     return out;
   }
+  async erase(offset: number, length: number): Promise<void> {
+    await this.call(() => this.bl.eraseSecondaryRange(offset, length));
+  }
   async write(offset: number, data: Uint8Array, o: UploadWriteOptions): Promise<void> {
     const step = 4096;
     for (let p = 0; p < data.length; p += step) {

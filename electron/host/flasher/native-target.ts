@@ -11,7 +11,7 @@ import {
 } from '../../../shared/image/index.js';
 import { CMD, ERR } from '../../../shared/protocol/constants.js';
 import { RESET } from '../../../shared/protocol/messages.js';
-import { bulkWrite } from '../link/bulk.js';
+import { bulkWrite, regionErase } from '../link/bulk.js';
 import { DeviceError } from '../link/errors.js';
 import type { NativeLink } from '../link/native-link.js';
 import type { FirmwareTarget, UploadVerdict, UploadWriteOptions } from './target.js';
@@ -75,6 +75,19 @@ export class NativeFirmwareTarget implements FirmwareTarget {
       out.push(...decodeHashesResponse(b, Math.ceil(len / granule)));
     }
     return out;
+  }
+
+  async erase(offset: number, length: number, signal?: AbortSignal): Promise<void> {
+    if (this.uploadRegion === null) await this.status(signal);
+    try {
+      await regionErase(this.link, this.uploadRegion!, offset, length, signal);
+    } catch (e) {
+      if (e instanceof DeviceError && e.deviceCode === ERR.REFUSED) {
+        const r = parseRefusal(e.deviceMessage);
+        throw new PackscopeError('REFUSED', `the board refused: ${r.message}`, { reason: r.reason });
+      }
+      throw e;
+    }
   }
 
   async write(offset: number, data: Uint8Array, o: UploadWriteOptions): Promise<void> {

@@ -46,4 +46,5 @@ export interface FlashBackend {
 export const FLASH_PROTOCOLS: Partial<Record<FlashProtocol, () => Promise<{ default: FlashBackend }>>> = {
   native: () => import('./native-backend.js'),
   'stm32-rom': () => import('../stm32/flash-backend.js'),
+  uds: () => import('../can/flash-backend.js'),
 };

@@ -27,6 +27,11 @@ export interface FirmwareTarget {
   begin(meta: Uint8Array, signal?: AbortSignal): Promise<void>;
   /** SHA-256 of each `granule`-byte piece of the upload slot over [0, length), computed by the board. */
   hashes(length: number, granule: number, signal?: AbortSignal): Promise<Uint8Array[]>;
+  /**
+   * Optional: erase the upload slot's sectors covering a range before writing it (lets the board
+   * use large block erases; without it the board erases each sector as writes reach it).
+   */
+  erase?(offset: number, length: number, signal?: AbortSignal): Promise<void>;
   write(offset: number, data: Uint8Array, options: UploadWriteOptions): Promise<void>;
   /** The board verifies the uploaded image completely (as its next boot will). */
   finish(signal?: AbortSignal): Promise<UploadVerdict>;

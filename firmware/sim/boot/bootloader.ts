@@ -369,10 +369,43 @@ export class Bootloader {
     this.refuseWhileTesting();
     if (this.state.pending !== 'none') this.commit({ ...this.state, pending: 'none' });
     this.upload = { touched: new Set() };
-    for (let i = 0; i < this.layout.slotSectors; i++) {
-      this.flash.eraseSector(this.layout.secondary + i);
-      this.upload.touched.add(i);
-      await this.settle();
+    await this.eraseSecondaryRange(0, this.slotSize);
+  }
+
+  /**
+   * Erases the sectors covering [offset, offset+length) of the secondary slot ahead of an upload
+   * (the host names exactly the ranges it will send, so sectors a resume skips are kept). Whole
+   * 64 KiB blocks inside the range go with one block erase, the rest sector by sector; sectors
+   * already erased are left alone.
+   */
+  async eraseSecondaryRange(offset: number, length: number): Promise<void> {
+    if (!this.upload) throw new BootRefusal('no_session', 'no upload in progress (begin the update first)');
+    this.refuseWhileTesting();
+    if (offset < 0 || length < 0 || offset + length > this.slotSize) {
+      throw new PackscopeError('USAGE', `erase ${offset}+${length} is outside the ${this.slotSize}-byte slot`);
+    }
+    const ss = this.layout.sectorSize;
+    const base = this.slotBase('secondary');
+    const bs = this.layout.geometry.blockSize ?? 0;
+    const perBlock = bs ? bs / ss : 0;
+    let s = Math.floor(offset / ss);
+    const end = Math.ceil((offset + length) / ss);
+    while (s < end) {
+      if (perBlock && (s * ss) % bs === 0 && s + perBlock <= end) {
+        if (!this.flash.isErased(base + s * ss, bs)) {
+          this.flash.eraseBlock(base + s * ss);
+          await this.settle();
+        }
+        for (let i = 0; i < perBlock; i++) this.upload.touched.add(s + i);
+        s += perBlock;
+        continue;
+      }
+      if (!this.flash.isErased(base + s * ss, ss)) {
+        this.flash.eraseSector(this.layout.secondary + s);
+        await this.settle();
+      }
+      this.upload.touched.add(s);
+      s++;
     }
   }
 

@@ -86,6 +86,15 @@ export async function installBootloader(board: SimBoard): Promise<void> {
     size: () => bl.slotSize,
     read: (offset, length) => bl.readSecondary(offset, length),
     hash: (offset, length) => bl.hashSecondary(offset, length),
+    erase: async (offset, length) => {
+      if (booting) throw new NativeError(ERR.BUSY, 'the bootloader is starting the application');
+      try {
+        await bl.eraseSecondaryRange(offset, length);
+      } catch (e) {
+        if (e instanceof BootRefusal) throw new NativeError(ERR.REFUSED, refusalMessage(e.reason, e.message));
+        throw e;
+      }
+    },
     write: async (offset, data) => {
       if (booting) throw new NativeError(ERR.BUSY, 'the bootloader is starting the application');
       try {

@@ -35,7 +35,8 @@ export function makeLayout(o: LayoutOptions = {}): FlashLayout {
     secondary: slotSectors,
     scratch: 2 * slotSectors,
     status: [2 * slotSectors + 1, 2 * slotSectors + 2],
-    geometry: { sectorSize, pageSize, sectorCount: 2 * slotSectors + 3 },
+    // 64 KiB block erase where the slots allow it (the slots start block-aligned).
+    geometry: { sectorSize, pageSize, sectorCount: 2 * slotSectors + 3, ...(slotSize % 65536 === 0 && 65536 % sectorSize === 0 ? { blockSize: 65536 } : {}) },
   };
 }
 

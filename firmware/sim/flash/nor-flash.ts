@@ -19,16 +19,20 @@ export interface FlashGeometry {
   sectorCount: number;
   /** Largest program operation (page), bytes; a program crossing pages is split into operations. */
   pageSize: number;
+  /** Large erase unit (64 KiB block erase of SPI NOR), a multiple of the sector size; optional. */
+  blockSize?: number;
 }
 
 export interface FlashTiming {
   sectorEraseMs: number;
+  /** Erase time of one block (geometry.blockSize). */
+  blockEraseMs: number;
   pageProgramMs: number;
 }
 
-/** Typical figures of a 4 KiB-sector SPI NOR (MX25L-class: 30 ms sector erase, 0.5 ms page program). */
-export const DEFAULT_TIMING: FlashTiming = { sectorEraseMs: 30, pageProgramMs: 0.5 };
-export const INSTANT: FlashTiming = { sectorEraseMs: 0, pageProgramMs: 0 };
+/** Typical datasheet figures of a 4 KiB-sector SPI NOR (W25Q64JV: 45 ms sector, 150 ms 64 KiB block, 0.4 ms page). */
+export const DEFAULT_TIMING: FlashTiming = { sectorEraseMs: 45, blockEraseMs: 150, pageProgramMs: 0.4 };
+export const INSTANT: FlashTiming = { sectorEraseMs: 0, blockEraseMs: 0, pageProgramMs: 0 };
 
 export class PowerLoss extends Error {
   constructor(readonly op: number, readonly kind: 'erase' | 'program') {
@@ -121,6 +125,9 @@ export class NorFlash {
     if (!(g.sectorSize > 0 && g.sectorCount > 0 && g.pageSize > 0 && g.sectorSize % g.pageSize === 0)) {
       throw new RangeError('flash geometry: sector size must be a positive multiple of the page size');
     }
+    if (g.blockSize !== undefined && !(g.blockSize >= g.sectorSize && g.blockSize % g.sectorSize === 0)) {
+      throw new RangeError('flash geometry: block size must be a multiple of the sector size');
+    }
     this.geometry = g;
     this.size = g.sectorSize * g.sectorCount;
     this.timing = o.timing ?? DEFAULT_TIMING;
@@ -171,9 +178,19 @@ export class NorFlash {
     if (!Number.isInteger(sector) || sector < 0 || sector >= this.geometry.sectorCount) {
       throw new FlashError(`erase: sector ${sector} does not exist (0..${this.geometry.sectorCount - 1})`);
     }
+    this.eraseUnit(sector * this.geometry.sectorSize, this.geometry.sectorSize, this.timing.sectorEraseMs);
+  }
+
+  /** Erases one block (geometry.blockSize, block-aligned address): one operation. */
+  eraseBlock(addr: number): void {
+    const bs = this.geometry.blockSize;
+    if (!bs) throw new FlashError('erase: this device has no block erase');
+    if (addr % bs !== 0 || addr < 0 || addr + bs > this.size) throw new FlashError(`erase: 0x${addr.toString(16)} is not the start of a ${bs}-byte block`);
+    this.eraseUnit(addr, bs, this.timing.blockEraseMs);
+  }
+
+  private eraseUnit(start: number, len: number, ms: number): void {
     const op = this.beginOp('erase');
-    const start = sector * this.geometry.sectorSize;
-    const len = this.geometry.sectorSize;
     if (op.cut) {
       // Half-erased: a prefix erased, one byte with some bits set, the rest as it was.
       const k = this.rng.int(len);
@@ -185,7 +202,7 @@ export class NorFlash {
     this.mem.fill(0xff, start, start + len);
     this.backing.writeAt(start, this.mem.subarray(start, start + len));
     this.stats.erases++;
-    this.spend(this.timing.sectorEraseMs);
+    this.spend(ms);
   }
 
   /** Erases every sector overlapping [addr, addr+length): one operation per sector. */

@@ -30,7 +30,7 @@ describe('NOR flash model', () => {
   });
 
   it('accounts erase and program time', () => {
-    const f = new NorFlash({ geometry, timing: { sectorEraseMs: 30, pageProgramMs: 0.5 } });
+    const f = new NorFlash({ geometry, timing: { sectorEraseMs: 30, blockEraseMs: 150, pageProgramMs: 0.5 } });
     f.eraseSector(1);
     f.program(4096, new Uint8Array(1024).fill(0));
     expect(f.stats.busyMs).toBeCloseTo(32, 5);
@@ -78,5 +78,17 @@ describe('NOR flash model', () => {
     const f = new NorFlash({ geometry, timing: INSTANT });
     expect(() => f.read(f.size - 1, 2)).toThrow(FlashError);
     expect(() => f.eraseSector(4)).toThrow(FlashError);
+  });
+});
+
+describe('block erase', () => {
+  it('erases a whole aligned block in one operation', () => {
+    const f = new NorFlash({ geometry: { sectorSize: 4096, sectorCount: 32, pageSize: 256, blockSize: 65536 }, timing: INSTANT });
+    f.program(70000, new Uint8Array(5000).fill(0));
+    const ops = f.opCount;
+    f.eraseBlock(65536);
+    expect(f.opCount).toBe(ops + 1);
+    expect(f.isErased(65536, 65536)).toBe(true);
+    expect(() => f.eraseBlock(4096)).toThrow(FlashError);
   });
 });
