@@ -189,7 +189,9 @@ export const nativeDriverFactory: DriverFactory & { create(transport: ByteTransp
     return new NativeDriver(transport, options);
   },
   async probe(transport, timeoutMs) {
-    const link = new NativeLink(transport, { timeoutMs: Math.max(50, Math.floor(timeoutMs / 3)), retries: 2 });
+    // Several short attempts rather than one long one: a probe on a noisy line must not miss the
+    // board (the next protocol's probe would switch the port to another baud rate).
+    const link = new NativeLink(transport, { timeoutMs: Math.max(60, Math.floor(timeoutMs / 4)), retries: 5 });
     try {
       const probe = new Uint8Array([0x50, 0x53]); // 'PS'
       const echo = await link.request(CMD.PING, probe);

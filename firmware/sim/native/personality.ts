@@ -97,7 +97,8 @@ export function createNativePersonality(board: SimBoard): Personality {
       const unsubs = [
         link.onReceive((chunk) => decoder.push(chunk)),
         link.onDisconnect(() => detach()),
-        board.onReset(() => replies.clear()),
+        // The replay cache survives RESET (a real board keeps it in no-init RAM): a RESET request
+        // repeated because its answer was lost must not reset the board a second time.
       ];
       board.native.sessions.add(session);
       current = { session, unsubs };

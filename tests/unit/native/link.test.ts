@@ -125,3 +125,28 @@ describe('native link over the in-process simulator', () => {
     expect(await stale).toBeGreaterThan(1000);
   });
 });
+
+describe('exactly-once execution of retried requests', () => {
+  it('answers a repeated sequence number from the replay cache without executing again', async () => {
+    const { runSim } = await import('../../../firmware/sim/run.js');
+    const { encodeFrame, FrameDecoder } = await import('../../../shared/protocol/frame.js');
+    const { CMD, MSG } = await import('../../../shared/protocol/constants.js');
+    const { RESET } = await import('../../../shared/protocol/messages.js');
+    const sim = await runSim({ subsystems: false });
+    try {
+      const answers: number[] = [];
+      const dec = new FrameDecoder((f) => f.type === MSG.RESPONSE && answers.push(f.seq));
+      sim.host!.onData((d) => dec.push(d));
+      const boots = sim.board.bootCount;
+      const req = encodeFrame({ type: MSG.REQUEST, seq: 77, cmd: CMD.RESET, payload: RESET.encode({ mode: 'application' }) });
+      sim.host!.write(req);
+      await new Promise((r) => setTimeout(r, 150));
+      sim.host!.write(req);
+      await new Promise((r) => setTimeout(r, 150));
+      expect(answers).toEqual([77, 77]);
+      expect(sim.board.bootCount).toBe(boots + 1);
+    } finally {
+      await sim.stop();
+    }
+  });
+});

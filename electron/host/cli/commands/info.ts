@@ -34,7 +34,12 @@ ${DEVICE_USAGE}
         ['Chemistry', d.chemistry.toUpperCase()],
         ['Nominal capacity', `${d.nominalCapacityAh} Ah`],
         ['Device key (SHA-256)', d.publicKeyFingerprint ?? 'none (board has no device key)'],
-        ['Protocol', `${d.protocol} on ${session.transport.info.path} at ${session.line.baudRate} baud`],
+        [
+          'Protocol',
+          `${d.protocol} on ${session.transport.info.path} at ${session.line.baudRate} baud` +
+            (session.detection.length ? ` (detected: ${session.detection.map((x) => `${x.protocol} ${x.answered ? 'answered' : 'silent'} in ${x.ms} ms`).join(', ')})` : ''),
+        ],
+        ...(session.transport.info.adapter ? [['Adapter', session.transport.info.adapter] as [string, string]] : []),
       ];
       const w = Math.max(...rows.map((r) => r[0].length));
       for (const [k, v] of rows) ctx.out(`${k.padEnd(w)}  ${v}`);
