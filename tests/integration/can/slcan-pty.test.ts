@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -137,7 +137,7 @@ describe('SLCAN simulator over a pty', () => {
     let sim = await startSim(dir);
     const key = parsePrivateKeyPem(readFileSync(path.join(dir, SIGNING_KEY_FILE), 'utf8'));
     const boardId = sim.board.identity.boardId;
-    const payload = new Uint8Array(40_000).map((_, i) => (i * 131 + (i >> 7)) & 0xff);
+    const payload = new Uint8Array(100_000).map((_, i) => (i * 131 + (i >> 7)) & 0xff);
     const image = signImage({ payload, version: { major: 3, minor: 0, revision: 1, build: 0 }, key, securityCounter: 3, boardId });
 
     channel = await openCanChannel(sim.path!, { bitrate: 500_000 });
@@ -151,29 +151,47 @@ describe('SLCAN simulator over a pty', () => {
     await expect(target.begin(encodeImageMeta(parseImage(rogue)))).rejects.toThrow(/refused by the ECU: unknown key/);
     expect((await target.status()).secondary).toEqual(before.secondary);
 
-    // Power cut once a third of the image is across.
-    const cut = flashImage(target, image, {
-      onProgress: (p) => {
-        if (p.phase === 'upload' && p.done > image.length / 3 && sims.includes(sim)) {
-          sims = sims.filter((s) => s !== sim);
+    await closeCanChannel(channel);
+    channel = null;
+    const file = path.join(dir, 'app-3.0.1.bin');
+    writeFileSync(file, image);
+
+    // `packscope flash --protocol uds`; power cut (simulator stopped) once a third is across.
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin/packscope.mjs'), 'flash', '--protocol', 'uds', '--port', sim.path!, file, '--tx', '0x7E0', '--rx', '0x7E8', '--bitrate', '500000', '--json'], { cwd: ROOT });
+    let cutAt = 0;
+    let errText = '';
+    child.stderr.on('data', (d: Buffer) => {
+      errText += d.toString();
+      for (const line of d.toString().split('\n')) {
+        const m = /"progress":\{"done":(\d+),"total":(\d+)/.exec(line);
+        if (m && !cutAt && Number(m[1]) > Number(m[2]) / 3 && Number(m[1]) < Number(m[2])) {
+          cutAt = Number(m[1]);
+          sims = sims.filter((x) => x !== sim);
           void sim.stop();
         }
-      },
+      }
     });
-    await expect(cut).rejects.toMatchObject({ code: expect.stringMatching(/DISCONNECTED|TIMEOUT/) });
-    await closeCanChannel(channel).catch(() => undefined);
+    const code = await new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? -1)));
+    expect(cutAt, errText).toBeGreaterThan(0);
+    // The adapter vanished with the board (exit 4) or the ECU fell silent first (exit 5, timeout).
+    expect([4, 5], errText.split('\n').slice(-3).join('\n')).toContain(code);
+    expect(errText).toMatch(/packscope: .*(N_TIMEOUT|no UDS response|closed|disconnect)/i);
 
-    // Power back: the old image still runs; the same flash completes.
+    // Power back: the old image still runs; the same command completes.
     sim = await startSim(dir);
     channel = await openCanChannel(sim.path!, { bitrate: 500_000 });
-    target = new UdsFirmwareTarget(new UdsClient(channel));
-    const after = await target.status();
+    const after = await new UdsFirmwareTarget(new UdsClient(channel)).status();
     expect(after.runningVersion).toBe(before.runningVersion);
-    const progress: Array<{ rate: number; etaSeconds: number | null }> = [];
-    const report = await flashImage(target, image, { confirm: true, onProgress: (p) => progress.push(p) });
+    await closeCanChannel(channel);
+    channel = null;
+    const r = await cli(['flash', '--protocol', 'uds', '--port', sim.path!, file, '--confirm', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as { outcome: string; status: { runningVersion: string; testing: boolean }; payloadRate: number; lineRatio: number; compressed: boolean };
     expect(report.outcome).toBe('installed-confirmed');
     expect(report.status.runningVersion).toBe('3.0.1+0');
     expect(report.status.testing).toBe(false);
-    expect(progress.some((p) => p.rate > 0 && p.etaSeconds !== null)).toBe(true);
+    expect(report.compressed).toBe(false);
+    expect(report.lineRatio).toBeGreaterThan(0);
+    expect(r.stderr).toMatch(/"progress":\{"done":\d+,"total":\d+,"rate":[\d.]+,"etaSeconds":[\d.]+/);
   });
 });
