@@ -314,6 +314,30 @@ export function recordCapacity(segmentSize: number, headerLen: number, recordSiz
  * examined before the whole segment has arrived). Throws DecodeError with a precise reason.
  */
 export function readHeader(seg: Uint8Array): SegmentHeader {
+  return readHeaderChecked(seg);
+}
+
+// Consecutive segments carry the same schema: compare bytes instead of decoding text each time.
+let lastSchemaBytes: Uint8Array | null = null;
+let lastSchema: RecordSchema | null = null;
+function schemaFromBytes(b: Uint8Array): RecordSchema {
+  if (lastSchemaBytes && lastSchema && lastSchemaBytes.length === b.length) {
+    let same = true;
+    for (let i = 0; i < b.length; i++) {
+      if (lastSchemaBytes[i] !== b[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return lastSchema;
+  }
+  const schema = parseSchema(utf8Decode(b));
+  lastSchemaBytes = b.slice();
+  lastSchema = schema;
+  return schema;
+}
+
+function readHeaderChecked(seg: Uint8Array): SegmentHeader {
   if (seg.length < HEADER_FIXED + 4) throw new DecodeError('segment shorter than a header');
   if (rd32(seg, 0) !== SEGMENT_MAGIC) throw new DecodeError('no segment magic');
   const version = seg[4]!;
@@ -328,7 +352,7 @@ export function readHeader(seg: Uint8Array): SegmentHeader {
   if (headerLen + TRAILER_SIZE > segmentSize) throw new DecodeError('header does not fit the segment');
   if (seg.length < headerLen) throw new DecodeError('segment shorter than its header');
   if (crc32(seg.subarray(0, headerLen - 4)) !== rd32(seg, headerLen - 4)) throw new DecodeError('header CRC mismatch');
-  const schema = parseSchema(utf8Decode(seg.subarray(HEADER_FIXED, HEADER_FIXED + schemaLen)));
+  const schema = schemaFromBytes(seg.subarray(HEADER_FIXED, HEADER_FIXED + schemaLen));
   const recordSize = rd16(seg, 84);
   if (recordSize !== schema.recordSize) throw new DecodeError('record size disagrees with the schema');
   let serialEnd = 68;

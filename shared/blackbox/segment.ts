@@ -57,6 +57,18 @@ export function* segmentRecords(seg: ParsedSegment, firstIndex: number, limit = 
   const { headerLen, recordSize, rtcMs, counter } = seg.header;
   for (let i = 0; i < Math.min(limit, seg.recordCount); i++) {
     const v = reader.read(seg.bytes, headerLen + i * recordSize, rtcMs);
-    yield { index: firstIndex + i, segment: counter, ...v };
+    yield {
+      index: firstIndex + i,
+      segment: counter,
+      t: v.t,
+      packVoltage: v.packVoltage,
+      current: v.current,
+      soc: v.soc,
+      cellVoltages: v.cellVoltages,
+      temperatures: v.temperatures,
+      status: v.status,
+      alarms: v.alarms,
+      event: v.event,
+    };
   }
 }

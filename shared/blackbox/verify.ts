@@ -3,7 +3,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import type { DecodeError } from '../errors.js';
 import { bytesEqual, concatBytes, toHex, utf8Encode } from '../util/bytes.js';
 import { SegmentStreamDecoder } from './decoder.js';
-import { slotSynced } from './format.js';
+import { hashedRange, slotSynced } from './format.js';
 import { parseSegment, segmentDigest, type ParsedSegment } from './segment.js';
 
 /**
@@ -12,7 +12,12 @@ import { parseSegment, segmentDigest, type ParsedSegment } from './segment.js';
  * seals the open segment with a nonce chosen by the tool. Nothing is repaired: each problem is an
  * issue naming the segment (by counter, or by the counter expected at that place) and what is wrong.
  */
-export type SignatureVerifier = (signature: Uint8Array, digest: Uint8Array, publicKey: Uint8Array) => boolean;
+/**
+ * Checks an ECDSA P-256 / SHA-256 signature. `digest` is SHA-256(message); implementations may use
+ * either (noble verifies the digest, node:crypto re-hashes the message, which callers in this
+ * module always pass).
+ */
+export type SignatureVerifier = (signature: Uint8Array, digest: Uint8Array, publicKey: Uint8Array, message?: Uint8Array) => boolean;
 
 /** Platform-free verifier (noble). Hosts may pass a faster one (node:crypto) with the same meaning. */
 export const nobleVerifier: SignatureVerifier = (signature, digest, publicKey) => {
@@ -104,10 +109,11 @@ export class ChainVerifier {
     if (!seg.trailer) {
       out.push(this.issue({ kind: 'open', segment: c, message: `segment ${c} is not closed (no trailer, no signature)`, ...at }));
     } else {
-      const digest = segmentDigest(seg.bytes);
+      const message = hashedRange(seg.bytes);
+      const digest = sha256(message);
       if (!bytesEqual(digest, seg.trailer.sha256)) {
         out.push(this.issue({ kind: 'hash', segment: c, message: `segment ${c}: content does not match its SHA-256 (altered or damaged)`, ...at }));
-      } else if (!this.verifyFn(seg.trailer.signature, digest, this.options.publicKey)) {
+      } else if (!this.verifyFn(seg.trailer.signature, digest, this.options.publicKey, message)) {
         out.push(this.issue({ kind: 'signature', segment: c, message: `segment ${c}: device signature does not verify`, ...at }));
       }
     }
@@ -206,8 +212,8 @@ export function verifyCheckpoint(chain: ChainVerifier, cp: Checkpoint, publicKey
   const c = cp.counter;
   const fail = (message: string) => out.push(chain.addIssue({ kind: 'checkpoint', segment: c, message }));
   if (expectedNonce && !bytesEqual(expectedNonce, cp.nonce)) fail(`checkpoint of segment ${c} carries nonce ${toHex(cp.nonce)}, not the one the tool sent`);
-  const digest = sha256(checkpointMessage(c, cp.recordCount, cp.nonce, cp.prefix));
-  if (!verifyFn(cp.signature, digest, publicKey)) fail(`checkpoint of open segment ${c}: device signature does not verify`);
+  const message = checkpointMessage(c, cp.recordCount, cp.nonce, cp.prefix);
+  if (!verifyFn(cp.signature, sha256(message), publicKey, message)) fail(`checkpoint of open segment ${c}: device signature does not verify`);
   let seg: ParsedSegment | null = null;
   try {
     seg = checkpointSegment(cp);

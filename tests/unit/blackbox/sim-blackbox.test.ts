@@ -79,7 +79,8 @@ describe('simulated black box', () => {
     const chain = new ChainVerifier({ publicKey: cert.devicePublicKey });
     for (const it of decodeSegments(log2)) if (it.kind === 'segment') chain.addSegment(it.segment);
     expect(verifyCheckpoint(chain, { ...cp, nonce }, cert.devicePublicKey, nonce)).toEqual([]);
-    expect(nobleVerifier(cp.signature, sha256(checkpointMessage(cp.counter, cp.recordCount, nonce, cp.prefix)), cert.devicePublicKey)).toBe(true);
+    const msg = checkpointMessage(cp.counter, cp.recordCount, nonce, cp.prefix);
+    expect(nobleVerifier(cp.signature, sha256(msg), cert.devicePublicKey, msg)).toBe(true);
     await again.stop();
   }, 60_000);
 

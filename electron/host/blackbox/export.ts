@@ -1,0 +1,70 @@
+import { createWriteStream } from 'node:fs';
+import { rename, unlink } from 'node:fs/promises';
+import { csvHeader, csvRow, jsonlRow } from '../../../shared/blackbox/export.js';
+import { PackscopeError } from '../../../shared/errors.js';
+import type { PslogReader } from './pslog.js';
+
+/**
+ * Streams a log's records to CSV or JSON lines with bounded memory: rows are batched into ~256 KiB
+ * writes and the stream's back-pressure is honoured. Written to OUT.tmp-PID and renamed at the end.
+ */
+export interface ExportResult {
+  path: string;
+  records: number;
+  bytes: number;
+  seconds: number;
+}
+
+export async function exportLog(
+  reader: PslogReader,
+  out: string,
+  format: 'csv' | 'jsonl',
+  options: { signal?: AbortSignal; onProgress?: (records: number) => void } = {},
+): Promise<ExportResult> {
+  const t0 = performance.now();
+  const tmp = `${out}.tmp-${process.pid}`;
+  const stream = createWriteStream(tmp);
+  const failed = new Promise<never>((_, reject) => stream.once('error', (e) => reject(new PackscopeError('IO', `${out}: ${e.message}`))));
+  failed.catch(() => undefined);
+  let bytes = 0;
+  let records = 0;
+  let buf = '';
+  const write = async (s: string) => {
+    bytes += s.length;
+    if (!stream.write(s)) await Promise.race([new Promise<void>((r) => stream.once('drain', () => r())), failed]);
+  };
+  try {
+    let headerDone = format !== 'csv';
+    for await (const r of reader.records()) {
+      if (!headerDone) {
+        buf += csvHeader(r.cellVoltages.length, await tempLabels(reader, r.temperatures.length));
+        headerDone = true;
+      }
+      buf += format === 'csv' ? csvRow(r) : jsonlRow(r);
+      records++;
+      if (buf.length > 256 * 1024) {
+        await write(buf);
+        buf = '';
+        options.onProgress?.(records);
+        if (options.signal?.aborted) throw new PackscopeError('CANCELLED', 'export cancelled');
+      }
+    }
+    if (!headerDone) buf += csvHeader(0, []);
+    await write(buf);
+    await Promise.race([new Promise<void>((resolve) => stream.end(resolve)), failed]);
+    await rename(tmp, out);
+  } catch (e) {
+    stream.destroy();
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+  return { path: out, records, bytes, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** Temperature sensor names from the first segment's schema. */
+async function tempLabels(reader: PslogReader, n: number): Promise<string[]> {
+  for await (const it of reader.segments()) {
+    if ('segment' in it) return it.segment.header.schema.tempLabels;
+  }
+  return Array.from({ length: n }, (_, i) => `t${i + 1}`);
+}

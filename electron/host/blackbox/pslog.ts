@@ -1,0 +1,568 @@
+import { createPublicKey, verify as nodeVerify, type KeyObject } from 'node:crypto';
+import { open, rename, type FileHandle } from 'node:fs/promises';
+import { crc32 } from '../../../shared/protocol/crc32.js';
+import { DecodeError, PackscopeError } from '../../../shared/errors.js';
+import { decodeCertificate, spkiFromPoint, verifyCertificate, type DeviceCertificate } from '../../../shared/blackbox/certificate.js';
+import { SegmentStreamDecoder } from '../../../shared/blackbox/decoder.js';
+import { rd16, rd32 } from '../../../shared/blackbox/format.js';
+import { segmentRecords, type ParsedSegment } from '../../../shared/blackbox/segment.js';
+import {
+  ChainVerifier, checkpointSegment, nobleVerifier, verifyCheckpoint, type ChainSummary, type Checkpoint, type SignatureVerifier, type VerifyIssue,
+} from '../../../shared/blackbox/verify.js';
+import type { DeviceInfo, LogRecord } from '../../../shared/types/domain.js';
+import { fromHex, toHex, utf8Decode, utf8Encode } from '../../../shared/util/bytes.js';
+
+/**
+ * The `.pslog` file: a black-box download kept as evidence. Layout (little-endian):
+ *
+ *   preamble (64 bytes)
+ *     0  magic "PSLOG\r\n\x1a"        8  version u16 (1)        10 flags u16 (bit 0: complete)
+ *     12 segmentSize u32              16 metaOffset u32          20 metaLength u32
+ *     24 segmentsOffset u64           32 segmentCount u32 (0 in a partial file)
+ *     36 checkpointOffset u64 (0: none)  44 checkpointLength u32  48 indexOffset u64
+ *     56 CRC-32 of bytes 0–55 u32     60 reserved
+ *   meta       JSON (UTF-8): identity, device certificate (hex), board status at pull time, nonce, tool
+ *   segments   the device's segments byte for byte (header, records, trailer with signature), in
+ *              counter order; a gap in the device's ring shows as a jump in counters, never filled
+ *   checkpoint counter u32 · recordCount u16 · segmentSize u32 · nonceLen u8 · nonce · signature[64] ·
+ *              prefixLen u32 · prefix (the open segment's header and records, as the board froze them)
+ *   index      per segment 24 bytes: counter u32 · recordCount u16 · flags u16 · firstRecord u64 · rtcMs u64
+ *
+ * A download in progress is `FILE.pslog.partial`: the same preamble with flags = 0, meta, and the
+ * segments verified so far (segments run to the end of the file). It is renamed to FILE.pslog only
+ * when complete, so a partial can never be mistaken for a log.
+ */
+export const PSLOG_MAGIC = utf8Encode('PSLOG\r\n\x1a');
+export const PSLOG_VERSION = 1;
+export const PREAMBLE_SIZE = 64;
+export const INDEX_ENTRY_SIZE = 24;
+const FLAG_COMPLETE = 1;
+const READ_BLOCK = 1 << 20;
+
+export interface PslogMeta {
+  format: 'pslog';
+  tool: string;
+  pulledAt: string;
+  identity: DeviceInfo | null;
+  /** Hex of the device certificate (shared/blackbox/certificate.ts). */
+  certificate: string;
+  /** Board's black-box status when the pull started. */
+  board?: Record<string, unknown>;
+  /** Nonce (hex) the tool sent for the checkpoint. */
+  nonce?: string;
+  source?: { port?: string; baud?: number };
+}
+
+export interface Preamble {
+  version: number;
+  complete: boolean;
+  segmentSize: number;
+  metaOffset: number;
+  metaLength: number;
+  segmentsOffset: number;
+  segmentCount: number;
+  checkpointOffset: number;
+  checkpointLength: number;
+  indexOffset: number;
+}
+
+export interface IndexEntry {
+  counter: number;
+  recordCount: number;
+  flags: number;
+  /** Index of the segment's first record in the whole log. */
+  firstRecord: number;
+  rtcMs: number;
+}
+
+function u64(b: Uint8Array, o: number): number {
+  return rd32(b, o) + rd32(b, o + 4) * 4294967296;
+}
+function put32(b: Uint8Array, o: number, v: number): void {
+  new DataView(b.buffer, b.byteOffset, b.byteLength).setUint32(o, v >>> 0, true);
+}
+function put64(b: Uint8Array, o: number, v: number): void {
+  put32(b, o, v % 4294967296);
+  put32(b, o + 4, Math.floor(v / 4294967296));
+}
+
+export function encodePreamble(p: Preamble): Uint8Array {
+  const b = new Uint8Array(PREAMBLE_SIZE);
+  b.set(PSLOG_MAGIC);
+  b[8] = PSLOG_VERSION;
+  b[10] = p.complete ? FLAG_COMPLETE : 0;
+  put32(b, 12, p.segmentSize);
+  put32(b, 16, p.metaOffset);
+  put32(b, 20, p.metaLength);
+  put64(b, 24, p.segmentsOffset);
+  put32(b, 32, p.segmentCount);
+  put64(b, 36, p.checkpointOffset);
+  put32(b, 44, p.checkpointLength);
+  put64(b, 48, p.indexOffset);
+  put32(b, 56, crc32(b.subarray(0, 56)));
+  return b;
+}
+
+export function decodePreamble(b: Uint8Array): Preamble {
+  if (b.length < PREAMBLE_SIZE) throw new DecodeError('file too short for a .pslog preamble');
+  for (let i = 0; i < 8; i++) if (b[i] !== PSLOG_MAGIC[i]) throw new DecodeError('not a .pslog file (magic)');
+  if (crc32(b.subarray(0, 56)) !== rd32(b, 56)) throw new DecodeError('.pslog preamble is damaged (CRC)');
+  const version = rd16(b, 8);
+  if (version !== PSLOG_VERSION) throw new DecodeError(`unsupported .pslog version ${version}`);
+  return {
+    version,
+    complete: (rd16(b, 10) & FLAG_COMPLETE) !== 0,
+    segmentSize: rd32(b, 12),
+    metaOffset: rd32(b, 16),
+    metaLength: rd32(b, 20),
+    segmentsOffset: u64(b, 24),
+    segmentCount: rd32(b, 32),
+    checkpointOffset: u64(b, 36),
+    checkpointLength: rd32(b, 44),
+    indexOffset: u64(b, 48),
+  };
+}
+
+export function encodeCheckpoint(cp: Checkpoint): Uint8Array {
+  const b = new Uint8Array(4 + 2 + 4 + 1 + cp.nonce.length + 64 + 4 + cp.prefix.length);
+  let o = 0;
+  put32(b, o, cp.counter);
+  o += 4;
+  b[o++] = cp.recordCount & 0xff;
+  b[o++] = cp.recordCount >>> 8;
+  put32(b, o, cp.segmentSize);
+  o += 4;
+  b[o++] = cp.nonce.length;
+  b.set(cp.nonce, o);
+  o += cp.nonce.length;
+  b.set(cp.signature, o);
+  o += 64;
+  put32(b, o, cp.prefix.length);
+  o += 4;
+  b.set(cp.prefix, o);
+  return b;
+}
+
+export function decodeCheckpoint(b: Uint8Array): Checkpoint {
+  const need = (o: number, n: number) => {
+    if (o + n > b.length) throw new DecodeError('checkpoint block truncated');
+  };
+  need(0, 11);
+  const counter = rd32(b, 0);
+  const recordCount = rd16(b, 4);
+  const segmentSize = rd32(b, 6);
+  const nl = b[10]!;
+  need(11, nl + 68);
+  const nonce = b.slice(11, 11 + nl);
+  const signature = b.slice(11 + nl, 75 + nl);
+  const pl = rd32(b, 75 + nl);
+  need(79 + nl, pl);
+  if (pl > segmentSize || segmentSize > 1 << 20) throw new DecodeError('checkpoint prefix larger than a segment');
+  return { counter, recordCount, segmentSize, nonce, signature, prefix: b.slice(79 + nl, 79 + nl + pl) };
+}
+
+export function encodeIndexEntry(e: IndexEntry): Uint8Array {
+  const b = new Uint8Array(INDEX_ENTRY_SIZE);
+  put32(b, 0, e.counter);
+  b[4] = e.recordCount & 0xff;
+  b[5] = e.recordCount >>> 8;
+  b[6] = e.flags & 0xff;
+  b[7] = e.flags >>> 8;
+  put64(b, 8, e.firstRecord);
+  put64(b, 16, e.rtcMs);
+  return b;
+}
+
+function decodeIndexEntry(b: Uint8Array, o: number): IndexEntry {
+  return { counter: rd32(b, o), recordCount: rd16(b, o + 4), flags: rd16(b, o + 6), firstRecord: u64(b, o + 8), rtcMs: u64(b, o + 16) };
+}
+
+/** node:crypto ECDSA verification: an order of magnitude faster than pure JS for long logs. */
+export function nodeVerifier(): SignatureVerifier {
+  const keys = new Map<string, KeyObject>();
+  return (signature, _digest, publicKey, message) => {
+    const id = toHex(publicKey);
+    let key = keys.get(id);
+    if (!key) {
+      try {
+        key = createPublicKey({ key: Buffer.from(spkiFromPoint(publicKey)), format: 'der', type: 'spki' });
+      } catch {
+        return false;
+      }
+      keys.set(id, key);
+    }
+    if (!message) return nobleVerifier(signature, _digest, publicKey);
+    try {
+      return nodeVerify('sha256', message, { key, dsaEncoding: 'ieee-p1363' }, signature);
+    } catch {
+      return false;
+    }
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writer
+
+/**
+ * Writes a .pslog incrementally: `create` starts FILE.partial with preamble and meta; `append`
+ * adds verified segments; `finish` writes checkpoint and index, marks it complete, flushes and
+ * renames it to FILE. `resume` reopens an existing partial after its segments were re-verified.
+ */
+export class PslogWriter {
+  private index: IndexEntry[] = [];
+  private records = 0;
+  private constructor(
+    private fh: FileHandle,
+    readonly finalPath: string,
+    readonly partialPath: string,
+    private preamble: Preamble,
+    private end: number,
+  ) {}
+
+  static partialPathOf(path: string): string {
+    return `${path}.partial`;
+  }
+
+  static async create(path: string, meta: PslogMeta, segmentSize: number): Promise<PslogWriter> {
+    const partial = PslogWriter.partialPathOf(path);
+    const metaBytes = utf8Encode(JSON.stringify(meta));
+    const preamble: Preamble = {
+      version: PSLOG_VERSION,
+      complete: false,
+      segmentSize,
+      metaOffset: PREAMBLE_SIZE,
+      metaLength: metaBytes.length,
+      segmentsOffset: PREAMBLE_SIZE + metaBytes.length,
+      segmentCount: 0,
+      checkpointOffset: 0,
+      checkpointLength: 0,
+      indexOffset: 0,
+    };
+    let fh: FileHandle;
+    try {
+      fh = await open(partial, 'w+');
+    } catch (e) {
+      throw ioError(partial, e);
+    }
+    await fh.write(encodePreamble(preamble), 0, PREAMBLE_SIZE, 0);
+    await fh.write(metaBytes, 0, metaBytes.length, PREAMBLE_SIZE);
+    await fh.sync();
+    return new PslogWriter(fh, path, partial, preamble, preamble.segmentsOffset);
+  }
+
+  /** Reopens a partial whose first `segments` (with these index entries) were re-verified; the rest is cut. */
+  static async resume(path: string, preamble: Preamble, entries: IndexEntry[]): Promise<PslogWriter> {
+    const partial = PslogWriter.partialPathOf(path);
+    const fh = await open(partial, 'r+').catch((e) => {
+      throw ioError(partial, e);
+    });
+    const end = preamble.segmentsOffset + entries.length * preamble.segmentSize;
+    await fh.truncate(end);
+    const w = new PslogWriter(fh, path, partial, preamble, end);
+    w.index = entries.slice();
+    const last = entries[entries.length - 1];
+    w.records = last ? last.firstRecord + last.recordCount : 0;
+    return w;
+  }
+
+  get segmentCount(): number {
+    return this.index.length;
+  }
+
+  get recordCount(): number {
+    return this.records;
+  }
+
+  async append(seg: ParsedSegment): Promise<void> {
+    if (seg.bytes.length !== this.preamble.segmentSize) throw new PackscopeError('PROTOCOL', 'segment size differs from the log');
+    await this.fh.write(seg.bytes, 0, seg.bytes.length, this.end);
+    this.end += seg.bytes.length;
+    this.index.push({ counter: seg.header.counter, recordCount: seg.recordCount, flags: seg.trailer?.flags ?? 0, firstRecord: this.records, rtcMs: seg.header.rtcMs });
+    this.records += seg.recordCount;
+  }
+
+  /** Makes what is written so far durable (a crash keeps a resumable partial). */
+  async sync(): Promise<void> {
+    await this.fh.sync();
+  }
+
+  async finish(checkpoint: Checkpoint | null): Promise<void> {
+    let o = this.end;
+    const p = { ...this.preamble, complete: true, segmentCount: this.index.length };
+    if (checkpoint) {
+      const b = encodeCheckpoint(checkpoint);
+      await this.fh.write(b, 0, b.length, o);
+      p.checkpointOffset = o;
+      p.checkpointLength = b.length;
+      o += b.length;
+    }
+    p.indexOffset = o;
+    const idx = new Uint8Array(this.index.length * INDEX_ENTRY_SIZE);
+    this.index.forEach((e, i) => idx.set(encodeIndexEntry(e), i * INDEX_ENTRY_SIZE));
+    await this.fh.write(idx, 0, idx.length, o);
+    await this.fh.truncate(o + idx.length);
+    await this.fh.sync();
+    await this.fh.write(encodePreamble(p), 0, PREAMBLE_SIZE, 0);
+    await this.fh.sync();
+    await this.fh.close();
+    try {
+      await rename(this.partialPath, this.finalPath);
+    } catch (e) {
+      throw ioError(this.finalPath, e);
+    }
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.fh.sync();
+    } catch {
+      // closing after a failure: best effort
+    }
+    await this.fh.close().catch(() => undefined);
+  }
+}
+
+function ioError(path: string, e: unknown): PackscopeError {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return new PackscopeError('NOT_FOUND', `${path}: no such file or directory`);
+  if (code === 'EACCES' || code === 'EPERM') return new PackscopeError('PERMISSION', `${path}: permission denied`);
+  return new PackscopeError('IO', `${path}: ${(e as Error).message}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reader
+
+export interface SegmentItem {
+  /** Position of the segment in the file (0-based). */
+  position: number;
+  offset: number;
+  segment: ParsedSegment;
+}
+
+export type SegmentOrDamage = SegmentItem | { damage: { offset: number; length: number; error: DecodeError } };
+
+export interface PslogVerifyReport extends ChainSummary {
+  certificate: { ok: boolean; message: string; serial: string | null; model: string | null };
+  checkpoint: { present: boolean; ok: boolean; counter: number | null; records: number };
+  complete: boolean;
+}
+
+/**
+ * Read access to a .pslog (complete or partial) with bounded memory: segments and records are
+ * streamed from the file in 1 MiB blocks; the index is read entry by entry for seeking.
+ */
+export class PslogReader {
+  private constructor(
+    private readonly fh: FileHandle,
+    readonly path: string,
+    readonly preamble: Preamble,
+    readonly meta: PslogMeta,
+    readonly fileSize: number,
+    readonly certificate: DeviceCertificate | null,
+    readonly certificateError: string | null,
+    readonly checkpoint: Checkpoint | null,
+  ) {}
+
+  static async open(path: string): Promise<PslogReader> {
+    const fh = await open(path, 'r').catch((e) => {
+      throw ioError(path, e);
+    });
+    try {
+      const size = (await fh.stat()).size;
+      const head = new Uint8Array(PREAMBLE_SIZE);
+      await fh.read(head, 0, PREAMBLE_SIZE, 0);
+      const p = decodePreamble(head);
+      if (p.metaLength > 16 << 20 || p.metaOffset + p.metaLength > size) throw new DecodeError('.pslog meta block out of range');
+      if (p.segmentSize < 512 || p.segmentSize > 1 << 20) throw new DecodeError('.pslog has an implausible segment size');
+      const mb = new Uint8Array(p.metaLength);
+      await fh.read(mb, 0, mb.length, p.metaOffset);
+      let meta: PslogMeta;
+      try {
+        meta = JSON.parse(utf8Decode(mb)) as PslogMeta;
+      } catch {
+        throw new DecodeError('.pslog meta block is not valid JSON');
+      }
+      if (!meta || meta.format !== 'pslog') throw new DecodeError('.pslog meta block has the wrong format tag');
+      let certificate: DeviceCertificate | null = null;
+      let certificateError: string | null = null;
+      try {
+        certificate = decodeCertificate(fromHex(String(meta.certificate ?? '')));
+      } catch (e) {
+        certificateError = (e as Error).message;
+      }
+      let checkpoint: Checkpoint | null = null;
+      if (p.complete) {
+        if (p.segmentsOffset + p.segmentCount * p.segmentSize > size || p.indexOffset + p.segmentCount * INDEX_ENTRY_SIZE > size) {
+          throw new DecodeError('.pslog is truncated (segments or index beyond the end of the file)');
+        }
+        if (p.checkpointOffset) {
+          if (p.checkpointOffset + p.checkpointLength > size || p.checkpointLength > (2 << 20)) throw new DecodeError('.pslog checkpoint out of range');
+          const cb = new Uint8Array(p.checkpointLength);
+          await fh.read(cb, 0, cb.length, p.checkpointOffset);
+          checkpoint = decodeCheckpoint(cb);
+        }
+      }
+      return new PslogReader(fh, path, p, meta, size, certificate, certificateError, checkpoint);
+    } catch (e) {
+      await fh.close();
+      throw e;
+    }
+  }
+
+  get complete(): boolean {
+    return this.preamble.complete;
+  }
+
+  get identity(): DeviceInfo | null {
+    return this.meta.identity ?? null;
+  }
+
+  /** Segments stored (for a partial: whole segments present). */
+  get segmentCount(): number {
+    if (this.preamble.complete) return this.preamble.segmentCount;
+    return Math.max(0, Math.floor((this.fileSize - this.preamble.segmentsOffset) / this.preamble.segmentSize));
+  }
+
+  async indexEntry(i: number): Promise<IndexEntry> {
+    if (!this.complete) throw new PackscopeError('USAGE', 'a partial log has no index yet');
+    if (i < 0 || i >= this.segmentCount) throw new PackscopeError('USAGE', `segment position ${i} out of range`);
+    const b = new Uint8Array(INDEX_ENTRY_SIZE);
+    await this.fh.read(b, 0, b.length, this.preamble.indexOffset + i * INDEX_ENTRY_SIZE);
+    return decodeIndexEntry(b, 0);
+  }
+
+  /** Total records in stored segments (from the index; partial logs count by scanning). */
+  async recordCount(): Promise<number> {
+    if (this.complete && this.segmentCount > 0) {
+      const last = await this.indexEntry(this.segmentCount - 1);
+      return last.firstRecord + last.recordCount + (this.checkpoint?.recordCount ?? 0);
+    }
+    let n = 0;
+    for await (const it of this.segments()) if ('segment' in it) n += it.segment.recordCount;
+    return n;
+  }
+
+  /** Binary search over the index: position of the segment holding record `index`, or by time. */
+  async seek(target: { record: number } | { time: number }): Promise<number> {
+    let lo = 0;
+    let hi = this.segmentCount - 1;
+    if (hi < 0) return 0;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      const e = await this.indexEntry(mid);
+      const key = 'record' in target ? e.firstRecord <= target.record : e.rtcMs <= target.time;
+      if (key) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  /** Streams stored segments from a position, with damage reported in place (never skipped silently). */
+  async *segments(from = 0): AsyncGenerator<SegmentOrDamage> {
+    const size = this.preamble.segmentSize;
+    const start = this.preamble.segmentsOffset + from * size;
+    const end = this.preamble.segmentsOffset + this.segmentCount * size;
+    const decoder = new SegmentStreamDecoder();
+    const buf = new Uint8Array(READ_BLOCK - (READ_BLOCK % size));
+    let pos = start;
+    const toItem = (it: ReturnType<SegmentStreamDecoder['push']>[number]): SegmentOrDamage =>
+      it.kind === 'segment'
+        ? { position: from + Math.floor(it.offset / size), offset: start + it.offset, segment: it.segment }
+        : { damage: { offset: start + it.offset, length: it.length, error: it.error } };
+    while (pos < end) {
+      const n = Math.min(buf.length, end - pos);
+      const { bytesRead } = await this.fh.read(buf, 0, n, pos);
+      if (bytesRead <= 0) break;
+      pos += bytesRead;
+      for (const it of decoder.push(buf.subarray(0, bytesRead))) yield toItem(it);
+    }
+    for (const it of decoder.finish()) yield toItem(it);
+  }
+
+  /** Streams every record: stored segments, then the checkpointed open segment. */
+  async *records(options: { fromRecord?: number; includeCheckpoint?: boolean } = {}): AsyncGenerator<LogRecord> {
+    let from = 0;
+    let index = 0;
+    if (options.fromRecord && this.complete) {
+      from = await this.seek({ record: options.fromRecord });
+      index = (await this.indexEntry(from)).firstRecord;
+    }
+    const skipUntil = options.fromRecord ?? 0;
+    for await (const it of this.segments(from)) {
+      if (!('segment' in it)) continue;
+      for (const r of segmentRecords(it.segment, index)) if (r.index >= skipUntil) yield r;
+      index += it.segment.recordCount;
+    }
+    if (this.checkpoint && options.includeCheckpoint !== false) {
+      let seg: ParsedSegment | null = null;
+      try {
+        seg = checkpointSegment(this.checkpoint);
+      } catch {
+        seg = null;
+      }
+      if (seg) for (const r of segmentRecords(seg, index, this.checkpoint.recordCount)) if (r.index >= skipUntil) yield r;
+    }
+  }
+
+  /**
+   * Verifies the whole file: certificate chain to the given root (DER SPKI), every segment's hash
+   * and signature, the chain and gaps, and the checkpoint. Nothing is repaired.
+   */
+  async verify(rootSpki: Uint8Array | null, options: { verifier?: SignatureVerifier; onProgress?: (done: number, total: number) => void; signal?: AbortSignal } = {}): Promise<PslogVerifyReport> {
+    const cert = this.certificate;
+    const certificate = { ok: false, message: '', serial: cert?.serial ?? null, model: cert?.model ?? null };
+    const issues: VerifyIssue[] = [];
+    if (!cert) certificate.message = `no usable device certificate: ${this.certificateError}`;
+    else if (!rootSpki) certificate.message = 'not checked (no root given)';
+    else {
+      try {
+        verifyCertificate(cert, rootSpki);
+        certificate.ok = true;
+        certificate.message = 'chains to the given manufacturing root';
+      } catch (e) {
+        certificate.message = (e as Error).message;
+      }
+    }
+    const publicKey = cert?.devicePublicKey ?? new Uint8Array(65);
+    const chain = new ChainVerifier({ publicKey, ...(cert ? { serial: cert.serial } : {}), verify: options.verifier ?? nodeVerifier() });
+    if (!certificate.ok && rootSpki) chain.addIssue({ kind: 'certificate', segment: null, message: `device certificate: ${certificate.message}` });
+    if (!cert) chain.addIssue({ kind: 'certificate', segment: null, message: certificate.message });
+    const total = this.segmentCount;
+    let done = 0;
+    let lastTime: number | null = null;
+    for await (const it of this.segments()) {
+      if (options.signal?.aborted) throw new PackscopeError('CANCELLED', 'verification cancelled');
+      if ('segment' in it) {
+        chain.addSegment(it.segment, it.offset);
+        if (it.segment.recordCount > 0) {
+          const s = it.segment;
+          const lastRec = s.header.headerLen + (s.recordCount - 1) * s.header.recordSize;
+          const f = s.header.schema.fields.find((x) => x.name === 'dt')!;
+          lastTime = s.header.rtcMs + rd32(s.bytes, lastRec + f.offset) * f.scale;
+        }
+        done++;
+        if (done % 256 === 0) options.onProgress?.(done, total);
+      } else chain.addDamage(it.damage.offset, it.damage.length, it.damage.error);
+    }
+    const checkpoint = { present: this.checkpoint !== null, ok: false, counter: this.checkpoint?.counter ?? null, records: this.checkpoint?.recordCount ?? 0 };
+    if (this.checkpoint) {
+      const expected = this.meta.nonce ? fromHex(this.meta.nonce) : undefined;
+      const cpIssues = verifyCheckpoint(chain, this.checkpoint, publicKey, expected, options.verifier ?? nodeVerifier());
+      checkpoint.ok = cpIssues.length === 0;
+    }
+    if (!this.complete) chain.addIssue({ kind: 'truncated', segment: chain.expectedCounter, message: 'the log is a partial download (not complete)' });
+    const summary = chain.summary();
+    if (lastTime !== null) summary.lastTime = lastTime;
+    void issues;
+    return { ...summary, certificate, checkpoint, complete: this.complete };
+  }
+
+  async close(): Promise<void> {
+    await this.fh.close().catch(() => undefined);
+  }
+}
+
+/** Opens a .pslog for reading (the API the Logs screen, evidence packages and the CLI use). */
+export function openPslog(path: string): Promise<PslogReader> {
+  return PslogReader.open(path);
+}

@@ -1,0 +1,285 @@
+import { randomBytes } from 'node:crypto';
+import { access } from 'node:fs/promises';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { decodeCertificate, verifyCertificate, type DeviceCertificate } from '../../../shared/blackbox/certificate.js';
+import { SegmentStreamDecoder } from '../../../shared/blackbox/decoder.js';
+import {
+  BB_CERTIFICATE, BB_CHECKPOINT_REQ, BB_CHECKPOINT_RES, BB_CMD, BB_STATUS, NONE32, type BlackBoxStatus,
+} from '../../../shared/blackbox/messages.js';
+import { ChainVerifier, verifyCheckpoint, type Checkpoint, type VerifyIssue } from '../../../shared/blackbox/verify.js';
+import { PackscopeError } from '../../../shared/errors.js';
+import type { DeviceInfo, TransferProgress } from '../../../shared/types/domain.js';
+import { bytesEqual, fromHex, toHex } from '../../../shared/util/bytes.js';
+import { bulkRead, regionHash } from '../link/bulk.js';
+import type { NativeLink } from '../link/native-link.js';
+import { ProgressMeter } from '../link/progress.js';
+import { PslogReader, PslogWriter, nodeVerifier, type IndexEntry, type PslogMeta } from './pslog.js';
+
+/**
+ * Black-box log pull: reads the board's closed segments over the windowed bulk transfer, verifies
+ * each one (hash, device signature, chain, gaps) as it arrives, appends it to FILE.pslog.partial,
+ * then asks for a checkpoint of the open segment with a fresh nonce and seals the file. A resumed
+ * pull re-verifies the partial, asks the board for the hash of the last segment it holds, and
+ * continues only if the board still has exactly those bytes.
+ */
+export interface PullOptions {
+  out: string;
+  resume?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (p: TransferProgress & { segments: number }) => void;
+  /** Manufacturing root (DER SPKI): when given, the device certificate must chain to it before anything is read. */
+  rootSpki?: Uint8Array;
+  identity?: DeviceInfo | null;
+  source?: { port?: string; baud?: number };
+  window?: number;
+  chunkSize?: number;
+  compress?: boolean;
+  tool?: string;
+}
+
+export interface PullResult {
+  path: string;
+  segments: number;
+  records: number;
+  firstCounter: number | null;
+  lastCounter: number | null;
+  firstTime: number | null;
+  lastTime: number | null;
+  /** Segments kept from a partial (not read again). */
+  resumedSegments: number;
+  /** Payload bytes read from the board in this run (segments + checkpoint). */
+  bytesRead: number;
+  seconds: number;
+  /** Payload bytes per second of this run's transfers. */
+  payloadRate: number;
+  retransmissions: number;
+  checkpoint: { counter: number; records: number; verified: boolean } | null;
+  issues: VerifyIssue[];
+  signaturesOk: boolean;
+  certificate: { serial: string; model: string; chainedToRoot: boolean | null };
+}
+
+export async function blackBoxStatus(link: NativeLink, signal?: AbortSignal): Promise<BlackBoxStatus> {
+  return BB_STATUS.decode(await link.request(BB_CMD.STATUS, new Uint8Array(0), signal ? { signal } : {}));
+}
+
+export async function deviceCertificate(link: NativeLink, signal?: AbortSignal): Promise<{ raw: Uint8Array; cert: DeviceCertificate }> {
+  const { certificate } = BB_CERTIFICATE.decode(await link.request(BB_CMD.CERTIFICATE, new Uint8Array(0), signal ? { signal } : {}));
+  return { raw: certificate, cert: decodeCertificate(certificate) };
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await access(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function pullLog(link: NativeLink, options: PullOptions): Promise<PullResult> {
+  const t0 = performance.now();
+  const signal = options.signal;
+  const status = await blackBoxStatus(link, signal);
+  const { raw: certRaw, cert } = await deviceCertificate(link, signal);
+  let chainedToRoot: boolean | null = null;
+  if (options.rootSpki) {
+    verifyCertificate(cert, options.rootSpki); // throws VERIFY_FAILED naming what is wrong
+    chainedToRoot = true;
+  }
+  const size = status.segmentSize;
+  const verifier = nodeVerifier();
+  let chain = new ChainVerifier({ publicKey: cert.devicePublicKey, serial: cert.serial, verify: verifier });
+  const partialPath = PslogWriter.partialPathOf(options.out);
+
+  let writer: PslogWriter;
+  let nonce: Uint8Array = new Uint8Array(randomBytes(16));
+  let next = status.oldestCounter === NONE32 ? 0 : status.oldestCounter;
+  let resumedSegments = 0;
+  let firstTime: number | null = null;
+
+  if (options.resume && (await exists(partialPath))) {
+    const reader = await PslogReader.open(partialPath);
+    let entries: IndexEntry[] = [];
+    let lastBytes: Uint8Array | null = null;
+    try {
+      if (reader.complete) throw new PackscopeError('USAGE', `${partialPath} is marked complete; rename it or pull afresh`);
+      if (reader.meta.certificate !== toHex(certRaw)) {
+        throw new PackscopeError('REFUSED', `${partialPath} was pulled from another board (certificate differs); pull afresh without --resume`);
+      }
+      if (reader.meta.nonce) nonce = fromHex(reader.meta.nonce);
+      // Re-verify what the partial holds; keep the longest prefix that verifies cleanly.
+      let records = 0;
+      for await (const it of reader.segments()) {
+        if (!('segment' in it)) break;
+        const issues = chain.addSegment(it.segment, it.offset);
+        if (issues.length) break;
+        entries.push({ counter: it.segment.header.counter, recordCount: it.segment.recordCount, flags: it.segment.trailer?.flags ?? 0, firstRecord: records, rtcMs: it.segment.header.rtcMs });
+        records += it.segment.recordCount;
+        lastBytes = it.segment.bytes;
+        if (firstTime === null) firstTime = it.segment.header.rtcMs;
+      }
+    } finally {
+      await reader.close();
+    }
+    if (lastBytes) {
+      const last = entries[entries.length - 1]!;
+      // Never trust the file alone: the board must still hold exactly the last segment we verified.
+      const slot = last.counter % status.slotCount;
+      const held = status.oldestCounter !== NONE32 && last.counter >= status.oldestCounter && last.counter <= status.newestCounter;
+      if (held) {
+        const boardHash = await regionHash(link, status.ringRegion, slot * size, size, signal);
+        if (!bytesEqual(boardHash, sha256(lastBytes))) {
+          throw new PackscopeError('REFUSED', `the board no longer holds segment ${last.counter} as downloaded; pull afresh without --resume`);
+        }
+      }
+      next = last.counter + 1;
+    }
+    // Rebuild the chain state from the verified prefix only.
+    chain = new ChainVerifier({
+      publicKey: cert.devicePublicKey,
+      serial: cert.serial,
+      verify: verifier,
+      ...(lastBytes ? { previous: { counter: entries[entries.length - 1]!.counter, sha256: sha256(lastBytes.subarray(0, size - 96)) } } : {}),
+    });
+    chain.segments = entries.length;
+    chain.records = entries.reduce((n, e) => n + e.recordCount, 0);
+    chain.firstCounter = entries[0]?.counter ?? null;
+    chain.firstTime = firstTime;
+    resumedSegments = entries.length;
+    const head = await PslogReader.open(partialPath);
+    const preamble = head.preamble;
+    await head.close();
+    writer = await PslogWriter.resume(options.out, preamble, entries);
+  } else {
+    const meta: PslogMeta = {
+      format: 'pslog',
+      tool: options.tool ?? 'packscope',
+      pulledAt: new Date().toISOString(),
+      identity: options.identity ?? null,
+      certificate: toHex(certRaw),
+      board: { ...status },
+      nonce: toHex(nonce),
+      ...(options.source ? { source: options.source } : {}),
+    };
+    writer = await PslogWriter.create(options.out, meta, size);
+  }
+
+  let bytesRead = 0;
+  let retransmissions = 0;
+  let transferSeconds = 0;
+  const totalGuess = status.newestCounter === NONE32 ? 0 : Math.max(0, status.newestCounter - next + 1) * size;
+  const meter = new ProgressMeter(totalGuess + 8192);
+  const progress = () => options.onProgress?.({ ...meter.update(bytesRead, 'pull'), segments: writer.segmentCount });
+
+  /** Reads closed segments [from, to] from the ring, verifying and appending each. */
+  const pullRange = async (from: number, to: number) => {
+    let c = from;
+    while (c <= to) {
+      const slot = c % status.slotCount;
+      const count = Math.min(to - c + 1, status.slotCount - slot);
+      const decoder = new SegmentStreamDecoder();
+      let lastSync = writer.segmentCount;
+      const handle = async (items: ReturnType<SegmentStreamDecoder['push']>) => {
+        for (const it of items) {
+          if (it.kind === 'damage') {
+            chain.addDamage(it.offset + slot * size, it.length, it.error);
+            continue;
+          }
+          chain.addSegment(it.segment, it.offset + slot * size);
+          if (it.segment.recordCount > 0 && chain.firstTime === null) chain.firstTime = it.segment.header.rtcMs;
+          await writer.append(it.segment);
+        }
+        if (writer.segmentCount - lastSync >= 64) {
+          await writer.sync();
+          lastSync = writer.segmentCount;
+        }
+      };
+      const base = bytesRead;
+      const r = await bulkRead(link, {
+        region: status.ringRegion,
+        offset: slot * size,
+        length: count * size,
+        ...(options.window !== undefined ? { window: options.window } : {}),
+        ...(options.chunkSize !== undefined ? { chunkSize: options.chunkSize } : {}),
+        ...(options.compress ? { compress: true } : {}),
+        ...(signal ? { signal } : {}),
+        onData: async (_off, data) => handle(decoder.push(data)),
+        onProgress: (p) => {
+          bytesRead = base + p.done;
+          progress();
+        },
+      });
+      await handle(decoder.finish());
+      await writer.sync();
+      bytesRead = base + count * size;
+      retransmissions += r.retransmissions;
+      transferSeconds += r.seconds;
+      c += count;
+    }
+  };
+
+  try {
+    let newest = status.newestCounter;
+    // The board keeps recording while we read: catch up with segments it closed meanwhile.
+    for (let round = 0; round < 8 && newest !== NONE32 && newest >= next; round++) {
+      await pullRange(next, newest);
+      next = newest + 1;
+      newest = (await blackBoxStatus(link, signal)).newestCounter;
+    }
+    // Checkpoint of the open segment with our nonce.
+    const cpRes = BB_CHECKPOINT_RES.decode(await link.request(BB_CMD.CHECKPOINT, BB_CHECKPOINT_REQ.encode({ nonce }), signal ? { signal } : {}));
+    if (cpRes.counter > next) {
+      await pullRange(next, cpRes.counter - 1);
+      next = cpRes.counter;
+    }
+    let checkpoint: Checkpoint | null = null;
+    let cpVerified = false;
+    if (cpRes.length > 0) {
+      const r = await bulkRead(link, { region: status.checkpointRegion, offset: 0, length: cpRes.length, ...(signal ? { signal } : {}) });
+      bytesRead += cpRes.length;
+      transferSeconds += r.seconds;
+      checkpoint = { counter: cpRes.counter, recordCount: cpRes.recordCount, nonce, signature: cpRes.signature, prefix: r.data!, segmentSize: cpRes.segmentSize };
+      cpVerified = verifyCheckpoint(chain, checkpoint, cert.devicePublicKey, nonce, verifier).length === 0;
+    }
+    progress();
+    await writer.finish(checkpoint);
+    const s = chain.summary();
+    const seconds = (performance.now() - t0) / 1000;
+    return {
+      path: options.out,
+      segments: writer.segmentCount,
+      records: writer.recordCount + (checkpoint?.recordCount ?? 0),
+      firstCounter: s.firstCounter,
+      lastCounter: s.lastCounter,
+      firstTime: s.firstTime,
+      lastTime: checkpoint ? checkpointTime(checkpoint) ?? s.lastTime : s.lastTime,
+      resumedSegments,
+      bytesRead,
+      seconds,
+      payloadRate: transferSeconds > 0 ? bytesRead / transferSeconds : 0,
+      retransmissions,
+      checkpoint: checkpoint ? { counter: checkpoint.counter, records: checkpoint.recordCount, verified: cpVerified } : null,
+      issues: s.issues,
+      signaturesOk: s.issueCount === 0 && (checkpoint ? cpVerified : true),
+      certificate: { serial: cert.serial, model: cert.model, chainedToRoot },
+    };
+  } catch (e) {
+    await writer.close();
+    if (e instanceof PackscopeError && (e.code === 'DISCONNECTED' || e.code === 'CANCELLED' || e.code === 'TIMEOUT')) {
+      throw new PackscopeError(e.code, `${e.message}; ${writer.segmentCount} verified segments kept in ${partialPath} (run again with --resume)`);
+    }
+    throw e;
+  }
+}
+
+function checkpointTime(cp: Checkpoint): number | null {
+  // Last record time of the open segment: header RTC + the last record's dt (schema: dt is u32 ms at offset 2).
+  if (cp.recordCount === 0 || cp.prefix.length < 92) return null;
+  const v = new DataView(cp.prefix.buffer, cp.prefix.byteOffset, cp.prefix.byteLength);
+  const headerLen = v.getUint16(6, true);
+  const recordSize = v.getUint16(84, true);
+  const rtc = v.getUint32(20, true) + v.getUint32(24, true) * 4294967296;
+  const o = headerLen + (cp.recordCount - 1) * recordSize + 2;
+  return o + 4 <= cp.prefix.length ? rtc + v.getUint32(o, true) : null;
+}
