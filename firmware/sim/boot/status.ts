@@ -3,7 +3,7 @@ import { toHex } from '../../../shared/util/bytes.js';
 import type { Bootloader } from './bootloader.js';
 
 /** Region id of the secondary slot in the bulk-transfer registry (PROTOCOL.md, Firmware). */
-export const FW_UPLOAD_REGION = 0x30;
+export const FW_UPLOAD_REGION = 0x20;
 
 /** The bootloader's state as the board reports it (FW_STATUS). */
 export function fwStatusOf(bl: Bootloader): FwStatus {
