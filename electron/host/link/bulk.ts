@@ -333,15 +333,51 @@ export async function bulkWrite(link: NativeLink, options: BulkWriteOptions): Pr
   const meter = new ProgressMeter(data.length);
   options.onProgress?.(meter.update(skip, 'write'));
   if (skip === data.length) return { region: info, committed: offset + skip, startedAt: offset + skip, retransmissions: 0, seconds: (performance.now() - t0) / 1000 };
+  const start = offset + skip;
+  let pos = start;
+  let size = chunkSize;
+  let window = options.window ?? 8;
+  let retransmissions = 0;
+  while (pos < offset + data.length) {
+    const span = await writeSpan(link, info.id, pos, data.subarray(pos - offset), size, window, options, (acked) =>
+      options.onProgress?.(meter.update(acked - offset, 'write')),
+    );
+    retransmissions += span.retransmissions;
+    pos = span.committed;
+    if (!span.complete) {
+      size = Math.max(MIN_CHUNK, size >> 2);
+      window = Math.min(MAX_WINDOW, window * 2);
+    }
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  options.onProgress?.({ ...meter.update(data.length, 'write'), rate: (data.length - skip) / Math.max(seconds, 1e-6), etaSeconds: 0 });
+  return { region: info, committed: pos, startedAt: start, retransmissions, seconds };
+}
+
+/**
+ * One BULK_WRITE transfer of `body` at `start`. Resolves complete, or early (complete = false)
+ * when acknowledgements stop advancing although chunks keep being resent, so the caller can go
+ * on from the committed offset with smaller chunks.
+ */
+async function writeSpan(
+  link: NativeLink,
+  region: number,
+  start: number,
+  body: Uint8Array,
+  chunkSize: number,
+  window: number,
+  options: BulkWriteOptions,
+  onAcked: (ackedTo: number) => void,
+): Promise<{ committed: number; complete: boolean; retransmissions: number }> {
   const id = transferId();
   const g = guard(link, id, options);
-  const start = offset + skip;
-  const body = data.subarray(skip);
   let sender: BulkSender | null = null;
   let timer: NodeJS.Timeout | null = null;
-  let finish!: () => void;
-  const finished = new Promise<void>((r) => (finish = r));
+  let finish!: (complete: boolean) => void;
+  const finished = new Promise<boolean>((r) => (finish = r));
   let lineFreeAt = 0;
+  let lastProgress = performance.now();
+  let retransAtProgress = 0;
   const compress = options.compress ?? false;
   const pump = () => {
     if (!sender || link.isClosed) return;
@@ -369,18 +405,25 @@ export async function bulkWrite(link: NativeLink, options: BulkWriteOptions): Pr
     if (a.transferId !== id || !sender) return;
     if (sender.onAck(a.cumulative, a.sack, performance.now())) {
       g.progressed();
-      options.onProgress?.(meter.update(skip + sender.ackedBytes, 'write'));
+      lastProgress = performance.now();
+      retransAtProgress = sender.retransmissions;
+      onAcked(start + sender.ackedBytes);
     }
-    if (sender.done) finish();
+    if (sender.done) finish(true);
     else pump();
   });
+  const starve = setInterval(() => {
+    if (!sender || chunkSize <= MIN_CHUNK) return;
+    // Several resends and nothing acknowledged for a while: frames of this size do not get through.
+    if (performance.now() - lastProgress > 1500 && sender.retransmissions - retransAtProgress >= 3) finish(false);
+  }, 100);
   try {
     const open = BULK_OPEN.decode(
       await Promise.race([
         link.request(
           CMD.BULK_WRITE_OPEN,
-          BULK_OPEN.encode({ transferId: id, region: info.id, flags: compress ? BULK_FLAG.COMPRESS : 0, offset: start, length: body.length, chunkSize, window: options.window ?? 8 }),
-          { signal: options.signal, timeoutMs: 2000 },
+          BULK_OPEN.encode({ transferId: id, region, flags: compress ? BULK_FLAG.COMPRESS : 0, offset: start, length: body.length, chunkSize, window }),
+          { signal: options.signal, timeoutMs: 2000, retries: 20 },
         ),
         g.failed,
       ]),
@@ -389,18 +432,21 @@ export async function bulkWrite(link: NativeLink, options: BulkWriteOptions): Pr
     const byteRate = link.lineBytesPerSecond;
     const windowMs = Number.isFinite(byteRate) ? ((open.window + 1) * (open.chunkSize + 32) * 1000) / byteRate : 0;
     sender = new BulkSender({ start, length: body.length, chunkSize: open.chunkSize, window: open.window, initialRtoMs: 2 * windowMs + 500 });
+    lastProgress = performance.now();
     pump();
-    await Promise.race([finished, g.failed]);
-    const closed = BULK_CLOSED.decode(await link.request(CMD.BULK_CLOSE, BULK_CLOSE.encode({ transferId: id }), { signal: options.signal, timeoutMs: 2000 }));
-    if (closed.committed !== offset + data.length) throw new PackscopeError('PROTOCOL', `board committed ${closed.committed - offset} of ${data.length} bytes`);
-    const seconds = (performance.now() - t0) / 1000;
-    options.onProgress?.({ ...meter.update(data.length, 'write'), rate: body.length / Math.max(seconds, 1e-6), etaSeconds: 0 });
-    return { region: info, committed: closed.committed, startedAt: start, retransmissions: sender.retransmissions, seconds };
+    const complete = await Promise.race([finished, g.failed]);
+    if (timer) clearTimeout(timer);
+    timer = null;
+    const closed = BULK_CLOSED.decode(await link.request(CMD.BULK_CLOSE, BULK_CLOSE.encode({ transferId: id }), { signal: options.signal, timeoutMs: 2000, retries: 20 }));
+    if (complete && closed.committed !== start + body.length) throw new PackscopeError('PROTOCOL', `board committed up to ${closed.committed}, expected ${start + body.length}`);
+    if (closed.committed < start || closed.committed > start + body.length) throw new PackscopeError('PROTOCOL', `board reports an impossible committed offset ${closed.committed}`);
+    return { committed: closed.committed, complete, retransmissions: sender.retransmissions };
   } catch (e) {
     if (!link.isClosed) await closeQuietly(link, id);
     throw e;
   } finally {
     if (timer) clearTimeout(timer);
+    clearInterval(starve);
     unsubAck();
     g.dispose();
   }

@@ -150,3 +150,15 @@ describe('exactly-once execution of retried requests', () => {
     }
   });
 });
+
+describe('bulk write on a noisy line', () => {
+  it('shrinks its chunks until they get through and the board holds exactly the data', async () => {
+    const s = await Session.open('sim:?faults=corrupt%3D0.0005&seed=3', { baud: 921600 });
+    open.push(s);
+    const data = new Uint8Array(32 * 1024).map((_, i) => (i * 2654435761) >>> 24);
+    const r = await s.native!.bulkWrite({ region: 'scratch', data });
+    expect(r.committed).toBe(data.length);
+    expect(r.retransmissions).toBeGreaterThan(0);
+    expect(await s.native!.regionHash('scratch', 0, data.length)).toEqual(sha256(data));
+  });
+});
