@@ -30,7 +30,7 @@ export interface RecordingSink {
   append(segment: Uint8Array): Promise<void>;
   /** Completes the file (identity, summary, index) and makes it visible under its final name. */
   finish(device: DeviceInfo, summary: RecordingSummary): Promise<void>;
-  /** Gives up: removes the temporary file. */
+  /** Gives up: closes the temporary file (kept when it holds data, so nothing recorded is lost). */
   abort(): Promise<void>;
 }
 
