@@ -4,6 +4,8 @@ import type { CommandModule } from '../context.js';
 import { numberOption, parseCommandArgs } from '../context.js';
 import { DEVICE_OPTIONS, DEVICE_USAGE, openDeviceSession } from '../device-options.js';
 import { EXIT } from '../exit-codes.js';
+import { startRecording } from '../../recorder/index.js';
+import { packageVersion } from '../main.js';
 
 const r3 = (v: number) => Math.round(v * 1000) / 1000;
 
@@ -46,22 +48,29 @@ function humanLine(f: TelemetryFrame): string {
 
 export default {
   summary: 'Live telemetry (one line per frame; --json gives JSON lines)',
-  usage: `Usage: packscope monitor --port PATH [--rate HZ] [--duration S] [--protocol P] [--json]
+  usage: `Usage: packscope monitor --port PATH [--rate HZ] [--duration S] [--protocol P] [--record FILE.pslog] [--json]
 
 ${DEVICE_USAGE}
   --rate HZ           frames per second to ask for (default 2, up to 100)
   --duration S        stop after S seconds (default: until Ctrl-C)
+  --record FILE.pslog also store every frame in a .pslog, flagged as an unsigned desktop recording
+                      (weaker evidence than a signed black box); written as FILE.pslog.partial
+                      and renamed when monitoring stops
   --json              one JSON object per frame (t, packVoltage V, current A (+ = charge), soc %,
                       cellVoltages V, temperatures °C, status/alarms as bits and names), then a
                       final {"summary": ...} line with frame count and link error counters
 
 Exit codes: 0 when stopped by --duration or Ctrl-C, 4 when the device disconnects.`,
   async run(argv, ctx) {
-    const { values } = parseCommandArgs(argv, { ...DEVICE_OPTIONS, rate: { type: 'string' }, duration: { type: 'string' } });
+    const { values } = parseCommandArgs(argv, { ...DEVICE_OPTIONS, rate: { type: 'string' }, duration: { type: 'string' }, record: { type: 'string' } });
     const rate = numberOption(values.rate, 'rate', 2, 0.01, 100);
     const duration = values.duration === undefined ? null : numberOption(values.duration, 'duration', 0, 0.1, 7 * 24 * 3600);
     const json = Boolean(values.json);
     const session = await openDeviceSession(values, ctx);
+    const recording = values.record ? await startRecording(session, values.record, { rateHz: rate, tool: `packscope ${packageVersion()}` }).catch(async (e: unknown) => {
+      await session.close();
+      throw e;
+    }) : null;
     const t0 = performance.now();
     let frames = 0;
     let staleEvents = 0;
@@ -98,7 +107,9 @@ Exit codes: 0 when stopped by --duration or Ctrl-C, 4 when the device disconnect
       await stopped;
       const seconds = (performance.now() - t0) / 1000;
       const link = session.stats();
-      if (json) ctx.out(JSON.stringify({ summary: { frames, seconds: Math.round(seconds * 1000) / 1000, rateHz: rate, staleEvents, outcome, link } }));
+      const recorded = recording ? await recording.stop() : null;
+      if (recorded && !json) ctx.err(`recorded ${recorded.records} frames in ${recorded.segments} segment(s) to ${recorded.path} (unsigned desktop recording${recorded.gaps.length ? `, ${recorded.gaps.length} gap(s)` : ''})`);
+      if (json) ctx.out(JSON.stringify({ summary: { frames, seconds: Math.round(seconds * 1000) / 1000, rateHz: rate, staleEvents, outcome, link, ...(recorded ? { recording: recorded } : {}) } }));
       else ctx.err(`${frames} frames in ${seconds.toFixed(1)} s; link: ${link.crcErrors} CRC errors, ${link.decodeErrors} decode errors, ${link.timeouts} timeouts, ${link.retries} retries`);
       if (outcome === 'disconnected') {
         ctx.err(`packscope: device disconnected (${disconnectReason})`);
@@ -109,6 +120,7 @@ Exit codes: 0 when stopped by --duration or Ctrl-C, 4 when the device disconnect
       if (e instanceof PackscopeError && e.code === 'CANCELLED') return 0;
       throw e;
     } finally {
+      if (recording) await recording.abort().catch(() => undefined);
       await session.close();
     }
   },
