@@ -100,21 +100,25 @@ describe('simulated SLCAN adapter and bus', () => {
     await expect(flashImage(target, other)).rejects.toMatchObject({ code: 'REFUSED' });
     expect((await target.status()).secondary).toEqual(before.secondary);
 
-    // Transfer data out of sequence: a clear, named negative response; then the real flash.
-    await target.begin(encodeImageMeta(parseImage(good)));
-    expect(client.pendingSeen).toBeGreaterThan(0); // the erase answered 0x78 first and was waited for
+    const progress: number[] = [];
+    const report = await flashImage(target, good, { confirm: true, onProgress: (p) => progress.push(p.done) });
+    expect(report.outcome).toBe('installed-confirmed');
+    expect(report.status.runningVersion).toBe('2.1.0+0');
+    expect(report.status.testing).toBe(false);
+    expect(progress[progress.length - 1]).toBe(good.length);
+    expect(sim.board.firmwareVersion).toBe('2.1.0+0');
+
+    // The secondary slot now holds the previous image, so the next erase takes block erases:
+    // the ECU answers 0x78 (response pending) first and the client keeps waiting.
+    const pendingBefore = client.pendingSeen;
+    const next = signImage({ payload, version: { major: 2, minor: 2, revision: 0, build: 0 }, key, securityCounter: 2, boardId });
+    await target.begin(encodeImageMeta(parseImage(next)));
+    expect(client.pendingSeen).toBeGreaterThan(pendingBefore);
+    // Transfer data out of sequence: a clear, named negative response.
     await client.request({ service: 'RequestDownload', dataFormat: 0, address: 0, size: 100 });
     await expect(client.request({ service: 'TransferData', sequence: 2, data: new Uint8Array(10) })).rejects.toThrow(
       'TransferData refused by the ECU: wrongBlockSequenceCounter (0x73)',
     );
-
-    const progress: number[] = [];
-    const report = await flashImage(target, good, { onProgress: (p) => progress.push(p.done) });
-    expect(report.outcome).toBe('installed-test');
-    expect(report.status.runningVersion).toBe('2.1.0+0');
-    expect(report.status.testing).toBe(true);
-    expect(progress[progress.length - 1]).toBe(good.length);
-    expect(sim.board.firmwareVersion).toBe('2.1.0+0');
     client.dispose();
   });
 });
