@@ -14,7 +14,29 @@ export const FW_CMD = {
   TEST: 0x0304,
   CONFIRM: 0x0305,
   REVERT: 0x0306,
+  RESET: 0x0307,
 } as const;
+
+/**
+ * Every firmware request starts with a 4-byte request id chosen at random by the host. A retry
+ * repeats it (so the board's replay cache, PROTOCOL.md §3.3, answers a retried request without
+ * running it twice), while a new request never matches an answer cached for an earlier
+ * connection that happened to use the same sequence number.
+ */
+export const REQUEST_ID_SIZE = 4;
+
+export function withRequestId(body: Uint8Array, id: number): Uint8Array {
+  const out = new Uint8Array(REQUEST_ID_SIZE + body.length);
+  new DataView(out.buffer).setUint32(0, id >>> 0, true);
+  out.set(body, REQUEST_ID_SIZE);
+  return out;
+}
+
+/** The request body after its request id. */
+export function requestBody(payload: Uint8Array): Uint8Array {
+  if (payload.length < REQUEST_ID_SIZE) throw new DecodeError(`firmware request without its ${REQUEST_ID_SIZE}-byte request id`);
+  return payload.subarray(REQUEST_ID_SIZE);
+}
 
 /** Most hashes one FW_HASHES answer carries (32 bytes each, under the 16 KiB payload limit). */
 export const FW_MAX_HASHES = 256;

@@ -7,10 +7,10 @@ import {
   decodeJson,
   encodeHashesRequest,
   parseRefusal,
+  withRequestId,
   type FwStatus,
 } from '../../../shared/image/index.js';
-import { CMD, ERR } from '../../../shared/protocol/constants.js';
-import { RESET } from '../../../shared/protocol/messages.js';
+import { ERR } from '../../../shared/protocol/constants.js';
 import { bulkWrite, regionErase } from '../link/bulk.js';
 import { DeviceError } from '../link/errors.js';
 import type { NativeLink } from '../link/native-link.js';
@@ -43,10 +43,14 @@ export class NativeFirmwareTarget implements FirmwareTarget {
     this.description = `native protocol on ${link.transport.info?.path ?? 'a port'}`;
   }
 
-  /** A request whose REFUSED answer becomes a REFUSED error carrying the board's reason. */
-  private async call(cmd: number, payload: Uint8Array = new Uint8Array(0), signal?: AbortSignal, timeoutMs?: number): Promise<Uint8Array> {
+  /**
+   * A firmware request (with a fresh random request id, PROTOCOL.md §8.3) whose REFUSED answer
+   * becomes a REFUSED error carrying the board's reason.
+   */
+  private async call(cmd: number, payload: Uint8Array = new Uint8Array(0), signal?: AbortSignal, timeoutMs?: number, retries?: number): Promise<Uint8Array> {
+    const id = crypto.getRandomValues(new Uint32Array(1))[0]!;
     try {
-      return await this.link.request(cmd, payload, { signal, ...(timeoutMs ? { timeoutMs } : {}) });
+      return await this.link.request(cmd, withRequestId(payload, id), { signal, ...(timeoutMs ? { timeoutMs } : {}), ...(retries !== undefined ? { retries } : {}) });
     } catch (e) {
       if (e instanceof DeviceError && e.deviceCode === ERR.REFUSED) {
         const r = parseRefusal(e.deviceMessage);
@@ -136,13 +140,13 @@ export class NativeFirmwareTarget implements FirmwareTarget {
 
   /** Resets the board, then waits until its bootloader has finished and the firmware commands answer. */
   async reset(signal?: AbortSignal): Promise<void> {
-    await this.link.request(CMD.RESET, RESET.encode({ mode: 'application' }), { signal });
+    await this.call(FW_CMD.RESET, undefined, signal, 2000);
     const deadline = performance.now() + (this.o.resetTimeoutMs ?? 120_000);
     await new Promise((r) => setTimeout(r, 100));
     for (;;) {
       if (signal?.aborted) throw new PackscopeError('CANCELLED', 'cancelled while the board was restarting');
       try {
-        await this.link.request(FW_CMD.STATUS, new Uint8Array(0), { signal, timeoutMs: 500, retries: 0 });
+        await this.call(FW_CMD.STATUS, undefined, signal, 500, 0);
         return;
       } catch (e) {
         const busy = e instanceof DeviceError && e.deviceCode === ERR.BUSY;

@@ -1,5 +1,5 @@
 import { ERR } from '../../../shared/protocol/constants.js';
-import { FW_CMD, decodeHashesRequest, encodeJson, refusalMessage } from '../../../shared/image/fw-messages.js';
+import { FW_CMD, decodeHashesRequest, encodeJson, refusalMessage, requestBody } from '../../../shared/image/fw-messages.js';
 import { concatBytes } from '../../../shared/util/bytes.js';
 import type { SimBoard } from '../board.js';
 import { NativeError } from '../native/dispatcher.js';
@@ -50,7 +50,7 @@ export async function installBootloader(board: SimBoard): Promise<void> {
     async (payload: Uint8Array) => {
       if (booting) throw new NativeError(ERR.BUSY, 'the bootloader is starting the application (swap in progress)');
       try {
-        return await fn(payload);
+        return await fn(requestBody(payload));
       } catch (e) {
         if (e instanceof BootRefusal) throw new NativeError(ERR.REFUSED, refusalMessage(e.reason, e.message));
         throw e;
@@ -79,6 +79,10 @@ export async function installBootloader(board: SimBoard): Promise<void> {
     return encodeJson(r);
   }));
   n.register(FW_CMD.REVERT, guarded(async () => encodeJson(await bl.revert())));
+  n.register(FW_CMD.RESET, guarded(() => {
+    // Answer first, as a real board does before it pulls its own reset line.
+    setTimeout(() => void board.reset('application'), 20);
+  }));
 
   n.registerRegion({
     id: FW_UPLOAD_REGION,
