@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -76,6 +76,16 @@ describe('monitor --record', () => {
         nominalCapacityAh: null,
       });
       expect(evaluation.missing.map((m) => m.code)).toContain('unsigned-data');
+
+      // And through the CLI package flow: `package create --log` builds a package whose verdict
+      // names the missing device signatures.
+      process.env.PACKSCOPE_CONFIG_DIR = join(dir, 'config');
+      writeFileSync(join(dir, 'claim.json'), JSON.stringify({ customer: 'A', contact: 'a@example.com', model: 'X', serial: 'Y', purchaseDate: '2026-01-01', description: 'no output', remedy: 'repair' }));
+      const pkg = await cli(['package', 'create', '--log', file, '--claim', join(dir, 'claim.json'), '--out', join(dir, 'claim.psdiag'), '--json']);
+      expect(pkg.code, pkg.err.join('\n')).toBe(0);
+      const verdict = JSON.parse(pkg.out.join('\n'));
+      expect(verdict.verdict).toBe('inconclusive');
+      expect(verdict.missing.map((m: { code: string }) => m.code)).toContain('unsigned-data');
 
       // A second recording under the same name is refused rather than replacing the first.
       const again = await cli(['monitor', '--port', rig.pty.path, '--protocol', protocol, '--duration', '0.5', '--record', file]);
