@@ -1,0 +1,227 @@
+import { readFile } from 'node:fs/promises';
+import { parsePublicKeyPem } from '../../../../shared/blackbox/certificate.js';
+import { PackscopeError } from '../../../../shared/errors.js';
+import { exportLog } from '../../blackbox/export.js';
+import { openPslog, type PslogVerifyReport } from '../../blackbox/pslog.js';
+import { pullLog, type PullResult } from '../../blackbox/pull.js';
+import { EXIT } from '../exit-codes.js';
+import type { CliContext, CommandModule } from '../context.js';
+import { parseCommandArgs, requireOption } from '../context.js';
+import { DEVICE_OPTIONS, DEVICE_USAGE, openDeviceSession } from '../device-options.js';
+
+const USAGE = `Usage:
+  packscope log pull --port PATH --out FILE.pslog [--resume] [--root ROOT.pem] [--compress] [--json]
+  packscope log verify FILE.pslog --root ROOT.pem [--json]
+  packscope log export FILE.pslog --csv OUT.csv | --jsonl OUT.jsonl
+  packscope log info FILE.pslog [--json]
+
+pull     downloads the board's black box (signed segments + a checkpoint of the open segment
+         sealed with a fresh nonce), verifying signatures and the hash chain as segments arrive.
+         Progress (bytes, rate, ETA) goes to stderr. An interrupted pull keeps FILE.pslog.partial;
+         --resume re-verifies it, asks the board whether it still holds the same bytes, and
+         continues after them.
+verify   checks the device certificate against ROOT.pem (the manufacturing root), every segment's
+         hash and signature, the chain, gaps (named by segment counter) and the checkpoint.
+         Exit 0 only when everything verifies; 6 when anything does not.
+export   one row per record; CSV has a header row with units and event columns.
+info     identity, certificate, segments, records, time span (no verification).
+
+${DEVICE_USAGE}`;
+
+function fmtBytes(n: number): string {
+  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(2)} MiB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${n} B`;
+}
+
+function fmtTime(t: number | null): string {
+  return t === null ? '–' : new Date(t).toISOString();
+}
+
+function progressPrinter(ctx: CliContext, json: boolean) {
+  let last = 0;
+  return (p: { done: number; total: number; rate: number; etaSeconds: number | null; segments?: number }, force = false) => {
+    const now = performance.now();
+    if (!force && now - last < 250) return;
+    last = now;
+    if (json) {
+      ctx.err(JSON.stringify({ progress: { done: p.done, total: p.total, rate: Math.round(p.rate), etaSeconds: p.etaSeconds === null ? null : Math.round(p.etaSeconds), segments: p.segments } }));
+      return;
+    }
+    const pct = p.total > 0 ? Math.min(100, (100 * p.done) / p.total).toFixed(1) : '–';
+    const eta = p.etaSeconds === null ? '–' : `${Math.ceil(p.etaSeconds)} s`;
+    ctx.err(`${fmtBytes(p.done)} / ${fmtBytes(p.total)} (${pct} %)  ${fmtBytes(p.rate)}/s  ETA ${eta}${p.segments !== undefined ? `  ${p.segments} segments` : ''}`);
+  };
+}
+
+async function readRoot(path: string): Promise<Uint8Array> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new PackscopeError((e as NodeJS.ErrnoException).code === 'ENOENT' ? 'NOT_FOUND' : 'IO', `${path}: ${(e as Error).message}`);
+  }
+  return parsePublicKeyPem(text).spki;
+}
+
+async function pull(argv: string[], ctx: CliContext): Promise<number> {
+  const { values } = parseCommandArgs(argv, { ...DEVICE_OPTIONS, out: { type: 'string', short: 'o' }, resume: { type: 'boolean' }, root: { type: 'string' }, compress: { type: 'boolean' } });
+  const out = requireOption(values.out, 'out');
+  const rootSpki = values.root ? await readRoot(values.root) : undefined;
+  const session = await openDeviceSession({ ...values, protocol: values.protocol ?? 'native' }, ctx);
+  try {
+    const native = session.native;
+    if (!native) throw new PackscopeError('REFUSED', `the device speaks ${session.protocol}, which has no black box`);
+    const show = progressPrinter(ctx, !!values.json);
+    const result: PullResult = await pullLog(native.link, {
+      out,
+      resume: !!values.resume,
+      signal: ctx.signal,
+      identity: session.info,
+      source: { port: session.transport.info.path, baud: session.line.baudRate },
+      onProgress: (p) => show(p),
+      tool: 'packscope',
+      ...(rootSpki ? { rootSpki } : {}),
+      ...(values.compress ? { compress: true } : {}),
+    });
+    const span = result.firstTime !== null && result.lastTime !== null ? (result.lastTime - result.firstTime) / 3_600_000 : 0;
+    if (values.json) {
+      ctx.out(JSON.stringify({ ...result, spanHours: span, link: session.stats() }, null, 2));
+    } else {
+      const rows: Array<[string, string]> = [
+        ['File', result.path],
+        ['Device', `${result.certificate.model} ${result.certificate.serial}`],
+        ['Segments', `${result.segments} (${result.firstCounter ?? '–'}…${result.lastCounter ?? '–'})${result.resumedSegments ? `, ${result.resumedSegments} kept from the partial` : ''}`],
+        ['Records', String(result.records)],
+        ['Time span', `${fmtTime(result.firstTime)} → ${fmtTime(result.lastTime)} (${span.toFixed(2)} h)`],
+        ['Signatures', result.signaturesOk ? 'all segments and the checkpoint verify (device key)' : `${result.issues.length} problem(s)`],
+        ['Certificate', result.certificate.chainedToRoot ? 'chains to the given root' : 'not checked against a root (use --root or log verify)'],
+        ['Transferred', `${fmtBytes(result.bytesRead)} in ${result.seconds.toFixed(1)} s, average payload rate ${fmtBytes(result.payloadRate)}/s${result.retransmissions ? `, ${result.retransmissions} retransmitted chunks` : ''}`],
+      ];
+      const w = Math.max(...rows.map((r) => r[0].length));
+      for (const [k, v] of rows) ctx.out(`${k.padEnd(w)}  ${v}`);
+      for (const i of result.issues.slice(0, 50)) ctx.out(`  ! ${i.message}`);
+    }
+    return result.signaturesOk ? EXIT.OK : EXIT.VERIFY_FAILED;
+  } finally {
+    await session.close();
+  }
+}
+
+async function verify(argv: string[], ctx: CliContext): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, { root: { type: 'string' } }, true);
+  const file = positionals[0];
+  if (!file || positionals.length > 1) throw new PackscopeError('USAGE', 'log verify takes one FILE.pslog');
+  const root = await readRoot(requireOption(values.root, 'root'));
+  const reader = await openPslog(file);
+  let report: PslogVerifyReport;
+  try {
+    report = await reader.verify(root, { signal: ctx.signal });
+  } finally {
+    await reader.close();
+  }
+  const ok = report.ok && report.certificate.ok && report.complete;
+  if (values.json) ctx.out(JSON.stringify({ file, ...report, ok, chainOk: report.ok }, null, 2));
+  else {
+    ctx.out(`${file}: ${ok ? 'VERIFIED' : 'NOT VERIFIED'}`);
+    ctx.out(`  certificate  ${report.certificate.ok ? 'ok' : 'FAILED'}: ${report.certificate.message}${report.certificate.serial ? ` (${report.certificate.model} ${report.certificate.serial})` : ''}`);
+    ctx.out(`  segments     ${report.segments} (${report.firstCounter ?? '–'}…${report.lastCounter ?? '–'}), ${report.records} records, ${report.missingSegments} missing`);
+    ctx.out(`  checkpoint   ${report.checkpoint.present ? `${report.checkpoint.ok ? 'ok' : 'FAILED'}, open segment ${report.checkpoint.counter} with ${report.checkpoint.records} records` : 'none'}`);
+    for (const i of report.issues) ctx.out(`  ! ${i.message}`);
+    if (report.issueCount > report.issues.length) ctx.out(`  … and ${report.issueCount - report.issues.length} more`);
+  }
+  return ok ? EXIT.OK : EXIT.VERIFY_FAILED;
+}
+
+async function exportCmd(argv: string[], ctx: CliContext): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, { csv: { type: 'string' }, jsonl: { type: 'string' } }, true);
+  const file = positionals[0];
+  if (!file || positionals.length > 1) throw new PackscopeError('USAGE', 'log export takes one FILE.pslog');
+  if (!!values.csv === !!values.jsonl) throw new PackscopeError('USAGE', 'give exactly one of --csv OUT.csv or --jsonl OUT.jsonl');
+  const reader = await openPslog(file);
+  try {
+    if (!reader.complete) ctx.err(`warning: ${file} is a partial download; exporting what it holds`);
+    const format = values.csv ? 'csv' : 'jsonl';
+    const out = (values.csv ?? values.jsonl)!;
+    const r = await exportLog(reader, out, format, { signal: ctx.signal });
+    if (values.json) ctx.out(JSON.stringify(r));
+    else ctx.out(`${r.records} records → ${r.path} (${fmtBytes(r.bytes)} in ${r.seconds.toFixed(2)} s)`);
+    return EXIT.OK;
+  } finally {
+    await reader.close();
+  }
+}
+
+async function info(argv: string[], ctx: CliContext): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, {}, true);
+  const file = positionals[0];
+  if (!file || positionals.length > 1) throw new PackscopeError('USAGE', 'log info takes one FILE.pslog');
+  const reader = await openPslog(file);
+  try {
+    const n = reader.segmentCount;
+    const first = reader.complete && n ? await reader.indexEntry(0) : null;
+    const last = reader.complete && n ? await reader.indexEntry(n - 1) : null;
+    const records = await reader.recordCount();
+    const cert = reader.certificate;
+    const data = {
+      file,
+      complete: reader.complete,
+      fileSize: reader.fileSize,
+      segmentSize: reader.preamble.segmentSize,
+      segments: n,
+      firstCounter: first?.counter ?? null,
+      lastCounter: last?.counter ?? null,
+      records,
+      firstTime: first?.rtcMs ?? null,
+      lastSegmentTime: last?.rtcMs ?? null,
+      checkpoint: reader.checkpoint ? { counter: reader.checkpoint.counter, records: reader.checkpoint.recordCount } : null,
+      identity: reader.identity,
+      certificate: cert ? { serial: cert.serial, model: cert.model, boardId: cert.boardId, issued: new Date(cert.issuedMs).toISOString() } : null,
+      pulledAt: reader.meta.pulledAt,
+      tool: reader.meta.tool,
+    };
+    if (values.json) ctx.out(JSON.stringify(data, null, 2));
+    else {
+      const rows: Array<[string, string]> = [
+        ['File', `${file} (${fmtBytes(data.fileSize)}${data.complete ? '' : ', PARTIAL download'})`],
+        ['Device', cert ? `${cert.model} ${cert.serial} (${cert.boardId})` : 'no certificate'],
+        ['Firmware', reader.identity?.firmwareVersion ?? '–'],
+        ['Segments', `${n} × ${data.segmentSize} B${first ? ` (${first.counter}…${last!.counter})` : ''}`],
+        ['Records', String(records)],
+        ['Time span', `${fmtTime(data.firstTime)} → ${fmtTime(data.lastSegmentTime)}`],
+        ['Checkpoint', data.checkpoint ? `open segment ${data.checkpoint.counter}, ${data.checkpoint.records} records` : 'none'],
+        ['Pulled', `${data.pulledAt} by ${data.tool}`],
+      ];
+      const w = Math.max(...rows.map((r) => r[0].length));
+      for (const [k, v] of rows) ctx.out(`${k.padEnd(w)}  ${v}`);
+    }
+    return EXIT.OK;
+  } finally {
+    await reader.close();
+  }
+}
+
+export default {
+  summary: 'Black-box log: pull (resumable, verified), verify, export CSV/JSONL, info',
+  usage: USAGE,
+  async run(argv, ctx) {
+    const [sub, ...rest] = argv;
+    switch (sub) {
+      case 'pull':
+        return pull(rest, ctx);
+      case 'verify':
+        return verify(rest, ctx);
+      case 'export':
+        return exportCmd(rest, ctx);
+      case 'info':
+        return info(rest, ctx);
+      case '--help':
+      case '-h':
+      case undefined:
+        ctx.out(USAGE);
+        return sub === undefined ? EXIT.USAGE : EXIT.OK;
+      default:
+        throw new PackscopeError('USAGE', `unknown log subcommand '${sub}' (pull, verify, export, info)`);
+    }
+  },
+} satisfies CommandModule;
