@@ -226,6 +226,8 @@ async function readSpan(
   let lastAckSent = 0;
   let lastFresh = performance.now();
   let errorsAtLastFresh = link.stats.crcErrors + link.stats.decodeErrors;
+  const errorsAtStart = errorsAtLastFresh;
+  let freshChunks = 0;
   const sendAck = () => {
     const a = rx.ack();
     lastAckSent = performance.now();
@@ -255,6 +257,7 @@ async function readSpan(
     if (fresh) {
       g.progressed();
       lastFresh = performance.now();
+      freshChunks++;
       errorsAtLastFresh = link.stats.crcErrors + link.stats.decodeErrors;
       for (let next = rx.takeNext(); next; next = rx.takeNext()) {
         const chunk = next;
@@ -278,6 +281,8 @@ async function readSpan(
     if (now - lastAckSent > 300) sendAck();
     const errors = link.stats.crcErrors + link.stats.decodeErrors;
     if (chunkSize > MIN_CHUNK && now - lastFresh > starveMs && errors > errorsAtLastFresh) finish(false);
+    // Or damaged frames clearly outnumber good chunks: smaller chunks waste less of the line.
+    if (chunkSize > MIN_CHUNK && errors - errorsAtStart > 2 * freshChunks + 8) finish(false);
   }, 100);
   try {
     const open = BULK_OPEN.decode(
@@ -416,6 +421,9 @@ async function writeSpan(
     if (!sender || chunkSize <= MIN_CHUNK) return;
     // Several resends and nothing acknowledged for a while: frames of this size do not get through.
     if (performance.now() - lastProgress > 1500 && sender.retransmissions - retransAtProgress >= 3) finish(false);
+    // Or most chunks need several tries: smaller ones waste less of the line.
+    const ackedChunks = Math.ceil(sender.ackedBytes / chunkSize);
+    if (sender.retransmissions > 2 * ackedChunks + 8) finish(false);
   }, 100);
   try {
     const open = BULK_OPEN.decode(
