@@ -18,6 +18,13 @@ import {
   writeIntelHex,
   boardIdOf,
   securityCounterOf,
+  encodeImageMeta,
+  parseImageMeta,
+  precheckImage,
+  decodeHashesRequest,
+  decodeHashesResponse,
+  decodeJson,
+  requestBody,
 } from '../../../shared/image/index.js';
 import { concatBytes, toHex } from '../../../shared/util/bytes.js';
 
@@ -68,6 +75,22 @@ describe('decoders never throw anything but DecodeError', () => {
       fc.property(fc.oneof(fc.string({ maxLength: 200 }), fc.array(hexLine, { maxLength: 8 }).map((l) => l.join('\n') + '\n:00000001FF\n')), (t) =>
         onlyDecodeErrors(() => hexToBinary(parseIntelHex(t))),
       ),
+      { numRuns: 500 },
+    );
+  });
+  it('image meta and firmware message decoders on arbitrary bytes', () => {
+    const meta = encodeImageMeta(parseImage(small));
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.array(fc.tuple(fc.nat(meta.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }), (b, muts) => {
+        onlyDecodeErrors(() => parseImageMeta(b));
+        const m = meta.slice();
+        for (const [o, v] of muts) m[o] = v;
+        onlyDecodeErrors(() => precheckImage(parseImageMeta(m), { trustedKeys: [{ key: KEYS.ed25519.publicKey, name: 'k' }], boardId: 'BMS-X' }));
+        onlyDecodeErrors(() => decodeHashesRequest(b));
+        onlyDecodeErrors(() => decodeHashesResponse(b, 2));
+        onlyDecodeErrors(() => decodeJson(b));
+        onlyDecodeErrors(() => requestBody(b));
+      }),
       { numRuns: 500 },
     );
   });
@@ -133,7 +156,7 @@ describe('round trips', () => {
         });
         const parsed = parseIntelHex(writeIntelHex(laid, 0x08000101));
         expect(parsed.startAddress).toBe(0x08000101);
-        const flat = (ss: typeof laid) => ss.flatMap((s) => Array.from(s.data, (b, i) => `${s.address + i}:${b}`));
+        const flat = (ss: Array<{ address: number; data: Uint8Array }>) => ss.flatMap((s) => Array.from(s.data, (b, i) => `${s.address + i}:${b}`));
         expect(flat(parsed.segments)).toEqual(flat(laid));
       }),
       { numRuns: 200 },
