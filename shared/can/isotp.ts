@@ -4,11 +4,15 @@ import type { AbortLike, Scheduler } from './scheduler.js';
 /**
  * ISO-TP (ISO 15765-2) on classical CAN with normal addressing: single, first, consecutive and
  * flow-control frames; block size and STmin in both directions; N_Bs / N_Cr timeouts; padding;
- * messages up to 4095 bytes. The codec is pure; `IsoTpEndpoint` is the sender and receiver state
+ * messages up to 4095 bytes, and longer ones with the 32-bit first-frame length of ISO 15765-2:2016
+ * (FF_DL escape) when the receiver accepts them (its `maxLength`). The codec is pure; `IsoTpEndpoint` is the sender and receiver state
  * machine, driven by frames handed to it and a Scheduler, so the host, the simulated ECU and the
  * unit tests (on a virtual clock) all run the same code.
  */
+/** Largest message with a 12-bit first-frame length (ISO 15765-2:2004). */
 export const ISOTP_MAX_LENGTH = 4095;
+/** Largest message this implementation sends or accepts with the 32-bit escape (1 MiB: ECU RAM sizes). */
+export const ISOTP_MAX_ESCAPED_LENGTH = 1 << 20;
 
 export type FlowStatus = 'continue' | 'wait' | 'overflow';
 
@@ -43,9 +47,15 @@ export function encodePdu(pdu: IsoTpPdu, padding: number | null = 0xcc): Uint8Ar
       body = [pdu.data.length, ...pdu.data];
       break;
     case 'first':
-      if (pdu.length < 8 || pdu.length > ISOTP_MAX_LENGTH) throw new DecodeError(`ISO-TP first frame length ${pdu.length} out of range 8..${ISOTP_MAX_LENGTH}`);
-      if (pdu.data.length !== 6) throw new DecodeError('ISO-TP first frame carries exactly 6 bytes');
-      body = [0x10 | (pdu.length >> 8), pdu.length & 0xff, ...pdu.data];
+      if (!Number.isInteger(pdu.length) || pdu.length < 8 || pdu.length > 0xffffffff) throw new DecodeError(`ISO-TP first frame length ${pdu.length} out of range`);
+      if (pdu.length <= ISOTP_MAX_LENGTH) {
+        if (pdu.data.length !== 6) throw new DecodeError('ISO-TP first frame carries exactly 6 bytes');
+        body = [0x10 | (pdu.length >> 8), pdu.length & 0xff, ...pdu.data];
+      } else {
+        // FF_DL escape: 12-bit length 0, then the length in 32 bits; 2 data bytes remain.
+        if (pdu.data.length !== 2) throw new DecodeError('ISO-TP first frame with a 32-bit length carries exactly 2 bytes');
+        body = [0x10, 0x00, (pdu.length >>> 24) & 0xff, (pdu.length >>> 16) & 0xff, (pdu.length >>> 8) & 0xff, pdu.length & 0xff, ...pdu.data];
+      }
       break;
     case 'consecutive':
       if (pdu.data.length < 1 || pdu.data.length > 7) throw new DecodeError(`ISO-TP consecutive frame carries 1..7 bytes, not ${pdu.data.length}`);
@@ -76,7 +86,11 @@ export function decodePdu(data: Uint8Array): IsoTpPdu {
     case 1: {
       if (data.length < 8) throw new DecodeError(`ISO-TP first frame must fill the CAN frame (got ${data.length} bytes)`);
       const length = ((data[0]! & 0x0f) << 8) | data[1]!;
-      if (length === 0) throw new DecodeError('ISO-TP first frame with 32-bit length escape: messages above 4095 bytes are not supported');
+      if (length === 0) {
+        const long = ((data[2]! << 24) >>> 0) + (data[3]! << 16) + (data[4]! << 8) + data[5]!;
+        if (long <= ISOTP_MAX_LENGTH) throw new DecodeError(`ISO-TP first frame uses the 32-bit length for ${long} bytes (only for more than 4095)`);
+        return { type: 'first', length: long, data: data.slice(6, 8) };
+      }
       if (length < 8) throw new DecodeError(`ISO-TP first frame announces ${length} bytes (a single frame would do)`);
       return { type: 'first', length, data: data.slice(2, 8) };
     }
@@ -319,10 +333,14 @@ export class IsoTpEndpoint {
     return new Promise((resolve) => this.scheduler.after(micros / 1000, resolve));
   }
 
-  /** Sends one message (1..4095 bytes). Only one send runs at a time per endpoint. */
+  /**
+   * Sends one message: 1..4095 bytes, or up to 1 MiB with the 32-bit first-frame length (only for
+   * a peer known to accept it, e.g. one that announced a larger UDS block length). Only one send
+   * runs at a time per endpoint.
+   */
   async send(msg: Uint8Array, signal?: AbortLike): Promise<void> {
-    if (msg.length < 1 || msg.length > ISOTP_MAX_LENGTH) {
-      throw new PackscopeError('USAGE', `ISO-TP messages are 1..${ISOTP_MAX_LENGTH} bytes, not ${msg.length}`);
+    if (msg.length < 1 || msg.length > ISOTP_MAX_ESCAPED_LENGTH) {
+      throw new PackscopeError('USAGE', `ISO-TP messages are 1..${ISOTP_MAX_ESCAPED_LENGTH} bytes here, not ${msg.length}`);
     }
     if (this.txBusy) throw new PackscopeError('INTERNAL', 'ISO-TP: a send is already in progress on this endpoint');
     this.txBusy = true;
@@ -334,9 +352,10 @@ export class IsoTpEndpoint {
       // Arm the flow-control wait before the first frame leaves, so a fast receiver's FC is not missed.
       const flow = this.awaitFlow(signal);
       flow.catch(() => undefined);
-      await this.sendFrame(encodePdu({ type: 'first', length: msg.length, data: msg.subarray(0, 6) }, this.padding));
+      const firstBytes = msg.length > ISOTP_MAX_LENGTH ? 2 : 6;
+      await this.sendFrame(encodePdu({ type: 'first', length: msg.length, data: msg.subarray(0, firstBytes) }, this.padding));
       let fc = await flow;
-      let offset = 6;
+      let offset = firstBytes;
       let sn = 1;
       let sentInBlock = 0;
       while (offset < msg.length) {

@@ -26,6 +26,12 @@ export interface UdsTargetOptions {
   securityLevel?: number;
   /** How long to wait for the ECU to come back after a reset (its swap takes seconds). */
   resetTimeoutMs?: number;
+  /**
+   * Largest TransferData payload we send, whatever the ECU allows (default 64 KiB). Blocks above
+   * 4093 bytes need ISO-TP's 32-bit first-frame length, which an ECU announcing such a
+   * maxNumberOfBlockLength accepts by announcing it.
+   */
+  maxBlockPayload?: number;
 }
 
 function routineFailure(what: string, status: Uint8Array): PackscopeError {
@@ -41,6 +47,7 @@ export class UdsFirmwareTarget implements FirmwareTarget {
   private readonly seedKey: SeedKeyAlgorithm;
   private readonly level: number;
   private readonly resetTimeoutMs: number;
+  private readonly maxBlockPayload: number;
   /** Payload bytes per TransferData block the ECU accepts (from its maxNumberOfBlockLength). */
   blockPayload = 0;
 
@@ -51,6 +58,7 @@ export class UdsFirmwareTarget implements FirmwareTarget {
     this.seedKey = o.seedKey ?? packscopeHmacSeedKey();
     this.level = o.securityLevel ?? 1;
     this.resetTimeoutMs = o.resetTimeoutMs ?? 60_000;
+    this.maxBlockPayload = o.maxBlockPayload ?? 64 * 1024;
     this.description = `UDS ECU 0x${uds.txId.toString(16).toUpperCase()}/0x${uds.rxId.toString(16).toUpperCase()}`;
   }
 
@@ -99,7 +107,7 @@ export class UdsFirmwareTarget implements FirmwareTarget {
     await this.unlock(o.signal);
     const dl = await this.uds.request({ service: 'RequestDownload', dataFormat: 0, address: offset, size: data.length }, o.signal);
     // maxNumberOfBlockLength counts the whole TransferData request: SID and counter included.
-    const payload = Math.min(dl.maxNumberOfBlockLength - 2, 4093);
+    const payload = Math.min(dl.maxNumberOfBlockLength - 2, this.maxBlockPayload);
     if (payload < 1) throw new PackscopeError('PROTOCOL', `the ECU allows blocks of ${dl.maxNumberOfBlockLength} bytes, too small for any data`);
     this.blockPayload = payload;
     let seq = 1;

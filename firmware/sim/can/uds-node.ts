@@ -34,8 +34,9 @@ import type { BoardFirmware } from './flash-target.js';
  *        prechecks them (trusted key, signature, board, security counter, size) and only then
  *        erases the secondary slot (status record: 00 ok, or 01 + refusal reason code);
  *   0x34 request download into the erased secondary slot (address = offset in the slot, format 00;
- *        several downloads may follow one erase); answers maxNumberOfBlockLength = 4095 (the
- *        largest ISO-TP message);
+ *        several downloads may follow one erase); answers maxNumberOfBlockLength = 16386 (16 KiB
+ *        of data per block: ISO-TP messages above 4095 bytes use the 32-bit first-frame length of
+ *        ISO 15765-2:2016; clients limited to 4095 simply send smaller blocks);
  *   0x36 transfer data with the block sequence counter (1, 2, … FF, 00, …); a repeated block is
  *        acknowledged without writing again, any other counter is wrongBlockSequenceCounter;
  *   0x37 transfer exit once every byte announced has arrived;
@@ -55,6 +56,8 @@ export interface UdsNodeOptions {
   seedKey?: SeedKeyAlgorithm;
   /** ms of silence after which a non-default session ends (S3server). */
   s3Ms?: number;
+  /** maxNumberOfBlockLength announced in 0x74 (TransferData request size, SID and counter included). */
+  maxBlockLength?: number;
 }
 
 const P2_MS = 50;
@@ -97,6 +100,7 @@ export class UdsBootloaderNode {
   private readonly seedKey: SeedKeyAlgorithm;
   private readonly s3Ms: number;
   private readonly bitrate: number;
+  readonly maxBlockLength: number;
 
   constructor(
     private bus: CanBus,
@@ -109,6 +113,7 @@ export class UdsBootloaderNode {
     this.responseId = options.responseId ?? 0x7e8;
     this.seedKey = options.seedKey ?? packscopeHmacSeedKey();
     this.s3Ms = options.s3Ms ?? 5000;
+    this.maxBlockLength = options.maxBlockLength ?? 16 * 1024 + 2;
     this.bitrate = bus.bitrate;
   }
 
@@ -122,7 +127,7 @@ export class UdsBootloaderNode {
     this.iso = new IsoTpEndpoint(
       (data) => port.transmit(dataFrame(this.responseId, data)).catch(() => undefined),
       realTimeScheduler,
-      { padding: 0xcc, blockSize: 0, stMin: 0, nCrMs: 1000, nBsMs: 1000 },
+      { padding: 0xcc, blockSize: 0, stMin: 0, nCrMs: 1000, nBsMs: 1000, maxLength: Math.max(4095, this.maxBlockLength) },
     );
     this.iso.onMessage((msg) => void this.onRequest(msg));
   }
@@ -275,7 +280,7 @@ export class UdsBootloaderNode {
         const fw = await this.firmware();
         if (req.size === 0 || req.address + req.size > fw.target.slotSize) throw new Negative(NRC.uploadDownloadNotAccepted);
         this.download = { start: req.address, size: req.size, offset: 0, lastSeq: 0, lastLength: 0, writing: Promise.resolve(), writeError: null };
-        return { response: { service: 'RequestDownload', maxNumberOfBlockLength: 4095, lengthBytes: 2 } };
+        return { response: { service: 'RequestDownload', maxNumberOfBlockLength: this.maxBlockLength, lengthBytes: this.maxBlockLength > 0xffff ? 4 : 2 } };
       }
       case 'TransferData': {
         this.requireUnlocked();
@@ -288,7 +293,7 @@ export class UdsBootloaderNode {
           return { response: { service: 'TransferData', sequence: req.sequence, data: new Uint8Array(0) } };
         }
         if (req.sequence !== expected) throw new Negative(NRC.wrongBlockSequenceCounter);
-        if (req.data.length === 0 || req.data.length > 4093 || d.offset + req.data.length > d.size) throw new Negative(NRC.transferDataSuspended);
+        if (req.data.length === 0 || req.data.length > this.maxBlockLength - 2 || d.offset + req.data.length > d.size) throw new Negative(NRC.transferDataSuspended);
         // Double buffering: the previous block must be in flash before this one is acknowledged;
         // this one is programmed while the next arrives.
         await d.writing;

@@ -38,6 +38,7 @@ function pair(a: IsoTpOptions = {}, b: IsoTpOptions = {}, frameMs = 0.222) {
 const arbPdu: fc.Arbitrary<IsoTpPdu> = fc.oneof(
   fc.uint8Array({ minLength: 1, maxLength: 7 }).map((data) => ({ type: 'single' as const, data })),
   fc.tuple(fc.integer({ min: 8, max: 4095 }), fc.uint8Array({ minLength: 6, maxLength: 6 })).map(([length, data]) => ({ type: 'first' as const, length, data })),
+  fc.tuple(fc.integer({ min: 4096, max: 0xffffffff }), fc.uint8Array({ minLength: 2, maxLength: 2 })).map(([length, data]) => ({ type: 'first' as const, length, data })),
   fc.tuple(fc.integer({ min: 0, max: 15 }), fc.uint8Array({ minLength: 7, maxLength: 7 })).map(([sn, data]) => ({ type: 'consecutive' as const, sn, data })),
   fc
     .tuple(fc.constantFrom('continue' as const, 'wait' as const, 'overflow' as const), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }))
@@ -108,6 +109,23 @@ describe('ISO-TP state machines (virtual time)', () => {
       ),
       { numRuns: 40 },
     );
+  });
+
+  it('messages above 4095 bytes use the 32-bit first-frame length, only where the receiver accepts them', async () => {
+    const { clock, epA, epB, log } = pair({}, { maxLength: 70_000 });
+    const got: Uint8Array[] = [];
+    epB.onMessage((m) => got.push(m));
+    const msg = Uint8Array.from({ length: 65_538 }, (_, i) => (i * 7) & 0xff);
+    const sent = epA.send(msg);
+    await clock.advance(60_000);
+    await sent;
+    expect(got).toEqual([msg]);
+    expect(Array.from(log[0]!.data.subarray(0, 6))).toEqual([0x10, 0x00, 0x00, 0x01, 0x00, 0x02]);
+    // A receiver limited to the 2004 edition's 4095 bytes answers overflow.
+    const p2 = pair();
+    const s2 = p2.epA.send(new Uint8Array(5000)).then(() => null, (e: unknown) => e);
+    await p2.clock.advance(10);
+    expect(((await s2) as IsoTpError).failure).toBe('N_BUFFER_OVFLW');
   });
 
   it('honours the receiver\'s STmin and block size on the wire', async () => {
