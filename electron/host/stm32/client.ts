@@ -100,59 +100,74 @@ export class Stm32RomClient {
   /**
    * Autobaud and command-boundary check. A ROM fresh from reset answers 0x7F with ACK. One that
    * was already synchronised takes 0x7F as a command byte and says NACK after a second one. One
-   * left halfway through a command (a cancelled session) is fed 0x7F until the frame fails.
-   * Finally an invalid command (0xFF 0x00) must come back NACK, proving both sides agree where
-   * a command starts.
+   * left halfway through a command (a cancelled session) is brought back by resync().
    */
   async sync(): Promise<'fresh' | 'resumed'> {
     this.reader.flush();
-    let state: 'fresh' | 'resumed' | null = null;
-    for (let round = 0; round < 2 && state === null; round++) {
-      for (let attempt = 0; attempt < 3 && state === null; attempt++) {
-        await this.write(Uint8Array.of(SYNC));
-        try {
-          const b = (await this.read(1, 400))[0]!;
-          if (b === ACK) state = 'fresh';
-          else if (b === NACK) state = 'resumed';
-          else this.reader.flush();
-        } catch (e) {
-          if (!(e instanceof PackscopeError && e.code === 'TIMEOUT')) throw e;
-        }
-      }
-      if (state === null && round === 0) {
-        // Possibly inside a long frame (write data, erase list): complete it with filler.
-        await this.write(new Uint8Array(300).fill(SYNC));
-        await new Promise((r) => setTimeout(r, 300 + this.lineMs(300)));
-        this.reader.flush();
-      }
-    }
-    if (state === null) throw new PackscopeError('TIMEOUT', `${this.transport.info.path}: ${NO_SYNC_ADVICE}`);
-    await new Promise((r) => setTimeout(r, 20));
-    this.reader.flush();
-    await this.write(Uint8Array.of(0xff, 0x00));
-    const b = (await this.read(1, this.ackTimeoutMs).catch(() => Uint8Array.of(0)))[0];
-    if (b !== NACK) throw new PackscopeError('PROTOCOL', `${this.transport.info.path}: the bootloader answered 0x7F but does not frame commands as AN3155 says`);
-    return state;
-  }
-
-  /** Brings the ROM back to a command boundary after a failed pipelined exchange. */
-  async resync(): Promise<void> {
-    await new Promise((r) => setTimeout(r, 50));
-    this.reader.flush();
-    for (let i = 0; i < 300; i++) {
-      await this.write(Uint8Array.of(0xff, 0x00));
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await this.write(Uint8Array.of(SYNC));
       try {
-        const b = (await this.read(1, 200))[0];
-        if (b === NACK) {
-          await new Promise((r) => setTimeout(r, 20));
-          this.reader.flush();
-          return;
+        const b = (await this.read(1, 400))[0]!;
+        if (b === ACK) {
+          // Confirm both sides agree where a command starts.
+          if (!(await this.atBoundary())) break;
+          return 'fresh';
         }
+        if (b === NACK) return 'resumed';
+        this.reader.flush();
       } catch (e) {
         if (!(e instanceof PackscopeError && e.code === 'TIMEOUT')) throw e;
       }
     }
-    throw new PackscopeError('PROTOCOL', 'lost step with the bootloader and could not resynchronise; reset the board and retry');
+    try {
+      await this.resync();
+    } catch {
+      throw new PackscopeError('TIMEOUT', `${this.transport.info.path}: ${NO_SYNC_ADVICE}`);
+    }
+    return 'resumed';
+  }
+
+  /**
+   * True if the ROM is waiting for a command: 0xFF alone is never a complete command, so it
+   * either completes a pair with a stray byte (NACK) or waits for a second 0xFF (then NACK).
+   * Identical bytes make the test immune to which byte the ROM pairs with which.
+   */
+  private async atBoundary(): Promise<boolean> {
+    const t = Math.min(250, this.ackTimeoutMs);
+    await new Promise((r) => setTimeout(r, 10));
+    this.reader.flush();
+    for (let i = 0; i < 2; i++) {
+      await this.write(Uint8Array.of(0xff));
+      try {
+        const b = (await this.read(1, t))[0];
+        if (b === NACK) {
+          // More NACKs may follow from bytes that were still in flight; let them land and drop them.
+          await new Promise((r) => setTimeout(r, 10));
+          this.reader.flush();
+          return true;
+        }
+        return false;
+      } catch (e) {
+        if (!(e instanceof PackscopeError && e.code === 'TIMEOUT')) throw e;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Brings the ROM back to a command boundary after a failed exchange (a lost or corrupted
+   * byte). Filler is 0xFF: whatever frame the ROM is in, 0xFF completes it harmlessly (an
+   * address or erase list of 0xFF is invalid; 0xFF data programmed into flash changes nothing,
+   * as bits only go from 1 to 0), and pairs of 0xFF are never a command.
+   */
+  async resync(): Promise<void> {
+    for (let round = 0; round < 3; round++) {
+      if (await this.atBoundary()) return;
+      await this.write(new Uint8Array(600).fill(0xff));
+      await new Promise((r) => setTimeout(r, 200 + this.lineMs(600)));
+      this.reader.flush();
+    }
+    throw new PackscopeError('PROTOCOL', 'lost step with the bootloader and could not resynchronise; reset the board (BOOT0 high) and retry');
   }
 
   async get(): Promise<GetReply> {

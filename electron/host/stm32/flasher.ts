@@ -39,6 +39,8 @@ export interface Stm32FlashOptions {
   goAddress?: number | null;
   pipeline?: boolean;
   retries?: number;
+  /** How long the ROM may take to ACK, ms (default 1000; USB adapters add latency). */
+  ackTimeoutMs?: number;
   signal?: AbortSignal;
   onProgress?: (p: Stm32Progress) => void;
   log?: (line: string) => void;
@@ -111,7 +113,7 @@ export async function flashStm32(transport: ByteTransport, options: Stm32FlashOp
   const imageBytes = segments.reduce((n, s) => n + s.data.length, 0);
   const t0 = performance.now();
   const phasesMs = { connect: 0, erase: 0, write: 0, verify: 0 };
-  const client = new Stm32RomClient(transport, { baudRate: options.baudRate, pipeline: options.pipeline, signal: options.signal });
+  const client = new Stm32RomClient(transport, { baudRate: options.baudRate, pipeline: options.pipeline, signal: options.signal, ackTimeoutMs: options.ackTimeoutMs });
   let retries = 0;
   const progress = (phase: Stm32Phase, done: number, total: number, m: { rate: number; etaSeconds: number | null }) =>
     options.onProgress?.({ phase, done, total, rate: m.rate, etaSeconds: m.etaSeconds });
@@ -203,17 +205,27 @@ export async function flashStm32(transport: ByteTransport, options: Stm32FlashOp
       let checked = 0;
       for (const b of blocks) {
         checkCancel(`while verifying (${checked} of ${imageBytes} bytes checked)`);
-        let got: Uint8Array = new Uint8Array(0);
-        retries += await withRetry(client, maxRetries, async () => {
-          got = await client.readMemory(b.address, b.data.length);
-        });
-        for (let i = 0; i < b.data.length; i++) {
-          if (got[i] !== b.data[i]) {
+        // Read Memory replies carry no checksum: a mismatch is read again before it counts, and a
+        // block that keeps differing is programmed once more (harmless when it was right: bits
+        // only go from 1 to 0) before the verdict.
+        let mismatch = -1;
+        for (let attempt = 0; attempt <= maxRetries + 1; attempt++) {
+          let got: Uint8Array = new Uint8Array(0);
+          retries += await withRetry(client, maxRetries, async () => {
+            got = await client.readMemory(b.address, b.data.length);
+          });
+          mismatch = firstDifference(b.data, got);
+          if (mismatch < 0) break;
+          if (attempt === maxRetries + 1) {
             throw new PackscopeError(
               'VERIFY_FAILED',
-              `verify failed at ${hex8(b.address + i)}: wrote 0x${b.data[i]!.toString(16).padStart(2, '0')}, read 0x${got[i]!.toString(16).padStart(2, '0')}` +
+              `verify failed at ${hex8(b.address + mismatch)}: wrote 0x${b.data[mismatch]!.toString(16).padStart(2, '0')}, read 0x${got[mismatch]!.toString(16).padStart(2, '0')}` +
                 ' (write-protected sector, or flash that was not erased)',
             );
+          }
+          retries++;
+          if (attempt === 1 && !b.data.every((x) => x === 0xff)) {
+            await withRetry(client, maxRetries, () => client.writeMemory(b.address, b.data));
           }
         }
         checked += b.data.length;
@@ -251,6 +263,11 @@ export async function flashStm32(transport: ByteTransport, options: Stm32FlashOp
   } finally {
     client.dispose();
   }
+}
+
+function firstDifference(want: Uint8Array, got: Uint8Array): number {
+  for (let i = 0; i < want.length; i++) if (got[i] !== want[i]) return i;
+  return -1;
 }
 
 function checkImageFits(part: Stm32Part, segments: Stm32Segment[]): void {

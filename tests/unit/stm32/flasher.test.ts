@@ -191,6 +191,50 @@ describe('STM32 ROM flasher against the simulated bootloader', () => {
   });
 });
 
+describe('STM32 ROM flasher on a noisy line', () => {
+  it('resynchronises, retries and still writes a verified image when bytes are corrupted or lost both ways', async () => {
+    const { createDeviceLink } = await import('../../../firmware/sim/line.js');
+    const { createPipePair } = await import('../../../firmware/sim/run.js');
+    const { parseFaultSpec } = await import('../../../firmware/sim/faults.js');
+    const { Stm32RomPersonality } = await import('../../../firmware/sim/stm32rom/index.js');
+    const pair = createPipePair();
+    const link = createDeviceLink(pair.device, {
+      settings: { baudRate: 115200, parity: 'even' },
+      unpaced: true,
+      faults: parseFaultSpec('corrupt=0.0003,drop=0.0003'),
+      seed: 3,
+    });
+    const rom = new Stm32RomPersonality({ delay: () => new Promise((r) => setTimeout(r, 0)) });
+    rom.attach(link);
+    const listeners = new Set<(d: Uint8Array) => void>();
+    pair.host.onData((d) => listeners.forEach((l) => l(d)));
+    const t: ByteTransport = {
+      info: { kind: 'sim', path: 'sim:noisy' },
+      isOpen: true,
+      async open() {},
+      async close() {},
+      async write(d) {
+        pair.host.write(d);
+      },
+      onData: (l) => (listeners.add(l), () => listeners.delete(l)),
+      onClose: () => () => undefined,
+    };
+    try {
+      const img = pattern(8192, 77);
+      const r = await flashStm32(t, { baudRate: 115200, segments: [{ address: BASE, data: img }], retries: 5, ackTimeoutMs: 150 });
+      expect(link.stats.corrupted + link.stats.dropped).toBeGreaterThan(0);
+      expect(r.retries).toBeGreaterThan(0);
+      expect(Buffer.from(rom.memory.flash.subarray(0, img.length)).equals(Buffer.from(img))).toBe(true);
+      // Filler and retries never left anything outside the image changed.
+      expect(rom.memory.flash.subarray(img.length).every((b) => b === 0xff)).toBe(true);
+      expect(rom.memory.rdpActive).toBe(false);
+    } finally {
+      rom.detach();
+      pair.host.close();
+    }
+  });
+});
+
 describe('firmware files for the ROM flasher', () => {
   it('takes Intel HEX with its own addresses and gaps, and a .bin at --address', async () => {
     const { writeIntelHex } = await import('../../../shared/image/ihex.js');
