@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSim, type RunningSim } from '../../../firmware/sim/run.js';
 import type { Stm32RomPersonality } from '../../../firmware/sim/stm32rom/index.js';
-import { runStm32Flash } from '../../../electron/host/stm32/cli.js';
+import { main } from '../../../electron/host/cli/main.js';
 
 /**
  * The simulated ROM bootloader on a real pseudo-terminal, against Debian's stm32flash and against
@@ -78,14 +78,14 @@ describe('STM32 ROM bootloader over a pty', () => {
     expect(Buffer.from(rom.memory.flash.subarray(0, img.length)).equals(Buffer.from(img))).toBe(true);
   });
 
-  it('PackScope writes an image that stm32flash -r reads back identical', async () => {
+  it('packscope flash --protocol stm32-rom writes an image that stm32flash -r reads back identical', async () => {
     const img = image(9 * 1024, 11);
     const file = path.join(dir, 'packscope.bin');
     writeFileSync(file, img);
     const out: string[] = [];
     const err: string[] = [];
     const ctx = { out: (l: string) => out.push(l), err: (l: string) => err.push(l), signal: new AbortController().signal, isTTY: false };
-    const code = await runStm32Flash({ port: sim.path!, file, address: 0x0800_4000, json: true }, ctx);
+    const code = await main(['flash', '--protocol', 'stm32-rom', '--port', sim.path!, file, '--address', '0x08004000', '--json'], ctx);
     expect(code, err.join('\n')).toBe(0);
     const report = JSON.parse(out[0]!) as { verified: boolean; erased: Array<{ index: number }>; parity: string };
     expect(report.verified).toBe(true);
@@ -108,7 +108,9 @@ describe('STM32 ROM bootloader over a pty', () => {
       writeFileSync(file, image(1024, 3));
       const err: string[] = [];
       const ctx = { out: () => undefined, err: (l: string) => err.push(l), signal: new AbortController().signal, isTTY: false };
-      await expect(runStm32Flash({ port: sim.path!, file }, ctx)).rejects.toMatchObject({ code: 'DEVICE' });
+      // Exit 5: the device refused (the erase of sector 0 is NACKed).
+      expect(await main(['flash', '--protocol', 'stm32-rom', '--port', sim.path!, file], ctx)).toBe(5);
+      expect(err.join('\n')).toMatch(/Extended Erase.*refused \(NACK\)/);
       const r = await run(STM32FLASH, ['-m', '8n1', '-b', '115200', '-w', file, sim.path!]);
       expect(r.code).not.toBe(0);
     } finally {
