@@ -30,6 +30,12 @@ import type { DriverFactory } from './types.js';
  * round, since the counts are what tell real values from the stale padding bytes.
  * Current sign: see shared/bms/daly.ts (raw above 30000 = discharge).
  */
+/**
+ * One retry per exchange inside a poll round: a round is several exchanges, and losing all of
+ * them to one corrupted byte would starve a noisy line. A silent board still fails the round in
+ * two timeouts, well inside the session's 1 s stale limit, and no frame is emitted.
+ */
+const POLL_RETRIES = 1;
 const LINE: LineSettings = { baudRate: 9600, parity: 'none' };
 const FRAME = 13;
 
@@ -65,11 +71,11 @@ class DalyProtocol implements PollingProtocol<DalyFrame> {
   }
 
   async poll(ch: BmsChannel<DalyFrame>, round: number, signal?: AbortSignal) {
-    if (!this.status || round % 10 === 0) this.status = decodeDalyStatus(await ask(ch, DALY_CMD.status, signal, 0));
+    if (!this.status || round % 10 === 0) this.status = decodeDalyStatus(await ask(ch, DALY_CMD.status, signal, POLL_RETRIES));
     const status = this.status;
-    const soc = decodeDalySoc(await ask(ch, DALY_CMD.soc, signal, 0));
-    const mos = decodeDalyMos(await ask(ch, DALY_CMD.mos, signal, 0));
-    const cellFrames = await askFrames(ch, DALY_CMD.cells, dalyFrameCount(status.cellCount, CELLS_PER_FRAME), signal, 0);
+    const soc = decodeDalySoc(await ask(ch, DALY_CMD.soc, signal, POLL_RETRIES));
+    const mos = decodeDalyMos(await ask(ch, DALY_CMD.mos, signal, POLL_RETRIES));
+    const cellFrames = await askFrames(ch, DALY_CMD.cells, dalyFrameCount(status.cellCount, CELLS_PER_FRAME), signal, POLL_RETRIES);
     const cells = assembleDalyValues(
       cellFrames.map((f) => {
         const c = decodeDalyCellFrame(f.data);
@@ -81,7 +87,7 @@ class DalyProtocol implements PollingProtocol<DalyFrame> {
     );
     let temperatures: number[] = [];
     if (status.temperatureCount > 0) {
-      const tf = await askFrames(ch, DALY_CMD.temperatures, dalyFrameCount(status.temperatureCount, TEMPS_PER_FRAME), signal, 0);
+      const tf = await askFrames(ch, DALY_CMD.temperatures, dalyFrameCount(status.temperatureCount, TEMPS_PER_FRAME), signal, POLL_RETRIES);
       temperatures = assembleDalyValues(
         tf.map((f) => {
           const t = decodeDalyTempFrame(f.data);
@@ -92,8 +98,8 @@ class DalyProtocol implements PollingProtocol<DalyFrame> {
         'temperatures',
       );
     }
-    const balancing = decodeDalyBalance(await ask(ch, DALY_CMD.balance, signal, 0), status.cellCount);
-    const failures = decodeDalyFailures(await ask(ch, DALY_CMD.failures, signal, 0));
+    const balancing = decodeDalyBalance(await ask(ch, DALY_CMD.balance, signal, POLL_RETRIES), status.cellCount);
+    const failures = decodeDalyFailures(await ask(ch, DALY_CMD.failures, signal, POLL_RETRIES));
     return dalyToTelemetry({ soc, mos, status, cells, temperatures, balancing, failures }, Date.now());
   }
 

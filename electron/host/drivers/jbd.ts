@@ -25,6 +25,12 @@ import type { DriverFactory } from './types.js';
  * JBD / Xiaoxiang UART driver (9600 8N1, read-only): identity from registers 0x05 and 0x03,
  * telemetry from 0x03 (pack values, temperatures, protection) + 0x04 (cell voltages) per round.
  */
+/**
+ * One retry per exchange inside a poll round: a round is several exchanges, and losing all of
+ * them to one corrupted byte would starve a noisy line. A silent board still fails the round in
+ * two timeouts, well inside the session's 1 s stale limit, and no frame is emitted.
+ */
+const POLL_RETRIES = 1;
 const LINE: LineSettings = { baudRate: 9600, parity: 'none' };
 
 const isAnswerTo = (register: number) => (f: JbdFrame) => f.b1 === register && f.b1 !== JBD_READ && f.b1 !== JBD_WRITE;
@@ -53,10 +59,8 @@ class JbdProtocol implements PollingProtocol<JbdFrame> {
   }
 
   async poll(ch: BmsChannel<JbdFrame>, _round: number, signal?: AbortSignal) {
-    // Telemetry rounds do not retry: the next round is the retry, and a board that stays
-    // silent must show up as stale rather than be papered over.
-    const basic = decodeJbdBasicInfo(await read(ch, JBD_REG_BASIC, 64, signal, 0));
-    const cells = decodeJbdCells(await read(ch, JBD_REG_CELLS, 7 + 2 * Math.max(basic.cellCount, 1), signal, 0));
+    const basic = decodeJbdBasicInfo(await read(ch, JBD_REG_BASIC, 64, signal, POLL_RETRIES));
+    const cells = decodeJbdCells(await read(ch, JBD_REG_CELLS, 7 + 2 * Math.max(basic.cellCount, 1), signal, POLL_RETRIES));
     this.last = basic;
     return jbdToTelemetry(basic, cells, Date.now());
   }

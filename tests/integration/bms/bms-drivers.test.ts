@@ -102,21 +102,23 @@ describe('probes tell the protocols apart', () => {
 });
 
 describe('line noise', () => {
-  it('the JBD driver keeps reading through corrupted and dropped bytes and counts them', async () => {
-    rig = await startRig('jbd', { faults: 'corrupt=0.003,drop=0.002' });
-    const factory = await driverFactory('jbd');
-    transport = new SerialTransport(rig.pty.path, factory.defaultLine);
-    await transport.open();
-    const driver = await factory.create(transport, { timeoutMs: 120 });
-    const frames: TelemetryFrame[] = [];
-    driver.onTelemetry((f) => frames.push(f));
-    await driver.startTelemetry(8);
-    await new Promise((r) => setTimeout(r, 3000));
-    await driver.stopTelemetry();
-    const s = driver.stats();
-    expect(frames.length, JSON.stringify(s)).toBeGreaterThan(5);
-    for (const f of frames) expectMatchesBoard('jbd', f, rig.board);
-    expect(s.crcErrors + s.decodeErrors + s.timeouts).toBeGreaterThan(0);
-    await driver.dispose();
-  });
+  for (const protocol of ['jbd', 'daly', 'jk'] as const) {
+    it(`the ${protocol} driver keeps reading through corrupted and dropped bytes, counts them, and emits only correct frames`, async () => {
+      rig = await startRig(protocol, { faults: protocol === 'jk' ? 'corrupt=0.0005,drop=0.0003' : 'corrupt=0.003,drop=0.002' });
+      const factory = await driverFactory(protocol);
+      transport = new SerialTransport(rig.pty.path, factory.defaultLine);
+      await transport.open();
+      const driver = await factory.create(transport, { timeoutMs: 120 });
+      const frames: TelemetryFrame[] = [];
+      driver.onTelemetry((f) => frames.push(f));
+      await driver.startTelemetry(10);
+      await new Promise((r) => setTimeout(r, 3000));
+      await driver.stopTelemetry();
+      const s = driver.stats();
+      expect(frames.length, JSON.stringify(s)).toBeGreaterThan(3);
+      for (const f of frames) expectMatchesBoard(protocol, f, rig.board);
+      expect(s.crcErrors + s.decodeErrors + s.timeouts, JSON.stringify(s)).toBeGreaterThan(0);
+      await driver.dispose();
+    });
+  }
 });
