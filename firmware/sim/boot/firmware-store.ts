@@ -12,7 +12,7 @@ import {
 } from '../../../shared/image/index.js';
 import { utf8Decode, utf8Encode } from '../../../shared/util/bytes.js';
 import type { SimStorage } from '../board.js';
-import { FileBacking, MemoryBacking, NorFlash, DEFAULT_TIMING, type FlashTiming } from '../flash/nor-flash.js';
+import { FileBacking, INSTANT, MemoryBacking, NorFlash, DEFAULT_TIMING, type FlashTiming } from '../flash/nor-flash.js';
 import { syntheticApplication } from './app-image.js';
 import { Bootloader, type BootReport } from './bootloader.js';
 import { makeLayout, type LayoutOptions } from './layout.js';
@@ -89,7 +89,7 @@ export async function openFirmwareStore(o: FirmwareStoreOptions): Promise<Firmwa
       boardId: o.boardId,
     });
     const timing = flash.timing;
-    flash.timing = { sectorEraseMs: 0, pageProgramMs: 0 }; // factory programming is not part of the run
+    flash.timing = INSTANT; // factory programming is not part of the run
     await bootloader.factoryInstall(image);
     flash.timing = timing;
   }
