@@ -42,9 +42,10 @@ for (const protocol of ['jbd', 'daly', 'jk'] as const) {
     rig.personality.detach(); // the board stops answering; the port stays open
     const staleAt = await stale;
     const count = frames.length;
-    // Stale is declared about 1 s after the last real frame (timer granularity 100 ms).
+    // Stale is declared 1 s after the last real frame (timer granularity 100 ms; the upper bound
+    // leaves room for a loaded machine, the lower one proves no frame was invented meanwhile).
     expect(staleAt - lastFrameAt).toBeGreaterThanOrEqual(900);
-    expect(staleAt - lastFrameAt).toBeLessThan(1500);
+    expect(staleAt - lastFrameAt).toBeLessThan(1800);
     await new Promise((r) => setTimeout(r, 300));
     expect(frames.length).toBe(count);
     expect(session.stats().timeouts).toBeGreaterThan(0);
