@@ -394,7 +394,12 @@ function scanJk(rx: RxBuffer): Scan<JkFrame> {
   const bytes = rx.copy(0, total);
   const want = byteSum(bytes, 0, total - 4) & 0xffff;
   if (want !== ((bytes[total - 2]! << 8) | bytes[total - 1]!)) return { kind: 'skip', n: total, why: 'crc' };
-  return { kind: 'frame', n: total, frame: decodeJkFrame(bytes) };
+  // Start, length, end mark and checksum are checked: the fields can be taken as they are.
+  return {
+    kind: 'frame',
+    n: total,
+    frame: { bmsId: u32(bytes, 4, 'JK BMS id'), command: bytes[8]!, source: bytes[9]!, type: bytes[10]!, payload: bytes.slice(11, total - 9), recordNumber: u32(bytes, total - 9, 'JK record number') },
+  };
 }
 
 export function createJkExtractor(): FrameExtractor<JkFrame> & { readonly stats: ExtractorStats } {
