@@ -75,6 +75,15 @@ function grant(req: BulkOpen, region: BoardRegion): BulkOpen {
 
 export function installBulkTransfer(board: SimBoard): void {
   const n = board.native;
+  // A reset drops every open transfer (PROTOCOL.md §5, RESET): the host resumes by asking the board.
+  board.onReset(() => {
+    for (const s of n.sessions) {
+      const m = s.data.get('bulk') as Map<number, Transfer> | undefined;
+      if (!m) continue;
+      for (const t of m.values()) closeTransfer(t);
+      m.clear();
+    }
+  });
 
   n.register(CMD.BULK_READ_OPEN, (payload, { session }) => {
     const req = BULK_OPEN.decode(payload);

@@ -162,3 +162,37 @@ describe('bulk write on a noisy line', () => {
     expect(await s.native!.regionHash('scratch', 0, data.length)).toEqual(sha256(data));
   });
 });
+
+describe('bulk read with a streaming consumer', () => {
+  it('hands chunks over in order through onData and resumes after a verified prefix', async () => {
+    const s = await session();
+    const n = s.native!;
+    const parts: Array<[number, number]> = [];
+    const chunks: Uint8Array[] = [];
+    const r = await n.bulkRead({
+      region: 'scratch',
+      offset: 1000,
+      length: 50_000,
+      chunkSize: 1024,
+      onData: async (off, data) => {
+        await new Promise((res) => setTimeout(res, 1)); // a slow consumer (disk) must not reorder
+        parts.push([off, data.length]);
+        chunks.push(data.slice());
+      },
+    });
+    expect(r.data).toBeNull();
+    let expectOff = 1000;
+    for (const [off, len] of parts) {
+      expect(off).toBe(expectOff);
+      expectOff += len;
+    }
+    expect(expectOff).toBe(51_000);
+    const all = new Uint8Array(50_000);
+    let o = 0;
+    for (const c of chunks) {
+      all.set(c, o);
+      o += c.length;
+    }
+    expect(sha256(all)).toEqual(await n.regionHash('scratch', 1000, 50_000));
+  });
+});
