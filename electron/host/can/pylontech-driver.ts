@@ -81,7 +81,12 @@ export class PylontechCanDriver implements Driver {
         if (this.seen.has(0x356) && this.seen.has(0x355)) return; // enough for telemetry; some packs skip the others
         const missing = needed.filter((id) => !this.seen.has(id)).map((id) => `0x${id.toString(16).toUpperCase()}`);
         this.counters.timeouts++;
-        throw new PackscopeError('TIMEOUT', `no Pylontech broadcast (${missing.join(', ')}) on the CAN bus within ${timeoutMs / 1000} s at ${this.channel.bitrate} bit/s: is the pack on, the bitrate right and the bus terminated?`);
+        // The adapter's status says why, when it knows: bus errors mean a wrong bitrate or wiring.
+        const flags = await this.channel.status().catch(() => [] as string[]);
+        const hint = flags.some((f) => f === 'bus_error' || f === 'error_passive' || f === 'error_warning')
+          ? `the adapter reports ${flags.join(', ')}: check the bitrate (${this.channel.bitrate} bit/s), CAN-H/CAN-L wiring and termination`
+          : `is the pack on, the bitrate (${this.channel.bitrate} bit/s) right and the bus terminated?`;
+        throw new PackscopeError('TIMEOUT', `no Pylontech broadcast (${missing.join(', ')}) on the CAN bus within ${timeoutMs / 1000} s; ${hint}`);
       }
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, Math.min(left, 250));

@@ -25,6 +25,8 @@ export interface CanSimOptions {
   udsResponseId?: number;
   /** Pylontech broadcast period, ms (default 1000). */
   broadcastPeriodMs?: number;
+  /** UDS maxNumberOfBlockLength (default 16386; 4095 models a bootloader limited to ISO-TP 2004). */
+  udsMaxBlockLength?: number;
   /** Disable one of the nodes. */
   pylontech?: boolean;
   uds?: boolean;
@@ -33,7 +35,7 @@ export interface CanSimOptions {
 /** USB full-speed CDC: about 1 MB/s of payload, expressed as a 10-bit-per-byte line rate. */
 export const USB_CDC_LINE_RATE = 10_000_000;
 
-/** Parses `bitrate=500000,tx=0x7e0,rx=0x7e8,period=1000,pylontech=0,uds=1` (PACKSCOPE_SIM_CAN). */
+/** Parses `bitrate=500000,tx=0x7e0,rx=0x7e8,period=1000,block=4095,pylontech=0,uds=1` (PACKSCOPE_SIM_CAN). */
 export function parseCanSimSpec(spec: string | undefined): CanSimOptions {
   const out: CanSimOptions = {};
   if (!spec) return out;
@@ -45,6 +47,7 @@ export function parseCanSimSpec(spec: string | undefined): CanSimOptions {
     else if (k === 'tx') out.udsRequestId = n;
     else if (k === 'rx') out.udsResponseId = n;
     else if (k === 'period') out.broadcastPeriodMs = n;
+    else if (k === 'block') out.udsMaxBlockLength = n;
     else if (k === 'pylontech') out.pylontech = n !== 0;
     else if (k === 'uds') out.uds = n !== 0;
     else throw new PackscopeError('USAGE', `unknown CAN simulator option '${k}'`);
@@ -76,6 +79,7 @@ export class SlcanPersonality implements Personality {
         : new UdsBootloaderNode(this.bus, () => boardFirmware(board), board.rng.fork(), {
             ...(options.udsRequestId !== undefined ? { requestId: options.udsRequestId } : {}),
             ...(options.udsResponseId !== undefined ? { responseId: options.udsResponseId } : {}),
+            ...(options.udsMaxBlockLength !== undefined ? { maxBlockLength: options.udsMaxBlockLength } : {}),
           }, board.identity);
     // Open the firmware store now, so the first UDS request does not pay for it.
     if (this.uds) void boardFirmware(board).catch(() => undefined);

@@ -121,4 +121,19 @@ describe('simulated SLCAN adapter and bus', () => {
     );
     client.dispose();
   });
+
+  it('UDS against a bootloader limited to 4095-byte blocks: the client honours maxNumberOfBlockLength', async () => {
+    process.env.PACKSCOPE_SIM_CAN = 'block=4095';
+    try {
+      const { sim, channel } = await start();
+      const key = parsePrivateKeyPem(readFileSync(path.join(dir!, SIGNING_KEY_FILE), 'utf8'));
+      const image = signImage({ payload: new Uint8Array(9000).fill(0x5a), version: { major: 1, minor: 9, revision: 0, build: 0 }, key, securityCounter: 1, boardId: sim.board.identity.boardId });
+      const target = new UdsFirmwareTarget(new UdsClient(channel));
+      const report = await flashImage(target, image);
+      expect(report.outcome).toBe('installed-test');
+      expect(target.blockPayload).toBe(4093);
+    } finally {
+      delete process.env.PACKSCOPE_SIM_CAN;
+    }
+  });
 });

@@ -66,11 +66,11 @@ describe('SLCAN simulator over a pty', () => {
     }
     expect(r.stderr).toMatch(/0 overrun reports, 0 bus-error reports/);
 
-    const human = await cli(['can', 'monitor', '--port', sim.path!, '--count', '6']);
+    const human = await cli(['can', 'monitor', '--port', sim.path!, '--count', '6', '--timestamps']);
     expect(human.code, human.stderr).toBe(0);
     const rows = human.stdout.trim().split('\n');
     expect(rows).toHaveLength(6);
-    for (const row of rows) expect(row).toMatch(/^35[1569CE]   \[[0-8]\]  ([0-9A-F]{2}( |$))*/);
+    for (const row of rows) expect(row).toMatch(/^\(\d\d\.\d{3}\)  35[1569CE]   \[[0-8]\]  ([0-9A-F]{2}( |$))*/);
   });
 
   it('the pylontech-can driver reports voltage, current, SOC, SOH, temperature and alarms matching the simulator', async () => {

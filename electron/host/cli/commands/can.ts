@@ -8,7 +8,7 @@ import type { ReceivedFrame } from '../../can/slcan-channel.js';
 import { numberOption, parseCommandArgs, requireOption, type CliContext, type CommandModule } from '../context.js';
 
 const USAGE = `Usage: packscope can monitor --port PATH [--bitrate 500000] [--json] [--listen-only]
-                         [--duration SECONDS] [--count N] [--id 0x356,0x7E8]
+                         [--timestamps] [--duration SECONDS] [--count N] [--id 0x356,0x7E8]
        packscope can pylontech --port PATH [--bitrate 500000] [--json]
 
 CAN traffic through an SLCAN adapter (CANable and other Lawicel-protocol adapters).
@@ -23,6 +23,8 @@ Options:
   --port PATH        serial port of the adapter (see 'packscope ports')
   --bitrate N        bus bitrate, one of 10000 20000 50000 100000 125000 250000 500000 800000 1000000
   --listen-only      open the adapter in listen-only mode (it never acknowledges or sends)
+  --timestamps       ask the adapter for its receive timestamps (ms, wrapping at 60 s): shown as
+                     (ss.mmm) before each line, "adapterTs" in JSON
   --duration S       stop after S seconds;  --count N  stop after N frames;  Ctrl-C stops too
   --id LIST          show only these identifiers (comma-separated, hex with 0x or decimal)
 
@@ -45,6 +47,7 @@ async function monitor(argv: string[], ctx: CliContext): Promise<number> {
     port: { type: 'string' },
     bitrate: { type: 'string' },
     'listen-only': { type: 'boolean' },
+    timestamps: { type: 'boolean' },
     duration: { type: 'string' },
     count: { type: 'string' },
     id: { type: 'string' },
@@ -55,7 +58,7 @@ async function monitor(argv: string[], ctx: CliContext): Promise<number> {
   const count = numberOption(values.count, 'count', Infinity, 1);
   const ids = parseIds(values.id);
   const json = !!values.json;
-  const channel = await openCanChannel(port, { bitrate, listenOnly: !!values['listen-only'], timestamps: false });
+  const channel = await openCanChannel(port, { bitrate, listenOnly: !!values['listen-only'], timestamps: !!values.timestamps });
   const a = channel.info;
   ctx.err(`${port}: SLCAN adapter${a.hardwareVersion ? ` hw ${a.hardwareVersion} sw ${a.softwareVersion}` : ''}${a.serial ? ` serial ${a.serial}` : ''}, ${bitrate} bit/s${values['listen-only'] ? ', listen-only' : ''}`);
   let shown = 0;
@@ -72,8 +75,9 @@ async function monitor(argv: string[], ctx: CliContext): Promise<number> {
         const f = rf.frame;
         if (ids && !ids.has(f.id)) return;
         shown++;
-        if (json) ctx.out(JSON.stringify({ t: rf.t, id: f.id, extended: f.extended, remote: f.remote, dlc: f.dlc, data: toHex(f.data) }));
-        else ctx.out(formatCandump(f));
+        const ts = rf.adapterTimestamp;
+        if (json) ctx.out(JSON.stringify({ t: rf.t, ...(ts !== undefined ? { adapterTs: ts } : {}), id: f.id, extended: f.extended, remote: f.remote, dlc: f.dlc, data: toHex(f.data) }));
+        else ctx.out(ts !== undefined ? `(${(ts / 1000).toFixed(3).padStart(6, '0')})  ${formatCandump(f)}` : formatCandump(f));
         if (shown >= count) finish(`${count} frames`);
       };
       const offFrame = channel.onFrame(onFrame);
