@@ -139,6 +139,7 @@ export function openZip(bytes: Uint8Array, limits: ZipLimits = DEFAULT_ZIP_LIMIT
     const diskStart = u16(bytes, o + 34);
     const external = u32(bytes, o + 38);
     const localOffset = u32(bytes, o + 42);
+    const o0 = o;
     const end = o + 46 + nameLen + extraLen + commentLen;
     if (end > eocd) throw new DecodeError(`central directory entry ${i} runs past the directory`);
     const nameBytes = bytes.subarray(o + 46, o + 46 + nameLen);
@@ -203,7 +204,10 @@ export function openZip(bytes: Uint8Array, limits: ZipLimits = DEFAULT_ZIP_LIMIT
     const lNameLen = u16(bytes, localOffset + 26);
     const lExtraLen = u16(bytes, localOffset + 28);
     const lName = bytes.subarray(localOffset + 30, localOffset + 30 + lNameLen);
-    if (lMethod !== method || lNameLen !== nameLen || !sameBytes(lName, nameBytes) || (lFlags & 0x41) !== 0) {
+    // Every field the two headers share must agree: a difference means the archive was edited
+    // outside a ZIP tool, or two readers could see two different archives.
+    const sameFixed = sameBytes(bytes.subarray(localOffset + 4, localOffset + 14), bytes.subarray(o0 + 6, o0 + 16));
+    if (lMethod !== method || lNameLen !== nameLen || !sameBytes(lName, nameBytes) || (lFlags & 0x41) !== 0 || lFlags !== flags || !sameFixed) {
       throw new UnsafeArchiveError(`entry "${printable(name)}": local header disagrees with the central directory`);
     }
     if ((lFlags & 0x08) === 0) {

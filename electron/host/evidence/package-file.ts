@@ -1,0 +1,101 @@
+/**
+ * Diagnosis packages on disk: create (assemble, sign with the installation key, write the ZIP to a
+ * temp name and rename) and verify (read, vet, check everything) — the host half of
+ * shared/evidence/package.ts, used by the CLI and the app's Claim and Verify screens.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { PackscopeError } from '../../../shared/errors.js';
+import { type DeviceEvidenceParts, decodeDeviceEvidence, deviceFiles } from '../../../shared/evidence/blackbox-evidence.js';
+import type { Claim } from '../../../shared/evidence/claim.js';
+import type { Evaluation } from '../../../shared/evidence/engine.js';
+import type { Manifest } from '../../../shared/evidence/manifest.js';
+import { assemblePackage, verifyPackage, type PackageVerification } from '../../../shared/evidence/package.js';
+import type { WarrantyPolicy } from '../../../shared/evidence/policy.js';
+import { writeZip } from '../../../shared/evidence/zip-write.js';
+import { readInput, writeFileAtomic } from './files.js';
+import type { InstallationKeyStore } from './keystore.js';
+import { hostSignatureVerifier } from './fast-verify.js';
+
+export const MAX_PHOTOS = 20;
+export const MAX_PHOTO_BYTES = 25 * 1024 * 1024;
+/** Largest package `package verify` reads. */
+export const MAX_PACKAGE_BYTES = 2 ** 31;
+
+export function toolVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/** Photos are images: JPEG, PNG, WebP or HEIC by content, not by name. */
+export function photoKind(data: Uint8Array): string | null {
+  const b = data;
+  if (b.length > 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
+  if (b.length > 8 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) return 'png';
+  if (b.length > 12 && String.fromCharCode(...b.subarray(0, 4)) === 'RIFF' && String.fromCharCode(...b.subarray(8, 12)) === 'WEBP') return 'webp';
+  if (b.length > 12 && String.fromCharCode(...b.subarray(4, 8)) === 'ftyp' && /^(heic|heix|mif1|msf1|avif)$/.test(String.fromCharCode(...b.subarray(8, 12)))) return 'heic';
+  return null;
+}
+
+export function readPhotos(paths: readonly string[]): { name: string; data: Uint8Array }[] {
+  if (paths.length > MAX_PHOTOS) throw new PackscopeError('USAGE', `at most ${MAX_PHOTOS} photos, got ${paths.length}`);
+  return paths.map((p) => {
+    const data = readInput(p, 'photo', MAX_PHOTO_BYTES);
+    if (!photoKind(data)) throw new PackscopeError('USAGE', `photo ${p} is not a JPEG, PNG, WebP or HEIC image`);
+    return { name: basename(p), data };
+  });
+}
+
+export interface CreatePackageOptions {
+  parts: DeviceEvidenceParts;
+  claim: Claim;
+  policy: WarrantyPolicy;
+  photos?: { name: string; data: Uint8Array }[];
+  out: string;
+  keyStore: InstallationKeyStore;
+  createdAt?: Date;
+}
+
+export interface CreatedPackage {
+  path: string;
+  bytes: number;
+  sha256: string;
+  evaluation: Evaluation;
+  manifest: Manifest;
+}
+
+export async function createPackageFile(o: CreatePackageOptions): Promise<CreatedPackage> {
+  const files = deviceFiles(o.parts);
+  const evidence = decodeDeviceEvidence(files, { rootPublicKeyPem: null }, hostSignatureVerifier());
+  const key = await o.keyStore.load();
+  const { files: pkg, evaluation, manifest } = await assemblePackage({
+    evidence,
+    deviceFiles: files,
+    claim: o.claim,
+    policy: o.policy,
+    photos: o.photos ?? [],
+    createdAt: o.createdAt ?? new Date(),
+    toolVersion: toolVersion(),
+    signer: { publicKey: key.publicKey, sign: (m) => key.sign(m) },
+  });
+  const zip = writeZip(pkg);
+  writeFileAtomic(o.out, zip);
+  return { path: o.out, bytes: zip.length, sha256: createHash('sha256').update(zip).digest('hex'), evaluation, manifest };
+}
+
+export async function verifyPackageBytes(zip: Uint8Array, rootPem: string): Promise<PackageVerification> {
+  return verifyPackage(zip, {
+    rootPublicKeyPem: rootPem,
+    decoder: { decode: (files, trust) => decodeDeviceEvidence(files, trust, hostSignatureVerifier()) },
+  });
+}
+
+export async function verifyPackageFile(path: string, rootPemPath: string): Promise<PackageVerification> {
+  const root = new TextDecoder().decode(readInput(rootPemPath, 'root key', 64 * 1024));
+  if (!root.includes('-----BEGIN PUBLIC KEY-----')) throw new PackscopeError('USAGE', `${rootPemPath} is not a PEM public key`);
+  return verifyPackageBytes(readInput(path, 'package', MAX_PACKAGE_BYTES), root);
+}

@@ -1,0 +1,96 @@
+/**
+ * Where a package's device evidence comes from: a .pslog pulled earlier (`--log`), or a pull made
+ * now from a connected pack (`--port`). Either way the package receives the raw segments exactly
+ * as the board wrote them, the device certificate and the open-segment checkpoint; the .pslog
+ * container itself is not needed to check them.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PackscopeError } from '../../../shared/errors.js';
+import type { DeviceEvidenceParts, PulledIdentity } from '../../../shared/evidence/blackbox-evidence.js';
+import type { DeviceInfo } from '../../../shared/types/domain.js';
+import { fromHex } from '../../../shared/util/bytes.js';
+import { openPslog, pullLog } from '../blackbox/index.js';
+import { Session } from '../session.js';
+import { toolVersion } from './package-file.js';
+
+function identityFrom(info: DeviceInfo | null, cert: { serial: string; model: string; boardId: string } | null, pulledAt: string): PulledIdentity {
+  return {
+    model: info?.model ?? cert?.model ?? '',
+    serial: info?.serial ?? cert?.serial ?? '',
+    boardId: info?.boardId ?? cert?.boardId ?? '',
+    hardwareRevision: info?.hardwareRevision ?? '',
+    firmwareVersion: info?.firmwareVersion ?? '',
+    bootloaderVersion: info?.bootloaderVersion ?? '',
+    cellCount: info?.cellCount ?? 0,
+    chemistry: info?.chemistry ?? 'unknown',
+    nominalCapacityAh: info && info.nominalCapacityAh > 0 ? info.nominalCapacityAh : null,
+    pulledAt: new Date(Number.isNaN(Date.parse(pulledAt)) ? 0 : Date.parse(pulledAt)).toISOString(),
+  };
+}
+
+/** The evidence parts of a complete .pslog. */
+export async function evidenceFromPslog(path: string): Promise<DeviceEvidenceParts> {
+  const reader = await openPslog(path);
+  try {
+    if (!reader.complete) {
+      throw new PackscopeError('REFUSED', `${path} is a partial download; finish it with 'packscope log pull --resume' first`);
+    }
+    const p = reader.preamble;
+    const file = new Uint8Array(readFileSync(path));
+    const end = p.segmentsOffset + p.segmentCount * p.segmentSize;
+    if (end > file.length) throw new PackscopeError('DECODE', `${path} is truncated`);
+    const certHex = String(reader.meta.certificate ?? '');
+    const certificate = certHex ? fromHex(certHex) : null;
+    const cert = reader.certificate;
+    return {
+      identity: identityFrom(reader.identity, cert, reader.meta.pulledAt),
+      certificate,
+      segments: file.slice(p.segmentsOffset, end),
+      checkpoint: reader.checkpoint,
+    };
+  } finally {
+    await reader.close();
+  }
+}
+
+export interface PortEvidenceOptions {
+  signal?: AbortSignal;
+  baud?: number;
+  /** Progress lines for stderr. */
+  progress?: (line: string) => void;
+}
+
+/** Pulls the black box of the pack on `port` (verifying as it goes) and returns its evidence parts. */
+export async function evidenceFromPort(port: string, o: PortEvidenceOptions = {}): Promise<DeviceEvidenceParts> {
+  const session = await Session.open(port, { ...(o.baud ? { baud: o.baud } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+  const dir = mkdtempSync(join(tmpdir(), 'packscope-pull-'));
+  try {
+    const native = session.native;
+    if (!native || !session.info?.signsEvidence) {
+      throw new PackscopeError('REFUSED', `the ${session.protocol} BMS on ${port} keeps no signed black box; record a session with 'monitor --record' and use --log`);
+    }
+    const out = join(dir, 'pulled.pslog');
+    let last = 0;
+    await pullLog(native.link, {
+      out,
+      identity: session.info,
+      source: { port, ...(o.baud ? { baud: o.baud } : {}) },
+      tool: `packscope ${toolVersion()}`,
+      ...(o.signal ? { signal: o.signal } : {}),
+      onProgress: (pr) => {
+        const now = performance.now();
+        if (o.progress && (now - last > 1000 || pr.done === pr.total)) {
+          last = now;
+          const eta = pr.etaSeconds === null ? '' : `, ${Math.ceil(pr.etaSeconds)} s left`;
+          o.progress(`pulling black box: ${pr.segments} segments, ${pr.done}/${pr.total} bytes, ${Math.round(pr.rate)} B/s${eta}`);
+        }
+      },
+    });
+    return await evidenceFromPslog(out);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await session.close();
+  }
+}
