@@ -16,6 +16,13 @@ export async function openNativeTarget(port: string, o: { baud?: number; signal?
   return { session, target, lineBytesPerSecond: lineBytesPerSecond(session.transport, session.line), close: () => session.close() };
 }
 
+/** The firmware target of an already open native session (the app's connection). */
+export function targetForSession(session: Session, o: { window?: number; chunkSize?: number } = {}): NativeFirmwareTarget {
+  const native = session.native;
+  if (!native) throw new PackscopeError('PROTOCOL', `${session.path} is not a native-protocol board: firmware updates need the native protocol, UDS or the STM32 ROM`);
+  return new NativeFirmwareTarget(native.link, o);
+}
+
 export default {
   usage: `  --baud N           line rate (default: the native protocol's)
   --no-compress      send the image uncompressed (default: deflate where it pays)`,
