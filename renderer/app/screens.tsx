@@ -3,6 +3,8 @@ import { Unavailable } from '../common/ErrorBox.js';
 import { ConnectScreen } from '../connect/ConnectScreen.js';
 import { LiveScreen } from '../live/LiveScreen.js';
 import { FirmwareScreen } from '../firmware/FirmwareScreen.js';
+import { VerifyScreen } from '../verify/VerifyScreen.js';
+import { LogsScreen } from '../logs/LogsScreen.js';
 import type { Screen } from './state.js';
 
 function pending(title: string, detail: string): ComponentType {
@@ -20,9 +22,9 @@ function pending(title: string, detail: string): ComponentType {
 export const SCREENS: Record<Screen, { title: string; component: ComponentType }> = {
   connect: { title: 'Connect', component: ConnectScreen },
   live: { title: 'Live', component: LiveScreen },
-  logs: { title: 'Logs', component: pending('Logs', 'Black-box download and .pslog viewing need the log back end, which this build does not include yet.') },
+  logs: { title: 'Logs', component: LogsScreen },
   firmware: { title: 'Firmware', component: FirmwareScreen },
   selfcheck: { title: 'Self-check', component: pending('Self-check', 'The guided self-check needs the evidence back end, which this build does not include yet.') },
   claim: { title: 'Claim', component: pending('Claim', 'Warranty claims need the evidence back end, which this build does not include yet.') },
-  verify: { title: 'Verify', component: pending('Verify', 'Package verification needs the evidence back end, which this build does not include yet.') },
+  verify: { title: 'Verify', component: VerifyScreen },
 };

@@ -95,6 +95,90 @@ export const flashResult = z.object({
   status: FwStatusSchema,
 });
 
+/** A log as chart columns (min/max-reduced beyond 200 000 records), with its events as markers. */
+export const recordedSeries = z.object({
+  t: z.array(z.number()),
+  packVoltage: z.array(z.number()),
+  current: z.array(z.number()),
+  soc: z.array(z.number()),
+  cellMin: z.array(z.number()),
+  cellMax: z.array(z.number()),
+  tempMin: z.array(z.number()),
+  tempMax: z.array(z.number()),
+  events: z.array(z.object({ t: z.number(), code: z.number(), label: z.string(), index: z.number() })),
+  /** Records in the log (before any reduction). */
+  records: z.number(),
+  decimated: z.boolean(),
+});
+
+const check = z.object({ id: z.string(), ok: z.boolean(), detail: z.string() });
+
+/** The parts of an evaluation the screens show (the full object passes through unchanged). */
+export const evaluationView = z.looseObject({
+  verdict: z.enum(['covered', 'excluded', 'inconclusive']),
+  summary: z.string(),
+  excludedBy: z.array(z.string()),
+  defects: z.array(z.string()),
+  missing: z.array(z.object({ code: z.string(), message: z.string() })),
+  period: z.looseObject({ warrantyEnds: z.string(), withinWarranty: z.boolean(), withinDoa: z.boolean(), daysSincePurchase: z.number() }),
+  log: z.looseObject({ source: z.enum(['device', 'desktop']), signature: z.string(), records: z.number(), from: z.string().nullable(), to: z.string().nullable(), timeGaps: z.number(), integrityGaps: z.number() }),
+  clauses: z.array(z.looseObject({ id: z.string(), type: z.string(), title: z.string(), status: z.string(), occurrences: z.number(), totalDurationS: z.number(), reason: z.string().optional() })),
+  findings: z.array(
+    z.looseObject({
+      clause: z.string(),
+      type: z.string(),
+      title: z.string(),
+      occurrence: z.number(),
+      measured: z.looseObject({ value: z.number(), unit: z.string() }),
+      threshold: z.looseObject({ value: z.number(), unit: z.string(), comparison: z.string() }),
+      durationS: z.number(),
+      from: z.string(),
+      to: z.string(),
+      records: z.object({ first: z.number(), last: z.number(), extreme: z.number() }),
+    }),
+  ),
+});
+
+export const packageVerification = z.object({
+  path: z.string(),
+  ok: z.boolean(),
+  line: z.string(),
+  checks: z.array(check),
+  manifest: z
+    .looseObject({
+      createdAt: z.string(),
+      tool: z.object({ name: z.string(), version: z.string() }),
+      device: z.object({ serial: z.string(), model: z.string(), firmwareVersion: z.string().nullable(), hardwareRevision: z.string().nullable(), publicKeyFingerprint: z.string().nullable(), source: z.enum(['device', 'desktop']) }),
+      installKey: z.looseObject({ fingerprint: z.string() }),
+      policy: z.object({ id: z.string(), sha256: z.string() }),
+    })
+    .nullable(),
+  claim: z.looseObject({ customer: z.string(), contact: z.string(), model: z.string(), serial: z.string(), purchaseDate: z.string(), description: z.string(), remedy: z.string(), failureDate: z.string().optional() }).nullable(),
+  evaluation: evaluationView.nullable(),
+  series: recordedSeries.nullable(),
+});
+
+export const logOpenResult = z.object({
+  path: z.string(),
+  /** False for a partial download (a pull that was cancelled or cut). */
+  complete: z.boolean(),
+  device: deviceInfo.nullable(),
+  /** 'device': segments signed by the board; 'desktop': a recording made by the tool, unsigned. */
+  source: z.enum(['device', 'desktop']),
+  verification: z.object({
+    ok: z.boolean(),
+    certificate: z.object({ ok: z.boolean(), message: z.string(), serial: z.string().nullable(), model: z.string().nullable() }),
+    checkpoint: z.object({ present: z.boolean(), ok: z.boolean(), counter: z.number().nullable(), records: z.number() }),
+    missingSegments: z.number(),
+    issueCount: z.number(),
+    issues: z.array(z.string()),
+    rootChecked: z.boolean(),
+  }),
+  /** Signature status per segment (counter -1: damaged bytes between segments). */
+  segments: z.array(z.object({ counter: z.number(), records: z.number(), startMs: z.number(), ok: z.boolean(), issue: z.string().optional() })),
+  series: recordedSeries,
+});
+
 export const contract = {
   methods: {
     'app.info': method(
@@ -143,6 +227,36 @@ export const contract = {
     ),
     'fw.confirm': method(empty, z.object({ changed: z.boolean(), status: FwStatusSchema }), 'Keeps the running test image.'),
     'fw.revert': method(empty, z.object({ mode: z.string(), status: FwStatusSchema }), 'Goes back to the other slot (resets the board).'),
+    'log.pull': method(
+      z.object({ opId, out: hostPath.optional(), resume: z.boolean().default(false) }).strict(),
+      z.object({
+        path: z.string(),
+        segments: z.number(),
+        records: z.number(),
+        resumedSegments: z.number(),
+        bytesRead: z.number(),
+        seconds: z.number(),
+        payloadRate: z.number(),
+        signaturesOk: z.boolean(),
+        issues: z.array(z.string()),
+      }),
+      "Pulls the board's black box into a .pslog, verified as it arrives (progress under opId; cancel keeps a partial file that resume continues).",
+    ),
+    'log.open': method(
+      z.object({ path: hostPath, rootKeyPath: hostPath.optional() }).strict(),
+      logOpenResult,
+      'Opens a .pslog: verification (per segment, certificate against the optional supplier root), chart series and events.',
+    ),
+    'log.export': method(
+      z.object({ path: hostPath, out: hostPath, opId, range: z.object({ from: z.number(), to: z.number() }).optional() }).strict(),
+      z.object({ path: z.string(), records: z.number(), bytes: z.number() }),
+      'Exports the whole log, or the records of a time range, as CSV (written to a temp name, then renamed).',
+    ),
+    'package.verify': method(
+      z.object({ path: hostPath, rootKeyPath: hostPath }).strict(),
+      packageVerification,
+      "Verifies a .psdiag completely against the supplier's root key; never throws for a bad package (failed checks say why).",
+    ),
     'op.cancel': method(z.object({ opId }).strict(), z.object({ cancelled: z.boolean() }), 'Cancels a long operation by its opId.'),
   },
   events: {
@@ -176,6 +290,10 @@ export type RecordingStatus = z.output<typeof recordingStatus>;
 export type FileEntry = z.output<typeof fileEntry>;
 export type ImageInfo = z.output<typeof imageInfo>;
 export type FlashResult = z.output<typeof flashResult>;
+export type RecordedSeries = z.output<typeof recordedSeries>;
+export type PackageVerificationView = z.output<typeof packageVerification>;
+export type EvaluationView = z.output<typeof evaluationView>;
+export type LogOpenResult = z.output<typeof logOpenResult>;
 
 /**
  * The API as the renderer sees it (window.packscope in Electron, the WebSocket client in a

@@ -6,6 +6,8 @@ import type { Handlers } from '../../../shared/api/rpc.js';
 import type { InstallationKeyStore } from '../evidence/keystore.js';
 import { DeviceSession } from './device.js';
 import { FirmwareJobs } from './firmware.js';
+import { verifyPackageForScreen } from './evidence.js';
+import { LogJobs } from './logs.js';
 import { HostEvents } from './events.js';
 import { defaultDataDir, ensureDir, listDir } from './files.js';
 import { DEMO_PORT, listSerialPorts } from './ports.js';
@@ -62,7 +64,8 @@ export function createHostApi(options: HostApiOptions): HostApi {
   const session = new DeviceSession(events);
   const ops = new Operations();
   const firmware = new FirmwareJobs(session);
-  const features: Features = { live: true, logs: false, firmware: true, evidence: false };
+  const logs = new LogJobs(session, dataDir);
+  const features: Features = { live: true, logs: true, firmware: true, evidence: true };
 
   /** Runs a cancellable long operation, forwarding its progress as events tagged with opId. */
   async function operation<T>(opId: string, run: (signal: AbortSignal, progress: (p: TransferProgress) => void) => Promise<T>): Promise<T> {
@@ -105,6 +108,13 @@ export function createHostApi(options: HostApiOptions): HostApi {
     'flash.start': async ({ path, opId, confirm }) => operation(opId, (signal, progress) => firmware.flash(path, confirm, signal, progress)),
     'fw.confirm': async () => firmware.confirm(),
     'fw.revert': async () => firmware.revert(),
+    'log.pull': async ({ opId, out, resume }) => {
+      ensureDir(dataDir);
+      return operation(opId, (signal, progress) => logs.pull(out, resume, signal, progress));
+    },
+    'log.open': async ({ path, rootKeyPath }) => logs.open(path, rootKeyPath),
+    'log.export': async ({ path, out, opId, range }) => operation(opId, (signal) => logs.export(path, out, range, signal)),
+    'package.verify': async ({ path, rootKeyPath }) => verifyPackageForScreen(path, rootKeyPath),
     'op.cancel': async ({ opId }) => ({ cancelled: ops.cancel(opId) }),
   };
 

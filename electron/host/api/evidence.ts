@@ -1,0 +1,55 @@
+import { readFile } from 'node:fs/promises';
+import { PackscopeError } from '../../../shared/errors.js';
+import { decodeDeviceEvidence } from '../../../shared/evidence/blackbox-evidence.js';
+import { DEVICE_DIR } from '../../../shared/evidence/package.js';
+import { openZip } from '../../../shared/evidence/zip.js';
+import type { Res } from '../../../shared/api/contract.js';
+import { hostSignatureVerifier } from '../evidence/fast-verify.js';
+import { MAX_PACKAGE_BYTES, verifyPackageBytes } from '../evidence/package-file.js';
+import { recordsToSeries } from './series.js';
+
+async function readHostFile(path: string, what: string, max: number): Promise<Uint8Array> {
+  try {
+    const b = new Uint8Array(await readFile(path));
+    if (b.length > max) throw new PackscopeError('REFUSED', `${what} ${path} is larger than ${max} bytes`);
+    return b;
+  } catch (e) {
+    if (e instanceof PackscopeError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new PackscopeError(code === 'ENOENT' ? 'NOT_FOUND' : code === 'EACCES' ? 'PERMISSION' : 'IO', `cannot read ${what} ${path}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Verifies a diagnosis package the way `packscope package verify` does (every hash, both
+ * signatures, manifest, certificate chain to the supplier root, segment signatures and chain,
+ * CSVs, evaluation recomputed), and adds the decoded records as chart series for the Verify screen.
+ */
+export async function verifyPackageForScreen(path: string, rootKeyPath: string): Promise<Res<'package.verify'>> {
+  const root = new TextDecoder().decode(await readHostFile(rootKeyPath, 'root key', 64 * 1024));
+  if (!root.includes('-----BEGIN PUBLIC KEY-----')) throw new PackscopeError('USAGE', `${rootKeyPath} is not a PEM public key (the supplier's manufacturing root)`);
+  const zip = await readHostFile(path, 'package', MAX_PACKAGE_BYTES);
+  const v = await verifyPackageBytes(zip, root);
+  let series: Res<'package.verify'>['series'] = null;
+  if (v.checks.some((c) => c.id === 'archive' && c.ok)) {
+    try {
+      const files = new Map<string, Uint8Array>();
+      const archive = openZip(zip);
+      for (const e of archive.entries) if (e.name.startsWith(DEVICE_DIR)) files.set(e.name.slice(DEVICE_DIR.length), archive.read(e));
+      series = recordsToSeries(decodeDeviceEvidence(files, { rootPublicKeyPem: null }, hostSignatureVerifier(files)).records);
+    } catch {
+      series = null; // the checks already say why the device data is unusable
+    }
+  }
+  return {
+    path,
+    ok: v.ok,
+    line: v.line,
+    checks: v.checks,
+    manifest: v.manifest,
+    claim: v.claim,
+    // Evaluation has no index signature; its shape is what evaluationView describes.
+    evaluation: v.evaluation as unknown as Res<'package.verify'>['evaluation'],
+    series,
+  };
+}

@@ -1,0 +1,217 @@
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type { LogOpenResult, Res } from '../../shared/api/contract.js';
+import { useApp } from '../app/state.js';
+import { RecordedChart } from '../charts/RecordedChart.js';
+import { asUiError, ErrorBox, type UiError } from '../common/ErrorBox.js';
+import { FilePicker, Progress } from '../common/FilePicker.js';
+import { bytes } from '../common/format.js';
+
+const ROOT_KEY = 'packscope.verify.rootKey';
+
+function stamp(t: number): string {
+  return new Date(t).toISOString().slice(0, 19).replace(/[:T]/g, '-');
+}
+
+export function LogsScreen() {
+  const { api, connection, dataDir, takePendingFile } = useApp();
+  const [pullOp, setPullOp] = useState<string | null>(null);
+  const [pullOut, setPullOut] = useState<string | null>(null);
+  const [progress, setProgress] = useState<{ done: number; total: number; rate: number; etaSeconds: number | null; phase?: string } | null>(null);
+  const [pulled, setPulled] = useState<Res<'log.pull'> | null>(null);
+  const [cancelled, setCancelled] = useState(false);
+  const [log, setLog] = useState<LogOpenResult | null>(null);
+  const [root] = useState(() => localStorage.getItem(ROOT_KEY) ?? '');
+  const [busy, setBusy] = useState<string | null>(null);
+  const [exported, setExported] = useState<Res<'log.export'> | null>(null);
+  const [error, setError] = useState<UiError | null>(null);
+  const range = useRef<{ t0: number; t1: number; whole: boolean } | null>(null);
+  const [rangeWhole, setRangeWhole] = useState(true);
+
+  useEffect(() => api.on('progress', (p) => p.opId === pullOp && setProgress(p)), [api, pullOp]);
+
+  const open = useCallback(
+    async (path: string) => {
+      setBusy(`Opening and verifying ${path}…`);
+      setError(null);
+      setExported(null);
+      try {
+        setLog(await api.call('log.open', { path, ...(root ? { rootKeyPath: root } : {}) }));
+      } catch (e) {
+        setError(asUiError(e));
+      } finally {
+        setBusy(null);
+      }
+    },
+    [api, root],
+  );
+
+  useEffect(() => {
+    const f = takePendingFile('logs');
+    if (f) void open(f);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+  useEffect(() => api.on('open-file', (e) => e.screen === 'logs' && void open(e.path)), [api, open]);
+
+  const pull = async (resume: boolean) => {
+    const id = `pull-${Date.now()}`;
+    const out = resume && pullOut ? pullOut : `${dataDir}/${connection?.device.serial ?? 'board'}-${stamp(Date.now())}.pslog`;
+    setPullOut(out);
+    setPullOp(id);
+    setProgress(null);
+    setPulled(null);
+    setCancelled(false);
+    setError(null);
+    try {
+      const r = await api.call('log.pull', { opId: id, out, resume });
+      setPulled(r);
+      setPullOut(null);
+      await open(r.path);
+    } catch (e) {
+      const err = asUiError(e);
+      if (err.code === 'CANCELLED') setCancelled(true);
+      else setError(err);
+    } finally {
+      setPullOp(null);
+    }
+  };
+
+  const doExport = async (visible: boolean) => {
+    if (!log) return;
+    const base = log.path.replace(/\.pslog$/i, '');
+    const r = visible && range.current && !range.current.whole ? { from: range.current.t0, to: range.current.t1 } : undefined;
+    const out = r ? `${base}-${stamp(r.from)}_to_${stamp(r.to)}.csv` : `${base}.csv`;
+    setBusy('Exporting…');
+    setError(null);
+    try {
+      setExported(await api.call('log.export', { path: log.path, out, opId: `export-${Date.now()}`, ...(r ? { range: r } : {}) }));
+    } catch (e) {
+      setError(asUiError(e));
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const onRange = useCallback((t0: number, t1: number, whole: boolean) => {
+    range.current = { t0, t1, whole };
+    setRangeWhole(whole);
+  }, []);
+
+  const badSegments = log?.segments.filter((s) => !s.ok) ?? [];
+  return (
+    <section className="screen" aria-labelledby="logs-title">
+      <h1 id="logs-title">Logs</h1>
+      <div className="grid2">
+        <div className="card">
+          <h2>Download from the board</h2>
+          {!connection ? (
+            <p className="muted">Connect to a board to download its black box.</p>
+          ) : connection.protocol !== 'native' ? (
+            <p className="muted">{connection.device.model} has no black box (it speaks {connection.protocol}); its live data can be recorded from the Live screen.</p>
+          ) : (
+            <>
+              <p>
+                The black box of {connection.device.model} #{connection.device.serial}, every segment checked against the board's signature as it arrives.
+              </p>
+              <div className="row">
+                <button className="primary" onClick={() => pull(false)} disabled={!!pullOp} data-testid="pull">
+                  Download the log
+                </button>
+                {cancelled && pullOut && (
+                  <button onClick={() => pull(true)} disabled={!!pullOp} data-testid="resume">
+                    Resume the download
+                  </button>
+                )}
+                {pullOp && (
+                  <button className="danger" onClick={() => api.call('op.cancel', { opId: pullOp })} data-testid="cancel-pull">
+                    Cancel
+                  </button>
+                )}
+              </div>
+              {pullOp && <Progress label={`Downloading${progress?.phase ? ` (${progress.phase})` : ''}`} {...(progress ?? { done: 0, total: 0, rate: 0, etaSeconds: null })} />}
+              {cancelled && (
+                <p className="notice" role="status" data-testid="pull-cancelled">
+                  Download cancelled. What arrived is kept; Resume continues where it stopped.
+                </p>
+              )}
+              {pulled && (
+                <p className="ok-text" role="status" data-testid="pull-result">
+                  {pulled.segments} segments, {pulled.records.toLocaleString()} records in {pulled.seconds.toFixed(1)} s ({bytes(Math.round(pulled.payloadRate))}/s)
+                  {pulled.resumedSegments ? `, ${pulled.resumedSegments} segments kept from the earlier attempt` : ''}; signatures {pulled.signaturesOk ? 'valid' : 'NOT valid'}.
+                </p>
+              )}
+            </>
+          )}
+        </div>
+        <div className="card">
+          <h2>Open a log file (.pslog)</h2>
+          <FilePicker key={pulled?.path ?? ''} label="Log file" extensions={['.pslog']} onPick={open} initialDir={dataDir || undefined} />
+          {root ? <p className="muted small">Certificates are checked against {root} (set on the Verify screen).</p> : <p className="muted small">No supplier root key set (Verify screen): the certificate chain is not checked.</p>}
+        </div>
+      </div>
+      {busy && <p role="status">{busy}</p>}
+      {error && <ErrorBox error={error} />}
+      {log && (
+        <div data-testid="log-view">
+          <div className="card">
+            <h2>
+              {log.device ? `${log.device.model} #${log.device.serial}` : 'Unknown device'} · {log.series.records.toLocaleString()} records
+              {!log.complete && <span className="bad-text"> · partial download</span>}
+            </h2>
+            <p className={log.verification.ok ? 'ok-text' : 'bad-text'} data-testid="log-verification">
+              {log.source === 'desktop'
+                ? 'Desktop recording: not signed by the board, so it proves nothing on its own.'
+                : log.verification.ok
+                  ? `Every segment's signature and the chain verify${log.verification.rootChecked ? '; the device certificate chains to the supplier root' : ''}.`
+                  : `${log.verification.issueCount} problem(s): ${log.verification.issues[0] ?? ''}`}
+            </p>
+            <p className="muted small">
+              Certificate: {log.verification.certificate.message} · checkpoint {log.verification.checkpoint.present ? (log.verification.checkpoint.ok ? 'verified' : 'NOT verified') : 'absent'} · {log.segments.length} segments
+              {log.verification.missingSegments ? ` · ${log.verification.missingSegments} missing` : ''} · {log.series.events.length} events
+            </p>
+            <RecordedChart series={log.series} onRange={onRange} label="Log data" />
+            <div className="row">
+              <button onClick={() => doExport(false)} disabled={!!busy} data-testid="export-all">
+                Export whole log (CSV)
+              </button>
+              <button onClick={() => doExport(true)} disabled={!!busy || rangeWhole} data-testid="export-range">
+                Export visible range (CSV)
+              </button>
+            </div>
+            {exported && (
+              <p className="ok-text" role="status" data-testid="export-result">
+                Wrote {exported.records.toLocaleString()} records ({bytes(exported.bytes)}) to {exported.path}
+              </p>
+            )}
+          </div>
+          <div className="card">
+            <h2>Segments and signatures</h2>
+            {badSegments.length > 0 && <p className="bad-text">{badSegments.length} segment(s) with problems are listed first.</p>}
+            <div className="scroll">
+            <table className="grid" data-testid="segments">
+              <thead>
+                <tr>
+                  <th>Segment</th>
+                  <th>Starts</th>
+                  <th>Records</th>
+                  <th>Signature</th>
+                </tr>
+              </thead>
+              <tbody>
+                {[...badSegments, ...log.segments.filter((s) => s.ok)].slice(0, 100).map((s, i) => (
+                  <tr key={`${s.counter}-${i}`}>
+                    <td>{s.counter < 0 ? 'damage' : `#${s.counter}`}</td>
+                    <td>{s.startMs ? new Date(s.startMs).toLocaleString() : '—'}</td>
+                    <td>{s.records}</td>
+                    <td className={s.ok ? 'ok-text' : 'bad-text'}>{s.ok ? (log.source === 'desktop' ? 'unsigned (desktop)' : '✓ valid') : `✗ ${s.issue}`}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            </div>
+            {log.segments.length > 100 && <p className="muted small">First 100 of {log.segments.length} segments shown.</p>}
+          </div>
+        </div>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,232 @@
+import { useEffect, useMemo, useState } from 'react';
+import type { EvaluationView, PackageVerificationView } from '../../shared/api/contract.js';
+import { useApp } from '../app/state.js';
+import { RecordedChart } from '../charts/RecordedChart.js';
+import { asUiError, ErrorBox, type UiError } from '../common/ErrorBox.js';
+import { FilePicker } from '../common/FilePicker.js';
+
+const ROOT_KEY = 'packscope.verify.rootKey';
+
+export function VerdictBanner({ evaluation, verified }: { evaluation: EvaluationView | null; verified: boolean }) {
+  if (!verified) {
+    return (
+      <div className="verdict fail" data-testid="verdict-banner">
+        Do not trust this package: it failed verification
+      </div>
+    );
+  }
+  if (!evaluation) return null;
+  const text =
+    evaluation.verdict === 'covered'
+      ? 'Covered by the warranty'
+      : evaluation.verdict === 'excluded'
+        ? `Not covered: ${evaluation.excludedBy.join(', ')}`
+        : 'Inconclusive: physical inspection needed';
+  return (
+    <div className={`verdict ${evaluation.verdict === 'covered' ? 'ok' : evaluation.verdict === 'excluded' ? 'fail' : 'unsure'}`} data-testid="verdict-banner">
+      {text}
+      <div className="verdict-sub">{evaluation.summary}</div>
+    </div>
+  );
+}
+
+export function Findings({ evaluation }: { evaluation: EvaluationView }) {
+  return (
+    <>
+      {evaluation.findings.length === 0 ? (
+        <p className="ok-text">No finding: no void condition or defect indicator was met in the log.</p>
+      ) : (
+        <table className="grid" data-testid="findings">
+          <thead>
+            <tr>
+              <th>Finding</th>
+              <th>Measured</th>
+              <th>Limit</th>
+              <th>For</th>
+              <th>When</th>
+              <th>Records</th>
+            </tr>
+          </thead>
+          <tbody>
+            {evaluation.findings.map((f) => (
+              <tr key={`${f.clause}-${f.occurrence}`}>
+                <td>
+                  <span className={f.type === 'void' ? 'bad-text' : 'warn'}>{f.type === 'void' ? 'void' : 'defect'}</span> {f.title}
+                </td>
+                <td>
+                  {f.measured.value} {f.measured.unit}
+                </td>
+                <td>
+                  {f.threshold.comparison} {f.threshold.value} {f.threshold.unit}
+                </td>
+                <td>{f.durationS.toFixed(0)} s</td>
+                <td className="small">
+                  {new Date(f.from).toLocaleString()} – {new Date(f.to).toLocaleTimeString()}
+                </td>
+                <td className="small">
+                  #{f.records.first}–#{f.records.last} (worst #{f.records.extreme})
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {evaluation.missing.length > 0 && (
+        <ul className="checks">
+          {evaluation.missing.map((m) => (
+            <li key={m.code + m.message} className="warn">
+              ⚠ {m.message}
+            </li>
+          ))}
+        </ul>
+      )}
+    </>
+  );
+}
+
+export function VerifyScreen() {
+  const { api, takePendingFile, dataDir } = useApp();
+  const [pkg, setPkg] = useState<string | null>(null);
+  const [root, setRoot] = useState(() => localStorage.getItem(ROOT_KEY) ?? '');
+  const [result, setResult] = useState<PackageVerificationView | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<UiError | null>(null);
+
+  useEffect(() => {
+    const f = takePendingFile('verify');
+    if (f) setPkg(f);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+  useEffect(() => api.on('open-file', (e) => e.screen === 'verify' && (setPkg(e.path), setResult(null))), [api]);
+
+  const verify = async () => {
+    if (!pkg || !root) return;
+    localStorage.setItem(ROOT_KEY, root);
+    setBusy(true);
+    setError(null);
+    setResult(null);
+    try {
+      setResult(await api.call('package.verify', { path: pkg, rootKeyPath: root }));
+    } catch (e) {
+      setError(asUiError(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  useEffect(() => {
+    if (pkg && root && !result && !busy) void verify();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [pkg, root]);
+
+  const markers = useMemo(() => (result?.evaluation?.findings ?? []).map((f) => ({ t: Date.parse(f.from), label: f.title })), [result]);
+
+  return (
+    <section className="screen" aria-labelledby="verify-title">
+      <h1 id="verify-title">Verify a diagnosis package</h1>
+      {!result && (
+        <div className="card">
+          <div className="grid2">
+            <div>
+              <h2>1. Package (.psdiag)</h2>
+              {pkg ? (
+                <p>
+                  <code>{pkg}</code> <button className="link" onClick={() => setPkg(null)}>change</button>
+                </p>
+              ) : (
+                <FilePicker label="Package" extensions={['.psdiag']} onPick={setPkg} initialDir={dataDir || undefined} />
+              )}
+            </div>
+            <div>
+              <h2>2. Supplier root key (.pem)</h2>
+              <p className="muted small">The manufacturing CA public key that certifies the boards. It is remembered for next time.</p>
+              {root ? (
+                <p>
+                  <code>{root}</code> <button className="link" onClick={() => setRoot('')}>change</button>
+                </p>
+              ) : (
+                <FilePicker label="Root key" extensions={['.pem']} onPick={setRoot} initialDir={dataDir || undefined} />
+              )}
+            </div>
+          </div>
+          <button className="primary" disabled={!pkg || !root || busy} onClick={verify}>
+            {busy ? 'Verifying…' : 'Verify'}
+          </button>
+        </div>
+      )}
+      {error && <ErrorBox error={error} />}
+      {result && (
+        <div data-testid="verify-result">
+          <VerdictBanner evaluation={result.evaluation} verified={result.ok} />
+          <p className={result.ok ? 'ok-text' : 'bad-text'} data-testid="verify-line">
+            {result.line}
+          </p>
+          <div className="grid2">
+            <div className="card">
+              <h2>Signatures and integrity</h2>
+              <ul className="checks" data-testid="checks">
+                {result.checks.map((c, i) => (
+                  <li key={c.id + i} className={c.ok ? '' : 'bad-text'}>
+                    {c.ok ? '✓' : '✗'} <strong>{c.id}</strong>: {c.detail}
+                  </li>
+                ))}
+              </ul>
+            </div>
+            <div className="card">
+              <h2>Device and claim</h2>
+              {result.manifest && (
+                <dl className="facts">
+                  <dt>Device</dt>
+                  <dd>
+                    {result.manifest.device.model} · serial {result.manifest.device.serial}
+                  </dd>
+                  <dt>Firmware</dt>
+                  <dd>{result.manifest.device.firmwareVersion ?? 'not recorded'}</dd>
+                  <dt>Evidence</dt>
+                  <dd>{result.manifest.device.source === 'device' ? 'signed by the board itself' : 'desktop recording (unsigned)'}</dd>
+                  <dt>Created</dt>
+                  <dd>
+                    {new Date(result.manifest.createdAt).toLocaleString()} by PackScope {result.manifest.tool.version}
+                  </dd>
+                  <dt>Signed by</dt>
+                  <dd>
+                    <code>{result.manifest.installKey.fingerprint}</code>
+                  </dd>
+                  <dt>Policy</dt>
+                  <dd>{result.manifest.policy.id}</dd>
+                </dl>
+              )}
+              {result.claim && (
+                <dl className="facts claim">
+                  <dt>Customer</dt>
+                  <dd>
+                    {result.claim.customer} ({result.claim.contact})
+                  </dd>
+                  <dt>Purchased</dt>
+                  <dd>{result.claim.purchaseDate}</dd>
+                  <dt>Remedy asked</dt>
+                  <dd>{result.claim.remedy}</dd>
+                  <dt>Problem</dt>
+                  <dd>{result.claim.description}</dd>
+                </dl>
+              )}
+            </div>
+          </div>
+          {result.evaluation && (
+            <div className="card">
+              <h2>Findings</h2>
+              <Findings evaluation={result.evaluation} />
+            </div>
+          )}
+          {result.series && (
+            <div className="card">
+              <h2>The device's log</h2>
+              <RecordedChart series={result.series} markers={markers} label="Recorded pack data" />
+            </div>
+          )}
+          <button onClick={() => (setResult(null), setPkg(null))}>Verify another package</button>
+        </div>
+      )}
+    </section>
+  );
+}
