@@ -122,16 +122,27 @@ describe('simulated SLCAN adapter and bus', () => {
     client.dispose();
   });
 
-  it('UDS against a bootloader limited to 4095-byte blocks: the client honours maxNumberOfBlockLength', async () => {
-    process.env.PACKSCOPE_SIM_CAN = 'block=4095';
+  it('UDS with small blocks: the client honours maxNumberOfBlockLength and the block counter wraps FF → 00', async () => {
+    process.env.PACKSCOPE_SIM_CAN = 'block=130'; // 128 data bytes per TransferData
     try {
       const { sim, channel } = await start();
       const key = parsePrivateKeyPem(readFileSync(path.join(dir!, SIGNING_KEY_FILE), 'utf8'));
-      const image = signImage({ payload: new Uint8Array(9000).fill(0x5a), version: { major: 1, minor: 9, revision: 0, build: 0 }, key, securityCounter: 1, boardId: sim.board.identity.boardId });
+      const payload = Uint8Array.from({ length: 34_000 }, (_, i) => (i * 13) & 0xff);
+      const image = signImage({ payload, version: { major: 1, minor: 9, revision: 0, build: 0 }, key, securityCounter: 1, boardId: sim.board.identity.boardId });
+      const counters: number[] = [];
+      (sim.personality as SlcanPersonality).bus.onFrame((f) => {
+        // First frames of TransferData requests: 1L LL 36 SEQ …
+        if (f.id === 0x7e0 && f.data[0]! >> 4 === 1 && f.data[2] === 0x36) counters.push(f.data[3]!);
+      });
       const target = new UdsFirmwareTarget(new UdsClient(channel));
       const report = await flashImage(target, image);
       expect(report.outcome).toBe('installed-test');
-      expect(target.blockPayload).toBe(4093);
+      expect(report.status.runningVersion).toBe('1.9.0+0');
+      expect(target.blockPayload).toBe(128);
+      expect(counters.length).toBe(Math.ceil(image.length / 128));
+      const wrap = counters.indexOf(0xff);
+      expect(wrap).toBe(254);
+      expect(counters.slice(wrap, wrap + 3)).toEqual([0xff, 0x00, 0x01]);
     } finally {
       delete process.env.PACKSCOPE_SIM_CAN;
     }
