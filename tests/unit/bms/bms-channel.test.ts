@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { BmsChannel, probeWith } from '../../../electron/host/drivers/bms-polling.js';
+import jbdFactory from '../../../electron/host/drivers/jbd.js';
+import { createJbdExtractor, encodeJbdRead, encodeJbdResponse, type JbdFrame } from '../../../shared/bms/jbd.js';
+import { PackscopeError } from '../../../shared/errors.js';
+import type { ByteTransport, CloseReason } from '../../../shared/types/transport.js';
+
+/** A transport whose "board" is a function of what was written; counts its listeners. */
+function fakeTransport(answer: (req: Uint8Array) => Uint8Array[] | null) {
+  const data = new Set<(c: Uint8Array) => void>();
+  const close = new Set<(r: CloseReason) => void>();
+  const t: ByteTransport & { listeners(): number; unplug(): void; inject(b: Uint8Array): void } = {
+    info: { kind: 'sim', path: 'fake:' },
+    isOpen: true,
+    open: async () => undefined,
+    close: async () => undefined,
+    async write(d) {
+      const out = answer(d);
+      if (out) setTimeout(() => out.forEach((c) => data.forEach((l) => l(c))), 1);
+    },
+    onData: (l) => (data.add(l), () => data.delete(l)),
+    onClose: (l) => (close.add(l), () => close.delete(l)),
+    listeners: () => data.size + close.size,
+    unplug: () => close.forEach((l) => l({ kind: 'disconnected', message: 'unplugged' })),
+    inject: (b) => data.forEach((l) => l(b)),
+  };
+  return t;
+}
+
+const line = { baudRate: 9600 };
+const reply = (reg: number) => encodeJbdResponse({ register: reg, status: 0, data: Uint8Array.of(1, 2) });
+
+describe('BmsChannel', () => {
+  it('counts garbage and bad checksums around a good answer, and takes the good one', async () => {
+    const bad = reply(3);
+    bad[bad.length - 2]! ^= 1;
+    const t = fakeTransport(() => [Uint8Array.of(0x00, 0x13, 0x37), bad, reply(3)]);
+    const ch = new BmsChannel<JbdFrame>(t, createJbdExtractor(), line, 50, 0);
+    const [f] = await ch.request({ request: encodeJbdRead(3), accept: (x) => x.b1 === 3, expectBytes: 9 });
+    expect(f!.data).toEqual(Uint8Array.of(1, 2));
+    const s = ch.stats();
+    expect(s).toMatchObject({ crcErrors: 1, garbageBytes: 3, framesIn: 1, framesOut: 1, bytesOut: 7 });
+  });
+
+  it('a reply cut short is counted as partial and does not glue onto the next one; retries are counted', async () => {
+    let n = 0;
+    const t = fakeTransport(() => (n++ === 0 ? [reply(4).subarray(0, 6)] : [reply(4)]));
+    const ch = new BmsChannel<JbdFrame>(t, createJbdExtractor(), line, 30, 1);
+    const [f] = await ch.request({ request: encodeJbdRead(4), accept: (x) => x.b1 === 4, expectBytes: 9 });
+    expect(f!.b1).toBe(4);
+    expect(ch.stats()).toMatchObject({ timeouts: 1, retries: 1 });
+    expect(ch.stats().decodeErrors).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a silent board is a TIMEOUT after the retries; an unplug rejects at once with DISCONNECTED', async () => {
+    const t = fakeTransport(() => null);
+    const ch = new BmsChannel<JbdFrame>(t, createJbdExtractor(), line, 20, 2);
+    await expect(ch.request({ request: encodeJbdRead(3), accept: () => true, expectBytes: 0 })).rejects.toMatchObject({ code: 'TIMEOUT' });
+    expect(ch.stats()).toMatchObject({ timeouts: 3, retries: 2 });
+    const p = ch.request({ request: encodeJbdRead(3), accept: () => true, expectBytes: 0 });
+    t.unplug();
+    await expect(p).rejects.toBeInstanceOf(PackscopeError);
+    await expect(p).rejects.toMatchObject({ code: 'DISCONNECTED' });
+    ch.dispose();
+    expect(t.listeners()).toBe(0);
+  });
+
+  it('requests are serialised: each gets its own answer', async () => {
+    const t = fakeTransport((req) => [reply(req[2]!)]);
+    const ch = new BmsChannel<JbdFrame>(t, createJbdExtractor(), line, 50, 0);
+    const regs = [3, 4, 5, 3, 4];
+    const got = await Promise.all(regs.map((r) => ch.request({ request: encodeJbdRead(r), accept: (x) => x.b1 === r, expectBytes: 9 })));
+    expect(got.map(([f]) => f!.b1)).toEqual(regs);
+  });
+});
+
+describe('probes', () => {
+  it('answer true for the right board, false for silence, and leave no listener behind', async () => {
+    const board = fakeTransport((req) => (req[1] === 0xa5 ? [reply(req[2]!)] : null));
+    expect(await jbdFactory.probe(board, 100)).toBe(true);
+    expect(board.listeners()).toBe(0);
+    const silent = fakeTransport(() => null);
+    expect(await probeWith(silent, line, createJbdExtractor(), encodeJbdRead(3), () => true, 30)).toBe(false);
+    expect(silent.listeners()).toBe(0);
+    // Line noise that merely looks like a frame start is not an answer.
+    const noisy = fakeTransport(() => [Uint8Array.of(0xdd, 0x03, 0x00, 0x02, 0x01)]);
+    expect(await jbdFactory.probe(noisy, 50)).toBe(false);
+  });
+});
