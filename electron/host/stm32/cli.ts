@@ -102,7 +102,9 @@ export async function runStm32Flash(o: Stm32CliOptions, ctx: CliContext): Promis
   const erasedRange =
     result.erased.length === 0
       ? 'nothing'
-      : `sector(s) ${result.erased[0]!.index}-${result.erased[result.erased.length - 1]!.index}`;
+      : result.erased.length === 1
+        ? `sector ${result.erased[0]!.index}`
+        : `sectors ${result.erased.map((e) => e.index).join(', ')}`;
   ctx.out(`Flashed ${result.imageBytes} bytes to ${result.part} (ID 0x${result.productId.toString(16)}, bootloader ${result.bootloaderVersion}) on ${o.port}`);
   ctx.out(`  erased ${erasedRange} in ${secs(result.phasesMs.erase)}${result.collateralErasedBytes ? ` (${result.collateralErasedBytes} bytes beyond the image)` : ''}`);
   ctx.out(`  wrote ${result.blocksWritten} block(s), ${result.blocksSkipped} blank block(s) not sent, in ${secs(result.phasesMs.write)}`);

@@ -108,11 +108,8 @@ export class Stm32RomClient {
       await this.write(Uint8Array.of(SYNC));
       try {
         const b = (await this.read(1, 400))[0]!;
-        if (b === ACK) {
-          // Confirm both sides agree where a command starts.
-          if (!(await this.atBoundary())) break;
-          return 'fresh';
-        }
+        // Only the autobaud state answers a lone 0x7F with ACK: the ROM now waits for a command.
+        if (b === ACK) return 'fresh';
         if (b === NACK) return 'resumed';
         this.reader.flush();
       } catch (e) {
