@@ -140,7 +140,7 @@ export async function flashImage(target: FirmwareTarget, file: Uint8Array, o: Fl
   aborted(o.signal);
   let status = await target.status(o.signal);
   checkImageAgainstBoard(img, status, o.trust);
-  log(`image ${summary.version} for ${summary.boardId} (${image.length} bytes, counter ${summary.securityCounter ?? 0}) accepted for ${status.boardId}`);
+  log(`image ${summary.version} for ${summary.boardId} (${image.length} bytes, counter ${summary.securityCounter ?? 0}, sha256 ${summary.hash.slice(0, 16)}…, signed by key ${summary.keyHash?.slice(0, 16) ?? '?'}…) accepted for ${status.boardId}`);
   if (img.trailer?.imageOk === 1 && !o.confirm) {
     log('note: the image file is padded with a trailer marked confirmed (imgtool --confirm); the trailer is not sent, the image runs in test mode first — pass --confirm to make it permanent');
   }
