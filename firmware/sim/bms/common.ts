@@ -54,6 +54,8 @@ export function bmsPersonality(
   defaultLine: LineSettings,
   options: BmsPersonalityOptions,
   onBytes: (link: DeviceLink, data: Uint8Array) => void,
+  /** Forget half-received requests from a previous line (re-attach after a power cut). */
+  onAttach: () => void = () => undefined,
 ): Personality {
   let unsubs: Array<() => void> = [];
   const detach = () => {
@@ -64,6 +66,7 @@ export function bmsPersonality(
     name,
     attach(link: DeviceLink) {
       detach();
+      onAttach();
       link.setSettings(options.line ?? defaultLine);
       unsubs.push(link.onReceive((d) => onBytes(link, d)));
       unsubs.push(link.onDisconnect(() => detach()));

@@ -118,5 +118,5 @@ export function createDalyPersonality(board: SimBoard, options: BmsPersonalityOp
       if (f.address !== DALY_HOST_ADDRESS) continue;
       for (const r of answer(f.command, board.pack.state())) link.send(r);
     }
-  });
+  }, () => rx.reset());
 }

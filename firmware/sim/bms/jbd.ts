@@ -75,5 +75,5 @@ export function createJbdPersonality(board: SimBoard, options: BmsPersonalityOpt
       else if (req.register === JBD_REG_HWVERSION) payload = encodeJbdHardwareVersion(jbdHardwareVersion(board));
       link.send(encodeJbdResponse({ register: req.register, status: payload ? 0 : JBD_STATUS_REFUSED, data: payload ?? new Uint8Array(0) }));
     }
-  });
+  }, () => rx.reset());
 }

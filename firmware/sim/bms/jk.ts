@@ -112,5 +112,5 @@ export function createJkPersonality(board: SimBoard, options: BmsPersonalityOpti
       const payload = encodeJkFields(jkFieldsFor(board, board.pack.state()));
       link.send(encodeJkFrame({ bmsId: f.bmsId, command: JK_CMD_READ_ALL, source: JK_SOURCE_BMS, type: JK_TYPE_RESPONSE, payload, recordNumber: 0 }));
     }
-  });
+  }, () => rx.reset());
 }
