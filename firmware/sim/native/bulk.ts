@@ -118,6 +118,15 @@ export function installBulkTransfer(board: SimBoard): void {
     if (!region.write) throw new NativeError(ERR.READ_ONLY, `region '${region.name}' is read-only`);
     const open = grant(req, region);
     const map = transfers(session);
+    // One writer per region: two interleaved writes would leave neither image whole.
+    for (const s of n.sessions) {
+      const m = s.data.get('bulk') as Map<number, Transfer> | undefined;
+      for (const t of m?.values() ?? []) {
+        if (t.kind === 'write' && !t.closed && t.region === region && !(s === session && t.open.transferId === open.transferId)) {
+          throw new NativeError(ERR.BUSY, `region '${region.name}' is being written by transfer ${t.open.transferId}`);
+        }
+      }
+    }
     const old = map.get(open.transferId);
     if (old) closeTransfer(old);
     await region.beginWrite?.(open.offset, open.length);

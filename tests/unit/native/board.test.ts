@@ -13,14 +13,16 @@ import { DirectoryStorage } from '../../../firmware/sim/state.js';
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-function fakeSession(): NativeSession {
-  return {
+function fakeSession(board?: { native: { sessions: Set<NativeSession> } }): NativeSession {
+  const s: NativeSession = {
     emit: () => undefined,
     link: { backlog: 0, settings: { baudRate: 115200 } } as never,
     data: new Map(),
     onClose: () => undefined,
     closed: false,
   };
+  board?.native.sessions.add(s);
+  return s;
 }
 
 async function call(board: Awaited<ReturnType<typeof createBoard>>, cmd: number, payload: Uint8Array = new Uint8Array(0)): Promise<Frame> {
@@ -98,5 +100,23 @@ describe('simulated board', () => {
     const b = await createBoard({ stateDir: dir });
     expect(b.params.find((p) => p.id === 3)!.value).toBe(42);
     await Promise.all([a.stop(), b.stop()]);
+  });
+});
+
+describe('bulk transfer opening rules', () => {
+  it('refuses a second concurrent writer of a region with BUSY', async () => {
+    const { BULK_OPEN } = await import('../../../shared/protocol/messages.js');
+    const board = await createBoard({ subsystems: false, scratchBytes: 8192 });
+    const session = fakeSession(board);
+    const open = (transferId: number) =>
+      board.native.dispatch(
+        { version: 1, type: MSG.REQUEST, seq: transferId, cmd: CMD.BULK_WRITE_OPEN, payload: BULK_OPEN.encode({ transferId, region: 1, flags: 0, offset: 0, length: 4096, chunkSize: 1024, window: 4 }) },
+        session,
+      );
+    expect(decodeFrame((await open(1))!.subarray(0, -1)).type).toBe(MSG.RESPONSE);
+    const second = decodeFrame((await open(2))!.subarray(0, -1));
+    expect(second.type).toBe(MSG.ERROR);
+    expect(ERROR.decode(second.payload).code).toBe(ERR.BUSY);
+    await board.stop();
   });
 });
