@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { dataFrame, type CanFrame } from '../../../shared/can/frame.js';
+import { decodePdu, encodePdu } from '../../../shared/can/isotp.js';
+import { decodeCommand, encodeReply, type SlcanReply } from '../../../shared/can/slcan.js';
+import { PackscopeError } from '../../../shared/errors.js';
+import type { ByteTransport } from '../../../shared/types/transport.js';
+import { SlcanChannel } from '../../../electron/host/can/slcan-channel.js';
+import { UdsClient } from '../../../electron/host/can/uds-client.js';
+
+/**
+ * The UDS client and SLCAN channel against a scripted adapter + ECU (single-frame answers only):
+ * response-pending is waited out, a negative response is an error named by its NRC, silence is a
+ * timeout naming the ECU, and an adapter refusal reaches the caller.
+ */
+function scriptedAdapter(ecu: (req: Uint8Array) => Array<Uint8Array | 'bell'>): ByteTransport {
+  const listeners = new Set<(d: Uint8Array) => void>();
+  let line = '';
+  let open = false;
+  const reply = (r: SlcanReply) => setImmediate(() => listeners.forEach((l) => l(encodeReply(r))));
+  const transport: ByteTransport = {
+    info: { kind: 'sim', path: 'scripted' },
+    get isOpen() {
+      return open;
+    },
+    async open() {
+      open = true;
+    },
+    async close() {
+      open = false;
+    },
+    async write(data) {
+      for (const b of data) {
+        if (b !== 0x0d) {
+          line += String.fromCharCode(b);
+          continue;
+        }
+        const l = line;
+        line = '';
+        if (!l) continue;
+        const cmd = decodeCommand(l);
+        if (cmd.kind === 'version') reply({ kind: 'version', hardware: 1, software: 2 });
+        else if (cmd.kind === 'serial') reply({ kind: 'serial', serial: 'T001' });
+        else if (cmd.kind === 'transmit') {
+          const pdu = decodePdu(cmd.frame.data);
+          const answers = pdu.type === 'single' ? ecu(pdu.data) : [];
+          if (answers[0] === 'bell') {
+            reply({ kind: 'error' });
+            continue;
+          }
+          reply({ kind: 'txOk', extended: false });
+          for (const a of answers) if (a !== 'bell') reply({ kind: 'frame', frame: dataFrame(0x7e8, encodePdu({ type: 'single', data: a })) as CanFrame });
+        } else reply({ kind: 'ok' });
+      }
+    },
+    onData: (l) => (listeners.add(l), () => listeners.delete(l)),
+    onClose: () => () => undefined,
+  };
+  return transport;
+}
+
+async function client(ecu: (req: Uint8Array) => Array<Uint8Array | 'bell'>) {
+  const ch = new SlcanChannel(scriptedAdapter(ecu));
+  await ch.open({ bitrate: 500_000, timeoutMs: 200 });
+  return new UdsClient(ch, { p2Ms: 150, p2StarMs: 300 });
+}
+
+describe('UDS client', () => {
+  it('waits out response-pending (0x78) answers, then returns the positive response', async () => {
+    const c = await client((req) => (req[0] === 0x31 ? [Uint8Array.of(0x7f, 0x31, 0x78), Uint8Array.of(0x7f, 0x31, 0x78), Uint8Array.of(0x71, 0x01, 0xff, 0x00, 0x00)] : []));
+    const r = await c.request({ service: 'RoutineControl', control: 1, routineId: 0xff00, data: new Uint8Array(0) });
+    expect(r).toEqual({ service: 'RoutineControl', control: 1, routineId: 0xff00, status: Uint8Array.of(0) });
+    expect(c.pendingSeen).toBe(2);
+  });
+
+  it('a negative response is an error named by its NRC', async () => {
+    const c = await client(() => [Uint8Array.of(0x7f, 0x27, 0x35)]);
+    await expect(c.request({ service: 'SecurityAccess', subFunction: 2, key: Uint8Array.of(1, 2, 3, 4) })).rejects.toThrow(
+      'SecurityAccess refused by the ECU: invalidKey (0x35)',
+    );
+  });
+
+  it('silence is a timeout that names the ECU', async () => {
+    const c = await client(() => []);
+    const e = await c.request({ service: 'TesterPresent' }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(PackscopeError);
+    expect((e as PackscopeError).code).toBe('TIMEOUT');
+    expect((e as PackscopeError).message).toMatch(/no UDS response from ECU 0x7E8 within 150 ms/);
+  });
+
+  it('an adapter refusing the frame (BELL) fails the request with the reason', async () => {
+    const c = await client(() => ['bell']);
+    await expect(c.request({ service: 'TesterPresent' })).rejects.toThrow(/SLCAN adapter refused 'transmit 7e0'/);
+  });
+});
