@@ -10,7 +10,7 @@
  *    128 KiB application padded with 0xFF to the slot (as `imgtool sign --pad` leaves it) with
  *    the swap trailer magic in its last 16 bytes; code bytes are random (incompressible).
  *  - random: every byte random, no blank block: the worst case for PackScope, where only round
- *    trips can be saved. 32 KiB by default (to keep the run short); STM32_BENCH_FULL=1 makes it 256 KiB.
+ *    trips can be saved. 64 KiB by default (to keep the run short); STM32_BENCH_FULL=1 makes it 256 KiB.
  *
  * Target (issue 4): PackScope ≤ 0.8 × stm32flash's time. Prints a markdown table and writes
  * tests/artifacts/bench/stm32.json.
@@ -48,7 +48,7 @@ function recoveryImage(): Uint8Array {
 }
 
 function randomImage(): Uint8Array {
-  const img = new Uint8Array(process.env.STM32_BENCH_FULL ? 256 * 1024 : 32 * 1024);
+  const img = new Uint8Array(process.env.STM32_BENCH_FULL ? 256 * 1024 : 64 * 1024);
   randomFillSync(img);
   for (let i = 0; i < img.length; i++) if (img[i] === 0xff) img[i] = 0xfe; // no accidental blank words
   return img;
