@@ -14,8 +14,12 @@ export const BB_CMD = {
   SEGMENTS: 0x0203,
 } as const;
 
-export const BB_REGION = { RING: 0x10, CHECKPOINT: 0x11 } as const;
-export const BB_REGION_NAME = { RING: 'blackbox', CHECKPOINT: 'blackbox-checkpoint' } as const;
+/**
+ * Regions: the ring, the frozen checkpoint, and the device certificate (also served by 0x0201; as a
+ * region it travels in small retransmitted chunks, which gets it through a noisy line).
+ */
+export const BB_REGION = { RING: 0x10, CHECKPOINT: 0x11, CERTIFICATE: 0x12 } as const;
+export const BB_REGION_NAME = { RING: 'blackbox', CHECKPOINT: 'blackbox-checkpoint', CERTIFICATE: 'device-certificate' } as const;
 /** u32 "none" in status fields. */
 export const NONE32 = 0xffffffff;
 

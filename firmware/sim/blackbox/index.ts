@@ -175,6 +175,12 @@ export async function installBlackBox(board: SimBoard): Promise<void> {
     read: (offset, length) => ring.read(offset, length),
   });
   board.native.registerRegion({
+    id: BB_REGION.CERTIFICATE,
+    name: BB_REGION_NAME.CERTIFICATE,
+    size: () => keys.certificate.length,
+    read: (offset, length) => keys.certificate.slice(offset, offset + length),
+  });
+  board.native.registerRegion({
     id: BB_REGION.CHECKPOINT,
     name: BB_REGION_NAME.CHECKPOINT,
     size: () => snapshot?.prefix.length ?? 0,
