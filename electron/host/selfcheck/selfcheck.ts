@@ -163,22 +163,7 @@ export class SelfCheck {
   }
 
   conclusion(): Conclusion {
-    const results = this.steps.map((s) => this.results.get(s.id)).filter((r): r is StepResult => r !== undefined);
-    const failed = results.filter((r) => r.status === 'fail');
-    const skipped = results.filter((r) => r.status === 'skipped');
-    const warned = results.filter((r) => r.status === 'warn');
-    if (failed.length) {
-      return {
-        outcome: 'file-a-claim',
-        summary: `File a claim: ${failed.map((r) => r.title.toLowerCase()).join(', ')} point${failed.length === 1 ? 's' : ''} to a defect. Create a diagnosis package (packscope package create) with the pack still connected.`,
-        results,
-      };
-    }
-    const notes = [
-      warned.length ? `act on: ${warned.map((r) => r.title.toLowerCase()).join(', ')}` : '',
-      skipped.length ? `not measured: ${skipped.map((r) => r.title.toLowerCase()).join(', ')}` : '',
-    ].filter(Boolean);
-    return { outcome: 'no-problem-found', summary: `No problem found${notes.length ? ` (${notes.join('; ')})` : ''}.`, results };
+    return conclude(this.steps.map((s) => this.results.get(s.id)).filter((r): r is StepResult => r !== undefined));
   }
 
   private labels: string[] | null | undefined;
@@ -191,4 +176,23 @@ export class SelfCheck {
     }
     return this.labels;
   }
+}
+
+/** The outcome of a set of step results: any failed step (a sign of a defect) means "file a claim". */
+export function conclude(results: StepResult[]): Conclusion {
+  const failed = results.filter((r) => r.status === 'fail');
+  const skipped = results.filter((r) => r.status === 'skipped');
+  const warned = results.filter((r) => r.status === 'warn');
+  if (failed.length) {
+    return {
+      outcome: 'file-a-claim',
+      summary: `File a claim: ${failed.map((r) => r.title.toLowerCase()).join(', ')} point${failed.length === 1 ? 's' : ''} to a defect. Create a diagnosis package (packscope package create) with the pack still connected.`,
+      results,
+    };
+  }
+  const notes = [
+    warned.length ? `act on: ${warned.map((r) => r.title.toLowerCase()).join(', ')}` : '',
+    skipped.length ? `not measured: ${skipped.map((r) => r.title.toLowerCase()).join(', ')}` : '',
+  ].filter(Boolean);
+  return { outcome: 'no-problem-found', summary: `No problem found${notes.length ? ` (${notes.join('; ')})` : ''}.`, results };
 }
