@@ -118,13 +118,15 @@ export function installBulkTransfer(board: SimBoard): void {
     if (!region.write) throw new NativeError(ERR.READ_ONLY, `region '${region.name}' is read-only`);
     const open = grant(req, region);
     const map = transfers(session);
-    // One writer per region: two interleaved writes would leave neither image whole.
+    // One writer per region: two interleaved writes would leave neither image whole. The same
+    // host opening a new write has abandoned its old one (e.g. a lost BULK_CLOSE): that one ends.
     for (const s of n.sessions) {
       const m = s.data.get('bulk') as Map<number, Transfer> | undefined;
-      for (const t of m?.values() ?? []) {
-        if (t.kind === 'write' && !t.closed && t.region === region && !(s === session && t.open.transferId === open.transferId)) {
-          throw new NativeError(ERR.BUSY, `region '${region.name}' is being written by transfer ${t.open.transferId}`);
-        }
+      for (const [tid, t] of m ?? []) {
+        if (t.kind !== 'write' || t.closed || t.region !== region) continue;
+        if (s !== session) throw new NativeError(ERR.BUSY, `region '${region.name}' is being written by another connection`);
+        closeTransfer(t);
+        m!.delete(tid);
       }
     }
     const old = map.get(open.transferId);

@@ -104,17 +104,20 @@ describe('simulated board', () => {
 });
 
 describe('bulk transfer opening rules', () => {
-  it('refuses a second concurrent writer of a region with BUSY', async () => {
+  it('refuses a second connection writing the same region with BUSY', async () => {
     const { BULK_OPEN } = await import('../../../shared/protocol/messages.js');
     const board = await createBoard({ subsystems: false, scratchBytes: 8192 });
     const session = fakeSession(board);
-    const open = (transferId: number) =>
+    const other = fakeSession(board);
+    const open = (transferId: number, from = session) =>
       board.native.dispatch(
         { version: 1, type: MSG.REQUEST, seq: transferId, cmd: CMD.BULK_WRITE_OPEN, payload: BULK_OPEN.encode({ transferId, region: 1, flags: 0, offset: 0, length: 4096, chunkSize: 1024, window: 4 }) },
-        session,
+        from,
       );
     expect(decodeFrame((await open(1))!.subarray(0, -1)).type).toBe(MSG.RESPONSE);
-    const second = decodeFrame((await open(2))!.subarray(0, -1));
+    // the same connection may replace its own abandoned write
+    expect(decodeFrame((await open(3))!.subarray(0, -1)).type).toBe(MSG.RESPONSE);
+    const second = decodeFrame((await open(2, other))!.subarray(0, -1));
     expect(second.type).toBe(MSG.ERROR);
     expect(ERROR.decode(second.payload).code).toBe(ERR.BUSY);
     await board.stop();
