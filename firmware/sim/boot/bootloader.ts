@@ -227,7 +227,7 @@ export class Bootloader {
     this.upload = null;
     this.running = null;
     this.state = this.journal.load();
-    let s = this.state;
+    const s = this.state;
     let event: number = BOOT_EVENT.BOOTED;
     let reason: RefusalReason | null = null;
     if (s.swap) {
@@ -257,8 +257,9 @@ export class Bootloader {
       const secondary = this.verifySlot('secondary', true);
       if (secondary.result?.valid) {
         await this.startSwap('perm');
-        this.running = 'primary';
-        event = BOOT_EVENT.RECOVERED;
+        const recovered = this.verifySlot('primary', false);
+        this.running = recovered.result?.valid ? 'primary' : null;
+        event = this.running ? BOOT_EVENT.RECOVERED : BOOT_EVENT.NO_IMAGE;
       } else {
         event = BOOT_EVENT.NO_IMAGE;
       }

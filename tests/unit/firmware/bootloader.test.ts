@@ -110,3 +110,19 @@ describe('bootloader state machine', () => {
   });
 });
 
+
+describe('bootloader recovery', () => {
+  it('a primary image damaged in flash is replaced by a valid secondary image at boot', async () => {
+    const env = await bootEnv();
+    const bl = env.bootloader;
+    await upload(bl, makeImage(env.signingKey, { version: '1.1.0', counter: 2 }));
+    // A failing cell in the running image's body.
+    const base = bl.layout.primary * bl.layout.sectorSize;
+    const body = env.flash.read(base + 0x200, 4096);
+    const at = base + 0x200 + body.findIndex((b) => b !== 0);
+    env.flash.program(at, Uint8Array.of(0));
+    const r = await bl.boot();
+    expect(r.event).toBe(BOOT_EVENT.RECOVERED);
+    expect(bl.status()).toMatchObject({ runningVersion: '1.1.0+0', running: 'primary' });
+  });
+});
