@@ -35,7 +35,7 @@ function humanLine(f: TelemetryFrame): string {
   return [
     new Date(f.t).toISOString().slice(11, 23),
     `${f.packVoltage.toFixed(3).padStart(7)} V`,
-    `${f.current.toFixed(2).padStart(8)} A`,
+    `${(Math.abs(f.current) < 0.005 ? 0 : f.current).toFixed(2).padStart(8)} A`,
     `SOC ${f.soc.toFixed(1).padStart(5)} %`,
     `cells ${min.toFixed(3)}–${max.toFixed(3)} V (Δ ${((max - min) * 1000).toFixed(0)} mV)`,
     `Tmax ${tmax.toFixed(1)} °C`,
