@@ -76,3 +76,13 @@ describe('tcp:// transport (ser2net-style)', () => {
     }
   });
 });
+
+describe('auto-detection', () => {
+  it('reports every protocol it tried when nothing answers', async () => {
+    const err = await Session.open('sim:?personality=stm32-rom', { probeTimeoutMs: 200 }).catch((e) => e);
+    expect(err.code).toBe('TIMEOUT');
+    expect(err.message).toMatch(/no device answered/);
+    expect(err.message).toMatch(/native at 115200/);
+    expect(err.details.detection.every((d: { answered: boolean }) => !d.answered)).toBe(true);
+  });
+});
