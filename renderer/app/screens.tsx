@@ -5,6 +5,7 @@ import { LiveScreen } from '../live/LiveScreen.js';
 import { FirmwareScreen } from '../firmware/FirmwareScreen.js';
 import { VerifyScreen } from '../verify/VerifyScreen.js';
 import { LogsScreen } from '../logs/LogsScreen.js';
+import { SelfCheckScreen } from '../selfcheck/SelfCheckScreen.js';
 import type { Screen } from './state.js';
 
 function pending(title: string, detail: string): ComponentType {
@@ -24,7 +25,7 @@ export const SCREENS: Record<Screen, { title: string; component: ComponentType }
   live: { title: 'Live', component: LiveScreen },
   logs: { title: 'Logs', component: LogsScreen },
   firmware: { title: 'Firmware', component: FirmwareScreen },
-  selfcheck: { title: 'Self-check', component: pending('Self-check', 'The guided self-check needs the evidence back end, which this build does not include yet.') },
+  selfcheck: { title: 'Self-check', component: SelfCheckScreen },
   claim: { title: 'Claim', component: pending('Claim', 'Warranty claims need the evidence back end, which this build does not include yet.') },
   verify: { title: 'Verify', component: VerifyScreen },
 };

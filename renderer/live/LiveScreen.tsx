@@ -54,8 +54,40 @@ export function LiveScreen() {
   const [view, setView] = useState<ChartView>({ mode: 'follow', windowMs: 60_000 });
   const [chart, setChart] = useState<keyof typeof VIEWS>('pack');
   const [error, setError] = useState<UiError | null>(null);
+  const [rec, setRec] = useState<{ active: boolean; path: string | null; records: number } | null>(null);
+  const [saved, setSaved] = useState<string | null>(null);
   const [, bump] = useState(0);
   useTick(250);
+
+  // The recording lives in the host (it survives a page reload); its counter is polled while on.
+  useEffect(() => {
+    if (!connection) return;
+    let live = true;
+    const poll = () => api.call('recording.status', {}).then((r) => live && setRec(r)).catch(() => undefined);
+    void poll();
+    const id = setInterval(poll, 1000);
+    return () => {
+      live = false;
+      clearInterval(id);
+    };
+  }, [api, connection]);
+
+  const toggleRecording = async () => {
+    setError(null);
+    try {
+      if (rec?.active) {
+        const r = await api.call('recording.stop', {});
+        setSaved(`Saved ${r.records.toLocaleString()} records to ${r.path}${r.gaps ? ` (${r.gaps} gap(s) where the link was quiet)` : ''}. Open it on the Logs screen.`);
+        setRec({ active: false, path: null, records: 0 });
+      } else {
+        setSaved(null);
+        const r = await api.call('recording.start', { rateHz: rate });
+        setRec({ active: true, path: r.path, records: 0 });
+      }
+    } catch (e) {
+      setError(asUiError(e));
+    }
+  };
 
   useEffect(() => live.onChange(() => bump((x) => x + 1)), [live]);
 
@@ -101,6 +133,10 @@ export function LiveScreen() {
         <h1 id="live-title">
           Live · {connection.device.model} <span className="muted">#{connection.device.serial}</span>
         </h1>
+        <div className="row">
+        <button className={rec?.active ? 'danger' : ''} onClick={toggleRecording} data-testid="record" aria-pressed={!!rec?.active}>
+          {rec?.active ? `■ Stop recording (${rec.records.toLocaleString()} records)` : '● Record to file'}
+        </button>
         <label className="inline">
           Rate
           <select value={rate} onChange={(e) => setRate(Number(e.target.value))} aria-label="Telemetry rate">
@@ -111,7 +147,14 @@ export function LiveScreen() {
             ))}
           </select>
         </label>
+        </div>
       </div>
+      {rec?.active && rec.path && <p className="muted small" data-testid="recording-path">Recording to {rec.path}</p>}
+      {saved && (
+        <p className="ok-text" role="status" data-testid="recording-saved">
+          {saved}
+        </p>
+      )}
       {!f ? (
         <div className="notice" role="status">
           Waiting for the first telemetry frame…

@@ -179,6 +179,18 @@ export const logOpenResult = z.object({
   series: recordedSeries,
 });
 
+const stepId = z.enum(['identity', 'faults', 'cell-spread', 'temperatures', 'current-offset', 'charger', 'blackbox']);
+const stepInfo = z.object({ id: stepId, title: z.string(), prompt: z.string() });
+export const stepResult = z.object({
+  id: stepId,
+  title: z.string(),
+  status: z.enum(['pass', 'warn', 'fail', 'skipped']),
+  measured: z.string(),
+  normal: z.string(),
+  meaning: z.string(),
+  values: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()])),
+});
+
 export const contract = {
   methods: {
     'app.info': method(
@@ -257,6 +269,29 @@ export const contract = {
       packageVerification,
       "Verifies a .psdiag completely against the supplier's root key; never throws for a bad package (failed checks say why).",
     ),
+    'selfcheck.start': method(
+      z
+        .object({
+          charger: z.object({ voltageV: z.number().min(1).max(1000), currentA: z.number().min(0.1).max(1000) }).nullable().default(null),
+          ambientC: z.number().min(-40).max(60).nullable().default(null),
+        })
+        .strict(),
+      z.array(stepInfo),
+      'Starts a guided self-check of the connected pack; returns its steps with what the user should do before each.',
+    ),
+    'selfcheck.step': method(z.object({ id: stepId, opId }).strict(), stepResult, 'Runs one step (again, after a fix); plain-words result.'),
+    'selfcheck.conclusion': method(
+      empty,
+      z.object({ outcome: z.enum(['no-problem-found', 'file-a-claim']), summary: z.string(), results: z.array(stepResult) }),
+      '"No problem found" or "file a claim", from the steps run.',
+    ),
+    'recording.start': method(
+      z.object({ path: hostPath.optional(), rateHz: z.number().min(0.2).max(100) }).strict(),
+      z.object({ path: z.string() }),
+      'Records the live telemetry into a .pslog desktop recording (default: the data folder).',
+    ),
+    'recording.stop': method(empty, z.object({ path: z.string(), records: z.number(), segments: z.number(), gaps: z.number() }), 'Completes the recording file.'),
+    'recording.status': method(empty, z.object({ active: z.boolean(), path: z.string().nullable(), records: z.number() }), 'The recording in progress, if any.'),
     'op.cancel': method(z.object({ opId }).strict(), z.object({ cancelled: z.boolean() }), 'Cancels a long operation by its opId.'),
   },
   events: {
@@ -294,6 +329,7 @@ export type RecordedSeries = z.output<typeof recordedSeries>;
 export type PackageVerificationView = z.output<typeof packageVerification>;
 export type EvaluationView = z.output<typeof evaluationView>;
 export type LogOpenResult = z.output<typeof logOpenResult>;
+export type StepResultView = z.output<typeof stepResult>;
 
 /**
  * The API as the renderer sees it (window.packscope in Electron, the WebSocket client in a

@@ -8,6 +8,9 @@ import { DeviceSession } from './device.js';
 import { FirmwareJobs } from './firmware.js';
 import { verifyPackageForScreen } from './evidence.js';
 import { LogJobs } from './logs.js';
+import { SelfCheckJobs } from './selfcheck.js';
+import { startRecording, type RecordingHandle } from '../recorder/index.js';
+import path from 'node:path';
 import { HostEvents } from './events.js';
 import { defaultDataDir, ensureDir, listDir } from './files.js';
 import { DEMO_PORT, listSerialPorts } from './ports.js';
@@ -65,6 +68,8 @@ export function createHostApi(options: HostApiOptions): HostApi {
   const ops = new Operations();
   const firmware = new FirmwareJobs(session);
   const logs = new LogJobs(session, dataDir);
+  const selfcheck = new SelfCheckJobs(session);
+  let recording: RecordingHandle | null = null;
   const features: Features = { live: true, logs: true, firmware: true, evidence: true };
 
   /** Runs a cancellable long operation, forwarding its progress as events tagged with opId. */
@@ -90,6 +95,11 @@ export function createHostApi(options: HostApiOptions): HostApi {
     'device.connect': async ({ path, protocol, baudRate }) => session.connect(path, protocol, baudRate),
     'device.disconnect': async () => {
       ops.cancelAll();
+      if (recording) {
+        const r = recording;
+        recording = null;
+        await r.stop().catch(() => r.abort());
+      }
       await session.disconnect();
       return { ok: true as const };
     },
@@ -115,6 +125,24 @@ export function createHostApi(options: HostApiOptions): HostApi {
     'log.open': async ({ path, rootKeyPath }) => logs.open(path, rootKeyPath),
     'log.export': async ({ path, out, opId, range }) => operation(opId, (signal) => logs.export(path, out, range, signal)),
     'package.verify': async ({ path, rootKeyPath }) => verifyPackageForScreen(path, rootKeyPath),
+    'selfcheck.start': async ({ charger, ambientC }) => selfcheck.start({ charger, ambientC }),
+    'selfcheck.step': async ({ id, opId }) => operation(opId, (signal) => selfcheck.step(id, signal)),
+    'selfcheck.conclusion': async () => selfcheck.conclusion(),
+    'recording.start': async ({ path: out, rateHz }) => {
+      if (recording) throw new PackscopeError('REFUSED', `already recording to ${recording.path}`);
+      const s = session.require();
+      const file = out ?? path.join(ensureDir(dataDir), `${s.info?.serial ?? 'pack'}-live-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}.pslog`);
+      recording = await startRecording(s, file, { rateHz, tool: `packscope ${options.version}` });
+      return { path: file };
+    },
+    'recording.stop': async () => {
+      if (!recording) throw new PackscopeError('USAGE', 'not recording');
+      const r = recording;
+      recording = null;
+      const summary = await r.stop();
+      return { path: summary.path, records: summary.records, segments: summary.segments, gaps: summary.gaps.length };
+    },
+    'recording.status': async () => ({ active: recording !== null, path: recording?.path ?? null, records: recording?.records ?? 0 }),
     'op.cancel': async ({ opId }) => ({ cancelled: ops.cancel(opId) }),
   };
 
@@ -124,6 +152,7 @@ export function createHostApi(options: HostApiOptions): HostApi {
     session,
     async dispose() {
       ops.cancelAll();
+      if (recording) await recording.stop().catch(() => recording?.abort());
       await session.disconnect('host shutting down');
     },
   };

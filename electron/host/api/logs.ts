@@ -6,6 +6,7 @@ import { PackscopeError } from '../../../shared/errors.js';
 import type { Res } from '../../../shared/api/contract.js';
 import type { LogRecord, TransferProgress } from '../../../shared/types/domain.js';
 import { exportLog, openPslog, pullLog, type PslogReader } from '../blackbox/index.js';
+import { desktopRecordingOf } from '../recorder/index.js';
 import type { DeviceSession } from './device.js';
 import { recordsToSeries } from './series.js';
 import { readFile } from 'node:fs/promises';
@@ -85,8 +86,12 @@ export class LogJobs {
     const root = await rootSpkiFrom(rootKeyPath);
     return withReader(file, async (reader) => {
       const report = await reader.verify(root);
+      // A desktop recording has no device key by design: its segments are unsigned, which is
+      // stated once, not reported as a failure per segment. Damage, gaps and chain breaks still are.
+      const desktop = desktopRecordingOf(reader.meta) !== null;
+      const relevant = desktop ? report.issues.filter((i) => i.kind !== 'signature' && i.kind !== 'certificate' && i.kind !== 'checkpoint') : report.issues;
       const bySegment = new Map<number, string>();
-      for (const i of report.issues) if (i.segment !== null && !bySegment.has(i.segment)) bySegment.set(i.segment, i.message);
+      for (const i of relevant) if (i.segment !== null && !bySegment.has(i.segment)) bySegment.set(i.segment, i.message);
       const segments: Res<'log.open'>['segments'] = [];
       for await (const it of reader.segments()) {
         if ('segment' in it) {
@@ -103,19 +108,18 @@ export class LogJobs {
         records.push(r);
         if (records.length >= MAX_LOAD) break;
       }
-      const desktop = !reader.meta.identity?.signsEvidence && reader.certificate === null;
       return {
         path: file,
         complete: reader.complete,
         device: reader.identity,
         source: desktop ? ('desktop' as const) : ('device' as const),
         verification: {
-          ok: report.ok,
+          ok: desktop ? relevant.length === 0 : report.ok,
           certificate: report.certificate,
           checkpoint: report.checkpoint,
           missingSegments: report.missingSegments,
-          issueCount: report.issueCount,
-          issues: report.issues.slice(0, 50).map((i) => i.message),
+          issueCount: desktop ? relevant.length : report.issueCount,
+          issues: relevant.slice(0, 50).map((i) => i.message),
           rootChecked: root !== null,
         },
         segments,

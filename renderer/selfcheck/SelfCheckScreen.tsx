@@ -1,0 +1,199 @@
+import { useState } from 'react';
+import type { Res, StepResultView } from '../../shared/api/contract.js';
+import { useApp } from '../app/state.js';
+import { asUiError, ErrorBox, type UiError } from '../common/ErrorBox.js';
+
+type Step = Res<'selfcheck.start'>[number];
+
+const STATUS: Record<StepResultView['status'], { icon: string; text: string; cls: string }> = {
+  pass: { icon: '✓', text: 'Normal', cls: 'ok' },
+  warn: { icon: '!', text: 'Needs attention', cls: 'unsure' },
+  fail: { icon: '✗', text: 'Problem found', cls: 'fail' },
+  skipped: { icon: '–', text: 'Could not be checked now', cls: 'unsure' },
+};
+
+/**
+ * The guided self-check as a wizard for someone who is not an engineer: one step per page, what
+ * to do before it, one button to run it, the result in plain words, and at the end either "no
+ * problem found" or a way to file a claim.
+ */
+export function SelfCheckScreen() {
+  const { api, connection, go } = useApp();
+  const [steps, setSteps] = useState<Step[] | null>(null);
+  const [index, setIndex] = useState(0);
+  const [results, setResults] = useState<Record<string, StepResultView>>({});
+  const [running, setRunning] = useState<string | null>(null);
+  const [conclusion, setConclusion] = useState<Res<'selfcheck.conclusion'> | null>(null);
+  const [chargerV, setChargerV] = useState('');
+  const [chargerA, setChargerA] = useState('');
+  const [error, setError] = useState<UiError | null>(null);
+
+  if (!connection) {
+    return (
+      <section className="screen">
+        <h1>Self-check</h1>
+        <div className="notice">
+          <strong>First, connect your battery.</strong>
+          <p>Plug the USB cable into the battery and this computer, then choose it on the Connect screen.</p>
+          <button className="primary" onClick={() => go('connect')}>
+            Go to Connect
+          </button>
+        </div>
+      </section>
+    );
+  }
+
+  const start = async () => {
+    setError(null);
+    try {
+      const v = Number(chargerV);
+      const a = Number(chargerA);
+      const charger = chargerV && chargerA && v > 0 && a > 0 ? { voltageV: v, currentA: a } : null;
+      setSteps(await api.call('selfcheck.start', { charger }));
+      setIndex(0);
+      setResults({});
+      setConclusion(null);
+    } catch (e) {
+      setError(asUiError(e));
+    }
+  };
+
+  const run = async (step: Step) => {
+    const opId = `selfcheck-${step.id}-${Date.now()}`;
+    setRunning(opId);
+    setError(null);
+    try {
+      const r = await api.call('selfcheck.step', { id: step.id, opId });
+      setResults((x) => ({ ...x, [step.id]: r }));
+    } catch (e) {
+      setError(asUiError(e));
+    } finally {
+      setRunning(null);
+    }
+  };
+
+  const finish = async () => {
+    try {
+      setConclusion(await api.call('selfcheck.conclusion', {}));
+    } catch (e) {
+      setError(asUiError(e));
+    }
+  };
+
+  if (!steps) {
+    return (
+      <section className="screen" aria-labelledby="sc-title">
+        <h1 id="sc-title">Check your battery</h1>
+        <div className="card wizard">
+          <p className="lead">
+            PackScope will check <strong>{connection.device.model}</strong> (serial {connection.device.serial}) in a few short steps. It takes about a minute. Nothing is changed on the battery.
+          </p>
+          <fieldset>
+            <legend>Your charger (optional: from the label on the charger)</legend>
+            <div className="row">
+              <label className="inline">
+                Output voltage
+                <input inputMode="decimal" value={chargerV} onChange={(e) => setChargerV(e.target.value)} size={6} aria-label="Charger output voltage in volts" /> V
+              </label>
+              <label className="inline">
+                Output current
+                <input inputMode="decimal" value={chargerA} onChange={(e) => setChargerA(e.target.value)} size={6} aria-label="Charger output current in amperes" /> A
+              </label>
+            </div>
+          </fieldset>
+          <button className="primary big" onClick={start} data-testid="sc-start">
+            Start the check
+          </button>
+        </div>
+        {error && <ErrorBox error={error} />}
+      </section>
+    );
+  }
+
+  if (conclusion) {
+    const claim = conclusion.outcome === 'file-a-claim';
+    return (
+      <section className="screen" aria-labelledby="sc-title">
+        <h1 id="sc-title">Result</h1>
+        <div className={`verdict ${claim ? 'fail' : 'ok'}`} data-testid="sc-conclusion">
+          {claim ? 'We found a problem' : 'No problem found'}
+          {conclusion.summary !== (claim ? "We found a problem" : "No problem found") && conclusion.summary !== "No problem found." && <div className="verdict-sub">{conclusion.summary}</div>}
+        </div>
+        <ul className="checks">
+          {conclusion.results.map((r) => (
+            <li key={r.id}>
+              <span className={`badge ${STATUS[r.status].cls}`}>{STATUS[r.status].icon}</span> <strong>{r.title}</strong>: {r.meaning}
+            </li>
+          ))}
+        </ul>
+        <div className="row">
+          {claim && (
+            <button className="primary big" onClick={() => go('claim')} data-testid="sc-claim">
+              File a warranty claim
+            </button>
+          )}
+          <button onClick={() => setSteps(null)}>Check again</button>
+        </div>
+      </section>
+    );
+  }
+
+  const step = steps[index]!;
+  const result = results[step.id];
+  const last = index === steps.length - 1;
+  return (
+    <section className="screen" aria-labelledby="sc-title">
+      <h1 id="sc-title">
+        Step {index + 1} of {steps.length}: {step.title}
+      </h1>
+      <ol className="stepper" aria-label="Steps">
+        {steps.map((s, i) => (
+          <li key={s.id} className={i === index ? 'current' : results[s.id] ? `done ${STATUS[results[s.id]!.status].cls}` : ''} aria-current={i === index ? 'step' : undefined}>
+            {results[s.id] ? STATUS[results[s.id]!.status].icon : i + 1}
+          </li>
+        ))}
+      </ol>
+      <div className="card wizard" data-testid="sc-step">
+        {step.prompt ? <p className="lead">{step.prompt}</p> : <p className="lead">Nothing to prepare for this step.</p>}
+        {!result && (
+          <button className="primary big" onClick={() => run(step)} disabled={!!running} data-testid="sc-run">
+            {running ? 'Checking… please wait' : 'Run this check'}
+          </button>
+        )}
+        {result && (
+          <div className={`result ${STATUS[result.status].cls}`} data-testid="sc-result">
+            <div className="result-head">
+              <span className="badge">{STATUS[result.status].icon}</span> {STATUS[result.status].text}
+            </div>
+            <p className="lead">{result.meaning}</p>
+            <dl className="facts">
+              <dt>Measured</dt>
+              <dd>{result.measured}</dd>
+              <dt>Normal is</dt>
+              <dd>{result.normal}</dd>
+            </dl>
+          </div>
+        )}
+        <div className="row">
+          {index > 0 && <button onClick={() => setIndex(index - 1)}>Back</button>}
+          {result && (
+            <button onClick={() => run(step)} disabled={!!running}>
+              {running ? 'Checking…' : 'Run again'}
+            </button>
+          )}
+          {result && !last && (
+            <button className="primary" onClick={() => setIndex(index + 1)} data-testid="sc-next">
+              Next step
+            </button>
+          )}
+          {result && last && (
+            <button className="primary" onClick={finish} data-testid="sc-finish">
+              See the result
+            </button>
+          )}
+        </div>
+      </div>
+      {error && <ErrorBox error={error} />}
+    </section>
+  );
+}

@@ -1,0 +1,66 @@
+import { existsSync } from 'node:fs';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectTo, launch, newPage, shot, startServe, type Served } from './harness.js';
+
+let served: Served;
+let browser: Browser;
+
+beforeAll(async () => {
+  served = await startServe();
+  browser = await launch();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await served?.stop();
+});
+
+describe('Self-check wizard and live recording', () => {
+  it('walks a non-engineer through every step to a plain conclusion', { timeout: 180_000 }, async () => {
+    const { page, problems } = await newPage(browser);
+    await page.goto(served.url);
+    await connectTo(page, 'sim:?scenario=weak-cell&seed=3');
+    await page.getByTestId('nav-selfcheck').click();
+    await page.getByLabel('Charger output voltage in volts').fill('58.4');
+    await page.getByLabel('Charger output current in amperes').fill('20');
+    await page.getByTestId('sc-start').click();
+    for (let i = 0; i < 7; i++) {
+      await page.getByTestId('sc-step').waitFor();
+      await page.getByTestId('sc-run').click();
+      await page.getByTestId('sc-result').waitFor({ timeout: 60_000 });
+      const text = await page.getByTestId('sc-result').textContent();
+      expect(text).toMatch(/Normal|Needs attention|Problem found|Could not be checked now/);
+      expect(text).toContain('Measured');
+      if (i === 2) await shot(page, 'selfcheck-step');
+      if (i < 6) await page.getByTestId('sc-next').click();
+    }
+    await page.getByTestId('sc-finish').click();
+    await page.getByTestId('sc-conclusion').waitFor();
+    expect(await page.getByTestId('sc-conclusion').textContent()).toMatch(/^(We found a problem|No problem found)/);
+    await shot(page, 'selfcheck-result');
+    expect(problems.filter((p) => !p.includes('favicon'))).toEqual([]);
+    await page.context().close();
+  });
+
+  it('records live telemetry to a .pslog that the Logs screen opens as a desktop recording', { timeout: 120_000 }, async () => {
+    const { page } = await newPage(browser);
+    await page.goto(served.url);
+    await connectTo(page, 'sim:');
+    await page.getByTestId('nav-live').click();
+    await page.getByTestId('record').click();
+    await page.getByTestId('recording-path').waitFor();
+    await page.waitForFunction(() => /\((\d+) records\)/.test(document.querySelector('[data-testid=record]')?.textContent ?? '') && Number(/\((\d+) records\)/.exec(document.querySelector('[data-testid=record]')!.textContent!)![1]) >= 20, null, { timeout: 30_000 });
+    await shot(page, 'live-recording');
+    await page.getByTestId('record').click();
+    await page.getByTestId('recording-saved').waitFor();
+    const saved = await page.getByTestId('recording-saved').textContent();
+    const file = /to (\/\S+\.pslog)/.exec(saved!)![1]!;
+    expect(existsSync(file)).toBe(true);
+    await page.getByTestId('nav-logs').click();
+    await page.getByRole('listitem').filter({ hasText: file.split('/').pop()! }).click();
+    await page.getByTestId('log-view').waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId('log-verification').textContent()).toContain('Desktop recording');
+    await page.context().close();
+  });
+});
