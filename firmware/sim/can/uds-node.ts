@@ -168,9 +168,12 @@ export class UdsBootloaderNode {
   private async onRequest(msg: Uint8Array): Promise<void> {
     const sid = msg[0] ?? 0;
     if (this.busy) {
-      // Tester present (suppressed) keeps the session alive while a long step runs; others wait.
-      if (sid === SID.TesterPresent) this.armS3();
-      else await this.send({ service: 'negative', sid, nrc: 0x21 });
+      // Tester present keeps the session alive while a long step runs (answered unless
+      // suppressed); anything else is asked to come again.
+      if (sid === SID.TesterPresent) {
+        this.armS3();
+        if (msg.length === 2 && msg[1] === 0x00) await this.send({ service: 'TesterPresent' });
+      } else await this.send({ service: 'negative', sid, nrc: 0x21 });
       return;
     }
     this.busy = true;
