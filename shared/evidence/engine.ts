@@ -272,7 +272,8 @@ export class Evaluator {
   private count = 0;
   private firstT = 0;
   private firstIdx = -1;
-  private prev: LogRecord | null = null;
+  /** The previous record's fields (copied: decoders may reuse one record object). */
+  private prev: { index: number; t: number; current: number } | null = null;
   private timeGaps = 0;
   private readonly gapList: { afterIndex: number | null; reason: string }[] = [];
 
@@ -450,10 +451,14 @@ export class Evaluator {
       }
     }
     if (this.fade.length) this.trackSoc(r);
-    this.prev = r;
+    if (prev) {
+      prev.index = r.index;
+      prev.t = r.t;
+      prev.current = r.current;
+    } else this.prev = { index: r.index, t: r.t, current: r.current };
   }
 
-  private integrate(prev: LogRecord, r: LogRecord, dt: number): void {
+  private integrate(prev: { current: number }, r: LogRecord, dt: number): void {
     if (!this.fade.length) return;
     const dq = ((prev.current + r.current) / 2) * (dt / 3_600_000);
     if (!Number.isFinite(dq)) return;

@@ -275,6 +275,11 @@ describe('rule engine: determinism', () => {
         for (let i = 0; i < copy.length; i += chunk) for (const r of copy.slice(i, i + chunk)) ev.push(r);
         const b = canonicalJson(ev.finish(CLAIM, FACTS));
         expect(b).toBe(a);
+        // A decoder that reuses one record object gives the same result.
+        const ev2 = new Evaluator(DEFAULT_POLICY, { nominalCapacityAh: CAP });
+        const shared = structuredClone(recs[0] ?? build([])[0] ?? null);
+        for (const r of recs) ev2.push(Object.assign(shared!, structuredClone(r)));
+        expect(canonicalJson(ev2.finish(CLAIM, FACTS))).toBe(a);
         const parsed = JSON.parse(a) as Evaluation;
         expect(['covered', 'excluded', 'inconclusive']).toContain(parsed.verdict);
         for (const f of parsed.findings) {
