@@ -1,6 +1,7 @@
 import { DecodeError } from '../errors.js';
 import { crc32 } from '../protocol/crc32.js';
 import { utf8Decode, utf8Encode } from '../util/bytes.js';
+import type { LogRecord } from '../types/domain.js';
 
 /**
  * The black-box segment and record format (normative description: firmware/PROTOCOL.md, "Black
@@ -514,18 +515,57 @@ export class RecordReader {
     this.cells = f('cell_v');
     this.temps = f('temp');
     this.tempW = TYPE_SIZE[this.temps.type];
+    // The layout buildSchemaText() writes: fixed offsets, so the hot path needs no lookups.
+    const std = (f: SchemaField, off: number, type: FieldType, scale: number) => f.offset === off && f.type === type && f.scale === scale;
+    this.standard =
+      std(this.dt, 2, 'u32', 1) && std(this.pack, 6, 'u32', 0.001) && std(this.cur, 10, 'i32', 0.001) && std(this.soc, 14, 'u16', 0.01) &&
+      std(this.st, 16, 'u16', 1) && std(this.al, 18, 'u16', 1) && std(this.ev, 20, 'u16', 1);
   }
+  private readonly standard: boolean;
 
   /** Decodes the record at `seg[o…]` whose segment started at rtcMs. */
   read(seg: Uint8Array, o: number, rtcMs: number): RecordValues {
+    return this.record(seg, o, rtcMs, 0, null);
+  }
+
+  /**
+   * Decodes the record at `seg[o…]` straight into a LogRecord (one object, two arrays): the hot
+   * path of decoding and export, kept free of per-field dispatch for the standard layout.
+   */
+  record(seg: Uint8Array, o: number, rtcMs: number, index: number, segment: number | null): LogRecord {
     const c = this.cells;
-    const cellVoltages = new Array<number>(c.count);
-    for (let i = 0, p = o + c.offset; i < c.count; i++, p += 2) cellVoltages[i] = rd16(seg, p) * c.scale;
+    const n = c.count;
+    const cs = c.scale;
+    const cellVoltages = new Array<number>(n);
+    for (let i = 0, p = o + c.offset; i < n; i++, p += 2) cellVoltages[i] = (seg[p]! | (seg[p + 1]! << 8)) * cs;
     const t = this.temps;
-    const temperatures = new Array<number>(t.count);
-    if (this.tempW === 2) for (let i = 0, p = o + t.offset; i < t.count; i++, p += 2) temperatures[i] = ((rd16(seg, p) << 16) >> 16) * t.scale;
-    else for (let i = 0, p = o + t.offset; i < t.count; i++, p++) temperatures[i] = ((seg[p]! << 24) >> 24) * t.scale;
+    const tn = t.count;
+    const ts = t.scale;
+    const temperatures = new Array<number>(tn);
+    if (this.tempW === 2) {
+      for (let i = 0, p = o + t.offset; i < tn; i++, p += 2) temperatures[i] = (((seg[p]! | (seg[p + 1]! << 8)) << 16) >> 16) * ts;
+    } else {
+      for (let i = 0, p = o + t.offset; i < tn; i++, p++) temperatures[i] = ((seg[p]! << 24) >> 24) * ts;
+    }
+    if (this.standard) {
+      const b = o;
+      return {
+        index,
+        segment,
+        t: rtcMs + ((seg[b + 2]! | (seg[b + 3]! << 8) | (seg[b + 4]! << 16) | (seg[b + 5]! << 24)) >>> 0),
+        packVoltage: ((seg[b + 6]! | (seg[b + 7]! << 8) | (seg[b + 8]! << 16) | (seg[b + 9]! << 24)) >>> 0) * 0.001,
+        current: (seg[b + 10]! | (seg[b + 11]! << 8) | (seg[b + 12]! << 16) | (seg[b + 13]! << 24)) * 0.001,
+        soc: (seg[b + 14]! | (seg[b + 15]! << 8)) * 0.01,
+        cellVoltages,
+        temperatures,
+        status: seg[b + 16]! | (seg[b + 17]! << 8),
+        alarms: seg[b + 18]! | (seg[b + 19]! << 8),
+        event: seg[b + 20]! | (seg[b + 21]! << 8),
+      };
+    }
     return {
+      index,
+      segment,
       t: rtcMs + readField(seg, o + this.dt.offset, this.dt.type) * this.dt.scale,
       packVoltage: readField(seg, o + this.pack.offset, this.pack.type) * this.pack.scale,
       current: readField(seg, o + this.cur.offset, this.cur.type) * this.cur.scale,

@@ -53,22 +53,15 @@ export function segmentRecord(seg: ParsedSegment, i: number): RecordValues {
 
 /** All records of a segment as LogRecords, numbered from firstIndex. */
 export function* segmentRecords(seg: ParsedSegment, firstIndex: number, limit = seg.recordCount): Generator<LogRecord> {
+  yield* segmentRecordArray(seg, firstIndex, limit);
+}
+
+/** The records of a segment as an array (the fast path: no generator step per record). */
+export function segmentRecordArray(seg: ParsedSegment, firstIndex: number, limit = seg.recordCount): LogRecord[] {
   const reader = recordReader(seg.header.schema);
   const { headerLen, recordSize, rtcMs, counter } = seg.header;
-  for (let i = 0; i < Math.min(limit, seg.recordCount); i++) {
-    const v = reader.read(seg.bytes, headerLen + i * recordSize, rtcMs);
-    yield {
-      index: firstIndex + i,
-      segment: counter,
-      t: v.t,
-      packVoltage: v.packVoltage,
-      current: v.current,
-      soc: v.soc,
-      cellVoltages: v.cellVoltages,
-      temperatures: v.temperatures,
-      status: v.status,
-      alarms: v.alarms,
-      event: v.event,
-    };
-  }
+  const n = Math.min(limit, seg.recordCount);
+  const out = new Array<LogRecord>(n);
+  for (let i = 0; i < n; i++) out[i] = reader.record(seg.bytes, headerLen + i * recordSize, rtcMs, firstIndex + i, counter);
+  return out;
 }

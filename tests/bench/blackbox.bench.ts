@@ -92,6 +92,7 @@ async function makeBigLog(templateLog: string, file: string, bytes: number): Pro
   let prev = new Uint8Array(template.header.prevHash);
   let rtc = template.header.rtcMs;
   const span = 60_000;
+  let batch: ParsedSegment[] = [];
   for (let i = 0; i < count; i++) {
     const seg = template.bytes.slice();
     const v = new DataView(seg.buffer);
@@ -106,8 +107,13 @@ async function makeBigLog(templateLog: string, file: string, bytes: number): Pro
     seg.set(signMessage(key, message), size - 64);
     prev = digest;
     rtc += span;
-    await writer.append({ bytes: seg, header: { counter: 1000 + i, rtcMs: rtc - span }, recordCount: rd16(seg, size - 100), trailer: { flags: 1 } } as unknown as ParsedSegment);
+    batch.push({ bytes: seg, header: { counter: 1000 + i, rtcMs: rtc - span }, recordCount: rd16(seg, size - 100), trailer: { flags: 1 } } as unknown as ParsedSegment);
+    if (batch.length === 256) {
+      await writer.appendMany(batch);
+      batch = [];
+    }
   }
+  if (batch.length) await writer.appendMany(batch);
   await writer.finish(null);
 }
 
@@ -120,10 +126,11 @@ async function decodeCase(file: string, label: string): Promise<void> {
   const t0 = performance.now();
   let records = 0;
   let sum = 0;
-  for await (const r of reader.records()) {
-    records++;
-    sum += r.packVoltage + r.cellVoltages[0]!;
-    if ((records & 0xffff) === 0) peak = Math.max(peak, process.memoryUsage().rss);
+  let batches = 0;
+  for await (const batch of reader.recordBatches()) {
+    records += batch.length;
+    for (const r of batch) sum += r.packVoltage + r.cellVoltages[0]!;
+    if ((++batches & 0x3ff) === 0) peak = Math.max(peak, process.memoryUsage().rss);
   }
   const seconds = (performance.now() - t0) / 1000;
   await reader.close();

@@ -35,13 +35,13 @@ export async function exportLog(
   };
   try {
     let headerDone = format !== 'csv';
-    for await (const r of reader.records()) {
+    for await (const batch of reader.recordBatches()) {
       if (!headerDone) {
-        buf += csvHeader(r.cellVoltages.length, await tempLabels(reader, r.temperatures.length));
+        buf += csvHeader(batch[0]!.cellVoltages.length, await tempLabels(reader, batch[0]!.temperatures.length));
         headerDone = true;
       }
-      buf += format === 'csv' ? csvRow(r) : jsonlRow(r);
-      records++;
+      for (const r of batch) buf += format === 'csv' ? csvRow(r) : jsonlRow(r);
+      records += batch.length;
       if (buf.length > 256 * 1024) {
         await write(buf);
         buf = '';

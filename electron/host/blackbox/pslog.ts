@@ -5,7 +5,7 @@ import { DecodeError, PackscopeError } from '../../../shared/errors.js';
 import { decodeCertificate, spkiFromPoint, verifyCertificate, type DeviceCertificate } from '../../../shared/blackbox/certificate.js';
 import { SegmentStreamDecoder } from '../../../shared/blackbox/decoder.js';
 import { rd16, rd32 } from '../../../shared/blackbox/format.js';
-import { segmentRecords, type ParsedSegment } from '../../../shared/blackbox/segment.js';
+import { segmentRecordArray, type ParsedSegment } from '../../../shared/blackbox/segment.js';
 import {
   ChainVerifier, checkpointSegment, nobleVerifier, verifyCheckpoint, type ChainSummary, type Checkpoint, type SignatureVerifier, type VerifyIssue,
 } from '../../../shared/blackbox/verify.js';
@@ -274,11 +274,24 @@ export class PslogWriter {
   }
 
   async append(seg: ParsedSegment): Promise<void> {
-    if (seg.bytes.length !== this.preamble.segmentSize) throw new PackscopeError('PROTOCOL', 'segment size differs from the log');
-    await this.fh.write(seg.bytes, 0, seg.bytes.length, this.end);
-    this.end += seg.bytes.length;
-    this.index.push({ counter: seg.header.counter, recordCount: seg.recordCount, flags: seg.trailer?.flags ?? 0, firstRecord: this.records, rtcMs: seg.header.rtcMs });
-    this.records += seg.recordCount;
+    await this.appendMany([seg]);
+  }
+
+  /** Appends segments with one write (long logs: one system call per batch, not per 4 KiB). */
+  async appendMany(segs: ParsedSegment[]): Promise<void> {
+    const size = this.preamble.segmentSize;
+    const buf = new Uint8Array(segs.length * size);
+    segs.forEach((seg, i) => {
+      if (seg.bytes.length !== size) throw new PackscopeError('PROTOCOL', 'segment size differs from the log');
+      buf.set(seg.bytes, i * size);
+    });
+    let o = 0;
+    while (o < buf.length) o += (await this.fh.write(buf, o, buf.length - o, this.end + o)).bytesWritten;
+    this.end += buf.length;
+    for (const seg of segs) {
+      this.index.push({ counter: seg.header.counter, recordCount: seg.recordCount, flags: seg.trailer?.flags ?? 0, firstRecord: this.records, rtcMs: seg.header.rtcMs });
+      this.records += seg.recordCount;
+    }
   }
 
   /** Makes what is written so far durable (a crash keeps a resumable partial). */
@@ -479,19 +492,24 @@ export class PslogReader {
     for (const it of decoder.finish()) yield toItem(it);
   }
 
-  /** Streams every record: stored segments, then the checkpointed open segment. */
-  async *records(options: { fromRecord?: number; includeCheckpoint?: boolean } = {}): AsyncGenerator<LogRecord> {
+  /**
+   * Streams records in batches (one array per stored segment, then the checkpointed open
+   * segment): the fast path for decoding, export and charts.
+   */
+  async *recordBatches(options: { fromRecord?: number; includeCheckpoint?: boolean } = {}): AsyncGenerator<LogRecord[]> {
     let from = 0;
     let index = 0;
-    if (options.fromRecord && this.complete) {
+    if (options.fromRecord && this.complete && this.segmentCount > 0) {
       from = await this.seek({ record: options.fromRecord });
       index = (await this.indexEntry(from)).firstRecord;
     }
     const skipUntil = options.fromRecord ?? 0;
+    const cut = (batch: LogRecord[]) => (batch.length && batch[0]!.index < skipUntil ? batch.filter((r) => r.index >= skipUntil) : batch);
     for await (const it of this.segments(from)) {
       if (!('segment' in it)) continue;
-      for (const r of segmentRecords(it.segment, index)) if (r.index >= skipUntil) yield r;
+      const batch = cut(segmentRecordArray(it.segment, index));
       index += it.segment.recordCount;
+      if (batch.length) yield batch;
     }
     if (this.checkpoint && options.includeCheckpoint !== false) {
       let seg: ParsedSegment | null = null;
@@ -500,8 +518,16 @@ export class PslogReader {
       } catch {
         seg = null;
       }
-      if (seg) for (const r of segmentRecords(seg, index, this.checkpoint.recordCount)) if (r.index >= skipUntil) yield r;
+      if (seg) {
+        const batch = cut(segmentRecordArray(seg, index, this.checkpoint.recordCount));
+        if (batch.length) yield batch;
+      }
     }
+  }
+
+  /** Streams every record: stored segments, then the checkpointed open segment. */
+  async *records(options: { fromRecord?: number; includeCheckpoint?: boolean } = {}): AsyncGenerator<LogRecord> {
+    for await (const batch of this.recordBatches(options)) yield* batch;
   }
 
   /**
