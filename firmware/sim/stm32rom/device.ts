@@ -36,8 +36,22 @@ export interface Stm32DeviceModel {
   systemMemory: { address: number; size: number };
   otp: { address: number; size: number };
   optionBytes: { address: number; size: number };
-  /** Device electronic signature: 96-bit unique ID, then the flash size in KiB (RM0090 §39). */
-  signature: { address: number; size: number };
+  /** Device electronic signature: 96-bit unique ID and the flash size register (KiB). */
+  signature: { address: number; size: number; uidOffset: number; flashSizeOffset: number };
+  options: OptionByteFormat;
+}
+
+/** How a family encodes readout and write protection in its option bytes. */
+export interface OptionByteFormat {
+  defaults(): Uint8Array;
+  rdpActive(ob: Uint8Array): boolean;
+  withRdp(ob: Uint8Array, active: boolean): Uint8Array;
+  /** Number of write-protection groups (the codes Write Protect takes). */
+  groups: number;
+  /** Flash erase units covered by one protection group. */
+  unitsPerGroup: number;
+  groupProtected(ob: Uint8Array, group: number): boolean;
+  withProtection(ob: Uint8Array, groups: number[] | 'none'): Uint8Array;
 }
 
 function f4Sectors(): SectorInfo[] {
@@ -67,21 +81,87 @@ export const STM32F40X: Stm32DeviceModel = {
   systemMemory: { address: 0x1fff_0000, size: 30 * 1024 },
   otp: { address: 0x1fff_7800, size: 528 },
   optionBytes: { address: 0x1fff_c000, size: 16 },
-  signature: { address: 0x1fff_7a10, size: 20 },
+  signature: { address: 0x1fff_7a10, size: 20, uidOffset: 0, flashSizeOffset: 0x12 },
+  options: {
+    // RM0090 §3.6.1: USER 0xEC, RDP 0xAA = level 0, nWRP[11:0] (bit clear = sector protected).
+    defaults: () => {
+      const ob = new Uint8Array(16).fill(0xff);
+      ob[0] = 0xec;
+      ob[1] = 0xaa;
+      ob[9] = 0x0f;
+      return ob;
+    },
+    rdpActive: (ob) => ob[1] !== 0xaa,
+    withRdp: (ob, active) => {
+      const out = new Uint8Array(ob);
+      out[1] = active ? 0x55 : 0xaa; // anything but 0xAA (and 0xCC, level 2) is level 1
+      return out;
+    },
+    groups: 12,
+    unitsPerGroup: 1,
+    groupProtected: (ob, g) => ((ob[8]! | (ob[9]! << 8)) & (1 << g)) === 0,
+    withProtection: (ob, groups) => {
+      const out = new Uint8Array(ob);
+      let nwrp = groups === 'none' ? 0x0fff : out[8]! | (out[9]! << 8);
+      if (groups !== 'none') for (const g of groups) nwrp &= ~(1 << g);
+      out[8] = nwrp & 0xff;
+      out[9] = (nwrp >> 8) & 0x0f;
+      return out;
+    },
+  },
 };
+
+/**
+ * STM32F103x8/B (medium density, product ID 0x410), USART bootloader V2.2 (AN2606): 128 pages of
+ * 1 KiB, legacy Erase (0x43) only. Datasheet DS5319: half-word program 52.5 µs typ (105 µs per
+ * 32-bit word); page and mass erase 20–40 ms (no typical given: 30 ms used).
+ */
+export const STM32F10X_MD: Stm32DeviceModel = {
+  name: 'STM32F10xxx medium-density',
+  productId: 0x410,
+  bootloaderVersion: 0x22,
+  commands: [0x00, 0x01, 0x02, 0x11, 0x21, 0x31, 0x43, 0x63, 0x73, 0x82, 0x92],
+  flashBase: 0x0800_0000,
+  sectors: Array.from({ length: 128 }, (_, index) => ({ index, address: 0x0800_0000 + index * 1024, size: 1024, eraseMs: 30 })),
+  wordProgramUs: 105,
+  massEraseMs: 30,
+  optionProgramMs: 60,
+  ramBase: 0x2000_0000,
+  ramSize: 20 * 1024,
+  ramUserStart: 0x2000_0200,
+  systemMemory: { address: 0x1fff_f000, size: 2048 },
+  otp: { address: 0x1fff_f7d0, size: 0 },
+  optionBytes: { address: 0x1fff_f800, size: 16 },
+  signature: { address: 0x1fff_f7e0, size: 20, uidOffset: 8, flashSizeOffset: 0 },
+  options: {
+    // RM0008 §2.5: RDP 0xA5 (complement 0x5A) = unprotected; WRP0..3 at bytes 8/10/12/14, one
+    // bit per 4 pages on medium density (bit clear = protected), each followed by its complement.
+    defaults: () => Uint8Array.from([0xa5, 0x5a, 0xff, 0x00, 0xff, 0x00, 0xff, 0x00, 0xff, 0x00, 0xff, 0x00, 0xff, 0x00, 0xff, 0x00]),
+    rdpActive: (ob) => ob[0] !== 0xa5,
+    withRdp: (ob, active) => {
+      const out = new Uint8Array(ob);
+      out[0] = active ? 0x00 : 0xa5;
+      out[1] = active ? 0xff : 0x5a;
+      return out;
+    },
+    groups: 32,
+    unitsPerGroup: 4,
+    groupProtected: (ob, g) => (ob[8 + 2 * (g >> 3)]! & (1 << (g & 7))) === 0,
+    withProtection: (ob, groups) => {
+      const out = new Uint8Array(ob);
+      for (let i = 0; i < 4; i++) {
+        if (groups === 'none') out[8 + 2 * i] = 0xff;
+      }
+      if (groups !== 'none') for (const g of groups) out[8 + 2 * (g >> 3)]! &= ~(1 << (g & 7));
+      for (let i = 0; i < 4; i++) out[9 + 2 * i] = ~out[8 + 2 * i]! & 0xff;
+      return out;
+    },
+  },
+};
+
+/** Parts `packscope sim --personality stm32-rom` can be (PACKSCOPE_SIM_STM32=f405|f103). */
+export const STM32_PARTS: Record<string, Stm32DeviceModel> = { f405: STM32F40X, f103: STM32F10X_MD };
 
 export function flashSize(dev: Stm32DeviceModel): number {
   return dev.sectors.reduce((n, s) => n + s.size, 0);
 }
-
-/** Factory option bytes (RM0090 §3.6.1): USER 0xEC, RDP 0xAA (level 0), nWRP all ones (no protection). */
-export function defaultOptionBytes(): Uint8Array {
-  const ob = new Uint8Array(16).fill(0xff);
-  ob[0] = 0xec; // USER: WDG_SW, nRST_STOP, nRST_STDBY set; BOR off
-  ob[1] = 0xaa; // RDP level 0
-  ob[8] = 0xff; // nWRP[7:0]
-  ob[9] = 0x0f; // nWRP[11:8]
-  return ob;
-}
-
-export const RDP_LEVEL0 = 0xaa;

@@ -1,11 +1,12 @@
+import { PackscopeError } from '../../../shared/errors.js';
 import type { SimBoard, SimStorage } from '../board.js';
 import type { DeviceLink } from '../line.js';
 import type { Personality } from '../personality.js';
-import { STM32F40X, type Stm32DeviceModel } from './device.js';
+import { STM32_PARTS, STM32F40X, type Stm32DeviceModel } from './device.js';
 import { Stm32Memory } from './memory.js';
 import { Stm32Rom, type RomExit, type RomOptions } from './rom.js';
 
-export { STM32F40X, flashSize, type Stm32DeviceModel, type SectorInfo } from './device.js';
+export { STM32F40X, STM32F10X_MD, STM32_PARTS, flashSize, type Stm32DeviceModel, type SectorInfo } from './device.js';
 export { Stm32Memory } from './memory.js';
 export { Stm32Rom, ACK, NACK, SYNC, CMD, type RomExit, type RomPort, type RomState, type RomTraceEvent } from './rom.js';
 
@@ -74,8 +75,12 @@ export class Stm32RomPersonality implements Personality {
   }
 }
 
+/** PACKSCOPE_SIM_STM32=f405 (default) or f103 chooses the part. */
 export function createStm32RomPersonality(board: SimBoard): Personality {
-  let seed = 0x413;
+  const partName = (process.env.PACKSCOPE_SIM_STM32 ?? 'f405').toLowerCase();
+  const device = STM32_PARTS[partName];
+  if (!device) throw new PackscopeError('USAGE', `PACKSCOPE_SIM_STM32 must be one of ${Object.keys(STM32_PARTS).join(', ')}, got '${partName}'`);
+  let seed = device.productId;
   for (const c of board.identity.serial) seed = (Math.imul(seed, 31) + c.charCodeAt(0)) >>> 0;
-  return new Stm32RomPersonality({ storage: board.storage, uidSeed: seed });
+  return new Stm32RomPersonality({ storage: board.storage, uidSeed: seed, device });
 }

@@ -1,6 +1,6 @@
 import type { SimStorage } from '../board.js';
 import { Random } from '../../../shared/util/random.js';
-import { defaultOptionBytes, flashSize, RDP_LEVEL0, type Stm32DeviceModel } from './device.js';
+import { flashSize, type Stm32DeviceModel } from './device.js';
 
 /**
  * The memories the ROM bootloader can reach: main flash (NOR: erase sets bytes to 0xFF, programming
@@ -34,7 +34,7 @@ export class Stm32Memory {
     this.flash = new Uint8Array(size).fill(0xff);
     if (saved) this.flash.set(saved.subarray(0, size));
     const ob = storage?.read(OPTION_FILE) ?? null;
-    this.optionBytes = ob && ob.length === dev.optionBytes.size ? new Uint8Array(ob) : defaultOptionBytes();
+    this.optionBytes = ob && ob.length === dev.optionBytes.size ? new Uint8Array(ob) : dev.options.defaults();
     // SRAM powers up with whatever its cells settle to; deterministic noise stands in for that.
     this.ram = new Uint8Array(dev.ramSize);
     const rng = new Random(0x413);
@@ -46,20 +46,19 @@ export class Stm32Memory {
     this.otp = new Uint8Array(dev.otp.size).fill(0xff);
     this.signature = new Uint8Array(dev.signature.size).fill(0xff);
     const uid = new Random(uidSeed);
-    for (let i = 0; i < 12; i++) this.signature[i] = uid.int(256);
+    for (let i = 0; i < 12; i++) this.signature[dev.signature.uidOffset + i] = uid.int(256);
     const kib = size / 1024;
-    this.signature[0x12] = kib & 0xff;
-    this.signature[0x13] = kib >> 8;
+    this.signature[dev.signature.flashSizeOffset] = kib & 0xff;
+    this.signature[dev.signature.flashSizeOffset + 1] = kib >> 8;
   }
 
   get rdpActive(): boolean {
-    return this.optionBytes[1] !== RDP_LEVEL0;
+    return this.dev.options.rdpActive(this.optionBytes);
   }
 
-  /** nWRP bit i set = sector i writable. */
+  /** Whether erase unit (sector or page) `index` is write-protected. */
   sectorWriteProtected(index: number): boolean {
-    const nwrp = this.optionBytes[8]! | (this.optionBytes[9]! << 8);
-    return (nwrp & (1 << index)) === 0;
+    return this.dev.options.groupProtected(this.optionBytes, Math.floor(index / this.dev.options.unitsPerGroup));
   }
 
   /** Which memory [address, address+length) falls in entirely, or null if it straddles or misses. */

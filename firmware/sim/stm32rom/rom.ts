@@ -1,4 +1,4 @@
-import { RDP_LEVEL0, type Stm32DeviceModel } from './device.js';
+import type { Stm32DeviceModel } from './device.js';
 import type { Stm32Memory } from './memory.js';
 
 /**
@@ -273,6 +273,8 @@ export class Stm32Rom {
         return this.go(gen);
       case CMD.EXTENDED_ERASE:
         return this.extendedErase(gen);
+      case CMD.ERASE:
+        return this.legacyErase(gen);
       case CMD.WRITE_PROTECT:
         return this.writeProtect(gen);
       case CMD.WRITE_UNPROTECT:
@@ -408,6 +410,34 @@ export class Stm32Rom {
     return words.has(0xe000ed0c) && words.has(0x05fa0004);
   }
 
+  /** Erase (0x43), ROMs before v3.0: N-1 then N 8-bit page numbers and XOR; 0xFF 0x00 = mass erase. */
+  private async legacyErase(gen: number): Promise<void> {
+    if (this.memory.rdpActive) return this.nack();
+    this.send([ACK]);
+    const n = await this.rx(gen);
+    if (n === 0xff) {
+      if ((await this.rx(gen)) !== 0x00) return this.nack();
+      if (this.dev.sectors.some((s) => this.memory.sectorWriteProtected(s.index))) return this.nack();
+      await this.busy(gen, this.dev.massEraseMs);
+      this.memory.eraseAll();
+      this.note({ command: CMD.ERASE, ok: true, erased: 'mass' });
+      this.send([ACK]);
+      return;
+    }
+    const list = await this.rxBytes(gen, n + 1);
+    const cs = await this.rx(gen);
+    let x = n;
+    for (const b of list) x ^= b;
+    if (x !== cs || list.some((p) => p >= this.dev.sectors.length)) return this.nack();
+    for (const p of list) {
+      if (this.memory.sectorWriteProtected(p)) return this.nack();
+      await this.busy(gen, this.dev.sectors[p]!.eraseMs);
+      this.memory.eraseSector(p);
+    }
+    this.note({ command: CMD.ERASE, ok: true, erased: Array.from(list) });
+    this.send([ACK]);
+  }
+
   private async extendedErase(gen: number): Promise<void> {
     if (this.memory.rdpActive) return this.nack();
     this.send([ACK]);
@@ -451,14 +481,9 @@ export class Stm32Rom {
     const cs = await this.rx(gen);
     let x = n;
     for (const b of list) x ^= b;
-    if (x !== cs || list.some((s) => s >= this.dev.sectors.length)) return this.nack();
-    const ob = new Uint8Array(this.memory.optionBytes);
-    let nwrp = ob[8]! | (ob[9]! << 8);
-    for (const s of list) nwrp &= ~(1 << s);
-    ob[8] = nwrp & 0xff;
-    ob[9] = (nwrp >> 8) & 0x0f;
+    if (x !== cs || list.some((g) => g >= this.dev.options.groups)) return this.nack();
     await this.busy(gen, this.dev.optionProgramMs);
-    this.memory.setOptionBytes(ob);
+    this.memory.setOptionBytes(this.dev.options.withProtection(this.memory.optionBytes, Array.from(list)));
     this.send([ACK]);
     await this.port.drained();
     throw new Unwind('reset');
@@ -467,11 +492,8 @@ export class Stm32Rom {
   private async writeUnprotect(gen: number): Promise<void> {
     if (this.memory.rdpActive) return this.nack();
     this.send([ACK]);
-    const ob = new Uint8Array(this.memory.optionBytes);
-    ob[8] = 0xff;
-    ob[9] = 0x0f;
     await this.busy(gen, this.dev.optionProgramMs);
-    this.memory.setOptionBytes(ob);
+    this.memory.setOptionBytes(this.dev.options.withProtection(this.memory.optionBytes, 'none'));
     this.send([ACK]);
     await this.port.drained();
     throw new Unwind('reset');
@@ -480,10 +502,8 @@ export class Stm32Rom {
   private async readoutProtect(gen: number): Promise<void> {
     if (this.memory.rdpActive) return this.nack();
     this.send([ACK]);
-    const ob = new Uint8Array(this.memory.optionBytes);
-    ob[1] = 0x55; // any value but 0xAA (level 0) and 0xCC (level 2) selects level 1
     await this.busy(gen, this.dev.optionProgramMs);
-    this.memory.setOptionBytes(ob);
+    this.memory.setOptionBytes(this.dev.options.withRdp(this.memory.optionBytes, true));
     this.send([ACK]);
     await this.port.drained();
     throw new Unwind('reset');
@@ -494,9 +514,7 @@ export class Stm32Rom {
     // Leaving level 1 mass-erases the flash before RDP returns to 0xAA (RM0090 §3.7.3).
     await this.busy(gen, this.dev.massEraseMs + this.dev.optionProgramMs);
     this.memory.eraseAll();
-    const ob = new Uint8Array(this.memory.optionBytes);
-    ob[1] = RDP_LEVEL0;
-    this.memory.setOptionBytes(ob);
+    this.memory.setOptionBytes(this.dev.options.withRdp(this.memory.optionBytes, false));
     this.send([ACK]);
     await this.port.drained();
     throw new Unwind('reset');

@@ -119,3 +119,49 @@ describe('STM32 ROM bootloader over a pty', () => {
     }
   });
 });
+
+describe('STM32F103 ROM bootloader (v2.2, legacy Erase) over a pty', () => {
+  let sim: RunningSim;
+  let dir: string;
+
+  beforeAll(async () => {
+    requireStm32flash();
+    dir = mkdtempSync(path.join(tmpdir(), 'packscope-stm32f1-'));
+    const before = process.env.PACKSCOPE_SIM_STM32;
+    process.env.PACKSCOPE_SIM_STM32 = 'f103';
+    try {
+      sim = await runSim({ personality: 'stm32-rom', pty: true, baud: 115200, subsystems: false });
+    } finally {
+      if (before === undefined) delete process.env.PACKSCOPE_SIM_STM32;
+      else process.env.PACKSCOPE_SIM_STM32 = before;
+    }
+  });
+
+  afterAll(async () => {
+    await sim?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('stm32flash writes and verifies; PackScope writes what stm32flash reads back', async () => {
+    const first = image(3000, 21);
+    const file = path.join(dir, 'f1.bin');
+    writeFileSync(file, first);
+    const r = await run(STM32FLASH, ['-m', '8n1', '-b', '115200', '-w', file, '-v', sim.path!]);
+    expect(r.out).toContain('Device ID    : 0x0410 (STM32F10xxx Medium-density)');
+    expect(r.code, r.out).toBe(0);
+
+    const second = image(5000, 22);
+    writeFileSync(file, second);
+    const out: string[] = [];
+    const ctx = { out: (l: string) => out.push(l), err: () => undefined, signal: new AbortController().signal, isTTY: false };
+    expect(await main(['flash', '--protocol', 'stm32-rom', '--port', sim.path!, file, '--address', '0x08001000', '--json'], ctx)).toBe(0);
+    expect((JSON.parse(out[0]!) as { erased: Array<{ index: number }> }).erased.map((e) => e.index)).toEqual([4, 5, 6, 7, 8]);
+    const back = path.join(dir, 'f1-back.bin');
+    const rb = await run(STM32FLASH, ['-m', '8n1', '-b', '115200', '-r', back, '-S', `0x08000000:${0x1000 + second.length}`, sim.path!]);
+    expect(rb.code, rb.out).toBe(0);
+    const got = readFileSync(back);
+    // stm32flash's image in pages 0-2 is intact; PackScope's at 0x08001000.
+    expect(Buffer.from(got.subarray(0, first.length)).equals(Buffer.from(first))).toBe(true);
+    expect(Buffer.from(got.subarray(0x1000)).equals(Buffer.from(second))).toBe(true);
+  });
+});

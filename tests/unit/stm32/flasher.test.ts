@@ -64,6 +64,21 @@ describe('STM32 ROM flasher against the simulated bootloader', () => {
     }
   });
 
+  it('uses legacy Erase with a page list on an STM32F103 (ROM v2.2)', async () => {
+    const { STM32F10X_MD } = await import('../../../firmware/sim/stm32rom/index.js');
+    const sim = inProcessRom({ device: STM32F10X_MD, seedFlash: (f) => f.fill(0x00) });
+    try {
+      const img = pattern(2500, 6);
+      const r = await flashStm32(sim.transport, { baudRate: 115200, segments: [{ address: 0x0800_0400, data: img }] });
+      expect(r.part).toBe('STM32F10xxx medium-density');
+      expect(sim.trace.filter((e) => e.command === 0x43).map((e) => e.erased)).toEqual([[1, 2, 3]]);
+      expect(Buffer.from(sim.rom.memory.flash.subarray(0x400, 0x400 + img.length)).equals(Buffer.from(img))).toBe(true);
+      expect(sim.rom.memory.flash[0x3ff]).toBe(0x00); // page 0 untouched
+    } finally {
+      sim.stop();
+    }
+  });
+
   it('works strictly stop-and-wait too (pipeline off) and starts the application with Go', async () => {
     const sim = inProcessRom();
     try {

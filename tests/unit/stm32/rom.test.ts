@@ -1,14 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { STM32F40X, Stm32Memory, Stm32Rom, type RomExit } from '../../../firmware/sim/stm32rom/index.js';
+import { STM32F10X_MD, STM32F40X, Stm32Memory, Stm32Rom, type RomExit, type Stm32DeviceModel } from '../../../firmware/sim/stm32rom/index.js';
 
 /** The ROM on a capture port: every answer is recorded; flash operations take one timer tick. */
-function bench(opts: { busyMs?: number } = {}) {
+function bench(opts: { busyMs?: number; device?: Stm32DeviceModel } = {}) {
   const out: number[] = [];
   const exits: RomExit[] = [];
-  const memory = new Stm32Memory(STM32F40X, null);
+  const dev = opts.device ?? STM32F40X;
+  const memory = new Stm32Memory(dev, null);
   const rom = new Stm32Rom(
-    STM32F40X,
+    dev,
     memory,
     { send: (d) => out.push(...d), drained: () => new Promise((r) => setTimeout(r, 0)) },
     { delay: () => new Promise((r) => setTimeout(r, opts.busyMs ?? 0)), onExit: (e) => exits.push(e) },
@@ -167,10 +168,34 @@ describe('simulated STM32 ROM bootloader (AN3155)', () => {
     expect(t.exits.at(-1)).toEqual({ kind: 'application', address: 0x0800_0000, stackPointer: 0x2002_0000, entry: 0x0800_0201 });
   });
 
+  it('an STM32F103 (ROM v2.2) offers legacy Erase 0x43 with 8-bit page lists, not Extended Erase', async () => {
+    const t = bench({ device: STM32F10X_MD });
+    t.memory.flash.fill(0x00);
+    await t.exchange([0x7f]);
+    expect(await t.exchange([0x02, 0xfd])).toEqual([ACK, 1, 0x04, 0x10, ACK]);
+    expect(await t.exchange([0x44, 0xbb])).toEqual([NACK]);
+    // Pages 3 and 4.
+    expect(await t.exchange([0x43, 0xbc, 1, 3, 4, 1 ^ 3 ^ 4], 8)).toEqual([ACK, ACK]);
+    expect(t.memory.flash[3 * 1024 - 1]).toBe(0x00);
+    expect(t.memory.flash.subarray(3 * 1024, 5 * 1024).every((b) => b === 0xff)).toBe(true);
+    expect(t.memory.flash[5 * 1024]).toBe(0x00);
+    // Write protection works in groups of 4 pages: group 1 = pages 4..7.
+    expect(await t.exchange([0x63, 0x9c, 0, 1, 1], 6)).toEqual([ACK, ACK]);
+    await t.exchange([0x7f]);
+    expect(await t.exchange([0x43, 0xbc, 0, 7, 7], 6)).toEqual([ACK, NACK]);
+    expect(await t.exchange([0x43, 0xbc, 0, 8, 8], 6)).toEqual([ACK, ACK]);
+    // Mass erase refused while a group is protected; allowed after Write Unprotect.
+    expect(await t.exchange([0x43, 0xbc, 0xff, 0x00], 6)).toEqual([ACK, NACK]);
+    expect(await t.exchange([0x73, 0x8c], 6)).toEqual([ACK, ACK]);
+    await t.exchange([0x7f]);
+    expect(await t.exchange([0x43, 0xbc, 0xff, 0x00], 6)).toEqual([ACK, ACK]);
+    expect(t.memory.flash.every((b) => b === 0xff)).toBe(true);
+  });
+
   it('arbitrary byte streams never break the ROM model', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 12 }), async (chunks) => {
-        const t = bench();
+        const t = bench({ device: chunks.length % 2 ? STM32F10X_MD : STM32F40X });
         t.rom.feed(Uint8Array.of(0x7f));
         for (const c of chunks) {
           t.rom.feed(c);
