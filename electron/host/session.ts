@@ -190,8 +190,10 @@ export class Session {
     this.lastFrameAt = performance.now();
     this.isStale = false;
     this.stopStaleTimer();
-    // A slow stream (0.2 Hz) is not stale just because frames are far apart.
-    const limit = Math.max(this.staleMs, 2500 / rateHz);
+    // A slow stream (0.2 Hz, or a pack that broadcasts at its own 1 Hz) is not stale just because
+    // frames are far apart: judge silence against the rate the device can really deliver.
+    const deliverable = Math.min(rateHz, this.driver.maxTelemetryRateHz ?? Infinity);
+    const limit = Math.max(this.staleMs, 2500 / deliverable);
     this.staleTimer = setInterval(() => {
       const silent = performance.now() - this.lastFrameAt;
       if (!this.isStale && silent > limit) {

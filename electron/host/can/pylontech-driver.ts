@@ -25,6 +25,8 @@ function bitrateFromEnv(): number {
 export class PylontechCanDriver implements Driver {
   readonly protocol = 'pylontech-can' as const;
   readonly capabilities: ReadonlySet<Capability> = new Set<Capability>(['identity', 'telemetry']);
+  /** The pack broadcasts its frames about once a second, whatever rate is asked for. */
+  readonly maxTelemetryRateHz = 1;
   private state: PylontechState = {};
   private telemetryListeners = new Set<(f: TelemetryFrame) => void>();
   private disconnectListeners = new Set<(why: string) => void>();

@@ -11,6 +11,11 @@ export interface Driver {
   readonly protocol: ProtocolId;
   readonly capabilities: ReadonlySet<Capability>;
   readonly transport: ByteTransport;
+  /**
+   * The fastest telemetry this device can deliver, when the device (not the host) sets the pace:
+   * e.g. Pylontech CAN broadcasts at about 1 Hz whatever rate is asked for. Undefined = as asked.
+   */
+  readonly maxTelemetryRateHz?: number;
   identify(signal?: AbortSignal): Promise<DeviceInfo>;
   startTelemetry(rateHz: number): Promise<void>;
   stopTelemetry(): Promise<void>;

@@ -109,7 +109,19 @@ describe('SLCAN simulator over a pty', () => {
     const sim = await startSim(dir);
     const info = await cli(['info', '--port', sim.path!, '--protocol', 'pylontech-can', '--json']);
     expect(info.code, info.stderr).toBe(0);
-    expect(JSON.parse(info.stdout).device).toMatchObject({ protocol: 'pylontech-can', model: 'PYLON (CAN, 1 module)' });
+    const infoDoc = JSON.parse(info.stdout) as { device: unknown; telemetry: TelemetryFrame | null };
+    expect(infoDoc.device).toMatchObject({ protocol: 'pylontech-can', model: 'PYLON (CAN, 1 module)' });
+    // info carries one decoded broadcast round: voltage, current, SOC, SOH, temperature and alarms.
+    {
+      const t = infoDoc.telemetry!;
+      expect(t, 'info --json has a telemetry sample').not.toBeNull();
+      const s = sim.board.pack.state();
+      expect(Math.abs(t.packVoltage - s.packVoltage)).toBeLessThan(0.3);
+      expect(Math.abs(t.soc - s.soc)).toBeLessThanOrEqual(1);
+      expect(Math.abs(t.soh! - s.soh)).toBeLessThanOrEqual(1);
+      expect(Math.abs(t.temperatures[0]! - meanTemperature(s.temperatures))).toBeLessThan(1);
+      expect(t.alarms).toBe(pylontechToAlarms(alarmsToPylontech(s.alarms)));
+    }
 
     const mon = await cli(['monitor', '--port', sim.path!, '--protocol', 'pylontech-can', '--json', '--duration', '2.5']);
     expect(mon.code, mon.stderr).toBe(0);

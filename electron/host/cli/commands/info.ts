@@ -1,22 +1,62 @@
+import { ALARM_FLAGS, flagNames, type TelemetryFrame } from '../../../../shared/types/domain.js';
+import type { Session } from '../../session.js';
 import type { CommandModule } from '../context.js';
 import { parseCommandArgs } from '../context.js';
 import { DEVICE_OPTIONS, DEVICE_USAGE, openDeviceSession } from '../device-options.js';
+import { frameToJson } from './monitor.js';
+
+/**
+ * One telemetry sample to go with the identity, so `info` answers "what is this pack and how is it
+ * now" in one call (for Pylontech CAN the identity alone says little). Null when the protocol has
+ * no telemetry or nothing arrived within a few periods.
+ */
+async function snapshot(session: Session): Promise<TelemetryFrame | null> {
+  if (!session.driver.capabilities.has('telemetry')) return null;
+  const rate = Math.min(10, session.driver.maxTelemetryRateHz ?? 10);
+  let off: (() => void) | null = null;
+  try {
+    const frame = await new Promise<TelemetryFrame | null>((resolve) => {
+      const timer = setTimeout(() => resolve(null), 2500 / rate + 500);
+      off = session.on('telemetry', (f) => {
+        clearTimeout(timer);
+        resolve(f);
+      });
+      session.startTelemetry(rate).catch(() => {
+        clearTimeout(timer);
+        resolve(null);
+      });
+    });
+    return frame;
+  } finally {
+    (off as (() => void) | null)?.();
+    await session.stopTelemetry().catch(() => undefined);
+  }
+}
 
 export default {
   summary: 'Show device identity (model, serial, board id, versions, cells, key fingerprint)',
-  usage: `Usage: packscope info --port PATH [--baud N] [--protocol P|auto] [--json]
+  usage: `Usage: packscope info --port PATH [--baud N] [--protocol P|auto] [--identity-only] [--json]
 
 ${DEVICE_USAGE}
-  --json              one JSON document: device, transport, detection, link error counters`,
+  --identity-only     skip the telemetry sample (identity only)
+  --json              one JSON document: device, telemetry sample, transport, detection, link error counters`,
   async run(argv, ctx) {
-    const { values } = parseCommandArgs(argv, { ...DEVICE_OPTIONS });
+    const { values } = parseCommandArgs(argv, { ...DEVICE_OPTIONS, 'identity-only': { type: 'boolean' } });
     const session = await openDeviceSession(values, ctx);
     try {
       const d = session.info!;
+      const sample = values['identity-only'] ? null : await snapshot(session);
       if (values.json) {
         ctx.out(
           JSON.stringify(
-            { device: d, transport: session.transport.info, line: session.line, detection: session.detection, link: session.stats() },
+            {
+              device: d,
+              telemetry: sample ? frameToJson(sample) : null,
+              transport: session.transport.info,
+              line: session.line,
+              detection: session.detection,
+              link: session.stats(),
+            },
             null,
             2,
           ),
@@ -40,6 +80,7 @@ ${DEVICE_USAGE}
             (session.detection.length ? ` (detected: ${session.detection.map((x) => `${x.protocol} ${x.answered ? 'answered' : 'silent'} in ${x.ms} ms`).join(', ')})` : ''),
         ],
         ...(session.transport.info.adapter ? [['Adapter', session.transport.info.adapter] as [string, string]] : []),
+        ...(sample ? sampleRows(sample) : []),
       ];
       const w = Math.max(...rows.map((r) => r[0].length));
       for (const [k, v] of rows) ctx.out(`${k.padEnd(w)}  ${v}`);
@@ -53,3 +94,18 @@ ${DEVICE_USAGE}
     }
   },
 } satisfies CommandModule;
+
+function sampleRows(f: TelemetryFrame): Array<[string, string]> {
+  const rows: Array<[string, string]> = [
+    ['Pack', `${f.packVoltage.toFixed(2)} V, ${(Math.abs(f.current) < 0.005 ? 0 : f.current).toFixed(2)} A (+ = charge), SOC ${f.soc.toFixed(1)} %${f.soh !== undefined ? `, SOH ${f.soh.toFixed(0)} %` : ''}`],
+  ];
+  if (f.cellVoltages.length) {
+    const min = Math.min(...f.cellVoltages);
+    const max = Math.max(...f.cellVoltages);
+    rows.push(['Cell voltages', `${min.toFixed(3)}–${max.toFixed(3)} V (spread ${((max - min) * 1000).toFixed(0)} mV)`]);
+  }
+  if (f.temperatures.length) rows.push(['Temperatures', f.temperatures.map((t) => `${t.toFixed(1)}`).join(', ') + ' °C']);
+  const alarms = flagNames(ALARM_FLAGS, f.alarms);
+  rows.push(['Alarms', alarms.length ? alarms.join(', ') : 'none']);
+  return rows;
+}

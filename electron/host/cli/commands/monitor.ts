@@ -37,8 +37,8 @@ function humanLine(f: TelemetryFrame): string {
     `${f.packVoltage.toFixed(3).padStart(7)} V`,
     `${(Math.abs(f.current) < 0.005 ? 0 : f.current).toFixed(2).padStart(8)} A`,
     `SOC ${f.soc.toFixed(1).padStart(5)} %`,
-    `cells ${min.toFixed(3)}–${max.toFixed(3)} V (Δ ${((max - min) * 1000).toFixed(0)} mV)`,
-    `Tmax ${tmax.toFixed(1)} °C`,
+    cells.length ? `cells ${min.toFixed(3)}–${max.toFixed(3)} V (Δ ${((max - min) * 1000).toFixed(0)} mV)` : 'cells n/a',
+    f.temperatures.length ? `Tmax ${tmax.toFixed(1)} °C` : 'T n/a',
     flagNames(STATUS_FLAGS, f.status).join(',') || '-',
     alarms.length ? `ALARM ${alarms.join(',')}` : '',
   ]
