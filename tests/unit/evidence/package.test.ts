@@ -9,6 +9,7 @@ import { readZipFiles } from '../../../shared/evidence/zip.js';
 import { formatSha256Sums } from '../../../shared/evidence/sha256sums.js';
 import { sshsigSign } from '../../../shared/evidence/sshsig.js';
 import { utf8Decode, utf8Encode } from '../../../shared/util/bytes.js';
+import { PackscopeError } from '../../../shared/errors.js';
 import { CLAIM, stream } from './stream.js';
 import { makeCa, makeDeviceLog, values } from './device-log.js';
 
@@ -145,5 +146,34 @@ describe('diagnosis package', () => {
     const b = await build();
     for (const n of [FILES.evaluation, FILES.recordsCsv, FILES.eventsCsv, FILES.manifest, FILES.report, FILES.sums]) expect(b.files.get(n)).toEqual(a.files.get(n));
     expect(readZipFiles(writeZip(a.files)).get(FILES.manifest)).toEqual(a.files.get(FILES.manifest));
+  });
+});
+
+describe('device evidence decoder on hostile input', () => {
+  it('arbitrary or mutated device files give typed errors or a decode that reports problems, never another exception', () => {
+    const base = deviceFiles(log);
+    const names = [...base.keys()];
+    fc.assert(
+      fc.property(fc.constantFrom(...names), fc.nat(), fc.integer({ min: 1, max: 255 }), fc.option(fc.uint8Array({ maxLength: 300 })), (name, pos, x, replacement) => {
+        const files = new Map(base);
+        if (replacement !== null) files.set(name, replacement);
+        else {
+          const b = files.get(name)!.slice();
+          b[pos % b.length] ^= x;
+          files.set(name, b);
+        }
+        try {
+          const ev = decodeDeviceEvidence(files, { rootPublicKeyPem: log.ca.pem });
+          // A changed byte in signed data never decodes clean. (A whole file replaced may just be
+          // less data, e.g. no closed segments: the evaluation then sees fewer records.)
+          if (replacement === null && (name === 'segments.bin' || name === 'open-segment.bin' || name === 'certificate.psdc')) {
+            expect(ev.checks.some((c) => !c.ok) || ev.gaps.length > 0).toBe(true);
+          }
+        } catch (e) {
+          expect(e).toBeInstanceOf(PackscopeError);
+        }
+      }),
+      { numRuns: 60 },
+    );
   });
 });
