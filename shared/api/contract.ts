@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { FwStatusSchema } from '../image/fw-status.js';
+import { ClaimSchema } from '../evidence/claim.js';
 import { deviceInfo, hostPath, linkStats, opId, portInfo, protocolId, telemetryFrame, transferProgress } from './schemas.js';
 
 /**
@@ -292,6 +293,16 @@ export const contract = {
     ),
     'recording.stop': method(empty, z.object({ path: z.string(), records: z.number(), segments: z.number(), gaps: z.number() }), 'Completes the recording file.'),
     'recording.status': method(empty, z.object({ active: z.boolean(), path: z.string().nullable(), records: z.number() }), 'The recording in progress, if any.'),
+    'claim.evaluate': method(
+      z.object({ logPath: hostPath, claim: ClaimSchema }).strict(),
+      z.object({ device: z.object({ model: z.string(), serial: z.string(), source: z.enum(['device', 'desktop']) }), evaluation: evaluationView, series: recordedSeries }),
+      "Previews a claim: the warranty policy's evaluation of a pulled log (findings, verdict) and its charts; nothing is signed or written.",
+    ),
+    'package.create': method(
+      z.object({ logPath: hostPath, claim: ClaimSchema, out: hostPath }).strict(),
+      z.object({ path: z.string(), bytes: z.number(), sha256: z.string(), verdict: z.enum(['covered', 'excluded', 'inconclusive']), summary: z.string() }),
+      'Builds the signed diagnosis package (.psdiag) from a pulled log and the claim.',
+    ),
     'op.cancel': method(z.object({ opId }).strict(), z.object({ cancelled: z.boolean() }), 'Cancels a long operation by its opId.'),
   },
   events: {

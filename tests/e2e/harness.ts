@@ -45,7 +45,8 @@ export async function startServe(extra: string[] = [], env: Record<string, strin
   }
   const child = spawn(cmd, args, {
     cwd: ROOT,
-    env: { ...process.env, PACKSCOPE_DATA_DIR: dataDir, HOME: dataDir, ...env },
+    // Own data and config folders: the installation key of a test run never touches the user's.
+    env: { ...process.env, PACKSCOPE_DATA_DIR: dataDir, HOME: dataDir, PACKSCOPE_CONFIG_DIR: path.join(dataDir, '.config', 'packscope'), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';

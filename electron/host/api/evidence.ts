@@ -5,6 +5,13 @@ import { DEVICE_DIR } from '../../../shared/evidence/package.js';
 import { openZip } from '../../../shared/evidence/zip.js';
 import type { Res } from '../../../shared/api/contract.js';
 import { hostSignatureVerifier } from '../evidence/fast-verify.js';
+import { createPackageFile } from '../evidence/package-file.js';
+import { evidenceFromPslog } from '../evidence/sources.js';
+import type { InstallationKeyStore } from '../evidence/keystore.js';
+import { deviceFiles } from '../../../shared/evidence/blackbox-evidence.js';
+import { DEFAULT_POLICY } from '../../../shared/evidence/default-policy.js';
+import { evaluateEvidence } from '../../../shared/evidence/package.js';
+import type { Claim } from '../../../shared/evidence/claim.js';
 import { MAX_PACKAGE_BYTES, verifyPackageBytes } from '../evidence/package-file.js';
 import { recordsToSeries } from './series.js';
 
@@ -52,4 +59,24 @@ export async function verifyPackageForScreen(path: string, rootKeyPath: string):
     evaluation: v.evaluation as unknown as Res<'package.verify'>['evaluation'],
     series,
   };
+}
+
+/** The claim's evaluation from a pulled .pslog and the default policy, before anything is signed. */
+export async function evaluateClaim(logPath: string, claim: Claim): Promise<Res<'claim.evaluate'>> {
+  const parts = await evidenceFromPslog(logPath);
+  const files = deviceFiles(parts);
+  const evidence = decodeDeviceEvidence(files, { rootPublicKeyPem: null }, hostSignatureVerifier(files));
+  const evaluation = evaluateEvidence(evidence, DEFAULT_POLICY, claim, new Date().toISOString());
+  return {
+    device: { model: evidence.device.model, serial: evidence.device.serial, source: evidence.source },
+    evaluation: evaluation as unknown as Res<'claim.evaluate'>['evaluation'],
+    series: recordsToSeries(evidence.records),
+  };
+}
+
+/** Assembles, signs (installation key) and writes the .psdiag; written to a temp name, then renamed. */
+export async function createClaimPackage(logPath: string, claim: Claim, out: string, keyStore: InstallationKeyStore): Promise<Res<'package.create'>> {
+  const parts = await evidenceFromPslog(logPath);
+  const created = await createPackageFile({ parts, claim, policy: DEFAULT_POLICY, out, keyStore });
+  return { path: created.path, bytes: created.bytes, sha256: created.sha256, verdict: created.evaluation.verdict, summary: created.evaluation.summary };
 }

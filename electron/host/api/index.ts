@@ -6,7 +6,8 @@ import type { Handlers } from '../../../shared/api/rpc.js';
 import type { InstallationKeyStore } from '../evidence/keystore.js';
 import { DeviceSession } from './device.js';
 import { FirmwareJobs } from './firmware.js';
-import { verifyPackageForScreen } from './evidence.js';
+import { createClaimPackage, evaluateClaim, verifyPackageForScreen } from './evidence.js';
+import { configDir, FileKeyStore } from '../evidence/keystore.js';
 import { LogJobs } from './logs.js';
 import { SelfCheckJobs } from './selfcheck.js';
 import { startRecording, type RecordingHandle } from '../recorder/index.js';
@@ -66,6 +67,8 @@ export function createHostApi(options: HostApiOptions): HostApi {
   const dataDir = options.dataDir ?? defaultDataDir();
   const session = new DeviceSession(events);
   const ops = new Operations();
+  // Package signing key: the desktop app passes its keychain-sealed store; elsewhere the CLI's file.
+  const keyStore = options.keyStore ?? new FileKeyStore(configDir());
   const firmware = new FirmwareJobs(session);
   const logs = new LogJobs(session, dataDir);
   const selfcheck = new SelfCheckJobs(session);
@@ -143,6 +146,8 @@ export function createHostApi(options: HostApiOptions): HostApi {
       return { path: summary.path, records: summary.records, segments: summary.segments, gaps: summary.gaps.length };
     },
     'recording.status': async () => ({ active: recording !== null, path: recording?.path ?? null, records: recording?.records ?? 0 }),
+    'claim.evaluate': async ({ logPath, claim }) => evaluateClaim(logPath, claim),
+    'package.create': async ({ logPath, claim, out }) => createClaimPackage(logPath, claim, out, keyStore),
     'op.cancel': async ({ opId }) => ({ cancelled: ops.cancel(opId) }),
   };
 

@@ -1,0 +1,173 @@
+import { useMemo, useState } from 'react';
+import type { Res } from '../../shared/api/contract.js';
+import { useApp } from '../app/state.js';
+import { RecordedChart } from '../charts/RecordedChart.js';
+import { asUiError, ErrorBox, type UiError } from '../common/ErrorBox.js';
+import { FilePicker } from '../common/FilePicker.js';
+import { bytes } from '../common/format.js';
+import { Findings, VerdictBanner } from '../verify/VerifyScreen.js';
+
+type Remedy = 'repair' | 'replacement' | 'consultation';
+
+interface Form {
+  customer: string;
+  contact: string;
+  model: string;
+  serial: string;
+  purchaseDate: string;
+  failureDate: string;
+  description: string;
+  remedy: Remedy;
+}
+
+function Field({ label, value, onChange, type = 'text', required = true, hint }: { label: string; value: string; onChange: (v: string) => void; type?: string; required?: boolean; hint?: string }) {
+  return (
+    <label className="field">
+      <span>
+        {label}
+        {required ? '' : ' (optional)'}
+      </span>
+      <input type={type} value={value} onChange={(e) => onChange(e.target.value)} required={required} />
+      {hint && <small className="muted">{hint}</small>}
+    </label>
+  );
+}
+
+/**
+ * The warranty claim: which log, the claim form, the evaluation preview (the supplier's policy
+ * applied to the board's own signed records, with findings and charts), then the signed package.
+ */
+export function ClaimScreen() {
+  const { api, connection, dataDir, go } = useApp();
+  const [logPath, setLogPath] = useState<string | null>(null);
+  const [form, setForm] = useState<Form>({
+    customer: '',
+    contact: '',
+    model: connection?.device.model ?? '',
+    serial: connection?.device.serial ?? '',
+    purchaseDate: '',
+    failureDate: '',
+    description: '',
+    remedy: 'repair',
+  });
+  const [preview, setPreview] = useState<Res<'claim.evaluate'> | null>(null);
+  const [created, setCreated] = useState<Res<'package.create'> | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+  const [error, setError] = useState<UiError | null>(null);
+  const set = (k: keyof Form) => (v: string) => setForm((f) => ({ ...f, [k]: v }));
+
+  const claim = () => {
+    const { failureDate, ...rest } = form;
+    return { ...rest, ...(failureDate ? { failureDate } : {}) };
+  };
+
+  const evaluate = async () => {
+    if (!logPath) return;
+    setBusy('Evaluating the log against the warranty policy…');
+    setError(null);
+    setCreated(null);
+    try {
+      setPreview(await api.call('claim.evaluate', { logPath, claim: claim() }));
+    } catch (e) {
+      setError(asUiError(e));
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const create = async () => {
+    if (!logPath) return;
+    setBusy('Signing the package…');
+    setError(null);
+    try {
+      const out = `${dataDir}/claim-${form.serial.replace(/[^A-Za-z0-9_-]/g, '_')}-${new Date().toISOString().slice(0, 10)}.psdiag`;
+      setCreated(await api.call('package.create', { logPath, claim: claim(), out }));
+    } catch (e) {
+      setError(asUiError(e));
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const markers = useMemo(() => (preview?.evaluation.findings ?? []).map((f) => ({ t: Date.parse(f.from), label: f.title })), [preview]);
+  const complete = form.customer && form.contact && form.model && form.serial && /^\d{4}-\d{2}-\d{2}$/.test(form.purchaseDate) && form.description;
+
+  return (
+    <section className="screen" aria-labelledby="claim-title">
+      <h1 id="claim-title">Warranty claim</h1>
+      <div className="grid2">
+        <div className="card">
+          <h2>1. The battery's log</h2>
+          <p className="muted">The claim is decided on the records the battery signed itself. Download them on the Logs screen{connection ? '' : ' after connecting the battery'}, then pick the file here.</p>
+          {logPath ? (
+            <p>
+              <code>{logPath}</code> <button className="link" onClick={() => (setLogPath(null), setPreview(null))}>change</button>
+            </p>
+          ) : (
+            <>
+              <FilePicker label="Log file" extensions={['.pslog']} onPick={(p) => (setLogPath(p), setPreview(null))} initialDir={dataDir || undefined} />
+              <button onClick={() => go('logs')}>Go to Logs to download it</button>
+            </>
+          )}
+        </div>
+        <div className="card">
+          <h2>2. About the claim</h2>
+          <form className="form" onSubmit={(e) => (e.preventDefault(), void evaluate())} aria-label="Claim form">
+            <Field label="Your name" value={form.customer} onChange={set('customer')} />
+            <Field label="E-mail or phone" value={form.contact} onChange={set('contact')} />
+            <Field label="Model (on the pack's label)" value={form.model} onChange={set('model')} />
+            <Field label="Serial number (on the label)" value={form.serial} onChange={set('serial')} />
+            <Field label="Purchase date" type="date" value={form.purchaseDate} onChange={set('purchaseDate')} />
+            <Field label="When did the problem start?" type="date" value={form.failureDate} onChange={set('failureDate')} required={false} />
+            <label className="field">
+              <span>What went wrong?</span>
+              <textarea value={form.description} onChange={(e) => set('description')(e.target.value)} rows={3} required />
+            </label>
+            <fieldset className="field">
+              <legend>What would you like?</legend>
+              {(['repair', 'replacement', 'consultation'] as const).map((r) => (
+                <label key={r} className="inline">
+                  <input type="radio" name="remedy" checked={form.remedy === r} onChange={() => set('remedy')(r)} /> {r === 'repair' ? 'Repair' : r === 'replacement' ? 'Replacement' : 'Advice only'}
+                </label>
+              ))}
+            </fieldset>
+            <button className="primary" type="submit" disabled={!logPath || !complete || !!busy} data-testid="claim-evaluate">
+              Preview the evaluation
+            </button>
+            {!complete && <p className="muted small">Fill in every field (the date of the problem is optional).</p>}
+          </form>
+        </div>
+      </div>
+      {busy && <p role="status">{busy}</p>}
+      {error && <ErrorBox error={error} />}
+      {preview && (
+        <div data-testid="claim-preview">
+          <h2>3. What the supplier will see</h2>
+          <VerdictBanner evaluation={preview.evaluation} verified />
+          <div className="card">
+            <h2>Findings</h2>
+            <Findings evaluation={preview.evaluation} />
+          </div>
+          <div className="card">
+            <h2>
+              {preview.device.model} #{preview.device.serial}: the log
+            </h2>
+            <RecordedChart series={preview.series} markers={markers} label="Log used for the claim" />
+          </div>
+          <div className="card">
+            <h2>4. Send it</h2>
+            <p>The package holds the battery's signed records, your claim, the policy and this evaluation, signed by this installation. The supplier can check every byte.</p>
+            <button className="primary big" onClick={create} disabled={!!busy} data-testid="claim-create">
+              Create the signed package
+            </button>
+            {created && (
+              <p className="ok-text" role="status" data-testid="claim-created">
+                Saved {created.path} ({bytes(created.bytes)}, SHA-256 {created.sha256.slice(0, 16)}…). Send this file to your supplier.
+              </p>
+            )}
+          </div>
+        </div>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,52 @@
+import { existsSync } from 'node:fs';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bridgeCall, connectTo, launch, newPage, shot, startServe, type Served } from './harness.js';
+
+let served: Served;
+let browser: Browser;
+
+beforeAll(async () => {
+  // The package is signed with this run's installation key (a fresh config folder).
+  served = await startServe();
+  browser = await launch();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await served?.stop();
+});
+
+describe('Claim screen', () => {
+  it('fills the claim, previews the evaluation with findings and charts, and writes the signed package', { timeout: 240_000 }, async () => {
+    const { page, problems } = await newPage(browser);
+    await page.goto(served.url);
+    await connectTo(page, 'sim:?prefill=1&seed=11');
+    // The board's black box, downloaded as on the Logs screen.
+    const pulled = await bridgeCall(served, 'log.pull', { opId: 'claim-pull' });
+    expect(pulled.signaturesOk).toBe(true);
+
+    await page.getByTestId('nav-claim').click();
+    await page.getByRole('listitem').filter({ hasText: pulled.path.split('/').pop() }).click();
+    const form = page.getByRole('form', { name: 'Claim form' });
+    await form.getByLabel('Your name').fill('Erika Mustermann');
+    await form.getByLabel('E-mail or phone').fill('erika@example.org');
+    await form.getByLabel('Purchase date').fill('2026-03-01');
+    await form.getByLabel('What went wrong?').fill('The pack shuts off under light load.');
+    await form.getByLabel('Replacement').check();
+    await page.getByTestId('claim-evaluate').click();
+    await page.getByTestId('claim-preview').waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('verdict-banner').textContent()).toMatch(/^(Covered by the warranty|Not covered|Inconclusive)/);
+    await page.getByTestId('time-chart').waitFor();
+    await page.waitForTimeout(500);
+    await shot(page, 'claim-preview');
+
+    await page.getByTestId('claim-create').click();
+    await page.getByTestId('claim-created').waitFor({ timeout: 60_000 });
+    const created = await page.getByTestId('claim-created').textContent();
+    const file = /Saved (\/\S+\.psdiag)/.exec(created!)![1]!;
+    expect(existsSync(file)).toBe(true);
+    await shot(page, 'claim-created');
+    expect(problems.filter((p) => !p.includes('favicon'))).toEqual([]);
+  });
+});
