@@ -1,6 +1,8 @@
 import { PackscopeError } from '../../../shared/errors.js';
 import type { ProtocolId } from '../../../shared/types/domain.js';
 import { Session } from '../session.js';
+import { listPorts } from '../ports.js';
+import { resolveAdapter, withPhysicalPaths } from '../drivers/bms-adapters.js';
 import type { CliContext } from './context.js';
 import { numberOption, requireOption } from './context.js';
 
@@ -15,7 +17,9 @@ export const DEVICE_OPTIONS = {
   timeout: { type: 'string' },
 } as const;
 
-export const DEVICE_USAGE = `  --port PATH         serial device (/dev/ttyUSB0, COM3), tcp://host:port, or sim: (built-in demo)
+export const DEVICE_USAGE = `  --port PATH         serial device (/dev/ttyUSB0, COM3), an adapter key from 'packscope ports'
+                      (usb:VID:PID:sn:SERIAL or usb:VID:PID:at:LOCATION), tcp://host:port,
+                      or sim: (built-in demo)
   --baud N            line rate (default: the protocol's, 115200 for native)
   --protocol P|auto   native, jbd, daly, jk, ... or auto (default: probe in a safe order)
   --timeout MS        per-request timeout before a retry (default 250)`;
@@ -26,7 +30,9 @@ export async function openDeviceSession(
   values: { port?: string; baud?: string; protocol?: string; timeout?: string },
   ctx: CliContext,
 ): Promise<Session> {
-  const port = requireOption(values.port, 'port');
+  const named = requireOption(values.port, 'port');
+  // A stable adapter key finds the adapter wherever the OS put it after the last re-plug.
+  const port = named.startsWith('usb:') ? resolveAdapter(named, await withPhysicalPaths(await listPorts())) : named;
   const protocol = (values.protocol ?? 'auto') as ProtocolId | 'auto';
   if (!PROTOCOLS.includes(protocol)) throw new PackscopeError('USAGE', `--protocol must be one of ${PROTOCOLS.join(', ')}`);
   const baud = values.baud === undefined ? undefined : numberOption(values.baud, 'baud', 115200, 300, 12_000_000);

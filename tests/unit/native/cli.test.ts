@@ -25,6 +25,16 @@ describe('info and monitor on the demo device', () => {
     const doc = JSON.parse(b.out.join('\n'));
     expect(doc.device.cellCount).toBe(8);
     expect(doc.link.framesIn).toBeGreaterThan(0);
+    // One telemetry sample rides along, with 8 cells summing to the pack voltage.
+    expect(doc.telemetry.cellVoltages).toHaveLength(8);
+    const sum = doc.telemetry.cellVoltages.reduce((a: number, v: number) => a + v, 0);
+    expect(Math.abs(sum - doc.telemetry.packVoltage) / doc.telemetry.packVoltage).toBeLessThan(0.01);
+    expect(a.out.join('\n')).toMatch(/Cell voltages\s+\d\.\d{3}–\d\.\d{3} V/);
+  });
+
+  it('info --port with an adapter key that is not plugged in is a clear NOT_FOUND (exit 3 in the CLI)', async () => {
+    const a = context();
+    await expect(info.run(['--port', 'usb:1a86:7523:sn:NOPE'], a.ctx)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
   it('monitor stops cleanly with exit 0 on Ctrl-C (abort) and reports a summary', async () => {

@@ -1,6 +1,7 @@
 import type { CommandModule } from '../context.js';
 import { parseCommandArgs } from '../context.js';
 import { listPorts } from '../../ports.js';
+import { adapterIdentities, withPhysicalPaths } from '../../drivers/bms-adapters.js';
 
 export default {
   summary: 'List serial ports with USB identity and recognised adapters',
@@ -8,10 +9,14 @@ export default {
 
 Lists serial ports: path, USB VID:PID, manufacturer, serial number, and the adapter recognised
 from PackScope's table (CH340, CP210x, FTDI, PL2303, CANable/SLCAN, ...).
+The KEY column names each adapter by what survives a re-plug (USB serial number, else the physical
+USB port), so two identical CH340s are told apart: pass it as --port usb:… to any device command.
 The built-in simulated device is always available as 'sim:' (e.g. sim:?scenario=weak-cell).`,
   async run(argv, ctx) {
     const { values } = parseCommandArgs(argv, {});
-    const ports = await listPorts();
+    const facts = await withPhysicalPaths(await listPorts());
+    const ids = adapterIdentities(facts);
+    const ports = facts.map((p, i) => ({ ...p, key: ids[i]!.key, keyBasis: ids[i]!.basis, ambiguous: ids[i]!.ambiguous }));
     if (values.json) {
       ctx.out(JSON.stringify({ ports }, null, 2));
       return 0;
@@ -26,8 +31,9 @@ The built-in simulated device is always available as 'sim:' (e.g. sim:?scenario=
       p.adapter ?? '-',
       p.manufacturer ?? '-',
       p.serialNumber ?? '-',
+      p.ambiguous ? `${p.key} (ambiguous: identical adapter without serial number)` : p.key,
     ]);
-    const head = ['PATH', 'VID:PID', 'ADAPTER', 'MANUFACTURER', 'SERIAL'];
+    const head = ['PATH', 'VID:PID', 'ADAPTER', 'MANUFACTURER', 'SERIAL', 'KEY'];
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     const fmt = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
     ctx.out(fmt(head));
