@@ -73,7 +73,7 @@ export async function evidenceFromPort(port: string, o: PortEvidenceOptions = {}
     }
     const out = join(dir, 'pulled.pslog');
     let last = 0;
-    await pullLog(native.link, {
+    const pulled = await pullLog(native.link, {
       out,
       identity: session.info,
       source: { port, ...(o.baud ? { baud: o.baud } : {}) },
@@ -88,6 +88,10 @@ export async function evidenceFromPort(port: string, o: PortEvidenceOptions = {}
         }
       },
     });
+    o.progress?.(
+      `pulled ${pulled.segments} segments (${pulled.records} records) in ${pulled.seconds.toFixed(1)} s at ${Math.round(pulled.payloadRate)} B/s` +
+        (pulled.signaturesOk ? ', every device signature verified' : `, ${pulled.issues.length} problem(s): ${pulled.issues[0]?.message ?? ''}`),
+    );
     return await evidenceFromPslog(out);
   } finally {
     rmSync(dir, { recursive: true, force: true });
