@@ -18,6 +18,8 @@ export interface CommandModule {
   summary: string;
   /** Full usage text for `packscope CMD --help`. */
   usage: string;
+  /** Usage assembled at run time (e.g. from lazily loaded back ends); preferred over `usage`. */
+  helpText?(): Promise<string>;
   /** Runs the command; resolves to the exit code. Throw PackscopeError for typed failures. */
   run(argv: string[], ctx: CliContext): Promise<number>;
 }

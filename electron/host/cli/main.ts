@@ -59,7 +59,7 @@ export async function main(argv: string[], ctx: CliContext = processContext()): 
     }
     const mod = (await load()).default;
     if (rest.includes('--help') || rest.includes('-h')) {
-      ctx.out(mod.usage);
+      ctx.out(mod.helpText ? await mod.helpText() : mod.usage);
       return EXIT.OK;
     }
     return await mod.run(rest, ctx);

@@ -115,5 +115,13 @@ export async function runFlash(argv: string[], ctx: CliContext): Promise<number>
 export default {
   summary: 'Flash a signed firmware image (native, UDS over CAN, or STM32 ROM recovery)',
   usage,
+  async helpText() {
+    const parts = [usage];
+    for (const [name, load] of Object.entries(FLASH_PROTOCOLS)) {
+      if (name === 'native' || !load) continue;
+      parts.push(`\n--protocol ${name}:\n${(await load()).default.usage}`);
+    }
+    return parts.join('\n');
+  },
   run: runFlash,
 } satisfies CommandModule;
