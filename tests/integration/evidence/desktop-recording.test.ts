@@ -1,0 +1,62 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runSim, type RunningSim } from '../../../firmware/sim/run.js';
+import { Session } from '../../../electron/host/session.js';
+import { TelemetryRecorder, recordFrom } from '../../../electron/host/recorder/recorder.js';
+import { PslogRecordingSink } from '../../../electron/host/recorder/pslog-sink.js';
+import { cli } from '../../unit/evidence/cli-harness.js';
+
+/**
+ * A commodity BMS (JBD personality over a pty) has no device key: a session recorded on the
+ * desktop makes a package that verifies (the installation key signs it) but whose evaluation is
+ * inconclusive for lack of signed data, and says so.
+ */
+const dir = mkdtempSync(join(tmpdir(), 'packscope-desk-'));
+process.env.PACKSCOPE_CONFIG_DIR = join(dir, 'config');
+const sims: RunningSim[] = [];
+afterAll(async () => {
+  for (const s of sims) await s.stop();
+});
+
+describe('package from a desktop recording', () => {
+  it('is labelled unsigned and inconclusive, and still verifies as a package', async () => {
+    if (spawnSync('python3', ['-c', 'import pty']).status !== 0) throw new Error('python3 (with its pty module) is required for pseudo-terminal tests');
+    const sim = await runSim({ pty: true, personality: 'jbd', baud: 9600, scenario: 'normal', cells: 8, seed: 3 });
+    sims.push(sim);
+    const session = await Session.open(sim.path!, { protocol: 'jbd' });
+    const log = join(dir, 'desk.pslog');
+    try {
+      const sink = await PslogRecordingSink.create(log, session.info!, { segmentSize: 4096, rateHz: 2, tool: 'packscope test' });
+      const rec = new TelemetryRecorder(session.info!, sink);
+      const off = recordFrom(session, rec);
+      await session.startTelemetry(2);
+      await new Promise((r) => setTimeout(r, 4000));
+      off();
+      await rec.stop();
+    } finally {
+      await session.close();
+    }
+    const claim = join(dir, 'claim.json');
+    writeFileSync(claim, JSON.stringify({
+      customer: 'A', contact: 'a@example.org', model: 'JBD', serial: session.info!.serial || 'unknown',
+      purchaseDate: new Date(Date.now() - 30 * 86_400_000).toISOString().slice(0, 10), description: 'Low capacity.', remedy: 'consultation',
+    }));
+    const out = join(dir, 'desk.psdiag');
+    const r = await cli('package', 'create', '--log', log, '--claim', claim, '--out', out, '--json');
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out) as { verdict: string; missing: { code: string; message: string }[]; device: { source: string; publicKeyFingerprint: string | null } };
+    expect(j.verdict).toBe('inconclusive');
+    expect(j.missing.map((m) => m.code)).toContain('unsigned-data');
+    expect(j.missing.find((m) => m.code === 'unsigned-data')!.message).toBe('desktop recording without device signatures');
+    expect(j.device).toMatchObject({ source: 'desktop', publicKeyFingerprint: null });
+    const root = join(dir, 'any-root.pem');
+    writeFileSync(root, '-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----\n');
+    const v = await cli('package', 'verify', out, '--root', root);
+    expect(v.code, v.out).toBe(0);
+    expect(v.out.split('\n')[0]).toMatch(/^VERIFIED: INCONCLUSIVE: desktop recording without device signatures/);
+    expect(v.out).toMatch(/ok {3}segment-signatures: desktop recording: no device signatures to check/);
+  });
+});
