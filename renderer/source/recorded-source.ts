@@ -46,6 +46,8 @@ export class RecordedSource implements Source {
   readonly kind = 'recorded' as const;
   readonly capabilities = { live: false, seek: true };
   private notifier = new ChangeNotifier();
+  /** Resolves when every channel's pyramid is built (the first ones are there from the start). */
+  complete: Promise<void> = Promise.resolve();
 
   private constructor(
     private pyramids: Partial<Record<Channel, Pyramid>>,
@@ -67,7 +69,7 @@ export class RecordedSource implements Source {
     const r = await buildPyramidsInWorker(cols.t, pick(first, cols.t).channels);
     const source = new RecordedSource(r.pyramids as Partial<Record<Channel, Pyramid>>, cols.lastFrame, r.ms);
     if (restReq) {
-      void buildPyramidsInWorker(restReq.t, restReq.channels).then((more) => {
+      source.complete = buildPyramidsInWorker(restReq.t, restReq.channels).then((more) => {
         Object.assign(source.pyramids, more.pyramids);
         source.notifier.notify();
       });

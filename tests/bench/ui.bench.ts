@@ -43,10 +43,12 @@ await build({
 });
 
 const served = await startServe(['--renderer', outDir]);
-const browser = await launch();
+// gc exposed so the synthetic log's construction garbage is collected before the clock starts.
+const browser = await launch(['--js-flags=--expose-gc']);
 const results: Record<string, unknown> = {};
 try {
   // ---- Live ----
+  if (LIVE_SECONDS > 0) {
   const ctx = await browser.newContext({ viewport: { width: 1360, height: 900 } });
   const page = await ctx.newPage();
   await page.goto(served.url);
@@ -96,6 +98,7 @@ try {
     drawP95Ms: pct(live.draws, 95),
   };
   await ctx.close();
+  }
 
   // ---- Logs ----
   const ctx2 = await browser.newContext({ viewport: { width: 1360, height: 900 } });
@@ -103,25 +106,25 @@ try {
   await bench.goto(served.url.replace(/\/#/, '/bench/index.html#'));
   await bench.waitForFunction("document.title === 'bench ready'");
   const first = (await bench.evaluate(`window.__bench.logsFirstPaint(${LOG_SAMPLES})`)) as any;
-  const z = (await bench.evaluate('window.__bench.zoomSteps(10, 4)')) as { paint: number[]; draw: number[] };
+  const z = (await bench.evaluate('window.__bench.zoomSteps(20, 2)')) as { paint: number[]; draw: number[] };
   const zooms = z.paint;
-  results.logs = { ...first, zoomStepsMs: zooms, zoomP95Ms: pct(zooms, 95), zoomMaxMs: Math.max(...zooms), zoomDrawMs: z.draw };
+  results.logs = { ...first, zoomStepsMs: zooms, zoomP50Ms: pct(zooms, 50), zoomP95Ms: pct(zooms, 95), zoomMaxMs: Math.max(...zooms), zoomDrawMs: z.draw };
   await ctx2.close();
 } finally {
   await browser.close();
   await served.stop();
 }
 
-const l = results.live as any;
+const l = (results.live ?? null) as any;
 const g = results.logs as any;
 const f = (x: number) => x.toFixed(1);
 console.log('| measure | value | target | ratio to target |');
 console.log('| --- | --- | --- | --- |');
-console.log(`| Live: telemetry delivered (16 cells) | ${f(l.framesPerSecond)} frames/s | ${RATE_HZ} frames/s | ${(l.framesPerSecond / RATE_HZ).toFixed(2)} |`);
-console.log(`| Live: frame time (render work per updated frame) p50 / p95 / max, ${l.updatedFrames} frames in ${l.seconds} s | ${f(l.workP50Ms)} / ${f(l.workP95Ms)} / ${f(l.workMaxMs)} ms | p95 < 16 ms | ${(l.workP95Ms / 16).toFixed(2)} |`);
-console.log(`| Live: frame interval p50 / p95 (vsync 16.7 ms) | ${f(l.frameP50Ms)} / ${f(l.frameP95Ms)} ms | — | — |`);
-console.log(`| Live: chart draw p95 (${l.chartDraws} draws) | ${f(l.drawP95Ms)} ms | — | — |`);
-console.log(`| Logs: ${(g.samples / 1e6).toFixed(0)} M samples, open → first paint | ${f(g.firstPaintMs)} ms (pyramids ${f(g.pyramidMs)} ms in Worker) | < 1000 ms | ${(g.firstPaintMs / 1000).toFixed(2)} |`);
-console.log(`| Logs: zoom step ×4 → paint, p95 / max of ${g.zoomStepsMs.length} | ${f(g.zoomP95Ms)} / ${f(g.zoomMaxMs)} ms | < 50 ms | ${(g.zoomP95Ms / 50).toFixed(2)} |`);
+if (l) console.log(`| Live: telemetry delivered (16 cells) | ${f(l.framesPerSecond)} frames/s | ${RATE_HZ} frames/s | ${(l.framesPerSecond / RATE_HZ).toFixed(2)} |`);
+if (l) console.log(`| Live: frame time (render work per updated frame) p50 / p95 / max, ${l.updatedFrames} frames in ${l.seconds} s | ${f(l.workP50Ms)} / ${f(l.workP95Ms)} / ${f(l.workMaxMs)} ms | p95 < 16 ms | ${(l.workP95Ms / 16).toFixed(2)} |`);
+if (l) console.log(`| Live: frame interval p50 / p95 (vsync 16.7 ms) | ${f(l.frameP50Ms)} / ${f(l.frameP95Ms)} ms | — | — |`);
+if (l) console.log(`| Live: chart draw p95 (${l.chartDraws} draws) | ${f(l.drawP95Ms)} ms | — | — |`);
+console.log(`| Logs: ${(g.samples / 1e6).toFixed(0)} M samples, open → first paint | ${f(g.firstPaintMs)} ms (pyramids ${f(g.pyramidMs)} ms in Worker, chart ${f(g.renderMs)} ms) | < 1000 ms | ${(g.firstPaintMs / 1000).toFixed(2)} |`);
+console.log(`| Logs: zoom step ×2 → paint, p50 / p95 / max of ${g.zoomStepsMs.length} (whole log down to raw records) | ${f(g.zoomP50Ms)} / ${f(g.zoomP95Ms)} / ${f(g.zoomMaxMs)} ms | < 50 ms | ${(g.zoomP95Ms / 50).toFixed(2)} |`);
 mkdirSync(path.join(ROOT, 'tests/artifacts/bench'), { recursive: true });
 writeFileSync(path.join(ROOT, 'tests/artifacts/bench/ui.json'), JSON.stringify(results, null, 2));

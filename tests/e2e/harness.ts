@@ -84,9 +84,9 @@ export async function startServe(extra: string[] = [], env: Record<string, strin
   };
 }
 
-export async function launch(): Promise<Browser> {
+export async function launch(extraArgs: string[] = []): Promise<Browser> {
   requireTools();
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, ...extraArgs] });
 }
 
 /** A page that records console errors and CSP violations, so a test can assert there were none. */
