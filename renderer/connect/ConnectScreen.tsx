@@ -13,6 +13,15 @@ const PROTOCOLS = [
   ['jk', 'JK'],
 ] as const;
 
+const SCENARIOS = [
+  ['normal', 'Normal cycling'],
+  ['idle', 'Resting'],
+  ['weak-cell', 'A weak cell'],
+  ['over-current', 'Over-current'],
+  ['over-discharge', 'Over-discharge'],
+  ['cold-charge', 'Charging below 0 °C'],
+] as const;
+
 function portLabel(p: Port): string {
   if (p.kind === 'sim') return 'Demo pack (simulated, built in)';
   return [p.adapter, p.manufacturer].filter(Boolean).join(' · ') || 'Serial port';
@@ -45,6 +54,7 @@ export function ConnectScreen() {
   const [selected, setSelected] = useState('sim:');
   const [manual, setManual] = useState('');
   const [protocol, setProtocol] = useState<(typeof PROTOCOLS)[number][0]>('auto');
+  const [scenario, setScenario] = useState<(typeof SCENARIOS)[number][0]>('normal');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<UiError | null>(null);
 
@@ -60,7 +70,8 @@ export function ConnectScreen() {
     void refresh();
   }, [refresh]);
 
-  const path = manual.trim() || selected;
+  // The demo pack can play a scenario (sim:?scenario=…): handy for trying the self-check or a claim.
+  const path = manual.trim() || (selected === 'sim:' && scenario !== 'normal' ? `sim:?scenario=${scenario}` : selected);
 
   const connect = async () => {
     setBusy(true);
@@ -149,11 +160,23 @@ export function ConnectScreen() {
                 {ports.filter((p) => p.kind === 'serial').length === 0 && <p className="muted">No serial adapters found. Plug one in and press Refresh, or use the demo pack.</p>}
               </div>
             )}
+            {selected === 'sim:' && !manual && (
+              <label className="inline">
+                Demo scenario
+                <select value={scenario} onChange={(e) => setScenario(e.target.value as typeof scenario)} aria-label="Demo scenario">
+                  {SCENARIOS.map(([v, l]) => (
+                    <option key={v} value={v}>
+                      {l}
+                    </option>
+                  ))}
+                </select>
+              </label>
+            )}
             <div className="row">
               <button onClick={refresh}>Refresh</button>
               <label className="inline">
                 Other port
-                <input value={manual} onChange={(e) => setManual(e.target.value)} placeholder="/dev/ttyUSB0, COM3…" aria-label="Port path" />
+                <input value={manual} onChange={(e) => setManual(e.target.value)} placeholder="/dev/ttyUSB0, COM3, tcp://host:port…" aria-label="Port path" size={34} />
               </label>
             </div>
           </fieldset>
