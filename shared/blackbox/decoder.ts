@@ -116,7 +116,9 @@ export class SegmentStreamDecoder {
         return out;
       }
       try {
-        const segment = parseSegment(b.slice(pos, pos + size));
+        // A view, not a copy: buffers are never written after they are filled (append and compact
+        // allocate new ones), so the segment's bytes stay valid for as long as it is held.
+        const segment = parseSegment(b.subarray(pos, pos + size));
         this.flushDamage(out);
         out.push({ kind: 'segment', offset: this.base + pos, segment });
         this.start = pos + size;

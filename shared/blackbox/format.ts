@@ -528,6 +528,35 @@ export class RecordReader {
     return this.record(seg, o, rtcMs, 0, null);
   }
 
+  /** Fills a reusable view in place (no allocation). */
+  view(seg: Uint8Array, o: number, rtcMs: number, v: RecordView): void {
+    const c = this.cells;
+    const cv = v.cellVoltages;
+    for (let i = 0, p = o + c.offset, n = Math.min(c.count, cv.length); i < n; i++, p += 2) cv[i] = (seg[p]! | (seg[p + 1]! << 8)) * c.scale;
+    const t = this.temps;
+    const tv = v.temperatures;
+    const tn = Math.min(t.count, tv.length);
+    if (this.tempW === 2) for (let i = 0, p = o + t.offset; i < tn; i++, p += 2) tv[i] = (((seg[p]! | (seg[p + 1]! << 8)) << 16) >> 16) * t.scale;
+    else for (let i = 0, p = o + t.offset; i < tn; i++, p++) tv[i] = ((seg[p]! << 24) >> 24) * t.scale;
+    if (this.standard) {
+      v.t = rtcMs + ((seg[o + 2]! | (seg[o + 3]! << 8) | (seg[o + 4]! << 16) | (seg[o + 5]! << 24)) >>> 0);
+      v.packVoltage = ((seg[o + 6]! | (seg[o + 7]! << 8) | (seg[o + 8]! << 16) | (seg[o + 9]! << 24)) >>> 0) * 0.001;
+      v.current = (seg[o + 10]! | (seg[o + 11]! << 8) | (seg[o + 12]! << 16) | (seg[o + 13]! << 24)) * 0.001;
+      v.soc = (seg[o + 14]! | (seg[o + 15]! << 8)) * 0.01;
+      v.status = seg[o + 16]! | (seg[o + 17]! << 8);
+      v.alarms = seg[o + 18]! | (seg[o + 19]! << 8);
+      v.event = seg[o + 20]! | (seg[o + 21]! << 8);
+      return;
+    }
+    v.t = rtcMs + readField(seg, o + this.dt.offset, this.dt.type) * this.dt.scale;
+    v.packVoltage = readField(seg, o + this.pack.offset, this.pack.type) * this.pack.scale;
+    v.current = readField(seg, o + this.cur.offset, this.cur.type) * this.cur.scale;
+    v.soc = readField(seg, o + this.soc.offset, this.soc.type) * this.soc.scale;
+    v.status = readField(seg, o + this.st.offset, this.st.type);
+    v.alarms = readField(seg, o + this.al.offset, this.al.type);
+    v.event = readField(seg, o + this.ev.offset, this.ev.type);
+  }
+
   /**
    * Decodes the record at `seg[o…]` straight into a LogRecord (one object, two arrays): the hot
    * path of decoding and export, kept free of per-field dispatch for the standard layout.
@@ -577,6 +606,31 @@ export class RecordReader {
       event: readField(seg, o + this.ev.offset, this.ev.type),
     };
   }
+}
+
+/**
+ * A reusable, allocation-free record view: `RecordReader.view()` fills it in place. For consumers
+ * that aggregate (rule engine, min/max pyramids, statistics) and need no object per record.
+ */
+export interface RecordView {
+  t: number;
+  packVoltage: number;
+  current: number;
+  soc: number;
+  cellVoltages: Float64Array;
+  temperatures: Float64Array;
+  status: number;
+  alarms: number;
+  event: number;
+}
+
+export function createRecordView(schema: RecordSchema): RecordView {
+  return { t: 0, packVoltage: 0, current: 0, soc: 0, cellVoltages: new Float64Array(schema.cells), temperatures: new Float64Array(schema.temps), status: 0, alarms: 0, event: 0 };
+}
+
+/** Fills `v` with the record at `seg[o…]` (standard layout fast, any layout correct). */
+export function readRecordView(reader: RecordReader, seg: Uint8Array, o: number, rtcMs: number, v: RecordView): void {
+  reader.view(seg, o, rtcMs, v);
 }
 
 const readerCache = new WeakMap<RecordSchema, RecordReader>();

@@ -4,7 +4,7 @@ import { crc32 } from '../../../shared/protocol/crc32.js';
 import { DecodeError, PackscopeError } from '../../../shared/errors.js';
 import { decodeCertificate, spkiFromPoint, verifyCertificate, type DeviceCertificate } from '../../../shared/blackbox/certificate.js';
 import { SegmentStreamDecoder } from '../../../shared/blackbox/decoder.js';
-import { rd16, rd32 } from '../../../shared/blackbox/format.js';
+import { createRecordView, rd16, rd32, recordReader, type RecordView } from '../../../shared/blackbox/format.js';
 import { segmentRecordArray, type ParsedSegment } from '../../../shared/blackbox/segment.js';
 import {
   ChainVerifier, checkpointSegment, nobleVerifier, verifyCheckpoint, type ChainSummary, type Checkpoint, type SignatureVerifier, type VerifyIssue,
@@ -523,6 +523,34 @@ export class PslogReader {
         if (batch.length) yield batch;
       }
     }
+  }
+
+  /**
+   * Visits every record of the stored segments (then the checkpoint) through one reusable view:
+   * no allocation per record, for aggregations over very long logs. Returns the record count.
+   */
+  async forEachRecord(visit: (v: RecordView, index: number, segment: number) => void): Promise<number> {
+    let index = 0;
+    let view: RecordView | null = null;
+    const run = (seg: ParsedSegment, n: number) => {
+      const schema = seg.header.schema;
+      if (!view || view.cellVoltages.length !== schema.cells || view.temperatures.length !== schema.temps) view = createRecordView(schema);
+      const reader = recordReader(schema);
+      const { headerLen, recordSize, rtcMs, counter } = seg.header;
+      for (let i = 0; i < n; i++) {
+        reader.view(seg.bytes, headerLen + i * recordSize, rtcMs, view);
+        visit(view, index++, counter);
+      }
+    };
+    for await (const it of this.segments()) if ('segment' in it) run(it.segment, it.segment.recordCount);
+    if (this.checkpoint) {
+      try {
+        run(checkpointSegment(this.checkpoint), this.checkpoint.recordCount);
+      } catch {
+        // a damaged checkpoint shows up in verify(); nothing to visit
+      }
+    }
+    return index;
   }
 
   /** Streams every record: stored segments, then the checkpointed open segment. */

@@ -202,3 +202,22 @@ describe('device certificate', () => {
     expect(sha256(raw).length).toBe(32);
   });
 });
+
+describe('record view', () => {
+  it('the reusable view decodes the same values as the LogRecord path', async () => {
+    const { createRecordView, recordReader } = await import('../../../shared/blackbox/format.js');
+    for (const it of decodeSegments(CHAIN.bytes)) {
+      if (it.kind !== 'segment') continue;
+      const s = it.segment;
+      const reader = recordReader(s.header.schema);
+      const v = createRecordView(s.header.schema);
+      for (const r of segmentRecords(s, 0)) {
+        reader.view(s.bytes, s.header.headerLen + (r.index) * s.header.recordSize, s.header.rtcMs, v);
+        expect({ ...v, cellVoltages: [...v.cellVoltages], temperatures: [...v.temperatures] }).toEqual({
+          t: r.t, packVoltage: r.packVoltage, current: r.current, soc: r.soc, cellVoltages: r.cellVoltages, temperatures: r.temperatures,
+          status: r.status, alarms: r.alarms, event: r.event,
+        });
+      }
+    }
+  });
+});
