@@ -72,6 +72,7 @@ const bench = {
   /** Zooms in by `factor` per step around the middle, timing each step to its paint. */
   async zoomSteps(steps: number, factor = 4) {
     const out: number[] = [];
+    const raf: number[] = [];
     performance.clearMeasures();
     for (let i = 0; i < steps; i++) {
       if (view.mode !== 'range') break;
@@ -80,9 +81,12 @@ const bench = {
       const t0 = performance.now();
       view = { mode: 'range', t0: mid - half, t1: mid + half };
       render();
-      out.push((await nextPaint()) - t0);
+      const rendered = performance.now();
+      const rafAt = await new Promise<number>((r) => requestAnimationFrame((x) => r(x)));
+      raf.push(rafAt - rendered);
+      out.push(performance.now() - t0);
     }
-    return { paint: out, draw: performance.getEntriesByName('chart-draw').map((e) => e.duration) };
+    return { paint: out, raf, draw: performance.getEntriesByName('chart-draw').map((e) => e.duration) };
   },
 };
 

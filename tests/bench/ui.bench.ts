@@ -108,7 +108,7 @@ try {
   const first = (await bench.evaluate(`window.__bench.logsFirstPaint(${LOG_SAMPLES})`)) as any;
   const z = (await bench.evaluate('window.__bench.zoomSteps(20, 2)')) as { paint: number[]; draw: number[] };
   const zooms = z.paint;
-  results.logs = { ...first, zoomStepsMs: zooms, zoomP50Ms: pct(zooms, 50), zoomP95Ms: pct(zooms, 95), zoomMaxMs: Math.max(...zooms), zoomDrawMs: z.draw };
+  results.logs = { ...first, zoomStepsMs: zooms, zoomP50Ms: pct(zooms, 50), zoomP95Ms: pct(zooms, 95), zoomMaxMs: Math.max(...zooms), zoomDrawMs: z.draw, zoomRafMs: (z as any).raf };
   await ctx2.close();
 } finally {
   await browser.close();
