@@ -74,12 +74,23 @@ export async function blackBoxStatus(link: NativeLink, signal?: AbortSignal): Pr
 export async function deviceCertificate(link: NativeLink, signal?: AbortSignal): Promise<{ raw: Uint8Array; cert: DeviceCertificate }> {
   let raw: Uint8Array;
   try {
-    raw = (await bulkRead(link, { region: BB_REGION.CERTIFICATE, chunkSize: 64, window: 8, ...(signal ? { signal } : {}) })).data!;
+    raw = (await retryTimeouts(() => bulkRead(link, { region: BB_REGION.CERTIFICATE, chunkSize: 64, window: 8, ...(signal ? { signal } : {}) }))).data!;
   } catch (e) {
     if (!(e instanceof PackscopeError) || e.code !== 'NOT_FOUND') throw e;
     raw = BB_CERTIFICATE.decode(await link.request(BB_CMD.CERTIFICATE, new Uint8Array(0), { retries: RETRIES, ...(signal ? { signal } : {}) })).certificate;
   }
   return { raw, cert: decodeCertificate(raw) };
+}
+
+/** Retries an idempotent read whose request was lost (TIMEOUT) a few times before giving up. */
+async function retryTimeouts<T>(fn: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!(e instanceof PackscopeError) || e.code !== 'TIMEOUT' || i + 1 >= attempts) throw e;
+    }
+  }
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -189,11 +200,13 @@ export async function pullLog(link: NativeLink, options: PullOptions): Promise<P
   /** Reads closed segments [from, to] from the ring, verifying and appending each. */
   const pullRange = async (from: number, to: number) => {
     let c = from;
+    let failures = 0;
     while (c <= to) {
       const slot = c % status.slotCount;
       const count = Math.min(to - c + 1, status.slotCount - slot);
       const decoder = new SegmentStreamDecoder();
       let lastSync = writer.segmentCount;
+      let appended = 0;
       const handle = async (items: ReturnType<SegmentStreamDecoder['push']>) => {
         for (const it of items) {
           if (it.kind === 'damage') {
@@ -201,8 +214,8 @@ export async function pullLog(link: NativeLink, options: PullOptions): Promise<P
             continue;
           }
           chain.addSegment(it.segment, it.offset + slot * size);
-          if (it.segment.recordCount > 0 && chain.firstTime === null) chain.firstTime = it.segment.header.rtcMs;
           await writer.append(it.segment);
+          appended++;
         }
         if (writer.segmentCount - lastSync >= 64) {
           await writer.sync();
@@ -210,26 +223,33 @@ export async function pullLog(link: NativeLink, options: PullOptions): Promise<P
         }
       };
       const base = bytesRead;
-      const r = await bulkRead(link, {
-        region: status.ringRegion,
-        offset: slot * size,
-        length: count * size,
-        ...(options.window !== undefined ? { window: options.window } : {}),
-        ...(options.chunkSize !== undefined ? { chunkSize: options.chunkSize } : {}),
-        ...(options.compress ? { compress: true } : {}),
-        ...(signal ? { signal } : {}),
-        onData: async (_off, data) => handle(decoder.push(data)),
-        onProgress: (p) => {
-          bytesRead = base + p.done;
-          progress();
-        },
-      });
-      await handle(decoder.finish());
+      try {
+        const r = await bulkRead(link, {
+          region: status.ringRegion,
+          offset: slot * size,
+          length: count * size,
+          ...(options.window !== undefined ? { window: options.window } : {}),
+          ...(options.chunkSize !== undefined ? { chunkSize: options.chunkSize } : {}),
+          ...(options.compress ? { compress: true } : {}),
+          ...(signal ? { signal } : {}),
+          onData: async (_off, data) => handle(decoder.push(data)),
+          onProgress: (p) => {
+            bytesRead = base + p.done;
+            progress();
+          },
+        });
+        await handle(decoder.finish());
+        retransmissions += r.retransmissions;
+        transferSeconds += r.seconds;
+        c += count;
+        failures = 0;
+      } catch (e) {
+        // A request lost on a noisy line (TIMEOUT) ends one bulk read, not the pull: continue
+        // after the last segment verified and written. Disconnects and cancels end the pull.
+        if (!(e instanceof PackscopeError) || e.code !== 'TIMEOUT' || ++failures > 5) throw e;
+        c += appended;
+      }
       await writer.sync();
-      bytesRead = base + count * size;
-      retransmissions += r.retransmissions;
-      transferSeconds += r.seconds;
-      c += count;
     }
   };
 
@@ -250,7 +270,7 @@ export async function pullLog(link: NativeLink, options: PullOptions): Promise<P
     let checkpoint: Checkpoint | null = null;
     let cpVerified = false;
     if (cpRes.length > 0) {
-      const r = await bulkRead(link, { region: status.checkpointRegion, offset: 0, length: cpRes.length, ...(signal ? { signal } : {}) });
+      const r = await retryTimeouts(() => bulkRead(link, { region: status.checkpointRegion, offset: 0, length: cpRes.length, chunkSize: 1024, ...(signal ? { signal } : {}) }));
       bytesRead += cpRes.length;
       transferSeconds += r.seconds;
       checkpoint = { counter: cpRes.counter, recordCount: cpRes.recordCount, nonce, signature: cpRes.signature, prefix: r.data!, segmentSize: cpRes.segmentSize };
