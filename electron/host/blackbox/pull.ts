@@ -107,6 +107,9 @@ export async function pullLog(link: NativeLink, options: PullOptions): Promise<P
   const signal = options.signal;
   const status = await blackBoxStatus(link, signal);
   const { raw: certRaw, cert } = await deviceCertificate(link, signal);
+  if (options.identity && options.identity.serial && options.identity.serial !== cert.serial) {
+    throw new PackscopeError('REFUSED', `the board reports serial ${options.identity.serial} but its certificate names ${cert.serial}`);
+  }
   let chainedToRoot: boolean | null = null;
   if (options.rootSpki) {
     verifyCertificate(cert, options.rootSpki); // throws VERIFY_FAILED naming what is wrong
