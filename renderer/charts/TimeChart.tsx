@@ -64,7 +64,9 @@ export function TimeChart({ source, channels, view, paused, height = 260, onZoom
     });
     const units = [...new Set(channels.map((c) => CHANNELS[c].unit))];
     const axes: uPlot.Axis[] = [
-      { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, font: '13px system-ui, sans-serif' },
+      // Fixed height: tick labels switching between one and two lines would otherwise resize the
+      // plot area and make uPlot lay out and draw again within the same update.
+      { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, font: '13px system-ui, sans-serif', size: 52 },
       ...units.map((u, i) => ({
         scale: u,
         side: i === 0 ? 3 : 1,
