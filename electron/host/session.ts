@@ -198,7 +198,7 @@ export class Session {
       const silent = performance.now() - this.lastFrameAt;
       if (!this.isStale && silent > limit) {
         this.isStale = true;
-        this.emit('stale', Math.round(silent));
+        this.emit('stale', Math.ceil(silent)); // ceil: the silence really exceeded the limit
       }
     }, 100);
   }
