@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { DecodeError, PackscopeError } from '../../../shared/errors.js';
 import { BulkReceiver, BulkSender, packChunk, unpackChunk } from '../../../shared/protocol/bulk.js';
@@ -75,7 +76,9 @@ export interface BulkWriteResult {
   seconds: number;
 }
 
-let nextTransferId = 1;
+// Random start, for the same reason as the link's sequence numbers (PROTOCOL.md §3.3): a BULK_CLOSE
+// of "transfer 2" from this process must never match the cached answer to an earlier process's.
+let nextTransferId = randomInt(1, 0xfffe);
 function transferId(): number {
   nextTransferId = (nextTransferId % 0xfffe) + 1;
   return nextTransferId;

@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { DecodeError, PackscopeError } from '../../../shared/errors.js';
 import { MSG, commandName } from '../../../shared/protocol/constants.js';
 import { FrameDecoder, encodeFrame, type Frame } from '../../../shared/protocol/frame.js';
@@ -50,7 +51,9 @@ export class NativeLink {
   private readonly timeoutMs: number;
   private readonly retries: number;
   private decoder: FrameDecoder;
-  private seq = 0;
+  // A random start (PROTOCOL.md §3.3): the board's replay cache must not mistake this link's
+  // first requests for retries of an earlier host process's requests with the same seq.
+  private seq = randomInt(0, 0xffff);
   private pending = new Map<number, Pending>();
   private eventListeners = new Map<number, Set<(payload: Uint8Array) => void>>();
   private anyFrameListeners = new Set<(f: Frame) => void>();

@@ -119,6 +119,12 @@ describe('packscope sim --pty with info and monitor over a real tty', () => {
       expect(frames.length).toBeGreaterThanOrEqual(50);
       expect(frames.length).toBeLessThanOrEqual(66);
       expect(summary.link.crcErrors).toBe(0);
+
+      // A second run asks for exactly the same things; the board must run them again, not answer
+      // from its replay cache as if they were retries of the first run's requests.
+      const again = await cli(['monitor', '--port', sim.path, '--rate', '20', '--duration', '1', '--json']);
+      expect(again.code, again.stderr).toBe(0);
+      expect(checkFrames(again.stdout).frames.length).toBeGreaterThanOrEqual(10);
     } finally {
       await stopSim(sim);
     }
