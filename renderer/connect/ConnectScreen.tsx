@@ -11,6 +11,7 @@ const PROTOCOLS = [
   ['jbd', 'JBD / Xiaoxiang'],
   ['daly', 'Daly'],
   ['jk', 'JK'],
+  ['pylontech-can', 'Pylontech CAN (SLCAN adapter)'],
 ] as const;
 
 const SCENARIOS = [

@@ -1,0 +1,74 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+/**
+ * The README's example sessions, run in order exactly as a new user would type them: every
+ * ```sh block preceded by `<!-- readme-run -->` is taken verbatim and run in one bash session in
+ * an empty directory. `npx packscope` resolves to this checkout's bin (as it does after
+ * `npm install`); nothing else is rewritten, so a README that drifts from the CLI fails here.
+ */
+const root = path.resolve(import.meta.dirname, '../..');
+
+export function readmeBlocks(markdown: string): string[] {
+  const blocks: string[] = [];
+  const re = /<!-- readme-run -->\s*\n```sh\n([\s\S]*?)\n```/g;
+  for (let m = re.exec(markdown); m; m = re.exec(markdown)) blocks.push(m[1]!);
+  return blocks;
+}
+
+function requireTools(): void {
+  for (const [tool, args] of [['python3', ['-c', 'import pty']], ['openssl', ['version']], ['ssh-keygen', ['-?']], ['sha256sum', ['--version']]] as const) {
+    const r = spawnSync(tool, [...args]);
+    if (r.error) throw new Error(`${tool} is required by the README's example sessions (apt-get install python3 openssl openssh-client coreutils)`);
+  }
+}
+
+describe('README example sessions', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'packscope-readme-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('finds the three sessions (bench engineer, customer, supplier)', () => {
+    expect(readmeBlocks(readFileSync(path.join(root, 'README.md'), 'utf8'))).toHaveLength(3);
+  });
+
+  it('runs them in order on a fresh directory, as written', async () => {
+    requireTools();
+    const blocks = readmeBlocks(readFileSync(path.join(root, 'README.md'), 'utf8'));
+    const script = [
+      'set -euo pipefail',
+      // What `npm install` gives a user: npx packscope → this checkout's bin.
+      `npx() { if [ "$1" = packscope ]; then shift; node ${JSON.stringify(path.join(root, 'bin/packscope.mjs'))} "$@"; else command npx "$@"; fi; }`,
+      // A failing step must not leave the simulated board running.
+      "trap 'kill $(jobs -p) 2>/dev/null || true' EXIT",
+      ...blocks,
+    ].join('\n');
+    writeFileSync(path.join(dir, 'session.sh'), script);
+    const result = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn('bash', ['session.sh'], {
+        cwd: dir,
+        env: { ...process.env, PACKSCOPE_CONFIG_DIR: path.join(dir, 'config'), PACKSCOPE_DATA_DIR: path.join(dir, 'data') },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (out += d));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        resolve({ code, out });
+      });
+    });
+    expect(result.code, result.out.slice(-4000)).toBe(0);
+    // What each session promises the reader.
+    expect(result.out).toMatch(/pack\.pslog: VERIFIED/);
+    expect(result.out).toMatch(/No problem found|File a claim/);
+    expect(result.out).toMatch(/EXCLUDED by clause over-discharge-current/);
+    expect(result.out).toMatch(/^VERIFIED: EXCLUDED/m);
+    expect(result.out).toContain('Signature Verified Successfully');
+    expect(result.out).toContain('Good "packscope-diagnosis" signature');
+    expect(result.out).toMatch(/running 1\.1\.0\+0 \(confirmed\)/);
+  }, 300_000);
+});
