@@ -87,6 +87,14 @@ describe('monitor --record', () => {
       expect(verdict.verdict).toBe('inconclusive');
       expect(verdict.missing.map((m: { code: string }) => m.code)).toContain('unsigned-data');
 
+      // log info and log verify name it for what it is instead of reporting signature failures.
+      const li = await cli(['log', 'info', file]);
+      expect(li.code).toBe(0);
+      expect(li.out.join('\n')).toMatch(/unsigned desktop recording \(\w+; weaker evidence: no device signatures\)/);
+      const lv = await cli(['log', 'verify', file, '--root', join(dir, 'no-such-root.pem')]);
+      expect(lv.code).toBe(6);
+      expect(lv.out.join('\n')).toMatch(/NOT VERIFIED: unsigned desktop recording of a (jbd|daly) board/);
+
       // A second recording under the same name is refused rather than replacing the first.
       const again = await cli(['monitor', '--port', rig.pty.path, '--protocol', protocol, '--duration', '0.5', '--record', file]);
       expect(again.code).not.toBe(0);

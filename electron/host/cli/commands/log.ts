@@ -8,6 +8,7 @@ import { EXIT } from '../exit-codes.js';
 import type { CliContext, CommandModule } from '../context.js';
 import { parseCommandArgs, requireOption } from '../context.js';
 import { DEVICE_OPTIONS, DEVICE_USAGE, openDeviceSession } from '../device-options.js';
+import { desktopRecordingOf } from '../../recorder/pslog-sink.js';
 
 const USAGE = `Usage:
   packscope log pull --port PATH --out FILE.pslog [--resume] [--root ROOT.pem] [--compress] [--json]
@@ -112,10 +113,19 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, { root: { type: 'string' } }, true);
   const file = positionals[0];
   if (!file || positionals.length > 1) throw new PackscopeError('USAGE', 'log verify takes one FILE.pslog');
-  const root = await readRoot(requireOption(values.root, 'root'));
   const reader = await openPslog(file);
   let report: PslogVerifyReport;
   try {
+    // A desktop recording (monitor --record) holds no device signatures: say so plainly rather
+    // than report a failed certificate and a signature failure on every segment.
+    const desktop = desktopRecordingOf(reader.meta);
+    if (desktop) {
+      const message = `unsigned desktop recording of a ${desktop.protocol} board: nothing in it is signed by the device, so it cannot be verified as device evidence (${desktop.evidence})`;
+      if (values.json) ctx.out(JSON.stringify({ file, ok: false, desktopRecording: desktop, message }, null, 2));
+      else ctx.out(`${file}: NOT VERIFIED: ${message}`);
+      return EXIT.VERIFY_FAILED;
+    }
+    const root = await readRoot(requireOption(values.root, 'root'));
     report = await reader.verify(root, { signal: ctx.signal });
   } finally {
     await reader.close();
@@ -163,6 +173,7 @@ async function info(argv: string[], ctx: CliContext): Promise<number> {
     const last = reader.complete && n ? await reader.indexEntry(n - 1) : null;
     const records = await reader.recordCount();
     const cert = reader.certificate;
+    const desktop = desktopRecordingOf(reader.meta);
     const data = {
       file,
       complete: reader.complete,
@@ -179,12 +190,20 @@ async function info(argv: string[], ctx: CliContext): Promise<number> {
       certificate: cert ? { serial: cert.serial, model: cert.model, boardId: cert.boardId, issued: new Date(cert.issuedMs).toISOString() } : null,
       pulledAt: reader.meta.pulledAt,
       tool: reader.meta.tool,
+      desktopRecording: desktop,
     };
     if (values.json) ctx.out(JSON.stringify(data, null, 2));
     else {
       const rows: Array<[string, string]> = [
         ['File', `${file} (${fmtBytes(data.fileSize)}${data.complete ? '' : ', PARTIAL download'})`],
-        ['Device', cert ? `${cert.model} ${cert.serial} (${cert.boardId})` : 'no certificate'],
+        [
+          'Device',
+          cert
+            ? `${cert.model} ${cert.serial} (${cert.boardId})`
+            : desktop
+              ? `${reader.identity?.model ?? '?'} ${reader.identity?.serial ?? ''} — unsigned desktop recording (${desktop.protocol}; weaker evidence: no device signatures)`
+              : 'no certificate',
+        ],
         ['Firmware', reader.identity?.firmwareVersion ?? '–'],
         ['Segments', `${n} × ${data.segmentSize} B${first ? ` (${first.counter}…${last!.counter})` : ''}`],
         ['Records', String(records)],
