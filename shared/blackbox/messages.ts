@@ -1,5 +1,5 @@
-import { DecodeError } from '../errors.js';
-import { ByteReader, ByteWriter } from '../protocol/bytes-io.js';
+import type { ByteReader, ByteWriter } from '../protocol/bytes-io.js';
+import { codec as sharedCodec, type Codec } from '../protocol/codec.js';
 
 /**
  * Native-protocol commands of the black box (0x02xx; PROTOCOL.md "Black box") and their payload
@@ -23,27 +23,11 @@ export const BB_REGION_NAME = { RING: 'blackbox', CHECKPOINT: 'blackbox-checkpoi
 /** u32 "none" in status fields. */
 export const NONE32 = 0xffffffff;
 
-export interface Codec<T> {
-  encode(value: T): Uint8Array;
-  decode(bytes: Uint8Array): T;
-}
+export type { Codec } from '../protocol/codec.js';
 
+/** Black-box payloads report every malformed field as a DecodeError naming the message. */
 function codec<T>(name: string, write: (w: ByteWriter, v: T) => void, read: (r: ByteReader) => T): Codec<T> {
-  return {
-    encode(v) {
-      const w = new ByteWriter();
-      write(w, v);
-      return w.finish();
-    },
-    decode(bytes) {
-      try {
-        return read(new ByteReader(bytes, name));
-      } catch (e) {
-        if (e instanceof DecodeError) throw e;
-        throw new DecodeError(`${name}: ${(e as Error).message}`);
-      }
-    },
-  };
+  return sharedCodec(name, write, read, { wrapErrors: true });
 }
 
 export interface BlackBoxStatus {

@@ -1,29 +1,14 @@
 import { DecodeError } from '../errors.js';
 import type { Chemistry } from '../types/domain.js';
-import { ByteReader, ByteWriter } from './bytes-io.js';
+import type { ByteReader, ByteWriter } from './bytes-io.js';
+import { codec, type Codec } from './codec.js';
 
 /**
  * Payload codecs of the core (0x00xx) and bulk-transfer (0x01xx) commands, one per message, each
  * an encode/decode pair. Layouts are PROTOCOL.md §5 and §6. Physical values travel as integers in
  * fixed units (mV, mA, 0.01 %, 0.1 °C), so both sides agree to the bit.
  */
-export interface Codec<T> {
-  encode(value: T): Uint8Array;
-  decode(bytes: Uint8Array): T;
-}
-
-function codec<T>(name: string, write: (w: ByteWriter, v: T) => void, read: (r: ByteReader) => T): Codec<T> {
-  return {
-    encode(v) {
-      const w = new ByteWriter();
-      write(w, v);
-      return w.finish();
-    },
-    decode(bytes) {
-      return read(new ByteReader(bytes, name));
-    },
-  };
-}
+export type { Codec } from './codec.js';
 
 export const EMPTY: Codec<Record<string, never>> = codec('empty', () => undefined, () => ({}));
 
