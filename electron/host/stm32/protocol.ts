@@ -1,37 +1,12 @@
 import { DecodeError, PackscopeError } from '../../../shared/errors.js';
+import { ACK, CMD, MAX_BLOCK, NACK, SYNC, xor } from '../../../shared/stm32/an3155.js';
 
 /**
  * AN3155 (STM32 USART bootloader) frames as the host builds and parses them. Pure functions:
  * encoders throw a USAGE error for arguments the ROM would refuse, decoders turn any byte
  * sequence into a value or a DecodeError, nothing else.
  */
-export const ACK = 0x79;
-export const NACK = 0x1f;
-export const SYNC = 0x7f;
-
-export const CMD = {
-  GET: 0x00,
-  GET_VERSION: 0x01,
-  GET_ID: 0x02,
-  READ_MEMORY: 0x11,
-  GO: 0x21,
-  WRITE_MEMORY: 0x31,
-  ERASE: 0x43,
-  EXTENDED_ERASE: 0x44,
-  WRITE_PROTECT: 0x63,
-  WRITE_UNPROTECT: 0x73,
-  READOUT_PROTECT: 0x82,
-  READOUT_UNPROTECT: 0x92,
-} as const;
-
-/** Largest Read Memory / Write Memory payload. */
-export const MAX_BLOCK = 256;
-
-export function xor(bytes: Iterable<number>, seed = 0): number {
-  let x = seed;
-  for (const b of bytes) x ^= b;
-  return x & 0xff;
-}
+export { ACK, NACK, SYNC, CMD, MAX_BLOCK, xor };
 
 /** A command: its code and the code's complement. */
 export function commandFrame(code: number): Uint8Array {

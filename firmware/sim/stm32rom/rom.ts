@@ -1,3 +1,4 @@
+import { ACK, CMD, NACK, SYNC, xor } from '../../../shared/stm32/an3155.js';
 import type { Stm32DeviceModel } from './device.js';
 import type { Stm32Memory } from './memory.js';
 
@@ -14,24 +15,7 @@ import type { Stm32Memory } from './memory.js';
  *  - a single ACK/NACK byte is written to the transmit register and the ROM reads on at once, so
  *    bytes that follow a command while it is only being parsed are not lost.
  */
-export const ACK = 0x79;
-export const NACK = 0x1f;
-export const SYNC = 0x7f;
-
-export const CMD = {
-  GET: 0x00,
-  GET_VERSION: 0x01,
-  GET_ID: 0x02,
-  READ_MEMORY: 0x11,
-  GO: 0x21,
-  WRITE_MEMORY: 0x31,
-  ERASE: 0x43,
-  EXTENDED_ERASE: 0x44,
-  WRITE_PROTECT: 0x63,
-  WRITE_UNPROTECT: 0x73,
-  READOUT_PROTECT: 0x82,
-  READOUT_UNPROTECT: 0x92,
-} as const;
+export { ACK, NACK, SYNC, CMD };
 
 /** The UART side the ROM talks to (the simulated line). */
 export interface RomPort {
@@ -318,8 +302,7 @@ export class Stm32Rom {
     const n = await this.rx(gen);
     const data = await this.rxBytes(gen, n + 1);
     const cs = await this.rx(gen);
-    let x = n;
-    for (const b of data) x ^= b;
+    const x = xor(data, n);
     if (x !== cs) return this.nack();
     const region = this.memory.regionOf(address, data.length);
     // AN3155: N+1 must be a multiple of 4 (flash is programmed by 32-bit words).
@@ -426,8 +409,7 @@ export class Stm32Rom {
     }
     const list = await this.rxBytes(gen, n + 1);
     const cs = await this.rx(gen);
-    let x = n;
-    for (const b of list) x ^= b;
+    const x = xor(list, n);
     if (x !== cs || list.some((p) => p >= this.dev.sectors.length)) return this.nack();
     for (const p of list) {
       if (this.memory.sectorWriteProtected(p)) return this.nack();
@@ -458,8 +440,7 @@ export class Stm32Rom {
     }
     const list = await this.rxBytes(gen, 2 * (n + 1));
     const cs = await this.rx(gen);
-    let x = hi ^ lo;
-    for (const b of list) x ^= b;
+    const x = xor(list, hi ^ lo);
     if (x !== cs) return this.nack();
     const sectors: number[] = [];
     for (let i = 0; i < list.length; i += 2) sectors.push((list[i]! << 8) | list[i + 1]!);
@@ -479,8 +460,7 @@ export class Stm32Rom {
     const n = await this.rx(gen);
     const list = await this.rxBytes(gen, n + 1);
     const cs = await this.rx(gen);
-    let x = n;
-    for (const b of list) x ^= b;
+    const x = xor(list, n);
     if (x !== cs || list.some((g) => g >= this.dev.options.groups)) return this.nack();
     await this.busy(gen, this.dev.optionProgramMs);
     this.memory.setOptionBytes(this.dev.options.withProtection(this.memory.optionBytes, Array.from(list)));
