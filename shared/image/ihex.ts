@@ -1,4 +1,5 @@
 import { DecodeError } from '../errors.js';
+import { concatByteList } from '../util/bytes.js';
 
 /**
  * Intel HEX (records 00 data, 01 EOF, 02/04 extended segment/linear address, 03/05 start address),
@@ -104,17 +105,9 @@ function mergeSegments(chunks: HexSegment[]): HexSegment[] {
   return out.map((s) => ({ address: s.address, data: concatParts(s.parts) }));
 }
 
+/** A single part is returned as is, without a copy. */
 function concatParts(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return parts.length === 1 ? parts[0]! : concatByteList(parts);
 }
 
 /** One contiguous image from the lowest to the highest address, gaps filled with `fill`. */

@@ -18,6 +18,14 @@ export function fromHex(hex: string): Uint8Array {
 }
 
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  return concatByteList(parts);
+}
+
+/**
+ * concatBytes over an array: for callers holding many parts (one per HEX record, one per queued
+ * frame), where spreading them into arguments would overflow the call stack.
+ */
+export function concatByteList(parts: readonly Uint8Array[]): Uint8Array {
   let n = 0;
   for (const p of parts) n += p.length;
   const out = new Uint8Array(n);

@@ -12,6 +12,7 @@ import {
 } from '../../../shared/can/slcan.js';
 import { flagNames } from '../../../shared/types/domain.js';
 import type { ByteTransport, CloseReason } from '../../../shared/types/transport.js';
+import { concatByteList } from '../../../shared/util/bytes.js';
 
 /**
  * A CAN channel on an SLCAN adapter (CANable and other Lawicel-protocol adapters) over a serial
@@ -229,14 +230,7 @@ export class SlcanChannel {
       this.flushScheduled = false;
       const parts = this.outBuf;
       this.outBuf = [];
-      let n = 0;
-      for (const p of parts) n += p.length;
-      const all = new Uint8Array(n);
-      let o = 0;
-      for (const p of parts) {
-        all.set(p, o);
-        o += p.length;
-      }
+      const all = concatByteList(parts);
       if (this.closedWhy !== null) return;
       this.transport.write(all).catch((e: unknown) => this.onTransportClose((e as Error).message));
     });
