@@ -1,29 +1,17 @@
 import { existsSync } from 'node:fs';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bridgeCall, connectTo, launch, newPage, shot, startServe, type Served } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { bridgeCall, connectTo, newPage, serveAndLaunch, shot } from './harness.js';
 
-let served: Served;
-let browser: Browser;
-
-beforeAll(async () => {
-  // The package is signed with this run's installation key (a fresh config folder).
-  served = await startServe();
-  browser = await launch();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await served?.stop();
-});
+// The package is signed with this run's installation key (a fresh config folder).
+const app = serveAndLaunch();
 
 describe('Claim screen', () => {
   it('fills the claim, previews the evaluation with findings and charts, and writes the signed package', { timeout: 240_000 }, async () => {
-    const { page, problems } = await newPage(browser);
-    await page.goto(served.url);
+    const { page, problems } = await newPage(app.browser);
+    await page.goto(app.served.url);
     await connectTo(page, 'sim:?prefill=1&seed=11');
     // The board's black box, downloaded as on the Logs screen.
-    const pulled = await bridgeCall(served, 'log.pull', { opId: 'claim-pull' });
+    const pulled = await bridgeCall(app.served, 'log.pull', { opId: 'claim-pull' });
     expect(pulled.signaturesOk).toBe(true);
 
     await page.getByTestId('nav-claim').click();

@@ -1,40 +1,15 @@
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import { launch, newPage, shot, startServe, type Served } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { bridgeCall, newPage, serveAndLaunch, shot, startServe } from './harness.js';
 
-let served: Served;
-let browser: Browser;
-
-beforeAll(async () => {
-  served = await startServe();
-  browser = await launch();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await served?.stop();
-});
-
-/** Calls the host over the bridge from the test itself (to stop telemetry behind the page's back). */
-async function bridgeCall(s: Served, method: string, params: unknown): Promise<unknown> {
-  const token = new URL(s.url).hash.replace('#token=', '');
-  const ws = new WebSocket(`ws://127.0.0.1:${s.port}/rpc`, { origin: `http://127.0.0.1:${s.port}` });
-  await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
-  ws.send(JSON.stringify({ t: 'call', id: 1, method, params, token }));
-  const reply = await new Promise<Record<string, unknown>>((r) => ws.once('message', (d) => r(JSON.parse(d.toString()))));
-  ws.close();
-  if (reply.t !== 'result') throw new Error(JSON.stringify(reply));
-  return reply.value;
-}
+const app = serveAndLaunch();
 
 describe('Connect and Live against the built-in demo pack', () => {
   it('connects with protocol detection, shows live tiles, cell bars and a chart, pauses, flags stale data', async () => {
-    const { page, problems } = await newPage(browser);
-    await page.goto(served.url);
+    const { page, problems } = await newPage(app.browser);
+    await page.goto(app.served.url);
     await page.getByRole('heading', { name: 'Connect to a pack' }).waitFor();
     await page.getByText('Demo pack (simulated, built in)').waitFor();
     await shot(page, 'connect');
@@ -84,7 +59,7 @@ describe('Connect and Live against the built-in demo pack', () => {
 
     // The link goes quiet (telemetry stopped behind the page's back): flagged within about 1 s.
     await page.getByTestId('tile-voltage').waitFor();
-    await bridgeCall(served, 'telemetry.stop', {});
+    await bridgeCall(app.served, 'telemetry.stop', {});
     const t0 = Date.now();
     await page.getByTestId('stale').waitFor({ timeout: 3000 });
     expect(Date.now() - t0).toBeLessThan(2000);
@@ -98,8 +73,8 @@ describe('Connect and Live against the built-in demo pack', () => {
   });
 
   it('reads well in the dark theme', async () => {
-    const { page } = await newPage(browser, 'dark');
-    await page.goto(served.url + '&screen=live');
+    const { page } = await newPage(app.browser, 'dark');
+    await page.goto(app.served.url + '&screen=live');
     await page.getByRole('heading', { name: /^Live/ }).waitFor();
     await page.waitForFunction(() => !document.querySelector('[data-testid=tile-voltage] .tile-value')?.textContent?.startsWith('—'), null, { timeout: 15_000 });
     await page.waitForTimeout(2500);
@@ -116,7 +91,7 @@ describe('Connect and Live against the built-in demo pack', () => {
       const port = path.join(dir, 'ttyUSB9');
       writeFileSync(port, '');
       chmodSync(port, 0o000);
-      const { page } = await newPage(browser);
+      const { page } = await newPage(app.browser);
       await page.goto(unpriv.url);
       await page.getByLabel('Port path').fill(port);
       await page.getByLabel('Protocol').selectOption('native');

@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const SCREENSHOTS = path.join(ROOT, 'tests/artifacts/screenshots');
@@ -87,6 +88,29 @@ export async function startServe(extra: string[] = [], env: Record<string, strin
 export async function launch(extraArgs: string[] = []): Promise<Browser> {
   requireTools();
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, ...extraArgs] });
+}
+
+/** The served app and the browser a test file drives it with. */
+export interface AppUnderTest {
+  readonly served: Served;
+  readonly browser: Browser;
+}
+
+/**
+ * Starts `packscope serve` (its own data and config folders, so a fresh installation key) and
+ * Chromium before a file's tests, and stops both after them. Read the fields inside tests or hooks.
+ */
+export function serveAndLaunch(): AppUnderTest {
+  const app = {} as { served: Served; browser: Browser };
+  beforeAll(async () => {
+    app.served = await startServe();
+    app.browser = await launch();
+  });
+  afterAll(async () => {
+    await app.browser?.close();
+    await app.served?.stop();
+  });
+  return app;
 }
 
 /** A page that records console errors and CSP violations, so a test can assert there were none. */

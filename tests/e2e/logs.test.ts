@@ -1,25 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectTo, launch, newPage, shot, startServe, type Served } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { connectTo, newPage, serveAndLaunch, shot } from './harness.js';
 
-let served: Served;
-let browser: Browser;
-
-beforeAll(async () => {
-  served = await startServe();
-  browser = await launch();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await served?.stop();
-});
+const app = serveAndLaunch();
 
 describe('Logs screen against the demo board', () => {
   it('downloads the black box with progress, cancels, resumes, then shows the verified log, its events and segments, and exports CSV', { timeout: 240_000 }, async () => {
-    const { page, problems } = await newPage(browser);
-    await page.goto(served.url);
+    const { page, problems } = await newPage(app.browser);
+    await page.goto(app.served.url);
     // A board with hours of history in its black box.
     await connectTo(page, 'sim:?prefill=1&seed=7');
     await page.getByTestId('nav-logs').click();

@@ -1,25 +1,13 @@
 import { existsSync } from 'node:fs';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectTo, launch, newPage, shot, startServe, type Served } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { connectTo, newPage, serveAndLaunch, shot } from './harness.js';
 
-let served: Served;
-let browser: Browser;
-
-beforeAll(async () => {
-  served = await startServe();
-  browser = await launch();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await served?.stop();
-});
+const app = serveAndLaunch();
 
 describe('Self-check wizard and live recording', () => {
   it('walks a non-engineer through every step to a plain conclusion', { timeout: 180_000 }, async () => {
-    const { page, problems } = await newPage(browser);
-    await page.goto(served.url);
+    const { page, problems } = await newPage(app.browser);
+    await page.goto(app.served.url);
     await connectTo(page, 'sim:?scenario=weak-cell&seed=3');
     await page.getByTestId('nav-selfcheck').click();
     await page.getByLabel('Charger output voltage in volts').fill('58.4');
@@ -44,8 +32,8 @@ describe('Self-check wizard and live recording', () => {
   });
 
   it('records live telemetry to a .pslog that the Logs screen opens as a desktop recording', { timeout: 120_000 }, async () => {
-    const { page } = await newPage(browser);
-    await page.goto(served.url);
+    const { page } = await newPage(app.browser);
+    await page.goto(app.served.url);
     await connectTo(page, 'sim:');
     await page.getByTestId('nav-live').click();
     await page.getByTestId('record').click();
