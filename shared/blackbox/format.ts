@@ -99,17 +99,7 @@ export interface SegmentTrailer {
 }
 
 /** Decoded record values in SI units (what LogRecord carries without index/segment). */
-export interface RecordValues {
-  t: number;
-  packVoltage: number;
-  current: number;
-  soc: number;
-  cellVoltages: number[];
-  temperatures: number[];
-  status: number;
-  alarms: number;
-  event: number;
-}
+export type RecordValues = Omit<LogRecord, 'index' | 'segment'>;
 
 // ---------------------------------------------------------------------------------------------
 // Schema
