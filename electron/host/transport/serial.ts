@@ -1,17 +1,16 @@
 import { SerialPort } from 'serialport';
 import { PackscopeError } from '../../../shared/errors.js';
 import type { ByteTransport, CloseReason, LineSettings, TransportInfo } from '../../../shared/types/transport.js';
+import { TransportListeners } from './listeners.js';
 
 /**
  * A real serial port (USB-serial adapter, or the simulator's pseudo-terminal) through serialport.
  * Opening errors become typed errors with a fix the user can apply (EACCES → dialout group);
  * a port that vanishes while open is a 'disconnected' close event, not an exception.
  */
-export class SerialTransport implements ByteTransport {
+export class SerialTransport extends TransportListeners implements ByteTransport {
   readonly info: TransportInfo;
   private port: SerialPort | null = null;
-  private dataListeners = new Set<(chunk: Uint8Array) => void>();
-  private closeListeners = new Set<(reason: CloseReason) => void>();
   private closing = false;
 
   constructor(
@@ -19,6 +18,7 @@ export class SerialTransport implements ByteTransport {
     private settings: LineSettings,
     info: Partial<TransportInfo> = {},
   ) {
+    super();
     this.info = { kind: 'serial', path, ...info };
   }
 
@@ -42,13 +42,13 @@ export class SerialTransport implements ByteTransport {
     this.closing = false;
     port.on('data', (chunk: Buffer) => {
       const view = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length);
-      for (const l of this.dataListeners) l(view);
+      this.emitData(view);
     });
     port.on('close', (err?: Error & { disconnected?: boolean }) => {
       const reason: CloseReason =
         this.closing && !err ? { kind: 'closed' } : { kind: 'disconnected', message: err?.message ?? 'port closed by the system' };
       this.port = null;
-      for (const l of this.closeListeners) l(reason);
+      this.emitClose(reason);
     });
     // Errors after open (read failure on a vanished device) surface as a close; never throw.
     port.on('error', () => {
@@ -71,16 +71,6 @@ export class SerialTransport implements ByteTransport {
         err ? reject(new PackscopeError('DISCONNECTED', `write to ${this.info.path} failed: ${err.message}`)) : resolve(),
       );
     });
-  }
-
-  onData(listener: (chunk: Uint8Array) => void): () => void {
-    this.dataListeners.add(listener);
-    return () => this.dataListeners.delete(listener);
-  }
-
-  onClose(listener: (reason: CloseReason) => void): () => void {
-    this.closeListeners.add(listener);
-    return () => this.closeListeners.delete(listener);
   }
 
   async setLine(settings: LineSettings): Promise<void> {

@@ -3,6 +3,7 @@ import type { Chemistry } from '../../../shared/types/domain.js';
 import type { ByteTransport, CloseReason, LineSettings, TransportInfo } from '../../../shared/types/transport.js';
 import type { ScenarioName } from '../../../firmware/sim/pack/types.js';
 import { runSim, type RunSimOptions, type RunningSim } from '../../../firmware/sim/run.js';
+import { TransportListeners } from './listeners.js';
 
 /**
  * The built-in demo device: the simulated board running in this process behind a paced
@@ -54,15 +55,14 @@ export function parseSimPath(path: string): RunSimOptions {
   return o;
 }
 
-export class SimTransport implements ByteTransport {
+export class SimTransport extends TransportListeners implements ByteTransport {
   readonly info: TransportInfo;
   private sim: RunningSim | null = null;
-  private dataListeners = new Set<(chunk: Uint8Array) => void>();
-  private closeListeners = new Set<(reason: CloseReason) => void>();
   private readonly options: RunSimOptions;
   private closing = false;
 
   constructor(path: string, private settings: LineSettings, extra: RunSimOptions = {}) {
+    super();
     this.info = { kind: 'sim', path, manufacturer: 'PackScope', adapter: 'built-in simulator' };
     this.options = { ...parseSimPath(path), ...extra };
   }
@@ -82,14 +82,14 @@ export class SimTransport implements ByteTransport {
     this.sim = sim;
     this.closing = false;
     sim.host!.onData((d) => {
-      for (const l of this.dataListeners) l(d);
+      this.emitData(d);
     });
     void sim.ended.then((why) => {
       if (this.sim !== sim) return;
       this.sim = null;
       const reason: CloseReason = this.closing ? { kind: 'closed' } : { kind: 'disconnected', message: why };
       void sim.stop();
-      for (const l of this.closeListeners) l(reason);
+      this.emitClose(reason);
     });
   }
 
@@ -105,16 +105,6 @@ export class SimTransport implements ByteTransport {
   async write(data: Uint8Array): Promise<void> {
     if (!this.sim) throw new PackscopeError('DISCONNECTED', 'the simulated device is not connected');
     this.sim.host!.write(data);
-  }
-
-  onData(listener: (chunk: Uint8Array) => void): () => void {
-    this.dataListeners.add(listener);
-    return () => this.dataListeners.delete(listener);
-  }
-
-  onClose(listener: (reason: CloseReason) => void): () => void {
-    this.closeListeners.add(listener);
-    return () => this.closeListeners.delete(listener);
   }
 
   async setLine(settings: LineSettings): Promise<void> {

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { PackscopeError } from '../../../shared/errors.js';
 import type { ByteTransport, CloseReason, TransportInfo } from '../../../shared/types/transport.js';
+import { TransportListeners } from './listeners.js';
 
 /**
  * A serial line behind a network serial server (ser2net raw mode, ESP-Link, Moxa NPort):
@@ -13,17 +14,16 @@ export function parseTcpPath(path: string): { host: string; port: number } {
   return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
 }
 
-export class TcpTransport implements ByteTransport {
+export class TcpTransport extends TransportListeners implements ByteTransport {
   readonly info: TransportInfo;
   private socket: net.Socket | null = null;
-  private dataListeners = new Set<(chunk: Uint8Array) => void>();
-  private closeListeners = new Set<(reason: CloseReason) => void>();
   private closing = false;
 
   constructor(
     path: string,
     private readonly connectTimeoutMs = 5000,
   ) {
+    super();
     parseTcpPath(path);
     this.info = { kind: 'tcp', path };
   }
@@ -58,13 +58,13 @@ export class TcpTransport implements ByteTransport {
     this.closing = false;
     socket.on('data', (b: Buffer) => {
       const view = new Uint8Array(b.buffer, b.byteOffset, b.length);
-      for (const l of this.dataListeners) l(view);
+      this.emitData(view);
     });
     socket.on('error', () => undefined); // reported through 'close'
     socket.on('close', (hadError) => {
       this.socket = null;
       const reason: CloseReason = this.closing ? { kind: 'closed' } : { kind: 'disconnected', message: hadError ? 'connection reset' : 'remote end closed the connection' };
-      for (const l of this.closeListeners) l(reason);
+      this.emitClose(reason);
     });
   }
 
@@ -83,15 +83,5 @@ export class TcpTransport implements ByteTransport {
     const s = this.socket;
     if (!s) throw new PackscopeError('DISCONNECTED', `${this.info.path} is not connected`);
     await new Promise<void>((resolve, reject) => s.write(data, (err) => (err ? reject(new PackscopeError('DISCONNECTED', err.message)) : resolve())));
-  }
-
-  onData(listener: (chunk: Uint8Array) => void): () => void {
-    this.dataListeners.add(listener);
-    return () => this.dataListeners.delete(listener);
-  }
-
-  onClose(listener: (reason: CloseReason) => void): () => void {
-    this.closeListeners.add(listener);
-    return () => this.closeListeners.delete(listener);
   }
 }
