@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { CHANNELS, type Channel, type Source } from '../source/source.js';
+import { columnSpans, spanRects } from './column-spans.js';
 
 /** What part of the source the chart shows. */
 export type ChartView = { mode: 'follow'; windowMs: number } | { mode: 'range'; t0: number; t1: number };
@@ -38,9 +39,11 @@ function cssVar(name: string, fallback: string): string {
 }
 
 /**
- * A small uPlot wrapper: each channel is drawn as its min/max envelope (a band between two
- * lines that coincide at full resolution), so decimated and raw data look the same and no
- * spike is lost between pixel columns.
+ * A small uPlot wrapper: each channel is a min/max envelope (two series, max then min, equal at
+ * full resolution). Where the trace is dense — decimated columns, or at least one raw sample per
+ * two pixels — it is drawn as one filled span per pixel column (see column-spans.ts), so
+ * decimated and raw data look the same, no spike is lost between columns, and the browser
+ * rasterises rectangles instead of a zig-zag polyline. Sparse raw samples are a plain line.
  */
 export function TimeChart({ source, channels, view, paused, height = 260, onZoom, markers, label }: TimeChartProps) {
   const host = useRef<HTMLDivElement>(null);
@@ -54,13 +57,12 @@ export function TimeChart({ source, channels, view, paused, height = 260, onZoom
     const fg = cssVar('--fg', '#222');
     const grid = cssVar('--grid', '#ddd');
     const series: uPlot.Series[] = [{ label: 'Time' }];
-    const bands: uPlot.Band[] = [];
     channels.forEach((ch, i) => {
       const color = COLORS[i % COLORS.length]!;
       const { label: name, unit } = CHANNELS[ch];
-      series.push({ label: `${name} (${unit})`, stroke: color, width: 1.5, points: { show: false }, scale: unit });
-      series.push({ label: `${name} min`, stroke: color, width: 1, points: { show: false }, scale: unit });
-      bands.push({ series: [series.length - 2, series.length - 1], fill: color + '33' });
+      series.push({ label: `${name} (${unit})`, stroke: color, width: 1.5, points: { show: false }, scale: unit, paths: envelopePaths(color) });
+      // The min edge: it sets the y scale; the max series draws the envelope from both.
+      series.push({ label: `${name} min`, stroke: color, width: 1, points: { show: false }, scale: unit, paths: () => null });
     });
     const units = [...new Set(channels.map((c) => CHANNELS[c].unit))];
     const axes: uPlot.Axis[] = [
@@ -83,7 +85,6 @@ export function TimeChart({ source, channels, view, paused, height = 260, onZoom
       width: Math.max(200, el.clientWidth),
       height,
       series,
-      bands,
       axes,
       scales: { x: { time: true } },
       legend: { show: false },
@@ -167,10 +168,45 @@ export function TimeChart({ source, channels, view, paused, height = 260, onZoom
             {CHANNELS[ch].label} ({CHANNELS[ch].unit})
           </li>
         ))}
-        <li className="muted small">shaded: min–max within each pixel column</li>
+        <li className="muted small">each pixel column spans the min–max of the samples it covers</li>
       </ul>
     </div>
   );
+}
+
+const linearPaths = uPlot.paths.linear!();
+
+/**
+ * The path builder of a channel's max series (the min series follows it at index + 1): column
+ * spans when the visible points are dense, uPlot's own line otherwise.
+ */
+function envelopePaths(color: string): uPlot.Series.PathBuilder {
+  return (u, si, i0, i1) => {
+    const n = i1 - i0 + 1;
+    const cols = u.bbox.width;
+    if (n < 2 || n < cols / devicePixelRatio / 2) return linearPaths(u, si, i0, i1);
+    const xs = u.data[0] as ArrayLike<number>;
+    const max = u.data[si] as ArrayLike<number | null>;
+    const min = u.data[si + 1] as ArrayLike<number | null>;
+    const scale = u.series[si]!.scale!;
+    const X = new Float64Array(n);
+    const A = new Float64Array(n);
+    const B = new Float64Array(n);
+    for (let j = 0; j < n; j++) {
+      const k = i0 + j;
+      const a = max[k];
+      const b = min[k];
+      X[j] = u.valToPos(xs[k]!, 'x', true);
+      A[j] = a == null ? NaN : u.valToPos(a, scale, true);
+      B[j] = b == null ? NaN : u.valToPos(b, scale, true);
+    }
+    const rects = spanRects(columnSpans(X, A, B, 0, n - 1, u.bbox.left, cols), u.bbox.left, 1.5 * devicePixelRatio);
+    const fill = new Path2D();
+    for (let r = 0; r < rects.length; r += 4) fill.rect(rects[r]!, rects[r + 1]!, rects[r + 2]!, rects[r + 3]!);
+    // _fill/_width override the series' style for this path: filled, not stroked, and no
+    // half-pixel offset (uPlot shifts odd-width strokes), so the rectangles stay on whole pixels.
+    return { stroke: null, fill, clip: null, band: null, gaps: null, flags: 0, _fill: color, _width: 0 } as unknown as uPlot.Series.Paths;
+  };
 }
 
 function emptyData(nChannels: number): uPlot.AlignedData {
