@@ -5,6 +5,7 @@ import { RecordedChart } from '../charts/RecordedChart.js';
 import { asUiError, ErrorBox, type UiError } from '../common/ErrorBox.js';
 import { FilePicker } from '../common/FilePicker.js';
 import { bytes } from '../common/format.js';
+import { MAX_PHOTO_BYTES, MAX_PHOTOS, PHOTO_EXTENSIONS } from '../../shared/evidence/photos.js';
 import { Findings, VerdictBanner } from '../verify/VerifyScreen.js';
 
 type Remedy = 'repair' | 'replacement' | 'consultation';
@@ -54,7 +55,26 @@ export function ClaimScreen() {
   const [created, setCreated] = useState<Res<'package.create'> | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<UiError | null>(null);
+  const [photos, setPhotos] = useState<Res<'photo.inspect'>[]>([]);
+  const [addingPhoto, setAddingPhoto] = useState(false);
+  const [photoError, setPhotoError] = useState<UiError | null>(null);
   const set = (k: keyof Form) => (v: string) => setForm((f) => ({ ...f, [k]: v }));
+
+  // Each photo is checked by the host when it is picked (an image by content, within the size
+  // limit), so a wrong file is reported next to the picker, not when the package is signed.
+  const attach = async (path: string) => {
+    setPhotoError(null);
+    if (photos.some((p) => p.path === path)) return setAddingPhoto(false);
+    try {
+      const info = await api.call('photo.inspect', { path });
+      setPhotos((ps) => [...ps, info]);
+      setCreated(null);
+      setAddingPhoto(false);
+    } catch (e) {
+      setPhotoError(asUiError(e));
+    }
+  };
+  const detach = (path: string) => (setPhotos((ps) => ps.filter((p) => p.path !== path)), setCreated(null));
 
   const claim = () => {
     const { failureDate, ...rest } = form;
@@ -81,7 +101,7 @@ export function ClaimScreen() {
     setError(null);
     try {
       const out = `${dataDir}/claim-${form.serial.replace(/[^A-Za-z0-9_-]/g, '_')}-${new Date().toISOString().slice(0, 10)}.psdiag`;
-      setCreated(await api.call('package.create', { logPath, claim: claim(), out }));
+      setCreated(await api.call('package.create', { logPath, claim: claim(), out, photos: photos.map((p) => p.path) }));
     } catch (e) {
       setError(asUiError(e));
     } finally {
@@ -138,11 +158,40 @@ export function ClaimScreen() {
           </form>
         </div>
       </div>
+      <div className="card" aria-labelledby="claim-photos-title">
+        <h2 id="claim-photos-title">3. Photos (optional)</h2>
+        <p className="muted">
+          The label with the serial number, any damage, the charger's display: up to {MAX_PHOTOS} JPEG, PNG, WebP or HEIC pictures of at most {MAX_PHOTO_BYTES / 2 ** 20} MiB each. They are signed into the package with the log.
+        </p>
+        {photos.length > 0 && (
+          <ul className="photo-list" aria-label="Attached photos" data-testid="claim-photos">
+            {photos.map((p) => (
+              <li key={p.path}>
+                <span>{p.name}</span> <span className="muted small">{p.kind.toUpperCase()} · {bytes(p.bytes)}</span>{' '}
+                <button className="link" onClick={() => detach(p.path)} aria-label={`Remove ${p.name}`}>
+                  remove
+                </button>
+              </li>
+            ))}
+          </ul>
+        )}
+        {addingPhoto ? (
+          <>
+            <FilePicker label="Photo" extensions={[...PHOTO_EXTENSIONS]} onPick={(p) => void attach(p)} initialDir={dataDir || undefined} />
+            <button onClick={() => (setAddingPhoto(false), setPhotoError(null))}>Done adding photos</button>
+          </>
+        ) : (
+          <button onClick={() => setAddingPhoto(true)} disabled={photos.length >= MAX_PHOTOS}>
+            {photos.length ? 'Add another photo' : 'Add a photo'}
+          </button>
+        )}
+        {photoError && <ErrorBox error={photoError} />}
+      </div>
       {busy && <p role="status">{busy}</p>}
       {error && <ErrorBox error={error} />}
       {preview && (
         <div data-testid="claim-preview">
-          <h2>3. What the supplier will see</h2>
+          <h2>4. What the supplier will see</h2>
           <VerdictBanner evaluation={preview.evaluation} verified />
           <div className="card">
             <h2>Findings</h2>
@@ -155,8 +204,10 @@ export function ClaimScreen() {
             <RecordedChart series={preview.series} markers={markers} label="Log used for the claim" />
           </div>
           <div className="card">
-            <h2>4. Send it</h2>
-            <p>The package holds the battery's signed records, your claim, the policy and this evaluation, signed by this installation. The supplier can check every byte.</p>
+            <h2>5. Send it</h2>
+            <p>
+              The package holds the battery's signed records, your claim{photos.length ? `, ${photos.length} photo${photos.length > 1 ? 's' : ''}` : ''}, the policy and this evaluation, signed by this installation. The supplier can check every byte.
+            </p>
             <button className="primary big" onClick={create} disabled={!!busy} data-testid="claim-create">
               Create the signed package
             </button>

@@ -4,6 +4,8 @@ import { useApp } from '../app/state.js';
 import { RecordedChart } from '../charts/RecordedChart.js';
 import { asUiError, ErrorBox, type UiError } from '../common/ErrorBox.js';
 import { FilePicker } from '../common/FilePicker.js';
+import { bytes } from '../common/format.js';
+import { PHOTO_MIME } from '../../shared/evidence/photos.js';
 
 const ROOT_KEY = 'packscope.verify.rootKey';
 
@@ -218,6 +220,7 @@ export function VerifyScreen() {
               <Findings evaluation={result.evaluation} />
             </div>
           )}
+          {result.photos.length > 0 && <PackagePhotos result={result} />}
           {result.series && (
             <div className="card">
               <h2>The device's log</h2>
@@ -228,5 +231,47 @@ export function VerifyScreen() {
         </div>
       )}
     </section>
+  );
+}
+
+/**
+ * The customer's photos, loaded one at a time on request (a package may carry 20 large ones).
+ * The host hands out a photo only from the very file that was verified, matched to SHA256SUMS.
+ */
+function PackagePhotos({ result }: { result: PackageVerificationView }) {
+  const { api } = useApp();
+  const [shown, setShown] = useState<Record<string, string>>({});
+  const [error, setError] = useState<UiError | null>(null);
+  const show = async (name: string) => {
+    setError(null);
+    try {
+      const p = await api.call('package.photo', { path: result.path, name, sha256: result.sha256 });
+      setShown((s) => ({ ...s, [name]: p.kind === 'heic' ? '' : `data:${PHOTO_MIME[p.kind]};base64,${p.base64}` }));
+    } catch (e) {
+      setError(asUiError(e));
+    }
+  };
+  return (
+    <div className="card" data-testid="verify-photos">
+      <h2>Photos from the customer</h2>
+      {!result.ok && <p className="bad-text">The package did not verify: these photos may not be what the customer sent.</p>}
+      <ul className="photo-list">
+        {result.photos.map((p) => (
+          <li key={p.name}>
+            <span>{p.name.replace(/^photos\//, '')}</span> <span className="muted small">{bytes(p.bytes)}</span>{' '}
+            {shown[p.name] === undefined ? (
+              <button className="link" onClick={() => void show(p.name)} aria-label={`Show ${p.name}`}>
+                show
+              </button>
+            ) : shown[p.name] === '' ? (
+              <span className="muted small">HEIC cannot be shown here: extract it with packscope package extract</span>
+            ) : (
+              <img className="photo" src={shown[p.name]} alt={`Customer photo ${p.name}`} />
+            )}
+          </li>
+        ))}
+      </ul>
+      {error && <ErrorBox error={error} />}
+    </div>
   );
 }

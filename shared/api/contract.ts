@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { FwStatusSchema } from '../image/fw-status.js';
 import { ClaimSchema } from '../evidence/claim.js';
+import { MAX_PHOTOS } from '../evidence/photos.js';
 import { deviceInfo, hostPath, linkStats, opId, portInfo, protocolId, telemetryFrame, transferProgress } from './schemas.js';
 
 /**
@@ -34,6 +35,10 @@ export const fileEntry = z.object({
   size: z.number(),
   mtimeMs: z.number(),
 });
+
+const photoKindSchema = z.enum(['jpeg', 'png', 'webp', 'heic']);
+/** A photo inside a package: the name SHA256SUMS lists it under (assemblePackage's safe names). */
+const packagePhotoName = z.string().regex(/^photos\/[A-Za-z0-9._-]{1,100}$/);
 
 export const features = z.object({
   /** Live sessions (connect, identity, telemetry). */
@@ -157,6 +162,10 @@ export const packageVerification = z.object({
   claim: z.looseObject({ customer: z.string(), contact: z.string(), model: z.string(), serial: z.string(), purchaseDate: z.string(), description: z.string(), remedy: z.string(), failureDate: z.string().optional() }).nullable(),
   evaluation: evaluationView.nullable(),
   series: recordedSeries.nullable(),
+  /** Photos the package carries (shown on request with package.photo). */
+  photos: z.array(z.object({ name: z.string(), bytes: z.number() })),
+  /** SHA-256 of the package as verified; package.photo refuses a file that changed since. */
+  sha256: z.string(),
 });
 
 export const logOpenResult = z.object({
@@ -298,10 +307,20 @@ export const contract = {
       z.object({ device: z.object({ model: z.string(), serial: z.string(), source: z.enum(['device', 'desktop']) }), evaluation: evaluationView, series: recordedSeries }),
       "Previews a claim: the warranty policy's evaluation of a pulled log (findings, verdict) and its charts; nothing is signed or written.",
     ),
+    'photo.inspect': method(
+      z.object({ path: hostPath }).strict(),
+      z.object({ path: z.string(), name: z.string(), bytes: z.number(), kind: photoKindSchema }),
+      'Checks a photo before it is attached to a claim: a JPEG, PNG, WebP or HEIC image (by content) within the size limit.',
+    ),
+    'package.photo': method(
+      z.object({ path: hostPath, name: packagePhotoName, sha256: z.string().regex(/^[0-9a-f]{64}$/) }).strict(),
+      z.object({ name: z.string(), kind: photoKindSchema, base64: z.string() }),
+      "One photo of a verified .psdiag (the package must still have the verified SHA-256, the photo must match SHA256SUMS).",
+    ),
     'package.create': method(
-      z.object({ logPath: hostPath, claim: ClaimSchema, out: hostPath }).strict(),
+      z.object({ logPath: hostPath, claim: ClaimSchema, out: hostPath, photos: z.array(hostPath).max(MAX_PHOTOS).default([]) }).strict(),
       z.object({ path: z.string(), bytes: z.number(), sha256: z.string(), verdict: z.enum(['covered', 'excluded', 'inconclusive']), summary: z.string() }),
-      'Builds the signed diagnosis package (.psdiag) from a pulled log and the claim.',
+      'Builds the signed diagnosis package (.psdiag) from a pulled log, the claim and its photos.',
     ),
     'op.cancel': method(z.object({ opId }).strict(), z.object({ cancelled: z.boolean() }), 'Cancels a long operation by its opId.'),
   },

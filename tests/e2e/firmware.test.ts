@@ -1,36 +1,24 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parsePrivateKeyPem, parseVersion, signImage } from '../../shared/image/index.js';
-import { bridgeCall, connectTo, launch, newPage, shot, startServe, type Served } from './harness.js';
+import { bridgeCall, connectTo, newPage, serveAndLaunch, shot } from './harness.js';
 
-let served: Served;
-let browser: Browser;
+const app = serveAndLaunch();
 const stateDir = mkdtempSync(path.join(os.tmpdir(), 'ps-e2e-board-'));
-
-beforeAll(async () => {
-  served = await startServe();
-  browser = await launch();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await served?.stop();
-});
 
 describe('Firmware screen against the demo board', () => {
   it('inspects before writing, refuses a foreign image, flashes with progress, then confirms', async () => {
-    const { page, problems } = await newPage(browser);
-    await page.goto(served.url);
+    const { page, problems } = await newPage(app.browser);
+    await page.goto(app.served.url);
     await connectTo(page, `sim:?state=${stateDir}`);
-    const { device } = await bridgeCall(served, 'device.status', {});
+    const { device } = await bridgeCall(app.served, 'device.status', {});
     // Images signed with the board's supplier test key (the simulator keeps it in its state folder).
     const key = parsePrivateKeyPem(readFileSync(path.join(stateDir, 'firmware-signing-key.pem'), 'utf8'));
     const payload = new Uint8Array(48 * 1024).map((_, i) => (i * 31 + 7) & 0xff);
-    writeFileSync(path.join(served.dataDir, 'bms-1.5.0.img'), signImage({ payload, version: parseVersion('1.5.0'), key, securityCounter: 2, boardId: device.boardId }));
-    writeFileSync(path.join(served.dataDir, 'other-board-2.0.0.img'), signImage({ payload, version: parseVersion('2.0.0'), key, securityCounter: 2, boardId: 'other-board' }));
+    writeFileSync(path.join(app.served.dataDir, 'bms-1.5.0.img'), signImage({ payload, version: parseVersion('1.5.0'), key, securityCounter: 2, boardId: device.boardId }));
+    writeFileSync(path.join(app.served.dataDir, 'other-board-2.0.0.img'), signImage({ payload, version: parseVersion('2.0.0'), key, securityCounter: 2, boardId: 'other-board' }));
 
     await page.getByTestId('nav-firmware').click();
     await page.getByTestId('fw-status').waitFor({ timeout: 15_000 });
@@ -62,7 +50,7 @@ describe('Firmware screen against the demo board', () => {
 
     await page.getByRole('button', { name: /^Confirm 1\.5\.0/ }).click();
     await page.waitForFunction(() => /running 1\.5\.0(\+0)?\s+confirmed/.test(document.querySelector('[data-testid=fw-status] h2')?.textContent ?? ''), null, { timeout: 15_000 });
-    const status = await bridgeCall(served, 'fw.status', {});
+    const status = await bridgeCall(app.served, 'fw.status', {});
     expect(status).toMatchObject({ runningVersion: expect.stringMatching(/^1\.5\.0/), testing: false, securityCounter: 2 });
     await shot(page, 'firmware-confirmed');
     expect(problems.filter((p) => !p.includes('favicon'))).toEqual([]);

@@ -100,11 +100,12 @@ export interface AppUnderTest {
  * Starts `packscope serve` (its own data and config folders, so a fresh installation key) and
  * Chromium before a file's tests, and stops both after them. Read the fields inside tests or hooks.
  */
-export function serveAndLaunch(): AppUnderTest {
+export function serveAndLaunch(setup?: (app: AppUnderTest) => Promise<void>): AppUnderTest {
   const app = {} as { served: Served; browser: Browser };
   beforeAll(async () => {
     app.served = await startServe();
     app.browser = await launch();
+    await setup?.(app);
   });
   afterAll(async () => {
     await app.browser?.close();

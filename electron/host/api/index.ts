@@ -6,7 +6,7 @@ import type { Handlers } from '../../../shared/api/rpc.js';
 import type { InstallationKeyStore } from '../evidence/keystore.js';
 import { DeviceSession } from './device.js';
 import { FirmwareJobs } from './firmware.js';
-import { createClaimPackage, evaluateClaim, verifyPackageForScreen } from './evidence.js';
+import { createClaimPackage, evaluateClaim, inspectPhoto, packagePhoto, verifyPackageForScreen } from './evidence.js';
 import { configDir, FileKeyStore } from '../evidence/keystore.js';
 import { LogJobs } from './logs.js';
 import { SelfCheckJobs } from './selfcheck.js';
@@ -147,7 +147,9 @@ export function createHostApi(options: HostApiOptions): HostApi {
     },
     'recording.status': async () => ({ active: recording !== null, path: recording?.path ?? null, records: recording?.records ?? 0 }),
     'claim.evaluate': async ({ logPath, claim }) => evaluateClaim(logPath, claim),
-    'package.create': async ({ logPath, claim, out }) => createClaimPackage(logPath, claim, out, keyStore),
+    'photo.inspect': async ({ path: file }) => inspectPhoto(file),
+    'package.photo': async ({ path: file, name, sha256 }) => packagePhoto(file, name, sha256),
+    'package.create': async ({ logPath, claim, out, photos }) => createClaimPackage(logPath, claim, out, photos, keyStore),
     'op.cancel': async ({ opId }) => ({ cancelled: ops.cancel(opId) }),
   };
 

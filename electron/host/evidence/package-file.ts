@@ -13,13 +13,12 @@ import type { Evaluation } from '../../../shared/evidence/engine.js';
 import type { Manifest } from '../../../shared/evidence/manifest.js';
 import { assemblePackage, verifyPackage, type PackageVerification } from '../../../shared/evidence/package.js';
 import type { WarrantyPolicy } from '../../../shared/evidence/policy.js';
+import { MAX_PHOTO_BYTES, MAX_PHOTOS, photoKind } from '../../../shared/evidence/photos.js';
 import { writeZip } from '../../../shared/evidence/zip-write.js';
 import { readInput, writeFileAtomic } from './files.js';
 import type { InstallationKeyStore } from './keystore.js';
 import { hostSignatureVerifier } from './fast-verify.js';
 
-export const MAX_PHOTOS = 20;
-export const MAX_PHOTO_BYTES = 25 * 1024 * 1024;
 /** Largest package `package verify` reads. */
 export const MAX_PACKAGE_BYTES = 2 ** 31;
 
@@ -29,16 +28,6 @@ export function toolVersion(): string {
   } catch {
     return '0.0.0';
   }
-}
-
-/** Photos are images: JPEG, PNG, WebP or HEIC by content, not by name. */
-export function photoKind(data: Uint8Array): string | null {
-  const b = data;
-  if (b.length > 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
-  if (b.length > 8 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) return 'png';
-  if (b.length > 12 && String.fromCharCode(...b.subarray(0, 4)) === 'RIFF' && String.fromCharCode(...b.subarray(8, 12)) === 'WEBP') return 'webp';
-  if (b.length > 12 && String.fromCharCode(...b.subarray(4, 8)) === 'ftyp' && /^(heic|heix|mif1|msf1|avif)$/.test(String.fromCharCode(...b.subarray(8, 12)))) return 'heic';
-  return null;
 }
 
 export function readPhotos(paths: readonly string[]): { name: string; data: Uint8Array }[] {
