@@ -5,6 +5,7 @@ import { parseFaultSpec, type FaultSpec } from './faults.js';
 import { createDeviceLink, type DeviceLink, type RawPipe } from './line.js';
 import { PERSONALITIES } from './personalities.js';
 import type { Personality } from './personality.js';
+import type { CanSimOptions } from './can/index.js';
 import { openPty } from './pty.js';
 
 /**
@@ -27,6 +28,8 @@ export interface RunSimOptions extends BoardOptions {
   pty?: boolean;
   /** Trust keys for the bootloader subsystem (PEM file paths), same as BoardOptions.trustKeys. */
   trust?: string[];
+  /** The slcan personality's bus and nodes (default: PACKSCOPE_SIM_CAN, else 500 kbit/s, both nodes). */
+  can?: CanSimOptions;
 }
 
 /** The host's end of an in-process pipe. */
@@ -96,6 +99,7 @@ export async function runSim(options: RunSimOptions = {}): Promise<RunningSim> {
   const baud = options.baud ?? 115200;
   if (!Number.isFinite(baud) || baud < 300 || baud > 12_000_000) throw new PackscopeError('USAGE', `baud rate ${baud} is out of range`);
   const faults = typeof options.faults === 'string' || options.faults === undefined ? parseFaultSpec(options.faults) : options.faults;
+  if (options.can && personalityName !== 'slcan') throw new PackscopeError('USAGE', `CAN options need the slcan personality, not '${personalityName}'`);
   const board = await createBoard({ ...options, trustKeys: options.trustKeys ?? options.trust });
   const factory = await load();
   const personality = await factory(board);

@@ -213,4 +213,36 @@ describe('SLCAN simulator over a pty', () => {
     await expect(target.begin(encodeImageMeta(parseImage(rogue)))).rejects.toThrow(/refused by the ECU: unknown key/);
     expect((await target.status()).secondary).toEqual(held);
   });
+
+  it('packscope sim --can sets the bus: monitor at that bitrate sees the broadcasts at the set period, at another sees none', async () => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin/packscope.mjs'), 'sim', '--pty', '--personality', 'slcan', '--seed', '3', '--can', 'bitrate=250000,period=250,uds=0'], { cwd: ROOT });
+    try {
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const pty = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /^pty (\S+)/m.exec(out);
+          if (m) resolve(m[1]!);
+        });
+        child.on('exit', () => reject(new Error(`sim exited: ${err}`)));
+      });
+      const r = await cli(['can', 'monitor', '--port', pty, '--bitrate', '250000', '--json', '--duration', '2']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(err).toContain('CAN 250000 bit/s with Pylontech broadcasts');
+      expect(err).not.toContain('UDS');
+      const frames = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: number });
+      // Every 250 ms instead of every second: 7–9 of each in 2 s.
+      const n356 = frames.filter((f) => f.id === 0x356).length;
+      expect(n356).toBeGreaterThanOrEqual(6);
+      expect(n356).toBeLessThanOrEqual(9);
+      const wrong = await cli(['can', 'monitor', '--port', pty, '--bitrate', '500000', '--json', '--duration', '1']);
+      expect(wrong.stdout.trim()).toBe('');
+      expect(wrong.stderr).toContain('0 frames shown (0 received)');
+      expect(wrong.stderr).toContain('no frames received: check the bitrate (500000 bit/s now');
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
 });

@@ -112,6 +112,9 @@ async function monitor(argv: string[], ctx: CliContext): Promise<number> {
   const s = channel.stats;
   const secs = (Date.now() - t0) / 1000;
   ctx.err(`${shown} frames shown (${s.framesIn} received) in ${secs.toFixed(1)} s; ${s.overruns} overrun reports, ${s.busErrors} bus-error reports, ${s.decodeErrors} undecodable lines (${stopReason})`);
+  // A silent bus is usually the wrong bitrate (the controller cannot sample any frame) or no
+  // CAN-H/CAN-L or termination; say so rather than leave an empty screen.
+  if (s.framesIn === 0) ctx.err(`no frames received: check the bitrate (${bitrate} bit/s now; Pylontech packs use 500000), the CAN-H/CAN-L wiring and the 120 Ω termination`);
   return 0;
 }
 

@@ -2,9 +2,20 @@ import { PackscopeError } from '../../../../shared/errors.js';
 import type { Chemistry } from '../../../../shared/types/domain.js';
 import { SCENARIOS, type ScenarioName } from '../../../../firmware/sim/pack/types.js';
 import { PERSONALITIES } from '../../../../firmware/sim/personalities.js';
+import { parseCanSimSpec, SlcanPersonality } from '../../../../firmware/sim/can/index.js';
+import type { Personality } from '../../../../firmware/sim/personality.js';
 import { runSim } from '../../../../firmware/sim/run.js';
 import type { CommandModule } from '../context.js';
 import { numberOption, parseCommandArgs } from '../context.js';
+
+const hex3 = (n: number) => `0x${n.toString(16).toUpperCase().padStart(3, '0')}`;
+
+/** What is on the simulated CAN bus, for the start-up line. */
+function canSummary(p: Personality): string {
+  if (!(p instanceof SlcanPersonality)) return '';
+  const nodes = [p.pylontech ? 'Pylontech broadcasts' : null, p.uds ? `UDS ${hex3(p.uds.requestId)}/${hex3(p.uds.responseId)}` : null].filter(Boolean);
+  return `, CAN ${p.bus.bitrate} bit/s with ${nodes.length ? nodes.join(' and ') : 'no nodes'}`;
+}
 
 export default {
   summary: 'Run the simulated BMS board on a pseudo-terminal',
@@ -25,6 +36,8 @@ host talks to that path like any serial port. Runs until SIGINT/SIGTERM.
   --personality NAME    ${Object.keys(PERSONALITIES).join(', ')} (default native)
   --prefill-hours H     synthesise H hours of black-box history at first start
   --trust PUB.pem       public key the bootloader accepts (repeatable)
+  --can SPEC            with --personality slcan: bitrate=N,tx=ID,rx=ID,period=MS,block=N,
+                        pylontech=0|1,uds=0|1 (default 500 kbit/s, UDS 0x7E0/0x7E8, both nodes)
   --unpaced             no line pacing (benchmarks)`,
   async run(argv, ctx) {
     const { values } = parseCommandArgs(argv, {
@@ -40,6 +53,7 @@ host talks to that path like any serial port. Runs until SIGINT/SIGTERM.
       personality: { type: 'string' },
       'prefill-hours': { type: 'string' },
       trust: { type: 'string', multiple: true },
+      can: { type: 'string' },
       unpaced: { type: 'boolean' },
     });
     if (!values.pty) throw new PackscopeError('USAGE', 'sim needs --pty (the in-process demo device is --port sim: on any command)');
@@ -61,13 +75,14 @@ host talks to that path like any serial port. Runs until SIGINT/SIGTERM.
       prefillHours: numberOption(values['prefill-hours'], 'prefill-hours', 0, 0, 24 * 365 * 5),
       trustKeys: values.trust ?? [],
       unpaced: Boolean(values.unpaced),
+      ...(values.can !== undefined ? { can: parseCanSimSpec(values.can) } : {}),
     });
     ctx.out(`pty ${sim.path}`);
     const b = sim.board;
     ctx.err(
       `simulated ${b.identity.model} ${b.identity.serial} (${b.identity.boardId}), ${b.pack.config.cells}S ${b.pack.config.chemistry.toUpperCase()} ` +
         `${b.pack.config.capacityAh} Ah, scenario ${b.pack.config.scenario}, ${values.personality ?? 'native'} at ${sim.link.settings.baudRate} baud` +
-        `${values.state ? `, state in ${values.state}` : ''}. Ctrl-C to stop.`,
+        `${values.state ? `, state in ${values.state}` : ''}${canSummary(sim.personality)}. Ctrl-C to stop.`,
     );
     const why = await new Promise<string>((resolve) => {
       if (ctx.signal.aborted) resolve('stopped');
