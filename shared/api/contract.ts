@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { FwStatusSchema } from '../image/fw-status.js';
 import { ClaimSchema } from '../evidence/claim.js';
-import { MAX_PHOTOS } from '../evidence/photos.js';
+import { MAX_PHOTOS, PHOTO_KINDS } from '../evidence/photos.js';
 import { deviceInfo, hostPath, linkStats, opId, portInfo, protocolId, telemetryFrame, transferProgress } from './schemas.js';
 
 /**
@@ -36,7 +36,7 @@ export const fileEntry = z.object({
   mtimeMs: z.number(),
 });
 
-const photoKindSchema = z.enum(['jpeg', 'png', 'webp', 'heic']);
+const photoKindSchema = z.enum(PHOTO_KINDS);
 /** A photo inside a package: the name SHA256SUMS lists it under (assemblePackage's safe names). */
 const packagePhotoName = z.string().regex(/^photos\/[A-Za-z0-9._-]{1,100}$/);
 

@@ -6,7 +6,8 @@
 export const MAX_PHOTOS = 20;
 export const MAX_PHOTO_BYTES = 25 * 1024 * 1024;
 
-export type PhotoKind = 'jpeg' | 'png' | 'webp' | 'heic';
+export const PHOTO_KINDS = ['jpeg', 'png', 'webp', 'heic'] as const;
+export type PhotoKind = (typeof PHOTO_KINDS)[number];
 
 export const PHOTO_MIME: Readonly<Record<PhotoKind, string>> = { jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp', heic: 'image/heic' };
 

@@ -93,8 +93,8 @@ export async function packagePhoto(path: string, name: string, sha256: string): 
 
 /** A photo the customer wants to attach: checked (image by content, size) before the claim is built. */
 export function inspectPhoto(path: string): Res<'photo.inspect'> {
-  const [photo] = readPhotos([path]);
-  return { path, name: photo!.name, bytes: photo!.data.length, kind: photoKind(photo!.data)! };
+  const { name, data, kind } = readPhotos([path])[0]!;
+  return { path, name, bytes: data.length, kind };
 }
 
 /** The claim's evaluation from a pulled .pslog and the default policy, before anything is signed. */

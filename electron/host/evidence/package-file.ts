@@ -13,7 +13,7 @@ import type { Evaluation } from '../../../shared/evidence/engine.js';
 import type { Manifest } from '../../../shared/evidence/manifest.js';
 import { assemblePackage, verifyPackage, type PackageVerification } from '../../../shared/evidence/package.js';
 import type { WarrantyPolicy } from '../../../shared/evidence/policy.js';
-import { MAX_PHOTO_BYTES, MAX_PHOTOS, photoKind } from '../../../shared/evidence/photos.js';
+import { MAX_PHOTO_BYTES, MAX_PHOTOS, photoKind, type PhotoKind } from '../../../shared/evidence/photos.js';
 import { writeZip } from '../../../shared/evidence/zip-write.js';
 import { readInput, writeFileAtomic } from './files.js';
 import type { InstallationKeyStore } from './keystore.js';
@@ -30,12 +30,13 @@ export function toolVersion(): string {
   }
 }
 
-export function readPhotos(paths: readonly string[]): { name: string; data: Uint8Array }[] {
+export function readPhotos(paths: readonly string[]): { name: string; data: Uint8Array; kind: PhotoKind }[] {
   if (paths.length > MAX_PHOTOS) throw new PackscopeError('USAGE', `at most ${MAX_PHOTOS} photos, got ${paths.length}`);
   return paths.map((p) => {
     const data = readInput(p, 'photo', MAX_PHOTO_BYTES);
-    if (!photoKind(data)) throw new PackscopeError('USAGE', `photo ${p} is not a JPEG, PNG, WebP or HEIC image`);
-    return { name: basename(p), data };
+    const kind = photoKind(data);
+    if (!kind) throw new PackscopeError('USAGE', `photo ${p} is not a JPEG, PNG, WebP or HEIC image`);
+    return { name: basename(p), data, kind };
   });
 }
 

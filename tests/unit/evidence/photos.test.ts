@@ -9,7 +9,7 @@ import { createPackageFile } from '../../../electron/host/evidence/package-file.
 import { FileKeyStore } from '../../../electron/host/evidence/keystore.js';
 import { contract } from '../../../shared/api/contract.js';
 import { DEFAULT_POLICY } from '../../../shared/evidence/default-policy.js';
-import { photoKind } from '../../../shared/evidence/photos.js';
+import { PHOTO_KINDS, photoKind } from '../../../shared/evidence/photos.js';
 import { openZip } from '../../../shared/evidence/zip.js';
 import { writeZip } from '../../../shared/evidence/zip-write.js';
 import { makeDeviceLog, values } from './device-log.js';
@@ -40,7 +40,7 @@ describe('claim photos', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 64 }), (b) => {
         const k = photoKind(b);
-        expect(k === null || ['jpeg', 'png', 'webp', 'heic'].includes(k)).toBe(true);
+        expect(k === null || PHOTO_KINDS.includes(k)).toBe(true);
       }),
     );
     expect(photoKind(png)).toBe('png');
