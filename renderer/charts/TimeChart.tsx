@@ -200,7 +200,7 @@ function envelopePaths(color: string): uPlot.Series.PathBuilder {
       A[j] = a == null ? NaN : u.valToPos(a, scale, true);
       B[j] = b == null ? NaN : u.valToPos(b, scale, true);
     }
-    const rects = spanRects(columnSpans(X, A, B, 0, n - 1, u.bbox.left, cols), u.bbox.left, 1.5 * devicePixelRatio);
+    const rects = spanRects(columnSpans(X, A, B, u.bbox.left, cols), u.bbox.left, 1.5 * devicePixelRatio);
     const fill = new Path2D();
     for (let r = 0; r < rects.length; r += 4) fill.rect(rects[r]!, rects[r + 1]!, rects[r + 2]!, rects[r + 3]!);
     // _fill/_width override the series' style for this path: filled, not stroked, and no

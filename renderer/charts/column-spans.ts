@@ -21,7 +21,7 @@ export interface ColumnSpans {
   hi: Float64Array;
 }
 
-export function columnSpans(x: ArrayLike<number>, top: ArrayLike<number>, bottom: ArrayLike<number>, i0: number, i1: number, left: number, width: number): ColumnSpans {
+export function columnSpans(x: ArrayLike<number>, top: ArrayLike<number>, bottom: ArrayLike<number>, left: number, width: number): ColumnSpans {
   const cols = Math.max(0, Math.floor(width));
   const lo = new Float64Array(cols).fill(Infinity);
   const hi = new Float64Array(cols).fill(-Infinity);
@@ -35,7 +35,7 @@ export function columnSpans(x: ArrayLike<number>, top: ArrayLike<number>, bottom
   let px = NaN;
   let pa = NaN;
   let pb = NaN;
-  for (let k = i0; k <= i1; k++) {
+  for (let k = 0; k < x.length; k++) {
     const xk = x[k]! - left;
     const a = top[k]!;
     const b = bottom[k]!;

@@ -25,7 +25,7 @@ describe('column spans', () => {
   it('contain every point of the trace, including the segments between points (dense sampling oracle)', () => {
     fc.assert(
       fc.property(trace, ({ X, A, B }) => {
-        const { lo, hi } = columnSpans(X, A, B, 0, X.length - 1, 0, WIDTH);
+        const { lo, hi } = columnSpans(X, A, B, 0, WIDTH);
         const inside = (x: number, y: number) => {
           const c = Math.floor(x);
           if (c < 0 || c >= WIDTH) return true;
@@ -50,7 +50,7 @@ describe('column spans', () => {
   it('are no taller than the points whose segments reach the column', () => {
     fc.assert(
       fc.property(trace, ({ X, A, B }) => {
-        const { lo, hi } = columnSpans(X, A, B, 0, X.length - 1, 0, WIDTH);
+        const { lo, hi } = columnSpans(X, A, B, 0, WIDTH);
         for (let c = 0; c < WIDTH; c++) {
           if (!(lo[c]! <= hi[c]!)) continue;
           // Points in the column, plus the nearest point on each side (the segments crossing it).
@@ -71,7 +71,7 @@ describe('column spans', () => {
   });
 
   it('leave the columns across a gap empty', () => {
-    const { lo, hi } = columnSpans([10, 50, 90], [100, NaN, 100], [100, 5, 100], 0, 2, 0, 100);
+    const { lo, hi } = columnSpans([10, 50, 90], [100, NaN, 100], [100, 5, 100], 0, 100);
     expect(lo[10]).toBe(100);
     expect(hi[90]).toBe(100);
     for (let c = 11; c < 90; c++) expect(lo[c]! > hi[c]!).toBe(true);
@@ -81,7 +81,7 @@ describe('column spans', () => {
     // 1 000 flat samples at one per pixel and one that drops by 300 px: the spike survives.
     const X = Array.from({ length: 1000 }, (_, i) => i + 0.5);
     const Y = X.map((_, i) => (i === 400 ? 350 : 50));
-    const { lo, hi } = columnSpans(X, Y, Y, 0, X.length - 1, 0, 1000);
+    const { lo, hi } = columnSpans(X, Y, Y, 0, 1000);
     expect(hi[400]).toBe(350);
     // The edges going down and coming back cross the neighbouring half columns.
     expect(lo[400]).toBeCloseTo(200);
@@ -94,7 +94,7 @@ describe('column spans', () => {
     const num = fc.oneof(fc.double(), fc.constantFrom(NaN, Infinity, -Infinity, 1e300, -1e300));
     fc.assert(
       fc.property(fc.array(fc.tuple(num, num, num), { maxLength: 200 }), fc.integer({ min: 0, max: 300 }), (pts, width) => {
-        const s = columnSpans(pts.map((p) => p[0]), pts.map((p) => p[1]), pts.map((p) => p[2]), 0, pts.length - 1, 0, width);
+        const s = columnSpans(pts.map((p) => p[0]), pts.map((p) => p[1]), pts.map((p) => p[2]), 0, width);
         expect(s.lo.length).toBe(width);
         spanRects(s, 0, 1.5);
       }),
@@ -107,7 +107,7 @@ describe('span rectangles', () => {
   it('cover every non-empty column on whole pixels, at least the minimum height, and nothing else', () => {
     fc.assert(
       fc.property(trace, fc.double({ min: 1, max: 4, noNaN: true }), ({ X, A, B }, minH) => {
-        const spans = columnSpans(X, A, B, 0, X.length - 1, 0, WIDTH);
+        const spans = columnSpans(X, A, B, 0, WIDTH);
         const rects = spanRects(spans, 20, minH);
         const covered = new Uint8Array(WIDTH);
         for (let r = 0; r < rects.length; r += 4) {
@@ -131,7 +131,7 @@ describe('span rectangles', () => {
   it('merge a flat stretch into one rectangle', () => {
     const X = Array.from({ length: 300 }, (_, i) => i);
     const Y = X.map(() => 100.2);
-    const rects = spanRects(columnSpans(X, Y, Y, 0, 299, 0, 300), 0, 2);
+    const rects = spanRects(columnSpans(X, Y, Y, 0, 300), 0, 2);
     expect(rects).toEqual([0, 99, 300, 2]);
   });
 });
