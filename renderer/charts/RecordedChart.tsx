@@ -2,10 +2,10 @@ import { useEffect, useMemo, useState } from 'react';
 import type { RecordedSeries } from '../../shared/api/contract.js';
 import { sourceFromSeries } from '../source/from-series.js';
 import type { RecordedSource } from '../source/recorded-source.js';
-import type { Channel } from '../source/source.js';
 import { TimeChart, type ChartView } from './TimeChart.js';
+import { ChartPicker, type ChartChoice } from './ChartPicker.js';
 
-const VIEWS: Record<string, { label: string; channels: Channel[] }> = {
+const VIEWS: Record<string, ChartChoice> = {
   pack: { label: 'Voltage & current', channels: ['packVoltage', 'current'] },
   cells: { label: 'Cell min/max', channels: ['cellMin', 'cellMax'] },
   temps: { label: 'Temperatures', channels: ['tempMin', 'tempMax'] },
@@ -59,13 +59,7 @@ export function RecordedChart({
   return (
     <div>
       <div className="row chart-controls" role="toolbar" aria-label="Chart controls">
-        <div className="segmented" role="group" aria-label="Chart">
-          {Object.entries(VIEWS).map(([k, v]) => (
-            <button key={k} aria-pressed={chart === k} onClick={() => setChart(k)}>
-              {v.label}
-            </button>
-          ))}
-        </div>
+        <ChartPicker views={VIEWS} value={chart} onChange={setChart} />
         <button onClick={() => setView({ mode: 'range', t0: span[0], t1: span[1] + 1 })} disabled={!zoomed} data-testid="zoom-reset">
           Whole log
         </button>

@@ -1,15 +1,15 @@
 import { useEffect, useMemo, useState } from 'react';
 import { useApp } from '../app/state.js';
 import { CellBars } from '../charts/CellBars.js';
+import { ChartPicker, type ChartChoice } from '../charts/ChartPicker.js';
 import { TimeChart, type ChartView } from '../charts/TimeChart.js';
 import { asUiError, ErrorBox, type UiError } from '../common/ErrorBox.js';
 import { alarmTexts, fmt, statusTexts } from '../common/format.js';
-import type { Channel } from '../source/source.js';
 
 /** The link counts as quiet when no frame arrived for this long (the 1 s bound). */
 export const STALE_MS = 1000;
 
-const VIEWS: Record<string, { label: string; channels: Channel[] }> = {
+const VIEWS: Record<string, ChartChoice> = {
   pack: { label: 'Voltage', channels: ['packVoltage'] },
   current: { label: 'Current & power', channels: ['current', 'power'] },
   cells: { label: 'Cell min/max', channels: ['cellMin', 'cellMax'] },
@@ -197,13 +197,7 @@ export function LiveScreen() {
       </div>
       {f && <CellBars cells={f.cellVoltages} chemistry={connection.device.chemistry} stale={stale} />}
       <div className="chart-controls row" role="toolbar" aria-label="Chart controls">
-        <div className="segmented" role="group" aria-label="Chart">
-          {Object.entries(VIEWS).map(([k, v]) => (
-            <button key={k} aria-pressed={chart === k} onClick={() => setChart(k)}>
-              {v.label}
-            </button>
-          ))}
-        </div>
+        <ChartPicker views={VIEWS} value={chart} onChange={setChart} />
         <div className="segmented" role="group" aria-label="Time window">
           {WINDOWS.map(([ms, l]) => (
             <button key={ms} aria-pressed={view.mode === 'follow' && view.windowMs === ms} onClick={() => setView({ mode: 'follow', windowMs: ms })}>
