@@ -1,23 +1,20 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPslog } from '../../../electron/host/blackbox/pslog.js';
+import { requirePython, runCli, spawnSim, stopChild, type CliRun, type SimProcess } from '../cli-process.js';
 
 /**
  * The black-box pull end to end: `packscope sim --pty` as a child process on a real pseudo-terminal,
  * `packscope log pull|verify|export|info` as another, talking through serialport.
  */
-const BIN = path.resolve('bin/packscope.mjs');
 const BAUD = '921600';
 const children = new Set<ChildProcess>();
 const dirs: string[] = [];
 
-beforeAll(() => {
-  const py = spawnSync('python3', ['-c', 'import pty'], { encoding: 'utf8' });
-  if (py.status !== 0) throw new Error('python3 (with its pty module) is required: the simulator relays its line through a pseudo-terminal');
-});
+beforeAll(requirePython);
 
 afterAll(() => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
@@ -30,45 +27,14 @@ function tempDir(): string {
   return d;
 }
 
-async function startSim(state: string, extra: string[] = []): Promise<{ child: ChildProcess; pty: string }> {
-  const child = spawn(process.execPath, [BIN, 'sim', '--pty', '--state', state, '--baud', BAUD, '--seed', '7', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  const pty = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`simulator did not print its pty within 30 s: ${err}`)), 30_000);
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /^pty (\S+)/m.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`simulator exited (${code}): ${err}`)));
-  });
-  return { child, pty };
+async function startSim(state: string, extra: string[] = []): Promise<SimProcess> {
+  const sim = await spawnSim(['--state', state, '--baud', BAUD, '--seed', '7', ...extra]);
+  children.add(sim.child);
+  return sim;
 }
 
-async function stopSim(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (child.exitCode !== null) return;
-  const done = new Promise((r) => child.once('exit', r));
-  child.kill(signal);
-  await done;
-}
-
-function cli(args: string[], onSpawn?: (c: ChildProcess) => void): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(c);
-    let out = '';
-    let err = '';
-    c.stdout!.on('data', (d) => (out += d));
-    c.stderr!.on('data', (d) => (err += d));
-    c.once('exit', (code) => resolve({ code: code ?? -1, out, err }));
-    onSpawn?.(c);
-  });
+function cli(args: string[], onSpawn?: (c: ChildProcess) => void): Promise<CliRun> {
+  return runCli(args, { onSpawn: (c) => (children.add(c), onSpawn?.(c)) });
 }
 
 async function segmentsOf(file: string): Promise<Map<number, Buffer>> {
@@ -87,25 +53,25 @@ describe('log pull over a real pty', () => {
     const state = tempDir();
     const sim = await startSim(state, ['--prefill-hours', '1']);
     const a = path.join(state, 'clean.pslog');
-    const pull = await cli(['log', 'pull', '--port', sim.pty, '--baud', BAUD, '--out', a, '--json']);
-    expect(pull.code, pull.err).toBe(0);
-    const res = JSON.parse(pull.out);
+    const pull = await cli(['log', 'pull', '--port', sim.path, '--baud', BAUD, '--out', a, '--json']);
+    expect(pull.code, pull.stderr).toBe(0);
+    const res = JSON.parse(pull.stdout);
     expect(res.signaturesOk).toBe(true);
     expect(res.segments).toBeGreaterThanOrEqual(55);
     expect(res.records).toBeGreaterThan(3500);
-    expect(pull.err).toMatch(/"etaSeconds"/);
+    expect(pull.stderr).toMatch(/"etaSeconds"/);
     expect(existsSync(`${a}.partial`)).toBe(false);
-    await stopSim(sim.child);
+    await stopChild(sim.child);
 
     const verify = await cli(['log', 'verify', a, '--root', path.join(state, 'manufacturing-root.pem'), '--json']);
-    expect(verify.code, verify.out + verify.err).toBe(0);
-    const v = JSON.parse(verify.out);
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+    const v = JSON.parse(verify.stdout);
     expect(v.ok).toBe(true);
     expect(v.checkpoint.ok).toBe(true);
 
     const csv = path.join(state, 'clean.csv');
     const exp = await cli(['log', 'export', a, '--csv', csv]);
-    expect(exp.code, exp.err).toBe(0);
+    expect(exp.code, exp.stderr).toBe(0);
     const lines = readFileSync(csv, 'utf8').trimEnd().split('\n');
     expect(lines.length).toBe(res.records + 1);
     expect(lines[0]).toContain('pack_voltage_V');
@@ -125,20 +91,20 @@ describe('log pull over a real pty', () => {
     const state = tempDir();
     const sim = await startSim(state, ['--prefill-hours', '0.1']);
     const a = path.join(state, 'clean.pslog');
-    const pull = await cli(['log', 'pull', '--port', sim.pty, '--baud', BAUD, '--out', a]);
-    expect(pull.code, pull.err).toBe(0);
-    await stopSim(sim.child);
+    const pull = await cli(['log', 'pull', '--port', sim.path, '--baud', BAUD, '--out', a]);
+    expect(pull.code, pull.stderr).toBe(0);
+    await stopChild(sim.child);
     const faulty = await startSim(state, ['--faults', 'corrupt=0.01,drop=0.005']);
     const b = path.join(state, 'faulty.pslog');
-    const pull2 = await cli(['log', 'pull', '--port', faulty.pty, '--baud', BAUD, '--out', b, '--json']);
-    expect(pull2.code, pull2.err).toBe(0);
-    await stopSim(faulty.child);
+    const pull2 = await cli(['log', 'pull', '--port', faulty.path, '--baud', BAUD, '--out', b, '--json']);
+    expect(pull2.code, pull2.stderr).toBe(0);
+    await stopChild(faulty.child);
     const sa = await segmentsOf(a);
     const sb = await segmentsOf(b);
     expect(sa.size).toBeGreaterThanOrEqual(5);
     for (const [counter, bytes] of sa) expect(sb.get(counter)?.equals(bytes), `segment ${counter}`).toBe(true);
     const verify = await cli(['log', 'verify', b, '--root', path.join(state, 'manufacturing-root.pem')]);
-    expect(verify.code, verify.out).toBe(0);
+    expect(verify.code, verify.stdout).toBe(0);
   }, 120_000);
 
   it('a pull cut by the simulator dying resumes after a restart without re-reading verified segments', async () => {
@@ -147,7 +113,7 @@ describe('log pull over a real pty', () => {
     const partial = `${out}.partial`;
     const sim = await startSim(state, ['--prefill-hours', '2']);
     let killed = false;
-    const first = await cli(['log', 'pull', '--port', sim.pty, '--baud', BAUD, '--out', out], () => {
+    const first = await cli(['log', 'pull', '--port', sim.path, '--baud', BAUD, '--out', out], () => {
       const poll = setInterval(() => {
         if (existsSync(partial) && statSync(partial).size > 200 * 1024 && !killed) {
           killed = true;
@@ -157,8 +123,8 @@ describe('log pull over a real pty', () => {
       }, 20);
     });
     expect(killed).toBe(true);
-    expect(first.code, first.err).toBe(4);
-    expect(first.err).toMatch(/--resume/);
+    expect(first.code, first.stderr).toBe(4);
+    expect(first.stderr).toMatch(/--resume/);
     expect(existsSync(out)).toBe(false);
     const kept = await openPslog(partial);
     expect(kept.complete).toBe(false);
@@ -167,15 +133,15 @@ describe('log pull over a real pty', () => {
     expect(keptSegments).toBeGreaterThan(40);
 
     const again = await startSim(state);
-    const second = await cli(['log', 'pull', '--port', again.pty, '--baud', BAUD, '--out', out, '--resume', '--json']);
-    expect(second.code, second.err).toBe(0);
-    await stopSim(again.child);
-    const r = JSON.parse(second.out);
+    const second = await cli(['log', 'pull', '--port', again.path, '--baud', BAUD, '--out', out, '--resume', '--json']);
+    expect(second.code, second.stderr).toBe(0);
+    await stopChild(again.child);
+    const r = JSON.parse(second.stdout);
     expect(r.resumedSegments).toBeGreaterThanOrEqual(keptSegments - 1);
     // Only what was not yet verified crossed the wire: the rest of the segments and the checkpoint.
     expect(r.bytesRead).toBeLessThanOrEqual((r.segments - r.resumedSegments) * 4096 + 4096);
     expect(existsSync(partial)).toBe(false);
     const verify = await cli(['log', 'verify', out, '--root', path.join(state, 'manufacturing-root.pem')]);
-    expect(verify.code, verify.out).toBe(0);
+    expect(verify.code, verify.stdout).toBe(0);
   }, 120_000);
 });

@@ -6,7 +6,7 @@ import { openPty, type PtyBridge } from '../../../firmware/sim/pty.js';
 import { parseFaultSpec } from '../../../firmware/sim/faults.js';
 import type { TelemetryFrame } from '../../../shared/types/domain.js';
 import { expect } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { requirePython } from '../cli-process.js';
 
 /**
  * A simulated commodity BMS on a real pseudo-terminal. The board is built but its clock is not
@@ -19,14 +19,6 @@ export interface BmsRig {
   link: DeviceLink;
   pty: PtyBridge;
   stop(): Promise<void>;
-}
-
-export function requirePython(): void {
-  try {
-    execFileSync('python3', ['-c', 'import pty'], { stdio: 'ignore' });
-  } catch {
-    throw new Error('python3 (with its pty module) is required for the pseudo-terminal relay of these tests');
-  }
 }
 
 export async function startRig(personality: 'jbd' | 'daly' | 'jk', opts: { faults?: string; cells?: number; scenario?: 'idle' | 'normal' } = {}): Promise<BmsRig> {

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,6 +6,7 @@ import { alarmsToPylontech, meanTemperature, pylontechToAlarms } from '../../../
 import { encodeImageMeta, parseImage, parsePrivateKeyPem, signImage, generateKey } from '../../../shared/image/index.js';
 import type { TelemetryFrame } from '../../../shared/types/domain.js';
 import { runSim, type RunningSim } from '../../../firmware/sim/run.js';
+import { runCli, spawnSim, stopChild } from '../cli-process.js';
 import { SIGNING_KEY_FILE } from '../../../firmware/sim/boot/firmware-store.js';
 import { closeCanChannel, openCanChannel } from '../../../electron/host/can/open.js';
 import type { SlcanChannel } from '../../../electron/host/can/slcan-channel.js';
@@ -19,7 +19,6 @@ import { SerialTransport } from '../../../electron/host/transport/serial.js';
  * The CAN stream end to end over a real pseudo-terminal: `sim --personality slcan` (runSim with a
  * pty) on one side, the host's serial SLCAN channel, the CLI and the flasher on the other.
  */
-const ROOT = path.resolve(import.meta.dirname, '../../..');
 let sims: RunningSim[] = [];
 let channel: SlcanChannel | null = null;
 let dir: string | null = null;
@@ -39,22 +38,11 @@ async function startSim(stateDir: string): Promise<RunningSim> {
   return sim;
 }
 
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/packscope.mjs'), ...args], { cwd: ROOT });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
-
 describe('SLCAN simulator over a pty', () => {
   it('can monitor shows the pack broadcasts at their real rate (1 Hz each), candump style and JSON', async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'ps-can-'));
     const sim = await startSim(dir);
-    const r = await cli(['can', 'monitor', '--port', sim.path!, '--bitrate', '500000', '--json', '--duration', '3.5']);
+    const r = await runCli(['can', 'monitor', '--port', sim.path!, '--bitrate', '500000', '--json', '--duration', '3.5']);
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { t: number; id: number; dlc: number; data: string });
     for (const id of [0x351, 0x355, 0x356, 0x359, 0x35c, 0x35e]) {
@@ -65,7 +53,7 @@ describe('SLCAN simulator over a pty', () => {
     }
     expect(r.stderr).toMatch(/0 overrun reports, 0 bus-error reports/);
 
-    const human = await cli(['can', 'monitor', '--port', sim.path!, '--count', '6', '--timestamps']);
+    const human = await runCli(['can', 'monitor', '--port', sim.path!, '--count', '6', '--timestamps']);
     expect(human.code, human.stderr).toBe(0);
     const rows = human.stdout.trim().split('\n');
     expect(rows).toHaveLength(6);
@@ -107,7 +95,7 @@ describe('SLCAN simulator over a pty', () => {
   it('info, monitor and can pylontech --protocol pylontech-can report values matching the simulator', async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'ps-can-'));
     const sim = await startSim(dir);
-    const info = await cli(['info', '--port', sim.path!, '--protocol', 'pylontech-can', '--json']);
+    const info = await runCli(['info', '--port', sim.path!, '--protocol', 'pylontech-can', '--json']);
     expect(info.code, info.stderr).toBe(0);
     const infoDoc = JSON.parse(info.stdout) as { device: unknown; telemetry: TelemetryFrame | null };
     expect(infoDoc.device).toMatchObject({ protocol: 'pylontech-can', model: 'PYLON (CAN, 1 module)' });
@@ -123,7 +111,7 @@ describe('SLCAN simulator over a pty', () => {
       expect(t.alarms).toBe(pylontechToAlarms(alarmsToPylontech(s.alarms)));
     }
 
-    const mon = await cli(['monitor', '--port', sim.path!, '--protocol', 'pylontech-can', '--json', '--duration', '2.5']);
+    const mon = await runCli(['monitor', '--port', sim.path!, '--protocol', 'pylontech-can', '--json', '--duration', '2.5']);
     expect(mon.code, mon.stderr).toBe(0);
     const frames = mon.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((o) => typeof o.packVoltage === 'number') as unknown as TelemetryFrame[];
     expect(frames.length).toBeGreaterThanOrEqual(2);
@@ -136,7 +124,7 @@ describe('SLCAN simulator over a pty', () => {
     expect(Math.abs(last.temperatures[0]! - meanTemperature(s.temperatures))).toBeLessThan(0.5);
     expect(last.alarms).toBe(pylontechToAlarms(alarmsToPylontech(s.alarms)));
 
-    const py = await cli(['can', 'pylontech', '--port', sim.path!]);
+    const py = await runCli(['can', 'pylontech', '--port', sim.path!]);
     expect(py.code, py.stderr).toBe(0);
     expect(py.stdout).toMatch(/^Voltage\s+\d+\.\d\d V$/m);
     expect(py.stdout).toMatch(/^SOC \/ SOH\s+\d+ % \/ \d+ %$/m);
@@ -160,11 +148,8 @@ describe('SLCAN simulator over a pty', () => {
     writeFileSync(file, image);
 
     // `packscope flash --protocol uds`; power cut (simulator stopped) once a third is across.
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/packscope.mjs'), 'flash', '--protocol', 'uds', '--port', sim.path!, file, '--tx', '0x7E0', '--rx', '0x7E8', '--bitrate', '500000', '--json'], { cwd: ROOT });
     let cutAt = 0;
-    let errText = '';
-    child.stderr.on('data', (d: Buffer) => {
-      errText += d.toString();
+    const watchProgress = (d: Buffer) => {
       for (const line of d.toString().split('\n')) {
         const m = /"progress":\{"done":(\d+),"total":(\d+)/.exec(line);
         if (m && !cutAt && Number(m[1]) > Number(m[2]) / 3 && Number(m[1]) < Number(m[2])) {
@@ -173,8 +158,12 @@ describe('SLCAN simulator over a pty', () => {
           void sim.stop();
         }
       }
+    };
+    const run = await runCli(['flash', '--protocol', 'uds', '--port', sim.path!, file, '--tx', '0x7E0', '--rx', '0x7E8', '--bitrate', '500000', '--json'], {
+      onSpawn: (c) => c.stderr!.on('data', watchProgress),
     });
-    const code = await new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? -1)));
+    const code = run.code ?? -1;
+    const errText = run.stderr;
     expect(cutAt, errText).toBeGreaterThan(0);
     // The adapter vanished with the board (exit 4) or the ECU fell silent first (exit 5, timeout).
     expect([4, 5], errText.split('\n').slice(-3).join('\n')).toContain(code);
@@ -187,7 +176,7 @@ describe('SLCAN simulator over a pty', () => {
     expect(after.runningVersion).toBe(before.runningVersion);
     await closeCanChannel(channel);
     channel = null;
-    const r = await cli(['flash', '--protocol', 'uds', '--port', sim.path!, file, '--confirm', '--json']);
+    const r = await runCli(['flash', '--protocol', 'uds', '--port', sim.path!, file, '--confirm', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout) as { outcome: string; status: { runningVersion: string; testing: boolean }; payloadRate: number; lineRatio: number; compressed: boolean };
     expect(report.outcome).toBe('installed-confirmed');
@@ -203,7 +192,7 @@ describe('SLCAN simulator over a pty', () => {
     const rogue = signImage({ payload, version: { major: 3, minor: 1, revision: 0, build: 0 }, key: generateKey('ed25519'), securityCounter: 3, boardId });
     const rogueFile = path.join(dir, 'rogue.bin');
     writeFileSync(rogueFile, rogue);
-    const refused = await cli(['flash', '--protocol', 'uds', '--port', sim.path!, rogueFile]);
+    const refused = await runCli(['flash', '--protocol', 'uds', '--port', sim.path!, rogueFile]);
     expect(refused.code, refused.stderr).toBe(7);
     expect(refused.stderr).toMatch(/unknown key/);
     channel = await openCanChannel(sim.path!, { bitrate: 500_000 });
@@ -215,34 +204,23 @@ describe('SLCAN simulator over a pty', () => {
   });
 
   it('packscope sim --can sets the bus: monitor at that bitrate sees the broadcasts at the set period, at another sees none', async () => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/packscope.mjs'), 'sim', '--pty', '--personality', 'slcan', '--seed', '3', '--can', 'bitrate=250000,period=250,uds=0'], { cwd: ROOT });
+    const sim = await spawnSim(['--personality', 'slcan', '--seed', '3', '--can', 'bitrate=250000,period=250,uds=0']);
     try {
-      let err = '';
-      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      const pty = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        child.stdout.on('data', (d: Buffer) => {
-          out += d.toString();
-          const m = /^pty (\S+)/m.exec(out);
-          if (m) resolve(m[1]!);
-        });
-        child.on('exit', () => reject(new Error(`sim exited: ${err}`)));
-      });
-      const r = await cli(['can', 'monitor', '--port', pty, '--bitrate', '250000', '--json', '--duration', '2']);
+      const r = await runCli(['can', 'monitor', '--port', sim.path, '--bitrate', '250000', '--json', '--duration', '2']);
       expect(r.code, r.stderr).toBe(0);
-      expect(err).toContain('CAN 250000 bit/s with Pylontech broadcasts');
-      expect(err).not.toContain('UDS');
+      expect(sim.stderr()).toContain('CAN 250000 bit/s with Pylontech broadcasts');
+      expect(sim.stderr()).not.toContain('UDS');
       const frames = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: number });
-      // Every 250 ms instead of every second: 7–9 of each in 2 s.
+      // Every 250 ms instead of every second: about 8 of each in 2 s (6–9 allowing for start-up).
       const n356 = frames.filter((f) => f.id === 0x356).length;
       expect(n356).toBeGreaterThanOrEqual(6);
       expect(n356).toBeLessThanOrEqual(9);
-      const wrong = await cli(['can', 'monitor', '--port', pty, '--bitrate', '500000', '--json', '--duration', '1']);
+      const wrong = await runCli(['can', 'monitor', '--port', sim.path, '--bitrate', '500000', '--json', '--duration', '1']);
       expect(wrong.stdout.trim()).toBe('');
       expect(wrong.stderr).toContain('0 frames shown (0 received)');
       expect(wrong.stderr).toContain('no frames received: check the bitrate (500000 bit/s now');
     } finally {
-      child.kill('SIGTERM');
+      await stopChild(sim.child);
     }
   });
 });

@@ -1,5 +1,4 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +7,7 @@ import { Session } from '../../../electron/host/session.js';
 import { TelemetryRecorder, recordFrom } from '../../../electron/host/recorder/recorder.js';
 import { PslogRecordingSink } from '../../../electron/host/recorder/pslog-sink.js';
 import { cli } from '../../unit/evidence/cli-harness.js';
+import { requirePython } from '../cli-process.js';
 
 /**
  * A commodity BMS (JBD personality over a pty) has no device key: a session recorded on the
@@ -23,7 +23,7 @@ afterAll(async () => {
 
 describe('package from a desktop recording', () => {
   it('is labelled unsigned and inconclusive, and still verifies as a package', async () => {
-    if (spawnSync('python3', ['-c', 'import pty']).status !== 0) throw new Error('python3 (with its pty module) is required for pseudo-terminal tests');
+    requirePython();
     const sim = await runSim({ pty: true, personality: 'jbd', baud: 9600, scenario: 'normal', cells: 8, seed: 3 });
     sims.push(sim);
     const session = await Session.open(sim.path!, { protocol: 'jbd' });

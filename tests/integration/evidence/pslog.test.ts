@@ -1,5 +1,4 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +9,7 @@ import { Session } from '../../../electron/host/session.js';
 import { DEFAULT_POLICY } from '../../../shared/evidence/default-policy.js';
 import { readZipFiles } from '../../../shared/evidence/zip.js';
 import { cli } from '../../unit/evidence/cli-harness.js';
+import { requirePython } from '../cli-process.js';
 
 /** package create --log: from a .pslog pulled earlier, with photos and a supplier policy; and its typed refusals. */
 const dir = mkdtempSync(join(tmpdir(), 'packscope-pslog-'));
@@ -21,8 +21,7 @@ afterAll(async () => {
 
 describe('package create --log', () => {
   it('packages a pulled .pslog; refuses bad claims, policies, photos and partial logs with typed errors', async () => {
-    const py = spawnSync('python3', ['-c', 'import pty']);
-    if (py.status !== 0) throw new Error('python3 (with its pty module) is required for pseudo-terminal tests: apt-get install python3');
+    requirePython();
     const sim = await runSim({ pty: true, unpaced: true, scenario: 'over-current', prefillHours: 1, cells: 8, seed: 21 });
     sims.push(sim);
     const log = join(dir, 'pack.pslog');

@@ -1,5 +1,4 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import { DEVICE_DIR } from '../../../shared/evidence/package.js';
 import { readZipFiles } from '../../../shared/evidence/zip.js';
 import type { LogRecord } from '../../../shared/types/domain.js';
 import { cli } from '../../unit/evidence/cli-harness.js';
+import { requirePython } from '../cli-process.js';
 import { hostSignatureVerifier } from '../../../electron/host/evidence/fast-verify.js';
 
 /**
@@ -25,11 +25,6 @@ const sims: RunningSim[] = [];
 afterAll(async () => {
   for (const s of sims) await s.stop();
 });
-
-function requirePython(): void {
-  const r = spawnSync('python3', ['-c', 'import pty']);
-  if (r.status !== 0) throw new Error('python3 (with its pty module) is required for pseudo-terminal tests: apt-get install python3');
-}
 
 /** The records of a finding's run satisfy its clause, and the extreme record carries the measured value. */
 function checkFinding(f: Finding, byIndex: Map<number, LogRecord>, capacityAh: number): void {

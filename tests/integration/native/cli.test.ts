@@ -1,69 +1,21 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requirePython, runCli, spawnSim, stopChild, type SimProcess } from '../cli-process.js';
 
 /**
  * Acceptance of the foundation, end to end through real pseudo-terminals and serialport:
  * `packscope sim --pty` as a child process, `info` and `monitor` as separate CLI runs against it.
  */
-const root = path.resolve(import.meta.dirname, '../../..');
-const bin = path.join(root, 'bin/packscope.mjs');
 
-function requirePython(): void {
-  const r = spawnSync('python3', ['-c', 'import pty']);
-  if (r.status !== 0) throw new Error('python3 (with its pty module) is required for pseudo-terminal tests: apt-get install python3');
-}
+/** A CLI run is killed after 40 s at the latest: a hung run fails its test, not the whole suite. */
+const cli = (args: string[]) => runCli(args, { timeoutMs: 40_000 });
 
-interface Sim {
-  child: ChildProcess;
-  path: string;
-}
-
-async function startSim(args: string[]): Promise<Sim> {
-  const child = spawn(process.execPath, [bin, 'sim', '--pty', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  const first = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`sim did not print its pty within 20 s: ${err}`)), 20_000);
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const nl = out.indexOf('\n');
-      if (nl >= 0) {
-        clearTimeout(timer);
-        resolve(out.slice(0, nl));
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`sim exited (${code}): ${err}`)));
-  });
-  expect(first).toMatch(/^pty \/dev\/pts\/\d+$/);
-  return { child, path: first.slice(4) };
-}
-
-function cli(args: string[], opts: { timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
-  return new Promise((resolve) => {
-    const t0 = Date.now();
-    const child = spawn(process.execPath, [bin, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 40_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, ms: Date.now() - t0 });
-    });
-  });
-}
-
-function stopSim(sim: Sim): Promise<void> {
-  return new Promise((resolve) => {
-    if (sim.child.exitCode !== null) return resolve();
-    sim.child.once('exit', () => resolve());
-    sim.child.kill('SIGTERM');
-  });
+async function startSim(args: string[]): Promise<SimProcess> {
+  const sim = await spawnSim(args, { timeoutMs: 20_000 });
+  expect(sim.firstLine).toMatch(/^pty \/dev\/pts\/\d+$/);
+  return sim;
 }
 
 interface FrameJson {
@@ -126,7 +78,7 @@ describe('packscope sim --pty with info and monitor over a real tty', () => {
       expect(again.code, again.stderr).toBe(0);
       expect(checkFrames(again.stdout).frames.length).toBeGreaterThanOrEqual(10);
     } finally {
-      await stopSim(sim);
+      await stopChild(sim.child);
     }
   });
 
@@ -145,7 +97,7 @@ describe('packscope sim --pty with info and monitor over a real tty', () => {
       expect(frames.length).toBeGreaterThan(5);
       expect(summary.link.crcErrors + summary.link.decodeErrors).toBeGreaterThan(0);
     } finally {
-      await stopSim(sim);
+      await stopChild(sim.child);
     }
   });
 

@@ -1,19 +1,14 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { runSim, type RunningSim } from '../../../firmware/sim/run.js';
 import { Session } from '../../../electron/host/session.js';
 import { SelfCheck, STEPS } from '../../../electron/host/selfcheck/selfcheck.js';
 import { cli } from '../../unit/evidence/cli-harness.js';
+import { requirePython } from '../cli-process.js';
 
 const sims: RunningSim[] = [];
 afterAll(async () => {
   for (const s of sims) await s.stop();
 });
-
-function requirePython(): void {
-  const r = spawnSync('python3', ['-c', 'import pty']);
-  if (r.status !== 0) throw new Error('python3 (with its pty module) is required for pseudo-terminal tests: apt-get install python3');
-}
 
 describe('self-check over a pseudo-terminal', () => {
   it('a healthy pack at rest: every step measured, no problem found (CLI --json)', async () => {

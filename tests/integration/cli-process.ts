@@ -1,0 +1,84 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+
+/**
+ * The CLI as users run it, for integration tests: `packscope …` as a separate process, and
+ * `packscope sim --pty …` as a long-running one whose first line names its pseudo-terminal.
+ */
+export const ROOT = path.resolve(import.meta.dirname, '../..');
+export const BIN = path.join(ROOT, 'bin/packscope.mjs');
+
+/** The simulator relays its line through python3's pty module. */
+export function requirePython(): void {
+  const r = spawnSync('python3', ['-c', 'import pty']);
+  if (r.status !== 0) throw new Error('python3 (with its pty module) is required for pseudo-terminal tests: apt-get install python3');
+}
+
+export interface CliRun {
+  /** null when the run was killed (timeoutMs). */
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs one `packscope ARGS` to its end; with timeoutMs it is killed (SIGKILL) after that long. */
+export function runCli(args: string[], o: { timeoutMs?: number; onSpawn?: (c: ChildProcess) => void } = {}): Promise<CliRun> {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = o.timeoutMs === undefined ? null : setTimeout(() => child.kill('SIGKILL'), o.timeoutMs);
+    child.once('exit', (code) => {
+      if (timer) clearTimeout(timer);
+      resolve({ code, stdout, stderr, ms: Date.now() - t0 });
+    });
+    o.onSpawn?.(child);
+  });
+}
+
+export interface SimProcess {
+  child: ChildProcess;
+  /** The first line it printed ('pty /dev/pts/N'). */
+  firstLine: string;
+  /** The pseudo-terminal path from that line. */
+  path: string;
+  /** What it has written to stderr so far (its start-up summary, errors). */
+  stderr(): string;
+}
+
+/** Starts `packscope sim --pty ARGS` and resolves once it has printed its first line. */
+export async function spawnSim(args: string[], o: { timeoutMs?: number } = {}): Promise<SimProcess> {
+  const timeoutMs = o.timeoutMs ?? 30_000;
+  const child = spawn(process.execPath, [BIN, 'sim', '--pty', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  const firstLine = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`sim did not print its pty within ${timeoutMs / 1000} s: ${err}`)), timeoutMs);
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const nl = out.indexOf('\n');
+      if (nl >= 0) {
+        clearTimeout(timer);
+        resolve(out.slice(0, nl));
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`sim exited (${code}): ${err}`));
+    });
+  });
+  return { child, firstLine, path: firstLine.replace(/^pty /, ''), stderr: () => err };
+}
+
+/** Stops a child process (SIGTERM unless told otherwise) and waits until it has exited. */
+export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const done = new Promise((r) => child.once('exit', r));
+  child.kill(signal);
+  await done;
+}
