@@ -9,7 +9,7 @@ import type { ByteTransport } from '../../../shared/types/transport.js';
 export class ByteReader {
   private chunks: Uint8Array[] = [];
   private buffered = 0;
-  private pending: { n: number; resolve: (b: Uint8Array) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | null = null;
+  private pending: { n: number; resolve: (b: Uint8Array) => void; reject: (e: Error) => void; cancelTimer: () => void } | null = null;
   private closed: PackscopeError | null = null;
   private offData: () => void;
   private offClose: () => void;
@@ -42,8 +42,12 @@ export class ByteReader {
     return new Promise((resolve, reject) => {
       const onAbort = () => this.fail(new PackscopeError('CANCELLED', 'cancelled'));
       signal?.addEventListener('abort', onAbort, { once: true });
+      // After an event-loop stall (a loaded machine, a long GC) the timer and the answer are both
+      // due at once, and timers run before I/O callbacks: the expiry therefore waits one turn
+      // (setImmediate), so bytes that have already arrived are served first.
+      let immediate: NodeJS.Immediate | null = null;
       const timer = setTimeout(() => {
-        this.fail(new PackscopeError('TIMEOUT', `no answer within ${timeoutMs} ms (got ${this.buffered} of ${n} bytes)`));
+        immediate = setImmediate(() => this.fail(new PackscopeError('TIMEOUT', `no answer within ${timeoutMs} ms (got ${this.buffered} of ${n} bytes)`)));
       }, timeoutMs);
       this.pending = {
         n,
@@ -55,7 +59,10 @@ export class ByteReader {
           signal?.removeEventListener('abort', onAbort);
           reject(e);
         },
-        timer,
+        cancelTimer: () => {
+          clearTimeout(timer);
+          if (immediate) clearImmediate(immediate);
+        },
       };
     });
   }
@@ -78,7 +85,7 @@ export class ByteReader {
     const p = this.pending;
     if (!p) return;
     this.pending = null;
-    clearTimeout(p.timer);
+    p.cancelTimer();
     p.reject(e);
   }
 
@@ -86,7 +93,7 @@ export class ByteReader {
     const p = this.pending;
     if (!p || this.buffered < p.n) return;
     this.pending = null;
-    clearTimeout(p.timer);
+    p.cancelTimer();
     p.resolve(this.take(p.n));
   }
 
