@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
+import { firstLineOf } from '../integration/cli-process.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const SCREENSHOTS = path.join(ROOT, 'tests/artifacts/screenshots');
@@ -52,22 +53,7 @@ export async function startServe(extra: string[] = [], env: Record<string, strin
   });
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
-  const first = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${err}`)), 30_000);
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const nl = out.indexOf('\n');
-      if (nl >= 0) {
-        clearTimeout(timer);
-        resolve(out.slice(0, nl));
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`serve exited with ${code}: ${err}`));
-    });
-  });
+  const first = await firstLineOf(child, 'serve', () => err, 30_000);
   const { url, port } = JSON.parse(first) as { url: string; port: number };
   return {
     url,

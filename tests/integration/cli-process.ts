@@ -50,15 +50,14 @@ export interface SimProcess {
   stderr(): string;
 }
 
-/** Starts `packscope sim --pty ARGS` and resolves once it has printed its first line. */
-export async function spawnSim(args: string[], o: { timeoutMs?: number } = {}): Promise<SimProcess> {
-  const timeoutMs = o.timeoutMs ?? 30_000;
-  const child = spawn(process.execPath, [BIN, 'sim', '--pty', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  const firstLine = await new Promise<string>((resolve, reject) => {
+/**
+ * The first line a long-running child prints on stdout (sim: its pty; serve: its URL). Rejects,
+ * with what it wrote to stderr, if it exits or stays silent for timeoutMs.
+ */
+export function firstLineOf(child: ChildProcess, what: string, stderr: () => string, timeoutMs: number): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`sim did not print its pty within ${timeoutMs / 1000} s: ${err}`)), timeoutMs);
+    const timer = setTimeout(() => reject(new Error(`${what} did not print its first line within ${timeoutMs / 1000} s: ${stderr()}`)), timeoutMs);
     child.stdout!.on('data', (d) => {
       out += d;
       const nl = out.indexOf('\n');
@@ -69,9 +68,17 @@ export async function spawnSim(args: string[], o: { timeoutMs?: number } = {}): 
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`sim exited (${code}): ${err}`));
+      reject(new Error(`${what} exited (${code}): ${stderr()}`));
     });
   });
+}
+
+/** Starts `packscope sim --pty ARGS` and resolves once it has printed its first line. */
+export async function spawnSim(args: string[], o: { timeoutMs?: number } = {}): Promise<SimProcess> {
+  const child = spawn(process.execPath, [BIN, 'sim', '--pty', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  const firstLine = await firstLineOf(child, 'sim', () => err, o.timeoutMs ?? 30_000);
   return { child, firstLine, path: firstLine.replace(/^pty /, ''), stderr: () => err };
 }
 
