@@ -13,6 +13,7 @@ import {
 import { flagNames } from '../../../shared/types/domain.js';
 import type { ByteTransport, CloseReason } from '../../../shared/types/transport.js';
 import { concatByteList } from '../../../shared/util/bytes.js';
+import { deadline } from '../util/deadline.js';
 
 /**
  * A CAN channel on an SLCAN adapter (CANable and other Lawicel-protocol adapters) over a serial
@@ -54,7 +55,7 @@ interface Expectation {
   kind: 'ok' | 'tx' | 'status' | 'version' | 'serial';
   resolve: (r: SlcanReply) => void;
   reject: (e: Error) => void;
-  timer: NodeJS.Timeout | null;
+  cancelTimer: (() => void) | null;
   what: string;
 }
 
@@ -150,12 +151,12 @@ export class SlcanChannel {
   private command(cmd: SlcanCommand, kind: Expectation['kind'], what: string): Promise<SlcanReply> {
     if (this.closedWhy !== null) return Promise.reject(new PackscopeError('DISCONNECTED', `adapter link closed: ${this.closedWhy}`));
     return new Promise<SlcanReply>((resolve, reject) => {
-      const exp: Expectation = { kind, resolve, reject, timer: null, what };
-      exp.timer = setTimeout(() => {
+      const exp: Expectation = { kind, resolve, reject, cancelTimer: null, what };
+      exp.cancelTimer = deadline(this.timeoutMs, () => {
         const i = this.expectations.indexOf(exp);
         if (i >= 0) this.expectations.splice(i, 1);
         reject(new PackscopeError('TIMEOUT', `SLCAN adapter did not answer '${what}' within ${this.timeoutMs} ms`));
-      }, this.timeoutMs);
+      });
       this.expectations.push(exp);
       this.transport.write(encodeCommand(cmd)).catch((e: unknown) => {
         this.settle(exp);
@@ -165,7 +166,7 @@ export class SlcanChannel {
   }
 
   private settle(exp: Expectation): void {
-    if (exp.timer) clearTimeout(exp.timer);
+    exp.cancelTimer?.();
     const i = this.expectations.indexOf(exp);
     if (i >= 0) this.expectations.splice(i, 1);
   }
@@ -213,7 +214,7 @@ export class SlcanChannel {
     this.txInFlight++;
     this.stats.framesOut++;
     const what = `transmit ${frame.id.toString(16)}`;
-    const exp: Expectation = { kind: 'tx', resolve: () => undefined, reject: () => undefined, timer: null, what };
+    const exp: Expectation = { kind: 'tx', resolve: () => undefined, reject: () => undefined, cancelTimer: null, what };
     this.expectations.push(exp);
     this.queueWrite(encodeCommand({ kind: 'transmit', frame }));
   }
@@ -265,7 +266,7 @@ export class SlcanChannel {
     const exps = this.expectations;
     this.expectations = [];
     for (const x of exps) {
-      if (x.timer) clearTimeout(x.timer);
+      x.cancelTimer?.();
       if (e) x.reject(e);
     }
     this.txInFlight = 0;

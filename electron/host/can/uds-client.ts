@@ -14,6 +14,7 @@ import {
 import { PackscopeError } from '../../../shared/errors.js';
 import { hostScheduler } from './scheduler.js';
 import type { SlcanChannel } from './slcan-channel.js';
+import { deadline } from '../util/deadline.js';
 
 /**
  * UDS client over ISO-TP on a CAN channel. One request at a time; a response is matched by its
@@ -83,19 +84,19 @@ export class UdsClient {
     const queued = this.inbox.shift();
     if (queued) return Promise.resolve(queued);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const cancelTimer = deadline(timeoutMs, () => {
         this.waiter = null;
         signal?.removeEventListener('abort', onAbort);
         reject(new PackscopeError('TIMEOUT', `no UDS response from ECU 0x${this.rxId.toString(16).toUpperCase()} within ${timeoutMs} ms`));
-      }, timeoutMs);
+      });
       const onAbort = () => {
-        clearTimeout(timer);
+        cancelTimer();
         this.waiter = null;
         reject(new PackscopeError('CANCELLED', 'cancelled'));
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.waiter = (m) => {
-        clearTimeout(timer);
+        cancelTimer();
         signal?.removeEventListener('abort', onAbort);
         if (m instanceof PackscopeError) reject(m);
         else resolve(m);

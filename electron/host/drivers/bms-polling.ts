@@ -3,6 +3,7 @@ import type { FrameExtractor } from '../../../shared/bms/extractor.js';
 import { emptyLinkStats, type Capability, type DeviceInfo, type LinkStats, type ProtocolId, type TelemetryFrame } from '../../../shared/types/domain.js';
 import type { ByteTransport, LineSettings } from '../../../shared/types/transport.js';
 import type { Driver, DriverOptions } from './types.js';
+import { deadline } from '../util/deadline.js';
 
 /**
  * The request/response machinery the commodity-BMS drivers (JBD, Daly, JK) share. These boards
@@ -111,9 +112,9 @@ export class BmsChannel<F> {
     if (this.closed) return Promise.reject(new PackscopeError('DISCONNECTED', `link lost: ${this.closed}`));
     if (signal?.aborted) return Promise.reject(new PackscopeError('CANCELLED', 'cancelled'));
     return new Promise<F[]>((resolve, reject) => {
-      let timer: NodeJS.Timeout | null = null;
+      let cancelTimer: (() => void) | null = null;
       const done = () => {
-        if (timer) clearTimeout(timer);
+        cancelTimer?.();
         signal?.removeEventListener('abort', onAbort);
         this.pending = null;
       };
@@ -134,13 +135,13 @@ export class BmsChannel<F> {
         },
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      timer = setTimeout(() => {
+      cancelTimer = deadline(this.timeoutFor(ex.expectBytes), () => {
         this.linkStats.timeouts++;
         // A reply cut short must not glue itself to the next one.
         this.deliver(this.extractor.flush());
         done();
         reject(new PackscopeError('TIMEOUT', `no answer from the board within ${this.timeoutFor(ex.expectBytes)} ms`));
-      }, this.timeoutFor(ex.expectBytes));
+      });
       this.linkStats.bytesOut += ex.request.length;
       this.linkStats.framesOut++;
       this.transport.write(ex.request).catch((e: unknown) => {
@@ -299,7 +300,7 @@ export async function probeWith<F>(
     const finish = (ok: boolean) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      cancelTimer();
       offData();
       offClose();
       resolve(ok);
@@ -308,7 +309,7 @@ export async function probeWith<F>(
       for (const f of extractor.push(chunk)) if (accept(f)) finish(true);
     });
     const offClose = transport.onClose(() => finish(false));
-    const timer = setTimeout(() => finish(false), timeoutMs);
+    const cancelTimer = deadline(timeoutMs, () => finish(false));
     transport.write(request).catch(() => finish(false));
   });
 }

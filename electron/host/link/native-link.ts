@@ -6,6 +6,7 @@ import { ERROR } from '../../../shared/protocol/messages.js';
 import { emptyLinkStats, type LinkStats } from '../../../shared/types/domain.js';
 import type { ByteTransport, CloseReason } from '../../../shared/types/transport.js';
 import { DeviceError } from './errors.js';
+import { deadline } from '../util/deadline.js';
 
 /**
  * The host end of the native protocol on one transport: frames, sequence numbers, requests with
@@ -38,7 +39,8 @@ interface Pending {
   wire: Uint8Array;
   resolve(payload: Uint8Array): void;
   reject(e: unknown): void;
-  timer: NodeJS.Timeout | null;
+  /** Cancels the answer's deadline (armed per attempt). */
+  cancelTimer: (() => void) | null;
   attemptsLeft: number;
   total: number;
   timeoutMs: number;
@@ -97,7 +99,7 @@ export class NativeLink {
     if (this.closedReason !== null) return;
     this.closedReason = why;
     for (const p of this.pending.values()) {
-      if (p.timer) clearTimeout(p.timer);
+      p.cancelTimer?.();
       p.reject(new PackscopeError('DISCONNECTED', `device disconnected (${why})`));
     }
     this.pending.clear();
@@ -118,7 +120,7 @@ export class NativeLink {
     const p = this.pending.get(f.seq);
     if (!p || p.cmd !== f.cmd) return; // a late duplicate of an answered request
     this.pending.delete(f.seq);
-    if (p.timer) clearTimeout(p.timer);
+    p.cancelTimer?.();
     if (f.type === MSG.RESPONSE) p.resolve(f.payload);
     else if (f.type === MSG.ERROR) {
       try {
@@ -153,16 +155,16 @@ export class NativeLink {
   }
 
   private arm(p: Pending): void {
-    if (p.timer) clearTimeout(p.timer);
-    p.timer = setTimeout(() => {
-      p.timer = null;
+    p.cancelTimer?.();
+    p.cancelTimer = deadline(p.timeoutMs, () => {
+      p.cancelTimer = null;
       this.stats.timeouts++;
       if (p.attemptsLeft > 0) this.resend(p);
       else {
         this.pending.delete(p.seq);
         p.reject(new PackscopeError('TIMEOUT', `no answer to ${commandName(p.cmd)} after ${p.total} attempts`));
       }
-    }, p.timeoutMs);
+    });
   }
 
   private resend(p: Pending): void {
@@ -186,7 +188,7 @@ export class NativeLink {
     return new Promise<Uint8Array>((resolve, reject) => {
       const onAbort = () => {
         const p = this.pending.get(seq);
-        if (p?.timer) clearTimeout(p.timer);
+        p?.cancelTimer?.();
         this.pending.delete(seq);
         reject(new PackscopeError('CANCELLED', 'cancelled'));
       };
@@ -203,7 +205,7 @@ export class NativeLink {
           signal?.removeEventListener('abort', onAbort);
           reject(e);
         },
-        timer: null,
+        cancelTimer: null,
         attemptsLeft: retries,
         total: retries + 1,
         timeoutMs: (options.timeoutMs ?? this.timeoutMs) + this.lineMs(wire.length + 300),
@@ -252,7 +254,7 @@ export class NativeLink {
     if (this.closedReason === null) {
       this.closedReason = 'link disposed';
       for (const p of this.pending.values()) {
-        if (p.timer) clearTimeout(p.timer);
+        p.cancelTimer?.();
         p.reject(new PackscopeError('CANCELLED', 'link closed'));
       }
       this.pending.clear();

@@ -1,5 +1,6 @@
 import { PackscopeError } from '../../../shared/errors.js';
 import type { ByteTransport } from '../../../shared/types/transport.js';
+import { deadline } from '../util/deadline.js';
 
 /**
  * Exact-length reads with a deadline over a ByteTransport's push-style data events: what a
@@ -42,13 +43,7 @@ export class ByteReader {
     return new Promise((resolve, reject) => {
       const onAbort = () => this.fail(new PackscopeError('CANCELLED', 'cancelled'));
       signal?.addEventListener('abort', onAbort, { once: true });
-      // After an event-loop stall (a loaded machine, a long GC) the timer and the answer are both
-      // due at once, and timers run before I/O callbacks: the expiry therefore waits one turn
-      // (setImmediate), so bytes that have already arrived are served first.
-      let immediate: NodeJS.Immediate | null = null;
-      const timer = setTimeout(() => {
-        immediate = setImmediate(() => this.fail(new PackscopeError('TIMEOUT', `no answer within ${timeoutMs} ms (got ${this.buffered} of ${n} bytes)`)));
-      }, timeoutMs);
+      const cancelTimer = deadline(timeoutMs, () => this.fail(new PackscopeError('TIMEOUT', `no answer within ${timeoutMs} ms (got ${this.buffered} of ${n} bytes)`)));
       this.pending = {
         n,
         resolve: (b) => {
@@ -59,10 +54,7 @@ export class ByteReader {
           signal?.removeEventListener('abort', onAbort);
           reject(e);
         },
-        cancelTimer: () => {
-          clearTimeout(timer);
-          if (immediate) clearImmediate(immediate);
-        },
+        cancelTimer,
       };
     });
   }
