@@ -33,7 +33,6 @@ import { bmsPersonality, DALY_LINE, hasStatus, type BmsPersonalityOptions } from
  *  - unknown commands and frames with a bad checksum get no answer at all.
  */
 export function createDalyPersonality(board: SimBoard, options: BmsPersonalityOptions = {}): Personality {
-  const rx = createDalyExtractor();
   const tx = new Uint8Array(8); // the stale transmit buffer
   const reply = (command: number) => encodeDalyFrame({ address: DALY_BMS_ADDRESS, command, data: tx });
 
@@ -113,10 +112,8 @@ export function createDalyPersonality(board: SimBoard, options: BmsPersonalityOp
     }
   };
 
-  return bmsPersonality('daly', DALY_LINE, options, (link, data) => {
-    for (const f of rx.push(data)) {
-      if (f.address !== DALY_HOST_ADDRESS) continue;
-      for (const r of answer(f.command, board.pack.state())) link.send(r);
-    }
-  }, () => rx.reset());
+  return bmsPersonality('daly', DALY_LINE, options, createDalyExtractor(), (link, f) => {
+    if (f.address !== DALY_HOST_ADDRESS) return;
+    for (const r of answer(f.command, board.pack.state())) link.send(r);
+  });
 }

@@ -55,25 +55,22 @@ export function jbdBasicInfoFrom(board: SimBoard, s: PackState): JbdBasicInfo {
 }
 
 export function createJbdPersonality(board: SimBoard, options: BmsPersonalityOptions = {}): Personality {
-  const rx = createJbdExtractor();
-  return bmsPersonality('jbd', JBD_LINE, options, (link, data) => {
-    for (const frame of rx.push(data)) {
-      let req;
-      try {
-        req = jbdFrameAsRequest(frame);
-      } catch {
-        continue; // another board's response on a shared bus: not for us
-      }
-      if (req.kind !== 'read' || frame.b1 !== JBD_READ) {
-        link.send(encodeJbdResponse({ register: req.register, status: JBD_STATUS_REFUSED, data: new Uint8Array(0) }));
-        continue;
-      }
-      const s = board.pack.state();
-      let payload: Uint8Array | null = null;
-      if (req.register === JBD_REG_BASIC) payload = encodeJbdBasicInfo(jbdBasicInfoFrom(board, s));
-      else if (req.register === JBD_REG_CELLS) payload = encodeJbdCells(s.cellVoltages);
-      else if (req.register === JBD_REG_HWVERSION) payload = encodeJbdHardwareVersion(jbdHardwareVersion(board));
-      link.send(encodeJbdResponse({ register: req.register, status: payload ? 0 : JBD_STATUS_REFUSED, data: payload ?? new Uint8Array(0) }));
+  return bmsPersonality('jbd', JBD_LINE, options, createJbdExtractor(), (link, frame) => {
+    let req;
+    try {
+      req = jbdFrameAsRequest(frame);
+    } catch {
+      return; // another board's response on a shared bus: not for us
     }
-  }, () => rx.reset());
+    if (req.kind !== 'read' || frame.b1 !== JBD_READ) {
+      link.send(encodeJbdResponse({ register: req.register, status: JBD_STATUS_REFUSED, data: new Uint8Array(0) }));
+      return;
+    }
+    const s = board.pack.state();
+    let payload: Uint8Array | null = null;
+    if (req.register === JBD_REG_BASIC) payload = encodeJbdBasicInfo(jbdBasicInfoFrom(board, s));
+    else if (req.register === JBD_REG_CELLS) payload = encodeJbdCells(s.cellVoltages);
+    else if (req.register === JBD_REG_HWVERSION) payload = encodeJbdHardwareVersion(jbdHardwareVersion(board));
+    link.send(encodeJbdResponse({ register: req.register, status: payload ? 0 : JBD_STATUS_REFUSED, data: payload ?? new Uint8Array(0) }));
+  });
 }

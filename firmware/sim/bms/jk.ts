@@ -105,12 +105,9 @@ export function jkFieldsFor(board: SimBoard, s: PackState): JkField[] {
 }
 
 export function createJkPersonality(board: SimBoard, options: BmsPersonalityOptions = {}): Personality {
-  const rx = createJkExtractor();
-  return bmsPersonality('jk', JK_LINE, options, (link, data) => {
-    for (const f of rx.push(data)) {
-      if (f.type !== JK_TYPE_REQUEST || f.command !== JK_CMD_READ_ALL) continue;
-      const payload = encodeJkFields(jkFieldsFor(board, board.pack.state()));
-      link.send(encodeJkFrame({ bmsId: f.bmsId, command: JK_CMD_READ_ALL, source: JK_SOURCE_BMS, type: JK_TYPE_RESPONSE, payload, recordNumber: 0 }));
-    }
-  }, () => rx.reset());
+  return bmsPersonality('jk', JK_LINE, options, createJkExtractor(), (link, f) => {
+    if (f.type !== JK_TYPE_REQUEST || f.command !== JK_CMD_READ_ALL) return;
+    const payload = encodeJkFields(jkFieldsFor(board, board.pack.state()));
+    link.send(encodeJkFrame({ bmsId: f.bmsId, command: JK_CMD_READ_ALL, source: JK_SOURCE_BMS, type: JK_TYPE_RESPONSE, payload, recordNumber: 0 }));
+  });
 }

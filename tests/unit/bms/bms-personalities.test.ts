@@ -5,6 +5,7 @@ import type { DeviceLink } from '../../../firmware/sim/line.js';
 import { createDalyPersonality } from '../../../firmware/sim/bms/daly.js';
 import { createJbdPersonality, JBD_STATUS_REFUSED } from '../../../firmware/sim/bms/jbd.js';
 import { createJkPersonality } from '../../../firmware/sim/bms/jk.js';
+import { RX_IDLE_RESET_MS } from '../../../firmware/sim/bms/common.js';
 import * as daly from '../../../shared/bms/daly.js';
 import * as jbd from '../../../shared/bms/jbd.js';
 import * as jk from '../../../shared/bms/jk.js';
@@ -98,6 +99,47 @@ describe('JK personality', () => {
     expect(s.cellVoltages).toHaveLength(13);
     expect(jk.jkDeviceInfo(s)).toMatchObject({ chemistry: 'nmc', cellCount: 13, model: 'JK-SIM13S' });
   });
+});
+
+describe('receive idle timeout', () => {
+  // A stray start byte with a large "length" after it (another protocol's probe during
+  // auto-detection, noise on plug-in) must not make a board swallow the next request as the rest
+  // of that frame: after RX_IDLE_RESET_MS of silence the partial frame is given up.
+  const cases = [
+    { name: 'jbd', make: createJbdPersonality, stray: Uint8Array.of(0x00, 0xdd, 0xa5, 0x03, 0xf0), request: jbd.encodeJbdRead(3), swallowed: true },
+    { name: 'jk', make: createJkPersonality, stray: Uint8Array.of(0x00, 0x4e, 0x57, 0x01, 0x00), request: jk.encodeJkReadAll(), swallowed: true },
+    // Daly frames have a fixed length and the rescan skips one byte at a time, so a Daly board
+    // recovers from a stray header by itself once a whole request has arrived.
+    { name: 'daly', make: createDalyPersonality, stray: Uint8Array.of(0x00, 0xa5, 0x40, 0x90, 0x08), request: daly.encodeDalyRequest(0x90), swallowed: false },
+  ];
+  for (const c of cases) {
+    it(`${c.name}: a request after a quiet gap is answered, whatever was half-received before it`, () => {
+      let t = 1000;
+      const p = c.make(board, { clock: () => t });
+      const link = fakeLink();
+      p.attach(link);
+      link.feed(c.stray);
+      t += RX_IDLE_RESET_MS - 5; // not yet idle: the request is taken as the stray frame's body
+      link.feed(c.request);
+      expect(link.sent.length > 0).toBe(!c.swallowed);
+      const before = link.sent.length;
+      t += RX_IDLE_RESET_MS + 5;
+      link.feed(c.request);
+      expect(link.sent.length).toBeGreaterThan(before);
+      p.detach();
+    });
+    it(`${c.name}: a request split by a pause shorter than the idle timeout is still answered`, () => {
+      let t = 0;
+      const p = c.make(board, { clock: () => t });
+      const link = fakeLink();
+      p.attach(link);
+      link.feed(c.request.subarray(0, 3));
+      t += RX_IDLE_RESET_MS - 1;
+      link.feed(c.request.subarray(3));
+      expect(link.sent.length).toBeGreaterThan(0);
+      p.detach();
+    });
+  }
 });
 
 describe('all personalities on arbitrary input', () => {
