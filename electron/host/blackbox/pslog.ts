@@ -211,6 +211,7 @@ export function nodeVerifier(): SignatureVerifier {
 export class PslogWriter {
   private index: IndexEntry[] = [];
   private records = 0;
+  private closed = false;
   private constructor(
     private fh: FileHandle,
     readonly finalPath: string,
@@ -244,9 +245,14 @@ export class PslogWriter {
     } catch (e) {
       throw ioError(partial, e);
     }
-    await fh.write(encodePreamble(preamble), 0, PREAMBLE_SIZE, 0);
-    await fh.write(metaBytes, 0, metaBytes.length, PREAMBLE_SIZE);
-    await fh.sync();
+    try {
+      await fh.write(encodePreamble(preamble), 0, PREAMBLE_SIZE, 0);
+      await fh.write(metaBytes, 0, metaBytes.length, PREAMBLE_SIZE);
+      await fh.sync();
+    } catch (e) {
+      await fh.close().catch(() => undefined);
+      throw ioError(partial, e);
+    }
     return new PslogWriter(fh, path, partial, preamble, preamble.segmentsOffset);
   }
 
@@ -257,7 +263,10 @@ export class PslogWriter {
       throw ioError(partial, e);
     });
     const end = preamble.segmentsOffset + entries.length * preamble.segmentSize;
-    await fh.truncate(end);
+    await fh.truncate(end).catch(async (e) => {
+      await fh.close().catch(() => undefined);
+      throw ioError(partial, e);
+    });
     const w = new PslogWriter(fh, path, partial, preamble, end);
     w.index = entries.slice();
     const last = entries[entries.length - 1];
@@ -286,7 +295,12 @@ export class PslogWriter {
       buf.set(seg.bytes, i * size);
     });
     let o = 0;
-    while (o < buf.length) o += (await this.fh.write(buf, o, buf.length - o, this.end + o)).bytesWritten;
+    try {
+      while (o < buf.length) o += (await this.fh.write(buf, o, buf.length - o, this.end + o)).bytesWritten;
+    } catch (e) {
+      // The index only names segments written whole; a resume cuts the file back to them.
+      throw ioError(this.partialPath, e);
+    }
     this.end += buf.length;
     for (const seg of segs) {
       this.index.push({ counter: seg.header.counter, recordCount: seg.recordCount, flags: seg.trailer?.flags ?? 0, firstRecord: this.records, rtcMs: seg.header.rtcMs });
@@ -299,7 +313,22 @@ export class PslogWriter {
     await this.fh.sync();
   }
 
+  /** Completes the file and renames it into place; on a failure (disk full) the handle is closed and the partial kept. */
   async finish(checkpoint: Checkpoint | null): Promise<void> {
+    try {
+      await this.complete(checkpoint);
+    } catch (e) {
+      await this.close();
+      throw e instanceof PackscopeError ? e : ioError(this.partialPath, e);
+    }
+    try {
+      await rename(this.partialPath, this.finalPath);
+    } catch (e) {
+      throw ioError(this.finalPath, e);
+    }
+  }
+
+  private async complete(checkpoint: Checkpoint | null): Promise<void> {
     let o = this.end;
     const p = { ...this.preamble, complete: true, segmentCount: this.index.length };
     if (checkpoint) {
@@ -317,15 +346,14 @@ export class PslogWriter {
     await this.fh.sync();
     await this.fh.write(encodePreamble(p), 0, PREAMBLE_SIZE, 0);
     await this.fh.sync();
+    this.closed = true;
     await this.fh.close();
-    try {
-      await rename(this.partialPath, this.finalPath);
-    } catch (e) {
-      throw ioError(this.finalPath, e);
-    }
   }
 
+  /** Idempotent: pull and the recorder close after a failed finish too. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     try {
       await this.fh.sync();
     } catch {
@@ -339,6 +367,7 @@ function ioError(path: string, e: unknown): PackscopeError {
   const code = (e as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') return new PackscopeError('NOT_FOUND', `${path}: no such file or directory`);
   if (code === 'EACCES' || code === 'EPERM') return new PackscopeError('PERMISSION', `${path}: permission denied`);
+  if (code === 'ENOSPC') return new PackscopeError('IO', `${path}: disk full; free some space and run again`);
   return new PackscopeError('IO', `${path}: ${(e as Error).message}`);
 }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -56,7 +56,7 @@ describe('.pslog', () => {
   it('a byte flipped in a stored segment fails verification naming it; a wrong root fails the certificate', async () => {
     const file = await write('b.pslog', parsed);
     const bytes = readFileSync(file);
-    const seg0 = (await openPslog(file)).preamble.segmentsOffset;
+    const seg0 = decodePreamble(bytes.subarray(0, 64)).segmentsOffset;
     bytes[seg0 + 2 * 512 + 300]! ^= 0x40;
     writeFileSync(file, bytes);
     const r = await openPslog(file);
@@ -108,5 +108,26 @@ describe('.pslog', () => {
     );
     const cp = { counter: 7, recordCount: 2, segmentSize: 512, nonce: new Uint8Array(16).fill(1), signature: new Uint8Array(64).fill(2), prefix: new Uint8Array(200).fill(3) };
     expect(decodeCheckpoint(encodeCheckpoint(cp))).toEqual(cp);
+  });
+
+  it('a full disk is a clear error that leaves no final file and no open handle', async () => {
+    // /dev/full answers every write with ENOSPC: the partial file "is" a full disk.
+    const full = path.join(dir, 'full.pslog');
+    symlinkSync('/dev/full', `${full}.partial`);
+    await expect(PslogWriter.create(full, meta, 512)).rejects.toThrow(/disk full/);
+    expect(existsSync(full)).toBe(false);
+
+    // A write that fails while the file is being completed keeps the partial (resumable) and
+    // never renames a half-finished file into place.
+    const file = path.join(dir, 'e.pslog');
+    const w = await PslogWriter.create(file, meta, 512);
+    await w.appendMany(parsed.slice(0, 3));
+    await w.close(); // every later write on the handle fails
+    const err = await w.finish(null).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PackscopeError);
+    expect((err as PackscopeError).message).toContain(`${file}.partial`);
+    expect(existsSync(file)).toBe(false);
+    expect(existsSync(`${file}.partial`)).toBe(true);
+    await w.close(); // idempotent
   });
 });
