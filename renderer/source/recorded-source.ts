@@ -1,6 +1,6 @@
 import type { TelemetryFrame } from '../../shared/types/domain.js';
 import type { Decimated } from './decimate.js';
-import { queryPyramid, type Pyramid } from './pyramid.js';
+import { assemblePyramid, queryPyramid, type ChannelLevels, type Pyramid, type TimeAxis } from './pyramid.js';
 import type { PyramidRequest, PyramidResponse } from './pyramid.worker.js';
 import { CHANNEL_NAMES, ChangeNotifier, type Channel, type Source } from './source.js';
 
@@ -19,21 +19,47 @@ const waiting = new Map<number, (r: PyramidResponse) => void>();
 function pyramidWorker(): Worker {
   if (!worker) {
     worker = new Worker(new URL('./pyramid.worker.ts', import.meta.url), { type: 'module' });
-    worker.onmessage = (e: MessageEvent<PyramidResponse>) => {
-      waiting.get(e.data.id)?.(e.data);
-      waiting.delete(e.data.id);
-    };
+    worker.onmessage = (e: MessageEvent<PyramidResponse>) => waiting.get(e.data.id)?.(e.data);
   }
   return worker;
 }
 
-/** Sends the columns to the pyramid Worker (transferring them) and resolves with the pyramids. */
-export function buildPyramidsInWorker(t: Float64Array, channels: Record<string, Float32Array>): Promise<PyramidResponse> {
+/** Starts the pyramid Worker now, so opening the first log does not wait for its script. */
+export function warmPyramidWorker(): void {
+  pyramidWorker();
+}
+
+export interface BuiltPyramids {
+  /** Pyramids of the `first` channels. */
+  pyramids: Record<string, Pyramid>;
+  /** Worker time for them, ms. */
+  ms: number;
+  /** Pyramids of the other channels, built after the first ones. */
+  rest: Promise<Record<string, Pyramid>>;
+}
+
+/**
+ * Sends the columns to the pyramid Worker (transferring them: they leave this thread) and resolves
+ * once the `first` channels' pyramids are back; the rest follow on `rest`.
+ */
+export function buildPyramidsInWorker(t: Float64Array, channels: Record<string, Float32Array>, first: string[]): Promise<BuiltPyramids> {
   const id = nextId++;
   const w = pyramidWorker();
   return new Promise((resolve) => {
-    waiting.set(id, resolve);
-    const req: PyramidRequest = { id, t, channels };
+    let axis: TimeAxis | null = null;
+    let restDone: (p: Record<string, Pyramid>) => void = () => undefined;
+    const rest = new Promise<Record<string, Pyramid>>((r) => (restDone = r));
+    const assemble = (chs: Record<string, ChannelLevels>) => Object.fromEntries(Object.entries(chs).map(([k, c]) => [k, assemblePyramid(axis!, c)]));
+    waiting.set(id, (r) => {
+      if (r.part === 'first') {
+        axis = r.axis;
+        resolve({ pyramids: assemble(r.channels), ms: r.ms, rest });
+      } else {
+        waiting.delete(id);
+        restDone(assemble(r.channels));
+      }
+    });
+    const req: PyramidRequest = { id, t, channels, first };
     w.postMessage(req, [t.buffer as ArrayBuffer, ...Object.values(channels).map((c) => c.buffer as ArrayBuffer)]);
   });
 }
@@ -62,18 +88,13 @@ export class RecordedSource implements Source {
    * through onChange.
    */
   static async fromColumns(cols: RecordedColumns, first: Channel[] = CHANNEL_NAMES): Promise<RecordedSource> {
-    const pick = (names: Channel[], t: Float64Array) => ({ t, channels: Object.fromEntries(names.map((c) => [c, cols.channels[c]])) });
-    const rest = CHANNEL_NAMES.filter((c) => !first.includes(c));
-    // Each request transfers its own copy of the time axis (transferred buffers leave this thread).
-    const restReq = rest.length ? pick(rest, cols.t.slice()) : null;
-    const r = await buildPyramidsInWorker(cols.t, pick(first, cols.t).channels);
+    const r = await buildPyramidsInWorker(cols.t, cols.channels, first);
     const source = new RecordedSource(r.pyramids as Partial<Record<Channel, Pyramid>>, cols.lastFrame, r.ms);
-    if (restReq) {
-      source.complete = buildPyramidsInWorker(restReq.t, restReq.channels).then((more) => {
-        Object.assign(source.pyramids, more.pyramids);
-        source.notifier.notify();
-      });
-    }
+    source.complete = r.rest.then((more) => {
+      if (!Object.keys(more).length) return;
+      Object.assign(source.pyramids, more);
+      source.notifier.notify();
+    });
     return source;
   }
 

@@ -30,6 +30,14 @@ describe('Logs screen against the demo board', () => {
     expect(await page.getByTestId('segments').textContent()).toContain('✓ valid');
     await page.waitForTimeout(500);
     await shot(page, 'logs-open');
+    // The channels on screen at open come with the first pyramids; the others follow from the
+    // Worker in the background and must draw too.
+    const points = () => page.getByTestId('time-chart').locator('.uplot').getAttribute('data-points').then(Number);
+    expect(await points()).toBeGreaterThan(100);
+    await page.getByRole('button', { name: 'Temperatures' }).click();
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid=time-chart] .uplot')?.getAttribute('data-points')) > 100, null, { timeout: 10_000 });
+    await page.getByRole('button', { name: 'Voltage & current' }).click();
+    expect(await points()).toBeGreaterThan(100);
 
     await page.getByTestId('export-all').click();
     await page.getByTestId('export-result').waitFor({ timeout: 60_000 });

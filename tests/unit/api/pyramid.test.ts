@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decimate } from '../../../renderer/source/decimate.js';
-import { buildPyramid, queryPyramid } from '../../../renderer/source/pyramid.js';
+import { assemblePyramid, buildChannelLevels, buildPyramid, buildTimeAxis, FAN, levelLengths, queryPyramid } from '../../../renderer/source/pyramid.js';
 
 /** Sorted times with random steps and random values (spikes included), as Float64/Float32 columns. */
 const series = fc
@@ -66,6 +66,35 @@ describe('min/max pyramids (long-log charts)', () => {
     expect(d.full).toBe(true);
     expect(Array.from(d.t)).toContain(50_100_000);
     expect(d.min[Array.from(d.t).indexOf(50_100_000)]).toBe(Math.fround(Math.sin(50_100)));
+  });
+
+  it('property: level k holds min and max of each block of FAN^k samples at its first time; channels share one time axis', () => {
+    fc.assert(
+      fc.property(series, fc.integer({ min: 1, max: 200 }), ({ t, v }, minBlocks) => {
+        const w = Float32Array.from(v, (x) => -x); // a second channel on the same samples
+        const axis = buildTimeAxis(t, minBlocks);
+        const lengths = levelLengths(axis);
+        const [p, q] = [v, w].map((c) => assemblePyramid(axis, buildChannelLevels(c, lengths)));
+        expect(p!.levels.map((l) => l.t)).toEqual(q!.levels.map((l) => l.t));
+        p!.levels.forEach((l, k) => expect(l.t).toBe(q!.levels[k]!.t)); // shared, not copied
+        expect(p).toEqual(buildPyramid(t, v, minBlocks));
+        // Up from the samples until a level has at most minBlocks blocks.
+        if (t.length <= minBlocks) expect(p!.levels).toHaveLength(0);
+        else expect(p!.levels.at(-1)!.t.length).toBeLessThanOrEqual(minBlocks);
+        p!.levels.forEach((l, k) => {
+          const size = FAN ** (k + 1);
+          expect(l.blockSize).toBe(size);
+          expect(l.t.length).toBe(Math.ceil(t.length / size));
+          for (let b = 0; b < l.t.length; b += Math.max(1, Math.floor(l.t.length / 50))) {
+            const block = v.subarray(b * size, (b + 1) * size);
+            expect(l.t[b]).toBe(t[b * size]);
+            expect(l.min[b]).toBe(Math.min(...block));
+            expect(l.max[b]).toBe(Math.max(...block));
+          }
+        });
+      }),
+      { numRuns: 100 },
+    );
   });
 
   it('decimate keeps the extremes of every bucket', () => {
