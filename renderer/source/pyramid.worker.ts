@@ -20,7 +20,7 @@ export interface PyramidRequest {
 
 export type PyramidResponse =
   | { id: number; part: 'first'; axis: TimeAxis; channels: Record<string, ChannelLevels>; ms: number }
-  | { id: number; part: 'rest'; channels: Record<string, ChannelLevels>; ms: number };
+  | { id: number; part: 'rest'; channels: Record<string, ChannelLevels> };
 
 function buffersOf(channels: Record<string, ChannelLevels>): ArrayBuffer[] {
   const out: ArrayBuffer[] = [];
@@ -40,8 +40,7 @@ self.onmessage = (e: MessageEvent<PyramidRequest>) => {
   const post = self as unknown as Worker;
   post.postMessage({ id, part: 'first', axis, channels: firstLevels, ms: performance.now() - started } satisfies PyramidResponse, [...axisBuffers, ...buffersOf(firstLevels)]);
 
-  const restStarted = performance.now();
   const rest: Record<string, ChannelLevels> = {};
   for (const [name, v] of Object.entries(channels)) if (!first.includes(name)) rest[name] = buildChannelLevels(v, lengths);
-  post.postMessage({ id, part: 'rest', channels: rest, ms: performance.now() - restStarted } satisfies PyramidResponse, buffersOf(rest));
+  post.postMessage({ id, part: 'rest', channels: rest } satisfies PyramidResponse, buffersOf(rest));
 };

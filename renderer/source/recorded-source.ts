@@ -24,11 +24,6 @@ function pyramidWorker(): Worker {
   return worker;
 }
 
-/** Starts the pyramid Worker now, so opening the first log does not wait for its script. */
-export function warmPyramidWorker(): void {
-  pyramidWorker();
-}
-
 export interface BuiltPyramids {
   /** Pyramids of the `first` channels. */
   pyramids: Record<string, Pyramid>;
@@ -46,10 +41,11 @@ export function buildPyramidsInWorker(t: Float64Array, channels: Record<string, 
   const id = nextId++;
   const w = pyramidWorker();
   return new Promise((resolve) => {
-    let axis: TimeAxis | null = null;
-    let restDone: (p: Record<string, Pyramid>) => void = () => undefined;
+    // The 'first' answer always comes before 'rest' and brings the axis both share.
+    let axis!: TimeAxis;
+    let restDone!: (p: Record<string, Pyramid>) => void;
     const rest = new Promise<Record<string, Pyramid>>((r) => (restDone = r));
-    const assemble = (chs: Record<string, ChannelLevels>) => Object.fromEntries(Object.entries(chs).map(([k, c]) => [k, assemblePyramid(axis!, c)]));
+    const assemble = (chs: Record<string, ChannelLevels>) => Object.fromEntries(Object.entries(chs).map(([k, c]) => [k, assemblePyramid(axis, c)]));
     waiting.set(id, (r) => {
       if (r.part === 'first') {
         axis = r.axis;

@@ -239,34 +239,19 @@ export class PslogWriter {
       checkpointLength: 0,
       indexOffset: 0,
     };
-    let fh: FileHandle;
-    try {
-      fh = await open(partial, 'w+');
-    } catch (e) {
-      throw ioError(partial, e);
-    }
-    try {
-      await fh.write(encodePreamble(preamble), 0, PREAMBLE_SIZE, 0);
-      await fh.write(metaBytes, 0, metaBytes.length, PREAMBLE_SIZE);
-      await fh.sync();
-    } catch (e) {
-      await fh.close().catch(() => undefined);
-      throw ioError(partial, e);
-    }
+    const fh = await openPartial(partial, 'w+', async (f) => {
+      await f.write(encodePreamble(preamble), 0, PREAMBLE_SIZE, 0);
+      await f.write(metaBytes, 0, metaBytes.length, PREAMBLE_SIZE);
+      await f.sync();
+    });
     return new PslogWriter(fh, path, partial, preamble, preamble.segmentsOffset);
   }
 
   /** Reopens a partial whose first `segments` (with these index entries) were re-verified; the rest is cut. */
   static async resume(path: string, preamble: Preamble, entries: IndexEntry[]): Promise<PslogWriter> {
     const partial = PslogWriter.partialPathOf(path);
-    const fh = await open(partial, 'r+').catch((e) => {
-      throw ioError(partial, e);
-    });
     const end = preamble.segmentsOffset + entries.length * preamble.segmentSize;
-    await fh.truncate(end).catch(async (e) => {
-      await fh.close().catch(() => undefined);
-      throw ioError(partial, e);
-    });
+    const fh = await openPartial(partial, 'r+', (f) => f.truncate(end));
     const w = new PslogWriter(fh, path, partial, preamble, end);
     w.index = entries.slice();
     const last = entries[entries.length - 1];
@@ -361,6 +346,23 @@ export class PslogWriter {
     }
     await this.fh.close().catch(() => undefined);
   }
+}
+
+/** Opens a .partial and prepares it; if preparing fails (disk full) the file is closed again. */
+async function openPartial(partial: string, flags: 'w+' | 'r+', prepare: (fh: FileHandle) => Promise<void>): Promise<FileHandle> {
+  let fh: FileHandle;
+  try {
+    fh = await open(partial, flags);
+  } catch (e) {
+    throw ioError(partial, e);
+  }
+  try {
+    await prepare(fh);
+  } catch (e) {
+    await fh.close().catch(() => undefined);
+    throw ioError(partial, e);
+  }
+  return fh;
 }
 
 function ioError(path: string, e: unknown): PackscopeError {
