@@ -7,13 +7,18 @@ import { bytesEqual, concatBytes, fromHex, toHex, utf8Decode, utf8Encode } from 
  * The device certificate: a compact binary statement by the manufacturing CA that a device key
  * belongs to a board (serial, model, board id). Layout (little-endian):
  *
- *   magic "PSDC" · version u8 (1) · reserved u8 · issuedMs u64 ·
+ *   magic "PSDC" · version u8 (1 or 2) · reserved u8 · issuedMs u64 ·
  *   serial (u8 length + UTF-8) · model (u8 length + UTF-8) · boardId (u8 length + UTF-8) ·
+ *   version 2 only: chemistry (u8 length + UTF-8) · cellCount u8 · ratedCapacityMah u32 ·
  *   devicePublicKey[65] (uncompressed SEC1 P-256 point) ·
  *   issuerKeyId[8] (first 8 bytes of SHA-256 of the CA's DER SubjectPublicKeyInfo) ·
  *   signature[64] (ECDSA P-256 with SHA-256, raw r‖s, by the CA over every preceding byte)
  *
  * The manufacturing root is distributed as a PEM "PUBLIC KEY" (DER SPKI), e.g. `manufacturing-root.pem`.
+ *
+ * Version 2 carries the pack's rating (chemistry, series cells, rated capacity) because C-rates,
+ * cell limits and capacity fade are verdict inputs: they must come from a statement the supplier's
+ * own CA signed at the factory, never from a file the customer's machine wrote.
  */
 export interface DeviceCertificate {
   version: number;
@@ -21,6 +26,10 @@ export interface DeviceCertificate {
   serial: string;
   model: string;
   boardId: string;
+  /** The pack's rating as certified by the manufacturing CA (version 2); null in version 1. */
+  chemistry: string | null;
+  cellCount: number | null;
+  ratedCapacityAh: number | null;
   /** Uncompressed SEC1 point, 65 bytes. */
   devicePublicKey: Uint8Array;
   issuerKeyId: Uint8Array;
@@ -92,6 +101,8 @@ export interface CertificateInput {
   serial: string;
   model: string;
   boardId: string;
+  /** The pack's rating; when given (all three) the certificate is version 2. */
+  rating?: { chemistry: string; cellCount: number; ratedCapacityAh: number };
   devicePublicKey: Uint8Array;
   issuerSpki: Uint8Array;
 }
@@ -106,13 +117,24 @@ function lenStr(s: string): Uint8Array {
 export function certificateTbs(c: CertificateInput): Uint8Array {
   const head = new Uint8Array(14);
   head.set(MAGIC);
-  head[4] = 1;
+  head[4] = c.rating ? 2 : 1;
   const lo = c.issuedMs % 4294967296;
   const hi = Math.floor(c.issuedMs / 4294967296);
   new DataView(head.buffer).setUint32(6, lo, true);
   new DataView(head.buffer).setUint32(10, hi, true);
   if (c.devicePublicKey.length !== 65) throw new RangeError('device public key must be an uncompressed P-256 point');
-  return concatBytes(head, lenStr(c.serial), lenStr(c.model), lenStr(c.boardId), c.devicePublicKey, keyId(c.issuerSpki));
+  const rating: Uint8Array[] = [];
+  if (c.rating) {
+    const { chemistry, cellCount, ratedCapacityAh } = c.rating;
+    const mah = Math.round(ratedCapacityAh * 1000);
+    if (!Number.isInteger(cellCount) || cellCount < 0 || cellCount > 255) throw new RangeError('cell count must be 0–255');
+    if (!(mah >= 0 && mah <= 0xffffffff)) throw new RangeError('rated capacity out of range');
+    const tail = new Uint8Array(5);
+    tail[0] = cellCount;
+    new DataView(tail.buffer).setUint32(1, mah, true);
+    rating.push(lenStr(chemistry), tail);
+  }
+  return concatBytes(head, lenStr(c.serial), lenStr(c.model), lenStr(c.boardId), ...rating, c.devicePublicKey, keyId(c.issuerSpki));
 }
 
 export function assembleCertificate(tbs: Uint8Array, signature: Uint8Array): Uint8Array {
@@ -128,7 +150,7 @@ export function decodeCertificate(raw: Uint8Array): DeviceCertificate {
   need(14);
   if (!bytesEqual(raw.subarray(0, 4), MAGIC)) throw new DecodeError('not a device certificate (magic)');
   const version = raw[4]!;
-  if (version !== 1) throw new DecodeError(`unsupported device certificate version ${version}`);
+  if (version !== 1 && version !== 2) throw new DecodeError(`unsupported device certificate version ${version}`);
   const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const issuedMs = dv.getUint32(6, true) + dv.getUint32(10, true) * 4294967296;
   o = 14;
@@ -143,6 +165,16 @@ export function decodeCertificate(raw: Uint8Array): DeviceCertificate {
   const serial = str();
   const model = str();
   const boardId = str();
+  let chemistry: string | null = null;
+  let cellCount: number | null = null;
+  let ratedCapacityAh: number | null = null;
+  if (version === 2) {
+    chemistry = str();
+    need(5);
+    cellCount = raw[o]!;
+    ratedCapacityAh = dv.getUint32(o + 1, true) / 1000;
+    o += 5;
+  }
   need(65 + 8 + 64);
   const devicePublicKey = raw.slice(o, o + 65);
   o += 65;
@@ -153,7 +185,7 @@ export function decodeCertificate(raw: Uint8Array): DeviceCertificate {
   const signature = raw.slice(o, o + 64);
   o += 64;
   if (o !== raw.length) throw new DecodeError('trailing bytes after the device certificate');
-  return { version, issuedMs, serial, model, boardId, devicePublicKey, issuerKeyId, signature, tbs, raw: raw.slice() };
+  return { version, issuedMs, serial, model, boardId, chemistry, cellCount, ratedCapacityAh, devicePublicKey, issuerKeyId, signature, tbs, raw: raw.slice() };
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { ByteReader, ByteWriter } from '../protocol/bytes-io.js';
 import { codec as sharedCodec, type Codec } from '../protocol/codec.js';
+import { ATTESTATION_SIZE, decodeAttestation, encodeAttestation, type Attestation } from './verify.js';
 
 /**
  * Native-protocol commands of the black box (0x02xx; PROTOCOL.md "Black box") and their payload
@@ -92,17 +93,23 @@ export interface CheckpointResponse {
   length: number;
   segmentSize: number;
   signature: Uint8Array;
+  /** The board's signed extent (84 bytes after the signature); null from a board of the first format. */
+  attestation: Attestation | null;
 }
 
 export const BB_CHECKPOINT_RES = codec<CheckpointResponse>(
   'checkpoint-response',
-  (w, v) => w.u32(v.counter).u16(v.recordCount).u32(v.length).u32(v.segmentSize).bytes(v.signature),
+  (w, v) => {
+    w.u32(v.counter).u16(v.recordCount).u32(v.length).u32(v.segmentSize).bytes(v.signature);
+    if (v.attestation) w.bytes(encodeAttestation(v.attestation));
+  },
   (r) => ({
     counter: r.u32('counter'),
     recordCount: r.u16('recordCount'),
     length: r.u32('length'),
     segmentSize: r.u32('segmentSize'),
     signature: r.bytes(64, 'signature'),
+    attestation: r.remaining > 0 ? decodeAttestation(r.bytes(ATTESTATION_SIZE, 'attestation')) : null,
   }),
 );
 

@@ -172,7 +172,29 @@ export class ChainVerifier {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Checkpoint of the open segment
+// Checkpoint of the open segment, and the board's attestation of its extent
+
+/**
+ * What the board states about the history it holds, signed with the checkpoint over the verifier's
+ * nonce (PROTOCOL.md "Checkpoint"). The newest closed segment's hash is the head of the hash chain,
+ * so with the oldest retained segment's counter and hash it binds every segment in between: a
+ * package holding a chosen stretch of the log cannot match it.
+ */
+export interface Attestation {
+  /** Oldest closed segment still in the ring; NONE (0xffffffff) when the ring holds none. */
+  oldestCounter: number;
+  /** SHA-256 of that segment (its trailer hash); zeros when none. */
+  oldestHash: Uint8Array;
+  /** Newest closed segment; NONE when none. */
+  newestCounter: number;
+  /** SHA-256 of the newest closed segment: the chain head. */
+  newestHash: Uint8Array;
+  /** The board's real-time clock when it signed, ms since the epoch. */
+  boardTimeMs: number;
+  bootCount: number;
+}
+
+export const ATTESTATION_NONE = 0xffffffff;
 
 export interface Checkpoint {
   counter: number;
@@ -184,16 +206,53 @@ export interface Checkpoint {
   prefix: Uint8Array;
   /** Segment size, to rebuild the open segment for decoding. */
   segmentSize: number;
+  /** The board's signed statement of its extent; null for a checkpoint of the first format (no extent). */
+  attestation?: Attestation | null;
 }
 
-/** The message a checkpoint signature covers: "PSCP" · counter u32 · recordCount u16 · nonceLen u8 · nonce · SHA-256(prefix). */
-export function checkpointMessage(counter: number, recordCount: number, nonce: Uint8Array, prefix: Uint8Array): Uint8Array {
+/**
+ * The message a checkpoint signature covers.
+ *   format 1 (no attestation): "PSCP" · counter u32 · recordCount u16 · nonceLen u8 · nonce · SHA-256(prefix)
+ *   format 2: "PSC2" · counter u32 · recordCount u16 · nonceLen u8 · nonce · SHA-256(prefix) ·
+ *             oldestCounter u32 · oldestHash[32] · newestCounter u32 · newestHash[32] · boardTimeMs u64 · bootCount u32
+ */
+export function checkpointMessage(counter: number, recordCount: number, nonce: Uint8Array, prefix: Uint8Array, attestation?: Attestation | null): Uint8Array {
   const head = new Uint8Array(11);
-  head.set(utf8Encode('PSCP'));
+  head.set(utf8Encode(attestation ? 'PSC2' : 'PSCP'));
   new DataView(head.buffer).setUint32(4, counter, true);
   new DataView(head.buffer).setUint16(8, recordCount, true);
   head[10] = nonce.length;
-  return concatBytes(head, nonce, sha256(prefix));
+  if (!attestation) return concatBytes(head, nonce, sha256(prefix));
+  return concatBytes(head, nonce, sha256(prefix), encodeAttestation(attestation));
+}
+
+/** The attestation's 84 bytes as signed (and as carried in the protocol and in .pslog files). */
+export function encodeAttestation(a: Attestation): Uint8Array {
+  const b = new Uint8Array(ATTESTATION_SIZE);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, a.oldestCounter, true);
+  b.set(a.oldestHash.subarray(0, 32), 4);
+  v.setUint32(36, a.newestCounter, true);
+  b.set(a.newestHash.subarray(0, 32), 40);
+  v.setUint32(72, a.boardTimeMs % 4294967296, true);
+  v.setUint32(76, Math.floor(a.boardTimeMs / 4294967296), true);
+  v.setUint32(80, a.bootCount, true);
+  return b;
+}
+
+export const ATTESTATION_SIZE = 84;
+
+export function decodeAttestation(b: Uint8Array): Attestation {
+  if (b.length !== ATTESTATION_SIZE) throw new RangeError(`an attestation is ${ATTESTATION_SIZE} bytes, not ${b.length}`);
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  return {
+    oldestCounter: v.getUint32(0, true),
+    oldestHash: b.slice(4, 36),
+    newestCounter: v.getUint32(36, true),
+    newestHash: b.slice(40, 72),
+    boardTimeMs: v.getUint32(72, true) + v.getUint32(76, true) * 4294967296,
+    bootCount: v.getUint32(80, true),
+  };
 }
 
 /** The open segment rebuilt from a checkpoint (erased space as FF), ready for parseSegment. */
@@ -212,7 +271,7 @@ export function verifyCheckpoint(chain: ChainVerifier, cp: Checkpoint, publicKey
   const c = cp.counter;
   const fail = (message: string) => out.push(chain.addIssue({ kind: 'checkpoint', segment: c, message }));
   if (expectedNonce && !bytesEqual(expectedNonce, cp.nonce)) fail(`checkpoint of segment ${c} carries nonce ${toHex(cp.nonce)}, not the one the tool sent`);
-  const message = checkpointMessage(c, cp.recordCount, cp.nonce, cp.prefix);
+  const message = checkpointMessage(c, cp.recordCount, cp.nonce, cp.prefix, cp.attestation);
   if (!verifyFn(cp.signature, sha256(message), publicKey, message)) fail(`checkpoint of open segment ${c}: device signature does not verify`);
   let seg: ParsedSegment | null = null;
   try {
@@ -233,6 +292,13 @@ export function verifyCheckpoint(chain: ChainVerifier, cp: Checkpoint, publicKey
     if (chain.lastCounter !== null) {
       if (c !== chain.lastCounter + 1) fail(`checkpoint is for segment ${c} but the last closed segment is ${chain.lastCounter}`);
       else if (chain.lastHash && !bytesEqual(h.prevHash, chain.lastHash)) fail(`open segment ${c} does not chain to segment ${chain.lastCounter}`);
+    }
+    const a = cp.attestation;
+    if (a) {
+      if (a.newestCounter === ATTESTATION_NONE ? c !== 0 : a.newestCounter + 1 !== c) {
+        fail(`checkpoint attests newest closed segment ${a.newestCounter === ATTESTATION_NONE ? 'none' : a.newestCounter} but the open segment is ${c}`);
+      }
+      if (a.newestCounter !== ATTESTATION_NONE && !bytesEqual(h.prevHash, a.newestHash)) fail(`open segment ${c} does not chain to the attested chain head`);
     }
   }
   return out;
