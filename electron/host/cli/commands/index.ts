@@ -15,6 +15,7 @@ export const COMMANDS: Record<string, () => Promise<{ default: CommandModule }>>
   policy: () => import('./policy.js'),
   selfcheck: () => import('./selfcheck.js'),
   package: () => import('./package.js'),
+  claim: () => import('./claim.js'),
   image: () => import('./image.js'),
   flash: () => import('./flash.js'),
   fw: () => import('./fw.js'),
