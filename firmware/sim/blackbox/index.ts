@@ -15,7 +15,7 @@ import { FileRing, MemoryRing } from './ring.js';
 
 export { BlackBoxRecorder } from './recorder.js';
 export { FileRing, MemoryRing } from './ring.js';
-export { loadBlackBoxKeys, signMessage, nodeKeyFromSecret } from './keys.js';
+export { boardRating, loadBlackBoxKeys, signMessage, nodeKeyFromSecret } from './keys.js';
 
 /** 64 MiB of 4 KiB segments: about 11 days of 1 Hz records for a 16-cell pack. */
 export const DEFAULT_SLOT_COUNT = 16384;
@@ -153,6 +153,7 @@ export async function installBlackBox(board: SimBoard): Promise<void> {
       length: snapshot.prefix.length,
       segmentSize: snapshot.segmentSize,
       signature: snapshot.signature,
+      attestation: snapshot.attestation,
     });
     board.raiseEvent(EVENTS.log_exported);
     return res;

@@ -1,7 +1,7 @@
 import { createPrivateKey, randomBytes, sign as nodeSign, type KeyObject } from 'node:crypto';
 import { p256 } from '@noble/curves/nist.js';
 import {
-  assembleCertificate, certificateTbs, decodeCertificate, parsePublicKeyPem, publicKeyPem, spkiFromPoint,
+  assembleCertificate, certificateTbs, decodeCertificate, keyId, parsePublicKeyPem, publicKeyPem, spkiFromPoint,
 } from '../../../shared/blackbox/certificate.js';
 import { fromHex, toHex, utf8Decode, utf8Encode } from '../../../shared/util/bytes.js';
 import type { SimBoard } from '../board.js';
@@ -43,6 +43,16 @@ export interface BlackBoxKeys {
   rootSpki: Uint8Array;
 }
 
+/**
+ * The pack's rating as the factory certifies it (certificate version 2): the same chemistry, series
+ * cell count and nominal capacity the board reports in IDENTITY, from the pack model's config. The
+ * capacity is carried in mAh, so it is rounded to what the certificate can hold.
+ */
+export function boardRating(board: SimBoard): { chemistry: string; cellCount: number; ratedCapacityAh: number } {
+  const cfg = board.pack.config;
+  return { chemistry: cfg.chemistry, cellCount: cfg.cells, ratedCapacityAh: Math.round(cfg.capacityAh * 1000) / 1000 };
+}
+
 export function loadBlackBoxKeys(board: SimBoard): BlackBoxKeys {
   const stored = readJson<{ secretKey: string }>(board.storage, 'device-key.json');
   if (!stored || !/^[0-9a-f]{64}$/.test(stored.secretKey)) throw new Error('the board has no device key in its state');
@@ -60,13 +70,22 @@ export function loadBlackBoxKeys(board: SimBoard): BlackBoxKeys {
   const onDisk = board.storage.read('manufacturing-root.pem');
   if (!onDisk || utf8Decode(onDisk) !== pem) board.storage.write('manufacturing-root.pem', utf8Encode(pem));
 
-  // The certificate is issued once ("at the factory") and kept; reissued only if the key changed.
+  // The certificate is issued once ("at the factory") and kept; reissued by the same CA only if the
+  // key, serial or issuing CA changed, or it predates the rating (version 1) or certifies another rating.
+  const rating = boardRating(board);
   let certificate = board.storage.read('device-cert.bin');
   let valid = false;
   if (certificate) {
     try {
       const c = decodeCertificate(certificate);
-      valid = toHex(c.devicePublicKey) === toHex(devicePublicKey) && c.serial === board.identity.serial;
+      valid =
+        toHex(c.devicePublicKey) === toHex(devicePublicKey) &&
+        c.serial === board.identity.serial &&
+        c.version === 2 &&
+        c.chemistry === rating.chemistry &&
+        c.cellCount === rating.cellCount &&
+        c.ratedCapacityAh === rating.ratedCapacityAh &&
+        toHex(c.issuerKeyId) === toHex(keyId(rootSpki));
     } catch {
       valid = false;
     }
@@ -77,6 +96,7 @@ export function loadBlackBoxKeys(board: SimBoard): BlackBoxKeys {
       serial: board.identity.serial,
       model: board.identity.model,
       boardId: board.identity.boardId,
+      rating,
       devicePublicKey,
       issuerSpki: rootSpki,
     });

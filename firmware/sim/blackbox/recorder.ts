@@ -1,8 +1,8 @@
 import type { KeyObject } from 'node:crypto';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { checkpointMessage } from '../../../shared/blackbox/verify.js';
+import { ATTESTATION_NONE, checkpointMessage, type Attestation } from '../../../shared/blackbox/verify.js';
 import {
-  HEADER_FIXED, SEGMENT_FLAG, SEGMENT_MAGIC, TRAILER_FLAG, TRAILER_MAGIC, TRAILER_SIZE, hashedRange, rd16, rd32, readHeader,
+  HASH_FROM_END, HEADER_FIXED, SEGMENT_FLAG, SEGMENT_MAGIC, TRAILER_FLAG, TRAILER_MAGIC, TRAILER_SIZE, hashedRange, rd16, rd32, readHeader,
   writeTrailerHead, writeTrailerSeal, type RecordValues,
 } from '../../../shared/blackbox/format.js';
 import { parseSegment } from '../../../shared/blackbox/segment.js';
@@ -15,7 +15,9 @@ import { signMessage } from './keys.js';
  * segment in the flash ring, closes full segments with the device signature, chains each segment to
  * the previous one by hash, recovers its position by scanning the ring at boot (closing, with a
  * "closed at boot" flag, a segment that was open when power went), and freezes signed checkpoints of
- * the open segment on request.
+ * the open segment on request. A checkpoint (format 2) also attests the board's extent: the oldest
+ * closed segment the ring still holds and the newest one, each with its SHA-256, the RTC and the
+ * boot count, so a verifier can tell whether a log holds everything from oldest to newest.
  */
 export interface RecorderIdentity {
   serial: string;
@@ -39,6 +41,8 @@ export interface CheckpointSnapshot {
   prefix: Uint8Array;
   signature: Uint8Array;
   segmentSize: number;
+  /** What the checkpoint signature also covers (format 2): the board's extent. */
+  attestation: Attestation;
 }
 
 export class BlackBoxRecorder {
@@ -182,12 +186,38 @@ export class BlackBoxRecorder {
     this.firstAfterBoot = true;
   }
 
-  /** Freezes and signs the open segment's current bytes with the tool's nonce. */
+  /**
+   * Freezes and signs the open segment's current bytes with the tool's nonce, together with the
+   * attestation of the ring's extent at this moment (`t`: the board's RTC, ms).
+   */
   checkpoint(nonce: Uint8Array, t: number): CheckpointSnapshot {
+    // Opening a segment may overwrite the oldest slot: attest after it, so the extent is current.
     const b = this.open ?? this.openSegment(t, this.id.uptimeMs());
     const prefix = b.bytes.slice(0, b.usedBytes);
-    const signature = signMessage(this.id.deviceKey, checkpointMessage(b.counter, b.recordCount, nonce, prefix));
-    return { counter: b.counter, recordCount: b.recordCount, prefix, signature, segmentSize: this.segmentSize };
+    const attestation = this.attestation(t);
+    const signature = signMessage(this.id.deviceKey, checkpointMessage(b.counter, b.recordCount, nonce, prefix, attestation));
+    return { counter: b.counter, recordCount: b.recordCount, prefix, signature, segmentSize: this.segmentSize, attestation };
+  }
+
+  /** The extent as the board states it: oldest and newest closed segment with their hashes. */
+  attestation(t: number): Attestation {
+    const none = { counter: ATTESTATION_NONE, hash: new Uint8Array(32) };
+    const newest = this.newest === null ? none : { counter: this.newest, hash: this.lastHash.slice() };
+    const oldest = this.oldest === null || this.newest === null ? none : { counter: this.oldest, hash: this.trailerHash(this.oldest) };
+    return {
+      oldestCounter: oldest.counter,
+      oldestHash: oldest.hash,
+      newestCounter: newest.counter,
+      newestHash: newest.hash,
+      boardTimeMs: Math.max(0, Math.round(t)),
+      bootCount: this.id.bootCount() >>> 0,
+    };
+  }
+
+  /** The SHA-256 a closed segment's trailer holds, read from flash. */
+  private trailerHash(counter: number): Uint8Array {
+    if (counter === this.newest) return this.lastHash.slice();
+    return this.ring.read(this.slotOf(counter) * this.segmentSize + this.segmentSize - HASH_FROM_END, 32);
   }
 
   /** Where a closed segment is and what it holds, read from flash; null when not held. */

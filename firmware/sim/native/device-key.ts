@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { p256 } from '@noble/curves/nist.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { toHex, fromHex } from '../../../shared/util/bytes.js';
@@ -7,8 +8,11 @@ import { readJson, writeJson } from '../state.js';
 
 /**
  * The board's device key: ECDSA P-256, as an ATECC608-class secure element holds it. Created on
- * first start (from the board's seeded generator, so a --seed run is repeatable) and kept in the
- * board's non-volatile state; it never leaves the board, only its public key does.
+ * first start from node:crypto randomness, as a secure element generates its key internally, and
+ * kept in the board's non-volatile state; it never leaves the board, only its public key does.
+ * Never drawn from the board's seeded generator: --seed chooses simulated values only, so two
+ * boards with different --state directories (or two in-memory boards) never share a key even when
+ * they share a seed. A test that needs the key asks the board for it (DEVICE_KEY, certificate).
  */
 export interface DeviceKey {
   /** DER SubjectPublicKeyInfo. */
@@ -33,16 +37,18 @@ export function spkiFromRaw(raw: Uint8Array): Uint8Array {
   return out;
 }
 
-export function loadOrCreateDeviceKey(storage: SimStorage, rng: Random): DeviceKey {
+/**
+ * The key kept in `storage` (device-key.json), or a new one from node:crypto randomness. The second
+ * argument is accepted for callers that still pass the board's seeded generator and is ignored.
+ */
+export function loadOrCreateDeviceKey(storage: SimStorage, _seeded?: Random): DeviceKey {
   const stored = readJson<{ secretKey: string }>(storage, 'device-key.json');
   let secret: Uint8Array;
   if (stored && /^[0-9a-f]{64}$/.test(stored.secretKey)) {
     secret = fromHex(stored.secretKey);
   } else {
-    const seed = new Uint8Array(48);
-    for (let i = 0; i < seed.length; i++) seed[i] = rng.int(256);
     // Hash-to-scalar of 48 random bytes (FIPS 186-5 A.2.1 style) gives a uniformly distributed key.
-    secret = p256.utils.randomSecretKey(seed);
+    secret = p256.utils.randomSecretKey(new Uint8Array(randomBytes(48)));
     writeJson(storage, 'device-key.json', { curve: 'P-256', secretKey: toHex(secret) });
   }
   const publicKeyRaw = p256.getPublicKey(secret, false);

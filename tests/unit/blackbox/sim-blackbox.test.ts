@@ -79,7 +79,12 @@ describe('simulated black box', () => {
     const chain = new ChainVerifier({ publicKey: cert.devicePublicKey });
     for (const it of decodeSegments(log2)) if (it.kind === 'segment') chain.addSegment(it.segment);
     expect(verifyCheckpoint(chain, { ...cp, nonce }, cert.devicePublicKey, nonce)).toEqual([]);
-    const msg = checkpointMessage(cp.counter, cp.recordCount, nonce, cp.prefix);
+    // Format 2: the signature covers the attested extent too.
+    expect(cp.attestation.newestCounter).toBe(cp.counter - 1);
+    expect(cp.attestation.oldestCounter).toBe(rec2.oldest);
+    const msg = checkpointMessage(cp.counter, cp.recordCount, nonce, cp.prefix, cp.attestation);
+    const msg1 = checkpointMessage(cp.counter, cp.recordCount, nonce, cp.prefix);
+    expect(nobleVerifier(cp.signature, sha256(msg1), cert.devicePublicKey, msg1)).toBe(false);
     expect(nobleVerifier(cp.signature, sha256(msg), cert.devicePublicKey, msg)).toBe(true);
     await again.stop();
   }, 60_000);
