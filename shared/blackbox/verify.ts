@@ -64,6 +64,21 @@ export interface ChainVerifierOptions {
   verify?: SignatureVerifier;
   /** Hash of the segment before the first one this verifier sees (a resumed verification). */
   previous?: { counter: number; sha256: Uint8Array };
+  /**
+   * Hash every segment now but keep signature checks for later (`verifyDeferred`). A checkpoint
+   * whose attested chain head binds a contiguous chain makes per-segment signatures redundant:
+   * SHA-256 of the head commits to every segment behind it. This is what lets a package verify
+   * at close to hashing speed.
+   */
+  deferSignatures?: boolean;
+}
+
+interface DeferredSignature {
+  counter: number;
+  signature: Uint8Array;
+  digest: Uint8Array;
+  message: Uint8Array;
+  offset: number | undefined;
 }
 
 export class ChainVerifier {
@@ -78,6 +93,9 @@ export class ChainVerifier {
   lastHash: Uint8Array | null = null;
   firstTime: number | null = null;
   lastTime: number | null = null;
+  /** Closed segments whose hash verified: counter → SHA-256 (for checking an attested extent). */
+  readonly hashes = new Map<number, Uint8Array>();
+  private deferred: DeferredSignature[] = [];
 
   constructor(private readonly options: ChainVerifierOptions) {
     this.verifyFn = options.verify ?? nobleVerifier;
@@ -113,8 +131,12 @@ export class ChainVerifier {
       const digest = sha256(message);
       if (!bytesEqual(digest, seg.trailer.sha256)) {
         out.push(this.issue({ kind: 'hash', segment: c, message: `segment ${c}: content does not match its SHA-256 (altered or damaged)`, ...at }));
-      } else if (!this.verifyFn(seg.trailer.signature, digest, this.options.publicKey, message)) {
-        out.push(this.issue({ kind: 'signature', segment: c, message: `segment ${c}: device signature does not verify`, ...at }));
+      } else {
+        if (!this.hashes.has(c)) this.hashes.set(c, digest);
+        if (this.options.deferSignatures) this.deferred.push({ counter: c, signature: seg.trailer.signature, digest, message, offset });
+        else if (!this.verifyFn(seg.trailer.signature, digest, this.options.publicKey, message)) {
+          out.push(this.issue({ kind: 'signature', segment: c, message: `segment ${c}: device signature does not verify`, ...at }));
+        }
       }
     }
     if (this.lastCounter !== null) {
@@ -149,6 +171,35 @@ export class ChainVerifier {
     const expected = this.expectedCounter;
     const where = expected === null ? 'before the first segment' : `where segment ${expected} was expected`;
     return this.issue({ kind: 'damage', segment: expected, offset, message: `damaged data (${length} bytes at offset ${offset}, ${where}): ${error.message}` });
+  }
+
+  /** Segments whose signature check was deferred and not yet made. */
+  get deferredCount(): number {
+    return this.deferred.length;
+  }
+
+  /** Checks the deferred signatures (all, or those `which` selects); returns the issues raised. */
+  verifyDeferred(which: (counter: number) => boolean = () => true): VerifyIssue[] {
+    const out: VerifyIssue[] = [];
+    const keep: DeferredSignature[] = [];
+    for (const d of this.deferred) {
+      if (!which(d.counter)) {
+        keep.push(d);
+        continue;
+      }
+      if (!this.verifyFn(d.signature, d.digest, this.options.publicKey, d.message)) {
+        out.push(this.issue({ kind: 'signature', segment: d.counter, message: `segment ${d.counter}: device signature does not verify`, ...(d.offset === undefined ? {} : { offset: d.offset }) }));
+      }
+    }
+    this.deferred = keep;
+    return out;
+  }
+
+  /** Forgets the deferred checks: the caller proved the segments through an attested chain head. */
+  settleDeferred(): number {
+    const n = this.deferred.length;
+    this.deferred = [];
+    return n;
   }
 
   addIssue(i: VerifyIssue): VerifyIssue {

@@ -22,14 +22,36 @@ export interface DeviceIdentity {
   hardwareRevision: string | null;
   /** SHA-256 (hex) of the device public key's DER SPKI; null when the data is not device-signed. */
   publicKeyFingerprint: string | null;
+  /** Rated capacity as the manufacturing CA certified it (device certificate version 2); null otherwise. identity.json never counts. */
   nominalCapacityAh: number | null;
   cellCount: number | null;
   /** Temperature sensor names in record order (from the record schema), e.g. cells1, mosfet, board. */
   temperatureLabels: string[] | null;
 }
 
+/** The history the board attested in its signed checkpoint, as found in the package. */
+export interface AttestedExtent {
+  /** Oldest and newest closed segment the board holds (null: none). */
+  oldestCounter: number | null;
+  newestCounter: number | null;
+  /** The open segment the checkpoint seals. */
+  openCounter: number;
+  /** The board's clock when it signed, ms. */
+  boardTimeMs: number;
+  bootCount: number;
+  /** Time of the oldest attested segment: the board holds history from here (null if the package lacks it). */
+  historyFromMs: number | null;
+  /** Attested segment counters the package lacks or that do not decode (the first 1000), and how many. */
+  unreadable: number[];
+  unreadableCount: number;
+  /** The nonce the checkpoint was signed over (hex): a claim ticket's nonce proves the pull is fresh. */
+  nonce: string;
+}
+
 export interface DecodedEvidence {
   device: DeviceIdentity;
+  /** The extent the board attested; null for desktop recordings and logs without an attesting checkpoint. */
+  extent: AttestedExtent | null;
   source: 'device' | 'desktop';
   /** Segment signatures against the device key in the certificate (independent of any root). */
   signature: SignatureStatus;

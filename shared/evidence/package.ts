@@ -6,12 +6,18 @@
  *   SHA256SUMS           sha256sum format over every file except the three below
  *   SHA256SUMS.sig       raw Ed25519 over SHA256SUMS (openssl pkeyutl -verify -rawin)
  *   SHA256SUMS.sshsig    SSHSIG, namespace packscope-diagnosis (ssh-keygen -Y verify)
- *   VERIFY.txt           the stock-tool commands
+ *   VERIFY.txt           the stock-tool commands and what each signature proves (canonical text)
  *   claim.json policy.json evaluation.json report.html
+ *   ticket.psticket      the supplier's claim ticket, when the pull was made with one
  *   keys/install.pub.pem keys/install.pub keys/allowed_signers
  *   device/…             the raw signed black box as pulled (segments, signatures, certificate)
  *   data/records.csv data/events.csv
- *   photos/…
+ *   photos/NN-name
+ *
+ * Trust (ARCHITECTURE.md 4b): the verdict a supplier acts on is recomputed from what the board
+ * signed and what the verifier brings (policy, roots, ticket key, pinned installation keys). The
+ * package's policy, evaluation, manifest and report are what the customer saw: each is compared
+ * with its recomputed form, never shown as it is.
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -25,8 +31,11 @@ import { type Evaluation, Evaluator, type LogFacts } from './engine.js';
 import { ed25519FromOpenSsh, ed25519OpenSsh, ed25519PublicKeyFromPem, ed25519PublicKeyPem, sshFingerprint } from './keys.js';
 import { MANIFEST_FILE, MANIFEST_SCHEMA_ID, type Manifest, parseManifest, SIGNATURE_FILES } from './manifest.js';
 import { parsePolicy, policyHash, type WarrantyPolicy } from './policy.js';
+import { DEFAULT_POLICY } from './default-policy.js';
 import { renderReportHtml } from './report.js';
 import { encodeText } from './text.js';
+import { parseTicketFile, ticketNonce, verifyTicket, type TicketFile } from './ticket.js';
+import { policyDifferences } from './policy-diff.js';
 import { formatSha256Sums, parseSha256Sums } from './sha256sums.js';
 import { SSHSIG_NAMESPACE, sshsigSign, sshsigVerify } from './sshsig.js';
 import { DEFAULT_ZIP_LIMITS, openZip, type ZipLimits } from './zip.js';
@@ -47,6 +56,7 @@ export const FILES = {
   allowedSigners: 'keys/allowed_signers',
   recordsCsv: 'data/records.csv',
   eventsCsv: 'data/events.csv',
+  ticket: 'ticket.psticket',
 } as const;
 export const DEVICE_DIR = 'device/';
 export const PHOTO_DIR = 'photos/';
@@ -66,6 +76,8 @@ export interface AssembleInput {
   createdAt: Date;
   toolVersion: string;
   signer: PackageSigner;
+  /** The supplier's claim ticket the log was pulled with (its file bytes, canonical form). */
+  ticket?: Uint8Array | null;
 }
 
 /** The commands VERIFY.txt prints; the integration tests run exactly these lines. */
@@ -97,13 +109,32 @@ export function verifyText(fingerprint: string): string {
     `   'Good "${SSHSIG_NAMESPACE}" signature for ${INSTALL_IDENTITY}':`,
     `$ ${ssh}`,
     '',
-    `The installation key's fingerprint is ${fingerprint}; compare it with the one`,
-    'the customer\'s PackScope shows under Settings, or with earlier packages from the same',
-    'customer. The installation key proves the package was not changed after it was made; the',
-    'device evidence in device/ is signed by the battery itself. Check that, the certificate',
-    'chain to your manufacturing root, the CSVs and the evaluation all at once with:',
+    'What these three steps prove, and what they do not',
+    '--------------------------------------------------',
+    `The installation key (fingerprint ${fingerprint}) was made on the`,
+    'customer\'s computer and travels inside this package. Steps 1-3 prove only that nothing',
+    'changed after someone holding that key signed the file list. Anyone can make such a key, so',
+    'they do not prove who made the package, nor that the data came from the battery. The key',
+    'means something only if you know it already: compare the fingerprint with your own records',
+    '(an earlier package from the same customer, or the one the customer read to you from',
+    'PackScope), or give it to `packscope package verify --install-key`.',
     '',
-    '  packscope package verify THIS-FILE.psdiag --root YOUR-ROOT.pem',
+    'What proves the data',
+    '--------------------',
+    'The records in device/ are signed by the battery\'s own device key, whose certificate is',
+    'signed by your manufacturing CA. The battery also signed a checkpoint over a nonce, in which',
+    'it states the oldest and newest segment it holds, the hash that binds every segment in',
+    'between, its clock and its boot count. With a claim ticket you issued, that nonce is yours,',
+    'so the pull was made after you issued the ticket. The device certificate, records and',
+    'checkpoint use PackScope\'s binary formats (documented in firmware/PROTOCOL.md); checking',
+    'them, and deciding the claim with your own warranty policy, needs PackScope:',
+    '',
+    '  packscope package verify THIS-FILE.psdiag --root YOUR-ROOT.pem --policy YOUR-POLICY.json \\',
+    '      [--ticket-key YOUR-TICKET-KEY.pub.pem] [--install-key CUSTOMER-KEY.pub]',
+    '',
+    'The policy, evaluation, report and manifest in this package are what the customer\'s',
+    'PackScope showed; `packscope package verify` recomputes each one and reports any',
+    'difference. Do not act on report.html from the package: write your own with --report.',
     '',
   ].join('\n');
 }
@@ -114,16 +145,40 @@ function safePhotoName(i: number, name: string): string {
   return `${PHOTO_DIR}${String(i + 1).padStart(2, '0')}-${clean}`;
 }
 
-/** Evaluates decoded evidence: the one function both creation and verification use. */
-export function evaluateEvidence(evidence: DecodedEvidence, policy: WarrantyPolicy, claim: Claim, createdAtIso: string): Evaluation {
+/** What the verdict knows about the claim ticket: its issue time counts as the claim date. */
+export interface TicketFacts {
+  issuedAtMs: number;
+}
+
+/** The ticket a package carries, parsed (null when it has none or it does not parse). */
+export function packageTicket(files: ReadonlyMap<string, Uint8Array>): TicketFile | null {
+  const b = files.get(FILES.ticket);
+  if (!b) return null;
+  try {
+    return parseTicketFile(b);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Evaluates decoded evidence: the one function both creation and verification use. The claim date
+ * for the warranty age is the ticket's issue time, else the board's attested clock, else createdAt.
+ */
+export function evaluateEvidence(evidence: DecodedEvidence, policy: WarrantyPolicy, claim: Claim, createdAtIso: string, ticket: TicketFacts | null = null): Evaluation {
   const ev = new Evaluator(policy, { nominalCapacityAh: evidence.device.nominalCapacityAh });
   for (const r of evidence.records) ev.push(r);
+  const reportedAt = Date.parse(createdAtIso);
+  const x = evidence.extent;
   const facts: LogFacts = {
     source: evidence.source,
     signature: evidence.signature,
     gaps: evidence.gaps,
     deviceSerial: evidence.source === 'device' ? evidence.device.serial : null,
-    reportedAt: Date.parse(createdAtIso),
+    reportedAt,
+    extent: x ? { historyFromMs: x.historyFromMs, boardTimeMs: x.boardTimeMs, unreadableSegments: x.unreadable } : null,
+    claimedAtMs: ticket?.issuedAtMs ?? x?.boardTimeMs ?? reportedAt,
+    freshness: ticket ? 'ticket' : 'unproven',
   };
   return ev.finish(claim, facts);
 }
@@ -132,13 +187,94 @@ function csvFor(evidence: DecodedEvidence) {
   return recordsToCsv(evidence.records, evidence.device.cellCount, evidence.device.temperatureLabels);
 }
 
+interface ReportParts {
+  evidence: DecodedEvidence;
+  evaluation: Evaluation;
+  claim: Claim;
+  createdAt: string;
+  toolVersion: string;
+  fingerprint: string;
+  photos: string[];
+}
+
+/** report.html: rendered from the evaluation and the records (the verifier renders its own from its recomputation). */
+export function reportFor(p: ReportParts): Uint8Array {
+  return encodeText(
+    renderReportHtml({
+      evaluation: p.evaluation,
+      claim: p.claim,
+      device: { serial: p.evidence.device.serial, model: p.evidence.device.model, firmwareVersion: p.evidence.device.firmwareVersion, source: p.evidence.source },
+      createdAt: p.createdAt,
+      toolVersion: p.toolVersion,
+      installKeyFingerprint: p.fingerprint,
+      records: p.evidence.records,
+      photos: p.photos,
+    }),
+  );
+}
+
+interface ManifestParts {
+  toolVersion: string;
+  createdAt: string;
+  evidence: DecodedEvidence;
+  fingerprint: string;
+  policy: WarrantyPolicy;
+  claim: Claim;
+  evaluation: Evaluation;
+  /** Every payload file (not the manifest, not SHA256SUMS and its signatures). */
+  files: ReadonlyMap<string, Uint8Array>;
+}
+
+/** The manifest as it follows from the package's contents: creation writes it, verification recomputes and compares it. */
+export function buildManifest(p: ManifestParts): Manifest {
+  const { evidence, evaluation, files } = p;
+  const payload = [...files.keys()].filter((n) => n !== FILES.manifest && !(SIGNATURE_FILES as readonly string[]).includes(n)).sort();
+  return {
+    schema: MANIFEST_SCHEMA_ID,
+    tool: { name: 'packscope', version: p.toolVersion },
+    createdAt: p.createdAt,
+    device: {
+      serial: evidence.device.serial,
+      model: evidence.device.model,
+      firmwareVersion: evidence.device.firmwareVersion,
+      hardwareRevision: evidence.device.hardwareRevision,
+      publicKeyFingerprint: evidence.device.publicKeyFingerprint,
+      source: evidence.source,
+    },
+    installKey: { algorithm: 'ed25519', fingerprint: p.fingerprint, identity: INSTALL_IDENTITY },
+    policy: { id: p.policy.id, sha256: policyHash(p.policy) },
+    claim: { serial: p.claim.serial, remedy: p.claim.remedy },
+    verdict: { verdict: evaluation.verdict, summary: evaluation.summary, excludedBy: evaluation.excludedBy },
+    log: { records: evaluation.log.records, segments: evidence.segments, from: evaluation.log.from, to: evaluation.log.to },
+    files: payload.map((name) => ({ name, size: files.get(name)!.length, sha256: toHex(sha256(files.get(name)!)) })),
+  };
+}
+
+/** Names a package may hold: the fixed files, device files, and numbered photos. */
+export function allowedName(name: string): boolean {
+  if ((Object.values(FILES) as string[]).includes(name)) return true;
+  if (name.startsWith(DEVICE_DIR)) return /^device\/[a-z-]+\.(json|psdc|bin)$/.test(name);
+  return /^photos\/\d{2}-[A-Za-z0-9_-][A-Za-z0-9._-]{0,79}$/.test(name);
+}
+
 /** Builds every file of a package. Returns the files and the evaluation. */
 export async function assemblePackage(input: AssembleInput): Promise<{ files: Map<string, Uint8Array>; evaluation: Evaluation; manifest: Manifest }> {
   const claim = validateClaim(input.claim);
   const { evidence, policy, signer } = input;
   const createdAt = new Date(Math.floor(input.createdAt.getTime() / 1000) * 1000).toISOString();
-  const evaluation = evaluateEvidence(evidence, policy, claim, createdAt);
+  let ticket: TicketFile | null = null;
+  if (input.ticket) {
+    ticket = parseTicketFile(input.ticket);
+    if (!evidence.extent || evidence.extent.nonce !== ticket.ticket.nonce) {
+      throw new PackscopeError('REFUSED', `the log was not pulled with claim ticket ${ticket.ticket.claimId}: its checkpoint carries another nonce; pull it again with --ticket`);
+    }
+    if (ticket.ticket.serial !== evidence.device.serial) {
+      throw new PackscopeError('REFUSED', `claim ticket ${ticket.ticket.claimId} is for serial ${ticket.ticket.serial}, the log is from ${evidence.device.serial}`);
+    }
+  }
+  const evaluation = evaluateEvidence(evidence, policy, claim, createdAt, ticket ? { issuedAtMs: Date.parse(ticket.ticket.issuedAt) } : null);
   const files = new Map<string, Uint8Array>();
+  if (input.ticket) files.set(FILES.ticket, input.ticket);
   for (const [name, data] of input.deviceFiles) files.set(DEVICE_DIR + name, data);
   const csv = csvFor(evidence);
   files.set(FILES.recordsCsv, csv.records);
@@ -157,40 +293,8 @@ export async function assemblePackage(input: AssembleInput): Promise<{ files: Ma
   files.set(FILES.pubSsh, utf8Encode(ed25519OpenSsh(signer.publicKey, INSTALL_IDENTITY) + '\n'));
   files.set(FILES.allowedSigners, utf8Encode(`${INSTALL_IDENTITY} namespaces="${SSHSIG_NAMESPACE}" ${ed25519OpenSsh(signer.publicKey)}\n`));
   files.set(FILES.verify, utf8Encode(verifyText(fingerprint)));
-  files.set(
-    FILES.report,
-    encodeText(
-      renderReportHtml({
-        evaluation,
-        claim,
-        device: { serial: evidence.device.serial, model: evidence.device.model, firmwareVersion: evidence.device.firmwareVersion, source: evidence.source },
-        createdAt,
-        toolVersion: input.toolVersion,
-        installKeyFingerprint: fingerprint,
-        records: evidence.records,
-        photos,
-      }),
-    ),
-  );
-  const manifest: Manifest = {
-    schema: MANIFEST_SCHEMA_ID,
-    tool: { name: 'packscope', version: input.toolVersion },
-    createdAt,
-    device: {
-      serial: evidence.device.serial,
-      model: evidence.device.model,
-      firmwareVersion: evidence.device.firmwareVersion,
-      hardwareRevision: evidence.device.hardwareRevision,
-      publicKeyFingerprint: evidence.device.publicKeyFingerprint,
-      source: evidence.source,
-    },
-    installKey: { algorithm: 'ed25519', fingerprint, identity: INSTALL_IDENTITY },
-    policy: { id: policy.id, sha256: policyHash(policy) },
-    claim: { serial: claim.serial, remedy: claim.remedy },
-    verdict: { verdict: evaluation.verdict, summary: evaluation.summary, excludedBy: evaluation.excludedBy },
-    log: { records: evaluation.log.records, segments: evidence.segments, from: evaluation.log.from, to: evaluation.log.to },
-    files: [...files.keys()].sort().map((name) => ({ name, size: files.get(name)!.length, sha256: toHex(sha256(files.get(name)!)) })),
-  };
+  files.set(FILES.report, reportFor({ evidence, evaluation, claim, createdAt, toolVersion: input.toolVersion, fingerprint, photos }));
+  const manifest = buildManifest({ toolVersion: input.toolVersion, createdAt, evidence, fingerprint, policy, claim, evaluation, files });
   files.set(FILES.manifest, utf8Encode(canonicalJson(manifest)));
   const sums = formatSha256Sums(files);
   files.set(FILES.sums, sums);
@@ -206,33 +310,89 @@ export interface PackageVerification {
   checks: EvidenceCheck[];
   manifest: Manifest | null;
   claim: Claim | null;
-  /** The evaluation recomputed from the raw device data. */
+  /**
+   * The verdict that decides: recomputed from the device data with the verifier's policy (its own
+   * file, its store's copy, or PackScope's default), the verified ticket and the attested extent.
+   */
   evaluation: Evaluation | null;
+  /** What the customer saw: recomputed with the package's own policy and compared with evaluation.json. */
+  customerEvaluation: Evaluation | null;
+  policy: {
+    /** The policy that decided, and where it came from. */
+    decidedBy: { id: string; sha256: string; source: 'verifier' | 'default' } | null;
+    /** The policy inside the package (what the customer saw). */
+    package: { id: string; sha256: string } | null;
+    /** How the package's policy differs from the deciding one (empty when identical). */
+    differences: string[];
+  };
+  installKey: { fingerprint: string; pinned: boolean | null } | null;
+  freshness: { proven: boolean; detail: string };
+  /** The attested extent in plain words (null without one). */
+  extent: string | null;
+  /** Things a supplier should know that do not fail verification. */
+  caveats: string[];
+  /** The report the verifier renders from its own recomputation (UTF-8 HTML), when the evidence decoded. */
+  report: Uint8Array | null;
+}
+
+export interface VerifyOptions {
+  decoder: EvidenceDecoder;
+  /** The supplier's manufacturing root; null skips the chain check (and fails it). */
+  rootPublicKeyPem: string | null;
+  /** The supplier's warranty policy; absent: a stored copy of the package's policy, else PackScope's default. */
+  policy?: WarrantyPolicy | null;
+  /** The verifier's policy store: its copy of a policy by full SHA-256. */
+  policyBySha256?: (sha256: string) => WarrantyPolicy | null;
+  /** The supplier's claim-ticket public key (raw Ed25519); when given, a valid ticket is required. */
+  ticketKey?: Uint8Array | null;
+  /** The supplier's own copy of the ticket (file bytes); default: the package's ticket.psticket. */
+  ticket?: Uint8Array | null;
+  /** Installation keys the supplier knows (raw Ed25519); empty or absent: none pinned. */
+  installKeys?: readonly Uint8Array[];
+  /** The verifier's PackScope version: report.html from the same version must match byte for byte. */
+  toolVersion?: string;
+  limits?: ZipLimits;
 }
 
 function fail(checks: EvidenceCheck[], id: string, detail: string): void {
   checks.push({ id, ok: false, detail });
 }
 
+/** Clock difference tolerated between the board, the customer's computer and the supplier's (ms). */
+const CLOCK_TOLERANCE_MS = 10 * 60_000;
+const DAY_MS = 86_400_000;
+
 /**
  * Verifies a package completely. Never throws for a bad package: every problem becomes a failed
  * check (a malformed or unsafe ZIP is the 'archive' check).
  */
-export async function verifyPackage(
-  zipBytes: Uint8Array,
-  opts: { decoder: EvidenceDecoder; rootPublicKeyPem: string | null; limits?: ZipLimits },
-): Promise<PackageVerification> {
+export async function verifyPackage(zipBytes: Uint8Array, opts: VerifyOptions): Promise<PackageVerification> {
   const checks: EvidenceCheck[] = [];
-  const result = (manifest: Manifest | null, claim: Claim | null, evaluation: Evaluation | null): PackageVerification => {
+  const caveats: string[] = [];
+  let manifest: Manifest | null = null;
+  let claim: Claim | null = null;
+  let decision: Evaluation | null = null;
+  let customerEvaluation: Evaluation | null = null;
+  let report: Uint8Array | null = null;
+  let extentText: string | null = null;
+  const policyInfo: PackageVerification['policy'] = { decidedBy: null, package: null, differences: [] };
+  let installInfo: PackageVerification['installKey'] = null;
+  let freshness = { proven: false, detail: 'freshness not proven: no claim ticket was checked' };
+  const result = (): PackageVerification => {
     const failed = checks.filter((c) => !c.ok);
-    const ok = failed.length === 0;
+    const ok = failed.length === 0 && decision !== null;
     const line = ok
-      ? `VERIFIED: ${evaluation!.summary}`
-      : `FAILED: ${failed.length} check(s) failed; first: ${failed[0]!.id}: ${failed[0]!.detail}`;
-    return { ok, line, checks, manifest, claim, evaluation };
+      ? `VERIFIED: ${decision!.summary}${freshness.proven ? '' : ' (freshness not proven)'}`
+      : failed.length
+        ? `FAILED: ${failed.length} check(s) failed; first: ${failed[0]!.id}: ${failed[0]!.detail}`
+        : 'FAILED: the package could not be evaluated';
+    return {
+      ok, line, checks, manifest, claim, evaluation: decision, customerEvaluation, policy: policyInfo, installKey: installInfo,
+      freshness, extent: extentText, caveats, report,
+    };
   };
 
-  // 1. The archive is safe and complete.
+  // 1. The archive is safe and complete, and holds only the names a package has.
   const files = new Map<string, Uint8Array>();
   try {
     const zip = openZip(zipBytes, opts.limits ?? DEFAULT_ZIP_LIMITS);
@@ -240,8 +400,10 @@ export async function verifyPackage(
     checks.push({ id: 'archive', ok: true, detail: `${files.size} files, no unsafe entries` });
   } catch (e) {
     fail(checks, 'archive', isPackscopeError(e) ? e.message : String(e));
-    return result(null, null, null);
+    return result();
   }
+  const foreign = [...files.keys()].filter((n) => !allowedName(n));
+  if (foreign.length) fail(checks, 'file-set', `files a package does not hold: ${foreign.slice(0, 10).join(', ')}${foreign.length > 10 ? ' …' : ''}`);
   const need = (name: string): Uint8Array | null => {
     const f = files.get(name);
     if (!f) fail(checks, 'file-set', `${name} is missing`);
@@ -249,7 +411,7 @@ export async function verifyPackage(
   };
   const sums = need(FILES.sums);
   const manifestBytes = need(FILES.manifest);
-  if (!sums || !manifestBytes) return result(null, null, null);
+  if (!sums || !manifestBytes) return result();
 
   // 2. SHA256SUMS covers exactly the files present, and every hash matches.
   let listed: { name: string; sha256: string }[] = [];
@@ -271,17 +433,19 @@ export async function verifyPackage(
     else if (!absent.length) checks.push({ id: 'hashes', ok: true, detail: `${listed.length} files match SHA256SUMS` });
   }
 
-  // 3. Both installation-key signatures over SHA256SUMS, by the key the package names.
+  // 3. Both installation-key signatures over SHA256SUMS, by the key the package names. They prove
+  // integrity after signing; origin only when the supplier already knows the key.
   let installKey: Uint8Array | null = null;
   try {
     installKey = ed25519PublicKeyFromPem(utf8Decode(files.get(FILES.pubPem) ?? new Uint8Array()));
     const ssh = ed25519FromOpenSsh(utf8Decode(files.get(FILES.pubSsh) ?? new Uint8Array()).split('\n')[0]!);
-    const allowed = utf8Decode(files.get(FILES.allowedSigners) ?? new Uint8Array()).trim();
-    const m = /^(\S+) namespaces="([^"]*)" (ssh-ed25519 \S+)$/.exec(allowed);
+    const allowed = utf8Decode(files.get(FILES.allowedSigners) ?? new Uint8Array());
+    const canonicalSsh = ed25519OpenSsh(installKey, INSTALL_IDENTITY) + '\n';
+    const canonicalAllowed = `${INSTALL_IDENTITY} namespaces="${SSHSIG_NAMESPACE}" ${ed25519OpenSsh(installKey)}\n`;
     if (!bytesEqual(ssh, installKey)) fail(checks, 'install-key', `${FILES.pubSsh} and ${FILES.pubPem} hold different keys`);
-    else if (!m || m[1] !== INSTALL_IDENTITY || m[2] !== SSHSIG_NAMESPACE || !bytesEqual(ed25519FromOpenSsh(m[3]!), installKey)) {
-      fail(checks, 'install-key', `${FILES.allowedSigners} does not name the installation key`);
-    } else checks.push({ id: 'install-key', ok: true, detail: sshFingerprint(installKey) });
+    else if (allowed !== canonicalAllowed || utf8Decode(files.get(FILES.pubSsh)!) !== canonicalSsh) {
+      fail(checks, 'install-key', `${FILES.allowedSigners} or ${FILES.pubSsh} is not the canonical form for the installation key`);
+    } else checks.push({ id: 'install-key', ok: true, detail: `${sshFingerprint(installKey)} (signs integrity, not origin)` });
   } catch (e) {
     fail(checks, 'install-key', `installation public key unreadable: ${(e as Error).message}`);
     installKey = null;
@@ -293,38 +457,62 @@ export async function verifyPackage(
     const arm = files.get(FILES.sshsig);
     const why = arm ? sshsigVerify(utf8Decode(arm), sums, installKey) : 'SHA256SUMS.sshsig is missing';
     checks.push({ id: 'signature-ssh', ok: why === null, detail: why === null ? 'SHA256SUMS.sshsig verifies (SSHSIG)' : why });
+    const fingerprint = sshFingerprint(installKey);
+    const pins = opts.installKeys ?? [];
+    if (pins.length) {
+      const known = pins.some((k) => bytesEqual(k, installKey!));
+      installInfo = { fingerprint, pinned: known };
+      if (known) checks.push({ id: 'install-key-known', ok: true, detail: `${fingerprint} is one of the installation keys you know` });
+      else fail(checks, 'install-key-known', `${fingerprint} is not one of the ${pins.length} installation key(s) you know: the package may come from anyone`);
+    } else {
+      installInfo = { fingerprint, pinned: null };
+      caveats.push(`installation key ${fingerprint} is not pinned: its signature proves the package did not change after signing, not who made it`);
+    }
+    const vt = files.get(FILES.verify);
+    if (!vt || !bytesEqual(vt, utf8Encode(verifyText(fingerprint)))) fail(checks, 'verify-text', `${FILES.verify} is not the canonical text PackScope writes`);
+    else checks.push({ id: 'verify-text', ok: true, detail: 'canonical text' });
   }
 
-  // 4. Manifest: schema, and agreement with the files and the key.
-  let manifest: Manifest | null = null;
+  // 4. Claim, the package's policy, and the manifest's schema.
+  let packagePolicy: WarrantyPolicy | null = null;
   try {
     manifest = parseManifest(manifestBytes);
-    const listedFiles = manifest.files.map((f) => f.name);
-    const payload = [...files.keys()].filter((n) => n !== FILES.manifest && !(SIGNATURE_FILES as readonly string[]).includes(n)).sort();
-    const problems: string[] = [];
-    if (listedFiles.join('\n') !== payload.join('\n')) problems.push('its file list differs from the package');
-    for (const f of manifest.files) {
-      const d = files.get(f.name);
-      if (d && (d.length !== f.size || toHex(sha256(d)) !== f.sha256)) problems.push(`${f.name} differs from its entry`);
-    }
-    if (installKey && manifest.installKey.fingerprint !== sshFingerprint(installKey)) problems.push('it names another installation key');
-    if (problems.length) fail(checks, 'manifest', problems.join('; '));
-    else checks.push({ id: 'manifest', ok: true, detail: `${MANIFEST_SCHEMA_ID}, ${manifest.files.length} files` });
   } catch (e) {
     fail(checks, 'manifest', (e as Error).message);
   }
-
-  // 5. Claim and policy.
-  let claim: Claim | null = null;
-  let policy: WarrantyPolicy | null = null;
   try {
     claim = validateClaim(JSON.parse(utf8Decode(need(FILES.claim) ?? utf8Encode('null'))));
-    policy = parsePolicy(need(FILES.policy) ?? new Uint8Array());
-    if (manifest && (manifest.policy.sha256 !== policyHash(policy) || manifest.policy.id !== policy.id)) {
-      fail(checks, 'policy', 'policy.json is not the policy the manifest names');
-    } else checks.push({ id: 'policy', ok: true, detail: `${policy.id} (${policyHash(policy).slice(0, 16)}…)` });
+    if (!bytesEqual(files.get(FILES.claim)!, utf8Encode(canonicalJson(claim)))) fail(checks, 'claim-policy', `${FILES.claim} is not in canonical form`);
   } catch (e) {
-    fail(checks, 'claim-policy', (e as Error).message);
+    fail(checks, 'claim-policy', `claim.json: ${(e as Error).message}`);
+  }
+  try {
+    packagePolicy = parsePolicy(need(FILES.policy) ?? new Uint8Array());
+    policyInfo.package = { id: packagePolicy.id, sha256: policyHash(packagePolicy) };
+  } catch (e) {
+    fail(checks, 'claim-policy', `policy.json: ${(e as Error).message}`);
+  }
+
+  // 5. The policy that decides: the supplier's, never the package's unless it is byte-identical.
+  let deciding: WarrantyPolicy = DEFAULT_POLICY;
+  let source: 'verifier' | 'default' = 'default';
+  if (opts.policy) {
+    deciding = opts.policy;
+    source = 'verifier';
+  } else if (packagePolicy && opts.policyBySha256) {
+    const stored = opts.policyBySha256(policyHash(packagePolicy));
+    if (stored) {
+      deciding = stored;
+      source = 'verifier';
+    }
+  }
+  policyInfo.decidedBy = { id: deciding.id, sha256: policyHash(deciding), source };
+  if (source === 'default') caveats.push(`decided by PackScope's default policy ${deciding.id}: give --policy YOUR-POLICY.json to decide with yours`);
+  if (packagePolicy) {
+    policyInfo.differences = policyDifferences(packagePolicy, deciding);
+    if (policyInfo.differences.length) {
+      caveats.push(`the package's policy ${packagePolicy.id} (what the customer saw) differs from the deciding policy ${deciding.id} in ${policyInfo.differences.length} place(s)`);
+    }
   }
 
   // 6. Device evidence, decoded afresh from the raw files.
@@ -334,19 +522,87 @@ export async function verifyPackage(
   try {
     evidence = await opts.decoder.decode(deviceFiles, { rootPublicKeyPem: opts.rootPublicKeyPem });
     checks.push(...evidence.checks);
-    if (manifest) {
-      const d = manifest.device;
-      const e = evidence.device;
-      if (d.serial !== e.serial || d.model !== e.model || d.publicKeyFingerprint !== e.publicKeyFingerprint || d.source !== evidence.source) {
-        fail(checks, 'device-identity', `manifest names ${d.model} ${d.serial}, the device data is from ${e.model} ${e.serial}`);
-      } else checks.push({ id: 'device-identity', ok: true, detail: `${e.model} ${e.serial}` });
-    }
   } catch (e) {
     fail(checks, 'device-evidence', isPackscopeError(e) ? e.message : `device data does not decode: ${(e as Error).message}`);
   }
+  if (evidence && opts.rootPublicKeyPem && evidence.source === 'desktop') {
+    caveats.push('desktop recording: no device signatures, so it is not device evidence; it can support a covered verdict only if your policy sets requireSignedData to false');
+  }
+  const x = evidence?.extent ?? null;
+  if (x) {
+    extentText =
+      x.oldestCounter === null
+        ? `the board held no closed segment; board clock ${new Date(x.boardTimeMs).toISOString()}`
+        : `the board holds history from ${x.historyFromMs === null ? 'an unknown time' : new Date(x.historyFromMs).toISOString()} ` +
+          `(segments ${x.oldestCounter}–${x.newestCounter}, open ${x.openCounter}); board clock ${new Date(x.boardTimeMs).toISOString()}, boot ${x.bootCount}`;
+  }
 
-  // 7. CSVs and evaluation recomputed and compared byte for byte.
-  let evaluation: Evaluation | null = null;
+  // 7. Freshness: the supplier's claim ticket is the checkpoint's nonce.
+  const packageTicketBytes = files.get(FILES.ticket) ?? null;
+  const ticketBytes = opts.ticket ?? packageTicketBytes;
+  let customerTicket: TicketFacts | null = null;
+  if (packageTicketBytes) {
+    try {
+      customerTicket = { issuedAtMs: Date.parse(parseTicketFile(packageTicketBytes).ticket.issuedAt) };
+    } catch (e) {
+      fail(checks, 'ticket', `${FILES.ticket}: ${(e as Error).message}`);
+    }
+  }
+  let decisionTicket: TicketFacts | null = null;
+  if (opts.ticketKey) {
+    const problems: string[] = [];
+    let t: TicketFile | null = null;
+    if (!ticketBytes) problems.push('the package holds no claim ticket and none was given: the pull may be older than the claim');
+    else {
+      const v = verifyTicket(ticketBytes, opts.ticketKey);
+      problems.push(...v.problems);
+      try {
+        t = parseTicketFile(ticketBytes);
+      } catch {
+        t = null;
+      }
+    }
+    if (t && evidence) {
+      if (t.ticket.serial !== evidence.device.serial) problems.push(`the ticket is for serial ${t.ticket.serial}, the device data is from ${evidence.device.serial}`);
+      if (!x) problems.push('the device data has no attested checkpoint to carry the ticket nonce');
+      else {
+        if (x.nonce !== t.ticket.nonce) problems.push(`the checkpoint was signed over nonce ${x.nonce}, not ticket ${t.ticket.claimId}'s: the log was not pulled for this claim`);
+        const issued = Date.parse(t.ticket.issuedAt);
+        const expires = Date.parse(t.ticket.expiresAt);
+        if (x.boardTimeMs < issued - DAY_MS) problems.push(`the board's clock at the pull (${new Date(x.boardTimeMs).toISOString()}) is before the ticket was issued`);
+        if (x.boardTimeMs > expires + DAY_MS) problems.push(`the pull (board clock ${new Date(x.boardTimeMs).toISOString()}) was made after the ticket expired at ${t.ticket.expiresAt}`);
+      }
+      if (packageTicketBytes && opts.ticket && !bytesEqual(packageTicketBytes, opts.ticket)) problems.push(`${FILES.ticket} in the package is not the ticket you gave`);
+    }
+    if (problems.length) fail(checks, 'ticket', problems.join('; '));
+    else if (t) {
+      checks.push({ id: 'ticket', ok: true, detail: `claim ${t.ticket.claimId} for ${t.ticket.serial}, issued ${t.ticket.issuedAt}; the checkpoint carries its nonce` });
+      freshness = { proven: true, detail: `pulled for claim ticket ${t.ticket.claimId}, issued ${t.ticket.issuedAt}` };
+      decisionTicket = { issuedAtMs: Date.parse(t.ticket.issuedAt) };
+    }
+  } else if (ticketBytes) {
+    freshness = { proven: false, detail: 'freshness not proven: the package carries a claim ticket but no --ticket-key was given to check it' };
+  }
+  if (!freshness.proven) caveats.push(freshness.detail);
+
+  // 8. Dates: createdAt cannot precede what the log shows.
+  if (manifest && evidence) {
+    const created = Date.parse(manifest.createdAt);
+    const problems: string[] = [];
+    const last = evidence.records.length ? evidence.records[evidence.records.length - 1]!.t : null;
+    if (last !== null && created < last - CLOCK_TOLERANCE_MS) problems.push(`createdAt ${manifest.createdAt} is earlier than the newest record (${new Date(last).toISOString()})`);
+    if (x && created < x.boardTimeMs - CLOCK_TOLERANCE_MS) problems.push(`createdAt ${manifest.createdAt} is earlier than the board's clock at the pull (${new Date(x.boardTimeMs).toISOString()})`);
+    if (decisionTicket && created < decisionTicket.issuedAtMs - CLOCK_TOLERANCE_MS) problems.push(`createdAt ${manifest.createdAt} is earlier than the ticket's issue time`);
+    if (problems.length) fail(checks, 'dates', problems.join('; '));
+    else {
+      checks.push({ id: 'dates', ok: true, detail: `createdAt ${manifest.createdAt} follows the newest record` });
+      if (x && created - x.boardTimeMs > 2 * DAY_MS) {
+        caveats.push(`the package was made ${Math.floor((created - x.boardTimeMs) / DAY_MS)} day(s) after the pull (board clock ${new Date(x.boardTimeMs).toISOString()})`);
+      }
+    }
+  }
+
+  // 9. CSVs, the customer's evaluation, the manifest and the report recomputed and compared.
   if (evidence) {
     const csv = csvFor(evidence);
     const badCsv = [
@@ -355,18 +611,63 @@ export async function verifyPackage(
     ].filter(([n, b]) => !files.has(n as string) || !bytesEqual(files.get(n as string)!, b as Uint8Array));
     if (badCsv.length) fail(checks, 'csv', `${badCsv.map((x) => x[0]).join(', ')} differ from a fresh decode of the device data`);
     else checks.push({ id: 'csv', ok: true, detail: `${evidence.records.length} records match a fresh decode` });
-    if (claim && policy && manifest) {
-      evaluation = evaluateEvidence(evidence, policy, claim, manifest.createdAt);
-      const again = encodeText(canonicalJson(evaluation));
+    if (claim && packagePolicy && manifest) {
+      customerEvaluation = evaluateEvidence(evidence, packagePolicy, claim, manifest.createdAt, customerTicket);
       const inPkg = files.get(FILES.evaluation);
-      if (!inPkg || !bytesEqual(inPkg, again)) fail(checks, 'evaluation', 'evaluation.json differs from the evaluation recomputed from the device data');
-      else if (manifest.verdict.verdict !== evaluation.verdict || manifest.verdict.summary !== evaluation.summary) {
-        fail(checks, 'evaluation', 'the manifest states another verdict');
-      } else checks.push({ id: 'evaluation', ok: true, detail: `recomputed: ${evaluation.verdict}` });
+      if (!inPkg || !bytesEqual(inPkg, encodeText(canonicalJson(customerEvaluation)))) {
+        fail(checks, 'evaluation', 'evaluation.json differs from the evaluation recomputed from the device data with the package\'s policy');
+      } else checks.push({ id: 'evaluation', ok: true, detail: `what the customer saw, recomputed: ${customerEvaluation.verdict}` });
+      if (installKey) {
+        const fingerprint = sshFingerprint(installKey);
+        const photos = [...files.keys()].filter((n) => n.startsWith(PHOTO_DIR)).sort();
+        const payload = new Map([...files].filter(([n]) => n !== FILES.manifest && !(SIGNATURE_FILES as readonly string[]).includes(n)));
+        const expected = buildManifest({
+          toolVersion: manifest.tool.version, createdAt: manifest.createdAt, evidence, fingerprint, policy: packagePolicy, claim, evaluation: customerEvaluation, files: payload,
+        });
+        const diff = manifestDifferences(manifest, expected);
+        if (diff.length || !bytesEqual(manifestBytes, utf8Encode(canonicalJson(expected)))) {
+          fail(checks, 'manifest', diff.length ? `fields differ from what the package's contents give: ${diff.join(', ')}` : 'manifest.json is not in canonical form');
+        } else checks.push({ id: 'manifest', ok: true, detail: `${MANIFEST_SCHEMA_ID}: every field matches the recomputation` });
+        const rendered = reportFor({ evidence, evaluation: customerEvaluation, claim, createdAt: manifest.createdAt, toolVersion: manifest.tool.version, fingerprint, photos });
+        const inReport = files.get(FILES.report);
+        if (opts.toolVersion === undefined || manifest.tool.version === opts.toolVersion) {
+          if (!inReport || !bytesEqual(inReport, rendered)) fail(checks, 'report', 'report.html is not the report PackScope renders from this package');
+          else checks.push({ id: 'report', ok: true, detail: 'report.html matches its recomputed rendering' });
+        } else {
+          caveats.push(`report.html was made by PackScope ${manifest.tool.version} and not compared; do not open it, use the verifier's own report`);
+        }
+      }
+    }
+    // The verdict that decides, with the deciding policy and only verified facts.
+    if (claim) {
+      decision = evaluateEvidence(evidence, deciding, claim, manifest?.createdAt ?? new Date(0).toISOString(), decisionTicket);
+      if (installKey) {
+        report = reportFor({
+          evidence, evaluation: decision, claim, createdAt: manifest?.createdAt ?? '', toolVersion: opts.toolVersion ?? manifest?.tool.version ?? '',
+          fingerprint: sshFingerprint(installKey), photos: [...files.keys()].filter((n) => n.startsWith(PHOTO_DIR)).sort(),
+        });
+      }
     }
   }
   if (!opts.rootPublicKeyPem) fail(checks, 'device-certificate', 'no root key given: the device certificate chain was not checked');
-  return result(manifest, claim, evaluation);
+  return result();
+}
+
+/** Top-level manifest fields whose canonical JSON differs. */
+function manifestDifferences(a: Manifest, b: Manifest): string[] {
+  const out: string[] = [];
+  for (const k of Object.keys(b) as (keyof Manifest)[]) {
+    if (k === 'files' || k === 'device' || k === 'verdict' || k === 'log' || k === 'policy' || k === 'claim' || k === 'installKey') {
+      const av = a[k] as Record<string, unknown>;
+      const bv = b[k] as Record<string, unknown>;
+      if (k === 'files') {
+        if (canonicalJson(av) !== canonicalJson(bv)) out.push('files');
+        continue;
+      }
+      for (const f of new Set([...Object.keys(av), ...Object.keys(bv)])) if (canonicalJson(av[f] ?? null) !== canonicalJson(bv[f] ?? null)) out.push(`${k}.${f}`);
+    } else if (canonicalJson(a[k]) !== canonicalJson(b[k])) out.push(k);
+  }
+  return out;
 }
 
 /** Throws the verification's first failure as a typed error (for callers that want an exception). */

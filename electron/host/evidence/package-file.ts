@@ -48,6 +48,8 @@ export interface CreatePackageOptions {
   out: string;
   keyStore: InstallationKeyStore;
   createdAt?: Date;
+  /** The supplier's claim ticket file the log was pulled with (bytes as issued). */
+  ticket?: Uint8Array | null;
 }
 
 export interface CreatedPackage {
@@ -71,21 +73,46 @@ export async function createPackageFile(o: CreatePackageOptions): Promise<Create
     createdAt: o.createdAt ?? new Date(),
     toolVersion: toolVersion(),
     signer: { publicKey: key.publicKey, sign: (m) => key.sign(m) },
+    ticket: o.ticket ?? null,
   });
   const zip = writeZip(pkg);
   writeFileAtomic(o.out, zip);
   return { path: o.out, bytes: zip.length, sha256: createHash('sha256').update(zip).digest('hex'), evaluation, manifest };
 }
 
-export async function verifyPackageBytes(zip: Uint8Array, rootPem: string): Promise<PackageVerification> {
+/** What the supplier brings to a verification (every field optional except the root). */
+export interface VerifierTrust {
+  rootPem: string;
+  policy?: WarrantyPolicy | null;
+  /** The verifier's policy store (its copies by SHA-256). */
+  policyBySha256?: (sha256: string) => WarrantyPolicy | null;
+  ticketKey?: Uint8Array | null;
+  ticket?: Uint8Array | null;
+  installKeys?: readonly Uint8Array[];
+}
+
+export async function verifyPackageBytes(zip: Uint8Array, trust: VerifierTrust | string): Promise<PackageVerification> {
+  const t: VerifierTrust = typeof trust === 'string' ? { rootPem: trust } : trust;
   return verifyPackage(zip, {
-    rootPublicKeyPem: rootPem,
-    decoder: { decode: (files, trust) => decodeDeviceEvidence(files, trust, hostSignatureVerifier()) },
+    rootPublicKeyPem: t.rootPem,
+    decoder: { decode: (files, tr) => decodeDeviceEvidence(files, tr, hostSignatureVerifier()) },
+    toolVersion: toolVersion(),
+    ...(t.policy ? { policy: t.policy } : {}),
+    ...(t.policyBySha256 ? { policyBySha256: t.policyBySha256 } : {}),
+    ...(t.ticketKey ? { ticketKey: t.ticketKey } : {}),
+    ...(t.ticket ? { ticket: t.ticket } : {}),
+    ...(t.installKeys ? { installKeys: t.installKeys } : {}),
   });
 }
 
-export async function verifyPackageFile(path: string, rootPemPath: string): Promise<PackageVerification> {
+/** Reads a root key PEM, refusing anything else with a usage error. */
+export function readRootPem(rootPemPath: string): string {
   const root = new TextDecoder().decode(readInput(rootPemPath, 'root key', 64 * 1024));
   if (!root.includes('-----BEGIN PUBLIC KEY-----')) throw new PackscopeError('USAGE', `${rootPemPath} is not a PEM public key`);
-  return verifyPackageBytes(readInput(path, 'package', MAX_PACKAGE_BYTES), root);
+  return root;
+}
+
+export async function verifyPackageFile(path: string, trust: VerifierTrust & { rootPemPath?: string } | string): Promise<PackageVerification> {
+  const t: VerifierTrust = typeof trust === 'string' ? { rootPem: readRootPem(trust) } : trust;
+  return verifyPackageBytes(readInput(path, 'package', MAX_PACKAGE_BYTES), t);
 }

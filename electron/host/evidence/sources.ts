@@ -58,6 +58,8 @@ export async function evidenceFromPslog(path: string): Promise<DeviceEvidencePar
 export interface PortEvidenceOptions {
   signal?: AbortSignal;
   baud?: number;
+  /** Checkpoint nonce: a claim ticket's, so the supplier can tell the pull is fresh. */
+  nonce?: Uint8Array;
   /** Progress lines for stderr. */
   progress?: (line: string) => void;
 }
@@ -78,6 +80,7 @@ export async function evidenceFromPort(port: string, o: PortEvidenceOptions = {}
       identity: session.info,
       source: { port, ...(o.baud ? { baud: o.baud } : {}) },
       tool: `packscope ${toolVersion()}`,
+      ...(o.nonce ? { nonce: o.nonce } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
       onProgress: (pr) => {
         const now = performance.now();

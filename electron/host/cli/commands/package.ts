@@ -5,25 +5,37 @@ import { describeMeasurement, type Evaluation } from '../../../../shared/evidenc
 import type { PackageVerification } from '../../../../shared/evidence/package.js';
 import { parsePolicy } from '../../../../shared/evidence/policy.js';
 import { extractPackage } from '../../evidence/extract.js';
-import { readInput } from '../../evidence/files.js';
+import { readInput, writeFileAtomic } from '../../evidence/files.js';
+import { ed25519FromOpenSsh, ed25519PublicKeyFromPem } from '../../../../shared/evidence/keys.js';
+import { MAX_TICKET_FILE_BYTES, parseTicketFile, ticketNonce } from '../../../../shared/evidence/ticket.js';
+import { PolicyStore } from '../../evidence/policy-store.js';
 import { FileKeyStore } from '../../evidence/keystore.js';
-import { createPackageFile, MAX_PACKAGE_BYTES, readPhotos, verifyPackageFile } from '../../evidence/package-file.js';
+import { createPackageFile, MAX_PACKAGE_BYTES, readPhotos, readRootPem, verifyPackageFile } from '../../evidence/package-file.js';
 import { evidenceFromPort, evidenceFromPslog } from '../../evidence/sources.js';
 import { parseCommandArgs, requireOption, type CliContext, type CommandModule } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 
 const usage = `Usage:
   packscope package create (--port PATH | --log FILE.pslog) --claim CLAIM.json [--policy POLICY.json]
-                           [--photo FILE …] --out FILE.psdiag [--json]
+                           [--ticket FILE.psticket] [--photo FILE …] --out FILE.psdiag [--json]
       Build a signed diagnosis package and print the warranty verdict (covered, excluded, inconclusive).
       --port pulls the black box from a connected pack first; --log uses a log pulled earlier.
       CLAIM.json: customer, contact, model, serial, purchaseDate (YYYY-MM-DD), description,
       remedy (repair | replacement | consultation), optional failureDate.
+      --ticket: the claim ticket your supplier sent; the log must have been pulled with it
+      (log pull --ticket, or --port here, which pulls with it).
       The package is signed with this installation's key (created on first use in
       $PACKSCOPE_CONFIG_DIR, $XDG_CONFIG_HOME/packscope or ~/.config/packscope).
-  packscope package verify FILE.psdiag --root ROOT.pem [--json]
-      Check everything: hashes, both signatures, device certificate chain to ROOT.pem, segment
-      signatures and chain, CSVs against a fresh decode, and the evaluation recomputed.
+  packscope package verify FILE.psdiag --root ROOT.pem [--policy POLICY.json] [--policy-store DIR]
+                           [--ticket-key SUPPLIER.pub.pem] [--ticket FILE.psticket]
+                           [--install-key KEY.pub …] [--allowed-signers FILE] [--report OUT.html] [--json]
+      Check everything: hashes, both signatures, device certificate chain to ROOT.pem, the
+      extent the board attested (every segment present), segment signatures and chain, dates,
+      CSVs, manifest, report and the customer's evaluation recomputed; then decide with YOUR
+      policy (--policy, else your store's copy of the package's policy, else PackScope's default).
+      --ticket-key requires the claim ticket you issued to be the checkpoint's nonce (fresh pull).
+      --install-key / --allowed-signers: installation keys you know; another key fails.
+      --report writes the verifier's own report of its decision.
       Prints one verdict line first, then the details. Exit 0 verified, 6 failed.
   packscope package extract FILE.psdiag --to DIR
       Unpack into a new directory (after the same safety checks) to run the commands in VERIFY.txt.
@@ -51,17 +63,25 @@ async function create(argv: string[], ctx: CliContext): Promise<number> {
     photo: { type: 'string', multiple: true },
     out: { type: 'string' },
     baud: { type: 'string' },
+    ticket: { type: 'string' },
   });
   if ((values.port === undefined) === (values.log === undefined)) throw new PackscopeError('USAGE', 'give exactly one of --port PATH or --log FILE.pslog');
   const out = requireOption(values.out, 'out');
   const claim = parseClaim(readInput(requireOption(values.claim, 'claim'), 'claim', 1 << 20));
   const policy = values.policy ? parsePolicy(readInput(values.policy, 'policy', 1 << 20)) : DEFAULT_POLICY;
   const photos = readPhotos(values.photo ?? []);
+  const ticket = values.ticket ? readInput(values.ticket, 'claim ticket', MAX_TICKET_FILE_BYTES) : null;
+  const nonce = ticket ? ticketNonce(parseTicketFile(ticket)) : undefined;
   const parts = values.log
     ? await evidenceFromPslog(values.log)
-    : await evidenceFromPort(values.port!, { signal: ctx.signal, ...(values.baud ? { baud: Number(values.baud) } : {}), progress: (line) => ctx.err(line) });
+    : await evidenceFromPort(values.port!, {
+        signal: ctx.signal,
+        ...(values.baud ? { baud: Number(values.baud) } : {}),
+        ...(nonce ? { nonce } : {}),
+        progress: (line) => ctx.err(line),
+      });
   const keyStore = new FileKeyStore();
-  const r = await createPackageFile({ parts, claim, policy, photos, out, keyStore });
+  const r = await createPackageFile({ parts, claim, policy, photos, out, keyStore, ticket });
   const e = r.evaluation;
   if (values.json) {
     ctx.out(
@@ -89,17 +109,77 @@ async function create(argv: string[], ctx: CliContext): Promise<number> {
 function printVerification(ctx: CliContext, v: PackageVerification): void {
   ctx.out(v.line);
   for (const c of v.checks) ctx.out(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.id}: ${c.detail}`);
-  if (v.manifest) ctx.out(`  device ${v.manifest.device.model} ${v.manifest.device.serial}, created ${v.manifest.createdAt}, policy ${v.manifest.policy.id}`);
+  if (v.extent) ctx.out(`  extent: ${v.extent}`);
+  ctx.out(`  freshness: ${v.freshness.detail}`);
+  if (v.manifest) ctx.out(`  device ${v.manifest.device.model} ${v.manifest.device.serial}, created ${v.manifest.createdAt} (customer's clock)`);
+  const d = v.policy.decidedBy;
+  if (d) ctx.out(`  decided by policy ${d.id} (sha256 ${d.sha256}${d.source === 'default' ? ", PackScope's default" : ', yours'})`);
+  if (v.policy.package) {
+    ctx.out(`  the customer saw policy ${v.policy.package.id} (sha256 ${v.policy.package.sha256})${v.customerEvaluation ? `: ${v.customerEvaluation.verdict}` : ''}`);
+    for (const diff of v.policy.differences.slice(0, 20)) ctx.out(`    differs: ${diff}`);
+    if (v.policy.differences.length > 20) ctx.out(`    … and ${v.policy.differences.length - 20} more`);
+  }
+  for (const c of v.caveats) ctx.out(`  note: ${c}`);
   if (v.evaluation) {
-    ctx.out(`  recomputed verdict: ${v.evaluation.verdict}`);
+    ctx.out(`  decided verdict: ${v.evaluation.verdict}`);
     printEvaluation(ctx, v.evaluation);
   }
 }
 
+/** Ed25519 public keys from PEM, OpenSSH lines or allowed_signers files (every ssh-ed25519 key in it). */
+function readEd25519Keys(path: string, what: string): Uint8Array[] {
+  const text = new TextDecoder().decode(readInput(path, what, 1 << 20));
+  try {
+    if (text.includes('-----BEGIN PUBLIC KEY-----')) return [ed25519PublicKeyFromPem(text)];
+    const keys: Uint8Array[] = [];
+    for (const line of text.split('\n')) {
+      const m = /(ssh-ed25519 [A-Za-z0-9+/=]+)/.exec(line.trim().startsWith('#') ? '' : line);
+      if (m) keys.push(ed25519FromOpenSsh(m[1]!));
+    }
+    if (keys.length) return keys;
+  } catch (e) {
+    throw new PackscopeError('DECODE', `${path}: ${(e as Error).message}`);
+  }
+  throw new PackscopeError('DECODE', `${path} holds no Ed25519 public key (PEM, OpenSSH or allowed_signers)`);
+}
+
 async function verify(argv: string[], ctx: CliContext): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, { root: { type: 'string' } }, true);
+  const { values, positionals } = parseCommandArgs(
+    argv,
+    {
+      root: { type: 'string' },
+      policy: { type: 'string' },
+      'policy-store': { type: 'string' },
+      'ticket-key': { type: 'string' },
+      ticket: { type: 'string' },
+      'install-key': { type: 'string', multiple: true },
+      'allowed-signers': { type: 'string' },
+      report: { type: 'string' },
+    },
+    true,
+  );
   if (positionals.length !== 1) throw new PackscopeError('USAGE', 'package verify needs exactly one FILE.psdiag');
-  const v = await verifyPackageFile(positionals[0]!, requireOption(values.root, 'root'));
+  const rootPem = readRootPem(requireOption(values.root, 'root'));
+  const policy = values.policy ? parsePolicy(readInput(values.policy, 'policy', 1 << 20)) : null;
+  const store = new PolicyStore(values['policy-store']);
+  const installKeys = [
+    ...(values['install-key'] ?? []).flatMap((p) => readEd25519Keys(p, 'installation key')),
+    ...(values['allowed-signers'] ? readEd25519Keys(values['allowed-signers'], 'allowed_signers file') : []),
+  ];
+  const ticketKey = values['ticket-key'] ? readEd25519Keys(values['ticket-key'], 'ticket key')[0]! : null;
+  const ticket = values.ticket ? readInput(values.ticket, 'claim ticket', MAX_TICKET_FILE_BYTES) : null;
+  const v = await verifyPackageFile(positionals[0]!, {
+    rootPem,
+    policy,
+    policyBySha256: (sha) => store.get(sha),
+    ticketKey,
+    ticket,
+    installKeys,
+  });
+  if (values.report) {
+    if (!v.report) throw new PackscopeError('VERIFY_FAILED', `${v.line}\nno report written: the package's evidence could not be evaluated`);
+    writeFileAtomic(values.report, v.report);
+  }
   if (values.json) {
     ctx.out(
       JSON.stringify({
@@ -109,6 +189,13 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
         checks: v.checks,
         manifest: v.manifest,
         evaluation: v.evaluation,
+        customerEvaluation: v.customerEvaluation,
+        policy: v.policy,
+        installKey: v.installKey,
+        freshness: v.freshness,
+        extent: v.extent,
+        caveats: v.caveats,
+        ...(values.report ? { report: values.report } : {}),
       }),
     );
   } else printVerification(ctx, v);
