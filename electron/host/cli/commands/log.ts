@@ -9,11 +9,12 @@ import type { CliContext, CommandModule } from '../context.js';
 import { parseCommandArgs, requireOption } from '../context.js';
 import { DEVICE_OPTIONS, DEVICE_USAGE, openDeviceSession } from '../device-options.js';
 import { desktopRecordingOf } from '../../recorder/pslog-sink.js';
+import type { PslogReader } from '../../blackbox/pslog.js';
 
 const USAGE = `Usage:
   packscope log pull --port PATH --out FILE.pslog [--resume] [--root ROOT.pem] [--compress] [--json]
   packscope log verify FILE.pslog --root ROOT.pem [--json]
-  packscope log export FILE.pslog --csv OUT.csv | --jsonl OUT.jsonl
+  packscope log export FILE.pslog --csv OUT.csv | --jsonl OUT.jsonl [--root ROOT.pem] [--force] [--json]
   packscope log info FILE.pslog [--json]
 
 pull     downloads the board's black box (signed segments + a checkpoint of the open segment
@@ -24,7 +25,13 @@ pull     downloads the board's black box (signed segments + a checkpoint of the 
 verify   checks the device certificate against ROOT.pem (the manufacturing root), every segment's
          hash and signature, the chain, gaps (named by segment counter) and the checkpoint.
          Exit 0 only when everything verifies; 6 when anything does not.
-export   one row per record; CSV has a header row with units and event columns.
+export   one row per record; CSV has a header row with units and event columns. The log is
+         verified first, as verify does (the certificate only when --root is given): a log that
+         does not verify (bad signature or hash, broken chain, damage, no usable device
+         certificate, failed checkpoint, partial download) is not exported; the first problem
+         is named on stderr and the exit code is 6. --force exports it anyway, still warning.
+         An unsigned desktop recording (monitor --record) is exported with a warning. OUT is
+         written under a temporary name and renamed when complete.
 info     identity, certificate, segments, records, time span (no verification).
 
 ${DEVICE_USAGE}`;
@@ -143,19 +150,49 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
   return ok ? EXIT.OK : EXIT.VERIFY_FAILED;
 }
 
+/**
+ * What `log export` checks before writing: the same verification as `log verify` (the certificate
+ * chain only when a root is given). Returns the first problem, or null when the log verifies.
+ */
+async function firstVerifyProblem(reader: PslogReader, rootSpki: Uint8Array | null, signal: AbortSignal): Promise<string | null> {
+  const report = await reader.verify(rootSpki, { signal });
+  const ok = report.ok && report.complete && (rootSpki === null || report.certificate.ok);
+  if (ok) return null;
+  if (report.issues.length) return report.issues[0]!.message;
+  if (!report.complete) return 'the log is a partial download (not complete)';
+  if (rootSpki && !report.certificate.ok) return `device certificate: ${report.certificate.message}`;
+  return 'the log does not verify';
+}
+
 async function exportCmd(argv: string[], ctx: CliContext): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, { csv: { type: 'string' }, jsonl: { type: 'string' } }, true);
+  const { values, positionals } = parseCommandArgs(
+    argv,
+    { csv: { type: 'string' }, jsonl: { type: 'string' }, root: { type: 'string' }, force: { type: 'boolean' } },
+    true,
+  );
   const file = positionals[0];
   if (!file || positionals.length > 1) throw new PackscopeError('USAGE', 'log export takes one FILE.pslog');
   if (!!values.csv === !!values.jsonl) throw new PackscopeError('USAGE', 'give exactly one of --csv OUT.csv or --jsonl OUT.jsonl');
+  const rootSpki = values.root !== undefined ? await readRoot(requireOption(values.root, 'root')) : null;
   const reader = await openPslog(file);
   try {
-    if (!reader.complete) ctx.err(`warning: ${file} is a partial download; exporting what it holds`);
+    // A desktop recording says of itself that nothing in it is signed: there is nothing to verify,
+    // so it is exported as recorded, with the warning. Anything else must verify, or be forced.
+    const desktop = desktopRecordingOf(reader.meta);
+    let problem: string | null = null;
+    if (desktop) ctx.err(`warning: ${file} is an unsigned desktop recording of a ${desktop.protocol} board: nothing in it is signed by the device, so it cannot be verified`);
+    else problem = await firstVerifyProblem(reader, rootSpki, ctx.signal);
+    if (problem !== null) {
+      if (!values.force) {
+        throw new PackscopeError('VERIFY_FAILED', `${file} does not verify: ${problem}. Nothing was exported; 'packscope log verify' gives the full report, --force exports it anyway`);
+      }
+      ctx.err(`warning: ${file} does not verify: ${problem}. Exporting it anyway (--force)`);
+    }
     const format = values.csv ? 'csv' : 'jsonl';
     const out = (values.csv ?? values.jsonl)!;
     const r = await exportLog(reader, out, format, { signal: ctx.signal });
-    if (values.json) ctx.out(JSON.stringify(r));
-    else ctx.out(`${r.records} records → ${r.path} (${fmtBytes(r.bytes)} in ${r.seconds.toFixed(2)} s)`);
+    if (values.json) ctx.out(JSON.stringify({ ...r, verified: problem === null && !desktop, ...(problem !== null ? { problem } : {}), ...(desktop ? { desktopRecording: true } : {}) }));
+    else ctx.out(`${r.records} records → ${r.path} (${fmtBytes(r.bytes)} in ${r.seconds.toFixed(2)} s)${problem !== null ? ' — from a log that does NOT verify' : ''}`);
     return EXIT.OK;
   } finally {
     await reader.close();
