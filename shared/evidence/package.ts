@@ -630,7 +630,9 @@ export async function verifyPackage(zipBytes: Uint8Array, opts: VerifyOptions): 
         } else checks.push({ id: 'manifest', ok: true, detail: `${MANIFEST_SCHEMA_ID}: every field matches the recomputation` });
         const rendered = reportFor({ evidence, evaluation: customerEvaluation, claim, createdAt: manifest.createdAt, toolVersion: manifest.tool.version, fingerprint, photos });
         const inReport = files.get(FILES.report);
-        if (opts.toolVersion === undefined || manifest.tool.version === opts.toolVersion) {
+        if (opts.toolVersion !== undefined && compareVersions(manifest.tool.version, opts.toolVersion) > 0) {
+          fail(checks, 'manifest', `tool: made by PackScope ${manifest.tool.version}, newer than this verifier (${opts.toolVersion}); a package cannot come from the future: update PackScope or treat it as forged`);
+        } else if (opts.toolVersion === undefined || manifest.tool.version === opts.toolVersion) {
           if (!inReport || !bytesEqual(inReport, rendered)) fail(checks, 'report', 'report.html is not the report PackScope renders from this package');
           else checks.push({ id: 'report', ok: true, detail: 'report.html matches its recomputed rendering' });
         } else {
@@ -651,6 +653,17 @@ export async function verifyPackage(zipBytes: Uint8Array, opts: VerifyOptions): 
   }
   if (!opts.rootPublicKeyPem) fail(checks, 'device-certificate', 'no root key given: the device certificate chain was not checked');
   return result();
+}
+
+/** Orders dotted numeric versions ("0.10.1" > "0.9"); non-numeric parts compare as 0. */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split(/[.+-]/).map((x) => Number.parseInt(x, 10) || 0);
+  const pb = b.split(/[.+-]/).map((x) => Number.parseInt(x, 10) || 0);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d) return Math.sign(d);
+  }
+  return 0;
 }
 
 /** Top-level manifest fields whose canonical JSON differs. */
