@@ -4,13 +4,14 @@ import { crc32 } from '../../../shared/protocol/crc32.js';
 import { DecodeError, PackscopeError } from '../../../shared/errors.js';
 import { decodeCertificate, spkiFromPoint, verifyCertificate, type DeviceCertificate } from '../../../shared/blackbox/certificate.js';
 import { SegmentStreamDecoder } from '../../../shared/blackbox/decoder.js';
-import { createRecordView, rd16, rd32, recordReader, type RecordView } from '../../../shared/blackbox/format.js';
+import { HASH_FROM_END, createRecordView, rd16, rd32, recordReader, type RecordView } from '../../../shared/blackbox/format.js';
 import { segmentRecordArray, type ParsedSegment } from '../../../shared/blackbox/segment.js';
 import {
-  ChainVerifier, checkpointSegment, nobleVerifier, verifyCheckpoint, type ChainSummary, type Checkpoint, type SignatureVerifier, type VerifyIssue,
+  ATTESTATION_NONE, ATTESTATION_SIZE, ChainVerifier, checkpointSegment, decodeAttestation, encodeAttestation, nobleVerifier, verifyCheckpoint,
+  type Attestation, type ChainSummary, type Checkpoint, type SignatureVerifier, type VerifyIssue,
 } from '../../../shared/blackbox/verify.js';
 import type { DeviceInfo, LogRecord } from '../../../shared/types/domain.js';
-import { fromHex, toHex, utf8Decode, utf8Encode } from '../../../shared/util/bytes.js';
+import { bytesEqual, fromHex, toHex, utf8Decode, utf8Encode } from '../../../shared/util/bytes.js';
 
 /**
  * The `.pslog` file: a black-box download kept as evidence. Layout (little-endian):
@@ -26,6 +27,9 @@ import { fromHex, toHex, utf8Decode, utf8Encode } from '../../../shared/util/byt
  *              counter order; a gap in the device's ring shows as a jump in counters, never filled
  *   checkpoint counter u32 · recordCount u16 · segmentSize u32 · nonceLen u8 · nonce · signature[64] ·
  *              prefixLen u32 · prefix (the open segment's header and records, as the board froze them)
+ *              [· tag u8 (2) · attestation[84]] for a format-2 checkpoint: the board's signed extent
+ *              (oldest and newest closed segment with their SHA-256, board clock, boot count;
+ *              shared/blackbox/verify.ts encodeAttestation). Absent in files of first-format boards.
  *   index      per segment 24 bytes: counter u32 · recordCount u16 · flags u16 · firstRecord u64 · rtcMs u64
  *
  * A download in progress is `FILE.pslog.partial`: the same preamble with flags = 0, meta, and the
@@ -123,8 +127,12 @@ export function decodePreamble(b: Uint8Array): Preamble {
   };
 }
 
+/** Tag of the attestation that follows the prefix in a checkpoint block. */
+export const CHECKPOINT_ATTESTATION_TAG = 2;
+
 export function encodeCheckpoint(cp: Checkpoint): Uint8Array {
-  const b = new Uint8Array(4 + 2 + 4 + 1 + cp.nonce.length + 64 + 4 + cp.prefix.length);
+  const att = cp.attestation ? encodeAttestation(cp.attestation) : null;
+  const b = new Uint8Array(4 + 2 + 4 + 1 + cp.nonce.length + 64 + 4 + cp.prefix.length + (att ? 1 + ATTESTATION_SIZE : 0));
   let o = 0;
   put32(b, o, cp.counter);
   o += 4;
@@ -140,6 +148,11 @@ export function encodeCheckpoint(cp: Checkpoint): Uint8Array {
   put32(b, o, cp.prefix.length);
   o += 4;
   b.set(cp.prefix, o);
+  o += cp.prefix.length;
+  if (att) {
+    b[o++] = CHECKPOINT_ATTESTATION_TAG;
+    b.set(att, o);
+  }
   return b;
 }
 
@@ -158,7 +171,14 @@ export function decodeCheckpoint(b: Uint8Array): Checkpoint {
   const pl = rd32(b, 75 + nl);
   need(79 + nl, pl);
   if (pl > segmentSize || segmentSize > 1 << 20) throw new DecodeError('checkpoint prefix larger than a segment');
-  return { counter, recordCount, segmentSize, nonce, signature, prefix: b.slice(79 + nl, 79 + nl + pl) };
+  const end = 79 + nl + pl;
+  let attestation: Attestation | null = null;
+  if (end < b.length) {
+    if (b[end] !== CHECKPOINT_ATTESTATION_TAG) throw new DecodeError(`checkpoint block: unknown extension tag ${b[end]} after the prefix`);
+    if (b.length - end - 1 !== ATTESTATION_SIZE) throw new DecodeError(`checkpoint block: attestation is ${b.length - end - 1} bytes, not ${ATTESTATION_SIZE}`);
+    attestation = decodeAttestation(b.subarray(end + 1));
+  }
+  return { counter, recordCount, segmentSize, nonce, signature, prefix: b.slice(79 + nl, end), attestation };
 }
 
 export function encodeIndexEntry(e: IndexEntry): Uint8Array {
@@ -175,6 +195,138 @@ export function encodeIndexEntry(e: IndexEntry): Uint8Array {
 
 function decodeIndexEntry(b: Uint8Array, o: number): IndexEntry {
   return { counter: rd32(b, o), recordCount: rd16(b, o + 4), flags: rd16(b, o + 6), firstRecord: u64(b, o + 8), rtcMs: u64(b, o + 16) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The attested extent
+
+/**
+ * What a log holds of the extent the board attested in its checkpoint (format 2): the attested
+ * oldest and newest closed segments, and whether the file holds every segment from one to the other
+ * with the attested hashes at both ends. A file may also hold segments older than the attested
+ * oldest (pulled before the ring overwrote them during a long pull); those are not part of it.
+ */
+export interface AttestedExtent {
+  /** Oldest closed segment the board held; null when it held none. */
+  oldestCounter: number | null;
+  /** Newest closed segment (the chain head); null when none. */
+  newestCounter: number | null;
+  /** The board's clock when it signed, ms since the epoch. */
+  boardTimeMs: number;
+  bootCount: number;
+  /** Open time of the attested oldest segment when the file holds it: the board holds history from then. */
+  historyFrom: number | null;
+  /** Attested segments the file lacks, as counter ranges (the first MAX_EXTENT_RANGES). */
+  missing: Array<{ from: number; to: number }>;
+  /** Number of attested segments the file lacks. */
+  missingCount: number;
+  /** Every attested segment present, both ends with the attested SHA-256. */
+  complete: boolean;
+  /** Problems found, for the report (kind 'gap' for missing segments, 'hash' for a wrong end). */
+  issues: VerifyIssue[];
+}
+
+const MAX_EXTENT_RANGES = 100;
+
+function rangeText(from: number, to: number): string {
+  return from === to ? `segment ${from}` : `segments ${from}–${to}`;
+}
+
+/**
+ * Collects the closed segments a log holds (counter, SHA-256 from its trailer, open time) and
+ * checks them against an attestation. Given the attestation up front, it keeps hashes and times of
+ * its two ends only; without it (a pull learns it at the end) it keeps them for every segment.
+ */
+export class ExtentTracker {
+  private runs: Array<[number, number]> = [];
+  private ends = new Map<number, { sha256: Uint8Array | null; rtcMs: number }>();
+  constructor(private readonly want: Attestation | null = null) {}
+
+  add(counter: number, sha256: Uint8Array | null, rtcMs: number): void {
+    const last = this.runs[this.runs.length - 1];
+    if (last && counter === last[1] + 1) last[1] = counter;
+    else if (!last || counter !== last[1]) this.runs.push([counter, counter]);
+    if (!this.want || counter === this.want.oldestCounter || counter === this.want.newestCounter) {
+      if (!this.ends.has(counter)) this.ends.set(counter, { sha256: sha256 ? sha256.slice() : null, rtcMs });
+    }
+  }
+
+  /** Counters held, as sorted disjoint ranges. */
+  held(): Array<[number, number]> {
+    const sorted = this.runs.map((r) => [r[0], r[1]] as [number, number]).sort((a, b) => a[0] - b[0]);
+    const out: Array<[number, number]> = [];
+    for (const r of sorted) {
+      const last = out[out.length - 1];
+      if (last && r[0] <= last[1] + 1) last[1] = Math.max(last[1], r[1]);
+      else out.push(r);
+    }
+    return out;
+  }
+
+  check(a: Attestation): AttestedExtent {
+    const none = a.newestCounter === ATTESTATION_NONE;
+    const out: AttestedExtent = {
+      oldestCounter: a.oldestCounter === ATTESTATION_NONE ? null : a.oldestCounter,
+      newestCounter: none ? null : a.newestCounter,
+      boardTimeMs: a.boardTimeMs,
+      bootCount: a.bootCount,
+      historyFrom: null,
+      missing: [],
+      missingCount: 0,
+      complete: false,
+      issues: [],
+    };
+    if (none) {
+      if (a.oldestCounter !== ATTESTATION_NONE) {
+        out.issues.push({ kind: 'checkpoint', segment: a.oldestCounter, message: `the attestation names oldest segment ${a.oldestCounter} but no newest segment` });
+      } else out.complete = true;
+      return out;
+    }
+    if (a.oldestCounter === ATTESTATION_NONE || a.oldestCounter > a.newestCounter) {
+      out.issues.push({
+        kind: 'checkpoint',
+        segment: a.newestCounter,
+        message: `the attestation names oldest segment ${a.oldestCounter === ATTESTATION_NONE ? 'none' : a.oldestCounter} and newest segment ${a.newestCounter}: not an extent`,
+      });
+      return out;
+    }
+    let next = a.oldestCounter;
+    const gap = (from: number, to: number) => {
+      out.missingCount += to - from + 1;
+      if (out.missing.length < MAX_EXTENT_RANGES) out.missing.push({ from, to });
+    };
+    for (const [from, to] of this.held()) {
+      if (to < next) continue;
+      if (from > a.newestCounter) break;
+      if (from > next) gap(next, from - 1);
+      next = to + 1;
+      if (next > a.newestCounter) break;
+    }
+    if (next <= a.newestCounter) gap(next, a.newestCounter);
+    for (const m of out.missing) {
+      out.issues.push({
+        kind: 'gap',
+        segment: m.from,
+        message: `the board attests segments ${a.oldestCounter}–${a.newestCounter}, but the file lacks ${rangeText(m.from, m.to)}`,
+      });
+    }
+    if (out.missingCount > 0 && out.missing.length < out.missingCount && out.missing.length === MAX_EXTENT_RANGES) {
+      out.issues.push({ kind: 'gap', segment: null, message: `… ${out.missingCount} attested segments missing in all` });
+    }
+    const end = (counter: number, hash: Uint8Array, which: string) => {
+      const e = this.ends.get(counter);
+      if (!e) return true;
+      if (e.sha256 && bytesEqual(e.sha256, hash)) return true;
+      out.issues.push({ kind: 'hash', segment: counter, message: `segment ${counter} in the file is not the segment the board attests as its ${which} (SHA-256 differs)` });
+      return false;
+    };
+    const oldestOk = end(a.oldestCounter, a.oldestHash, 'oldest');
+    const newestOk = end(a.newestCounter, a.newestHash, 'newest');
+    const oldest = this.ends.get(a.oldestCounter);
+    if (oldest && oldestOk) out.historyFrom = oldest.rtcMs;
+    out.complete = out.missingCount === 0 && oldestOk && newestOk;
+    return out;
+  }
 }
 
 /** node:crypto ECDSA verification: an order of magnitude faster than pure JS for long logs. */
@@ -388,6 +540,8 @@ export type SegmentOrDamage = SegmentItem | { damage: { offset: number; length: 
 export interface PslogVerifyReport extends ChainSummary {
   certificate: { ok: boolean; message: string; serial: string | null; model: string | null };
   checkpoint: { present: boolean; ok: boolean; counter: number | null; records: number };
+  /** The extent the checkpoint attests and what the file holds of it; null without a format-2 checkpoint. */
+  attestation: AttestedExtent | null;
   complete: boolean;
 }
 
@@ -484,6 +638,34 @@ export class PslogReader {
     let n = 0;
     for await (const it of this.segments()) if ('segment' in it) n += it.segment.recordCount;
     return n;
+  }
+
+  /**
+   * The attested extent checked against the index (counters, open times) and the trailer hashes of
+   * its two ends, without verifying segments (`log info`); null without a format-2 checkpoint.
+   */
+  async attestedExtent(): Promise<AttestedExtent | null> {
+    const a = this.checkpoint?.attestation;
+    if (!a || !this.complete) return null;
+    const tracker = new ExtentTracker(a);
+    const n = this.segmentCount;
+    const size = this.preamble.segmentSize;
+    const block = 4096;
+    const buf = new Uint8Array(block * INDEX_ENTRY_SIZE);
+    for (let i = 0; i < n; i += block) {
+      const count = Math.min(block, n - i);
+      await this.fh.read(buf, 0, count * INDEX_ENTRY_SIZE, this.preamble.indexOffset + i * INDEX_ENTRY_SIZE);
+      for (let k = 0; k < count; k++) {
+        const e = decodeIndexEntry(buf, k * INDEX_ENTRY_SIZE);
+        let hash: Uint8Array | null = null;
+        if (e.counter === a.oldestCounter || e.counter === a.newestCounter) {
+          hash = new Uint8Array(32);
+          await this.fh.read(hash, 0, 32, this.preamble.segmentsOffset + (i + k) * size + size - HASH_FROM_END);
+        }
+        tracker.add(e.counter, hash, e.rtcMs);
+      }
+    }
+    return tracker.check(a);
   }
 
   /** Binary search over the index: position of the segment holding record `index`, or by time. */
@@ -615,10 +797,13 @@ export class PslogReader {
     const total = this.segmentCount;
     let done = 0;
     let lastTime: number | null = null;
+    const attested = this.checkpoint?.attestation ?? null;
+    const extent = new ExtentTracker(attested);
     for await (const it of this.segments()) {
       if (options.signal?.aborted) throw new PackscopeError('CANCELLED', 'verification cancelled');
       if ('segment' in it) {
         chain.addSegment(it.segment, it.offset);
+        extent.add(it.segment.header.counter, it.segment.trailer?.sha256 ?? null, it.segment.header.rtcMs);
         if (it.segment.recordCount > 0) {
           const s = it.segment;
           const lastRec = s.header.headerLen + (s.recordCount - 1) * s.header.recordSize;
@@ -635,11 +820,14 @@ export class PslogReader {
       const cpIssues = verifyCheckpoint(chain, this.checkpoint, publicKey, expected, options.verifier ?? nodeVerifier());
       checkpoint.ok = cpIssues.length === 0;
     }
+    // The board's attested extent: every segment from its oldest to its newest must be here.
+    const attestation = attested ? extent.check(attested) : null;
+    if (attestation) for (const i of attestation.issues) chain.addIssue(i);
     if (!this.complete) chain.addIssue({ kind: 'truncated', segment: chain.expectedCounter, message: 'the log is a partial download (not complete)' });
     const summary = chain.summary();
     if (lastTime !== null) summary.lastTime = lastTime;
     void issues;
-    return { ...summary, certificate, checkpoint, complete: this.complete };
+    return { ...summary, certificate, checkpoint, attestation, complete: this.complete };
   }
 
   async close(): Promise<void> {

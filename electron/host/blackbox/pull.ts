@@ -4,23 +4,26 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { decodeCertificate, verifyCertificate, type DeviceCertificate } from '../../../shared/blackbox/certificate.js';
 import { SegmentStreamDecoder } from '../../../shared/blackbox/decoder.js';
 import {
-  BB_CERTIFICATE, BB_CHECKPOINT_REQ, BB_CHECKPOINT_RES, BB_CMD, BB_REGION, BB_STATUS, NONE32, type BlackBoxStatus,
+  BB_CERTIFICATE, BB_CHECKPOINT_REQ, BB_CHECKPOINT_RES, BB_CMD, BB_REGION, BB_STATUS, NONE32, type BlackBoxStatus, type CheckpointResponse,
 } from '../../../shared/blackbox/messages.js';
-import { ChainVerifier, verifyCheckpoint, type Checkpoint, type VerifyIssue } from '../../../shared/blackbox/verify.js';
+import { ATTESTATION_NONE, ChainVerifier, verifyCheckpoint, type Checkpoint, type VerifyIssue } from '../../../shared/blackbox/verify.js';
 import { PackscopeError } from '../../../shared/errors.js';
 import type { DeviceInfo, TransferProgress } from '../../../shared/types/domain.js';
 import { bytesEqual, fromHex, toHex } from '../../../shared/util/bytes.js';
 import { bulkRead, regionHash } from '../link/bulk.js';
 import type { NativeLink } from '../link/native-link.js';
 import { ProgressMeter } from '../link/progress.js';
-import { PslogReader, PslogWriter, nodeVerifier, type IndexEntry, type PslogMeta } from './pslog.js';
+import { ExtentTracker, PslogReader, PslogWriter, nodeVerifier, type IndexEntry, type PslogMeta } from './pslog.js';
 
 /**
  * Black-box log pull: reads the board's closed segments over the windowed bulk transfer, verifies
  * each one (hash, device signature, chain, gaps) as it arrives, appends it to FILE.pslog.partial,
- * then asks for a checkpoint of the open segment with a fresh nonce and seals the file. A resumed
- * pull re-verifies the partial, asks the board for the hash of the last segment it holds, and
- * continues only if the board still has exactly those bytes.
+ * then asks for a checkpoint of the open segment with a fresh nonce (or the nonce of a supplier's
+ * claim ticket) and seals the file. The checkpoint attests the board's extent (oldest and newest
+ * closed segment): segments the board closed while we read are pulled and the checkpoint taken
+ * again, so the file holds every segment up to the attested newest. A resumed pull re-verifies the
+ * partial, asks the board for the hash of the last segment it holds, and continues only if the
+ * board still has exactly those bytes.
  */
 export interface PullOptions {
   out: string;
@@ -35,6 +38,28 @@ export interface PullOptions {
   chunkSize?: number;
   compress?: boolean;
   tool?: string;
+  /**
+   * Nonce for the checkpoint (8–64 bytes), e.g. from a supplier's claim ticket; a fresh random one
+   * when absent. A resumed pull must be given the nonce its partial was started with.
+   */
+  nonce?: Uint8Array;
+  /** Refuse (REFUSED) before reading anything unless the board's certificate names this serial (a claim ticket's). */
+  expectSerial?: string;
+}
+
+/** The board's signed extent as the pull found it (PROTOCOL.md 7.4, checkpoint format 2). */
+export interface PullAttestation {
+  /** Oldest closed segment the board held; null when none. */
+  oldest: number | null;
+  /** Newest closed segment (chain head); null when none. */
+  newest: number | null;
+  /** The board's clock when it signed, ms since the epoch. */
+  boardTime: number;
+  bootCount: number;
+  /** Open time of the attested oldest segment (in the file): the board holds history from then. */
+  historyFrom: number | null;
+  /** Attested segments the file lacks (0 after a clean pull). */
+  missingSegments: number;
 }
 
 export interface PullResult {
@@ -54,6 +79,10 @@ export interface PullResult {
   payloadRate: number;
   retransmissions: number;
   checkpoint: { counter: number; records: number; verified: boolean } | null;
+  /** Null when the board signs first-format checkpoints (no extent) or gave no checkpoint. */
+  attestation: PullAttestation | null;
+  /** Checkpoints taken (more than one when the board closed segments during the pull). */
+  checkpoints: number;
   issues: VerifyIssue[];
   signaturesOk: boolean;
   certificate: { serial: string; model: string; chainedToRoot: boolean | null };
@@ -62,6 +91,10 @@ export interface PullResult {
 // Small requests get generous retries: on a line losing ~1.5 % of bytes, a 100-byte answer arrives
 // whole only about a quarter of the time.
 const RETRIES = 25;
+/** Checkpoints taken at most to catch up with segments the board closes during the pull. */
+const CHECKPOINT_ROUNDS = 4;
+export const NONCE_MIN = 8;
+export const NONCE_MAX = 64;
 
 export async function blackBoxStatus(link: NativeLink, signal?: AbortSignal): Promise<BlackBoxStatus> {
   return BB_STATUS.decode(await link.request(BB_CMD.STATUS, new Uint8Array(0), { retries: RETRIES, ...(signal ? { signal } : {}) }));
@@ -105,10 +138,16 @@ async function exists(p: string): Promise<boolean> {
 export async function pullLog(link: NativeLink, options: PullOptions): Promise<PullResult> {
   const t0 = performance.now();
   const signal = options.signal;
+  if (options.nonce && (options.nonce.length < NONCE_MIN || options.nonce.length > NONCE_MAX)) {
+    throw new PackscopeError('USAGE', `a checkpoint nonce is ${NONCE_MIN} to ${NONCE_MAX} bytes, not ${options.nonce.length}`);
+  }
   const status = await blackBoxStatus(link, signal);
   const { raw: certRaw, cert } = await deviceCertificate(link, signal);
   if (options.identity && options.identity.serial && options.identity.serial !== cert.serial) {
     throw new PackscopeError('REFUSED', `the board reports serial ${options.identity.serial} but its certificate names ${cert.serial}`);
+  }
+  if (options.expectSerial !== undefined && options.expectSerial !== cert.serial) {
+    throw new PackscopeError('REFUSED', `the claim ticket is for serial ${options.expectSerial}, but this board's certificate names ${cert.serial}; nothing was read`);
   }
   let chainedToRoot: boolean | null = null;
   if (options.rootSpki) {
@@ -121,7 +160,8 @@ export async function pullLog(link: NativeLink, options: PullOptions): Promise<P
   const partialPath = PslogWriter.partialPathOf(options.out);
 
   let writer: PslogWriter;
-  let nonce: Uint8Array = new Uint8Array(randomBytes(16));
+  let nonce: Uint8Array = options.nonce ? options.nonce.slice() : new Uint8Array(randomBytes(16));
+  const extent = new ExtentTracker();
   let next = status.oldestCounter === NONE32 ? 0 : status.oldestCounter;
   let resumedSegments = 0;
   let firstTime: number | null = null;
@@ -135,7 +175,18 @@ export async function pullLog(link: NativeLink, options: PullOptions): Promise<P
       if (reader.meta.certificate !== toHex(certRaw)) {
         throw new PackscopeError('REFUSED', `${partialPath} was pulled from another board (certificate differs); pull afresh without --resume`);
       }
-      if (reader.meta.nonce) nonce = fromHex(reader.meta.nonce);
+      if (reader.meta.nonce) {
+        const kept = fromHex(reader.meta.nonce);
+        if (options.nonce && !bytesEqual(kept, options.nonce)) {
+          throw new PackscopeError(
+            'REFUSED',
+            `${partialPath} was started with nonce ${reader.meta.nonce}, not the given ${toHex(options.nonce)}: its checkpoint must be sealed over the nonce it began with; resume with that nonce, or pull afresh without --resume`,
+          );
+        }
+        nonce = kept;
+      } else if (options.nonce) {
+        throw new PackscopeError('REFUSED', `${partialPath} records no nonce, so it cannot be sealed over the given one; pull afresh without --resume`);
+      }
       // Re-verify what the partial holds; keep the longest prefix that verifies cleanly.
       let records = 0;
       for await (const it of reader.segments()) {
@@ -143,6 +194,7 @@ export async function pullLog(link: NativeLink, options: PullOptions): Promise<P
         const issues = chain.addSegment(it.segment, it.offset);
         if (issues.length) break;
         entries.push({ counter: it.segment.header.counter, recordCount: it.segment.recordCount, flags: it.segment.trailer?.flags ?? 0, firstRecord: records, rtcMs: it.segment.header.rtcMs });
+        extent.add(it.segment.header.counter, it.segment.trailer?.sha256 ?? null, it.segment.header.rtcMs);
         records += it.segment.recordCount;
         lastBytes = it.segment.bytes;
         if (firstTime === null) firstTime = it.segment.header.rtcMs;
@@ -217,6 +269,7 @@ export async function pullLog(link: NativeLink, options: PullOptions): Promise<P
             continue;
           }
           chain.addSegment(it.segment, it.offset + slot * size);
+          extent.add(it.segment.header.counter, it.segment.trailer?.sha256 ?? null, it.segment.header.rtcMs);
           await writer.append(it.segment);
           appended++;
         }
@@ -264,20 +317,42 @@ export async function pullLog(link: NativeLink, options: PullOptions): Promise<P
       next = newest + 1;
       newest = (await blackBoxStatus(link, signal)).newestCounter;
     }
-    // Checkpoint of the open segment with our nonce.
-    const cpRes = BB_CHECKPOINT_RES.decode(await link.request(BB_CMD.CHECKPOINT, BB_CHECKPOINT_REQ.encode({ nonce }), { retries: RETRIES, ...(signal ? { signal } : {}) }));
-    if (cpRes.counter > next) {
-      await pullRange(next, cpRes.counter - 1);
-      next = cpRes.counter;
+    // Checkpoint of the open segment with our nonce. It attests the newest closed segment: when
+    // the board closed segments since we last asked, pull them and take a fresh checkpoint, so the
+    // file ends with every segment up to the attested newest and the open segment after it.
+    let cpRes: CheckpointResponse | null = null;
+    let checkpoints = 0;
+    for (let round = 0; round < CHECKPOINT_ROUNDS; round++) {
+      cpRes = BB_CHECKPOINT_RES.decode(await link.request(BB_CMD.CHECKPOINT, BB_CHECKPOINT_REQ.encode({ nonce }), { retries: RETRIES, ...(signal ? { signal } : {}) }));
+      checkpoints++;
+      const attested = cpRes.attestation && cpRes.attestation.newestCounter !== ATTESTATION_NONE ? cpRes.attestation.newestCounter : null;
+      // A first-format board attests nothing: the open segment's counter tells what closed before it.
+      const newestClosed = cpRes.attestation ? attested : cpRes.counter > 0 ? cpRes.counter - 1 : null;
+      if (newestClosed === null || newestClosed < next) break;
+      await pullRange(next, newestClosed);
+      next = newestClosed + 1;
+      // The last round keeps its checkpoint: the segments it attests are now all in the file.
     }
     let checkpoint: Checkpoint | null = null;
     let cpVerified = false;
-    if (cpRes.length > 0) {
-      const r = await retryTimeouts(() => bulkRead(link, { region: status.checkpointRegion, offset: 0, length: cpRes.length, chunkSize: 1024, ...(signal ? { signal } : {}) }));
-      bytesRead += cpRes.length;
+    let attestation: PullAttestation | null = null;
+    if (cpRes && cpRes.length > 0) {
+      const res = cpRes;
+      const r = await retryTimeouts(() => bulkRead(link, { region: status.checkpointRegion, offset: 0, length: res.length, chunkSize: 1024, ...(signal ? { signal } : {}) }));
+      bytesRead += res.length;
       transferSeconds += r.seconds;
-      checkpoint = { counter: cpRes.counter, recordCount: cpRes.recordCount, nonce, signature: cpRes.signature, prefix: r.data!, segmentSize: cpRes.segmentSize };
-      cpVerified = verifyCheckpoint(chain, checkpoint, cert.devicePublicKey, nonce, verifier).length === 0;
+      checkpoint = { counter: res.counter, recordCount: res.recordCount, nonce, signature: res.signature, prefix: r.data!, segmentSize: res.segmentSize, attestation: res.attestation };
+      // Signature over nonce, prefix and attestation; the open segment chains to the attested head.
+      const cpIssues = verifyCheckpoint(chain, checkpoint, cert.devicePublicKey, nonce, verifier);
+      // The extent: every segment from the attested oldest to the attested newest is in the file.
+      let extentOk = true;
+      if (res.attestation) {
+        const e = extent.check(res.attestation);
+        for (const i of e.issues) chain.addIssue(i);
+        extentOk = e.issues.length === 0;
+        attestation = { oldest: e.oldestCounter, newest: e.newestCounter, boardTime: e.boardTimeMs, bootCount: e.bootCount, historyFrom: e.historyFrom, missingSegments: e.missingCount };
+      }
+      cpVerified = cpIssues.length === 0 && extentOk;
     }
     progress();
     await writer.finish(checkpoint);
@@ -297,6 +372,8 @@ export async function pullLog(link: NativeLink, options: PullOptions): Promise<P
       payloadRate: transferSeconds > 0 ? bytesRead / transferSeconds : 0,
       retransmissions,
       checkpoint: checkpoint ? { counter: checkpoint.counter, records: checkpoint.recordCount, verified: cpVerified } : null,
+      attestation,
+      checkpoints,
       issues: s.issues,
       signaturesOk: s.issueCount === 0 && (checkpoint ? cpVerified : true),
       certificate: { serial: cert.serial, model: cert.model, chainedToRoot },

@@ -2,8 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { parsePublicKeyPem } from '../../../../shared/blackbox/certificate.js';
 import { PackscopeError } from '../../../../shared/errors.js';
 import { exportLog } from '../../blackbox/export.js';
-import { openPslog, type PslogVerifyReport } from '../../blackbox/pslog.js';
-import { pullLog, type PullResult } from '../../blackbox/pull.js';
+import { openPslog, type AttestedExtent, type PslogVerifyReport } from '../../blackbox/pslog.js';
+import { NONCE_MAX, NONCE_MIN, pullLog, type PullResult } from '../../blackbox/pull.js';
+import { fromHex } from '../../../../shared/util/bytes.js';
 import { EXIT } from '../exit-codes.js';
 import type { CliContext, CommandModule } from '../context.js';
 import { parseCommandArgs, requireOption } from '../context.js';
@@ -12,16 +13,19 @@ import { desktopRecordingOf } from '../../recorder/pslog-sink.js';
 import type { PslogReader } from '../../blackbox/pslog.js';
 
 const USAGE = `Usage:
-  packscope log pull --port PATH --out FILE.pslog [--resume] [--root ROOT.pem] [--compress] [--json]
+  packscope log pull --port PATH --out FILE.pslog [--nonce HEX] [--resume] [--root ROOT.pem] [--compress] [--json]
   packscope log verify FILE.pslog --root ROOT.pem [--json]
   packscope log export FILE.pslog --csv OUT.csv | --jsonl OUT.jsonl [--root ROOT.pem] [--force] [--json]
   packscope log info FILE.pslog [--json]
 
 pull     downloads the board's black box (signed segments + a checkpoint of the open segment
          sealed with a fresh nonce), verifying signatures and the hash chain as segments arrive.
+         The checkpoint attests the board's extent (oldest and newest segment it holds); segments
+         the board closes during the pull are fetched so the file holds all of them.
+         --nonce HEX seals the checkpoint over a given nonce (8–64 bytes) instead of a random one.
          Progress (bytes, rate, ETA) goes to stderr. An interrupted pull keeps FILE.pslog.partial;
          --resume re-verifies it, asks the board whether it still holds the same bytes, and
-         continues after them.
+         continues after them (with the same nonce).
 verify   checks the device certificate against ROOT.pem (the manufacturing root), every segment's
          hash and signature, the chain, gaps (named by segment counter) and the checkpoint.
          Exit 0 only when everything verifies; 6 when anything does not.
@@ -44,6 +48,19 @@ function fmtBytes(n: number): string {
 
 function fmtTime(t: number | null): string {
   return t === null ? '–' : new Date(t).toISOString();
+}
+
+/** The board's signed extent in one line: counters, its clock, how far back its history goes. */
+function attestedText(a: { oldest: number | null; newest: number | null; boardTimeMs: number; bootCount: number; historyFrom: number | null; missingCount: number } | null): string {
+  if (!a) return 'no attested extent (checkpoint of the first format, or none)';
+  const span = a.newest === null ? 'no closed segment' : `segments ${a.oldest ?? '–'}…${a.newest}`;
+  const from = a.historyFrom !== null ? `; the board holds history from ${fmtTime(a.historyFrom)}` : a.newest === null ? '' : '; the attested oldest segment is not in the file';
+  const missing = a.missingCount ? `; ${a.missingCount} attested segment(s) MISSING from the file` : '';
+  return `${span}, board clock ${fmtTime(a.boardTimeMs)} (boot ${a.bootCount})${from}${missing}`;
+}
+
+function extentOf(a: AttestedExtent | null) {
+  return a && { oldest: a.oldestCounter, newest: a.newestCounter, boardTimeMs: a.boardTimeMs, bootCount: a.bootCount, historyFrom: a.historyFrom, missingCount: a.missingCount };
 }
 
 function progressPrinter(ctx: CliContext, json: boolean) {
@@ -72,10 +89,26 @@ async function readRoot(path: string): Promise<Uint8Array> {
   return parsePublicKeyPem(text).spki;
 }
 
+/** `--nonce HEX`: 8 to 64 bytes as hex (spaces and colons allowed between bytes). */
+function parseNonceHex(text: string): Uint8Array {
+  const hex = text.replace(/[\s:]/g, '').toLowerCase();
+  if (!/^([0-9a-f]{2})+$/.test(hex)) throw new PackscopeError('USAGE', `--nonce takes hex bytes, got '${text}'`);
+  if (hex.length < 2 * NONCE_MIN || hex.length > 2 * NONCE_MAX) throw new PackscopeError('USAGE', `--nonce must be ${NONCE_MIN} to ${NONCE_MAX} bytes, got ${hex.length / 2}`);
+  return fromHex(hex);
+}
+
 async function pull(argv: string[], ctx: CliContext): Promise<number> {
-  const { values } = parseCommandArgs(argv, { ...DEVICE_OPTIONS, out: { type: 'string', short: 'o' }, resume: { type: 'boolean' }, root: { type: 'string' }, compress: { type: 'boolean' } });
+  const { values } = parseCommandArgs(argv, {
+    ...DEVICE_OPTIONS,
+    out: { type: 'string', short: 'o' },
+    resume: { type: 'boolean' },
+    root: { type: 'string' },
+    compress: { type: 'boolean' },
+    nonce: { type: 'string' },
+  });
   const out = requireOption(values.out, 'out');
   const rootSpki = values.root ? await readRoot(values.root) : undefined;
+  const nonce = values.nonce !== undefined ? parseNonceHex(values.nonce) : undefined;
   const session = await openDeviceSession({ ...values, protocol: values.protocol ?? 'native' }, ctx);
   try {
     const native = session.native;
@@ -91,6 +124,7 @@ async function pull(argv: string[], ctx: CliContext): Promise<number> {
       tool: 'packscope',
       ...(rootSpki ? { rootSpki } : {}),
       ...(values.compress ? { compress: true } : {}),
+      ...(nonce ? { nonce } : {}),
     });
     const span = result.firstTime !== null && result.lastTime !== null ? (result.lastTime - result.firstTime) / 3_600_000 : 0;
     if (values.json) {
@@ -103,6 +137,7 @@ async function pull(argv: string[], ctx: CliContext): Promise<number> {
         ['Records', String(result.records)],
         ['Time span', `${fmtTime(result.firstTime)} → ${fmtTime(result.lastTime)} (${span.toFixed(2)} h)`],
         ['Signatures', result.signaturesOk ? 'all segments and the checkpoint verify (device key)' : `${result.issues.length} problem(s)`],
+        ['Attested', attestedText(result.attestation && { ...result.attestation, boardTimeMs: result.attestation.boardTime, missingCount: result.attestation.missingSegments })],
         ['Certificate', result.certificate.chainedToRoot ? 'chains to the given root' : 'not checked against a root (use --root or log verify)'],
         ['Transferred', `${fmtBytes(result.bytesRead)} in ${result.seconds.toFixed(1)} s, average payload rate ${fmtBytes(result.payloadRate)}/s${result.retransmissions ? `, ${result.retransmissions} retransmitted chunks` : ''}`],
       ];
@@ -144,6 +179,7 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
     ctx.out(`  certificate  ${report.certificate.ok ? 'ok' : 'FAILED'}: ${report.certificate.message}${report.certificate.serial ? ` (${report.certificate.model} ${report.certificate.serial})` : ''}`);
     ctx.out(`  segments     ${report.segments} (${report.firstCounter ?? '–'}…${report.lastCounter ?? '–'}), ${report.records} records, ${report.missingSegments} missing`);
     ctx.out(`  checkpoint   ${report.checkpoint.present ? `${report.checkpoint.ok ? 'ok' : 'FAILED'}, open segment ${report.checkpoint.counter} with ${report.checkpoint.records} records` : 'none'}`);
+    ctx.out(`  attested     ${attestedText(extentOf(report.attestation))}`);
     for (const i of report.issues) ctx.out(`  ! ${i.message}`);
     if (report.issueCount > report.issues.length) ctx.out(`  … and ${report.issueCount - report.issues.length} more`);
   }
@@ -223,6 +259,7 @@ async function info(argv: string[], ctx: CliContext): Promise<number> {
       firstTime: first?.rtcMs ?? null,
       lastSegmentTime: last?.rtcMs ?? null,
       checkpoint: reader.checkpoint ? { counter: reader.checkpoint.counter, records: reader.checkpoint.recordCount } : null,
+      attestation: await reader.attestedExtent(),
       identity: reader.identity,
       certificate: cert ? { serial: cert.serial, model: cert.model, boardId: cert.boardId, issued: new Date(cert.issuedMs).toISOString() } : null,
       pulledAt: reader.meta.pulledAt,
@@ -246,6 +283,7 @@ async function info(argv: string[], ctx: CliContext): Promise<number> {
         ['Records', String(records)],
         ['Time span', `${fmtTime(data.firstTime)} → ${fmtTime(data.lastSegmentTime)}`],
         ['Checkpoint', data.checkpoint ? `open segment ${data.checkpoint.counter}, ${data.checkpoint.records} records` : 'none'],
+        ['Attested', attestedText(extentOf(data.attestation))],
         ['Pulled', `${data.pulledAt} by ${data.tool}`],
       ];
       const w = Math.max(...rows.map((r) => r[0].length));
