@@ -4,8 +4,10 @@
  * `..`, backslashes and drive letters, symbolic links and other special files (Unix mode in the
  * external attributes), duplicate names (also case-insensitively, as Windows and macOS would
  * merge them), encryption, unknown compression, ZIP64, entries whose local header disagrees with
- * the central directory, overlapping entries (the overlapping-file zip bomb), and sizes or
- * compression ratios beyond sane limits. Inflation then stops at the declared size, and every
+ * the central directory, overlapping entries (the overlapping-file zip bomb), bytes that belong
+ * to no listed entry (a local entry left out of the central directory, which a streaming reader
+ * would still extract, or data before, between or after the entries), and sizes or compression
+ * ratios beyond sane limits. Inflation then stops at the declared size, and every
  * entry's CRC-32 is checked.
  */
 import { Inflate } from 'fflate';
@@ -64,6 +66,7 @@ export interface ZipArchive {
 const SIG_LOCAL = 0x04034b50;
 const SIG_CENTRAL = 0x02014b50;
 const SIG_EOCD = 0x06054b50;
+const SIG_DATA_DESCRIPTOR = 0x08074b50;
 const SIG_ZIP64_LOCATOR = 0x07064b50;
 
 function u16(b: Uint8Array, o: number): number {
@@ -217,7 +220,9 @@ export function openZip(bytes: Uint8Array, limits: ZipLimits = DEFAULT_ZIP_LIMIT
     }
     const dataOffset = localOffset + 30 + lNameLen + lExtraLen;
     if (dataOffset + csize > cdOffset) throw new DecodeError(`entry "${printable(name)}": data runs past the central directory`);
-    spans.push({ start: localOffset, end: dataOffset + csize, name });
+    let entryEnd = dataOffset + csize;
+    if (lFlags & 0x08) entryEnd += dataDescriptorLength(bytes, entryEnd, cdOffset, crc, csize, usize, name);
+    spans.push({ start: localOffset, end: entryEnd, name });
 
     if (isDirName) {
       if (usize !== 0) throw new UnsafeArchiveError(`directory entry "${printable(name)}" has content`);
@@ -226,13 +231,7 @@ export function openZip(bytes: Uint8Array, limits: ZipLimits = DEFAULT_ZIP_LIMIT
     entries.push({ name, method: method as 0 | 8, compressedSize: csize, size: usize, crc32: crc, mode, dataOffset });
   }
   if (o !== eocd) throw new DecodeError('central directory size does not match its entries');
-  // Entries sharing bytes are how "overlapping" zip bombs reach huge sizes from a small file.
-  spans.sort((a, b) => a.start - b.start);
-  for (let i = 1; i < spans.length; i++) {
-    if (spans[i]!.start < spans[i - 1]!.end) {
-      throw new UnsafeArchiveError(`entries "${printable(spans[i - 1]!.name)}" and "${printable(spans[i]!.name)}" overlap`);
-    }
-  }
+  checkContiguous(bytes, spans, cdOffset);
 
   return {
     entries,
@@ -245,6 +244,49 @@ export function openZip(bytes: Uint8Array, limits: ZipLimits = DEFAULT_ZIP_LIMIT
       return out;
     },
   };
+}
+
+/**
+ * Length of the data descriptor after an entry written with flag bit 3 (sizes not known when the
+ * local header was written, as fflate's streaming Zip and `zip -` write them): CRC-32, compressed
+ * and real size, optionally preceded by the signature PK\x07\x08. It must agree with the central
+ * directory.
+ */
+function dataDescriptorLength(bytes: Uint8Array, at: number, limit: number, crc: number, csize: number, usize: number, name: string): number {
+  if (at + 16 <= limit && u32(bytes, at) === SIG_DATA_DESCRIPTOR && u32(bytes, at + 4) === crc && u32(bytes, at + 8) === csize && u32(bytes, at + 12) === usize) {
+    return 16;
+  }
+  if (at + 12 <= limit && u32(bytes, at) === crc && u32(bytes, at + 4) === csize && u32(bytes, at + 8) === usize) return 12;
+  throw new DecodeError(`entry "${printable(name)}": data descriptor at offset ${at} is missing or disagrees with the central directory`);
+}
+
+/**
+ * The listed entries must tile the archive from offset 0 up to the central directory, each one
+ * starting where the previous one ends. Two entries sharing bytes are how "overlapping" zip bombs
+ * reach huge sizes from a small file; bytes between entries that no central record names can hold a
+ * hidden local entry, which a reader that walks local headers (streaming unzip, some antivirus and
+ * mail filters) would extract although the central directory, and so this reader, never lists it.
+ */
+function checkContiguous(bytes: Uint8Array, spans: { start: number; end: number; name: string }[], cdOffset: number): void {
+  spans.sort((a, b) => a.start - b.start);
+  let at = 0;
+  let prev: string | null = null;
+  for (const s of spans) {
+    if (s.start < at) {
+      throw new UnsafeArchiveError(`entries "${printable(prev!)}" and "${printable(s.name)}" overlap (at offset ${s.start})`);
+    }
+    if (s.start > at) unlisted(bytes, at, s.start, prev === null ? 'before the first entry' : `between entries "${printable(prev)}" and "${printable(s.name)}"`);
+    at = s.end;
+    prev = s.name;
+  }
+  if (at < cdOffset) unlisted(bytes, at, cdOffset, prev === null ? 'before the central directory' : `between the last entry "${printable(prev)}" and the central directory`);
+}
+
+function unlisted(bytes: Uint8Array, from: number, to: number, where: string): never {
+  if (to - from >= 4 && u32(bytes, from) === SIG_LOCAL) {
+    throw new UnsafeArchiveError(`a local entry at offset ${from}, ${where}, is missing from the central directory (a hidden entry)`);
+  }
+  throw new DecodeError(`${to - from} bytes at offset ${from}, ${where}, belong to no entry`);
 }
 
 /** Inflates into a buffer of the declared size and fails as soon as the stream wants more. */

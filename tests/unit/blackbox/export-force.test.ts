@@ -118,7 +118,7 @@ describe('log export verifies before it writes', () => {
     const dev = makeDeviceLog(Array.from({ length: 120 }, (_, i) => record(1_700_000_000_000 + i * 1000, i)), { segmentSize: 1024 });
     const segs = decodeSegments(dev.segments).flatMap((i) => (i.kind === 'segment' ? [i.segment] : [])) as ParsedSegment[];
     expect(dev.checkpoint).not.toBeNull();
-    const meta: PslogMeta = { ...META, certificate: toHex(dev.certificate), nonce: toHex(dev.checkpoint!.nonce) };
+    const meta: PslogMeta = { ...META, certificate: toHex(dev.certificate!), nonce: toHex(dev.checkpoint!.nonce) };
     const file = at('checkpoint.pslog');
     const w = await PslogWriter.create(file, meta, 1024);
     await w.appendMany(segs);
