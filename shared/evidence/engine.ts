@@ -14,18 +14,28 @@
  *   clock step backwards, or at a jump in record indices. Its duration is last − first record
  *   time (the conservative bound: the condition is only known to hold at sampled instants).
  * - A run counts as an occurrence when its duration ≥ minDurationS.
- * - Verdict: invalid signatures → inconclusive; any void occurrence → excluded (naming the
- *   clauses); anything missing (no data, out of period, gaps, unsigned data when the policy
- *   requires signatures, no record near the failure, serial mismatch, a void clause that could not
- *   be assessed) → inconclusive; otherwise covered, with defect indicators as supporting findings.
+ * - Capacity is measured in windows: from an anchor record, charge is counted until the SOC has
+ *   moved 10 %. A window breaks (new anchor, charge discarded) wherever runs break, at a boot
+ *   record (the board restarted and may have re-estimated its SOC) and at a record-to-record SOC
+ *   step larger than the counted charge can explain (an SOC reset or jump). A window whose charge
+ *   and SOC moved different ways, or whose charge-implied SOC change differs from the observed
+ *   one by more than a factor of 2, is rejected rather than counted.
+ * - Verdict: invalid signatures → inconclusive; any void occurrence (or, when the policy says so,
+ *   attested segments that are unreadable) → excluded (naming the clauses); anything missing (no
+ *   data, out of period, gaps, unreadable segments, a failure date outside the board's history,
+ *   too little history, unsigned data when the policy requires signatures, no record near the
+ *   failure, serial mismatch, a void clause that could not be assessed) → inconclusive; a clean
+ *   log under a policy with inspections (conditions logs cannot show) → inconclusive, naming what
+ *   the supplier needs; otherwise covered, with defect indicators as supporting findings.
  */
 import type { LogRecord } from '../types/domain.js';
 import { ALARM_FLAGS, flagNames } from '../types/domain.js';
+import { EVENTS } from '../blackbox/events.js';
 import { roundTo } from './canonical-json.js';
 import type { Claim } from './claim.js';
 import { dateToMs } from './claim.js';
 import type { DefectIndicator, VoidCondition, WarrantyPolicy } from './policy.js';
-import { policyHash } from './policy.js';
+import { policyHash, UNREADABLE_SEGMENTS_ID } from './policy.js';
 
 export const EVALUATION_SCHEMA_ID = 'packscope-evaluation/1';
 
@@ -51,6 +61,20 @@ export interface LogFacts {
   deviceSerial: string | null;
   /** When the claim was made (package creation time), ms since the epoch. */
   reportedAt: number;
+  /**
+   * What the board attested in its signed checkpoint (absent or null: not attested, e.g. desktop
+   * recordings). `historyFromMs`: time of the oldest record the board still holds (null: none or
+   * not attested); `boardTimeMs`: the board's clock at the pull; `unreadableSegments`: counters of
+   * segments inside the attested range that are missing from the package or do not decode.
+   */
+  extent?: { historyFromMs: number | null; boardTimeMs: number; unreadableSegments: number[] } | null;
+  /**
+   * When the claim was made, for the warranty age, ms since the epoch: the supplier's claim-ticket
+   * issue time, else the attested board clock, else reportedAt (the default).
+   */
+  claimedAtMs?: number;
+  /** How fresh the pull is known to be: 'ticket' (bound to a supplier's claim ticket) or 'unproven'. */
+  freshness?: 'ticket' | 'unproven';
 }
 
 export interface EvaluatorOptions {
@@ -97,11 +121,15 @@ export interface Finding {
   to: string;
   /** Record indices that prove the finding: the run's first and last record and the most extreme one. */
   records: { first: number; last: number; extreme: number };
+  /** The device's own segment counters of those records (null: a recording without segments). */
+  segments: { first: number | null; last: number | null; extreme: number | null };
 }
 
 export interface ClauseResult {
   id: string;
-  type: 'void' | 'defect';
+  /** 'inspection': a condition logs cannot show (policy `inspections`); always 'not-assessed'. */
+  type: 'void' | 'defect' | 'inspection';
+  /** The clause kind; 'inspection' for inspections. */
   kind: string;
   title: string;
   status: 'triggered' | 'clear' | 'not-assessed';
@@ -109,6 +137,10 @@ export interface ClauseResult {
   totalDurationS: number;
   /** Why the clause could not be assessed (status 'not-assessed'). */
   reason?: string;
+  /** Inspections only: the condition, e.g. "water ingress". */
+  condition?: string;
+  /** Inspections only: the photos or inspections the supplier needs. */
+  requires?: string[];
 }
 
 export interface Missing {
@@ -122,7 +154,11 @@ export interface Missing {
     | 'out-of-warranty'
     | 'claim-dates'
     | 'serial-mismatch'
-    | 'clause-not-assessed';
+    | 'clause-not-assessed'
+    | 'unreadable-segments'
+    | 'failure-outside-log'
+    | 'coverage'
+    | 'inspection-required';
   message: string;
 }
 
@@ -131,7 +167,7 @@ export interface Evaluation {
   verdict: Verdict;
   /** One line for humans: the verdict and its main reason. */
   summary: string;
-  /** Void clauses that exclude the claim (verdict 'excluded'). */
+  /** Void clauses that exclude the claim (verdict 'excluded'), then 'unreadable-segments' when the policy excludes on it. */
   excludedBy: string[];
   /** Defect indicators found. */
   defects: string[];
@@ -139,7 +175,18 @@ export interface Evaluation {
   missing: Missing[];
   policy: { id: string; sha256: string; ratedCapacityAh: number | null };
   claim: { serial: string; purchaseDate: string; failureDate: string; remedy: string };
-  period: { warrantyEnds: string; doaEnds: string; withinWarranty: boolean; withinDoa: boolean; daysSincePurchase: number };
+  period: {
+    warrantyEnds: string;
+    doaEnds: string;
+    /** Purchase ≤ failure date and the claim was made before the warranty ended. */
+    withinWarranty: boolean;
+    /** Purchase ≤ failure date < end of the DOA window. */
+    withinDoa: boolean;
+    /** Whole days from the purchase date to the claim. */
+    daysSincePurchase: number;
+    /** When the claim was made (ISO time): LogFacts.claimedAtMs, default reportedAt. */
+    claimedAt: string;
+  };
   log: {
     source: 'device' | 'desktop';
     signature: SignatureStatus;
@@ -152,6 +199,12 @@ export interface Evaluation {
     integrityGaps: number;
     /** The first gaps, for the report (all are counted above). */
     gaps: { afterIndex: number | null; reason: string }[];
+    /** How fresh the pull is known to be (LogFacts.freshness); null when not stated. */
+    freshness: 'ticket' | 'unproven' | null;
+    /** Oldest record the board attests to hold (ISO time); null when not attested. */
+    historyFrom: string | null;
+    /** The board's attested clock at the pull (ISO time); null when not attested. */
+    boardTime: string | null;
   };
   clauses: ClauseResult[];
   findings: Finding[];
@@ -161,13 +214,28 @@ const DAY_MS = 86_400_000;
 const GAP_LIST_LIMIT = 20;
 /** SOC swing per capacity window: big enough that 1 % SOC quantisation stays a small error. */
 const CAPACITY_WINDOW_PERCENT = 10;
+/**
+ * A capacity window is counted only when the SOC change its charge implies at the rated capacity
+ * and the SOC change observed agree within this factor either way.
+ */
+const CAPACITY_AGREEMENT_FACTOR = 2;
+/**
+ * A record-to-record SOC step is a jump (an SOC reset, not charge) when it exceeds
+ * CAPACITY_AGREEMENT_FACTOR × the step the counted charge implies plus this allowance for SOC
+ * quantisation (BMSs that report whole percent move 1 point at a time).
+ */
+const SOC_STEP_ALLOWANCE_PERCENT = 1;
+const COUNTER_LIST_LIMIT = 12;
 
 interface Occ {
   firstIdx: number;
   firstT: number;
+  firstSeg: number | null;
   lastIdx: number;
   lastT: number;
+  lastSeg: number | null;
   extIdx: number;
+  extSeg: number | null;
   ext: number;
   detail: number;
   bits: number;
@@ -251,23 +319,66 @@ function isoDay(t: number): string {
   return isoTime(t).slice(0, 10);
 }
 
+function startOfDay(t: number): number {
+  return Math.floor(t / DAY_MS) * DAY_MS;
+}
+
+/** "3–5, 9, 12" for sorted distinct counters; long lists end with "and N more". */
+function describeCounters(sorted: readonly number[]): string {
+  const ranges: string[] = [];
+  let i = 0;
+  while (i < sorted.length && ranges.length < COUNTER_LIST_LIMIT) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
+    ranges.push(j > i ? `${sorted[i]}–${sorted[j]}` : `${sorted[i]}`);
+    i = j + 1;
+  }
+  const rest = sorted.length - i;
+  return ranges.join(', ') + (rest > 0 ? ` and ${rest} more` : '');
+}
+
+/**
+ * Capacity-fade window state, shared by every capacity_fade clause (the windows do not depend on
+ * a clause's thresholds). Bounded: one anchor, one previous SOC sample and running sums.
+ */
+interface FadeWindows {
+  /** SOC at the window's anchor record; NaN when there is no anchor (after a break). */
+  anchorSoc: number;
+  anchorIdx: number;
+  anchorT: number;
+  anchorSeg: number | null;
+  /** Charge counted since the anchor, Ah (positive = charging). */
+  q: number;
+  /** SOC of the latest record with a finite SOC since the anchor. */
+  lastSoc: number;
+  /** Charge counted since that record, Ah. */
+  stepQ: number;
+  /** Totals over the counted windows. */
+  sumQ: number;
+  sumSoc: number;
+  windows: number;
+  rejected: number;
+  jumps: number;
+  /** Anchor of the first counted window and end of the last one (-1: none counted). */
+  firstIdx: number;
+  firstT: number;
+  firstSeg: number | null;
+  lastIdx: number;
+  lastT: number;
+  lastSeg: number | null;
+}
+
 export class Evaluator {
   readonly policy: WarrantyPolicy;
   readonly capacityAh: number | null;
   private readonly maxKept: number;
   private readonly clauses: RunClause[] = [];
-  private readonly fade: {
-    def: Extract<DefectIndicator, { kind: 'capacity_fade' }>;
-    anchorSoc: number;
-    anchorIdx: number;
-    q: number;
-    sumQ: number;
-    sumSoc: number;
-    firstIdx: number;
-    firstT: number;
-    lastIdx: number;
-    lastT: number;
-  }[] = [];
+  private readonly fade: Extract<DefectIndicator, { kind: 'capacity_fade' }>[] = [];
+  private readonly win: FadeWindows = {
+    anchorSoc: NaN, anchorIdx: -1, anchorT: 0, anchorSeg: null, q: 0, lastSoc: NaN, stepQ: 0,
+    sumQ: 0, sumSoc: 0, windows: 0, rejected: 0, jumps: 0,
+    firstIdx: -1, firstT: 0, firstSeg: null, lastIdx: -1, lastT: 0, lastSeg: null,
+  };
   private readonly probe: Probe = { v: 0, d: -1, bits: 0, ev: 0 };
   private count = 0;
   private firstT = 0;
@@ -284,9 +395,8 @@ export class Evaluator {
     this.maxKept = options.maxFindingsPerClause ?? 5;
     for (const c of policy.voidConditions) this.clauses.push(this.makeVoid(c));
     for (const c of policy.defectIndicators) {
-      if (c.kind === 'capacity_fade') {
-        this.fade.push({ def: c, anchorSoc: NaN, anchorIdx: -1, q: 0, sumQ: 0, sumSoc: 0, firstIdx: -1, firstT: 0, lastIdx: -1, lastT: 0 });
-      } else this.clauses.push(this.makeDefect(c));
+      if (c.kind === 'capacity_fade') this.fade.push(c);
+      else this.clauses.push(this.makeDefect(c));
     }
   }
 
@@ -436,16 +546,22 @@ export class Evaluator {
       }
       const v = c.sign * p.v;
       const run = c.run;
+      const seg = r.segment ?? null;
       if (run === null) {
-        c.run = { firstIdx: r.index, firstT: r.t, lastIdx: r.index, lastT: r.t, extIdx: r.index, ext: v, detail: p.d, bits: p.bits, events: p.ev ? [p.ev] : [] };
+        c.run = {
+          firstIdx: r.index, firstT: r.t, firstSeg: seg, lastIdx: r.index, lastT: r.t, lastSeg: seg, extIdx: r.index, extSeg: seg,
+          ext: v, detail: p.d, bits: p.bits, events: p.ev ? [p.ev] : [],
+        };
       } else {
         run.lastIdx = r.index;
         run.lastT = r.t;
+        run.lastSeg = seg;
         run.bits |= p.bits;
         if (p.ev && run.events.length < 16 && !run.events.includes(p.ev)) run.events.push(p.ev);
         if (v > run.ext) {
           run.ext = v;
           run.extIdx = r.index;
+          run.extSeg = seg;
           run.detail = p.d;
         }
       }
@@ -462,36 +578,73 @@ export class Evaluator {
     if (!this.fade.length) return;
     const dq = ((prev.current + r.current) / 2) * (dt / 3_600_000);
     if (!Number.isFinite(dq)) return;
-    for (const f of this.fade) f.q += dq;
+    this.win.q += dq;
+    this.win.stepQ += dq;
+  }
+
+  /** Starts a new capacity window at `r` (NaN SOC: no anchor until the next finite SOC). */
+  private anchor(r: LogRecord): void {
+    const w = this.win;
+    w.anchorSoc = Number.isFinite(r.soc) ? r.soc : NaN;
+    w.anchorIdx = r.index;
+    w.anchorT = r.t;
+    w.anchorSeg = r.segment ?? null;
+    w.q = 0;
+    w.lastSoc = w.anchorSoc;
+    w.stepQ = 0;
   }
 
   private trackSoc(r: LogRecord): void {
-    for (const f of this.fade) {
-      if (!Number.isFinite(r.soc)) continue;
-      if (Number.isNaN(f.anchorSoc)) {
-        f.anchorSoc = r.soc;
-        f.anchorIdx = r.index;
-        f.q = 0;
-        if (f.firstIdx < 0) {
-          f.firstIdx = r.index;
-          f.firstT = r.t;
-        }
-        continue;
-      }
-      const dSoc = r.soc - f.anchorSoc;
-      if (Math.abs(dSoc) >= CAPACITY_WINDOW_PERCENT) {
-        // Only windows where charge and SOC moved the same way measure capacity.
-        if (Math.sign(dSoc) === Math.sign(f.q) && f.q !== 0) {
-          f.sumQ += Math.abs(f.q);
-          f.sumSoc += Math.abs(dSoc);
-          f.lastIdx = r.index;
-          f.lastT = r.t;
-        }
-        f.anchorSoc = r.soc;
-        f.anchorIdx = r.index;
-        f.q = 0;
+    const w = this.win;
+    // A boot breaks the window: the board may have re-estimated its SOC (and a simulator hands
+    // over from synthesised history to live data here).
+    if (r.event === EVENTS.boot) {
+      this.anchor(r);
+      return;
+    }
+    if (!Number.isFinite(r.soc)) return;
+    if (Number.isNaN(w.anchorSoc)) {
+      this.anchor(r);
+      return;
+    }
+    const cap = this.capacityAh;
+    if (cap !== null) {
+      // An SOC step the charge since the previous SOC sample cannot explain is a reset or a jump
+      // of the SOC estimate, not charge: the window breaks here.
+      const allowed = CAPACITY_AGREEMENT_FACTOR * ((Math.abs(w.stepQ) / cap) * 100) + SOC_STEP_ALLOWANCE_PERCENT;
+      if (Math.abs(r.soc - w.lastSoc) > allowed) {
+        w.jumps++;
+        this.anchor(r);
+        return;
       }
     }
+    w.lastSoc = r.soc;
+    w.stepQ = 0;
+    const dSoc = r.soc - w.anchorSoc;
+    if (Math.abs(dSoc) < CAPACITY_WINDOW_PERCENT) return;
+    // Only windows where charge and SOC moved the same way, by amounts that agree within a factor
+    // of CAPACITY_AGREEMENT_FACTOR at the rated capacity, measure capacity.
+    const q = w.q;
+    let counted = q !== 0 && Math.sign(dSoc) === Math.sign(q);
+    if (counted && cap !== null) {
+      const implied = (Math.abs(q) / cap) * 100;
+      const seen = Math.abs(dSoc);
+      counted = implied <= CAPACITY_AGREEMENT_FACTOR * seen && seen <= CAPACITY_AGREEMENT_FACTOR * implied;
+    }
+    if (counted) {
+      w.sumQ += Math.abs(q);
+      w.sumSoc += Math.abs(dSoc);
+      w.windows++;
+      if (w.firstIdx < 0) {
+        w.firstIdx = w.anchorIdx;
+        w.firstT = w.anchorT;
+        w.firstSeg = w.anchorSeg;
+      }
+      w.lastIdx = r.index;
+      w.lastT = r.t;
+      w.lastSeg = r.segment ?? null;
+    } else w.rejected++;
+    this.anchor(r);
   }
 
   private breakRuns(): void {
@@ -499,10 +652,9 @@ export class Evaluator {
       this.closeRun(c);
       c.restSince = null;
     }
-    for (const f of this.fade) {
-      f.anchorSoc = NaN;
-      f.q = 0;
-    }
+    this.win.anchorSoc = NaN;
+    this.win.q = 0;
+    this.win.stepQ = 0;
   }
 
   private closeRun(c: RunClause): void {
@@ -542,15 +694,16 @@ export class Evaluator {
       if (c.worst && !list.includes(c.worst)) list.push(c.worst);
       for (const { n, o } of list) findings.push(this.runFinding(c, n, o, cap));
     }
-    for (const f of this.fade) {
-      const def = f.def;
+    const w = this.win;
+    for (const def of this.fade) {
       let status: ClauseResult['status'] = 'not-assessed';
       let reason: string | undefined;
       if (cap === null) reason = 'the rated capacity is unknown';
-      else if (f.sumSoc < def.minSocSwingPercent) {
-        reason = `the log covers a state-of-charge swing of ${roundTo(f.sumSoc, 1)} %, less than the ${def.minSocSwingPercent} % needed`;
+      else if (w.sumSoc < def.minSocSwingPercent) {
+        reason = `the log covers a state-of-charge swing of ${roundTo(w.sumSoc, 1)} %, less than the ${def.minSocSwingPercent} % needed`;
+        if (w.rejected > 0) reason += ` (${w.rejected} window(s) where charge and state of charge disagree were left out)`;
       } else {
-        const est = (f.sumQ / f.sumSoc) * 100;
+        const est = (w.sumQ / w.sumSoc) * 100;
         const fadePct = (1 - est / cap) * 100;
         status = fadePct > def.maxFadePercent ? 'triggered' : 'clear';
         if (status === 'triggered') {
@@ -562,10 +715,11 @@ export class Evaluator {
             occurrence: 1,
             measured: { quantity: 'capacity', value: roundTo(est, 2), unit: 'Ah' },
             threshold: { value: roundTo(cap * (1 - def.maxFadePercent / 100), 2), unit: 'Ah', comparison: 'below' },
-            durationS: roundTo((f.lastT - f.firstT) / 1000, 3),
-            from: isoTime(f.firstT),
-            to: isoTime(f.lastT),
-            records: { first: f.firstIdx, last: f.lastIdx, extreme: f.lastIdx },
+            durationS: roundTo((w.lastT - w.firstT) / 1000, 3),
+            from: isoTime(w.firstT),
+            to: isoTime(w.lastT),
+            records: { first: w.firstIdx, last: w.lastIdx, extreme: w.lastIdx },
+            segments: { first: w.firstSeg, last: w.lastSeg, extreme: w.lastSeg },
           });
         }
       }
@@ -574,21 +728,39 @@ export class Evaluator {
         occurrences: status === 'triggered' ? 1 : 0, totalDurationS: 0, ...(reason !== undefined ? { reason } : {}),
       });
     }
+    const inspections = policy.inspections ?? [];
+    for (const x of inspections) {
+      clauses.push({
+        id: x.id, type: 'inspection', kind: 'inspection', title: x.title, status: 'not-assessed', occurrences: 0, totalDurationS: 0,
+        reason: `not visible in logs: ${x.requires.join(', ')}`, condition: x.condition, requires: x.requires.slice(),
+      });
+    }
     // Policy order first, then chronological: stable regardless of retention order.
     const order = new Map(clauses.map((c, i) => [c.id, i]));
     findings.sort((a, b) => a.records.first - b.records.first || order.get(a.clause)! - order.get(b.clause)! || a.occurrence - b.occurrence);
 
-    // Claim period.
+    // Claim period. The warranty age is taken when the claim was made; the DOA window by the failure date.
+    const claimedAtMs = facts.claimedAtMs ?? facts.reportedAt;
+    const claimedDay = isoDay(claimedAtMs);
     const purchaseMs = dateToMs(claim.purchaseDate);
-    const failureDate = claim.failureDate ?? isoDay(facts.reportedAt);
+    const failureDate = claim.failureDate ?? claimedDay;
     const failureMs = dateToMs(failureDate);
     const warrantyEndMs = purchaseMs + policy.warranty.periodDays * DAY_MS;
     const doaEndMs = purchaseMs + policy.warranty.doaDays * DAY_MS;
-    const withinWarranty = failureMs >= purchaseMs && failureMs < warrantyEndMs;
+    const withinWarranty = failureMs >= purchaseMs && claimedAtMs < warrantyEndMs;
     const withinDoa = failureMs >= purchaseMs && failureMs < doaEndMs;
 
     const excludedBy = clauses.filter((c) => c.type === 'void' && c.status === 'triggered').map((c) => c.id);
     const defects = clauses.filter((c) => c.type === 'defect' && c.status === 'triggered').map((c) => c.id);
+
+    const extent = facts.extent ?? null;
+    const unreadable = extent ? [...new Set(extent.unreadableSegments)].sort((a, b) => a - b) : [];
+    const unreadableMessage =
+      `misuse cannot be ruled out: ${unreadable.length} attested segment(s) are missing or unreadable ` +
+      `(counters ${describeCounters(unreadable)})`;
+    if (unreadable.length > 0 && (policy.evidence.unreadableSegments ?? 'inconclusive') === 'excluded') {
+      excludedBy.push(UNREADABLE_SEGMENTS_ID);
+    }
 
     if (this.count === 0) missing.push({ code: 'no-records', message: 'the log holds no records' });
     if (facts.signature === 'invalid') {
@@ -602,15 +774,18 @@ export class Evaluator {
     }
     if (failureMs < purchaseMs) {
       missing.push({ code: 'claim-dates', message: `the failure date ${failureDate} is before the purchase date ${claim.purchaseDate}` });
+    } else if (failureMs > startOfDay(claimedAtMs)) {
+      missing.push({ code: 'claim-dates', message: `the failure date ${failureDate} is after the claim was made on ${claimedDay}` });
     } else if (!withinWarranty) {
       missing.push({
         code: 'out-of-warranty',
-        message: `the failure on ${failureDate} is after the warranty ended on ${isoDay(warrantyEndMs)}`,
+        message: `the claim made on ${claimedDay} (failure on ${failureDate}) is after the warranty ended on ${isoDay(warrantyEndMs)}`,
       });
     }
     if (facts.gaps.length > 0) {
       missing.push({ code: 'integrity-gaps', message: `${facts.gaps.length} gap(s) in the signed segment chain` });
     }
+    if (unreadable.length > 0) missing.push({ code: 'unreadable-segments', message: unreadableMessage });
     if (this.timeGaps > 0) {
       missing.push({
         code: 'time-gaps',
@@ -618,6 +793,34 @@ export class Evaluator {
       });
     }
     const lastT = this.prev?.t ?? null;
+    if (extent && claim.failureDate !== undefined) {
+      const from = extent.historyFromMs;
+      if ((from !== null && failureMs < startOfDay(from)) || failureMs > startOfDay(extent.boardTimeMs)) {
+        missing.push({
+          code: 'failure-outside-log',
+          message:
+            `the failure date ${failureDate} is outside the history the board holds ` +
+            `(from ${from !== null ? isoDay(from) : 'an unattested start'} to ${isoDay(extent.boardTimeMs)}), so it cannot be assessed`,
+        });
+      }
+    }
+    const coverage = policy.evidence.coverage;
+    if (coverage && (coverage.fromPurchase || coverage.minDaysBeforeFailure !== undefined)) {
+      // The board's attested oldest record; without an attested extent, the log's first record.
+      const historyFrom = extent ? extent.historyFromMs : this.count ? this.firstT : null;
+      const holder = extent ? 'the board' : 'the log';
+      const holds = historyFrom !== null ? `${holder} holds history from ${isoDay(historyFrom)}` : `${holder} holds no history`;
+      if (coverage.fromPurchase && (historyFrom === null || historyFrom > purchaseMs)) {
+        missing.push({ code: 'coverage', message: `the policy needs history from the purchase date ${claim.purchaseDate}, but ${holds}` });
+      }
+      const n = coverage.minDaysBeforeFailure;
+      if (n !== undefined && (historyFrom === null || historyFrom > failureMs - n * DAY_MS)) {
+        missing.push({
+          code: 'coverage',
+          message: `the policy needs history from ${n} day(s) before the failure (${isoDay(failureMs - n * DAY_MS)}), but ${holds}`,
+        });
+      }
+    }
     const nearMs = policy.evidence.failureProximityHours * 3_600_000;
     const failureRef = claim.failureDate !== undefined ? failureMs : facts.reportedAt;
     if (lastT !== null && lastT < failureRef - nearMs) {
@@ -640,23 +843,36 @@ export class Evaluator {
 
     let verdict: Verdict;
     let summary: string;
+    const span = lastT !== null ? roundTo((lastT - this.firstT) / DAY_MS, 2) : 0;
     if (facts.signature === 'invalid') {
       verdict = 'inconclusive';
       summary = 'INCONCLUSIVE: device signatures do not verify';
     } else if (excludedBy.length > 0) {
       verdict = 'excluded';
-      const first = findings.find((f) => f.clause === excludedBy[0])!;
-      const c = clauses.find((x) => x.id === excludedBy[0])!;
-      summary =
-        `EXCLUDED by clause ${c.id} (${c.title}): ${describeMeasurement(first)} for ${first.durationS} s, ` +
-        `records ${first.records.first}–${first.records.last}` +
-        (excludedBy.length > 1 ? `; also ${excludedBy.slice(1).join(', ')}` : '');
+      if (excludedBy[0] === UNREADABLE_SEGMENTS_ID) summary = `EXCLUDED: ${unreadableMessage}`;
+      else {
+        const first = findings.find((f) => f.clause === excludedBy[0])!;
+        const c = clauses.find((x) => x.id === excludedBy[0])!;
+        summary =
+          `EXCLUDED by clause ${c.id} (${c.title}): ${describeMeasurement(first)} for ${first.durationS} s, ` +
+          `records ${first.records.first}–${first.records.last}` +
+          (excludedBy.length > 1 ? `; also ${excludedBy.slice(1).join(', ')}` : '');
+      }
     } else if (missing.length > 0) {
       verdict = 'inconclusive';
       summary = `INCONCLUSIVE: ${missing.map((m) => m.message).join('; ')}`;
+    } else if (inspections.length > 0) {
+      // The log shows no misuse, but the policy names conditions only an inspection can show.
+      verdict = 'inconclusive';
+      for (const x of inspections) {
+        missing.push({
+          code: 'inspection-required',
+          message: `clause ${x.id} (${x.title}): ${x.condition} is not visible in logs; needed: ${x.requires.join(', ')}`,
+        });
+      }
+      summary = `INCONCLUSIVE: no misuse in ${this.count} records over ${span} days, but ${missing.map((m) => m.message).join('; ')}`;
     } else {
       verdict = 'covered';
-      const span = lastT !== null ? roundTo((lastT - this.firstT) / DAY_MS, 2) : 0;
       summary =
         `COVERED: no misuse in ${this.count} records over ${span} days` +
         (defects.length > 0 ? `; defect indicated by ${defects.join(', ')}` : '; the reported defect is within warranty') +
@@ -677,7 +893,8 @@ export class Evaluator {
         doaEnds: isoDay(doaEndMs),
         withinWarranty,
         withinDoa,
-        daysSincePurchase: Math.floor((failureMs - purchaseMs) / DAY_MS),
+        daysSincePurchase: Math.floor((claimedAtMs - purchaseMs) / DAY_MS),
+        claimedAt: isoTime(claimedAtMs),
       },
       log: {
         source: facts.source,
@@ -693,6 +910,9 @@ export class Evaluator {
           0,
           GAP_LIST_LIMIT,
         ),
+        freshness: facts.freshness ?? null,
+        historyFrom: extent && extent.historyFromMs !== null ? isoTime(extent.historyFromMs) : null,
+        boardTime: extent ? isoTime(extent.boardTimeMs) : null,
       },
       clauses,
       findings,
@@ -757,6 +977,7 @@ export class Evaluator {
       from: isoTime(o.firstT),
       to: isoTime(o.lastT),
       records: { first: o.firstIdx, last: o.lastIdx, extreme: o.extIdx },
+      segments: { first: o.firstSeg, last: o.lastSeg, extreme: o.extSeg },
     };
   }
 }

@@ -13,6 +13,12 @@ import { canonicalJson } from './canonical-json.js';
 
 export const POLICY_SCHEMA_ID = 'packscope-warranty-policy/1';
 
+/**
+ * Reserved: the name under which an evaluation's `excludedBy` lists unreadable attested segments
+ * (evidence.unreadableSegments = 'excluded'), so no clause may use it as its id.
+ */
+export const UNREADABLE_SEGMENTS_ID = 'unreadable-segments';
+
 const clauseId = z
   .string()
   .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'a clause id is 1–64 characters: lower-case letters, digits, ".", "_" or "-"')
@@ -139,6 +145,20 @@ export const DefectIndicatorSchema = z.discriminatedUnion(
 );
 export type DefectIndicator = z.infer<typeof DefectIndicatorSchema>;
 
+const inspectionText = (what: string) => z.string().max(200).regex(/\S/, 'must not be empty').describe(what);
+
+export const InspectionSchema = z.strictObject({
+  id: clauseId,
+  title,
+  condition: inspectionText('The condition logs cannot show, e.g. "physical damage", "water ingress", "swollen cells", "wrong charger".'),
+  requires: z
+    .array(inspectionText('One photo or inspection the supplier needs, e.g. "photo of the charger label".'))
+    .min(1)
+    .max(32)
+    .describe('The photos or inspections the supplier needs before the claim can be covered.'),
+});
+export type Inspection = z.infer<typeof InspectionSchema>;
+
 export const WarrantyPolicySchema = z
   .strictObject({
     $schema: z.string().optional().describe('Optional pointer to policy.schema.json for editors.'),
@@ -146,7 +166,14 @@ export const WarrantyPolicySchema = z
     id: z
       .string()
       .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'a policy id is 1–100 characters: letters, digits, ".", "_" or "-"')
-      .describe('Identifier of this policy version, quoted in every evaluation.'),
+      .describe('Identifier of this policy, quoted in every evaluation.'),
+    version: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000_000_000)
+      .optional()
+      .describe('Version of the policy under this id; a policy store refuses the same id and version with different content.'),
     title: z.string().min(1).max(200),
     supplier: z.string().max(200).optional(),
     warranty: z
@@ -174,20 +201,48 @@ export const WarrantyPolicySchema = z
           .max(87_600)
           .describe('The newest record must be at most this long before the reported failure, h.'),
         requireSignedData: z.boolean().describe('Unsigned data (desktop recordings) cannot support a covered verdict.'),
+        unreadableSegments: z
+          .enum(['inconclusive', 'excluded'])
+          .optional()
+          .describe(
+            'Outcome when segments the board attests are missing or unreadable, so misuse cannot be ruled out: ' +
+              '"inconclusive" (default) or "excluded". Never covered.',
+          ),
+        coverage: z
+          .strictObject({
+            fromPurchase: z.boolean().optional().describe('The board must hold history from the purchase date (start of day) on.'),
+            minDaysBeforeFailure: z
+              .number()
+              .int()
+              .min(0)
+              .max(36_500)
+              .optional()
+              .describe('The board must hold history from at least this many days before the failure date.'),
+          })
+          .optional()
+          .describe('How far back the history must reach; too little history makes the claim inconclusive.'),
       })
       .describe('What the log must show before a claim can be decided.'),
     voidConditions: z.array(VoidConditionSchema).max(64).describe('Misuse that voids the warranty.'),
     defectIndicators: z.array(DefectIndicatorSchema).max(64).describe('Signs of a manufacturing defect.'),
+    inspections: z
+      .array(InspectionSchema)
+      .max(32)
+      .optional()
+      .describe('Conditions logs cannot show; a log without misuse is inconclusive until the supplier has what each one requires.'),
   })
   .superRefine((p, ctx) => {
     const seen = new Map<string, string>();
     const check = (id: string, path: (string | number)[]) => {
       const prev = seen.get(id);
-      if (prev) ctx.addIssue({ code: 'custom', path, message: `clause id "${id}" is already used at ${prev}` });
+      if (id === UNREADABLE_SEGMENTS_ID) {
+        ctx.addIssue({ code: 'custom', path, message: `clause id "${id}" is reserved for unreadable attested segments` });
+      } else if (prev) ctx.addIssue({ code: 'custom', path, message: `clause id "${id}" is already used at ${prev}` });
       else seen.set(id, path.join('.'));
     };
     p.voidConditions.forEach((c, i) => check(c.id, ['voidConditions', i, 'id']));
     p.defectIndicators.forEach((c, i) => check(c.id, ['defectIndicators', i, 'id']));
+    (p.inspections ?? []).forEach((c, i) => check(c.id, ['inspections', i, 'id']));
   });
 export type WarrantyPolicy = z.infer<typeof WarrantyPolicySchema>;
 

@@ -47,6 +47,7 @@ describe('rule engine: void conditions', () => {
       occurrence: 1,
       durationS: 12,
       records: { first: 100, last: 112, extreme: 105 },
+      segments: { first: 1, last: 1, extreme: 1 },
       measured: { quantity: 'discharge current', value: 260, unit: 'A', cRate: 2.6 },
       threshold: { value: 200, unit: 'A', comparison: 'above', cRate: 2 },
       from: new Date(T0 + 100_000).toISOString(),
@@ -224,7 +225,7 @@ describe('rule engine: what is missing', () => {
     expect(run(stream(10), { facts: { gaps: [{ afterIndex: 4, reason: 'segment 7 missing' }] } }).missing.map((m) => m.code)).toEqual(['integrity-gaps']);
     const late = run(stream(10), { claim: { purchaseDate: '2025-01-01' } });
     expect(late.verdict).toBe('inconclusive');
-    expect(late.missing[0]).toEqual({ code: 'out-of-warranty', message: 'the failure on 2026-06-03 is after the warranty ended on 2026-01-01' });
+    expect(late.missing[0]).toEqual({ code: 'out-of-warranty', message: 'the claim made on 2026-06-03 (failure on 2026-06-03) is after the warranty ended on 2026-01-01' });
     expect(run(stream(10), { facts: { deviceSerial: 'SN-9999' } }).missing[0]!.code).toBe('serial-mismatch');
     expect(run(stream(10), { facts: { reportedAt: T0 + 60 * 86_400_000 } }).missing.map((m) => m.code)).toEqual(['no-record-near-failure']);
     expect(run([]).missing.map((m) => m.code)).toEqual(['no-records']);

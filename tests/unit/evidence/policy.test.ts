@@ -60,6 +60,46 @@ describe('warranty policy schema', () => {
     });
   });
 
+  it('version, evidence.unreadableSegments, evidence.coverage and inspections are optional and checked', () => {
+    const full = {
+      ...structuredClone(DEFAULT_POLICY),
+      version: 3,
+      evidence: { ...DEFAULT_POLICY.evidence, unreadableSegments: 'excluded', coverage: { fromPurchase: true, minDaysBeforeFailure: 30 } },
+      inspections: [{ id: 'water', title: 'No water ingress', condition: 'water ingress', requires: ['photo of the open case'] }],
+    };
+    expect(checkPolicy(full)).toEqual({ ok: true, policy: full });
+    expect(checkPolicy({ ...full, evidence: { ...full.evidence, coverage: {} } }).ok).toBe(true);
+    const problems = (v: unknown) => Object.fromEntries(((checkPolicy(v) as { problems?: { path: string; message: string }[] }).problems ?? []).map((p) => [p.path, p.message]));
+    expect(problems({ ...full, version: 0 })).toHaveProperty('version');
+    expect(problems({ ...full, version: 1.5 })).toHaveProperty('version');
+    expect(problems({ ...full, version: '2' })).toHaveProperty('version');
+    expect(problems({ ...full, evidence: { ...full.evidence, unreadableSegments: 'covered' } })).toHaveProperty(['evidence.unreadableSegments']);
+    expect(problems({ ...full, evidence: { ...full.evidence, coverage: { minDaysBeforeFailure: -1 } } })).toHaveProperty(['evidence.coverage.minDaysBeforeFailure']);
+    expect(problems({ ...full, evidence: { ...full.evidence, coverage: { fromPurchase: true, days: 3 } } })['evidence.coverage']).toMatch(/Unrecognized key: "days"/);
+    const insp = (x: Record<string, unknown>) => ({ ...full, inspections: [{ ...full.inspections[0], ...x }] });
+    expect(problems(insp({ requires: [] }))['inspections[0].requires']).toMatch(/>=1/);
+    expect(problems(insp({ requires: ['  '] }))['inspections[0].requires[0]']).toBe('must not be empty');
+    expect(problems(insp({ condition: '' }))['inspections[0].condition']).toBe('must not be empty');
+    expect(problems(insp({ photo: 'x' }))['inspections[0]']).toMatch(/Unrecognized key: "photo"/);
+    const many = Array.from({ length: 33 }, (_, i) => ({ id: `i${i}`, title: 't', condition: 'c', requires: ['r'] }));
+    expect(problems({ ...full, inspections: many })).toHaveProperty('inspections');
+    expect(checkPolicy({ ...full, inspections: many.slice(0, 32) }).ok).toBe(true);
+  });
+
+  it('clause ids are unique across void conditions, defect indicators and inspections; one id is reserved', () => {
+    const p = { ...structuredClone(DEFAULT_POLICY), inspections: [{ id: 'cell-drift', title: 't', condition: 'swollen cells', requires: ['photo'] }] };
+    expect(checkPolicy(p)).toEqual({
+      ok: false,
+      problems: [{ path: 'inspections[0].id', message: 'clause id "cell-drift" is already used at defectIndicators.0.id' }],
+    });
+    const reserved = structuredClone(DEFAULT_POLICY);
+    reserved.voidConditions[0]!.id = 'unreadable-segments';
+    expect(checkPolicy(reserved)).toEqual({
+      ok: false,
+      problems: [{ path: 'voidConditions[0].id', message: 'clause id "unreadable-segments" is reserved for unreadable attested segments' }],
+    });
+  });
+
   it('parsePolicy refuses bad JSON and bad policies with a REFUSED error listing problems', () => {
     expect(() => parsePolicy('{')).toThrow(/policy is not valid JSON/);
     try {
