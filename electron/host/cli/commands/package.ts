@@ -49,7 +49,8 @@ function printEvaluation(ctx: CliContext, e: Evaluation): void {
   for (const f of e.findings) {
     ctx.out(
       `  ${f.type === 'void' ? 'misuse ' : 'defect '} ${f.clause}: ${describeMeasurement(f)} for ${f.durationS} s, ` +
-        `${f.from} – ${f.to}, records ${f.records.first}–${f.records.last} (extreme ${f.records.extreme})`,
+        `${f.from} – ${f.to}, records ${f.records.first}–${f.records.last} (extreme ${f.records.extreme})` +
+        (f.segments.first === null ? '' : `, device segments ${f.segments.first}${f.segments.last !== f.segments.first ? `–${f.segments.last}` : ''}`),
     );
   }
 }
