@@ -30,8 +30,8 @@ describe('README example sessions', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'packscope-readme-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('finds the three sessions (bench engineer, customer, supplier)', () => {
-    expect(readmeBlocks(readFileSync(path.join(root, 'README.md'), 'utf8'))).toHaveLength(3);
+  it('finds the four sessions (bench engineer, supplier ticket, customer, supplier decision)', () => {
+    expect(readmeBlocks(readFileSync(path.join(root, 'README.md'), 'utf8'))).toHaveLength(4);
   });
 
   it('runs them in order on a fresh directory, as written', async () => {
@@ -67,6 +67,10 @@ describe('README example sessions', () => {
     expect(result.out).toMatch(/No problem found|File a claim/);
     expect(result.out).toMatch(/EXCLUDED by clause over-discharge-current/);
     expect(result.out).toMatch(/^VERIFIED: EXCLUDED/m);
+    expect(result.out).toMatch(/ok {3}ticket: claim C-/);
+    expect(result.out).toMatch(/freshness: pulled for claim ticket/);
+    expect(result.out).toMatch(/decided by policy packscope-default-lfp-1 .*yours/);
+    expect(readFileSync(path.join(dir, 'claim-report.html'), 'utf8')).toMatch(/over-discharge-current/);
     expect(result.out).toContain('Signature Verified Successfully');
     expect(result.out).toContain('Good "packscope-diagnosis" signature');
     expect(result.out).toMatch(/running 1\.1\.0\+0 \(confirmed\)/);
