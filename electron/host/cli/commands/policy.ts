@@ -1,16 +1,24 @@
 import { readFileSync } from 'node:fs';
 import { PackscopeError } from '../../../../shared/errors.js';
 import { DEFAULT_POLICY } from '../../../../shared/evidence/default-policy.js';
-import { checkPolicy, policyHash, policyJsonSchema, POLICY_SCHEMA_ID } from '../../../../shared/evidence/policy.js';
-import { parseCommandArgs, type CommandModule } from '../context.js';
+import { checkPolicy, policyHash, policyJsonSchema, POLICY_SCHEMA_ID, type PolicyProblem, type WarrantyPolicy } from '../../../../shared/evidence/policy.js';
+import { PolicyStore } from '../../evidence/policy-store.js';
+import { parseCommandArgs, type CliContext, type CommandModule } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 
 const usage = `Usage:
-  packscope policy check POLICY.json [--json]   validate a warranty policy; every problem is named by its path
-  packscope policy schema                        print the policy's JSON Schema (draft 2020-12)
-  packscope policy default                       print the default policy
+  packscope policy check POLICY.json [--store DIR] [--json]   validate a warranty policy; every problem is named by its path
+  packscope policy add POLICY.json [--store DIR] [--json]     check a policy and keep it in the policy store
+  packscope policy list [--store DIR] [--json]                list stored policies: id, version, sha256, title
+  packscope policy schema                                      print the policy's JSON Schema (draft 2020-12)
+  packscope policy default                                     print the default policy
 
-Exit codes: 0 valid, 7 invalid policy, 3 file not found, 2 usage.
+A policy is identified by the full SHA-256 of its canonical JSON. check and add also refuse a
+policy whose id (and version, or both without one) is already stored with different content: a
+changed policy needs a new version. The store is DIR, default $PACKSCOPE_CONFIG_DIR/policies (else
+$XDG_CONFIG_HOME/packscope/policies, else ~/.config/packscope/policies).
+
+Exit codes: 0 valid (added), 7 invalid policy or reused id and version, 3 file not found, 2 usage.
 The format is documented in shared/evidence/POLICY.md.`;
 
 function readText(path: string): string {
@@ -24,13 +32,60 @@ function readText(path: string): string {
   }
 }
 
+/** Reads and validates a policy file, then checks it against the store. */
+function examine(file: string, store: PolicyStore): { policy: WarrantyPolicy | null; problems: PolicyProblem[] } {
+  const text = readText(file);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    return { policy: null, problems: [{ path: '', message: `not valid JSON: ${(e as Error).message}` }] };
+  }
+  const r = checkPolicy(json);
+  if (!r.ok) return { policy: null, problems: r.problems };
+  return { policy: r.policy, problems: store.check(r.policy) };
+}
+
+function describePolicy(p: WarrantyPolicy): string {
+  return (
+    `"${p.id}"${p.version !== undefined ? ` version ${p.version}` : ''}: ${p.warranty.periodDays}-day warranty, ${p.warranty.doaDays}-day DOA, ` +
+    `${p.voidConditions.length} void condition(s), ${p.defectIndicators.length} defect indicator(s), ${(p.inspections ?? []).length} inspection(s)`
+  );
+}
+
+function summaryJson(p: WarrantyPolicy, sha256: string) {
+  return {
+    schema: POLICY_SCHEMA_ID,
+    id: p.id,
+    version: p.version ?? null,
+    sha256,
+    voidConditions: p.voidConditions.length,
+    defectIndicators: p.defectIndicators.length,
+    inspections: (p.inspections ?? []).length,
+  };
+}
+
+function reportProblems(ctx: CliContext, file: string, policy: WarrantyPolicy | null, problems: PolicyProblem[], json: boolean): void {
+  if (json) {
+    ctx.out(JSON.stringify({ valid: false, schema: POLICY_SCHEMA_ID, ...(policy ? { id: policy.id, sha256: policyHash(policy) } : {}), problems }));
+    return;
+  }
+  const what = policy ? `policy ${describePolicy(policy)} (sha256 ${policyHash(policy)}) conflicts with the policy store` : `not a valid ${POLICY_SCHEMA_ID} policy`;
+  ctx.out(`${file}: ${what} (${problems.length} problem${problems.length === 1 ? '' : 's'}):`);
+  for (const p of problems) ctx.out(`  ${p.path || '(document)'}: ${p.message}`);
+}
+
 export default {
-  summary: 'Check a warranty policy file, or print the schema or the default policy',
+  summary: 'Check, store and list warranty policies, or print the schema or the default policy',
   usage,
   async run(argv, ctx) {
-    const { values, positionals } = parseCommandArgs(argv, {}, true);
+    const { values, positionals } = parseCommandArgs(argv, { store: { type: 'string' } }, true);
     const [sub, file, ...rest] = positionals;
     if (rest.length) throw new PackscopeError('USAGE', `unexpected argument '${rest[0]}'`);
+    if (sub === 'schema' || sub === 'default' || sub === 'list') {
+      if (file !== undefined) throw new PackscopeError('USAGE', `unexpected argument '${file}'`);
+    }
+    if (values.store === '') throw new PackscopeError('USAGE', '--store needs a directory');
     if (sub === 'schema') {
       ctx.out(JSON.stringify(policyJsonSchema(), null, 2));
       return EXIT.OK;
@@ -39,39 +94,40 @@ export default {
       ctx.out(JSON.stringify({ $schema: './policy.schema.json', ...DEFAULT_POLICY }, null, 2));
       return EXIT.OK;
     }
-    if (sub !== 'check') throw new PackscopeError('USAGE', sub ? `unknown subcommand '${sub}'\n${usage}` : usage);
-    if (!file) throw new PackscopeError('USAGE', 'policy check needs a POLICY.json file');
-    const text = readText(file);
-    let json: unknown;
-    let problems: { path: string; message: string }[] = [];
-    try {
-      json = JSON.parse(text);
-    } catch (e) {
-      problems = [{ path: '', message: `not valid JSON: ${(e as Error).message}` }];
+    const store = new PolicyStore(values.store);
+    if (sub === 'list') {
+      const all = store.list();
+      if (values.json) {
+        ctx.out(JSON.stringify(all.map((p) => ({ id: p.id, version: p.version, sha256: p.sha256, title: p.title }))));
+      } else if (all.length === 0) {
+        ctx.out(`no policies stored in ${store.dir}`);
+      } else {
+        for (const p of all) ctx.out(`${p.id}\t${p.version ?? '-'}\t${p.sha256}\t${p.title}`);
+      }
+      return EXIT.OK;
     }
-    let policy = null;
-    if (!problems.length) {
-      const r = checkPolicy(json);
-      if (r.ok) policy = r.policy;
-      else problems = r.problems;
+    if (sub !== 'check' && sub !== 'add') throw new PackscopeError('USAGE', sub ? `unknown subcommand '${sub}'\n${usage}` : usage);
+    if (!file) throw new PackscopeError('USAGE', `policy ${sub} needs a POLICY.json file`);
+    const { policy, problems } = examine(file, store);
+    if (!policy || problems.length) {
+      reportProblems(ctx, file, policy, problems, values.json === true);
+      return EXIT.REFUSED;
     }
-    if (values.json) {
+    const sha256 = policyHash(policy);
+    if (sub === 'check') {
+      if (values.json) ctx.out(JSON.stringify({ valid: true, ...summaryJson(policy, sha256) }));
+      else ctx.out(`${file}: valid ${POLICY_SCHEMA_ID} policy ${describePolicy(policy)}; sha256 ${sha256}`);
+      return EXIT.OK;
+    }
+    const added = store.add(policy);
+    if (values.json) ctx.out(JSON.stringify({ valid: true, added: added.added, store: store.dir, ...summaryJson(policy, sha256) }));
+    else {
       ctx.out(
-        JSON.stringify(
-          policy
-            ? { valid: true, schema: POLICY_SCHEMA_ID, id: policy.id, sha256: policyHash(policy), voidConditions: policy.voidConditions.length, defectIndicators: policy.defectIndicators.length }
-            : { valid: false, schema: POLICY_SCHEMA_ID, problems },
-        ),
+        added.added
+          ? `${file}: added policy ${describePolicy(policy)} to ${store.dir}; sha256 ${sha256}`
+          : `${file}: policy ${describePolicy(policy)} is already stored in ${store.dir}; sha256 ${sha256}`,
       );
-    } else if (policy) {
-      ctx.out(
-        `${file}: valid ${POLICY_SCHEMA_ID} policy "${policy.id}": ${policy.warranty.periodDays}-day warranty, ${policy.warranty.doaDays}-day DOA, ` +
-          `${policy.voidConditions.length} void condition(s), ${policy.defectIndicators.length} defect indicator(s); sha256 ${policyHash(policy)}`,
-      );
-    } else {
-      ctx.out(`${file}: not a valid ${POLICY_SCHEMA_ID} policy (${problems.length} problem${problems.length === 1 ? '' : 's'}):`);
-      for (const p of problems) ctx.out(`  ${p.path || '(document)'}: ${p.message}`);
     }
-    return policy ? EXIT.OK : EXIT.REFUSED;
+    return EXIT.OK;
   },
 } satisfies CommandModule;
