@@ -118,6 +118,7 @@ export const recordedSeries = z.object({
 });
 
 const check = z.object({ id: z.string(), ok: z.boolean(), detail: z.string() });
+const verdict = z.enum(['covered', 'excluded', 'inconclusive']);
 
 /** The parts of an evaluation the screens show (the full object passes through unchanged). */
 export const evaluationView = z.looseObject({
@@ -160,13 +161,39 @@ export const packageVerification = z.object({
     })
     .nullable(),
   claim: z.looseObject({ customer: z.string(), contact: z.string(), model: z.string(), serial: z.string(), purchaseDate: z.string(), description: z.string(), remedy: z.string(), failureDate: z.string().optional() }).nullable(),
+  /** The verdict that decides: recomputed with the verifier's policy (see policy.decidedBy). */
   evaluation: evaluationView.nullable(),
+  /** What the customer saw: the evaluation recomputed with the package's own policy. */
+  customerEvaluation: z.object({ verdict, summary: z.string() }).nullable(),
+  policy: z.object({
+    /** 'verifier': a policy from the verifier's store; 'default': PackScope's default policy. */
+    decidedBy: z.object({ id: z.string(), sha256: z.string(), source: z.enum(['verifier', 'default']) }).nullable(),
+    /** The policy inside the package (what the customer saw). */
+    package: z.object({ id: z.string(), sha256: z.string() }).nullable(),
+    /** Where the package's policy departs from the deciding one, one line each (empty: the same policy). */
+    differences: z.array(z.string()),
+  }),
+  /** The key that signed the package; pinned: true known, false unknown (a failed check), null no keys known. */
+  installKey: z.object({ fingerprint: z.string(), pinned: z.boolean().nullable() }).nullable(),
+  /** Whether the pull is proven to follow the claim (a checked claim ticket), in words. */
+  freshness: z.object({ proven: z.boolean(), detail: z.string() }),
+  /** The history the board attested to hold, in words (null: no attested extent). */
+  extent: z.string().nullable(),
+  /** What the verifier should know besides the fields above (they are not repeated here). */
+  caveats: z.array(z.string()),
   series: recordedSeries.nullable(),
   /** Photos the package carries (shown on request with package.photo). */
   photos: z.array(z.object({ name: z.string(), bytes: z.number() })),
   /** SHA-256 of the package as verified; package.photo refuses a file that changed since. */
   sha256: z.string(),
 });
+
+/** A warranty policy in the verifier's policy store (its identity is the SHA-256 of its canonical JSON). */
+export const storedPolicy = z.object({ sha256: z.string(), id: z.string(), version: z.number().nullable(), title: z.string() });
+
+/** An installation key the verifier knows, with the label it gave it. */
+export const installKeyEntry = z.object({ fingerprint: z.string(), label: z.string() });
+const installKeyLabel = z.string().max(200);
 
 export const logOpenResult = z.object({
   path: z.string(),
@@ -275,9 +302,40 @@ export const contract = {
       'Exports the whole log, or the records of a time range, as CSV (written to a temp name, then renamed).',
     ),
     'package.verify': method(
-      z.object({ path: hostPath, rootKeyPath: hostPath }).strict(),
+      z
+        .object({
+          path: hostPath,
+          rootKeyPath: hostPath,
+          /** A policy from policies.list; absent: the store's copy of the package's policy, else PackScope's default. */
+          policySha256: z.string().regex(/^[0-9a-fA-F]{64}$/).optional(),
+          /** The supplier's claim-ticket public key (Ed25519, PEM or OpenSSH line): a valid ticket is then required. */
+          ticketKeyPath: hostPath.optional(),
+          /** The supplier's own copy of the claim ticket (default: the one in the package). */
+          ticketPath: hostPath.optional(),
+        })
+        .strict(),
       packageVerification,
-      "Verifies a .psdiag completely against the supplier's root key; never throws for a bad package (failed checks say why).",
+      "Verifies a .psdiag completely against the supplier's root key and decides with the supplier's policy, claim ticket and known installation keys; never throws for a bad package (failed checks say why).",
+    ),
+    'policies.list': method(empty, z.array(storedPolicy), "The warranty policies in this installation's policy store, by id and version."),
+    'policies.add': method(
+      z.object({ path: hostPath }).strict(),
+      storedPolicy.extend({ added: z.boolean() }),
+      'Checks a policy file and adds it to the policy store (added false: it was there already); an id and version already stored with other content is refused.',
+    ),
+    'installKeys.list': method(empty, z.array(installKeyEntry), 'The installation keys the verifier knows (a package signed by another key fails).'),
+    'installKeys.add': method(
+      z.union([
+        z.object({ path: hostPath, label: installKeyLabel.optional() }).strict(),
+        z.object({ key: z.string().min(1).max(64 * 1024), label: installKeyLabel.optional() }).strict(),
+      ]),
+      z.array(installKeyEntry),
+      'Adds the Ed25519 keys in a key file or pasted text (PEM, OpenSSH line or allowed_signers) to the known installation keys; a known key takes the new label.',
+    ),
+    'installKeys.remove': method(
+      z.object({ fingerprint: z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/) }).strict(),
+      z.object({ removed: z.boolean() }),
+      'Forgets a known installation key (removed false: it was not known).',
     ),
     'selfcheck.start': method(
       z
@@ -360,6 +418,8 @@ export type PackageVerificationView = z.output<typeof packageVerification>;
 export type EvaluationView = z.output<typeof evaluationView>;
 export type LogOpenResult = z.output<typeof logOpenResult>;
 export type StepResultView = z.output<typeof stepResult>;
+export type StoredPolicyView = z.output<typeof storedPolicy>;
+export type InstallKeyEntry = z.output<typeof installKeyEntry>;
 
 /**
  * The API as the renderer sees it (window.packscope in Electron, the WebSocket client in a

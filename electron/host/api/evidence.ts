@@ -7,7 +7,11 @@ import { DEVICE_DIR, PHOTO_DIR } from '../../../shared/evidence/package.js';
 import { MAX_PHOTO_BYTES, photoKind } from '../../../shared/evidence/photos.js';
 import { parseSha256Sums } from '../../../shared/evidence/sha256sums.js';
 import { openZip } from '../../../shared/evidence/zip.js';
-import type { Res } from '../../../shared/api/contract.js';
+import type { Params, Res } from '../../../shared/api/contract.js';
+import { parsePolicy, type WarrantyPolicy } from '../../../shared/evidence/policy.js';
+import { MAX_TICKET_FILE_BYTES } from '../../../shared/evidence/ticket.js';
+import { type InstallKeyStore, parseEd25519Keys } from '../evidence/install-keys.js';
+import type { PolicyStore } from '../evidence/policy-store.js';
 import { hostSignatureVerifier } from '../evidence/fast-verify.js';
 import { createPackageFile } from '../evidence/package-file.js';
 import { evidenceFromPslog } from '../evidence/sources.js';
@@ -31,16 +35,66 @@ async function readHostFile(path: string, what: string, max: number): Promise<Ui
   }
 }
 
+/** What the verifier keeps between verifications: its policy store and its known installation keys. */
+export interface VerifierStores {
+  policies: PolicyStore;
+  installKeys: InstallKeyStore;
+}
+
+/**
+ * The verification's texts in the app's words: they are written for the command line, and the
+ * Verify screen names files and choices, not options.
+ */
+const APP_WORDS: [RegExp, string][] = [
+  [/give --policy YOUR-POLICY\.json to decide with yours/g, 'choose your policy file to decide with yours'],
+  [/no --ticket-key was given to check it/g, 'no ticket key was chosen to check it'],
+  [/--ticket-key/g, 'the ticket key'],
+  [/--policy\b/g, 'your policy file'],
+  [/--install-key|--allowed-signers/g, 'your known installation keys'],
+  [/--ticket\b/g, 'the claim ticket'],
+  [/--report/g, 'your own report'],
+  [/packscope package extract/g, 'unpacking the package (it is a ZIP file)'],
+];
+
+export function inAppWords(text: string): string {
+  return APP_WORDS.reduce((t, [re, words]) => t.replace(re, words), text);
+}
+
 /**
  * Verifies a diagnosis package the way `packscope package verify` does (every hash, both
- * signatures, manifest, certificate chain to the supplier root, segment signatures and chain,
- * CSVs, evaluation recomputed), and adds the decoded records as chart series for the Verify screen.
+ * signatures, manifest, certificate chain to the supplier root, attested extent, segment
+ * signatures and chain, CSVs, the customer's evaluation recomputed) and decides with what the
+ * verifier brings: the chosen policy from its store (none chosen: the store's copy of the
+ * package's policy, else PackScope's default), the claim-ticket key and ticket, and its known
+ * installation keys. Adds the decoded records as chart series for the Verify screen.
  */
-export async function verifyPackageForScreen(path: string, rootKeyPath: string): Promise<Res<'package.verify'>> {
+export async function verifyPackageForScreen(req: Params<'package.verify'>, stores: VerifierStores): Promise<Res<'package.verify'>> {
+  const { path, rootKeyPath } = req;
   const root = new TextDecoder().decode(await readHostFile(rootKeyPath, 'root key', 64 * 1024));
   if (!root.includes('-----BEGIN PUBLIC KEY-----')) throw new PackscopeError('USAGE', `${rootKeyPath} is not a PEM public key (the supplier's manufacturing root)`);
+  let policy: WarrantyPolicy | null = null;
+  if (req.policySha256) {
+    policy = stores.policies.get(req.policySha256);
+    if (!policy) throw new PackscopeError('NOT_FOUND', `your policy store holds no policy with SHA-256 ${req.policySha256.toLowerCase()}; add its policy file again`);
+  }
+  let ticketKey: Uint8Array | null = null;
+  if (req.ticketKeyPath) {
+    const text = new TextDecoder().decode(await readHostFile(req.ticketKeyPath, 'ticket key', 64 * 1024));
+    const keys = parseEd25519Keys(text, `ticket key ${basename(req.ticketKeyPath)}`);
+    if (keys.length > 1) throw new PackscopeError('USAGE', `${req.ticketKeyPath} holds ${keys.length} keys; choose the file with your claim-ticket public key only`);
+    ticketKey = keys[0]!.publicKey;
+  }
+  const ticket = req.ticketPath ? await readHostFile(req.ticketPath, 'claim ticket', MAX_TICKET_FILE_BYTES) : null;
+  const installKeys = stores.installKeys.publicKeys();
   const zip = await readHostFile(path, 'package', MAX_PACKAGE_BYTES);
-  const v = await verifyPackageBytes(zip, root);
+  const v = await verifyPackageBytes(zip, {
+    rootPem: root,
+    policy,
+    policyBySha256: (sha) => stores.policies.get(sha),
+    ticketKey,
+    ticket,
+    installKeys,
+  });
   let series: Res<'package.verify'>['series'] = null;
   let photos: Res<'package.verify'>['photos'] = [];
   if (v.checks.some((c) => c.id === 'archive' && c.ok)) {
@@ -54,15 +108,27 @@ export async function verifyPackageForScreen(path: string, rootKeyPath: string):
       series = null; // the checks already say why the device data is unusable
     }
   }
+  // The screen states the deciding policy, the installation key and the freshness in their own
+  // lines; the caveats that only repeat them are left out.
+  const restated = (c: string) =>
+    c === v.freshness.detail ||
+    (v.policy.decidedBy?.source === 'default' && c.startsWith(`decided by PackScope's default policy`)) ||
+    (v.installKey !== null && v.installKey.pinned === null && c.startsWith(`installation key ${v.installKey.fingerprint} is not pinned`));
   return {
     path,
     ok: v.ok,
-    line: v.line,
-    checks: v.checks,
+    line: inAppWords(v.line),
+    checks: v.checks.map((c) => ({ id: c.id, ok: c.ok, detail: inAppWords(c.detail) })),
     manifest: v.manifest,
     claim: v.claim,
     // Evaluation has no index signature; its shape is what evaluationView describes.
     evaluation: v.evaluation as unknown as Res<'package.verify'>['evaluation'],
+    customerEvaluation: v.customerEvaluation ? { verdict: v.customerEvaluation.verdict, summary: v.customerEvaluation.summary } : null,
+    policy: v.policy,
+    installKey: v.installKey,
+    freshness: { proven: v.freshness.proven, detail: inAppWords(v.freshness.detail) },
+    extent: v.extent,
+    caveats: v.caveats.filter((c) => !restated(c)).map(inAppWords),
     series,
     photos,
     sha256: createHash('sha256').update(zip).digest('hex'),
@@ -89,6 +155,30 @@ export async function packagePhoto(path: string, name: string, sha256: string): 
   const kind = photoKind(data);
   if (!kind) throw new PackscopeError('VERIFY_FAILED', `${name} is not a JPEG, PNG, WebP or HEIC image`);
   return { name, kind, base64: Buffer.from(data).toString('base64') };
+}
+
+/** The policies in the verifier's store, without their bodies. */
+export function listPolicies(store: PolicyStore): Res<'policies.list'> {
+  return store.list().map(({ sha256, id, version, title }) => ({ sha256, id, version, title }));
+}
+
+/**
+ * Adds a policy file to the store. A file that is not a valid policy, or that reuses a stored
+ * id and version for other content, is refused with the store's plain reason.
+ */
+export async function addPolicyFile(store: PolicyStore, path: string): Promise<Res<'policies.add'>> {
+  const policy = parsePolicy(await readHostFile(path, 'policy file', 1 << 20));
+  const { sha256, id, version, title, added } = store.add(policy);
+  return { sha256, id, version, title, added };
+}
+
+export function listInstallKeys(store: InstallKeyStore): Res<'installKeys.list'> {
+  return store.list().map(({ fingerprint, label }) => ({ fingerprint, label }));
+}
+
+export function addInstallKeys(store: InstallKeyStore, req: Params<'installKeys.add'>): Res<'installKeys.add'> {
+  const added = 'path' in req ? store.addFile(req.path, req.label) : store.addText(req.key, req.label, 'the pasted key');
+  return added.map(({ fingerprint, label }) => ({ fingerprint, label }));
 }
 
 /** A photo the customer wants to attach: checked (image by content, size) before the claim is built. */

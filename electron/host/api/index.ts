@@ -6,7 +6,9 @@ import type { Handlers } from '../../../shared/api/rpc.js';
 import type { InstallationKeyStore } from '../evidence/keystore.js';
 import { DeviceSession } from './device.js';
 import { FirmwareJobs } from './firmware.js';
-import { createClaimPackage, evaluateClaim, inspectPhoto, packagePhoto, verifyPackageForScreen } from './evidence.js';
+import { addInstallKeys, addPolicyFile, createClaimPackage, evaluateClaim, inspectPhoto, listInstallKeys, listPolicies, packagePhoto, verifyPackageForScreen } from './evidence.js';
+import { InstallKeyStore } from '../evidence/install-keys.js';
+import { PolicyStore } from '../evidence/policy-store.js';
 import { configDir, FileKeyStore } from '../evidence/keystore.js';
 import { LogJobs } from './logs.js';
 import { SelfCheckJobs } from './selfcheck.js';
@@ -25,6 +27,10 @@ export interface HostApiOptions {
   dataDir?: string;
   /** Where the installation key (package signing) lives; the desktop app passes its keychain-backed store. */
   keyStore?: InstallationKeyStore;
+  /** The verifier's warranty policies (default: `policies` in the config dir). */
+  policyStore?: PolicyStore;
+  /** The installation keys the verifier knows (default: `known-install-keys` in the config dir). */
+  installKeys?: InstallKeyStore;
 }
 
 export interface HostApi {
@@ -69,6 +75,8 @@ export function createHostApi(options: HostApiOptions): HostApi {
   const ops = new Operations();
   // Package signing key: the desktop app passes its keychain-sealed store; elsewhere the CLI's file.
   const keyStore = options.keyStore ?? new FileKeyStore(configDir());
+  // What the verifier brings to the Verify screen, kept in the config dir as the CLI keeps it.
+  const verifier = { policies: options.policyStore ?? new PolicyStore(), installKeys: options.installKeys ?? new InstallKeyStore() };
   const firmware = new FirmwareJobs(session);
   const logs = new LogJobs(session, dataDir);
   const selfcheck = new SelfCheckJobs(session);
@@ -127,7 +135,12 @@ export function createHostApi(options: HostApiOptions): HostApi {
     },
     'log.open': async ({ path, rootKeyPath }) => logs.open(path, rootKeyPath),
     'log.export': async ({ path, out, opId, range }) => operation(opId, (signal) => logs.export(path, out, range, signal)),
-    'package.verify': async ({ path, rootKeyPath }) => verifyPackageForScreen(path, rootKeyPath),
+    'package.verify': async (req) => verifyPackageForScreen(req, verifier),
+    'policies.list': async () => listPolicies(verifier.policies),
+    'policies.add': async ({ path: file }) => addPolicyFile(verifier.policies, file),
+    'installKeys.list': async () => listInstallKeys(verifier.installKeys),
+    'installKeys.add': async (req) => addInstallKeys(verifier.installKeys, req),
+    'installKeys.remove': async ({ fingerprint }) => ({ removed: verifier.installKeys.remove(fingerprint) }),
     'selfcheck.start': async ({ charger, ambientC }) => selfcheck.start({ charger, ambientC }),
     'selfcheck.step': async ({ id, opId }) => operation(opId, (signal) => selfcheck.step(id, signal)),
     'selfcheck.conclusion': async () => selfcheck.conclusion(),
