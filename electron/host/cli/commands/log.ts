@@ -4,7 +4,8 @@ import { PackscopeError } from '../../../../shared/errors.js';
 import { exportLog } from '../../blackbox/export.js';
 import { openPslog, type AttestedExtent, type PslogVerifyReport } from '../../blackbox/pslog.js';
 import { NONCE_MAX, NONCE_MIN, pullLog, type PullResult } from '../../blackbox/pull.js';
-import { fromHex } from '../../../../shared/util/bytes.js';
+import { fromHex, toHex } from '../../../../shared/util/bytes.js';
+import { nonceFromCode, parseTicketFile, ticketNonce } from '../../../../shared/evidence/ticket.js';
 import { EXIT } from '../exit-codes.js';
 import type { CliContext, CommandModule } from '../context.js';
 import { parseCommandArgs, requireOption } from '../context.js';
@@ -13,7 +14,7 @@ import { desktopRecordingOf } from '../../recorder/pslog-sink.js';
 import type { PslogReader } from '../../blackbox/pslog.js';
 
 const USAGE = `Usage:
-  packscope log pull --port PATH --out FILE.pslog [--nonce HEX] [--resume] [--root ROOT.pem] [--compress] [--json]
+  packscope log pull --port PATH --out FILE.pslog [--ticket FILE.psticket|CODE | --nonce HEX] [--resume] [--root ROOT.pem] [--compress] [--json]
   packscope log verify FILE.pslog --root ROOT.pem [--json]
   packscope log export FILE.pslog --csv OUT.csv | --jsonl OUT.jsonl [--root ROOT.pem] [--force] [--json]
   packscope log info FILE.pslog [--json]
@@ -22,7 +23,10 @@ pull     downloads the board's black box (signed segments + a checkpoint of the 
          sealed with a fresh nonce), verifying signatures and the hash chain as segments arrive.
          The checkpoint attests the board's extent (oldest and newest segment it holds); segments
          the board closes during the pull are fetched so the file holds all of them.
-         --nonce HEX seals the checkpoint over a given nonce (8–64 bytes) instead of a random one.
+         --ticket seals the checkpoint over the nonce of the supplier's claim ticket: the
+         .psticket file (the board's certificate must name the ticket's serial, else nothing is
+         read and the exit code is 7) or the code read out over the phone (XXXX-XXXX-XXXX-XXXX-C).
+         --nonce HEX seals it over a given nonce (8–64 bytes) instead of a random one.
          Progress (bytes, rate, ETA) goes to stderr. An interrupted pull keeps FILE.pslog.partial;
          --resume re-verifies it, asks the board whether it still holds the same bytes, and
          continues after them (with the same nonce).
@@ -97,6 +101,24 @@ function parseNonceHex(text: string): Uint8Array {
   return fromHex(hex);
 }
 
+/**
+ * `--ticket`: a `.psticket` file (nonce, serial and claim id from it; its signature is the
+ * supplier's to check) or the short code of its nonce. A value naming an existing file is the file.
+ */
+async function readTicket(value: string): Promise<{ nonce: Uint8Array; serial: string | null; claimId: string | null; expiresAt: string | null }> {
+  let text: string | null = null;
+  try {
+    text = await readFile(value, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENAMETOOLONG') throw new PackscopeError(code === 'EACCES' || code === 'EPERM' ? 'PERMISSION' : 'IO', `${value}: ${(e as Error).message}`);
+    if (/\.psticket$/i.test(value) || /[\\/]/.test(value)) throw new PackscopeError('NOT_FOUND', `${value}: no such ticket file`);
+  }
+  if (text === null) return { nonce: nonceFromCode(value), serial: null, claimId: null, expiresAt: null };
+  const file = parseTicketFile(text);
+  return { nonce: ticketNonce(file), serial: file.ticket.serial, claimId: file.ticket.claimId, expiresAt: file.ticket.expiresAt };
+}
+
 async function pull(argv: string[], ctx: CliContext): Promise<number> {
   const { values } = parseCommandArgs(argv, {
     ...DEVICE_OPTIONS,
@@ -105,10 +127,14 @@ async function pull(argv: string[], ctx: CliContext): Promise<number> {
     root: { type: 'string' },
     compress: { type: 'boolean' },
     nonce: { type: 'string' },
+    ticket: { type: 'string' },
   });
   const out = requireOption(values.out, 'out');
   const rootSpki = values.root ? await readRoot(values.root) : undefined;
-  const nonce = values.nonce !== undefined ? parseNonceHex(values.nonce) : undefined;
+  if (values.ticket !== undefined && values.nonce !== undefined) throw new PackscopeError('USAGE', 'give --ticket or --nonce, not both');
+  const ticket = values.ticket !== undefined ? await readTicket(values.ticket) : null;
+  if (ticket?.expiresAt && Date.parse(ticket.expiresAt) <= Date.now()) ctx.err(`warning: claim ticket ${ticket.claimId} expired at ${ticket.expiresAt}; the supplier may not accept a package sealed over it`);
+  const nonce = ticket ? ticket.nonce : values.nonce !== undefined ? parseNonceHex(values.nonce) : undefined;
   const session = await openDeviceSession({ ...values, protocol: values.protocol ?? 'native' }, ctx);
   try {
     const native = session.native;
@@ -125,10 +151,12 @@ async function pull(argv: string[], ctx: CliContext): Promise<number> {
       ...(rootSpki ? { rootSpki } : {}),
       ...(values.compress ? { compress: true } : {}),
       ...(nonce ? { nonce } : {}),
+      ...(ticket?.serial ? { expectSerial: ticket.serial } : {}),
     });
     const span = result.firstTime !== null && result.lastTime !== null ? (result.lastTime - result.firstTime) / 3_600_000 : 0;
     if (values.json) {
-      ctx.out(JSON.stringify({ ...result, spanHours: span, link: session.stats() }, null, 2));
+      const sealedOver = ticket ? { ticket: { claimId: ticket.claimId, serial: ticket.serial, nonce: toHex(ticket.nonce) } } : {};
+      ctx.out(JSON.stringify({ ...result, ...sealedOver, spanHours: span, link: session.stats() }, null, 2));
     } else {
       const rows: Array<[string, string]> = [
         ['File', result.path],
@@ -138,6 +166,7 @@ async function pull(argv: string[], ctx: CliContext): Promise<number> {
         ['Time span', `${fmtTime(result.firstTime)} → ${fmtTime(result.lastTime)} (${span.toFixed(2)} h)`],
         ['Signatures', result.signaturesOk ? 'all segments and the checkpoint verify (device key)' : `${result.issues.length} problem(s)`],
         ['Attested', attestedText(result.attestation && { ...result.attestation, boardTimeMs: result.attestation.boardTime, missingCount: result.attestation.missingSegments })],
+        ...(ticket ? [['Sealed over', `claim ticket ${ticket.claimId ?? '(code)'} nonce ${toHex(ticket.nonce)}`] as [string, string]] : []),
         ['Certificate', result.certificate.chainedToRoot ? 'chains to the given root' : 'not checked against a root (use --root or log verify)'],
         ['Transferred', `${fmtBytes(result.bytesRead)} in ${result.seconds.toFixed(1)} s, average payload rate ${fmtBytes(result.payloadRate)}/s${result.retransmissions ? `, ${result.retransmissions} retransmitted chunks` : ''}`],
       ];
