@@ -145,7 +145,12 @@ function signed(seg: ParsedSegment): boolean {
  * Rated capacity, chemistry and cell count come only from the certificate (identity.json is what the
  * customer's machine wrote: display only).
  */
-export function decodeDeviceEvidence(files: ReadonlyMap<string, Uint8Array>, trust: { rootPublicKeyPem: string | null }, verify?: SignatureVerifier): DecodedEvidence {
+export function decodeDeviceEvidence(
+  files: ReadonlyMap<string, Uint8Array>,
+  trust: { rootPublicKeyPem: string | null },
+  verify?: SignatureVerifier,
+  hash?: (data: Uint8Array) => Uint8Array,
+): DecodedEvidence {
   const known = new Set<string>(Object.values(DEVICE_FILES));
   const unknown = [...files.keys()].filter((n) => !known.has(n));
   if (unknown.length) throw new DecodeError(`unexpected device files: ${unknown.join(', ')}`);
@@ -183,7 +188,7 @@ export function decodeDeviceEvidence(files: ReadonlyMap<string, Uint8Array>, tru
   let tempLabels: string[] | null = null;
   let cells: number | null = null;
   const segmentTimes = new Map<number, number>();
-  const chain = cert ? new ChainVerifier({ publicKey: cert.devicePublicKey, serial: cert.serial, deferSignatures: true, ...(verify ? { verify } : {}) }) : null;
+  const chain = cert ? new ChainVerifier({ publicKey: cert.devicePublicKey, serial: cert.serial, deferSignatures: true, ...(verify ? { verify } : {}), ...(hash ? { hash } : {}) }) : null;
   const lastIndex = () => (records.length ? records[records.length - 1]!.index : null);
   for (const item of decodeSegments(segBytes)) {
     if (item.kind === 'damage') {

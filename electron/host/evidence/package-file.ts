@@ -19,6 +19,9 @@ import { readInput, writeFileAtomic } from './files.js';
 import type { InstallationKeyStore } from './keystore.js';
 import { hostSignatureVerifier } from './fast-verify.js';
 
+/** node:crypto SHA-256 (OpenSSL): verification hashes every byte of a package at least once. */
+export const hostSha256 = (data: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(data).digest());
+
 /** Largest package `package verify` reads. */
 export const MAX_PACKAGE_BYTES = 2 ** 31;
 
@@ -95,8 +98,9 @@ export async function verifyPackageBytes(zip: Uint8Array, trust: VerifierTrust |
   const t: VerifierTrust = typeof trust === 'string' ? { rootPem: trust } : trust;
   return verifyPackage(zip, {
     rootPublicKeyPem: t.rootPem,
-    decoder: { decode: (files, tr) => decodeDeviceEvidence(files, tr, hostSignatureVerifier()) },
+    decoder: { decode: (files, tr) => decodeDeviceEvidence(files, tr, hostSignatureVerifier(), hostSha256) },
     toolVersion: toolVersion(),
+    sha256: hostSha256,
     ...(t.policy ? { policy: t.policy } : {}),
     ...(t.policyBySha256 ? { policyBySha256: t.policyBySha256 } : {}),
     ...(t.ticketKey ? { ticketKey: t.ticketKey } : {}),
