@@ -6,8 +6,13 @@ import { asUiError, ErrorBox, type UiError } from '../common/ErrorBox.js';
 import { FilePicker } from '../common/FilePicker.js';
 import { bytes } from '../common/format.js';
 import { PHOTO_MIME } from '../../shared/evidence/photos.js';
+import { Caveats, CustomerSaw, TrustSummary } from './TrustSummary.js';
+import { type Decision, DecideWith, KnownKeys, useVerifierChoices } from './VerifySettings.js';
+import './verify.css';
 
 const ROOT_KEY = 'packscope.verify.rootKey';
+const POLICY_KEY = 'packscope.verify.policy';
+const TICKET_KEY_KEY = 'packscope.verify.ticketKey';
 
 export function VerdictBanner({ evaluation, verified }: { evaluation: EvaluationView | null; verified: boolean }) {
   if (!verified) {
@@ -90,25 +95,47 @@ export function VerifyScreen() {
   const { api, takePendingFile, dataDir } = useApp();
   const [pkg, setPkg] = useState<string | null>(null);
   const [root, setRoot] = useState(() => localStorage.getItem(ROOT_KEY) ?? '');
+  const [decision, setDecision] = useState<Decision>(() => ({
+    policySha256: localStorage.getItem(POLICY_KEY) ?? '',
+    ticketKey: localStorage.getItem(TICKET_KEY_KEY) ?? '',
+    ticket: '',
+  }));
   const [result, setResult] = useState<PackageVerificationView | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<UiError | null>(null);
+  const choices = useVerifierChoices();
 
   useEffect(() => {
     const f = takePendingFile('verify');
     if (f) setPkg(f);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
-  useEffect(() => api.on('open-file', (e) => e.screen === 'verify' && (setPkg(e.path), setResult(null))), [api]);
+  useEffect(() => api.on('open-file', (e) => e.screen === 'verify' && (setPkg(e.path), setDecision((d) => ({ ...d, ticket: '' })), setResult(null))), [api]);
+  // A remembered policy that left the store is forgotten (automatic choice instead).
+  useEffect(() => {
+    if (choices.policies && decision.policySha256 && !choices.policies.some((p) => p.sha256 === decision.policySha256)) setDecision((d) => ({ ...d, policySha256: '' }));
+  }, [choices.policies, decision.policySha256]);
 
   const verify = async () => {
     if (!pkg || !root) return;
     localStorage.setItem(ROOT_KEY, root);
+    localStorage.setItem(POLICY_KEY, decision.policySha256);
+    localStorage.setItem(TICKET_KEY_KEY, decision.ticketKey);
     setBusy(true);
     setError(null);
     setResult(null);
     try {
-      setResult(await api.call('package.verify', { path: pkg, rootKeyPath: root }));
+      setResult(
+        await api.call('package.verify', {
+          path: pkg,
+          rootKeyPath: root,
+          ...(decision.policySha256 ? { policySha256: decision.policySha256 } : {}),
+          ...(decision.ticketKey ? { ticketKeyPath: decision.ticketKey } : {}),
+          ...(decision.ticket ? { ticketPath: decision.ticket } : {}),
+        }),
+      );
+      // Labels and titles for the lines under the verdict.
+      void choices.refreshKeys();
     } catch (e) {
       setError(asUiError(e));
     } finally {
@@ -122,47 +149,77 @@ export function VerifyScreen() {
   }, [pkg, root]);
 
   const markers = useMemo(() => (result?.evaluation?.findings ?? []).map((f) => ({ t: Date.parse(f.from), label: f.title })), [result]);
+  /** Back to the choices, keeping the package and the root key. */
+  const [focusPolicy, setFocusPolicy] = useState(false);
+  const change = (policy = false) => (setFocusPolicy(policy), setResult(null), setError(null));
 
   return (
     <section className="screen" aria-labelledby="verify-title">
       <h1 id="verify-title">Verify a diagnosis package</h1>
       {!result && (
-        <div className="card">
-          <div className="grid2">
-            <div>
-              <h2>1. Package (.psdiag)</h2>
-              {pkg ? (
-                <p>
-                  <code>{pkg}</code> <button className="link" onClick={() => setPkg(null)}>change</button>
-                </p>
-              ) : (
-                <FilePicker label="Package" extensions={['.psdiag']} onPick={setPkg} initialDir={dataDir || undefined} />
-              )}
+        <>
+          <div className="card" data-testid="verify-setup">
+            <div className="grid2">
+              <div>
+                <h2>1. Package (.psdiag)</h2>
+                {pkg ? (
+                  <p>
+                    <code>{pkg}</code>{' '}
+                    <button className="link" onClick={() => setPkg(null)} aria-label="Change package">
+                      change
+                    </button>
+                  </p>
+                ) : (
+                  <FilePicker label="Package" extensions={['.psdiag']} onPick={setPkg} initialDir={dataDir || undefined} />
+                )}
+              </div>
+              <div>
+                <h2>2. Supplier root key (.pem)</h2>
+                <p className="muted small">The manufacturing CA public key that certifies the boards. It is remembered for next time.</p>
+                {root ? (
+                  <p>
+                    <code>{root}</code>{' '}
+                    <button className="link" onClick={() => setRoot('')} aria-label="Change root key">
+                      change
+                    </button>
+                  </p>
+                ) : (
+                  <FilePicker label="Root key" extensions={['.pem']} onPick={setRoot} initialDir={dataDir || undefined} />
+                )}
+              </div>
             </div>
-            <div>
-              <h2>2. Supplier root key (.pem)</h2>
-              <p className="muted small">The manufacturing CA public key that certifies the boards. It is remembered for next time.</p>
-              {root ? (
-                <p>
-                  <code>{root}</code> <button className="link" onClick={() => setRoot('')}>change</button>
-                </p>
-              ) : (
-                <FilePicker label="Root key" extensions={['.pem']} onPick={setRoot} initialDir={dataDir || undefined} />
-              )}
-            </div>
+            <hr className="divider" />
+            <DecideWith choices={choices} value={decision} onChange={setDecision} focusPolicy={focusPolicy} />
           </div>
-          <button className="primary" disabled={!pkg || !root || busy} onClick={verify}>
-            {busy ? 'Verifying…' : 'Verify'}
-          </button>
-        </div>
+          <KnownKeys choices={choices} />
+          <div className="row verify-go">
+            <button className="primary big" disabled={!pkg || !root || busy} onClick={verify} data-testid="verify-start">
+              {busy ? 'Verifying…' : 'Verify'}
+            </button>
+            {!pkg || !root ? <span className="muted">Choose the package and your root key first.</span> : null}
+          </div>
+        </>
       )}
       {error && <ErrorBox error={error} />}
       {result && (
         <div data-testid="verify-result">
           <VerdictBanner evaluation={result.evaluation} verified={result.ok} />
+          <TrustSummary result={result} policies={choices.policies} keys={choices.keys} onChoose={() => change(true)} />
           <p className={result.ok ? 'ok-text' : 'bad-text'} data-testid="verify-line">
             {result.line}
           </p>
+          <div className="row verify-actions">
+            <button onClick={() => change()}>Change policy, ticket or keys</button>
+            <button onClick={() => (setResult(null), setPkg(null), setDecision((d) => ({ ...d, ticket: '' })))}>Verify another package</button>
+          </div>
+          {result.caveats.length > 0 ? (
+            <div className="grid2">
+              <CustomerSaw result={result} />
+              <Caveats caveats={result.caveats} />
+            </div>
+          ) : (
+            <CustomerSaw result={result} />
+          )}
           <div className="grid2">
             <div className="card">
               <h2>Signatures and integrity</h2>
@@ -194,8 +251,8 @@ export function VerifyScreen() {
                   <dd>
                     <code>{result.manifest.installKey.fingerprint}</code>
                   </dd>
-                  <dt>Policy</dt>
-                  <dd>{result.manifest.policy.id}</dd>
+                  <dt>Decided with</dt>
+                  <dd>{result.policy.decidedBy ? `${result.policy.decidedBy.id}${result.policy.decidedBy.source === 'default' ? " (PackScope's default)" : ' (yours)'}` : 'no policy'}</dd>
                 </dl>
               )}
               {result.claim && (
@@ -227,7 +284,6 @@ export function VerifyScreen() {
               <RecordedChart series={result.series} markers={markers} label="Recorded pack data" />
             </div>
           )}
-          <button onClick={() => (setResult(null), setPkg(null))}>Verify another package</button>
         </div>
       )}
     </section>
@@ -264,7 +320,7 @@ function PackagePhotos({ result }: { result: PackageVerificationView }) {
                 show
               </button>
             ) : shown[p.name] === '' ? (
-              <span className="muted small">HEIC cannot be shown here: extract it with packscope package extract</span>
+              <span className="muted small">HEIC photos cannot be shown here: unpack the package (it is a ZIP file) to open it</span>
             ) : (
               <img className="photo" src={shown[p.name]} alt={`Customer photo ${p.name}`} />
             )}

@@ -108,12 +108,13 @@ export async function verifyPackageForScreen(req: Params<'package.verify'>, stor
       series = null; // the checks already say why the device data is unusable
     }
   }
-  // The screen states the deciding policy, the installation key and the freshness in their own
-  // lines; the caveats that only repeat them are left out.
+  // The screen states the deciding policy, the installation key, the freshness and the policy
+  // differences in their own lines; the caveats that only repeat them are left out.
   const restated = (c: string) =>
     c === v.freshness.detail ||
     (v.policy.decidedBy?.source === 'default' && c.startsWith(`decided by PackScope's default policy`)) ||
-    (v.installKey !== null && v.installKey.pinned === null && c.startsWith(`installation key ${v.installKey.fingerprint} is not pinned`));
+    (v.installKey !== null && v.installKey.pinned === null && c.startsWith(`installation key ${v.installKey.fingerprint} is not pinned`)) ||
+    (v.policy.differences.length > 0 && c.startsWith(`the package's policy ${v.policy.package?.id} (what the customer saw) differs`));
   return {
     path,
     ok: v.ok,
