@@ -14,37 +14,42 @@ export interface VerifierChoices {
   keys: InstallKeyEntry[] | null;
   refreshPolicies(): Promise<StoredPolicyView[] | null>;
   refreshKeys(): Promise<void>;
-  /** Loading a list failed (shown next to it). */
-  listError: UiError | null;
+  /** Reading the policy store failed (shown next to the policy picker). */
+  policiesError: UiError | null;
+  /** Reading the known keys failed (shown next to them). */
+  keysError: UiError | null;
 }
 
 export function useVerifierChoices(): VerifierChoices {
   const { api } = useApp();
   const [policies, setPolicies] = useState<StoredPolicyView[] | null>(null);
   const [keys, setKeys] = useState<InstallKeyEntry[] | null>(null);
-  const [listError, setListError] = useState<UiError | null>(null);
+  const [policiesError, setPoliciesError] = useState<UiError | null>(null);
+  const [keysError, setKeysError] = useState<UiError | null>(null);
   const refreshPolicies = useCallback(async () => {
     try {
       const p = await api.call('policies.list', {});
       setPolicies(p);
+      setPoliciesError(null);
       return p;
     } catch (e) {
-      setListError(asUiError(e));
+      setPoliciesError(asUiError(e));
       return null;
     }
   }, [api]);
   const refreshKeys = useCallback(async () => {
     try {
       setKeys(await api.call('installKeys.list', {}));
+      setKeysError(null);
     } catch (e) {
-      setListError(asUiError(e));
+      setKeysError(asUiError(e));
     }
   }, [api]);
   useEffect(() => {
     void refreshPolicies();
     void refreshKeys();
   }, [refreshPolicies, refreshKeys]);
-  return { policies, keys, refreshPolicies, refreshKeys, listError };
+  return { policies, keys, refreshPolicies, refreshKeys, policiesError, keysError };
 }
 
 export function policyName(p: Pick<StoredPolicyView, 'id' | 'version'>): string {
@@ -114,7 +119,7 @@ export function DecideWith({ choices, value, onChange, focusPolicy = false }: { 
           </p>
         )}
         {picking === 'policy' && <FilePicker label="Policy file" extensions={['.json']} onPick={(p) => void addPolicy(p)} initialDir={dataDir || undefined} />}
-        {error && <ErrorBox error={error} />}
+        {(error ?? choices.policiesError) && <ErrorBox error={(error ?? choices.policiesError)!} />}
       </div>
       <div data-testid="verify-ticket">
         <h2>4. Claim ticket (optional)</h2>
@@ -202,7 +207,7 @@ export function KnownKeys({ choices }: { choices: VerifierChoices }) {
         Each customer's PackScope signs with its own installation key. List the keys you know (read to you by the customer, or from an earlier package): a package
         signed by any other key then fails. With none listed, a signature proves the package is unchanged, not who made it.
       </p>
-      {keys.length === 0 ? (
+      {choices.keys === null ? null : keys.length === 0 ? (
         <p className="muted" data-testid="known-keys-empty">
           No keys listed yet.
         </p>
@@ -243,7 +248,7 @@ export function KnownKeys({ choices }: { choices: VerifierChoices }) {
           Add pasted key
         </button>
       </div>
-      {(error ?? choices.listError) && <ErrorBox error={(error ?? choices.listError)!} />}
+      {(error ?? choices.keysError) && <ErrorBox error={(error ?? choices.keysError)!} />}
     </div>
   );
 }

@@ -142,6 +142,7 @@ describe('Verify screen', () => {
     await pick(page, 'supplier/acme-policy-edited.json');
     await page.getByRole('alert').filter({ hasText: 'policy "acme-lfp" version 3 is already stored with different content' }).waitFor();
     expect(await page.getByRole('alert').filter({ hasText: 'acme-lfp' }).textContent()).toContain('A changed policy needs a new version.');
+    await screen(page, 'verify-policy-refused');
     // The ticket key proves the pull was made for the claim.
     await page.getByRole('button', { name: 'Choose ticket key file' }).click();
     await pick(page, 'supplier/claims.pub.pem');
