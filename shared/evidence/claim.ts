@@ -44,12 +44,20 @@ export function validateClaim(value: unknown): Claim {
   );
 }
 
-export function parseClaim(text: string | Uint8Array): Claim {
+/**
+ * Parses a claim form file. Text that is not JSON is a bad input file (DECODE), named by `name`;
+ * the message never quotes the file's bytes, which may be binary.
+ */
+export function parseClaim(text: string | Uint8Array, name = 'claim'): Claim {
+  const notClaim = (why: string) => new PackscopeError('DECODE', `${name} is not a JSON claim form (${why})`);
+  const s = typeof text === 'string' ? text : utf8Decode(text);
+  if (s.includes('\u0000') || s.includes('\ufffd')) throw notClaim('binary data');
   let json: unknown;
   try {
-    json = JSON.parse(typeof text === 'string' ? text : utf8Decode(text));
+    json = JSON.parse(s);
   } catch (e) {
-    throw new PackscopeError('USAGE', `claim is not valid JSON: ${(e as Error).message}`);
+    const at = /at position (\d+)/.exec((e as Error).message);
+    throw notClaim(at ? `not valid JSON at line ${s.slice(0, Number(at[1])).split('\n').length}` : 'not valid JSON');
   }
   return validateClaim(json);
 }

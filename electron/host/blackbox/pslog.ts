@@ -566,7 +566,10 @@ export class PslogReader {
       throw ioError(path, e);
     });
     try {
-      const size = (await fh.stat()).size;
+      const st = await fh.stat();
+      if (st.isDirectory()) throw new PackscopeError('NOT_FOUND', `${path} is a directory, not a .pslog file`);
+      if (!st.isFile()) throw new PackscopeError('NOT_FOUND', `${path} is not a regular file, not a .pslog file`);
+      const size = st.size;
       const head = new Uint8Array(PREAMBLE_SIZE);
       await fh.read(head, 0, PREAMBLE_SIZE, 0);
       const p = decodePreamble(head);

@@ -9,6 +9,7 @@ import { PackscopeError } from '../../../shared/errors.js';
 export function readInput(path: string, what: string, maxBytes = 2 ** 31): Uint8Array {
   try {
     const st = statSync(path);
+    if (st.isDirectory()) throw new PackscopeError('NOT_FOUND', `${what} ${path} is a directory, not a file`);
     if (!st.isFile()) throw new PackscopeError('NOT_FOUND', `${what} ${path} is not a file`);
     if (st.size > maxBytes) throw new PackscopeError('REFUSED', `${what} ${path} is ${st.size} bytes, more than the limit of ${maxBytes}`);
     return new Uint8Array(readFileSync(path));

@@ -12,7 +12,7 @@ export function readInputFile(file: string, what: string): Uint8Array {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new PackscopeError('NOT_FOUND', `${what} ${file} does not exist`);
     if (code === 'EACCES') throw new PackscopeError('PERMISSION', `${what} ${file} is not readable (permission denied)`);
-    if (code === 'EISDIR') throw new PackscopeError('USAGE', `${what} ${file} is a directory`);
+    if (code === 'EISDIR') throw new PackscopeError('NOT_FOUND', `${what} ${file} is a directory, not a file`);
     throw new PackscopeError('IO', `cannot read ${what} ${file}: ${(e as Error).message}`);
   }
 }

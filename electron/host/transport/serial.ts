@@ -1,3 +1,4 @@
+import { realpathSync, statSync } from 'node:fs';
 import { SerialPort } from 'serialport';
 import { PackscopeError } from '../../../shared/errors.js';
 import type { ByteTransport, CloseReason, LineSettings, TransportInfo } from '../../../shared/types/transport.js';
@@ -27,6 +28,7 @@ export class SerialTransport extends TransportListeners implements ByteTransport
   }
 
   async open(): Promise<void> {
+    assertSerialDevice(this.info.path);
     const port = new SerialPort({
       path: this.info.path,
       baudRate: this.settings.baudRate,
@@ -93,6 +95,43 @@ export class SerialTransport extends TransportListeners implements ByteTransport
 export const LINUX_PERMISSION_FIX =
   'Add yourself to the dialout group (sudo usermod -aG dialout $USER, then log out and in), ' +
   'or install PackScope\'s udev rule (see README, "Serial port permissions").';
+
+/** Memory devices that are character devices but never a serial line (where sysfs cannot tell). */
+const NOT_SERIAL = new Set(['/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom']);
+
+/**
+ * Refuses, before anything is opened, a path that cannot be a serial line: a regular file, a
+ * directory, or a character device that is not a terminal (/dev/null). Opening one would fail later
+ * with an ioctl error about the baud rate, which names no cause. On Linux the device's sysfs class
+ * must be 'tty'; pseudo-terminals (the simulator's /dev/pts/N) have no sysfs entry and pass. A path
+ * that does not exist is left to the opener, which names it as missing.
+ */
+function assertSerialDevice(path: string): void {
+  if (process.platform === 'win32') return;
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    return;
+  }
+  const notSerial = (what: string) =>
+    new PackscopeError('NOT_FOUND', `${path} is not a serial port (${what}); 'packscope ports' lists the serial ports`);
+  if (st.isDirectory()) throw notSerial('it is a directory');
+  if (st.isFile()) throw notSerial('it is a regular file');
+  if (!st.isCharacterDevice()) throw notSerial('it is not a character device');
+  if (NOT_SERIAL.has(path)) throw notSerial('it is not a terminal device');
+  if (process.platform !== 'linux') return;
+  const rdev = st.rdev;
+  const major = Math.floor(rdev / 256) & 0xfff;
+  const minor = (rdev & 0xff) | (Math.floor(rdev / 4096) & ~0xff);
+  let cls: string;
+  try {
+    cls = realpathSync(`/sys/dev/char/${major}:${minor}/subsystem`).split('/').pop() ?? '';
+  } catch {
+    return;
+  }
+  if (cls !== 'tty') throw notSerial(`it is a '${cls}' device, not a terminal`);
+}
 
 function openError(path: string, err: Error): PackscopeError {
   const msg = err.message;

@@ -151,7 +151,7 @@ describe('claim form', () => {
       expect(msg).toMatch(/contact: must not be empty/);
       expect(msg).toMatch(/Unrecognized key: "extra"/);
     }
-    expect(() => parseClaim('not json')).toThrow(/claim is not valid JSON/);
+    expect(() => parseClaim('not json')).toThrow(/claim is not a JSON claim form \(not valid JSON/);
     const { serial: _s, ...noSerial } = CLAIM;
     expect(() => validateClaim(noSerial)).toThrow(/serial/);
   });

@@ -70,7 +70,7 @@ async function sign(argv: string[], ctx: CliContext): Promise<number> {
   const counter = values['security-counter'] === undefined ? undefined : num(values['security-counter'], 'security-counter', 0, 0, 0xffffffff);
   const slotSize = values['slot-size'] === undefined ? undefined : num(values['slot-size'], 'slot-size', 0, 1, 0x10000000);
   if (values.confirm && slotSize === undefined) throw new PackscopeError('USAGE', '--confirm needs --slot-size (it is recorded in the slot trailer)');
-  const { payload, format, address } = decodePayloadFile(readInputFile(input, 'input'));
+  const { payload, format, address } = decodePayloadFile(readInputFile(input, 'input'), input);
   const image = signImage({
     payload,
     version,
@@ -107,13 +107,22 @@ async function inspect(argv: string[], ctx: CliContext): Promise<number> {
   const checked = trusted.length > 0;
   const intact = r.hash.status === 'ok';
   const ok = intact && (!checked || r.signature.status === 'valid') && r.boardId.status !== 'mismatch' && r.boardId.status !== 'absent';
-  const signature = !sigTlv ? 'missing' : checked ? r.signature.status : 'not checked (no --trust key given)';
+  // The signature covers the SHA256 TLV, not the bytes: over a hash that does not match the
+  // contents, a valid signature proves nothing about this image, so it is not called valid.
+  const unchecked = !intact ? (r.hash.status === 'mismatch' ? 'the image hash does not match' : 'the image has no SHA256 TLV') : null;
+  const signature = !sigTlv
+    ? 'missing'
+    : unchecked
+      ? `not checked: ${unchecked}`
+      : checked
+        ? r.signature.status
+        : 'not checked (no --trust key given)';
   if (values.json) {
     ctx.out(JSON.stringify({
       file, format, address, valid: ok,
       version: r.version, boardId: r.boardId.value, imageSize: image.header.imageSize, totalSize: image.bytes.length,
       loadAddr: image.header.loadAddr, flags: image.header.flags,
-      hash: r.hash, signature: { ...r.signature, status: checked || !sigTlv ? r.signature.status : 'not_checked' },
+      hash: r.hash, signature: !sigTlv || (intact && checked) ? r.signature : { ...r.signature, status: 'not_checked', trustedKey: null, ...(unchecked ? { reason: unchecked } : {}) },
       securityCounter: r.securityCounter.value, trailer: image.trailer, problems: checked ? r.problems : r.problems.filter((p) => !/signed by an unknown key/.test(p)),
       layout: describeImage(image),
     }));
@@ -124,7 +133,7 @@ async function inspect(argv: string[], ctx: CliContext): Promise<number> {
     ctx.out(`  board             ${r.boardId.value ?? '(none)'}${r.boardId.status === 'mismatch' ? `  ≠ expected ${values.board}` : ''}`);
     ctx.out(`  size              ${image.header.imageSize} bytes body, ${image.bytes.length} bytes image (header 0x${image.header.headerSize.toString(16)})`);
     ctx.out(`  sha256            ${r.hash.computed} (${r.hash.status === 'ok' ? 'matches its SHA256 TLV' : r.hash.status === 'missing' ? 'no SHA256 TLV' : 'DOES NOT match its SHA256 TLV'})`);
-    ctx.out(`  signature         ${sigTlv ? (sigTlv.type === 0x24 ? 'Ed25519' : 'ECDSA P-256') : '-'}: ${signature}${r.signature.trustedKey ? ` by ${r.signature.trustedKey}` : ''}`);
+    ctx.out(`  signature         ${sigTlv ? (sigTlv.type === 0x24 ? 'Ed25519' : 'ECDSA P-256') : '-'}: ${signature}${r.signature.trustedKey && !unchecked ? ` by ${r.signature.trustedKey}` : ''}`);
     if (keyHash) ctx.out(`  key hash          ${keyHash}`);
     ctx.out(`  security counter  ${r.securityCounter.value ?? '(none)'}`);
     if (image.trailer) ctx.out(`  trailer           boot magic, image_ok ${image.trailer.imageOk === 1 ? 'set (confirmed)' : 'unset'}`);

@@ -88,7 +88,9 @@ async function readRoot(path: string): Promise<Uint8Array> {
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    throw new PackscopeError((e as NodeJS.ErrnoException).code === 'ENOENT' ? 'NOT_FOUND' : 'IO', `${path}: ${(e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EISDIR') throw new PackscopeError('NOT_FOUND', `${path} is a directory, not a root key file`);
+    throw new PackscopeError(code === 'ENOENT' ? 'NOT_FOUND' : 'IO', `${path}: ${(e as Error).message}`);
   }
   return parsePublicKeyPem(text).spki;
 }
@@ -111,6 +113,7 @@ async function readTicket(value: string): Promise<{ nonce: Uint8Array; serial: s
     text = await readFile(value, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EISDIR') throw new PackscopeError('NOT_FOUND', `${value} is a directory, not a .psticket file`);
     if (code !== 'ENOENT' && code !== 'ENAMETOOLONG') throw new PackscopeError(code === 'EACCES' || code === 'EPERM' ? 'PERMISSION' : 'IO', `${value}: ${(e as Error).message}`);
     if (/\.psticket$/i.test(value) || /[\\/]/.test(value)) throw new PackscopeError('NOT_FOUND', `${value}: no such ticket file`);
   }

@@ -68,7 +68,8 @@ async function create(argv: string[], ctx: CliContext): Promise<number> {
   });
   if ((values.port === undefined) === (values.log === undefined)) throw new PackscopeError('USAGE', 'give exactly one of --port PATH or --log FILE.pslog');
   const out = requireOption(values.out, 'out');
-  const claim = parseClaim(readInput(requireOption(values.claim, 'claim'), 'claim', 1 << 20));
+  const claimFile = requireOption(values.claim, 'claim');
+  const claim = parseClaim(readInput(claimFile, 'claim', 1 << 20), claimFile);
   const policy = values.policy ? parsePolicy(readInput(values.policy, 'policy', 1 << 20)) : DEFAULT_POLICY;
   const photos = readPhotos(values.photo ?? []);
   const ticket = values.ticket ? readInput(values.ticket, 'claim ticket', MAX_TICKET_FILE_BYTES) : null;

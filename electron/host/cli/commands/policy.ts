@@ -27,6 +27,7 @@ function readText(path: string): string {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new PackscopeError('NOT_FOUND', `${path}: no such file`);
+    if (code === 'EISDIR') throw new PackscopeError('NOT_FOUND', `${path} is a directory, not a policy file`);
     if (code === 'EACCES') throw new PackscopeError('PERMISSION', `${path}: permission denied`);
     throw new PackscopeError('IO', `${path}: ${(e as Error).message}`);
   }
