@@ -1,4 +1,5 @@
 import { PackscopeError } from '../../shared/errors.js';
+import { Emitter } from '../../shared/util/emitter.js';
 import type { DeviceInfo, LinkStats, ProtocolId, TelemetryFrame } from '../../shared/types/domain.js';
 import type { ByteTransport, CloseReason, LineSettings, Parity } from '../../shared/types/transport.js';
 import { DETECTION_ORDER, DRIVERS, driverFactory } from './drivers/registry.js';
@@ -37,19 +38,20 @@ export interface ProbeReport {
   ms: number;
 }
 
+/** Each event's payload: a frame, the silence in ms, nothing, the reason. */
 type SessionEvents = {
-  telemetry: (frame: TelemetryFrame) => void;
-  stale: (silentMs: number) => void;
-  fresh: () => void;
-  disconnect: (reason: string) => void;
+  telemetry: TelemetryFrame;
+  stale: number;
+  fresh: void;
+  disconnect: string;
 };
 
 export class Session {
-  private listeners: { [K in keyof SessionEvents]: Set<SessionEvents[K]> } = {
-    telemetry: new Set(),
-    stale: new Set(),
-    fresh: new Set(),
-    disconnect: new Set(),
+  private events: { [K in keyof SessionEvents]: Emitter<SessionEvents[K]> } = {
+    telemetry: new Emitter(),
+    stale: new Emitter(),
+    fresh: new Emitter(),
+    disconnect: new Emitter(),
   };
   private lastFrameAt = performance.now();
   private staleTimer: NodeJS.Timeout | null = null;
@@ -168,13 +170,12 @@ export class Session {
     }
   }
 
-  on<K extends keyof SessionEvents>(event: K, listener: SessionEvents[K]): () => void {
-    (this.listeners[event] as Set<SessionEvents[K]>).add(listener);
-    return () => (this.listeners[event] as Set<SessionEvents[K]>).delete(listener);
+  on<K extends keyof SessionEvents>(event: K, listener: (value: SessionEvents[K]) => void): () => void {
+    return (this.events[event] as Emitter<SessionEvents[K]>).on(listener);
   }
 
-  private emit<K extends keyof SessionEvents>(event: K, ...args: Parameters<SessionEvents[K]>): void {
-    for (const l of this.listeners[event]) (l as (...a: unknown[]) => void)(...args);
+  private emit<K extends keyof SessionEvents>(event: K, ...value: SessionEvents[K] extends void ? [] : [SessionEvents[K]]): void {
+    (this.events[event] as Emitter<SessionEvents[K] | undefined>).emit(value[0]);
   }
 
   private onGone(why: string): void {

@@ -1,5 +1,6 @@
 import type { Chemistry } from '../../shared/types/domain.js';
 import { Random } from '../../shared/util/random.js';
+import { Emitter } from '../../shared/util/emitter.js';
 import { loadOrCreateDeviceKey, type DeviceKey } from './native/device-key.js';
 import { NativeDispatcher } from './native/dispatcher.js';
 import { createPackModel } from './pack/index.js';
@@ -135,10 +136,10 @@ class Board implements SimBoard {
   private bootWall = performance.now();
   private lastWall = performance.now();
   private timer: NodeJS.Timeout | null = null;
-  private tickListeners = new Set<(s: PackState, e: number[], dt: number) => void>();
-  private eventListeners = new Set<(e: BoardEventRecord) => void>();
-  private resetListeners = new Set<(m: ResetMode) => void | Promise<void>>();
-  private stopListeners = new Set<() => void | Promise<void>>();
+  private tickEvents = new Emitter<{ state: PackState; events: number[]; dt: number }>();
+  private eventEvents = new Emitter<BoardEventRecord>();
+  private resetEvents = new Emitter<ResetMode>();
+  private stopEvents = new Emitter();
   private eventRing: BoardEventRecord[] = [];
   private eventSeq: number;
   private lastState: PackState;
@@ -218,25 +219,23 @@ class Board implements SimBoard {
     this.latchedAlarms |= state.alarms;
     const events = this.pack.takeEvents();
     for (const code of events) this.raiseEvent(code);
-    for (const l of this.tickListeners) l(state, events, dt);
+    this.tickEvents.emit({ state, events, dt });
     return state;
   }
 
   onTick(listener: (s: PackState, e: number[], dt: number) => void): () => void {
-    this.tickListeners.add(listener);
-    return () => this.tickListeners.delete(listener);
+    return this.tickEvents.on((t) => listener(t.state, t.events, t.dt));
   }
 
   raiseEvent(code: number): void {
     const e: BoardEventRecord = { seq: ++this.eventSeq, t: this.lastState.timeMs, code };
     this.eventRing.push(e);
     if (this.eventRing.length > EVENT_RING) this.eventRing.shift();
-    for (const l of this.eventListeners) l(e);
+    this.eventEvents.emit(e);
   }
 
   onEvent(listener: (e: BoardEventRecord) => void): () => void {
-    this.eventListeners.add(listener);
-    return () => this.eventListeners.delete(listener);
+    return this.eventEvents.on(listener);
   }
 
   events(since: number, max: number): { next: number; events: BoardEventRecord[] } {
@@ -259,12 +258,11 @@ class Board implements SimBoard {
     this.bootCount++;
     this.saveCounters();
     this.bootWall = performance.now();
-    for (const l of this.resetListeners) await l(mode);
+    await this.resetEvents.emitSerial(mode);
   }
 
   onReset(listener: (m: ResetMode) => void | Promise<void>): () => void {
-    this.resetListeners.add(listener);
-    return () => this.resetListeners.delete(listener);
+    return this.resetEvents.on(listener);
   }
 
   start(): void {
@@ -278,12 +276,11 @@ class Board implements SimBoard {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.saveCounters();
-    for (const l of this.stopListeners) await l();
+    await this.stopEvents.emitSerial();
   }
 
   onStop(listener: () => void | Promise<void>): () => void {
-    this.stopListeners.add(listener);
-    return () => this.stopListeners.delete(listener);
+    return this.stopEvents.on(listener);
   }
 }
 

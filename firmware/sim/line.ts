@@ -1,4 +1,5 @@
 import type { LineSettings } from '../../shared/types/transport.js';
+import { Emitter } from '../../shared/util/emitter.js';
 import { Random } from '../../shared/util/random.js';
 import { NO_FAULTS, type FaultSpec } from './faults.js';
 
@@ -174,8 +175,8 @@ export function createDeviceLink(pipe: RawPipe, options: LineOptions): DeviceLin
   const faults = options.faults ?? NO_FAULTS;
   const rng = new Random(options.seed ?? 1);
   const stats = { bytesToHost: 0, bytesFromHost: 0, dropped: 0, corrupted: 0 };
-  const receivers = new Set<(d: Uint8Array) => void>();
-  const disconnectListeners = new Set<(why: string) => void>();
+  const received = new Emitter<Uint8Array>();
+  const disconnects = new Emitter<string>();
   let connected = true;
   let firstHostByteAt: number | null = null;
   let disconnectTimer: NodeJS.Timeout | null = null;
@@ -202,7 +203,7 @@ export function createDeviceLink(pipe: RawPipe, options: LineOptions): DeviceLin
     const out = applyByteFaults(chunk, faults, rng, stats);
     stats.bytesFromHost += out.length;
     if (out.length === 0) return;
-    for (const r of receivers) r(out);
+    received.emit(out);
   });
 
   pipe.onData((data) => {
@@ -224,7 +225,7 @@ export function createDeviceLink(pipe: RawPipe, options: LineOptions): DeviceLin
       toHost.clear();
       fromHost.clear();
       if (disconnectTimer) clearTimeout(disconnectTimer);
-      for (const l of disconnectListeners) l('host side closed');
+      disconnects.emit('host side closed');
     }
   });
 
@@ -233,8 +234,7 @@ export function createDeviceLink(pipe: RawPipe, options: LineOptions): DeviceLin
       if (connected) toHost.push(data);
     },
     onReceive(listener) {
-      receivers.add(listener);
-      return () => receivers.delete(listener);
+      return received.on(listener);
     },
     get backlog() {
       return toHost.backlog;
@@ -247,8 +247,7 @@ export function createDeviceLink(pipe: RawPipe, options: LineOptions): DeviceLin
       settings = { ...s };
     },
     onDisconnect(listener) {
-      disconnectListeners.add(listener);
-      return () => disconnectListeners.delete(listener);
+      return disconnects.on(listener);
     },
     disconnect(why) {
       if (!connected) return;
@@ -257,7 +256,7 @@ export function createDeviceLink(pipe: RawPipe, options: LineOptions): DeviceLin
       fromHost.clear();
       if (disconnectTimer) clearTimeout(disconnectTimer);
       pipe.close();
-      for (const l of disconnectListeners) l(why);
+      disconnects.emit(why);
     },
     stats,
   };

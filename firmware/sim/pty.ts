@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { PackscopeError } from '../../shared/errors.js';
+import { Emitter } from '../../shared/util/emitter.js';
 import type { RawPipe } from './line.js';
 
 /**
@@ -56,8 +57,8 @@ export interface PtyBridge {
 
 export async function openPty(): Promise<PtyBridge> {
   const child: ChildProcess = spawn('python3', ['-u', '-c', RELAY], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const dataListeners = new Set<(d: Uint8Array) => void>();
-  const endListeners = new Set<() => void>();
+  const dataEvents = new Emitter<Uint8Array>();
+  const endEvents = new Emitter();
   let ended = false;
 
   const path = await new Promise<string>((resolve, reject) => {
@@ -70,9 +71,9 @@ export async function openPty(): Promise<PtyBridge> {
       const rest = head.subarray(nl + 1);
       resolve(head.subarray(0, nl).toString('utf8'));
       child.stdout!.on('data', (d: Buffer) => {
-        for (const l of dataListeners) l(new Uint8Array(d.buffer, d.byteOffset, d.length));
+        dataEvents.emit(new Uint8Array(d.buffer, d.byteOffset, d.length));
       });
-      if (rest.length) queueMicrotask(() => dataListeners.forEach((l) => l(new Uint8Array(rest))));
+      if (rest.length) queueMicrotask(() => dataEvents.emit(new Uint8Array(rest)));
     };
     child.stdout!.on('data', onData);
     child.once('error', (e) => reject(new PackscopeError('INTERNAL', `cannot start the pty relay (python3): ${e.message}`)));
@@ -82,7 +83,7 @@ export async function openPty(): Promise<PtyBridge> {
   const end = () => {
     if (ended) return;
     ended = true;
-    for (const l of endListeners) l();
+    endEvents.emit();
   };
   child.once('exit', end);
   child.stdin!.on('error', () => end());
@@ -92,12 +93,10 @@ export async function openPty(): Promise<PtyBridge> {
       if (!ended) child.stdin!.write(data);
     },
     onData(listener) {
-      dataListeners.add(listener);
-      return () => dataListeners.delete(listener);
+      return dataEvents.on(listener);
     },
     onEnd(listener) {
-      endListeners.add(listener);
-      return () => endListeners.delete(listener);
+      return endEvents.on(listener);
     },
     close() {
       if (!ended) child.kill('SIGTERM');

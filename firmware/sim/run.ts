@@ -1,4 +1,5 @@
 import { PackscopeError } from '../../shared/errors.js';
+import { Emitter } from '../../shared/util/emitter.js';
 import type { Parity } from '../../shared/types/transport.js';
 import { createBoard, type BoardOptions, type SimBoard } from './board.js';
 import { parseFaultSpec, type FaultSpec } from './faults.js';
@@ -57,36 +58,36 @@ export interface RunningSim {
 
 /** A pair of connected in-process pipes; bytes are delivered asynchronously, as a UART would. */
 export function createPipePair(): { device: RawPipe; host: HostPipe } {
-  const toDevice = new Set<(d: Uint8Array) => void>();
-  const toHost = new Set<(d: Uint8Array) => void>();
-  const deviceEnd = new Set<() => void>();
-  const hostEnd = new Set<() => void>();
+  const toDevice = new Emitter<Uint8Array>();
+  const toHost = new Emitter<Uint8Array>();
+  const deviceEnd = new Emitter();
+  const hostEnd = new Emitter();
   let open = true;
   const end = () => {
     if (!open) return;
     open = false;
     queueMicrotask(() => {
-      for (const l of deviceEnd) l();
-      for (const l of hostEnd) l();
+      deviceEnd.emit();
+      hostEnd.emit();
     });
   };
-  const deliver = (set: Set<(d: Uint8Array) => void>, data: Uint8Array) => {
+  const deliver = (to: Emitter<Uint8Array>, data: Uint8Array) => {
     const copy = data.slice();
     setImmediate(() => {
-      if (open) for (const l of set) l(copy);
+      if (open) to.emit(copy);
     });
   };
   return {
     device: {
       write: (d) => open && deliver(toHost, d),
-      onData: (l) => (toDevice.add(l), () => toDevice.delete(l)),
-      onEnd: (l) => (deviceEnd.add(l), () => deviceEnd.delete(l)),
+      onData: (l) => toDevice.on(l),
+      onEnd: (l) => deviceEnd.on(l),
       close: end,
     },
     host: {
       write: (d) => open && deliver(toDevice, d),
-      onData: (l) => (toHost.add(l), () => toHost.delete(l)),
-      onEnd: (l) => (hostEnd.add(l), () => hostEnd.delete(l)),
+      onData: (l) => toHost.on(l),
+      onEnd: (l) => hostEnd.on(l),
       close: end,
     },
   };

@@ -1,5 +1,6 @@
 import { flushSync } from 'react-dom';
 import type { TelemetryFrame } from '../../shared/types/domain.js';
+import { Emitter } from '../../shared/util/emitter.js';
 import type { Decimated } from './decimate.js';
 
 /**
@@ -73,11 +74,10 @@ export function channelValues(f: { packVoltage: number; current: number; soc: nu
  * frame time).
  */
 export class ChangeNotifier {
-  private listeners = new Set<() => void>();
+  private changes = new Emitter();
   private scheduled = false;
   on(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.changes.on(listener);
   }
   notify(): void {
     if (this.scheduled) return;
@@ -86,7 +86,7 @@ export class ChangeNotifier {
       this.scheduled = false;
       const start = performance.now();
       flushSync(() => {
-        for (const l of [...this.listeners]) l();
+        this.changes.emit();
       });
       performance.measure('frame-work', { start, end: performance.now() });
     });

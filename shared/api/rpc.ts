@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PackscopeError, errorToPlain, type ErrorCode } from '../errors.js';
+import { Emitter } from '../util/emitter.js';
 import {
   contract,
   isEventName,
@@ -110,15 +111,14 @@ export function createRpcServer(
   options: ServeOptions = {},
 ): RpcServerConnection {
   const subs = new Map<EventName, () => void>();
-  const closeListeners = new Set<() => void>();
+  const closeEvents = new Emitter();
   let closed = false;
   const callContext: CallContext = {
     get closed() {
       return closed;
     },
     onClose(listener) {
-      closeListeners.add(listener);
-      return () => closeListeners.delete(listener);
+      return closeEvents.on(listener);
     },
   };
 
@@ -183,8 +183,8 @@ export function createRpcServer(
       closed = true;
       for (const off of subs.values()) off();
       subs.clear();
-      for (const l of [...closeListeners]) l();
-      closeListeners.clear();
+      closeEvents.emit();
+      closeEvents.clear();
     },
   };
 }
@@ -207,8 +207,8 @@ export function createRpcClient(send: (message: ClientMessage) => void): RpcClie
   let nextId = 1;
   let closedReason: string | null = null;
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
-  const listeners = new Map<EventName, Set<(payload: unknown) => void>>();
-  const errorListeners = new Set<(e: PackscopeError) => void>();
+  const listeners = new Map<EventName, Emitter<unknown>>();
+  const errorEvents = new Emitter<PackscopeError>();
 
   const client: RpcClient & { onError(l: (e: PackscopeError) => void): () => void } = {
     call<M extends MethodName>(method: M, params: Req<M>): Promise<Res<M>> {
@@ -225,35 +225,33 @@ export function createRpcClient(send: (message: ClientMessage) => void): RpcClie
       });
     },
     on<E extends EventName>(event: E, listener: (payload: EventPayload<E>) => void): () => void {
-      let set = listeners.get(event);
-      if (!set) {
-        set = new Set();
-        listeners.set(event, set);
+      let events = listeners.get(event);
+      if (!events) {
+        events = new Emitter();
+        listeners.set(event, events);
         if (closedReason === null) send({ t: 'sub', event });
       }
       const l = listener as (payload: unknown) => void;
-      set.add(l);
+      events.on(l);
       return () => {
-        const s = listeners.get(event);
-        if (!s) return;
-        s.delete(l);
-        if (s.size === 0) {
+        const e = listeners.get(event);
+        if (!e) return;
+        e.off(l);
+        if (e.listenerCount === 0) {
           listeners.delete(event);
           if (closedReason === null) send({ t: 'unsub', event });
         }
       };
     },
     onError(l) {
-      errorListeners.add(l);
-      return () => errorListeners.delete(l);
+      return errorEvents.on(l);
     },
     receive(message) {
       const parsed = serverMessage.safeParse(message);
       if (!parsed.success) return;
       const msg = parsed.data;
       if (msg.t === 'event') {
-        const set = listeners.get(msg.event as EventName);
-        if (set) for (const l of [...set]) l(msg.payload);
+        listeners.get(msg.event as EventName)?.emit(msg.payload);
         return;
       }
       if (msg.t === 'result') {
@@ -268,7 +266,7 @@ export function createRpcClient(send: (message: ClientMessage) => void): RpcClie
         pending.delete(msg.id!);
         p.reject(err);
       } else {
-        for (const l of errorListeners) l(err);
+        errorEvents.emit(err);
       }
     },
     close(reason = 'the connection to the host closed') {

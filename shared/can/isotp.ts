@@ -1,5 +1,6 @@
 import { DecodeError, PackscopeError } from '../errors.js';
 import type { AbortLike, Scheduler } from './scheduler.js';
+import { Emitter } from '../util/emitter.js';
 
 /**
  * ISO-TP (ISO 15765-2) on classical CAN with normal addressing: single, first, consecutive and
@@ -163,8 +164,8 @@ export class IsoTpEndpoint {
   private rx: RxState | null = null;
   private txWait: TxWait | null = null;
   private txBusy = false;
-  private messageListeners = new Set<(msg: Uint8Array) => void>();
-  private errorListeners = new Set<(e: IsoTpError) => void>();
+  private messageEvents = new Emitter<Uint8Array>();
+  private errorEvents = new Emitter<IsoTpError>();
 
   constructor(
     private sendFrame: (data: Uint8Array) => Promise<void> | void,
@@ -183,13 +184,11 @@ export class IsoTpEndpoint {
   }
 
   onMessage(listener: (msg: Uint8Array) => void): () => void {
-    this.messageListeners.add(listener);
-    return () => this.messageListeners.delete(listener);
+    return this.messageEvents.on(listener);
   }
 
   onError(listener: (e: IsoTpError) => void): () => void {
-    this.errorListeners.add(listener);
-    return () => this.errorListeners.delete(listener);
+    return this.errorEvents.on(listener);
   }
 
   /** Feeds one received CAN payload. Undecodable frames are ignored, as ISO 15765-2 requires. */
@@ -218,7 +217,7 @@ export class IsoTpEndpoint {
   }
 
   private deliver(msg: Uint8Array): void {
-    for (const l of this.messageListeners) l(msg);
+    this.messageEvents.emit(msg);
   }
 
   private failRx(e: IsoTpError): void {
@@ -226,7 +225,7 @@ export class IsoTpEndpoint {
       this.rx.cancelTimer();
       this.rx = null;
     }
-    for (const l of this.errorListeners) l(e);
+    this.errorEvents.emit(e);
   }
 
   private armCr(): () => void {
@@ -244,7 +243,7 @@ export class IsoTpEndpoint {
     if (this.rx) this.failRx(new IsoTpError('N_UNEXP_PDU', 'first frame arrived during a segmented reception; the old message is dropped'));
     if (length > this.opts.maxLength) {
       this.sendFlow('overflow');
-      for (const l of this.errorListeners) l(new IsoTpError('N_BUFFER_OVFLW', `peer announced ${length} bytes, more than the ${this.opts.maxLength} accepted`));
+      this.errorEvents.emit(new IsoTpError('N_BUFFER_OVFLW', `peer announced ${length} bytes, more than the ${this.opts.maxLength} accepted`));
       return;
     }
     const buf = new Uint8Array(length);

@@ -1,4 +1,5 @@
 import { PackscopeError } from '../../../shared/errors.js';
+import { Emitter } from '../../../shared/util/emitter.js';
 import type { ConnectResult, SessionStatus } from '../../../shared/api/contract.js';
 import type { DeviceInfo, ProtocolId, TelemetryFrame } from '../../../shared/types/domain.js';
 import type { TransportInfo } from '../../../shared/types/transport.js';
@@ -13,7 +14,7 @@ import type { HostEvents } from './events.js';
 export class DeviceSession {
   private session: Session | null = null;
   private offs: Array<() => void> = [];
-  private frameListeners = new Set<(f: TelemetryFrame) => void>();
+  private frames = new Emitter<TelemetryFrame>();
   private busy = false;
 
   constructor(private events: HostEvents) {}
@@ -32,8 +33,7 @@ export class DeviceSession {
 
   /** Frames for in-host consumers (the recorder); the renderer gets them as events. */
   onFrame(listener: (f: TelemetryFrame) => void): () => void {
-    this.frameListeners.add(listener);
-    return () => this.frameListeners.delete(listener);
+    return this.frames.on(listener);
   }
 
   async connect(path: string, protocol: ProtocolId | 'auto', baudRate?: number): Promise<ConnectResult> {
@@ -45,7 +45,7 @@ export class DeviceSession {
       this.session = session;
       this.offs.push(
         session.on('telemetry', (f) => {
-          for (const l of this.frameListeners) l(f);
+          this.frames.emit(f);
           this.events.emit('telemetry', f);
         }),
         session.on('stale', (silentMs) => this.events.emit('link', { state: 'stale', path, reason: `no telemetry for ${silentMs} ms` })),

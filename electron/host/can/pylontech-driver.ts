@@ -5,6 +5,7 @@ import type { ByteTransport } from '../../../shared/types/transport.js';
 import type { Driver, DriverFactory, DriverOptions } from '../drivers/types.js';
 import { SLCAN_SERIAL_BAUD } from './open.js';
 import { SlcanChannel } from './slcan-channel.js';
+import { Emitter } from '../../../shared/util/emitter.js';
 
 /**
  * Pylontech / SMA-style CAN telemetry through an SLCAN adapter: the pack broadcasts by itself
@@ -28,8 +29,8 @@ export class PylontechCanDriver implements Driver {
   /** The pack broadcasts its frames about once a second, whatever rate is asked for. */
   readonly maxTelemetryRateHz = 1;
   private state: PylontechState = {};
-  private telemetryListeners = new Set<(f: TelemetryFrame) => void>();
-  private disconnectListeners = new Set<(why: string) => void>();
+  private telemetryEvents = new Emitter<TelemetryFrame>();
+  private disconnectEvents = new Emitter<string>();
   private streaming = false;
   private counters: LinkStats = emptyLinkStats();
   private unsubs: Array<() => void> = [];
@@ -40,7 +41,7 @@ export class PylontechCanDriver implements Driver {
     this.unsubs.push(channel.onFrame(({ frame, t }) => this.onFrame(frame.id, frame.data, frame.extended || frame.remote, t)));
     this.unsubs.push(
       channel.onClose((why) => {
-        for (const l of this.disconnectListeners) l(why);
+        this.disconnectEvents.emit(why);
       }),
     );
   }
@@ -68,7 +69,7 @@ export class PylontechCanDriver implements Driver {
     for (const f of w) f();
     if (m.kind === 'measurements' && this.streaming) {
       const frame = pylontechTelemetry(this.state, t);
-      if (frame) for (const l of this.telemetryListeners) l(frame);
+      if (frame) this.telemetryEvents.emit(frame);
     }
   }
 
@@ -134,13 +135,11 @@ export class PylontechCanDriver implements Driver {
   }
 
   onTelemetry(listener: (frame: TelemetryFrame) => void): () => void {
-    this.telemetryListeners.add(listener);
-    return () => this.telemetryListeners.delete(listener);
+    return this.telemetryEvents.on(listener);
   }
 
   onDisconnect(listener: (reason: string) => void): () => void {
-    this.disconnectListeners.add(listener);
-    return () => this.disconnectListeners.delete(listener);
+    return this.disconnectEvents.on(listener);
   }
 
   stats(): LinkStats {

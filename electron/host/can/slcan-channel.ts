@@ -14,6 +14,7 @@ import { flagNames } from '../../../shared/types/domain.js';
 import type { ByteTransport, CloseReason } from '../../../shared/types/transport.js';
 import { concatByteList } from '../../../shared/util/bytes.js';
 import { deadline } from '../util/deadline.js';
+import { Emitter } from '../../../shared/util/emitter.js';
 
 /**
  * A CAN channel on an SLCAN adapter (CANable and other Lawicel-protocol adapters) over a serial
@@ -75,9 +76,9 @@ const TX_WINDOW = 160;
 export class SlcanChannel {
   readonly stats: CanChannelStats = { framesIn: 0, framesOut: 0, refused: 0, decodeErrors: 0, overruns: 0, busErrors: 0 };
   private expectations: Expectation[] = [];
-  private frameListeners = new Set<(f: ReceivedFrame) => void>();
-  private errorListeners = new Set<(e: PackscopeError) => void>();
-  private closeListeners = new Set<(why: string) => void>();
+  private frameEvents = new Emitter<ReceivedFrame>();
+  private errorEvents = new Emitter<PackscopeError>();
+  private closeEvents = new Emitter<string>();
   private unsubs: Array<() => void> = [];
   private splitter: SlcanLineSplitter<SlcanReply>;
   private txInFlight = 0;
@@ -175,7 +176,7 @@ export class SlcanChannel {
     if (r.kind === 'frame') {
       this.stats.framesIn++;
       const rf: ReceivedFrame = r.timestamp === undefined ? { frame: r.frame, t: Date.now() } : { frame: r.frame, t: Date.now(), adapterTimestamp: r.timestamp };
-      for (const l of this.frameListeners) l(rf);
+      this.frameEvents.emit(rf);
       return;
     }
     const exp = this.expectations[0];
@@ -185,7 +186,7 @@ export class SlcanChannel {
     if (r.kind === 'error') {
       this.stats.refused++;
       const e = new PackscopeError('DEVICE', `SLCAN adapter refused '${exp.what}'${exp.kind === 'tx' ? ' (transmit FIFO full, channel closed or bus off)' : ''}`);
-      if (exp.kind === 'tx') for (const l of this.errorListeners) l(e);
+      if (exp.kind === 'tx') this.errorEvents.emit(e);
       exp.reject(e);
       return;
     }
@@ -248,18 +249,15 @@ export class SlcanChannel {
   }
 
   onFrame(listener: (f: ReceivedFrame) => void): () => void {
-    this.frameListeners.add(listener);
-    return () => this.frameListeners.delete(listener);
+    return this.frameEvents.on(listener);
   }
 
   onError(listener: (e: PackscopeError) => void): () => void {
-    this.errorListeners.add(listener);
-    return () => this.errorListeners.delete(listener);
+    return this.errorEvents.on(listener);
   }
 
   onClose(listener: (why: string) => void): () => void {
-    this.closeListeners.add(listener);
-    return () => this.closeListeners.delete(listener);
+    return this.closeEvents.on(listener);
   }
 
   private failAll(e: Error | null): void {
@@ -279,7 +277,7 @@ export class SlcanChannel {
     if (this.closedWhy !== null) return;
     this.closedWhy = why;
     this.failAll(new PackscopeError('DISCONNECTED', `adapter link closed: ${why}`));
-    for (const l of this.closeListeners) l(why);
+    this.closeEvents.emit(why);
   }
 
   /** Closes the CAN channel (`C`) and releases the transport listeners; the transport stays open. */

@@ -4,6 +4,7 @@ import { emptyLinkStats, type Capability, type DeviceInfo, type LinkStats, type 
 import type { ByteTransport, LineSettings } from '../../../shared/types/transport.js';
 import type { Driver, DriverOptions } from './types.js';
 import { deadline } from '../util/deadline.js';
+import { Emitter } from '../../../shared/util/emitter.js';
 
 /**
  * The request/response machinery the commodity-BMS drivers (JBD, Daly, JK) share. These boards
@@ -38,7 +39,7 @@ export class BmsChannel<F> {
   private queue: Promise<unknown> = Promise.resolve();
   private unsubs: Array<() => void> = [];
   private closed: string | null = null;
-  private disconnectListeners = new Set<(why: string) => void>();
+  private disconnectEvents = new Emitter<string>();
 
   constructor(
     readonly transport: ByteTransport,
@@ -65,8 +66,7 @@ export class BmsChannel<F> {
   }
 
   onDisconnect(listener: (why: string) => void): () => void {
-    this.disconnectListeners.add(listener);
-    return () => this.disconnectListeners.delete(listener);
+    return this.disconnectEvents.on(listener);
   }
 
   get disconnected(): boolean {
@@ -168,7 +168,7 @@ export class BmsChannel<F> {
     if (this.closed) return;
     this.closed = why;
     this.pending?.reject(new PackscopeError('DISCONNECTED', `link lost: ${why}`));
-    for (const l of this.disconnectListeners) l(why);
+    this.disconnectEvents.emit(why);
   }
 }
 
@@ -188,7 +188,7 @@ export interface PollingProtocol<F> {
 /** A polled commodity-BMS driver: identity and telemetry only, never a write to the board. */
 export class PolledDriver<F> implements Driver {
   readonly capabilities: ReadonlySet<Capability> = new Set<Capability>(['identity', 'telemetry']);
-  private listeners = new Set<(f: TelemetryFrame) => void>();
+  private telemetryEvents = new Emitter<TelemetryFrame>();
   private polling: { stop: AbortController; done: Promise<void> } | null = null;
   private round = 0;
   /** Rate actually used after clamping to what the line can carry. */
@@ -223,7 +223,7 @@ export class PolledDriver<F> implements Driver {
       while (!stop.signal.aborted && !this.channel.disconnected) {
         try {
           const frame = await this.impl.poll(this.channel, this.round++, stop.signal);
-          if (!stop.signal.aborted) for (const l of this.listeners) l(frame);
+          if (!stop.signal.aborted) this.telemetryEvents.emit(frame);
         } catch (e) {
           if (!isPackscopeError(e)) throw e;
           if (e.code === 'DISCONNECTED' || e.code === 'CANCELLED') break;
@@ -248,8 +248,7 @@ export class PolledDriver<F> implements Driver {
   }
 
   onTelemetry(listener: (frame: TelemetryFrame) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.telemetryEvents.on(listener);
   }
 
   onDisconnect(listener: (reason: string) => void): () => void {

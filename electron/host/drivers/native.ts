@@ -13,6 +13,7 @@ import { bulkRead, bulkWrite, listRegions, regionErase, regionHash, regionInfo, 
 import { NativeLink, type RequestOptions } from '../link/native-link.js';
 import { lineBytesPerSecond } from '../transport/index.js';
 import type { Driver, DriverFactory, DriverOptions } from './types.js';
+import { Emitter } from '../../../shared/util/emitter.js';
 
 /**
  * Driver for PackScope's native protocol (firmware/PROTOCOL.md): identity, streamed telemetry,
@@ -34,7 +35,7 @@ export class NativeDriver implements Driver {
   identity: IdentityPayload | null = null;
   /** Device public key, DER SPKI (after identify()). */
   publicKey: Uint8Array | null = null;
-  private telemetryListeners = new Set<(f: TelemetryFrame) => void>();
+  private telemetryEvents = new Emitter<TelemetryFrame>();
   private unsubs: Array<() => void> = [];
   private telemetryOn = false;
 
@@ -57,7 +58,7 @@ export class NativeDriver implements Driver {
           this.link.stats.decodeErrors++;
           return;
         }
-        for (const l of this.telemetryListeners) l(frame);
+        this.telemetryEvents.emit(frame);
       }),
     );
   }
@@ -109,8 +110,7 @@ export class NativeDriver implements Driver {
   }
 
   onTelemetry(listener: (frame: TelemetryFrame) => void): () => void {
-    this.telemetryListeners.add(listener);
-    return () => this.telemetryListeners.delete(listener);
+    return this.telemetryEvents.on(listener);
   }
 
   onDisconnect(listener: (reason: string) => void): () => void {
@@ -177,7 +177,7 @@ export class NativeDriver implements Driver {
     }
     for (const u of this.unsubs) u();
     this.unsubs = [];
-    this.telemetryListeners.clear();
+    this.telemetryEvents.clear();
     this.link.dispose();
   }
 }

@@ -7,6 +7,7 @@ import { emptyLinkStats, type LinkStats } from '../../../shared/types/domain.js'
 import type { ByteTransport, CloseReason } from '../../../shared/types/transport.js';
 import { DeviceError } from './errors.js';
 import { deadline } from '../util/deadline.js';
+import { Emitter } from '../../../shared/util/emitter.js';
 
 /**
  * The host end of the native protocol on one transport: frames, sequence numbers, requests with
@@ -57,9 +58,9 @@ export class NativeLink {
   // first requests for retries of an earlier host process's requests with the same seq.
   private seq = randomInt(0, 0xffff);
   private pending = new Map<number, Pending>();
-  private eventListeners = new Map<number, Set<(payload: Uint8Array) => void>>();
-  private anyFrameListeners = new Set<(f: Frame) => void>();
-  private disconnectListeners = new Set<(reason: string) => void>();
+  private eventEmitters = new Map<number, Emitter<Uint8Array>>();
+  private frameEvents = new Emitter<Frame>();
+  private disconnectEvents = new Emitter<string>();
   private unsubs: Array<() => void> = [];
   private closedReason: string | null = null;
   /** performance.now() of the last good frame from the board. */
@@ -103,7 +104,7 @@ export class NativeLink {
       p.reject(new PackscopeError('DISCONNECTED', `device disconnected (${why})`));
     }
     this.pending.clear();
-    if (disconnected) for (const l of this.disconnectListeners) l(why);
+    if (disconnected) this.disconnectEvents.emit(why);
   }
 
   private handleFrame(f: Frame): void {
@@ -111,10 +112,9 @@ export class NativeLink {
     this.stats.crcErrors = this.decoder.stats.crcErrors;
     this.stats.decodeErrors = this.decoder.stats.decodeErrors;
     this.lastFrameAt = performance.now();
-    for (const l of this.anyFrameListeners) l(f);
+    this.frameEvents.emit(f);
     if (f.type === MSG.EVENT) {
-      const set = this.eventListeners.get(f.cmd);
-      if (set) for (const l of set) l(f.payload);
+      this.eventEmitters.get(f.cmd)?.emit(f.payload);
       return;
     }
     const p = this.pending.get(f.seq);
@@ -230,21 +230,18 @@ export class NativeLink {
   }
 
   onEvent(cmd: number, listener: (payload: Uint8Array) => void): () => void {
-    let set = this.eventListeners.get(cmd);
-    if (!set) this.eventListeners.set(cmd, (set = new Set()));
-    set.add(listener);
-    return () => set.delete(listener);
+    let events = this.eventEmitters.get(cmd);
+    if (!events) this.eventEmitters.set(cmd, (events = new Emitter()));
+    return events.on(listener);
   }
 
   /** Every good frame (stale detection, diagnostics). */
   onFrame(listener: (f: Frame) => void): () => void {
-    this.anyFrameListeners.add(listener);
-    return () => this.anyFrameListeners.delete(listener);
+    return this.frameEvents.on(listener);
   }
 
   onDisconnect(listener: (reason: string) => void): () => void {
-    this.disconnectListeners.add(listener);
-    return () => this.disconnectListeners.delete(listener);
+    return this.disconnectEvents.on(listener);
   }
 
   /** Detaches from the transport (does not close it); pending requests fail as CANCELLED. */

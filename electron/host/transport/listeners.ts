@@ -1,4 +1,5 @@
 import type { CloseReason } from '../../../shared/types/transport.js';
+import { Emitter } from '../../../shared/util/emitter.js';
 
 /**
  * The listener bookkeeping every ByteTransport needs (data and close listeners, each
@@ -6,24 +7,22 @@ import type { CloseReason } from '../../../shared/types/transport.js';
  * say when bytes arrive and why the line went away.
  */
 export abstract class TransportListeners {
-  private readonly dataListeners = new Set<(chunk: Uint8Array) => void>();
-  private readonly closeListeners = new Set<(reason: CloseReason) => void>();
+  private readonly dataEvents = new Emitter<Uint8Array>();
+  private readonly closeEvents = new Emitter<CloseReason>();
 
   onData(listener: (chunk: Uint8Array) => void): () => void {
-    this.dataListeners.add(listener);
-    return () => this.dataListeners.delete(listener);
+    return this.dataEvents.on(listener);
   }
 
   onClose(listener: (reason: CloseReason) => void): () => void {
-    this.closeListeners.add(listener);
-    return () => this.closeListeners.delete(listener);
+    return this.closeEvents.on(listener);
   }
 
   protected emitData(chunk: Uint8Array): void {
-    for (const l of this.dataListeners) l(chunk);
+    this.dataEvents.emit(chunk);
   }
 
   protected emitClose(reason: CloseReason): void {
-    for (const l of this.closeListeners) l(reason);
+    this.closeEvents.emit(reason);
   }
 }

@@ -1,5 +1,6 @@
 import { exactFrameBits } from '../../../shared/can/bittime.js';
 import type { CanFrame } from '../../../shared/can/frame.js';
+import { Emitter } from '../../../shared/util/emitter.js';
 
 /**
  * A simulated CAN bus with real timing. Every frame occupies the bus for its exact bit time at the
@@ -59,7 +60,7 @@ export class CanBus {
   private freeAt = 0;
   private timer: NodeJS.Timeout | null = null;
   readonly stats: BusStats = { frames: 0, bits: 0, busyMs: 0, errors: 0 };
-  private monitors = new Set<(frame: CanFrame, at: number, from: string) => void>();
+  private monitors = new Emitter<{ frame: CanFrame; at: number; from: string }>();
 
   constructor(
     readonly bitrate: number,
@@ -95,8 +96,7 @@ export class CanBus {
 
   /** Sees every frame that completes on the bus (bus monitors, tests). */
   onFrame(listener: (frame: CanFrame, at: number, from: string) => void): () => void {
-    this.monitors.add(listener);
-    return () => this.monitors.delete(listener);
+    return this.monitors.on((m) => listener(m.frame, m.at, m.from));
   }
 
   private kick(): void {
@@ -133,7 +133,7 @@ export class CanBus {
         this.stats.bits += bits;
         this.stats.busyMs += (bits * 1000) / this.bitrate;
         for (const p of this.ports) if (p !== port && p.node.bitrate() === this.bitrate) p.node.receive(item.frame, end);
-        for (const m of this.monitors) m(item.frame, end, port.node.name);
+        this.monitors.emit({ frame: item.frame, at: end, from: port.node.name });
         item.resolve();
         continue;
       }
