@@ -13,7 +13,7 @@
 import { Inflate } from 'fflate';
 import { DecodeError, PackscopeError } from '../errors.js';
 import { utf8Decode } from '../util/bytes.js';
-import { crc32Update } from './crc32.js';
+import { crc32 } from '../protocol/crc32.js';
 
 /** An archive that is well-formed but unsafe to extract (traversal, links, bombs, duplicates). */
 export class UnsafeArchiveError extends PackscopeError {
@@ -240,7 +240,7 @@ export function openZip(bytes: Uint8Array, limits: ZipLimits = DEFAULT_ZIP_LIMIT
       let out: Uint8Array;
       if (entry.method === 0) out = data.slice();
       else out = inflateBounded(data, entry.size, entry.name);
-      if (crc32Update(0, out) !== entry.crc32) throw new DecodeError(`entry "${printable(entry.name)}": CRC-32 mismatch`);
+      if (crc32(out) !== entry.crc32) throw new DecodeError(`entry "${printable(entry.name)}": CRC-32 mismatch`);
       return out;
     },
   };

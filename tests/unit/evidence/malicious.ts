@@ -1,5 +1,5 @@
 import { deflateSync } from 'fflate';
-import { crc32 } from '../../../shared/evidence/crc32.js';
+import { crc32 } from '../../../shared/protocol/crc32.js';
 import { concatBytes, utf8Encode } from '../../../shared/util/bytes.js';
 
 /** A hand-written ZIP writer that can produce every kind of hostile archive the reader must refuse. */
