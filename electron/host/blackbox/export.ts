@@ -1,4 +1,4 @@
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, lstatSync, statSync } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
 import { csvHeader, csvRow, jsonlRow } from '../../../shared/blackbox/export.js';
 import { PackscopeError } from '../../../shared/errors.js';
@@ -6,7 +6,9 @@ import type { PslogReader } from './pslog.js';
 
 /**
  * Streams a log's records to CSV or JSON lines with bounded memory: rows are batched into ~256 KiB
- * writes and the stream's back-pressure is honoured. Written to OUT.tmp-PID and renamed at the end.
+ * writes and the stream's back-pressure is honoured. Written to OUT.tmp-PID and renamed at the end,
+ * except when OUT already exists and is not a plain regular file (/dev/stdout, a FIFO, a link):
+ * that is written in place, never replaced. A reader that closes such a pipe early is reported with errno EPIPE.
  */
 export interface ExportResult {
   path: string;
@@ -22,9 +24,15 @@ export async function exportLog(
   options: { signal?: AbortSignal; onProgress?: (records: number) => void } = {},
 ): Promise<ExportResult> {
   const t0 = performance.now();
-  const tmp = `${out}.tmp-${process.pid}`;
-  const stream = createWriteStream(tmp);
-  const failed = new Promise<never>((_, reject) => stream.once('error', (e) => reject(new PackscopeError('IO', `${out}: ${e.message}`))));
+  const inPlace = isSpecialFile(out);
+  const tmp = inPlace ? out : `${out}.tmp-${process.pid}`;
+  // /dev/stdout is written through this process's fd 1: opening it anew fails when stdout is a socket.
+  const stream = out === '/dev/stdout' ? createWriteStream('', { fd: 1, autoClose: false }) : createWriteStream(tmp);
+  const failed = new Promise<never>((_, reject) =>
+    stream.once('error', (e: NodeJS.ErrnoException) =>
+      reject(e.code === 'EPIPE' ? new PackscopeError('IO', `${out}: the reader closed the pipe`, { errno: 'EPIPE' }) : new PackscopeError('IO', `${out}: ${e.message}`)),
+    ),
+  );
   failed.catch(() => undefined);
   let bytes = 0;
   let records = 0;
@@ -52,13 +60,28 @@ export async function exportLog(
     if (!headerDone) buf += csvHeader(0, []);
     await write(buf);
     await Promise.race([new Promise<void>((resolve) => stream.end(resolve)), failed]);
-    await rename(tmp, out);
+    if (!inPlace) await rename(tmp, out);
   } catch (e) {
     stream.destroy();
-    await unlink(tmp).catch(() => undefined);
+    if (!inPlace) await unlink(tmp).catch(() => undefined);
     throw e;
   }
   return { path: out, records, bytes, seconds: (performance.now() - t0) / 1000 };
+}
+
+/**
+ * True for an existing path that is not a plain regular file: a device, a FIFO, or a link (such as
+ * /dev/stdout, whichever file it points to). Renaming a temporary file over one of those would
+ * replace the link or device node itself instead of writing where it leads.
+ */
+function isSpecialFile(path: string): boolean {
+  try {
+    const link = lstatSync(path);
+    if (link.isSymbolicLink()) return !statSync(path).isDirectory();
+    return !link.isFile() && !link.isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** Temperature sensor names from the first segment's schema. */

@@ -1,3 +1,4 @@
+import { fstatSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parsePublicKeyPem } from '../../../../shared/blackbox/certificate.js';
 import { PackscopeError } from '../../../../shared/errors.js';
@@ -259,11 +260,25 @@ async function exportCmd(argv: string[], ctx: CliContext): Promise<number> {
     const format = values.csv ? 'csv' : 'jsonl';
     const out = (values.csv ?? values.jsonl)!;
     const r = await exportLog(reader, out, format, { signal: ctx.signal });
-    if (values.json) ctx.out(JSON.stringify({ ...r, verified: problem === null && !desktop, ...(problem !== null ? { problem } : {}), ...(desktop ? { desktopRecording: true } : {}) }));
-    else ctx.out(`${r.records} records → ${r.path} (${fmtBytes(r.bytes)} in ${r.seconds.toFixed(2)} s)${problem !== null ? ' — from a log that does NOT verify' : ''}`);
+    // Exported to this process's own standard output (--csv /dev/stdout): the summary must not
+    // land in the middle of the data, so it goes to stderr.
+    const say = isOwnStdout(out) ? ctx.err : ctx.out;
+    if (values.json) say(JSON.stringify({ ...r, verified: problem === null && !desktop, ...(problem !== null ? { problem } : {}), ...(desktop ? { desktopRecording: true } : {}) }));
+    else say(`${r.records} records → ${r.path} (${fmtBytes(r.bytes)} in ${r.seconds.toFixed(2)} s)${problem !== null ? ' — from a log that does NOT verify' : ''}`);
     return EXIT.OK;
   } finally {
     await reader.close();
+  }
+}
+
+/** True when PATH is the file, pipe or terminal this process's stdout (fd 1) writes to. */
+function isOwnStdout(path: string): boolean {
+  try {
+    const a = statSync(path);
+    const b = fstatSync(1);
+    return a.dev === b.dev && a.ino === b.ino;
+  } catch {
+    return false;
   }
 }
 
