@@ -1,22 +1,25 @@
 import { seedKeyAlgorithm } from '../../../shared/can/seedkey.js';
-import { PackscopeError } from '../../../shared/errors.js';
 import type { FirmwareTarget } from '../flasher/target.js';
-import { closeCanChannel, openCanChannel } from './open.js';
+import { createTransport } from '../transport/index.js';
+import { closeCanChannel, openCanChannel, SLCAN_SERIAL_BAUD } from './open.js';
 import { UdsClient } from './uds-client.js';
 import { UdsFirmwareTarget } from './uds-target.js';
 
 /**
- * The UDS flash backend: `flash --protocol uds --port PATH IMAGE [--tx 0x7E0 --rx 0x7E8]
- * [--bitrate 500000] [--seed-key packscope-hmac]` opens the SLCAN adapter, puts a UdsClient on the
- * ECU's ids and hands the flasher a FirmwareTarget; closing releases the adapter.
+ * Opens the SLCAN adapter on a port (a serial device, tcp:// or sim:), puts a UdsClient on the
+ * ECU's ids and returns the flasher's FirmwareTarget; closing releases the adapter.
  */
-export interface UdsFlashOptions {
+export interface UdsTargetOpenOptions {
   port: string;
+  /** The adapter's serial line rate (default 115200; USB CDC adapters ignore it). */
+  baudRate?: number;
   bitrate?: number;
   txId?: number;
   rxId?: number;
   /** Name in shared/can/seedkey.ts SEED_KEY_ALGORITHMS. */
   seedKey?: string;
+  /** Largest TransferData payload sent (default: UdsFirmwareTarget's). */
+  maxBlockPayload?: number;
   signal?: AbortSignal;
 }
 
@@ -25,18 +28,12 @@ export interface OpenedFlashTarget {
   close(): Promise<void>;
 }
 
-export function parseCanId(value: string | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 0x1fffffff) throw new PackscopeError('USAGE', `--${name} must be a CAN identifier (e.g. 0x7E0), got '${value}'`);
-  return n;
-}
-
-export async function openUdsFlashTarget(o: UdsFlashOptions): Promise<OpenedFlashTarget> {
+export async function openUdsFlashTarget(o: UdsTargetOpenOptions): Promise<OpenedFlashTarget> {
   const seedKey = seedKeyAlgorithm(o.seedKey ?? 'packscope-hmac');
-  const channel = await openCanChannel(o.port, { bitrate: o.bitrate ?? 500_000, ...(o.signal ? { signal: o.signal } : {}) });
+  const transport = createTransport(o.port, { baudRate: o.baudRate ?? SLCAN_SERIAL_BAUD });
+  const channel = await openCanChannel(o.port, { bitrate: o.bitrate ?? 500_000, ...(o.signal ? { signal: o.signal } : {}) }, transport);
   const client = new UdsClient(channel, { txId: o.txId ?? 0x7e0, rxId: o.rxId ?? 0x7e8 });
-  const target = new UdsFirmwareTarget(client, { seedKey });
+  const target = new UdsFirmwareTarget(client, { seedKey, ...(o.maxBlockPayload !== undefined ? { maxBlockPayload: o.maxBlockPayload } : {}) });
   return {
     target,
     async close() {

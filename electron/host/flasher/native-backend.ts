@@ -2,7 +2,8 @@ import { PackscopeError } from '../../../shared/errors.js';
 import { Session } from '../session.js';
 import { lineBytesPerSecond } from '../transport/index.js';
 import { NativeFirmwareTarget } from './native-target.js';
-import type { FlashBackend, FlashInvocation, OpenedTarget } from './protocols.js';
+import type { ImageFlashResult, NativeFlashJob } from './flash-backends.js';
+import { flashOpenedTarget, readImageSource, type OpenedTarget } from './image-job.js';
 
 /** Opens the native protocol on a port and returns its firmware target. */
 export async function openNativeTarget(port: string, o: { baud?: number; signal?: AbortSignal; window?: number; chunkSize?: number } = {}): Promise<OpenedTarget & { session: Session }> {
@@ -23,11 +24,17 @@ export function targetForSession(session: Session, o: { window?: number; chunkSi
   return new NativeFirmwareTarget(native.link, o);
 }
 
-export default {
-  usage: `  --baud N           line rate (default: the native protocol's)
-  --no-compress      send the image uncompressed (default: deflate where it pays)`,
-  options: {},
-  async openTarget(inv: FlashInvocation, ctx) {
-    return openNativeTarget(inv.port, { ...(inv.baud ? { baud: inv.baud } : {}), signal: ctx.signal });
-  },
-} satisfies FlashBackend;
+/**
+ * The native back end: opens the port with the native protocol and runs the common flasher on
+ * the board's bootloader (deflate-compressed uploads unless `compress: false`).
+ */
+export async function flashNative(job: NativeFlashJob): Promise<ImageFlashResult> {
+  const image = readImageSource(job.image);
+  const opened = await openNativeTarget(job.port, {
+    ...(job.baudRate !== undefined ? { baud: job.baudRate } : {}),
+    ...(job.signal ? { signal: job.signal } : {}),
+    ...(job.window !== undefined ? { window: job.window } : {}),
+    ...(job.chunkSize !== undefined ? { chunkSize: job.chunkSize } : {}),
+  });
+  return flashOpenedTarget('native', opened, image, job, job.compress ?? true);
+}

@@ -1,53 +1,45 @@
-import { PackscopeError } from '../../../shared/errors.js';
-import type { CliContext } from '../cli/context.js';
-import { parseAddress, runStm32Flash, STM32_FLASH_USAGE } from './cli.js';
+import type { Parity } from '../../../shared/types/transport.js';
+import type { Stm32RomFlashJob, Stm32RomFlashResult } from '../flasher/flash-backends.js';
+import { createTransport } from '../transport/index.js';
+import { flashStm32, type Stm32FlashResult } from './flasher.js';
+import { loadFirmware, parseFirmware } from './image.js';
 
 /**
- * `packscope flash --protocol stm32-rom`: the flash command's backend for the STM32 ROM
- * bootloader. It runs its own flow (raw firmware, no MCUboot checks: the ROM is the recovery path
- * for a board whose application, bootloader included, is broken). Shaped as the flasher's
- * FlashBackend (electron/host/flasher/protocols.ts) with `run`.
+ * The STM32 ROM back end: recovery flashing through the STM32 system-memory bootloader (AN3155)
+ * for a board whose application, bootloader included, is broken. It writes raw firmware (a .bin
+ * at an address, or Intel HEX), so there are no MCUboot checks, no test boot and nothing to
+ * confirm: the ROM is the path for a board that cannot run anything else.
  */
-interface Invocation {
-  port: string;
-  file: string;
-  confirm: boolean;
-  trust: string[];
-  json: boolean;
-  baud?: number;
-  values: Record<string, string | boolean | string[] | undefined>;
+export function defaultParity(port: string): Parity {
+  return port.startsWith('/dev/pts/') ? 'none' : 'even';
 }
 
-const backend = {
-  usage: STM32_FLASH_USAGE,
-  options: {
-    address: { type: 'string' },
-    parity: { type: 'string' },
-    'no-verify': { type: 'boolean' },
-    go: { type: 'boolean' },
-    'go-address': { type: 'string' },
-  } as const,
-  async run(inv: Invocation, ctx: CliContext): Promise<number> {
-    if (inv.confirm || inv.trust.length) {
-      throw new PackscopeError('USAGE', '--confirm and --trust apply to signed images; the STM32 ROM bootloader writes raw firmware (drop them)');
-    }
-    const parity = inv.values.parity;
-    if (parity !== undefined && parity !== 'none' && parity !== 'even') throw new PackscopeError('USAGE', `--parity must be none or even, got '${String(parity)}'`);
-    const goAddress = parseAddress(inv.values['go-address'] as string | undefined, 'go-address');
-    return runStm32Flash(
-      {
-        port: inv.port,
-        file: inv.file,
-        address: parseAddress(inv.values.address as string | undefined, 'address'),
-        ...(inv.baud !== undefined ? { baudRate: inv.baud } : {}),
-        ...(parity !== undefined ? { parity } : {}),
-        verify: !inv.values['no-verify'],
-        go: goAddress ?? (inv.values.go ? true : false),
-        json: inv.json,
-      },
-      ctx,
-    );
-  },
-};
+export async function flashStm32Rom(job: Stm32RomFlashJob): Promise<Stm32RomFlashResult> {
+  const baudRate = job.baudRate ?? 115200;
+  const parity = job.parity ?? defaultParity(job.port);
+  const image = typeof job.firmware === 'string' ? await loadFirmware(job.firmware, job.address) : parseFirmware(job.firmware, 'the firmware', job.address);
+  const first = Math.min(...image.segments.map((s) => s.address));
+  const goAddress = job.go === undefined || job.go === false ? null : job.go === true ? first : job.go;
 
-export default backend;
+  const transport = createTransport(job.port, { baudRate, parity });
+  await transport.open();
+  let result: Stm32FlashResult;
+  try {
+    result = await flashStm32(transport, {
+      baudRate,
+      segments: image.segments,
+      verify: job.verify ?? true,
+      erase: job.erase ?? 'touched',
+      goAddress,
+      ...(job.signal ? { signal: job.signal } : {}),
+      ...(job.onProgress ? { onProgress: job.onProgress } : {}),
+      ...(job.log ? { log: job.log } : {}),
+    });
+  } finally {
+    await transport.close().catch(() => undefined);
+  }
+  // The ROM always speaks 8E1: 11 bits per byte on the wire (the simulator paces a pty the same way).
+  const lineRate = baudRate / 11;
+  const payloadRate = (result.imageBytes * 1000) / result.durationMs;
+  return { protocol: 'stm32-rom', port: job.port, format: image.format, baudRate, parity, result, payloadRate, lineRate };
+}

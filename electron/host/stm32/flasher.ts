@@ -2,7 +2,7 @@ import { PackscopeError } from '../../../shared/errors.js';
 import type { TransferProgress } from '../../../shared/types/domain.js';
 import type { ByteTransport } from '../../../shared/types/transport.js';
 import { Stm32RomClient } from './client.js';
-import { flashEnd, pagesCovering, partById, type PageSpan, type Stm32Part } from './devices.js';
+import { flashEnd, pages as allPages, pagesCovering, partById, type PageSpan, type Stm32Part } from './devices.js';
 import { CMD, formatVersion, MAX_BLOCK } from './protocol.js';
 
 /**
@@ -35,6 +35,8 @@ export interface Stm32FlashOptions {
   segments: Stm32Segment[];
   /** Read back and compare every byte (default true). */
   verify?: boolean;
+  /** 'touched' (default): erase only the sectors the image touches; 'mass': erase the whole flash. */
+  erase?: 'touched' | 'mass';
   /** Jump to this address (a vector table) after a verified write; null stays in the bootloader. */
   goAddress?: number | null;
   pipeline?: boolean;
@@ -147,19 +149,23 @@ export async function flashStm32(transport: ByteTransport, options: Stm32FlashOp
     }
     phasesMs.connect = performance.now() - t0;
 
-    // Erase exactly the sectors the image touches.
+    // Erase exactly the sectors the image touches (or, when asked, the whole flash).
     const t1 = performance.now();
+    const mass = options.erase === 'mass';
     const ranges = segments.map((s) => ({ start: s.address, end: s.address + s.data.length }));
-    const toErase = pagesCovering(part, ranges);
+    const toErase = mass ? allPages(part) : pagesCovering(part, ranges);
     const collateral = toErase.reduce((n, p) => n + p.size, 0) - imageBytes;
     checkCancel('before erasing');
     progress('erase', 0, toErase.length, { rate: 0, etaSeconds: null });
     log(
-      `erasing ${toErase.length} ${part.pageSizes.length > 64 ? 'page' : 'sector'}(s) ${describePages(toErase)}` +
-        (collateral > 0 ? `; ${collateral} bytes beyond the image in those sectors are erased too` : ''),
+      mass
+        ? `mass erase: all ${toErase.length} ${part.pageSizes.length > 64 ? 'page' : 'sector'}(s) ${describePages(toErase)}`
+        : `erasing ${toErase.length} ${part.pageSizes.length > 64 ? 'page' : 'sector'}(s) ${describePages(toErase)}` +
+            (collateral > 0 ? `; ${collateral} bytes beyond the image in those sectors are erased too` : ''),
     );
     try {
-      await erasePages(client, part, toErase);
+      if (mass) await client.massErase(part.massEraseMaxMs + 2000);
+      else await erasePages(client, part, toErase);
     } catch (e) {
       if (e instanceof PackscopeError && e.code === 'DEVICE') {
         throw new PackscopeError(

@@ -21,6 +21,11 @@ export async function loadFirmware(path: string, address?: number): Promise<{ fo
     if (err.code === 'EACCES') throw new PackscopeError('PERMISSION', `cannot read ${path}: permission denied`);
     throw new PackscopeError('IO', `cannot read ${path}: ${err.message}`);
   }
+  return parseFirmware(bytes, path, address);
+}
+
+/** The same for a firmware file's bytes; `path` names the file in messages. */
+export function parseFirmware(bytes: Uint8Array, path: string, address?: number): { format: 'bin' | 'ihex'; segments: Stm32Segment[]; start: number | null } {
   if (bytes.length === 0) throw new PackscopeError('DECODE', `${path} is empty`);
   if (looksLikeIntelHex(bytes)) {
     if (address !== undefined) throw new PackscopeError('USAGE', '--address applies to raw .bin files; an Intel HEX file carries its own addresses');

@@ -1,20 +1,16 @@
 import path from 'node:path';
-import { PackscopeError } from '../../../../shared/errors.js';
 import type { TransferProgress } from '../../../../shared/types/domain.js';
-import { loadTrustedKeys, readInputFile } from '../../flasher/files.js';
-import { flashImage, type FlashReport } from '../../flasher/flasher.js';
-import { FLASH_PROTOCOLS, type FlashBackend, type FlashInvocation, type FlashProtocol } from '../../flasher/protocols.js';
-import { numberOption, parseCommandArgs, requireOption, type CliContext, type CommandModule } from '../context.js';
+import type { FlashReport } from '../../flasher/flasher.js';
+import { runFlashJob, type FlashProgress, type ImageFlashResult, type Stm32RomFlashResult } from '../../flasher/flash-backends.js';
+import { type CliContext, type CommandModule } from '../context.js';
 import { EXIT } from '../exit-codes.js';
+import { FLASH_PROTOCOL_USAGE, parseFlashCommand } from '../flash-options.js';
 
-const COMMON = {
-  port: { type: 'string' },
-  protocol: { type: 'string' },
-  confirm: { type: 'boolean' },
-  trust: { type: 'string', multiple: true },
-  'no-compress': { type: 'boolean' },
-  baud: { type: 'string' },
-} as const;
+/**
+ * `packscope flash`: the flash back ends' adapter. Arguments become a typed job
+ * (../flash-options.ts), the back end runs it (electron/host/flasher/flash-backends.ts), and this
+ * prints its progress and result.
+ */
 
 const usage = `Usage: packscope flash --port PATH IMAGE [--protocol native|stm32-rom|uds] [--confirm]
                       [--trust PUB.pem ...] [--no-compress] [--baud N] [--json]
@@ -48,6 +44,66 @@ function progressPrinter(ctx: CliContext, json: boolean) {
   };
 }
 
+const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/** STM32 ROM progress: connect and erase are single exchanges, announced by the log lines; write and verify get a line per second on a terminal, every few seconds in a log, and one at each phase's end. */
+function romProgressPrinter(ctx: CliContext) {
+  let lastPrint = 0;
+  let lastPhase = '';
+  return (p: FlashProgress) => {
+    if (p.phase !== 'write' && p.phase !== 'verify') return;
+    const now = performance.now();
+    if (p.phase === lastPhase && p.done < p.total && now - lastPrint < (ctx.isTTY ? 1000 : 3000)) return;
+    lastPrint = now;
+    lastPhase = p.phase;
+    const rate = p.rate > 0 ? `${kib(p.rate)}/s` : '--';
+    const eta = p.etaSeconds === null ? '--' : `${Math.ceil(p.etaSeconds)} s`;
+    ctx.err(`${p.phase.padEnd(6)} ${kib(p.done)} / ${kib(p.total)}  ${rate}  ETA ${eta}`);
+  };
+}
+
+function printRomResult(r: Stm32RomFlashResult, file: string, json: boolean, ctx: CliContext): void {
+  const { result, baudRate, parity, payloadRate, lineRate } = r;
+  if (json) {
+    ctx.out(JSON.stringify({ protocol: r.protocol, port: r.port, file, format: r.format, baudRate, parity, ...result, payloadRate, lineRate }));
+    return;
+  }
+  const erasedRange =
+    result.erased.length === 0
+      ? 'nothing'
+      : result.erased.length === 1
+        ? `sector ${result.erased[0]!.index}`
+        : `sectors ${result.erased.map((e) => e.index).join(', ')}`;
+  ctx.out(`Flashed ${result.imageBytes} bytes to ${result.part} (ID 0x${result.productId.toString(16)}, bootloader ${result.bootloaderVersion}) on ${r.port}`);
+  ctx.out(`  erased ${erasedRange} in ${secs(result.phasesMs.erase)}${result.collateralErasedBytes ? ` (${result.collateralErasedBytes} bytes beyond the image)` : ''}`);
+  ctx.out(`  wrote ${result.blocksWritten} block(s), ${result.blocksSkipped} blank block(s) not sent, in ${secs(result.phasesMs.write)}`);
+  ctx.out(result.verified ? `  verified all ${result.imageBytes} bytes by read-back in ${secs(result.phasesMs.verify)}` : '  NOT verified (--no-verify)');
+  ctx.out(`  total ${secs(result.durationMs)}: ${kib(payloadRate)}/s, ${(payloadRate / lineRate).toFixed(2)} × line rate (${baudRate} baud 8E1${parity === 'none' ? ', port opened 8N1' : ''})`);
+  if (result.retries) ctx.out(`  ${result.retries} exchange(s) retried after line errors`);
+  ctx.out(
+    result.started !== null
+      ? `  started the application at 0x${result.started.toString(16)}`
+      : '  the board stays in its bootloader: set BOOT0 low and reset it (or flash with --go)',
+  );
+}
+
+function printImageResult(r: ImageFlashResult, file: string, json: boolean, ctx: CliContext): void {
+  const { report, lineRatio: ratio } = r;
+  if (json) {
+    ctx.out(JSON.stringify({ file, port: r.port, protocol: r.protocol, ...report, lineRatio: ratio }));
+    return;
+  }
+  const s = report.status;
+  ctx.out(`${path.basename(file)} → ${r.port}: ${describeOutcome(report)}`);
+  ctx.out(`  image        ${report.image.version} for ${report.image.boardId}, ${report.image.size} bytes, security counter ${report.image.securityCounter ?? 0}`);
+  if (report.bytesSent > 0 || report.bytesSkipped > 0) {
+    ctx.out(`  transfer     ${report.bytesSent} bytes sent, ${report.bytesSkipped} already on the board, ${report.uploadSeconds.toFixed(1)} s, ${(report.payloadRate / 1024).toFixed(1)} KiB/s${ratio !== null ? ` (${ratio.toFixed(2)} × line rate)` : ''}${report.compressed ? ', compressed' : ''}`);
+  }
+  ctx.out(`  now running  ${s.runningVersion ?? 'nothing'}${s.testing ? ' (test mode, not confirmed)' : ' (confirmed)'}; security counter ${s.securityCounter}`);
+  ctx.out(`  sha256       ${report.image.hash}`);
+}
+
 function describeOutcome(r: FlashReport): string {
   switch (r.outcome) {
     case 'installed-confirmed':
@@ -62,66 +118,23 @@ function describeOutcome(r: FlashReport): string {
 }
 
 export async function runFlash(argv: string[], ctx: CliContext): Promise<number> {
-  const protoIndex = argv.indexOf('--protocol');
-  const protocol = (protoIndex >= 0 ? argv[protoIndex + 1] : argv.find((a) => a.startsWith('--protocol='))?.slice(11)) ?? 'native';
-  const loader = FLASH_PROTOCOLS[protocol as FlashProtocol];
-  if (!loader) throw new PackscopeError('USAGE', `--protocol must be one of ${Object.keys(FLASH_PROTOCOLS).join(', ')} (got '${protocol}')`);
-  const backend: FlashBackend = (await loader()).default;
-  const { values, positionals } = parseCommandArgs(argv, { ...COMMON, ...(backend.options ?? {}) }, true);
-  if (positionals.length !== 1) throw new PackscopeError('USAGE', 'flash needs exactly one IMAGE file');
-  const inv: FlashInvocation = {
-    port: requireOption(values.port as string | undefined, 'port'),
-    file: positionals[0]!,
-    confirm: !!values.confirm,
-    trust: (values.trust as string[] | undefined) ?? [],
-    json: !!values.json,
-    compress: !values['no-compress'],
-    ...(values.baud !== undefined ? { baud: numberOption(values.baud as string, 'baud', 115200, 300, 12_000_000) } : {}),
-    values: values as FlashInvocation['values'],
-  };
-  if (backend.run) return backend.run(inv, ctx);
-  if (!backend.openTarget) throw new PackscopeError('INTERNAL', `protocol ${protocol} has no flash implementation`);
-  const file = readInputFile(inv.file, 'image');
-  const trust = loadTrustedKeys(inv.trust);
-  const opened = await backend.openTarget(inv, ctx);
-  try {
-    const report = await flashImage(opened.target, file, {
-      trust,
-      confirm: inv.confirm,
-      compress: inv.compress,
-      signal: ctx.signal,
-      onProgress: progressPrinter(ctx, inv.json),
-      log: (line) => ctx.err(inv.json ? JSON.stringify({ log: line }) : line),
-    });
-    const ratio = opened.lineBytesPerSecond && Number.isFinite(opened.lineBytesPerSecond) ? report.payloadRate / opened.lineBytesPerSecond : null;
-    if (inv.json) {
-      ctx.out(JSON.stringify({ file: inv.file, port: inv.port, protocol, ...report, lineRatio: ratio }));
-    } else {
-      const s = report.status;
-      ctx.out(`${path.basename(inv.file)} → ${inv.port}: ${describeOutcome(report)}`);
-      ctx.out(`  image        ${report.image.version} for ${report.image.boardId}, ${report.image.size} bytes, security counter ${report.image.securityCounter ?? 0}`);
-      if (report.bytesSent > 0 || report.bytesSkipped > 0) {
-        ctx.out(`  transfer     ${report.bytesSent} bytes sent, ${report.bytesSkipped} already on the board, ${report.uploadSeconds.toFixed(1)} s, ${(report.payloadRate / 1024).toFixed(1)} KiB/s${ratio !== null ? ` (${ratio.toFixed(2)} × line rate)` : ''}${report.compressed ? ', compressed' : ''}`);
-      }
-      ctx.out(`  now running  ${s.runningVersion ?? 'nothing'}${s.testing ? ' (test mode, not confirmed)' : ' (confirmed)'}; security counter ${s.securityCounter}`);
-      ctx.out(`  sha256       ${report.image.hash}`);
-    }
+  const { job, file, json } = parseFlashCommand(argv);
+  const log = (line: string) => ctx.err(json ? JSON.stringify({ log: line }) : line);
+  if (job.protocol === 'stm32-rom') {
+    const r = await runFlashJob({ ...job, signal: ctx.signal, onProgress: romProgressPrinter(ctx), log: (line) => ctx.err(line) });
+    printRomResult(r, file, json, ctx);
     return EXIT.OK;
-  } finally {
-    await opened.close().catch(() => undefined);
   }
+  const r = await runFlashJob({ ...job, signal: ctx.signal, onProgress: progressPrinter(ctx, json), log });
+  printImageResult(r, file, json, ctx);
+  return EXIT.OK;
 }
 
 export default {
   summary: 'Flash a signed firmware image (native, UDS over CAN, or STM32 ROM recovery)',
   usage,
   async helpText() {
-    const parts = [usage];
-    for (const [name, load] of Object.entries(FLASH_PROTOCOLS)) {
-      if (name === 'native' || !load) continue;
-      parts.push(`\n--protocol ${name}:\n${(await load()).default.usage}`);
-    }
-    return parts.join('\n');
+    return [usage, ...FLASH_PROTOCOL_USAGE.map(([name, text]) => `\n--protocol ${name}:\n${text}`)].join('\n');
   },
   run: runFlash,
 } satisfies CommandModule;

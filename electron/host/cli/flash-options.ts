@@ -1,0 +1,136 @@
+import { SEED_KEY_ALGORITHMS } from '../../../shared/can/seedkey.js';
+import { PackscopeError } from '../../../shared/errors.js';
+import { loadTrustedKeys, readInputFile } from '../flasher/files.js';
+import { FLASH_PROTOCOLS, isFlashProtocol, type FlashJob, type FlashProtocol } from '../flasher/flash-backends.js';
+import { numberOption, parseCommandArgs, requireOption } from './context.js';
+
+/**
+ * `packscope flash` arguments → a typed flash job (electron/host/flasher/flash-backends.ts). Each
+ * protocol adds its own options; they are checked in the order the command has always checked
+ * them (arguments, then the image and --trust files, then the protocol's values), so a bad
+ * invocation keeps its message and exit code.
+ */
+const COMMON = {
+  port: { type: 'string' },
+  protocol: { type: 'string' },
+  confirm: { type: 'boolean' },
+  trust: { type: 'string', multiple: true },
+  'no-compress': { type: 'boolean' },
+  baud: { type: 'string' },
+} as const;
+
+const UDS_OPTIONS = { bitrate: { type: 'string' }, tx: { type: 'string' }, rx: { type: 'string' }, 'seed-key': { type: 'string' } } as const;
+
+const STM32_OPTIONS = {
+  address: { type: 'string' },
+  parity: { type: 'string' },
+  'no-verify': { type: 'boolean' },
+  go: { type: 'boolean' },
+  'go-address': { type: 'string' },
+} as const;
+
+export const UDS_FLASH_USAGE = `  uds:  --bitrate N        CAN bitrate (default 500000)
+        --tx ID --rx ID    UDS request / response identifiers (default 0x7E0 / 0x7E8)
+        --seed-key NAME    security-access algorithm: ${Object.keys(SEED_KEY_ALGORITHMS).join(', ')} (default packscope-hmac)`;
+
+export const STM32_FLASH_USAGE = `packscope flash --protocol stm32-rom --port PATH FIRMWARE.bin|.hex [options]
+
+Recovery flashing through the STM32 system-memory (ROM) bootloader, AN3155: for a board whose
+application is broken. Hold BOOT0 high and reset the board first.
+
+  --address A        where a raw .bin goes (default 0x08000000; HEX files carry their addresses)
+  --baud B           line rate (default 115200, the ROM's maximum)
+  --parity P         none|even (default even, the ROM's 8E1; none on a pseudo-terminal)
+  --no-verify        skip the read-back verification (not recommended)
+  --go               start the application afterwards (vector table at the image start)
+  --go-address A     start it from the vector table at A instead
+  --json             print the result as one JSON document
+
+Only the sectors the image touches are erased; 0xFF blocks are not sent; every byte is verified
+by read-back.`;
+
+/** Usage of the protocols with options of their own, in `flash --help` order. */
+export const FLASH_PROTOCOL_USAGE: ReadonlyArray<[FlashProtocol, string]> = [
+  ['stm32-rom', STM32_FLASH_USAGE],
+  ['uds', UDS_FLASH_USAGE],
+];
+
+export function parseCanId(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 0x1fffffff) throw new PackscopeError('USAGE', `--${name} must be a CAN identifier (e.g. 0x7E0), got '${value}'`);
+  return n;
+}
+
+export function parseAddress(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = /^0x[0-9a-f]+$/i.test(value) ? parseInt(value, 16) : /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(n) || n < 0 || n > 0xffff_ffff) throw new PackscopeError('USAGE', `--${name} must be an address like 0x08000000, got '${value}'`);
+  return n;
+}
+
+export interface ParsedFlashCommand {
+  /** The job, without the caller's signal, progress and log. */
+  job: FlashJob;
+  /** The IMAGE argument as given. */
+  file: string;
+  json: boolean;
+}
+
+function protocolOf(argv: string[]): FlashProtocol {
+  const protoIndex = argv.indexOf('--protocol');
+  const protocol = (protoIndex >= 0 ? argv[protoIndex + 1] : argv.find((a) => a.startsWith('--protocol='))?.slice(11)) ?? 'native';
+  if (!isFlashProtocol(protocol)) throw new PackscopeError('USAGE', `--protocol must be one of ${FLASH_PROTOCOLS.join(', ')} (got '${protocol}')`);
+  return protocol;
+}
+
+/** Parses `flash` arguments into a job; reads the image and --trust keys of an MCUboot job. */
+export function parseFlashCommand(argv: string[]): ParsedFlashCommand {
+  const protocol = protocolOf(argv);
+  const extra = protocol === 'uds' ? UDS_OPTIONS : protocol === 'stm32-rom' ? STM32_OPTIONS : {};
+  const { values: parsed, positionals } = parseCommandArgs(argv, { ...COMMON, ...extra }, true);
+  const values = parsed as Record<string, string | boolean | string[] | undefined>;
+  const str = (name: string) => values[name] as string | undefined;
+  if (positionals.length !== 1) throw new PackscopeError('USAGE', 'flash needs exactly one IMAGE file');
+  const file = positionals[0]!;
+  const port = requireOption(str('port'), 'port');
+  const baudRate = str('baud') !== undefined ? numberOption(str('baud'), 'baud', 115200, 300, 12_000_000) : undefined;
+  const json = !!values.json;
+  const trustFiles = (values.trust as string[] | undefined) ?? [];
+  const base = { port, ...(baudRate !== undefined ? { baudRate } : {}) };
+
+  if (protocol === 'stm32-rom') {
+    if (values.confirm || trustFiles.length) {
+      throw new PackscopeError('USAGE', '--confirm and --trust apply to signed images; the STM32 ROM bootloader writes raw firmware (drop them)');
+    }
+    const parity = values.parity;
+    if (parity !== undefined && parity !== 'none' && parity !== 'even') throw new PackscopeError('USAGE', `--parity must be none or even, got '${String(parity)}'`);
+    const goAddress = parseAddress(str('go-address'), 'go-address');
+    const address = parseAddress(str('address'), 'address');
+    return {
+      job: {
+        protocol,
+        ...base,
+        firmware: file,
+        ...(address !== undefined ? { address } : {}),
+        ...(parity !== undefined ? { parity } : {}),
+        verify: !values['no-verify'],
+        go: goAddress ?? (values.go ? true : false),
+      },
+      file,
+      json,
+    };
+  }
+
+  const image = readInputFile(file, 'image');
+  const trust = loadTrustedKeys(trustFiles);
+  const confirm = !!values.confirm;
+  if (protocol === 'native') {
+    return { job: { protocol, ...base, image, confirm, trust, compress: !values['no-compress'] }, file, json };
+  }
+  const bitrate = numberOption(str('bitrate'), 'bitrate', 500_000, 10_000, 1_000_000);
+  const txId = parseCanId(str('tx'), 'tx', 0x7e0);
+  const rxId = parseCanId(str('rx'), 'rx', 0x7e8);
+  const seedKey = str('seed-key');
+  return { job: { protocol, ...base, image, confirm, trust, bitrate, txId, rxId, ...(seedKey !== undefined ? { seedKey } : {}) }, file, json };
+}

@@ -1,0 +1,142 @@
+import type { TrustedKey } from '../../../shared/image/index.js';
+import type { TransferProgress } from '../../../shared/types/domain.js';
+import type { Parity } from '../../../shared/types/transport.js';
+import type { Stm32FlashResult } from '../stm32/flasher.js';
+import type { FlashReport } from './flasher.js';
+
+/**
+ * The flash back ends as host services, one per protocol: each takes a typed job (port, line
+ * rate, the protocol's own options, progress callback, AbortSignal) and resolves to a typed
+ * result. The CLI's `flash` command and the app's firmware API are thin callers of these;
+ * nothing here knows about argv, output or exit codes, and a job is read, never written.
+ *
+ *  - native and uds put a signed MCUboot image on the board through the common flasher
+ *    (flasher.ts: checks before anything is erased, resume, upload, read-back verification, test
+ *    boot, confirm), with the same progress and report whatever carries it;
+ *  - stm32-rom writes raw firmware through the STM32 ROM bootloader (AN3155): the recovery path
+ *    for a board whose application is broken.
+ * Back ends load lazily, so flashing over serial never loads the CAN stack or the ROM client.
+ */
+export type FlashProtocol = 'native' | 'stm32-rom' | 'uds';
+
+export type FlashPhase = 'upload' | 'connect' | 'erase' | 'write' | 'verify' | 'go';
+
+/** Progress of a flash job: bytes done of total in the current phase, rate (bytes/s) and ETA. */
+export interface FlashProgress extends TransferProgress {
+  phase: FlashPhase;
+}
+
+/** What every back end takes. */
+export interface FlashJobBase {
+  /** A serial device, tcp://host:port, or sim: (the in-process simulator, with ?personality=slcan or stm32-rom for the other back ends). */
+  port: string;
+  /** Line rate of the port (native: the protocol's default; uds: the adapter's serial rate, 115200; stm32-rom: 115200). */
+  baudRate?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: FlashProgress) => void;
+  /** One line per step, for humans. */
+  log?: (line: string) => void;
+}
+
+/** A signed MCUboot image: the file's bytes, or the path of the file. */
+export type ImageSource = Uint8Array | string;
+
+interface ImageFlashJob extends FlashJobBase {
+  image: ImageSource;
+  /** true: make the image permanent once its test boot succeeded; false (default): a test run, the board reverts at its next reset unless confirmed. */
+  confirm?: boolean;
+  /** Keys the image must also be signed by (the board's own trusted keys always apply). */
+  trust?: readonly TrustedKey[];
+}
+
+export interface NativeFlashJob extends ImageFlashJob {
+  protocol: 'native';
+  /** Deflate the upload where it pays (default true). */
+  compress?: boolean;
+  /** Bulk-transfer window and chunk size (default: the link's). */
+  window?: number;
+  chunkSize?: number;
+}
+
+export interface UdsFlashJob extends ImageFlashJob {
+  protocol: 'uds';
+  /** CAN bitrate (default 500000). */
+  bitrate?: number;
+  /** UDS request / response identifiers (default 0x7E0 / 0x7E8). */
+  txId?: number;
+  rxId?: number;
+  /** Security-access algorithm, a name in shared/can/seedkey.ts SEED_KEY_ALGORITHMS (default packscope-hmac). */
+  seedKey?: string;
+  /** Largest TransferData payload sent, whatever the ECU's maxNumberOfBlockLength allows (default 64 KiB). */
+  maxBlockPayload?: number;
+}
+
+/** 'touched': erase only the sectors the image touches; 'mass': erase the whole flash first. */
+export type Stm32EraseStrategy = 'touched' | 'mass';
+
+export interface Stm32RomFlashJob extends FlashJobBase {
+  protocol: 'stm32-rom';
+  /** Raw binary or Intel HEX: the file's bytes, or the path of the file. */
+  firmware: Uint8Array | string;
+  /** Where a raw binary goes (default 0x08000000; Intel HEX carries its own addresses). */
+  address?: number;
+  /** Default: 'none' on a pseudo-terminal (it cannot carry parity), else 'even' (the ROM's 8E1). */
+  parity?: Parity;
+  /** Read back and compare every byte (default true). */
+  verify?: boolean;
+  /** Start the application afterwards: true at the image's first address, or at this vector table. */
+  go?: boolean | number;
+  /** Default 'touched'. */
+  erase?: Stm32EraseStrategy;
+}
+
+export type FlashJob = NativeFlashJob | UdsFlashJob | Stm32RomFlashJob;
+
+/** The result of a native or UDS job. */
+export interface ImageFlashResult {
+  protocol: 'native' | 'uds';
+  port: string;
+  report: FlashReport;
+  /** What the payload rate is measured against, in bytes/s (native: the serial line; uds: the ISO-TP ceiling at the bitrate); null where nothing paces the line. */
+  lineBytesPerSecond: number | null;
+  /** report.payloadRate ÷ lineBytesPerSecond (null without a line rate). */
+  lineRatio: number | null;
+}
+
+/** The result of an stm32-rom job. */
+export interface Stm32RomFlashResult {
+  protocol: 'stm32-rom';
+  port: string;
+  format: 'bin' | 'ihex';
+  baudRate: number;
+  parity: Parity;
+  result: Stm32FlashResult;
+  /** Image bytes per second over the whole job. */
+  payloadRate: number;
+  /** Bytes per second of the ROM's 8E1 line (11 bits per byte). */
+  lineRate: number;
+}
+
+export type FlashJobOf<P extends FlashProtocol> = Extract<FlashJob, { protocol: P }>;
+export type FlashResultOf<P extends FlashProtocol> = P extends 'stm32-rom' ? Stm32RomFlashResult : ImageFlashResult;
+
+type Backend<P extends FlashProtocol> = (job: FlashJobOf<P>) => Promise<FlashResultOf<P>>;
+
+/** The back ends, by protocol (in the order `flash --help` lists them). */
+export const FLASH_BACKENDS: { readonly [P in FlashProtocol]: () => Promise<Backend<P>> } = {
+  native: async () => (await import('./native-backend.js')).flashNative,
+  'stm32-rom': async () => (await import('../stm32/flash-backend.js')).flashStm32Rom,
+  uds: async () => (await import('../can/flash-backend.js')).flashUds,
+};
+
+export const FLASH_PROTOCOLS = Object.keys(FLASH_BACKENDS) as FlashProtocol[];
+
+export function isFlashProtocol(name: string): name is FlashProtocol {
+  return Object.prototype.hasOwnProperty.call(FLASH_BACKENDS, name);
+}
+
+/** Runs a flash job on the back end its protocol names. */
+export async function runFlashJob<J extends FlashJob>(job: J): Promise<FlashResultOf<J['protocol']>> {
+  const load = FLASH_BACKENDS[job.protocol] as unknown as () => Promise<(job: J) => Promise<FlashResultOf<J['protocol']>>>;
+  return (await load())(job);
+}
