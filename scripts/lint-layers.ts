@@ -8,6 +8,8 @@
  * shared/ stays platform-free (no Node built-ins, no Electron, no serialport; the DOM is kept out
  * by tsconfig.shared.json, which has no DOM lib). Only electron/main and electron/preload may import
  * 'electron'. Nothing outside renderer/ imports renderer/, and nothing imports electron/main.
+ * Within electron/host, services never import the CLI: electron/host/cli/ imports the rest of the
+ * host, never the other way round (the app and the CLI call the same services).
  *
  * Usage: tsx scripts/lint-layers.ts [ROOT]   (exit 1 and one line per violation when broken)
  */
@@ -58,6 +60,12 @@ export function layerOf(relPath: string): Layer {
   return 'other';
 }
 
+/** The CLI inside the host: electron/host/cli/ (the folder, or a file in it). */
+function isHostCli(relPath: string): boolean {
+  const p = relPath.split(path.sep).join('/');
+  return p === 'electron/host/cli' || p.startsWith('electron/host/cli/');
+}
+
 function packageName(spec: string): string {
   if (spec.startsWith('@')) return spec.split('/').slice(0, 2).join('/');
   return spec.split('/')[0]!;
@@ -84,6 +92,8 @@ export function checkFile(relPath: string, text: string): Violation[] {
       else if (from === 'firmware' && to !== 'firmware' && to !== 'shared') bad(spec, 'firmware/ imports only firmware/ and shared/');
       else if (from === 'electron/host' && !['electron/host', 'firmware', 'shared'].includes(to))
         bad(spec, 'electron/host imports only electron/host, firmware/ and shared/');
+      else if (from === 'electron/host' && isHostCli(target) && !isHostCli(relPath))
+        bad(spec, 'host services never import the CLI: only electron/host/cli/ imports electron/host/cli/');
       else if (from === 'electron/preload' && to !== 'shared' && to !== 'electron/preload')
         bad(spec, 'electron/preload imports only shared/ (it runs sandboxed)');
       else if (from === 'electron/main' && !['electron/main', 'electron/host', 'shared'].includes(to))

@@ -25,6 +25,10 @@ describe('layering lint', () => {
     ['electron/host/x.ts', "import { App } from '../../renderer/App.js';", 'only renderer/'],
     ['firmware/x.ts', "import { x } from '../electron/host/y.js';", 'firmware/ imports only'],
     ['electron/host/x.ts', "const m = await import('../main/main.js');", 'electron/main'],
+    ['electron/host/flasher/x.ts', "import type { CliContext } from '../cli/context.js';", 'host services never import the CLI'],
+    ['electron/host/can/x.ts', "import { numberOption } from '../cli/context.js';", 'host services never import the CLI'],
+    ['electron/host/x.ts', "const m = await import('./cli/main.js');", 'host services never import the CLI'],
+    ['electron/host/api/x.ts', "const { EXIT } = require('../cli/exit-codes.js');", 'host services never import the CLI'],
   ])('rejects %s: %s', (file, text, rule) => {
     const v = checkFile(file, text);
     expect(v.length).toBe(1);
@@ -36,6 +40,7 @@ describe('layering lint', () => {
     ['electron/main/x.ts', "import { app } from 'electron'; import { h } from '../host/h.js';"],
     ['electron/host/x.ts', "import { Board } from '../../firmware/sim/board.js'; import fs from 'node:fs';"],
     ['renderer/x.tsx', "import React from 'react'; import { api } from '../shared/api/contract.js';"],
+    ['electron/host/cli/commands/x.ts', "import { EXIT } from '../exit-codes.js'; import { runFlashJob } from '../../flasher/flash-backends.js';"],
   ])('accepts %s', (file, text) => {
     expect(checkFile(file, text)).toEqual([]);
   });
@@ -56,6 +61,33 @@ describe('layering lint', () => {
       }
       expect(status).toBe(1);
       expect(stderr).toContain('shared/bad.ts');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('fails the build (exit 1) when a host service imports the CLI', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'packscope-lint-'));
+    try {
+      mkdirSync(path.join(dir, 'electron', 'host', 'cli'), { recursive: true });
+      mkdirSync(path.join(dir, 'electron', 'host', 'flasher'), { recursive: true });
+      writeFileSync(path.join(dir, 'electron', 'host', 'cli', 'context.ts'), 'export interface CliContext { signal: AbortSignal }\n');
+      // The CLI may use a service; the service may not use the CLI.
+      writeFileSync(path.join(dir, 'electron', 'host', 'cli', 'flash.ts'), "import { flash } from '../flasher/backend.js';\nexport const run = flash;\n");
+      writeFileSync(path.join(dir, 'electron', 'host', 'flasher', 'backend.ts'), "import type { CliContext } from '../cli/context.js';\nexport const flash = (ctx: CliContext) => ctx.signal;\n");
+      let status = 0;
+      let stderr = '';
+      try {
+        execFileSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts/lint-layers.ts'), dir], { stdio: 'pipe' });
+      } catch (e) {
+        const err = e as { status: number; stderr: Buffer };
+        status = err.status;
+        stderr = err.stderr.toString();
+      }
+      expect(status).toBe(1);
+      expect(stderr).toContain("electron/host/flasher/backend.ts: import '../cli/context.js': host services never import the CLI");
+      expect(stderr).not.toContain('electron/host/cli/flash.ts');
+      expect(stderr).toContain('layering: 1 violation(s)');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
