@@ -1,6 +1,7 @@
 import { p256 } from '@noble/curves/nist.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { DecodeError, PackscopeError } from '../errors.js';
+import { pemDecode, pemEncode } from '../util/base64.js';
 import { bytesEqual, concatBytes, fromHex, toHex, utf8Decode, utf8Encode } from '../util/bytes.js';
 
 /**
@@ -53,42 +54,13 @@ export function pointFromSpki(der: Uint8Array): Uint8Array {
   return der.slice(SPKI_P256_PREFIX.length);
 }
 
-const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-
-export function base64Encode(b: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < b.length; i += 3) {
-    const n = (b[i]! << 16) | ((b[i + 1] ?? 0) << 8) | (b[i + 2] ?? 0);
-    s += B64[(n >> 18) & 63]! + B64[(n >> 12) & 63]! + (i + 1 < b.length ? B64[(n >> 6) & 63]! : '=') + (i + 2 < b.length ? B64[n & 63]! : '=');
-  }
-  return s;
-}
-
-export function base64Decode(s: string): Uint8Array {
-  const clean = s.replace(/[\s=]/g, '');
-  if (/[^A-Za-z0-9+/]/.test(clean) || clean.length % 4 === 1) throw new DecodeError('invalid base64');
-  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
-  let o = 0;
-  for (let i = 0; i < clean.length; i += 4) {
-    const n = [0, 1, 2, 3].map((k) => (i + k < clean.length ? B64.indexOf(clean[i + k]!) : 0));
-    const v = (n[0]! << 18) | (n[1]! << 12) | (n[2]! << 6) | n[3]!;
-    if (o < out.length) out[o++] = (v >> 16) & 255;
-    if (o < out.length) out[o++] = (v >> 8) & 255;
-    if (o < out.length) out[o++] = v & 255;
-  }
-  return out;
-}
-
 export function publicKeyPem(spki: Uint8Array): string {
-  const b = base64Encode(spki);
-  return `-----BEGIN PUBLIC KEY-----\n${b.replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END PUBLIC KEY-----\n`;
+  return pemEncode('PUBLIC KEY', spki);
 }
 
 /** Parses a PEM "PUBLIC KEY" holding a P-256 key; returns its uncompressed point. */
 export function parsePublicKeyPem(pem: string): { spki: Uint8Array; point: Uint8Array } {
-  const m = /-----BEGIN PUBLIC KEY-----([\s\S]*?)-----END PUBLIC KEY-----/.exec(pem);
-  if (!m) throw new DecodeError('not a PEM PUBLIC KEY');
-  const spki = base64Decode(m[1]!);
+  const spki = pemDecode(pem, 'PUBLIC KEY');
   return { spki, point: pointFromSpki(spki) };
 }
 

@@ -5,7 +5,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { DecodeError } from '../errors.js';
 import { bytesEqual, concatBytes, toHex, utf8Encode } from '../util/bytes.js';
-import { base64Decode, base64Encode } from './base64.js';
+import { base64Decode, base64Encode, pemDecode, pemEncode } from '../util/base64.js';
 import { sshString, SshReader } from './sshwire.js';
 
 /** DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410): SEQ { SEQ { OID 1.3.101.112 } BIT STRING }. */
@@ -14,20 +14,6 @@ const ED25519_SPKI_PREFIX = Uint8Array.from([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03,
 export function ed25519SpkiDer(publicKey: Uint8Array): Uint8Array {
   if (publicKey.length !== 32) throw new RangeError('an Ed25519 public key is 32 bytes');
   return concatBytes(ED25519_SPKI_PREFIX, publicKey);
-}
-
-export function pemEncode(label: string, der: Uint8Array): string {
-  const b64 = base64Encode(der);
-  const lines = b64.match(/.{1,64}/g) ?? [];
-  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
-}
-
-/** Returns the DER body of the first PEM block with the given label. */
-export function pemDecode(text: string, label: string): Uint8Array {
-  const re = new RegExp(`-----BEGIN ${label}-----([^-]*)-----END ${label}-----`);
-  const m = re.exec(text);
-  if (!m) throw new DecodeError(`no PEM block "${label}" found`);
-  return base64Decode(m[1]!);
 }
 
 export function ed25519PublicKeyPem(publicKey: Uint8Array): string {

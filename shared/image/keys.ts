@@ -2,6 +2,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { p256 } from '@noble/curves/nist.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { DecodeError, PackscopeError } from '../errors.js';
+import { pemBlocks, pemEncode } from '../util/base64.js';
 import { bytesEqual, toHex } from '../util/bytes.js';
 import { TAG, der, derChildren, derExpect, oidBytes, readDer, type DerNode } from './der.js';
 
@@ -33,65 +34,6 @@ export interface PrivateKey {
 const OID_ED25519 = '1.3.101.112';
 const OID_EC_PUBLIC_KEY = '1.2.840.10045.2.1';
 const OID_P256 = '1.2.840.10045.3.1.7';
-
-// ---------- base64 / PEM (shared/ has neither atob nor Buffer) ----------
-
-const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-const B64_INDEX = new Map([...B64].map((c, i) => [c, i]));
-
-export function base64Encode(bytes: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 3) {
-    const a = bytes[i]!;
-    const b = i + 1 < bytes.length ? bytes[i + 1]! : 0;
-    const c = i + 2 < bytes.length ? bytes[i + 2]! : 0;
-    const n = (a << 16) | (b << 8) | c;
-    s += B64[n >> 18]! + B64[(n >> 12) & 63]!;
-    s += i + 1 < bytes.length ? B64[(n >> 6) & 63]! : '=';
-    s += i + 2 < bytes.length ? B64[n & 63]! : '=';
-  }
-  return s;
-}
-
-export function base64Decode(text: string): Uint8Array {
-  const clean = text.replace(/\s+/g, '');
-  if (clean.length % 4 !== 0) throw new DecodeError('base64: length is not a multiple of 4');
-  const pad = clean.endsWith('==') ? 2 : clean.endsWith('=') ? 1 : 0;
-  const out = new Uint8Array((clean.length / 4) * 3 - pad);
-  let o = 0;
-  for (let i = 0; i < clean.length; i += 4) {
-    let n = 0;
-    for (let j = 0; j < 4; j++) {
-      const ch = clean[i + j]!;
-      const v = ch === '=' && i + 4 === clean.length && j >= 4 - pad ? 0 : B64_INDEX.get(ch);
-      if (v === undefined) throw new DecodeError(`base64: invalid character '${ch}'`);
-      n = n * 64 + v;
-    }
-    if (o < out.length) out[o++] = (n >> 16) & 255;
-    if (o < out.length) out[o++] = (n >> 8) & 255;
-    if (o < out.length) out[o++] = n & 255;
-  }
-  return out;
-}
-
-export interface PemBlock {
-  label: string;
-  der: Uint8Array;
-}
-
-export function pemDecode(text: string): PemBlock[] {
-  const blocks: PemBlock[] = [];
-  const re = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
-  for (let m = re.exec(text); m; m = re.exec(text)) blocks.push({ label: m[1]!, der: base64Decode(m[2]!) });
-  if (blocks.length === 0) throw new DecodeError('no PEM block found (expected -----BEGIN ...-----)');
-  return blocks;
-}
-
-export function pemEncode(label: string, derBytes: Uint8Array): string {
-  const b64 = base64Encode(derBytes);
-  const lines = b64.match(/.{1,64}/g) ?? [];
-  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
-}
 
 // ---------- public keys ----------
 
@@ -196,7 +138,7 @@ export function parsePkcs8(bytes: Uint8Array): PrivateKey {
 
 /** Private key from PEM text (PKCS#8 "PRIVATE KEY" or SEC1 "EC PRIVATE KEY"). */
 export function parsePrivateKeyPem(text: string): PrivateKey {
-  for (const b of pemDecode(text)) {
+  for (const b of pemBlocks(text)) {
     if (b.label === 'PRIVATE KEY') return parsePkcs8(b.der);
     if (b.label === 'EC PRIVATE KEY') return parseSec1(readDer(b.der));
     if (b.label === 'ENCRYPTED PRIVATE KEY') throw new DecodeError('encrypted private keys are not supported; export it without a passphrase');
@@ -206,7 +148,7 @@ export function parsePrivateKeyPem(text: string): PrivateKey {
 
 /** Public key from PEM text: a "PUBLIC KEY" block, or the public half of a private key file. */
 export function parsePublicKeyPem(text: string): PublicKey {
-  for (const b of pemDecode(text)) {
+  for (const b of pemBlocks(text)) {
     if (b.label === 'PUBLIC KEY') return parseSpki(b.der);
   }
   return parsePrivateKeyPem(text).publicKey;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { base64Decode, base64Encode } from '../../../shared/evidence/base64.js';
+import { base64Decode, base64Encode } from '../../../shared/util/base64.js';
 import { formatSha256Sums, parseSha256Sums } from '../../../shared/evidence/sha256sums.js';
 import { parseSshsig, sshsigSign, sshsigVerify } from '../../../shared/evidence/sshsig.js';
 import { ed25519FromOpenSsh, ed25519OpenSsh, ed25519PublicKeyFromPem, ed25519PublicKeyPem } from '../../../shared/evidence/keys.js';

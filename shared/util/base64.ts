@@ -1,7 +1,8 @@
 /**
- * Base64 for platform-free code (shared/ has neither Buffer nor atob in its types). Used for PEM
- * and OpenSSH key forms and the SSHSIG armor; decoding is strict so a tampered armor is an error,
- * not silently different bytes.
+ * Base64 and PEM for platform-free code (shared/ has neither Buffer nor atob in its types): the
+ * one codec behind every key file (manufacturing root, firmware keys, installation and ticket
+ * keys), the OpenSSH key forms and the SSHSIG armor. Decoding is strict so a tampered armor is an
+ * error, not silently different bytes.
  */
 import { DecodeError } from '../errors.js';
 
@@ -50,4 +51,34 @@ export function base64Decode(text: string): Uint8Array {
   // Non-canonical encodings (stray bits in the last character) would let two texts mean one key.
   if (base64Encode(out) !== s) throw new DecodeError('non-canonical base64 encoding');
   return out;
+}
+
+export interface PemBlock {
+  label: string;
+  der: Uint8Array;
+}
+
+/** PEM text: the base64 body in 64-character lines between BEGIN and END lines. */
+export function pemEncode(label: string, der: Uint8Array): string {
+  const lines = base64Encode(der).match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
+}
+
+/** The label and base64 body of each PEM block, in order. */
+function* pemBodies(text: string): Generator<[label: string, body: string]> {
+  const re = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) yield [m[1]!, m[2]!];
+}
+
+/** Every PEM block in the text, in order (at least one, or a DecodeError). */
+export function pemBlocks(text: string): PemBlock[] {
+  const blocks = [...pemBodies(text)].map(([label, body]) => ({ label, der: base64Decode(body) }));
+  if (blocks.length === 0) throw new DecodeError('no PEM block found (expected -----BEGIN ...-----)');
+  return blocks;
+}
+
+/** The DER body of the first PEM block with the given label. */
+export function pemDecode(text: string, label: string): Uint8Array {
+  for (const [l, body] of pemBodies(text)) if (l === label) return base64Decode(body);
+  throw new DecodeError(`no PEM block "${label}" found`);
 }
