@@ -15,7 +15,8 @@ import { assemblePackage, verifyPackage, type PackageVerification } from '../../
 import type { WarrantyPolicy } from '../../../shared/evidence/policy.js';
 import { MAX_PHOTO_BYTES, MAX_PHOTOS, photoKind, type PhotoKind } from '../../../shared/evidence/photos.js';
 import { writeZip } from '../../../shared/evidence/zip-write.js';
-import { readInput, writeFileAtomic } from './files.js';
+import { writeFileAtomic } from '../util/files.js';
+import { readInput } from './files.js';
 import type { InstallationKeyStore } from './keystore.js';
 import { hostSignatureVerifier } from './fast-verify.js';
 

@@ -16,7 +16,7 @@ import {
 } from '../../../../shared/evidence/ticket.js';
 import { utf8Decode } from '../../../../shared/util/bytes.js';
 import { readInput } from '../../evidence/files.js';
-import { writeFileAtomic } from '../../flasher/files.js';
+import { writeFileAtomic } from '../../util/files.js';
 import { numberOption, parseCommandArgs, requireOption, type CliContext, type CommandModule } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 

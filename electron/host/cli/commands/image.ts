@@ -16,7 +16,8 @@ import {
   type KeyType,
 } from '../../../../shared/image/index.js';
 import { toHex } from '../../../../shared/util/bytes.js';
-import { loadTrustedKeys, readInputFile, readTextFile, writeFileAtomic } from '../../flasher/files.js';
+import { loadTrustedKeys, readInputFile, readTextFile } from '../../flasher/files.js';
+import { writeFileAtomic } from '../../util/files.js';
 import { summarize } from '../../flasher/flasher.js';
 import { numberOption, parseCommandArgs, requireOption, type CliContext, type CommandModule } from '../context.js';
 import { EXIT } from '../exit-codes.js';

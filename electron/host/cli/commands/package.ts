@@ -5,7 +5,8 @@ import { describeMeasurement, type Evaluation } from '../../../../shared/evidenc
 import type { PackageVerification } from '../../../../shared/evidence/package.js';
 import { parsePolicy } from '../../../../shared/evidence/policy.js';
 import { extractPackage } from '../../evidence/extract.js';
-import { readInput, writeFileAtomic } from '../../evidence/files.js';
+import { readInput } from '../../evidence/files.js';
+import { writeFileAtomic } from '../../util/files.js';
 import { ed25519FromOpenSsh, ed25519PublicKeyFromPem } from '../../../../shared/evidence/keys.js';
 import { MAX_TICKET_FILE_BYTES, parseTicketFile, ticketNonce } from '../../../../shared/evidence/ticket.js';
 import { PolicyStore } from '../../evidence/policy-store.js';
