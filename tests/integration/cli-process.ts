@@ -46,6 +46,8 @@ export interface SimProcess {
   firstLine: string;
   /** The pseudo-terminal path from that line. */
   path: string;
+  /** The simulator's own process id, from its second line ('pid N'): what stops it. */
+  pid: number;
   /** What it has written to stderr so far (its start-up summary, errors). */
   stderr(): string;
 }
@@ -73,13 +75,28 @@ export function firstLineOf(child: ChildProcess, what: string, stderr: () => str
   });
 }
 
-/** Starts `packscope sim --pty ARGS` and resolves once it has printed its first line. */
+/** Starts `packscope sim --pty ARGS` and resolves once it has printed its pty and its pid. */
 export async function spawnSim(args: string[], o: { timeoutMs?: number } = {}): Promise<SimProcess> {
   const child = spawn(process.execPath, [BIN, 'sim', '--pty', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
+  let out = '';
+  const pid = new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`sim did not print its pid: ${err}`)), o.timeoutMs ?? 30_000);
+    const onData = (d: Buffer) => {
+      out += d;
+      const m = /^pid (\d+)$/m.exec(out);
+      if (!m) return;
+      clearTimeout(timer);
+      child.stdout!.off('data', onData);
+      resolve(Number(m[1]));
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', () => clearTimeout(timer));
+  });
+  pid.catch(() => undefined);
   const firstLine = await firstLineOf(child, 'sim', () => err, o.timeoutMs ?? 30_000);
-  return { child, firstLine, path: firstLine.replace(/^pty /, ''), stderr: () => err };
+  return { child, firstLine, path: firstLine.replace(/^pty /, ''), pid: await pid, stderr: () => err };
 }
 
 /** Stops a child process (SIGTERM unless told otherwise) and waits until it has exited. */

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -26,9 +26,39 @@ function requireTools(): void {
   }
 }
 
+/**
+ * Processes a README session left running: whatever works in `dir` (the simulator and its python3
+ * pty relay run there) or names it on its command line. Linux /proc only.
+ */
+export function processesIn(dir: string): Array<{ pid: number; cmd: string }> {
+  const found: Array<{ pid: number; cmd: string }> = [];
+  for (const name of readdirSync('/proc')) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      const cwd = readlinkSync(`/proc/${pid}/cwd`);
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+      if (cwd === dir || cwd.startsWith(dir + '/') || cmd.includes(dir)) found.push({ pid, cmd });
+    } catch {
+      /* gone, or not ours to read */
+    }
+  }
+  return found;
+}
+
 describe('README example sessions', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'packscope-readme-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => {
+    // Should a session fail half-way, stop what it started, each by its own pid.
+    for (const p of processesIn(dir)) {
+      try {
+        process.kill(p.pid, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('finds the four sessions (bench engineer, supplier ticket, customer, supplier decision)', () => {
     expect(readmeBlocks(readFileSync(path.join(root, 'README.md'), 'utf8'))).toHaveLength(4);
@@ -41,8 +71,8 @@ describe('README example sessions', () => {
       'set -euo pipefail',
       // What `npm install` gives a user: npx packscope → this checkout's bin.
       `npx() { if [ "$1" = packscope ]; then shift; node ${JSON.stringify(path.join(root, 'bin/packscope.mjs'))} "$@"; else command npx "$@"; fi; }`,
-      // A failing step must not leave the simulated board running.
-      "trap 'kill $(jobs -p) 2>/dev/null || true' EXIT",
+      // A failing step must not leave the simulated board running: stop it by the pid it printed.
+      "trap 'kill $(awk \"/^pid /{print \\$2}\" sim.out 2>/dev/null) $(jobs -p) 2>/dev/null || true' EXIT",
       ...blocks,
     ].join('\n');
     writeFileSync(path.join(dir, 'session.sh'), script);
@@ -74,5 +104,13 @@ describe('README example sessions', () => {
     expect(result.out).toContain('Signature Verified Successfully');
     expect(result.out).toContain('Good "packscope-diagnosis" signature');
     expect(result.out).toMatch(/running 1\.1\.0\+0 \(confirmed\)/);
+
+    // The sessions stop what they started: no simulator, pty relay or server is left running.
+    let left = processesIn(dir);
+    for (let i = 0; i < 50 && left.length; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      left = processesIn(dir);
+    }
+    expect(left, 'processes the README sessions left running').toEqual([]);
   }, 300_000);
 });

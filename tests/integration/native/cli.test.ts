@@ -15,6 +15,8 @@ const cli = (args: string[]) => runCli(args, { timeoutMs: 40_000 });
 async function startSim(args: string[]): Promise<SimProcess> {
   const sim = await spawnSim(args, { timeoutMs: 20_000 });
   expect(sim.firstLine).toMatch(/^pty \/dev\/pts\/\d+$/);
+  // Its second line names the process to stop: the simulator itself, not a launcher.
+  expect(sim.pid).toBe(sim.child.pid);
   return sim;
 }
 

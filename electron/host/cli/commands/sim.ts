@@ -22,7 +22,9 @@ export default {
   usage: `Usage: packscope sim --pty [options]
 
 Runs the simulated board and prints 'pty /dev/pts/N' as the first line of standard output; the
-host talks to that path like any serial port. Runs until SIGINT/SIGTERM.
+host talks to that path like any serial port. The second line, 'pid N', is the simulator's own
+process id: 'kill N' stops it (when started through npx, killing npx would leave it running).
+Runs until SIGINT/SIGTERM.
 
   --pty                 attach to a new pseudo-terminal (required)
   --cells N             series cells (default 16)
@@ -78,6 +80,7 @@ host talks to that path like any serial port. Runs until SIGINT/SIGTERM.
       ...(values.can !== undefined ? { can: parseCanSimSpec(values.can) } : {}),
     });
     ctx.out(`pty ${sim.path}`);
+    ctx.out(`pid ${process.pid}`);
     const b = sim.board;
     ctx.err(
       `simulated ${b.identity.model} ${b.identity.serial} (${b.identity.boardId}), ${b.pack.config.cells}S ${b.pack.config.chemistry.toUpperCase()} ` +
