@@ -18,6 +18,7 @@ export async function loadFirmware(path: string, address?: number): Promise<{ fo
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'ENOENT') throw new PackscopeError('NOT_FOUND', `no such file: ${path}`);
+    if (err.code === 'EISDIR') throw new PackscopeError('NOT_FOUND', `${path} is a directory, not a firmware file`);
     if (err.code === 'EACCES') throw new PackscopeError('PERMISSION', `cannot read ${path}: permission denied`);
     throw new PackscopeError('IO', `cannot read ${path}: ${err.message}`);
   }
