@@ -10,6 +10,31 @@ export interface Scheduler {
   after(ms: number, fn: () => void): () => void;
 }
 
+/** The timers every runtime PackScope runs in has (Node, browsers); shared/ reaches them only here. */
+interface HostTimers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(timer: unknown): void;
+  performance: { now(): number };
+}
+
+/**
+ * The wall-clock Scheduler, for the host's ISO-TP and UDS timers and the simulated CAN nodes'.
+ * `background` timers (the simulated ECU's session and response-pending timers) do not keep a
+ * Node process alive; the host's do, so a request waiting on a quiet line is never cut short by
+ * the process exiting.
+ */
+export function realTimeScheduler(options: { background?: boolean } = {}): Scheduler {
+  const timers = globalThis as unknown as HostTimers;
+  return {
+    now: () => timers.performance.now(),
+    after(ms, fn) {
+      const t = timers.setTimeout(fn, Math.max(0, ms));
+      if (options.background) (t as { unref?: () => void }).unref?.();
+      return () => timers.clearTimeout(t);
+    },
+  };
+}
+
 /** A virtual clock for tests and offline simulation: time moves only when advanced. */
 export class VirtualScheduler implements Scheduler {
   private t = 0;

@@ -1,5 +1,6 @@
 import { dataFrame } from '../../../shared/can/frame.js';
 import { IsoTpEndpoint, IsoTpError, type IsoTpOptions } from '../../../shared/can/isotp.js';
+import { realTimeScheduler } from '../../../shared/can/scheduler.js';
 import {
   NRC,
   SID,
@@ -12,7 +13,6 @@ import {
   type UdsResponse,
 } from '../../../shared/can/uds.js';
 import { PackscopeError } from '../../../shared/errors.js';
-import { hostScheduler } from './scheduler.js';
 import type { SlcanChannel } from './slcan-channel.js';
 import { deadline } from '../util/deadline.js';
 
@@ -52,7 +52,7 @@ export class UdsClient {
     this.rxId = o.rxId ?? 0x7e8;
     this.p2Ms = o.p2Ms ?? 1000;
     this.p2StarMs = o.p2StarMs ?? 5500;
-    this.iso = new IsoTpEndpoint((data) => channel.send(dataFrame(this.txId, data, this.txId > 0x7ff)), hostScheduler, { padding: 0xcc, ...o.isotp });
+    this.iso = new IsoTpEndpoint((data) => channel.send(dataFrame(this.txId, data, this.txId > 0x7ff)), realTimeScheduler(), { padding: 0xcc, ...o.isotp });
     this.unsubs.push(
       channel.onFrame(({ frame }) => {
         if (frame.id === this.rxId && !frame.remote) this.iso.handleFrame(frame.data);
