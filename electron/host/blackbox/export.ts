@@ -1,7 +1,8 @@
-import { createWriteStream, lstatSync, statSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
 import { csvHeader, csvRow, jsonlRow } from '../../../shared/blackbox/export.js';
 import { PackscopeError } from '../../../shared/errors.js';
+import { isSpecialPath } from '../util/files.js';
 import type { PslogReader } from './pslog.js';
 
 /**
@@ -24,7 +25,7 @@ export async function exportLog(
   options: { signal?: AbortSignal; onProgress?: (records: number) => void } = {},
 ): Promise<ExportResult> {
   const t0 = performance.now();
-  const inPlace = isSpecialFile(out);
+  const inPlace = isSpecialPath(out);
   const tmp = inPlace ? out : `${out}.tmp-${process.pid}`;
   // /dev/stdout is written through this process's fd 1: opening it anew fails when stdout is a socket.
   const stream = out === '/dev/stdout' ? createWriteStream('', { fd: 1, autoClose: false }) : createWriteStream(tmp);
@@ -67,21 +68,6 @@ export async function exportLog(
     throw e;
   }
   return { path: out, records, bytes, seconds: (performance.now() - t0) / 1000 };
-}
-
-/**
- * True for an existing path that is not a plain regular file: a device, a FIFO, or a link (such as
- * /dev/stdout, whichever file it points to). Renaming a temporary file over one of those would
- * replace the link or device node itself instead of writing where it leads.
- */
-function isSpecialFile(path: string): boolean {
-  try {
-    const link = lstatSync(path);
-    if (link.isSymbolicLink()) return !statSync(path).isDirectory();
-    return !link.isFile() && !link.isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 /** Temperature sensor names from the first segment's schema. */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, fsyncSync, lstatSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { PackscopeError } from '../../../shared/errors.js';
 
@@ -8,6 +8,21 @@ export interface AtomicWriteOptions {
   mode?: number;
   /** Refuse (REFUSED) when the target exists: keys and tickets are never clobbered. */
   exclusive?: boolean;
+}
+
+/**
+ * True for an existing path that is not a plain regular file: a device, a FIFO, or a link (such as
+ * /dev/stdout, whichever file it points to). Such a path is written where it leads, in place:
+ * renaming a temporary file over it would replace the link or the device node itself.
+ */
+export function isSpecialPath(file: string): boolean {
+  try {
+    const link = lstatSync(file);
+    if (link.isSymbolicLink()) return !statSync(file).isDirectory();
+    return !link.isFile() && !link.isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -23,6 +38,13 @@ export function writeFileAtomic(file: string, data: Uint8Array | string, o: Atom
   let claimed = false;
   let fd: number | null = null;
   try {
+    if (!o.exclusive && isSpecialPath(file)) {
+      fd = openSync(file, 'w');
+      let off = 0;
+      while (off < bytes.length) off += writeSync(fd, bytes, off, Math.min(bytes.length - off, 1 << 24));
+      closeSync(fd);
+      return;
+    }
     if (o.exclusive) {
       closeSync(openSync(file, 'wx', o.mode ?? 0o644));
       claimed = true;
@@ -38,6 +60,7 @@ export function writeFileAtomic(file: string, data: Uint8Array | string, o: Atom
   } catch (e) {
     if (fd !== null) closeSync(fd);
     rmSync(tmp, { force: true });
+    if ((e as NodeJS.ErrnoException).code === 'EPIPE') throw new PackscopeError('IO', `${file}: the reader closed the pipe`, { errno: 'EPIPE' });
     if (claimed) rmSync(file, { force: true });
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EEXIST' && o.exclusive && !claimed) throw new PackscopeError('REFUSED', `${file} already exists; refusing to overwrite it`);

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -26,6 +26,16 @@ describe('writeFileAtomic', () => {
     expect(readFileSync(key, 'utf8')).toBe('secret');
     writeFileSync(path.join(d, 'plain'), 'x');
     expect(readdirSync(d).sort()).toEqual(['key.pem', 'plain']);
+  });
+
+  it('writes through a link (such as /dev/stdout) in place, never renaming over it', () => {
+    const d = dir();
+    writeFileSync(path.join(d, 'target.img'), 'old');
+    symlinkSync('target.img', path.join(d, 'link.img'));
+    writeFileAtomic(path.join(d, 'link.img'), 'new contents');
+    expect(lstatSync(path.join(d, 'link.img')).isSymbolicLink()).toBe(true);
+    expect(readFileSync(path.join(d, 'target.img'), 'utf8')).toBe('new contents');
+    expect(readdirSync(d).sort()).toEqual(['link.img', 'target.img']);
   });
 
   it('a missing directory is NOT_FOUND naming the file', () => {
