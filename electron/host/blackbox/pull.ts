@@ -12,7 +12,7 @@ import type { DeviceInfo, TransferProgress } from '../../../shared/types/domain.
 import { bytesEqual, fromHex, toHex } from '../../../shared/util/bytes.js';
 import { bulkRead, regionHash } from '../link/bulk.js';
 import type { NativeLink } from '../link/native-link.js';
-import { ProgressMeter } from '../link/progress.js';
+import { ProgressMeter } from '../util/progress.js';
 import { ExtentTracker, PslogReader, PslogWriter, nodeVerifier, type IndexEntry, type PslogMeta } from './pslog.js';
 
 /**

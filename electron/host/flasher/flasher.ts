@@ -15,6 +15,7 @@ import {
 } from '../../../shared/image/index.js';
 import type { TransferProgress } from '../../../shared/types/domain.js';
 import { bytesEqual, fromHex, toHex } from '../../../shared/util/bytes.js';
+import { ProgressMeter } from '../util/progress.js';
 import type { FirmwareTarget } from './target.js';
 
 /**
@@ -184,15 +185,9 @@ export async function flashImage(target: FirmwareTarget, file: Uint8Array, o: Fl
 
   const tUp = performance.now();
   let sentBefore = 0;
-  const samples: Array<{ t: number; done: number }> = [];
+  const meter = new ProgressMeter(toSend);
   const progress = (done: number, phase: string) => {
-    if (!o.onProgress) return;
-    const t = performance.now();
-    samples.push({ t, done });
-    while (samples.length > 2 && t - samples[0]!.t > 2000) samples.shift();
-    const dt = (t - samples[0]!.t) / 1000;
-    const rate = dt > 0.05 ? (done - samples[0]!.done) / dt : 0;
-    o.onProgress({ done: skipped + done, total: image.length, rate, etaSeconds: rate > 0 ? (toSend - done) / rate : null, phase });
+    if (o.onProgress) o.onProgress({ done: skipped + done, total: image.length, ...meter.measure(done), phase });
   };
   progress(0, 'upload');
   for (const r of ranges) {

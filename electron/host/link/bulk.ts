@@ -10,7 +10,7 @@ import {
 import type { TransferProgress } from '../../../shared/types/domain.js';
 import { bytesEqual } from '../../../shared/util/bytes.js';
 import type { NativeLink } from './native-link.js';
-import { ProgressMeter } from './progress.js';
+import { ProgressMeter } from '../util/progress.js';
 
 /**
  * Host side of the windowed bulk transfer (PROTOCOL.md §6): reads stream chunks from a board

@@ -4,6 +4,7 @@ import type { ByteTransport } from '../../../shared/types/transport.js';
 import { Stm32RomClient } from './client.js';
 import { flashEnd, pages as allPages, pagesCovering, partById, type PageSpan, type Stm32Part } from './devices.js';
 import { CMD, formatVersion, MAX_BLOCK } from './protocol.js';
+import { ProgressMeter } from '../util/progress.js';
 
 /**
  * Recovery flashing through the STM32 ROM bootloader. AN3155 is stop-and-wait, so the time goes
@@ -93,19 +94,6 @@ export function normalizeSegments(segments: Stm32Segment[]): Stm32Segment[] {
   });
 }
 
-class Meter {
-  private samples: Array<[number, number]> = [];
-  constructor(private total: number) {}
-  update(done: number): { rate: number; etaSeconds: number | null } {
-    const now = performance.now();
-    this.samples.push([now, done]);
-    while (this.samples.length > 2 && now - this.samples[0]![0] > 3000) this.samples.shift();
-    const [t0, d0] = this.samples[0]!;
-    const rate = now > t0 ? ((done - d0) * 1000) / (now - t0) : 0;
-    return { rate, etaSeconds: rate > 0 ? (this.total - done) / rate : null };
-  }
-}
-
 export async function flashStm32(transport: ByteTransport, options: Stm32FlashOptions): Promise<Stm32FlashResult> {
   const log = options.log ?? (() => undefined);
   const verify = options.verify ?? true;
@@ -186,7 +174,7 @@ export async function flashStm32(transport: ByteTransport, options: Stm32FlashOp
     }
     const toWrite = blocks.filter((b) => !b.data.every((x) => x === 0xff));
     const writeTotal = toWrite.reduce((n, b) => n + b.data.length, 0);
-    const wm = new Meter(writeTotal);
+    const wm = new ProgressMeter(writeTotal, 3000);
     let written = 0;
     // The first block goes split (wait for the address ACK before the data); once the ROM has
     // accepted a write, blocks go in one burst until anything goes wrong.
@@ -200,14 +188,14 @@ export async function flashStm32(transport: ByteTransport, options: Stm32FlashOp
       } else if (used === 0 && options.pipeline !== false) burst = true;
       retries += used;
       written += b.data.length;
-      progress('write', written, writeTotal, wm.update(written));
+      progress('write', written, writeTotal, wm.measure(written));
     }
     phasesMs.write = performance.now() - t2;
 
     // Verify every byte of the image, skipped blocks included.
     const t3 = performance.now();
     if (verify) {
-      const vm = new Meter(imageBytes);
+      const vm = new ProgressMeter(imageBytes, 3000);
       let checked = 0;
       for (const b of blocks) {
         checkCancel(`while verifying (${checked} of ${imageBytes} bytes checked)`);
@@ -235,7 +223,7 @@ export async function flashStm32(transport: ByteTransport, options: Stm32FlashOp
           }
         }
         checked += b.data.length;
-        progress('verify', checked, imageBytes, vm.update(checked));
+        progress('verify', checked, imageBytes, vm.measure(checked));
       }
     }
     phasesMs.verify = performance.now() - t3;
