@@ -39,12 +39,3 @@ export function ErrorBox({ error, children }: { error: UiError; children?: React
     </div>
   );
 }
-
-export function Unavailable({ what, detail }: { what: string; detail: string }) {
-  return (
-    <div className="notice" role="status" data-testid="unavailable">
-      <strong>{what} is not available in this build.</strong>
-      <p>{detail}</p>
-    </div>
-  );
-}

@@ -10,13 +10,6 @@ export function bytes(n: number): string {
   return `${(n / 1024 / 1024).toFixed(2)} MiB`;
 }
 
-export function duration(seconds: number | null): string {
-  if (seconds === null || !Number.isFinite(seconds)) return '—';
-  if (seconds < 60) return `${Math.ceil(seconds)} s`;
-  const m = Math.floor(seconds / 60);
-  return `${m} min ${Math.round(seconds - m * 60)} s`;
-}
-
 const ALARM_TEXT: Record<AlarmFlag, string> = {
   cell_overvoltage: 'Cell over-voltage',
   cell_undervoltage: 'Cell under-voltage',

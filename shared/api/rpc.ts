@@ -23,11 +23,6 @@ import {
  * The server validates the envelope and the request params against the contract before the host
  * sees anything; a malformed message gets a USAGE error and never reaches a handler.
  */
-export interface MessagePortLike {
-  post(message: unknown): void;
-  onMessage(listener: (message: unknown) => void): () => void;
-}
-
 const errorCode = z.enum([
   'USAGE',
   'NOT_FOUND',
@@ -275,12 +270,5 @@ export function createRpcClient(send: (message: ClientMessage) => void): RpcClie
       pending.clear();
     },
   };
-  return client;
-}
-
-/** Connects a client and a server over any MessagePortLike pair (used by Electron's preload and tests). */
-export function clientOverPort(port: MessagePortLike): RpcClient {
-  const client = createRpcClient((m) => port.post(m));
-  port.onMessage((m) => client.receive(m));
   return client;
 }

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { ALARM_FLAGS, STATUS_FLAGS } from '../types/domain.js';
 
 /**
  * Runtime schemas of the domain types that cross the API (shared/types/domain.ts is the source of
@@ -68,6 +67,3 @@ export const hostPath = z.string().min(1).max(4096);
 
 /** Operation id chosen by the caller so it can cancel the operation and match its progress events. */
 export const opId = z.string().min(1).max(64);
-
-export const statusFlagNames = STATUS_FLAGS;
-export const alarmFlagNames = ALARM_FLAGS;

@@ -3,7 +3,7 @@ import { DecodeError } from '../errors.js';
 import type { LogRecord } from '../types/domain.js';
 import {
   hashedRange, readHeader, readTrailer, recordCapacity, recordReader, slotErased, slotSynced,
-  type RecordValues, type SegmentHeader, type SegmentTrailer,
+  type SegmentHeader, type SegmentTrailer,
 } from './format.js';
 
 /**
@@ -44,11 +44,6 @@ export function parseSegment(bytes: Uint8Array): ParsedSegment {
 /** SHA-256 over the range a segment's hash and signature cover. */
 export function segmentDigest(bytes: Uint8Array): Uint8Array {
   return sha256(hashedRange(bytes));
-}
-
-/** Decoded values of record i of a parsed segment. */
-export function segmentRecord(seg: ParsedSegment, i: number): RecordValues {
-  return recordReader(seg.header.schema).read(seg.bytes, seg.header.headerLen + i * seg.header.recordSize, seg.header.rtcMs);
 }
 
 /** All records of a segment as LogRecords, numbered from firstIndex. */

@@ -83,11 +83,6 @@ export function exactFrameBits(f: CanFrame): number {
   return nominalFrameBits(f) + stuffBitCount(frameBitSequence(f));
 }
 
-/** Microseconds a frame occupies the bus at a bitrate. */
-export function frameMicros(bits: number, bitrate: number): number {
-  return (bits * 1e6) / bitrate;
-}
-
 /**
  * The ISO-TP payload ceiling at a bitrate, in bytes/s: consecutive frames carry 7 payload bytes in an
  * 8-byte standard frame (nominal 111 bits). The benchmark's ratio is measured against this.

@@ -4,7 +4,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { DecodeError } from '../errors.js';
-import { bytesEqual, concatBytes, toHex, utf8Encode } from '../util/bytes.js';
+import { bytesEqual, concatBytes, utf8Encode } from '../util/bytes.js';
 import { base64Decode, base64Encode, pemDecode, pemEncode } from '../util/base64.js';
 import { sshString, SshReader } from './sshwire.js';
 
@@ -54,9 +54,4 @@ export function ed25519FromOpenSsh(line: string): Uint8Array {
 /** OpenSSH-style fingerprint: "SHA256:" + unpadded base64 of SHA-256 over the wire blob. */
 export function sshFingerprint(publicKey: Uint8Array): string {
   return 'SHA256:' + base64Encode(sha256(sshEd25519Blob(publicKey))).replace(/=+$/, '');
-}
-
-/** Hex SHA-256 of the raw public key (short ids in manifests). */
-export function keyId(publicKey: Uint8Array): string {
-  return toHex(sha256(publicKey)).slice(0, 16);
 }

@@ -34,7 +34,7 @@ import { parsePolicy, policyHash, type WarrantyPolicy } from './policy.js';
 import { DEFAULT_POLICY } from './default-policy.js';
 import { renderReportHtml } from './report.js';
 import { encodeText } from './text.js';
-import { parseTicketFile, ticketNonce, verifyTicket, type TicketFile } from './ticket.js';
+import { parseTicketFile, verifyTicket, type TicketFile } from './ticket.js';
 import { policyDifferences } from './policy-diff.js';
 import { formatSha256Sums, parseSha256Sums } from './sha256sums.js';
 import { SSHSIG_NAMESPACE, sshsigSign, sshsigVerify } from './sshsig.js';
@@ -148,17 +148,6 @@ function safePhotoName(i: number, name: string): string {
 /** What the verdict knows about the claim ticket: its issue time counts as the claim date. */
 export interface TicketFacts {
   issuedAtMs: number;
-}
-
-/** The ticket a package carries, parsed (null when it has none or it does not parse). */
-export function packageTicket(files: ReadonlyMap<string, Uint8Array>): TicketFile | null {
-  const b = files.get(FILES.ticket);
-  if (!b) return null;
-  try {
-    return parseTicketFile(b);
-  } catch {
-    return null;
-  }
 }
 
 /**
@@ -699,9 +688,4 @@ function manifestDifferences(a: Manifest, b: Manifest): string[] {
     } else if (canonicalJson(a[k]) !== canonicalJson(b[k])) out.push(k);
   }
   return out;
-}
-
-/** Throws the verification's first failure as a typed error (for callers that want an exception). */
-export function assertVerified(v: PackageVerification): void {
-  if (!v.ok) throw new PackscopeError('VERIFY_FAILED', v.line, v.checks.filter((c) => !c.ok));
 }

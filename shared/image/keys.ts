@@ -190,8 +190,3 @@ export function generateKey(type: KeyType): PrivateKey {
   const secret = type === 'ed25519' ? ed25519.utils.randomSecretKey() : p256.utils.randomSecretKey();
   return privateKeyFromSecret(type, secret);
 }
-
-/** Short printable id of a key: the first 8 bytes of its key hash. */
-export function keyId(key: PublicKey): string {
-  return toHex(key.keyHash.subarray(0, 8));
-}
