@@ -1,5 +1,6 @@
 import { DecodeError } from '../errors.js';
-import { HEADER_FIXED, MAX_SEGMENT_SIZE, SEGMENT_MAGIC, rd16, rd32, readHeader } from './format.js';
+import { rd16, rd32 } from '../util/le.js';
+import { HEADER_FIXED, MAX_SEGMENT_SIZE, SEGMENT_MAGIC, readHeader } from './format.js';
 import { parseSegment, type ParsedSegment } from './segment.js';
 
 /**

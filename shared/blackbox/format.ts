@@ -1,6 +1,7 @@
 import { DecodeError } from '../errors.js';
 import { crc32 } from '../protocol/crc32.js';
 import { utf8Decode, utf8Encode } from '../util/bytes.js';
+import { rd16, rd32, rd64, rdI32, wr16, wr32, wr64 } from '../util/le.js';
 import type { LogRecord } from '../types/domain.js';
 
 /**
@@ -173,36 +174,6 @@ export function parseSchema(text: string): RecordSchema {
   return schema;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Little-endian helpers (plain byte arithmetic: faster than DataView on unaligned offsets)
-
-export function rd16(b: Uint8Array, o: number): number {
-  return b[o]! | (b[o + 1]! << 8);
-}
-export function rd32(b: Uint8Array, o: number): number {
-  return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
-}
-function rdS32(b: Uint8Array, o: number): number {
-  return b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24);
-}
-function rd64(b: Uint8Array, o: number): number {
-  return rd32(b, o) + rd32(b, o + 4) * 4294967296;
-}
-export function wr16(b: Uint8Array, o: number, v: number): void {
-  b[o] = v & 0xff;
-  b[o + 1] = (v >>> 8) & 0xff;
-}
-export function wr32(b: Uint8Array, o: number, v: number): void {
-  b[o] = v & 0xff;
-  b[o + 1] = (v >>> 8) & 0xff;
-  b[o + 2] = (v >>> 16) & 0xff;
-  b[o + 3] = (v >>> 24) & 0xff;
-}
-function wr64(b: Uint8Array, o: number, v: number): void {
-  wr32(b, o, v % 4294967296);
-  wr32(b, o + 4, Math.floor(v / 4294967296));
-}
-
 function readField(b: Uint8Array, o: number, type: FieldType): number {
   switch (type) {
     case 'u8':
@@ -216,7 +187,7 @@ function readField(b: Uint8Array, o: number, type: FieldType): number {
     case 'u32':
       return rd32(b, o);
     case 'i32':
-      return rdS32(b, o);
+      return rdI32(b, o);
   }
 }
 

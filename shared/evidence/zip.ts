@@ -14,6 +14,7 @@ import { Inflate } from 'fflate';
 import { DecodeError, PackscopeError } from '../errors.js';
 import { utf8Decode } from '../util/bytes.js';
 import { crc32 } from '../protocol/crc32.js';
+import { rd16, rd32 } from '../util/le.js';
 
 /** An archive that is well-formed but unsafe to extract (traversal, links, bombs, duplicates). */
 export class UnsafeArchiveError extends PackscopeError {
@@ -69,13 +70,6 @@ const SIG_EOCD = 0x06054b50;
 const SIG_DATA_DESCRIPTOR = 0x08074b50;
 const SIG_ZIP64_LOCATOR = 0x07064b50;
 
-function u16(b: Uint8Array, o: number): number {
-  return b[o]! | (b[o + 1]! << 8);
-}
-function u32(b: Uint8Array, o: number): number {
-  return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
-}
-
 /** Checks one entry name; returns the reason it is unsafe, or null. Exported for the extractor. */
 export function unsafeNameReason(name: string): string | null {
   if (name.length === 0) return 'empty name';
@@ -103,19 +97,19 @@ export function openZip(bytes: Uint8Array, limits: ZipLimits = DEFAULT_ZIP_LIMIT
   // so appended data (or a second, hidden archive) cannot hide behind it.
   let eocd = -1;
   for (let o = n - 22; o >= Math.max(0, n - 22 - 0xffff); o--) {
-    if (u32(bytes, o) === SIG_EOCD && o + 22 + u16(bytes, o + 20) === n) {
+    if (rd32(bytes, o) === SIG_EOCD && o + 22 + rd16(bytes, o + 20) === n) {
       eocd = o;
       break;
     }
   }
   if (eocd < 0) throw new DecodeError('not a ZIP archive (no end-of-central-directory record)');
-  const disk = u16(bytes, eocd + 4);
-  const cdDisk = u16(bytes, eocd + 6);
-  const onDisk = u16(bytes, eocd + 8);
-  const total = u16(bytes, eocd + 10);
-  const cdSize = u32(bytes, eocd + 12);
-  const cdOffset = u32(bytes, eocd + 16);
-  if (eocd >= 20 && u32(bytes, eocd - 20) === SIG_ZIP64_LOCATOR) throw new UnsafeArchiveError('ZIP64 archives are not accepted');
+  const disk = rd16(bytes, eocd + 4);
+  const cdDisk = rd16(bytes, eocd + 6);
+  const onDisk = rd16(bytes, eocd + 8);
+  const total = rd16(bytes, eocd + 10);
+  const cdSize = rd32(bytes, eocd + 12);
+  const cdOffset = rd32(bytes, eocd + 16);
+  if (eocd >= 20 && rd32(bytes, eocd - 20) === SIG_ZIP64_LOCATOR) throw new UnsafeArchiveError('ZIP64 archives are not accepted');
   if (total === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) {
     throw new UnsafeArchiveError('ZIP64 archives are not accepted');
   }
@@ -129,19 +123,19 @@ export function openZip(bytes: Uint8Array, limits: ZipLimits = DEFAULT_ZIP_LIMIT
   let totalSize = 0;
   let o = cdOffset;
   for (let i = 0; i < total; i++) {
-    if (o + 46 > eocd || u32(bytes, o) !== SIG_CENTRAL) throw new DecodeError(`central directory entry ${i} is damaged`);
-    const madeBy = u16(bytes, o + 4) >> 8;
-    const flags = u16(bytes, o + 8);
-    const method = u16(bytes, o + 10);
-    const crc = u32(bytes, o + 16);
-    const csize = u32(bytes, o + 20);
-    const usize = u32(bytes, o + 24);
-    const nameLen = u16(bytes, o + 28);
-    const extraLen = u16(bytes, o + 30);
-    const commentLen = u16(bytes, o + 32);
-    const diskStart = u16(bytes, o + 34);
-    const external = u32(bytes, o + 38);
-    const localOffset = u32(bytes, o + 42);
+    if (o + 46 > eocd || rd32(bytes, o) !== SIG_CENTRAL) throw new DecodeError(`central directory entry ${i} is damaged`);
+    const madeBy = rd16(bytes, o + 4) >> 8;
+    const flags = rd16(bytes, o + 8);
+    const method = rd16(bytes, o + 10);
+    const crc = rd32(bytes, o + 16);
+    const csize = rd32(bytes, o + 20);
+    const usize = rd32(bytes, o + 24);
+    const nameLen = rd16(bytes, o + 28);
+    const extraLen = rd16(bytes, o + 30);
+    const commentLen = rd16(bytes, o + 32);
+    const diskStart = rd16(bytes, o + 34);
+    const external = rd32(bytes, o + 38);
+    const localOffset = rd32(bytes, o + 42);
     const o0 = o;
     const end = o + 46 + nameLen + extraLen + commentLen;
     if (end > eocd) throw new DecodeError(`central directory entry ${i} runs past the directory`);
@@ -199,13 +193,13 @@ export function openZip(bytes: Uint8Array, limits: ZipLimits = DEFAULT_ZIP_LIMIT
     }
 
     // The local header must agree with the central directory.
-    if (localOffset + 30 > cdOffset || u32(bytes, localOffset) !== SIG_LOCAL) {
+    if (localOffset + 30 > cdOffset || rd32(bytes, localOffset) !== SIG_LOCAL) {
       throw new DecodeError(`entry "${printable(name)}": local header missing`);
     }
-    const lFlags = u16(bytes, localOffset + 6);
-    const lMethod = u16(bytes, localOffset + 8);
-    const lNameLen = u16(bytes, localOffset + 26);
-    const lExtraLen = u16(bytes, localOffset + 28);
+    const lFlags = rd16(bytes, localOffset + 6);
+    const lMethod = rd16(bytes, localOffset + 8);
+    const lNameLen = rd16(bytes, localOffset + 26);
+    const lExtraLen = rd16(bytes, localOffset + 28);
     const lName = bytes.subarray(localOffset + 30, localOffset + 30 + lNameLen);
     // Every field the two headers share must agree: a difference means the archive was edited
     // outside a ZIP tool, or two readers could see two different archives.
@@ -214,7 +208,7 @@ export function openZip(bytes: Uint8Array, limits: ZipLimits = DEFAULT_ZIP_LIMIT
       throw new UnsafeArchiveError(`entry "${printable(name)}": local header disagrees with the central directory`);
     }
     if ((lFlags & 0x08) === 0) {
-      if (u32(bytes, localOffset + 14) !== crc || u32(bytes, localOffset + 18) !== csize || u32(bytes, localOffset + 22) !== usize) {
+      if (rd32(bytes, localOffset + 14) !== crc || rd32(bytes, localOffset + 18) !== csize || rd32(bytes, localOffset + 22) !== usize) {
         throw new UnsafeArchiveError(`entry "${printable(name)}": local header sizes disagree with the central directory`);
       }
     }
@@ -253,10 +247,10 @@ export function openZip(bytes: Uint8Array, limits: ZipLimits = DEFAULT_ZIP_LIMIT
  * directory.
  */
 function dataDescriptorLength(bytes: Uint8Array, at: number, limit: number, crc: number, csize: number, usize: number, name: string): number {
-  if (at + 16 <= limit && u32(bytes, at) === SIG_DATA_DESCRIPTOR && u32(bytes, at + 4) === crc && u32(bytes, at + 8) === csize && u32(bytes, at + 12) === usize) {
+  if (at + 16 <= limit && rd32(bytes, at) === SIG_DATA_DESCRIPTOR && rd32(bytes, at + 4) === crc && rd32(bytes, at + 8) === csize && rd32(bytes, at + 12) === usize) {
     return 16;
   }
-  if (at + 12 <= limit && u32(bytes, at) === crc && u32(bytes, at + 4) === csize && u32(bytes, at + 8) === usize) return 12;
+  if (at + 12 <= limit && rd32(bytes, at) === crc && rd32(bytes, at + 4) === csize && rd32(bytes, at + 8) === usize) return 12;
   throw new DecodeError(`entry "${printable(name)}": data descriptor at offset ${at} is missing or disagrees with the central directory`);
 }
 
@@ -283,7 +277,7 @@ function checkContiguous(bytes: Uint8Array, spans: { start: number; end: number;
 }
 
 function unlisted(bytes: Uint8Array, from: number, to: number, where: string): never {
-  if (to - from >= 4 && u32(bytes, from) === SIG_LOCAL) {
+  if (to - from >= 4 && rd32(bytes, from) === SIG_LOCAL) {
     throw new UnsafeArchiveError(`a local entry at offset ${from}, ${where}, is missing from the central directory (a hidden entry)`);
   }
   throw new DecodeError(`${to - from} bytes at offset ${from}, ${where}, belong to no entry`);

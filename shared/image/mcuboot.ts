@@ -1,5 +1,6 @@
 import { DecodeError } from '../errors.js';
 import { bytesEqual, fromHex, toHex, utf8Decode } from '../util/bytes.js';
+import { rd16, rd32, wr16, wr32 } from '../util/le.js';
 
 /**
  * The MCUboot image layout (bootutil/image.h), little-endian:
@@ -113,52 +114,37 @@ export function compareVersions(a: ImageVersion, b: ImageVersion): number {
   return a.major - b.major || a.minor - b.minor || a.revision - b.revision || a.build - b.build;
 }
 
-// ---------- little-endian helpers ----------
-
-const u16 = (b: Uint8Array, o: number) => b[o]! | (b[o + 1]! << 8);
-const u32 = (b: Uint8Array, o: number) => (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
-function put16(b: Uint8Array, o: number, v: number) {
-  b[o] = v & 255;
-  b[o + 1] = (v >>> 8) & 255;
-}
-function put32(b: Uint8Array, o: number, v: number) {
-  b[o] = v & 255;
-  b[o + 1] = (v >>> 8) & 255;
-  b[o + 2] = (v >>> 16) & 255;
-  b[o + 3] = (v >>> 24) & 255;
-}
-
 // ---------- header ----------
 
 export function decodeHeader(bytes: Uint8Array): { header: ImageHeader; version: ImageVersion } {
   if (bytes.length < IMAGE_HEADER_SIZE) throw new DecodeError(`image too short for an MCUboot header (${bytes.length} bytes)`);
-  const magic = u32(bytes, 0);
+  const magic = rd32(bytes, 0);
   if (magic !== IMAGE_MAGIC) throw new DecodeError(`not an MCUboot image: magic 0x${magic.toString(16).padStart(8, '0')}, expected 0x96f3b83d`);
   const header: ImageHeader = {
     magic,
-    loadAddr: u32(bytes, 4),
-    headerSize: u16(bytes, 8),
-    protectedTlvSize: u16(bytes, 10),
-    imageSize: u32(bytes, 12),
-    flags: u32(bytes, 16),
+    loadAddr: rd32(bytes, 4),
+    headerSize: rd16(bytes, 8),
+    protectedTlvSize: rd16(bytes, 10),
+    imageSize: rd32(bytes, 12),
+    flags: rd32(bytes, 16),
   };
-  const version: ImageVersion = { major: bytes[20]!, minor: bytes[21]!, revision: u16(bytes, 22), build: u32(bytes, 24) };
+  const version: ImageVersion = { major: bytes[20]!, minor: bytes[21]!, revision: rd16(bytes, 22), build: rd32(bytes, 24) };
   if (header.headerSize < IMAGE_HEADER_SIZE) throw new DecodeError(`header size ${header.headerSize} is smaller than the 32-byte header`);
   return { header, version };
 }
 
 export function encodeHeader(header: Omit<ImageHeader, 'magic'>, version: ImageVersion): Uint8Array {
   const b = new Uint8Array(IMAGE_HEADER_SIZE);
-  put32(b, 0, IMAGE_MAGIC);
-  put32(b, 4, header.loadAddr);
-  put16(b, 8, header.headerSize);
-  put16(b, 10, header.protectedTlvSize);
-  put32(b, 12, header.imageSize);
-  put32(b, 16, header.flags);
+  wr32(b, 0, IMAGE_MAGIC);
+  wr32(b, 4, header.loadAddr);
+  wr16(b, 8, header.headerSize);
+  wr16(b, 10, header.protectedTlvSize);
+  wr32(b, 12, header.imageSize);
+  wr32(b, 16, header.flags);
   b[20] = version.major;
   b[21] = version.minor;
-  put16(b, 22, version.revision);
-  put32(b, 24, version.build);
+  wr16(b, 22, version.revision);
+  wr32(b, 24, version.build);
   return b;
 }
 
@@ -167,17 +153,17 @@ export function encodeHeader(header: Omit<ImageHeader, 'magic'>, version: ImageV
 /** Decodes one TLV area (info header + entries) at `offset`, requiring the given magic. */
 export function decodeTlvArea(bytes: Uint8Array, offset: number, magic: number): { tlvs: Tlv[]; size: number } {
   if (offset + 4 > bytes.length) throw new DecodeError(`TLV area at ${offset} is past the end of the image`);
-  const m = u16(bytes, offset);
+  const m = rd16(bytes, offset);
   if (m !== magic) throw new DecodeError(`TLV info magic 0x${m.toString(16)} at ${offset}, expected 0x${magic.toString(16)}`);
-  const total = u16(bytes, offset + 2);
+  const total = rd16(bytes, offset + 2);
   const end = offset + total;
   if (total < 4 || end > bytes.length) throw new DecodeError(`TLV area size ${total} at ${offset} does not fit the image`);
   const tlvs: Tlv[] = [];
   let p = offset + 4;
   while (p < end) {
     if (p + 4 > end) throw new DecodeError(`truncated TLV entry at ${p}`);
-    const type = u16(bytes, p);
-    const len = u16(bytes, p + 2);
+    const type = rd16(bytes, p);
+    const len = rd16(bytes, p + 2);
     if (p + 4 + len > end) throw new DecodeError(`TLV 0x${type.toString(16)} at ${p} runs past the TLV area`);
     tlvs.push({ type, value: bytes.subarray(p + 4, p + 4 + len), valueOffset: p + 4 });
     p += 4 + len;
@@ -190,12 +176,12 @@ export function encodeTlvArea(magic: number, tlvs: Array<{ type: number; value: 
   for (const t of tlvs) total += 4 + t.value.length;
   if (total > 0xffff) throw new DecodeError('TLV area larger than 65535 bytes');
   const out = new Uint8Array(total);
-  put16(out, 0, magic);
-  put16(out, 2, total);
+  wr16(out, 0, magic);
+  wr16(out, 2, total);
   let p = 4;
   for (const t of tlvs) {
-    put16(out, p, t.type);
-    put16(out, p + 2, t.value.length);
+    wr16(out, p, t.type);
+    wr16(out, p + 2, t.value.length);
     out.set(t.value, p + 4);
     p += 4 + t.value.length;
   }
@@ -234,7 +220,7 @@ export function parseImage(bytes: Uint8Array, maxAlign = 8): McubootImage {
       imageOk: bytes[n - 16 - maxAlign]!,
       copyDone: bytes[n - 16 - 2 * maxAlign]!,
       swapInfo: bytes[n - 16 - 3 * maxAlign]!,
-      swapSize: u32(bytes, n - 16 - 4 * maxAlign),
+      swapSize: rd32(bytes, n - 16 - 4 * maxAlign),
     };
   }
   return {
@@ -259,7 +245,7 @@ export function findTlv(img: McubootImage, type: number): Tlv | undefined {
 export function securityCounterOf(img: Pick<McubootImage, 'protectedTlvs'>): number | null {
   const t = img.protectedTlvs.find((x) => x.type === TLV.SEC_CNT);
   if (!t || t.value.length !== 4) return null;
-  return u32(t.value, 0);
+  return rd32(t.value, 0);
 }
 
 /** Board id from PackScope's protected board-id TLV, or null. */
@@ -292,8 +278,6 @@ export function padToSlot(image: Uint8Array, slotSize: number, confirm: boolean,
   if (confirm) out[slotSize - 16 - maxAlign] = 1;
   return out;
 }
-
-export { put32 as writeU32LE, u32 as readU32LE };
 
 /** What a bootloader needs to judge an image before its body arrives: header and TLV areas. */
 export type ImageMeta = Pick<McubootImage, 'header' | 'version' | 'protectedTlvs' | 'tlvs'> & {

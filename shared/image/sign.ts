@@ -3,6 +3,7 @@ import { p256 } from '@noble/curves/nist.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { DecodeError, PackscopeError } from '../errors.js';
 import { concatBytes, toHex, utf8Encode } from '../util/bytes.js';
+import { wr32 } from '../util/le.js';
 import type { PrivateKey, PublicKey } from './keys.js';
 import {
   IMAGE_HEADER_SIZE,
@@ -12,7 +13,6 @@ import {
   encodeHeader,
   encodeTlvArea,
   padToSlot,
-  writeU32LE,
   type ImageVersion,
 } from './mcuboot.js';
 
@@ -99,7 +99,7 @@ export function signImage(o: SignOptions): Uint8Array {
       throw new PackscopeError('USAGE', 'security counter must be an integer 0..4294967295');
     }
     const v = new Uint8Array(4);
-    writeU32LE(v, 0, o.securityCounter);
+    wr32(v, 0, o.securityCounter);
     prot.push({ type: TLV.SEC_CNT, value: v });
   }
   if (o.boardId !== undefined) prot.push({ type: TLV.PACKSCOPE_BOARD_ID, value: validateBoardId(o.boardId) });

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fromHex } from '../../shared/util/bytes.js';
 import { crc32 } from '../../shared/protocol/crc32.js';
-import { rd16 } from '../../shared/blackbox/format.js';
+import { rd16 } from '../../shared/util/le.js';
 import { runSim } from '../../firmware/sim/run.js';
 import { nodeKeyFromSecret, signMessage } from '../../firmware/sim/blackbox/keys.js';
 import { Session } from '../../electron/host/session.js';

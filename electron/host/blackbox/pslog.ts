@@ -4,7 +4,8 @@ import { crc32 } from '../../../shared/protocol/crc32.js';
 import { DecodeError, PackscopeError } from '../../../shared/errors.js';
 import { decodeCertificate, spkiFromPoint, verifyCertificate, type DeviceCertificate } from '../../../shared/blackbox/certificate.js';
 import { SegmentStreamDecoder } from '../../../shared/blackbox/decoder.js';
-import { HASH_FROM_END, createRecordView, rd16, rd32, recordReader, type RecordView } from '../../../shared/blackbox/format.js';
+import { HASH_FROM_END, createRecordView, recordReader, type RecordView } from '../../../shared/blackbox/format.js';
+import { rd16, rd32, rd64, wr16, wr32, wr64 } from '../../../shared/util/le.js';
 import { segmentRecordArray, type ParsedSegment } from '../../../shared/blackbox/segment.js';
 import {
   ATTESTATION_NONE, ATTESTATION_SIZE, ChainVerifier, checkpointSegment, decodeAttestation, encodeAttestation, nobleVerifier, verifyCheckpoint,
@@ -79,31 +80,20 @@ export interface IndexEntry {
   rtcMs: number;
 }
 
-function u64(b: Uint8Array, o: number): number {
-  return rd32(b, o) + rd32(b, o + 4) * 4294967296;
-}
-function put32(b: Uint8Array, o: number, v: number): void {
-  new DataView(b.buffer, b.byteOffset, b.byteLength).setUint32(o, v >>> 0, true);
-}
-function put64(b: Uint8Array, o: number, v: number): void {
-  put32(b, o, v % 4294967296);
-  put32(b, o + 4, Math.floor(v / 4294967296));
-}
-
 export function encodePreamble(p: Preamble): Uint8Array {
   const b = new Uint8Array(PREAMBLE_SIZE);
   b.set(PSLOG_MAGIC);
   b[8] = PSLOG_VERSION;
   b[10] = p.complete ? FLAG_COMPLETE : 0;
-  put32(b, 12, p.segmentSize);
-  put32(b, 16, p.metaOffset);
-  put32(b, 20, p.metaLength);
-  put64(b, 24, p.segmentsOffset);
-  put32(b, 32, p.segmentCount);
-  put64(b, 36, p.checkpointOffset);
-  put32(b, 44, p.checkpointLength);
-  put64(b, 48, p.indexOffset);
-  put32(b, 56, crc32(b.subarray(0, 56)));
+  wr32(b, 12, p.segmentSize);
+  wr32(b, 16, p.metaOffset);
+  wr32(b, 20, p.metaLength);
+  wr64(b, 24, p.segmentsOffset);
+  wr32(b, 32, p.segmentCount);
+  wr64(b, 36, p.checkpointOffset);
+  wr32(b, 44, p.checkpointLength);
+  wr64(b, 48, p.indexOffset);
+  wr32(b, 56, crc32(b.subarray(0, 56)));
   return b;
 }
 
@@ -119,11 +109,11 @@ export function decodePreamble(b: Uint8Array): Preamble {
     segmentSize: rd32(b, 12),
     metaOffset: rd32(b, 16),
     metaLength: rd32(b, 20),
-    segmentsOffset: u64(b, 24),
+    segmentsOffset: rd64(b, 24),
     segmentCount: rd32(b, 32),
-    checkpointOffset: u64(b, 36),
+    checkpointOffset: rd64(b, 36),
     checkpointLength: rd32(b, 44),
-    indexOffset: u64(b, 48),
+    indexOffset: rd64(b, 48),
   };
 }
 
@@ -134,18 +124,18 @@ export function encodeCheckpoint(cp: Checkpoint): Uint8Array {
   const att = cp.attestation ? encodeAttestation(cp.attestation) : null;
   const b = new Uint8Array(4 + 2 + 4 + 1 + cp.nonce.length + 64 + 4 + cp.prefix.length + (att ? 1 + ATTESTATION_SIZE : 0));
   let o = 0;
-  put32(b, o, cp.counter);
+  wr32(b, o, cp.counter);
   o += 4;
   b[o++] = cp.recordCount & 0xff;
   b[o++] = cp.recordCount >>> 8;
-  put32(b, o, cp.segmentSize);
+  wr32(b, o, cp.segmentSize);
   o += 4;
   b[o++] = cp.nonce.length;
   b.set(cp.nonce, o);
   o += cp.nonce.length;
   b.set(cp.signature, o);
   o += 64;
-  put32(b, o, cp.prefix.length);
+  wr32(b, o, cp.prefix.length);
   o += 4;
   b.set(cp.prefix, o);
   o += cp.prefix.length;
@@ -183,18 +173,16 @@ export function decodeCheckpoint(b: Uint8Array): Checkpoint {
 
 export function encodeIndexEntry(e: IndexEntry): Uint8Array {
   const b = new Uint8Array(INDEX_ENTRY_SIZE);
-  put32(b, 0, e.counter);
-  b[4] = e.recordCount & 0xff;
-  b[5] = e.recordCount >>> 8;
-  b[6] = e.flags & 0xff;
-  b[7] = e.flags >>> 8;
-  put64(b, 8, e.firstRecord);
-  put64(b, 16, e.rtcMs);
+  wr32(b, 0, e.counter);
+  wr16(b, 4, e.recordCount);
+  wr16(b, 6, e.flags);
+  wr64(b, 8, e.firstRecord);
+  wr64(b, 16, e.rtcMs);
   return b;
 }
 
 function decodeIndexEntry(b: Uint8Array, o: number): IndexEntry {
-  return { counter: rd32(b, o), recordCount: rd16(b, o + 4), flags: rd16(b, o + 6), firstRecord: u64(b, o + 8), rtcMs: u64(b, o + 16) };
+  return { counter: rd32(b, o), recordCount: rd16(b, o + 4), flags: rd16(b, o + 6), firstRecord: rd64(b, o + 8), rtcMs: rd64(b, o + 16) };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,10 +2,11 @@ import type { KeyObject } from 'node:crypto';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { ATTESTATION_NONE, checkpointMessage, type Attestation } from '../../../shared/blackbox/verify.js';
 import {
-  HASH_FROM_END, HEADER_FIXED, SEGMENT_FLAG, SEGMENT_MAGIC, TRAILER_FLAG, TRAILER_MAGIC, TRAILER_SIZE, hashedRange, rd16, rd32, readHeader,
+  HASH_FROM_END, HEADER_FIXED, SEGMENT_FLAG, SEGMENT_MAGIC, TRAILER_FLAG, TRAILER_MAGIC, TRAILER_SIZE, hashedRange, readHeader,
   writeTrailerHead, writeTrailerSeal, type RecordValues,
 } from '../../../shared/blackbox/format.js';
 import { parseSegment } from '../../../shared/blackbox/segment.js';
+import { rd16, rd32, rd64 } from '../../../shared/util/le.js';
 import { SegmentBuilder } from '../../../shared/blackbox/writer.js';
 import type { FlashRing } from './ring.js';
 import { signMessage } from './keys.js';
@@ -227,7 +228,7 @@ export class BlackBoxRecorder {
     const head = this.ring.read(slot * this.segmentSize, HEADER_FIXED);
     if (rd32(head, 0) !== SEGMENT_MAGIC || rd32(head, 12) !== counter) return null;
     const t = this.ring.read(slot * this.segmentSize + this.segmentSize - TRAILER_SIZE, 8);
-    const rtcMs = rd32(head, 20) + rd32(head, 24) * 4294967296;
+    const rtcMs = rd64(head, 20);
     return { counter, slot, rtcMs, recordCount: rd32(t, 0) === TRAILER_MAGIC ? rd16(t, 4) : 0, flags: rd32(t, 0) === TRAILER_MAGIC ? rd16(t, 6) : 0 };
   }
 }

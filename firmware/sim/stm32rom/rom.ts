@@ -1,4 +1,5 @@
 import { ACK, CMD, NACK, SYNC, xor } from '../../../shared/stm32/an3155.js';
+import { rd32 } from '../../../shared/util/le.js';
 import type { Stm32DeviceModel } from './device.js';
 import type { Stm32Memory } from './memory.js';
 
@@ -355,8 +356,8 @@ export class Stm32Rom {
     await this.port.drained();
     // The ROM loads MSP from [address] and jumps to [address + 4] (a Thumb address).
     const table = this.memory.read(address, 8)!;
-    const sp = (table[0]! | (table[1]! << 8) | (table[2]! << 16) | (table[3]! << 24)) >>> 0;
-    const pc = (table[4]! | (table[5]! << 8) | (table[6]! << 16) | (table[7]! << 24)) >>> 0;
+    const sp = rd32(table, 0);
+    const pc = rd32(table, 4);
     const ramEnd = this.dev.ramBase + this.dev.ramSize;
     const entryRegion = this.memory.regionOf(pc & ~1, 2);
     const spOk = sp > this.dev.ramBase && sp <= ramEnd && sp % 4 === 0;
@@ -388,7 +389,7 @@ export class Stm32Rom {
     if (!code) return false;
     const words = new Set<number>();
     for (let i = 0; i + 4 <= code.length; i += 4) {
-      words.add((code[i]! | (code[i + 1]! << 8) | (code[i + 2]! << 16) | (code[i + 3]! << 24)) >>> 0);
+      words.add(rd32(code, i));
     }
     return words.has(0xe000ed0c) && words.has(0x05fa0004);
   }
