@@ -87,8 +87,11 @@ export function FirmwareScreen() {
     setResult(null);
     try {
       const r = await api.call('flash.start', { path: image.path, opId: id, confirm: confirmAfter });
-      setResult(r);
-      setStatus(r.status);
+      // This screen flashes signed images on the connected board (native): an image result.
+      if (r.protocol !== 'stm32-rom') {
+        setResult(r);
+        setStatus(r.status);
+      }
     } catch (e) {
       setError(asUiError(e));
       void refresh();

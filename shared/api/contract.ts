@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SEED_KEY_ALGORITHMS } from '../can/seedkey.js';
 import { FwStatusSchema } from '../image/fw-status.js';
 import { ClaimSchema } from '../evidence/claim.js';
 import { MAX_PHOTOS, PHOTO_KINDS } from '../evidence/photos.js';
@@ -90,7 +91,77 @@ export const imageInfo = z.object({
   againstBoard: z.object({ ok: z.boolean(), message: z.string(), boardId: z.string() }).nullable(),
 });
 
+/** A port the host opens for a job (a serial device, tcp://host:port or sim:). */
+const flashPort = z.string().min(1).max(512);
+const canId = z.number().int().min(0).max(0x1fff_ffff);
+const address32 = z.number().int().min(0).max(0xffff_ffff);
+const seedKeyNames = Object.keys(SEED_KEY_ALGORITHMS) as [string, ...string[]];
+/** What every MCUboot image flash takes: the image, test run or confirm, and keys it must also be signed by. */
+const imageFlashFields = {
+  path: hostPath,
+  opId,
+  /** false: a test run (the board reverts at its next reset unless confirmed); true: permanent after its test boot. */
+  confirm: z.boolean().default(false),
+  /** Public-key files (PEM) the image must also be signed by; the board's own trusted keys always apply. */
+  trustKeyPaths: z.array(hostPath).max(16).optional(),
+};
+
+/**
+ * flash.start's request, by protocol (absent: native, on the connected board):
+ *  - native: the connected board, or `port` opened for the job;
+ *  - uds: UDS over CAN through the SLCAN adapter at `port`;
+ *  - stm32-rom: raw firmware (.bin at `address`, or Intel HEX) through the STM32 ROM bootloader at `port`.
+ */
+export const flashRequest = z.discriminatedUnion('protocol', [
+  z
+    .object({
+      protocol: z.literal('native').default('native'),
+      ...imageFlashFields,
+      /** Absent: the connected board. */
+      port: flashPort.optional(),
+      baudRate: z.number().int().min(300).max(12_000_000).optional(),
+      /** Deflate the upload where it pays. */
+      compress: z.boolean().default(true),
+    })
+    .strict(),
+  z
+    .object({
+      protocol: z.literal('uds'),
+      ...imageFlashFields,
+      port: flashPort,
+      /** The adapter's serial line rate (USB CDC adapters ignore it). */
+      baudRate: z.number().int().min(300).max(12_000_000).optional(),
+      bitrate: z.number().int().min(10_000).max(1_000_000).default(500_000),
+      txId: canId.default(0x7e0),
+      rxId: canId.default(0x7e8),
+      seedKey: z.enum(seedKeyNames).default('packscope-hmac'),
+      /** Largest TransferData payload sent, whatever the ECU allows (default 64 KiB). */
+      maxBlockPayload: z.number().int().min(1).max(16 * 1024 * 1024).optional(),
+    })
+    .strict(),
+  z
+    .object({
+      protocol: z.literal('stm32-rom'),
+      path: hostPath,
+      opId,
+      port: flashPort,
+      baudRate: z.number().int().min(1200).max(115_200).optional(),
+      /** Default: none on a pseudo-terminal, else even (the ROM's 8E1). */
+      parity: z.enum(['none', 'even']).optional(),
+      /** Where a raw .bin goes (default 0x08000000; Intel HEX carries its addresses). */
+      address: address32.optional(),
+      verify: z.boolean().default(true),
+      /** Start the application afterwards: true at the image's first address, or at this vector table. */
+      go: z.union([z.boolean(), address32]).default(false),
+      /** 'touched': only the sectors the image touches; 'mass': the whole flash. */
+      erase: z.enum(['touched', 'mass']).default('touched'),
+    })
+    .strict(),
+]);
+
+/** The result of an MCUboot image flash (native or UDS). */
 export const flashResult = z.object({
+  protocol: z.enum(['native', 'uds']),
   outcome: z.enum(['installed-test', 'installed-confirmed', 'already-running', 'confirmed-running']),
   version: z.string(),
   bytesTotal: z.number(),
@@ -98,8 +169,35 @@ export const flashResult = z.object({
   bytesSkipped: z.number(),
   seconds: z.number(),
   payloadRate: z.number(),
+  /** payloadRate ÷ the line's rate (the serial line, or the ISO-TP ceiling on CAN); null where nothing paces the line. */
+  lineRatio: z.number().nullable(),
   status: FwStatusSchema,
 });
+
+/** The result of an STM32 ROM recovery flash. */
+export const romFlashResult = z.object({
+  protocol: z.literal('stm32-rom'),
+  part: z.string(),
+  productId: z.number(),
+  bootloaderVersion: z.string(),
+  format: z.enum(['bin', 'ihex']),
+  imageBytes: z.number(),
+  bytesWritten: z.number(),
+  blocksWritten: z.number(),
+  /** Blocks holding only 0xFF, not sent. */
+  blocksSkipped: z.number(),
+  erased: z.array(z.object({ index: z.number(), address: z.number(), size: z.number() })),
+  collateralErasedBytes: z.number(),
+  verified: z.boolean(),
+  /** Where the application was started, or null: the board stays in its bootloader. */
+  started: z.number().nullable(),
+  retries: z.number(),
+  seconds: z.number(),
+  payloadRate: z.number(),
+  lineRatio: z.number(),
+});
+
+export const flashStartResult = z.discriminatedUnion('protocol', [flashResult, romFlashResult]);
 
 /** A log as chart columns (min/max-reduced beyond 200 000 records), with its events as markers. */
 export const recordedSeries = z.object({
@@ -270,9 +368,9 @@ export const contract = {
     ),
     'fw.status': method(empty, FwStatusSchema, "The board's firmware slots, test/confirmed state and security counter."),
     'flash.start': method(
-      z.object({ path: hostPath, opId, confirm: z.boolean().default(false) }).strict(),
-      flashResult,
-      'Flashes an image (progress events under opId; op.cancel stops it safely). Without confirm the new image runs in test mode.',
+      flashRequest,
+      flashStartResult,
+      'Flashes an image (progress events under opId; op.cancel stops it safely): a signed image over the native protocol (default: the connected board) or UDS over CAN, where without confirm the new image runs in test mode; or raw firmware through the STM32 ROM bootloader (recovery).',
     ),
     'fw.confirm': method(empty, z.object({ changed: z.boolean(), status: FwStatusSchema }), 'Keeps the running test image.'),
     'fw.revert': method(empty, z.object({ mode: z.string(), status: FwStatusSchema }), 'Goes back to the other slot (resets the board).'),
@@ -412,7 +510,10 @@ export type SessionStatus = z.output<typeof sessionStatus>;
 export type RecordingStatus = z.output<typeof recordingStatus>;
 export type FileEntry = z.output<typeof fileEntry>;
 export type ImageInfo = z.output<typeof imageInfo>;
+export type FlashRequest = z.input<typeof flashRequest>;
 export type FlashResult = z.output<typeof flashResult>;
+export type RomFlashResult = z.output<typeof romFlashResult>;
+export type FlashStartResult = z.output<typeof flashStartResult>;
 export type RecordedSeries = z.output<typeof recordedSeries>;
 export type PackageVerificationView = z.output<typeof packageVerification>;
 export type EvaluationView = z.output<typeof evaluationView>;

@@ -1,18 +1,28 @@
 import { readFile } from 'node:fs/promises';
+import type { FlashStartResult, Params } from '../../../shared/api/contract.js';
 import { PackscopeError } from '../../../shared/errors.js';
 import { decodeImageFile, parseSpki, verifyImage, type FwStatus, type TrustedKey } from '../../../shared/image/index.js';
 import type { TransferProgress } from '../../../shared/types/domain.js';
 import { fromHex } from '../../../shared/util/bytes.js';
-import { checkImageAgainstBoard, flashImage, summarize } from '../flasher/flasher.js';
+import { loadTrustedKeys } from '../flasher/files.js';
+import { runFlashJob, type FlashProtocol, type ImageFlashResult, type Stm32RomFlashResult } from '../flasher/flash-backends.js';
+import { checkImageAgainstBoard, summarize } from '../flasher/flasher.js';
+import { flashOpenedTarget } from '../flasher/image-job.js';
 import { NativeFirmwareTarget } from '../flasher/native-target.js';
+import { lineBytesPerSecond } from '../transport/index.js';
 import type { DeviceSession } from './device.js';
 
 /**
- * Firmware jobs of the app on the connected board (native protocol): inspect an image before
- * anything is written, flash with progress and cancel, slot status, confirm, revert. The safety
- * rules (board id, trusted keys, security counter, size) are the flasher's, the same the CLI
- * applies; the app only shows their verdict first.
+ * Firmware jobs of the app: inspect an image before anything is written, flash with progress and
+ * cancel, slot status, confirm, revert. Flashing runs one of the flash back ends
+ * (electron/host/flasher/flash-backends.ts): native on the connected board (or on a port opened
+ * for the job), UDS over CAN, or STM32 ROM recovery. The safety rules (board id, trusted keys,
+ * security counter, size) are the flasher's, the same the CLI applies; the app only shows their
+ * verdict first.
  */
+/** flash.start's validated request without its opId, by protocol. */
+export type FlashRequestParams = Params<'flash.start'> extends infer R ? (R extends unknown ? Omit<R, 'opId'> : never) : never;
+
 async function readImage(path: string) {
   let bytes: Uint8Array;
   try {
@@ -72,24 +82,80 @@ export class FirmwareJobs {
     };
   }
 
-  async flash(path: string, confirm: boolean, signal: AbortSignal, onProgress: (p: TransferProgress) => void) {
-    const session = this.device.require();
-    const { bytes } = await readImage(path);
+  /** A port the connected session holds cannot be opened a second time for a job. */
+  private refuseConnectedPort(port: string, protocol: FlashProtocol): void {
+    const s = this.device.current;
+    if (s && !s.isDisconnected && s.path === port) {
+      throw new PackscopeError('REFUSED', `${port} is the connected device's port: disconnect it first, then flash over ${protocol}`);
+    }
+  }
+
+  async flash(req: FlashRequestParams, signal: AbortSignal, onProgress: (p: TransferProgress) => void): Promise<FlashStartResult> {
+    if (req.protocol === 'stm32-rom') {
+      this.refuseConnectedPort(req.port, req.protocol);
+      const r = await runFlashJob({
+        protocol: 'stm32-rom',
+        port: req.port,
+        firmware: req.path,
+        ...(req.baudRate !== undefined ? { baudRate: req.baudRate } : {}),
+        ...(req.parity !== undefined ? { parity: req.parity } : {}),
+        ...(req.address !== undefined ? { address: req.address } : {}),
+        verify: req.verify,
+        go: req.go,
+        erase: req.erase,
+        signal,
+        onProgress,
+      });
+      return romFlashView(r);
+    }
+    // native without a port, or on the connected board's port: the connected session.
+    const connected = this.device.current;
+    const onSession = req.protocol === 'native' && (req.port === undefined || (connected !== null && !connected.isDisconnected && connected.path === req.port));
+    const session = onSession ? this.device.require() : null;
+    if (req.protocol === 'uds') this.refuseConnectedPort(req.port, req.protocol);
+    const trust = loadTrustedKeys(req.trustKeyPaths);
+    const { bytes } = await readImage(req.path);
+    if (req.protocol === 'uds') {
+      const r = await runFlashJob({
+        protocol: 'uds',
+        port: req.port,
+        image: bytes,
+        confirm: req.confirm,
+        trust,
+        bitrate: req.bitrate,
+        txId: req.txId,
+        rxId: req.rxId,
+        seedKey: req.seedKey,
+        ...(req.maxBlockPayload !== undefined ? { maxBlockPayload: req.maxBlockPayload } : {}),
+        ...(req.baudRate !== undefined ? { baudRate: req.baudRate } : {}),
+        signal,
+        onProgress,
+      });
+      return imageFlashView(r);
+    }
+    if (!session) {
+      // Another port than the connected board's: the native back end opens it for the job.
+      const r = await runFlashJob({
+        protocol: 'native',
+        port: req.port!,
+        image: bytes,
+        confirm: req.confirm,
+        trust,
+        compress: req.compress,
+        ...(req.baudRate !== undefined ? { baudRate: req.baudRate } : {}),
+        signal,
+        onProgress,
+      });
+      return imageFlashView(r);
+    }
+    const target = this.target();
     // The telemetry stream would share the link with the upload: pause it for the transfer.
     const rate = session.telemetryRateHz;
     if (rate > 0) await session.stopTelemetry().catch(() => undefined);
     try {
-      const r = await flashImage(this.target(), bytes, { confirm, signal, onProgress, compress: true });
-      return {
-        outcome: r.outcome,
-        version: r.image.version,
-        bytesTotal: r.bytesTotal,
-        bytesSent: r.bytesSent,
-        bytesSkipped: r.bytesSkipped,
-        seconds: r.seconds,
-        payloadRate: r.payloadRate,
-        status: r.status,
-      };
+      const opened = { target, lineBytesPerSecond: lineBytesPerSecond(session.transport, session.line), close: async () => undefined };
+      const r = await flashOpenedTarget('native', opened, bytes, { port: session.path, confirm: req.confirm, trust, signal, onProgress }, req.compress);
+      return imageFlashView(r);
     } finally {
       if (rate > 0 && !session.isDisconnected) await session.startTelemetry(rate).catch(() => undefined);
     }
@@ -107,4 +173,43 @@ export class FirmwareJobs {
     await t.reset();
     return { mode: r.mode, status: await t.status() };
   }
+}
+
+function imageFlashView(r: ImageFlashResult): FlashStartResult {
+  const { report } = r;
+  return {
+    protocol: r.protocol,
+    outcome: report.outcome,
+    version: report.image.version,
+    bytesTotal: report.bytesTotal,
+    bytesSent: report.bytesSent,
+    bytesSkipped: report.bytesSkipped,
+    seconds: report.seconds,
+    payloadRate: report.payloadRate,
+    lineRatio: r.lineRatio,
+    status: report.status,
+  };
+}
+
+function romFlashView(r: Stm32RomFlashResult): FlashStartResult {
+  const x = r.result;
+  return {
+    protocol: 'stm32-rom',
+    part: x.part,
+    productId: x.productId,
+    bootloaderVersion: x.bootloaderVersion,
+    format: r.format,
+    imageBytes: x.imageBytes,
+    bytesWritten: x.bytesWritten,
+    blocksWritten: x.blocksWritten,
+    blocksSkipped: x.blocksSkipped,
+    erased: x.erased,
+    collateralErasedBytes: x.collateralErasedBytes,
+    verified: x.verified,
+    started: x.started,
+    retries: x.retries,
+    seconds: x.durationMs / 1000,
+    payloadRate: r.payloadRate,
+    lineRatio: r.payloadRate / r.lineRate,
+  };
 }

@@ -126,7 +126,7 @@ export function createHostApi(options: HostApiOptions): HostApi {
     },
     'image.inspect': async ({ path }) => firmware.inspect(path),
     'fw.status': async () => firmware.status(),
-    'flash.start': async ({ path, opId, confirm }) => operation(opId, (signal, progress) => firmware.flash(path, confirm, signal, progress)),
+    'flash.start': async ({ opId, ...req }) => operation(opId, (signal, progress) => firmware.flash(req, signal, progress)),
     'fw.confirm': async () => firmware.confirm(),
     'fw.revert': async () => firmware.revert(),
     'log.pull': async ({ opId, out, resume }) => {
