@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import type { Res } from '../../shared/api/contract.js';
 import { useApp } from '../app/state.js';
 import { RecordedChart } from '../charts/RecordedChart.js';
@@ -7,6 +7,7 @@ import { FilePicker } from '../common/FilePicker.js';
 import { bytes } from '../common/format.js';
 import { MAX_PHOTO_BYTES, MAX_PHOTOS, PHOTO_EXTENSIONS } from '../../shared/evidence/photos.js';
 import { Findings, VerdictBanner } from '../verify/VerifyScreen.js';
+import { NO_TICKET, TicketField } from '../logs/TicketField.js';
 
 type Remedy = 'repair' | 'replacement' | 'consultation';
 
@@ -35,30 +36,79 @@ function Field({ label, value, onChange, type = 'text', required = true, hint }:
 }
 
 /**
- * The warranty claim: which log, the claim form, the evaluation preview (the supplier's policy
- * applied to the board's own signed records, with findings and charts), then the signed package.
+ * What the customer entered, kept while they step over to the Logs screen (to download the log
+ * again with their claim ticket) and back: the screen is not shown meanwhile.
+ */
+let kept: { logPath: string | null; form: Form; ticketPath: string; photos: Res<'photo.inspect'>[] } | null = null;
+
+/** The claim ticket against the chosen log, from the preview: usable, or why not and what to do. */
+function TicketState({ ticket, onPullAgain, onDrop }: { ticket: NonNullable<Res<'claim.evaluate'>['ticket']>; onPullAgain(): void; onDrop(): void }) {
+  const expired = ticket.expired && (
+    <p>This ticket expired on {new Date(ticket.expiresAt).toLocaleDateString()}: your supplier may not accept it. Ask them for a new one.</p>
+  );
+  if (ticket.matchesLog) {
+    return (
+      <div className={ticket.expired ? 'notice' : 'ticket-state'} data-testid="claim-ticket-state">
+        <p>
+          <strong className="ok-text">✓ Claim ticket {ticket.claimId}</strong>: the log was downloaded with it. The package carries the ticket, so your supplier can tell the log was read after the claim was opened.
+        </p>
+        {expired}
+      </div>
+    );
+  }
+  return (
+    <div className="notice" role="status" data-testid="claim-ticket-state">
+      <strong>{ticket.problem}</strong>
+      {expired}
+      <div className="row">
+        {ticket.pullAgain && (
+          <button className="primary" onClick={onPullAgain} data-testid="claim-pull-again">
+            Download the log again with this ticket
+          </button>
+        )}
+        <button onClick={onDrop}>Continue without the ticket</button>
+      </div>
+    </div>
+  );
+}
+
+/**
+ * The warranty claim: which log and claim ticket, the claim form, the evaluation preview (the
+ * supplier's policy applied to the board's own signed records, with findings and charts), then the
+ * signed package.
  */
 export function ClaimScreen() {
-  const { api, connection, dataDir, go } = useApp();
-  const [logPath, setLogPath] = useState<string | null>(null);
-  const [form, setForm] = useState<Form>({
-    customer: '',
-    contact: '',
-    model: connection?.device.model ?? '',
-    serial: connection?.device.serial ?? '',
-    purchaseDate: '',
-    failureDate: '',
-    description: '',
-    remedy: 'repair',
-  });
+  const { api, connection, dataDir, go, takePendingFile } = useApp();
+  // A log handed over by the Logs screen replaces the one chosen before; the rest is kept.
+  const [handed] = useState(() => takePendingFile('claim'));
+  const [logPath, setLogPath] = useState<string | null>(() => handed ?? kept?.logPath ?? null);
+  const [ticketPath, setTicketPath] = useState(() => kept?.ticketPath ?? '');
+  const [form, setForm] = useState<Form>(
+    () =>
+      kept?.form ?? {
+        customer: '',
+        contact: '',
+        model: connection?.device.model ?? '',
+        serial: connection?.device.serial ?? '',
+        purchaseDate: '',
+        failureDate: '',
+        description: '',
+        remedy: 'repair',
+      },
+  );
   const [preview, setPreview] = useState<Res<'claim.evaluate'> | null>(null);
   const [created, setCreated] = useState<Res<'package.create'> | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<UiError | null>(null);
-  const [photos, setPhotos] = useState<Res<'photo.inspect'>[]>([]);
+  const [photos, setPhotos] = useState<Res<'photo.inspect'>[]>(() => kept?.photos ?? []);
   const [addingPhoto, setAddingPhoto] = useState(false);
   const [photoError, setPhotoError] = useState<UiError | null>(null);
   const set = (k: keyof Form) => (v: string) => setForm((f) => ({ ...f, [k]: v }));
+  useEffect(() => {
+    kept = { logPath, form, ticketPath, photos };
+  }, [logPath, form, ticketPath, photos]);
+  const chooseLog = (p: string | null) => (setLogPath(p), setPreview(null), setCreated(null));
+  const chooseTicket = (p: string) => (setTicketPath(p), setPreview(null), setCreated(null));
 
   // Each photo is checked by the host when it is picked (an image by content, within the size
   // limit), so a wrong file is reported next to the picker, not when the package is signed.
@@ -87,7 +137,7 @@ export function ClaimScreen() {
     setError(null);
     setCreated(null);
     try {
-      setPreview(await api.call('claim.evaluate', { logPath, claim: claim() }));
+      setPreview(await api.call('claim.evaluate', { logPath, claim: claim(), ...(ticketPath ? { ticketPath } : {}) }));
     } catch (e) {
       setError(asUiError(e));
     } finally {
@@ -101,7 +151,7 @@ export function ClaimScreen() {
     setError(null);
     try {
       const out = `${dataDir}/claim-${form.serial.replace(/[^A-Za-z0-9_-]/g, '_')}-${new Date().toISOString().slice(0, 10)}.psdiag`;
-      setCreated(await api.call('package.create', { logPath, claim: claim(), out, photos: photos.map((p) => p.path) }));
+      setCreated(await api.call('package.create', { logPath, claim: claim(), out, photos: photos.map((p) => p.path), ...(ticketPath ? { ticketPath } : {}) }));
     } catch (e) {
       setError(asUiError(e));
     } finally {
@@ -109,6 +159,8 @@ export function ClaimScreen() {
     }
   };
 
+  const ticketUsable = !!preview?.ticket?.matchesLog;
+  const ticketBlocks = !!preview?.ticket && !preview.ticket.matchesLog;
   const markers = useMemo(() => (preview?.evaluation.findings ?? []).map((f) => ({ t: Date.parse(f.from), label: f.title })), [preview]);
   const complete = form.customer && form.contact && form.model && form.serial && /^\d{4}-\d{2}-\d{2}$/.test(form.purchaseDate) && form.description;
 
@@ -120,15 +172,25 @@ export function ClaimScreen() {
           <h2>1. The battery's log</h2>
           <p className="muted">The claim is decided on the records the battery signed itself. Download them on the Logs screen{connection ? '' : ' after connecting the battery'}, then pick the file here.</p>
           {logPath ? (
-            <p>
-              <code>{logPath}</code> <button className="link" onClick={() => (setLogPath(null), setPreview(null))}>change</button>
+            <p data-testid="claim-log">
+              <code>{logPath}</code>{' '}
+              <button className="link" onClick={() => chooseLog(null)} aria-label="Change the log file">
+                change
+              </button>
             </p>
           ) : (
             <>
-              <FilePicker label="Log file" extensions={['.pslog']} onPick={(p) => (setLogPath(p), setPreview(null))} initialDir={dataDir || undefined} />
+              <FilePicker label="Log file" extensions={['.pslog']} onPick={chooseLog} initialDir={dataDir || undefined} />
               <button onClick={() => go('logs')}>Go to Logs to download it</button>
             </>
           )}
+          <TicketField
+            value={{ ...NO_TICKET, path: ticketPath }}
+            onChange={(t) => chooseTicket(t.path)}
+            allowCode={false}
+            initialDir={dataDir || undefined}
+            hint="If your supplier sent you a claim ticket file, attach it: the package then shows the log was read after the claim was opened. Download the log with the same ticket."
+          />
         </div>
         <div className="card">
           <h2>2. About the claim</h2>
@@ -193,6 +255,7 @@ export function ClaimScreen() {
         <div data-testid="claim-preview">
           <h2>4. What the supplier will see</h2>
           <VerdictBanner evaluation={preview.evaluation} verified />
+          {preview.ticket && <TicketState ticket={preview.ticket} onPullAgain={() => go('logs', ticketPath)} onDrop={() => chooseTicket('')} />}
           <div className="card">
             <h2>Findings</h2>
             <Findings evaluation={preview.evaluation} />
@@ -206,14 +269,16 @@ export function ClaimScreen() {
           <div className="card">
             <h2>5. Send it</h2>
             <p>
-              The package holds the battery's signed records, your claim{photos.length ? `, ${photos.length} photo${photos.length > 1 ? 's' : ''}` : ''}, the policy and this evaluation, signed by this installation. The supplier can check every byte.
+              The package holds the battery's signed records, your claim{photos.length ? `, ${photos.length} photo${photos.length > 1 ? 's' : ''}` : ''}
+              {ticketUsable ? `, claim ticket ${preview.ticket!.claimId}` : ''}, the policy and this evaluation, signed by this installation. The supplier can check every byte.
             </p>
-            <button className="primary big" onClick={create} disabled={!!busy} data-testid="claim-create">
+            <button className="primary big" onClick={create} disabled={!!busy || ticketBlocks} data-testid="claim-create">
               Create the signed package
             </button>
+            {ticketBlocks && <p className="muted small">The claim ticket does not fit this log (see above): download the log again with it, or continue without it.</p>}
             {created && (
               <p className="ok-text" role="status" data-testid="claim-created">
-                Saved {created.path} ({bytes(created.bytes)}, SHA-256 {created.sha256.slice(0, 16)}…). Send this file to your supplier.
+                Saved {created.path} ({bytes(created.bytes)}, SHA-256 {created.sha256.slice(0, 16)}…){created.claimId ? `, with claim ticket ${created.claimId}` : ''}. Send this file to your supplier.
               </p>
             )}
           </div>

@@ -5,6 +5,7 @@ import { RecordedChart } from '../charts/RecordedChart.js';
 import { asUiError, ErrorBox, type UiError } from '../common/ErrorBox.js';
 import { FilePicker, Progress } from '../common/FilePicker.js';
 import { bytes } from '../common/format.js';
+import { codeProblem, hasTicket, NO_TICKET, TicketField, type TicketChoice } from './TicketField.js';
 
 const ROOT_KEY = 'packscope.verify.rootKey';
 
@@ -12,13 +13,45 @@ function stamp(t: number): string {
   return new Date(t).toISOString().slice(0, 19).replace(/[:T]/g, '-');
 }
 
+/** What the finished download says about the claim ticket it was sealed for. */
+function Sealed({ ticket }: { ticket: NonNullable<Res<'log.pull'>['ticket']> }) {
+  const expired = ticket.expiresAt !== null && Date.parse(ticket.expiresAt) <= Date.now();
+  return (
+    <>
+      <p className="sealed" data-testid="pull-ticket">
+        {ticket.claimId ? (
+          <>
+            Sealed for claim <strong>{ticket.claimId}</strong> (ticket file{ticket.serial ? ` for pack ${ticket.serial}` : ''}).
+          </>
+        ) : (
+          <>
+            Sealed for the claim code <code>{ticket.code}</code>.
+          </>
+        )}{' '}
+        Your supplier can tell this log was read after the claim was opened.
+      </p>
+      {expired && (
+        <p className="notice" role="status">
+          This ticket expired on {new Date(ticket.expiresAt!).toLocaleDateString()}: your supplier may not accept a claim made with it. Ask them for a new one.
+        </p>
+      )}
+    </>
+  );
+}
+
 export function LogsScreen() {
-  const { api, connection, dataDir, takePendingFile } = useApp();
+  const { api, connection, dataDir, takePendingFile, go } = useApp();
   const [pullOp, setPullOp] = useState<string | null>(null);
   const [pullOut, setPullOut] = useState<string | null>(null);
   const [progress, setProgress] = useState<{ done: number; total: number; rate: number; etaSeconds: number | null; phase?: string } | null>(null);
   const [pulled, setPulled] = useState<Res<'log.pull'> | null>(null);
   const [cancelled, setCancelled] = useState(false);
+  const [resumable, setResumable] = useState(false);
+  // The claim ticket for the next download, and the one the download in progress (or cut) uses:
+  // a resumed download must be sealed over the nonce it began with.
+  const [ticket, setTicket] = useState<TicketChoice>(NO_TICKET);
+  const [pullTicket, setPullTicket] = useState<TicketChoice>(NO_TICKET);
+  const [checkTicket, setCheckTicket] = useState(false);
   const [log, setLog] = useState<LogOpenResult | null>(null);
   const [root] = useState(() => localStorage.getItem(ROOT_KEY) ?? '');
   const [busy, setBusy] = useState<string | null>(null);
@@ -46,23 +79,30 @@ export function LogsScreen() {
   );
 
   useEffect(() => {
+    // Another screen may hand over a log to open, or a claim ticket to download with.
     const f = takePendingFile('logs');
-    if (f) void open(f);
+    if (f && /\.psticket$/i.test(f)) setTicket({ code: '', path: f });
+    else if (f) void open(f);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
   useEffect(() => api.on('open-file', (e) => e.screen === 'logs' && void open(e.path)), [api, open]);
 
   const pull = async (resume: boolean) => {
+    const t = resume ? pullTicket : ticket;
+    if (!resume && codeProblem(t.code)) return (setCheckTicket(true), setError(null));
     const id = `pull-${Date.now()}`;
     const out = resume && pullOut ? pullOut : `${dataDir}/${connection?.device.serial ?? 'board'}-${stamp(Date.now())}.pslog`;
     setPullOut(out);
     setPullOp(id);
+    setPullTicket(t);
     setProgress(null);
     setPulled(null);
     setCancelled(false);
+    setResumable(false);
     setError(null);
     try {
-      const r = await api.call('log.pull', { opId: id, out, resume });
+      const sealed = t.path ? { ticketPath: t.path } : t.code.trim() ? { ticketCode: t.code.trim() } : {};
+      const r = await api.call('log.pull', { opId: id, out, resume, ...sealed });
       setPulled(r);
       setPullOut(null);
       await open(r.path);
@@ -70,6 +110,8 @@ export function LogsScreen() {
       const err = asUiError(e);
       if (err.code === 'CANCELLED') setCancelled(true);
       else setError(err);
+      // What arrived before a cancel or a lost link is kept: Resume continues it.
+      setResumable(err.code === 'CANCELLED' || err.code === 'DISCONNECTED' || err.code === 'TIMEOUT');
     } finally {
       setPullOp(null);
     }
@@ -112,11 +154,20 @@ export function LogsScreen() {
               <p>
                 The black box of {connection.device.model} #{connection.device.serial}, every segment checked against the board's signature as it arrives.
               </p>
+              <TicketField
+                value={ticket}
+                onChange={(t) => (setTicket(t), setCheckTicket(false), setError(null))}
+                allowCode
+                disabled={!!pullOp}
+                showProblem={checkTicket}
+                initialDir={dataDir || undefined}
+                hint="If your supplier opened a claim for this pack, type the code they gave you or choose their ticket file. The pack then seals this download for that claim."
+              />
               <div className="row">
                 <button className="primary" onClick={() => pull(false)} disabled={!!pullOp} data-testid="pull">
-                  Download the log
+                  {hasTicket(ticket) ? 'Download the log for the claim' : 'Download the log'}
                 </button>
-                {cancelled && pullOut && (
+                {resumable && pullOut && (
                   <button onClick={() => pull(true)} disabled={!!pullOp} data-testid="resume">
                     Resume the download
                   </button>
@@ -138,6 +189,14 @@ export function LogsScreen() {
                   {pulled.segments} segments, {pulled.records.toLocaleString()} records in {pulled.seconds.toFixed(1)} s ({bytes(Math.round(pulled.payloadRate))}/s)
                   {pulled.resumedSegments ? `, ${pulled.resumedSegments} segments kept from the earlier attempt` : ''}; signatures {pulled.signaturesOk ? 'valid' : 'NOT valid'}.
                 </p>
+              )}
+              {pulled?.ticket && <Sealed ticket={pulled.ticket} />}
+              {pulled && (
+                <div className="row">
+                  <button onClick={() => go('claim', pulled.path)} data-testid="use-for-claim">
+                    Use this log for a warranty claim
+                  </button>
+                </div>
               )}
             </>
           )}

@@ -1,6 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ed25519 } from '@noble/curves/ed25519.js';
 import { describe, expect, it } from 'vitest';
-import { connectTo, newPage, serveAndLaunch, shot } from './harness.js';
+import { encodeTicketFile, signTicket, ticketCode } from '../../shared/evidence/ticket.js';
+import { bridgeCall, connectTo, newPage, serveAndLaunch, shot } from './harness.js';
 
 const app = serveAndLaunch();
 
@@ -66,6 +69,59 @@ describe('Logs screen against the demo board', () => {
     const partRecords = Number(/Wrote ([\d,]+) records/.exec(part!)![1]!.replace(/,/g, ''));
     expect(partRecords).toBeGreaterThan(0);
     expect(partRecords).toBeLessThan(allRecords * 0.5);
+    expect(problems.filter((p) => !p.includes('favicon'))).toEqual([]);
+  });
+});
+
+describe('Logs screen with a claim ticket', () => {
+  it('refuses a ticket for another pack before reading anything and catches a mistyped code by its check character', { timeout: 120_000 }, async () => {
+    await bridgeCall(app.served, 'device.disconnect', {});
+    const { page, problems } = await newPage(app.browser);
+    await page.goto(app.served.url);
+    await connectTo(page, 'sim:?prefill=0.2&seed=3&unpaced');
+    const serial: string = (await bridgeCall(app.served, 'device.status', {})).device.serial;
+    const secret = ed25519.utils.randomSecretKey();
+    const supplier = { publicKey: ed25519.getPublicKey(secret), sign: (m: Uint8Array) => ed25519.sign(m, secret) };
+    const now = Date.now();
+    const other = await signTicket(
+      { claimId: 'C-20260601-0a0b0c', serial: 'PS-OTHER-0001', nonce: Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]), issuedAt: new Date(now - 60_000), expiresAt: new Date(now + 86_400_000) },
+      supplier,
+    );
+    writeFileSync(path.join(app.served.dataDir, 'other-pack.psticket'), encodeTicketFile(other));
+    await page.getByTestId('nav-logs').click();
+
+    // A ticket the supplier issued for another pack: refused by name, nothing is downloaded.
+    await page.getByRole('button', { name: 'I have a ticket file instead' }).click();
+    await page.getByRole('listitem').filter({ hasText: 'other-pack.psticket' }).click();
+    await page.getByTestId('ticket-chosen').getByText('other-pack.psticket').waitFor();
+    await page.getByTestId('pull').click();
+    const refusal = page.getByRole('alert').filter({ hasText: 'This ticket is for pack' });
+    await refusal.waitFor({ timeout: 30_000 });
+    expect(await refusal.locator('strong').textContent()).toBe(
+      `This ticket is for pack PS-OTHER-0001, the connected pack is ${serial}. Nothing was read from the pack: connect the pack the ticket names, or ask your supplier for a ticket for pack ${serial}.`,
+    );
+    expect(await page.getByTestId('pull-result').count()).toBe(0);
+    expect(await page.getByTestId('progress').count()).toBe(0);
+    await shot(page, 'logs-ticket-other-pack');
+
+    // A code with one character mistyped: its check character says so when the field is left,
+    // and Download does not start.
+    await page.getByRole('button', { name: 'Remove the ticket file' }).click();
+    const code = ticketCode(other);
+    const typo = code.replace(/^(.)/, (c) => (c === '7' ? '8' : '7'));
+    await page.getByLabel('Claim code').fill(typo);
+    await page.getByLabel('Claim code').press('Tab');
+    const problem = page.getByTestId('ticket-code-problem');
+    await problem.waitFor();
+    expect(await problem.textContent()).toBe('The claim code does not match its check character: a character was mistyped or two were swapped. Check it against what your supplier gave you.');
+    expect(await page.getByLabel('Claim code').getAttribute('aria-invalid')).toBe('true');
+    await shot(page, 'logs-ticket-typo');
+    await page.getByTestId('pull').click();
+    expect(await page.getByTestId('progress').count()).toBe(0);
+    // Typed right, the problem goes away.
+    await page.getByLabel('Claim code').fill(code);
+    await problem.waitFor({ state: 'detached' });
+    expect(await page.locator('body').textContent()).not.toMatch(/--[a-z]/);
     expect(problems.filter((p) => !p.includes('favicon'))).toEqual([]);
   });
 });

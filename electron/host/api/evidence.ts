@@ -1,15 +1,16 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { PackscopeError } from '../../../shared/errors.js';
-import { decodeDeviceEvidence } from '../../../shared/evidence/blackbox-evidence.js';
+import { DecodeError, PackscopeError } from '../../../shared/errors.js';
+import { decodeDeviceEvidence, type DeviceEvidenceParts } from '../../../shared/evidence/blackbox-evidence.js';
+import type { DecodedEvidence } from '../../../shared/evidence/device-evidence.js';
 import { DEVICE_DIR, PHOTO_DIR } from '../../../shared/evidence/package.js';
 import { MAX_PHOTO_BYTES, photoKind } from '../../../shared/evidence/photos.js';
 import { parseSha256Sums } from '../../../shared/evidence/sha256sums.js';
 import { openZip } from '../../../shared/evidence/zip.js';
 import type { Params, Res } from '../../../shared/api/contract.js';
 import { parsePolicy, type WarrantyPolicy } from '../../../shared/evidence/policy.js';
-import { MAX_TICKET_FILE_BYTES } from '../../../shared/evidence/ticket.js';
+import { MAX_TICKET_FILE_BYTES, parseTicketFile, type TicketFile } from '../../../shared/evidence/ticket.js';
 import { type InstallKeyStore, parseEd25519Keys } from '../evidence/install-keys.js';
 import type { PolicyStore } from '../evidence/policy-store.js';
 import { hostSignatureVerifier } from '../evidence/fast-verify.js';
@@ -188,24 +189,125 @@ export function inspectPhoto(path: string): Res<'photo.inspect'> {
   return { path, name, bytes: data.length, kind };
 }
 
-/** The claim's evaluation from a pulled .pslog and the default policy, before anything is signed. */
-export async function evaluateClaim(logPath: string, claim: Claim): Promise<Res<'claim.evaluate'>> {
-  const parts = await evidenceFromPslog(logPath);
+/** The claim screen's texts come from code written for the command line too; here they name screens, not options. */
+const CLAIM_WORDS: [RegExp, string][] = [
+  [/is a partial download; finish it with 'packscope log pull --resume' first/g, 'is a partial download; finish it on the Logs screen (Resume) first'],
+  [/; pull it again with --ticket/g, '; download it again on the Logs screen with the ticket'],
+];
+
+function inClaimWords(e: unknown): unknown {
+  if (!(e instanceof PackscopeError)) return e;
+  const message = CLAIM_WORDS.reduce((t, [re, words]) => t.replace(re, words), e.message);
+  return message === e.message ? e : new PackscopeError(e.code, message, e.details);
+}
+
+/** The customer's copy of the supplier's claim ticket: its bytes as issued and what they say. */
+interface AttachedTicket {
+  bytes: Uint8Array;
+  file: TicketFile;
+}
+
+async function readClaimTicket(path: string): Promise<AttachedTicket> {
+  const bytes = await readHostFile(path, 'the ticket file', MAX_TICKET_FILE_BYTES).catch((e: unknown) => {
+    if (e instanceof PackscopeError && e.code === 'REFUSED') throw new PackscopeError('DECODE', `${basename(path)} is not a claim ticket from your supplier (a ticket file is a few hundred bytes).`);
+    throw e;
+  });
+  try {
+    return { bytes, file: parseTicketFile(bytes) };
+  } catch (e) {
+    if (!(e instanceof DecodeError)) throw e;
+    throw new PackscopeError('DECODE', `${basename(path)} is not a claim ticket from your supplier: ${e.message.replace(/^not (a valid )?(a )?claim ticket:\s*/, '')}`);
+  }
+}
+
+/**
+ * The ticket against the log, as package creation will judge it (shared/evidence/package.ts
+ * assemblePackage): the log's checkpoint must be sealed over the ticket's nonce and come from the
+ * pack the ticket names. The problem is said in the Claim screen's words; null when it fits.
+ */
+function ticketProblem(t: TicketFile, evidence: DecodedEvidence): { problem: string; pullAgain: boolean } | null {
+  const { claimId, serial } = t.ticket;
+  if (evidence.source !== 'device') {
+    return { problem: `This log is a recording made by PackScope, not the pack's own black box, so it cannot carry claim ticket ${claimId}. Download the pack's log on the Logs screen with the ticket.`, pullAgain: true };
+  }
+  if (serial !== evidence.device.serial) {
+    return { problem: `Claim ticket ${claimId} is for pack ${serial}, but this log is from pack ${evidence.device.serial}. Choose the log of pack ${serial}, or the ticket your supplier issued for pack ${evidence.device.serial}.`, pullAgain: false };
+  }
+  if (!evidence.extent || evidence.extent.nonce !== t.ticket.nonce) {
+    return { problem: `This log was not downloaded with claim ticket ${claimId}, so it cannot show your supplier that it was read after the claim was opened. Download the log again with the ticket, then use the new log.`, pullAgain: true };
+  }
+  return null;
+}
+
+/** The evidence of a pulled log, decoded as package creation decodes it. */
+async function decodedLog(logPath: string): Promise<{ parts: DeviceEvidenceParts; evidence: DecodedEvidence }> {
+  const parts = await evidenceFromPslog(logPath).catch((e: unknown) => {
+    throw inClaimWords(e);
+  });
   const files = deviceFiles(parts);
-  const evidence = decodeDeviceEvidence(files, { rootPublicKeyPem: null }, hostSignatureVerifier(files));
-  const evaluation = evaluateEvidence(evidence, DEFAULT_POLICY, claim, new Date().toISOString());
+  return { parts, evidence: decodeDeviceEvidence(files, { rootPublicKeyPem: null }, hostSignatureVerifier(files)) };
+}
+
+/**
+ * The claim's evaluation from a pulled .pslog and the default policy, before anything is signed.
+ * With a claim ticket the log is sealed over, the ticket's issue time is the claim date, as in
+ * the package: the preview is what createClaimPackage signs.
+ */
+export async function evaluateClaim(logPath: string, claim: Claim, ticketPath?: string): Promise<Res<'claim.evaluate'>> {
+  const ticket = ticketPath ? await readClaimTicket(ticketPath) : null;
+  const { evidence } = await decodedLog(logPath);
+  const misfit = ticket ? ticketProblem(ticket.file, evidence) : null;
+  const facts = ticket && !misfit ? { issuedAtMs: Date.parse(ticket.file.ticket.issuedAt) } : null;
+  const evaluation = evaluateEvidence(evidence, DEFAULT_POLICY, claim, new Date().toISOString(), facts);
   return {
     device: { model: evidence.device.model, serial: evidence.device.serial, source: evidence.source },
     evaluation: evaluation as unknown as Res<'claim.evaluate'>['evaluation'],
     series: recordsToSeries(evidence.records),
+    ticket: ticket
+      ? {
+          claimId: ticket.file.ticket.claimId,
+          serial: ticket.file.ticket.serial,
+          issuedAt: ticket.file.ticket.issuedAt,
+          expiresAt: ticket.file.ticket.expiresAt,
+          expired: Date.parse(ticket.file.ticket.expiresAt) <= Date.now(),
+          matchesLog: misfit === null,
+          problem: misfit?.problem ?? null,
+          pullAgain: misfit?.pullAgain ?? false,
+        }
+      : null,
   };
 }
 
-/** Assembles, signs (installation key) and writes the .psdiag; written to a temp name, then renamed. */
-export async function createClaimPackage(logPath: string, claim: Claim, out: string, photoPaths: readonly string[], keyStore: InstallationKeyStore): Promise<Res<'package.create'>> {
-  // Photos first: a bad one is reported before the log is read.
+/**
+ * Assembles, signs (installation key) and writes the .psdiag; written to a temp name, then renamed.
+ * A claim ticket goes in as the customer received it; one the log is not sealed over is refused
+ * in the same words the preview used.
+ */
+export async function createClaimPackage(
+  logPath: string,
+  claim: Claim,
+  out: string,
+  photoPaths: readonly string[],
+  keyStore: InstallationKeyStore,
+  ticketPath?: string,
+): Promise<Res<'package.create'>> {
+  // Photos and the ticket first: a bad one is reported before the log is read.
   const photos = readPhotos(photoPaths);
-  const parts = await evidenceFromPslog(logPath);
-  const created = await createPackageFile({ parts, claim, policy: DEFAULT_POLICY, photos, out, keyStore });
-  return { path: created.path, bytes: created.bytes, sha256: created.sha256, verdict: created.evaluation.verdict, summary: created.evaluation.summary };
+  const ticket = ticketPath ? await readClaimTicket(ticketPath) : null;
+  const { parts, evidence } = await decodedLog(logPath);
+  if (ticket) {
+    const misfit = ticketProblem(ticket.file, evidence);
+    if (misfit) throw new PackscopeError('REFUSED', misfit.problem);
+  }
+  const created = await createPackageFile({ parts, claim, policy: DEFAULT_POLICY, photos, out, keyStore, ticket: ticket?.bytes ?? null }).catch((e: unknown) => {
+    throw inClaimWords(e);
+  });
+  return {
+    path: created.path,
+    bytes: created.bytes,
+    sha256: created.sha256,
+    verdict: created.evaluation.verdict,
+    summary: created.evaluation.summary,
+    claimId: ticket?.file.ticket.claimId ?? null,
+  };
 }

@@ -2,8 +2,9 @@ import { rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { csvHeader, csvRow } from '../../../shared/blackbox/export.js';
 import { parsePublicKeyPem } from '../../../shared/blackbox/certificate.js';
-import { PackscopeError } from '../../../shared/errors.js';
-import type { Res } from '../../../shared/api/contract.js';
+import { DecodeError, PackscopeError } from '../../../shared/errors.js';
+import type { Params, Res } from '../../../shared/api/contract.js';
+import { codeFromNonce, MAX_TICKET_FILE_BYTES, nonceFromCode, parseTicketFile, ticketNonce } from '../../../shared/evidence/ticket.js';
 import type { LogRecord, TransferProgress } from '../../../shared/types/domain.js';
 import { exportLog, openPslog, pullLog, type PslogReader } from '../blackbox/index.js';
 import { desktopRecordingOf } from '../recorder/index.js';
@@ -29,6 +30,79 @@ async function rootSpkiFrom(pemPath: string | undefined): Promise<Uint8Array | n
   }
 }
 
+/** The claim ticket a download is sealed over: its nonce and, from a ticket file, what the file names. */
+interface PullTicket {
+  nonce: Uint8Array;
+  code: string;
+  claimId: string | null;
+  serial: string | null;
+  expiresAt: string | null;
+}
+
+const sentence = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+
+/**
+ * The ticket of a download: a typed code (read back through its check character) or a ticket file
+ * (its nonce, serial and claim id; the signature is the supplier's to check). Problems come back in
+ * the words of the Logs screen, before the pack is asked for anything.
+ */
+export async function pullTicketOf(req: { ticketCode?: string | undefined; ticketPath?: string | undefined }): Promise<PullTicket | null> {
+  if (req.ticketCode !== undefined && req.ticketPath !== undefined) throw new PackscopeError('USAGE', 'Give the claim code or the ticket file, not both.');
+  if (req.ticketCode !== undefined) {
+    let nonce: Uint8Array;
+    try {
+      nonce = nonceFromCode(req.ticketCode);
+    } catch (e) {
+      if (!(e instanceof DecodeError)) throw e;
+      throw new PackscopeError('USAGE', `${sentence(e.message)}. Check it against what your supplier gave you.`);
+    }
+    return { nonce, code: codeFromNonce(nonce), claimId: null, serial: null, expiresAt: null };
+  }
+  if (req.ticketPath !== undefined) {
+    const name = path.basename(req.ticketPath);
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(req.ticketPath);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new PackscopeError(code === 'ENOENT' ? 'NOT_FOUND' : code === 'EACCES' || code === 'EPERM' ? 'PERMISSION' : 'IO', `Cannot read the ticket file ${req.ticketPath}: ${(e as Error).message}`);
+    }
+    if (bytes.length > MAX_TICKET_FILE_BYTES) throw new PackscopeError('DECODE', `${name} is not a claim ticket from your supplier (a ticket file is a few hundred bytes, this one is ${bytes.length}).`);
+    try {
+      const file = parseTicketFile(new Uint8Array(bytes));
+      const nonce = ticketNonce(file);
+      return { nonce, code: codeFromNonce(nonce), claimId: file.ticket.claimId, serial: file.ticket.serial, expiresAt: file.ticket.expiresAt };
+    } catch (e) {
+      if (!(e instanceof DecodeError)) throw e;
+      throw new PackscopeError('DECODE', `${name} is not a claim ticket from your supplier: ${e.message.replace(/^not (a valid )?(a )?claim ticket:\s*/, '')}`);
+    }
+  }
+  return null;
+}
+
+/** The plain refusal of a ticket for another pack. */
+function otherPack(ticketSerial: string, connected: string): PackscopeError {
+  return new PackscopeError(
+    'REFUSED',
+    `This ticket is for pack ${ticketSerial}, the connected pack is ${connected}. Nothing was read from the pack: connect the pack the ticket names, or ask your supplier for a ticket for pack ${connected}.`,
+  );
+}
+
+/** The pull's own texts name command-line options; on the Logs screen the Resume button does that job. */
+const PULL_WORDS: [RegExp, string][] = [
+  [/ \(run again with --resume\)/g, ' (Resume continues from there)'],
+  [/pull afresh without --resume/g, 'download it afresh'],
+  [/resume with that nonce, or/g, 'resume with the ticket it began with, or'],
+];
+
+function inLogsWords(e: unknown): unknown {
+  if (!(e instanceof PackscopeError)) return e;
+  const serial = /^the claim ticket is for serial (.+), but this board's certificate names (.+); nothing was read$/.exec(e.message);
+  if (serial) return otherPack(serial[1]!, serial[2]!);
+  const message = PULL_WORDS.reduce((t, [re, words]) => t.replace(re, words), e.message);
+  return message === e.message ? e : new PackscopeError(e.code, message, e.details);
+}
+
 async function withReader<T>(file: string, fn: (r: PslogReader) => Promise<T>): Promise<T> {
   const reader = await openPslog(file);
   try {
@@ -49,10 +123,16 @@ export class LogJobs {
     private dataDir: string,
   ) {}
 
-  async pull(out: string | undefined, resume: boolean, signal: AbortSignal, onProgress: (p: TransferProgress) => void): Promise<Res<'log.pull'>> {
+  async pull(req: Pick<Params<'log.pull'>, 'out' | 'resume' | 'ticketCode' | 'ticketPath'>, signal: AbortSignal, onProgress: (p: TransferProgress) => void): Promise<Res<'log.pull'>> {
+    const { out, resume } = req;
+    // The ticket first: a mistyped code or a file that is no ticket is reported before the pack is asked.
+    const ticket = await pullTicketOf(req);
     const session = this.device.require();
     const native = session.native;
     if (!native) throw new PackscopeError('REFUSED', `${session.info?.model ?? 'this board'} has no black box to pull (it does not speak the native protocol); record its live data instead`);
+    // A ticket names one pack: another one is refused by name, before anything is read. The pull
+    // checks the serial again against the board's certificate.
+    if (ticket?.serial && session.info?.serial && session.info.serial !== ticket.serial) throw otherPack(ticket.serial, session.info.serial);
     const serial = session.info?.serial ?? 'board';
     const file = out ?? path.join(this.dataDir, `${serial}-${new Date().toISOString().slice(0, 16).replace(/[:T]/g, '')}.pslog`);
     const rate = session.telemetryRateHz;
@@ -65,6 +145,10 @@ export class LogJobs {
         identity: session.info,
         source: { port: session.path },
         onProgress: (p) => onProgress({ done: p.done, total: p.total, rate: p.rate, etaSeconds: p.etaSeconds, phase: `${p.segments} segments` }),
+        ...(ticket ? { nonce: ticket.nonce } : {}),
+        ...(ticket?.serial ? { expectSerial: ticket.serial } : {}),
+      }).catch((e: unknown) => {
+        throw inLogsWords(e);
       });
       return {
         path: r.path,
@@ -76,6 +160,7 @@ export class LogJobs {
         payloadRate: r.payloadRate,
         signaturesOk: r.signaturesOk,
         issues: r.issues.slice(0, 50).map((i) => i.message),
+        ticket: ticket ? { code: ticket.code, claimId: ticket.claimId, serial: ticket.serial, expiresAt: ticket.expiresAt } : null,
       };
     } finally {
       if (rate > 0 && !session.isDisconnected) await session.startTelemetry(rate).catch(() => undefined);
