@@ -314,6 +314,22 @@ export const logOpenResult = z.object({
   series: recordedSeries,
 });
 
+/** A claim ticket file given with a claim, checked against the chosen log (its signature is the supplier's to check). */
+export const claimTicketView = z.object({
+  claimId: z.string(),
+  serial: z.string(),
+  issuedAt: z.string(),
+  expiresAt: z.string(),
+  /** The ticket's expiry has passed: the supplier may not accept a package sealed over it. */
+  expired: z.boolean(),
+  /** The log's checkpoint is sealed over this ticket: a package can carry it. */
+  matchesLog: z.boolean(),
+  /** Why it cannot be used with this log, in plain words (null when it matches). */
+  problem: z.string().nullable(),
+  /** The log is from the pack the ticket names: downloading it again with the ticket fixes the problem. */
+  pullAgain: z.boolean(),
+});
+
 const stepId = z.enum(['identity', 'faults', 'cell-spread', 'temperatures', 'current-offset', 'charger', 'blackbox']);
 const stepInfo = z.object({ id: stepId, title: z.string(), prompt: z.string() });
 export const stepResult = z.object({
@@ -375,7 +391,18 @@ export const contract = {
     'fw.confirm': method(empty, z.object({ changed: z.boolean(), status: FwStatusSchema }), 'Keeps the running test image.'),
     'fw.revert': method(empty, z.object({ mode: z.string(), status: FwStatusSchema }), 'Goes back to the other slot (resets the board).'),
     'log.pull': method(
-      z.object({ opId, out: hostPath.optional(), resume: z.boolean().default(false) }).strict(),
+      z
+        .object({
+          opId,
+          out: hostPath.optional(),
+          resume: z.boolean().default(false),
+          /** The short code of a supplier's claim ticket, as typed (XXXX-XXXX-XXXX-XXXX-C; case, spaces and hyphens are forgiven). */
+          ticketCode: z.string().min(1).max(64).optional(),
+          /** A supplier's claim ticket file (.psticket): the pack it names must be the connected one. */
+          ticketPath: hostPath.optional(),
+        })
+        .strict()
+        .refine((r) => r.ticketCode === undefined || r.ticketPath === undefined, { message: 'give the claim code or the ticket file, not both', path: ['ticketCode'] }),
       z.object({
         path: z.string(),
         segments: z.number(),
@@ -386,8 +413,19 @@ export const contract = {
         payloadRate: z.number(),
         signaturesOk: z.boolean(),
         issues: z.array(z.string()),
+        /** The claim ticket the checkpoint is sealed over (null: a fresh nonce of this PackScope's). */
+        ticket: z
+          .object({
+            /** The ticket's code (normalised), the nonce the checkpoint carries. */
+            code: z.string(),
+            /** From a ticket file: its claim id, pack serial and expiry; null for a typed code. */
+            claimId: z.string().nullable(),
+            serial: z.string().nullable(),
+            expiresAt: z.string().nullable(),
+          })
+          .nullable(),
       }),
-      "Pulls the board's black box into a .pslog, verified as it arrives (progress under opId; cancel keeps a partial file that resume continues).",
+      "Pulls the board's black box into a .pslog, verified as it arrives (progress under opId; cancel keeps a partial file that resume continues). With a claim ticket (code or file) the checkpoint is sealed over its nonce; a ticket file for another pack is refused before anything is read.",
     ),
     'log.open': method(
       z.object({ path: hostPath, rootKeyPath: hostPath.optional() }).strict(),
@@ -459,9 +497,15 @@ export const contract = {
     'recording.stop': method(empty, z.object({ path: z.string(), records: z.number(), segments: z.number(), gaps: z.number() }), 'Completes the recording file.'),
     'recording.status': method(empty, z.object({ active: z.boolean(), path: z.string().nullable(), records: z.number() }), 'The recording in progress, if any.'),
     'claim.evaluate': method(
-      z.object({ logPath: hostPath, claim: ClaimSchema }).strict(),
-      z.object({ device: z.object({ model: z.string(), serial: z.string(), source: z.enum(['device', 'desktop']) }), evaluation: evaluationView, series: recordedSeries }),
-      "Previews a claim: the warranty policy's evaluation of a pulled log (findings, verdict) and its charts; nothing is signed or written.",
+      z.object({ logPath: hostPath, claim: ClaimSchema, ticketPath: hostPath.optional() }).strict(),
+      z.object({
+        device: z.object({ model: z.string(), serial: z.string(), source: z.enum(['device', 'desktop']) }),
+        evaluation: evaluationView,
+        series: recordedSeries,
+        /** The claim ticket given, against the log (null: none given). */
+        ticket: claimTicketView.nullable(),
+      }),
+      "Previews a claim: the warranty policy's evaluation of a pulled log (findings, verdict) and its charts, with the claim ticket's facts as package.create signs them; nothing is signed or written.",
     ),
     'photo.inspect': method(
       z.object({ path: hostPath }).strict(),
@@ -474,9 +518,17 @@ export const contract = {
       "One photo of a verified .psdiag (the package must still have the verified SHA-256, the photo must match SHA256SUMS).",
     ),
     'package.create': method(
-      z.object({ logPath: hostPath, claim: ClaimSchema, out: hostPath, photos: z.array(hostPath).max(MAX_PHOTOS).default([]) }).strict(),
-      z.object({ path: z.string(), bytes: z.number(), sha256: z.string(), verdict: z.enum(['covered', 'excluded', 'inconclusive']), summary: z.string() }),
-      'Builds the signed diagnosis package (.psdiag) from a pulled log, the claim and its photos.',
+      z.object({ logPath: hostPath, claim: ClaimSchema, out: hostPath, photos: z.array(hostPath).max(MAX_PHOTOS).default([]), ticketPath: hostPath.optional() }).strict(),
+      z.object({
+        path: z.string(),
+        bytes: z.number(),
+        sha256: z.string(),
+        verdict: z.enum(['covered', 'excluded', 'inconclusive']),
+        summary: z.string(),
+        /** The claim the package carries the ticket of (null: no ticket). */
+        claimId: z.string().nullable(),
+      }),
+      'Builds the signed diagnosis package (.psdiag) from a pulled log, the claim, its photos and the claim ticket the log was pulled with (a ticket the log was not sealed over is refused).',
     ),
     'op.cancel': method(z.object({ opId }).strict(), z.object({ cancelled: z.boolean() }), 'Cancels a long operation by its opId.'),
   },
@@ -521,6 +573,7 @@ export type LogOpenResult = z.output<typeof logOpenResult>;
 export type StepResultView = z.output<typeof stepResult>;
 export type StoredPolicyView = z.output<typeof storedPolicy>;
 export type InstallKeyEntry = z.output<typeof installKeyEntry>;
+export type ClaimTicketView = z.output<typeof claimTicketView>;
 
 /**
  * The API as the renderer sees it (window.packscope in Electron, the WebSocket client in a

@@ -129,9 +129,9 @@ export function createHostApi(options: HostApiOptions): HostApi {
     'flash.start': async ({ opId, ...req }) => operation(opId, (signal, progress) => firmware.flash(req, signal, progress)),
     'fw.confirm': async () => firmware.confirm(),
     'fw.revert': async () => firmware.revert(),
-    'log.pull': async ({ opId, out, resume }) => {
+    'log.pull': async ({ opId, ...req }) => {
       ensureDir(dataDir);
-      return operation(opId, (signal, progress) => logs.pull(out, resume, signal, progress));
+      return operation(opId, (signal, progress) => logs.pull(req, signal, progress));
     },
     'log.open': async ({ path, rootKeyPath }) => logs.open(path, rootKeyPath),
     'log.export': async ({ path, out, opId, range }) => operation(opId, (signal) => logs.export(path, out, range, signal)),
@@ -159,10 +159,10 @@ export function createHostApi(options: HostApiOptions): HostApi {
       return { path: summary.path, records: summary.records, segments: summary.segments, gaps: summary.gaps.length };
     },
     'recording.status': async () => ({ active: recording !== null, path: recording?.path ?? null, records: recording?.records ?? 0 }),
-    'claim.evaluate': async ({ logPath, claim }) => evaluateClaim(logPath, claim),
+    'claim.evaluate': async ({ logPath, claim, ticketPath }) => evaluateClaim(logPath, claim, ticketPath),
     'photo.inspect': async ({ path: file }) => inspectPhoto(file),
     'package.photo': async ({ path: file, name, sha256 }) => packagePhoto(file, name, sha256),
-    'package.create': async ({ logPath, claim, out, photos }) => createClaimPackage(logPath, claim, out, photos, keyStore),
+    'package.create': async ({ logPath, claim, out, photos, ticketPath }) => createClaimPackage(logPath, claim, out, photos, keyStore, ticketPath),
     'op.cancel': async ({ opId }) => ({ cancelled: ops.cancel(opId) }),
   };
 
