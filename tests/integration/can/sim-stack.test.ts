@@ -13,7 +13,7 @@ import { UdsClient } from '../../../electron/host/can/uds-client.js';
 import { UdsFirmwareTarget } from '../../../electron/host/can/uds-target.js';
 import { flashImage } from '../../../electron/host/flasher/flasher.js';
 import { packscopeHmacSeedKey } from '../../../shared/can/seedkey.js';
-import { pipeTransport } from './pipe-transport.js';
+import { pipeTransport } from '../../support/mock-transport.js';
 
 /**
  * The whole CAN stack in one process: host SLCAN channel ↔ simulated adapter ↔ simulated bus with
@@ -36,7 +36,7 @@ afterEach(async () => {
 async function start(bitrate = 500_000) {
   dir = mkdtempSync(path.join(tmpdir(), 'ps-can-'));
   sim = await runSim({ personality: 'slcan', seed: 7, stateDir: dir });
-  channel = await openCanChannel('sim:slcan', { bitrate, timestamps: true }, pipeTransport(sim.host!));
+  channel = await openCanChannel('sim:slcan', { bitrate, timestamps: true }, pipeTransport(sim.host!, { path: 'sim:slcan', open: false }));
   return { sim, channel };
 }
 

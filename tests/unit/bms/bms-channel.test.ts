@@ -3,28 +3,17 @@ import { BmsChannel, probeWith } from '../../../electron/host/drivers/bms-pollin
 import jbdFactory from '../../../electron/host/drivers/jbd.js';
 import { createJbdExtractor, encodeJbdRead, encodeJbdResponse, type JbdFrame } from '../../../shared/bms/jbd.js';
 import { PackscopeError } from '../../../shared/errors.js';
-import type { ByteTransport, CloseReason } from '../../../shared/types/transport.js';
+import { MockTransport } from '../../support/mock-transport.js';
 
-/** A transport whose "board" is a function of what was written; counts its listeners. */
+/** A transport whose "board" is a function of what was written, answering 1 ms later. */
 function fakeTransport(answer: (req: Uint8Array) => Uint8Array[] | null) {
-  const data = new Set<(c: Uint8Array) => void>();
-  const close = new Set<(r: CloseReason) => void>();
-  const t: ByteTransport & { listeners(): number; unplug(): void; inject(b: Uint8Array): void } = {
-    info: { kind: 'sim', path: 'fake:' },
-    isOpen: true,
-    open: async () => undefined,
-    close: async () => undefined,
-    async write(d) {
+  return new MockTransport({
+    path: 'fake:',
+    peer: (d, port) => {
       const out = answer(d);
-      if (out) setTimeout(() => out.forEach((c) => data.forEach((l) => l(c))), 1);
+      if (out) port.reply(out, 1);
     },
-    onData: (l) => (data.add(l), () => data.delete(l)),
-    onClose: (l) => (close.add(l), () => close.delete(l)),
-    listeners: () => data.size + close.size,
-    unplug: () => close.forEach((l) => l({ kind: 'disconnected', message: 'unplugged' })),
-    inject: (b) => data.forEach((l) => l(b)),
-  };
-  return t;
+  });
 }
 
 const line = { baudRate: 9600 };
@@ -62,7 +51,7 @@ describe('BmsChannel', () => {
     await expect(p).rejects.toBeInstanceOf(PackscopeError);
     await expect(p).rejects.toMatchObject({ code: 'DISCONNECTED' });
     ch.dispose();
-    expect(t.listeners()).toBe(0);
+    expect(t.listenerCount).toBe(0);
   });
 
   it('requests are serialised: each gets its own answer', async () => {
@@ -78,10 +67,10 @@ describe('probes', () => {
   it('answer true for the right board, false for silence, and leave no listener behind', async () => {
     const board = fakeTransport((req) => (req[1] === 0xa5 ? [reply(req[2]!)] : null));
     expect(await jbdFactory.probe(board, 100)).toBe(true);
-    expect(board.listeners()).toBe(0);
+    expect(board.listenerCount).toBe(0);
     const silent = fakeTransport(() => null);
     expect(await probeWith(silent, line, createJbdExtractor(), encodeJbdRead(3), () => true, 30)).toBe(false);
-    expect(silent.listeners()).toBe(0);
+    expect(silent.listenerCount).toBe(0);
     // Line noise that merely looks like a frame start is not an answer.
     const noisy = fakeTransport(() => [Uint8Array.of(0xdd, 0x03, 0x00, 0x02, 0x01)]);
     expect(await jbdFactory.probe(noisy, 50)).toBe(false);

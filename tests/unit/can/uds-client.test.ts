@@ -3,32 +3,22 @@ import { dataFrame, type CanFrame } from '../../../shared/can/frame.js';
 import { decodePdu, encodePdu } from '../../../shared/can/isotp.js';
 import { decodeCommand, encodeReply, type SlcanReply } from '../../../shared/can/slcan.js';
 import { PackscopeError } from '../../../shared/errors.js';
-import type { ByteTransport } from '../../../shared/types/transport.js';
 import { SlcanChannel } from '../../../electron/host/can/slcan-channel.js';
 import { UdsClient } from '../../../electron/host/can/uds-client.js';
+import { MockTransport } from '../../support/mock-transport.js';
 
 /**
  * The UDS client and SLCAN channel against a scripted adapter + ECU (single-frame answers only):
  * response-pending is waited out, a negative response is an error named by its NRC, silence is a
  * timeout naming the ECU, and an adapter refusal reaches the caller.
  */
-function scriptedAdapter(ecu: (req: Uint8Array) => Array<Uint8Array | 'bell'>): ByteTransport {
-  const listeners = new Set<(d: Uint8Array) => void>();
+function scriptedAdapter(ecu: (req: Uint8Array) => Array<Uint8Array | 'bell'>): MockTransport {
   let line = '';
-  let open = false;
-  const reply = (r: SlcanReply) => setImmediate(() => listeners.forEach((l) => l(encodeReply(r))));
-  const transport: ByteTransport = {
-    info: { kind: 'sim', path: 'scripted' },
-    get isOpen() {
-      return open;
-    },
-    async open() {
-      open = true;
-    },
-    async close() {
-      open = false;
-    },
-    async write(data) {
+  return new MockTransport({
+    path: 'scripted',
+    open: false,
+    peer: (data, port) => {
+      const reply = (r: SlcanReply) => port.reply(encodeReply(r));
       for (const b of data) {
         if (b !== 0x0d) {
           line += String.fromCharCode(b);
@@ -52,10 +42,7 @@ function scriptedAdapter(ecu: (req: Uint8Array) => Array<Uint8Array | 'bell'>): 
         } else reply({ kind: 'ok' });
       }
     },
-    onData: (l) => (listeners.add(l), () => listeners.delete(l)),
-    onClose: () => () => undefined,
-  };
-  return transport;
+  });
 }
 
 async function client(ecu: (req: Uint8Array) => Array<Uint8Array | 'bell'>) {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Stm32RomClient } from '../../../electron/host/stm32/client.js';
 import { flashStm32 } from '../../../electron/host/stm32/flasher.js';
 import { PackscopeError } from '../../../shared/errors.js';
-import type { ByteTransport } from '../../../shared/types/transport.js';
+import { MockTransport, pipeTransport } from '../../support/mock-transport.js';
 import { inProcessRom, silentTransport } from './harness.js';
 
 const BASE = 0x0800_0000;
@@ -175,20 +175,14 @@ describe('STM32 ROM flasher against the simulated bootloader', () => {
   it('client decoders: any reply bytes give a value or a typed error', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.uint8Array({ minLength: 0, maxLength: 40 }), { maxLength: 6 }), fc.integer({ min: 0, max: 3 }), async (replies, op) => {
-        const listeners = new Set<(d: Uint8Array) => void>();
         let i = 0;
-        const t: ByteTransport = {
-          info: { kind: 'sim', path: 'sim:fuzz' },
-          isOpen: true,
-          async open() {},
-          async close() {},
-          async write() {
+        const t = new MockTransport({
+          path: 'sim:fuzz',
+          peer: (_, port) => {
             const reply = replies[i++];
-            if (reply) setTimeout(() => listeners.forEach((l) => l(reply)), 0);
+            if (reply) port.reply(reply, 0);
           },
-          onData: (l) => (listeners.add(l), () => listeners.delete(l)),
-          onClose: () => () => undefined,
-        };
+        });
         const c = new Stm32RomClient(t, { baudRate: 115200, pipeline: false, ackTimeoutMs: 5 });
         try {
           if (op === 0) await c.get();
@@ -221,19 +215,7 @@ describe('STM32 ROM flasher on a noisy line', () => {
     });
     const rom = new Stm32RomPersonality({ delay: () => new Promise((r) => setTimeout(r, 0)) });
     rom.attach(link);
-    const listeners = new Set<(d: Uint8Array) => void>();
-    pair.host.onData((d) => listeners.forEach((l) => l(d)));
-    const t: ByteTransport = {
-      info: { kind: 'sim', path: 'sim:noisy' },
-      isOpen: true,
-      async open() {},
-      async close() {},
-      async write(d) {
-        pair.host.write(d);
-      },
-      onData: (l) => (listeners.add(l), () => listeners.delete(l)),
-      onClose: () => () => undefined,
-    };
+    const t = pipeTransport(pair.host, { path: 'sim:noisy' });
     try {
       const img = pattern(8192, 77);
       const r = await flashStm32(t, { baudRate: 115200, segments: [{ address: BASE, data: img }], retries: 5, ackTimeoutMs: 150 });

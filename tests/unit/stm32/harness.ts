@@ -1,7 +1,7 @@
 import { createDeviceLink } from '../../../firmware/sim/line.js';
 import { createPipePair } from '../../../firmware/sim/run.js';
 import { Stm32RomPersonality, type RomTraceEvent, type Stm32DeviceModel } from '../../../firmware/sim/stm32rom/index.js';
-import type { ByteTransport, CloseReason } from '../../../shared/types/transport.js';
+import { MockTransport, pipeTransport } from '../../support/mock-transport.js';
 
 /**
  * The simulated ROM bootloader on an in-process, unpaced line, with flash operations shortened to
@@ -25,32 +25,7 @@ export function inProcessRom(
   });
   options.seedFlash?.(rom.memory.flash);
   rom.attach(link);
-  const dataListeners = new Set<(d: Uint8Array) => void>();
-  const closeListeners = new Set<(r: CloseReason) => void>();
-  pair.host.onData((d) => dataListeners.forEach((l) => l(d)));
-  let open = true;
-  const transport: ByteTransport = {
-    info: { kind: 'sim', path: 'sim:stm32-rom' },
-    get isOpen() {
-      return open;
-    },
-    async open() {},
-    async close() {
-      open = false;
-      closeListeners.forEach((l) => l({ kind: 'closed' }));
-    },
-    async write(data) {
-      pair.host.write(data);
-    },
-    onData(l) {
-      dataListeners.add(l);
-      return () => dataListeners.delete(l);
-    },
-    onClose(l) {
-      closeListeners.add(l);
-      return () => closeListeners.delete(l);
-    },
-  };
+  const transport = pipeTransport(pair.host, { path: 'sim:stm32-rom' });
   return {
     rom,
     link,
@@ -65,14 +40,6 @@ export function inProcessRom(
 }
 
 /** A transport nothing answers on (no board, or BOOT0 low). */
-export function silentTransport(): ByteTransport {
-  return {
-    info: { kind: 'sim', path: 'sim:nothing' },
-    isOpen: true,
-    async open() {},
-    async close() {},
-    async write() {},
-    onData: () => () => undefined,
-    onClose: () => () => undefined,
-  };
+export function silentTransport(): MockTransport {
+  return new MockTransport({ path: 'sim:nothing' });
 }

@@ -1,22 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ByteReader } from '../../../electron/host/stm32/reader.js';
-import type { ByteTransport } from '../../../shared/types/transport.js';
+import { MockTransport } from '../../support/mock-transport.js';
 
 /** A transport whose data the test pushes by hand. */
-function manualTransport(): { transport: ByteTransport; push(d: Uint8Array): void } {
-  const listeners = new Set<(d: Uint8Array) => void>();
-  return {
-    push: (d) => listeners.forEach((l) => l(d)),
-    transport: {
-      info: { kind: 'sim', path: 'manual' },
-      isOpen: true,
-      async open() {},
-      async close() {},
-      async write() {},
-      onData: (l) => (listeners.add(l), () => listeners.delete(l)),
-      onClose: () => () => undefined,
-    },
-  };
+function manualTransport(): { transport: MockTransport; push(d: Uint8Array): void } {
+  const transport = new MockTransport({ path: 'manual' });
+  return { transport, push: (d) => transport.emitData(d) };
 }
 
 function stall(ms: number): void {
