@@ -109,11 +109,6 @@ export function parseVersion(text: string): ImageVersion {
   return v;
 }
 
-/** Orders versions like MCUboot's boot_version_cmp (build number included). */
-export function compareVersions(a: ImageVersion, b: ImageVersion): number {
-  return a.major - b.major || a.minor - b.minor || a.revision - b.revision || a.build - b.build;
-}
-
 // ---------- header ----------
 
 export function decodeHeader(bytes: Uint8Array): { header: ImageHeader; version: ImageVersion } {
@@ -235,10 +230,6 @@ export function parseImage(bytes: Uint8Array, maxAlign = 8): McubootImage {
     tlvAreaSize: area.size,
     trailer,
   };
-}
-
-export function findTlv(img: McubootImage, type: number): Tlv | undefined {
-  return img.tlvs.find((t) => t.type === type) ?? img.protectedTlvs.find((t) => t.type === type);
 }
 
 /** Security counter from the protected SEC_CNT TLV (only the protected one counts), or null. */
