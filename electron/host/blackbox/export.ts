@@ -27,8 +27,10 @@ export async function exportLog(
   const t0 = performance.now();
   const inPlace = isSpecialPath(out);
   const tmp = inPlace ? out : `${out}.tmp-${process.pid}`;
-  // /dev/stdout is written through this process's fd 1: opening it anew fails when stdout is a socket.
-  const stream = out === '/dev/stdout' ? createWriteStream('', { fd: 1, autoClose: false }) : createWriteStream(tmp);
+  // /dev/stdout is written through process.stdout: opening it anew fails when stdout is a socket,
+  // and only the process's own stream copes with a non-blocking descriptor. It is flushed, not ended.
+  const toStdout = out === '/dev/stdout';
+  const stream: NodeJS.WritableStream = toStdout ? process.stdout : createWriteStream(tmp);
   const failed = new Promise<never>((_, reject) =>
     stream.once('error', (e: NodeJS.ErrnoException) =>
       reject(e.code === 'EPIPE' ? new PackscopeError('IO', `${out}: the reader closed the pipe`, { errno: 'EPIPE' }) : new PackscopeError('IO', `${out}: ${e.message}`)),
@@ -60,10 +62,10 @@ export async function exportLog(
     }
     if (!headerDone) buf += csvHeader(0, []);
     await write(buf);
-    await Promise.race([new Promise<void>((resolve) => stream.end(resolve)), failed]);
+    await Promise.race([new Promise<void>((resolve) => (toStdout ? stream.write('', () => resolve()) : stream.end(resolve))), failed]);
     if (!inPlace) await rename(tmp, out);
   } catch (e) {
-    stream.destroy();
+    if (!toStdout) (stream as ReturnType<typeof createWriteStream>).destroy();
     if (!inPlace) await unlink(tmp).catch(() => undefined);
     throw e;
   }
