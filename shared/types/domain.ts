@@ -30,6 +30,15 @@ export interface DeviceInfo {
   signsEvidence: boolean;
 }
 
+/** The fields that name a board, as every identity record has them (DeviceInfo, the native IDENTITY answer, a recording's meta). */
+export type BoardIdentity = Pick<DeviceInfo, 'model' | 'serial' | 'boardId' | 'hardwareRevision' | 'firmwareVersion' | 'bootloaderVersion' | 'cellCount' | 'chemistry'>;
+
+/** Just those fields of an identity record, for building another kind of record from it. */
+export function boardIdentityOf(id: BoardIdentity): BoardIdentity {
+  const { model, serial, boardId, hardwareRevision, firmwareVersion, bootloaderVersion, cellCount, chemistry } = id;
+  return { model, serial, boardId, hardwareRevision, firmwareVersion, bootloaderVersion, cellCount, chemistry };
+}
+
 /** Named bits of TelemetryFrame.status. */
 export const STATUS_FLAGS = [
   'charging',

@@ -2,7 +2,7 @@ import { PYLONTECH_ID_SET, applyPylontech, decodePylontech, pylontechTelemetry, 
 import { PackscopeError } from '../../../shared/errors.js';
 import { emptyLinkStats, type Capability, type DeviceInfo, type LinkStats, type TelemetryFrame } from '../../../shared/types/domain.js';
 import type { ByteTransport } from '../../../shared/types/transport.js';
-import type { Driver, DriverFactory, DriverOptions } from '../drivers/types.js';
+import { TelemetryStream, type Driver, type DriverFactory, type DriverOptions } from '../drivers/types.js';
 import { SLCAN_SERIAL_BAUD } from './open.js';
 import { SlcanChannel } from './slcan-channel.js';
 import { Emitter } from '../../../shared/util/emitter.js';
@@ -23,13 +23,12 @@ function bitrateFromEnv(): number {
   return v ? Number(v) : PYLONTECH_BITRATE;
 }
 
-export class PylontechCanDriver implements Driver {
+export class PylontechCanDriver extends TelemetryStream implements Driver {
   readonly protocol = 'pylontech-can' as const;
   readonly capabilities: ReadonlySet<Capability> = new Set<Capability>(['identity', 'telemetry']);
   /** The pack broadcasts its frames about once a second, whatever rate is asked for. */
   readonly maxTelemetryRateHz = 1;
   private state: PylontechState = {};
-  private telemetryEvents = new Emitter<TelemetryFrame>();
   private disconnectEvents = new Emitter<string>();
   private streaming = false;
   private counters: LinkStats = emptyLinkStats();
@@ -38,6 +37,7 @@ export class PylontechCanDriver implements Driver {
   private waiters: Array<() => void> = [];
 
   constructor(readonly channel: SlcanChannel) {
+    super();
     this.unsubs.push(channel.onFrame(({ frame, t }) => this.onFrame(frame.id, frame.data, frame.extended || frame.remote, t)));
     this.unsubs.push(
       channel.onClose((why) => {
@@ -132,10 +132,6 @@ export class PylontechCanDriver implements Driver {
 
   async stopTelemetry(): Promise<void> {
     this.streaming = false;
-  }
-
-  onTelemetry(listener: (frame: TelemetryFrame) => void): () => void {
-    return this.telemetryEvents.on(listener);
   }
 
   onDisconnect(listener: (reason: string) => void): () => void {

@@ -2,7 +2,7 @@ import { isPackscopeError, PackscopeError } from '../../../shared/errors.js';
 import type { FrameExtractor } from '../../../shared/bms/extractor.js';
 import { emptyLinkStats, type Capability, type DeviceInfo, type LinkStats, type ProtocolId, type TelemetryFrame } from '../../../shared/types/domain.js';
 import type { ByteTransport, LineSettings } from '../../../shared/types/transport.js';
-import type { Driver, DriverOptions } from './types.js';
+import { TelemetryStream, type Driver, type DriverOptions } from './types.js';
 import { deadline } from '../util/deadline.js';
 import { Emitter } from '../../../shared/util/emitter.js';
 
@@ -172,6 +172,13 @@ export class BmsChannel<F> {
   }
 }
 
+/**
+ * Retries per exchange inside a poll round: one. A round is several exchanges, and losing all of
+ * them to one corrupted byte would starve a noisy line. A silent board still fails the round in
+ * two timeouts, well inside the session's 1 s stale limit, and no frame is emitted.
+ */
+export const POLL_RETRIES = 1;
+
 /** What a protocol plugs into PolledDriver. */
 export interface PollingProtocol<F> {
   readonly protocol: ProtocolId;
@@ -186,9 +193,8 @@ export interface PollingProtocol<F> {
 }
 
 /** A polled commodity-BMS driver: identity and telemetry only, never a write to the board. */
-export class PolledDriver<F> implements Driver {
+export class PolledDriver<F> extends TelemetryStream implements Driver {
   readonly capabilities: ReadonlySet<Capability> = new Set<Capability>(['identity', 'telemetry']);
-  private telemetryEvents = new Emitter<TelemetryFrame>();
   private polling: { stop: AbortController; done: Promise<void> } | null = null;
   private round = 0;
   /** Rate actually used after clamping to what the line can carry. */
@@ -198,7 +204,9 @@ export class PolledDriver<F> implements Driver {
     readonly channel: BmsChannel<F>,
     private impl: PollingProtocol<F>,
     private signal?: AbortSignal,
-  ) {}
+  ) {
+    super();
+  }
 
   get protocol(): ProtocolId {
     return this.impl.protocol;
@@ -245,10 +253,6 @@ export class PolledDriver<F> implements Driver {
     if (!p) return;
     p.stop.abort();
     await p.done.catch(() => undefined);
-  }
-
-  onTelemetry(listener: (frame: TelemetryFrame) => void): () => void {
-    return this.telemetryEvents.on(listener);
   }
 
   onDisconnect(listener: (reason: string) => void): () => void {

@@ -20,7 +20,7 @@ import {
   type DalyStatus,
 } from '../../../shared/bms/daly.js';
 import type { LineSettings } from '../../../shared/types/transport.js';
-import { BmsChannel, driverOptions, PolledDriver, probeWith, type PollingProtocol } from './bms-polling.js';
+import { BmsChannel, driverOptions, POLL_RETRIES, PolledDriver, probeWith, type PollingProtocol } from './bms-polling.js';
 import type { DriverFactory } from './types.js';
 
 /**
@@ -30,12 +30,6 @@ import type { DriverFactory } from './types.js';
  * round, since the counts are what tell real values from the stale padding bytes.
  * Current sign: see shared/bms/daly.ts (raw above 30000 = discharge).
  */
-/**
- * One retry per exchange inside a poll round: a round is several exchanges, and losing all of
- * them to one corrupted byte would starve a noisy line. A silent board still fails the round in
- * two timeouts, well inside the session's 1 s stale limit, and no frame is emitted.
- */
-const POLL_RETRIES = 1;
 const LINE: LineSettings = { baudRate: 9600, parity: 'none' };
 const FRAME = 13;
 

@@ -18,19 +18,13 @@ import {
 } from '../../../shared/bms/jbd.js';
 import { isPackscopeError } from '../../../shared/errors.js';
 import type { LineSettings } from '../../../shared/types/transport.js';
-import { BmsChannel, driverOptions, PolledDriver, probeWith, type PollingProtocol } from './bms-polling.js';
+import { BmsChannel, driverOptions, POLL_RETRIES, PolledDriver, probeWith, type PollingProtocol } from './bms-polling.js';
 import type { DriverFactory } from './types.js';
 
 /**
  * JBD / Xiaoxiang UART driver (9600 8N1, read-only): identity from registers 0x05 and 0x03,
  * telemetry from 0x03 (pack values, temperatures, protection) + 0x04 (cell voltages) per round.
  */
-/**
- * One retry per exchange inside a poll round: a round is several exchanges, and losing all of
- * them to one corrupted byte would starve a noisy line. A silent board still fails the round in
- * two timeouts, well inside the session's 1 s stale limit, and no frame is emitted.
- */
-const POLL_RETRIES = 1;
 const LINE: LineSettings = { baudRate: 9600, parity: 'none' };
 
 const isAnswerTo = (register: number) => (f: JbdFrame) => f.b1 === register && f.b1 !== JBD_READ && f.b1 !== JBD_WRITE;

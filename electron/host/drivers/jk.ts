@@ -11,19 +11,13 @@ import {
   type JkStatus,
 } from '../../../shared/bms/jk.js';
 import type { LineSettings } from '../../../shared/types/transport.js';
-import { BmsChannel, driverOptions, PolledDriver, probeWith, type PollingProtocol } from './bms-polling.js';
+import { BmsChannel, driverOptions, POLL_RETRIES, PolledDriver, probeWith, type PollingProtocol } from './bms-polling.js';
 import type { DriverFactory } from './types.js';
 
 /**
  * JK BMS "4E 57" driver (RS485 / TTL, 115200 8N1, read-only): one read-all request per round
  * gives cells, temperatures, voltage, current, SOC, warnings and the identity fields.
  */
-/**
- * One retry per exchange inside a poll round: a round is several exchanges, and losing all of
- * them to one corrupted byte would starve a noisy line. A silent board still fails the round in
- * two timeouts, well inside the session's 1 s stale limit, and no frame is emitted.
- */
-const POLL_RETRIES = 1;
 const LINE: LineSettings = { baudRate: 115200, parity: 'none' };
 
 const isReadAllReply = (f: JkFrame) => f.type === JK_TYPE_RESPONSE && f.command === JK_CMD_READ_ALL;

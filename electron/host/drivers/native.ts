@@ -6,14 +6,13 @@ import {
   TELEMETRY_START, type BoardEvent, type IdentityPayload, type ParamInfo,
 } from '../../../shared/protocol/messages.js';
 import { payloadToTelemetry } from '../../../shared/protocol/telemetry.js';
-import type { Capability, DeviceInfo, LinkStats, TelemetryFrame } from '../../../shared/types/domain.js';
+import { boardIdentityOf, type Capability, type DeviceInfo, type LinkStats, type TelemetryFrame } from '../../../shared/types/domain.js';
 import type { ByteTransport, LineSettings } from '../../../shared/types/transport.js';
 import { toHex } from '../../../shared/util/bytes.js';
 import { bulkRead, bulkWrite, listRegions, regionErase, regionHash, regionInfo, type BulkReadOptions, type BulkReadResult, type BulkWriteOptions, type BulkWriteResult, type RegionRef } from '../link/bulk.js';
 import { NativeLink, type RequestOptions } from '../link/native-link.js';
 import { lineBytesPerSecond } from '../transport/index.js';
-import type { Driver, DriverFactory, DriverOptions } from './types.js';
-import { Emitter } from '../../../shared/util/emitter.js';
+import { TelemetryStream, type Driver, type DriverFactory, type DriverOptions } from './types.js';
 
 /**
  * Driver for PackScope's native protocol (firmware/PROTOCOL.md): identity, streamed telemetry,
@@ -27,7 +26,7 @@ export interface NativeDriverOptions extends DriverOptions {
 
 export const NATIVE_DEFAULT_LINE: LineSettings = { baudRate: 115200, parity: 'none' };
 
-export class NativeDriver implements Driver {
+export class NativeDriver extends TelemetryStream implements Driver {
   readonly protocol = 'native' as const;
   readonly capabilities = new Set<Capability>(['identity', 'telemetry', 'params']);
   readonly link: NativeLink;
@@ -35,7 +34,6 @@ export class NativeDriver implements Driver {
   identity: IdentityPayload | null = null;
   /** Device public key, DER SPKI (after identify()). */
   publicKey: Uint8Array | null = null;
-  private telemetryEvents = new Emitter<TelemetryFrame>();
   private unsubs: Array<() => void> = [];
   private telemetryOn = false;
 
@@ -43,6 +41,7 @@ export class NativeDriver implements Driver {
     readonly transport: ByteTransport,
     options: NativeDriverOptions = {},
   ) {
+    super();
     const line = options.line ?? NATIVE_DEFAULT_LINE;
     this.link = new NativeLink(transport, {
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
@@ -79,14 +78,7 @@ export class NativeDriver implements Driver {
     }
     return {
       protocol: 'native',
-      model: id.model,
-      serial: id.serial,
-      boardId: id.boardId,
-      hardwareRevision: id.hardwareRevision,
-      firmwareVersion: id.firmwareVersion,
-      bootloaderVersion: id.bootloaderVersion,
-      cellCount: id.cellCount,
-      chemistry: id.chemistry,
+      ...boardIdentityOf(id),
       nominalCapacityAh: id.nominalCapacityMah / 1000,
       publicKeyFingerprint: publicKey.length ? toHex(sha256(publicKey)) : null,
       signsEvidence: publicKey.length > 0,
@@ -107,10 +99,6 @@ export class NativeDriver implements Driver {
   /** One sample on request (no stream). */
   async readTelemetry(signal?: AbortSignal): Promise<TelemetryFrame> {
     return payloadToTelemetry(TELEMETRY.decode(await this.link.request(CMD.TELEMETRY_GET, new Uint8Array(0), { signal, retries: 20 })));
-  }
-
-  onTelemetry(listener: (frame: TelemetryFrame) => void): () => void {
-    return this.telemetryEvents.on(listener);
   }
 
   onDisconnect(listener: (reason: string) => void): () => void {

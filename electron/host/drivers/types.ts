@@ -1,5 +1,6 @@
 import type { Capability, DeviceInfo, LinkStats, ProtocolId, TelemetryFrame } from '../../../shared/types/domain.js';
 import type { ByteTransport, LineSettings } from '../../../shared/types/transport.js';
+import { Emitter } from '../../../shared/util/emitter.js';
 
 /**
  * A driver speaks one device protocol over an open transport and presents capabilities
@@ -25,6 +26,15 @@ export interface Driver {
   stats(): LinkStats;
   /** Stops telemetry and releases the transport listeners (does not close the transport). */
   dispose(): Promise<void>;
+}
+
+/** The telemetry stream every driver has: a driver emits frames, onTelemetry listeners get them. */
+export abstract class TelemetryStream {
+  protected readonly telemetryEvents = new Emitter<TelemetryFrame>();
+
+  onTelemetry(listener: (frame: TelemetryFrame) => void): () => void {
+    return this.telemetryEvents.on(listener);
+  }
 }
 
 export interface DriverOptions {

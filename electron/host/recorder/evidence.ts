@@ -1,5 +1,6 @@
 import { PackscopeError } from '../../../shared/errors.js';
 import type { DeviceEvidenceParts } from '../../../shared/evidence/blackbox-evidence.js';
+import { boardIdentityOf } from '../../../shared/types/domain.js';
 import { concatBytes } from '../../../shared/util/bytes.js';
 import { openPslog } from '../blackbox/pslog.js';
 import { desktopRecordingOf } from './pslog-sink.js';
@@ -25,14 +26,7 @@ export async function desktopRecordingEvidence(path: string): Promise<DeviceEvid
     }
     return {
       identity: {
-        model: id.model,
-        serial: id.serial,
-        boardId: id.boardId,
-        hardwareRevision: id.hardwareRevision,
-        firmwareVersion: id.firmwareVersion,
-        bootloaderVersion: id.bootloaderVersion,
-        cellCount: id.cellCount,
-        chemistry: id.chemistry,
+        ...boardIdentityOf(id),
         nominalCapacityAh: id.nominalCapacityAh > 0 ? id.nominalCapacityAh : null,
         pulledAt: rec.startedAt,
       },
