@@ -16,13 +16,14 @@
  * name and renamed into place, so a reader never sees half a list.
  */
 import { basename, dirname, join } from 'node:path';
-import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { PackscopeError } from '../../../shared/errors.js';
 import { ed25519FromOpenSsh, ed25519OpenSsh, ed25519PublicKeyFromPem, sshFingerprint } from '../../../shared/evidence/keys.js';
 import { INSTALL_IDENTITY } from '../../../shared/evidence/package.js';
 import { SSHSIG_NAMESPACE } from '../../../shared/evidence/sshsig.js';
 import { bytesEqual } from '../../../shared/util/bytes.js';
 import { configDir } from './keystore.js';
+import { fsError, writeFileAtomic } from '../util/files.js';
 
 export const INSTALL_KEYS_FILE = 'known-install-keys';
 /** Longest label kept (characters). */
@@ -87,13 +88,6 @@ export function allowedSignersLine(publicKey: Uint8Array, label: string): string
   return `${INSTALL_IDENTITY} namespaces="${SSHSIG_NAMESPACE}" ${ed25519OpenSsh(publicKey)}${l ? ' ' + l : ''}`;
 }
 
-function ioError(e: unknown, what: string): PackscopeError {
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'EACCES' || code === 'EPERM') return new PackscopeError('PERMISSION', `${what}: permission denied`);
-  if (code === 'ENOSPC') return new PackscopeError('IO', `${what}: disk full`);
-  return new PackscopeError('IO', `${what}: ${(e as Error).message}`);
-}
-
 interface Line {
   text: string;
   key: KnownInstallKey | null;
@@ -153,7 +147,7 @@ export class InstallKeyStore {
       if (e instanceof PackscopeError) throw e;
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new PackscopeError('NOT_FOUND', `key file ${path}: no such file`);
       if ((e as NodeJS.ErrnoException).code === 'EISDIR') throw new PackscopeError('USAGE', `${path} is a folder, not a key file`);
-      throw ioError(e, `cannot read key file ${path}`);
+      throw fsError(e, `cannot read key file ${path}`);
     }
     return this.addText(text, label, `key file ${basename(path)}`, basename(path));
   }
@@ -173,7 +167,7 @@ export class InstallKeyStore {
       text = readFileSync(this.path, 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw ioError(e, `cannot read ${this.path}`);
+      throw fsError(e, `cannot read ${this.path}`);
     }
     const lines = text.split(/\r?\n/);
     if (lines[lines.length - 1] === '') lines.pop();
@@ -199,20 +193,8 @@ export class InstallKeyStore {
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
     } catch (e) {
-      throw ioError(e, `cannot create ${dir}`);
+      throw fsError(e, `cannot create ${dir}`);
     }
-    const tmp = join(dir, `.${basename(this.path)}.${process.pid}.${Date.now()}.tmp`);
-    const body = lines.length ? lines.map((l) => l.text).join('\n') + '\n' : '';
-    try {
-      writeFileSync(tmp, body, { flag: 'wx', mode: 0o644 });
-      renameSync(tmp, this.path);
-    } catch (e) {
-      try {
-        unlinkSync(tmp);
-      } catch {
-        // Nothing was written, or it is already gone.
-      }
-      throw ioError(e, `cannot write ${this.path}`);
-    }
+    writeFileAtomic(this.path, lines.length ? lines.map((l) => l.text).join('\n') + '\n' : '');
   }
 }

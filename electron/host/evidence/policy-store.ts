@@ -10,12 +10,13 @@
  * `$XDG_CONFIG_HOME/packscope`, else `~/.config/packscope`). Files are written under a temporary
  * name and renamed into place, so a reader never sees half a policy.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PackscopeError } from '../../../shared/errors.js';
 import { canonicalJson } from '../../../shared/evidence/canonical-json.js';
 import { parsePolicy, policyHash, type PolicyProblem, type WarrantyPolicy } from '../../../shared/evidence/policy.js';
 import { configDir } from './keystore.js';
+import { fsError, writeFileAtomic } from '../util/files.js';
 
 const HASH_FILE = /^([0-9a-f]{64})\.json$/;
 
@@ -42,12 +43,6 @@ function named(p: { id: string; version: number | null }): string {
   return p.version === null ? `policy "${p.id}" (no version)` : `policy "${p.id}" version ${p.version}`;
 }
 
-function ioError(e: unknown, what: string): PackscopeError {
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'EACCES' || code === 'EPERM') return new PackscopeError('PERMISSION', `${what}: permission denied`);
-  return new PackscopeError('IO', `${what}: ${(e as Error).message}`);
-}
-
 export class PolicyStore {
   constructor(readonly dir: string = defaultPolicyDir()) {}
 
@@ -58,7 +53,7 @@ export class PolicyStore {
       names = readdirSync(this.dir);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw ioError(e, this.dir);
+      throw fsError(e, this.dir);
     }
     const out: StoredPolicy[] = [];
     for (const name of names) {
@@ -121,22 +116,11 @@ export class PolicyStore {
     try {
       mkdirSync(this.dir, { recursive: true });
     } catch (err) {
-      throw ioError(err, `cannot create ${this.dir}`);
+      throw fsError(err, `cannot create ${this.dir}`);
     }
     const path = join(this.dir, `${e.sha256}.json`);
-    const tmp = join(this.dir, `.${e.sha256}.${process.pid}.${Date.now()}.tmp`);
-    try {
-      // Compact canonical JSON: exactly the bytes policyHash() hashes, so `sha256sum FILE` gives its name.
-      writeFileSync(tmp, canonicalJson(policy, 0), { flag: 'wx' });
-      renameSync(tmp, path);
-    } catch (err) {
-      try {
-        unlinkSync(tmp);
-      } catch {
-        // Nothing was written, or it is already gone.
-      }
-      throw ioError(err, `cannot write ${path}`);
-    }
+    // Compact canonical JSON: exactly the bytes policyHash() hashes, so `sha256sum FILE` gives its name.
+    writeFileAtomic(path, canonicalJson(policy, 0));
     return { ...e, added: true };
   }
 
@@ -149,7 +133,7 @@ export class PolicyStore {
     } catch (e) {
       // Absent (or removed since the directory was listed).
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw ioError(e, path);
+      throw fsError(e, path);
     }
     let policy: WarrantyPolicy;
     try {

@@ -70,3 +70,15 @@ export function writeFileAtomic(file: string, data: Uint8Array | string, o: Atom
     throw new PackscopeError('IO', `cannot write ${file}: ${(e as Error).message}`);
   }
 }
+
+/**
+ * A failed file operation as a PackscopeError that says `what` failed: PERMISSION for EACCES and
+ * EPERM, IO for the rest ("disk full" for ENOSPC). Callers handle the codes they expect (ENOENT
+ * for an optional file) before this.
+ */
+export function fsError(e: unknown, what: string): PackscopeError {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'EPERM') return new PackscopeError('PERMISSION', `${what}: permission denied`);
+  if (code === 'ENOSPC') return new PackscopeError('IO', `${what}: disk full`);
+  return new PackscopeError('IO', `${what}: ${(e as Error).message}`);
+}
