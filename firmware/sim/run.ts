@@ -33,15 +33,11 @@ export interface RunSimOptions extends BoardOptions {
   can?: CanSimOptions;
 }
 
-/** The host's end of an in-process pipe. */
-export interface HostPipe {
-  write(data: Uint8Array): void;
-  onData(listener: (data: Uint8Array) => void): () => void;
-  /** The board side went away (simulated unplug, board stopped). */
-  onEnd(listener: () => void): () => void;
-  /** The host closes its end (cable pulled from the host side). */
-  close(): void;
-}
+/**
+ * The host's end of an in-process pipe, the same shape as the board's: onEnd means the board side
+ * went away (simulated unplug, board stopped), close() pulls the cable from the host side.
+ */
+export type HostPipe = RawPipe;
 
 export interface RunningSim {
   readonly board: SimBoard;

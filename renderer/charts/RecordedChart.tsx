@@ -3,13 +3,11 @@ import type { RecordedSeries } from '../../shared/api/contract.js';
 import { sourceFromSeries } from '../source/from-series.js';
 import type { RecordedSource } from '../source/recorded-source.js';
 import { TimeChart, type ChartView } from './TimeChart.js';
-import { ChartPicker, type ChartChoice } from './ChartPicker.js';
+import { CELL_TEMP_SOC_VIEWS, ChartPicker, type ChartChoice } from './ChartPicker.js';
 
 const VIEWS: Record<string, ChartChoice> = {
   pack: { label: 'Voltage & current', channels: ['packVoltage', 'current'] },
-  cells: { label: 'Cell min/max', channels: ['cellMin', 'cellMax'] },
-  temps: { label: 'Temperatures', channels: ['tempMin', 'tempMax'] },
-  soc: { label: 'SOC', channels: ['soc'] },
+  ...CELL_TEMP_SOC_VIEWS,
 };
 
 /**

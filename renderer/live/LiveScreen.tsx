@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useState } from 'react';
 import { useApp } from '../app/state.js';
 import { CellBars } from '../charts/CellBars.js';
-import { ChartPicker, type ChartChoice } from '../charts/ChartPicker.js';
+import { CELL_TEMP_SOC_VIEWS, ChartPicker, type ChartChoice } from '../charts/ChartPicker.js';
 import { TimeChart, type ChartView } from '../charts/TimeChart.js';
 import { asUiError, ErrorBox, type UiError } from '../common/ErrorBox.js';
 import { alarmTexts, fmt, statusTexts } from '../common/format.js';
@@ -12,9 +12,7 @@ export const STALE_MS = 1000;
 const VIEWS: Record<string, ChartChoice> = {
   pack: { label: 'Voltage', channels: ['packVoltage'] },
   current: { label: 'Current & power', channels: ['current', 'power'] },
-  cells: { label: 'Cell min/max', channels: ['cellMin', 'cellMax'] },
-  temps: { label: 'Temperatures', channels: ['tempMin', 'tempMax'] },
-  soc: { label: 'SOC', channels: ['soc'] },
+  ...CELL_TEMP_SOC_VIEWS,
 };
 
 const WINDOWS = [

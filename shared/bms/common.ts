@@ -40,6 +40,19 @@ export function putU32(b: Uint8Array, o: number, v: number): void {
   b[o + 3] = x & 0xff;
 }
 
+/** Upper-case hex, two and four digits (version and id fields of the commodity protocols). */
+export function hex2(v: number): string {
+  return v.toString(16).toUpperCase().padStart(2, '0');
+}
+export function hex4(v: number): string {
+  return v.toString(16).toUpperCase().padStart(4, '0');
+}
+
+/** One decimal (temperatures and voltages as the vendors' apps show them). */
+export function round1(v: number): number {
+  return Math.round(v * 10) / 10;
+}
+
 /** Clamps and rounds a physical value into an unsigned integer field of `bits` bits. */
 export function toUnsigned(v: number, bits: number): number {
   const max = 2 ** bits - 1;

@@ -1,6 +1,6 @@
 import { DecodeError, PackscopeError } from '../errors.js';
 import { ALARM_FLAGS, flagBit, STATUS_FLAGS, type AlarmFlag, type DeviceInfo, type TelemetryFrame } from '../types/domain.js';
-import { byteSum, putU16, putU32, toUnsigned, u16, u32, type ExtractorStats, type RxBuffer } from './common.js';
+import { byteSum, hex2, putU16, putU32, round1, toUnsigned, u16, u32, type ExtractorStats, type RxBuffer } from './common.js';
 import { indexOfByte, ScanningExtractor, type FrameExtractor, type Scan } from './extractor.js';
 
 /**
@@ -432,11 +432,4 @@ function scanDaly(rx: RxBuffer): Scan<DalyFrame> {
 
 export function createDalyExtractor(): FrameExtractor<DalyFrame> & { readonly stats: ExtractorStats } {
   return new ScanningExtractor(scanDaly);
-}
-
-function hex2(v: number): string {
-  return v.toString(16).toUpperCase().padStart(2, '0');
-}
-function round1(v: number): number {
-  return Math.round(v * 10) / 10;
 }

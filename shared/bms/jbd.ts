@@ -1,6 +1,6 @@
 import { DecodeError, PackscopeError } from '../errors.js';
 import { ALARM_FLAGS, flagBit, STATUS_FLAGS, type AlarmFlag, type DeviceInfo, type TelemetryFrame } from '../types/domain.js';
-import { asciiBytes, asciiField, byteSum, putU16, s16, toS16, toUnsigned, u16, u8, type ExtractorStats, type RxBuffer } from './common.js';
+import { asciiBytes, asciiField, byteSum, hex2, hex4, putU16, round1, s16, toS16, toUnsigned, u16, u8, type ExtractorStats, type RxBuffer } from './common.js';
 import { indexOfByte, ScanningExtractor, type FrameExtractor, type Scan } from './extractor.js';
 
 /**
@@ -306,15 +306,6 @@ export function createJbdExtractor(): FrameExtractor<JbdFrame> & { readonly stat
   return new ScanningExtractor(scanJbd);
 }
 
-function hex2(v: number): string {
-  return v.toString(16).toUpperCase().padStart(2, '0');
-}
-function hex4(v: number): string {
-  return v.toString(16).toUpperCase().padStart(4, '0');
-}
-function round1(v: number): number {
-  return Math.round(v * 10) / 10;
-}
 function round2(v: number): number {
   return Math.round(v * 100) / 100;
 }

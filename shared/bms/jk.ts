@@ -1,6 +1,6 @@
 import { DecodeError, PackscopeError } from '../errors.js';
 import { ALARM_FLAGS, flagBit, STATUS_FLAGS, type AlarmFlag, type Chemistry, type DeviceInfo, type TelemetryFrame } from '../types/domain.js';
-import { asciiBytes, asciiField, byteSum, putU16, putU32, toUnsigned, u16, u32, type ExtractorStats, type RxBuffer } from './common.js';
+import { asciiBytes, asciiField, byteSum, hex2, hex4, putU16, putU32, toUnsigned, u16, u32, type ExtractorStats, type RxBuffer } from './common.js';
 import { ScanningExtractor, type FrameExtractor, type Scan } from './extractor.js';
 
 /**
@@ -404,11 +404,4 @@ function scanJk(rx: RxBuffer): Scan<JkFrame> {
 
 export function createJkExtractor(): FrameExtractor<JkFrame> & { readonly stats: ExtractorStats } {
   return new ScanningExtractor(scanJk);
-}
-
-function hex2(v: number): string {
-  return v.toString(16).toUpperCase().padStart(2, '0');
-}
-function hex4(v: number): string {
-  return v.toString(16).toUpperCase().padStart(4, '0');
 }

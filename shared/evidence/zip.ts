@@ -12,7 +12,7 @@
  */
 import { Inflate } from 'fflate';
 import { DecodeError, PackscopeError } from '../errors.js';
-import { utf8Decode } from '../util/bytes.js';
+import { bytesEqual, utf8Decode } from '../util/bytes.js';
 import { crc32 } from '../protocol/crc32.js';
 import { rd16, rd32 } from '../util/le.js';
 
@@ -203,8 +203,8 @@ export function openZip(bytes: Uint8Array, limits: ZipLimits = DEFAULT_ZIP_LIMIT
     const lName = bytes.subarray(localOffset + 30, localOffset + 30 + lNameLen);
     // Every field the two headers share must agree: a difference means the archive was edited
     // outside a ZIP tool, or two readers could see two different archives.
-    const sameFixed = sameBytes(bytes.subarray(localOffset + 4, localOffset + 14), bytes.subarray(o0 + 6, o0 + 16));
-    if (lMethod !== method || lNameLen !== nameLen || !sameBytes(lName, nameBytes) || (lFlags & 0x41) !== 0 || lFlags !== flags || !sameFixed) {
+    const sameFixed = bytesEqual(bytes.subarray(localOffset + 4, localOffset + 14), bytes.subarray(o0 + 6, o0 + 16));
+    if (lMethod !== method || lNameLen !== nameLen || !bytesEqual(lName, nameBytes) || (lFlags & 0x41) !== 0 || lFlags !== flags || !sameFixed) {
       throw new UnsafeArchiveError(`entry "${printable(name)}": local header disagrees with the central directory`);
     }
     if ((lFlags & 0x08) === 0) {
@@ -308,12 +308,6 @@ function inflateBounded(data: Uint8Array, size: number, name: string): Uint8Arra
   if (over) throw new UnsafeArchiveError(`entry "${printable(name)}" inflates beyond its declared size`);
   if (o !== size) throw new DecodeError(`entry "${printable(name)}": inflated to ${o} bytes, ${size} declared`);
   return out;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 function printable(name: string): string {

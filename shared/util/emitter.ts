@@ -57,10 +57,7 @@ export class Emitter<T = void> {
   emit(value: T): void {
     if (this.listeners.size === 0) return;
     let errors: unknown[] | null = null;
-    for (const listener of [...this.listeners.keys()]) {
-      const once = this.listeners.get(listener);
-      if (once === undefined) continue; // removed by an earlier listener of this emit
-      if (once) this.listeners.delete(listener);
+    for (const listener of this.due()) {
       try {
         listener(value);
       } catch (e) {
@@ -77,10 +74,7 @@ export class Emitter<T = void> {
    */
   async emitSerial(value: T): Promise<void> {
     let errors: unknown[] | null = null;
-    for (const listener of [...this.listeners.keys()]) {
-      const once = this.listeners.get(listener);
-      if (once === undefined) continue;
-      if (once) this.listeners.delete(listener);
+    for (const listener of this.due()) {
       try {
         await (listener(value) as unknown);
       } catch (e) {
@@ -88,6 +82,16 @@ export class Emitter<T = void> {
       }
     }
     if (errors) this.fail(errors);
+  }
+
+  /** The listeners of an emit starting now, each checked again when its turn comes; once listeners leave. */
+  private *due(): Generator<Listener<T>> {
+    for (const listener of [...this.listeners.keys()]) {
+      const once = this.listeners.get(listener);
+      if (once === undefined) continue; // removed by an earlier listener of this emit
+      if (once) this.listeners.delete(listener);
+      yield listener;
+    }
   }
 
   private fail(errors: unknown[]): void {

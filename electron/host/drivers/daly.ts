@@ -19,9 +19,11 @@ import {
   type DalyFrame,
   type DalyStatus,
 } from '../../../shared/bms/daly.js';
+// jscpd:ignore-start -- the polled drivers import the same polling pieces and the same line type
 import type { LineSettings } from '../../../shared/types/transport.js';
 import { BmsChannel, driverOptions, POLL_RETRIES, PolledDriver, probeWith, type PollingProtocol } from './bms-polling.js';
 import type { DriverFactory } from './types.js';
+// jscpd:ignore-end
 
 /**
  * Daly UART driver (9600 8N1, read-only). A poll round asks 0x90 (voltage, current, SOC), 0x93

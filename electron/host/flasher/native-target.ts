@@ -28,6 +28,15 @@ export interface NativeTargetOptions {
   window?: number;
 }
 
+/** A board's REFUSED answer as a REFUSED error carrying the board's reason; any other error as it is. */
+function refusalOf(e: unknown): unknown {
+  if (e instanceof DeviceError && e.deviceCode === ERR.REFUSED) {
+    const r = parseRefusal(e.deviceMessage);
+    return new PackscopeError('REFUSED', `the board refused: ${r.message}`, { reason: r.reason });
+  }
+  return e;
+}
+
 function asObject(x: unknown, what: string): Record<string, unknown> {
   if (typeof x !== 'object' || x === null) throw new PackscopeError('PROTOCOL', `${what}: the board sent no JSON object`);
   return x as Record<string, unknown>;
@@ -52,11 +61,7 @@ export class NativeFirmwareTarget implements FirmwareTarget {
     try {
       return await this.link.request(cmd, withRequestId(payload, id), { signal, ...(timeoutMs ? { timeoutMs } : {}), ...(retries !== undefined ? { retries } : {}) });
     } catch (e) {
-      if (e instanceof DeviceError && e.deviceCode === ERR.REFUSED) {
-        const r = parseRefusal(e.deviceMessage);
-        throw new PackscopeError('REFUSED', `the board refused: ${r.message}`, { reason: r.reason });
-      }
-      throw e;
+      throw refusalOf(e);
     }
   }
 
@@ -86,11 +91,7 @@ export class NativeFirmwareTarget implements FirmwareTarget {
     try {
       await regionErase(this.link, this.uploadRegion!, offset, length, signal);
     } catch (e) {
-      if (e instanceof DeviceError && e.deviceCode === ERR.REFUSED) {
-        const r = parseRefusal(e.deviceMessage);
-        throw new PackscopeError('REFUSED', `the board refused: ${r.message}`, { reason: r.reason });
-      }
-      throw e;
+      throw refusalOf(e);
     }
   }
 
@@ -108,11 +109,7 @@ export class NativeFirmwareTarget implements FirmwareTarget {
         onProgress: (p) => o.onProgress?.(p.done),
       });
     } catch (e) {
-      if (e instanceof DeviceError && e.deviceCode === ERR.REFUSED) {
-        const r = parseRefusal(e.deviceMessage);
-        throw new PackscopeError('REFUSED', `the board refused: ${r.message}`, { reason: r.reason });
-      }
-      throw e;
+      throw refusalOf(e);
     }
   }
 

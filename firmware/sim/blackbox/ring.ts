@@ -22,15 +22,27 @@ export interface FlashRing {
   close(): void;
 }
 
-export class MemoryRing implements FlashRing {
+/** What both rings share: the geometry, and a slot read as a read of its bytes. */
+abstract class SlotRing implements FlashRing {
   readonly size: number;
-  private slots = new Map<number, Uint8Array>();
   constructor(
     readonly slotCount: number,
     readonly segmentSize: number,
   ) {
     this.size = slotCount * segmentSize;
   }
+  abstract read(offset: number, length: number): Uint8Array;
+  abstract write(offset: number, data: Uint8Array): void;
+  abstract slotHeads(n: number): Iterable<{ slot: number; head: Uint8Array }>;
+  abstract flush(): void;
+  abstract close(): void;
+  readSlot(slot: number): Uint8Array {
+    return this.read(slot * this.segmentSize, this.segmentSize);
+  }
+}
+
+export class MemoryRing extends SlotRing {
+  private slots = new Map<number, Uint8Array>();
   private slot(i: number, create: boolean): Uint8Array | null {
     let s = this.slots.get(i) ?? null;
     if (!s && create) {
@@ -51,9 +63,6 @@ export class MemoryRing implements FlashRing {
       o += n;
     }
     return out;
-  }
-  readSlot(slot: number): Uint8Array {
-    return this.read(slot * this.segmentSize, this.segmentSize);
   }
   write(offset: number, data: Uint8Array): void {
     let o = 0;
@@ -78,16 +87,11 @@ export class MemoryRing implements FlashRing {
  * with its header when programmed, a zero head means an erased slot, and reads map untouched slots
  * to FF like real erased flash.
  */
-export class FileRing implements FlashRing {
-  readonly size: number;
+export class FileRing extends SlotRing {
   private fd: number;
   readonly file: string;
-  constructor(
-    dir: string,
-    readonly slotCount: number,
-    readonly segmentSize: number,
-  ) {
-    this.size = slotCount * segmentSize;
+  constructor(dir: string, slotCount: number, segmentSize: number) {
+    super(slotCount, segmentSize);
     this.file = path.join(dir, 'blackbox.ring');
     try {
       this.fd = openSync(this.file, 'r+');
@@ -118,9 +122,6 @@ export class FileRing implements FlashRing {
     const out = new Uint8Array(length);
     readSync(this.fd, out, 0, length, offset);
     return out;
-  }
-  readSlot(slot: number): Uint8Array {
-    return this.read(slot * this.segmentSize, this.segmentSize);
   }
   write(offset: number, data: Uint8Array): void {
     let o = 0;
