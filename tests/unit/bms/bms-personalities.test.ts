@@ -10,17 +10,18 @@ import * as daly from '../../../shared/bms/daly.js';
 import * as jbd from '../../../shared/bms/jbd.js';
 import * as jk from '../../../shared/bms/jk.js';
 import type { LineSettings } from '../../../shared/types/transport.js';
+import { Emitter } from '../../../shared/util/emitter.js';
 
 /** A DeviceLink without a line: what the personality sends is collected synchronously. */
 function fakeLink(): DeviceLink & { sent: Uint8Array[]; feed(b: Uint8Array): void } {
-  const rx = new Set<(d: Uint8Array) => void>();
+  const rx = new Emitter<Uint8Array>();
   let settings: LineSettings = { baudRate: 115200 };
   const sent: Uint8Array[] = [];
   return {
     sent,
-    feed: (b) => rx.forEach((l) => l(b)),
+    feed: (b) => rx.emit(b),
     send: (d) => sent.push(d.slice()),
-    onReceive: (l) => (rx.add(l), () => rx.delete(l)),
+    onReceive: (l) => rx.on(l),
     backlog: 0,
     drained: async () => undefined,
     get settings() {
