@@ -1,5 +1,6 @@
 import { PackscopeError } from '../../shared/errors.js';
 import { Emitter } from '../../shared/util/emitter.js';
+import { realClock, type Cancel, type Clock } from '../../shared/util/clock.js';
 import type { DeviceInfo, LinkStats, ProtocolId, TelemetryFrame } from '../../shared/types/domain.js';
 import type { ByteTransport, CloseReason, LineSettings, Parity } from '../../shared/types/transport.js';
 import { DETECTION_ORDER, DRIVERS, driverFactory } from './drivers/registry.js';
@@ -29,6 +30,11 @@ export interface SessionOptions {
   signal?: AbortSignal;
   /** Skip identify() on open (default false). */
   skipIdentify?: boolean;
+  /**
+   * Time base of the session, its driver and an in-process `sim:` board (default: the real
+   * clock). A VirtualClock runs host and simulated board in virtual time.
+   */
+  clock?: Clock;
 }
 
 export interface ProbeReport {
@@ -53,8 +59,8 @@ export class Session {
     fresh: new Emitter(),
     disconnect: new Emitter(),
   };
-  private lastFrameAt = performance.now();
-  private staleTimer: NodeJS.Timeout | null = null;
+  private lastFrameAt: number;
+  private staleTimer: Cancel | null = null;
   private isStale = false;
   private telemetryRate = 0;
   private closed = false;
@@ -68,10 +74,12 @@ export class Session {
     readonly line: LineSettings,
     readonly detection: ProbeReport[],
     private readonly staleMs: number,
+    readonly clock: Clock,
   ) {
+    this.lastFrameAt = clock.now();
     this.unsubs.push(
       driver.onTelemetry((f) => {
-        this.lastFrameAt = performance.now();
+        this.lastFrameAt = this.clock.now();
         if (this.isStale) {
           this.isStale = false;
           this.emit('fresh');
@@ -115,7 +123,8 @@ export class Session {
       parity: options.parity ?? f.defaultLine.parity ?? 'none',
     });
     let line = lineFor(candidates[0]!);
-    const transport = createTransport(path, line);
+    const clock = options.clock ?? realClock;
+    const transport = createTransport(path, line, { clock });
     await transport.open();
     const detection: ProbeReport[] = [];
     try {
@@ -129,9 +138,9 @@ export class Session {
             await transport.setLine(want);
             line = want;
           }
-          const t0 = performance.now();
-          const answered = await f.probe(transport, options.probeTimeoutMs ?? 400);
-          detection.push({ protocol: f.protocol, line, answered, ms: Math.round(performance.now() - t0) });
+          const t0 = clock.now();
+          const answered = await f.probe(transport, options.probeTimeoutMs ?? 400, clock);
+          detection.push({ protocol: f.protocol, line, answered, ms: Math.round(clock.now() - t0) });
           if (answered) {
             chosen = f;
             break;
@@ -149,9 +158,10 @@ export class Session {
         ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
         ...(options.retries !== undefined ? { retries: options.retries } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
+        clock,
         line,
       } as never);
-      const session = new Session(path, transport, driver, line, detection, options.staleMs ?? 1000);
+      const session = new Session(path, transport, driver, line, detection, options.staleMs ?? 1000, clock);
       if (!options.skipIdentify) {
         try {
           session.info = await driver.identify(options.signal);
@@ -188,20 +198,20 @@ export class Session {
   async startTelemetry(rateHz: number): Promise<void> {
     await this.driver.startTelemetry(rateHz);
     this.telemetryRate = rateHz;
-    this.lastFrameAt = performance.now();
+    this.lastFrameAt = this.clock.now();
     this.isStale = false;
     this.stopStaleTimer();
     // A slow stream (0.2 Hz, or a pack that broadcasts at its own 1 Hz) is not stale just because
     // frames are far apart: judge silence against the rate the device can really deliver.
     const deliverable = Math.min(rateHz, this.driver.maxTelemetryRateHz ?? Infinity);
     const limit = Math.max(this.staleMs, 2500 / deliverable);
-    this.staleTimer = setInterval(() => {
-      const silent = performance.now() - this.lastFrameAt;
+    this.staleTimer = this.clock.every(100, () => {
+      const silent = this.clock.now() - this.lastFrameAt;
       if (!this.isStale && silent > limit) {
         this.isStale = true;
         this.emit('stale', Math.ceil(silent)); // ceil: the silence really exceeded the limit
       }
-    }, 100);
+    });
   }
 
   async stopTelemetry(): Promise<void> {
@@ -215,7 +225,7 @@ export class Session {
   }
 
   private stopStaleTimer(): void {
-    if (this.staleTimer) clearInterval(this.staleTimer);
+    this.staleTimer?.();
     this.staleTimer = null;
   }
 

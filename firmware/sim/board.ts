@@ -1,5 +1,6 @@
 import type { Chemistry } from '../../shared/types/domain.js';
 import { Random } from '../../shared/util/random.js';
+import { realClock, type Cancel, type Clock } from '../../shared/util/clock.js';
 import { Emitter } from '../../shared/util/emitter.js';
 import { loadOrCreateDeviceKey, type DeviceKey } from './native/device-key.js';
 import { NativeDispatcher } from './native/dispatcher.js';
@@ -53,6 +54,11 @@ export interface BoardOptions {
   subsystems?: boolean;
   /** Firmware version reported before any bootloader subsystem sets one. */
   firmwareVersion?: string;
+  /**
+   * The board's time base: pack steps, uptime, and every timer of the board, its line and its
+   * subsystems (default: the real clock). A VirtualClock runs the board in virtual time.
+   */
+  clock?: Clock;
 }
 
 /** One board event: pack events (codes from the shared/blackbox events table) and board events. */
@@ -83,6 +89,8 @@ export interface SimBoard {
   /** Native command dispatcher and bulk-transfer region registry. */
   readonly native: NativeDispatcher;
   readonly deviceKey: DeviceKey;
+  /** The board's time base (BoardOptions.clock): what its subsystems schedule on. */
+  readonly clock: Clock;
   /** Running application version; the bootloader subsystem updates it after a swap. */
   firmwareVersion: string;
   /** True while the running image is in test mode (not yet confirmed). */
@@ -92,7 +100,7 @@ export interface SimBoard {
   uptimeMs(): number;
   /** Board RTC, ms since epoch. */
   now(): number;
-  /** Steps the pack model to the present (wall clock) and returns its state. */
+  /** Steps the pack model to the present (the board's clock) and returns its state. */
   advance(): PackState;
   /** Listener per pack step: state, events raised, step length. */
   onTick(listener: (state: PackState, events: number[], dtSeconds: number) => void): () => void;
@@ -107,7 +115,7 @@ export interface SimBoard {
   /** Reboots the board (counts a boot, runs reset listeners, e.g. the bootloader's swap). */
   reset(mode: ResetMode): Promise<void>;
   onReset(listener: (mode: ResetMode) => void | Promise<void>): () => void;
-  /** Starts the wall-clock stepping timer. */
+  /** Starts the stepping timer (every 100 ms of the board's clock). */
   start(): void;
   /** Stops timers and runs stop listeners (subsystems flush their state). */
   stop(): Promise<void>;
@@ -128,14 +136,15 @@ class Board implements SimBoard {
   readonly rng: Random;
   readonly native = new NativeDispatcher();
   readonly deviceKey: DeviceKey;
+  readonly clock: Clock;
   firmwareVersion: string;
   firmwareTestMode = false;
   bootCount: number;
   latchedAlarms = 0;
   readonly params: BoardParam[];
-  private bootWall = performance.now();
-  private lastWall = performance.now();
-  private timer: NodeJS.Timeout | null = null;
+  private bootWall: number;
+  private lastWall: number;
+  private cancelTick: Cancel | null = null;
   private tickEvents = new Emitter<{ state: PackState; events: number[]; dt: number }>();
   private eventEvents = new Emitter<BoardEventRecord>();
   private resetEvents = new Emitter<ResetMode>();
@@ -145,6 +154,8 @@ class Board implements SimBoard {
   private lastState: PackState;
 
   constructor(readonly options: BoardOptions) {
+    this.clock = options.clock ?? realClock;
+    this.bootWall = this.lastWall = this.clock.now();
     this.storage = options.storage ?? openStorage(options.stateDir);
     this.rng = new Random(options.seed ?? 1);
     const identityRng = this.rng.fork();
@@ -201,7 +212,7 @@ class Board implements SimBoard {
   }
 
   uptimeMs(): number {
-    return Math.floor(performance.now() - this.bootWall);
+    return Math.floor(this.clock.now() - this.bootWall);
   }
 
   now(): number {
@@ -209,7 +220,7 @@ class Board implements SimBoard {
   }
 
   advance(): PackState {
-    const wall = performance.now();
+    const wall = this.clock.now();
     const dt = (wall - this.lastWall) / 1000;
     if (dt <= 0) return this.lastState;
     this.lastWall = wall;
@@ -257,7 +268,7 @@ class Board implements SimBoard {
   async reset(mode: ResetMode): Promise<void> {
     this.bootCount++;
     this.saveCounters();
-    this.bootWall = performance.now();
+    this.bootWall = this.clock.now();
     await this.resetEvents.emitSerial(mode);
   }
 
@@ -266,15 +277,15 @@ class Board implements SimBoard {
   }
 
   start(): void {
-    if (this.timer) return;
-    this.lastWall = performance.now();
-    this.timer = setInterval(() => this.advance(), TICK_MS);
-    this.timer.unref?.();
+    if (this.cancelTick) return;
+    this.lastWall = this.clock.now();
+    // A background timer: a board nobody stopped never keeps the process alive.
+    this.cancelTick = this.clock.every(TICK_MS, () => this.advance(), { background: true });
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    this.cancelTick?.();
+    this.cancelTick = null;
     this.saveCounters();
     await this.stopEvents.emitSerial();
   }

@@ -1,6 +1,7 @@
 import type { LineSettings } from '../../shared/types/transport.js';
 import { Emitter } from '../../shared/util/emitter.js';
 import { Random } from '../../shared/util/random.js';
+import { realClock, type Cancel, type Clock } from '../../shared/util/clock.js';
 import { NO_FAULTS, type FaultSpec } from './faults.js';
 
 /**
@@ -46,6 +47,8 @@ export interface LineOptions {
   seed?: number;
   /** Disable pacing (unpaced benchmarks over a pty). */
   unpaced?: boolean;
+  /** Time base for pacing, latency and timed disconnects (default: the real clock; the board's). */
+  clock?: Clock;
 }
 
 export function bitsPerChar(settings: LineSettings): number {
@@ -59,10 +62,11 @@ class PacedQueue {
   private head = 0; // offset into queue[0]
   private credit = 0;
   private last = 0;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: Cancel | null = null;
   private waiters: Array<() => void> = [];
 
   constructor(
+    private clock: Clock,
     private bytesPerSecond: () => number,
     private unpaced: boolean,
     private deliver: (chunk: Uint8Array) => void,
@@ -77,7 +81,7 @@ class PacedQueue {
     this.queue.push(data);
     this.queued += data.length;
     if (!this.timer) {
-      this.last = performance.now();
+      this.last = this.clock.now();
       this.credit = Math.min(this.credit, 16);
       this.schedule(0);
     }
@@ -92,13 +96,13 @@ class PacedQueue {
     this.queue = [];
     this.queued = 0;
     this.head = 0;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.();
     this.timer = null;
     this.flushWaiters();
   }
 
   private schedule(ms: number): void {
-    this.timer = setTimeout(() => this.tick(), ms);
+    this.timer = this.clock.after(ms, () => this.tick());
   }
 
   private flushWaiters(): void {
@@ -114,7 +118,7 @@ class PacedQueue {
     if (this.unpaced) {
       allowed = this.queued;
     } else {
-      const now = performance.now();
+      const now = this.clock.now();
       // Credits accrue with elapsed time, so timer lateness does not cost throughput; the cap
       // (10 ms of line time) keeps an idle line from bursting faster than the wire allows.
       const cap = Math.max(64, rate * 0.01);
@@ -173,16 +177,17 @@ function applyByteFaults(data: Uint8Array, faults: FaultSpec, rng: Random, stats
 export function createDeviceLink(pipe: RawPipe, options: LineOptions): DeviceLink {
   let settings = { ...options.settings };
   const faults = options.faults ?? NO_FAULTS;
+  const clock = options.clock ?? realClock;
   const rng = new Random(options.seed ?? 1);
   const stats = { bytesToHost: 0, bytesFromHost: 0, dropped: 0, corrupted: 0 };
   const received = new Emitter<Uint8Array>();
   const disconnects = new Emitter<string>();
   let connected = true;
   let firstHostByteAt: number | null = null;
-  let disconnectTimer: NodeJS.Timeout | null = null;
+  let disconnectTimer: Cancel | null = null;
   const rate = () => settings.baudRate / bitsPerChar(settings);
 
-  const toHost = new PacedQueue(rate, options.unpaced ?? false, (chunk) => {
+  const toHost = new PacedQueue(clock, rate, options.unpaced ?? false, (chunk) => {
     if (!connected) return;
     let out = applyByteFaults(chunk, faults, rng, stats);
     if (faults.disconnectAfterBytes !== null && stats.bytesToHost + out.length >= faults.disconnectAfterBytes) {
@@ -194,11 +199,11 @@ export function createDeviceLink(pipe: RawPipe, options: LineOptions): DeviceLin
     }
     stats.bytesToHost += out.length;
     if (out.length === 0) return;
-    if (faults.latencyMs > 0) setTimeout(() => connected && pipe.write(out), faults.latencyMs);
+    if (faults.latencyMs > 0) clock.after(faults.latencyMs, () => connected && pipe.write(out));
     else pipe.write(out);
   });
 
-  const fromHost = new PacedQueue(rate, options.unpaced ?? false, (chunk) => {
+  const fromHost = new PacedQueue(clock, rate, options.unpaced ?? false, (chunk) => {
     if (!connected) return;
     const out = applyByteFaults(chunk, faults, rng, stats);
     stats.bytesFromHost += out.length;
@@ -209,11 +214,10 @@ export function createDeviceLink(pipe: RawPipe, options: LineOptions): DeviceLin
   pipe.onData((data) => {
     if (!connected) return;
     if (firstHostByteAt === null) {
-      firstHostByteAt = Date.now();
+      firstHostByteAt = clock.now();
       if (faults.disconnectAfterSeconds !== null) {
-        disconnectTimer = setTimeout(
-          () => link.disconnect(`fault injection: disconnected after ${faults.disconnectAfterSeconds} s`),
-          faults.disconnectAfterSeconds * 1000,
+        disconnectTimer = clock.after(faults.disconnectAfterSeconds * 1000, () =>
+          link.disconnect(`fault injection: disconnected after ${faults.disconnectAfterSeconds} s`),
         );
       }
     }
@@ -224,7 +228,7 @@ export function createDeviceLink(pipe: RawPipe, options: LineOptions): DeviceLin
       connected = false;
       toHost.clear();
       fromHost.clear();
-      if (disconnectTimer) clearTimeout(disconnectTimer);
+      disconnectTimer?.();
       disconnects.emit('host side closed');
     }
   });
@@ -254,7 +258,7 @@ export function createDeviceLink(pipe: RawPipe, options: LineOptions): DeviceLin
       connected = false;
       toHost.clear();
       fromHost.clear();
-      if (disconnectTimer) clearTimeout(disconnectTimer);
+      disconnectTimer?.();
       pipe.close();
       disconnects.emit(why);
     },

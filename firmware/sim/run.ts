@@ -1,5 +1,6 @@
 import { PackscopeError } from '../../shared/errors.js';
 import { Emitter } from '../../shared/util/emitter.js';
+import { realClock, type Clock } from '../../shared/util/clock.js';
 import type { Parity } from '../../shared/types/transport.js';
 import { createBoard, type BoardOptions, type SimBoard } from './board.js';
 import { parseFaultSpec, type FaultSpec } from './faults.js';
@@ -52,8 +53,11 @@ export interface RunningSim {
   stop(): Promise<void>;
 }
 
-/** A pair of connected in-process pipes; bytes are delivered asynchronously, as a UART would. */
-export function createPipePair(): { device: RawPipe; host: HostPipe } {
+/**
+ * A pair of connected in-process pipes; bytes are delivered asynchronously, as a UART would: on
+ * the clock's next turn (`defer`), after what is already due.
+ */
+export function createPipePair(clock: Clock = realClock): { device: RawPipe; host: HostPipe } {
   const toDevice = new Emitter<Uint8Array>();
   const toHost = new Emitter<Uint8Array>();
   const deviceEnd = new Emitter();
@@ -69,7 +73,7 @@ export function createPipePair(): { device: RawPipe; host: HostPipe } {
   };
   const deliver = (to: Emitter<Uint8Array>, data: Uint8Array) => {
     const copy = data.slice();
-    setImmediate(() => {
+    clock.defer(() => {
       if (open) to.emit(copy);
     });
   };
@@ -111,7 +115,7 @@ export async function runSim(options: RunSimOptions = {}): Promise<RunningSim> {
     path = pty.path;
     closePty = pty.close;
   } else {
-    const pair = createPipePair();
+    const pair = createPipePair(options.clock ?? realClock);
     pipe = pair.device;
     host = pair.host;
   }
@@ -120,6 +124,7 @@ export async function runSim(options: RunSimOptions = {}): Promise<RunningSim> {
     faults,
     seed: (options.seed ?? 1) ^ 0x5a5a5a5a,
     unpaced: options.unpaced ?? false,
+    clock: board.clock,
   });
   let resolveEnded!: (why: string) => void;
   const ended = new Promise<string>((r) => (resolveEnded = r));

@@ -1,5 +1,5 @@
 import { DecodeError, PackscopeError } from '../errors.js';
-import type { AbortLike, Scheduler } from './scheduler.js';
+import type { AbortLike, Clock } from '../util/clock.js';
 import { Emitter } from '../util/emitter.js';
 
 /**
@@ -7,7 +7,7 @@ import { Emitter } from '../util/emitter.js';
  * flow-control frames; block size and STmin in both directions; N_Bs / N_Cr timeouts; padding;
  * messages up to 4095 bytes, and longer ones with the 32-bit first-frame length of ISO 15765-2:2016
  * (FF_DL escape) when the receiver accepts them (its `maxLength`). The codec is pure; `IsoTpEndpoint` is the sender and receiver state
- * machine, driven by frames handed to it and a Scheduler, so the host, the simulated ECU and the
+ * machine, driven by frames handed to it and a Clock (shared/util/clock.ts), so the host, the simulated ECU and the
  * unit tests (on a virtual clock) all run the same code.
  */
 /** Largest message with a 12-bit first-frame length (ISO 15765-2:2004). */
@@ -169,7 +169,7 @@ export class IsoTpEndpoint {
 
   constructor(
     private sendFrame: (data: Uint8Array) => Promise<void> | void,
-    private scheduler: Scheduler,
+    private clock: Clock,
     options: IsoTpOptions = {},
   ) {
     this.padding = options.padding === undefined ? 0xcc : options.padding;
@@ -229,7 +229,7 @@ export class IsoTpEndpoint {
   }
 
   private armCr(): () => void {
-    return this.scheduler.after(this.opts.nCrMs, () =>
+    return this.clock.after(this.opts.nCrMs, () =>
       this.failRx(new IsoTpError('N_TIMEOUT_Cr', `no consecutive frame within ${this.opts.nCrMs} ms (N_Cr)`)),
     );
   }
@@ -313,7 +313,7 @@ export class IsoTpEndpoint {
             reject(e);
           },
         };
-        const cancel = this.scheduler.after(this.opts.nBsMs, () =>
+        const cancel = this.clock.after(this.opts.nBsMs, () =>
           me.reject(new IsoTpError('N_TIMEOUT_Bs', `no flow control from the receiver within ${this.opts.nBsMs} ms (N_Bs)`)),
         );
         const onAbort = () => me.reject(new IsoTpError('N_ABORTED', 'transfer cancelled'));
@@ -329,7 +329,7 @@ export class IsoTpEndpoint {
   }
 
   private sleep(micros: number): Promise<void> {
-    return new Promise((resolve) => this.scheduler.after(micros / 1000, resolve));
+    return new Promise((resolve) => this.clock.after(micros / 1000, resolve));
   }
 
   /**

@@ -1,6 +1,6 @@
 import { dataFrame } from '../../../shared/can/frame.js';
 import { IsoTpEndpoint, IsoTpError, type IsoTpOptions } from '../../../shared/can/isotp.js';
-import { realTimeScheduler } from '../../../shared/can/scheduler.js';
+import { realClock } from '../../../shared/util/clock.js';
 import {
   NRC,
   SID,
@@ -52,7 +52,7 @@ export class UdsClient {
     this.rxId = o.rxId ?? 0x7e8;
     this.p2Ms = o.p2Ms ?? 1000;
     this.p2StarMs = o.p2StarMs ?? 5500;
-    this.iso = new IsoTpEndpoint((data) => channel.send(dataFrame(this.txId, data, this.txId > 0x7ff)), realTimeScheduler(), { padding: 0xcc, ...o.isotp });
+    this.iso = new IsoTpEndpoint((data) => channel.send(dataFrame(this.txId, data, this.txId > 0x7ff)), realClock, { padding: 0xcc, ...o.isotp });
     this.unsubs.push(
       channel.onFrame(({ frame }) => {
         if (frame.id === this.rxId && !frame.remote) this.iso.handleFrame(frame.data);

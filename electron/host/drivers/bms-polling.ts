@@ -5,6 +5,7 @@ import type { ByteTransport, LineSettings } from '../../../shared/types/transpor
 import { TelemetryStream, type Driver, type DriverOptions } from './types.js';
 import { deadline } from '../util/deadline.js';
 import { Emitter } from '../../../shared/util/emitter.js';
+import { realClock, type Clock } from '../../../shared/util/clock.js';
 
 /**
  * The request/response machinery the commodity-BMS drivers (JBD, Daly, JK) share. These boards
@@ -47,6 +48,8 @@ export class BmsChannel<F> {
     private line: LineSettings,
     private timeoutMs: number,
     private retries: number,
+    /** Time base of request timeouts and of the polling rhythm (default: the real clock). */
+    readonly clock: Clock = realClock,
   ) {
     this.unsubs.push(
       transport.onData((chunk) => this.onData(chunk)),
@@ -141,7 +144,7 @@ export class BmsChannel<F> {
         this.deliver(this.extractor.flush());
         done();
         reject(new PackscopeError('TIMEOUT', `no answer from the board within ${this.timeoutFor(ex.expectBytes)} ms`));
-      });
+      }, this.clock);
       this.linkStats.bytesOut += ex.request.length;
       this.linkStats.framesOut++;
       this.transport.write(ex.request).catch((e: unknown) => {
@@ -226,8 +229,9 @@ export class PolledDriver<F> extends TelemetryStream implements Driver {
     this.effectiveRateHz = Math.min(rateHz, this.impl.maxRateHz());
     const period = 1000 / this.effectiveRateHz;
     const stop = new AbortController();
+    const clock = this.channel.clock;
     const loop = async () => {
-      let next = performance.now();
+      let next = clock.now();
       while (!stop.signal.aborted && !this.channel.disconnected) {
         try {
           const frame = await this.impl.poll(this.channel, this.round++, stop.signal);
@@ -239,9 +243,9 @@ export class PolledDriver<F> extends TelemetryStream implements Driver {
           // TIMEOUT or a refused register: no frame this round; the next round tries again.
         }
         next += period;
-        const wait = next - performance.now();
-        if (wait < -period) next = performance.now(); // fell behind (slow board): do not burst
-        await sleep(Math.max(0, wait), stop.signal);
+        const wait = next - clock.now();
+        if (wait < -period) next = clock.now(); // fell behind (slow board): do not burst
+        await clock.sleep(Math.max(0, wait), stop.signal);
       }
     };
     this.polling = { stop, done: loop() };
@@ -269,19 +273,6 @@ export class PolledDriver<F> extends TelemetryStream implements Driver {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
 /**
  * Auto-detection probe: one safe read request, true if an intact answer of the right kind arrives
  * within timeoutMs. The caller (Session) has already put the port on the protocol's line (or the
@@ -294,6 +285,7 @@ export async function probeWith<F>(
   request: Uint8Array,
   accept: (f: F) => boolean,
   timeoutMs: number,
+  clock: Clock = realClock,
 ): Promise<boolean> {
   // The probe's wait covers at least the request's and a short answer's time on this line.
   const wire = Math.ceil((64 * 10 * 1000) / line.baudRate);
@@ -312,13 +304,13 @@ export async function probeWith<F>(
       for (const f of extractor.push(chunk)) if (accept(f)) finish(true);
     });
     const offClose = transport.onClose(() => finish(false));
-    const cancelTimer = deadline(timeoutMs, () => finish(false));
+    const cancelTimer = deadline(timeoutMs, () => finish(false), clock);
     transport.write(request).catch(() => finish(false));
   });
 }
 
 /** Options with defaults; `line` is what the session opened the port with (the user's --baud wins). */
-export function driverOptions(o: DriverOptions | undefined, fallbackTimeoutMs: number, defaultLine: LineSettings): { timeoutMs: number; retries: number; line: LineSettings } {
+export function driverOptions(o: DriverOptions | undefined, fallbackTimeoutMs: number, defaultLine: LineSettings): { timeoutMs: number; retries: number; line: LineSettings; clock: Clock } {
   const line = (o as (DriverOptions & { line?: LineSettings }) | undefined)?.line ?? defaultLine;
-  return { timeoutMs: o?.timeoutMs ?? fallbackTimeoutMs, retries: o?.retries ?? 1, line };
+  return { timeoutMs: o?.timeoutMs ?? fallbackTimeoutMs, retries: o?.retries ?? 1, line, clock: o?.clock ?? realClock };
 }

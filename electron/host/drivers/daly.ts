@@ -113,10 +113,10 @@ const factory: DriverFactory = {
   defaultLine: LINE,
   async create(transport, options) {
     const o = driverOptions(options, 250, LINE);
-    return new PolledDriver(new BmsChannel(transport, createDalyExtractor(), o.line, o.timeoutMs, o.retries), new DalyProtocol(), options?.signal);
+    return new PolledDriver(new BmsChannel(transport, createDalyExtractor(), o.line, o.timeoutMs, o.retries, o.clock), new DalyProtocol(), options?.signal);
   },
-  probe(transport, timeoutMs) {
-    return probeWith(transport, LINE, createDalyExtractor(), encodeDalyRequest(DALY_CMD.soc), answerTo(DALY_CMD.soc), timeoutMs);
+  probe(transport, timeoutMs, clock) {
+    return probeWith(transport, LINE, createDalyExtractor(), encodeDalyRequest(DALY_CMD.soc), answerTo(DALY_CMD.soc), timeoutMs, clock);
   },
 };
 

@@ -72,10 +72,10 @@ const factory: DriverFactory = {
   defaultLine: LINE,
   async create(transport, options) {
     const o = driverOptions(options, 250, LINE);
-    return new PolledDriver(new BmsChannel(transport, createJbdExtractor(), o.line, o.timeoutMs, o.retries), new JbdProtocol(), options?.signal);
+    return new PolledDriver(new BmsChannel(transport, createJbdExtractor(), o.line, o.timeoutMs, o.retries, o.clock), new JbdProtocol(), options?.signal);
   },
-  probe(transport, timeoutMs) {
-    return probeWith(transport, LINE, createJbdExtractor(), encodeJbdRead(JBD_REG_BASIC), (f) => isAnswerTo(JBD_REG_BASIC)(f) && f.b2 === 0, timeoutMs);
+  probe(transport, timeoutMs, clock) {
+    return probeWith(transport, LINE, createJbdExtractor(), encodeJbdRead(JBD_REG_BASIC), (f) => isAnswerTo(JBD_REG_BASIC)(f) && f.b2 === 0, timeoutMs, clock);
   },
 };
 

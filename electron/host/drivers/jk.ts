@@ -58,10 +58,10 @@ const factory: DriverFactory = {
   defaultLine: LINE,
   async create(transport, options) {
     const o = driverOptions(options, 150, LINE);
-    return new PolledDriver(new BmsChannel(transport, createJkExtractor(), o.line, o.timeoutMs, o.retries), new JkProtocol(), options?.signal);
+    return new PolledDriver(new BmsChannel(transport, createJkExtractor(), o.line, o.timeoutMs, o.retries, o.clock), new JkProtocol(), options?.signal);
   },
-  probe(transport, timeoutMs) {
-    return probeWith(transport, LINE, createJkExtractor(), encodeJkReadAll(), isReadAllReply, timeoutMs);
+  probe(transport, timeoutMs, clock) {
+    return probeWith(transport, LINE, createJkExtractor(), encodeJkReadAll(), isReadAllReply, timeoutMs, clock);
   },
 };
 

@@ -47,6 +47,7 @@ export class NativeDriver extends TelemetryStream implements Driver {
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
       ...(options.retries !== undefined ? { retries: options.retries } : {}),
       lineBytesPerSecond: lineBytesPerSecond(transport, line),
+      ...(options.clock ? { clock: options.clock } : {}),
     });
     this.unsubs.push(
       this.link.onEvent(CMD.EV_TELEMETRY, (payload) => {
@@ -176,10 +177,10 @@ export const nativeDriverFactory: DriverFactory & { create(transport: ByteTransp
   async create(transport, options) {
     return new NativeDriver(transport, options);
   },
-  async probe(transport, timeoutMs) {
+  async probe(transport, timeoutMs, clock) {
     // Several short attempts rather than one long one: a probe on a noisy line must not miss the
     // board (the next protocol's probe would switch the port to another baud rate).
-    const link = new NativeLink(transport, { timeoutMs: Math.max(60, Math.floor(timeoutMs / 4)), retries: 5 });
+    const link = new NativeLink(transport, { timeoutMs: Math.max(60, Math.floor(timeoutMs / 4)), retries: 5, ...(clock ? { clock } : {}) });
     try {
       const probe = new Uint8Array([0x50, 0x53]); // 'PS'
       const echo = await link.request(CMD.PING, probe);

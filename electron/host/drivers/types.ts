@@ -1,6 +1,7 @@
 import type { Capability, DeviceInfo, LinkStats, ProtocolId, TelemetryFrame } from '../../../shared/types/domain.js';
 import type { ByteTransport, LineSettings } from '../../../shared/types/transport.js';
 import { Emitter } from '../../../shared/util/emitter.js';
+import type { Clock } from '../../../shared/util/clock.js';
 
 /**
  * A driver speaks one device protocol over an open transport and presents capabilities
@@ -42,6 +43,8 @@ export interface DriverOptions {
   timeoutMs?: number;
   retries?: number;
   signal?: AbortSignal;
+  /** Time base of the driver's timeouts and polling (default: the real clock). */
+  clock?: Clock;
 }
 
 export interface DriverFactory {
@@ -51,7 +54,8 @@ export interface DriverFactory {
   create(transport: ByteTransport, options?: DriverOptions): Promise<Driver>;
   /**
    * A short, safe probe for auto-detection (read-only requests only): resolves true if a device
-   * answered in this protocol within timeoutMs. Must leave no listeners behind.
+   * answered in this protocol within timeoutMs (on `clock`, default the real one). Must leave no
+   * listeners behind.
    */
-  probe(transport: ByteTransport, timeoutMs: number): Promise<boolean>;
+  probe(transport: ByteTransport, timeoutMs: number, clock?: Clock): Promise<boolean>;
 }

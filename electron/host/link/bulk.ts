@@ -133,17 +133,19 @@ function guard(link: NativeLink, id: number, options: BulkCommonOptions) {
       }
     }),
   );
-  let lastProgress = performance.now();
+  const clock = link.clock;
+  let lastProgress = clock.now();
   const stallMs = options.stallTimeoutMs ?? 10_000;
-  const stallTimer = setInterval(() => {
-    if (performance.now() - lastProgress > stallMs) fail(new PackscopeError('TIMEOUT', `transfer stalled: no progress for ${stallMs / 1000} s`));
-  }, 250);
-  unsubs.push(() => clearInterval(stallTimer));
+  unsubs.push(
+    clock.every(250, () => {
+      if (clock.now() - lastProgress > stallMs) fail(new PackscopeError('TIMEOUT', `transfer stalled: no progress for ${stallMs / 1000} s`));
+    }),
+  );
   return {
     failed,
     fail,
     progressed() {
-      lastProgress = performance.now();
+      lastProgress = clock.now();
     },
     dispose() {
       for (const u of unsubs) u();
@@ -160,7 +162,8 @@ async function closeQuietly(link: NativeLink, id: number): Promise<void> {
 }
 
 export async function bulkRead(link: NativeLink, options: BulkReadOptions): Promise<BulkReadResult> {
-  const t0 = performance.now();
+  const clock = link.clock;
+  const t0 = clock.now();
   const info = await regionInfo(link, options.region, options.signal);
   const offset = options.offset ?? 0;
   const length = options.length ?? info.size - Math.min(offset, info.size);
@@ -175,9 +178,9 @@ export async function bulkRead(link: NativeLink, options: BulkReadOptions): Prom
   const out: Uint8Array | null = options.onData ? null : new Uint8Array(length);
   if (out) out.set(prefix);
   else if (prefix.length) await options.onData!(offset, prefix);
-  const meter = new ProgressMeter(length);
+  const meter = new ProgressMeter(length, undefined, clock);
   options.onProgress?.(meter.update(prefix.length, 'read'));
-  if (remaining === 0) return { region: info, offset, length, startedAt: start, data: out, retransmissions: 0, seconds: (performance.now() - t0) / 1000 };
+  if (remaining === 0) return { region: info, offset, length, startedAt: start, data: out, retransmissions: 0, seconds: (clock.now() - t0) / 1000 };
 
   let pos = start;
   let chunkSize = options.chunkSize ?? 4096;
@@ -196,7 +199,7 @@ export async function bulkRead(link: NativeLink, options: BulkReadOptions): Prom
       window = Math.min(MAX_WINDOW, window * 2); // keep the bytes in flight about the same
     }
   }
-  const seconds = (performance.now() - t0) / 1000;
+  const seconds = (clock.now() - t0) / 1000;
   options.onProgress?.({ ...meter.update(length, 'read'), rate: remaining / Math.max(seconds, 1e-6), etaSeconds: 0 });
   return { region: info, offset, length, startedAt: start, data: out, retransmissions: duplicates, seconds };
 }
@@ -220,6 +223,7 @@ async function readSpan(
   onCommitted: (committed: number) => void,
 ): Promise<{ committed: number; complete: boolean; duplicates: number }> {
   const id = transferId();
+  const clock = link.clock;
   const g = guard(link, id, options);
   let rx = new BulkReceiver(start, length, chunkSize);
   let granted = false;
@@ -227,13 +231,13 @@ async function readSpan(
   const finished = new Promise<boolean>((r) => (finish = r));
   let delivering = Promise.resolve();
   let lastAckSent = 0;
-  let lastFresh = performance.now();
+  let lastFresh = clock.now();
   let errorsAtLastFresh = link.stats.crcErrors + link.stats.decodeErrors;
   const errorsAtStart = errorsAtLastFresh;
   let freshChunks = 0;
   const sendAck = () => {
     const a = rx.ack();
-    lastAckSent = performance.now();
+    lastAckSent = clock.now();
     link.sendEvent(CMD.EV_BULK_ACK, BULK_ACK.encode({ transferId: id, cumulative: a.cumulative, sack: a.sack }));
   };
   const early: Uint8Array[] = [];
@@ -259,7 +263,7 @@ async function readSpan(
     }
     if (fresh) {
       g.progressed();
-      lastFresh = performance.now();
+      lastFresh = clock.now();
       freshChunks++;
       errorsAtLastFresh = link.stats.crcErrors + link.stats.decodeErrors;
       for (let next = rx.takeNext(); next; next = rx.takeNext()) {
@@ -277,16 +281,16 @@ async function readSpan(
   const unsubData = link.onEvent(CMD.EV_BULK_DATA, onData);
   const lineMs = (n: number) => (Number.isFinite(link.lineBytesPerSecond) ? (n * 1000) / link.lineBytesPerSecond : 0);
   const starveMs = Math.max(1000, 3 * lineMs(chunkSize + 32) + 500);
-  const timer = setInterval(() => {
+  const stopTimer = clock.every(100, () => {
     if (!granted) return;
-    const now = performance.now();
+    const now = clock.now();
     // If acks are lost and the board's timer has not yet fired, a periodic ack nudges it on.
     if (now - lastAckSent > 300) sendAck();
     const errors = link.stats.crcErrors + link.stats.decodeErrors;
     if (chunkSize > MIN_CHUNK && now - lastFresh > starveMs && errors > errorsAtLastFresh) finish(false);
     // Or damaged frames clearly outnumber good chunks: smaller chunks waste less of the line.
     if (chunkSize > MIN_CHUNK && errors - errorsAtStart > 2 * freshChunks + 8) finish(false);
-  }, 100);
+  });
   try {
     const open = BULK_OPEN.decode(
       await Promise.race([
@@ -301,11 +305,11 @@ async function readSpan(
     if (open.offset !== start || open.length !== length || open.transferId !== id) throw new PackscopeError('PROTOCOL', 'the board granted a different transfer than asked');
     rx = new BulkReceiver(start, length, open.chunkSize);
     granted = true;
-    lastFresh = performance.now();
+    lastFresh = clock.now();
     for (const p of early.splice(0)) onData(p);
     const complete = await Promise.race([finished, g.failed]);
     if (complete) await Promise.race([delivering, g.failed]);
-    clearInterval(timer);
+    stopTimer();
     unsubData();
     await link.request(CMD.BULK_CLOSE, BULK_CLOSE.encode({ transferId: id }), { signal: options.signal, retries: 20 });
     await delivering;
@@ -314,14 +318,15 @@ async function readSpan(
     if (!link.isClosed) await closeQuietly(link, id);
     throw e;
   } finally {
-    clearInterval(timer);
+    stopTimer();
     unsubData();
     g.dispose();
   }
 }
 
 export async function bulkWrite(link: NativeLink, options: BulkWriteOptions): Promise<BulkWriteResult> {
-  const t0 = performance.now();
+  const clock = link.clock;
+  const t0 = clock.now();
   const info = await regionInfo(link, options.region, options.signal);
   if (!(info.flags & 2)) throw new PackscopeError('REFUSED', `region '${info.name}' is read-only`);
   const offset = options.offset ?? 0;
@@ -338,9 +343,9 @@ export async function bulkWrite(link: NativeLink, options: BulkWriteOptions): Pr
     }
     skip = candidate;
   }
-  const meter = new ProgressMeter(data.length);
+  const meter = new ProgressMeter(data.length, undefined, clock);
   options.onProgress?.(meter.update(skip, 'write'));
-  if (skip === data.length) return { region: info, committed: offset + skip, startedAt: offset + skip, retransmissions: 0, seconds: (performance.now() - t0) / 1000 };
+  if (skip === data.length) return { region: info, committed: offset + skip, startedAt: offset + skip, retransmissions: 0, seconds: (clock.now() - t0) / 1000 };
   const start = offset + skip;
   let pos = start;
   let size = chunkSize;
@@ -357,7 +362,7 @@ export async function bulkWrite(link: NativeLink, options: BulkWriteOptions): Pr
       window = Math.min(MAX_WINDOW, window * 2);
     }
   }
-  const seconds = (performance.now() - t0) / 1000;
+  const seconds = (clock.now() - t0) / 1000;
   options.onProgress?.({ ...meter.update(data.length, 'write'), rate: (data.length - skip) / Math.max(seconds, 1e-6), etaSeconds: 0 });
   return { region: info, committed: pos, startedAt: start, retransmissions, seconds };
 }
@@ -378,18 +383,19 @@ async function writeSpan(
   onAcked: (ackedTo: number) => void,
 ): Promise<{ committed: number; complete: boolean; retransmissions: number }> {
   const id = transferId();
+  const clock = link.clock;
   const g = guard(link, id, options);
   let sender: BulkSender | null = null;
-  let timer: NodeJS.Timeout | null = null;
+  let timer = null as (() => void) | null; // the pump's next wake-up (cancel function)
   let finish!: (complete: boolean) => void;
   const finished = new Promise<boolean>((r) => (finish = r));
   let lineFreeAt = 0;
-  let lastProgress = performance.now();
+  let lastProgress = clock.now();
   let retransAtProgress = 0;
   const compress = options.compress ?? false;
   const pump = () => {
     if (!sender || link.isClosed) return;
-    const now = performance.now();
+    const now = clock.now();
     for (const i of sender.due(now)) {
       const { offset: off, length } = sender.chunkRange(i);
       const packed = packChunk(body.subarray(off - start, off - start + length), compress);
@@ -399,9 +405,9 @@ async function writeSpan(
       lineFreeAt = Math.max(lineFreeAt, now) + ((payload.length + 16) * 1000) / link.lineBytesPerSecond;
       sender.setSentAt(i, Number.isFinite(lineFreeAt) ? lineFreeAt : now);
     }
-    if (timer) clearTimeout(timer);
+    timer?.();
     const d = sender.nextDeadline();
-    timer = d === null ? null : setTimeout(pump, Math.max(1, d - performance.now() + 1));
+    timer = d === null ? null : clock.after(Math.max(1, d - clock.now() + 1), pump);
   };
   const unsubAck = link.onEvent(CMD.EV_BULK_ACK, (payload) => {
     let a;
@@ -411,23 +417,23 @@ async function writeSpan(
       return;
     }
     if (a.transferId !== id || !sender) return;
-    if (sender.onAck(a.cumulative, a.sack, performance.now())) {
+    if (sender.onAck(a.cumulative, a.sack, clock.now())) {
       g.progressed();
-      lastProgress = performance.now();
+      lastProgress = clock.now();
       retransAtProgress = sender.retransmissions;
       onAcked(start + sender.ackedBytes);
     }
     if (sender.done) finish(true);
     else pump();
   });
-  const starve = setInterval(() => {
+  const stopStarve = clock.every(100, () => {
     if (!sender || chunkSize <= MIN_CHUNK) return;
     // Several resends and nothing acknowledged for a while: frames of this size do not get through.
-    if (performance.now() - lastProgress > 1500 && sender.retransmissions - retransAtProgress >= 3) finish(false);
+    if (clock.now() - lastProgress > 1500 && sender.retransmissions - retransAtProgress >= 3) finish(false);
     // Or most chunks need several tries: smaller ones waste less of the line.
     const ackedChunks = Math.ceil(sender.ackedBytes / chunkSize);
     if (sender.retransmissions > 2 * ackedChunks + 8) finish(false);
-  }, 100);
+  });
   try {
     const open = BULK_OPEN.decode(
       await Promise.race([
@@ -443,10 +449,10 @@ async function writeSpan(
     const byteRate = link.lineBytesPerSecond;
     const windowMs = Number.isFinite(byteRate) ? ((open.window + 1) * (open.chunkSize + 32) * 1000) / byteRate : 0;
     sender = new BulkSender({ start, length: body.length, chunkSize: open.chunkSize, window: open.window, initialRtoMs: 2 * windowMs + 500 });
-    lastProgress = performance.now();
+    lastProgress = clock.now();
     pump();
     const complete = await Promise.race([finished, g.failed]);
-    if (timer) clearTimeout(timer);
+    timer?.();
     timer = null;
     const closed = BULK_CLOSED.decode(await link.request(CMD.BULK_CLOSE, BULK_CLOSE.encode({ transferId: id }), { signal: options.signal, timeoutMs: 2000, retries: 20 }));
     if (complete && closed.committed !== start + body.length) throw new PackscopeError('PROTOCOL', `board committed up to ${closed.committed}, expected ${start + body.length}`);
@@ -456,8 +462,8 @@ async function writeSpan(
     if (!link.isClosed) await closeQuietly(link, id);
     throw e;
   } finally {
-    if (timer) clearTimeout(timer);
-    clearInterval(starve);
+    timer?.();
+    stopStarve();
     unsubAck();
     g.dispose();
   }

@@ -8,6 +8,7 @@ import type { ByteTransport, CloseReason } from '../../../shared/types/transport
 import { DeviceError } from './errors.js';
 import { deadline } from '../util/deadline.js';
 import { Emitter } from '../../../shared/util/emitter.js';
+import { realClock, type Clock } from '../../../shared/util/clock.js';
 
 /**
  * The host end of the native protocol on one transport: frames, sequence numbers, requests with
@@ -32,6 +33,8 @@ export interface NativeLinkOptions {
   retries?: number;
   /** Line rate in bytes/s when known (serial: baud/10), to size timeouts and pace bulk sends. */
   lineBytesPerSecond?: number;
+  /** Time base of timeouts, retransmissions and bulk transfers on this link (default: the real clock). */
+  clock?: Clock;
 }
 
 interface Pending {
@@ -51,6 +54,7 @@ interface Pending {
 export class NativeLink {
   readonly stats: LinkStats = emptyLinkStats();
   readonly lineBytesPerSecond: number;
+  readonly clock: Clock;
   private readonly timeoutMs: number;
   private readonly retries: number;
   private decoder: FrameDecoder;
@@ -63,7 +67,7 @@ export class NativeLink {
   private disconnectEvents = new Emitter<string>();
   private unsubs: Array<() => void> = [];
   private closedReason: string | null = null;
-  /** performance.now() of the last good frame from the board. */
+  /** clock.now() of the last good frame from the board. */
   lastFrameAt = 0;
   private primed = false;
 
@@ -74,6 +78,7 @@ export class NativeLink {
     this.timeoutMs = options.timeoutMs ?? 250;
     this.retries = options.retries ?? 5;
     this.lineBytesPerSecond = options.lineBytesPerSecond ?? Infinity;
+    this.clock = options.clock ?? realClock;
     this.decoder = new FrameDecoder(
       (f) => this.handleFrame(f),
       () => this.onDamage(),
@@ -111,7 +116,7 @@ export class NativeLink {
     this.stats.framesIn++;
     this.stats.crcErrors = this.decoder.stats.crcErrors;
     this.stats.decodeErrors = this.decoder.stats.decodeErrors;
-    this.lastFrameAt = performance.now();
+    this.lastFrameAt = this.clock.now();
     this.frameEvents.emit(f);
     if (f.type === MSG.EVENT) {
       this.eventEmitters.get(f.cmd)?.emit(f.payload);
@@ -135,7 +140,7 @@ export class NativeLink {
   private onDamage(): void {
     this.stats.crcErrors = this.decoder.stats.crcErrors;
     this.stats.decodeErrors = this.decoder.stats.decodeErrors;
-    const now = performance.now();
+    const now = this.clock.now();
     for (const p of this.pending.values()) {
       // Fast retry: only once the answer could have arrived, and not more than every 20 ms.
       if (now - p.lastSent > 20 && p.attemptsLeft > 0) this.resend(p);
@@ -164,14 +169,14 @@ export class NativeLink {
         this.pending.delete(p.seq);
         p.reject(new PackscopeError('TIMEOUT', `no answer to ${commandName(p.cmd)} after ${p.total} attempts`));
       }
-    });
+    }, this.clock);
   }
 
   private resend(p: Pending): void {
     if (this.isClosed) return;
     p.attemptsLeft--;
     this.stats.retries++;
-    p.lastSent = performance.now();
+    p.lastSent = this.clock.now();
     this.write(p.wire);
     this.arm(p);
   }
@@ -209,7 +214,7 @@ export class NativeLink {
         attemptsLeft: retries,
         total: retries + 1,
         timeoutMs: (options.timeoutMs ?? this.timeoutMs) + this.lineMs(wire.length + 300),
-        lastSent: performance.now(),
+        lastSent: this.clock.now(),
       };
       this.pending.set(seq, p);
       // A leading delimiter flushes whatever partial frame the board's decoder may hold.

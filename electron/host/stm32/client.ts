@@ -1,5 +1,6 @@
 import { PackscopeError } from '../../../shared/errors.js';
 import { concatBytes } from '../../../shared/util/bytes.js';
+import { realClock, type Clock } from '../../../shared/util/clock.js';
 import type { ByteTransport } from '../../../shared/types/transport.js';
 import {
   ACK,
@@ -34,6 +35,8 @@ export interface Stm32ClientOptions {
   /** How long the ROM may take to answer a byte it has all it needs for, ms. Default 1000. */
   ackTimeoutMs?: number;
   signal?: AbortSignal;
+  /** Time base of read timeouts and resynchronisation pauses (default: the real clock). */
+  clock?: Clock;
 }
 
 export const NO_SYNC_ADVICE =
@@ -48,6 +51,7 @@ export class Stm32RomClient {
   private reader: ByteReader;
   private readonly pipeline: boolean;
   private readonly ackTimeoutMs: number;
+  private readonly clock: Clock;
   commands: number[] = [];
   bootloaderVersion = 0;
   /** Round trips (waits for the ROM) so far; benchmarks report it. */
@@ -57,7 +61,8 @@ export class Stm32RomClient {
     private transport: ByteTransport,
     private options: Stm32ClientOptions,
   ) {
-    this.reader = new ByteReader(transport);
+    this.clock = options.clock ?? realClock;
+    this.reader = new ByteReader(transport, this.clock);
     this.pipeline = options.pipeline ?? true;
     this.ackTimeoutMs = options.ackTimeoutMs ?? 1000;
   }
@@ -131,7 +136,7 @@ export class Stm32RomClient {
    */
   private async atBoundary(): Promise<boolean> {
     const t = Math.min(250, this.ackTimeoutMs);
-    await new Promise((r) => setTimeout(r, 10));
+    await this.clock.sleep(10);
     this.reader.flush();
     for (let i = 0; i < 2; i++) {
       await this.write(Uint8Array.of(0xff));
@@ -139,7 +144,7 @@ export class Stm32RomClient {
         const b = (await this.read(1, t))[0];
         if (b === NACK) {
           // More NACKs may follow from bytes that were still in flight; let them land and drop them.
-          await new Promise((r) => setTimeout(r, 10));
+          await this.clock.sleep(10);
           this.reader.flush();
           return true;
         }
@@ -161,7 +166,7 @@ export class Stm32RomClient {
     for (let round = 0; round < 3; round++) {
       if (await this.atBoundary()) return;
       await this.write(new Uint8Array(600).fill(0xff));
-      await new Promise((r) => setTimeout(r, 200 + this.lineMs(600)));
+      await this.clock.sleep(200 + this.lineMs(600));
       this.reader.flush();
     }
     throw new PackscopeError('PROTOCOL', 'lost step with the bootloader and could not resynchronise; reset the board (BOOT0 high) and retry');

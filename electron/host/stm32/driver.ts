@@ -1,5 +1,6 @@
 import { PackscopeError } from '../../../shared/errors.js';
 import { toHex } from '../../../shared/util/bytes.js';
+import { realClock } from '../../../shared/util/clock.js';
 import { emptyLinkStats, type Capability, type DeviceInfo, type LinkStats, type TelemetryFrame } from '../../../shared/types/domain.js';
 import type { ByteTransport, LineSettings } from '../../../shared/types/transport.js';
 import type { Driver, DriverFactory, DriverOptions } from '../drivers/types.js';
@@ -28,7 +29,7 @@ class Stm32RomDriver implements Driver {
     readonly transport: ByteTransport,
     private options: DriverOptions,
   ) {
-    this.client = new Stm32RomClient(transport, { baudRate: LINE.baudRate, ackTimeoutMs: options.timeoutMs, signal: options.signal });
+    this.client = new Stm32RomClient(transport, { baudRate: LINE.baudRate, ackTimeoutMs: options.timeoutMs, signal: options.signal, ...(options.clock ? { clock: options.clock } : {}) });
     this.offs.push(transport.onData((d) => (this.link.bytesIn += d.length)));
   }
 
@@ -101,17 +102,17 @@ const stm32RomDriverFactory: DriverFactory = {
     return new Stm32RomDriver(transport, options);
   },
   /** Sends only the autobaud byte: a ROM answers ACK (fresh) or, after a second one, NACK. */
-  async probe(transport, timeoutMs) {
+  async probe(transport, timeoutMs, clock = realClock) {
     let answered = false;
     const off = transport.onData((d) => {
       if (d.includes(ACK) || d.includes(NACK)) answered = true;
     });
     try {
-      const deadline = Date.now() + timeoutMs;
-      for (let i = 0; i < 2 && !answered && Date.now() < deadline; i++) {
+      const deadline = clock.now() + timeoutMs;
+      for (let i = 0; i < 2 && !answered && clock.now() < deadline; i++) {
         await transport.write(Uint8Array.of(SYNC));
-        const until = Math.min(deadline, Date.now() + timeoutMs / 2);
-        while (!answered && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+        const until = Math.min(deadline, clock.now() + timeoutMs / 2);
+        while (!answered && clock.now() < until) await clock.sleep(5);
       }
       return answered;
     } finally {

@@ -1,6 +1,7 @@
 import { PackscopeError } from '../../../shared/errors.js';
 import type { TransferProgress } from '../../../shared/types/domain.js';
 import type { ByteTransport } from '../../../shared/types/transport.js';
+import { realClock, type Clock } from '../../../shared/util/clock.js';
 import { Stm32RomClient } from './client.js';
 import { flashEnd, pages as allPages, pagesCovering, partById, type PageSpan, type Stm32Part } from './devices.js';
 import { CMD, formatVersion, MAX_BLOCK } from './protocol.js';
@@ -47,6 +48,8 @@ export interface Stm32FlashOptions {
   signal?: AbortSignal;
   onProgress?: (p: Stm32Progress) => void;
   log?: (line: string) => void;
+  /** Time base of timeouts, rates and phase durations (default: the real clock). */
+  clock?: Clock;
 }
 
 export interface Stm32FlashResult {
@@ -101,9 +104,10 @@ export async function flashStm32(transport: ByteTransport, options: Stm32FlashOp
   const segments = normalizeSegments(options.segments);
   if (segments.length === 0) throw new PackscopeError('USAGE', 'the image is empty');
   const imageBytes = segments.reduce((n, s) => n + s.data.length, 0);
-  const t0 = performance.now();
+  const clock = options.clock ?? realClock;
+  const t0 = clock.now();
   const phasesMs = { connect: 0, erase: 0, write: 0, verify: 0 };
-  const client = new Stm32RomClient(transport, { baudRate: options.baudRate, pipeline: options.pipeline, signal: options.signal, ackTimeoutMs: options.ackTimeoutMs });
+  const client = new Stm32RomClient(transport, { baudRate: options.baudRate, pipeline: options.pipeline, signal: options.signal, ackTimeoutMs: options.ackTimeoutMs, clock });
   let retries = 0;
   const progress = (phase: Stm32Phase, done: number, total: number, m: { rate: number; etaSeconds: number | null }) =>
     options.onProgress?.({ phase, done, total, rate: m.rate, etaSeconds: m.etaSeconds });
@@ -135,10 +139,10 @@ export async function flashStm32(transport: ByteTransport, options: Stm32FlashOp
       }
       throw e;
     }
-    phasesMs.connect = performance.now() - t0;
+    phasesMs.connect = clock.now() - t0;
 
     // Erase exactly the sectors the image touches (or, when asked, the whole flash).
-    const t1 = performance.now();
+    const t1 = clock.now();
     const mass = options.erase === 'mass';
     const ranges = segments.map((s) => ({ start: s.address, end: s.address + s.data.length }));
     const toErase = mass ? allPages(part) : pagesCovering(part, ranges);
@@ -164,17 +168,17 @@ export async function flashStm32(transport: ByteTransport, options: Stm32FlashOp
       throw e;
     }
     progress('erase', toErase.length, toErase.length, { rate: 0, etaSeconds: 0 });
-    phasesMs.erase = performance.now() - t1;
+    phasesMs.erase = clock.now() - t1;
 
     // Write.
-    const t2 = performance.now();
+    const t2 = clock.now();
     const blocks: Array<{ address: number; data: Uint8Array }> = [];
     for (const s of segments) {
       for (let o = 0; o < s.data.length; o += MAX_BLOCK) blocks.push({ address: s.address + o, data: s.data.subarray(o, o + MAX_BLOCK) });
     }
     const toWrite = blocks.filter((b) => !b.data.every((x) => x === 0xff));
     const writeTotal = toWrite.reduce((n, b) => n + b.data.length, 0);
-    const wm = new ProgressMeter(writeTotal, 3000);
+    const wm = new ProgressMeter(writeTotal, 3000, clock);
     let written = 0;
     // The first block goes split (wait for the address ACK before the data); once the ROM has
     // accepted a write, blocks go in one burst until anything goes wrong.
@@ -190,12 +194,12 @@ export async function flashStm32(transport: ByteTransport, options: Stm32FlashOp
       written += b.data.length;
       progress('write', written, writeTotal, wm.measure(written));
     }
-    phasesMs.write = performance.now() - t2;
+    phasesMs.write = clock.now() - t2;
 
     // Verify every byte of the image, skipped blocks included.
-    const t3 = performance.now();
+    const t3 = clock.now();
     if (verify) {
-      const vm = new ProgressMeter(imageBytes, 3000);
+      const vm = new ProgressMeter(imageBytes, 3000, clock);
       let checked = 0;
       for (const b of blocks) {
         checkCancel(`while verifying (${checked} of ${imageBytes} bytes checked)`);
@@ -226,7 +230,7 @@ export async function flashStm32(transport: ByteTransport, options: Stm32FlashOp
         progress('verify', checked, imageBytes, vm.measure(checked));
       }
     }
-    phasesMs.verify = performance.now() - t3;
+    phasesMs.verify = clock.now() - t3;
 
     let started: number | null = null;
     if (options.goAddress !== undefined && options.goAddress !== null) {
@@ -251,7 +255,7 @@ export async function flashStm32(transport: ByteTransport, options: Stm32FlashOp
       retries,
       roundTrips: client.roundTrips,
       started,
-      durationMs: performance.now() - t0,
+      durationMs: clock.now() - t0,
       phasesMs,
     };
   } finally {

@@ -1,6 +1,7 @@
 import { PackscopeError } from '../../../shared/errors.js';
 import type { ByteTransport } from '../../../shared/types/transport.js';
 import { deadline } from '../util/deadline.js';
+import { realClock, type Clock } from '../../../shared/util/clock.js';
 
 /**
  * Exact-length reads with a deadline over a ByteTransport's push-style data events: what a
@@ -15,7 +16,11 @@ export class ByteReader {
   private offData: () => void;
   private offClose: () => void;
 
-  constructor(private transport: ByteTransport) {
+  constructor(
+    private transport: ByteTransport,
+    /** Time base of the read deadlines (default: the real clock). */
+    private clock: Clock = realClock,
+  ) {
     this.offData = transport.onData((chunk) => {
       this.chunks.push(chunk.slice());
       this.buffered += chunk.length;
@@ -43,7 +48,7 @@ export class ByteReader {
     return new Promise((resolve, reject) => {
       const onAbort = () => this.fail(new PackscopeError('CANCELLED', 'cancelled'));
       signal?.addEventListener('abort', onAbort, { once: true });
-      const cancelTimer = deadline(timeoutMs, () => this.fail(new PackscopeError('TIMEOUT', `no answer within ${timeoutMs} ms (got ${this.buffered} of ${n} bytes)`)));
+      const cancelTimer = deadline(timeoutMs, () => this.fail(new PackscopeError('TIMEOUT', `no answer within ${timeoutMs} ms (got ${this.buffered} of ${n} bytes)`)), this.clock);
       this.pending = {
         n,
         resolve: (b) => {

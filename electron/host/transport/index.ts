@@ -1,4 +1,5 @@
 import type { ByteTransport, LineSettings } from '../../../shared/types/transport.js';
+import type { Clock } from '../../../shared/util/clock.js';
 import { SerialTransport } from './serial.js';
 import { SimTransport } from './sim.js';
 import { TcpTransport } from './tcp.js';
@@ -6,10 +7,11 @@ import { TcpTransport } from './tcp.js';
 /**
  * One entry point for every kind of port a user can name: `sim:` (built-in demo device),
  * `tcp://host:port` (network serial server), anything else a serial device path (/dev/ttyUSB0, COM3).
- * The transport is created closed; call open().
+ * The transport is created closed; call open(). `clock` is the time base of the in-process
+ * simulator (a real port has the real world's).
  */
-export function createTransport(path: string, line: LineSettings): ByteTransport {
-  if (path.startsWith('sim:')) return new SimTransport(path, line);
+export function createTransport(path: string, line: LineSettings, options: { clock?: Clock } = {}): ByteTransport {
+  if (path.startsWith('sim:')) return new SimTransport(path, line, options.clock ? { clock: options.clock } : {});
   if (path.startsWith('tcp://')) return new TcpTransport(path);
   return new SerialTransport(path, line);
 }

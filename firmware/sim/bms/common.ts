@@ -14,7 +14,7 @@ import type { Personality } from '../personality.js';
 export interface BmsPersonalityOptions {
   /** Line the board talks on; commodity boards have a fixed rate, so it is set on attach. */
   line?: LineSettings;
-  /** Milliseconds clock for the receive idle timeout (tests drive it by hand). */
+  /** Milliseconds clock for the receive idle timeout (default: the board's; tests drive it by hand). */
   clock?: () => number;
 }
 

@@ -112,7 +112,7 @@ export function createDalyPersonality(board: SimBoard, options: BmsPersonalityOp
     }
   };
 
-  return bmsPersonality('daly', DALY_LINE, options, createDalyExtractor(), (link, f) => {
+  return bmsPersonality('daly', DALY_LINE, { clock: () => board.clock.now(), ...options }, createDalyExtractor(), (link, f) => {
     if (f.address !== DALY_HOST_ADDRESS) return;
     for (const r of answer(f.command, board.pack.state())) link.send(r);
   });

@@ -55,7 +55,7 @@ export function jbdBasicInfoFrom(board: SimBoard, s: PackState): JbdBasicInfo {
 }
 
 export function createJbdPersonality(board: SimBoard, options: BmsPersonalityOptions = {}): Personality {
-  return bmsPersonality('jbd', JBD_LINE, options, createJbdExtractor(), (link, frame) => {
+  return bmsPersonality('jbd', JBD_LINE, { clock: () => board.clock.now(), ...options }, createJbdExtractor(), (link, frame) => {
     let req;
     try {
       req = jbdFrameAsRequest(frame);

@@ -105,7 +105,7 @@ export function jkFieldsFor(board: SimBoard, s: PackState): JkField[] {
 }
 
 export function createJkPersonality(board: SimBoard, options: BmsPersonalityOptions = {}): Personality {
-  return bmsPersonality('jk', JK_LINE, options, createJkExtractor(), (link, f) => {
+  return bmsPersonality('jk', JK_LINE, { clock: () => board.clock.now(), ...options }, createJkExtractor(), (link, f) => {
     if (f.type !== JK_TYPE_REQUEST || f.command !== JK_CMD_READ_ALL) return;
     const payload = encodeJkFields(jkFieldsFor(board, board.pack.state()));
     link.send(encodeJkFrame({ bmsId: f.bmsId, command: JK_CMD_READ_ALL, source: JK_SOURCE_BMS, type: JK_TYPE_RESPONSE, payload, recordNumber: 0 }));

@@ -11,6 +11,7 @@ import {
   type TrustedKey,
 } from '../../../shared/image/index.js';
 import { utf8Decode, utf8Encode } from '../../../shared/util/bytes.js';
+import type { Clock } from '../../../shared/util/clock.js';
 import type { SimStorage } from '../board.js';
 import { FileBacking, INSTANT, MemoryBacking, NorFlash, DEFAULT_TIMING, type FlashTiming } from '../flash/nor-flash.js';
 import { syntheticApplication } from './app-image.js';
@@ -38,6 +39,8 @@ export interface FirmwareStoreOptions {
   seed?: number;
   /** Size of the factory application (default 48 KiB). */
   appSize?: number;
+  /** The flash's busy time passes on this clock (the board's). */
+  clock?: Clock;
 }
 
 export interface FirmwareStore {
@@ -76,7 +79,7 @@ export async function openFirmwareStore(o: FirmwareStoreOptions): Promise<Firmwa
   const trusted: TrustedKey[] = [{ key: key.publicKey, name: 'supplier test key' }, ...(o.trust ?? []).map(loadTrust)];
   const layout = makeLayout(o.layout);
   const backing = o.storage.dir ? new FileBacking(path.join(o.storage.dir, FLASH_FILE)) : new MemoryBacking();
-  const flash = new NorFlash({ geometry: layout.geometry, timing: o.timing ?? DEFAULT_TIMING, backing, seed: o.seed });
+  const flash = new NorFlash({ geometry: layout.geometry, timing: o.timing ?? DEFAULT_TIMING, backing, seed: o.seed, ...(o.clock ? { clock: o.clock } : {}) });
   const bootloader = new Bootloader({ flash, layout, trustedKeys: trusted, boardId: o.boardId });
   let firstStart = false;
   if (!bootloader.readSlot('primary') && bootloader.bootState.lastEvent === 0 && !bootloader.bootState.swap) {

@@ -19,6 +19,7 @@ export async function installBootloader(board: SimBoard): Promise<void> {
   const store = await openFirmwareStore({
     storage: board.storage,
     boardId: board.identity.boardId,
+    clock: board.clock,
     ...(board.options.trustKeys ? { trust: board.options.trustKeys } : {}),
     ...(board.options.seed !== undefined ? { seed: board.options.seed } : {}),
   });
@@ -81,7 +82,7 @@ export async function installBootloader(board: SimBoard): Promise<void> {
   n.register(FW_CMD.REVERT, guarded(async () => encodeJson(await bl.revert())));
   n.register(FW_CMD.RESET, guarded(() => {
     // Answer first, as a real board does before it pulls its own reset line.
-    setTimeout(() => void board.reset('application'), 20);
+    board.clock.after(20, () => void board.reset('application'));
   }));
 
   n.registerRegion({

@@ -1,6 +1,6 @@
 import { dataFrame, type CanFrame } from '../../../shared/can/frame.js';
 import { IsoTpEndpoint } from '../../../shared/can/isotp.js';
-import { realTimeScheduler } from '../../../shared/can/scheduler.js';
+import { createRealClock } from '../../../shared/util/clock.js';
 import {
   DID,
   NRC,
@@ -61,7 +61,7 @@ export interface UdsNodeOptions {
 }
 
 /** The simulated ECU's clock: its timers never keep the process alive. */
-const simScheduler = realTimeScheduler({ background: true });
+const simClock = createRealClock({ background: true });
 const P2_MS = 50;
 const P2_STAR_MS = 5000;
 const LOCKOUT_MS = 10_000;
@@ -128,7 +128,7 @@ export class UdsBootloaderNode {
     const port = this.port;
     this.iso = new IsoTpEndpoint(
       (data) => port.transmit(dataFrame(this.responseId, data)).catch(() => undefined),
-      simScheduler,
+      simClock,
       { padding: 0xcc, blockSize: 0, stMin: 0, nCrMs: 1000, nBsMs: 1000, maxLength: Math.max(4095, this.maxBlockLength) },
     );
     this.iso.onMessage((msg) => void this.onRequest(msg));
@@ -162,7 +162,7 @@ export class UdsBootloaderNode {
     this.cancelS3?.();
     this.cancelS3 = null;
     if (this.session === SESSION.default) return;
-    this.cancelS3 = simScheduler.after(this.s3Ms, () => {
+    this.cancelS3 = simClock.after(this.s3Ms, () => {
       if (!this.busy) this.toDefaultSession();
     });
   }
@@ -190,9 +190,9 @@ export class UdsBootloaderNode {
       // Answer 0x78 when a step takes longer than P2, and again before P2* runs out.
       const pending = () => {
         void this.send({ service: 'negative', sid, nrc: NRC.responsePending });
-        pendingTimer = simScheduler.after(P2_STAR_MS / 2, pending);
+        pendingTimer = simClock.after(P2_STAR_MS / 2, pending);
       };
-      pendingTimer = simScheduler.after(P2_MS * 0.8, pending);
+      pendingTimer = simClock.after(P2_MS * 0.8, pending);
       const res = await this.handle(req);
       pendingTimer?.();
       pendingTimer = null;
@@ -247,7 +247,7 @@ export class UdsBootloaderNode {
         this.requireProgramming();
         if (req.subFunction !== 1 && req.subFunction !== 2) throw new Negative(NRC.subFunctionNotSupported);
         if (req.subFunction === 1) {
-          if (simScheduler.now() < this.lockedUntil) throw new Negative(NRC.requiredTimeDelayNotExpired);
+          if (simClock.now() < this.lockedUntil) throw new Negative(NRC.requiredTimeDelayNotExpired);
           if (this.unlocked) return { response: { service: 'SecurityAccess', subFunction: 1, seed: new Uint8Array(4) } };
           this.seed = Uint8Array.from({ length: 4 }, () => this.rng.int(256));
           if (this.seed.every((b) => b === 0)) this.seed[3] = 1; // an all-zero seed means "already unlocked"
@@ -260,7 +260,7 @@ export class UdsBootloaderNode {
         if (key.length !== expected.length || key.some((b, i) => b !== expected[i])) {
           if (++this.failedKeys >= 3) {
             this.failedKeys = 0;
-            this.lockedUntil = simScheduler.now() + LOCKOUT_MS;
+            this.lockedUntil = simClock.now() + LOCKOUT_MS;
             throw new Negative(NRC.exceedNumberOfAttempts);
           }
           throw new Negative(NRC.invalidKey);

@@ -1,6 +1,7 @@
 import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import { PackscopeError } from '../../../shared/errors.js';
 import { Random } from '../../../shared/util/random.js';
+import { realClock, type Clock } from '../../../shared/util/clock.js';
 
 /**
  * A NOR flash model with the properties that make firmware updates hard:
@@ -96,6 +97,8 @@ export interface FlashOptions {
   timing?: FlashTiming;
   backing?: FlashBacking;
   seed?: number;
+  /** Where busy time is waited out (default: the real clock; the board's clock on a board). */
+  clock?: Clock;
 }
 
 export interface FlashStats {
@@ -118,6 +121,7 @@ export class NorFlash {
   private cutAt: number | null = null;
   private dead = false;
   private debtMs = 0;
+  private readonly clock: Clock;
   readonly stats: FlashStats = { erases: 0, programs: 0, bytesProgrammed: 0, busyMs: 0 };
 
   constructor(o: FlashOptions) {
@@ -134,6 +138,7 @@ export class NorFlash {
     this.backing = o.backing ?? new MemoryBacking();
     this.mem = this.backing.load(this.size);
     this.rng = new Random(o.seed ?? 0x5eed);
+    this.clock = o.clock ?? realClock;
   }
 
   /** Cuts power during the `op`-th operation from now (1 = the next one); null disarms. */
@@ -251,12 +256,12 @@ export class NorFlash {
 
   /**
    * Waits out the busy time of the operations done since the last call (the simulated board calls
-   * this between operations so erase and program take wall-clock time). Instant timing never waits.
+   * this between operations so erase and program take time on its clock). Instant timing never waits.
    */
   async settle(): Promise<void> {
     const ms = this.debtMs;
     this.debtMs = 0;
-    if (ms >= 1) await new Promise((r) => setTimeout(r, ms));
+    if (ms >= 1) await this.clock.sleep(ms);
     else if (ms > 0) this.debtMs = ms; // carry sub-millisecond debt until it adds up
   }
 

@@ -5,6 +5,7 @@ import {
   BULK_ABORT, BULK_ACK, BULK_CLOSE, BULK_CLOSED, BULK_DATA, BULK_FLAG, BULK_OPEN, MAX_CHUNK, MAX_WINDOW, encodeBulkData,
   type BulkOpen,
 } from '../../../shared/protocol/messages.js';
+import type { Cancel, Clock } from '../../../shared/util/clock.js';
 import type { SimBoard } from '../board.js';
 import { bitsPerChar } from '../line.js';
 import { checkRange } from './core.js';
@@ -23,7 +24,9 @@ interface ReadTransfer {
   compress: boolean;
   /** Line rate in bytes/s (infinite when unpaced is irrelevant: backlog is then ~0). */
   byteRate: number;
-  timer: NodeJS.Timeout | null;
+  /** The board's clock: pacing and retransmission timers. */
+  clock: Clock;
+  timer: Cancel | null;
   pumping: boolean;
   again: boolean;
   closed: boolean;
@@ -57,7 +60,7 @@ function transfers(session: NativeSession): Map<number, Transfer> {
 
 function closeTransfer(t: Transfer): void {
   t.closed = true;
-  if (t.kind === 'read' && t.timer) clearTimeout(t.timer);
+  if (t.kind === 'read') t.timer?.();
 }
 
 function grant(req: BulkOpen, region: BoardRegion): BulkOpen {
@@ -102,13 +105,14 @@ export function installBulkTransfer(board: SimBoard): void {
       sender: new BulkSender({ start: open.offset, length: open.length, chunkSize: open.chunkSize, window: open.window, initialRtoMs: 2 * windowMs + 300 }),
       compress: (open.flags & BULK_FLAG.COMPRESS) !== 0,
       byteRate,
+      clock: board.clock,
       timer: null,
       pumping: false,
       again: false,
       closed: false,
     };
     map.set(open.transferId, t);
-    setImmediate(() => void pump(session, t));
+    t.clock.defer(() => void pump(session, t));
     return BULK_OPEN.encode(open);
   });
 
@@ -164,7 +168,7 @@ export function installBulkTransfer(board: SimBoard): void {
     const ack = BULK_ACK.decode(payload);
     const t = transfers(session).get(ack.transferId);
     if (!t || t.kind !== 'read' || t.closed) return;
-    if (t.sender.onAck(ack.cumulative, ack.sack, performance.now()) || !t.sender.done) void pump(session, t);
+    if (t.sender.onAck(ack.cumulative, ack.sack, t.clock.now()) || !t.sender.done) void pump(session, t);
   });
 
   n.registerEvent(CMD.EV_BULK_DATA, (payload, { session }) => {
@@ -218,14 +222,14 @@ async function pump(session: NativeSession, t: ReadTransfer): Promise<void> {
       // the wire, and a short queue lets answers to other requests through during a transfer.
       const limit = 2 * (t.open.chunkSize + 32);
       if (session.link.backlog > limit) {
-        if (t.timer) clearTimeout(t.timer);
-        t.timer = setTimeout(() => {
+        t.timer?.();
+        t.timer = t.clock.after(Math.max(1, ((session.link.backlog - limit / 2) * 1000) / t.byteRate), () => {
           t.timer = null;
           void pump(session, t);
-        }, Math.max(1, ((session.link.backlog - limit / 2) * 1000) / t.byteRate));
+        });
         return;
       }
-      for (const i of t.sender.due(performance.now(), Math.max(1, Math.ceil((limit - session.link.backlog) / t.open.chunkSize)))) {
+      for (const i of t.sender.due(t.clock.now(), Math.max(1, Math.ceil((limit - session.link.backlog) / t.open.chunkSize)))) {
         const { offset, length } = t.sender.chunkRange(i);
         let data: Uint8Array;
         try {
@@ -238,21 +242,21 @@ async function pump(session: NativeSession, t: ReadTransfer): Promise<void> {
         if (t.closed || session.closed) return;
         const packed = packChunk(data, t.compress);
         session.emit(CMD.EV_BULK_DATA, encodeBulkData(t.open.transferId, offset, packed.flags, packed.data));
-        t.sender.setSentAt(i, performance.now() + (session.link.backlog * 1000) / t.byteRate);
+        t.sender.setSentAt(i, t.clock.now() + (session.link.backlog * 1000) / t.byteRate);
       }
     } while (t.again);
-    if (t.timer) clearTimeout(t.timer);
+    t.timer?.();
     t.timer = null;
     let deadline = t.sender.nextDeadline();
     if (t.sender.canSendNew) {
-      const drainAt = performance.now() + (Math.max(0, session.link.backlog - t.open.chunkSize) * 1000) / t.byteRate;
+      const drainAt = t.clock.now() + (Math.max(0, session.link.backlog - t.open.chunkSize) * 1000) / t.byteRate;
       deadline = deadline === null ? drainAt : Math.min(deadline, drainAt);
     }
     if (deadline !== null && !t.closed) {
-      t.timer = setTimeout(() => {
+      t.timer = t.clock.after(Math.max(1, deadline - t.clock.now() + 1), () => {
         t.timer = null;
         void pump(session, t);
-      }, Math.max(1, deadline - performance.now() + 1));
+      });
     }
   } finally {
     t.pumping = false;

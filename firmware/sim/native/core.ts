@@ -6,6 +6,7 @@ import {
 } from '../../../shared/protocol/messages.js';
 import { telemetryToPayload } from '../../../shared/protocol/telemetry.js';
 import type { PackState } from '../pack/types.js';
+import type { Cancel } from '../../../shared/util/clock.js';
 import type { SimBoard } from '../board.js';
 import { NativeError, type BoardRegion, type NativeSession } from './dispatcher.js';
 
@@ -30,12 +31,12 @@ export function stateToPayload(s: PackState, soh = s.soh) {
 }
 
 interface TelemetryState {
-  timer: NodeJS.Timeout;
+  cancel: Cancel;
 }
 
 function stopTelemetry(session: NativeSession): void {
   const t = session.data.get('telemetry') as TelemetryState | undefined;
-  if (t) clearInterval(t.timer);
+  t?.cancel();
   session.data.delete('telemetry');
 }
 
@@ -104,9 +105,9 @@ export function installCoreCommands(board: SimBoard): void {
       if (session.link.backlog > 4 * (frame.length + 16) + 16384) return;
       session.emit(CMD.EV_TELEMETRY, frame);
     };
-    const timer = setInterval(send, periodMs);
-    session.data.set('telemetry', { timer } satisfies TelemetryState);
-    setImmediate(send);
+    const cancelEvery = board.clock.every(periodMs, send);
+    const cancelFirst = board.clock.defer(send);
+    session.data.set('telemetry', { cancel: () => (cancelEvery(), cancelFirst()) } satisfies TelemetryState);
     return TELEMETRY_START.encode({ rateMilliHz });
   });
 
@@ -158,7 +159,7 @@ export function installCoreCommands(board: SimBoard): void {
     const { mode } = RESET.decode(payload);
     if (mode === 'bootloader' && !board.native.has(0x0300)) throw new NativeError(ERR.DENIED, 'this board has no bootloader command set');
     // Answer first, as a real board does before it pulls its own reset line.
-    setTimeout(() => void board.reset(mode), 20);
+    board.clock.after(20, () => void board.reset(mode));
     void session;
   });
 

@@ -1,4 +1,5 @@
 import { PackscopeError } from '../../../shared/errors.js';
+import { realClock, type Clock } from '../../../shared/util/clock.js';
 import type { SimBoard, SimStorage } from '../board.js';
 import type { DeviceLink } from '../line.js';
 import type { Personality } from '../personality.js';
@@ -24,6 +25,9 @@ export interface Stm32RomPersonalityOptions {
   /** Seeds the chip's unique ID (the board's serial number makes it stable per board). */
   uidSeed?: number;
   device?: Stm32DeviceModel;
+  /** Flash operations take their datasheet time on this clock (default: the real clock). */
+  clock?: Clock;
+  /** Replaces the flash-operation wait altogether (tests that skip it). */
   delay?: RomOptions['delay'];
   onExit?: (exit: RomExit) => void;
   trace?: RomOptions['trace'];
@@ -54,7 +58,7 @@ export class Stm32RomPersonality implements Personality {
       this.device,
       this.memory,
       { send: (d) => link.send(d), drained: () => link.drained() },
-      { delay: this.options.delay, onExit: this.options.onExit, trace: this.options.trace },
+      { delay: this.options.delay ?? ((ms) => (this.options.clock ?? realClock).sleep(ms)), onExit: this.options.onExit, trace: this.options.trace },
     );
     this.rom = rom;
     this.unsubscribe = link.onReceive((d) => rom.feed(d));
@@ -82,5 +86,5 @@ export function createStm32RomPersonality(board: SimBoard): Personality {
   if (!device) throw new PackscopeError('USAGE', `PACKSCOPE_SIM_STM32 must be one of ${Object.keys(STM32_PARTS).join(', ')}, got '${partName}'`);
   let seed = device.productId;
   for (const c of board.identity.serial) seed = (Math.imul(seed, 31) + c.charCodeAt(0)) >>> 0;
-  return new Stm32RomPersonality({ storage: board.storage, uidSeed: seed, device });
+  return new Stm32RomPersonality({ storage: board.storage, uidSeed: seed, device, clock: board.clock });
 }

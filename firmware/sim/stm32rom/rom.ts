@@ -30,7 +30,7 @@ export type RomExit =
   | { kind: 'lockup'; address: number; reason: string };
 
 export interface RomOptions {
-  /** Waits for a flash operation; tests may shorten it. Defaults to real time. */
+  /** Waits for a flash operation; tests may shorten it. Defaults to real time (the personality passes its clock's). */
   delay?: (ms: number) => Promise<void>;
   /** Called when Go leaves the bootloader (the application runs, or the core locks up). */
   onExit?: (exit: RomExit) => void;

@@ -11,11 +11,11 @@ import {
   type IsoTpOptions,
   type IsoTpPdu,
 } from '../../../shared/can/isotp.js';
-import { VirtualScheduler } from '../../../shared/can/scheduler.js';
+import { VirtualClock } from '../../../shared/util/clock.js';
 
 /** Two endpoints joined by a virtual bus where each frame takes `frameMs` of virtual time. */
 function pair(a: IsoTpOptions = {}, b: IsoTpOptions = {}, frameMs = 0.222) {
-  const clock = new VirtualScheduler();
+  const clock = new VirtualClock();
   const log: Array<{ t: number; from: 'a' | 'b'; data: Uint8Array }> = [];
   let busFree = 0;
   let tamper: ((from: 'a' | 'b', d: Uint8Array) => Uint8Array | null) | null = null;
@@ -188,7 +188,7 @@ describe('ISO-TP state machines (virtual time)', () => {
   });
 
   it('flow control WAIT restarts N_Bs; too many WAITs and OVERFLOW are errors', async () => {
-    const clock = new VirtualScheduler();
+    const clock = new VirtualClock();
     const sender = new IsoTpEndpoint(() => undefined, clock, { maxWaitFrames: 2, nBsMs: 100 });
     const wait = Uint8Array.of(0x31, 0, 0, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc);
     const sent = sender.send(new Uint8Array(30)).then(() => null, (e: unknown) => e);
