@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { SEED_KEY_ALGORITHMS } from '../can/seedkey.js';
 import { FwStatusSchema } from '../image/fw-status.js';
-import { ClaimSchema } from '../evidence/claim.js';
+import { ClaimSchema } from '../warranty/claim.js';
 import { MAX_PHOTOS, PHOTO_KINDS } from '../evidence/photos.js';
 import { deviceInfo, hostPath, linkStats, opId, portInfo, protocolId, telemetryFrame, transferProgress } from './schemas.js';
 

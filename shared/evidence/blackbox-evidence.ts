@@ -22,10 +22,10 @@ import {
 } from '../blackbox/verify.js';
 import type { ParsedSegment } from '../blackbox/segment.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalJson } from '../codec/canonical-json.js';
 import type { AttestedExtent, DecodedEvidence, EvidenceCheck, EvidenceDecoder } from './device-evidence.js';
-import type { LogGap } from './engine.js';
-import { formatPath } from './policy.js';
+import type { LogGap } from '../warranty/engine.js';
+import { formatPath } from '../util/json-path.js';
 
 export const DEVICE_FILES = {
   identity: 'identity.json',

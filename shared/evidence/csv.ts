@@ -7,7 +7,7 @@
 import type { LogRecord } from '../types/domain.js';
 import { csvHeader, csvRow } from '../blackbox/export.js';
 import { eventInfo } from '../blackbox/events.js';
-import { encodeText } from './text.js';
+import { encodeText } from '../util/text.js';
 import { utf8Encode } from '../util/bytes.js';
 
 function csvText(s: string): string {

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { DecodeError } from '../errors.js';
 import { utf8Decode } from '../util/bytes.js';
-import { formatPath } from './policy.js';
+import { formatPath } from '../util/json-path.js';
 
 export const MANIFEST_SCHEMA_ID = 'packscope-diagnosis/1';
 

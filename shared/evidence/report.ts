@@ -5,9 +5,9 @@
  * because the supplier opens this file.
  */
 import type { LogRecord } from '../types/domain.js';
-import type { Claim } from './claim.js';
-import type { Evaluation, Finding } from './engine.js';
-import { describeMeasurement } from './engine.js';
+import type { Claim } from '../warranty/claim.js';
+import type { Evaluation, Finding } from '../warranty/engine.js';
+import { describeMeasurement } from '../warranty/engine.js';
 
 export interface ReportInput {
   evaluation: Evaluation;

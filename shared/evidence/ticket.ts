@@ -20,9 +20,9 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { z } from 'zod';
 import { DecodeError, PackscopeError } from '../errors.js';
 import { bytesEqual, fromHex, toHex, utf8Decode, utf8Encode } from '../util/bytes.js';
-import { canonicalJson } from './canonical-json.js';
-import { sshFingerprint } from './keys.js';
-import { formatPath } from './policy.js';
+import { canonicalJson } from '../codec/canonical-json.js';
+import { sshFingerprint } from '../codec/ed25519-keys.js';
+import { formatPath } from '../util/json-path.js';
 
 export const TICKET_SCHEMA = 'packscope-claim-ticket/1';
 /** Domain separation: a ticket signature can never be taken for a signature over anything else. */

@@ -5,7 +5,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import type { Browser, Page } from 'playwright-core';
 import { verifyPackageBytes } from '../../electron/host/evidence/package-file.js';
 import { defaultClaimId, encodeTicketFile, signTicket, ticketCode } from '../../shared/evidence/ticket.js';
-import { openZip } from '../../shared/evidence/zip.js';
+import { openZip } from '../../shared/codec/zip.js';
 import { makePng } from '../unit/evidence/png.js';
 import { describe, expect, it } from 'vitest';
 import { bridgeCall, connectTo, newPage, SCREENSHOTS, serveAndLaunch, shot } from './harness.js';

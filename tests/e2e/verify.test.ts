@@ -8,12 +8,12 @@ import { createPackageFile } from '../../electron/host/evidence/package-file.js'
 import { evidenceFromPort } from '../../electron/host/evidence/sources.js';
 import { FileKeyStore } from '../../electron/host/evidence/keystore.js';
 import { Session } from '../../electron/host/session.js';
-import { validateClaim } from '../../shared/evidence/claim.js';
-import { DEFAULT_POLICY } from '../../shared/evidence/default-policy.js';
-import { ed25519OpenSsh, ed25519PublicKeyPem } from '../../shared/evidence/keys.js';
+import { validateClaim } from '../../shared/warranty/claim.js';
+import { DEFAULT_POLICY } from '../../shared/warranty/default-policy.js';
+import { ed25519OpenSsh, ed25519PublicKeyPem } from '../../shared/codec/ed25519-keys.js';
 import { defaultClaimId, encodeTicketFile, signTicket, ticketNonce } from '../../shared/evidence/ticket.js';
-import { openZip } from '../../shared/evidence/zip.js';
-import { writeZip } from '../../shared/evidence/zip-write.js';
+import { openZip } from '../../shared/codec/zip.js';
+import { writeZip } from '../../shared/codec/zip-write.js';
 import { newPage, SCREENSHOTS, serveAndLaunch, shot } from './harness.js';
 import { makePng } from '../unit/evidence/png.js';
 

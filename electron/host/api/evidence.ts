@@ -6,10 +6,10 @@ import { decodeDeviceEvidence, type DeviceEvidenceParts } from '../../../shared/
 import type { DecodedEvidence } from '../../../shared/evidence/device-evidence.js';
 import { DEVICE_DIR, PHOTO_DIR } from '../../../shared/evidence/package.js';
 import { MAX_PHOTO_BYTES, photoKind } from '../../../shared/evidence/photos.js';
-import { parseSha256Sums } from '../../../shared/evidence/sha256sums.js';
-import { openZip } from '../../../shared/evidence/zip.js';
+import { parseSha256Sums } from '../../../shared/codec/sha256sums.js';
+import { openZip } from '../../../shared/codec/zip.js';
 import type { Params, Res } from '../../../shared/api/contract.js';
-import { parsePolicy, type WarrantyPolicy } from '../../../shared/evidence/policy.js';
+import { parsePolicy, type WarrantyPolicy } from '../../../shared/warranty/policy.js';
 import { MAX_TICKET_FILE_BYTES, parseTicketFile, type TicketFile } from '../../../shared/evidence/ticket.js';
 import { type InstallKeyStore, parseEd25519Keys } from '../evidence/install-keys.js';
 import type { PolicyStore } from '../evidence/policy-store.js';
@@ -18,9 +18,9 @@ import { createPackageFile } from '../evidence/package-file.js';
 import { evidenceFromPslog } from '../evidence/sources.js';
 import type { InstallationKeyStore } from '../evidence/keystore.js';
 import { deviceFiles } from '../../../shared/evidence/blackbox-evidence.js';
-import { DEFAULT_POLICY } from '../../../shared/evidence/default-policy.js';
+import { DEFAULT_POLICY } from '../../../shared/warranty/default-policy.js';
 import { evaluateEvidence } from '../../../shared/evidence/package.js';
-import type { Claim } from '../../../shared/evidence/claim.js';
+import type { Claim } from '../../../shared/warranty/claim.js';
 import { MAX_PACKAGE_BYTES, readPhotos, verifyPackageBytes } from '../evidence/package-file.js';
 import { recordsToSeries } from './series.js';
 

@@ -1,6 +1,6 @@
 /**
  * Unpacks a diagnosis package into a new directory for the stock tools (sha256sum, openssl,
- * ssh-keygen). The whole archive is vetted by shared/evidence/zip.ts first; then every file is
+ * ssh-keygen). The whole archive is vetted by shared/codec/zip.ts first; then every file is
  * created exclusively (O_EXCL: never through an existing file or link) inside a private staging
  * directory next to the target, which is renamed into place only when everything is written.
  * A refused archive leaves nothing behind.
@@ -8,7 +8,7 @@
 import { mkdirSync, rmSync, renameSync, existsSync, openSync, writeSync, closeSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep, isAbsolute } from 'node:path';
 import { PackscopeError } from '../../../shared/errors.js';
-import { openZip, type ZipLimits, DEFAULT_ZIP_LIMITS } from '../../../shared/evidence/zip.js';
+import { openZip, type ZipLimits, DEFAULT_ZIP_LIMITS } from '../../../shared/codec/zip.js';
 
 export function extractPackage(zipBytes: Uint8Array, targetDir: string, limits: ZipLimits = DEFAULT_ZIP_LIMITS): string[] {
   const target = resolve(targetDir);

@@ -18,9 +18,9 @@
 import { basename, dirname, join } from 'node:path';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { PackscopeError } from '../../../shared/errors.js';
-import { ed25519FromOpenSsh, ed25519OpenSsh, ed25519PublicKeyFromPem, sshFingerprint } from '../../../shared/evidence/keys.js';
+import { ed25519FromOpenSsh, ed25519OpenSsh, ed25519PublicKeyFromPem, sshFingerprint } from '../../../shared/codec/ed25519-keys.js';
 import { INSTALL_IDENTITY } from '../../../shared/evidence/package.js';
-import { SSHSIG_NAMESPACE } from '../../../shared/evidence/sshsig.js';
+import { SSHSIG_NAMESPACE } from '../../../shared/codec/sshsig.js';
 import { bytesEqual } from '../../../shared/util/bytes.js';
 import { configDir } from './keystore.js';
 import { fsError, writeFileAtomic } from '../util/files.js';

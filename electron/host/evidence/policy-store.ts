@@ -13,8 +13,8 @@
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PackscopeError } from '../../../shared/errors.js';
-import { canonicalJson } from '../../../shared/evidence/canonical-json.js';
-import { parsePolicy, policyHash, type PolicyProblem, type WarrantyPolicy } from '../../../shared/evidence/policy.js';
+import { canonicalJson } from '../../../shared/codec/canonical-json.js';
+import { parsePolicy, policyHash, type PolicyProblem, type WarrantyPolicy } from '../../../shared/warranty/policy.js';
 import { configDir } from './keystore.js';
 import { fsError, writeFileAtomic } from '../util/files.js';
 

@@ -4,7 +4,7 @@
  * self-check and the claim evaluation never disagree about what a drifting cell is.
  */
 import { ALARM_FLAGS, flagNames, type AlarmFlag, type DeviceInfo, type TelemetryFrame } from '../../../shared/types/domain.js';
-import type { WarrantyPolicy } from '../../../shared/evidence/policy.js';
+import type { WarrantyPolicy } from '../../../shared/warranty/policy.js';
 import type { StepResult } from './types.js';
 
 export const HARDWARE_FAULTS: readonly AlarmFlag[] = ['afe_fault', 'temperature_sensor_fault', 'current_sensor_fault', 'precharge_fault'];

@@ -6,8 +6,8 @@
  * `run()` goes through all of them for the CLI. Ends with "no problem found" or "file a claim".
  */
 import { PackscopeError } from '../../../shared/errors.js';
-import { DEFAULT_POLICY } from '../../../shared/evidence/default-policy.js';
-import type { WarrantyPolicy } from '../../../shared/evidence/policy.js';
+import { DEFAULT_POLICY } from '../../../shared/warranty/default-policy.js';
+import type { WarrantyPolicy } from '../../../shared/warranty/policy.js';
 import { flagBit, STATUS_FLAGS, type DeviceInfo, type TelemetryFrame } from '../../../shared/types/domain.js';
 import type { Session } from '../session.js';
 import { checkBlackBox, readTemperatureLabels } from './blackbox-health.js';

@@ -6,8 +6,8 @@ import { openPslog } from '../../../electron/host/blackbox/pslog.js';
 import { main } from '../../../electron/host/cli/main.js';
 import { desktopRecordingEvidence, desktopRecordingOf } from '../../../electron/host/recorder/index.js';
 import { decodeDeviceEvidence, deviceFiles } from '../../../shared/evidence/blackbox-evidence.js';
-import { DEFAULT_POLICY } from '../../../shared/evidence/default-policy.js';
-import { evaluate } from '../../../shared/evidence/engine.js';
+import { DEFAULT_POLICY } from '../../../shared/warranty/default-policy.js';
+import { evaluate } from '../../../shared/warranty/engine.js';
 import { expectMatchesBoard, startRig, type BmsRig } from './harness.js';
 
 /**

@@ -6,8 +6,8 @@ import { runSim, type RunningSim } from '../../../firmware/sim/run.js';
 import { pullLog } from '../../../electron/host/blackbox/index.js';
 import { decodePreamble, encodePreamble, PREAMBLE_SIZE } from '../../../electron/host/blackbox/pslog.js';
 import { Session } from '../../../electron/host/session.js';
-import { DEFAULT_POLICY } from '../../../shared/evidence/default-policy.js';
-import { readZipFiles } from '../../../shared/evidence/zip.js';
+import { DEFAULT_POLICY } from '../../../shared/warranty/default-policy.js';
+import { readZipFiles } from '../../../shared/codec/zip.js';
 import { cli } from '../../unit/evidence/cli-harness.js';
 import { requirePython } from '../cli-process.js';
 

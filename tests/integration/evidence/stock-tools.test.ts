@@ -6,14 +6,14 @@ import { join } from 'node:path';
 import { createPackageFile } from '../../../electron/host/evidence/package-file.js';
 import { extractPackage } from '../../../electron/host/evidence/extract.js';
 import { FileKeyStore } from '../../../electron/host/evidence/keystore.js';
-import { DEFAULT_POLICY } from '../../../shared/evidence/default-policy.js';
+import { DEFAULT_POLICY } from '../../../shared/warranty/default-policy.js';
 import { verifyCommands } from '../../../shared/evidence/package.js';
-import { CLAIM, stream } from '../../unit/evidence/stream.js';
+import { CLAIM, stream } from '../../unit/warranty/stream.js';
 import { makeDeviceLog, values } from '../../unit/evidence/device-log.js';
 import { cli } from '../../unit/evidence/cli-harness.js';
 import { overlappingZip, rawZip } from '../../unit/evidence/malicious.js';
 import { zipSync } from 'fflate';
-import { openZip } from '../../../shared/evidence/zip.js';
+import { openZip } from '../../../shared/codec/zip.js';
 
 function requireTool(cmd: string, args: string[]): void {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });

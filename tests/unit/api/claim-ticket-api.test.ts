@@ -10,7 +10,7 @@ import { verifyPackageBytes } from '../../../electron/host/evidence/package-file
 import { contract, type MethodName, type Req, type Res } from '../../../shared/api/contract.js';
 import type { CallContext } from '../../../shared/api/rpc.js';
 import { codeFromNonce, encodeTicketFile, signTicket, ticketCode, type TicketFile } from '../../../shared/evidence/ticket.js';
-import { openZip } from '../../../shared/evidence/zip.js';
+import { openZip } from '../../../shared/codec/zip.js';
 import { toHex } from '../../../shared/util/bytes.js';
 
 /**

@@ -11,14 +11,14 @@ import { createPackageFile } from '../../../electron/host/evidence/package-file.
 import { PolicyStore } from '../../../electron/host/evidence/policy-store.js';
 import { contract, type MethodName, type Req, type Res } from '../../../shared/api/contract.js';
 import type { CallContext } from '../../../shared/api/rpc.js';
-import { DEFAULT_POLICY } from '../../../shared/evidence/default-policy.js';
-import { ed25519OpenSsh, ed25519PublicKeyPem, sshFingerprint } from '../../../shared/evidence/keys.js';
+import { DEFAULT_POLICY } from '../../../shared/warranty/default-policy.js';
+import { ed25519OpenSsh, ed25519PublicKeyPem, sshFingerprint } from '../../../shared/codec/ed25519-keys.js';
 import { INSTALL_IDENTITY } from '../../../shared/evidence/package.js';
-import { policyHash } from '../../../shared/evidence/policy.js';
-import { SSHSIG_NAMESPACE } from '../../../shared/evidence/sshsig.js';
-import { openZip } from '../../../shared/evidence/zip.js';
+import { policyHash } from '../../../shared/warranty/policy.js';
+import { SSHSIG_NAMESPACE } from '../../../shared/codec/sshsig.js';
+import { openZip } from '../../../shared/codec/zip.js';
 import { makeDeviceLog, values } from '../evidence/device-log.js';
-import { CLAIM, stream } from '../evidence/stream.js';
+import { CLAIM, stream } from '../warranty/stream.js';
 
 /**
  * The Verify screen's host methods: package.verify with the verifier's policy store, ticket key

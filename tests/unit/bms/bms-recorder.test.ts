@@ -5,8 +5,8 @@ import { TelemetryRecorder, type RecordingSink, type RecordingSummary } from '..
 import { decodeSegments } from '../../../shared/blackbox/decoder.js';
 import { EVENTS, alarmRaisedEvent } from '../../../shared/blackbox/events.js';
 import { decodeDeviceEvidence, DEVICE_FILES } from '../../../shared/evidence/blackbox-evidence.js';
-import { DEFAULT_POLICY } from '../../../shared/evidence/default-policy.js';
-import { evaluate } from '../../../shared/evidence/engine.js';
+import { DEFAULT_POLICY } from '../../../shared/warranty/default-policy.js';
+import { evaluate } from '../../../shared/warranty/engine.js';
 import { segmentDigest, segmentRecords } from '../../../shared/blackbox/segment.js';
 import { concatBytes, utf8Encode } from '../../../shared/util/bytes.js';
 import { flagBit, STATUS_FLAGS, type DeviceInfo, type TelemetryFrame } from '../../../shared/types/domain.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { ed25519OpenSsh, ed25519PublicKeyFromPem, ed25519PublicKeyPem, sshFingerprint } from '../../../shared/evidence/keys.js';
+import { ed25519OpenSsh, ed25519PublicKeyFromPem, ed25519PublicKeyPem, sshFingerprint } from '../../../shared/codec/ed25519-keys.js';
 import { encodeTicketFile, nonceFromCode, parseTicketFile, signTicket, ticketNonce, verifyTicket } from '../../../shared/evidence/ticket.js';
 import { cli } from './cli-harness.js';
 

@@ -8,13 +8,13 @@ import { inspectPhoto, packagePhoto } from '../../../electron/host/api/evidence.
 import { createPackageFile } from '../../../electron/host/evidence/package-file.js';
 import { FileKeyStore } from '../../../electron/host/evidence/keystore.js';
 import { contract } from '../../../shared/api/contract.js';
-import { DEFAULT_POLICY } from '../../../shared/evidence/default-policy.js';
+import { DEFAULT_POLICY } from '../../../shared/warranty/default-policy.js';
 import { PHOTO_KINDS, photoKind } from '../../../shared/evidence/photos.js';
-import { openZip } from '../../../shared/evidence/zip.js';
-import { writeZip } from '../../../shared/evidence/zip-write.js';
+import { openZip } from '../../../shared/codec/zip.js';
+import { writeZip } from '../../../shared/codec/zip-write.js';
 import { makeDeviceLog, values } from './device-log.js';
 import { makePng } from './png.js';
-import { CLAIM, stream } from './stream.js';
+import { CLAIM, stream } from '../warranty/stream.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ps-photos-'));
 const png = makePng(40, 30);

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { defaultPolicyDir, PolicyStore } from '../../../electron/host/evidence/policy-store.js';
-import { DEFAULT_POLICY } from '../../../shared/evidence/default-policy.js';
-import { policyHash, type WarrantyPolicy } from '../../../shared/evidence/policy.js';
+import { DEFAULT_POLICY } from '../../../shared/warranty/default-policy.js';
+import { policyHash, type WarrantyPolicy } from '../../../shared/warranty/policy.js';
 import { PackscopeError } from '../../../shared/errors.js';
 
 const fresh = () => new PolicyStore(join(mkdtempSync(join(tmpdir(), 'packscope-policies-')), 'policies'));

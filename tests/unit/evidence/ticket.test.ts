@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { DecodeError, PackscopeError } from '../../../shared/errors.js';
-import { sshFingerprint } from '../../../shared/evidence/keys.js';
+import { sshFingerprint } from '../../../shared/codec/ed25519-keys.js';
 import {
   codeFromNonce,
   defaultClaimId,

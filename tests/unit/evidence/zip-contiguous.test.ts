@@ -6,15 +6,15 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { Zip, ZipDeflate, ZipPassThrough } from 'fflate';
-import { openZip, readZipFiles, UnsafeArchiveError } from '../../../shared/evidence/zip.js';
-import { writeZip } from '../../../shared/evidence/zip-write.js';
+import { openZip, readZipFiles, UnsafeArchiveError } from '../../../shared/codec/zip.js';
+import { writeZip } from '../../../shared/codec/zip-write.js';
 import { assemblePackage, verifyPackage, type PackageSigner } from '../../../shared/evidence/package.js';
 import { blackboxEvidenceDecoder, decodeDeviceEvidence, deviceFiles } from '../../../shared/evidence/blackbox-evidence.js';
-import { DEFAULT_POLICY } from '../../../shared/evidence/default-policy.js';
+import { DEFAULT_POLICY } from '../../../shared/warranty/default-policy.js';
 import { DecodeError, PackscopeError } from '../../../shared/errors.js';
 import { concatBytes, utf8Encode } from '../../../shared/util/bytes.js';
 import { rawZip } from './malicious.js';
-import { CLAIM, stream } from './stream.js';
+import { CLAIM, stream } from '../warranty/stream.js';
 import { makeDeviceLog, values } from './device-log.js';
 
 /**

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compareVersions, judgeCellSpread, judgeCharger, judgeCurrentOffset, judgeFaults, judgeIdentity, judgeTemperatures } from '../../../electron/host/selfcheck/checks.js';
 import { conclude } from '../../../electron/host/selfcheck/selfcheck.js';
-import { DEFAULT_POLICY } from '../../../shared/evidence/default-policy.js';
+import { DEFAULT_POLICY } from '../../../shared/warranty/default-policy.js';
 import { ALARM_FLAGS, type DeviceInfo, type TelemetryFrame } from '../../../shared/types/domain.js';
 
 const bit = (n: (typeof ALARM_FLAGS)[number]) => 1 << ALARM_FLAGS.indexOf(n);

@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign as nodeSign, type KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { DecodeError, PackscopeError } from '../../../../shared/errors.js';
-import { ed25519FromOpenSsh, ed25519OpenSsh, ed25519PublicKeyFromPem, sshFingerprint } from '../../../../shared/evidence/keys.js';
+import { ed25519FromOpenSsh, ed25519OpenSsh, ed25519PublicKeyFromPem, sshFingerprint } from '../../../../shared/codec/ed25519-keys.js';
 import {
   CLAIM_ID_PATTERN,
   codeFromNonce,

@@ -1,13 +1,13 @@
 import { PackscopeError } from '../../../../shared/errors.js';
-import { parseClaim } from '../../../../shared/evidence/claim.js';
-import { DEFAULT_POLICY } from '../../../../shared/evidence/default-policy.js';
-import { describeMeasurement, type Evaluation } from '../../../../shared/evidence/engine.js';
+import { parseClaim } from '../../../../shared/warranty/claim.js';
+import { DEFAULT_POLICY } from '../../../../shared/warranty/default-policy.js';
+import { describeMeasurement, type Evaluation } from '../../../../shared/warranty/engine.js';
 import type { PackageVerification } from '../../../../shared/evidence/package.js';
-import { parsePolicy } from '../../../../shared/evidence/policy.js';
+import { parsePolicy } from '../../../../shared/warranty/policy.js';
 import { extractPackage } from '../../evidence/extract.js';
 import { readInput } from '../../evidence/files.js';
 import { writeFileAtomic } from '../../util/files.js';
-import { ed25519FromOpenSsh, ed25519PublicKeyFromPem } from '../../../../shared/evidence/keys.js';
+import { ed25519FromOpenSsh, ed25519PublicKeyFromPem } from '../../../../shared/codec/ed25519-keys.js';
 import { MAX_TICKET_FILE_BYTES, parseTicketFile, ticketNonce } from '../../../../shared/evidence/ticket.js';
 import { PolicyStore } from '../../evidence/policy-store.js';
 import { FileKeyStore } from '../../evidence/keystore.js';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { PackscopeError } from '../../../../shared/errors.js';
-import { DEFAULT_POLICY } from '../../../../shared/evidence/default-policy.js';
-import { checkPolicy, policyHash, policyJsonSchema, POLICY_SCHEMA_ID, type PolicyProblem, type WarrantyPolicy } from '../../../../shared/evidence/policy.js';
+import { DEFAULT_POLICY } from '../../../../shared/warranty/default-policy.js';
+import { checkPolicy, policyHash, policyJsonSchema, POLICY_SCHEMA_ID, type PolicyProblem, type WarrantyPolicy } from '../../../../shared/warranty/policy.js';
 import { PolicyStore } from '../../evidence/policy-store.js';
 import { parseCommandArgs, type CliContext, type CommandModule } from '../context.js';
 import { EXIT } from '../exit-codes.js';
@@ -19,7 +19,7 @@ changed policy needs a new version. The store is DIR, default $PACKSCOPE_CONFIG_
 $XDG_CONFIG_HOME/packscope/policies, else ~/.config/packscope/policies).
 
 Exit codes: 0 valid (added), 7 invalid policy or reused id and version, 3 file not found, 2 usage.
-The format is documented in shared/evidence/POLICY.md.`;
+The format is documented in shared/warranty/POLICY.md.`;
 
 function readText(path: string): string {
   try {

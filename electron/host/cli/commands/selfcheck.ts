@@ -1,5 +1,5 @@
 import { PackscopeError } from '../../../../shared/errors.js';
-import { parsePolicy } from '../../../../shared/evidence/policy.js';
+import { parsePolicy } from '../../../../shared/warranty/policy.js';
 import type { ProtocolId } from '../../../../shared/types/domain.js';
 import { readInput } from '../../evidence/files.js';
 import { SelfCheck } from '../../selfcheck/selfcheck.js';

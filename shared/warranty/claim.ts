@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { PackscopeError } from '../errors.js';
 import { utf8Decode } from '../util/bytes.js';
-import { formatPath } from './policy.js';
+import { formatPath } from '../util/json-path.js';
 
 const isoDate = z
   .string()

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { base64Decode, base64Encode } from '../../../shared/util/base64.js';
-import { formatSha256Sums, parseSha256Sums } from '../../../shared/evidence/sha256sums.js';
-import { parseSshsig, sshsigSign, sshsigVerify } from '../../../shared/evidence/sshsig.js';
-import { ed25519FromOpenSsh, ed25519OpenSsh, ed25519PublicKeyFromPem, ed25519PublicKeyPem } from '../../../shared/evidence/keys.js';
+import { formatSha256Sums, parseSha256Sums } from '../../../shared/codec/sha256sums.js';
+import { parseSshsig, sshsigSign, sshsigVerify } from '../../../shared/codec/sshsig.js';
+import { ed25519FromOpenSsh, ed25519OpenSsh, ed25519PublicKeyFromPem, ed25519PublicKeyPem } from '../../../shared/codec/ed25519-keys.js';
 import { PackscopeError } from '../../../shared/errors.js';
 import { utf8Encode } from '../../../shared/util/bytes.js';
 

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_POLICY } from '../../../shared/evidence/default-policy.js';
-import { policyHash, policyJsonSchema, type WarrantyPolicy } from '../../../shared/evidence/policy.js';
-import { cli } from './cli-harness.js';
+import { DEFAULT_POLICY } from '../../../shared/warranty/default-policy.js';
+import { policyHash, policyJsonSchema, type WarrantyPolicy } from '../../../shared/warranty/policy.js';
+import { cli } from '../evidence/cli-harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'packscope-policy-'));
 // The default policy store lives in the config directory: keep it inside this test's directory.

@@ -3,9 +3,9 @@ import fc from 'fast-check';
 import { createBoard } from '../../../firmware/sim/board.js';
 import { blackBoxOf } from '../../../firmware/sim/blackbox/index.js';
 import { BB_REGION, decodeSegments, EVENTS, segmentRecords } from '../../../shared/blackbox/index.js';
-import { DEFAULT_POLICY } from '../../../shared/evidence/default-policy.js';
-import { evaluate, type Evaluation } from '../../../shared/evidence/engine.js';
-import type { WarrantyPolicy } from '../../../shared/evidence/policy.js';
+import { DEFAULT_POLICY } from '../../../shared/warranty/default-policy.js';
+import { evaluate, type Evaluation } from '../../../shared/warranty/engine.js';
+import type { WarrantyPolicy } from '../../../shared/warranty/policy.js';
 import type { LogRecord } from '../../../shared/types/domain.js';
 import { CLAIM, FACTS, T0, baseRecord } from './stream.js';
 

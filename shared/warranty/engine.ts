@@ -31,7 +31,7 @@
 import type { LogRecord } from '../types/domain.js';
 import { ALARM_FLAGS, flagNames } from '../types/domain.js';
 import { EVENTS } from '../blackbox/events.js';
-import { roundTo } from './canonical-json.js';
+import { roundTo } from '../codec/canonical-json.js';
 import type { Claim } from './claim.js';
 import { dateToMs } from './claim.js';
 import type { DefectIndicator, VoidCondition, WarrantyPolicy } from './policy.js';

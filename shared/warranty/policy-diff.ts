@@ -3,7 +3,7 @@
  * "what the customer saw" and lists where it departs from the policy that decided, so a laxer copy
  * carrying the supplier's id is visible at a glance.
  */
-import { canonicalJson } from './canonical-json.js';
+import { canonicalJson } from '../codec/canonical-json.js';
 import type { WarrantyPolicy } from './policy.js';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };

@@ -1,4 +1,4 @@
-import { utf8Encode } from '../util/bytes.js';
+import { utf8Encode } from './bytes.js';
 
 /**
  * UTF-8 encoding for large generated text (CSVs, reports): ASCII, which these almost always are,

@@ -9,7 +9,8 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { ALARM_FLAGS } from '../types/domain.js';
 import { PackscopeError } from '../errors.js';
 import { toHex, utf8Encode, utf8Decode } from '../util/bytes.js';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalJson } from '../codec/canonical-json.js';
+import { formatPath } from '../util/json-path.js';
 
 export const POLICY_SCHEMA_ID = 'packscope-warranty-policy/1';
 
@@ -250,12 +251,6 @@ export interface PolicyProblem {
   /** JSON path of the offending value, e.g. `voidConditions[1].thresholdC` ('' for the document). */
   path: string;
   message: string;
-}
-
-export function formatPath(path: readonly PropertyKey[]): string {
-  let s = '';
-  for (const p of path) s += typeof p === 'number' ? `[${p}]` : s ? `.${String(p)}` : String(p);
-  return s;
 }
 
 /** Validates a parsed JSON value; returns the typed policy or the list of problems. */

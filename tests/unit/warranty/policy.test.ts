@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
-import { checkPolicy, parsePolicy, policyHash, policyJsonSchema, WarrantyPolicySchema } from '../../../shared/evidence/policy.js';
-import { DEFAULT_POLICY } from '../../../shared/evidence/default-policy.js';
-import { parseClaim, validateClaim } from '../../../shared/evidence/claim.js';
+import { checkPolicy, parsePolicy, policyHash, policyJsonSchema, WarrantyPolicySchema } from '../../../shared/warranty/policy.js';
+import { DEFAULT_POLICY } from '../../../shared/warranty/default-policy.js';
+import { parseClaim, validateClaim } from '../../../shared/warranty/claim.js';
 import { PackscopeError } from '../../../shared/errors.js';
 import { CLAIM } from './stream.js';
 
-const root = new URL('../../../shared/evidence/', import.meta.url);
+const root = new URL('../../../shared/warranty/', import.meta.url);
 const read = (name: string) => readFileSync(new URL(name, root), 'utf8');
 
 describe('warranty policy schema', () => {

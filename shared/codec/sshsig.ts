@@ -8,7 +8,7 @@ import { sha512 } from '@noble/hashes/sha2.js';
 import { DecodeError } from '../errors.js';
 import { bytesEqual, concatBytes, utf8Encode } from '../util/bytes.js';
 import { base64Decode, base64Encode } from '../util/base64.js';
-import { ed25519FromSshBlob, sshEd25519Blob } from './keys.js';
+import { ed25519FromSshBlob, sshEd25519Blob } from './ed25519-keys.js';
 import { SshReader, sshString, sshU32 } from './sshwire.js';
 
 export const SSHSIG_NAMESPACE = 'packscope-diagnosis';

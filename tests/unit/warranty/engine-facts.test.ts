@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { DEFAULT_POLICY } from '../../../shared/evidence/default-policy.js';
-import { evaluate, type Evaluation, type LogFacts } from '../../../shared/evidence/engine.js';
-import { canonicalJson } from '../../../shared/evidence/canonical-json.js';
-import { checkPolicy, type WarrantyPolicy } from '../../../shared/evidence/policy.js';
-import type { Claim } from '../../../shared/evidence/claim.js';
+import { DEFAULT_POLICY } from '../../../shared/warranty/default-policy.js';
+import { evaluate, type Evaluation, type LogFacts } from '../../../shared/warranty/engine.js';
+import { canonicalJson } from '../../../shared/codec/canonical-json.js';
+import { checkPolicy, type WarrantyPolicy } from '../../../shared/warranty/policy.js';
+import type { Claim } from '../../../shared/warranty/claim.js';
 import type { LogRecord } from '../../../shared/types/domain.js';
 import { CLAIM, FACTS, T0, stream } from './stream.js';
 

@@ -1,7 +1,7 @@
 import type { LogRecord } from '../../../shared/types/domain.js';
 import { ALARM_FLAGS } from '../../../shared/types/domain.js';
-import type { Claim } from '../../../shared/evidence/claim.js';
-import type { LogFacts } from '../../../shared/evidence/engine.js';
+import type { Claim } from '../../../shared/warranty/claim.js';
+import type { LogFacts } from '../../../shared/warranty/engine.js';
 
 /** Synthetic black-box streams: 4 LFP cells, 1 record per second, quiet rest at 25 °C by default. */
 export const T0 = Date.UTC(2026, 5, 1, 8, 0, 0);

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { zipSync } from 'fflate';
-import { openZip, readZipFiles, UnsafeArchiveError, DEFAULT_ZIP_LIMITS } from '../../../shared/evidence/zip.js';
-import { writeZip } from '../../../shared/evidence/zip-write.js';
+import { openZip, readZipFiles, UnsafeArchiveError, DEFAULT_ZIP_LIMITS } from '../../../shared/codec/zip.js';
+import { writeZip } from '../../../shared/codec/zip-write.js';
 import { PackscopeError } from '../../../shared/errors.js';
 import { utf8Encode } from '../../../shared/util/bytes.js';
-import { overlappingZip, rawZip } from './malicious.js';
+import { overlappingZip, rawZip } from '../evidence/malicious.js';
 
 const enc = utf8Encode;
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { DEFAULT_POLICY } from '../../../shared/evidence/default-policy.js';
-import { Evaluator, evaluate, type Evaluation } from '../../../shared/evidence/engine.js';
-import { canonicalJson } from '../../../shared/evidence/canonical-json.js';
-import type { WarrantyPolicy } from '../../../shared/evidence/policy.js';
+import { DEFAULT_POLICY } from '../../../shared/warranty/default-policy.js';
+import { Evaluator, evaluate, type Evaluation } from '../../../shared/warranty/engine.js';
+import { canonicalJson } from '../../../shared/codec/canonical-json.js';
+import type { WarrantyPolicy } from '../../../shared/warranty/policy.js';
 import type { LogRecord } from '../../../shared/types/domain.js';
 import { CLAIM, FACTS, T0, afe, stream } from './stream.js';
 
