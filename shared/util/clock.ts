@@ -135,6 +135,11 @@ export class VirtualClock implements Clock {
   private t: number;
   private seq = 0;
   private timers: VirtualTimer[] = [];
+  /**
+   * Real time `run` grants work that waits with no timer scheduled (a module loading, a file
+   * read) before calling the wait endless.
+   */
+  realGraceMs = 2000;
 
   constructor(startMs = 0) {
     this.t = startMs;
@@ -237,8 +242,10 @@ export class VirtualClock implements Clock {
       if (state) break;
       const next = this.next();
       if (!next) {
-        // Nothing scheduled: real I/O may still be on its way; give it a few real turns.
-        for (let i = 0; i < 20 && !state && !this.next(); i++) await new Promise<void>((r) => host.setTimeout(() => r(), 1));
+        // Nothing scheduled: real work may still be on its way (a module loading, a file read);
+        // give it real time before calling the wait endless.
+        const giveUpAt = host.performance.now() + this.realGraceMs;
+        while (!state && !this.next() && host.performance.now() < giveUpAt) await new Promise<void>((r) => host.setTimeout(() => r(), 1));
         if (state || this.next()) continue;
         throw new Error('VirtualClock.run: the work waits, and no timer is scheduled that could end the wait');
       }

@@ -74,6 +74,7 @@ describe('VirtualClock', () => {
       return clock.now();
     };
     expect(await clock.run(work)).toBe(1100);
+    clock.realGraceMs = 20;
     await expect(clock.run(new Promise(() => undefined))).rejects.toThrow(/no timer is scheduled/);
     clock.every(10, () => undefined);
     await expect(clock.run(new Promise(() => undefined), 50)).rejects.toThrow(/not done after 50 ms/);
