@@ -1,6 +1,7 @@
 import type { HostPipe } from '../../firmware/sim/run.js';
 import type { ByteTransport, CloseReason, TransportInfo } from '../../shared/types/transport.js';
 import { Emitter } from '../../shared/util/emitter.js';
+import { realClock, type Clock } from '../../shared/util/clock.js';
 
 /**
  * The one fake ByteTransport of the tests, in the spirit of serialport's MockBinding: a scripted
@@ -21,6 +22,8 @@ export interface MockTransportOptions {
   peer?: (written: Uint8Array, port: MockTransport) => void;
   /** Keep a copy of every write in `written` (default false, as MockBinding's `record`). */
   record?: boolean;
+  /** When `reply` delivers (default: the real clock; a VirtualClock for tests on virtual time). */
+  clock?: Clock;
 }
 
 export class MockTransport implements ByteTransport {
@@ -32,9 +35,11 @@ export class MockTransport implements ByteTransport {
   private readonly data = new Emitter<Uint8Array>();
   private readonly closed = new Emitter<CloseReason>();
   private readonly peer: MockTransportOptions['peer'];
+  private readonly clock: Clock;
 
   constructor(options: MockTransportOptions = {}) {
     this.info = { kind: 'sim', path: options.path ?? 'mock:' };
+    this.clock = options.clock ?? realClock;
     this.opened = options.open ?? true;
     this.peer = options.peer;
     this.record = options.record ?? false;
@@ -74,13 +79,14 @@ export class MockTransport implements ByteTransport {
 
   /**
    * The peer answers later, as a line does: the chunks arrive together in one macrotask, after
-   * `delayMs` (a timer) or on the next turn of the event loop ('immediate', the default).
+   * `delayMs` (a timer) or on the next turn of the event loop ('immediate', the default), on the
+   * transport's clock.
    */
   reply(chunks: Uint8Array | readonly Uint8Array[], delayMs: number | 'immediate' = 'immediate'): void {
     const list = chunks instanceof Uint8Array ? [chunks] : [...chunks];
     const deliver = () => list.forEach((c) => this.emitData(c));
-    if (delayMs === 'immediate') setImmediate(deliver);
-    else setTimeout(deliver, delayMs);
+    if (delayMs === 'immediate') this.clock.defer(deliver);
+    else this.clock.after(delayMs, deliver);
   }
 
   /** The cable goes: close listeners get { kind: 'disconnected' } and the transport is closed. */

@@ -1,12 +1,18 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Stm32RomClient } from '../../../electron/host/stm32/client.js';
-import { flashStm32 } from '../../../electron/host/stm32/flasher.js';
+import { flashStm32, type Stm32FlashOptions } from '../../../electron/host/stm32/flasher.js';
 import { PackscopeError } from '../../../shared/errors.js';
+import { VirtualClock } from '../../../shared/util/clock.js';
 import { MockTransport, pipeTransport } from '../../support/mock-transport.js';
 import { inProcessRom, silentTransport } from './harness.js';
 
 const BASE = 0x0800_0000;
+
+/** Flashes through the simulated ROM, host and ROM on the simulator's virtual clock. */
+function flashOnSim(sim: ReturnType<typeof inProcessRom>, options: Omit<Stm32FlashOptions, 'clock'>) {
+  return sim.clock.run(flashStm32(sim.transport, { ...options, clock: sim.clock }));
+}
 
 function pattern(n: number, seed: number): Uint8Array {
   const out = new Uint8Array(n);
@@ -37,7 +43,7 @@ describe('STM32 ROM flasher against the simulated bootloader', () => {
       const seg1 = new Uint8Array([...code, ...gap, ...pattern(100, 2)]);
       const seg2 = pattern(10, 3); // lands in sector 4 (64 KiB at 0x08010000)
       const progress: string[] = [];
-      const r = await flashStm32(sim.transport, {
+      const r = await flashOnSim(sim, {
         baudRate: 115200,
         segments: [
           { address: BASE, data: seg1 },
@@ -69,7 +75,7 @@ describe('STM32 ROM flasher against the simulated bootloader', () => {
     const sim = inProcessRom({ device: STM32F10X_MD, seedFlash: (f) => f.fill(0x00) });
     try {
       const img = pattern(2500, 6);
-      const r = await flashStm32(sim.transport, { baudRate: 115200, segments: [{ address: 0x0800_0400, data: img }] });
+      const r = await flashOnSim(sim, { baudRate: 115200, segments: [{ address: 0x0800_0400, data: img }] });
       expect(r.part).toBe('STM32F10xxx medium-density');
       expect(sim.trace.filter((e) => e.command === 0x43).map((e) => e.erased)).toEqual([[1, 2, 3]]);
       expect(Buffer.from(sim.rom.memory.flash.subarray(0x400, 0x400 + img.length)).equals(Buffer.from(img))).toBe(true);
@@ -84,7 +90,7 @@ describe('STM32 ROM flasher against the simulated bootloader', () => {
     try {
       const image = pattern(600, 9);
       image.set([0x00, 0x00, 0x02, 0x20, 0x01, 0x01, 0x00, 0x08], 0); // SP, reset vector
-      const r = await flashStm32(sim.transport, { baudRate: 115200, segments: [{ address: BASE, data: image }], pipeline: false, goAddress: BASE });
+      const r = await flashOnSim(sim, { baudRate: 115200, segments: [{ address: BASE, data: image }], pipeline: false, goAddress: BASE });
       expect(r.started).toBe(BASE);
       expect(sim.exits).toEqual([{ kind: 'application', address: BASE, stackPointer: 0x2002_0000, entry: 0x0800_0101 }]);
     } finally {
@@ -95,7 +101,7 @@ describe('STM32 ROM flasher against the simulated bootloader', () => {
   it('refuses an image outside flash before erasing anything', async () => {
     const sim = inProcessRom();
     try {
-      const e = await rejection(flashStm32(sim.transport, { baudRate: 115200, segments: [{ address: 0x080f_ff00, data: new Uint8Array(512) }] }));
+      const e = await rejection(flashOnSim(sim, { baudRate: 115200, segments: [{ address: 0x080f_ff00, data: new Uint8Array(512) }] }));
       expect(e.code).toBe('REFUSED');
       expect(e.message).toMatch(/outside the flash/);
       expect(sim.trace.some((t) => t.command === 0x44)).toBe(false);
@@ -110,7 +116,7 @@ describe('STM32 ROM flasher against the simulated bootloader', () => {
       const ob = new Uint8Array(sim.rom.memory.optionBytes);
       ob[1] = 0x55;
       sim.rom.memory.setOptionBytes(ob);
-      const e = await rejection(flashStm32(sim.transport, { baudRate: 115200, segments: [{ address: BASE, data: new Uint8Array(64) }] }));
+      const e = await rejection(flashOnSim(sim, { baudRate: 115200, segments: [{ address: BASE, data: new Uint8Array(64) }] }));
       expect(e.code).toBe('REFUSED');
       expect(e.message).toMatch(/readout protection/);
     } finally {
@@ -127,7 +133,7 @@ describe('STM32 ROM flasher against the simulated bootloader', () => {
     });
     try {
       const image = new Uint8Array(1024).fill(0x81);
-      const e = await rejection(flashStm32(sim.transport, { baudRate: 115200, segments: [{ address: BASE, data: image }] }));
+      const e = await rejection(flashOnSim(sim, { baudRate: 115200, segments: [{ address: BASE, data: image }] }));
       expect(e.code).toBe('VERIFY_FAILED');
       expect(e.message).toContain('0x08000211');
     } finally {
@@ -139,7 +145,7 @@ describe('STM32 ROM flasher against the simulated bootloader', () => {
     const sim = inProcessRom();
     try {
       const ac = new AbortController();
-      const p = flashStm32(sim.transport, {
+      const p = flashOnSim(sim, {
         baudRate: 115200,
         segments: [{ address: BASE, data: pattern(8192, 4) }],
         signal: ac.signal,
@@ -153,9 +159,13 @@ describe('STM32 ROM flasher against the simulated bootloader', () => {
   });
 
   it('says to set BOOT0 and reset when nothing answers', async () => {
-    const e = await rejection(flashStm32(silentTransport(), { baudRate: 115200, segments: [{ address: BASE, data: new Uint8Array(4) }] }));
+    const clock = new VirtualClock();
+    const e = await rejection(clock.run(flashStm32(silentTransport(), { baudRate: 115200, segments: [{ address: BASE, data: new Uint8Array(4) }], clock })));
     expect(e.code).toBe('TIMEOUT');
     expect(e.message).toMatch(/BOOT0/);
+    // Three autobaud tries of 400 ms, then three rounds of resynchronisation: a few seconds, bounded.
+    expect(clock.now()).toBeGreaterThan(3 * 400);
+    expect(clock.now()).toBeLessThan(5000);
   });
 
   it('resumes a session left mid-command (cancelled write) by resynchronising', async () => {
@@ -164,8 +174,8 @@ describe('STM32 ROM flasher against the simulated bootloader', () => {
       await sim.transport.write(Uint8Array.of(0x7f));
       // Half a Write Memory: command, address, and 10 of 258 data bytes.
       await sim.transport.write(Uint8Array.of(0x31, 0xce, 0x08, 0, 0, 0, 0x08, 0xff, 1, 2, 3, 4, 5, 6, 7, 8, 9));
-      await new Promise((r) => setTimeout(r, 20));
-      const r = await flashStm32(sim.transport, { baudRate: 115200, segments: [{ address: BASE, data: pattern(256, 5) }] });
+      await sim.clock.advance(20);
+      const r = await flashOnSim(sim, { baudRate: 115200, segments: [{ address: BASE, data: pattern(256, 5) }] });
       expect(r.verified).toBe(true);
     } finally {
       sim.stop();
@@ -176,19 +186,21 @@ describe('STM32 ROM flasher against the simulated bootloader', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.uint8Array({ minLength: 0, maxLength: 40 }), { maxLength: 6 }), fc.integer({ min: 0, max: 3 }), async (replies, op) => {
         let i = 0;
+        const clock = new VirtualClock();
         const t = new MockTransport({
           path: 'sim:fuzz',
+          clock,
           peer: (_, port) => {
             const reply = replies[i++];
             if (reply) port.reply(reply, 0);
           },
         });
-        const c = new Stm32RomClient(t, { baudRate: 115200, pipeline: false, ackTimeoutMs: 5 });
+        const c = new Stm32RomClient(t, { baudRate: 115200, pipeline: false, ackTimeoutMs: 5, clock });
         try {
-          if (op === 0) await c.get();
-          else if (op === 1) await c.getId();
-          else if (op === 2) await c.getVersion();
-          else await c.readMemory(BASE, 16);
+          if (op === 0) await clock.run(c.get());
+          else if (op === 1) await clock.run(c.getId());
+          else if (op === 2) await clock.run(c.getVersion());
+          else await clock.run(c.readMemory(BASE, 16));
         } catch (e) {
           expect(e).toBeInstanceOf(PackscopeError);
         } finally {
@@ -206,19 +218,20 @@ describe('STM32 ROM flasher on a noisy line', () => {
     const { createPipePair } = await import('../../../firmware/sim/run.js');
     const { parseFaultSpec } = await import('../../../firmware/sim/faults.js');
     const { Stm32RomPersonality } = await import('../../../firmware/sim/stm32rom/index.js');
-    const pair = createPipePair();
+    const clock = new VirtualClock();
+    const pair = createPipePair(clock);
     const link = createDeviceLink(pair.device, {
       settings: { baudRate: 115200, parity: 'even' },
-      unpaced: true,
       faults: parseFaultSpec('corrupt=0.0003,drop=0.0003'),
       seed: 3,
+      clock,
     });
-    const rom = new Stm32RomPersonality({ delay: () => new Promise((r) => setTimeout(r, 0)) });
+    const rom = new Stm32RomPersonality({ clock });
     rom.attach(link);
     const t = pipeTransport(pair.host, { path: 'sim:noisy' });
     try {
       const img = pattern(8192, 77);
-      const r = await flashStm32(t, { baudRate: 115200, segments: [{ address: BASE, data: img }], retries: 5, ackTimeoutMs: 150 });
+      const r = await clock.run(flashStm32(t, { baudRate: 115200, segments: [{ address: BASE, data: img }], retries: 5, ackTimeoutMs: 150, clock }));
       expect(link.stats.corrupted + link.stats.dropped).toBeGreaterThan(0);
       expect(r.retries).toBeGreaterThan(0);
       expect(Buffer.from(rom.memory.flash.subarray(0, img.length)).equals(Buffer.from(img))).toBe(true);
@@ -252,7 +265,7 @@ describe('firmware files for the ROM flasher', () => {
 
       const sim = inProcessRom();
       try {
-        const r = await flashStm32(sim.transport, { baudRate: 115200, segments: hex.segments });
+        const r = await flashOnSim(sim, { baudRate: 115200, segments: hex.segments });
         // Sector 0 and sector 5 (0x08020000): the gap between them is neither erased nor written.
         expect(r.erased.map((e) => e.index)).toEqual([0, 5]);
         expect(Buffer.from(sim.rom.memory.flash.subarray(0x20000, 0x20028)).equals(Buffer.from(b))).toBe(true);

@@ -1,22 +1,26 @@
+import { VirtualClock } from '../../../shared/util/clock.js';
 import { createDeviceLink } from '../../../firmware/sim/line.js';
 import { createPipePair } from '../../../firmware/sim/run.js';
 import { Stm32RomPersonality, type RomTraceEvent, type Stm32DeviceModel } from '../../../firmware/sim/stm32rom/index.js';
 import { MockTransport, pipeTransport } from '../../support/mock-transport.js';
 
 /**
- * The simulated ROM bootloader on an in-process, unpaced line, with flash operations shortened to
- * a timer tick: protocol behaviour is exact, only waiting is skipped (these are not timing tests).
+ * The simulated ROM bootloader on an in-process line, host and ROM on one virtual clock: the line
+ * paces 8E1 at 115 200 baud and flash operations take their datasheet time, all in virtual time,
+ * so protocol behaviour and timeouts are exact and nothing waits. Run host work with
+ * `sim.clock.run(...)` and give the host `clock: sim.clock`.
  */
 export function inProcessRom(
   options: { seedFlash?: (flash: Uint8Array) => void; onTrace?: (e: RomTraceEvent, rom: Stm32RomPersonality) => void; device?: Stm32DeviceModel } = {},
 ) {
-  const pair = createPipePair();
-  const link = createDeviceLink(pair.device, { settings: { baudRate: 115200, parity: 'even' }, unpaced: true });
+  const clock = new VirtualClock();
+  const pair = createPipePair(clock);
+  const link = createDeviceLink(pair.device, { settings: { baudRate: 115200, parity: 'even' }, clock });
   const trace: RomTraceEvent[] = [];
   const exits: unknown[] = [];
   const rom = new Stm32RomPersonality({
     device: options.device,
-    delay: () => new Promise((r) => setTimeout(r, 0)),
+    clock,
     trace: (e) => {
       trace.push(e);
       options.onTrace?.(e, rom);
@@ -27,6 +31,7 @@ export function inProcessRom(
   rom.attach(link);
   const transport = pipeTransport(pair.host, { path: 'sim:stm32-rom' });
   return {
+    clock,
     rom,
     link,
     transport,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ByteReader } from '../../../electron/host/stm32/reader.js';
+import { VirtualClock } from '../../../shared/util/clock.js';
 import { MockTransport } from '../../support/mock-transport.js';
 
 /** A transport whose data the test pushes by hand. */
@@ -30,11 +31,14 @@ describe('ByteReader', () => {
 
   it('still times out when nothing comes, and a later read is not failed by the old deadline', async () => {
     const { transport, push } = manualTransport();
-    const reader = new ByteReader(transport);
-    await expect(reader.read(2, 15)).rejects.toMatchObject({ code: 'TIMEOUT', message: 'no answer within 15 ms (got 0 of 2 bytes)' });
+    const clock = new VirtualClock();
+    const reader = new ByteReader(transport, clock);
+    await expect(clock.run(reader.read(2, 15))).rejects.toMatchObject({ code: 'TIMEOUT', message: 'no answer within 15 ms (got 0 of 2 bytes)' });
+    expect(clock.now()).toBe(15);
     const next = reader.read(2, 200);
-    setTimeout(() => push(Uint8Array.of(7, 8)), 30);
-    await expect(next).resolves.toEqual(Uint8Array.of(7, 8));
+    clock.after(30, () => push(Uint8Array.of(7, 8)));
+    await expect(clock.run(next)).resolves.toEqual(Uint8Array.of(7, 8));
+    expect(clock.now()).toBe(45);
     reader.dispose();
   });
 });
