@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useState } from 'react';
-import type { EvaluationView, PackageVerificationView } from '../../shared/api/contract.js';
+import type { PackageVerificationView } from '../../shared/api/contract.js';
+import type { Evaluation } from '../../shared/warranty/evaluation.js';
 import { useApp } from '../app/state.js';
 import { RecordedChart } from '../charts/RecordedChart.js';
 import { asUiError, ErrorBox, type UiError } from '../common/ErrorBox.js';
@@ -14,7 +15,7 @@ const ROOT_KEY = 'packscope.verify.rootKey';
 const POLICY_KEY = 'packscope.verify.policy';
 const TICKET_KEY_KEY = 'packscope.verify.ticketKey';
 
-export function VerdictBanner({ evaluation, verified }: { evaluation: EvaluationView | null; verified: boolean }) {
+export function VerdictBanner({ evaluation, verified }: { evaluation: Evaluation | null; verified: boolean }) {
   if (!verified) {
     return (
       <div className="verdict fail" data-testid="verdict-banner">
@@ -37,7 +38,7 @@ export function VerdictBanner({ evaluation, verified }: { evaluation: Evaluation
   );
 }
 
-export function Findings({ evaluation }: { evaluation: EvaluationView }) {
+export function Findings({ evaluation }: { evaluation: Evaluation }) {
   return (
     <>
       {evaluation.findings.length === 0 ? (

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { SEED_KEY_ALGORITHMS } from '../can/seedkey.js';
 import { FwStatusSchema } from '../image/fw-status.js';
 import { ClaimSchema } from '../warranty/claim.js';
+import { EvaluationSchema, VerdictSchema } from '../warranty/evaluation.js';
 import { MAX_PHOTOS, PHOTO_KINDS } from '../evidence/photos.js';
 import { deviceInfo, hostPath, linkStats, opId, portInfo, protocolId, telemetryFrame, transferProgress } from './schemas.js';
 
@@ -216,33 +217,6 @@ export const recordedSeries = z.object({
 });
 
 const check = z.object({ id: z.string(), ok: z.boolean(), detail: z.string() });
-const verdict = z.enum(['covered', 'excluded', 'inconclusive']);
-
-/** The parts of an evaluation the screens show (the full object passes through unchanged). */
-export const evaluationView = z.looseObject({
-  verdict: z.enum(['covered', 'excluded', 'inconclusive']),
-  summary: z.string(),
-  excludedBy: z.array(z.string()),
-  defects: z.array(z.string()),
-  missing: z.array(z.object({ code: z.string(), message: z.string() })),
-  period: z.looseObject({ warrantyEnds: z.string(), withinWarranty: z.boolean(), withinDoa: z.boolean(), daysSincePurchase: z.number() }),
-  log: z.looseObject({ source: z.enum(['device', 'desktop']), signature: z.string(), records: z.number(), from: z.string().nullable(), to: z.string().nullable(), timeGaps: z.number(), integrityGaps: z.number() }),
-  clauses: z.array(z.looseObject({ id: z.string(), type: z.string(), title: z.string(), status: z.string(), occurrences: z.number(), totalDurationS: z.number(), reason: z.string().optional() })),
-  findings: z.array(
-    z.looseObject({
-      clause: z.string(),
-      type: z.string(),
-      title: z.string(),
-      occurrence: z.number(),
-      measured: z.looseObject({ value: z.number(), unit: z.string() }),
-      threshold: z.looseObject({ value: z.number(), unit: z.string(), comparison: z.string() }),
-      durationS: z.number(),
-      from: z.string(),
-      to: z.string(),
-      records: z.object({ first: z.number(), last: z.number(), extreme: z.number() }),
-    }),
-  ),
-});
 
 export const packageVerification = z.object({
   path: z.string(),
@@ -260,9 +234,9 @@ export const packageVerification = z.object({
     .nullable(),
   claim: z.looseObject({ customer: z.string(), contact: z.string(), model: z.string(), serial: z.string(), purchaseDate: z.string(), description: z.string(), remedy: z.string(), failureDate: z.string().optional() }).nullable(),
   /** The verdict that decides: recomputed with the verifier's policy (see policy.decidedBy). */
-  evaluation: evaluationView.nullable(),
+  evaluation: EvaluationSchema.nullable(),
   /** What the customer saw: the evaluation recomputed with the package's own policy. */
-  customerEvaluation: z.object({ verdict, summary: z.string() }).nullable(),
+  customerEvaluation: z.object({ verdict: VerdictSchema, summary: z.string() }).nullable(),
   policy: z.object({
     /** 'verifier': a policy from the verifier's store; 'default': PackScope's default policy. */
     decidedBy: z.object({ id: z.string(), sha256: z.string(), source: z.enum(['verifier', 'default']) }).nullable(),
@@ -500,7 +474,7 @@ export const contract = {
       z.object({ logPath: hostPath, claim: ClaimSchema, ticketPath: hostPath.optional() }).strict(),
       z.object({
         device: z.object({ model: z.string(), serial: z.string(), source: z.enum(['device', 'desktop']) }),
-        evaluation: evaluationView,
+        evaluation: EvaluationSchema,
         series: recordedSeries,
         /** The claim ticket given, against the log (null: none given). */
         ticket: claimTicketView.nullable(),
@@ -523,7 +497,7 @@ export const contract = {
         path: z.string(),
         bytes: z.number(),
         sha256: z.string(),
-        verdict: z.enum(['covered', 'excluded', 'inconclusive']),
+        verdict: VerdictSchema,
         summary: z.string(),
         /** The claim the package carries the ticket of (null: no ticket). */
         claimId: z.string().nullable(),
@@ -568,7 +542,6 @@ export type RomFlashResult = z.output<typeof romFlashResult>;
 export type FlashStartResult = z.output<typeof flashStartResult>;
 export type RecordedSeries = z.output<typeof recordedSeries>;
 export type PackageVerificationView = z.output<typeof packageVerification>;
-export type EvaluationView = z.output<typeof evaluationView>;
 export type LogOpenResult = z.output<typeof logOpenResult>;
 export type StepResultView = z.output<typeof stepResult>;
 export type StoredPolicyView = z.output<typeof storedPolicy>;

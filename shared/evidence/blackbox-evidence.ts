@@ -24,7 +24,7 @@ import type { ParsedSegment } from '../blackbox/segment.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { canonicalJson } from '../codec/canonical-json.js';
 import type { AttestedExtent, DecodedEvidence, EvidenceCheck, EvidenceDecoder } from './device-evidence.js';
-import type { LogGap } from '../warranty/engine.js';
+import type { LogGap } from '../warranty/evaluation.js';
 import { formatPath } from '../util/json-path.js';
 
 export const DEVICE_FILES = {

@@ -5,7 +5,7 @@
  * the CSVs and the evaluation in a package can be recomputed and compared byte for byte.
  */
 import type { LogRecord } from '../types/domain.js';
-import type { LogGap, SignatureStatus } from '../warranty/engine.js';
+import type { LogGap, SignatureStatus } from '../warranty/evaluation.js';
 
 export interface EvidenceCheck {
   /** Stable id: 'hashes', 'signature-raw', 'device-certificate', 'segment-signatures', … */

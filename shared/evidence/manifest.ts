@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { DecodeError } from '../errors.js';
 import { utf8Decode } from '../util/bytes.js';
 import { formatPath } from '../util/json-path.js';
+import { VerdictSchema } from '../warranty/evaluation.js';
 
 export const MANIFEST_SCHEMA_ID = 'packscope-diagnosis/1';
 
@@ -39,7 +40,7 @@ export const ManifestSchema = z.strictObject({
   policy: z.strictObject({ id: z.string().max(100), sha256: hex64 }),
   claim: z.strictObject({ serial: z.string().max(100), remedy: z.enum(['repair', 'replacement', 'consultation']) }),
   verdict: z.strictObject({
-    verdict: z.enum(['covered', 'excluded', 'inconclusive']),
+    verdict: VerdictSchema,
     summary: z.string().max(10_000),
     excludedBy: z.array(z.string().max(64)),
   }),

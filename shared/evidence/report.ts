@@ -6,7 +6,7 @@
  */
 import type { LogRecord } from '../types/domain.js';
 import type { Claim } from '../warranty/claim.js';
-import type { Evaluation, Finding } from '../warranty/engine.js';
+import type { Evaluation, Finding } from '../warranty/evaluation.js';
 import { describeMeasurement } from '../warranty/engine.js';
 
 export interface ReportInput {

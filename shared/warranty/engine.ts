@@ -36,18 +36,18 @@ import type { Claim } from './claim.js';
 import { dateToMs } from './claim.js';
 import type { DefectIndicator, VoidCondition, WarrantyPolicy } from './policy.js';
 import { policyHash, UNREADABLE_SEGMENTS_ID } from './policy.js';
-
-export const EVALUATION_SCHEMA_ID = 'packscope-evaluation/1';
-
-export type Verdict = 'covered' | 'excluded' | 'inconclusive';
-export type SignatureStatus = 'valid' | 'invalid' | 'unsigned';
-
-/** A place where the evidence is incomplete, as found by the decoder (chain break, damaged region). */
-export interface LogGap {
-  /** Index of the last record before the gap (null: before the first record). */
-  afterIndex: number | null;
-  reason: string;
-}
+import {
+  EVALUATION_SCHEMA_ID,
+  type ClauseResult,
+  type Evaluation,
+  type Finding,
+  type LogGap,
+  type Measurement,
+  type Missing,
+  type SignatureStatus,
+  type Threshold,
+  type Verdict,
+} from './evaluation.js';
 
 /** What the engine must know about the log besides its records. */
 export interface LogFacts {
@@ -82,132 +82,6 @@ export interface EvaluatorOptions {
   nominalCapacityAh: number | null;
   /** Occurrences listed per clause (the most extreme one is always listed too). Default 5. */
   maxFindingsPerClause?: number;
-}
-
-export interface Measurement {
-  quantity: string;
-  value: number;
-  unit: string;
-  /** C-rate for current clauses. */
-  cRate?: number;
-  /** 0-based cell index for cell clauses. */
-  cell?: number;
-  /** 0-based sensor index for temperature clauses. */
-  sensor?: number;
-  /** Alarm names for fault clauses. */
-  alarms?: string[];
-  /** Event codes for fault clauses. */
-  events?: number[];
-}
-
-export interface Threshold {
-  value: number;
-  unit: string;
-  comparison: 'above' | 'below';
-  cRate?: number;
-}
-
-export interface Finding {
-  clause: string;
-  type: 'void' | 'defect';
-  kind: string;
-  title: string;
-  /** 1-based number of this occurrence among the clause's occurrences. */
-  occurrence: number;
-  measured: Measurement;
-  threshold: Threshold;
-  durationS: number;
-  from: string;
-  to: string;
-  /** Record indices that prove the finding: the run's first and last record and the most extreme one. */
-  records: { first: number; last: number; extreme: number };
-  /** The device's own segment counters of those records (null: a recording without segments). */
-  segments: { first: number | null; last: number | null; extreme: number | null };
-}
-
-export interface ClauseResult {
-  id: string;
-  /** 'inspection': a condition logs cannot show (policy `inspections`); always 'not-assessed'. */
-  type: 'void' | 'defect' | 'inspection';
-  /** The clause kind; 'inspection' for inspections. */
-  kind: string;
-  title: string;
-  status: 'triggered' | 'clear' | 'not-assessed';
-  occurrences: number;
-  totalDurationS: number;
-  /** Why the clause could not be assessed (status 'not-assessed'). */
-  reason?: string;
-  /** Inspections only: the condition, e.g. "water ingress". */
-  condition?: string;
-  /** Inspections only: the photos or inspections the supplier needs. */
-  requires?: string[];
-}
-
-export interface Missing {
-  code:
-    | 'no-records'
-    | 'invalid-signature'
-    | 'unsigned-data'
-    | 'integrity-gaps'
-    | 'time-gaps'
-    | 'no-record-near-failure'
-    | 'out-of-warranty'
-    | 'claim-dates'
-    | 'serial-mismatch'
-    | 'clause-not-assessed'
-    | 'unreadable-segments'
-    | 'failure-outside-log'
-    | 'coverage'
-    | 'inspection-required';
-  message: string;
-}
-
-export interface Evaluation {
-  schema: typeof EVALUATION_SCHEMA_ID;
-  verdict: Verdict;
-  /** One line for humans: the verdict and its main reason. */
-  summary: string;
-  /** Void clauses that exclude the claim (verdict 'excluded'), then 'unreadable-segments' when the policy excludes on it. */
-  excludedBy: string[];
-  /** Defect indicators found. */
-  defects: string[];
-  /** What prevents a decision (verdict 'inconclusive'), or weakens it. */
-  missing: Missing[];
-  policy: { id: string; sha256: string; ratedCapacityAh: number | null };
-  claim: { serial: string; purchaseDate: string; failureDate: string; remedy: string };
-  period: {
-    warrantyEnds: string;
-    doaEnds: string;
-    /** Purchase ≤ failure date and the claim was made before the warranty ended. */
-    withinWarranty: boolean;
-    /** Purchase ≤ failure date < end of the DOA window. */
-    withinDoa: boolean;
-    /** Whole days from the purchase date to the claim. */
-    daysSincePurchase: number;
-    /** When the claim was made (ISO time): LogFacts.claimedAtMs, default reportedAt. */
-    claimedAt: string;
-  };
-  log: {
-    source: 'device' | 'desktop';
-    signature: SignatureStatus;
-    records: number;
-    from: string | null;
-    to: string | null;
-    firstIndex: number | null;
-    lastIndex: number | null;
-    timeGaps: number;
-    integrityGaps: number;
-    /** The first gaps, for the report (all are counted above). */
-    gaps: { afterIndex: number | null; reason: string }[];
-    /** How fresh the pull is known to be (LogFacts.freshness); null when not stated. */
-    freshness: 'ticket' | 'unproven' | null;
-    /** Oldest record the board attests to hold (ISO time); null when not attested. */
-    historyFrom: string | null;
-    /** The board's attested clock at the pull (ISO time); null when not attested. */
-    boardTime: string | null;
-  };
-  clauses: ClauseResult[];
-  findings: Finding[];
 }
 
 const DAY_MS = 86_400_000;

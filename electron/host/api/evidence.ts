@@ -123,8 +123,7 @@ export async function verifyPackageForScreen(req: Params<'package.verify'>, stor
     checks: v.checks.map((c) => ({ id: c.id, ok: c.ok, detail: inAppWords(c.detail) })),
     manifest: v.manifest,
     claim: v.claim,
-    // Evaluation has no index signature; its shape is what evaluationView describes.
-    evaluation: v.evaluation as unknown as Res<'package.verify'>['evaluation'],
+    evaluation: v.evaluation,
     customerEvaluation: v.customerEvaluation ? { verdict: v.customerEvaluation.verdict, summary: v.customerEvaluation.summary } : null,
     policy: v.policy,
     installKey: v.installKey,
@@ -261,7 +260,7 @@ export async function evaluateClaim(logPath: string, claim: Claim, ticketPath?: 
   const evaluation = evaluateEvidence(evidence, DEFAULT_POLICY, claim, new Date().toISOString(), facts);
   return {
     device: { model: evidence.device.model, serial: evidence.device.serial, source: evidence.source },
-    evaluation: evaluation as unknown as Res<'claim.evaluate'>['evaluation'],
+    evaluation,
     series: recordsToSeries(evidence.records),
     ticket: ticket
       ? {

@@ -9,7 +9,7 @@ import { basename } from 'node:path';
 import { PackscopeError } from '../../../shared/errors.js';
 import { type DeviceEvidenceParts, decodeDeviceEvidence, deviceFiles } from '../../../shared/evidence/blackbox-evidence.js';
 import type { Claim } from '../../../shared/warranty/claim.js';
-import type { Evaluation } from '../../../shared/warranty/engine.js';
+import type { Evaluation } from '../../../shared/warranty/evaluation.js';
 import type { Manifest } from '../../../shared/evidence/manifest.js';
 import { assemblePackage, verifyPackage, type PackageVerification } from '../../../shared/evidence/package.js';
 import type { WarrantyPolicy } from '../../../shared/warranty/policy.js';

@@ -6,7 +6,7 @@ import { runSim, type RunningSim } from '../../../firmware/sim/run.js';
 import type { ScenarioName } from '../../../firmware/sim/pack/types.js';
 import { decodeDeviceEvidence } from '../../../shared/evidence/blackbox-evidence.js';
 import { DEFAULT_POLICY } from '../../../shared/warranty/default-policy.js';
-import type { Finding } from '../../../shared/warranty/engine.js';
+import type { Finding } from '../../../shared/warranty/evaluation.js';
 import { DEVICE_DIR } from '../../../shared/evidence/package.js';
 import { readZipFiles } from '../../../shared/codec/zip.js';
 import type { LogRecord } from '../../../shared/types/domain.js';

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { DEFAULT_POLICY } from '../../../shared/warranty/default-policy.js';
-import { evaluate, type Evaluation, type LogFacts } from '../../../shared/warranty/engine.js';
+import { evaluate, type LogFacts } from '../../../shared/warranty/engine.js';
+import type { Evaluation } from '../../../shared/warranty/evaluation.js';
 import { canonicalJson } from '../../../shared/codec/canonical-json.js';
 import { checkPolicy, type WarrantyPolicy } from '../../../shared/warranty/policy.js';
 import type { Claim } from '../../../shared/warranty/claim.js';

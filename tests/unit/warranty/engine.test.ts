@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { DEFAULT_POLICY } from '../../../shared/warranty/default-policy.js';
-import { Evaluator, evaluate, type Evaluation } from '../../../shared/warranty/engine.js';
+import { Evaluator, evaluate } from '../../../shared/warranty/engine.js';
+import { EvaluationSchema, type Evaluation } from '../../../shared/warranty/evaluation.js';
 import { canonicalJson } from '../../../shared/codec/canonical-json.js';
 import type { WarrantyPolicy } from '../../../shared/warranty/policy.js';
 import type { LogRecord } from '../../../shared/types/domain.js';
@@ -282,6 +283,8 @@ describe('rule engine: determinism', () => {
         for (const r of recs) ev2.push(Object.assign(shared!, structuredClone(r)));
         expect(canonicalJson(ev2.finish(CLAIM, FACTS))).toBe(a);
         const parsed = JSON.parse(a) as Evaluation;
+        // The schema describes every field: parsing (which strips unknown keys) changes nothing.
+        expect(EvaluationSchema.parse(parsed)).toEqual(parsed);
         expect(['covered', 'excluded', 'inconclusive']).toContain(parsed.verdict);
         for (const f of parsed.findings) {
           expect(f.records.first).toBeLessThanOrEqual(f.records.extreme);
@@ -290,6 +293,21 @@ describe('rule engine: determinism', () => {
       }),
       { numRuns: 150 },
     );
+  });
+
+  it('EvaluationSchema describes every field the engine writes, inspections, faults and gaps included', () => {
+    const inspections = { ...DEFAULT_POLICY, inspections: [{ id: 'water', title: 'No water ingress', condition: 'water ingress', requires: ['photo of the open case'] }] };
+    const cases = [
+      run(stream(600)),
+      run(stream(300, (r, i) => void (i >= 100 && i < 150 && (r.current = -250)))),
+      run(stream(100, (r, i) => void (i === 50 && (r.alarms = afe))), { policy: inspections }),
+      run(stream(10), { facts: { gaps: [{ afterIndex: 4, reason: 'segment 7 missing' }], signature: 'unsigned', source: 'desktop' }, cap: null }),
+    ];
+    for (const e of cases) {
+      const json = JSON.parse(canonicalJson(e)) as unknown;
+      expect(EvaluationSchema.strict().parse(json)).toEqual(json);
+      expect(EvaluationSchema.parse(json)).toEqual(json);
+    }
   });
 
   it('canonical JSON sorts keys and has no platform-dependent formatting', () => {

@@ -1,7 +1,8 @@
 import { PackscopeError } from '../../../../shared/errors.js';
 import { parseClaim } from '../../../../shared/warranty/claim.js';
 import { DEFAULT_POLICY } from '../../../../shared/warranty/default-policy.js';
-import { describeMeasurement, type Evaluation } from '../../../../shared/warranty/engine.js';
+import { describeMeasurement } from '../../../../shared/warranty/engine.js';
+import type { Evaluation } from '../../../../shared/warranty/evaluation.js';
 import type { PackageVerification } from '../../../../shared/evidence/package.js';
 import { parsePolicy } from '../../../../shared/warranty/policy.js';
 import { extractPackage } from '../../evidence/extract.js';
