@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { PackscopeError } from '../../../shared/errors.js';
+import type { Clock } from '../../../shared/util/clock.js';
 
 /** What a command gets: its arguments and the three output channels. Tests pass their own sinks. */
 export interface CliContext {
@@ -11,6 +12,11 @@ export interface CliContext {
   signal: AbortSignal;
   /** True when stderr is a terminal (progress may redraw one line). */
   isTTY: boolean;
+  /**
+   * Time base of the device commands: their session, an in-process sim: board, --duration
+   * (default: the real clock). Tests pass a VirtualClock.
+   */
+  clock?: Clock;
 }
 
 export interface CommandModule {

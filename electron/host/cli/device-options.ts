@@ -41,6 +41,7 @@ export async function openDeviceSession(
     protocol,
     ...(baud !== undefined ? { baud } : {}),
     ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+    ...(ctx.clock ? { clock: ctx.clock } : {}),
     signal: ctx.signal,
   });
 }

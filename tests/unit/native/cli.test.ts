@@ -6,22 +6,27 @@ import type { CliContext } from '../../../electron/host/cli/context.js';
 import { Session } from '../../../electron/host/session.js';
 import { parseSimPath } from '../../../electron/host/transport/sim.js';
 import { runSim } from '../../../firmware/sim/run.js';
+import { VirtualClock } from '../../../shared/util/clock.js';
 
-/** CLI commands run in-process against the built-in demo device (sim:), and the tcp:// transport. */
+/**
+ * CLI commands run in-process against the built-in demo device (sim:), command and board on a
+ * virtual clock (run the command with `clock.run`), and the tcp:// transport on the real one.
+ */
 function context(signal = new AbortController().signal) {
   const out: string[] = [];
   const err: string[] = [];
-  const ctx: CliContext = { out: (l) => out.push(l), err: (l) => err.push(l), signal, isTTY: false };
-  return { ctx, out, err };
+  const clock = new VirtualClock();
+  const ctx: CliContext = { out: (l) => out.push(l), err: (l) => err.push(l), signal, isTTY: false, clock };
+  return { ctx, out, err, clock };
 }
 
 describe('info and monitor on the demo device', () => {
   it('info prints the identity as text and as JSON', async () => {
     const a = context();
-    expect(await info.run(['--port', 'sim:?cells=8&seed=2'], a.ctx)).toBe(0);
+    expect(await a.clock.run(info.run(['--port', 'sim:?cells=8&seed=2'], a.ctx))).toBe(0);
     expect(a.out.join('\n')).toMatch(/Board id\s+PSB-8S-LFP-A/);
     const b = context();
-    expect(await info.run(['--port', 'sim:?cells=8&seed=2', '--json'], b.ctx)).toBe(0);
+    expect(await b.clock.run(info.run(['--port', 'sim:?cells=8&seed=2', '--json'], b.ctx))).toBe(0);
     const doc = JSON.parse(b.out.join('\n'));
     expect(doc.device.cellCount).toBe(8);
     expect(doc.link.framesIn).toBeGreaterThan(0);
@@ -40,21 +45,30 @@ describe('info and monitor on the demo device', () => {
   it('monitor stops cleanly with exit 0 on Ctrl-C (abort) and reports a summary', async () => {
     const ac = new AbortController();
     const m = context(ac.signal);
-    setTimeout(() => ac.abort(), 1500);
-    expect(await monitor.run(['--port', 'sim:?scenario=over-current', '--rate', '10', '--json'], m.ctx)).toBe(0);
+    // Ctrl-C 1.45 s after the first frame: at 10 Hz, the frames of 0 to 1.4 s are printed.
+    const print = m.ctx.out;
+    m.ctx.out = (line) => {
+      if (m.out.length === 0) m.clock.after(1450, () => ac.abort());
+      print(line);
+    };
+    expect(await m.clock.run(monitor.run(['--port', 'sim:?scenario=over-current', '--rate', '10', '--json'], m.ctx))).toBe(0);
     const lines = m.out.map((l) => JSON.parse(l));
     const summary = lines.pop().summary;
     expect(summary.outcome).toBe('interrupted');
     expect(summary.frames).toBe(lines.length);
-    expect(lines.length).toBeGreaterThan(3);
+    expect(lines.length).toBe(15);
+    for (let i = 1; i < lines.length; i++) expect(lines[i].t - lines[i - 1].t).toBe(100);
     for (const f of lines) expect(f.statusFlags).toBeInstanceOf(Array);
   });
 
   it('monitor exits 4 with "device disconnected" when the line drops', async () => {
     const m = context();
-    const code = await monitor.run(['--port', 'sim:?faults=disconnect-after%3D1', '--rate', '10'], m.ctx);
+    const code = await m.clock.run(monitor.run(['--port', 'sim:?faults=disconnect-after%3D1', '--rate', '10'], m.ctx));
     expect(code).toBe(4);
     expect(m.err.join('\n')).toMatch(/device disconnected/);
+    // The line dropped exactly 1 s after the host's first byte, in the session's first second.
+    expect(m.clock.now()).toBeGreaterThanOrEqual(1000);
+    expect(m.clock.now()).toBeLessThan(2000);
   });
 
   it('rejects bad sim: options with a usage error', () => {
@@ -89,7 +103,8 @@ describe('tcp:// transport (ser2net-style)', () => {
 
 describe('auto-detection', () => {
   it('reports every protocol it tried when nothing answers', async () => {
-    const err = await Session.open('sim:?personality=stm32-rom', { probeTimeoutMs: 200 }).catch((e) => e);
+    const clock = new VirtualClock();
+    const err = await clock.run(Session.open('sim:?personality=stm32-rom', { probeTimeoutMs: 200, clock })).catch((e) => e);
     expect(err.code).toBe('TIMEOUT');
     expect(err.message).toMatch(/no device answered/);
     expect(err.message).toMatch(/native at 115200/);

@@ -16,13 +16,13 @@ async function snapshot(session: Session): Promise<TelemetryFrame | null> {
   let off: (() => void) | null = null;
   try {
     const frame = await new Promise<TelemetryFrame | null>((resolve) => {
-      const timer = setTimeout(() => resolve(null), 2500 / rate + 500);
+      const cancelTimer = session.clock.after(2500 / rate + 500, () => resolve(null));
       off = session.on('telemetry', (f) => {
-        clearTimeout(timer);
+        cancelTimer();
         resolve(f);
       });
       session.startTelemetry(rate).catch(() => {
-        clearTimeout(timer);
+        cancelTimer();
         resolve(null);
       });
     });

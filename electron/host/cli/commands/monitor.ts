@@ -71,7 +71,8 @@ Exit codes: 0 when stopped by --duration or Ctrl-C, 4 when the device disconnect
       await session.close();
       throw e;
     }) : null;
-    const t0 = performance.now();
+    const clock = session.clock;
+    const t0 = clock.now();
     let frames = 0;
     let staleEvents = 0;
     let outcome = 'done' as 'done' | 'interrupted' | 'disconnected';
@@ -100,12 +101,12 @@ Exit codes: 0 when stopped by --duration or Ctrl-C, 4 when the device disconnect
           outcome = 'interrupted';
           resolve();
         });
-        if (duration !== null) setTimeout(resolve, duration * 1000).unref();
+        if (duration !== null) clock.after(duration * 1000, resolve, { background: true });
       });
       if (!json) ctx.err(`${session.info?.model ?? 'device'} ${session.info?.serial ?? ''} — ${rate} Hz${duration ? ` for ${duration} s` : ', Ctrl-C to stop'}`);
       await session.startTelemetry(rate);
       await stopped;
-      const seconds = (performance.now() - t0) / 1000;
+      const seconds = (clock.now() - t0) / 1000;
       const link = session.stats();
       const recorded = recording ? await recording.stop() : null;
       if (recorded && !json) ctx.err(`recorded ${recorded.records} frames in ${recorded.segments} segment(s) to ${recorded.path} (unsigned desktop recording${recorded.gaps.length ? `, ${recorded.gaps.length} gap(s)` : ''})`);
