@@ -8,3 +8,4 @@ export * from './certificate.js';
 export * from './export.js';
 export * from './writer.js';
 export * from './messages.js';
+export * from './pslog-format.js';

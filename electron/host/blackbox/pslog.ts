@@ -1,189 +1,30 @@
 import { createPublicKey, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import { open, rename, type FileHandle } from 'node:fs/promises';
-import { crc32 } from '../../../shared/protocol/crc32.js';
 import { DecodeError, PackscopeError } from '../../../shared/errors.js';
 import { decodeCertificate, spkiFromPoint, verifyCertificate, type DeviceCertificate } from '../../../shared/blackbox/certificate.js';
 import { SegmentStreamDecoder } from '../../../shared/blackbox/decoder.js';
 import { HASH_FROM_END, createRecordView, recordReader, type RecordView } from '../../../shared/blackbox/format.js';
-import { rd16, rd32, rd64, wr16, wr32, wr64 } from '../../../shared/util/le.js';
+import {
+  checkLayout, decodeCheckpoint, decodeIndexEntry, decodeMeta, decodePreamble, encodeCheckpoint, encodeIndex, encodeMeta, encodePreamble,
+  INDEX_ENTRY_SIZE, partialPreamble, PREAMBLE_SIZE, type IndexEntry, type PslogMeta, type Preamble,
+} from '../../../shared/blackbox/pslog-format.js';
+import { rd32 } from '../../../shared/util/le.js';
 import { segmentRecordArray, type ParsedSegment } from '../../../shared/blackbox/segment.js';
 import {
-  ATTESTATION_NONE, ATTESTATION_SIZE, ChainVerifier, checkpointSegment, decodeAttestation, encodeAttestation, nobleVerifier, verifyCheckpoint,
+  ATTESTATION_NONE, ChainVerifier, checkpointSegment, nobleVerifier, verifyCheckpoint,
   type Attestation, type ChainSummary, type Checkpoint, type SignatureVerifier, type VerifyIssue,
 } from '../../../shared/blackbox/verify.js';
 import type { DeviceInfo, LogRecord } from '../../../shared/types/domain.js';
-import { bytesEqual, fromHex, toHex, utf8Decode, utf8Encode } from '../../../shared/util/bytes.js';
+import { bytesEqual, fromHex, toHex } from '../../../shared/util/bytes.js';
 
 /**
- * The `.pslog` file: a black-box download kept as evidence. Layout (little-endian):
- *
- *   preamble (64 bytes)
- *     0  magic "PSLOG\r\n\x1a"        8  version u16 (1)        10 flags u16 (bit 0: complete)
- *     12 segmentSize u32              16 metaOffset u32          20 metaLength u32
- *     24 segmentsOffset u64           32 segmentCount u32 (0 in a partial file)
- *     36 checkpointOffset u64 (0: none)  44 checkpointLength u32  48 indexOffset u64
- *     56 CRC-32 of bytes 0–55 u32     60 reserved
- *   meta       JSON (UTF-8): identity, device certificate (hex), board status at pull time, nonce, tool
- *   segments   the device's segments byte for byte (header, records, trailer with signature), in
- *              counter order; a gap in the device's ring shows as a jump in counters, never filled
- *   checkpoint counter u32 · recordCount u16 · segmentSize u32 · nonceLen u8 · nonce · signature[64] ·
- *              prefixLen u32 · prefix (the open segment's header and records, as the board froze them)
- *              [· tag u8 (2) · attestation[84]] for a format-2 checkpoint: the board's signed extent
- *              (oldest and newest closed segment with their SHA-256, board clock, boot count;
- *              shared/blackbox/verify.ts encodeAttestation). Absent in files of first-format boards.
- *   index      per segment 24 bytes: counter u32 · recordCount u16 · flags u16 · firstRecord u64 · rtcMs u64
- *
- * A download in progress is `FILE.pslog.partial`: the same preamble with flags = 0, meta, and the
- * segments verified so far (segments run to the end of the file). It is renamed to FILE.pslog only
- * when complete, so a partial can never be mistaken for a log.
+ * `.pslog` files on disk: PslogWriter writes a download incrementally (FILE.pslog.partial, renamed
+ * when complete), PslogReader streams one back with bounded memory and verifies it. The container
+ * format itself (layout, block encoders and decoders) is shared/blackbox/pslog-format.ts.
  */
-export const PSLOG_MAGIC = utf8Encode('PSLOG\r\n\x1a');
-export const PSLOG_VERSION = 1;
-export const PREAMBLE_SIZE = 64;
-export const INDEX_ENTRY_SIZE = 24;
-const FLAG_COMPLETE = 1;
+export type { IndexEntry, PslogMeta, Preamble } from '../../../shared/blackbox/pslog-format.js';
+
 const READ_BLOCK = 1 << 20;
-
-export interface PslogMeta {
-  format: 'pslog';
-  tool: string;
-  pulledAt: string;
-  identity: DeviceInfo | null;
-  /** Hex of the device certificate (shared/blackbox/certificate.ts). */
-  certificate: string;
-  /** Board's black-box status when the pull started. */
-  board?: Record<string, unknown>;
-  /** Nonce (hex) the tool sent for the checkpoint. */
-  nonce?: string;
-  source?: { port?: string; baud?: number };
-}
-
-export interface Preamble {
-  version: number;
-  complete: boolean;
-  segmentSize: number;
-  metaOffset: number;
-  metaLength: number;
-  segmentsOffset: number;
-  segmentCount: number;
-  checkpointOffset: number;
-  checkpointLength: number;
-  indexOffset: number;
-}
-
-export interface IndexEntry {
-  counter: number;
-  recordCount: number;
-  flags: number;
-  /** Index of the segment's first record in the whole log. */
-  firstRecord: number;
-  rtcMs: number;
-}
-
-export function encodePreamble(p: Preamble): Uint8Array {
-  const b = new Uint8Array(PREAMBLE_SIZE);
-  b.set(PSLOG_MAGIC);
-  b[8] = PSLOG_VERSION;
-  b[10] = p.complete ? FLAG_COMPLETE : 0;
-  wr32(b, 12, p.segmentSize);
-  wr32(b, 16, p.metaOffset);
-  wr32(b, 20, p.metaLength);
-  wr64(b, 24, p.segmentsOffset);
-  wr32(b, 32, p.segmentCount);
-  wr64(b, 36, p.checkpointOffset);
-  wr32(b, 44, p.checkpointLength);
-  wr64(b, 48, p.indexOffset);
-  wr32(b, 56, crc32(b.subarray(0, 56)));
-  return b;
-}
-
-export function decodePreamble(b: Uint8Array): Preamble {
-  if (b.length < PREAMBLE_SIZE) throw new DecodeError('file too short for a .pslog preamble');
-  for (let i = 0; i < 8; i++) if (b[i] !== PSLOG_MAGIC[i]) throw new DecodeError('not a .pslog file (magic)');
-  if (crc32(b.subarray(0, 56)) !== rd32(b, 56)) throw new DecodeError('.pslog preamble is damaged (CRC)');
-  const version = rd16(b, 8);
-  if (version !== PSLOG_VERSION) throw new DecodeError(`unsupported .pslog version ${version}`);
-  return {
-    version,
-    complete: (rd16(b, 10) & FLAG_COMPLETE) !== 0,
-    segmentSize: rd32(b, 12),
-    metaOffset: rd32(b, 16),
-    metaLength: rd32(b, 20),
-    segmentsOffset: rd64(b, 24),
-    segmentCount: rd32(b, 32),
-    checkpointOffset: rd64(b, 36),
-    checkpointLength: rd32(b, 44),
-    indexOffset: rd64(b, 48),
-  };
-}
-
-/** Tag of the attestation that follows the prefix in a checkpoint block. */
-export const CHECKPOINT_ATTESTATION_TAG = 2;
-
-export function encodeCheckpoint(cp: Checkpoint): Uint8Array {
-  const att = cp.attestation ? encodeAttestation(cp.attestation) : null;
-  const b = new Uint8Array(4 + 2 + 4 + 1 + cp.nonce.length + 64 + 4 + cp.prefix.length + (att ? 1 + ATTESTATION_SIZE : 0));
-  let o = 0;
-  wr32(b, o, cp.counter);
-  o += 4;
-  b[o++] = cp.recordCount & 0xff;
-  b[o++] = cp.recordCount >>> 8;
-  wr32(b, o, cp.segmentSize);
-  o += 4;
-  b[o++] = cp.nonce.length;
-  b.set(cp.nonce, o);
-  o += cp.nonce.length;
-  b.set(cp.signature, o);
-  o += 64;
-  wr32(b, o, cp.prefix.length);
-  o += 4;
-  b.set(cp.prefix, o);
-  o += cp.prefix.length;
-  if (att) {
-    b[o++] = CHECKPOINT_ATTESTATION_TAG;
-    b.set(att, o);
-  }
-  return b;
-}
-
-export function decodeCheckpoint(b: Uint8Array): Checkpoint {
-  const need = (o: number, n: number) => {
-    if (o + n > b.length) throw new DecodeError('checkpoint block truncated');
-  };
-  need(0, 11);
-  const counter = rd32(b, 0);
-  const recordCount = rd16(b, 4);
-  const segmentSize = rd32(b, 6);
-  const nl = b[10]!;
-  need(11, nl + 68);
-  const nonce = b.slice(11, 11 + nl);
-  const signature = b.slice(11 + nl, 75 + nl);
-  const pl = rd32(b, 75 + nl);
-  need(79 + nl, pl);
-  if (pl > segmentSize || segmentSize > 1 << 20) throw new DecodeError('checkpoint prefix larger than a segment');
-  const end = 79 + nl + pl;
-  let attestation: Attestation | null = null;
-  if (end < b.length) {
-    if (b[end] !== CHECKPOINT_ATTESTATION_TAG) throw new DecodeError(`checkpoint block: unknown extension tag ${b[end]} after the prefix`);
-    if (b.length - end - 1 !== ATTESTATION_SIZE) throw new DecodeError(`checkpoint block: attestation is ${b.length - end - 1} bytes, not ${ATTESTATION_SIZE}`);
-    attestation = decodeAttestation(b.subarray(end + 1));
-  }
-  return { counter, recordCount, segmentSize, nonce, signature, prefix: b.slice(79 + nl, end), attestation };
-}
-
-export function encodeIndexEntry(e: IndexEntry): Uint8Array {
-  const b = new Uint8Array(INDEX_ENTRY_SIZE);
-  wr32(b, 0, e.counter);
-  wr16(b, 4, e.recordCount);
-  wr16(b, 6, e.flags);
-  wr64(b, 8, e.firstRecord);
-  wr64(b, 16, e.rtcMs);
-  return b;
-}
-
-function decodeIndexEntry(b: Uint8Array, o: number): IndexEntry {
-  return { counter: rd32(b, o), recordCount: rd16(b, o + 4), flags: rd16(b, o + 6), firstRecord: rd64(b, o + 8), rtcMs: rd64(b, o + 16) };
-}
 
 // ---------------------------------------------------------------------------------------------
 // The attested extent
@@ -366,19 +207,8 @@ export class PslogWriter {
 
   static async create(path: string, meta: PslogMeta, segmentSize: number): Promise<PslogWriter> {
     const partial = PslogWriter.partialPathOf(path);
-    const metaBytes = utf8Encode(JSON.stringify(meta));
-    const preamble: Preamble = {
-      version: PSLOG_VERSION,
-      complete: false,
-      segmentSize,
-      metaOffset: PREAMBLE_SIZE,
-      metaLength: metaBytes.length,
-      segmentsOffset: PREAMBLE_SIZE + metaBytes.length,
-      segmentCount: 0,
-      checkpointOffset: 0,
-      checkpointLength: 0,
-      indexOffset: 0,
-    };
+    const metaBytes = encodeMeta(meta);
+    const preamble = partialPreamble(segmentSize, metaBytes.length);
     const fh = await openPartial(partial, 'w+', async (f) => {
       await f.write(encodePreamble(preamble), 0, PREAMBLE_SIZE, 0);
       await f.write(metaBytes, 0, metaBytes.length, PREAMBLE_SIZE);
@@ -464,8 +294,7 @@ export class PslogWriter {
       o += b.length;
     }
     p.indexOffset = o;
-    const idx = new Uint8Array(this.index.length * INDEX_ENTRY_SIZE);
-    this.index.forEach((e, i) => idx.set(encodeIndexEntry(e), i * INDEX_ENTRY_SIZE));
+    const idx = encodeIndex(this.index);
     await this.fh.write(idx, 0, idx.length, o);
     await this.fh.truncate(o + idx.length);
     await this.fh.sync();
@@ -561,17 +390,10 @@ export class PslogReader {
       const head = new Uint8Array(PREAMBLE_SIZE);
       await fh.read(head, 0, PREAMBLE_SIZE, 0);
       const p = decodePreamble(head);
-      if (p.metaLength > 16 << 20 || p.metaOffset + p.metaLength > size) throw new DecodeError('.pslog meta block out of range');
-      if (p.segmentSize < 512 || p.segmentSize > 1 << 20) throw new DecodeError('.pslog has an implausible segment size');
+      checkLayout(p, size);
       const mb = new Uint8Array(p.metaLength);
       await fh.read(mb, 0, mb.length, p.metaOffset);
-      let meta: PslogMeta;
-      try {
-        meta = JSON.parse(utf8Decode(mb)) as PslogMeta;
-      } catch {
-        throw new DecodeError('.pslog meta block is not valid JSON');
-      }
-      if (!meta || meta.format !== 'pslog') throw new DecodeError('.pslog meta block has the wrong format tag');
+      const meta = decodeMeta(mb);
       let certificate: DeviceCertificate | null = null;
       let certificateError: string | null = null;
       try {
@@ -581,11 +403,7 @@ export class PslogReader {
       }
       let checkpoint: Checkpoint | null = null;
       if (p.complete) {
-        if (p.segmentsOffset + p.segmentCount * p.segmentSize > size || p.indexOffset + p.segmentCount * INDEX_ENTRY_SIZE > size) {
-          throw new DecodeError('.pslog is truncated (segments or index beyond the end of the file)');
-        }
         if (p.checkpointOffset) {
-          if (p.checkpointOffset + p.checkpointLength > size || p.checkpointLength > (2 << 20)) throw new DecodeError('.pslog checkpoint out of range');
           const cb = new Uint8Array(p.checkpointLength);
           await fh.read(cb, 0, cb.length, p.checkpointOffset);
           checkpoint = decodeCheckpoint(cb);
@@ -617,7 +435,7 @@ export class PslogReader {
     if (i < 0 || i >= this.segmentCount) throw new PackscopeError('USAGE', `segment position ${i} out of range`);
     const b = new Uint8Array(INDEX_ENTRY_SIZE);
     await this.fh.read(b, 0, b.length, this.preamble.indexOffset + i * INDEX_ENTRY_SIZE);
-    return decodeIndexEntry(b, 0);
+    return decodeIndexEntry(b);
   }
 
   /** Total records in stored segments (from the index; partial logs count by scanning). */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runSim, type RunningSim } from '../../../firmware/sim/run.js';
 import { pullLog } from '../../../electron/host/blackbox/index.js';
-import { decodePreamble, encodePreamble, PREAMBLE_SIZE } from '../../../electron/host/blackbox/pslog.js';
+import { decodePreamble, encodePreamble, PREAMBLE_SIZE } from '../../../shared/blackbox/pslog-format.js';
 import { Session } from '../../../electron/host/session.js';
 import { DEFAULT_POLICY } from '../../../shared/warranty/default-policy.js';
 import { readZipFiles } from '../../../shared/codec/zip.js';

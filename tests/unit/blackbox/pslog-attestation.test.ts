@@ -5,9 +5,8 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { p256 } from '@noble/curves/nist.js';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  CHECKPOINT_ATTESTATION_TAG, ExtentTracker, PslogWriter, decodeCheckpoint, encodeCheckpoint, openPslog, type PslogMeta,
-} from '../../../electron/host/blackbox/pslog.js';
+import { ExtentTracker, PslogWriter, openPslog } from '../../../electron/host/blackbox/pslog.js';
+import { CHECKPOINT_ATTESTATION_TAG, decodeCheckpoint, encodeCheckpoint, type PslogMeta } from '../../../shared/blackbox/pslog-format.js';
 import {
   ATTESTATION_NONE, ATTESTATION_SIZE, SegmentBuilder, assembleCertificate, certificateTbs, checkpointMessage, decodeSegments, spkiFromPoint,
   type Attestation, type Checkpoint, type ParsedSegment,
