@@ -78,3 +78,12 @@ export function expectMatchesBoard(protocol: 'jbd' | 'daly' | 'jk', frame: Pick<
   expect(frame.temperatures.length).toBe(temps.length);
   frame.temperatures.forEach((v, i) => near(v, temps[i]!, r.temp, `temperature ${i + 1}`));
 }
+
+/** Waits (polling every 20 ms of real time) until cond holds; fails after ms, naming what it waited for. */
+export async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const end = performance.now() + ms;
+  while (!cond()) {
+    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
