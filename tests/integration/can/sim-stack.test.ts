@@ -18,7 +18,8 @@ import { pipeTransport } from '../../support/mock-transport.js';
 /**
  * The whole CAN stack in one process: host SLCAN channel ↔ simulated adapter ↔ simulated bus with
  * real timing ↔ Pylontech and UDS nodes. The pty integration tests repeat the key paths through a
- * real tty and the CLI.
+ * real tty and the CLI. Real time: the tests wait for conditions, and judge rates by the
+ * adapter's own timestamps, never by the runner's clock.
  */
 let sim: RunningSim | null = null;
 let dir: string | null = null;
@@ -46,12 +47,17 @@ describe('simulated SLCAN adapter and bus', () => {
     expect(channel.info.softwareVersion).toBe('13');
     const frames: ReceivedFrame[] = [];
     channel.onFrame((f) => frames.push(f));
-    await new Promise((r) => setTimeout(r, 2600));
-    const ids = frames.map((f) => f.frame.id);
-    for (const id of [0x351, 0x355, 0x356, 0x359, 0x35c, 0x35e]) {
-      const n = ids.filter((x) => x === id).length;
-      expect(n, `0x${id.toString(16)}`).toBeGreaterThanOrEqual(2);
-      expect(n).toBeLessThanOrEqual(3);
+    const broadcasts = [0x351, 0x355, 0x356, 0x359, 0x35c, 0x35e];
+    const stamps = (id: number) => frames.filter((f) => f.frame.id === id).map((f) => f.adapterTimestamp!);
+    await waitFor(() => broadcasts.every((id) => stamps(id).length >= 3), 'three rounds of broadcasts');
+    for (const id of broadcasts) {
+      // 1 Hz on the adapter's clock (ms, modulo 60 s): never early by more than the bus's
+      // arbitration jitter, and a period apart when nothing delayed them (a loaded machine only
+      // delays a broadcast; the one after it comes a period later again).
+      const t = stamps(id);
+      const gaps = t.slice(1).map((x, i) => (x - t[i]! + 60_000) % 60_000);
+      expect(Math.min(...gaps), `0x${id.toString(16)}`).toBeGreaterThanOrEqual(1000 - 20);
+      expect(Math.min(...gaps), `0x${id.toString(16)}`).toBeLessThan(2000);
     }
     const state: PylontechState = {};
     for (const f of frames) {
@@ -70,11 +76,15 @@ describe('simulated SLCAN adapter and bus', () => {
   });
 
   it('at the wrong bitrate nothing arrives and the adapter reports bus errors', async () => {
-    const { channel } = await start(250_000);
+    const { sim, channel } = await start(250_000);
     const frames: ReceivedFrame[] = [];
     channel.onFrame((f) => frames.push(f));
     await channel.send({ id: 0x7e0, extended: false, remote: false, data: Uint8Array.of(2, 0x10, 2), dlc: 3 });
-    await new Promise((r) => setTimeout(r, 1200));
+    // Two broadcast rounds (six frames each) cross the 500 kbit/s bus meanwhile; none reaches the
+    // 250 kbit/s adapter.
+    const bus = (sim.personality as SlcanPersonality).bus;
+    const onBus = bus.stats.frames;
+    await waitFor(() => bus.stats.frames >= onBus + 2 * 6, 'two broadcast rounds on the bus');
     expect(frames).toEqual([]);
     expect(await channel.status()).toEqual(expect.arrayContaining(['bus_error', 'error_passive']));
     expect(channel.stats.busErrors).toBe(1);
@@ -148,3 +158,12 @@ describe('simulated SLCAN adapter and bus', () => {
     }
   });
 });
+
+/** Waits (polling every 20 ms of real time, 30 s at most) until cond holds. */
+async function waitFor(cond: () => boolean, what: string): Promise<void> {
+  const end = performance.now() + 30_000;
+  while (!cond()) {
+    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
