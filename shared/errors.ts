@@ -2,20 +2,26 @@
  * Typed errors. Every failure that crosses a layer boundary (driver → host → CLI / RPC) is a
  * PackscopeError with a stable code; the CLI maps codes to exit codes, the RPC sends {code, message}.
  */
-export type ErrorCode =
-  | 'USAGE' // bad arguments or request (schema error)
-  | 'NOT_FOUND' // port, file or device absent
-  | 'PERMISSION' // EACCES on a serial port or file
-  | 'DISCONNECTED' // the device or cable went away mid-operation
-  | 'TIMEOUT' // the device did not answer in time (after retries)
-  | 'DEVICE' // the device answered with a typed error
-  | 'PROTOCOL' // the peer broke the protocol (bad frame, unexpected message)
-  | 'DECODE' // bytes that do not decode (frames, files, images)
-  | 'VERIFY_FAILED' // a hash, signature or chain check failed
-  | 'REFUSED' // a safety rule refused the operation (wrong board, rollback, untrusted key)
-  | 'IO' // local file system error (disk full, unreadable file)
-  | 'CANCELLED' // the user cancelled
-  | 'INTERNAL';
+export const ERROR_CODES = [
+  'USAGE', // bad arguments or request (schema error)
+  'NOT_FOUND', // port, file or device absent
+  'PERMISSION', // EACCES on a serial port or file
+  'DISCONNECTED', // the device or cable went away mid-operation
+  'TIMEOUT', // the device did not answer in time (after retries)
+  'DEVICE', // the device answered with a typed error
+  'PROTOCOL', // the peer broke the protocol (bad frame, unexpected message)
+  'DECODE', // bytes that do not decode (frames, files, images)
+  'VERIFY_FAILED', // a hash, signature or chain check failed
+  'REFUSED', // a safety rule refused the operation (wrong board, rollback, untrusted key)
+  'IO', // local file system error (disk full, unreadable file)
+  'CANCELLED', // the user cancelled
+  'INTERNAL',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && (ERROR_CODES as readonly string[]).includes(value);
+}
 
 export class PackscopeError extends Error {
   readonly code: ErrorCode;

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, safeStorage, session, shell, type MenuItemConstructorOptions, type WebContents } from 'electron';
 import { APP_ORIGIN, IPC_CHANNEL } from '../../shared/api/ipc.js';
-import { createRpcServer, type RpcServerConnection } from '../../shared/api/rpc.js';
+import { createRpcServer, type RpcServerConnection } from '../../shared/api/rpc-server.js';
 import { createHostApi, type HostApi } from '../host/api/index.js';
 import { ProtectedFileKeyStore } from '../host/evidence/keystore.js';
 import { appSchemeRegistration, serveAppRequest } from './app-protocol.js';

@@ -1,7 +1,7 @@
 import { contextBridge, ipcRenderer } from 'electron';
 import type { PackscopeApi } from '../../shared/api/contract.js';
 import { IPC_CHANNEL } from '../../shared/api/ipc.js';
-import { createRpcClient } from '../../shared/api/rpc.js';
+import { createRpcClient } from '../../shared/api/rpc-client.js';
 
 /**
  * The preload (sandboxed, bundled to one CommonJS file): exposes exactly one object,

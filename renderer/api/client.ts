@@ -1,4 +1,4 @@
-import { createRpcClient, type RpcClient } from '../../shared/api/rpc.js';
+import { createRpcClient, type RpcClient } from '../../shared/api/rpc-client.js';
 import type { PackscopeApi } from '../../shared/api/contract.js';
 
 declare global {

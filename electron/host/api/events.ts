@@ -1,5 +1,5 @@
 import type { EventName, EventPayload } from '../../../shared/api/contract.js';
-import type { EventSource } from '../../../shared/api/rpc.js';
+import type { EventSource } from '../../../shared/api/rpc-server.js';
 import { Emitter } from '../../../shared/util/emitter.js';
 
 /** The host's event hub: back-end modules emit, every RPC connection subscribes. */

@@ -2,7 +2,7 @@ import os from 'node:os';
 import { PackscopeError } from '../../../shared/errors.js';
 import type { Features } from '../../../shared/api/contract.js';
 import type { TransferProgress } from '../../../shared/types/domain.js';
-import type { Handlers } from '../../../shared/api/rpc.js';
+import type { Handlers } from '../../../shared/api/rpc-server.js';
 import type { InstallationKeyStore } from '../evidence/keystore.js';
 import { DeviceSession } from './device.js';
 import { FirmwareJobs } from './firmware.js';

@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { contentSecurityPolicy, SECURITY_HEADERS } from '../../../shared/api/csp.js';
-import { createRpcServer, type EventSource, type Handlers, type ServerMessage } from '../../../shared/api/rpc.js';
+import { createRpcServer, type EventSource, type Handlers, type ServerMessage } from '../../../shared/api/rpc-server.js';
 import { PackscopeError } from '../../../shared/errors.js';
 import { contentType, readStatic, resolveStatic } from './static.js';
 

@@ -7,7 +7,7 @@ import WebSocket from 'ws';
 import { createHostApi } from '../../../electron/host/api/index.js';
 import { startServer, type RunningServer } from '../../../electron/host/serve/server.js';
 import { contract } from '../../../shared/api/contract.js';
-import type { Handlers } from '../../../shared/api/rpc.js';
+import type { Handlers } from '../../../shared/api/rpc-server.js';
 
 const rendererDir = mkdtempSync(path.join(os.tmpdir(), 'ps-renderer-'));
 writeFileSync(path.join(rendererDir, 'index.html'), '<!doctype html><title>t</title>');

@@ -8,7 +8,7 @@ import { openPslog } from '../../../electron/host/blackbox/pslog.js';
 import { FileKeyStore } from '../../../electron/host/evidence/keystore.js';
 import { verifyPackageBytes } from '../../../electron/host/evidence/package-file.js';
 import { contract, type MethodName, type Req, type Res } from '../../../shared/api/contract.js';
-import type { CallContext } from '../../../shared/api/rpc.js';
+import type { CallContext } from '../../../shared/api/rpc-server.js';
 import { codeFromNonce, encodeTicketFile, signTicket, ticketCode, type TicketFile } from '../../../shared/evidence/ticket.js';
 import { openZip } from '../../../shared/codec/zip.js';
 import { toHex } from '../../../shared/util/bytes.js';

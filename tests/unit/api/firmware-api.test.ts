@@ -7,7 +7,7 @@ import { SIGNING_KEY_FILE } from '../../../firmware/sim/boot/firmware-store.js';
 import { runSim } from '../../../firmware/sim/run.js';
 import { createHostApi } from '../../../electron/host/api/index.js';
 import { contract, type MethodName, type Req, type Res } from '../../../shared/api/contract.js';
-import type { CallContext } from '../../../shared/api/rpc.js';
+import type { CallContext } from '../../../shared/api/rpc-server.js';
 import { generateKey, parsePrivateKeyPem, parseVersion, publicKeyToPem, signImage, type PrivateKey } from '../../../shared/image/index.js';
 
 /**

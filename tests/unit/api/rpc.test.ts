@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { contract } from '../../../shared/api/contract.js';
-import { createRpcClient, createRpcServer, type Handlers, type ServerMessage } from '../../../shared/api/rpc.js';
+import { createRpcClient, isServerMessage } from '../../../shared/api/rpc-client.js';
+import { createRpcServer, type Handlers, type ServerMessage } from '../../../shared/api/rpc-server.js';
 import { PackscopeError } from '../../../shared/errors.js';
 import { HostEvents } from '../../../electron/host/api/events.js';
 
@@ -140,6 +141,27 @@ describe('RPC layer', () => {
         },
       ),
       { numRuns: 500 },
+    );
+  });
+
+  it('the client takes well-formed server messages only, and arbitrary ones never throw', async () => {
+    expect(isServerMessage({ t: 'result', id: 1, value: 2 })).toBe(true);
+    expect(isServerMessage({ t: 'error', id: null, error: { code: 'IO', message: 'm' } })).toBe(true);
+    expect(isServerMessage({ t: 'event', event: 'link', payload: {} })).toBe(true);
+    for (const bad of [null, 3, 'x', [], { t: 'result' }, { t: 'result', id: '1' }, { t: 'result', id: Number.NaN }, { t: 'error', id: 1, error: { code: 'NOPE', message: 'm' } },
+      { t: 'error', id: 1, error: { code: 'IO' } }, { t: 'error', id: 1 }, { t: 'event', event: 7 }, { t: 'call', id: 1, method: 'app.info' }]) {
+      expect(isServerMessage(bad)).toBe(false);
+    }
+    const client = createRpcClient(() => undefined);
+    const pending = client.call('app.info', {});
+    client.receive({ t: 'error', id: 1, error: { code: 'NOPE', message: 'not a code' } });
+    client.receive({ t: 'result', id: 1, value: 'answered' });
+    await expect(pending).resolves.toBe('answered');
+    fc.assert(
+      fc.property(fc.oneof(fc.jsonValue(), fc.record({ t: fc.constantFrom('result', 'error', 'event'), id: fc.oneof(fc.nat(), fc.string(), fc.constant(null)), error: fc.jsonValue(), event: fc.jsonValue() }, { requiredKeys: [] })), (msg) => {
+        expect(() => client.receive(msg)).not.toThrow();
+      }),
+      { numRuns: 300 },
     );
   });
 });

@@ -10,7 +10,7 @@ import { FileKeyStore } from '../../../electron/host/evidence/keystore.js';
 import { createPackageFile } from '../../../electron/host/evidence/package-file.js';
 import { PolicyStore } from '../../../electron/host/evidence/policy-store.js';
 import { contract, type MethodName, type Req, type Res } from '../../../shared/api/contract.js';
-import type { CallContext } from '../../../shared/api/rpc.js';
+import type { CallContext } from '../../../shared/api/rpc-server.js';
 import { DEFAULT_POLICY } from '../../../shared/warranty/default-policy.js';
 import { ed25519OpenSsh, ed25519PublicKeyPem, sshFingerprint } from '../../../shared/codec/ed25519-keys.js';
 import { INSTALL_IDENTITY } from '../../../shared/evidence/package.js';

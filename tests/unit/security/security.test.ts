@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { build } from 'esbuild';
 import { describe, expect, it, vi } from 'vitest';
 import { electronModule } from './fake-electron.js';
 import { checkFuses, checkMain, checkPreload } from './invariants.js';
@@ -53,5 +54,27 @@ describe('the built shell (what npm start and the installers run)', () => {
     if (!existsSync(main) || !existsSync(preload)) throw new Error("dist/electron is missing: run 'npm run build' first (npm test does)");
     expect(await withElectronShim(main, (copy) => checkMain(copy))).toEqual([]);
     expect(await withElectronShim(preload, (copy) => checkPreload(copy))).toEqual([]);
+  });
+});
+
+describe('the preload bundle', () => {
+  it('carries only the RPC client: no package, no API contract, no server side', async () => {
+    // Bundled as packaging/build-electron.mjs bundles it, in memory.
+    const out = await build({
+      entryPoints: [path.join(ROOT, 'electron/preload/preload.ts')],
+      absWorkingDir: ROOT,
+      bundle: true,
+      write: false,
+      metafile: true,
+      format: 'cjs',
+      platform: 'browser',
+      external: ['electron'],
+      logLevel: 'silent',
+    });
+    const inputs = Object.keys(out.metafile.inputs).sort();
+    expect(inputs.filter((f) => f.includes('node_modules'))).toEqual([]);
+    expect(inputs).toContain('shared/api/rpc-client.ts');
+    expect(inputs).not.toContain('shared/api/contract.ts');
+    expect(inputs).not.toContain('shared/api/rpc-server.ts');
   });
 });

@@ -1,60 +1,22 @@
 import { z } from 'zod';
-import { PackscopeError, errorToPlain, type ErrorCode } from '../errors.js';
+import { ERROR_CODES, PackscopeError, errorToPlain, type ErrorCode } from '../errors.js';
 import { Emitter } from '../util/emitter.js';
-import {
-  contract,
-  isEventName,
-  isMethodName,
-  type EventName,
-  type EventPayload,
-  type MethodName,
-  type PackscopeApi,
-  type Params,
-  type Req,
-  type Res,
-} from './contract.js';
+import { contract, isEventName, isMethodName, type EventName, type EventPayload, type MethodName, type Params, type Res } from './contract.js';
+import type { ClientMessage, ServerMessage } from './rpc-protocol.js';
 
 /**
- * One RPC layer for every transport (Electron IPC, WebSocket, in-process channel in tests):
- *
- *   client → server  {t:'call', id, method, params} | {t:'sub', event} | {t:'unsub', event}
- *   server → client  {t:'result', id, value} | {t:'error', id, error:{code,message}} | {t:'event', event, payload}
- *
- * The server validates the envelope and the request params against the contract before the host
- * sees anything; a malformed message gets a USAGE error and never reaches a handler.
+ * The server half of the RPC layer (rpc-protocol.ts): what the host runs for each connection,
+ * over Electron IPC and the WebSocket bridge. It validates the envelope and the request params
+ * against the contract before the host sees anything; a malformed message gets a USAGE error and
+ * never reaches a handler.
  */
-const errorCode = z.enum([
-  'USAGE',
-  'NOT_FOUND',
-  'PERMISSION',
-  'DISCONNECTED',
-  'TIMEOUT',
-  'DEVICE',
-  'PROTOCOL',
-  'DECODE',
-  'VERIFY_FAILED',
-  'REFUSED',
-  'IO',
-  'CANCELLED',
-  'INTERNAL',
-]);
+export type { ClientMessage, ServerMessage } from './rpc-protocol.js';
 
-export const rpcError = z.object({ code: errorCode, message: z.string() });
-
-export const clientMessage = z.discriminatedUnion('t', [
+export const clientMessage: z.ZodType<ClientMessage> = z.discriminatedUnion('t', [
   z.object({ t: z.literal('call'), id: z.number().int().nonnegative(), method: z.string().max(64), params: z.unknown() }),
   z.object({ t: z.literal('sub'), event: z.string().max(64) }),
   z.object({ t: z.literal('unsub'), event: z.string().max(64) }),
 ]);
-
-export const serverMessage = z.discriminatedUnion('t', [
-  z.object({ t: z.literal('result'), id: z.number(), value: z.unknown() }),
-  z.object({ t: z.literal('error'), id: z.number().nullable(), error: rpcError }),
-  z.object({ t: z.literal('event'), event: z.string(), payload: z.unknown() }),
-]);
-
-export type ClientMessage = z.output<typeof clientMessage>;
-export type ServerMessage = z.output<typeof serverMessage>;
 
 /** Human-readable summary of a zod error: "params.path: Too small ..." (first three issues). */
 export function describeSchemaError(prefix: string, error: z.ZodError): string {
@@ -63,8 +25,6 @@ export function describeSchemaError(prefix: string, error: z.ZodError): string {
   return `invalid request: ${issues.join('; ')}${more}`;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Server side
 
 /** Per-call context a handler gets. */
 export interface CallContext {
@@ -184,91 +144,3 @@ export function createRpcServer(
   };
 }
 
-// ---------------------------------------------------------------------------------------------
-// Client side
-
-export interface RpcClient extends PackscopeApi {
-  /** Feeds one message received from the server. */
-  receive(message: unknown): void;
-  /** Fails every call in flight (the connection closed). */
-  close(reason?: string): void;
-}
-
-/**
- * The client half. `send` delivers a client message to the server; the transport calls
- * `receive` with what the server sends back.
- */
-export function createRpcClient(send: (message: ClientMessage) => void): RpcClient {
-  let nextId = 1;
-  let closedReason: string | null = null;
-  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
-  const listeners = new Map<EventName, Emitter<unknown>>();
-  const errorEvents = new Emitter<PackscopeError>();
-
-  const client: RpcClient & { onError(l: (e: PackscopeError) => void): () => void } = {
-    call<M extends MethodName>(method: M, params: Req<M>): Promise<Res<M>> {
-      if (closedReason !== null) return Promise.reject(new PackscopeError('DISCONNECTED', closedReason));
-      const id = nextId++;
-      return new Promise<Res<M>>((resolve, reject) => {
-        pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-        try {
-          send({ t: 'call', id, method, params });
-        } catch (e) {
-          pending.delete(id);
-          reject(e);
-        }
-      });
-    },
-    on<E extends EventName>(event: E, listener: (payload: EventPayload<E>) => void): () => void {
-      let events = listeners.get(event);
-      if (!events) {
-        events = new Emitter();
-        listeners.set(event, events);
-        if (closedReason === null) send({ t: 'sub', event });
-      }
-      const l = listener as (payload: unknown) => void;
-      events.on(l);
-      return () => {
-        const e = listeners.get(event);
-        if (!e) return;
-        e.off(l);
-        if (e.listenerCount === 0) {
-          listeners.delete(event);
-          if (closedReason === null) send({ t: 'unsub', event });
-        }
-      };
-    },
-    onError(l) {
-      return errorEvents.on(l);
-    },
-    receive(message) {
-      const parsed = serverMessage.safeParse(message);
-      if (!parsed.success) return;
-      const msg = parsed.data;
-      if (msg.t === 'event') {
-        listeners.get(msg.event as EventName)?.emit(msg.payload);
-        return;
-      }
-      if (msg.t === 'result') {
-        const p = pending.get(msg.id);
-        pending.delete(msg.id);
-        p?.resolve(msg.value);
-        return;
-      }
-      const err = new PackscopeError(msg.error.code, msg.error.message);
-      const p = msg.id === null ? undefined : pending.get(msg.id);
-      if (p) {
-        pending.delete(msg.id!);
-        p.reject(err);
-      } else {
-        errorEvents.emit(err);
-      }
-    },
-    close(reason = 'the connection to the host closed') {
-      closedReason = reason;
-      for (const p of pending.values()) p.reject(new PackscopeError('DISCONNECTED', reason));
-      pending.clear();
-    },
-  };
-  return client;
-}
