@@ -32,8 +32,13 @@ describe('package from a desktop recording', () => {
       const sink = await PslogRecordingSink.create(log, session.info!, { segmentSize: 4096, rateHz: 2, tool: 'packscope test' });
       const rec = new TelemetryRecorder(session.info!, sink);
       const off = recordFrom(session, rec);
+      // Eight frames recorded (four seconds at 2 Hz), however long the machine takes for them.
+      const eight = new Promise<void>((resolve) => {
+        let n = 0;
+        const stop = session.on('telemetry', () => ++n === 8 && (stop(), resolve()));
+      });
       await session.startTelemetry(2);
-      await new Promise((r) => setTimeout(r, 4000));
+      await eight;
       off();
       await rec.stop();
     } finally {
