@@ -12,6 +12,6 @@ export const PERSONALITIES: Record<string, () => Promise<PersonalityFactory>> = 
   daly: async () => (await import('./bms/daly.js')).createDalyPersonality,
   jk: async () => (await import('./bms/jk.js')).createJkPersonality,
   native: async () => (await import('./native/personality.js')).createNativePersonality,
-  slcan: async () => (await import('./can/index.js')).createSlcanPersonality,
-  'stm32-rom': async () => (await import('./stm32rom/index.js')).createStm32RomPersonality,
+  slcan: async () => (await import('./can/slcan-personality.js')).createSlcanPersonality,
+  'stm32-rom': async () => (await import('./stm32rom/rom-personality.js')).createStm32RomPersonality,
 };

@@ -10,5 +10,5 @@ export type SubsystemInstaller = (board: SimBoard) => void | Promise<void>;
 
 export const SUBSYSTEMS: SubsystemInstaller[] = [
   async (board) => (await import('./boot/install.js')).installBootloader(board),
-  async (board) => (await import('./blackbox/index.js')).installBlackBox(board),
+  async (board) => (await import('./blackbox/install.js')).installBlackBox(board),
 ];

@@ -1,6 +1,6 @@
 /** MCUboot images, signing keys and Intel HEX: platform-free codecs and checks. */
 export * from './mcuboot.js';
-export * from './keys.js';
+export * from './firmware-keys.js';
 export * from './sign.js';
 export * from './verify.js';
 export * from './ihex.js';

@@ -4,7 +4,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { DecodeError, PackscopeError } from '../errors.js';
 import { concatBytes, toHex, utf8Encode } from '../util/bytes.js';
 import { wr32 } from '../util/le.js';
-import type { PrivateKey, PublicKey } from './keys.js';
+import type { PrivateKey, PublicKey } from './firmware-keys.js';
 import {
   IMAGE_HEADER_SIZE,
   TLV,

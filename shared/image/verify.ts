@@ -1,6 +1,6 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesEqual, toHex } from '../util/bytes.js';
-import { parseSpki, type KeyType, type PublicKey } from './keys.js';
+import { parseSpki, type KeyType, type PublicKey } from './firmware-keys.js';
 import { TLV, boardIdOf, formatVersion, securityCounterOf, type ImageMeta, type McubootImage } from './mcuboot.js';
 import { verifyDigest } from './sign.js';
 

@@ -16,7 +16,7 @@ import { fromHex } from '../../shared/util/bytes.js';
 import { crc32 } from '../../shared/protocol/crc32.js';
 import { rd16 } from '../../shared/util/le.js';
 import { runSim } from '../../firmware/sim/run.js';
-import { nodeKeyFromSecret, signMessage } from '../../firmware/sim/blackbox/keys.js';
+import { nodeKeyFromSecret, signMessage } from '../../firmware/sim/blackbox/signing-keys.js';
 import { Session } from '../../electron/host/session.js';
 import { pullLog } from '../../electron/host/blackbox/pull.js';
 import { openPslog, PslogWriter, type PslogMeta } from '../../electron/host/blackbox/pslog.js';

@@ -23,7 +23,7 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { flashStm32 } from '../../electron/host/stm32/flasher.js';
+import { flashStm32 } from '../../electron/host/stm32/rom-flasher.js';
 import { SerialTransport } from '../../electron/host/transport/serial.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

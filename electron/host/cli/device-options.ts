@@ -1,8 +1,8 @@
 import { PackscopeError } from '../../../shared/errors.js';
 import type { ProtocolId } from '../../../shared/types/domain.js';
 import { Session } from '../session.js';
-import { listPorts } from '../ports.js';
-import { resolveAdapter, withPhysicalPaths } from '../drivers/bms-adapters.js';
+import { listPorts } from '../transport/serial-ports.js';
+import { resolveAdapter, withPhysicalPaths } from '../transport/usb-adapters.js';
 import type { CliContext } from './context.js';
 import { numberOption, requireOption } from './context.js';
 

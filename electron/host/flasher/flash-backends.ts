@@ -1,7 +1,7 @@
 import type { TrustedKey } from '../../../shared/image/index.js';
 import type { TransferProgress } from '../../../shared/types/domain.js';
 import type { Parity } from '../../../shared/types/transport.js';
-import type { Stm32FlashResult } from '../stm32/flasher.js';
+import type { Stm32FlashResult } from '../stm32/rom-flasher.js';
 import type { FlashReport } from './flasher.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { Parity } from '../../../shared/types/transport.js';
 import type { Stm32RomFlashJob, Stm32RomFlashResult } from '../flasher/flash-backends.js';
 import { createTransport } from '../transport/index.js';
-import { flashStm32, type Stm32FlashResult } from './flasher.js';
+import { flashStm32, type Stm32FlashResult } from './rom-flasher.js';
 import { loadFirmware, parseFirmware } from './image.js';
 
 /**

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { PackscopeError } from '../../../shared/errors.js';
 import { looksLikeIntelHex, parseIntelHex } from '../../../shared/image/ihex.js';
 import { utf8Decode } from '../../../shared/util/bytes.js';
-import type { Stm32Segment } from './flasher.js';
+import type { Stm32Segment } from './rom-flasher.js';
 
 /** Where a raw .bin goes when --address is not given: the start of STM32 main flash. */
 export const DEFAULT_BIN_ADDRESS = 0x0800_0000;

@@ -9,7 +9,7 @@ import { parseSegment } from '../../../shared/blackbox/segment.js';
 import { rd16, rd32, rd64 } from '../../../shared/util/le.js';
 import { SegmentBuilder } from '../../../shared/blackbox/writer.js';
 import type { FlashRing } from './ring.js';
-import { signMessage } from './keys.js';
+import { signMessage } from './signing-keys.js';
 
 /**
  * The black-box recorder as the board's firmware runs it: appends fixed-size records to the open

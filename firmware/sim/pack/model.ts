@@ -531,3 +531,11 @@ function clamp(x: number, lo: number, hi: number): number {
 
 // Re-exported for tests that start a cell from a rest voltage.
 export { socAtOcv };
+
+/**
+ * Creates a simulated pack. Defaults: 16 cells, LFP, 100 Ah, scenario 'normal', seed 1, RTC start
+ * 2026-01-01T00:00Z. The same config and the same sequence of step() calls give identical states.
+ */
+export function createPackModel(config: Partial<PackConfig> & { seed?: number } = {}): PackModel {
+  return new SimPackModel(config);
+}

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Stm32RomClient } from '../../../electron/host/stm32/client.js';
-import { flashStm32, type Stm32FlashOptions } from '../../../electron/host/stm32/flasher.js';
+import { flashStm32, type Stm32FlashOptions } from '../../../electron/host/stm32/rom-flasher.js';
 import { PackscopeError } from '../../../shared/errors.js';
 import { VirtualClock } from '../../../shared/util/clock.js';
 import { MockTransport, pipeTransport } from '../../support/mock-transport.js';

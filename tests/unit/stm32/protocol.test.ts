@@ -15,7 +15,7 @@ import {
   xor,
 } from '../../../electron/host/stm32/protocol.js';
 import { flashEnd, pagesCovering, partById } from '../../../electron/host/stm32/devices.js';
-import { normalizeSegments } from '../../../electron/host/stm32/flasher.js';
+import { normalizeSegments } from '../../../electron/host/stm32/rom-flasher.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 

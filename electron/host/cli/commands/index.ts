@@ -1,22 +1,2 @@
-import type { CommandModule } from '../context.js';
-
-/**
- * The command table. Each command lives in its own module, loaded only when it runs, so
- * `packscope --version` stays instant and one command's dependencies never slow another.
- */
-export const COMMANDS: Record<string, () => Promise<{ default: CommandModule }>> = {
-  ports: () => import('./ports.js'),
-  info: () => import('./info.js'),
-  monitor: () => import('./monitor.js'),
-  log: () => import('./log.js'),
-  sim: () => import('./sim.js'),
-  serve: () => import('./serve.js'),
-  can: () => import('./can.js'),
-  policy: () => import('./policy.js'),
-  selfcheck: () => import('./selfcheck.js'),
-  package: () => import('./package.js'),
-  claim: () => import('./claim.js'),
-  image: () => import('./image.js'),
-  flash: () => import('./flash.js'),
-  fw: () => import('./fw.js'),
-};
+/** The CLI's commands, one module each (command-table.ts says which module serves which command). */
+export * from './command-table.js';

@@ -1,7 +1,7 @@
 import type { CommandModule } from '../context.js';
 import { parseCommandArgs } from '../context.js';
-import { listPorts } from '../../ports.js';
-import { adapterIdentities, withPhysicalPaths } from '../../drivers/bms-adapters.js';
+import { listPorts } from '../../transport/serial-ports.js';
+import { adapterIdentities, withPhysicalPaths } from '../../transport/usb-adapters.js';
 
 export default {
   summary: 'List serial ports with USB identity and recognised adapters',

@@ -96,7 +96,7 @@ export async function physicalPathFromSysfs(ttyPath: string, sysRoot = '/sys'): 
 }
 
 /**
- * Adds the physical path to a port listing (electron/host/ports.ts listPorts()): Linux by-path
+ * Adds the physical path to a port listing (serial-ports.ts listPorts()): Linux by-path
  * links, else the sysfs USB interface, elsewhere serialport's locationId.
  */
 export async function withPhysicalPaths(ports: Array<TransportInfo & { locationId?: string }>, byPathDir?: string, sysRoot?: string): Promise<PortFacts[]> {

@@ -1,6 +1,6 @@
 import { accessSync, constants, existsSync, readFileSync, readdirSync, realpathSync } from 'node:fs';
 import path from 'node:path';
-import type { TransportInfo } from '../../shared/types/transport.js';
+import type { TransportInfo } from '../../../shared/types/transport.js';
 
 /**
  * Serial port listing with USB identity, so known adapters are recognised by VID:PID.

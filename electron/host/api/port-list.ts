@@ -1,5 +1,5 @@
 import type { TransportInfo } from '../../../shared/types/transport.js';
-import { listPorts } from '../ports.js';
+import { listPorts } from '../transport/serial-ports.js';
 
 /** The built-in demo pack: a simulated board running in-process. */
 export const DEMO_PORT: TransportInfo = { kind: 'sim', path: 'sim:', manufacturer: 'PackScope demo pack (simulated)' };

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { listPortsFromSysfs, recogniseAdapter } from '../../../electron/host/ports.js';
+import { listPortsFromSysfs, recogniseAdapter } from '../../../electron/host/transport/serial-ports.js';
 
 /** A fake /sys with one CH340 behind a hub, one CANable (CDC ACM), a legacy 8250 slot and a vt. */
 const root = mkdtempSync(path.join(tmpdir(), 'sysfs-'));

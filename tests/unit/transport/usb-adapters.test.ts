@@ -2,7 +2,7 @@ import { mkdtempSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { adapterIdentities, resolveAdapter, withPhysicalPaths, type PortFacts } from '../../../electron/host/drivers/bms-adapters.js';
+import { adapterIdentities, resolveAdapter, withPhysicalPaths, type PortFacts } from '../../../electron/host/transport/usb-adapters.js';
 import { PackscopeError } from '../../../shared/errors.js';
 
 const ch340 = { kind: 'serial' as const, vendorId: '1a86', productId: '7523', manufacturer: 'wch.cn' };
