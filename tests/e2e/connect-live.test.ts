@@ -1,6 +1,4 @@
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { bridgeCall, newPage, serveAndLaunch, shot, startServe } from './harness.js';
 
@@ -85,12 +83,15 @@ describe('Connect and Live against the built-in demo pack', () => {
 
   it('explains a permission error on a serial port with the fix', async () => {
     const unpriv = await startServe([], {}, { unprivileged: true });
+    let holder: ChildProcess | undefined;
     try {
-      const dir = mkdtempSync(path.join(os.tmpdir(), 'ps-tty-'));
-      chmodSync(dir, 0o755);
-      const port = path.join(dir, 'ttyUSB9');
-      writeFileSync(port, '');
-      chmodSync(port, 0o000);
+      // A real terminal device the unprivileged app may not open: a pseudo-terminal owned by
+      // root with mode 0600, as a USB serial adapter is for a user outside the dialout group.
+      holder = spawn('python3', ['-u', '-c', 'import os, pty, sys, time\nm, s = pty.openpty()\nn = os.ttyname(s)\nos.chmod(n, 0o600)\nprint(n)\nsys.stdin.read()'], { stdio: ['pipe', 'pipe', 'inherit'] });
+      const port = await new Promise<string>((resolve, reject) => {
+        holder!.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim()));
+        holder!.once('exit', (code) => reject(new Error(`pty holder exited with ${code}`)));
+      });
       const { page } = await newPage(app.browser);
       await page.goto(unpriv.url);
       await page.getByLabel('Port path').fill(port);
@@ -104,6 +105,7 @@ describe('Connect and Live against the built-in demo pack', () => {
       await shot(page, 'connect-eacces');
       await page.context().close();
     } finally {
+      holder?.kill();
       await unpriv.stop();
     }
   });
