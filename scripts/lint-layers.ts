@@ -19,16 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
-export type Layer =
-  | 'shared'
-  | 'renderer'
-  | 'firmware'
-  | 'electron/host'
-  | 'electron/main'
-  | 'electron/preload'
-  | 'tests'
-  | 'scripts'
-  | 'other';
+export type Layer = 'shared' | 'renderer' | 'firmware' | 'electron/host' | 'electron/main' | 'electron/preload' | 'tests' | 'scripts' | 'other';
 
 export interface Violation {
   file: string;

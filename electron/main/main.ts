@@ -67,13 +67,20 @@ function buildMenu(): void {
       label: 'File',
       submenu: [
         { label: 'Open log (.pslog)…', accelerator: 'CmdOrCtrl+O', click: () => void chooseFile('Open a log', 'PackScope log', 'pslog') },
-        { label: 'Open diagnosis package (.psdiag)…', accelerator: 'CmdOrCtrl+Shift+O', click: () => void chooseFile('Open a package', 'Diagnosis package', 'psdiag') },
+        {
+          label: 'Open diagnosis package (.psdiag)…',
+          accelerator: 'CmdOrCtrl+Shift+O',
+          click: () => void chooseFile('Open a package', 'Diagnosis package', 'psdiag'),
+        },
         { type: 'separator' },
         { role: 'quit' },
       ],
     },
     { role: 'editMenu' },
-    { label: 'View', submenu: [{ role: 'reload' }, { role: 'resetZoom' }, { role: 'zoomIn' }, { role: 'zoomOut' }, { type: 'separator' }, { role: 'togglefullscreen' }] },
+    {
+      label: 'View',
+      submenu: [{ role: 'reload' }, { role: 'resetZoom' }, { role: 'zoomIn' }, { role: 'zoomOut' }, { type: 'separator' }, { role: 'togglefullscreen' }],
+    },
   ];
   Menu.setApplicationMenu(Menu.buildFromTemplate(template));
 }

@@ -22,7 +22,10 @@ export const NO_FAULTS: FaultSpec = { corrupt: 0, drop: 0, latencyMs: 0, disconn
 export function parseFaultSpec(spec: string | undefined): FaultSpec {
   const out: FaultSpec = { ...NO_FAULTS };
   if (!spec) return out;
-  for (const item of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const item of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const [key, raw] = item.split('=');
     const value = Number(raw);
     if (raw === undefined || !Number.isFinite(value) || value < 0) {

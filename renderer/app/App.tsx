@@ -48,7 +48,12 @@ export function App({ api, hostState }: { api: PackscopeApi; hostState: { state:
       .then(async (s) => {
         // A reload while connected picks the session up again instead of pretending it is gone.
         if (s.connected && s.device && s.path) {
-          setConnection({ device: s.device, protocol: s.device.protocol, probes: [], transport: { kind: s.path.startsWith('sim:') ? 'sim' : 'serial', path: s.path } });
+          setConnection({
+            device: s.device,
+            protocol: s.device.protocol,
+            probes: [],
+            transport: { kind: s.path.startsWith('sim:') ? 'sim' : 'serial', path: s.path },
+          });
         }
       })
       .catch(() => undefined);
@@ -124,7 +129,11 @@ export function App({ api, hostState }: { api: PackscopeApi; hostState: { state:
               </>
             )}
           </div>
-          <button className="nav" onClick={() => setTheme(theme === 'dark' ? 'light' : 'dark')} aria-label={`Switch to ${theme === 'dark' ? 'light' : 'dark'} theme`}>
+          <button
+            className="nav"
+            onClick={() => setTheme(theme === 'dark' ? 'light' : 'dark')}
+            aria-label={`Switch to ${theme === 'dark' ? 'light' : 'dark'} theme`}
+          >
             {theme === 'dark' ? 'Light theme' : 'Dark theme'}
           </button>
         </nav>

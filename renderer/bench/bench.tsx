@@ -24,7 +24,7 @@ function synth(n: number): { t: Float64Array; channels: Record<Channel, Float32A
   const t = new Float64Array(n);
   const channels = Object.fromEntries(CHANNEL_NAMES.map((c) => [c, new Float32Array(n)])) as Record<Channel, Float32Array>;
   let seed = 12345;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
   const start = Date.UTC(2026, 0, 1);
   for (let i = 0; i < n; i++) {
     t[i] = start + i * 1000;
@@ -47,7 +47,9 @@ let view: ChartView = { mode: 'range', t0: 0, t1: 1 };
 let source: RecordedSource | null = null;
 
 function render(): void {
-  flushSync(() => root.render(source ? <TimeChart source={source} channels={['packVoltage', 'current']} view={view} label="bench" height={420} /> : <p>empty</p>));
+  flushSync(() =>
+    root.render(source ? <TimeChart source={source} channels={['packVoltage', 'current']} view={view} label="bench" height={420} /> : <p>empty</p>),
+  );
 }
 
 const bench = {
@@ -67,7 +69,14 @@ const bench = {
     // The other channels' pyramids finish in the background; zooming is measured after that.
     await source.complete;
     (globalThis as { gc?: () => void }).gc?.();
-    return { samples: n, firstPaintMs: painted - t0, pyramidMs: source.buildMs, toSourceMs: built - t0, renderMs: rendered - built, paintWaitMs: painted - rendered };
+    return {
+      samples: n,
+      firstPaintMs: painted - t0,
+      pyramidMs: source.buildMs,
+      toSourceMs: built - t0,
+      renderMs: rendered - built,
+      paintWaitMs: painted - rendered,
+    };
   },
   /** Zooms in by `factor` per step around the middle, timing each step to its paint. */
   async zoomSteps(steps: number, factor = 4) {

@@ -38,7 +38,13 @@ export function CellBars({ cells, chemistry, stale }: { cells: number[]; chemist
           const h = Math.max(2, Math.min(100, ((v - rmin) / (rmax - rmin)) * 100));
           const cls = i === lo ? 'min' : i === hi ? 'max' : '';
           return (
-            <div key={i} className={`bar ${cls}`} role="listitem" aria-label={`cell ${i + 1}: ${v.toFixed(3)} volts`} title={`Cell ${i + 1}: ${v.toFixed(3)} V`}>
+            <div
+              key={i}
+              className={`bar ${cls}`}
+              role="listitem"
+              aria-label={`cell ${i + 1}: ${v.toFixed(3)} volts`}
+              title={`Cell ${i + 1}: ${v.toFixed(3)} V`}
+            >
               <div className="value">{(v * 1000).toFixed(0)}</div>
               <div className="fill" style={{ height: `${h}%` }} />
               <div className="idx">{i + 1}</div>
@@ -46,7 +52,9 @@ export function CellBars({ cells, chemistry, stale }: { cells: number[]; chemist
           );
         })}
       </div>
-      <div className="muted small">mV per cell; bar scale {rmin.toFixed(2)}–{rmax.toFixed(2)} V</div>
+      <div className="muted small">
+        mV per cell; bar scale {rmin.toFixed(2)}–{rmax.toFixed(2)} V
+      </div>
     </figure>
   );
 }

@@ -65,7 +65,14 @@ export function RecordedChart({
           {series.records.toLocaleString()} records{series.decimated ? ' (reduced for display; exports use every record)' : ''} · drag across the chart to zoom
         </span>
       </div>
-      <TimeChart source={source} channels={VIEWS[chart]!.channels} view={view} markers={all} label={label} onZoom={(t0, t1) => setView({ mode: 'range', t0, t1 })} />
+      <TimeChart
+        source={source}
+        channels={VIEWS[chart]!.channels}
+        view={view}
+        markers={all}
+        label={label}
+        onZoom={(t0, t1) => setView({ mode: 'range', t0, t1 })}
+      />
     </div>
   );
 }

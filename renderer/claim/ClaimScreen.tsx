@@ -22,7 +22,21 @@ interface Form {
   remedy: Remedy;
 }
 
-function Field({ label, value, onChange, type = 'text', required = true, hint }: { label: string; value: string; onChange: (v: string) => void; type?: string; required?: boolean; hint?: string }) {
+function Field({
+  label,
+  value,
+  onChange,
+  type = 'text',
+  required = true,
+  hint,
+}: {
+  label: string;
+  value: string;
+  onChange: (v: string) => void;
+  type?: string;
+  required?: boolean;
+  hint?: string;
+}) {
   return (
     <label className="field">
       <span>
@@ -50,7 +64,8 @@ function TicketState({ ticket, onPullAgain, onDrop }: { ticket: NonNullable<Res<
     return (
       <div className={ticket.expired ? 'notice' : 'ticket-state'} data-testid="claim-ticket-state">
         <p>
-          <strong className="ok-text">✓ Claim ticket {ticket.claimId}</strong>: the log was downloaded with it. The package carries the ticket, so your supplier can tell the log was read after the claim was opened.
+          <strong className="ok-text">✓ Claim ticket {ticket.claimId}</strong>: the log was downloaded with it. The package carries the ticket, so your supplier
+          can tell the log was read after the claim was opened.
         </p>
         {expired}
       </div>
@@ -170,7 +185,10 @@ export function ClaimScreen() {
       <div className="grid2">
         <div className="card">
           <h2>1. The battery's log</h2>
-          <p className="muted">The claim is decided on the records the battery signed itself. Download them on the Logs screen{connection ? '' : ' after connecting the battery'}, then pick the file here.</p>
+          <p className="muted">
+            The claim is decided on the records the battery signed itself. Download them on the Logs screen{connection ? '' : ' after connecting the battery'},
+            then pick the file here.
+          </p>
           {logPath ? (
             <p data-testid="claim-log">
               <code>{logPath}</code>{' '}
@@ -209,7 +227,8 @@ export function ClaimScreen() {
               <legend>What would you like?</legend>
               {(['repair', 'replacement', 'consultation'] as const).map((r) => (
                 <label key={r} className="inline">
-                  <input type="radio" name="remedy" checked={form.remedy === r} onChange={() => set('remedy')(r)} /> {r === 'repair' ? 'Repair' : r === 'replacement' ? 'Replacement' : 'Advice only'}
+                  <input type="radio" name="remedy" checked={form.remedy === r} onChange={() => set('remedy')(r)} />{' '}
+                  {r === 'repair' ? 'Repair' : r === 'replacement' ? 'Replacement' : 'Advice only'}
                 </label>
               ))}
             </fieldset>
@@ -223,13 +242,17 @@ export function ClaimScreen() {
       <div className="card" aria-labelledby="claim-photos-title">
         <h2 id="claim-photos-title">3. Photos (optional)</h2>
         <p className="muted">
-          The label with the serial number, any damage, the charger's display: up to {MAX_PHOTOS} JPEG, PNG, WebP or HEIC pictures of at most {MAX_PHOTO_BYTES / 2 ** 20} MiB each. They are signed into the package with the log.
+          The label with the serial number, any damage, the charger's display: up to {MAX_PHOTOS} JPEG, PNG, WebP or HEIC pictures of at most{' '}
+          {MAX_PHOTO_BYTES / 2 ** 20} MiB each. They are signed into the package with the log.
         </p>
         {photos.length > 0 && (
           <ul className="photo-list" aria-label="Attached photos" data-testid="claim-photos">
             {photos.map((p) => (
               <li key={p.path}>
-                <span>{p.name}</span> <span className="muted small">{p.kind.toUpperCase()} · {bytes(p.bytes)}</span>{' '}
+                <span>{p.name}</span>{' '}
+                <span className="muted small">
+                  {p.kind.toUpperCase()} · {bytes(p.bytes)}
+                </span>{' '}
                 <button className="link" onClick={() => detach(p.path)} aria-label={`Remove ${p.name}`}>
                   remove
                 </button>
@@ -270,15 +293,19 @@ export function ClaimScreen() {
             <h2>5. Send it</h2>
             <p>
               The package holds the battery's signed records, your claim{photos.length ? `, ${photos.length} photo${photos.length > 1 ? 's' : ''}` : ''}
-              {ticketUsable ? `, claim ticket ${preview.ticket!.claimId}` : ''}, the policy and this evaluation, signed by this installation. The supplier can check every byte.
+              {ticketUsable ? `, claim ticket ${preview.ticket!.claimId}` : ''}, the policy and this evaluation, signed by this installation. The supplier can
+              check every byte.
             </p>
             <button className="primary big" onClick={create} disabled={!!busy || ticketBlocks} data-testid="claim-create">
               Create the signed package
             </button>
-            {ticketBlocks && <p className="muted small">The claim ticket does not fit this log (see above): download the log again with it, or continue without it.</p>}
+            {ticketBlocks && (
+              <p className="muted small">The claim ticket does not fit this log (see above): download the log again with it, or continue without it.</p>
+            )}
             {created && (
               <p className="ok-text" role="status" data-testid="claim-created">
-                Saved {created.path} ({bytes(created.bytes)}, SHA-256 {created.sha256.slice(0, 16)}…){created.claimId ? `, with claim ticket ${created.claimId}` : ''}. Send this file to your supplier.
+                Saved {created.path} ({bytes(created.bytes)}, SHA-256 {created.sha256.slice(0, 16)}…)
+                {created.claimId ? `, with claim ticket ${created.claimId}` : ''}. Send this file to your supplier.
               </p>
             )}
           </div>

@@ -8,30 +8,49 @@ import { asUiError, ErrorBox, type UiError } from './ErrorBox.js';
  * Picks a file on the host (which, in the browser host, may be another machine than the one
  * showing this page): a folder listing filtered by extension, plus a path field for pasting.
  */
-export function FilePicker({ label, extensions, onPick, initialDir }: { label: string; extensions: string[]; onPick: (path: string) => void; initialDir?: string }) {
+export function FilePicker({
+  label,
+  extensions,
+  onPick,
+  initialDir,
+}: {
+  label: string;
+  extensions: string[];
+  onPick: (path: string) => void;
+  initialDir?: string;
+}) {
   const { api } = useApp();
   const [dir, setDir] = useState<string | undefined>(initialDir);
   const [listing, setListing] = useState<{ dir: string; parent: string | null; entries: FileEntry[] } | null>(null);
   const [typed, setTyped] = useState('');
   const [error, setError] = useState<UiError | null>(null);
 
+  // Callers pass a fresh array each render: the listing depends on its contents, not its identity.
+  const extKey = extensions.join('|');
   useEffect(() => {
     let live = true;
+    const exts = extKey ? extKey.split('|') : [];
     api
-      .call('files.list', { ...(dir ? { dir } : {}), extensions })
+      .call('files.list', { ...(dir ? { dir } : {}), extensions: exts })
       .then((l) => live && (setListing(l), setError(null)))
       .catch((e) => live && setError(asUiError(e)));
     return () => {
       live = false;
     };
-  }, [api, dir, extensions.join()]);
+  }, [api, dir, extKey]);
 
   return (
     <div className="picker" aria-label={label}>
       <div className="row">
         <label className="inline grow">
           {label}
-          <input className="grow" value={typed} onChange={(e) => setTyped(e.target.value)} placeholder={`/path/to/file${extensions[0] ?? ''}`} aria-label={`${label} path`} />
+          <input
+            className="grow"
+            value={typed}
+            onChange={(e) => setTyped(e.target.value)}
+            placeholder={`/path/to/file${extensions[0] ?? ''}`}
+            aria-label={`${label} path`}
+          />
         </label>
         <button onClick={() => typed.trim() && onPick(typed.trim())} disabled={!typed.trim()}>
           Open
@@ -51,7 +70,10 @@ export function FilePicker({ label, extensions, onPick, initialDir }: { label: s
           {listing.entries.length === 0 && <div className="muted">No {extensions.join(' / ')} files here.</div>}
           {listing.entries.map((e) => (
             <button key={e.path} role="listitem" className="file" onClick={() => (e.isDir ? setDir(e.path) : onPick(e.path))}>
-              <span>{e.isDir ? '📁 ' : ''}{e.name}</span>
+              <span>
+                {e.isDir ? '📁 ' : ''}
+                {e.name}
+              </span>
               <span className="muted small">{e.isDir ? 'folder' : `${bytes(e.size)} · ${new Date(e.mtimeMs).toLocaleString()}`}</span>
             </button>
           ))}

@@ -148,7 +148,13 @@ export function ConnectScreen() {
               <div className="portlist" role="radiogroup" aria-label="Ports">
                 {ports.map((p) => (
                   <label key={p.path} className={`port${selected === p.path && !manual ? ' selected' : ''}`}>
-                    <input type="radio" name="port" value={p.path} checked={selected === p.path && !manual} onChange={() => (setSelected(p.path), setManual(''))} />
+                    <input
+                      type="radio"
+                      name="port"
+                      value={p.path}
+                      checked={selected === p.path && !manual}
+                      onChange={() => (setSelected(p.path), setManual(''))}
+                    />
                     <span className="path">{p.path}</span>
                     <span className="desc">{portLabel(p)}</span>
                     {p.vendorId && (
@@ -158,7 +164,9 @@ export function ConnectScreen() {
                     )}
                   </label>
                 ))}
-                {ports.filter((p) => p.kind === 'serial').length === 0 && <p className="muted">No serial adapters found. Plug one in and press Refresh, or use the demo pack.</p>}
+                {ports.filter((p) => p.kind === 'serial').length === 0 && (
+                  <p className="muted">No serial adapters found. Plug one in and press Refresh, or use the demo pack.</p>
+                )}
               </div>
             )}
             {selected === 'sim:' && !manual && (
@@ -177,7 +185,13 @@ export function ConnectScreen() {
               <button onClick={refresh}>Refresh</button>
               <label className="inline">
                 Other port
-                <input value={manual} onChange={(e) => setManual(e.target.value)} placeholder="/dev/ttyUSB0, COM3, tcp://host:port…" aria-label="Port path" size={34} />
+                <input
+                  value={manual}
+                  onChange={(e) => setManual(e.target.value)}
+                  placeholder="/dev/ttyUSB0, COM3, tcp://host:port…"
+                  aria-label="Port path"
+                  size={34}
+                />
               </label>
             </div>
           </fieldset>
@@ -198,9 +212,7 @@ export function ConnectScreen() {
           </div>
         </div>
       )}
-      {error && (
-        <ErrorBox error={error}>{error.code === 'PERMISSION' && <PermissionFix path={path} />}</ErrorBox>
-      )}
+      {error && <ErrorBox error={error}>{error.code === 'PERMISSION' && <PermissionFix path={path} />}</ErrorBox>}
     </section>
   );
 }

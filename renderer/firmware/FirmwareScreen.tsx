@@ -119,12 +119,19 @@ export function FirmwareScreen() {
       <h1 id="fw-title">Firmware</h1>
       {!connection && (
         <div className="notice">
-          <strong>No board connected.</strong> You can inspect an image now; to flash it, <button className="link" onClick={() => go('connect')}>connect to a board</button> first.
+          <strong>No board connected.</strong> You can inspect an image now; to flash it,{' '}
+          <button className="link" onClick={() => go('connect')}>
+            connect to a board
+          </button>{' '}
+          first.
         </div>
       )}
       {connection && !native && (
         <div className="notice">
-          <strong>{connection.device.model} speaks the {connection.protocol} protocol, which has no firmware update.</strong> Firmware can be written over the native protocol.
+          <strong>
+            {connection.device.model} speaks the {connection.protocol} protocol, which has no firmware update.
+          </strong>{' '}
+          Firmware can be written over the native protocol.
         </div>
       )}
       {status && (
@@ -135,7 +142,8 @@ export function FirmwareScreen() {
           </h2>
           {status.testing && (
             <div className="notice">
-              <strong>The new firmware is on trial.</strong> Check that the pack works, then keep it with Confirm. If you do nothing, the board goes back to the previous firmware at its next reset.
+              <strong>The new firmware is on trial.</strong> Check that the pack works, then keep it with Confirm. If you do nothing, the board goes back to the
+              previous firmware at its next reset.
               <div className="row">
                 <button className="primary" onClick={() => act('fw.confirm')} disabled={!!busy || !!opId}>
                   Confirm {status.runningVersion}
@@ -235,7 +243,8 @@ export function FirmwareScreen() {
               {result.outcome === 'confirmed-running' && `${result.version} was already there; now confirmed.`}
             </strong>
             <p>
-              {bytes(result.bytesSent)} sent, {bytes(result.bytesSkipped)} already on the board, {result.seconds.toFixed(1)} s ({bytes(Math.round(result.payloadRate))}/s).
+              {bytes(result.bytesSent)} sent, {bytes(result.bytesSkipped)} already on the board, {result.seconds.toFixed(1)} s (
+              {bytes(Math.round(result.payloadRate))}/s).
             </p>
           </div>
         )}

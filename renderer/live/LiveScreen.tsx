@@ -61,7 +61,11 @@ export function LiveScreen() {
   useEffect(() => {
     if (!connection) return;
     let live = true;
-    const poll = () => api.call('recording.status', {}).then((r) => live && setRec(r)).catch(() => undefined);
+    const poll = () =>
+      api
+        .call('recording.status', {})
+        .then((r) => live && setRec(r))
+        .catch(() => undefined);
     void poll();
     const id = setInterval(poll, 1000);
     return () => {
@@ -75,7 +79,9 @@ export function LiveScreen() {
     try {
       if (rec?.active) {
         const r = await api.call('recording.stop', {});
-        setSaved(`Saved ${r.records.toLocaleString()} records to ${r.path}${r.gaps ? ` (${r.gaps} gap(s) where the link was quiet)` : ''}. Open it on the Logs screen.`);
+        setSaved(
+          `Saved ${r.records.toLocaleString()} records to ${r.path}${r.gaps ? ` (${r.gaps} gap(s) where the link was quiet)` : ''}. Open it on the Logs screen.`,
+        );
         setRec({ active: false, path: null, records: 0 });
       } else {
         setSaved(null);
@@ -132,22 +138,26 @@ export function LiveScreen() {
           Live · {connection.device.model} <span className="muted">#{connection.device.serial}</span>
         </h1>
         <div className="row">
-        <button className={rec?.active ? 'danger' : ''} onClick={toggleRecording} data-testid="record" aria-pressed={!!rec?.active}>
-          {rec?.active ? `■ Stop recording (${rec.records.toLocaleString()} records)` : '● Record to file'}
-        </button>
-        <label className="inline">
-          Rate
-          <select value={rate} onChange={(e) => setRate(Number(e.target.value))} aria-label="Telemetry rate">
-            {RATES.map((r) => (
-              <option key={r} value={r}>
-                {r} Hz
-              </option>
-            ))}
-          </select>
-        </label>
+          <button className={rec?.active ? 'danger' : ''} onClick={toggleRecording} data-testid="record" aria-pressed={!!rec?.active}>
+            {rec?.active ? `■ Stop recording (${rec.records.toLocaleString()} records)` : '● Record to file'}
+          </button>
+          <label className="inline">
+            Rate
+            <select value={rate} onChange={(e) => setRate(Number(e.target.value))} aria-label="Telemetry rate">
+              {RATES.map((r) => (
+                <option key={r} value={r}>
+                  {r} Hz
+                </option>
+              ))}
+            </select>
+          </label>
         </div>
       </div>
-      {rec?.active && rec.path && <p className="muted small" data-testid="recording-path">Recording to {rec.path}</p>}
+      {rec?.active && rec.path && (
+        <p className="muted small" data-testid="recording-path">
+          Recording to {rec.path}
+        </p>
+      )}
       {saved && (
         <p className="ok-text" role="status" data-testid="recording-saved">
           {saved}
@@ -186,7 +196,15 @@ export function LiveScreen() {
         />
       </div>
       <div className="alarms" aria-label="Alarms and status" data-testid="alarms">
-        {alarms.length === 0 ? <span className="chip good">No alarms</span> : alarms.map((a) => <span key={a} className="chip bad">{a}</span>)}
+        {alarms.length === 0 ? (
+          <span className="chip good">No alarms</span>
+        ) : (
+          alarms.map((a) => (
+            <span key={a} className="chip bad">
+              {a}
+            </span>
+          ))
+        )}
         {status.map((s) => (
           <span key={s} className="chip">
             {s}

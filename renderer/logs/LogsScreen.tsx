@@ -148,7 +148,9 @@ export function LogsScreen() {
           {!connection ? (
             <p className="muted">Connect to a board to download its black box.</p>
           ) : connection.protocol !== 'native' ? (
-            <p className="muted">{connection.device.model} has no black box (it speaks {connection.protocol}); its live data can be recorded from the Live screen.</p>
+            <p className="muted">
+              {connection.device.model} has no black box (it speaks {connection.protocol}); its live data can be recorded from the Live screen.
+            </p>
           ) : (
             <>
               <p>
@@ -178,7 +180,12 @@ export function LogsScreen() {
                   </button>
                 )}
               </div>
-              {pullOp && <Progress label={`Downloading${progress?.phase ? ` (${progress.phase})` : ''}`} {...(progress ?? { done: 0, total: 0, rate: 0, etaSeconds: null })} />}
+              {pullOp && (
+                <Progress
+                  label={`Downloading${progress?.phase ? ` (${progress.phase})` : ''}`}
+                  {...(progress ?? { done: 0, total: 0, rate: 0, etaSeconds: null })}
+                />
+              )}
               {cancelled && (
                 <p className="notice" role="status" data-testid="pull-cancelled">
                   Download cancelled. What arrived is kept; Resume continues where it stopped.
@@ -186,8 +193,10 @@ export function LogsScreen() {
               )}
               {pulled && (
                 <p className="ok-text" role="status" data-testid="pull-result">
-                  {pulled.segments} segments, {pulled.records.toLocaleString()} records in {pulled.seconds.toFixed(1)} s ({bytes(Math.round(pulled.payloadRate))}/s)
-                  {pulled.resumedSegments ? `, ${pulled.resumedSegments} segments kept from the earlier attempt` : ''}; signatures {pulled.signaturesOk ? 'valid' : 'NOT valid'}.
+                  {pulled.segments} segments, {pulled.records.toLocaleString()} records in {pulled.seconds.toFixed(1)} s (
+                  {bytes(Math.round(pulled.payloadRate))}/s)
+                  {pulled.resumedSegments ? `, ${pulled.resumedSegments} segments kept from the earlier attempt` : ''}; signatures{' '}
+                  {pulled.signaturesOk ? 'valid' : 'NOT valid'}.
                 </p>
               )}
               {pulled?.ticket && <Sealed ticket={pulled.ticket} />}
@@ -204,7 +213,11 @@ export function LogsScreen() {
         <div className="card">
           <h2>Open a log file (.pslog)</h2>
           <FilePicker key={pulled?.path ?? ''} label="Log file" extensions={['.pslog']} onPick={open} initialDir={dataDir || undefined} />
-          {root ? <p className="muted small">Certificates are checked against {root} (set on the Verify screen).</p> : <p className="muted small">No supplier root key set (Verify screen): the certificate chain is not checked.</p>}
+          {root ? (
+            <p className="muted small">Certificates are checked against {root} (set on the Verify screen).</p>
+          ) : (
+            <p className="muted small">No supplier root key set (Verify screen): the certificate chain is not checked.</p>
+          )}
         </div>
       </div>
       {busy && <p role="status">{busy}</p>}
@@ -224,7 +237,8 @@ export function LogsScreen() {
                   : `${log.verification.issueCount} problem(s): ${log.verification.issues[0] ?? ''}`}
             </p>
             <p className="muted small">
-              Certificate: {log.verification.certificate.message} · checkpoint {log.verification.checkpoint.present ? (log.verification.checkpoint.ok ? 'verified' : 'NOT verified') : 'absent'} · {log.segments.length} segments
+              Certificate: {log.verification.certificate.message} · checkpoint{' '}
+              {log.verification.checkpoint.present ? (log.verification.checkpoint.ok ? 'verified' : 'NOT verified') : 'absent'} · {log.segments.length} segments
               {log.verification.missingSegments ? ` · ${log.verification.missingSegments} missing` : ''} · {log.series.events.length} events
             </p>
             <RecordedChart series={log.series} onRange={onRange} label="Log data" />
@@ -246,26 +260,26 @@ export function LogsScreen() {
             <h2>Segments and signatures</h2>
             {badSegments.length > 0 && <p className="bad-text">{badSegments.length} segment(s) with problems are listed first.</p>}
             <div className="scroll">
-            <table className="grid" data-testid="segments">
-              <thead>
-                <tr>
-                  <th>Segment</th>
-                  <th>Starts</th>
-                  <th>Records</th>
-                  <th>Signature</th>
-                </tr>
-              </thead>
-              <tbody>
-                {[...badSegments, ...log.segments.filter((s) => s.ok)].slice(0, 100).map((s, i) => (
-                  <tr key={`${s.counter}-${i}`}>
-                    <td>{s.counter < 0 ? 'damage' : `#${s.counter}`}</td>
-                    <td>{s.startMs ? new Date(s.startMs).toLocaleString() : '—'}</td>
-                    <td>{s.records}</td>
-                    <td className={s.ok ? 'ok-text' : 'bad-text'}>{s.ok ? (log.source === 'desktop' ? 'unsigned (desktop)' : '✓ valid') : `✗ ${s.issue}`}</td>
+              <table className="grid" data-testid="segments">
+                <thead>
+                  <tr>
+                    <th>Segment</th>
+                    <th>Starts</th>
+                    <th>Records</th>
+                    <th>Signature</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
+                </thead>
+                <tbody>
+                  {[...badSegments, ...log.segments.filter((s) => s.ok)].slice(0, 100).map((s, i) => (
+                    <tr key={`${s.counter}-${i}`}>
+                      <td>{s.counter < 0 ? 'damage' : `#${s.counter}`}</td>
+                      <td>{s.startMs ? new Date(s.startMs).toLocaleString() : '—'}</td>
+                      <td>{s.records}</td>
+                      <td className={s.ok ? 'ok-text' : 'bad-text'}>{s.ok ? (log.source === 'desktop' ? 'unsigned (desktop)' : '✓ valid') : `✗ ${s.issue}`}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
             </div>
             {log.segments.length > 100 && <p className="muted small">First 100 of {log.segments.length} segments shown.</p>}
           </div>

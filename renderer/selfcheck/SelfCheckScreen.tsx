@@ -86,18 +86,33 @@ export function SelfCheckScreen() {
         <h1 id="sc-title">Check your battery</h1>
         <div className="card wizard">
           <p className="lead">
-            PackScope will check <strong>{connection.device.model}</strong> (serial {connection.device.serial}) in a few short steps. It takes about a minute. Nothing is changed on the battery.
+            PackScope will check <strong>{connection.device.model}</strong> (serial {connection.device.serial}) in a few short steps. It takes about a minute.
+            Nothing is changed on the battery.
           </p>
           <fieldset>
             <legend>Your charger (optional: from the label on the charger)</legend>
             <div className="row">
               <label className="inline">
                 Output voltage
-                <input inputMode="decimal" value={chargerV} onChange={(e) => setChargerV(e.target.value)} size={6} aria-label="Charger output voltage in volts" /> V
+                <input
+                  inputMode="decimal"
+                  value={chargerV}
+                  onChange={(e) => setChargerV(e.target.value)}
+                  size={6}
+                  aria-label="Charger output voltage in volts"
+                />{' '}
+                V
               </label>
               <label className="inline">
                 Output current
-                <input inputMode="decimal" value={chargerA} onChange={(e) => setChargerA(e.target.value)} size={6} aria-label="Charger output current in amperes" /> A
+                <input
+                  inputMode="decimal"
+                  value={chargerA}
+                  onChange={(e) => setChargerA(e.target.value)}
+                  size={6}
+                  aria-label="Charger output current in amperes"
+                />{' '}
+                A
               </label>
             </div>
           </fieldset>
@@ -117,7 +132,9 @@ export function SelfCheckScreen() {
         <h1 id="sc-title">Result</h1>
         <div className={`verdict ${claim ? 'fail' : 'ok'}`} data-testid="sc-conclusion">
           {claim ? 'We found a problem' : 'No problem found'}
-          {conclusion.summary !== (claim ? "We found a problem" : "No problem found") && conclusion.summary !== "No problem found." && <div className="verdict-sub">{conclusion.summary}</div>}
+          {conclusion.summary !== (claim ? 'We found a problem' : 'No problem found') && conclusion.summary !== 'No problem found.' && (
+            <div className="verdict-sub">{conclusion.summary}</div>
+          )}
         </div>
         <ul className="checks">
           {conclusion.results.map((r) => (
@@ -148,7 +165,11 @@ export function SelfCheckScreen() {
       </h1>
       <ol className="stepper" aria-label="Steps">
         {steps.map((s, i) => (
-          <li key={s.id} className={i === index ? 'current' : results[s.id] ? `done ${STATUS[results[s.id]!.status].cls}` : ''} aria-current={i === index ? 'step' : undefined}>
+          <li
+            key={s.id}
+            className={i === index ? 'current' : results[s.id] ? `done ${STATUS[results[s.id]!.status].cls}` : ''}
+            aria-current={i === index ? 'step' : undefined}
+          >
             {results[s.id] ? STATUS[results[s.id]!.status].icon : i + 1}
           </li>
         ))}

@@ -38,7 +38,10 @@ self.onmessage = (e: MessageEvent<PyramidRequest>) => {
   for (const name of first) if (channels[name]) firstLevels[name] = buildChannelLevels(channels[name], lengths);
   const axisBuffers = [t.buffer as ArrayBuffer, ...axis.levels.map((l) => l.t.buffer as ArrayBuffer)];
   const post = self as unknown as Worker;
-  post.postMessage({ id, part: 'first', axis, channels: firstLevels, ms: performance.now() - started } satisfies PyramidResponse, [...axisBuffers, ...buffersOf(firstLevels)]);
+  post.postMessage({ id, part: 'first', axis, channels: firstLevels, ms: performance.now() - started } satisfies PyramidResponse, [
+    ...axisBuffers,
+    ...buffersOf(firstLevels),
+  ]);
 
   const rest: Record<string, ChannelLevels> = {};
   for (const [name, v] of Object.entries(channels)) if (!first.includes(name)) rest[name] = buildChannelLevels(v, lengths);

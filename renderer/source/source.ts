@@ -42,7 +42,13 @@ export interface Source {
 }
 
 /** Values of every channel for one frame. */
-export function channelValues(f: { packVoltage: number; current: number; soc: number; cellVoltages: number[]; temperatures: number[] }): Record<Channel, number> {
+export function channelValues(f: {
+  packVoltage: number;
+  current: number;
+  soc: number;
+  cellVoltages: number[];
+  temperatures: number[];
+}): Record<Channel, number> {
   let cmin = Infinity;
   let cmax = -Infinity;
   for (const c of f.cellVoltages) {

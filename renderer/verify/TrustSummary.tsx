@@ -133,7 +133,11 @@ export function CustomerSaw({ result }: { result: PackageVerificationView }) {
         <dt>Their policy</dt>
         <dd>
           {pkg ? <code>{pkg.id}</code> : 'unreadable'}
-          {same ? ' — the same policy that decided here' : diffs.length > 0 ? ` — differs from the deciding policy in ${diffs.length} place${diffs.length === 1 ? '' : 's'}` : ''}
+          {same
+            ? ' — the same policy that decided here'
+            : diffs.length > 0
+              ? ` — differs from the deciding policy in ${diffs.length} place${diffs.length === 1 ? '' : 's'}`
+              : ''}
         </dd>
       </dl>
       {diffs.length > 0 && (

@@ -114,7 +114,8 @@ export function VerifyScreen() {
   useEffect(() => api.on('open-file', (e) => e.screen === 'verify' && (setPkg(e.path), setDecision((d) => ({ ...d, ticket: '' })), setResult(null))), [api]);
   // A remembered policy that left the store is forgotten (automatic choice instead).
   useEffect(() => {
-    if (choices.policies && decision.policySha256 && !choices.policies.some((p) => p.sha256 === decision.policySha256)) setDecision((d) => ({ ...d, policySha256: '' }));
+    if (choices.policies && decision.policySha256 && !choices.policies.some((p) => p.sha256 === decision.policySha256))
+      setDecision((d) => ({ ...d, policySha256: '' }));
   }, [choices.policies, decision.policySha256]);
 
   const verify = async () => {
@@ -253,7 +254,11 @@ export function VerifyScreen() {
                     <code>{result.manifest.installKey.fingerprint}</code>
                   </dd>
                   <dt>Decided with</dt>
-                  <dd>{result.policy.decidedBy ? `${result.policy.decidedBy.id}${result.policy.decidedBy.source === 'default' ? " (PackScope's default)" : ' (yours)'}` : 'no policy'}</dd>
+                  <dd>
+                    {result.policy.decidedBy
+                      ? `${result.policy.decidedBy.id}${result.policy.decidedBy.source === 'default' ? " (PackScope's default)" : ' (yours)'}`
+                      : 'no policy'}
+                  </dd>
                 </dl>
               )}
               {result.claim && (

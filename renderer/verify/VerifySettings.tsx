@@ -67,7 +67,17 @@ export interface Decision {
 }
 
 /** The policy picker and the claim-ticket files. */
-export function DecideWith({ choices, value, onChange, focusPolicy = false }: { choices: VerifierChoices; value: Decision; onChange: (d: Decision) => void; focusPolicy?: boolean }) {
+export function DecideWith({
+  choices,
+  value,
+  onChange,
+  focusPolicy = false,
+}: {
+  choices: VerifierChoices;
+  value: Decision;
+  onChange: (d: Decision) => void;
+  focusPolicy?: boolean;
+}) {
   const { api, dataDir } = useApp();
   const [picking, setPicking] = useState<Picking>(null);
   const [error, setError] = useState<UiError | null>(null);
@@ -98,7 +108,13 @@ export function DecideWith({ choices, value, onChange, focusPolicy = false }: { 
           Policy that decides
         </label>
         <div className="row">
-          <select id="verify-policy-select" className="grow" autoFocus={focusPolicy} value={value.policySha256} onChange={(e) => onChange({ ...value, policySha256: e.target.value })}>
+          <select
+            id="verify-policy-select"
+            className="grow"
+            autoFocus={focusPolicy}
+            value={value.policySha256}
+            onChange={(e) => onChange({ ...value, policySha256: e.target.value })}
+          >
             <option value="">Automatic</option>
             {(choices.policies ?? []).map((p) => (
               <option key={p.sha256} value={p.sha256}>
@@ -111,7 +127,9 @@ export function DecideWith({ choices, value, onChange, focusPolicy = false }: { 
           </button>
         </div>
         <p className="muted small policy-title" data-testid="policy-title">
-          {chosen ? `${chosen.title} · SHA-256 ${chosen.sha256.slice(0, 16)}…` : 'Without a choice: the store\'s copy of the policy the customer used, if you added it; else PackScope\'s default policy.'}
+          {chosen
+            ? `${chosen.title} · SHA-256 ${chosen.sha256.slice(0, 16)}…`
+            : "Without a choice: the store's copy of the policy the customer used, if you added it; else PackScope's default policy."}
         </p>
         {note && (
           <p className="ok-text small" role="status">
@@ -133,7 +151,12 @@ export function DecideWith({ choices, value, onChange, focusPolicy = false }: { 
           onClear={() => onChange({ ...value, ticketKey: '' })}
         />
         {picking === 'ticketKey' && (
-          <FilePicker label="Ticket key file" extensions={['.pem', '.pub']} onPick={(p) => (onChange({ ...value, ticketKey: p }), setPicking(null))} initialDir={dataDir || undefined} />
+          <FilePicker
+            label="Ticket key file"
+            extensions={['.pem', '.pub']}
+            onPick={(p) => (onChange({ ...value, ticketKey: p }), setPicking(null))}
+            initialDir={dataDir || undefined}
+          />
         )}
         <ChosenFile
           label="Claim ticket"
@@ -144,7 +167,12 @@ export function DecideWith({ choices, value, onChange, focusPolicy = false }: { 
           onClear={() => onChange({ ...value, ticket: '' })}
         />
         {picking === 'ticket' && (
-          <FilePicker label="Claim ticket file" extensions={['.psticket']} onPick={(p) => (onChange({ ...value, ticket: p }), setPicking(null))} initialDir={dataDir || undefined} />
+          <FilePicker
+            label="Claim ticket file"
+            extensions={['.psticket']}
+            onPick={(p) => (onChange({ ...value, ticket: p }), setPicking(null))}
+            initialDir={dataDir || undefined}
+          />
         )}
       </div>
     </div>
@@ -193,10 +221,16 @@ export function KnownKeys({ choices }: { choices: VerifierChoices }) {
   };
   const withLabel = label.trim() ? { label: label.trim() } : {};
   const addFile = async (path: string) => {
-    if (await run(() => api.call('installKeys.add', { path, ...withLabel }))) (setPicking(false), setLabel(''));
+    if (await run(() => api.call('installKeys.add', { path, ...withLabel }))) {
+      setPicking(false);
+      setLabel('');
+    }
   };
   const addPasted = async () => {
-    if (await run(() => api.call('installKeys.add', { key: pasted, ...withLabel }))) (setPasted(''), setLabel(''));
+    if (await run(() => api.call('installKeys.add', { key: pasted, ...withLabel }))) {
+      setPasted('');
+      setLabel('');
+    }
   };
 
   const keys = choices.keys ?? [];
@@ -204,8 +238,8 @@ export function KnownKeys({ choices }: { choices: VerifierChoices }) {
     <div className="card" data-testid="known-keys">
       <h2>Known installation keys</h2>
       <p className="muted small">
-        Each customer's PackScope signs with its own installation key. List the keys you know (read to you by the customer, or from an earlier package): a package
-        signed by any other key then fails. With none listed, a signature proves the package is unchanged, not who made it.
+        Each customer's PackScope signs with its own installation key. List the keys you know (read to you by the customer, or from an earlier package): a
+        package signed by any other key then fails. With none listed, a signature proves the package is unchanged, not who made it.
       </p>
       {choices.keys === null ? null : keys.length === 0 ? (
         <p className="muted" data-testid="known-keys-empty">
@@ -217,7 +251,11 @@ export function KnownKeys({ choices }: { choices: VerifierChoices }) {
             <li key={k.fingerprint}>
               <span className="key-label">{k.label}</span>
               <code>{k.fingerprint}</code>
-              <button onClick={() => void run(() => api.call('installKeys.remove', { fingerprint: k.fingerprint }))} disabled={busy} aria-label={`Remove key ${k.label}`}>
+              <button
+                onClick={() => void run(() => api.call('installKeys.remove', { fingerprint: k.fingerprint }))}
+                disabled={busy}
+                aria-label={`Remove key ${k.label}`}
+              >
                 Remove
               </button>
             </li>

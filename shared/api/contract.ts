@@ -87,7 +87,11 @@ export const imageInfo = z.object({
   /** The image's own SHA-256 TLV matches its bytes. */
   intact: z.boolean(),
   /** Signature against the connected board's trusted keys ('unknown_key' when no board is connected). */
-  signature: z.object({ status: z.enum(['valid', 'unknown_key', 'bad_signature', 'missing']), keyType: z.string().nullable(), trustedKey: z.string().nullable() }),
+  signature: z.object({
+    status: z.enum(['valid', 'unknown_key', 'bad_signature', 'missing']),
+    keyType: z.string().nullable(),
+    trustedKey: z.string().nullable(),
+  }),
   /** Whether the connected board would take it, with the reason when not; null without a board. */
   againstBoard: z.object({ ok: z.boolean(), message: z.string(), boardId: z.string() }).nullable(),
 });
@@ -137,7 +141,12 @@ export const flashRequest = z.discriminatedUnion('protocol', [
       rxId: canId.default(0x7e8),
       seedKey: z.enum(seedKeyNames).default('packscope-hmac'),
       /** Largest TransferData payload sent, whatever the ECU allows (default 64 KiB). */
-      maxBlockPayload: z.number().int().min(1).max(16 * 1024 * 1024).optional(),
+      maxBlockPayload: z
+        .number()
+        .int()
+        .min(1)
+        .max(16 * 1024 * 1024)
+        .optional(),
     })
     .strict(),
   z
@@ -227,12 +236,30 @@ export const packageVerification = z.object({
     .looseObject({
       createdAt: z.string(),
       tool: z.object({ name: z.string(), version: z.string() }),
-      device: z.object({ serial: z.string(), model: z.string(), firmwareVersion: z.string().nullable(), hardwareRevision: z.string().nullable(), publicKeyFingerprint: z.string().nullable(), source: z.enum(['device', 'desktop']) }),
+      device: z.object({
+        serial: z.string(),
+        model: z.string(),
+        firmwareVersion: z.string().nullable(),
+        hardwareRevision: z.string().nullable(),
+        publicKeyFingerprint: z.string().nullable(),
+        source: z.enum(['device', 'desktop']),
+      }),
       installKey: z.looseObject({ fingerprint: z.string() }),
       policy: z.object({ id: z.string(), sha256: z.string() }),
     })
     .nullable(),
-  claim: z.looseObject({ customer: z.string(), contact: z.string(), model: z.string(), serial: z.string(), purchaseDate: z.string(), description: z.string(), remedy: z.string(), failureDate: z.string().optional() }).nullable(),
+  claim: z
+    .looseObject({
+      customer: z.string(),
+      contact: z.string(),
+      model: z.string(),
+      serial: z.string(),
+      purchaseDate: z.string(),
+      description: z.string(),
+      remedy: z.string(),
+      failureDate: z.string().optional(),
+    })
+    .nullable(),
   /** The verdict that decides: recomputed with the verifier's policy (see policy.decidedBy). */
   evaluation: EvaluationSchema.nullable(),
   /** What the customer saw: the evaluation recomputed with the package's own policy. */
@@ -330,7 +357,15 @@ export const contract = {
       'What this host is and which capabilities it has.',
     ),
     'files.list': method(
-      z.object({ dir: hostPath.optional(), extensions: z.array(z.string().regex(/^\.[a-z0-9]+$/)).max(16).optional() }).strict(),
+      z
+        .object({
+          dir: hostPath.optional(),
+          extensions: z
+            .array(z.string().regex(/^\.[a-z0-9]+$/))
+            .max(16)
+            .optional(),
+        })
+        .strict(),
       z.object({ dir: z.string(), parent: z.string().nullable(), entries: z.array(fileEntry) }),
       'Lists a directory on the host (folders first), filtered by extension.',
     ),
@@ -376,7 +411,10 @@ export const contract = {
           ticketPath: hostPath.optional(),
         })
         .strict()
-        .refine((r) => r.ticketCode === undefined || r.ticketPath === undefined, { message: 'give the claim code or the ticket file, not both', path: ['ticketCode'] }),
+        .refine((r) => r.ticketCode === undefined || r.ticketPath === undefined, {
+          message: 'give the claim code or the ticket file, not both',
+          path: ['ticketCode'],
+        }),
       z.object({
         path: z.string(),
         segments: z.number(),
@@ -417,7 +455,10 @@ export const contract = {
           path: hostPath,
           rootKeyPath: hostPath,
           /** A policy from policies.list; absent: the store's copy of the package's policy, else PackScope's default. */
-          policySha256: z.string().regex(/^[0-9a-fA-F]{64}$/).optional(),
+          policySha256: z
+            .string()
+            .regex(/^[0-9a-fA-F]{64}$/)
+            .optional(),
           /** The supplier's claim-ticket public key (Ed25519, PEM or OpenSSH line): a valid ticket is then required. */
           ticketKeyPath: hostPath.optional(),
           /** The supplier's own copy of the claim ticket (default: the one in the package). */
@@ -437,7 +478,15 @@ export const contract = {
     'installKeys.add': method(
       z.union([
         z.object({ path: hostPath, label: installKeyLabel.optional() }).strict(),
-        z.object({ key: z.string().min(1).max(64 * 1024), label: installKeyLabel.optional() }).strict(),
+        z
+          .object({
+            key: z
+              .string()
+              .min(1)
+              .max(64 * 1024),
+            label: installKeyLabel.optional(),
+          })
+          .strict(),
       ]),
       z.array(installKeyEntry),
       'Adds the Ed25519 keys in a key file or pasted text (PEM, OpenSSH line or allowed_signers) to the known installation keys; a known key takes the new label.',
@@ -450,7 +499,10 @@ export const contract = {
     'selfcheck.start': method(
       z
         .object({
-          charger: z.object({ voltageV: z.number().min(1).max(1000), currentA: z.number().min(0.1).max(1000) }).nullable().default(null),
+          charger: z
+            .object({ voltageV: z.number().min(1).max(1000), currentA: z.number().min(0.1).max(1000) })
+            .nullable()
+            .default(null),
           ambientC: z.number().min(-40).max(60).nullable().default(null),
         })
         .strict(),
@@ -468,8 +520,16 @@ export const contract = {
       z.object({ path: z.string() }),
       'Records the live telemetry into a .pslog desktop recording (default: the data folder).',
     ),
-    'recording.stop': method(empty, z.object({ path: z.string(), records: z.number(), segments: z.number(), gaps: z.number() }), 'Completes the recording file.'),
-    'recording.status': method(empty, z.object({ active: z.boolean(), path: z.string().nullable(), records: z.number() }), 'The recording in progress, if any.'),
+    'recording.stop': method(
+      empty,
+      z.object({ path: z.string(), records: z.number(), segments: z.number(), gaps: z.number() }),
+      'Completes the recording file.',
+    ),
+    'recording.status': method(
+      empty,
+      z.object({ active: z.boolean(), path: z.string().nullable(), records: z.number() }),
+      'The recording in progress, if any.',
+    ),
     'claim.evaluate': method(
       z.object({ logPath: hostPath, claim: ClaimSchema, ticketPath: hostPath.optional() }).strict(),
       z.object({
@@ -489,10 +549,18 @@ export const contract = {
     'package.photo': method(
       z.object({ path: hostPath, name: packagePhotoName, sha256: z.string().regex(/^[0-9a-f]{64}$/) }).strict(),
       z.object({ name: z.string(), kind: photoKindSchema, base64: z.string() }),
-      "One photo of a verified .psdiag (the package must still have the verified SHA-256, the photo must match SHA256SUMS).",
+      'One photo of a verified .psdiag (the package must still have the verified SHA-256, the photo must match SHA256SUMS).',
     ),
     'package.create': method(
-      z.object({ logPath: hostPath, claim: ClaimSchema, out: hostPath, photos: z.array(hostPath).max(MAX_PHOTOS).default([]), ticketPath: hostPath.optional() }).strict(),
+      z
+        .object({
+          logPath: hostPath,
+          claim: ClaimSchema,
+          out: hostPath,
+          photos: z.array(hostPath).max(MAX_PHOTOS).default([]),
+          ticketPath: hostPath.optional(),
+        })
+        .strict(),
       z.object({
         path: z.string(),
         bytes: z.number(),

@@ -31,7 +31,6 @@ export function isServerMessage(message: unknown): message is ServerMessage {
   }
 }
 
-
 export interface RpcClient extends PackscopeApi {
   /** Feeds one message received from the server. */
   receive(message: unknown): void;

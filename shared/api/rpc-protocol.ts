@@ -10,10 +10,7 @@
  */
 import type { ErrorCode } from '../errors.js';
 
-export type ClientMessage =
-  | { t: 'call'; id: number; method: string; params?: unknown }
-  | { t: 'sub'; event: string }
-  | { t: 'unsub'; event: string };
+export type ClientMessage = { t: 'call'; id: number; method: string; params?: unknown } | { t: 'sub'; event: string } | { t: 'unsub'; event: string };
 
 export interface RpcErrorPayload {
   code: ErrorCode;

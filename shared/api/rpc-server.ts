@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ERROR_CODES, PackscopeError, errorToPlain, type ErrorCode } from '../errors.js';
+import { PackscopeError, errorToPlain, type ErrorCode } from '../errors.js';
 import { Emitter } from '../util/emitter.js';
 import { contract, isEventName, isMethodName, type EventName, type EventPayload, type MethodName, type Params, type Res } from './contract.js';
 import type { ClientMessage, ServerMessage } from './rpc-protocol.js';
@@ -24,7 +24,6 @@ export function describeSchemaError(prefix: string, error: z.ZodError): string {
   const more = error.issues.length > 3 ? ` (+${error.issues.length - 3} more)` : '';
   return `invalid request: ${issues.join('; ')}${more}`;
 }
-
 
 /** Per-call context a handler gets. */
 export interface CallContext {
@@ -143,4 +142,3 @@ export function createRpcServer(
     },
   };
 }
-

@@ -9,9 +9,7 @@ import { parseSegment, type ParsedSegment } from './segment.js';
  * CRC checks, reporting exactly which byte range it skipped. It never holds more than one maximum
  * segment plus the current chunk, whatever the stream length.
  */
-export type DecodedItem =
-  | { kind: 'segment'; offset: number; segment: ParsedSegment }
-  | { kind: 'damage'; offset: number; length: number; error: DecodeError };
+export type DecodedItem = { kind: 'segment'; offset: number; segment: ParsedSegment } | { kind: 'damage'; offset: number; length: number; error: DecodeError };
 
 const MAGIC0 = SEGMENT_MAGIC & 0xff;
 

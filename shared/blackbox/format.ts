@@ -479,8 +479,13 @@ export class RecordReader {
     // The layout buildSchemaText() writes: fixed offsets, so the hot path needs no lookups.
     const std = (f: SchemaField, off: number, type: FieldType, scale: number) => f.offset === off && f.type === type && f.scale === scale;
     this.standard =
-      std(this.dt, 2, 'u32', 1) && std(this.pack, 6, 'u32', 0.001) && std(this.cur, 10, 'i32', 0.001) && std(this.soc, 14, 'u16', 0.01) &&
-      std(this.st, 16, 'u16', 1) && std(this.al, 18, 'u16', 1) && std(this.ev, 20, 'u16', 1);
+      std(this.dt, 2, 'u32', 1) &&
+      std(this.pack, 6, 'u32', 0.001) &&
+      std(this.cur, 10, 'i32', 0.001) &&
+      std(this.soc, 14, 'u16', 0.01) &&
+      std(this.st, 16, 'u16', 1) &&
+      std(this.al, 18, 'u16', 1) &&
+      std(this.ev, 20, 'u16', 1);
   }
   private readonly standard: boolean;
 
@@ -586,7 +591,17 @@ export interface RecordView {
 }
 
 export function createRecordView(schema: RecordSchema): RecordView {
-  return { t: 0, packVoltage: 0, current: 0, soc: 0, cellVoltages: new Float64Array(schema.cells), temperatures: new Float64Array(schema.temps), status: 0, alarms: 0, event: 0 };
+  return {
+    t: 0,
+    packVoltage: 0,
+    current: 0,
+    soc: 0,
+    cellVoltages: new Float64Array(schema.cells),
+    temperatures: new Float64Array(schema.temps),
+    status: 0,
+    alarms: 0,
+    event: 0,
+  };
 }
 
 /** Fills `v` with the record at `seg[o…]` (standard layout fast, any layout correct). */

@@ -53,8 +53,19 @@ export interface BlackBoxStatus {
 export const BB_STATUS = codec<BlackBoxStatus>(
   'blackbox-status',
   (w, v) =>
-    w.u32(v.segmentSize).u32(v.slotCount).u8(v.ringRegion).u8(v.checkpointRegion).u32(v.oldestCounter).u32(v.newestCounter)
-      .u32(v.openCounter).u16(v.openRecords).u16(v.recordSize).u32(v.recordIntervalMs).u32(v.bootCount).u64(v.recordsWritten),
+    w
+      .u32(v.segmentSize)
+      .u32(v.slotCount)
+      .u8(v.ringRegion)
+      .u8(v.checkpointRegion)
+      .u32(v.oldestCounter)
+      .u32(v.newestCounter)
+      .u32(v.openCounter)
+      .u16(v.openRecords)
+      .u16(v.recordSize)
+      .u32(v.recordIntervalMs)
+      .u32(v.bootCount)
+      .u64(v.recordsWritten),
   (r) => ({
     segmentSize: r.u32('segmentSize'),
     slotCount: r.u32('slotCount'),
@@ -136,7 +147,8 @@ export const BB_SEGMENTS_RES = codec<{ segments: SegmentListEntry[] }>(
   (r) => {
     const n = r.u16('count');
     const segments: SegmentListEntry[] = [];
-    for (let i = 0; i < n; i++) segments.push({ counter: r.u32('counter'), slot: r.u32('slot'), rtcMs: r.u64('rtcMs'), recordCount: r.u16('recordCount'), flags: r.u16('flags') });
+    for (let i = 0; i < n; i++)
+      segments.push({ counter: r.u32('counter'), slot: r.u32('slot'), rtcMs: r.u64('rtcMs'), recordCount: r.u16('recordCount'), flags: r.u16('flags') });
     return { segments };
   },
 );

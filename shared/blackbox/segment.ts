@@ -2,8 +2,15 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { DecodeError } from '../errors.js';
 import type { LogRecord } from '../types/domain.js';
 import {
-  hashedRange, readHeader, readTrailer, recordCapacity, recordReader, slotErased, slotSynced,
-  type SegmentHeader, type SegmentTrailer,
+  hashedRange,
+  readHeader,
+  readTrailer,
+  recordCapacity,
+  recordReader,
+  slotErased,
+  slotSynced,
+  type SegmentHeader,
+  type SegmentTrailer,
 } from './format.js';
 
 /**

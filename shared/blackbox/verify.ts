@@ -124,7 +124,9 @@ export class ChainVerifier {
     const c = seg.header.counter;
     const at = offset === undefined ? {} : { offset };
     if (this.options.serial !== undefined && seg.header.serial !== this.options.serial.slice(0, 16)) {
-      out.push(this.issue({ kind: 'serial', segment: c, message: `segment ${c} belongs to board "${seg.header.serial}", not "${this.options.serial}"`, ...at }));
+      out.push(
+        this.issue({ kind: 'serial', segment: c, message: `segment ${c} belongs to board "${seg.header.serial}", not "${this.options.serial}"`, ...at }),
+      );
     }
     if (!seg.trailer) {
       out.push(this.issue({ kind: 'open', segment: c, message: `segment ${c} is not closed (no trailer, no signature)`, ...at }));
@@ -190,7 +192,14 @@ export class ChainVerifier {
         continue;
       }
       if (!this.verifyFn(d.signature, d.digest, this.options.publicKey, d.message)) {
-        out.push(this.issue({ kind: 'signature', segment: d.counter, message: `segment ${d.counter}: device signature does not verify`, ...(d.offset === undefined ? {} : { offset: d.offset }) }));
+        out.push(
+          this.issue({
+            kind: 'signature',
+            segment: d.counter,
+            message: `segment ${d.counter}: device signature does not verify`,
+            ...(d.offset === undefined ? {} : { offset: d.offset }),
+          }),
+        );
       }
     }
     this.deferred = keep;
@@ -319,7 +328,13 @@ export function checkpointSegment(cp: Checkpoint): ParsedSegment {
  * Verifies a checkpoint: signature with the device key, the nonce the tool chose, the prefix's
  * structure, and that it chains to the verifier's last closed segment. Issues are added to `chain`.
  */
-export function verifyCheckpoint(chain: ChainVerifier, cp: Checkpoint, publicKey: Uint8Array, expectedNonce?: Uint8Array, verifyFn: SignatureVerifier = nobleVerifier): VerifyIssue[] {
+export function verifyCheckpoint(
+  chain: ChainVerifier,
+  cp: Checkpoint,
+  publicKey: Uint8Array,
+  expectedNonce?: Uint8Array,
+  verifyFn: SignatureVerifier = nobleVerifier,
+): VerifyIssue[] {
   const out: VerifyIssue[] = [];
   const c = cp.counter;
   const fail = (message: string) => out.push(chain.addIssue({ kind: 'checkpoint', segment: c, message }));

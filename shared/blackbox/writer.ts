@@ -1,6 +1,16 @@
 import {
-  DEFAULT_SEGMENT_SIZE, TRAILER_FLAG, hashedRange, parseSchema, recordCapacity, writeHeader, writeRecord, writeTrailerHead,
-  writeTrailerSeal, type RecordSchema, type RecordValues, type SegmentHeaderInput,
+  DEFAULT_SEGMENT_SIZE,
+  TRAILER_FLAG,
+  hashedRange,
+  parseSchema,
+  recordCapacity,
+  writeHeader,
+  writeRecord,
+  writeTrailerHead,
+  writeTrailerSeal,
+  type RecordSchema,
+  type RecordValues,
+  type SegmentHeaderInput,
 } from './format.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 

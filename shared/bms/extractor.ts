@@ -19,10 +19,7 @@ export interface FrameExtractor<F> {
 }
 
 /** Outcome of looking at the buffer head: need more bytes, skip n bytes (why), or a frame of n bytes. */
-export type Scan<F> =
-  | { kind: 'need' }
-  | { kind: 'skip'; n: number; why: 'garbage' | 'malformed' | 'crc' }
-  | { kind: 'frame'; n: number; frame: F };
+export type Scan<F> = { kind: 'need' } | { kind: 'skip'; n: number; why: 'garbage' | 'malformed' | 'crc' } | { kind: 'frame'; n: number; frame: F };
 
 /**
  * The loop every protocol shares; a protocol supplies `scan`, which looks at the buffer head only.

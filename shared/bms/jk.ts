@@ -28,11 +28,64 @@ const JK_OVERHEAD = 20;
 
 /** Fixed lengths of the fields after the 0x79 cell block (JK RS485 protocol V2.x). */
 export const JK_FIELD_LENGTHS: ReadonlyMap<number, number> = new Map([
-  [0x80, 2], [0x81, 2], [0x82, 2], [0x83, 2], [0x84, 2], [0x85, 1], [0x86, 1], [0x87, 2], [0x89, 4], [0x8a, 2], [0x8b, 2], [0x8c, 2],
-  [0x8e, 2], [0x8f, 2], [0x90, 2], [0x91, 2], [0x92, 2], [0x93, 2], [0x94, 2], [0x95, 2], [0x96, 2], [0x97, 2], [0x98, 2], [0x99, 2],
-  [0x9a, 2], [0x9b, 2], [0x9c, 2], [0x9d, 1], [0x9e, 2], [0x9f, 2], [0xa0, 2], [0xa1, 2], [0xa2, 2], [0xa3, 2], [0xa4, 2], [0xa5, 2],
-  [0xa6, 2], [0xa7, 2], [0xa8, 2], [0xa9, 1], [0xaa, 4], [0xab, 1], [0xac, 1], [0xad, 2], [0xae, 1], [0xaf, 1], [0xb0, 2], [0xb1, 1],
-  [0xb2, 10], [0xb3, 1], [0xb4, 8], [0xb5, 4], [0xb6, 4], [0xb7, 15], [0xb8, 1], [0xb9, 4], [0xba, 24], [0xc0, 1],
+  [0x80, 2],
+  [0x81, 2],
+  [0x82, 2],
+  [0x83, 2],
+  [0x84, 2],
+  [0x85, 1],
+  [0x86, 1],
+  [0x87, 2],
+  [0x89, 4],
+  [0x8a, 2],
+  [0x8b, 2],
+  [0x8c, 2],
+  [0x8e, 2],
+  [0x8f, 2],
+  [0x90, 2],
+  [0x91, 2],
+  [0x92, 2],
+  [0x93, 2],
+  [0x94, 2],
+  [0x95, 2],
+  [0x96, 2],
+  [0x97, 2],
+  [0x98, 2],
+  [0x99, 2],
+  [0x9a, 2],
+  [0x9b, 2],
+  [0x9c, 2],
+  [0x9d, 1],
+  [0x9e, 2],
+  [0x9f, 2],
+  [0xa0, 2],
+  [0xa1, 2],
+  [0xa2, 2],
+  [0xa3, 2],
+  [0xa4, 2],
+  [0xa5, 2],
+  [0xa6, 2],
+  [0xa7, 2],
+  [0xa8, 2],
+  [0xa9, 1],
+  [0xaa, 4],
+  [0xab, 1],
+  [0xac, 1],
+  [0xad, 2],
+  [0xae, 1],
+  [0xaf, 1],
+  [0xb0, 2],
+  [0xb1, 1],
+  [0xb2, 10],
+  [0xb3, 1],
+  [0xb4, 8],
+  [0xb5, 4],
+  [0xb6, 4],
+  [0xb7, 15],
+  [0xb8, 1],
+  [0xb9, 4],
+  [0xba, 24],
+  [0xc0, 1],
 ]);
 
 export interface JkFrame {
@@ -130,7 +183,8 @@ export function encodeJkFields(fields: JkField[]): Uint8Array {
   for (const f of fields) {
     out[o++] = f.id;
     if (f.id === 0x79) out[o++] = f.value.length;
-    else if (JK_FIELD_LENGTHS.get(f.id) !== f.value.length) throw new PackscopeError('USAGE', `JK field ${hex2(f.id)} must be ${JK_FIELD_LENGTHS.get(f.id)} bytes`);
+    else if (JK_FIELD_LENGTHS.get(f.id) !== f.value.length)
+      throw new PackscopeError('USAGE', `JK field ${hex2(f.id)} must be ${JK_FIELD_LENGTHS.get(f.id)} bytes`);
     out.set(f.value, o);
     o += f.value.length;
   }
@@ -398,7 +452,14 @@ function scanJk(rx: RxBuffer): Scan<JkFrame> {
   return {
     kind: 'frame',
     n: total,
-    frame: { bmsId: u32(bytes, 4, 'JK BMS id'), command: bytes[8]!, source: bytes[9]!, type: bytes[10]!, payload: bytes.slice(11, total - 9), recordNumber: u32(bytes, total - 9, 'JK record number') },
+    frame: {
+      bmsId: u32(bytes, 4, 'JK BMS id'),
+      command: bytes[8]!,
+      source: bytes[9]!,
+      type: bytes[10]!,
+      payload: bytes.slice(11, total - 9),
+      recordNumber: u32(bytes, total - 9, 'JK record number'),
+    },
   };
 }
 

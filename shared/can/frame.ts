@@ -42,7 +42,10 @@ export function checkFrame(f: CanFrame): CanFrame {
 
 /** candump-style id text: 3 hex digits for standard ids, 8 for extended ones. */
 export function formatCanId(f: Pick<CanFrame, 'id' | 'extended'>): string {
-  return f.id.toString(16).toUpperCase().padStart(f.extended ? 8 : 3, '0');
+  return f.id
+    .toString(16)
+    .toUpperCase()
+    .padStart(f.extended ? 8 : 3, '0');
 }
 
 /** One candump line (`7E8   [8]  02 50 02 00 32 01 F4 CC`), the format bench engineers grep. */

@@ -48,7 +48,8 @@ export function encodePdu(pdu: IsoTpPdu, padding: number | null = 0xcc): Uint8Ar
       body = [pdu.data.length, ...pdu.data];
       break;
     case 'first':
-      if (!Number.isInteger(pdu.length) || pdu.length < 8 || pdu.length > 0xffffffff) throw new DecodeError(`ISO-TP first frame length ${pdu.length} out of range`);
+      if (!Number.isInteger(pdu.length) || pdu.length < 8 || pdu.length > 0xffffffff)
+        throw new DecodeError(`ISO-TP first frame length ${pdu.length} out of range`);
       if (pdu.length <= ISOTP_MAX_LENGTH) {
         if (pdu.data.length !== 6) throw new DecodeError('ISO-TP first frame carries exactly 6 bytes');
         body = [0x10 | (pdu.length >> 8), pdu.length & 0xff, ...pdu.data];
@@ -229,9 +230,7 @@ export class IsoTpEndpoint {
   }
 
   private armCr(): () => void {
-    return this.clock.after(this.opts.nCrMs, () =>
-      this.failRx(new IsoTpError('N_TIMEOUT_Cr', `no consecutive frame within ${this.opts.nCrMs} ms (N_Cr)`)),
-    );
+    return this.clock.after(this.opts.nCrMs, () => this.failRx(new IsoTpError('N_TIMEOUT_Cr', `no consecutive frame within ${this.opts.nCrMs} ms (N_Cr)`)));
   }
 
   private sendFlow(status: FlowStatus): void {

@@ -14,7 +14,15 @@ export const PYLONTECH_IDS = { limits: 0x351, soc: 0x355, measurements: 0x356, a
 export const PYLONTECH_ID_SET: ReadonlySet<number> = new Set(Object.values(PYLONTECH_IDS));
 
 /** The seven alarm categories 0x359 carries, each as a protection (byte 0/1) and a warning (byte 2/3). */
-export const PYLONTECH_ALARMS = ['over_voltage', 'under_voltage', 'over_temperature', 'under_temperature', 'over_current_discharge', 'over_current_charge', 'bms_internal'] as const;
+export const PYLONTECH_ALARMS = [
+  'over_voltage',
+  'under_voltage',
+  'over_temperature',
+  'under_temperature',
+  'over_current_discharge',
+  'over_current_charge',
+  'bms_internal',
+] as const;
 export type PylontechAlarm = (typeof PYLONTECH_ALARMS)[number];
 export type PylontechAlarmSet = Record<PylontechAlarm, boolean>;
 
@@ -29,8 +37,19 @@ const ALARM_BITS: Record<PylontechAlarm, [number, number]> = {
   bms_internal: [1, 3],
 };
 
-export interface PylontechLimits { chargeVoltage: number; chargeCurrentLimit: number; dischargeCurrentLimit: number; dischargeVoltage: number }
-export interface PylontechRequests { chargeEnable: boolean; dischargeEnable: boolean; forceCharge1: boolean; forceCharge2: boolean; fullChargeRequest: boolean }
+export interface PylontechLimits {
+  chargeVoltage: number;
+  chargeCurrentLimit: number;
+  dischargeCurrentLimit: number;
+  dischargeVoltage: number;
+}
+export interface PylontechRequests {
+  chargeEnable: boolean;
+  dischargeEnable: boolean;
+  forceCharge1: boolean;
+  forceCharge2: boolean;
+  fullChargeRequest: boolean;
+}
 
 export type PylontechMessage =
   | ({ kind: 'limits' } & PylontechLimits)
@@ -157,7 +176,12 @@ export function encodePylontech(m: PylontechMessage): CanFrame {
     }
     case 'requests': {
       const d = new Uint8Array(2);
-      d[0] = (m.chargeEnable ? 0x80 : 0) | (m.dischargeEnable ? 0x40 : 0) | (m.forceCharge1 ? 0x20 : 0) | (m.forceCharge2 ? 0x10 : 0) | (m.fullChargeRequest ? 0x08 : 0);
+      d[0] =
+        (m.chargeEnable ? 0x80 : 0) |
+        (m.dischargeEnable ? 0x40 : 0) |
+        (m.forceCharge1 ? 0x20 : 0) |
+        (m.forceCharge2 ? 0x10 : 0) |
+        (m.fullChargeRequest ? 0x08 : 0);
       return dataFrame(PYLONTECH_IDS.requests, d);
     }
     case 'manufacturer': {
@@ -244,7 +268,13 @@ export function encodePackBroadcast(s: PylontechSource, o: PylontechEncodeOption
   if (o.warnTempLow !== undefined && minT <= o.warnTempLow) warning.under_temperature = true;
   const fet = (f: (typeof STATUS_FLAGS)[number]) => (s.status & flagBit(STATUS_FLAGS, f)) !== 0;
   return [
-    encodePylontech({ kind: 'limits', chargeVoltage: s.chargeVoltageLimit, chargeCurrentLimit: s.chargeCurrentLimit, dischargeCurrentLimit: s.dischargeCurrentLimit, dischargeVoltage: s.dischargeVoltageLimit }),
+    encodePylontech({
+      kind: 'limits',
+      chargeVoltage: s.chargeVoltageLimit,
+      chargeCurrentLimit: s.chargeCurrentLimit,
+      dischargeCurrentLimit: s.dischargeCurrentLimit,
+      dischargeVoltage: s.dischargeVoltageLimit,
+    }),
     encodePylontech({ kind: 'soc', soc: Math.max(0, Math.min(100, s.soc)), soh: Math.max(0, Math.min(100, s.soh)) }),
     encodePylontech({ kind: 'measurements', voltage: s.packVoltage, current: s.current, temperature: meanTemperature(s.temperatures) }),
     encodePylontech({ kind: 'alarms', protection, warning, moduleCount: o.moduleCount ?? 1, marker: 'PN' }),

@@ -166,9 +166,9 @@ export function encodeRequest(r: UdsRequest): Uint8Array {
   const sup = (s?: boolean) => (s ? 0x80 : 0);
   switch (r.service) {
     case 'DiagnosticSessionControl':
-      return Uint8Array.of(SID.DiagnosticSessionControl, byte(r.session, 'session') & 0x7f | sup(r.suppressResponse));
+      return Uint8Array.of(SID.DiagnosticSessionControl, (byte(r.session, 'session') & 0x7f) | sup(r.suppressResponse));
     case 'EcuReset':
-      return Uint8Array.of(SID.EcuReset, byte(r.resetType, 'reset type') & 0x7f | sup(r.suppressResponse));
+      return Uint8Array.of(SID.EcuReset, (byte(r.resetType, 'reset type') & 0x7f) | sup(r.suppressResponse));
     case 'ReadDataByIdentifier':
       return Uint8Array.of(SID.ReadDataByIdentifier, ...uintBytes(r.did, 2, 'data identifier'));
     case 'SecurityAccess': {
@@ -183,7 +183,13 @@ export function encodeRequest(r: UdsRequest): Uint8Array {
       const a = r.addressBytes ?? 4;
       const s = r.sizeBytes ?? 4;
       if (a < 1 || a > 4 || s < 1 || s > 4) throw new DecodeError('address and size fields are 1..4 bytes here');
-      return Uint8Array.of(SID.RequestDownload, byte(r.dataFormat, 'data format'), (s << 4) | a, ...uintBytes(r.address, a, 'address'), ...uintBytes(r.size, s, 'size'));
+      return Uint8Array.of(
+        SID.RequestDownload,
+        byte(r.dataFormat, 'data format'),
+        (s << 4) | a,
+        ...uintBytes(r.address, a, 'address'),
+        ...uintBytes(r.size, s, 'size'),
+      );
     }
     case 'TransferData':
       return Uint8Array.of(SID.TransferData, byte(r.sequence, 'block sequence counter'), ...r.data);
@@ -252,7 +258,9 @@ export function encodeResponse(r: UdsResponse): Uint8Array {
     case 'DiagnosticSessionControl':
       return Uint8Array.of(0x50, byte(r.session, 'session'), ...uintBytes(r.p2Ms, 2, 'P2'), ...uintBytes(Math.round(r.p2StarMs / 10), 2, 'P2*'));
     case 'EcuReset':
-      return r.powerDownTime === undefined ? Uint8Array.of(0x51, byte(r.resetType, 'reset type')) : Uint8Array.of(0x51, byte(r.resetType, 'reset type'), byte(r.powerDownTime, 'power down time'));
+      return r.powerDownTime === undefined
+        ? Uint8Array.of(0x51, byte(r.resetType, 'reset type'))
+        : Uint8Array.of(0x51, byte(r.resetType, 'reset type'), byte(r.powerDownTime, 'power down time'));
     case 'ReadDataByIdentifier':
       return Uint8Array.of(0x62, ...uintBytes(r.did, 2, 'data identifier'), ...r.data);
     case 'SecurityAccess':

@@ -31,9 +31,7 @@ function write(v: unknown, indent: number, pad: string): string {
         .sort();
       if (keys.length === 0) return '{}';
       return (
-        '{' + nl +
-        keys.map((k) => inner + JSON.stringify(k) + sep + write((v as Record<string, unknown>)[k], indent, inner)).join(',' + nl) +
-        nl + pad + '}'
+        '{' + nl + keys.map((k) => inner + JSON.stringify(k) + sep + write((v as Record<string, unknown>)[k], indent, inner)).join(',' + nl) + nl + pad + '}'
       );
     }
     default:

@@ -18,13 +18,7 @@ const END = '-----END SSH SIGNATURE-----';
 
 /** The bytes the Ed25519 key actually signs. */
 export function sshsigSignedData(namespace: string, message: Uint8Array, hashAlgorithm: 'sha512' = 'sha512'): Uint8Array {
-  return concatBytes(
-    MAGIC,
-    sshString(utf8Encode(namespace)),
-    sshString(new Uint8Array(0)),
-    sshString(utf8Encode(hashAlgorithm)),
-    sshString(sha512(message)),
-  );
+  return concatBytes(MAGIC, sshString(utf8Encode(namespace)), sshString(new Uint8Array(0)), sshString(utf8Encode(hashAlgorithm)), sshString(sha512(message)));
 }
 
 /** Builds the armored signature given a signer (the private key may live in a keychain). */
@@ -44,7 +38,9 @@ export async function sshsigSign(
     sshString(utf8Encode('sha512')),
     sshString(concatBytes(sshString(utf8Encode('ssh-ed25519')), sshString(sig))),
   );
-  const b64 = base64Encode(blob).match(/.{1,70}/g)!.join('\n');
+  const b64 = base64Encode(blob)
+    .match(/.{1,70}/g)!
+    .join('\n');
   return `${BEGIN}\n${b64}\n${END}\n`;
 }
 

@@ -13,7 +13,7 @@ export function writeZip(files: ReadonlyMap<string, Uint8Array>, options: { leve
     const data = files.get(name)!;
     // Already-compressed photos are stored; everything else is deflated.
     const stored = /\.(jpe?g|png|webp|gif|heic|zip|psdiag)$/i.test(name);
-    tree[name] = [data, { level: stored ? 0 : options.level ?? 6, mtime: FIXED_MTIME, os: 3, attrs: (0o100644 << 16) >>> 0 }];
+    tree[name] = [data, { level: stored ? 0 : (options.level ?? 6), mtime: FIXED_MTIME, os: 3, attrs: (0o100644 << 16) >>> 0 }];
   }
   return zipSync(tree);
 }

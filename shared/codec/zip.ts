@@ -247,7 +247,13 @@ export function openZip(bytes: Uint8Array, limits: ZipLimits = DEFAULT_ZIP_LIMIT
  * directory.
  */
 function dataDescriptorLength(bytes: Uint8Array, at: number, limit: number, crc: number, csize: number, usize: number, name: string): number {
-  if (at + 16 <= limit && rd32(bytes, at) === SIG_DATA_DESCRIPTOR && rd32(bytes, at + 4) === crc && rd32(bytes, at + 8) === csize && rd32(bytes, at + 12) === usize) {
+  if (
+    at + 16 <= limit &&
+    rd32(bytes, at) === SIG_DATA_DESCRIPTOR &&
+    rd32(bytes, at + 4) === crc &&
+    rd32(bytes, at + 8) === csize &&
+    rd32(bytes, at + 12) === usize
+  ) {
     return 16;
   }
   if (at + 12 <= limit && rd32(bytes, at) === crc && rd32(bytes, at + 4) === csize && rd32(bytes, at + 8) === usize) return 12;
@@ -269,11 +275,13 @@ function checkContiguous(bytes: Uint8Array, spans: { start: number; end: number;
     if (s.start < at) {
       throw new UnsafeArchiveError(`entries "${printable(prev!)}" and "${printable(s.name)}" overlap (at offset ${s.start})`);
     }
-    if (s.start > at) unlisted(bytes, at, s.start, prev === null ? 'before the first entry' : `between entries "${printable(prev)}" and "${printable(s.name)}"`);
+    if (s.start > at)
+      unlisted(bytes, at, s.start, prev === null ? 'before the first entry' : `between entries "${printable(prev)}" and "${printable(s.name)}"`);
     at = s.end;
     prev = s.name;
   }
-  if (at < cdOffset) unlisted(bytes, at, cdOffset, prev === null ? 'before the central directory' : `between the last entry "${printable(prev)}" and the central directory`);
+  if (at < cdOffset)
+    unlisted(bytes, at, cdOffset, prev === null ? 'before the central directory' : `between the last entry "${printable(prev)}" and the central directory`);
 }
 
 function unlisted(bytes: Uint8Array, from: number, to: number, where: string): never {

@@ -18,7 +18,13 @@ import { decodeCertificate, parsePublicKeyPem, spkiFromPoint, verifyCertificate,
 import { decodeSegments } from '../blackbox/decoder.js';
 import { segmentRecords } from '../blackbox/segment.js';
 import {
-  ATTESTATION_NONE, ChainVerifier, checkpointSegment, verifyCheckpoint, type Checkpoint, type SignatureVerifier, type VerifyIssue,
+  ATTESTATION_NONE,
+  ChainVerifier,
+  checkpointSegment,
+  verifyCheckpoint,
+  type Checkpoint,
+  type SignatureVerifier,
+  type VerifyIssue,
 } from '../blackbox/verify.js';
 import type { ParsedSegment } from '../blackbox/segment.js';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -56,7 +62,11 @@ const CheckpointJson = z.strictObject({
   recordCount: z.number().int().min(0).max(0xffff),
   nonce: z.string().regex(/^([0-9a-f]{2}){0,255}$/),
   signature: z.string().regex(/^[0-9a-f]{128}$/),
-  segmentSize: z.number().int().min(512).max(1 << 20),
+  segmentSize: z
+    .number()
+    .int()
+    .min(512)
+    .max(1 << 20),
   /** Checkpoint format 2: the board's signed extent (counters null for "none"). */
   attestation: z
     .strictObject({
@@ -64,7 +74,11 @@ const CheckpointJson = z.strictObject({
       oldestHash: z.string().regex(/^[0-9a-f]{64}$/),
       newestCounter: z.number().int().min(0).max(0xfffffffe).nullable(),
       newestHash: z.string().regex(/^[0-9a-f]{64}$/),
-      boardTimeMs: z.number().int().min(0).max(2 ** 53 - 1),
+      boardTimeMs: z
+        .number()
+        .int()
+        .min(0)
+        .max(2 ** 53 - 1),
       bootCount: z.number().int().min(0).max(0xffffffff),
     })
     .optional(),
@@ -174,7 +188,11 @@ export function decodeDeviceEvidence(
       }
     }
     if (cert.serial !== identity.serial || cert.model !== identity.model) {
-      checks.push({ id: 'device-identity', ok: false, detail: `identity.json names ${identity.model} ${identity.serial}, the certificate ${cert.model} ${cert.serial}` });
+      checks.push({
+        id: 'device-identity',
+        ok: false,
+        detail: `identity.json names ${identity.model} ${identity.serial}, the certificate ${cert.model} ${cert.serial}`,
+      });
     }
   }
 
@@ -188,7 +206,15 @@ export function decodeDeviceEvidence(
   let tempLabels: string[] | null = null;
   let cells: number | null = null;
   const segmentTimes = new Map<number, number>();
-  const chain = cert ? new ChainVerifier({ publicKey: cert.devicePublicKey, serial: cert.serial, deferSignatures: true, ...(verify ? { verify } : {}), ...(hash ? { hash } : {}) }) : null;
+  const chain = cert
+    ? new ChainVerifier({
+        publicKey: cert.devicePublicKey,
+        serial: cert.serial,
+        deferSignatures: true,
+        ...(verify ? { verify } : {}),
+        ...(hash ? { hash } : {}),
+      })
+    : null;
   const lastIndex = () => (records.length ? records[records.length - 1]!.index : null);
   for (const item of decodeSegments(segBytes)) {
     if (item.kind === 'damage') {
@@ -263,7 +289,11 @@ export function decodeDeviceEvidence(
     // Per-segment signatures are redundant where the attested chain head binds an unbroken chain:
     // check them only when something is missing, broken or unattested.
     const s = chain.summary();
-    const bound = checkpointOk && extent !== null && extent.unreadableCount === 0 && s.missingSegments === 0 &&
+    const bound =
+      checkpointOk &&
+      extent !== null &&
+      extent.unreadableCount === 0 &&
+      s.missingSegments === 0 &&
       !s.issues.some((i) => i.kind === 'damage' || CHAIN_ISSUES.has(i.kind) || i.kind === 'hash');
     if (bound) chain.settleDeferred();
     else issues.push(...chain.verifyDeferred());
@@ -284,8 +314,13 @@ export function decodeDeviceEvidence(
       checks.push({ id: 'segment-signatures', ok: true, detail: 'desktop recording: no device signatures, evaluated as unsigned data' });
     }
   } else {
-    if (!cpBytes) checks.push({ id: 'extent', ok: false, detail: 'no signed checkpoint: nothing proves how much of the board\'s history the package holds' });
-    else if (!extent) checks.push({ id: 'extent', ok: false, detail: 'the checkpoint does not attest the board\'s extent (first checkpoint format): pull the log again with this PackScope' });
+    if (!cpBytes) checks.push({ id: 'extent', ok: false, detail: "no signed checkpoint: nothing proves how much of the board's history the package holds" });
+    else if (!extent)
+      checks.push({
+        id: 'extent',
+        ok: false,
+        detail: "the checkpoint does not attest the board's extent (first checkpoint format): pull the log again with this PackScope",
+      });
     const bad = issues.filter((i) => SIGNATURE_ISSUES.has(i.kind));
     signature = bad.length ? 'invalid' : 'valid';
     checks.push(
@@ -309,7 +344,10 @@ export function decodeDeviceEvidence(
     );
   }
 
-  const rating = cert && cert.version >= 2 && cert.ratedCapacityAh !== null ? { chemistry: cert.chemistry ?? '', cellCount: cert.cellCount ?? 0, ratedCapacityAh: cert.ratedCapacityAh } : null;
+  const rating =
+    cert && cert.version >= 2 && cert.ratedCapacityAh !== null
+      ? { chemistry: cert.chemistry ?? '', cellCount: cert.cellCount ?? 0, ratedCapacityAh: cert.ratedCapacityAh }
+      : null;
   return {
     device: {
       serial: cert?.serial ?? identity.serial,
@@ -370,14 +408,17 @@ function attestedExtent(
     problems.push(`the board attested segments ${a.oldestCounter}–${a.newestCounter}; the package lacks ${unreadableCount}: ${ranges(unreadable)}`);
   }
   const historyFromMs = none ? null : (times.get(a.oldestCounter) ?? null);
-  const span = none ? 'no closed segment' : `segments ${a.oldestCounter}–${a.newestCounter}, history from ${historyFromMs === null ? 'unknown' : new Date(historyFromMs).toISOString()}`;
+  const span = none
+    ? 'no closed segment'
+    : `segments ${a.oldestCounter}–${a.newestCounter}, history from ${historyFromMs === null ? 'unknown' : new Date(historyFromMs).toISOString()}`;
   checks.push(
     problems.length
       ? { id: 'extent', ok: false, detail: problems.join('; ') }
       : {
           id: 'extent',
           ok: true,
-          detail: `the board attests ${span}; board clock ${new Date(a.boardTimeMs).toISOString()}, boot ${a.bootCount}` +
+          detail:
+            `the board attests ${span}; board clock ${new Date(a.boardTimeMs).toISOString()}, boot ${a.bootCount}` +
             (unreadableCount ? `; ${unreadableCount} attested segment(s) unreadable: ${ranges(unreadable)}` : '; every attested segment present'),
         },
   );

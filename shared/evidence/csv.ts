@@ -80,7 +80,13 @@ export function csvMatches(
 ): { records: boolean; events: boolean } {
   const r = new TextMatcher(recordsCsv);
   const e = new TextMatcher(eventsCsv);
-  csvPieces(records, cells, tempLabels, (s) => r.push(s), (s) => e.push(s));
+  csvPieces(
+    records,
+    cells,
+    tempLabels,
+    (s) => r.push(s),
+    (s) => e.push(s),
+  );
   return { records: r.finish(), events: e.finish() };
 }
 
@@ -91,6 +97,12 @@ export function recordsToCsv(
 ): { records: Uint8Array; events: Uint8Array } {
   const rows: string[] = [];
   const events: string[] = [];
-  csvPieces(records, cells, tempLabels, (s) => rows.push(s), (s) => events.push(s));
+  csvPieces(
+    records,
+    cells,
+    tempLabels,
+    (s) => rows.push(s),
+    (s) => events.push(s),
+  );
   return { records: encodeText(rows.join('')), events: encodeText(events.join('')) };
 }

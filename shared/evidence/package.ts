@@ -113,7 +113,7 @@ export function verifyText(fingerprint: string): string {
     'What these three steps prove, and what they do not',
     '--------------------------------------------------',
     `The installation key (fingerprint ${fingerprint}) was made on the`,
-    'customer\'s computer and travels inside this package. Steps 1-3 prove only that nothing',
+    "customer's computer and travels inside this package. Steps 1-3 prove only that nothing",
     'changed after someone holding that key signed the file list. Anyone can make such a key, so',
     'they do not prove who made the package, nor that the data came from the battery. The key',
     'means something only if you know it already: compare the fingerprint with your own records',
@@ -122,18 +122,18 @@ export function verifyText(fingerprint: string): string {
     '',
     'What proves the data',
     '--------------------',
-    'The records in device/ are signed by the battery\'s own device key, whose certificate is',
+    "The records in device/ are signed by the battery's own device key, whose certificate is",
     'signed by your manufacturing CA. The battery also signed a checkpoint over a nonce, in which',
     'it states the oldest and newest segment it holds, the hash that binds every segment in',
     'between, its clock and its boot count. With a claim ticket you issued, that nonce is yours,',
     'so the pull was made after you issued the ticket. The device certificate, records and',
-    'checkpoint use PackScope\'s binary formats (documented in firmware/PROTOCOL.md); checking',
+    "checkpoint use PackScope's binary formats (documented in firmware/PROTOCOL.md); checking",
     'them, and deciding the claim with your own warranty policy, needs PackScope:',
     '',
     '  packscope package verify THIS-FILE.psdiag --root YOUR-ROOT.pem --policy YOUR-POLICY.json \\',
     '      [--ticket-key YOUR-TICKET-KEY.pub.pem] [--install-key CUSTOMER-KEY.pub]',
     '',
-    'The policy, evaluation, report and manifest in this package are what the customer\'s',
+    "The policy, evaluation, report and manifest in this package are what the customer's",
     'PackScope showed; `packscope package verify` recomputes each one and reports any',
     'difference. Do not act on report.html from the package: write your own with --report.',
     '',
@@ -142,7 +142,11 @@ export function verifyText(fingerprint: string): string {
 
 function safePhotoName(i: number, name: string): string {
   const base = name.split(/[\\/]/).pop() ?? 'photo';
-  const clean = base.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '').slice(0, 80) || 'photo';
+  const clean =
+    base
+      .replace(/[^A-Za-z0-9._-]/g, '_')
+      .replace(/^\.+/, '')
+      .slice(0, 80) || 'photo';
   return `${PHOTO_DIR}${String(i + 1).padStart(2, '0')}-${clean}`;
 }
 
@@ -155,7 +159,13 @@ export interface TicketFacts {
  * Evaluates decoded evidence: the one function both creation and verification use. The claim date
  * for the warranty age is the ticket's issue time, else the board's attested clock, else createdAt.
  */
-export function evaluateEvidence(evidence: DecodedEvidence, policy: WarrantyPolicy, claim: Claim, createdAtIso: string, ticket: TicketFacts | null = null): Evaluation {
+export function evaluateEvidence(
+  evidence: DecodedEvidence,
+  policy: WarrantyPolicy,
+  claim: Claim,
+  createdAtIso: string,
+  ticket: TicketFacts | null = null,
+): Evaluation {
   const ev = new Evaluator(policy, { nominalCapacityAh: evidence.device.nominalCapacityAh });
   for (const r of evidence.records) ev.push(r);
   const reportedAt = Date.parse(createdAtIso);
@@ -193,7 +203,12 @@ export function reportFor(p: ReportParts): Uint8Array {
     renderReportHtml({
       evaluation: p.evaluation,
       claim: p.claim,
-      device: { serial: p.evidence.device.serial, model: p.evidence.device.model, firmwareVersion: p.evidence.device.firmwareVersion, source: p.evidence.source },
+      device: {
+        serial: p.evidence.device.serial,
+        model: p.evidence.device.model,
+        firmwareVersion: p.evidence.device.firmwareVersion,
+        source: p.evidence.source,
+      },
       createdAt: p.createdAt,
       toolVersion: p.toolVersion,
       installKeyFingerprint: p.fingerprint,
@@ -258,10 +273,16 @@ export async function assemblePackage(input: AssembleInput): Promise<{ files: Ma
   if (input.ticket) {
     ticket = parseTicketFile(input.ticket);
     if (!evidence.extent || evidence.extent.nonce !== ticket.ticket.nonce) {
-      throw new PackscopeError('REFUSED', `the log was not pulled with claim ticket ${ticket.ticket.claimId}: its checkpoint carries another nonce; pull it again with --ticket`);
+      throw new PackscopeError(
+        'REFUSED',
+        `the log was not pulled with claim ticket ${ticket.ticket.claimId}: its checkpoint carries another nonce; pull it again with --ticket`,
+      );
     }
     if (ticket.ticket.serial !== evidence.device.serial) {
-      throw new PackscopeError('REFUSED', `claim ticket ${ticket.ticket.claimId} is for serial ${ticket.ticket.serial}, the log is from ${evidence.device.serial}`);
+      throw new PackscopeError(
+        'REFUSED',
+        `claim ticket ${ticket.ticket.claimId} is for serial ${ticket.ticket.serial}, the log is from ${evidence.device.serial}`,
+      );
     }
   }
   const evaluation = evaluateEvidence(evidence, policy, claim, createdAt, ticket ? { issuedAtMs: Date.parse(ticket.ticket.issuedAt) } : null);
@@ -381,8 +402,19 @@ export async function verifyPackage(zipBytes: Uint8Array, opts: VerifyOptions): 
         ? `FAILED: ${failed.length} check(s) failed; first: ${failed[0]!.id}: ${failed[0]!.detail}`
         : 'FAILED: the package could not be evaluated';
     return {
-      ok, line, checks, manifest, claim, evaluation: decision, customerEvaluation, policy: policyInfo, installKey: installInfo,
-      freshness, extent: extentText, caveats, report,
+      ok,
+      line,
+      checks,
+      manifest,
+      claim,
+      evaluation: decision,
+      customerEvaluation,
+      policy: policyInfo,
+      installKey: installInfo,
+      freshness,
+      extent: extentText,
+      caveats,
+      report,
     };
   };
 
@@ -513,7 +545,9 @@ export async function verifyPackage(zipBytes: Uint8Array, opts: VerifyOptions): 
   if (packagePolicy) {
     policyInfo.differences = policyDifferences(packagePolicy, deciding);
     if (policyInfo.differences.length) {
-      caveats.push(`the package's policy ${packagePolicy.id} (what the customer saw) differs from the deciding policy ${deciding.id} in ${policyInfo.differences.length} place(s)`);
+      caveats.push(
+        `the package's policy ${packagePolicy.id} (what the customer saw) differs from the deciding policy ${deciding.id} in ${policyInfo.differences.length} place(s)`,
+      );
     }
   }
 
@@ -528,7 +562,9 @@ export async function verifyPackage(zipBytes: Uint8Array, opts: VerifyOptions): 
     fail(checks, 'device-evidence', isPackscopeError(e) ? e.message : `device data does not decode: ${(e as Error).message}`);
   }
   if (evidence && opts.rootPublicKeyPem && evidence.source === 'desktop') {
-    caveats.push('desktop recording: no device signatures, so it is not device evidence; it can support a covered verdict only if your policy sets requireSignedData to false');
+    caveats.push(
+      'desktop recording: no device signatures, so it is not device evidence; it can support a covered verdict only if your policy sets requireSignedData to false',
+    );
   }
   const x = evidence?.extent ?? null;
   if (x) {
@@ -565,20 +601,29 @@ export async function verifyPackage(zipBytes: Uint8Array, opts: VerifyOptions): 
       }
     }
     if (t && evidence) {
-      if (t.ticket.serial !== evidence.device.serial) problems.push(`the ticket is for serial ${t.ticket.serial}, the device data is from ${evidence.device.serial}`);
+      if (t.ticket.serial !== evidence.device.serial)
+        problems.push(`the ticket is for serial ${t.ticket.serial}, the device data is from ${evidence.device.serial}`);
       if (!x) problems.push('the device data has no attested checkpoint to carry the ticket nonce');
       else {
-        if (x.nonce !== t.ticket.nonce) problems.push(`the checkpoint was signed over nonce ${x.nonce}, not ticket ${t.ticket.claimId}'s: the log was not pulled for this claim`);
+        if (x.nonce !== t.ticket.nonce)
+          problems.push(`the checkpoint was signed over nonce ${x.nonce}, not ticket ${t.ticket.claimId}'s: the log was not pulled for this claim`);
         const issued = Date.parse(t.ticket.issuedAt);
         const expires = Date.parse(t.ticket.expiresAt);
-        if (x.boardTimeMs < issued - DAY_MS) problems.push(`the board's clock at the pull (${new Date(x.boardTimeMs).toISOString()}) is before the ticket was issued`);
-        if (x.boardTimeMs > expires + DAY_MS) problems.push(`the pull (board clock ${new Date(x.boardTimeMs).toISOString()}) was made after the ticket expired at ${t.ticket.expiresAt}`);
+        if (x.boardTimeMs < issued - DAY_MS)
+          problems.push(`the board's clock at the pull (${new Date(x.boardTimeMs).toISOString()}) is before the ticket was issued`);
+        if (x.boardTimeMs > expires + DAY_MS)
+          problems.push(`the pull (board clock ${new Date(x.boardTimeMs).toISOString()}) was made after the ticket expired at ${t.ticket.expiresAt}`);
       }
-      if (packageTicketBytes && opts.ticket && !bytesEqual(packageTicketBytes, opts.ticket)) problems.push(`${FILES.ticket} in the package is not the ticket you gave`);
+      if (packageTicketBytes && opts.ticket && !bytesEqual(packageTicketBytes, opts.ticket))
+        problems.push(`${FILES.ticket} in the package is not the ticket you gave`);
     }
     if (problems.length) fail(checks, 'ticket', problems.join('; '));
     else if (t) {
-      checks.push({ id: 'ticket', ok: true, detail: `claim ${t.ticket.claimId} for ${t.ticket.serial}, issued ${t.ticket.issuedAt}; the checkpoint carries its nonce` });
+      checks.push({
+        id: 'ticket',
+        ok: true,
+        detail: `claim ${t.ticket.claimId} for ${t.ticket.serial}, issued ${t.ticket.issuedAt}; the checkpoint carries its nonce`,
+      });
       freshness = { proven: true, detail: `pulled for claim ticket ${t.ticket.claimId}, issued ${t.ticket.issuedAt}` };
       decisionTicket = { issuedAtMs: Date.parse(t.ticket.issuedAt) };
     }
@@ -592,14 +637,19 @@ export async function verifyPackage(zipBytes: Uint8Array, opts: VerifyOptions): 
     const created = Date.parse(manifest.createdAt);
     const problems: string[] = [];
     const last = evidence.records.length ? evidence.records[evidence.records.length - 1]!.t : null;
-    if (last !== null && created < last - CLOCK_TOLERANCE_MS) problems.push(`createdAt ${manifest.createdAt} is earlier than the newest record (${new Date(last).toISOString()})`);
-    if (x && created < x.boardTimeMs - CLOCK_TOLERANCE_MS) problems.push(`createdAt ${manifest.createdAt} is earlier than the board's clock at the pull (${new Date(x.boardTimeMs).toISOString()})`);
-    if (decisionTicket && created < decisionTicket.issuedAtMs - CLOCK_TOLERANCE_MS) problems.push(`createdAt ${manifest.createdAt} is earlier than the ticket's issue time`);
+    if (last !== null && created < last - CLOCK_TOLERANCE_MS)
+      problems.push(`createdAt ${manifest.createdAt} is earlier than the newest record (${new Date(last).toISOString()})`);
+    if (x && created < x.boardTimeMs - CLOCK_TOLERANCE_MS)
+      problems.push(`createdAt ${manifest.createdAt} is earlier than the board's clock at the pull (${new Date(x.boardTimeMs).toISOString()})`);
+    if (decisionTicket && created < decisionTicket.issuedAtMs - CLOCK_TOLERANCE_MS)
+      problems.push(`createdAt ${manifest.createdAt} is earlier than the ticket's issue time`);
     if (problems.length) fail(checks, 'dates', problems.join('; '));
     else {
       checks.push({ id: 'dates', ok: true, detail: `createdAt ${manifest.createdAt} follows the newest record` });
       if (x && created - x.boardTimeMs > 2 * DAY_MS) {
-        caveats.push(`the package was made ${Math.floor((created - x.boardTimeMs) / DAY_MS)} day(s) after the pull (board clock ${new Date(x.boardTimeMs).toISOString()})`);
+        caveats.push(
+          `the package was made ${Math.floor((created - x.boardTimeMs) / DAY_MS)} day(s) after the pull (board clock ${new Date(x.boardTimeMs).toISOString()})`,
+        );
       }
     }
   }
@@ -608,7 +658,8 @@ export async function verifyPackage(zipBytes: Uint8Array, opts: VerifyOptions): 
   if (evidence) {
     const rec = files.get(FILES.recordsCsv);
     const evs = files.get(FILES.eventsCsv);
-    const match = rec && evs ? csvMatches(evidence.records, evidence.device.cellCount, evidence.device.temperatureLabels, rec, evs) : { records: !!rec, events: !!evs };
+    const match =
+      rec && evs ? csvMatches(evidence.records, evidence.device.cellCount, evidence.device.temperatureLabels, rec, evs) : { records: !!rec, events: !!evs };
     const badCsv = [
       [FILES.recordsCsv, rec && match.records],
       [FILES.eventsCsv, evs && match.events],
@@ -619,24 +670,47 @@ export async function verifyPackage(zipBytes: Uint8Array, opts: VerifyOptions): 
       customerEvaluation = evaluateEvidence(evidence, packagePolicy, claim, manifest.createdAt, customerTicket);
       const inPkg = files.get(FILES.evaluation);
       if (!inPkg || !bytesEqual(inPkg, encodeText(canonicalJson(customerEvaluation)))) {
-        fail(checks, 'evaluation', 'evaluation.json differs from the evaluation recomputed from the device data with the package\'s policy');
+        fail(checks, 'evaluation', "evaluation.json differs from the evaluation recomputed from the device data with the package's policy");
       } else checks.push({ id: 'evaluation', ok: true, detail: `what the customer saw, recomputed: ${customerEvaluation.verdict}` });
       if (installKey) {
         const fingerprint = sshFingerprint(installKey);
         const photos = [...files.keys()].filter((n) => n.startsWith(PHOTO_DIR)).sort();
         const payload = new Map([...files].filter(([n]) => n !== FILES.manifest && !(SIGNATURE_FILES as readonly string[]).includes(n)));
         const expected = buildManifest({
-          toolVersion: manifest.tool.version, createdAt: manifest.createdAt, evidence, fingerprint, policy: packagePolicy, claim, evaluation: customerEvaluation, files: payload,
+          toolVersion: manifest.tool.version,
+          createdAt: manifest.createdAt,
+          evidence,
+          fingerprint,
+          policy: packagePolicy,
+          claim,
+          evaluation: customerEvaluation,
+          files: payload,
           digest: digestOf,
         });
         const diff = manifestDifferences(manifest, expected);
         if (diff.length || !bytesEqual(manifestBytes, utf8Encode(canonicalJson(expected)))) {
-          fail(checks, 'manifest', diff.length ? `fields differ from what the package's contents give: ${diff.join(', ')}` : 'manifest.json is not in canonical form');
+          fail(
+            checks,
+            'manifest',
+            diff.length ? `fields differ from what the package's contents give: ${diff.join(', ')}` : 'manifest.json is not in canonical form',
+          );
         } else checks.push({ id: 'manifest', ok: true, detail: `${MANIFEST_SCHEMA_ID}: every field matches the recomputation` });
-        const rendered = reportFor({ evidence, evaluation: customerEvaluation, claim, createdAt: manifest.createdAt, toolVersion: manifest.tool.version, fingerprint, photos });
+        const rendered = reportFor({
+          evidence,
+          evaluation: customerEvaluation,
+          claim,
+          createdAt: manifest.createdAt,
+          toolVersion: manifest.tool.version,
+          fingerprint,
+          photos,
+        });
         const inReport = files.get(FILES.report);
         if (opts.toolVersion !== undefined && compareVersions(manifest.tool.version, opts.toolVersion) > 0) {
-          fail(checks, 'manifest', `tool: made by PackScope ${manifest.tool.version}, newer than this verifier (${opts.toolVersion}); a package cannot come from the future: update PackScope or treat it as forged`);
+          fail(
+            checks,
+            'manifest',
+            `tool: made by PackScope ${manifest.tool.version}, newer than this verifier (${opts.toolVersion}); a package cannot come from the future: update PackScope or treat it as forged`,
+          );
         } else if (opts.toolVersion === undefined || manifest.tool.version === opts.toolVersion) {
           if (!inReport || !bytesEqual(inReport, rendered)) fail(checks, 'report', 'report.html is not the report PackScope renders from this package');
           else checks.push({ id: 'report', ok: true, detail: 'report.html matches its recomputed rendering' });
@@ -647,14 +721,25 @@ export async function verifyPackage(zipBytes: Uint8Array, opts: VerifyOptions): 
     }
     // The verdict that decides, with the deciding policy and only verified facts.
     if (claim) {
-      const same = customerEvaluation !== null && packagePolicy !== null && policyHash(packagePolicy) === policyHash(deciding) &&
+      const same =
+        customerEvaluation !== null &&
+        packagePolicy !== null &&
+        policyHash(packagePolicy) === policyHash(deciding) &&
         (customerTicket?.issuedAtMs ?? null) === (decisionTicket?.issuedAtMs ?? null);
-      const decided = same && customerEvaluation ? customerEvaluation : evaluateEvidence(evidence, deciding, claim, manifest?.createdAt ?? new Date(0).toISOString(), decisionTicket);
+      const decided =
+        same && customerEvaluation
+          ? customerEvaluation
+          : evaluateEvidence(evidence, deciding, claim, manifest?.createdAt ?? new Date(0).toISOString(), decisionTicket);
       decision = decided;
       if (installKey) {
         report = reportFor({
-          evidence, evaluation: decided, claim, createdAt: manifest?.createdAt ?? '', toolVersion: opts.toolVersion ?? manifest?.tool.version ?? '',
-          fingerprint: sshFingerprint(installKey), photos: [...files.keys()].filter((n) => n.startsWith(PHOTO_DIR)).sort(),
+          evidence,
+          evaluation: decided,
+          claim,
+          createdAt: manifest?.createdAt ?? '',
+          toolVersion: opts.toolVersion ?? manifest?.tool.version ?? '',
+          fingerprint: sshFingerprint(installKey),
+          photos: [...files.keys()].filter((n) => n.startsWith(PHOTO_DIR)).sort(),
         });
       }
     }
@@ -685,7 +770,8 @@ function manifestDifferences(a: Manifest, b: Manifest): string[] {
         if (canonicalJson(av) !== canonicalJson(bv)) out.push('files');
         continue;
       }
-      for (const f of new Set([...Object.keys(av), ...Object.keys(bv)])) if (canonicalJson(av[f] ?? null) !== canonicalJson(bv[f] ?? null)) out.push(`${k}.${f}`);
+      for (const f of new Set([...Object.keys(av), ...Object.keys(bv)]))
+        if (canonicalJson(av[f] ?? null) !== canonicalJson(bv[f] ?? null)) out.push(`${k}.${f}`);
     } else if (canonicalJson(a[k]) !== canonicalJson(b[k])) out.push(k);
   }
   return out;

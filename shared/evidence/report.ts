@@ -128,10 +128,11 @@ export function svgChart(opts: {
   const data = series.map((s) => decimate(records, from, to, s.value, W - PAD.l - PAD.r).filter((p) => Number.isFinite(p[1])));
   let lo = Infinity;
   let hi = -Infinity;
-  for (const d of data) for (const [, v] of d) {
-    lo = Math.min(lo, v);
-    hi = Math.max(hi, v);
-  }
+  for (const d of data)
+    for (const [, v] of d) {
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
   if (opts.threshold !== undefined) {
     lo = Math.min(lo, opts.threshold);
     hi = Math.max(hi, opts.threshold);
@@ -166,13 +167,17 @@ export function svgChart(opts: {
   const span = (t1 - t0) / 1000;
   for (let k = 0; k <= 4; k++) {
     const t = t0 + ((t1 - t0) * k) / 4;
-    out.push(`<text x="${x(t).toFixed(1)}" y="${H - 12}" font-size="10" text-anchor="middle">${span > 7200 ? fmt((t - t0) / 3_600_000) + ' h' : fmt((t - t0) / 1000) + ' s'}</text>`);
+    out.push(
+      `<text x="${x(t).toFixed(1)}" y="${H - 12}" font-size="10" text-anchor="middle">${span > 7200 ? fmt((t - t0) / 3_600_000) + ' h' : fmt((t - t0) / 1000) + ' s'}</text>`,
+    );
   }
   out.push(`<text x="${W - PAD.r}" y="${H - 1}" font-size="9" text-anchor="end" fill="#666">from ${escapeHtml(new Date(t0).toISOString())}</text>`);
   if (opts.threshold !== undefined) {
     const yy = y(opts.threshold).toFixed(1);
     out.push(`<line x1="${PAD.l}" x2="${W - PAD.r}" y1="${yy}" y2="${yy}" stroke="#d62728" stroke-dasharray="6 4"/>`);
-    out.push(`<text x="${W - PAD.r - 2}" y="${(Number(yy) - 3).toFixed(1)}" font-size="10" text-anchor="end" fill="#d62728">limit ${fmt(opts.threshold)}</text>`);
+    out.push(
+      `<text x="${W - PAD.r - 2}" y="${(Number(yy) - 3).toFixed(1)}" font-size="10" text-anchor="end" fill="#d62728">limit ${fmt(opts.threshold)}</text>`,
+    );
   }
   data.forEach((d, i) => {
     if (d.length === 0) return;
@@ -248,7 +253,10 @@ export function renderReportHtml(input: ReportInput): string {
       ['Signatures', e.log.signature],
       ['Records', `${e.log.records} (${e.log.from ?? '–'} to ${e.log.to ?? '–'})`],
       ['Gaps', `${e.log.integrityGaps} in the signed chain, ${e.log.timeGaps} in time`],
-      ['Warranty', `${e.period.withinWarranty ? 'within' : 'outside'} the period (ends ${e.period.warrantyEnds}); DOA window ${e.period.withinDoa ? 'applies' : 'has passed'} (ended ${e.period.doaEnds})`],
+      [
+        'Warranty',
+        `${e.period.withinWarranty ? 'within' : 'outside'} the period (ends ${e.period.warrantyEnds}); DOA window ${e.period.withinDoa ? 'applies' : 'has passed'} (ended ${e.period.doaEnds})`,
+      ],
       ['Policy', `${e.policy.id} (sha256 ${e.policy.sha256.slice(0, 16)}…)`],
     ]),
   );
@@ -260,7 +268,9 @@ export function renderReportHtml(input: ReportInput): string {
   }
   parts.push('<h2>Clauses</h2><table><tr><th>Clause</th><th>Type</th><th>Result</th><th>Occurrences</th></tr>');
   for (const c of e.clauses) {
-    parts.push(`<tr><td>${h(c.title)} <span class="muted">(${h(c.id)})</span></td><td>${c.type}</td><td>${h(c.status)}${c.reason ? ': ' + h(c.reason) : ''}</td><td>${c.occurrences}</td></tr>`);
+    parts.push(
+      `<tr><td>${h(c.title)} <span class="muted">(${h(c.id)})</span></td><td>${c.type}</td><td>${h(c.status)}${c.reason ? ': ' + h(c.reason) : ''}</td><td>${c.occurrences}</td></tr>`,
+    );
   }
   parts.push('</table>');
   if (input.records.length > 1) {

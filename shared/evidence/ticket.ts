@@ -115,7 +115,8 @@ export function defaultClaimId(issuedAt: Date, random: Uint8Array): string {
 
 /** Builds and signs a ticket. Invalid fields are a usage error naming each of them. */
 export async function signTicket(fields: TicketFields, signer: TicketSigner): Promise<TicketFile> {
-  if (fields.nonce.length !== TICKET_NONCE_BYTES) throw new PackscopeError('USAGE', `a ticket nonce is ${TICKET_NONCE_BYTES} bytes, got ${fields.nonce.length}`);
+  if (fields.nonce.length !== TICKET_NONCE_BYTES)
+    throw new PackscopeError('USAGE', `a ticket nonce is ${TICKET_NONCE_BYTES} bytes, got ${fields.nonce.length}`);
   if (signer.publicKey.length !== 32) throw new PackscopeError('USAGE', 'the supplier key is not an Ed25519 key (32-byte public key)');
   const candidate = {
     schema: TICKET_SCHEMA,
@@ -264,7 +265,10 @@ export function nonceFromCode(code: string): Uint8Array {
   const typed = code.replace(/[\s-]/g, '');
   if (typed.length === 0) throw new DecodeError('the claim code is empty');
   const odd = /[^\x21-\x7e]/.exec(typed);
-  if (odd) throw new DecodeError(`'${printableChar(odd[0])}' (character ${odd.index + 1} of the code) is not a claim code character (codes use the digits and the letters A–Z except U)`);
+  if (odd)
+    throw new DecodeError(
+      `'${printableChar(odd[0])}' (character ${odd.index + 1} of the code) is not a claim code character (codes use the digits and the letters A–Z except U)`,
+    );
   const clean = typed.toUpperCase().replace(/O/g, '0').replace(/[IL]/g, '1');
   const digits: number[] = [];
   for (let i = 0; i < Math.min(clean.length, CODE_DIGITS + 1); i++) {

@@ -58,11 +58,7 @@ export function publicKeyFromRaw(type: KeyType, raw: Uint8Array): PublicKey {
     } catch {
       throw new DecodeError('P-256 public key is not a point on the curve');
     }
-    spki = der(
-      TAG.SEQUENCE,
-      der(TAG.SEQUENCE, oidBytes(OID_EC_PUBLIC_KEY), oidBytes(OID_P256)),
-      der(TAG.BIT_STRING, Uint8Array.of(0), raw),
-    );
+    spki = der(TAG.SEQUENCE, der(TAG.SEQUENCE, oidBytes(OID_EC_PUBLIC_KEY), oidBytes(OID_P256)), der(TAG.BIT_STRING, Uint8Array.of(0), raw));
   }
   return { type, raw, spki, keyHash: sha256(spki) };
 }
@@ -169,12 +165,7 @@ export function encodePkcs8(key: PrivateKey): Uint8Array {
     der(TAG.OCTET_STRING, key.secret),
     der(0xa1, der(TAG.BIT_STRING, Uint8Array.of(0), key.publicKey.raw)),
   );
-  return der(
-    TAG.SEQUENCE,
-    der(TAG.INTEGER, Uint8Array.of(0)),
-    der(TAG.SEQUENCE, oidBytes(OID_EC_PUBLIC_KEY), oidBytes(OID_P256)),
-    der(TAG.OCTET_STRING, sec1),
-  );
+  return der(TAG.SEQUENCE, der(TAG.INTEGER, Uint8Array.of(0)), der(TAG.SEQUENCE, oidBytes(OID_EC_PUBLIC_KEY), oidBytes(OID_P256)), der(TAG.OCTET_STRING, sec1));
 }
 
 export function privateKeyToPem(key: PrivateKey): string {

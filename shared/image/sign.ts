@@ -5,16 +5,7 @@ import { DecodeError, PackscopeError } from '../errors.js';
 import { concatBytes, toHex, utf8Encode } from '../util/bytes.js';
 import { wr32 } from '../util/le.js';
 import type { PrivateKey, PublicKey } from './firmware-keys.js';
-import {
-  IMAGE_HEADER_SIZE,
-  TLV,
-  TLV_INFO_MAGIC,
-  TLV_PROT_INFO_MAGIC,
-  encodeHeader,
-  encodeTlvArea,
-  padToSlot,
-  type ImageVersion,
-} from './mcuboot.js';
+import { IMAGE_HEADER_SIZE, TLV, TLV_INFO_MAGIC, TLV_PROT_INFO_MAGIC, encodeHeader, encodeTlvArea, padToSlot, type ImageVersion } from './mcuboot.js';
 
 /**
  * Builds a signed MCUboot image the way `imgtool sign --pad-header` does: the same header, the
@@ -106,10 +97,7 @@ export function signImage(o: SignOptions): Uint8Array {
   const protArea = prot.length ? encodeTlvArea(TLV_PROT_INFO_MAGIC, prot) : new Uint8Array(0);
   const header = new Uint8Array(headerSize).fill(o.headerFill ?? 0xff);
   header.set(
-    encodeHeader(
-      { loadAddr: o.loadAddr ?? 0, headerSize, protectedTlvSize: protArea.length, imageSize: o.payload.length, flags: o.flags ?? 0 },
-      o.version,
-    ),
+    encodeHeader({ loadAddr: o.loadAddr ?? 0, headerSize, protectedTlvSize: protArea.length, imageSize: o.payload.length, flags: o.flags ?? 0 }, o.version),
   );
   const hashed = concatBytes(header, o.payload, protArea);
   const digest = sha256(hashed);

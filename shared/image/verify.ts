@@ -95,14 +95,23 @@ export function verifyImage(img: McubootImage, o: VerifyOptions): VerifyResult {
   if (hashStatus === 'mismatch') problems.push(['hash_mismatch', 'the image hash does not match its contents (the image was changed after signing)']);
   if (signature.status === 'missing') problems.push(['missing_signature', 'the image is not signed']);
   if (signature.status === 'unknown_key') {
-    problems.push(['unknown_key', `the image is signed by an unknown key (${signature.keyType ?? '?'} key hash ${signature.keyHash?.slice(0, 16) ?? 'not given'}), not one of the ${o.trustedKeys.length} trusted key(s)`]);
+    problems.push([
+      'unknown_key',
+      `the image is signed by an unknown key (${signature.keyType ?? '?'} key hash ${signature.keyHash?.slice(0, 16) ?? 'not given'}), not one of the ${o.trustedKeys.length} trusted key(s)`,
+    ]);
   }
   if (signature.status === 'bad_signature') problems.push(['bad_signature', 'the signature does not verify with the key the image names']);
   if (boardStatus === 'mismatch' || boardStatus === 'absent') {
-    problems.push(['wrong_board', board === null ? `the image carries no board id; this board is '${o.boardId}'` : `the image is for board '${board}', this board is '${o.boardId}'`]);
+    problems.push([
+      'wrong_board',
+      board === null ? `the image carries no board id; this board is '${o.boardId}'` : `the image is for board '${board}', this board is '${o.boardId}'`,
+    ]);
   }
   if (counterStatus === 'too_low') {
-    problems.push(['security_counter_too_low', `the image's security counter ${counter ?? 'none (0)'} is lower than the board's ${minimum} (rollback refused)`]);
+    problems.push([
+      'security_counter_too_low',
+      `the image's security counter ${counter ?? 'none (0)'} is lower than the board's ${minimum} (rollback refused)`,
+    ]);
   }
   return {
     valid: problems.length === 0,
@@ -121,21 +130,29 @@ export function verifyImage(img: McubootImage, o: VerifyOptions): VerifyResult {
  * The checks that need no image body: signature over the claimed digest, board id, security
  * counter and size. A bootloader runs them on the header and TLVs before it erases anything.
  */
-export function precheckImage(meta: ImageMeta, o: VerifyOptions & { maxSize?: number }): { ok: boolean; reason: Reason | 'too_large' | null; problems: string[]; signature: VerifyResult['signature'] } {
+export function precheckImage(
+  meta: ImageMeta,
+  o: VerifyOptions & { maxSize?: number },
+): { ok: boolean; reason: Reason | 'too_large' | null; problems: string[]; signature: VerifyResult['signature'] } {
   const signature = checkSignature(meta, o.trustedKeys);
   const problems: Array<[Reason | 'too_large', string]> = [];
   if (!meta.tlvs.some((t) => t.type === TLV.SHA256)) problems.push(['hash_missing', 'the image has no SHA256 TLV']);
   if (signature.status === 'missing') problems.push(['missing_signature', 'the image is not signed']);
-  if (signature.status === 'unknown_key') problems.push(['unknown_key', `the image is signed by an unknown key (key hash ${signature.keyHash?.slice(0, 16) ?? 'not given'})`]);
+  if (signature.status === 'unknown_key')
+    problems.push(['unknown_key', `the image is signed by an unknown key (key hash ${signature.keyHash?.slice(0, 16) ?? 'not given'})`]);
   if (signature.status === 'bad_signature') problems.push(['bad_signature', 'the signature does not verify with the key the image names']);
   const board = boardIdOf(meta);
   if (o.boardId !== undefined && board !== o.boardId) {
-    problems.push(['wrong_board', board === null ? `the image carries no board id; this board is '${o.boardId}'` : `the image is for board '${board}', this board is '${o.boardId}'`]);
+    problems.push([
+      'wrong_board',
+      board === null ? `the image carries no board id; this board is '${o.boardId}'` : `the image is for board '${board}', this board is '${o.boardId}'`,
+    ]);
   }
   const counter = securityCounterOf(meta) ?? 0;
   if (counter < (o.minSecurityCounter ?? 0)) {
     problems.push(['security_counter_too_low', `the image's security counter ${counter} is lower than the board's ${o.minSecurityCounter} (rollback refused)`]);
   }
-  if (o.maxSize !== undefined && meta.totalSize > o.maxSize) problems.push(['too_large', `the image (${meta.totalSize} bytes) does not fit the ${o.maxSize}-byte slot`]);
+  if (o.maxSize !== undefined && meta.totalSize > o.maxSize)
+    problems.push(['too_large', `the image (${meta.totalSize} bytes) does not fit the ${o.maxSize}-byte slot`]);
   return { ok: problems.length === 0, reason: problems[0]?.[0] ?? null, problems: problems.map((p) => p[1]), signature };
 }

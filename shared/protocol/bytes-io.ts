@@ -87,14 +87,18 @@ export class ByteWriter {
 export class ByteReader {
   private view: DataView;
   pos = 0;
-  constructor(private readonly buf: Uint8Array, private readonly what = 'payload') {
+  constructor(
+    private readonly buf: Uint8Array,
+    private readonly what = 'payload',
+  ) {
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
   get remaining(): number {
     return this.buf.length - this.pos;
   }
   private need(n: number, field: string): void {
-    if (this.pos + n > this.buf.length) throw new DecodeError(`${this.what}: truncated at ${field} (need ${n} bytes at ${this.pos}, have ${this.buf.length - this.pos})`);
+    if (this.pos + n > this.buf.length)
+      throw new DecodeError(`${this.what}: truncated at ${field} (need ${n} bytes at ${this.pos}, have ${this.buf.length - this.pos})`);
   }
   u8(field = 'u8'): number {
     this.need(1, field);

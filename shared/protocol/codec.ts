@@ -16,12 +16,7 @@ export interface CodecOptions {
 }
 
 /** Builds a codec from a writer and a reader over the same field layout. */
-export function codec<T>(
-  name: string,
-  write: (w: ByteWriter, v: T) => void,
-  read: (r: ByteReader) => T,
-  options: CodecOptions = {},
-): Codec<T> {
+export function codec<T>(name: string, write: (w: ByteWriter, v: T) => void, read: (r: ByteReader) => T, options: CodecOptions = {}): Codec<T> {
   return {
     encode(v) {
       const w = new ByteWriter();

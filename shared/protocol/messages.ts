@@ -10,7 +10,11 @@ import { codec, type Codec } from './codec.js';
  */
 export type { Codec } from './codec.js';
 
-export const EMPTY: Codec<Record<string, never>> = codec('empty', () => undefined, () => ({}));
+export const EMPTY: Codec<Record<string, never>> = codec(
+  'empty',
+  () => undefined,
+  () => ({}),
+);
 
 // ---------------------------------------------------------------- identity
 
@@ -42,7 +46,10 @@ export const IDENTITY = codec<IdentityPayload>(
   'identity',
   (w, v) => {
     w.u8(v.protocolVersion).str8(v.model).str8(v.serial).str8(v.boardId).str8(v.hardwareRevision);
-    w.str8(v.firmwareVersion).str8(v.bootloaderVersion).u8(v.cellCount).u8(Math.max(0, CHEM.indexOf(v.chemistry)));
+    w.str8(v.firmwareVersion)
+      .str8(v.bootloaderVersion)
+      .u8(v.cellCount)
+      .u8(Math.max(0, CHEM.indexOf(v.chemistry)));
     w.u32(v.nominalCapacityMah).u16(v.capabilities).u16(v.maxPayload).u32(v.bootCount).u32(v.uptimeMs);
   },
   (r) => {
@@ -56,7 +63,15 @@ export const IDENTITY = codec<IdentityPayload>(
     const cellCount = r.u8('cellCount');
     const chemistry = CHEM[r.u8('chemistry')] ?? 'unknown';
     return {
-      protocolVersion, model, serial, boardId, hardwareRevision, firmwareVersion, bootloaderVersion, cellCount, chemistry,
+      protocolVersion,
+      model,
+      serial,
+      boardId,
+      hardwareRevision,
+      firmwareVersion,
+      bootloaderVersion,
+      cellCount,
+      chemistry,
       nominalCapacityMah: r.u32('nominalCapacity'),
       capabilities: r.u16('capabilities'),
       maxPayload: r.u16('maxPayload'),
@@ -144,7 +159,14 @@ export const PARAM_LIST = codec<{ params: ParamInfo[] }>(
   'param-list',
   (w, v) => {
     w.u8(v.params.length);
-    for (const p of v.params) w.u16(p.id).u8(p.writable ? 1 : 0).f32(p.min).f32(p.max).f32(p.value).str8(p.name).str8(p.unit);
+    for (const p of v.params)
+      w.u16(p.id)
+        .u8(p.writable ? 1 : 0)
+        .f32(p.min)
+        .f32(p.max)
+        .f32(p.value)
+        .str8(p.name)
+        .str8(p.unit);
   },
   (r) => {
     const n = r.u8('count');
@@ -164,7 +186,11 @@ export const PARAM_LIST = codec<{ params: ParamInfo[] }>(
   },
 );
 
-export const PARAM_ID = codec<{ id: number }>('param-get', (w, v) => w.u16(v.id), (r) => ({ id: r.u16('id') }));
+export const PARAM_ID = codec<{ id: number }>(
+  'param-get',
+  (w, v) => w.u16(v.id),
+  (r) => ({ id: r.u16('id') }),
+);
 export const PARAM_VALUE = codec<{ id: number; value: number }>(
   'param-value',
   (w, v) => w.u16(v.id).f32(v.value),
@@ -214,7 +240,11 @@ export const BOARD_EVENT = codec<BoardEvent>(
   (r) => ({ seq: r.u32('seq'), t: r.u64('t'), code: r.u16('code') }),
 );
 
-export const TIME = codec<{ t: number }>('time', (w, v) => w.u64(v.t), (r) => ({ t: r.u64('t') }));
+export const TIME = codec<{ t: number }>(
+  'time',
+  (w, v) => w.u64(v.t),
+  (r) => ({ t: r.u64('t') }),
+);
 
 export const RESET_MODES = ['application', 'bootloader'] as const;
 export const RESET = codec<{ mode: (typeof RESET_MODES)[number] }>(
@@ -271,7 +301,11 @@ export const REGION_LIST = codec<{ regions: RegionInfo[] }>(
   },
 );
 
-export const REGION_ID = codec<{ region: number }>('region-id', (w, v) => w.u8(v.region), (r) => ({ region: r.u8('region') }));
+export const REGION_ID = codec<{ region: number }>(
+  'region-id',
+  (w, v) => w.u8(v.region),
+  (r) => ({ region: r.u8('region') }),
+);
 export const REGION_INFO = codec<RegionInfo>('region-info', writeRegion, readRegion);
 
 export const REGION_RANGE = codec<{ region: number; offset: number; length: number }>(
@@ -316,7 +350,11 @@ export const BULK_OPEN = codec<BulkOpen>(
   }),
 );
 
-export const BULK_CLOSE = codec<{ transferId: number }>('bulk-close', (w, v) => w.u16(v.transferId), (r) => ({ transferId: r.u16('transferId') }));
+export const BULK_CLOSE = codec<{ transferId: number }>(
+  'bulk-close',
+  (w, v) => w.u16(v.transferId),
+  (r) => ({ transferId: r.u16('transferId') }),
+);
 export const BULK_CLOSED = codec<{ transferId: number; committed: number }>(
   'bulk-closed',
   (w, v) => w.u16(v.transferId).u32(v.committed),
@@ -363,6 +401,10 @@ export const BULK_ACK = codec<BulkAck>(
 
 export const BULK_ABORT = codec<{ transferId: number; code: number; message: string }>(
   'bulk-abort',
-  (w, v) => w.u16(v.transferId).u16(v.code).str8(v.message.length > 200 ? v.message.slice(0, 200) : v.message),
+  (w, v) =>
+    w
+      .u16(v.transferId)
+      .u16(v.code)
+      .str8(v.message.length > 200 ? v.message.slice(0, 200) : v.message),
   (r) => ({ transferId: r.u16('transferId'), code: r.u16('code'), message: r.str8('message') }),
 );

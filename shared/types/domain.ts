@@ -31,7 +31,10 @@ export interface DeviceInfo {
 }
 
 /** The fields that name a board, as every identity record has them (DeviceInfo, the native IDENTITY answer, a recording's meta). */
-export type BoardIdentity = Pick<DeviceInfo, 'model' | 'serial' | 'boardId' | 'hardwareRevision' | 'firmwareVersion' | 'bootloaderVersion' | 'cellCount' | 'chemistry'>;
+export type BoardIdentity = Pick<
+  DeviceInfo,
+  'model' | 'serial' | 'boardId' | 'hardwareRevision' | 'firmwareVersion' | 'bootloaderVersion' | 'cellCount' | 'chemistry'
+>;
 
 /** Just those fields of an identity record, for building another kind of record from it. */
 export function boardIdentityOf(id: BoardIdentity): BoardIdentity {

@@ -22,10 +22,7 @@ export interface LineSettings {
   parity?: Parity;
 }
 
-export type CloseReason =
-  | { kind: 'closed' }
-  | { kind: 'disconnected'; message: string }
-  | { kind: 'error'; message: string };
+export type CloseReason = { kind: 'closed' } | { kind: 'disconnected'; message: string } | { kind: 'error'; message: string };
 
 export interface ByteTransport {
   readonly info: TransportInfo;

@@ -47,7 +47,7 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 export function utf8Encode(s: string): Uint8Array {
   const out: number[] = [];
   for (const ch of s) {
-    let c = ch.codePointAt(0)!;
+    const c = ch.codePointAt(0)!;
     if (c < 0x80) out.push(c);
     else if (c < 0x800) out.push(0xc0 | (c >> 6), 0x80 | (c & 63));
     else if (c < 0x10000) out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
@@ -75,8 +75,12 @@ export function utf8Decode(bytes: Uint8Array): string {
       n = 3;
       if (c < 0x800 || (c >= 0xd800 && c < 0xe000)) c = 0xfffd;
     } else if (
-      b >= 0xf0 && b < 0xf5 && i + 3 < bytes.length &&
-      (bytes[i + 1]! & 0xc0) === 0x80 && (bytes[i + 2]! & 0xc0) === 0x80 && (bytes[i + 3]! & 0xc0) === 0x80
+      b >= 0xf0 &&
+      b < 0xf5 &&
+      i + 3 < bytes.length &&
+      (bytes[i + 1]! & 0xc0) === 0x80 &&
+      (bytes[i + 2]! & 0xc0) === 0x80 &&
+      (bytes[i + 3]! & 0xc0) === 0x80
     ) {
       c = ((b & 7) << 18) | ((bytes[i + 1]! & 63) << 12) | ((bytes[i + 2]! & 63) << 6) | (bytes[i + 3]! & 63);
       n = 4;

@@ -28,7 +28,11 @@ export const ClaimSchema = z.strictObject({
   purchaseDate: isoDate.describe('Purchase date, YYYY-MM-DD.'),
   description: text(10_000).describe('What went wrong, in the customer’s words.'),
   remedy: z.enum(REMEDIES, { error: () => 'remedy must be one of repair, replacement, consultation' }),
-  failureDate: isoDate.optional().describe('When the problem appeared, YYYY-MM-DD (default: the day the claim was made: the claim ticket’s issue day, else the board’s clock at the pull, else the day the package is created).'),
+  failureDate: isoDate
+    .optional()
+    .describe(
+      'When the problem appeared, YYYY-MM-DD (default: the day the claim was made: the claim ticket’s issue day, else the board’s clock at the pull, else the day the package is created).',
+    ),
 });
 export type Claim = z.infer<typeof ClaimSchema>;
 
@@ -37,11 +41,7 @@ export function validateClaim(value: unknown): Claim {
   const r = ClaimSchema.safeParse(value);
   if (r.success) return r.data;
   const problems = r.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
-  throw new PackscopeError(
-    'USAGE',
-    `claim is not valid:\n${problems.map((p) => `  ${p.path || '(document)'}: ${p.message}`).join('\n')}`,
-    problems,
-  );
+  throw new PackscopeError('USAGE', `claim is not valid:\n${problems.map((p) => `  ${p.path || '(document)'}: ${p.message}`).join('\n')}`, problems);
 }
 
 /**

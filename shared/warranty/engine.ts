@@ -249,9 +249,24 @@ export class Evaluator {
   private readonly clauses: RunClause[] = [];
   private readonly fade: Extract<DefectIndicator, { kind: 'capacity_fade' }>[] = [];
   private readonly win: FadeWindows = {
-    anchorSoc: NaN, anchorIdx: -1, anchorT: 0, anchorSeg: null, q: 0, lastSoc: NaN, stepQ: 0,
-    sumQ: 0, sumSoc: 0, windows: 0, rejected: 0, jumps: 0,
-    firstIdx: -1, firstT: 0, firstSeg: null, lastIdx: -1, lastT: 0, lastSeg: null,
+    anchorSoc: NaN,
+    anchorIdx: -1,
+    anchorT: 0,
+    anchorSeg: null,
+    q: 0,
+    lastSoc: NaN,
+    stepQ: 0,
+    sumQ: 0,
+    sumSoc: 0,
+    windows: 0,
+    rejected: 0,
+    jumps: 0,
+    firstIdx: -1,
+    firstT: 0,
+    firstSeg: null,
+    lastIdx: -1,
+    lastT: 0,
+    lastSeg: null,
   };
   private readonly probe: Probe = { v: 0, d: -1, bits: 0, ev: 0 };
   private count = 0;
@@ -277,8 +292,20 @@ export class Evaluator {
   private base(def: VoidCondition | DefectIndicator, type: 'void' | 'defect', sign: 1 | -1, probe: RunClause['probe']): RunClause {
     const minDurationS = 'minDurationS' in def ? def.minDurationS : 0;
     return {
-      kind: 'run', def, type, minMs: minDurationS * 1000, sign, probe, run: null, occurrences: 0, totalMs: 0,
-      kept: [], worst: null, assessed: 0, notAssessableReason: null, restSince: null,
+      kind: 'run',
+      def,
+      type,
+      minMs: minDurationS * 1000,
+      sign,
+      probe,
+      run: null,
+      occurrences: 0,
+      totalMs: 0,
+      kept: [],
+      worst: null,
+      assessed: 0,
+      notAssessableReason: null,
+      restSince: null,
     };
   }
 
@@ -423,8 +450,18 @@ export class Evaluator {
       const seg = r.segment ?? null;
       if (run === null) {
         c.run = {
-          firstIdx: r.index, firstT: r.t, firstSeg: seg, lastIdx: r.index, lastT: r.t, lastSeg: seg, extIdx: r.index, extSeg: seg,
-          ext: v, detail: p.d, bits: p.bits, events: p.ev ? [p.ev] : [],
+          firstIdx: r.index,
+          firstT: r.t,
+          firstSeg: seg,
+          lastIdx: r.index,
+          lastT: r.t,
+          lastSeg: seg,
+          extIdx: r.index,
+          extSeg: seg,
+          ext: v,
+          detail: p.d,
+          bits: p.bits,
+          events: p.ev ? [p.ev] : [],
         };
       } else {
         run.lastIdx = r.index;
@@ -598,15 +635,29 @@ export class Evaluator {
         }
       }
       clauses.push({
-        id: def.id, type: 'defect', kind: def.kind, title: def.title, status,
-        occurrences: status === 'triggered' ? 1 : 0, totalDurationS: 0, ...(reason !== undefined ? { reason } : {}),
+        id: def.id,
+        type: 'defect',
+        kind: def.kind,
+        title: def.title,
+        status,
+        occurrences: status === 'triggered' ? 1 : 0,
+        totalDurationS: 0,
+        ...(reason !== undefined ? { reason } : {}),
       });
     }
     const inspections = policy.inspections ?? [];
     for (const x of inspections) {
       clauses.push({
-        id: x.id, type: 'inspection', kind: 'inspection', title: x.title, status: 'not-assessed', occurrences: 0, totalDurationS: 0,
-        reason: `not visible in logs: ${x.requires.join(', ')}`, condition: x.condition, requires: x.requires.slice(),
+        id: x.id,
+        type: 'inspection',
+        kind: 'inspection',
+        title: x.title,
+        status: 'not-assessed',
+        occurrences: 0,
+        totalDurationS: 0,
+        reason: `not visible in logs: ${x.requires.join(', ')}`,
+        condition: x.condition,
+        requires: x.requires.slice(),
       });
     }
     // Policy order first, then chronological: stable regardless of retention order.
@@ -630,8 +681,7 @@ export class Evaluator {
     const extent = facts.extent ?? null;
     const unreadable = extent ? [...new Set(extent.unreadableSegments)].sort((a, b) => a - b) : [];
     const unreadableMessage =
-      `misuse cannot be ruled out: ${unreadable.length} attested segment(s) are missing or unreadable ` +
-      `(counters ${describeCounters(unreadable)})`;
+      `misuse cannot be ruled out: ${unreadable.length} attested segment(s) are missing or unreadable ` + `(counters ${describeCounters(unreadable)})`;
     if (unreadable.length > 0 && (policy.evidence.unreadableSegments ?? 'inconclusive') === 'excluded') {
       excludedBy.push(UNREADABLE_SEGMENTS_ID);
     }
@@ -780,10 +830,7 @@ export class Evaluator {
         lastIndex: this.prev?.index ?? null,
         timeGaps: this.timeGaps,
         integrityGaps: facts.gaps.length,
-        gaps: [...facts.gaps.slice(0, GAP_LIST_LIMIT).map((g) => ({ afterIndex: g.afterIndex, reason: g.reason })), ...this.gapList].slice(
-          0,
-          GAP_LIST_LIMIT,
-        ),
+        gaps: [...facts.gaps.slice(0, GAP_LIST_LIMIT).map((g) => ({ afterIndex: g.afterIndex, reason: g.reason })), ...this.gapList].slice(0, GAP_LIST_LIMIT),
         freshness: facts.freshness ?? null,
         historyFrom: extent && extent.historyFromMs !== null ? isoTime(extent.historyFromMs) : null,
         boardTime: extent ? isoTime(extent.boardTimeMs) : null,

@@ -30,11 +30,7 @@ const minDurationS = z
   .min(0)
   .max(31_536_000)
   .describe('The condition must hold for at least this many seconds in an unbroken run of records (0 = any single record).');
-const sensors = z
-  .array(z.number().int().min(0).max(63))
-  .min(1)
-  .optional()
-  .describe('Temperature sensor indices the clause looks at (default: all sensors).');
+const sensors = z.array(z.number().int().min(0).max(63)).min(1).optional().describe('Temperature sensor indices the clause looks at (default: all sensors).');
 const celsius = (what: string) => z.number().min(-100).max(300).describe(what);
 const cRate = (what: string) => z.number().gt(0).max(1000).describe(what);
 const cellVolts = (what: string) => z.number().gt(0).max(10).describe(what);
@@ -127,11 +123,7 @@ export const DefectIndicatorSchema = z.discriminatedUnion(
       title,
       kind: z.literal('capacity_fade').describe('Capacity measured by coulomb counting below the rated capacity by more than maxFadePercent.'),
       maxFadePercent: z.number().gt(0).max(100).describe('Fade beyond this percentage of the rated capacity indicates a defect.'),
-      minSocSwingPercent: z
-        .number()
-        .gt(0)
-        .max(100)
-        .describe('State-of-charge swing the log must cover in total before capacity is estimated, percent.'),
+      minSocSwingPercent: z.number().gt(0).max(100).describe('State-of-charge swing the log must cover in total before capacity is estimated, percent.'),
     }),
     z.strictObject({
       id: clauseId,
@@ -183,24 +175,11 @@ export const WarrantyPolicySchema = z
         doaDays: z.number().int().min(0).max(36_500).describe('Dead-on-arrival window from the purchase date, days.'),
       })
       .refine((w) => w.doaDays <= w.periodDays, { message: 'doaDays must not exceed periodDays', path: ['doaDays'] }),
-    ratedCapacityAh: z
-      .number()
-      .gt(0)
-      .max(100_000)
-      .optional()
-      .describe('Rated capacity used for C-rates; default: the capacity the device reports.'),
+    ratedCapacityAh: z.number().gt(0).max(100_000).optional().describe('Rated capacity used for C-rates; default: the capacity the device reports.'),
     evidence: z
       .strictObject({
-        maxRecordGapS: z
-          .number()
-          .gt(0)
-          .max(31_536_000)
-          .describe('Two consecutive records further apart than this are a gap in the evidence, s.'),
-        failureProximityHours: z
-          .number()
-          .gt(0)
-          .max(87_600)
-          .describe('The newest record must be at most this long before the reported failure, h.'),
+        maxRecordGapS: z.number().gt(0).max(31_536_000).describe('Two consecutive records further apart than this are a gap in the evidence, s.'),
+        failureProximityHours: z.number().gt(0).max(87_600).describe('The newest record must be at most this long before the reported failure, h.'),
         requireSignedData: z.boolean().describe('Unsigned data (desktop recordings) cannot support a covered verdict.'),
         unreadableSegments: z
           .enum(['inconclusive', 'excluded'])

@@ -8,7 +8,6 @@
  */
 import { createHash, type KeyObject } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,7 +26,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const work = mkdtempSync(path.join(tmpdir(), 'psbb-bench-'));
 const MIB = 1 << 20;
 const env = (k: string, d: number) => (process.env[k] ? Number(process.env[k]) : d);
-const HOURS_PER_MIB = 1 / ((4096 / 1024 / 1024) * 3600 / 60); // ~60 records (s) per 4 KiB segment
+const HOURS_PER_MIB = 1 / (((4096 / 1024 / 1024) * 3600) / 60); // ~60 records (s) per 4 KiB segment
 
 interface Row {
   case: string;
@@ -107,7 +106,12 @@ async function makeBigLog(templateLog: string, file: string, bytes: number): Pro
     seg.set(signMessage(key, message), size - 64);
     prev = digest;
     rtc += span;
-    batch.push({ bytes: seg, header: { counter: 1000 + i, rtcMs: rtc - span }, recordCount: rd16(seg, size - 100), trailer: { flags: 1 } } as unknown as ParsedSegment);
+    batch.push({
+      bytes: seg,
+      header: { counter: 1000 + i, rtcMs: rtc - span },
+      recordCount: rd16(seg, size - 100),
+      trailer: { flags: 1 },
+    } as unknown as ParsedSegment);
     if (batch.length === 256) {
       await writer.appendMany(batch);
       batch = [];
@@ -179,7 +183,14 @@ async function main(): Promise<void> {
     const bytes = statSync(fast).size;
     const r = await exportLog(reader, path.join(work, 'out.csv'), 'csv');
     await reader.close();
-    rows.push({ case: 'CSV export', bytes, seconds: r3(r.seconds), rate: Math.round(bytes / r.seconds), ratio: null, note: `${r.records} rows, ${(r.bytes / MIB).toFixed(1)} MiB of CSV (${Math.round(r.bytes / r.seconds / 1e6)} MB/s written)` });
+    rows.push({
+      case: 'CSV export',
+      bytes,
+      seconds: r3(r.seconds),
+      rate: Math.round(bytes / r.seconds),
+      ratio: null,
+      note: `${r.records} rows, ${(r.bytes / MIB).toFixed(1)} MiB of CSV (${Math.round(r.bytes / r.seconds / 1e6)} MB/s written)`,
+    });
   }
 
   // Decode: 64 MiB then 1 GiB, same process — peak RSS must not grow with the file.
@@ -192,7 +203,14 @@ async function main(): Promise<void> {
   await makeBigLog(fast, mid, 64 * MIB);
   await decodeCase(mid, '64 MiB');
   await decodeCase(big, `${gib} GiB`);
-  rows.push({ case: 'generate chained log', bytes: statSync(big).size, seconds: r3(genSeconds), rate: Math.round(statSync(big).size / genSeconds), ratio: null, note: 'replicated segments, re-hashed and re-signed (node:crypto)' });
+  rows.push({
+    case: 'generate chained log',
+    bytes: statSync(big).size,
+    seconds: r3(genSeconds),
+    rate: Math.round(statSync(big).size / genSeconds),
+    ratio: null,
+    note: 'replicated segments, re-hashed and re-signed (node:crypto)',
+  });
   // Full verification of the 64 MiB log (hash + signature per segment, chain).
   {
     const reader = await openPslog(mid);
@@ -201,7 +219,14 @@ async function main(): Promise<void> {
     const s = (performance.now() - t0) / 1000;
     await reader.close();
     const bytes = statSync(mid).size;
-    rows.push({ case: 'verify 64 MiB (signatures + chain)', bytes, seconds: r3(s), rate: Math.round(bytes / s), ratio: null, note: `${rep.segments} segments, ${rep.issueCount} issues` });
+    rows.push({
+      case: 'verify 64 MiB (signatures + chain)',
+      bytes,
+      seconds: r3(s),
+      rate: Math.round(bytes / s),
+      ratio: null,
+      note: `${rep.segments} segments, ${rep.issueCount} issues`,
+    });
   }
 
   console.log('| case | payload bytes | seconds | bytes/s | ratio | notes |');

@@ -32,7 +32,13 @@ function timeDecode(name: string, stream: Uint8Array, run: (chunk: Uint8Array) =
   const t0 = performance.now();
   for (let i = 0; i < stream.length; i += chunk) frames += run(stream.subarray(i, i + chunk));
   const s = (performance.now() - t0) / 1000;
-  results.decode.push({ protocol: name, MB: +(stream.length / 1e6).toFixed(1), frames, 'MB/s': +(stream.length / 1e6 / s).toFixed(1), 'frames/s': Math.round(frames / s) });
+  results.decode.push({
+    protocol: name,
+    MB: +(stream.length / 1e6).toFixed(1),
+    frames,
+    'MB/s': +(stream.length / 1e6 / s).toFixed(1),
+    'frames/s': Math.round(frames / s),
+  });
 }
 
 // 1. Decode: 16-cell replies, 16 MB per protocol.
@@ -41,7 +47,22 @@ const cells16 = Array.from({ length: 16 }, (_, i) => 3.3 + i / 1000);
   const basic = jbd.encodeJbdResponse({
     register: 3,
     status: 0,
-    data: jbd.encodeJbdBasicInfo({ packVoltage: 52.8, current: -12.3, remainingAh: 60, nominalAh: 100, cycles: 12, productionDate: { year: 2025, month: 1, day: 2 }, balanceMask: 0, protection: 0, softwareVersion: 0x14, soc: 60, fet: 3, cellCount: 16, temperatures: [21, 22, 23, 24], extra: new Uint8Array(0) }),
+    data: jbd.encodeJbdBasicInfo({
+      packVoltage: 52.8,
+      current: -12.3,
+      remainingAh: 60,
+      nominalAh: 100,
+      cycles: 12,
+      productionDate: { year: 2025, month: 1, day: 2 },
+      balanceMask: 0,
+      protection: 0,
+      softwareVersion: 0x14,
+      soc: 60,
+      fet: 3,
+      cellCount: 16,
+      temperatures: [21, 22, 23, 24],
+      extra: new Uint8Array(0),
+    }),
   });
   const cells = jbd.encodeJbdResponse({ register: 4, status: 0, data: jbd.encodeJbdCells(cells16) });
   const ex = jbd.createJbdExtractor();
@@ -70,7 +91,20 @@ const cells16 = Array.from({ length: 16 }, (_, i) => 3.3 + i / 1000);
   });
 }
 {
-  const fields = [jk.jkCells(cells16), jk.jkU16(0x80, 25), jk.jkU16(0x81, 24), jk.jkU16(0x82, 23), jk.jkU16(0x83, 5280), jk.jkU16(0x84, jk.encodeJkCurrent(-12.3)), jk.jkU8(0x85, 60), jk.jkU8(0x86, 2), jk.jkU16(0x87, 3), jk.jkAscii(0xb7, '11.XW_S11.26___'), jk.jkAscii(0xba, 'Input UserdaJK-B2A24S15P'), jk.jkU8(0xc0, 1)];
+  const fields = [
+    jk.jkCells(cells16),
+    jk.jkU16(0x80, 25),
+    jk.jkU16(0x81, 24),
+    jk.jkU16(0x82, 23),
+    jk.jkU16(0x83, 5280),
+    jk.jkU16(0x84, jk.encodeJkCurrent(-12.3)),
+    jk.jkU8(0x85, 60),
+    jk.jkU8(0x86, 2),
+    jk.jkU16(0x87, 3),
+    jk.jkAscii(0xb7, '11.XW_S11.26___'),
+    jk.jkAscii(0xba, 'Input UserdaJK-B2A24S15P'),
+    jk.jkU8(0xc0, 1),
+  ];
   const f = jk.encodeJkFrame({ bmsId: 0, command: 6, source: 0, type: 1, payload: jk.encodeJkFields(fields), recordNumber: 0 });
   const ex = jk.createJkExtractor();
   timeDecode('jk', repeat(f, 16e6), (c) => {
@@ -126,7 +160,9 @@ function table(rows: Row[]): void {
 
 console.log('Decode (streaming extractor + field decoders, 4 KiB chunks, one core)\n');
 table(results.decode);
-console.log('\nTelemetry polling over a pty against the simulated boards (16 cells), 5 s each; a request/response protocol waits for each answer, so the line is idle during turnarounds\n');
+console.log(
+  '\nTelemetry polling over a pty against the simulated boards (16 cells), 5 s each; a request/response protocol waits for each answer, so the line is idle during turnarounds\n',
+);
 table(results.polling);
 const out = path.resolve('tests/artifacts/bench');
 mkdirSync(out, { recursive: true });

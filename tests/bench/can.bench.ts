@@ -34,11 +34,21 @@ const out: { codec: Row[]; flash: Row[] } = { codec: [], flash: [] };
   const stream = new Uint8Array(line.length * n);
   for (let i = 0; i < n; i++) stream.set(line, i * line.length);
   let frames = 0;
-  const s = new SlcanLineSplitter(decodeReply, () => frames++, () => undefined, () => undefined);
+  const s = new SlcanLineSplitter(
+    decodeReply,
+    () => frames++,
+    () => undefined,
+    () => undefined,
+  );
   const t0 = performance.now();
   for (let i = 0; i < stream.length; i += 4096) s.push(stream.subarray(i, i + 4096));
   const sec = (performance.now() - t0) / 1000;
-  out.codec.push({ codec: 'SLCAN line decode', frames, 'frames/s': Math.round(frames / sec), 'ratio to 1 Mbit/s bus (8 kfr/s)': +(frames / sec / (1e6 / nominalFrameBits({ extended: false, remote: false, dlc: 8 }))).toFixed(1) });
+  out.codec.push({
+    codec: 'SLCAN line decode',
+    frames,
+    'frames/s': Math.round(frames / sec),
+    'ratio to 1 Mbit/s bus (8 kfr/s)': +(frames / sec / (1e6 / nominalFrameBits({ extended: false, remote: false, dlc: 8 }))).toFixed(1),
+  });
 }
 
 // 2. UDS flash of a 256 KiB image over the pty, three times (each confirmed, so the next one is
@@ -55,7 +65,8 @@ try {
   const ceiling = isoTpCeiling(BITRATE);
   for (let run = 1; run <= RUNS; run++) {
     const version = { major: 9, minor: run, revision: 0, build: 0 };
-    const make = (n: number) => signImage({ payload: new Uint8Array(n).map((_, i) => ((i + run) * 2654435761) >>> 24), version, key, securityCounter: 2, boardId });
+    const make = (n: number) =>
+      signImage({ payload: new Uint8Array(n).map((_, i) => ((i + run) * 2654435761) >>> 24), version, key, securityCounter: 2, boardId });
     let image = make(IMAGE_BYTES - 1024);
     image = make(IMAGE_BYTES - 1024 + (IMAGE_BYTES - image.length)); // exactly 256 KiB, header and TLVs included
     const busBefore = { ...bus.stats };

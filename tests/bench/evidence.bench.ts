@@ -39,7 +39,19 @@ const rows: { case: string; amount: string; seconds: number; rate: string; ratio
   const n = env('EVIDENCE_BENCH_RECORDS', 5_000_000);
   const ev = new Evaluator(DEFAULT_POLICY, { nominalCapacityAh: 100 });
   const t0 = Date.UTC(2026, 5, 1);
-  const r: LogRecord = { index: 0, segment: 0, t: t0, packVoltage: 52, current: 0, soc: 60, cellVoltages: new Array(16).fill(3.3), temperatures: [25, 25, 25, 25, 30, 28], status: 0, alarms: 0, event: 0 };
+  const r: LogRecord = {
+    index: 0,
+    segment: 0,
+    t: t0,
+    packVoltage: 52,
+    current: 0,
+    soc: 60,
+    cellVoltages: new Array(16).fill(3.3),
+    temperatures: [25, 25, 25, 25, 30, 28],
+    status: 0,
+    alarms: 0,
+    event: 0,
+  };
   gc();
   const heap0 = process.memoryUsage().heapUsed;
   const start = performance.now();
@@ -73,8 +85,15 @@ const rows: { case: string; amount: string; seconds: number; rate: string; ratio
   const n = Math.round(hours * 3600);
   const t0 = Date.UTC(2026, 5, 1);
   const values = Array.from({ length: n }, (_, i) => ({
-    t: t0 + i * 1000, packVoltage: 52.8, current: i % 3600 < 1800 ? -30 : 20, soc: 50 + 20 * Math.sin(i / 3000),
-    cellVoltages: Array.from({ length: 16 }, (_, c) => 3.3 + (c === 3 ? -0.002 : 0)), temperatures: [25, 25, 25, 25, 31, 28], status: 0, alarms: 0, event: 0,
+    t: t0 + i * 1000,
+    packVoltage: 52.8,
+    current: i % 3600 < 1800 ? -30 : 20,
+    soc: 50 + 20 * Math.sin(i / 3000),
+    cellVoltages: Array.from({ length: 16 }, (_, c) => 3.3 + (c === 3 ? -0.002 : 0)),
+    temperatures: [25, 25, 25, 25, 31, 28],
+    status: 0,
+    alarms: 0,
+    event: 0,
   }));
   const tGen = performance.now();
   const log = makeDeviceLog(values, { cells: 16 });
@@ -84,7 +103,16 @@ const rows: { case: string; amount: string; seconds: number; rate: string; ratio
   const t1 = performance.now();
   const files = deviceFiles(log);
   const evidence = decodeDeviceEvidence(files, { rootPublicKeyPem: null }, hostSignatureVerifier());
-  const pkg = await assemblePackage({ evidence, deviceFiles: files, claim: { ...CLAIM, purchaseDate: '2026-05-01' }, policy: DEFAULT_POLICY, photos: [], createdAt: new Date(t0 + n * 1000), toolVersion: 'bench', signer });
+  const pkg = await assemblePackage({
+    evidence,
+    deviceFiles: files,
+    claim: { ...CLAIM, purchaseDate: '2026-05-01' },
+    policy: DEFAULT_POLICY,
+    photos: [],
+    createdAt: new Date(t0 + n * 1000),
+    toolVersion: 'bench',
+    signer,
+  });
   const zip = writeZip(pkg.files);
   const createS = (performance.now() - t1) / 1000;
   const segBytes = log.segments.length;
@@ -93,7 +121,7 @@ const rows: { case: string; amount: string; seconds: number; rate: string; ratio
     amount: `${n} records, ${evidence.segments} segments`,
     seconds: +createS.toFixed(2),
     rate: `${(segBytes / createS / 1e6).toFixed(2)} MB/s of raw log`,
-    ratio: `${(hours * 3600 / createS).toFixed(0)}× real time`,
+    ratio: `${((hours * 3600) / createS).toFixed(0)}× real time`,
     note: `package ${(zip.length / 1e6).toFixed(2)} MB; verdict ${pkg.evaluation.verdict}; log generated in ${genS.toFixed(1)} s`,
   });
   const t2 = performance.now();
@@ -123,8 +151,15 @@ const rows: { case: string; amount: string; seconds: number; rate: string; ratio
   const n = segments * perSegment;
   const t0 = Date.now() - n * 1000 - 60_000;
   const values = Array.from({ length: n }, (_, i) => ({
-    t: t0 + i * 1000, packVoltage: 52.8, current: i % 3600 < 1800 ? -30 : 20, soc: 50 + 20 * Math.sin(i / 3000),
-    cellVoltages: Array.from({ length: 16 }, () => 3.3), temperatures: [25, 25, 25, 25, 31, 28], status: 0, alarms: 0, event: 0,
+    t: t0 + i * 1000,
+    packVoltage: 52.8,
+    current: i % 3600 < 1800 ? -30 : 20,
+    soc: 50 + 20 * Math.sin(i / 3000),
+    cellVoltages: Array.from({ length: 16 }, () => 3.3),
+    temperatures: [25, 25, 25, 25, 31, 28],
+    status: 0,
+    alarms: 0,
+    event: 0,
   }));
   const tGen = performance.now();
   const log = makeDeviceLog(values, { cells: 16, segmentSize });
@@ -134,8 +169,14 @@ const rows: { case: string; amount: string; seconds: number; rate: string; ratio
   const files = deviceFiles(log);
   const evidence = decodeDeviceEvidence(files, { rootPublicKeyPem: null }, hostSignatureVerifier());
   const pkg = await assemblePackage({
-    evidence, deviceFiles: files, claim: { ...CLAIM, purchaseDate: new Date(t0 - 86_400_000).toISOString().slice(0, 10) }, policy: DEFAULT_POLICY, photos: [],
-    createdAt: new Date(), toolVersion: '0.0.1', signer,
+    evidence,
+    deviceFiles: files,
+    claim: { ...CLAIM, purchaseDate: new Date(t0 - 86_400_000).toISOString().slice(0, 10) },
+    policy: DEFAULT_POLICY,
+    photos: [],
+    createdAt: new Date(),
+    toolVersion: '0.0.1',
+    signer,
   });
   const tmp = mkdtempSync(path.join(tmpdir(), 'packscope-bench-evidence-'));
   try {
@@ -151,7 +192,16 @@ const rows: { case: string; amount: string; seconds: number; rate: string; ratio
       return { sec, out: r.stdout };
     };
     const sums = time('sha256sum', [file]);
-    const verify = time(process.execPath, [path.join(root, 'bin/packscope.mjs'), 'package', 'verify', file, '--root', path.join(tmp, 'root.pem'), '--policy', path.join(tmp, 'policy.json')]);
+    const verify = time(process.execPath, [
+      path.join(root, 'bin/packscope.mjs'),
+      'package',
+      'verify',
+      file,
+      '--root',
+      path.join(tmp, 'root.pem'),
+      '--policy',
+      path.join(tmp, 'policy.json'),
+    ]);
     const sums2 = time('sha256sum', [file]);
     const hashS = Math.min(sums.sec, sums2.sec);
     const bytes = spawnSync('stat', ['-c', '%s', file], { encoding: 'utf8' }).stdout.trim();
@@ -159,7 +209,7 @@ const rows: { case: string; amount: string; seconds: number; rate: string; ratio
       case: `package verify (CLI), ${mib} MiB black box, 16 cells`,
       amount: `${n} records, ${segments} segments, ${(Number(bytes) / 1e6).toFixed(1)} MB package`,
       seconds: +verify.sec.toFixed(2),
-      rate: `${(mib * 1.048576 / verify.sec).toFixed(1)} MB/s of raw log`,
+      rate: `${((mib * 1.048576) / verify.sec).toFixed(1)} MB/s of raw log`,
       ratio: `${(verify.sec / hashS).toFixed(1)}× the time of sha256sum (${hashS.toFixed(2)} s)`,
       note: `${verify.out.split('\n')[0]!.slice(0, 60)}; log generated in ${genS.toFixed(1)} s`,
     });

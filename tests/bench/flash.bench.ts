@@ -47,7 +47,13 @@ async function measure(baud: number, compress: boolean, size: number): Promise<R
     try {
       // Warm-up update, so the secondary slot holds the previous image (as on a board in service)
       // and the measured update has to erase it.
-      const warm = signImage({ payload: syntheticApplication(16 * 1024, 7), version: { major: 1, minor: 5, revision: 0, build: 0 }, key, securityCounter: 1, boardId: sim.board.identity.boardId });
+      const warm = signImage({
+        payload: syntheticApplication(16 * 1024, 7),
+        version: { major: 1, minor: 5, revision: 0, build: 0 },
+        key,
+        securityCounter: 1,
+        boardId: sim.board.identity.boardId,
+      });
       await flashImage(opened.target, warm, { compress: true, confirm: true });
       const r = await flashImage(opened.target, image, { compress, confirm: true });
       if (r.outcome !== 'installed-confirmed' || r.status.runningVersion !== '2.0.0+1') throw new Error(`flash did not complete: ${r.outcome}`);
@@ -78,17 +84,24 @@ async function measure(baud: number, compress: boolean, size: number): Promise<R
 }
 
 const rows: Row[] = [];
-for (const [baud, size] of [[115200, 64 * 1024], [921600, 192 * 1024]] as const) {
+for (const [baud, size] of [
+  [115200, 64 * 1024],
+  [921600, 192 * 1024],
+] as const) {
   for (const compress of [false, true]) rows.push(await measure(baud, compress, size));
 }
 
 console.log('| baud | compression | image bytes | deflate ratio | erase s | upload s | end-to-end s | payload B/s | line B/s | ratio to line | target | met |');
 console.log('| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
 for (const r of rows) {
-  console.log(`| ${r.baud} | ${r.compress ? 'deflate' : 'off'} | ${r.imageBytes} | ${r.deflateRatio} | ${r.eraseSeconds} | ${r.uploadSeconds} | ${r.totalSeconds} | ${r.payloadBytesPerSecond} | ${r.lineBytesPerSecond} | ${r.ratioToLine} | ≥ ${r.target} | ${r.met ? 'yes' : 'NO'} |`);
+  console.log(
+    `| ${r.baud} | ${r.compress ? 'deflate' : 'off'} | ${r.imageBytes} | ${r.deflateRatio} | ${r.eraseSeconds} | ${r.uploadSeconds} | ${r.totalSeconds} | ${r.payloadBytesPerSecond} | ${r.lineBytesPerSecond} | ${r.ratioToLine} | ≥ ${r.target} | ${r.met ? 'yes' : 'NO'} |`,
+  );
 }
 const load = os.loadavg().map((x) => Math.round(x * 100) / 100);
-console.log(`\nFlash timing: W25Q64-class datasheet figures (45 ms 4 KiB sector erase, 150 ms 64 KiB block erase, 0.4 ms page program). End-to-end includes the test-boot swap and confirm. Load average: ${load.join(', ')} on ${os.cpus().length} CPUs.`);
+console.log(
+  `\nFlash timing: W25Q64-class datasheet figures (45 ms 4 KiB sector erase, 150 ms 64 KiB block erase, 0.4 ms page program). End-to-end includes the test-boot swap and confirm. Load average: ${load.join(', ')} on ${os.cpus().length} CPUs.`,
+);
 const out = path.join(root, 'tests/artifacts/bench');
 mkdirSync(out, { recursive: true });
 writeFileSync(path.join(out, 'flash.json.tmp'), JSON.stringify({ bench: 'flash', date: new Date().toISOString(), loadAverage: load, rows }, null, 2) + '\n');

@@ -77,7 +77,9 @@ for (const r of rows) {
 }
 // Line pacing runs on timers: on a loaded machine late timers cost throughput, so say how loaded it was.
 const load = (await import('node:os')).loadavg().map((x) => Math.round(x * 100) / 100);
-console.log(`\nLoad average during the run: ${load.join(', ')} (on ${(await import('node:os')).cpus().length} CPUs). Overhead per 4 KiB chunk: 37 bytes (0.9 %).`);
+console.log(
+  `\nLoad average during the run: ${load.join(', ')} (on ${(await import('node:os')).cpus().length} CPUs). Overhead per 4 KiB chunk: 37 bytes (0.9 %).`,
+);
 const out = path.join(root, 'tests/artifacts/bench');
 mkdirSync(out, { recursive: true });
 writeFileSync(path.join(out, 'link.json.tmp'), JSON.stringify({ bench: 'link', date: new Date().toISOString(), loadAverage: load, rows }, null, 2) + '\n');

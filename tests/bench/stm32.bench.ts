@@ -178,7 +178,9 @@ console.log(`STM32 ROM flash (AN3155), simulated STM32F40x on a pty at ${BAUD} b
 console.log('| image | bytes | tool | time (s) | payload (B/s) | ÷ line rate | ROM commands | notes |');
 console.log('| --- | ---: | --- | ---: | ---: | ---: | ---: | --- |');
 for (const r of rows) {
-  console.log(`| ${r.image} | ${r.bytes} | ${r.tool} | ${r.seconds.toFixed(1)} | ${r.payloadRate.toFixed(0)} | ${r.lineRatio.toFixed(3)} | ${r.romCommands ?? '-'} | ${r.detail} |`);
+  console.log(
+    `| ${r.image} | ${r.bytes} | ${r.tool} | ${r.seconds.toFixed(1)} | ${r.payloadRate.toFixed(0)} | ${r.lineRatio.toFixed(3)} | ${r.romCommands ?? '-'} | ${r.detail} |`,
+  );
 }
 console.log('\n| image | PackScope time ÷ stm32flash time | target ≤ 0.8 |');
 console.log('| --- | ---: | --- |');

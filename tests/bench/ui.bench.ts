@@ -39,7 +39,11 @@ await build({
   configFile: path.join(ROOT, 'renderer/vite.config.ts'),
   root: path.join(ROOT, 'renderer'),
   logLevel: 'warn',
-  build: { outDir, emptyOutDir: true, rollupOptions: { input: { main: path.join(ROOT, 'renderer/index.html'), bench: path.join(ROOT, 'renderer/bench/index.html') } } },
+  build: {
+    outDir,
+    emptyOutDir: true,
+    rollupOptions: { input: { main: path.join(ROOT, 'renderer/index.html'), bench: path.join(ROOT, 'renderer/bench/index.html') } },
+  },
 });
 
 const served = await startServe(['--renderer', outDir]);
@@ -49,18 +53,18 @@ const results: Record<string, unknown> = {};
 try {
   // ---- Live ----
   if (LIVE_SECONDS > 0) {
-  const ctx = await browser.newContext({ viewport: { width: 1360, height: 900 } });
-  const page = await ctx.newPage();
-  await page.goto(served.url);
-  await page.getByTestId('connect').click();
-  await page.getByTestId('connected').waitFor({ timeout: 30_000 });
-  await page.getByRole('button', { name: 'Show live data' }).click();
-  await page.getByLabel('Telemetry rate').selectOption(String(RATE_HZ));
-  await page.getByRole('button', { name: 'Cell min/max' }).click();
-  await page.waitForTimeout(3000);
-  const before = await bridgeCall(served.url, served.port, 'device.status', {});
-  // A string, not a function: tsx's transform would inject helpers the page does not have.
-  const live = (await page.evaluate(`(async (seconds) => {
+    const ctx = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+    const page = await ctx.newPage();
+    await page.goto(served.url);
+    await page.getByTestId('connect').click();
+    await page.getByTestId('connected').waitFor({ timeout: 30_000 });
+    await page.getByRole('button', { name: 'Show live data' }).click();
+    await page.getByLabel('Telemetry rate').selectOption(String(RATE_HZ));
+    await page.getByRole('button', { name: 'Cell min/max' }).click();
+    await page.waitForTimeout(3000);
+    const before = await bridgeCall(served.url, served.port, 'device.status', {});
+    // A string, not a function: tsx's transform would inject helpers the page does not have.
+    const live = (await page.evaluate(`(async (seconds) => {
     performance.clearMeasures();
     const intervals = [];
     let last = performance.now();
@@ -78,26 +82,26 @@ try {
     const work = performance.getEntriesByName('frame-work').map((e) => e.duration);
     return { intervals: intervals.slice(1), draws, work };
   })(${LIVE_SECONDS})`)) as { intervals: number[]; draws: number[]; work: number[] };
-  const after = await bridgeCall(served.url, served.port, 'device.status', {});
-  const frames = after.stats.framesIn - before.stats.framesIn;
-  results.live = {
-    seconds: LIVE_SECONDS,
-    rateHz: RATE_HZ,
-    cells: 16,
-    telemetryFramesReceived: frames,
-    framesPerSecond: frames / LIVE_SECONDS,
-    animationFrames: live.intervals.length,
-    updatedFrames: live.work.length,
-    workP50Ms: pct(live.work, 50),
-    workP95Ms: pct(live.work, 95),
-    workMaxMs: Math.max(...live.work),
-    frameP50Ms: pct(live.intervals, 50),
-    frameP95Ms: pct(live.intervals, 95),
-    frameMaxMs: Math.max(...live.intervals),
-    chartDraws: live.draws.length,
-    drawP95Ms: pct(live.draws, 95),
-  };
-  await ctx.close();
+    const after = await bridgeCall(served.url, served.port, 'device.status', {});
+    const frames = after.stats.framesIn - before.stats.framesIn;
+    results.live = {
+      seconds: LIVE_SECONDS,
+      rateHz: RATE_HZ,
+      cells: 16,
+      telemetryFramesReceived: frames,
+      framesPerSecond: frames / LIVE_SECONDS,
+      animationFrames: live.intervals.length,
+      updatedFrames: live.work.length,
+      workP50Ms: pct(live.work, 50),
+      workP95Ms: pct(live.work, 95),
+      workMaxMs: Math.max(...live.work),
+      frameP50Ms: pct(live.intervals, 50),
+      frameP95Ms: pct(live.intervals, 95),
+      frameMaxMs: Math.max(...live.intervals),
+      chartDraws: live.draws.length,
+      drawP95Ms: pct(live.draws, 95),
+    };
+    await ctx.close();
   }
 
   // ---- Logs ----
@@ -108,7 +112,15 @@ try {
   const first = (await bench.evaluate(`window.__bench.logsFirstPaint(${LOG_SAMPLES})`)) as any;
   const z = (await bench.evaluate('window.__bench.zoomSteps(20, 2)')) as { paint: number[]; draw: number[] };
   const zooms = z.paint;
-  results.logs = { ...first, zoomStepsMs: zooms, zoomP50Ms: pct(zooms, 50), zoomP95Ms: pct(zooms, 95), zoomMaxMs: Math.max(...zooms), zoomDrawMs: z.draw, zoomRafMs: (z as any).raf };
+  results.logs = {
+    ...first,
+    zoomStepsMs: zooms,
+    zoomP50Ms: pct(zooms, 50),
+    zoomP95Ms: pct(zooms, 95),
+    zoomMaxMs: Math.max(...zooms),
+    zoomDrawMs: z.draw,
+    zoomRafMs: (z as any).raf,
+  };
   await ctx2.close();
 } finally {
   await browser.close();
@@ -120,11 +132,21 @@ const g = results.logs as any;
 const f = (x: number) => x.toFixed(1);
 console.log('| measure | value | target | ratio to target |');
 console.log('| --- | --- | --- | --- |');
-if (l) console.log(`| Live: telemetry delivered (16 cells) | ${f(l.framesPerSecond)} frames/s | ${RATE_HZ} frames/s | ${(l.framesPerSecond / RATE_HZ).toFixed(2)} |`);
-if (l) console.log(`| Live: frame time (render work per updated frame) p50 / p95 / max, ${l.updatedFrames} frames in ${l.seconds} s | ${f(l.workP50Ms)} / ${f(l.workP95Ms)} / ${f(l.workMaxMs)} ms | p95 < 16 ms | ${(l.workP95Ms / 16).toFixed(2)} |`);
+if (l)
+  console.log(
+    `| Live: telemetry delivered (16 cells) | ${f(l.framesPerSecond)} frames/s | ${RATE_HZ} frames/s | ${(l.framesPerSecond / RATE_HZ).toFixed(2)} |`,
+  );
+if (l)
+  console.log(
+    `| Live: frame time (render work per updated frame) p50 / p95 / max, ${l.updatedFrames} frames in ${l.seconds} s | ${f(l.workP50Ms)} / ${f(l.workP95Ms)} / ${f(l.workMaxMs)} ms | p95 < 16 ms | ${(l.workP95Ms / 16).toFixed(2)} |`,
+  );
 if (l) console.log(`| Live: frame interval p50 / p95 (vsync 16.7 ms) | ${f(l.frameP50Ms)} / ${f(l.frameP95Ms)} ms | — | — |`);
 if (l) console.log(`| Live: chart draw p95 (${l.chartDraws} draws) | ${f(l.drawP95Ms)} ms | — | — |`);
-console.log(`| Logs: ${(g.samples / 1e6).toFixed(0)} M samples, open → first paint | ${f(g.firstPaintMs)} ms (columns to Worker and back ${f(g.toSourceMs)} ms, of which pyramids ${f(g.pyramidMs)} ms; chart ${f(g.renderMs)} ms; paint ${f(g.paintWaitMs)} ms) | < 1000 ms | ${(g.firstPaintMs / 1000).toFixed(2)} |`);
-console.log(`| Logs: zoom step ×2 → paint, p50 / p95 / max of ${g.zoomStepsMs.length} (whole log down to raw records) | ${f(g.zoomP50Ms)} / ${f(g.zoomP95Ms)} / ${f(g.zoomMaxMs)} ms | < 50 ms | ${(g.zoomP95Ms / 50).toFixed(2)} |`);
+console.log(
+  `| Logs: ${(g.samples / 1e6).toFixed(0)} M samples, open → first paint | ${f(g.firstPaintMs)} ms (columns to Worker and back ${f(g.toSourceMs)} ms, of which pyramids ${f(g.pyramidMs)} ms; chart ${f(g.renderMs)} ms; paint ${f(g.paintWaitMs)} ms) | < 1000 ms | ${(g.firstPaintMs / 1000).toFixed(2)} |`,
+);
+console.log(
+  `| Logs: zoom step ×2 → paint, p50 / p95 / max of ${g.zoomStepsMs.length} (whole log down to raw records) | ${f(g.zoomP50Ms)} / ${f(g.zoomP95Ms)} / ${f(g.zoomMaxMs)} ms | < 50 ms | ${(g.zoomP95Ms / 50).toFixed(2)} |`,
+);
 mkdirSync(path.join(ROOT, 'tests/artifacts/bench'), { recursive: true });
 writeFileSync(path.join(ROOT, 'tests/artifacts/bench/ui.json'), JSON.stringify(results, null, 2));

@@ -23,7 +23,9 @@ describe('Connect and Live against the built-in demo pack', () => {
     await page.getByRole('heading', { name: /^Live/ }).waitFor();
     await page.getByLabel('Telemetry rate').selectOption('20');
     // Real numbers from the simulated pack, with units.
-    await page.waitForFunction(() => !document.querySelector('[data-testid=tile-voltage] .tile-value')?.textContent?.startsWith('—'), null, { timeout: 15_000 });
+    await page.waitForFunction(() => !document.querySelector('[data-testid=tile-voltage] .tile-value')?.textContent?.startsWith('—'), null, {
+      timeout: 15_000,
+    });
     const volts = await page.getByTestId('tile-voltage').textContent();
     expect(volts).toMatch(/Pack voltage\d{2}\.\d{2}V/);
     const v = Number(/(\d+\.\d+)V/.exec(volts!)![1]);
@@ -74,7 +76,9 @@ describe('Connect and Live against the built-in demo pack', () => {
     const { page } = await newPage(app.browser, 'dark');
     await page.goto(app.served.url + '&screen=live');
     await page.getByRole('heading', { name: /^Live/ }).waitFor();
-    await page.waitForFunction(() => !document.querySelector('[data-testid=tile-voltage] .tile-value')?.textContent?.startsWith('—'), null, { timeout: 15_000 });
+    await page.waitForFunction(() => !document.querySelector('[data-testid=tile-voltage] .tile-value')?.textContent?.startsWith('—'), null, {
+      timeout: 15_000,
+    });
     await page.waitForTimeout(2500);
     expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
     await shot(page, 'live-dark');
@@ -87,7 +91,11 @@ describe('Connect and Live against the built-in demo pack', () => {
     try {
       // A real terminal device the unprivileged app may not open: a pseudo-terminal owned by
       // root with mode 0600, as a USB serial adapter is for a user outside the dialout group.
-      holder = spawn('python3', ['-u', '-c', 'import os, pty, sys, time\nm, s = pty.openpty()\nn = os.ttyname(s)\nos.chmod(n, 0o600)\nprint(n)\nsys.stdin.read()'], { stdio: ['pipe', 'pipe', 'inherit'] });
+      holder = spawn(
+        'python3',
+        ['-u', '-c', 'import os, pty, sys, time\nm, s = pty.openpty()\nn = os.ttyname(s)\nos.chmod(n, 0o600)\nprint(n)\nsys.stdin.read()'],
+        { stdio: ['pipe', 'pipe', 'inherit'] },
+      );
       const port = await new Promise<string>((resolve, reject) => {
         holder!.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim()));
         holder!.once('exit', (code) => reject(new Error(`pty holder exited with ${code}`)));

@@ -17,8 +17,14 @@ describe('Firmware screen against the demo board', () => {
     // Images signed with the board's supplier test key (the simulator keeps it in its state folder).
     const key = parsePrivateKeyPem(readFileSync(path.join(stateDir, 'firmware-signing-key.pem'), 'utf8'));
     const payload = new Uint8Array(48 * 1024).map((_, i) => (i * 31 + 7) & 0xff);
-    writeFileSync(path.join(app.served.dataDir, 'bms-1.5.0.img'), signImage({ payload, version: parseVersion('1.5.0'), key, securityCounter: 2, boardId: device.boardId }));
-    writeFileSync(path.join(app.served.dataDir, 'other-board-2.0.0.img'), signImage({ payload, version: parseVersion('2.0.0'), key, securityCounter: 2, boardId: 'other-board' }));
+    writeFileSync(
+      path.join(app.served.dataDir, 'bms-1.5.0.img'),
+      signImage({ payload, version: parseVersion('1.5.0'), key, securityCounter: 2, boardId: device.boardId }),
+    );
+    writeFileSync(
+      path.join(app.served.dataDir, 'other-board-2.0.0.img'),
+      signImage({ payload, version: parseVersion('2.0.0'), key, securityCounter: 2, boardId: 'other-board' }),
+    );
 
     await page.getByTestId('nav-firmware').click();
     await page.getByTestId('fw-status').waitFor({ timeout: 15_000 });
@@ -49,7 +55,9 @@ describe('Firmware screen against the demo board', () => {
     await shot(page, 'firmware-test-mode');
 
     await page.getByRole('button', { name: /^Confirm 1\.5\.0/ }).click();
-    await page.waitForFunction(() => /running 1\.5\.0(\+0)?\s+confirmed/.test(document.querySelector('[data-testid=fw-status] h2')?.textContent ?? ''), null, { timeout: 15_000 });
+    await page.waitForFunction(() => /running 1\.5\.0(\+0)?\s+confirmed/.test(document.querySelector('[data-testid=fw-status] h2')?.textContent ?? ''), null, {
+      timeout: 15_000,
+    });
     const status = await bridgeCall(app.served, 'fw.status', {});
     expect(status).toMatchObject({ runningVersion: expect.stringMatching(/^1\.5\.0/), testing: false, securityCounter: 2 });
     await shot(page, 'firmware-confirmed');

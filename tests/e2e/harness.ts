@@ -21,7 +21,8 @@ export const CHROMIUM_ARGS = [
 
 export function requireTools(): void {
   if (!existsSync(CHROMIUM)) throw new Error(`end-to-end tests need Debian's Chromium at ${CHROMIUM}: apt-get install chromium`);
-  if (!existsSync(path.join(ROOT, 'dist/renderer/index.html'))) throw new Error("no built renderer in dist/renderer: run 'npm run build' first (npm test does)");
+  if (!existsSync(path.join(ROOT, 'dist/renderer/index.html')))
+    throw new Error("no built renderer in dist/renderer: run 'npm run build' first (npm test does)");
 }
 
 export interface Served {

@@ -38,7 +38,13 @@ describe('Self-check wizard and live recording', () => {
     await page.getByTestId('nav-live').click();
     await page.getByTestId('record').click();
     await page.getByTestId('recording-path').waitFor();
-    await page.waitForFunction(() => /\((\d+) records\)/.test(document.querySelector('[data-testid=record]')?.textContent ?? '') && Number(/\((\d+) records\)/.exec(document.querySelector('[data-testid=record]')!.textContent!)![1]) >= 20, null, { timeout: 30_000 });
+    await page.waitForFunction(
+      () =>
+        /\((\d+) records\)/.test(document.querySelector('[data-testid=record]')?.textContent ?? '') &&
+        Number(/\((\d+) records\)/.exec(document.querySelector('[data-testid=record]')!.textContent!)![1]) >= 20,
+      null,
+      { timeout: 30_000 },
+    );
     await shot(page, 'live-recording');
     await page.getByTestId('record').click();
     await page.getByTestId('recording-saved').waitFor();
@@ -46,7 +52,10 @@ describe('Self-check wizard and live recording', () => {
     const file = /to (\/\S+\.pslog)/.exec(saved!)![1]!;
     expect(existsSync(file)).toBe(true);
     await page.getByTestId('nav-logs').click();
-    await page.getByRole('listitem').filter({ hasText: file.split('/').pop()! }).click();
+    await page
+      .getByRole('listitem')
+      .filter({ hasText: file.split('/').pop()! })
+      .click();
     await page.getByTestId('log-view').waitFor({ timeout: 30_000 });
     expect(await page.getByTestId('log-verification').textContent()).toContain('Desktop recording');
     await page.context().close();

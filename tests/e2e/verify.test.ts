@@ -35,17 +35,30 @@ const app = serveAndLaunch(async ({ served }) => {
   const supplier = { publicKey: ed25519.getPublicKey(supplierSecret), sign: (m: Uint8Array) => ed25519.sign(m, supplierSecret) };
   const issuedAt = new Date();
   claimId = defaultClaimId(issuedAt, ed25519.utils.randomSecretKey());
-  const ticket = await signTicket({ claimId, serial, nonce: ed25519.utils.randomSecretKey().slice(0, 10), issuedAt, expiresAt: new Date(issuedAt.getTime() + 30 * 86_400_000) }, supplier);
+  const ticket = await signTicket(
+    { claimId, serial, nonce: ed25519.utils.randomSecretKey().slice(0, 10), issuedAt, expiresAt: new Date(issuedAt.getTime() + 30 * 86_400_000) },
+    supplier,
+  );
   const parts = await evidenceFromPort(port, { nonce: ticketNonce(ticket) });
   const purchaseDate = new Date(Date.now() - 60 * 86_400_000).toISOString().slice(0, 10);
   const claim = validateClaim({
-    customer: 'Erika Mustermann', contact: 'erika@example.org', model, serial, purchaseDate,
-    description: 'The pack shuts off under load.', remedy: 'replacement',
+    customer: 'Erika Mustermann',
+    contact: 'erika@example.org',
+    model,
+    serial,
+    purchaseDate,
+    description: 'The pack shuts off under load.',
+    remedy: 'replacement',
   });
   good = path.join(served.dataDir, `claim-${serial}.psdiag`);
   await createPackageFile({
-    parts, claim, policy: DEFAULT_POLICY, photos: [{ name: 'label.png', data: photo }], out: good,
-    keyStore: new FileKeyStore(path.join(work, 'customer-config')), ticket: new TextEncoder().encode(encodeTicketFile(ticket)),
+    parts,
+    claim,
+    policy: DEFAULT_POLICY,
+    photos: [{ name: 'label.png', data: photo }],
+    out: good,
+    keyStore: new FileKeyStore(path.join(work, 'customer-config')),
+    ticket: new TextEncoder().encode(encodeTicketFile(ticket)),
   });
   // What the supplier keeps: its root, its ticket key, its policy (a stricter discharge limit),
   // an edited copy that reuses the policy's id and version, and someone else's installation key.
@@ -109,7 +122,8 @@ describe('Verify screen', () => {
     expect(await text(page, 'trust-key')).toMatch(/^⚠ No keys pinned: the signature proves integrity, not origin \(SHA256:/);
     expect(await text(page, 'verify-line')).toMatch(/^VERIFIED/);
     const checks = await text(page, 'checks');
-    for (const id of ['hashes', 'signature-raw', 'signature-ssh', 'manifest', 'device-certificate', 'extent', 'evaluation']) expect(checks).toContain(`✓ ${id}`);
+    for (const id of ['hashes', 'signature-raw', 'signature-ssh', 'manifest', 'device-certificate', 'extent', 'evaluation'])
+      expect(checks).toContain(`✓ ${id}`);
     expect(checks).not.toContain('✗');
     const customer = await text(page, 'customer-saw');
     expect(customer).toContain('Not covered');
@@ -156,7 +170,9 @@ describe('Verify screen', () => {
     expect(await text(page, 'checks')).toContain('✓ ticket');
     // What the customer saw: their verdict under their policy, and where it departs from the supplier's.
     expect(await text(page, 'customer-saw')).toContain('packscope-default-lfp-1 — differs from the deciding policy in');
-    expect(await text(page, 'policy-differences')).toContain("voidConditions[over-discharge-current].thresholdC: the package's policy has 2, the deciding policy 1.5");
+    expect(await text(page, 'policy-differences')).toContain(
+      "voidConditions[over-discharge-current].thresholdC: the package's policy has 2, the deciding policy 1.5",
+    );
     await shot(page, 'verify-light');
     await screen(page, 'verify-light-screen');
     await page.getByRole('button', { name: 'Switch to dark theme' }).click();

@@ -3,7 +3,7 @@ import { PowerLoss } from '../../firmware/sim/flash/nor-flash.js';
 import { flashImage } from '../../electron/host/flasher/flasher.js';
 import { LocalTarget } from '../../electron/host/flasher/local-target.js';
 import { Random } from '../../shared/util/random.js';
-import { parseImage, verifyImage } from '../../shared/image/index.js';
+import { verifyImage } from '../../shared/image/index.js';
 import { bootEnv, makeImage, BOARD } from '../unit/firmware/boot-env.js';
 import type { Bootloader } from '../../firmware/sim/boot/bootloader.js';
 
@@ -76,14 +76,19 @@ describe('firmware power-fail matrix', () => {
       holder.bl = env.rebootFresh();
       await holder.bl.boot();
       env.flash.armPowerLoss(k);
-      const err = await update(env, holder, image).then(() => null, (e) => e);
+      const err = await update(env, holder, image).then(
+        () => null,
+        (e) => e,
+      );
       expect(err, `cut point ${k} of ${total}: expected the power cut to interrupt the update`).toBeInstanceOf(PowerLoss);
       await rebootAndCheck(env, holder);
       outcomes[holder.bl.status().runningVersion === '1.1.0+0' ? 'new' : 'old']++;
       await update(env, holder, image);
       expectUpdated(holder);
     }
-    console.log(`power-fail matrix: ${points.length} cut points exercised of ${total} flash operations in a clean update; after the cut the board booted the old image ${outcomes.old} times, the new one ${outcomes.new} times; 0 bricked`);
+    console.log(
+      `power-fail matrix: ${points.length} cut points exercised of ${total} flash operations in a clean update; after the cut the board booted the old image ${outcomes.old} times, the new one ${outcomes.new} times; 0 bricked`,
+    );
   }, 300_000);
 
   it('a cut at any byte of the upload on the link never bricks the board, and the update completes on re-run', async () => {
@@ -110,7 +115,10 @@ describe('firmware power-fail matrix', () => {
           await holder.bl.writeSecondary(offset + p, frame);
         }
       };
-      const err = await flashImage(t, image, { confirm: true }).then(() => null, (e) => e);
+      const err = await flashImage(t, image, { confirm: true }).then(
+        () => null,
+        (e) => e,
+      );
       expect(err).toBeInstanceOf(PowerLoss);
       await rebootAndCheck(env, holder);
       expect(holder.bl.status().runningVersion).toBe('1.0.0+0');
@@ -128,7 +136,10 @@ describe('firmware power-fail matrix', () => {
     for (let round = 0; round < 3; round++) {
       for (let cut = 0; cut < 5; cut++) {
         env.flash.armPowerLoss(1 + rng.int(900));
-        const err = await update(env, holder, image).then(() => null, (e) => e);
+        const err = await update(env, holder, image).then(
+          () => null,
+          (e) => e,
+        );
         if (err && !(err instanceof PowerLoss)) throw err;
         await rebootAndCheck(env, holder);
       }

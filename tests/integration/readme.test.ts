@@ -20,7 +20,12 @@ export function readmeBlocks(markdown: string): string[] {
 }
 
 function requireTools(): void {
-  for (const [tool, args] of [['python3', ['-c', 'import pty']], ['openssl', ['version']], ['ssh-keygen', ['-?']], ['sha256sum', ['--version']]] as const) {
+  for (const [tool, args] of [
+    ['python3', ['-c', 'import pty']],
+    ['openssl', ['version']],
+    ['ssh-keygen', ['-?']],
+    ['sha256sum', ['--version']],
+  ] as const) {
     const r = spawnSync(tool, [...args]);
     if (r.error) throw new Error(`${tool} is required by the README's example sessions (apt-get install python3 openssl openssh-client coreutils)`);
   }
@@ -72,7 +77,7 @@ describe('README example sessions', () => {
       // What `npm install` gives a user: npx packscope → this checkout's bin.
       `npx() { if [ "$1" = packscope ]; then shift; node ${JSON.stringify(path.join(root, 'bin/packscope.mjs'))} "$@"; else command npx "$@"; fi; }`,
       // A failing step must not leave the simulated board running: stop it by the pid it printed.
-      "trap 'kill $(awk \"/^pid /{print \\$2}\" sim.out 2>/dev/null) $(jobs -p) 2>/dev/null || true' EXIT",
+      'trap \'kill $(awk "/^pid /{print \\$2}" sim.out 2>/dev/null) $(jobs -p) 2>/dev/null || true\' EXIT',
       ...blocks,
     ].join('\n');
     writeFileSync(path.join(dir, 'session.sh'), script);

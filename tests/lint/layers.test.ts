@@ -74,7 +74,10 @@ describe('layering lint', () => {
       writeFileSync(path.join(dir, 'electron', 'host', 'cli', 'context.ts'), 'export interface CliContext { signal: AbortSignal }\n');
       // The CLI may use a service; the service may not use the CLI.
       writeFileSync(path.join(dir, 'electron', 'host', 'cli', 'flash.ts'), "import { flash } from '../flasher/backend.js';\nexport const run = flash;\n");
-      writeFileSync(path.join(dir, 'electron', 'host', 'flasher', 'backend.ts'), "import type { CliContext } from '../cli/context.js';\nexport const flash = (ctx: CliContext) => ctx.signal;\n");
+      writeFileSync(
+        path.join(dir, 'electron', 'host', 'flasher', 'backend.ts'),
+        "import type { CliContext } from '../cli/context.js';\nexport const flash = (ctx: CliContext) => ctx.signal;\n",
+      );
       let status = 0;
       let stderr = '';
       try {

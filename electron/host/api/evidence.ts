@@ -72,17 +72,20 @@ export function inAppWords(text: string): string {
 export async function verifyPackageForScreen(req: Params<'package.verify'>, stores: VerifierStores): Promise<Res<'package.verify'>> {
   const { path, rootKeyPath } = req;
   const root = new TextDecoder().decode(await readHostFile(rootKeyPath, 'root key', 64 * 1024));
-  if (!root.includes('-----BEGIN PUBLIC KEY-----')) throw new PackscopeError('USAGE', `${rootKeyPath} is not a PEM public key (the supplier's manufacturing root)`);
+  if (!root.includes('-----BEGIN PUBLIC KEY-----'))
+    throw new PackscopeError('USAGE', `${rootKeyPath} is not a PEM public key (the supplier's manufacturing root)`);
   let policy: WarrantyPolicy | null = null;
   if (req.policySha256) {
     policy = stores.policies.get(req.policySha256);
-    if (!policy) throw new PackscopeError('NOT_FOUND', `your policy store holds no policy with SHA-256 ${req.policySha256.toLowerCase()}; add its policy file again`);
+    if (!policy)
+      throw new PackscopeError('NOT_FOUND', `your policy store holds no policy with SHA-256 ${req.policySha256.toLowerCase()}; add its policy file again`);
   }
   let ticketKey: Uint8Array | null = null;
   if (req.ticketKeyPath) {
     const text = new TextDecoder().decode(await readHostFile(req.ticketKeyPath, 'ticket key', 64 * 1024));
     const keys = parseEd25519Keys(text, `ticket key ${basename(req.ticketKeyPath)}`);
-    if (keys.length > 1) throw new PackscopeError('USAGE', `${req.ticketKeyPath} holds ${keys.length} keys; choose the file with your claim-ticket public key only`);
+    if (keys.length > 1)
+      throw new PackscopeError('USAGE', `${req.ticketKeyPath} holds ${keys.length} keys; choose the file with your claim-ticket public key only`);
     ticketKey = keys[0]!.publicKey;
   }
   const ticket = req.ticketPath ? await readHostFile(req.ticketPath, 'claim ticket', MAX_TICKET_FILE_BYTES) : null;
@@ -143,7 +146,8 @@ export async function verifyPackageForScreen(req: Params<'package.verify'>, stor
  */
 export async function packagePhoto(path: string, name: string, sha256: string): Promise<Res<'package.photo'>> {
   const zip = await readHostFile(path, 'package', MAX_PACKAGE_BYTES);
-  if (createHash('sha256').update(zip).digest('hex') !== sha256) throw new PackscopeError('REFUSED', `${path} has changed since it was verified; verify it again`);
+  if (createHash('sha256').update(zip).digest('hex') !== sha256)
+    throw new PackscopeError('REFUSED', `${path} has changed since it was verified; verify it again`);
   const archive = openZip(zip);
   const find = (n: string) => archive.entries.find((e) => e.name === n);
   const entry = find(name);
@@ -152,7 +156,8 @@ export async function packagePhoto(path: string, name: string, sha256: string): 
   if (entry.size > MAX_PHOTO_BYTES) throw new PackscopeError('REFUSED', `${name} is larger than ${MAX_PHOTO_BYTES} bytes`);
   const data = archive.read(entry);
   const listed = parseSha256Sums(archive.read(sums)).find((l) => l.name === name);
-  if (!listed || listed.sha256 !== createHash('sha256').update(data).digest('hex')) throw new PackscopeError('VERIFY_FAILED', `${name} does not match SHA256SUMS`);
+  if (!listed || listed.sha256 !== createHash('sha256').update(data).digest('hex'))
+    throw new PackscopeError('VERIFY_FAILED', `${name} does not match SHA256SUMS`);
   const kind = photoKind(data);
   if (!kind) throw new PackscopeError('VERIFY_FAILED', `${name} is not a JPEG, PNG, WebP or HEIC image`);
   return { name, kind, base64: Buffer.from(data).toString('base64') };
@@ -208,14 +213,18 @@ interface AttachedTicket {
 
 async function readClaimTicket(path: string): Promise<AttachedTicket> {
   const bytes = await readHostFile(path, 'the ticket file', MAX_TICKET_FILE_BYTES).catch((e: unknown) => {
-    if (e instanceof PackscopeError && e.code === 'REFUSED') throw new PackscopeError('DECODE', `${basename(path)} is not a claim ticket from your supplier (a ticket file is a few hundred bytes).`);
+    if (e instanceof PackscopeError && e.code === 'REFUSED')
+      throw new PackscopeError('DECODE', `${basename(path)} is not a claim ticket from your supplier (a ticket file is a few hundred bytes).`);
     throw e;
   });
   try {
     return { bytes, file: parseTicketFile(bytes) };
   } catch (e) {
     if (!(e instanceof DecodeError)) throw e;
-    throw new PackscopeError('DECODE', `${basename(path)} is not a claim ticket from your supplier: ${e.message.replace(/^not (a valid )?(a )?claim ticket:\s*/, '')}`);
+    throw new PackscopeError(
+      'DECODE',
+      `${basename(path)} is not a claim ticket from your supplier: ${e.message.replace(/^not (a valid )?(a )?claim ticket:\s*/, '')}`,
+    );
   }
 }
 
@@ -227,13 +236,22 @@ async function readClaimTicket(path: string): Promise<AttachedTicket> {
 function ticketProblem(t: TicketFile, evidence: DecodedEvidence): { problem: string; pullAgain: boolean } | null {
   const { claimId, serial } = t.ticket;
   if (evidence.source !== 'device') {
-    return { problem: `This log is a recording made by PackScope, not the pack's own black box, so it cannot carry claim ticket ${claimId}. Download the pack's log on the Logs screen with the ticket.`, pullAgain: true };
+    return {
+      problem: `This log is a recording made by PackScope, not the pack's own black box, so it cannot carry claim ticket ${claimId}. Download the pack's log on the Logs screen with the ticket.`,
+      pullAgain: true,
+    };
   }
   if (serial !== evidence.device.serial) {
-    return { problem: `Claim ticket ${claimId} is for pack ${serial}, but this log is from pack ${evidence.device.serial}. Choose the log of pack ${serial}, or the ticket your supplier issued for pack ${evidence.device.serial}.`, pullAgain: false };
+    return {
+      problem: `Claim ticket ${claimId} is for pack ${serial}, but this log is from pack ${evidence.device.serial}. Choose the log of pack ${serial}, or the ticket your supplier issued for pack ${evidence.device.serial}.`,
+      pullAgain: false,
+    };
   }
   if (!evidence.extent || evidence.extent.nonce !== t.ticket.nonce) {
-    return { problem: `This log was not downloaded with claim ticket ${claimId}, so it cannot show your supplier that it was read after the claim was opened. Download the log again with the ticket, then use the new log.`, pullAgain: true };
+    return {
+      problem: `This log was not downloaded with claim ticket ${claimId}, so it cannot show your supplier that it was read after the claim was opened. Download the log again with the ticket, then use the new log.`,
+      pullAgain: true,
+    };
   }
   return null;
 }
@@ -298,9 +316,11 @@ export async function createClaimPackage(
     const misfit = ticketProblem(ticket.file, evidence);
     if (misfit) throw new PackscopeError('REFUSED', misfit.problem);
   }
-  const created = await createPackageFile({ parts, claim, policy: DEFAULT_POLICY, photos, out, keyStore, ticket: ticket?.bytes ?? null }).catch((e: unknown) => {
-    throw inClaimWords(e);
-  });
+  const created = await createPackageFile({ parts, claim, policy: DEFAULT_POLICY, photos, out, keyStore, ticket: ticket?.bytes ?? null }).catch(
+    (e: unknown) => {
+      throw inClaimWords(e);
+    },
+  );
   return {
     path: created.path,
     bytes: created.bytes,

@@ -6,7 +6,17 @@ import type { Handlers } from '../../../shared/api/rpc-server.js';
 import type { InstallationKeyStore } from '../evidence/keystore.js';
 import { DeviceSession } from './device.js';
 import { FirmwareJobs } from './firmware.js';
-import { addInstallKeys, addPolicyFile, createClaimPackage, evaluateClaim, inspectPhoto, listInstallKeys, listPolicies, packagePhoto, verifyPackageForScreen } from './evidence.js';
+import {
+  addInstallKeys,
+  addPolicyFile,
+  createClaimPackage,
+  evaluateClaim,
+  inspectPhoto,
+  listInstallKeys,
+  listPolicies,
+  packagePhoto,
+  verifyPackageForScreen,
+} from './evidence.js';
 import { InstallKeyStore } from '../evidence/install-keys.js';
 import { PolicyStore } from '../evidence/policy-store.js';
 import { configDir, FileKeyStore } from '../evidence/keystore.js';
@@ -145,7 +155,8 @@ export function createHostApi(options: HostApiOptions): HostApi {
     'recording.start': async ({ path: out, rateHz }) => {
       if (recording) throw new PackscopeError('REFUSED', `already recording to ${recording.path}`);
       const s = session.require();
-      const file = out ?? path.join(ensureDir(dataDir), `${s.info?.serial ?? 'pack'}-live-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}.pslog`);
+      const file =
+        out ?? path.join(ensureDir(dataDir), `${s.info?.serial ?? 'pack'}-live-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}.pslog`);
       recording = await startRecording(s, file, { rateHz, tool: `packscope ${options.version}` });
       return { path: file };
     },

@@ -65,9 +65,16 @@ export async function pullTicketOf(req: { ticketCode?: string | undefined; ticke
       bytes = await readFile(req.ticketPath);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      throw new PackscopeError(code === 'ENOENT' ? 'NOT_FOUND' : code === 'EACCES' || code === 'EPERM' ? 'PERMISSION' : 'IO', `Cannot read the ticket file ${req.ticketPath}: ${(e as Error).message}`);
+      throw new PackscopeError(
+        code === 'ENOENT' ? 'NOT_FOUND' : code === 'EACCES' || code === 'EPERM' ? 'PERMISSION' : 'IO',
+        `Cannot read the ticket file ${req.ticketPath}: ${(e as Error).message}`,
+      );
     }
-    if (bytes.length > MAX_TICKET_FILE_BYTES) throw new PackscopeError('DECODE', `${name} is not a claim ticket from your supplier (a ticket file is a few hundred bytes, this one is ${bytes.length}).`);
+    if (bytes.length > MAX_TICKET_FILE_BYTES)
+      throw new PackscopeError(
+        'DECODE',
+        `${name} is not a claim ticket from your supplier (a ticket file is a few hundred bytes, this one is ${bytes.length}).`,
+      );
     try {
       const file = parseTicketFile(new Uint8Array(bytes));
       const nonce = ticketNonce(file);
@@ -123,13 +130,21 @@ export class LogJobs {
     private dataDir: string,
   ) {}
 
-  async pull(req: Pick<Params<'log.pull'>, 'out' | 'resume' | 'ticketCode' | 'ticketPath'>, signal: AbortSignal, onProgress: (p: TransferProgress) => void): Promise<Res<'log.pull'>> {
+  async pull(
+    req: Pick<Params<'log.pull'>, 'out' | 'resume' | 'ticketCode' | 'ticketPath'>,
+    signal: AbortSignal,
+    onProgress: (p: TransferProgress) => void,
+  ): Promise<Res<'log.pull'>> {
     const { out, resume } = req;
     // The ticket first: a mistyped code or a file that is no ticket is reported before the pack is asked.
     const ticket = await pullTicketOf(req);
     const session = this.device.require();
     const native = session.native;
-    if (!native) throw new PackscopeError('REFUSED', `${session.info?.model ?? 'this board'} has no black box to pull (it does not speak the native protocol); record its live data instead`);
+    if (!native)
+      throw new PackscopeError(
+        'REFUSED',
+        `${session.info?.model ?? 'this board'} has no black box to pull (it does not speak the native protocol); record its live data instead`,
+      );
     // A ticket names one pack: another one is refused by name, before anything is read. The pull
     // checks the serial again against the board's certificate.
     if (ticket?.serial && session.info?.serial && session.info.serial !== ticket.serial) throw otherPack(ticket.serial, session.info.serial);
@@ -184,7 +199,13 @@ export class LogJobs {
           const issue = bySegment.get(s.header.counter);
           segments.push({ counter: s.header.counter, records: s.recordCount, startMs: s.header.rtcMs, ok: !issue, ...(issue ? { issue } : {}) });
         } else {
-          segments.push({ counter: -1, records: 0, startMs: 0, ok: false, issue: `damaged bytes at offset ${it.damage.offset} (${it.damage.length} bytes): ${it.damage.error.message}` });
+          segments.push({
+            counter: -1,
+            records: 0,
+            startMs: 0,
+            ok: false,
+            issue: `damaged bytes at offset ${it.damage.offset} (${it.damage.length} bytes): ${it.damage.error.message}`,
+          });
         }
         if (segments.length >= 20_000) break;
       }

@@ -31,7 +31,19 @@ export function recordsToSeries(records: readonly LogRecord[], max = MAX_SERIES_
     }
     pick = out;
   }
-  const s: RecordedSeries = { t: [], packVoltage: [], current: [], soc: [], cellMin: [], cellMax: [], tempMin: [], tempMax: [], events: [], records: records.length, decimated };
+  const s: RecordedSeries = {
+    t: [],
+    packVoltage: [],
+    current: [],
+    soc: [],
+    cellMin: [],
+    cellMax: [],
+    tempMin: [],
+    tempMax: [],
+    events: [],
+    records: records.length,
+    decimated,
+  };
   for (const r of pick) {
     s.t.push(r.t);
     s.packVoltage.push(r.packVoltage);

@@ -33,7 +33,11 @@ export async function exportLog(
   const stream: NodeJS.WritableStream = toStdout ? process.stdout : createWriteStream(tmp);
   const failed = new Promise<never>((_, reject) =>
     stream.once('error', (e: NodeJS.ErrnoException) =>
-      reject(e.code === 'EPIPE' ? new PackscopeError('IO', `${out}: the reader closed the pipe`, { errno: 'EPIPE' }) : new PackscopeError('IO', `${out}: ${e.message}`)),
+      reject(
+        e.code === 'EPIPE'
+          ? new PackscopeError('IO', `${out}: the reader closed the pipe`, { errno: 'EPIPE' })
+          : new PackscopeError('IO', `${out}: ${e.message}`),
+      ),
     ),
   );
   failed.catch(() => undefined);

@@ -5,14 +5,35 @@ import { decodeCertificate, spkiFromPoint, verifyCertificate, type DeviceCertifi
 import { SegmentStreamDecoder } from '../../../shared/blackbox/decoder.js';
 import { HASH_FROM_END, createRecordView, recordReader, type RecordView } from '../../../shared/blackbox/format.js';
 import {
-  checkLayout, decodeCheckpoint, decodeIndexEntry, decodeMeta, decodePreamble, encodeCheckpoint, encodeIndex, encodeMeta, encodePreamble,
-  INDEX_ENTRY_SIZE, partialPreamble, PREAMBLE_SIZE, type IndexEntry, type PslogMeta, type Preamble,
+  checkLayout,
+  decodeCheckpoint,
+  decodeIndexEntry,
+  decodeMeta,
+  decodePreamble,
+  encodeCheckpoint,
+  encodeIndex,
+  encodeMeta,
+  encodePreamble,
+  INDEX_ENTRY_SIZE,
+  partialPreamble,
+  PREAMBLE_SIZE,
+  type IndexEntry,
+  type PslogMeta,
+  type Preamble,
 } from '../../../shared/blackbox/pslog-format.js';
 import { rd32 } from '../../../shared/util/le.js';
 import { segmentRecordArray, type ParsedSegment } from '../../../shared/blackbox/segment.js';
 import {
-  ATTESTATION_NONE, ChainVerifier, checkpointSegment, nobleVerifier, verifyCheckpoint,
-  type Attestation, type ChainSummary, type Checkpoint, type SignatureVerifier, type VerifyIssue,
+  ATTESTATION_NONE,
+  ChainVerifier,
+  checkpointSegment,
+  nobleVerifier,
+  verifyCheckpoint,
+  type Attestation,
+  type ChainSummary,
+  type Checkpoint,
+  type SignatureVerifier,
+  type VerifyIssue,
 } from '../../../shared/blackbox/verify.js';
 import type { DeviceInfo, LogRecord } from '../../../shared/types/domain.js';
 import { bytesEqual, fromHex, toHex } from '../../../shared/util/bytes.js';
@@ -107,7 +128,11 @@ export class ExtentTracker {
     };
     if (none) {
       if (a.oldestCounter !== ATTESTATION_NONE) {
-        out.issues.push({ kind: 'checkpoint', segment: a.oldestCounter, message: `the attestation names oldest segment ${a.oldestCounter} but no newest segment` });
+        out.issues.push({
+          kind: 'checkpoint',
+          segment: a.oldestCounter,
+          message: `the attestation names oldest segment ${a.oldestCounter} but no newest segment`,
+        });
       } else out.complete = true;
       return out;
     }
@@ -146,7 +171,11 @@ export class ExtentTracker {
       const e = this.ends.get(counter);
       if (!e) return true;
       if (e.sha256 && bytesEqual(e.sha256, hash)) return true;
-      out.issues.push({ kind: 'hash', segment: counter, message: `segment ${counter} in the file is not the segment the board attests as its ${which} (SHA-256 differs)` });
+      out.issues.push({
+        kind: 'hash',
+        segment: counter,
+        message: `segment ${counter} in the file is not the segment the board attests as its ${which} (SHA-256 differs)`,
+      });
       return false;
     };
     const oldestOk = end(a.oldestCounter, a.oldestHash, 'oldest');
@@ -258,7 +287,13 @@ export class PslogWriter {
     }
     this.end += buf.length;
     for (const seg of segs) {
-      this.index.push({ counter: seg.header.counter, recordCount: seg.recordCount, flags: seg.trailer?.flags ?? 0, firstRecord: this.records, rtcMs: seg.header.rtcMs });
+      this.index.push({
+        counter: seg.header.counter,
+        recordCount: seg.recordCount,
+        flags: seg.trailer?.flags ?? 0,
+        firstRecord: this.records,
+        rtcMs: seg.header.rtcMs,
+      });
       this.records += seg.recordCount;
     }
   }
@@ -584,7 +619,10 @@ export class PslogReader {
    * Verifies the whole file: certificate chain to the given root (DER SPKI), every segment's hash
    * and signature, the chain and gaps, and the checkpoint. Nothing is repaired.
    */
-  async verify(rootSpki: Uint8Array | null, options: { verifier?: SignatureVerifier; onProgress?: (done: number, total: number) => void; signal?: AbortSignal } = {}): Promise<PslogVerifyReport> {
+  async verify(
+    rootSpki: Uint8Array | null,
+    options: { verifier?: SignatureVerifier; onProgress?: (done: number, total: number) => void; signal?: AbortSignal } = {},
+  ): Promise<PslogVerifyReport> {
     const cert = this.certificate;
     const certificate = { ok: false, message: '', serial: cert?.serial ?? null, model: cert?.model ?? null };
     const issues: VerifyIssue[] = [];

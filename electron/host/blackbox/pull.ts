@@ -4,7 +4,15 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { decodeCertificate, verifyCertificate, type DeviceCertificate } from '../../../shared/blackbox/certificate.js';
 import { SegmentStreamDecoder } from '../../../shared/blackbox/decoder.js';
 import {
-  BB_CERTIFICATE, BB_CHECKPOINT_REQ, BB_CHECKPOINT_RES, BB_CMD, BB_REGION, BB_STATUS, NONE32, type BlackBoxStatus, type CheckpointResponse,
+  BB_CERTIFICATE,
+  BB_CHECKPOINT_REQ,
+  BB_CHECKPOINT_RES,
+  BB_CMD,
+  BB_REGION,
+  BB_STATUS,
+  NONE32,
+  type BlackBoxStatus,
+  type CheckpointResponse,
 } from '../../../shared/blackbox/messages.js';
 import { ATTESTATION_NONE, ChainVerifier, verifyCheckpoint, type Checkpoint, type VerifyIssue } from '../../../shared/blackbox/verify.js';
 import { PackscopeError } from '../../../shared/errors.js';
@@ -147,7 +155,10 @@ export async function pullLog(link: NativeLink, options: PullOptions): Promise<P
     throw new PackscopeError('REFUSED', `the board reports serial ${options.identity.serial} but its certificate names ${cert.serial}`);
   }
   if (options.expectSerial !== undefined && options.expectSerial !== cert.serial) {
-    throw new PackscopeError('REFUSED', `the claim ticket is for serial ${options.expectSerial}, but this board's certificate names ${cert.serial}; nothing was read`);
+    throw new PackscopeError(
+      'REFUSED',
+      `the claim ticket is for serial ${options.expectSerial}, but this board's certificate names ${cert.serial}; nothing was read`,
+    );
   }
   let chainedToRoot: boolean | null = null;
   if (options.rootSpki) {
@@ -168,7 +179,7 @@ export async function pullLog(link: NativeLink, options: PullOptions): Promise<P
 
   if (options.resume && (await exists(partialPath))) {
     const reader = await PslogReader.open(partialPath);
-    let entries: IndexEntry[] = [];
+    const entries: IndexEntry[] = [];
     let lastBytes: Uint8Array | null = null;
     try {
       if (reader.complete) throw new PackscopeError('USAGE', `${partialPath} is marked complete; rename it or pull afresh`);
@@ -193,7 +204,13 @@ export async function pullLog(link: NativeLink, options: PullOptions): Promise<P
         if (!('segment' in it)) break;
         const issues = chain.addSegment(it.segment, it.offset);
         if (issues.length) break;
-        entries.push({ counter: it.segment.header.counter, recordCount: it.segment.recordCount, flags: it.segment.trailer?.flags ?? 0, firstRecord: records, rtcMs: it.segment.header.rtcMs });
+        entries.push({
+          counter: it.segment.header.counter,
+          recordCount: it.segment.recordCount,
+          flags: it.segment.trailer?.flags ?? 0,
+          firstRecord: records,
+          rtcMs: it.segment.header.rtcMs,
+        });
         extent.add(it.segment.header.counter, it.segment.trailer?.sha256 ?? null, it.segment.header.rtcMs);
         records += it.segment.recordCount;
         lastBytes = it.segment.bytes;
@@ -323,7 +340,9 @@ export async function pullLog(link: NativeLink, options: PullOptions): Promise<P
     let cpRes: CheckpointResponse | null = null;
     let checkpoints = 0;
     for (let round = 0; round < CHECKPOINT_ROUNDS; round++) {
-      cpRes = BB_CHECKPOINT_RES.decode(await link.request(BB_CMD.CHECKPOINT, BB_CHECKPOINT_REQ.encode({ nonce }), { retries: RETRIES, ...(signal ? { signal } : {}) }));
+      cpRes = BB_CHECKPOINT_RES.decode(
+        await link.request(BB_CMD.CHECKPOINT, BB_CHECKPOINT_REQ.encode({ nonce }), { retries: RETRIES, ...(signal ? { signal } : {}) }),
+      );
       checkpoints++;
       const attested = cpRes.attestation && cpRes.attestation.newestCounter !== ATTESTATION_NONE ? cpRes.attestation.newestCounter : null;
       // A first-format board attests nothing: the open segment's counter tells what closed before it.
@@ -338,10 +357,20 @@ export async function pullLog(link: NativeLink, options: PullOptions): Promise<P
     let attestation: PullAttestation | null = null;
     if (cpRes && cpRes.length > 0) {
       const res = cpRes;
-      const r = await retryTimeouts(() => bulkRead(link, { region: status.checkpointRegion, offset: 0, length: res.length, chunkSize: 1024, ...(signal ? { signal } : {}) }));
+      const r = await retryTimeouts(() =>
+        bulkRead(link, { region: status.checkpointRegion, offset: 0, length: res.length, chunkSize: 1024, ...(signal ? { signal } : {}) }),
+      );
       bytesRead += res.length;
       transferSeconds += r.seconds;
-      checkpoint = { counter: res.counter, recordCount: res.recordCount, nonce, signature: res.signature, prefix: r.data!, segmentSize: res.segmentSize, attestation: res.attestation };
+      checkpoint = {
+        counter: res.counter,
+        recordCount: res.recordCount,
+        nonce,
+        signature: res.signature,
+        prefix: r.data!,
+        segmentSize: res.segmentSize,
+        attestation: res.attestation,
+      };
       // Signature over nonce, prefix and attestation; the open segment chains to the attested head.
       const cpIssues = verifyCheckpoint(chain, checkpoint, cert.devicePublicKey, nonce, verifier);
       // The extent: every segment from the attested oldest to the attested newest is in the file.
@@ -350,7 +379,14 @@ export async function pullLog(link: NativeLink, options: PullOptions): Promise<P
         const e = extent.check(res.attestation);
         for (const i of e.issues) chain.addIssue(i);
         extentOk = e.issues.length === 0;
-        attestation = { oldest: e.oldestCounter, newest: e.newestCounter, boardTime: e.boardTimeMs, bootCount: e.bootCount, historyFrom: e.historyFrom, missingSegments: e.missingCount };
+        attestation = {
+          oldest: e.oldestCounter,
+          newest: e.newestCounter,
+          boardTime: e.boardTimeMs,
+          bootCount: e.bootCount,
+          historyFrom: e.historyFrom,
+          missingSegments: e.missingCount,
+        };
       }
       cpVerified = cpIssues.length === 0 && extentOk;
     }
@@ -365,7 +401,7 @@ export async function pullLog(link: NativeLink, options: PullOptions): Promise<P
       firstCounter: s.firstCounter,
       lastCounter: s.lastCounter,
       firstTime: s.firstTime,
-      lastTime: checkpoint ? checkpointTime(checkpoint) ?? s.lastTime : s.lastTime,
+      lastTime: checkpoint ? (checkpointTime(checkpoint) ?? s.lastTime) : s.lastTime,
       resumedSegments,
       bytesRead,
       seconds,

@@ -1,6 +1,6 @@
 import { PYLONTECH_ID_SET, applyPylontech, decodePylontech, pylontechTelemetry, type PylontechState } from '../../../shared/can/pylontech.js';
 import { PackscopeError } from '../../../shared/errors.js';
-import { emptyLinkStats, type Capability, type DeviceInfo, type LinkStats, type TelemetryFrame } from '../../../shared/types/domain.js';
+import { emptyLinkStats, type Capability, type DeviceInfo, type LinkStats } from '../../../shared/types/domain.js';
 import type { ByteTransport } from '../../../shared/types/transport.js';
 import { TelemetryStream, type Driver, type DriverFactory, type DriverOptions } from '../drivers/types.js';
 import { SLCAN_SERIAL_BAUD } from './open.js';
@@ -155,7 +155,12 @@ export const pylontechCanDriverFactory: DriverFactory = {
   defaultLine: { baudRate: SLCAN_SERIAL_BAUD, parity: 'none' },
   async create(transport: ByteTransport, options?: DriverOptions): Promise<Driver> {
     const channel = new SlcanChannel(transport);
-    await channel.open({ bitrate: bitrateFromEnv(), listenOnly: true, timeoutMs: options?.timeoutMs ?? 500, ...(options?.signal ? { signal: options.signal } : {}) });
+    await channel.open({
+      bitrate: bitrateFromEnv(),
+      listenOnly: true,
+      timeoutMs: options?.timeoutMs ?? 500,
+      ...(options?.signal ? { signal: options.signal } : {}),
+    });
     return new PylontechCanDriver(channel);
   },
   /** An SLCAN adapter that answers its version query (read-only; the channel is not opened). */

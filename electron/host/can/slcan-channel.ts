@@ -175,7 +175,8 @@ export class SlcanChannel {
   private onReply(r: SlcanReply): void {
     if (r.kind === 'frame') {
       this.stats.framesIn++;
-      const rf: ReceivedFrame = r.timestamp === undefined ? { frame: r.frame, t: Date.now() } : { frame: r.frame, t: Date.now(), adapterTimestamp: r.timestamp };
+      const rf: ReceivedFrame =
+        r.timestamp === undefined ? { frame: r.frame, t: Date.now() } : { frame: r.frame, t: Date.now(), adapterTimestamp: r.timestamp };
       this.frameEvents.emit(rf);
       return;
     }
@@ -185,15 +186,15 @@ export class SlcanChannel {
     if (exp.kind === 'tx') this.releaseTx();
     if (r.kind === 'error') {
       this.stats.refused++;
-      const e = new PackscopeError('DEVICE', `SLCAN adapter refused '${exp.what}'${exp.kind === 'tx' ? ' (transmit FIFO full, channel closed or bus off)' : ''}`);
+      const e = new PackscopeError(
+        'DEVICE',
+        `SLCAN adapter refused '${exp.what}'${exp.kind === 'tx' ? ' (transmit FIFO full, channel closed or bus off)' : ''}`,
+      );
       if (exp.kind === 'tx') this.errorEvents.emit(e);
       exp.reject(e);
       return;
     }
-    const ok =
-      (exp.kind === 'ok' && r.kind === 'ok') ||
-      (exp.kind === 'tx' && (r.kind === 'txOk' || r.kind === 'ok')) ||
-      exp.kind === r.kind;
+    const ok = (exp.kind === 'ok' && r.kind === 'ok') || (exp.kind === 'tx' && (r.kind === 'txOk' || r.kind === 'ok')) || exp.kind === r.kind;
     if (ok) exp.resolve(r);
     else exp.reject(new PackscopeError('PROTOCOL', `SLCAN adapter answered '${r.kind}' to '${exp.what}'`));
   }
@@ -296,9 +297,13 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new PackscopeError('CANCELLED', 'cancelled'));
     const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t);
-      reject(new PackscopeError('CANCELLED', 'cancelled'));
-    }, { once: true });
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        reject(new PackscopeError('CANCELLED', 'cancelled'));
+      },
+      { once: true },
+    );
   });
 }

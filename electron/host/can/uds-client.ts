@@ -105,7 +105,10 @@ export class UdsClient {
   }
 
   /** Sends a request and returns its positive response (or throws the negative one, by name). */
-  async request<S extends UdsRequest['service']>(req: Extract<UdsRequest, { service: S }>, signal?: AbortSignal): Promise<Extract<UdsPositiveResponse, { service: S }>> {
+  async request<S extends UdsRequest['service']>(
+    req: Extract<UdsRequest, { service: S }>,
+    signal?: AbortSignal,
+  ): Promise<Extract<UdsPositiveResponse, { service: S }>> {
     const sid = SID[req.service];
     this.inbox = [];
     this.rxError = null;

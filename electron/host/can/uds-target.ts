@@ -18,7 +18,20 @@ import { UdsClient } from './uds-client.js';
  *   requestTest / confirm / revert → 31 01 FF02 / FF03 / FF04;  reset → 11 01, then waits for the
  *   ECU to answer again after its swap;  status → 22 FD00 (the bootloader's FW_STATUS document).
  */
-export const REFUSAL_REASONS = ['', 'hash_mismatch', 'hash_missing', 'missing_signature', 'unknown_key', 'bad_signature', 'wrong_board', 'security_counter_too_low', 'too_large', 'no_image', 'testing', 'no_session'] as const;
+export const REFUSAL_REASONS = [
+  '',
+  'hash_mismatch',
+  'hash_missing',
+  'missing_signature',
+  'unknown_key',
+  'bad_signature',
+  'wrong_board',
+  'security_counter_too_low',
+  'too_large',
+  'no_image',
+  'testing',
+  'no_session',
+] as const;
 
 export interface UdsTargetOptions {
   seedKey?: SeedKeyAlgorithm;
@@ -68,7 +81,7 @@ export class UdsFirmwareTarget implements FirmwareTarget {
     try {
       json = JSON.parse(utf8Decode(r.data));
     } catch {
-      throw new PackscopeError('PROTOCOL', 'the ECU\'s firmware status (DID FD00) is not JSON');
+      throw new PackscopeError('PROTOCOL', "the ECU's firmware status (DID FD00) is not JSON");
     }
     const parsed = FwStatusSchema.safeParse(json);
     if (!parsed.success) throw new PackscopeError('PROTOCOL', `the ECU's firmware status does not match the schema: ${parsed.error.issues[0]?.message ?? ''}`);
@@ -123,7 +136,10 @@ export class UdsFirmwareTarget implements FirmwareTarget {
 
   async finish(signal?: AbortSignal): Promise<UploadVerdict> {
     await this.unlock(signal);
-    const r = await this.uds.request({ service: 'RoutineControl', control: 1, routineId: ROUTINE.checkProgrammingDependencies, data: new Uint8Array(0) }, signal);
+    const r = await this.uds.request(
+      { service: 'RoutineControl', control: 1, routineId: ROUTINE.checkProgrammingDependencies, data: new Uint8Array(0) },
+      signal,
+    );
     const valid = r.status[0] === 0;
     const reason = valid ? null : REFUSAL_REASONS[r.status[1] ?? 0] || 'refused';
     return { valid, reason, problems: reason ? [reason.replace(/_/g, ' ')] : [], hash: toHex(r.status.subarray(2, 34)) };
@@ -164,7 +180,8 @@ export class UdsFirmwareTarget implements FirmwareTarget {
         return;
       } catch (e) {
         if ((e as PackscopeError).code !== 'TIMEOUT' || performance.now() > deadline) {
-          if ((e as PackscopeError).code === 'TIMEOUT') throw new PackscopeError('TIMEOUT', `the ECU did not answer within ${this.resetTimeoutMs / 1000} s after its reset`);
+          if ((e as PackscopeError).code === 'TIMEOUT')
+            throw new PackscopeError('TIMEOUT', `the ECU did not answer within ${this.resetTimeoutMs / 1000} s after its reset`);
           throw e;
         }
       }

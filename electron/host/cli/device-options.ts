@@ -26,10 +26,7 @@ export const DEVICE_USAGE = `  --port PATH         serial device (/dev/ttyUSB0, 
 
 const PROTOCOLS: ReadonlyArray<ProtocolId | 'auto'> = ['auto', 'native', 'jbd', 'daly', 'jk', 'pylontech-can', 'uds', 'stm32-rom'];
 
-export async function openDeviceSession(
-  values: { port?: string; baud?: string; protocol?: string; timeout?: string },
-  ctx: CliContext,
-): Promise<Session> {
+export async function openDeviceSession(values: { port?: string; baud?: string; protocol?: string; timeout?: string }, ctx: CliContext): Promise<Session> {
   const named = requireOption(values.port, 'port');
   // A stable adapter key finds the adapter wherever the OS put it after the last re-plug.
   const port = named.startsWith('usb:') ? resolveAdapter(named, await withPhysicalPaths(await listPorts())) : named;

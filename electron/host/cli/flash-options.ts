@@ -104,7 +104,8 @@ export function parseFlashCommand(argv: string[]): ParsedFlashCommand {
       throw new PackscopeError('USAGE', '--confirm and --trust apply to signed images; the STM32 ROM bootloader writes raw firmware (drop them)');
     }
     const parity = values.parity;
-    if (parity !== undefined && parity !== 'none' && parity !== 'even') throw new PackscopeError('USAGE', `--parity must be none or even, got '${String(parity)}'`);
+    if (parity !== undefined && parity !== 'none' && parity !== 'even')
+      throw new PackscopeError('USAGE', `--parity must be none or even, got '${String(parity)}'`);
     const goAddress = parseAddress(str('go-address'), 'go-address');
     const address = parseAddress(str('address'), 'address');
     return {

@@ -138,13 +138,17 @@ export class BmsChannel<F> {
         },
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      cancelTimer = deadline(this.timeoutFor(ex.expectBytes), () => {
-        this.linkStats.timeouts++;
-        // A reply cut short must not glue itself to the next one.
-        this.deliver(this.extractor.flush());
-        done();
-        reject(new PackscopeError('TIMEOUT', `no answer from the board within ${this.timeoutFor(ex.expectBytes)} ms`));
-      }, this.clock);
+      cancelTimer = deadline(
+        this.timeoutFor(ex.expectBytes),
+        () => {
+          this.linkStats.timeouts++;
+          // A reply cut short must not glue itself to the next one.
+          this.deliver(this.extractor.flush());
+          done();
+          reject(new PackscopeError('TIMEOUT', `no answer from the board within ${this.timeoutFor(ex.expectBytes)} ms`));
+        },
+        this.clock,
+      );
       this.linkStats.bytesOut += ex.request.length;
       this.linkStats.framesOut++;
       this.transport.write(ex.request).catch((e: unknown) => {
@@ -310,7 +314,11 @@ export async function probeWith<F>(
 }
 
 /** Options with defaults; `line` is what the session opened the port with (the user's --baud wins). */
-export function driverOptions(o: DriverOptions | undefined, fallbackTimeoutMs: number, defaultLine: LineSettings): { timeoutMs: number; retries: number; line: LineSettings; clock: Clock } {
+export function driverOptions(
+  o: DriverOptions | undefined,
+  fallbackTimeoutMs: number,
+  defaultLine: LineSettings,
+): { timeoutMs: number; retries: number; line: LineSettings; clock: Clock } {
   const line = (o as (DriverOptions & { line?: LineSettings }) | undefined)?.line ?? defaultLine;
   return { timeoutMs: o?.timeoutMs ?? fallbackTimeoutMs, retries: o?.retries ?? 1, line, clock: o?.clock ?? realClock };
 }

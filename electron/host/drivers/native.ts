@@ -2,14 +2,39 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { PackscopeError } from '../../../shared/errors.js';
 import { CMD } from '../../../shared/protocol/constants.js';
 import {
-  CAPABILITY_BITS, DEVICE_KEY, EVENTS_LIST, EVENTS_QUERY, FAULTS, IDENTITY, PARAM_ID, PARAM_LIST, PARAM_VALUE, RESET, TELEMETRY,
-  TELEMETRY_START, type BoardEvent, type IdentityPayload, type ParamInfo,
+  CAPABILITY_BITS,
+  DEVICE_KEY,
+  EVENTS_LIST,
+  EVENTS_QUERY,
+  FAULTS,
+  IDENTITY,
+  PARAM_ID,
+  PARAM_LIST,
+  PARAM_VALUE,
+  RESET,
+  TELEMETRY,
+  TELEMETRY_START,
+  type BoardEvent,
+  type IdentityPayload,
+  type ParamInfo,
 } from '../../../shared/protocol/messages.js';
 import { payloadToTelemetry } from '../../../shared/protocol/telemetry.js';
 import { boardIdentityOf, type Capability, type DeviceInfo, type LinkStats, type TelemetryFrame } from '../../../shared/types/domain.js';
 import type { ByteTransport, LineSettings } from '../../../shared/types/transport.js';
 import { toHex } from '../../../shared/util/bytes.js';
-import { bulkRead, bulkWrite, listRegions, regionErase, regionHash, regionInfo, type BulkReadOptions, type BulkReadResult, type BulkWriteOptions, type BulkWriteResult, type RegionRef } from '../link/bulk.js';
+import {
+  bulkRead,
+  bulkWrite,
+  listRegions,
+  regionErase,
+  regionHash,
+  regionInfo,
+  type BulkReadOptions,
+  type BulkReadResult,
+  type BulkWriteOptions,
+  type BulkWriteResult,
+  type RegionRef,
+} from '../link/bulk.js';
 import { NativeLink, type RequestOptions } from '../link/native-link.js';
 import { lineBytesPerSecond } from '../transport/index.js';
 import { TelemetryStream, type Driver, type DriverFactory, type DriverOptions } from './types.js';

@@ -20,4 +20,3 @@ export function readInput(path: string, what: string, maxBytes = 2 ** 31): Uint8
     throw new PackscopeError('IO', `${what} ${path}: ${(e as Error).message}`);
   }
 }
-

@@ -45,7 +45,12 @@ export interface KnownInstallKey {
 
 /** One label line: no control characters, single spaces, at most MAX_LABEL characters. */
 export function cleanLabel(label: string): string {
-  return label.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ').replace(/\s+/g, ' ').trim().slice(0, MAX_LABEL).trim();
+  return label
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, MAX_LABEL)
+    .trim();
 }
 
 const SSH_KEY = /(?:^|\s)ssh-ed25519\s+([A-Za-z0-9+/]+={0,2})(?:\s+(.*))?$/;
@@ -182,7 +187,10 @@ export class InstallKeyStore {
         publicKey = null;
       }
       if (!publicKey) {
-        throw new PackscopeError('DECODE', `${this.path}, line ${i + 1}, holds no ssh-ed25519 key: correct or delete that line (it is an OpenSSH allowed_signers file)`);
+        throw new PackscopeError(
+          'DECODE',
+          `${this.path}, line ${i + 1}, holds no ssh-ed25519 key: correct or delete that line (it is an OpenSSH allowed_signers file)`,
+        );
       }
       return { text: t, key: { fingerprint: sshFingerprint(publicKey), label: cleanLabel(m![2] ?? ''), publicKey } };
     });

@@ -92,10 +92,7 @@ function readPrivate(path: string): Buffer | null {
   if (!st.isFile()) throw new PackscopeError('REFUSED', `${path} is not a regular file`);
   // Like ssh, refuse a private key others can read: it may already be compromised.
   if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) {
-    throw new PackscopeError(
-      'REFUSED',
-      `${path} is readable by other users (mode ${(st.mode & 0o777).toString(8)}); run: chmod 600 '${path}'`,
-    );
+    throw new PackscopeError('REFUSED', `${path} is readable by other users (mode ${(st.mode & 0o777).toString(8)}); run: chmod 600 '${path}'`);
   }
   return readFileSync(path);
 }

@@ -68,7 +68,11 @@ export async function createPackageFile(o: CreatePackageOptions): Promise<Create
   const files = deviceFiles(o.parts);
   const evidence = decodeDeviceEvidence(files, { rootPublicKeyPem: null }, hostSignatureVerifier());
   const key = await o.keyStore.load();
-  const { files: pkg, evaluation, manifest } = await assemblePackage({
+  const {
+    files: pkg,
+    evaluation,
+    manifest,
+  } = await assemblePackage({
     evidence,
     deviceFiles: files,
     claim: o.claim,
@@ -117,7 +121,7 @@ export function readRootPem(rootPemPath: string): string {
   return root;
 }
 
-export async function verifyPackageFile(path: string, trust: VerifierTrust & { rootPemPath?: string } | string): Promise<PackageVerification> {
+export async function verifyPackageFile(path: string, trust: (VerifierTrust & { rootPemPath?: string }) | string): Promise<PackageVerification> {
   const t: VerifierTrust = typeof trust === 'string' ? { rootPem: readRootPem(trust) } : trust;
   return verifyPackageBytes(readInput(path, 'package', MAX_PACKAGE_BYTES), t);
 }

@@ -62,8 +62,7 @@ export class PolicyStore {
       if (p) out.push(p);
     }
     return out.sort(
-      (a, b) =>
-        (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) || (a.version ?? 0) - (b.version ?? 0) || (a.sha256 < b.sha256 ? -1 : a.sha256 > b.sha256 ? 1 : 0),
+      (a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) || (a.version ?? 0) - (b.version ?? 0) || (a.sha256 < b.sha256 ? -1 : a.sha256 > b.sha256 ? 1 : 0),
     );
   }
 

@@ -71,7 +71,10 @@ export async function evidenceFromPort(port: string, o: PortEvidenceOptions = {}
   try {
     const native = session.native;
     if (!native || !session.info?.signsEvidence) {
-      throw new PackscopeError('REFUSED', `the ${session.protocol} BMS on ${port} keeps no signed black box; record a session with 'monitor --record' and use --log`);
+      throw new PackscopeError(
+        'REFUSED',
+        `the ${session.protocol} BMS on ${port} keeps no signed black box; record a session with 'monitor --record' and use --log`,
+      );
     }
     const out = join(dir, 'pulled.pslog');
     let last = 0;

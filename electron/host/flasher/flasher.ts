@@ -68,7 +68,16 @@ export interface FlashReport {
   status: FwStatus;
 }
 
-export type RefusalReason = 'wrong_board' | 'unknown_key' | 'bad_signature' | 'missing_signature' | 'not_trusted_by_user' | 'security_counter_too_low' | 'too_large' | 'corrupt_image' | 'testing';
+export type RefusalReason =
+  | 'wrong_board'
+  | 'unknown_key'
+  | 'bad_signature'
+  | 'missing_signature'
+  | 'not_trusted_by_user'
+  | 'security_counter_too_low'
+  | 'too_large'
+  | 'corrupt_image'
+  | 'testing';
 
 function refuse(reason: RefusalReason, message: string): never {
   throw new PackscopeError(reason === 'corrupt_image' ? 'VERIFY_FAILED' : 'REFUSED', message, { reason });
@@ -97,14 +106,20 @@ export function checkImageAgainstBoard(img: McubootImage, status: FwStatus, trus
   if (local.hash.status !== 'ok') refuse('corrupt_image', `image refused: ${local.problems[0]}`);
   const board = boardIdOf(img);
   if (board !== status.boardId) {
-    refuse('wrong_board', board === null
-      ? `image refused: it carries no board id, the connected board is '${status.boardId}' (sign it with --board ${status.boardId})`
-      : `image refused: it is for board '${board}', the connected board is '${status.boardId}'`);
+    refuse(
+      'wrong_board',
+      board === null
+        ? `image refused: it carries no board id, the connected board is '${status.boardId}' (sign it with --board ${status.boardId})`
+        : `image refused: it is for board '${board}', the connected board is '${status.boardId}'`,
+    );
   }
   const sig = local.signature;
   if (sig.status === 'missing') refuse('missing_signature', 'image refused: it is not signed');
   if (sig.status === 'unknown_key') {
-    refuse('unknown_key', `image refused: it is signed by an unknown key (${sig.keyType} key hash ${sig.keyHash?.slice(0, 16) ?? '?'}…); the board trusts ${boardKeys.length} key(s): ${boardKeys.map((k) => toHex(k.key.keyHash).slice(0, 16)).join(', ')}`);
+    refuse(
+      'unknown_key',
+      `image refused: it is signed by an unknown key (${sig.keyType} key hash ${sig.keyHash?.slice(0, 16) ?? '?'}…); the board trusts ${boardKeys.length} key(s): ${boardKeys.map((k) => toHex(k.key.keyHash).slice(0, 16)).join(', ')}`,
+    );
   }
   if (sig.status === 'bad_signature') refuse('bad_signature', 'image refused: its signature does not verify with the key it names');
   if (trust.length > 0 && checkSignature(img, trust).status !== 'valid') {
@@ -112,7 +127,10 @@ export function checkImageAgainstBoard(img: McubootImage, status: FwStatus, trus
   }
   const counter = securityCounterOf(img) ?? 0;
   if (counter < status.securityCounter) {
-    refuse('security_counter_too_low', `image refused: its security counter ${counter} is lower than the board's ${status.securityCounter} (rollback to an older, possibly vulnerable image is blocked)`);
+    refuse(
+      'security_counter_too_low',
+      `image refused: its security counter ${counter} is lower than the board's ${status.securityCounter} (rollback to an older, possibly vulnerable image is blocked)`,
+    );
   }
   if (img.bytes.length > status.slotSize) refuse('too_large', `image refused: ${img.bytes.length} bytes do not fit the ${status.slotSize}-byte slot`);
 }
@@ -141,9 +159,13 @@ export async function flashImage(target: FirmwareTarget, file: Uint8Array, o: Fl
   aborted(o.signal);
   let status = await target.status(o.signal);
   checkImageAgainstBoard(img, status, o.trust);
-  log(`image ${summary.version} for ${summary.boardId} (${image.length} bytes, counter ${summary.securityCounter ?? 0}, sha256 ${summary.hash.slice(0, 16)}…, signed by key ${summary.keyHash?.slice(0, 16) ?? '?'}…) accepted for ${status.boardId}`);
+  log(
+    `image ${summary.version} for ${summary.boardId} (${image.length} bytes, counter ${summary.securityCounter ?? 0}, sha256 ${summary.hash.slice(0, 16)}…, signed by key ${summary.keyHash?.slice(0, 16) ?? '?'}…) accepted for ${status.boardId}`,
+  );
   if (img.trailer?.imageOk === 1 && !o.confirm) {
-    log('note: the image file is padded with a trailer marked confirmed (imgtool --confirm); the trailer is not sent, the image runs in test mode first — pass --confirm to make it permanent');
+    log(
+      'note: the image file is padded with a trailer marked confirmed (imgtool --confirm); the trailer is not sent, the image runs in test mode first — pass --confirm to make it permanent',
+    );
   }
 
   const base = { image: summary, bytesTotal: image.length, compressed: !!o.compress };
@@ -156,10 +178,23 @@ export async function flashImage(target: FirmwareTarget, file: Uint8Array, o: Fl
       status = await target.status(o.signal);
     }
     log(`the board already runs this image${status.testing ? ' (test mode)' : ''}`);
-    return { ...base, outcome, bytesSent: 0, bytesSkipped: image.length, uploadSeconds: 0, eraseSeconds: 0, payloadRate: 0, seconds: (performance.now() - t0) / 1000, status };
+    return {
+      ...base,
+      outcome,
+      bytesSent: 0,
+      bytesSkipped: image.length,
+      uploadSeconds: 0,
+      eraseSeconds: 0,
+      payloadRate: 0,
+      seconds: (performance.now() - t0) / 1000,
+      status,
+    };
   }
   if (status.testing) {
-    refuse('testing', 'the board runs an unconfirmed test image: run `packscope fw confirm` or `fw revert` first (its secondary slot holds the fallback image)');
+    refuse(
+      'testing',
+      'the board runs an unconfirmed test image: run `packscope fw confirm` or `fw revert` first (its secondary slot holds the fallback image)',
+    );
   }
 
   aborted(o.signal);
@@ -205,7 +240,10 @@ export async function flashImage(target: FirmwareTarget, file: Uint8Array, o: Fl
   aborted(o.signal);
   const verdict = await target.finish(o.signal);
   if (verdict.hash !== summary.hash) {
-    throw new PackscopeError('VERIFY_FAILED', `read-back hash mismatch: the board holds ${verdict.hash.slice(0, 16)}…, the image is ${summary.hash.slice(0, 16)}…; nothing was activated`);
+    throw new PackscopeError(
+      'VERIFY_FAILED',
+      `read-back hash mismatch: the board holds ${verdict.hash.slice(0, 16)}…, the image is ${summary.hash.slice(0, 16)}…; nothing was activated`,
+    );
   }
   if (!verdict.valid) throw new PackscopeError('VERIFY_FAILED', `the board rejected the uploaded image: ${verdict.problems.join('; ')}`);
   log('read-back hash verified by the board');
@@ -216,7 +254,10 @@ export async function flashImage(target: FirmwareTarget, file: Uint8Array, o: Fl
   await target.reset(o.signal);
   status = await target.status(o.signal);
   if (status.primary.hash !== summary.hash || !status.running) {
-    throw new PackscopeError('VERIFY_FAILED', `the board did not start the new image (boot: ${status.lastEvent}${status.lastReason ? `, ${status.lastReason}` : ''}); it runs ${status.runningVersion ?? 'nothing'}`);
+    throw new PackscopeError(
+      'VERIFY_FAILED',
+      `the board did not start the new image (boot: ${status.lastEvent}${status.lastReason ? `, ${status.lastReason}` : ''}); it runs ${status.runningVersion ?? 'nothing'}`,
+    );
   }
   let outcome: FlashReport['outcome'] = 'installed-test';
   if (o.confirm) {

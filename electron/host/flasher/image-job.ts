@@ -39,7 +39,8 @@ export async function flashOpenedTarget(
       ...(onProgress ? { onProgress: (p) => onProgress({ ...p, phase: 'upload' }) } : {}),
       ...(job.log ? { log: job.log } : {}),
     });
-    const line = opened.lineBytesPerSecond !== undefined && Number.isFinite(opened.lineBytesPerSecond) && opened.lineBytesPerSecond > 0 ? opened.lineBytesPerSecond : null;
+    const line =
+      opened.lineBytesPerSecond !== undefined && Number.isFinite(opened.lineBytesPerSecond) && opened.lineBytesPerSecond > 0 ? opened.lineBytesPerSecond : null;
     return { protocol, port: job.port, report, lineBytesPerSecond: line, lineRatio: line !== null ? report.payloadRate / line : null };
   } finally {
     await opened.close().catch(() => undefined);

@@ -6,7 +6,10 @@ import type { ImageFlashResult, NativeFlashJob } from './flash-backends.js';
 import { flashOpenedTarget, readImageSource, type OpenedTarget } from './image-job.js';
 
 /** Opens the native protocol on a port and returns its firmware target. */
-export async function openNativeTarget(port: string, o: { baud?: number; signal?: AbortSignal; window?: number; chunkSize?: number } = {}): Promise<OpenedTarget & { session: Session }> {
+export async function openNativeTarget(
+  port: string,
+  o: { baud?: number; signal?: AbortSignal; window?: number; chunkSize?: number } = {},
+): Promise<OpenedTarget & { session: Session }> {
   const session = await Session.open(port, { protocol: 'native', ...(o.baud ? { baud: o.baud } : {}), ...(o.signal ? { signal: o.signal } : {}) });
   const native = session.native;
   if (!native) {
@@ -20,7 +23,8 @@ export async function openNativeTarget(port: string, o: { baud?: number; signal?
 /** The firmware target of an already open native session (the app's connection). */
 export function targetForSession(session: Session, o: { window?: number; chunkSize?: number } = {}): NativeFirmwareTarget {
   const native = session.native;
-  if (!native) throw new PackscopeError('PROTOCOL', `${session.path} is not a native-protocol board: firmware updates need the native protocol, UDS or the STM32 ROM`);
+  if (!native)
+    throw new PackscopeError('PROTOCOL', `${session.path} is not a native-protocol board: firmware updates need the native protocol, UDS or the STM32 ROM`);
   return new NativeFirmwareTarget(native.link, o);
 }
 

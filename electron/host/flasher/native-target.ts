@@ -59,7 +59,11 @@ export class NativeFirmwareTarget implements FirmwareTarget {
   private async call(cmd: number, payload: Uint8Array = new Uint8Array(0), signal?: AbortSignal, timeoutMs?: number, retries?: number): Promise<Uint8Array> {
     const id = crypto.getRandomValues(new Uint32Array(1))[0]!;
     try {
-      return await this.link.request(cmd, withRequestId(payload, id), { signal, ...(timeoutMs ? { timeoutMs } : {}), ...(retries !== undefined ? { retries } : {}) });
+      return await this.link.request(cmd, withRequestId(payload, id), {
+        signal,
+        ...(timeoutMs ? { timeoutMs } : {}),
+        ...(retries !== undefined ? { retries } : {}),
+      });
     } catch (e) {
       throw refusalOf(e);
     }

@@ -4,8 +4,21 @@ import { DecodeError, PackscopeError } from '../../../shared/errors.js';
 import { BulkReceiver, BulkSender, packChunk, unpackChunk } from '../../../shared/protocol/bulk.js';
 import { CMD, ERROR_NAMES } from '../../../shared/protocol/constants.js';
 import {
-  BULK_ABORT, BULK_ACK, BULK_CLOSE, BULK_CLOSED, BULK_DATA, BULK_FLAG, BULK_OPEN, REGION_HASH, REGION_ID, REGION_INFO,
-  REGION_LIST, REGION_RANGE, MAX_WINDOW, encodeBulkData, type RegionInfo,
+  BULK_ABORT,
+  BULK_ACK,
+  BULK_CLOSE,
+  BULK_CLOSED,
+  BULK_DATA,
+  BULK_FLAG,
+  BULK_OPEN,
+  REGION_HASH,
+  REGION_ID,
+  REGION_INFO,
+  REGION_LIST,
+  REGION_RANGE,
+  MAX_WINDOW,
+  encodeBulkData,
+  type RegionInfo,
 } from '../../../shared/protocol/messages.js';
 import type { TransferProgress } from '../../../shared/types/domain.js';
 import { bytesEqual } from '../../../shared/util/bytes.js';
@@ -187,10 +200,20 @@ export async function bulkRead(link: NativeLink, options: BulkReadOptions): Prom
   let window = options.window ?? 8;
   let duplicates = 0;
   while (pos < offset + length) {
-    const span = await readSpan(link, info.id, pos, offset + length - pos, chunkSize, window, options, (chunkOffset, data) => {
-      if (out) out.set(data, chunkOffset - offset);
-      else return options.onData!(chunkOffset, data);
-    }, (committed) => options.onProgress?.(meter.update(committed - offset, 'read')));
+    const span = await readSpan(
+      link,
+      info.id,
+      pos,
+      offset + length - pos,
+      chunkSize,
+      window,
+      options,
+      (chunkOffset, data) => {
+        if (out) out.set(data, chunkOffset - offset);
+        else return options.onData!(chunkOffset, data);
+      },
+      (committed) => options.onProgress?.(meter.update(committed - offset, 'read')),
+    );
     duplicates += span.duplicates;
     pos = span.committed;
     // A line too noisy for this chunk size: frames rarely arrive whole. Smaller chunks get through.
@@ -302,7 +325,8 @@ async function readSpan(
         g.failed,
       ]),
     );
-    if (open.offset !== start || open.length !== length || open.transferId !== id) throw new PackscopeError('PROTOCOL', 'the board granted a different transfer than asked');
+    if (open.offset !== start || open.length !== length || open.transferId !== id)
+      throw new PackscopeError('PROTOCOL', 'the board granted a different transfer than asked');
     rx = new BulkReceiver(start, length, open.chunkSize);
     granted = true;
     lastFresh = clock.now();
@@ -331,7 +355,8 @@ export async function bulkWrite(link: NativeLink, options: BulkWriteOptions): Pr
   if (!(info.flags & 2)) throw new PackscopeError('REFUSED', `region '${info.name}' is read-only`);
   const offset = options.offset ?? 0;
   const data = options.data;
-  if (offset + data.length > info.size) throw new PackscopeError('USAGE', `${data.length} bytes at ${offset} do not fit region '${info.name}' (${info.size} bytes)`);
+  if (offset + data.length > info.size)
+    throw new PackscopeError('USAGE', `${data.length} bytes at ${offset} do not fit region '${info.name}' (${info.size} bytes)`);
   const chunkSize = options.chunkSize ?? 4096;
   let skip = 0;
   if (options.resume && info.written !== 0xffffffff && info.written > offset) {
@@ -454,9 +479,13 @@ async function writeSpan(
     const complete = await Promise.race([finished, g.failed]);
     timer?.();
     timer = null;
-    const closed = BULK_CLOSED.decode(await link.request(CMD.BULK_CLOSE, BULK_CLOSE.encode({ transferId: id }), { signal: options.signal, timeoutMs: 2000, retries: 20 }));
-    if (complete && closed.committed !== start + body.length) throw new PackscopeError('PROTOCOL', `board committed up to ${closed.committed}, expected ${start + body.length}`);
-    if (closed.committed < start || closed.committed > start + body.length) throw new PackscopeError('PROTOCOL', `board reports an impossible committed offset ${closed.committed}`);
+    const closed = BULK_CLOSED.decode(
+      await link.request(CMD.BULK_CLOSE, BULK_CLOSE.encode({ transferId: id }), { signal: options.signal, timeoutMs: 2000, retries: 20 }),
+    );
+    if (complete && closed.committed !== start + body.length)
+      throw new PackscopeError('PROTOCOL', `board committed up to ${closed.committed}, expected ${start + body.length}`);
+    if (closed.committed < start || closed.committed > start + body.length)
+      throw new PackscopeError('PROTOCOL', `board reports an impossible committed offset ${closed.committed}`);
     return { committed: closed.committed, complete, retransmissions: sender.retransmissions };
   } catch (e) {
     if (!link.isClosed) await closeQuietly(link, id);

@@ -9,10 +9,14 @@ export class DeviceError extends PackscopeError {
     readonly cmd: number,
   ) {
     const name = ERROR_NAMES[deviceCode] ?? `0x${deviceCode.toString(16)}`;
-    super(deviceCode === ERR.REFUSED ? 'REFUSED' : deviceCode === ERR.VERIFY_FAILED ? 'VERIFY_FAILED' : 'DEVICE', `${commandName(cmd)}: device error ${name}: ${deviceMessage}`, {
-      deviceCode,
-      deviceError: name,
-    });
+    super(
+      deviceCode === ERR.REFUSED ? 'REFUSED' : deviceCode === ERR.VERIFY_FAILED ? 'VERIFY_FAILED' : 'DEVICE',
+      `${commandName(cmd)}: device error ${name}: ${deviceMessage}`,
+      {
+        deviceCode,
+        deviceError: name,
+      },
+    );
     this.name = 'DeviceError';
   }
 }

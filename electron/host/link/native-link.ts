@@ -161,15 +161,19 @@ export class NativeLink {
 
   private arm(p: Pending): void {
     p.cancelTimer?.();
-    p.cancelTimer = deadline(p.timeoutMs, () => {
-      p.cancelTimer = null;
-      this.stats.timeouts++;
-      if (p.attemptsLeft > 0) this.resend(p);
-      else {
-        this.pending.delete(p.seq);
-        p.reject(new PackscopeError('TIMEOUT', `no answer to ${commandName(p.cmd)} after ${p.total} attempts`));
-      }
-    }, this.clock);
+    p.cancelTimer = deadline(
+      p.timeoutMs,
+      () => {
+        p.cancelTimer = null;
+        this.stats.timeouts++;
+        if (p.attemptsLeft > 0) this.resend(p);
+        else {
+          this.pending.delete(p.seq);
+          p.reject(new PackscopeError('TIMEOUT', `no answer to ${commandName(p.cmd)} after ${p.total} attempts`));
+        }
+      },
+      this.clock,
+    );
   }
 
   private resend(p: Pending): void {

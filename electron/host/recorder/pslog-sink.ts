@@ -54,7 +54,8 @@ export class PslogRecordingSink implements RecordingSink {
 
   static async create(path: string, device: DeviceInfo, o: PslogSinkOptions): Promise<PslogRecordingSink> {
     if (!path.endsWith('.pslog')) throw new PackscopeError('USAGE', `recording file must end in .pslog: ${path}`);
-    if (!o.overwrite && (await exists(path))) throw new PackscopeError('REFUSED', `${path} already exists; choose another name (a recording never replaces a log)`);
+    if (!o.overwrite && (await exists(path)))
+      throw new PackscopeError('REFUSED', `${path} already exists; choose another name (a recording never replaces a log)`);
     const startedAt = new Date().toISOString();
     const meta: DesktopPslogMeta = {
       format: 'pslog',

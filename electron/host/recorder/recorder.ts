@@ -50,7 +50,11 @@ export class TelemetryRecorder {
     private sink: RecordingSink,
     options: { segmentSize?: number } = {},
   ) {
-    this.builder = new DesktopSegmentBuilder({ serial: device.serial, protocol: device.protocol, ...(options.segmentSize ? { segmentSize: options.segmentSize } : {}) });
+    this.builder = new DesktopSegmentBuilder({
+      serial: device.serial,
+      protocol: device.protocol,
+      ...(options.segmentSize ? { segmentSize: options.segmentSize } : {}),
+    });
   }
 
   /** One telemetry frame (call from the session's telemetry event). */

@@ -29,7 +29,12 @@ export async function readTemperatureLabels(native: NativeDriver, signal?: Abort
     const counter = st.openCounter !== NONE32 ? st.openCounter : st.newestCounter;
     if (counter === NONE32) return null;
     const slot = counter % st.slotCount;
-    const res = await native.bulkRead({ region: st.ringRegion, offset: slot * st.segmentSize, length: Math.min(1024, st.segmentSize), ...(signal ? { signal } : {}) });
+    const res = await native.bulkRead({
+      region: st.ringRegion,
+      offset: slot * st.segmentSize,
+      length: Math.min(1024, st.segmentSize),
+      ...(signal ? { signal } : {}),
+    });
     const bytes = new Uint8Array(st.segmentSize).fill(0xff);
     bytes.set(res.data!);
     return readHeader(bytes).schema.tempLabels;
@@ -45,7 +50,13 @@ export async function checkBlackBox(native: NativeDriver, serial: string, signal
   try {
     status = BB_STATUS.decode(await native.request(BB_CMD.STATUS, new Uint8Array(0), { ...(signal ? { signal } : {}) }));
   } catch (e) {
-    return { ...base, status: 'fail', measured: `the black box does not answer (${(e as Error).message})`, meaning: 'The pack cannot produce evidence for a claim: its black box is not working. File a claim.', values: {} };
+    return {
+      ...base,
+      status: 'fail',
+      measured: `the black box does not answer (${(e as Error).message})`,
+      meaning: 'The pack cannot produce evidence for a claim: its black box is not working. File a claim.',
+      values: {},
+    };
   }
   const values: StepResult['values'] = {
     oldestSegment: status.oldestCounter === NONE32 ? null : status.oldestCounter,
@@ -84,7 +95,12 @@ export async function checkBlackBox(native: NativeDriver, serial: string, signal
     powerLosses = list.filter((s) => s.flags & TRAILER_FLAG.CLOSED_AT_BOOT).length;
     const newest = list.find((s) => s.counter === after.newestCounter);
     if (newest && key) {
-      const res = await native.bulkRead({ region: after.ringRegion, offset: newest.slot * after.segmentSize, length: after.segmentSize, ...(signal ? { signal } : {}) });
+      const res = await native.bulkRead({
+        region: after.ringRegion,
+        offset: newest.slot * after.segmentSize,
+        length: after.segmentSize,
+        ...(signal ? { signal } : {}),
+      });
       try {
         const seg = parseSegment(res.data!);
         readHeader(seg.bytes);
@@ -107,10 +123,23 @@ export async function checkBlackBox(native: NativeDriver, serial: string, signal
     (verifiedSegment !== null ? `; segment ${verifiedSegment} read back and its signature verified` : '') +
     (powerLosses ? `; ${powerLosses} power loss(es) in the last 256 segments` : '');
   if (problems.length) {
-    return { ...base, status: 'fail', measured, meaning: `The black box is not healthy: ${problems.join('; ')}. Without it a claim cannot be decided from evidence: file a claim for the BMS.`, values };
+    return {
+      ...base,
+      status: 'fail',
+      measured,
+      meaning: `The black box is not healthy: ${problems.join('; ')}. Without it a claim cannot be decided from evidence: file a claim for the BMS.`,
+      values,
+    };
   }
   if (powerLosses > 0) {
-    return { ...base, status: 'warn', measured, meaning: 'The log is healthy. The pack lost power while running a few times (for example a disconnected battery under load); that is recorded, not a fault.', values };
+    return {
+      ...base,
+      status: 'warn',
+      measured,
+      meaning:
+        'The log is healthy. The pack lost power while running a few times (for example a disconnected battery under load); that is recorded, not a fault.',
+      values,
+    };
   }
   return { ...base, status: 'pass', measured, meaning: 'The black box records and signs evidence as it should.', values };
 }

@@ -33,18 +33,40 @@ export function judgeIdentity(info: DeviceInfo, latestFirmware: string | null, t
     title: 'Identity and firmware',
     measured: `${info.model}, serial ${info.serial}, hardware ${info.hardwareRevision}, firmware ${info.firmwareVersion}, ${info.cellCount} cells ${info.chemistry.toUpperCase()}, ${info.nominalCapacityAh} Ah`,
     values: {
-      model: info.model, serial: info.serial, firmwareVersion: info.firmwareVersion, hardwareRevision: info.hardwareRevision,
-      cellCount: info.cellCount, nominalCapacityAh: info.nominalCapacityAh, latestFirmware, firmwareTestMode: testMode, signsEvidence: info.signsEvidence,
+      model: info.model,
+      serial: info.serial,
+      firmwareVersion: info.firmwareVersion,
+      hardwareRevision: info.hardwareRevision,
+      cellCount: info.cellCount,
+      nominalCapacityAh: info.nominalCapacityAh,
+      latestFirmware,
+      firmwareTestMode: testMode,
+      signsEvidence: info.signsEvidence,
     },
   };
   if (testMode) {
-    return { ...base, status: 'warn', normal: 'confirmed firmware', meaning: 'A firmware update is still in test mode: it will revert at the next restart unless it is confirmed (packscope fw confirm).' };
+    return {
+      ...base,
+      status: 'warn',
+      normal: 'confirmed firmware',
+      meaning: 'A firmware update is still in test mode: it will revert at the next restart unless it is confirmed (packscope fw confirm).',
+    };
   }
   if (latestFirmware === null) {
-    return { ...base, status: 'pass', normal: 'the current firmware from the supplier', meaning: 'The pack identifies itself correctly. No firmware catalogue was given, so currency was not compared.' };
+    return {
+      ...base,
+      status: 'pass',
+      normal: 'the current firmware from the supplier',
+      meaning: 'The pack identifies itself correctly. No firmware catalogue was given, so currency was not compared.',
+    };
   }
   if (compareVersions(info.firmwareVersion, latestFirmware) < 0) {
-    return { ...base, status: 'warn', normal: `firmware ${latestFirmware} or newer`, meaning: `Firmware ${latestFirmware} is available. Update it before drawing conclusions: newer firmware may fix the behaviour you see.` };
+    return {
+      ...base,
+      status: 'warn',
+      normal: `firmware ${latestFirmware} or newer`,
+      meaning: `Firmware ${latestFirmware} is available. Update it before drawing conclusions: newer firmware may fix the behaviour you see.`,
+    };
   }
   return { ...base, status: 'pass', normal: `firmware ${latestFirmware} or newer`, meaning: 'The pack identifies itself correctly and runs current firmware.' };
 }
@@ -61,7 +83,11 @@ export function judgeFaults(active: number, latched: number): StepResult {
     values: { activeAlarms: active, latchedAlarms: latched, active: activeNames.join('|'), latched: latchedNames.join('|') },
   };
   if (hw.length) {
-    return { ...base, status: 'fail', meaning: `The BMS reports a hardware fault (${hw.join(', ')}). That is a defect of the pack's electronics: file a claim.` };
+    return {
+      ...base,
+      status: 'fail',
+      meaning: `The BMS reports a hardware fault (${hw.join(', ')}). That is a defect of the pack's electronics: file a claim.`,
+    };
   }
   if (activeNames.length) {
     return {
@@ -70,7 +96,11 @@ export function judgeFaults(active: number, latched: number): StepResult {
       meaning: `A protection is active (${activeNames.join(', ')}). The BMS is protecting the cells from a condition outside their limits (too empty, too full, too hot or cold, too much current); remove the cause (for example, charge an empty pack) and run the check again.`,
     };
   }
-  return { ...base, status: 'pass', meaning: latchedNames.length ? 'No alarm is active now; earlier protection events are recorded in the black box.' : 'The BMS reports no fault.' };
+  return {
+    ...base,
+    status: 'pass',
+    meaning: latchedNames.length ? 'No alarm is active now; earlier protection events are recorded in the black box.' : 'The BMS reports no fault.',
+  };
 }
 
 export interface TelemetrySample {
@@ -91,8 +121,13 @@ export function judgeCellSpread(sample: TelemetrySample, policy: WarrantyPolicy)
   const drift = policy.defectIndicators.find((d) => d.kind === 'cell_drift_at_rest');
   const thr = drift && drift.kind === 'cell_drift_at_rest' ? drift : { thresholdV: 0.05, restCurrentA: 1, minSocPercent: 10, maxSocPercent: 90 };
   const frames = sample.frames.filter((f) => f.cellVoltages.length >= 2);
-  const base = { id: 'cell-spread' as const, title: 'Cell balance at rest', normal: `no cell more than ${Math.round(thr.thresholdV * 1000)} mV from the others at rest` };
-  if (!frames.length) return { ...base, status: 'skipped', measured: 'no cell voltages reported', meaning: 'This BMS does not report cell voltages.', values: {} };
+  const base = {
+    id: 'cell-spread' as const,
+    title: 'Cell balance at rest',
+    normal: `no cell more than ${Math.round(thr.thresholdV * 1000)} mV from the others at rest`,
+  };
+  if (!frames.length)
+    return { ...base, status: 'skipped', measured: 'no cell voltages reported', meaning: 'This BMS does not report cell voltages.', values: {} };
   const last = frames[frames.length - 1]!;
   const socOk = last.soc >= thr.minSocPercent && last.soc <= thr.maxSocPercent;
   // Mean over the sample, per cell, to average out ADC noise.
@@ -112,7 +147,13 @@ export function judgeCellSpread(sample: TelemetrySample, policy: WarrantyPolicy)
   const values = { spreadV: r3(spread), worstCell: worst + 1, deviationV: r3(dev), soc: r1(last.soc), currentA: r3(last.current) };
   const measured = `spread ${Math.round(spread * 1000)} mV; cell ${worst + 1} is ${Math.round(dev * 1000)} mV from the mean of the others (SOC ${Math.round(last.soc)} %)`;
   if (!atRest(frames, thr.restCurrentA)) {
-    return { ...base, status: 'skipped', measured: `${measured}, but current was flowing`, meaning: 'The pack was not at rest, so cell voltages cannot be compared. Disconnect load and charger, wait a minute and run this step again.', values };
+    return {
+      ...base,
+      status: 'skipped',
+      measured: `${measured}, but current was flowing`,
+      meaning: 'The pack was not at rest, so cell voltages cannot be compared. Disconnect load and charger, wait a minute and run this step again.',
+      values,
+    };
   }
   if (!socOk) {
     return {
@@ -124,18 +165,35 @@ export function judgeCellSpread(sample: TelemetrySample, policy: WarrantyPolicy)
     };
   }
   if (dev > thr.thresholdV) {
-    return { ...base, status: 'fail', measured, meaning: `Cell ${worst + 1} has drifted away from the others while the pack rests. A single drifting cell is the typical sign of a weak or defective cell: file a claim.`, values };
+    return {
+      ...base,
+      status: 'fail',
+      measured,
+      meaning: `Cell ${worst + 1} has drifted away from the others while the pack rests. A single drifting cell is the typical sign of a weak or defective cell: file a claim.`,
+      values,
+    };
   }
   if (dev > thr.thresholdV / 2) {
-    return { ...base, status: 'warn', measured, meaning: 'The cells are slightly unbalanced. Charge fully and leave the charger connected for a few hours so the BMS can balance them, then check again.', values };
+    return {
+      ...base,
+      status: 'warn',
+      measured,
+      meaning: 'The cells are slightly unbalanced. Charge fully and leave the charger connected for a few hours so the BMS can balance them, then check again.',
+      values,
+    };
   }
   return { ...base, status: 'pass', measured, meaning: 'The cells are balanced.', values };
 }
 
 export function judgeTemperatures(sample: TelemetrySample, labels: string[] | null, ambientC: number | null, restA: number): StepResult {
-  const base = { id: 'temperatures' as const, title: 'Temperature sensors', normal: 'every sensor between −30 and 80 °C; at rest, cell sensors within 8 °C of each other' + (ambientC !== null ? ' and of the room' : '') };
+  const base = {
+    id: 'temperatures' as const,
+    title: 'Temperature sensors',
+    normal: 'every sensor between −30 and 80 °C; at rest, cell sensors within 8 °C of each other' + (ambientC !== null ? ' and of the room' : ''),
+  };
   const frames = sample.frames.filter((f) => f.temperatures.length > 0);
-  if (!frames.length) return { ...base, status: 'skipped', measured: 'no temperatures reported', meaning: 'This BMS does not report temperatures.', values: {} };
+  if (!frames.length)
+    return { ...base, status: 'skipped', measured: 'no temperatures reported', meaning: 'This BMS does not report temperatures.', values: {} };
   const last = frames[frames.length - 1]!;
   const temps = last.temperatures;
   const name = (i: number) => labels?.[i] ?? `sensor ${i + 1}`;
@@ -145,14 +203,26 @@ export function judgeTemperatures(sample: TelemetrySample, labels: string[] | nu
   // Open or shorted NTCs read at the ends of the ADC range.
   const broken = temps.map((t, i) => [t, i] as const).filter(([t]) => !Number.isFinite(t) || t <= -40 || t >= 120);
   if (broken.length) {
-    return { ...base, status: 'fail', measured, meaning: `${broken.map(([, i]) => name(i)).join(', ')} reads an impossible value: the sensor or its wiring is broken. That is a defect: file a claim.`, values };
+    return {
+      ...base,
+      status: 'fail',
+      measured,
+      meaning: `${broken.map(([, i]) => name(i)).join(', ')} reads an impossible value: the sensor or its wiring is broken. That is a defect: file a claim.`,
+      values,
+    };
   }
   const cellIdx = temps.map((_, i) => i).filter((i) => !labels || /^cell/i.test(labels[i] ?? ''));
   const cellTemps = cellIdx.map((i) => temps[i]!);
   const spread = cellTemps.length ? Math.max(...cellTemps) - Math.min(...cellTemps) : 0;
   const rest = atRest(frames, restA);
   if (rest && spread > 8) {
-    return { ...base, status: 'fail', measured, meaning: `At rest the cell sensors disagree by ${r1(spread)} °C. In a resting pack they should agree; one sensor is probably faulty: file a claim.`, values: { ...values, cellSpreadC: r1(spread) } };
+    return {
+      ...base,
+      status: 'fail',
+      measured,
+      meaning: `At rest the cell sensors disagree by ${r1(spread)} °C. In a resting pack they should agree; one sensor is probably faulty: file a claim.`,
+      values: { ...values, cellSpreadC: r1(spread) },
+    };
   }
   if (rest && ambientC !== null) {
     const off = cellTemps.map((t) => t - ambientC).reduce((a, b) => (Math.abs(b) > Math.abs(a) ? b : a), 0);
@@ -169,7 +239,15 @@ export function judgeTemperatures(sample: TelemetrySample, labels: string[] | nu
   const hot = temps.some((t) => t > 60);
   const cold = cellTemps.some((t) => t < 0);
   if (hot || cold) {
-    return { ...base, status: 'warn', measured, meaning: hot ? 'The pack is hot. Let it cool down before using or charging it.' : 'The cells are below 0 °C: do not charge the pack until it has warmed up.', values };
+    return {
+      ...base,
+      status: 'warn',
+      measured,
+      meaning: hot
+        ? 'The pack is hot. Let it cool down before using or charging it.'
+        : 'The cells are below 0 °C: do not charge the pack until it has warmed up.',
+      values,
+    };
   }
   return { ...base, status: 'pass', measured, meaning: 'The temperature sensors read plausible values.', values };
 }
@@ -184,7 +262,13 @@ export function judgeCurrentOffset(sample: TelemetrySample, capacityAh: number, 
   const measured = `${r3(mean)} A mean over ${frames.length} samples`;
   const loaded = frames.some((f) => Math.abs(f.current) > Math.max(restA, 5 * limit));
   if (loaded) {
-    return { ...base, status: 'skipped', measured, meaning: 'Current was flowing, so the sensor offset cannot be measured. Disconnect load and charger and run this step again.', values };
+    return {
+      ...base,
+      status: 'skipped',
+      measured,
+      meaning: 'Current was flowing, so the sensor offset cannot be measured. Disconnect load and charger and run this step again.',
+      values,
+    };
   }
   if (Math.abs(mean) > limit) {
     return {
@@ -211,18 +295,48 @@ export function judgeCharger(limits: PackLimits, cells: number, charger: { volta
   const charging = sample.frames.filter((f) => f.current > 0.5);
   const observedA = charging.length ? Math.max(...charging.map((f) => f.current)) : null;
   const observedV = charging.length ? Math.max(...charging.map((f) => f.packVoltage)) : null;
-  const values = { packMaxV: packMax !== null ? r1(packMax) : null, packMaxChargeA: limits.chargeOvercurrentA, chargerV: charger?.voltageV ?? null, chargerA: charger?.currentA ?? null, observedChargeA: observedA !== null ? r3(observedA) : null, observedV: observedV !== null ? r3(observedV) : null, chargeMinC: limits.chargeMinTemperatureC };
+  const values = {
+    packMaxV: packMax !== null ? r1(packMax) : null,
+    packMaxChargeA: limits.chargeOvercurrentA,
+    chargerV: charger?.voltageV ?? null,
+    chargerA: charger?.currentA ?? null,
+    observedChargeA: observedA !== null ? r3(observedA) : null,
+    observedV: observedV !== null ? r3(observedV) : null,
+    chargeMinC: limits.chargeMinTemperatureC,
+  };
   if (!charger && observedA === null) {
-    return { ...base, status: 'skipped', measured: `pack limits: ${normal.replace('charger ', '')}`, normal, meaning: 'Enter your charger\'s rated voltage and current (--charger-voltage, --charger-current) or connect the charger during the check to compare it with the pack.', values };
+    return {
+      ...base,
+      status: 'skipped',
+      measured: `pack limits: ${normal.replace('charger ', '')}`,
+      normal,
+      meaning:
+        "Enter your charger's rated voltage and current (--charger-voltage, --charger-current) or connect the charger during the check to compare it with the pack.",
+      values,
+    };
   }
   const problems: string[] = [];
   const vIn = charger?.voltageV ?? null;
   const aIn = charger?.currentA ?? observedA;
-  if (vIn !== null && packMax !== null && vIn > packMax + 0.05) problems.push(`its ${vIn} V is above the pack's ${r1(packMax)} V maximum, so the BMS has to cut it off at every full charge`);
-  if (aIn !== null && limits.chargeOvercurrentA !== null && aIn > limits.chargeOvercurrentA) problems.push(`its ${r1(aIn)} A is above the pack's ${limits.chargeOvercurrentA} A charge limit`);
-  const measured = [charger ? `charger rated ${charger.voltageV} V / ${charger.currentA} A` : null, observedA !== null ? `measured charging at ${r1(observedA)} A up to ${r1(observedV!)} V` : null].filter(Boolean).join('; ');
+  if (vIn !== null && packMax !== null && vIn > packMax + 0.05)
+    problems.push(`its ${vIn} V is above the pack's ${r1(packMax)} V maximum, so the BMS has to cut it off at every full charge`);
+  if (aIn !== null && limits.chargeOvercurrentA !== null && aIn > limits.chargeOvercurrentA)
+    problems.push(`its ${r1(aIn)} A is above the pack's ${limits.chargeOvercurrentA} A charge limit`);
+  const measured = [
+    charger ? `charger rated ${charger.voltageV} V / ${charger.currentA} A` : null,
+    observedA !== null ? `measured charging at ${r1(observedA)} A up to ${r1(observedV!)} V` : null,
+  ]
+    .filter(Boolean)
+    .join('; ');
   if (problems.length) {
-    return { ...base, status: 'warn', measured, normal, meaning: `This charger does not suit the pack: ${problems.join('; ')}. Use a charger within the pack's limits; damage from an unsuitable charger is not covered.`, values };
+    return {
+      ...base,
+      status: 'warn',
+      measured,
+      normal,
+      meaning: `This charger does not suit the pack: ${problems.join('; ')}. Use a charger within the pack's limits; damage from an unsuitable charger is not covered.`,
+      values,
+    };
   }
-  return { ...base, status: 'pass', measured, normal, meaning: 'The charger stays within the pack\'s limits.', values };
+  return { ...base, status: 'pass', measured, normal, meaning: "The charger stays within the pack's limits.", values };
 }

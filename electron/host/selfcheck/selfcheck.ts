@@ -11,7 +11,17 @@ import type { WarrantyPolicy } from '../../../shared/warranty/policy.js';
 import { flagBit, STATUS_FLAGS, type DeviceInfo, type TelemetryFrame } from '../../../shared/types/domain.js';
 import type { Session } from '../session.js';
 import { checkBlackBox, readTemperatureLabels } from './blackbox-health.js';
-import { judgeCellSpread, judgeCharger, judgeCurrentOffset, judgeFaults, judgeIdentity, judgeTemperatures, restCurrent, type PackLimits, type TelemetrySample } from './checks.js';
+import {
+  judgeCellSpread,
+  judgeCharger,
+  judgeCurrentOffset,
+  judgeFaults,
+  judgeIdentity,
+  judgeTemperatures,
+  restCurrent,
+  type PackLimits,
+  type TelemetrySample,
+} from './checks.js';
 import type { Conclusion, StepId, StepInfo, StepResult } from './types.js';
 
 export interface SelfCheckOptions {
@@ -36,7 +46,7 @@ export const STEPS: readonly StepInfo[] = [
   { id: 'cell-spread', title: 'Cell balance at rest', prompt: 'Disconnect any load and the charger, and let the pack rest for at least a minute.' },
   { id: 'temperatures', title: 'Temperature sensors', prompt: 'Keep the pack at rest, ideally after an hour in the room.' },
   { id: 'current-offset', title: 'Current sensor at rest', prompt: 'Make sure nothing is connected to the pack.' },
-  { id: 'charger', title: 'Charger against the pack limits', prompt: 'Have your charger\'s label at hand, or connect the charger now.' },
+  { id: 'charger', title: 'Charger against the pack limits', prompt: "Have your charger's label at hand, or connect the charger now." },
   { id: 'blackbox', title: 'Black box', prompt: '' },
 ];
 
@@ -71,10 +81,14 @@ export class SelfCheck {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(resolve, seconds * 1000);
         const signal = this.options.signal;
-        signal?.addEventListener('abort', () => {
-          clearTimeout(timer);
-          reject(new PackscopeError('CANCELLED', 'self-check cancelled'));
-        }, { once: true });
+        signal?.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(timer);
+            reject(new PackscopeError('CANCELLED', 'self-check cancelled'));
+          },
+          { once: true },
+        );
         this.session.on('disconnect', (why) => {
           clearTimeout(timer);
           reject(new PackscopeError('DISCONNECTED', `the pack went away during the self-check: ${why}`));
@@ -122,7 +136,10 @@ export class SelfCheck {
           r = judgeFaults(f.activeAlarms, f.latchedAlarms);
         } else {
           const s = await this.sample(again);
-          r = judgeFaults(s.frames[s.frames.length - 1]!.alarms, s.frames.reduce((a, f) => a | f.alarms, 0));
+          r = judgeFaults(
+            s.frames[s.frames.length - 1]!.alarms,
+            s.frames.reduce((a, f) => a | f.alarms, 0),
+          );
         }
         break;
       }
@@ -140,14 +157,19 @@ export class SelfCheck {
         break;
       case 'blackbox': {
         const native = this.session.native;
-        r = native && this.info.signsEvidence
-          ? await checkBlackBox(native, this.info.serial, this.options.signal)
-          : {
-              id, title: 'Black box', status: 'skipped', normal: 'a BMS with a signed black box',
-              measured: `${this.info.protocol} BMS without a black box`,
-              meaning: 'This BMS keeps no signed log. Record a session on the desktop (monitor --record) to have data for a claim; it is labelled as unsigned.',
-              values: {},
-            };
+        r =
+          native && this.info.signsEvidence
+            ? await checkBlackBox(native, this.info.serial, this.options.signal)
+            : {
+                id,
+                title: 'Black box',
+                status: 'skipped',
+                normal: 'a BMS with a signed black box',
+                measured: `${this.info.protocol} BMS without a black box`,
+                meaning:
+                  'This BMS keeps no signed log. Record a session on the desktop (monitor --record) to have data for a claim; it is labelled as unsigned.',
+                values: {},
+              };
         break;
       }
       default:

@@ -41,7 +41,7 @@ export interface Stm32ClientOptions {
 
 export const NO_SYNC_ADVICE =
   'no answer from the STM32 ROM bootloader. Hold BOOT0 high (BOOT1/PB2 low), reset the board, ' +
-  'and check that the adapter\'s TX goes to the MCU\'s RX (USART1 PA9/PA10 or USART3) and the port uses 8E1';
+  "and check that the adapter's TX goes to the MCU's RX (USART1 PA9/PA10 or USART3) and the port uses 8E1";
 
 /**
  * An AN3155 session over a serial port. Each method is one bootloader command; failures are typed

@@ -16,7 +16,16 @@ import { formatVersion, NACK, ACK, SYNC } from './protocol.js';
 const LINE: LineSettings = { baudRate: 115200, parity: 'even' };
 
 /** STM32F2/F4 unique ID address; other families keep it elsewhere (unknown → no serial). */
-const UID_ADDRESS: Record<number, number> = { 0x413: 0x1fff_7a10, 0x423: 0x1fff_7a10, 0x433: 0x1fff_7a10, 0x431: 0x1fff_7a10, 0x421: 0x1fff_7a10, 0x410: 0x1fff_f7e8, 0x412: 0x1fff_f7e8, 0x414: 0x1fff_f7e8 };
+const UID_ADDRESS: Record<number, number> = {
+  0x413: 0x1fff_7a10,
+  0x423: 0x1fff_7a10,
+  0x433: 0x1fff_7a10,
+  0x431: 0x1fff_7a10,
+  0x421: 0x1fff_7a10,
+  0x410: 0x1fff_f7e8,
+  0x412: 0x1fff_f7e8,
+  0x414: 0x1fff_f7e8,
+};
 
 class Stm32RomDriver implements Driver {
   readonly protocol = 'stm32-rom' as const;
@@ -29,7 +38,12 @@ class Stm32RomDriver implements Driver {
     readonly transport: ByteTransport,
     private options: DriverOptions,
   ) {
-    this.client = new Stm32RomClient(transport, { baudRate: LINE.baudRate, ackTimeoutMs: options.timeoutMs, signal: options.signal, ...(options.clock ? { clock: options.clock } : {}) });
+    this.client = new Stm32RomClient(transport, {
+      baudRate: LINE.baudRate,
+      ackTimeoutMs: options.timeoutMs,
+      signal: options.signal,
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
     this.offs.push(transport.onData((d) => (this.link.bytesIn += d.length)));
   }
 
@@ -65,7 +79,10 @@ class Stm32RomDriver implements Driver {
   }
 
   async startTelemetry(): Promise<void> {
-    throw new PackscopeError('DEVICE', 'the board is in its STM32 ROM bootloader: no telemetry until an application is flashed (packscope flash --protocol stm32-rom)');
+    throw new PackscopeError(
+      'DEVICE',
+      'the board is in its STM32 ROM bootloader: no telemetry until an application is flashed (packscope flash --protocol stm32-rom)',
+    );
   }
 
   async stopTelemetry(): Promise<void> {}

@@ -48,7 +48,11 @@ export class ByteReader {
     return new Promise((resolve, reject) => {
       const onAbort = () => this.fail(new PackscopeError('CANCELLED', 'cancelled'));
       signal?.addEventListener('abort', onAbort, { once: true });
-      const cancelTimer = deadline(timeoutMs, () => this.fail(new PackscopeError('TIMEOUT', `no answer within ${timeoutMs} ms (got ${this.buffered} of ${n} bytes)`)), this.clock);
+      const cancelTimer = deadline(
+        timeoutMs,
+        () => this.fail(new PackscopeError('TIMEOUT', `no answer within ${timeoutMs} ms (got ${this.buffered} of ${n} bytes)`)),
+        this.clock,
+      );
       this.pending = {
         n,
         resolve: (b) => {

@@ -107,7 +107,13 @@ export async function flashStm32(transport: ByteTransport, options: Stm32FlashOp
   const clock = options.clock ?? realClock;
   const t0 = clock.now();
   const phasesMs = { connect: 0, erase: 0, write: 0, verify: 0 };
-  const client = new Stm32RomClient(transport, { baudRate: options.baudRate, pipeline: options.pipeline, signal: options.signal, ackTimeoutMs: options.ackTimeoutMs, clock });
+  const client = new Stm32RomClient(transport, {
+    baudRate: options.baudRate,
+    pipeline: options.pipeline,
+    signal: options.signal,
+    ackTimeoutMs: options.ackTimeoutMs,
+    clock,
+  });
   let retries = 0;
   const progress = (phase: Stm32Phase, done: number, total: number, m: { rate: number; etaSeconds: number | null }) =>
     options.onProgress?.({ phase, done, total, rate: m.rate, etaSeconds: m.etaSeconds });
@@ -135,7 +141,10 @@ export async function flashStm32(transport: ByteTransport, options: Stm32FlashOp
       await client.readMemory(part.flashBase, 4);
     } catch (e) {
       if (e instanceof PackscopeError && e.code === 'DEVICE') {
-        throw new PackscopeError('REFUSED', 'the bootloader refuses to read flash: readout protection (RDP level 1) is active. Removing it mass-erases the chip (AN3155 Readout Unprotect)');
+        throw new PackscopeError(
+          'REFUSED',
+          'the bootloader refuses to read flash: readout protection (RDP level 1) is active. Removing it mass-erases the chip (AN3155 Readout Unprotect)',
+        );
       }
       throw e;
     }
@@ -294,7 +303,10 @@ async function erasePages(client: Stm32RomClient, part: Stm32Part, toErase: Page
     // Some ROMs cap one command at 512 pages (STM32L1); stay under it.
     for (let i = 0; i < toErase.length; i += 512) {
       const chunk = toErase.slice(i, i + 512);
-      await client.extendedErase(chunk.map((p) => p.index), timeout(chunk));
+      await client.extendedErase(
+        chunk.map((p) => p.index),
+        timeout(chunk),
+      );
     }
     return;
   }
@@ -305,7 +317,10 @@ async function erasePages(client: Stm32RomClient, part: Stm32Part, toErase: Page
     }
     for (let i = 0; i < toErase.length; i += 255) {
       const chunk = toErase.slice(i, i + 255);
-      await client.legacyErase(chunk.map((p) => p.index), timeout(chunk));
+      await client.legacyErase(
+        chunk.map((p) => p.index),
+        timeout(chunk),
+      );
     }
     return;
   }

@@ -47,8 +47,7 @@ export class SerialTransport extends TransportListeners implements ByteTransport
       this.emitData(view);
     });
     port.on('close', (err?: Error & { disconnected?: boolean }) => {
-      const reason: CloseReason =
-        this.closing && !err ? { kind: 'closed' } : { kind: 'disconnected', message: err?.message ?? 'port closed by the system' };
+      const reason: CloseReason = this.closing && !err ? { kind: 'closed' } : { kind: 'disconnected', message: err?.message ?? 'port closed by the system' };
       this.port = null;
       this.emitClose(reason);
     });
@@ -114,8 +113,7 @@ function assertSerialDevice(path: string): void {
   } catch {
     return;
   }
-  const notSerial = (what: string) =>
-    new PackscopeError('NOT_FOUND', `${path} is not a serial port (${what}); 'packscope ports' lists the serial ports`);
+  const notSerial = (what: string) => new PackscopeError('NOT_FOUND', `${path} is not a serial port (${what}); 'packscope ports' lists the serial ports`);
   if (st.isDirectory()) throw notSerial('it is a directory');
   if (st.isFile()) throw notSerial('it is a regular file');
   if (!st.isCharacterDevice()) throw notSerial('it is not a character device');

@@ -61,7 +61,11 @@ export class SimTransport extends TransportListeners implements ByteTransport {
   private readonly options: RunSimOptions;
   private closing = false;
 
-  constructor(path: string, private settings: LineSettings, extra: RunSimOptions = {}) {
+  constructor(
+    path: string,
+    private settings: LineSettings,
+    extra: RunSimOptions = {},
+  ) {
     super();
     this.info = { kind: 'sim', path, manufacturer: 'PackScope', adapter: 'built-in simulator' };
     this.options = { ...parseSimPath(path), ...extra };

@@ -63,7 +63,9 @@ export class TcpTransport extends TransportListeners implements ByteTransport {
     socket.on('error', () => undefined); // reported through 'close'
     socket.on('close', (hadError) => {
       this.socket = null;
-      const reason: CloseReason = this.closing ? { kind: 'closed' } : { kind: 'disconnected', message: hadError ? 'connection reset' : 'remote end closed the connection' };
+      const reason: CloseReason = this.closing
+        ? { kind: 'closed' }
+        : { kind: 'disconnected', message: hadError ? 'connection reset' : 'remote end closed the connection' };
       this.emitClose(reason);
     });
   }

@@ -43,8 +43,10 @@ export function adapterIdentities(ports: PortFacts[]): AdapterIdentity[] {
     // A serial number only identifies if no peer reports the same one (cloned chips often share one).
     const serialUnique = !!p.serialNumber && !peers.some((q) => q.serialNumber === p.serialNumber);
     const locationUnique = !!p.physicalPath && !peers.some((q) => q.physicalPath === p.physicalPath);
-    if (vp && serialUnique) return { path: p.path, key: `usb:${vp}:sn:${p.serialNumber}`, basis: 'serial-number', sharesVidPid: peers.length > 0, ambiguous: false };
-    if (vp && locationUnique) return { path: p.path, key: `usb:${vp}:at:${p.physicalPath}`, basis: 'physical-path', sharesVidPid: peers.length > 0, ambiguous: false };
+    if (vp && serialUnique)
+      return { path: p.path, key: `usb:${vp}:sn:${p.serialNumber}`, basis: 'serial-number', sharesVidPid: peers.length > 0, ambiguous: false };
+    if (vp && locationUnique)
+      return { path: p.path, key: `usb:${vp}:at:${p.physicalPath}`, basis: 'physical-path', sharesVidPid: peers.length > 0, ambiguous: false };
     return { path: p.path, key: `path:${p.path}`, basis: 'device-path', sharesVidPid: peers.length > 0, ambiguous: peers.length > 0 };
   });
 }

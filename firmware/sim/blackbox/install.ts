@@ -1,8 +1,17 @@
 import { EVENTS } from '../../../shared/blackbox/events.js';
 import { buildSchemaText, type RecordValues } from '../../../shared/blackbox/format.js';
 import {
-  BB_CERTIFICATE, BB_CHECKPOINT_REQ, BB_CHECKPOINT_RES, BB_CMD, BB_REGION, BB_REGION_NAME, BB_SEGMENTS_REQ, BB_SEGMENTS_RES,
-  BB_STATUS, NONE32, type SegmentListEntry,
+  BB_CERTIFICATE,
+  BB_CHECKPOINT_REQ,
+  BB_CHECKPOINT_RES,
+  BB_CMD,
+  BB_REGION,
+  BB_REGION_NAME,
+  BB_SEGMENTS_REQ,
+  BB_SEGMENTS_RES,
+  BB_STATUS,
+  NONE32,
+  type SegmentListEntry,
 } from '../../../shared/blackbox/messages.js';
 import { ERR } from '../../../shared/protocol/constants.js';
 import type { SimBoard } from '../board.js';

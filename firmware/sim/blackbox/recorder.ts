@@ -2,8 +2,18 @@ import type { KeyObject } from 'node:crypto';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { ATTESTATION_NONE, checkpointMessage, type Attestation } from '../../../shared/blackbox/verify.js';
 import {
-  HASH_FROM_END, HEADER_FIXED, SEGMENT_FLAG, SEGMENT_MAGIC, TRAILER_FLAG, TRAILER_MAGIC, TRAILER_SIZE, hashedRange, readHeader,
-  writeTrailerHead, writeTrailerSeal, type RecordValues,
+  HASH_FROM_END,
+  HEADER_FIXED,
+  SEGMENT_FLAG,
+  SEGMENT_MAGIC,
+  TRAILER_FLAG,
+  TRAILER_MAGIC,
+  TRAILER_SIZE,
+  hashedRange,
+  readHeader,
+  writeTrailerHead,
+  writeTrailerSeal,
+  type RecordValues,
 } from '../../../shared/blackbox/format.js';
 import { parseSegment } from '../../../shared/blackbox/segment.js';
 import { rd16, rd32, rd64 } from '../../../shared/util/le.js';

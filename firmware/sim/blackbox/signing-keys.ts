@@ -1,7 +1,13 @@
 import { createPrivateKey, randomBytes, sign as nodeSign, type KeyObject } from 'node:crypto';
 import { p256 } from '@noble/curves/nist.js';
 import {
-  assembleCertificate, certificateTbs, decodeCertificate, keyId, parsePublicKeyPem, publicKeyPem, spkiFromPoint,
+  assembleCertificate,
+  certificateTbs,
+  decodeCertificate,
+  keyId,
+  parsePublicKeyPem,
+  publicKeyPem,
+  spkiFromPoint,
 } from '../../../shared/blackbox/certificate.js';
 import { fromHex, toHex, utf8Decode, utf8Encode } from '../../../shared/util/bytes.js';
 import type { SimBoard } from '../board.js';

@@ -35,7 +35,7 @@ export function jkFieldsFor(board: SimBoard, s: PackState): JkField[] {
   const cellOv = lfp ? 3650 : 4250;
   const cellUv = lfp ? 2500 : 3000;
   const { cellSensors, mosfet } = sensorLayout(board);
-  const t = (i: number | undefined) => encodeJkTemperature(i === undefined ? 0 : s.temperatures[i] ?? 0);
+  const t = (i: number | undefined) => encodeJkTemperature(i === undefined ? 0 : (s.temperatures[i] ?? 0));
   const statusBits = (hasStatus(s, 'charge_fet_on') ? 1 : 0) | (hasStatus(s, 'discharge_fet_on') ? 2 : 0) | (hasStatus(s, 'balancing') ? 4 : 0);
   const fw = board.firmwareVersion;
   const hw = board.identity.hardwareRevision;

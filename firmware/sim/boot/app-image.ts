@@ -16,8 +16,18 @@ export function syntheticApplication(size: number, seed = 1, label = 'PackScope 
   for (let i = 0; i < 48 && p + 4 <= size; i++, p += 4) v.setUint32(p, i === 0 ? 0x20020000 : 0x08000201 + rng.int(0x8000) * 2, true);
   const opcodes = [0xb580, 0x4668, 0x6800, 0x2800, 0xd001, 0x4770, 0xf000, 0xe7fe, 0x4b02, 0x681b, 0x3301, 0x601a, 0xbd80, 0x2000, 0x2101, 0x4291];
   const strings = [
-    'cell overvoltage', 'cell undervoltage', 'charge overcurrent', 'discharge overcurrent', 'temperature high',
-    'temperature low', 'balancing', 'precharge', 'contactor closed', 'fault latched', label, 'boot ok',
+    'cell overvoltage',
+    'cell undervoltage',
+    'charge overcurrent',
+    'discharge overcurrent',
+    'temperature high',
+    'temperature low',
+    'balancing',
+    'precharge',
+    'contactor closed',
+    'fault latched',
+    label,
+    'boot ok',
   ].map((s) => utf8Encode(s + '\0'));
   while (p < size) {
     const kind = rng.next();
@@ -31,7 +41,8 @@ export function syntheticApplication(size: number, seed = 1, label = 'PackScope 
     } else if (kind < 0.75) {
       // Literal pool: addresses of peripherals and RAM.
       const n = 2 + rng.int(8);
-      for (let i = 0; i < n && p + 4 <= size; i++, p += 4) v.setUint32(p, [0x40000000, 0x40021000, 0x20000000, 0x08000000][rng.int(4)]! + rng.int(1024) * 4, true);
+      for (let i = 0; i < n && p + 4 <= size; i++, p += 4)
+        v.setUint32(p, [0x40000000, 0x40021000, 0x20000000, 0x08000000][rng.int(4)]! + rng.int(1024) * 4, true);
     } else if (kind < 0.85) {
       const s = strings[rng.int(strings.length)]!;
       for (let i = 0; i < s.length && p < size; i++) out[p++] = s[i]!;

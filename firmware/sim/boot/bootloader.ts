@@ -103,8 +103,17 @@ export interface BootReport {
 }
 
 const EMPTY_SLOT: SlotInfo = {
-  present: false, version: null, imageSize: 0, totalSize: 0, securityCounter: null, boardId: null,
-  hash: null, signature: null, signedBy: null, valid: false, problem: 'no image',
+  present: false,
+  version: null,
+  imageSize: 0,
+  totalSize: 0,
+  securityCounter: null,
+  boardId: null,
+  hash: null,
+  signature: null,
+  signedBy: null,
+  valid: false,
+  problem: 'no image',
 };
 
 export class Bootloader {
@@ -328,14 +337,17 @@ export class Bootloader {
 
   private primaryCounter(): number {
     const img = this.readSlot('primary');
-    return img ? securityCounterOf(img) ?? 0 : 0;
+    return img ? (securityCounterOf(img) ?? 0) : 0;
   }
 
   // ---------- application-side API (upload, test, confirm, revert) ----------
 
   private refuseWhileTesting(): void {
     if (this.state.testing) {
-      throw new BootRefusal('testing', 'the running image is in test mode: confirm or revert it before uploading another (the secondary slot holds the fallback image)');
+      throw new BootRefusal(
+        'testing',
+        'the running image is in test mode: confirm or revert it before uploading another (the secondary slot holds the fallback image)',
+      );
     }
   }
 
@@ -512,6 +524,14 @@ export class Bootloader {
     this.flash.program(base, image);
     await this.settle();
     const img = parseImage(image);
-    this.commit({ ...this.state, testing: false, pending: 'none', swap: null, securityCounter: Math.max(this.state.securityCounter, securityCounterOf(img) ?? 0), lastEvent: BOOT_EVENT.NONE, lastReason: 0 });
+    this.commit({
+      ...this.state,
+      testing: false,
+      pending: 'none',
+      swap: null,
+      securityCounter: Math.max(this.state.securityCounter, securityCounterOf(img) ?? 0),
+      lastEvent: BOOT_EVENT.NONE,
+      lastReason: 0,
+    });
   }
 }

@@ -58,32 +58,56 @@ export async function installBootloader(board: SimBoard): Promise<void> {
       }
     };
 
-  n.register(FW_CMD.STATUS, guarded(() => encodeJson(fwStatusOf(bl))));
-  n.register(FW_CMD.BEGIN, guarded(async (meta) => encodeJson(await bl.beginUpdate(meta))));
-  n.register(FW_CMD.HASHES, guarded((payload) => {
-    const r = decodeHashesRequest(payload);
-    if (r.offset + r.length > bl.slotSize) throw new NativeError(ERR.OUT_OF_RANGE, `range ${r.offset}+${r.length} is outside the ${bl.slotSize}-byte slot`);
-    const out: Uint8Array[] = [];
-    for (let o = r.offset; o < r.offset + r.length; o += r.granule) out.push(bl.hashSecondary(o, Math.min(r.granule, r.offset + r.length - o)));
-    return concatBytes(...out);
-  }));
-  n.register(FW_CMD.FINISH, guarded(() => {
-    const r = bl.finishUpload();
-    return encodeJson({ valid: r.valid, reason: r.reason, problems: r.problems, hash: r.hash.computed });
-  }));
-  n.register(FW_CMD.TEST, guarded(async () => {
-    await bl.requestTest();
-  }));
-  n.register(FW_CMD.CONFIRM, guarded(async () => {
-    const r = await bl.confirm();
-    publish();
-    return encodeJson(r);
-  }));
-  n.register(FW_CMD.REVERT, guarded(async () => encodeJson(await bl.revert())));
-  n.register(FW_CMD.RESET, guarded(() => {
-    // Answer first, as a real board does before it pulls its own reset line.
-    board.clock.after(20, () => void board.reset('application'));
-  }));
+  n.register(
+    FW_CMD.STATUS,
+    guarded(() => encodeJson(fwStatusOf(bl))),
+  );
+  n.register(
+    FW_CMD.BEGIN,
+    guarded(async (meta) => encodeJson(await bl.beginUpdate(meta))),
+  );
+  n.register(
+    FW_CMD.HASHES,
+    guarded((payload) => {
+      const r = decodeHashesRequest(payload);
+      if (r.offset + r.length > bl.slotSize) throw new NativeError(ERR.OUT_OF_RANGE, `range ${r.offset}+${r.length} is outside the ${bl.slotSize}-byte slot`);
+      const out: Uint8Array[] = [];
+      for (let o = r.offset; o < r.offset + r.length; o += r.granule) out.push(bl.hashSecondary(o, Math.min(r.granule, r.offset + r.length - o)));
+      return concatBytes(...out);
+    }),
+  );
+  n.register(
+    FW_CMD.FINISH,
+    guarded(() => {
+      const r = bl.finishUpload();
+      return encodeJson({ valid: r.valid, reason: r.reason, problems: r.problems, hash: r.hash.computed });
+    }),
+  );
+  n.register(
+    FW_CMD.TEST,
+    guarded(async () => {
+      await bl.requestTest();
+    }),
+  );
+  n.register(
+    FW_CMD.CONFIRM,
+    guarded(async () => {
+      const r = await bl.confirm();
+      publish();
+      return encodeJson(r);
+    }),
+  );
+  n.register(
+    FW_CMD.REVERT,
+    guarded(async () => encodeJson(await bl.revert())),
+  );
+  n.register(
+    FW_CMD.RESET,
+    guarded(() => {
+      // Answer first, as a real board does before it pulls its own reset line.
+      board.clock.after(20, () => void board.reset('application'));
+    }),
+  );
 
   n.registerRegion({
     id: FW_UPLOAD_REGION,

@@ -134,7 +134,7 @@ export class BootJournal {
         }
       }
     }
-    const target = l ? (1 - l.sector) as 0 | 1 : 0;
+    const target = l ? ((1 - l.sector) as 0 | 1) : 0;
     this.flash.eraseSector(this.layout.status[target]);
     this.flash.program(this.layout.status[target] * this.layout.sectorSize, encode(state, (l?.gen ?? 0) + 1, 0));
   }

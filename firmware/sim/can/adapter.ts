@@ -49,7 +49,10 @@ export class SlcanAdapter {
   ) {
     this.txDepth = options.txFifoDepth ?? 128;
     this.rxBytes = options.rxBufferBytes ?? 8192;
-    this.serial = (options.serial ?? 'PS01').replace(/[^0-9A-Za-z]/g, '0').padEnd(4, '0').slice(0, 4);
+    this.serial = (options.serial ?? 'PS01')
+      .replace(/[^0-9A-Za-z]/g, '0')
+      .padEnd(4, '0')
+      .slice(0, 4);
   }
 
   get bitrate(): number | null {

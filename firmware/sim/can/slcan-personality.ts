@@ -39,7 +39,10 @@ export const USB_CDC_LINE_RATE = 10_000_000;
 export function parseCanSimSpec(spec: string | undefined): CanSimOptions {
   const out: CanSimOptions = {};
   if (!spec) return out;
-  for (const item of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const item of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const [k, v] = item.split('=');
     const n = Number(v);
     if (v === undefined || !Number.isFinite(n)) throw new PackscopeError('USAGE', `bad CAN simulator option '${item}'`);
@@ -72,15 +75,24 @@ export class SlcanPersonality implements Personality {
     }
     this.bus = new CanBus(bitrate);
     this.adapter = new SlcanAdapter(this.bus, { serial: board.identity.serial.replace(/[^0-9A-Za-z]/g, '').slice(-4) });
-    this.pylontech = options.pylontech === false ? null : new PylontechNode(this.bus, board, { ...(options.broadcastPeriodMs ? { periodMs: options.broadcastPeriodMs } : {}) });
+    this.pylontech =
+      options.pylontech === false
+        ? null
+        : new PylontechNode(this.bus, board, { ...(options.broadcastPeriodMs ? { periodMs: options.broadcastPeriodMs } : {}) });
     this.uds =
       options.uds === false
         ? null
-        : new UdsBootloaderNode(this.bus, () => boardFirmware(board), board.rng.fork(), {
-            ...(options.udsRequestId !== undefined ? { requestId: options.udsRequestId } : {}),
-            ...(options.udsResponseId !== undefined ? { responseId: options.udsResponseId } : {}),
-            ...(options.udsMaxBlockLength !== undefined ? { maxBlockLength: options.udsMaxBlockLength } : {}),
-          }, board.identity);
+        : new UdsBootloaderNode(
+            this.bus,
+            () => boardFirmware(board),
+            board.rng.fork(),
+            {
+              ...(options.udsRequestId !== undefined ? { requestId: options.udsRequestId } : {}),
+              ...(options.udsResponseId !== undefined ? { responseId: options.udsResponseId } : {}),
+              ...(options.udsMaxBlockLength !== undefined ? { maxBlockLength: options.udsMaxBlockLength } : {}),
+            },
+            board.identity,
+          );
     // Open the firmware store now, so the first UDS request does not pay for it.
     if (this.uds) void boardFirmware(board).catch(() => undefined);
   }

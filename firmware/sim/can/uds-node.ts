@@ -126,11 +126,14 @@ export class UdsBootloaderNode {
       receive: (f) => this.onFrame(f),
     });
     const port = this.port;
-    this.iso = new IsoTpEndpoint(
-      (data) => port.transmit(dataFrame(this.responseId, data)).catch(() => undefined),
-      simClock,
-      { padding: 0xcc, blockSize: 0, stMin: 0, nCrMs: 1000, nBsMs: 1000, maxLength: Math.max(4095, this.maxBlockLength) },
-    );
+    this.iso = new IsoTpEndpoint((data) => port.transmit(dataFrame(this.responseId, data)).catch(() => undefined), simClock, {
+      padding: 0xcc,
+      blockSize: 0,
+      stMin: 0,
+      nCrMs: 1000,
+      nBsMs: 1000,
+      maxLength: Math.max(4095, this.maxBlockLength),
+    });
     this.iso.onMessage((msg) => void this.onRequest(msg));
   }
 
@@ -298,7 +301,8 @@ export class UdsBootloaderNode {
           return { response: { service: 'TransferData', sequence: req.sequence, data: new Uint8Array(0) } };
         }
         if (req.sequence !== expected) throw new Negative(NRC.wrongBlockSequenceCounter);
-        if (req.data.length === 0 || req.data.length > this.maxBlockLength - 2 || d.offset + req.data.length > d.size) throw new Negative(NRC.transferDataSuspended);
+        if (req.data.length === 0 || req.data.length > this.maxBlockLength - 2 || d.offset + req.data.length > d.size)
+          throw new Negative(NRC.transferDataSuspended);
         // Double buffering: the previous block must be in flash before this one is acknowledged;
         // this one is programmed while the next arrives.
         await d.writing;
@@ -365,7 +369,7 @@ export class UdsBootloaderNode {
     } catch (e) {
       return this.routine(ROUTINE.checkProgrammingDependencies, this.statusFor(e));
     }
-    const code = r.valid ? 0 : r.reason ? REASON_CODES[r.reason as RefusalReason] ?? 0 : 0;
+    const code = r.valid ? 0 : r.reason ? (REASON_CODES[r.reason as RefusalReason] ?? 0) : 0;
     return this.routine(ROUTINE.checkProgrammingDependencies, Uint8Array.of(r.valid ? 0 : 1, code, ...fromHex(r.hash.computed ?? '')));
   }
 

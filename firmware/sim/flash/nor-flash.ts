@@ -36,7 +36,10 @@ export const DEFAULT_TIMING: FlashTiming = { sectorEraseMs: 45, blockEraseMs: 15
 export const INSTANT: FlashTiming = { sectorEraseMs: 0, blockEraseMs: 0, pageProgramMs: 0 };
 
 export class PowerLoss extends Error {
-  constructor(readonly op: number, readonly kind: 'erase' | 'program') {
+  constructor(
+    readonly op: number,
+    readonly kind: 'erase' | 'program',
+  ) {
     super(`power lost during flash operation ${op} (${kind})`);
     this.name = 'PowerLoss';
   }
@@ -228,7 +231,9 @@ export class NorFlash {
     for (let i = 0; i < data.length; i++) {
       const old = this.mem[addr + i]!;
       if ((data[i]! & ~old & 0xff) !== 0) {
-        throw new FlashError(`program at 0x${(addr + i).toString(16)}: byte 0x${old.toString(16).padStart(2, '0')} is not erased (cannot set bits to 1 without an erase)`);
+        throw new FlashError(
+          `program at 0x${(addr + i).toString(16)}: byte 0x${old.toString(16).padStart(2, '0')} is not erased (cannot set bits to 1 without an erase)`,
+        );
       }
     }
     const page = this.geometry.pageSize;

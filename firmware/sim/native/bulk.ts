@@ -2,7 +2,16 @@ import { DecodeError } from '../../../shared/errors.js';
 import { BulkReceiver, BulkSender, packChunk, unpackChunk } from '../../../shared/protocol/bulk.js';
 import { CMD, ERR } from '../../../shared/protocol/constants.js';
 import {
-  BULK_ABORT, BULK_ACK, BULK_CLOSE, BULK_CLOSED, BULK_DATA, BULK_FLAG, BULK_OPEN, MAX_CHUNK, MAX_WINDOW, encodeBulkData,
+  BULK_ABORT,
+  BULK_ACK,
+  BULK_CLOSE,
+  BULK_CLOSED,
+  BULK_DATA,
+  BULK_FLAG,
+  BULK_OPEN,
+  MAX_CHUNK,
+  MAX_WINDOW,
+  encodeBulkData,
   type BulkOpen,
 } from '../../../shared/protocol/messages.js';
 import type { Cancel, Clock } from '../../../shared/util/clock.js';
@@ -193,7 +202,10 @@ export function installBulkTransfer(board: SimBoard): void {
           await t.region.write!(next.offset, next.data);
         } catch (e) {
           t.failed = true;
-          session.emit(CMD.EV_BULK_ABORT, BULK_ABORT.encode({ transferId: t.open.transferId, code: ERR.WRITE_FAILED, message: `write at ${next.offset} failed: ${(e as Error).message}` }));
+          session.emit(
+            CMD.EV_BULK_ABORT,
+            BULK_ABORT.encode({ transferId: t.open.transferId, code: ERR.WRITE_FAILED, message: `write at ${next.offset} failed: ${(e as Error).message}` }),
+          );
           return;
         }
         r.commit(next.offset + next.data.length);
@@ -236,7 +248,10 @@ async function pump(session: NativeSession, t: ReadTransfer): Promise<void> {
           data = await t.region.read(offset, length);
         } catch (e) {
           closeTransfer(t);
-          session.emit(CMD.EV_BULK_ABORT, BULK_ABORT.encode({ transferId: t.open.transferId, code: ERR.INTERNAL, message: `read at ${offset} failed: ${(e as Error).message}` }));
+          session.emit(
+            CMD.EV_BULK_ABORT,
+            BULK_ABORT.encode({ transferId: t.open.transferId, code: ERR.INTERNAL, message: `read at ${offset} failed: ${(e as Error).message}` }),
+          );
           return;
         }
         if (t.closed || session.closed) return;

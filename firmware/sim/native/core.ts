@@ -1,8 +1,27 @@
 import { ERR, CMD, PROTOCOL_VERSION, MAX_PAYLOAD } from '../../../shared/protocol/constants.js';
 import {
-  BOARD_EVENT, CAPABILITY_BITS, DEVICE_KEY, EVENTS_LIST, EVENTS_QUERY, FAULTS, IDENTITY, PARAM_ID, PARAM_LIST, PARAM_VALUE,
-  REGION_FLAG, REGION_HASH, REGION_ID, REGION_INFO, REGION_LIST, REGION_RANGE, RESET, TELEMETRY, TELEMETRY_START, TIME,
-  WRITTEN_UNKNOWN, type RegionInfo,
+  BOARD_EVENT,
+  CAPABILITY_BITS,
+  DEVICE_KEY,
+  EVENTS_LIST,
+  EVENTS_QUERY,
+  FAULTS,
+  IDENTITY,
+  PARAM_ID,
+  PARAM_LIST,
+  PARAM_VALUE,
+  REGION_FLAG,
+  REGION_HASH,
+  REGION_ID,
+  REGION_INFO,
+  REGION_LIST,
+  REGION_RANGE,
+  RESET,
+  TELEMETRY,
+  TELEMETRY_START,
+  TIME,
+  WRITTEN_UNKNOWN,
+  type RegionInfo,
 } from '../../../shared/protocol/messages.js';
 import { telemetryToPayload } from '../../../shared/protocol/telemetry.js';
 import type { PackState } from '../pack/types.js';
@@ -116,7 +135,9 @@ export function installCoreCommands(board: SimBoard): void {
   });
 
   n.register(CMD.PARAM_LIST, () =>
-    PARAM_LIST.encode({ params: board.params.map((p) => ({ id: p.id, writable: p.writable, min: p.min, max: p.max, value: p.value, name: p.name, unit: p.unit })) }),
+    PARAM_LIST.encode({
+      params: board.params.map((p) => ({ id: p.id, writable: p.writable, min: p.min, max: p.max, value: p.value, name: p.name, unit: p.unit })),
+    }),
   );
   n.register(CMD.PARAM_GET, (payload) => {
     const { id } = PARAM_ID.decode(payload);

@@ -134,8 +134,7 @@ export class NativeDispatcher {
       return null;
     }
     if (frame.type !== MSG.REQUEST) return null;
-    const fail = (code: number, message: string) =>
-      encodeFrame({ type: MSG.ERROR, seq: frame.seq, cmd: frame.cmd, payload: ERROR.encode({ code, message }) });
+    const fail = (code: number, message: string) => encodeFrame({ type: MSG.ERROR, seq: frame.seq, cmd: frame.cmd, payload: ERROR.encode({ code, message }) });
     const h = this.handlers.get(frame.cmd);
     if (!h) return fail(ERR.UNKNOWN_COMMAND, `unknown command ${commandName(frame.cmd)}`);
     try {

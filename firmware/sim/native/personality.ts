@@ -67,7 +67,17 @@ export function createNativePersonality(board: SimBoard): Personality {
       const onFrame = (frame: Frame) => {
         if (frame.version !== PROTOCOL_VERSION) {
           if (frame.type === MSG.REQUEST) {
-            link.send(encodeFrame({ type: MSG.ERROR, seq: frame.seq, cmd: frame.cmd, payload: ERROR.encode({ code: ERR.UNSUPPORTED_VERSION, message: `protocol version ${frame.version} not supported (board speaks ${PROTOCOL_VERSION})` }) }));
+            link.send(
+              encodeFrame({
+                type: MSG.ERROR,
+                seq: frame.seq,
+                cmd: frame.cmd,
+                payload: ERROR.encode({
+                  code: ERR.UNSUPPORTED_VERSION,
+                  message: `protocol version ${frame.version} not supported (board speaks ${PROTOCOL_VERSION})`,
+                }),
+              }),
+            );
           }
           return;
         }

@@ -25,9 +25,7 @@ export interface RomPort {
   drained(): Promise<void>;
 }
 
-export type RomExit =
-  | { kind: 'application'; address: number; stackPointer: number; entry: number }
-  | { kind: 'lockup'; address: number; reason: string };
+export type RomExit = { kind: 'application'; address: number; stackPointer: number; entry: number } | { kind: 'lockup'; address: number; reason: string };
 
 export interface RomOptions {
   /** Waits for a flash operation; tests may shorten it. Defaults to real time (the personality passes its clock's). */

@@ -53,7 +53,8 @@ describe('log pull --ticket / --nonce', () => {
     expect(verify.code, verify.out).toBe(0);
     expect(verify.out).toMatch(/attested +segments 0…\d+/);
 
-    for (const bad of ['0011', 'zz'.repeat(10), '00'.repeat(65)]) expect((await cli('log', 'pull', '--port', port, '--out', at('bad.pslog'), '--nonce', bad)).code).toBe(2);
+    for (const bad of ['0011', 'zz'.repeat(10), '00'.repeat(65)])
+      expect((await cli('log', 'pull', '--port', port, '--out', at('bad.pslog'), '--nonce', bad)).code).toBe(2);
   });
 
   it('--ticket FILE.psticket seals over the ticket nonce when the board is the ticket serial; refuses another board with exit 7', async () => {

@@ -56,7 +56,9 @@ describe('the packscope binary', () => {
   it('`packscope monitor --protocol auto --json` finds a JK board and streams its frames', async () => {
     rig = await startRig('jk');
     const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, ['bin/packscope.mjs', 'monitor', '--port', rig!.pty.path, '--json', '--rate', '5', '--duration', '1.5'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, ['bin/packscope.mjs', 'monitor', '--port', rig!.pty.path, '--json', '--rate', '5', '--duration', '1.5'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d) => (stdout += d));
@@ -64,7 +66,10 @@ describe('the packscope binary', () => {
       child.on('close', (code) => resolve({ code, stdout, stderr }));
     });
     expect(out.code, out.stderr).toBe(0);
-    const lines = out.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = out.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const frames = lines.filter((l) => !l.summary);
     expect(frames.length).toBeGreaterThanOrEqual(3);
     for (const f of frames) expectMatchesBoard('jk', f, rig.board);

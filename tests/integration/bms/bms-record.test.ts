@@ -80,7 +80,18 @@ describe('monitor --record', () => {
       // And through the CLI package flow: `package create --log` builds a package whose verdict
       // names the missing device signatures.
       process.env.PACKSCOPE_CONFIG_DIR = join(dir, 'config');
-      writeFileSync(join(dir, 'claim.json'), JSON.stringify({ customer: 'A', contact: 'a@example.com', model: 'X', serial: 'Y', purchaseDate: '2026-01-01', description: 'no output', remedy: 'repair' }));
+      writeFileSync(
+        join(dir, 'claim.json'),
+        JSON.stringify({
+          customer: 'A',
+          contact: 'a@example.com',
+          model: 'X',
+          serial: 'Y',
+          purchaseDate: '2026-01-01',
+          description: 'no output',
+          remedy: 'repair',
+        }),
+      );
       const pkg = await cli(['package', 'create', '--log', file, '--claim', join(dir, 'claim.json'), '--out', join(dir, 'claim.psdiag'), '--json']);
       expect(pkg.code, pkg.err.join('\n')).toBe(0);
       const verdict = JSON.parse(pkg.out.join('\n'));

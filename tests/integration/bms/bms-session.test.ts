@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { Session } from '../../../electron/host/session.js';
 import type { TelemetryFrame } from '../../../shared/types/domain.js';
 import { expectMatchesBoard, startRig, until, type BmsRig } from './harness.js';

@@ -21,7 +21,10 @@ export interface BmsRig {
   stop(): Promise<void>;
 }
 
-export async function startRig(personality: 'jbd' | 'daly' | 'jk', opts: { faults?: string; cells?: number; scenario?: 'idle' | 'normal' } = {}): Promise<BmsRig> {
+export async function startRig(
+  personality: 'jbd' | 'daly' | 'jk',
+  opts: { faults?: string; cells?: number; scenario?: 'idle' | 'normal' } = {},
+): Promise<BmsRig> {
   requirePython();
   const board = await createBoard({ cells: opts.cells ?? 16, subsystems: false, seed: 7, scenario: opts.scenario ?? 'normal', initialSoc: 63 });
   // Step the pack a little so current, balancing and temperatures are not at their start values.
@@ -66,7 +69,11 @@ function near(actual: number, expected: number, step: number, what: string): voi
   expect(Math.abs(actual - expected), `${what}: got ${actual}, simulator ${expected}`).toBeLessThanOrEqual(step / 2 + 1e-9);
 }
 
-export function expectMatchesBoard(protocol: 'jbd' | 'daly' | 'jk', frame: Pick<TelemetryFrame, 'packVoltage' | 'current' | 'soc' | 'cellVoltages' | 'temperatures'>, board: SimBoard): void {
+export function expectMatchesBoard(
+  protocol: 'jbd' | 'daly' | 'jk',
+  frame: Pick<TelemetryFrame, 'packVoltage' | 'current' | 'soc' | 'cellVoltages' | 'temperatures'>,
+  board: SimBoard,
+): void {
   const s = board.pack.state();
   const r = RESOLUTION[protocol];
   near(frame.packVoltage, s.packVoltage, r.voltage, 'pack voltage');

@@ -42,7 +42,7 @@ async function start(bitrate = 500_000) {
 }
 
 describe('simulated SLCAN adapter and bus', () => {
-  it('carries the pack broadcasts at 1 Hz with the pack model\'s values', async () => {
+  it("carries the pack broadcasts at 1 Hz with the pack model's values", async () => {
     const { sim, channel } = await start();
     expect(channel.info.softwareVersion).toBe('13');
     const frames: ReceivedFrame[] = [];
@@ -138,7 +138,13 @@ describe('simulated SLCAN adapter and bus', () => {
       const { sim, channel } = await start();
       const key = parsePrivateKeyPem(readFileSync(path.join(dir!, SIGNING_KEY_FILE), 'utf8'));
       const payload = Uint8Array.from({ length: 34_000 }, (_, i) => (i * 13) & 0xff);
-      const image = signImage({ payload, version: { major: 1, minor: 9, revision: 0, build: 0 }, key, securityCounter: 1, boardId: sim.board.identity.boardId });
+      const image = signImage({
+        payload,
+        version: { major: 1, minor: 9, revision: 0, build: 0 },
+        key,
+        securityCounter: 1,
+        boardId: sim.board.identity.boardId,
+      });
       const counters: number[] = [];
       (sim.personality as SlcanPersonality).bus.onFrame((f) => {
         // First frames of TransferData requests: 1L LL 36 SEQ …

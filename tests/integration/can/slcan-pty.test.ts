@@ -44,10 +44,17 @@ describe('SLCAN simulator over a pty', () => {
     const sim = await startSim(dir);
     const r = await runCli(['can', 'monitor', '--port', sim.path!, '--bitrate', '500000', '--json', '--timestamps', '--duration', '3.5']);
     expect(r.code, r.stderr).toBe(0);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { t: number; adapterTs: number; id: number; dlc: number; data: string });
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { t: number; adapterTs: number; id: number; dlc: number; data: string });
     for (const id of [0x351, 0x355, 0x356, 0x359, 0x35c, 0x35e]) {
       // The rate on the adapter's own clock, not the runner's: 1 Hz each.
-      expectPeriod(lines.filter((l) => l.id === id).map((l) => l.adapterTs), 1000, `0x${id.toString(16)}`);
+      expectPeriod(
+        lines.filter((l) => l.id === id).map((l) => l.adapterTs),
+        1000,
+        `0x${id.toString(16)}`,
+      );
     }
     expect(r.stderr).toMatch(/0 overrun reports, 0 bus-error reports/);
 
@@ -111,7 +118,11 @@ describe('SLCAN simulator over a pty', () => {
 
     const mon = await runCli(['monitor', '--port', sim.path!, '--protocol', 'pylontech-can', '--json', '--duration', '2.5']);
     expect(mon.code, mon.stderr).toBe(0);
-    const frames = mon.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((o) => typeof o.packVoltage === 'number') as unknown as TelemetryFrame[];
+    const frames = mon.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((o) => typeof o.packVoltage === 'number') as unknown as TelemetryFrame[];
     expect(frames.length).toBeGreaterThanOrEqual(2);
     const s = sim.board.pack.state();
     const last = frames[frames.length - 1]!;
@@ -176,7 +187,13 @@ describe('SLCAN simulator over a pty', () => {
     channel = null;
     const r = await runCli(['flash', '--protocol', 'uds', '--port', sim.path!, file, '--confirm', '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const report = JSON.parse(r.stdout) as { outcome: string; status: { runningVersion: string; testing: boolean }; payloadRate: number; lineRatio: number; compressed: boolean };
+    const report = JSON.parse(r.stdout) as {
+      outcome: string;
+      status: { runningVersion: string; testing: boolean };
+      payloadRate: number;
+      lineRatio: number;
+      compressed: boolean;
+    };
     expect(report.outcome).toBe('installed-confirmed');
     expect(report.status.runningVersion).toBe('3.0.1+0');
     expect(report.status.testing).toBe(false);
@@ -208,9 +225,16 @@ describe('SLCAN simulator over a pty', () => {
       expect(r.code, r.stderr).toBe(0);
       expect(sim.stderr()).toContain('CAN 250000 bit/s with Pylontech broadcasts');
       expect(sim.stderr()).not.toContain('UDS');
-      const frames = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: number; adapterTs: number });
+      const frames = r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { id: number; adapterTs: number });
       // Every 250 ms instead of every second, on the adapter's clock.
-      expectPeriod(frames.filter((f) => f.id === 0x356).map((f) => f.adapterTs), 250, '0x356');
+      expectPeriod(
+        frames.filter((f) => f.id === 0x356).map((f) => f.adapterTs),
+        250,
+        '0x356',
+      );
       const wrong = await runCli(['can', 'monitor', '--port', sim.path, '--bitrate', '500000', '--json', '--duration', '1']);
       expect(wrong.stdout.trim()).toBe('');
       expect(wrong.stderr).toContain('0 frames shown (0 received)');

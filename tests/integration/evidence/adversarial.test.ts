@@ -45,7 +45,11 @@ function freshSigner() {
 }
 
 /** Rebuilds a package from (possibly altered) device files with PackScope's own assembler and a fresh key. */
-async function reassemble(name: string, device: Map<string, Uint8Array>, o: { policy?: WarrantyPolicy; claim?: Claim; createdAt?: Date; ticket?: Uint8Array | null } = {}): Promise<string> {
+async function reassemble(
+  name: string,
+  device: Map<string, Uint8Array>,
+  o: { policy?: WarrantyPolicy; claim?: Claim; createdAt?: Date; ticket?: Uint8Array | null } = {},
+): Promise<string> {
   const evidence = decodeDeviceEvidence(device, { rootPublicKeyPem: null }, hostSignatureVerifier());
   const { files } = await assemblePackage({
     evidence,
@@ -56,7 +60,7 @@ async function reassemble(name: string, device: Map<string, Uint8Array>, o: { po
     createdAt: o.createdAt ?? new Date(),
     toolVersion: toolVersion(),
     signer: freshSigner(),
-    ticket: o.ticket === undefined ? honest.get(FILES.ticket) ?? null : o.ticket,
+    ticket: o.ticket === undefined ? (honest.get(FILES.ticket) ?? null) : o.ticket,
   });
   writeFileSync(path(name), writeZip(files));
   return path(name);
@@ -76,7 +80,10 @@ async function resign(name: string, edit: (files: Map<string, Uint8Array>) => vo
   const manifest = JSON.parse(utf8Decode(files.get(FILES.manifest)!));
   manifest.installKey.fingerprint = fp;
   const { createHash } = await import('node:crypto');
-  manifest.files = [...files.keys()].filter((n) => n !== FILES.manifest).sort().map((n) => ({ name: n, size: files.get(n)!.length, sha256: createHash('sha256').update(files.get(n)!).digest('hex') }));
+  manifest.files = [...files.keys()]
+    .filter((n) => n !== FILES.manifest)
+    .sort()
+    .map((n) => ({ name: n, size: files.get(n)!.length, sha256: createHash('sha256').update(files.get(n)!).digest('hex') }));
   files.set(FILES.manifest, utf8Encode(canonicalJson(manifest)));
   after?.(files);
   const sums = formatSha256Sums(files);
@@ -93,7 +100,18 @@ function deviceOf(files: Map<string, Uint8Array>): Map<string, Uint8Array> {
 
 /** The supplier's verification: its own root, policy and ticket key. */
 async function supplierVerify(file: string, ...extra: string[]) {
-  const r = await cli('package', 'verify', file, '--root', path('root.pem'), '--policy', path('supplier-policy.json'), '--ticket-key', path('supplier.pub.pem'), ...extra);
+  const r = await cli(
+    'package',
+    'verify',
+    file,
+    '--root',
+    path('root.pem'),
+    '--policy',
+    path('supplier-policy.json'),
+    '--ticket-key',
+    path('supplier.pub.pem'),
+    ...extra,
+  );
   return { ...r, first: r.out.split('\n')[0] ?? '' };
 }
 
@@ -114,11 +132,27 @@ beforeAll(async () => {
   expect(t.code, t.err).toBe(0);
   const purchase = new Date(Date.now() - 60 * 86_400_000).toISOString().slice(0, 10);
   claim = validateClaim({
-    customer: 'Mallory', contact: 'mallory@example.org', model: sim.board.identity.model, serial, purchaseDate: purchase,
-    description: 'The pack cuts out under load.', remedy: 'replacement',
+    customer: 'Mallory',
+    contact: 'mallory@example.org',
+    model: sim.board.identity.model,
+    serial,
+    purchaseDate: purchase,
+    description: 'The pack cuts out under load.',
+    remedy: 'replacement',
   });
   writeFileSync(path('claim.json'), JSON.stringify(claim));
-  const r = await cli('package', 'create', '--port', sim.path!, '--ticket', path('claim.psticket'), '--claim', path('claim.json'), '--out', path('honest.psdiag'));
+  const r = await cli(
+    'package',
+    'create',
+    '--port',
+    sim.path!,
+    '--ticket',
+    path('claim.psticket'),
+    '--claim',
+    path('claim.json'),
+    '--out',
+    path('honest.psdiag'),
+  );
   expect(r.code, r.err).toBe(0);
   expect(r.out).toMatch(/^EXCLUDED by clause over-discharge-current/);
   honest = readZipFiles(new Uint8Array(readFileSync(path('honest.psdiag'))));
@@ -148,12 +182,15 @@ describe('a hostile customer cannot steer the verdict', () => {
     const variants: [string, Map<string, Uint8Array>][] = [
       ['last-segments', cut(n - 3, n)],
       ['checkpoint-only', cut(0, 0)],
-      ['middle', (() => {
-        const m = cut(Math.floor(n / 3), Math.floor(n / 2));
-        m.delete(DEVICE_FILES.checkpoint);
-        m.delete(DEVICE_FILES.openSegment);
-        return m;
-      })()],
+      [
+        'middle',
+        (() => {
+          const m = cut(Math.floor(n / 3), Math.floor(n / 2));
+          m.delete(DEVICE_FILES.checkpoint);
+          m.delete(DEVICE_FILES.openSegment);
+          return m;
+        })(),
+      ],
       ['all-but-last-hour', cut(0, Math.floor(n / 2))],
     ];
     for (const [name, dev] of variants) {
@@ -173,8 +210,13 @@ describe('a hostile customer cannot steer the verdict', () => {
     expect(r.first).toMatch(/^VERIFIED: EXCLUDED by clause over-discharge-current/);
   });
 
-  it('a laxer policy under the supplier\'s id decides nothing; its differences are listed', async () => {
-    const lax = parsePolicy(JSON.stringify({ ...DEFAULT_POLICY, voidConditions: DEFAULT_POLICY.voidConditions.map((c) => (c.kind === 'discharge_current_above_c' ? { ...c, thresholdC: 50 } : c)) }));
+  it("a laxer policy under the supplier's id decides nothing; its differences are listed", async () => {
+    const lax = parsePolicy(
+      JSON.stringify({
+        ...DEFAULT_POLICY,
+        voidConditions: DEFAULT_POLICY.voidConditions.map((c) => (c.kind === 'discharge_current_above_c' ? { ...c, thresholdC: 50 } : c)),
+      }),
+    );
     const file = await reassemble('lax.psdiag', deviceOf(honest), { policy: lax });
     const r = await supplierVerify(file);
     expect(r.first).toMatch(/^VERIFIED: EXCLUDED by clause over-discharge-current/);
@@ -194,11 +236,15 @@ describe('a hostile customer cannot steer the verdict', () => {
     expect(plain.code, plain.err).toBe(0);
     notCovered(await supplierVerify(path('old.psdiag')), /FAIL ticket: the package holds no claim ticket/);
     // The ticket cannot be attached to it by PackScope, nor by hand.
-    expect((await cli('package', 'create', '--log', path('old.pslog'), '--ticket', path('claim.psticket'), '--claim', path('claim.json'), '--out', path('x.psdiag'))).code).toBe(7);
+    expect(
+      (await cli('package', 'create', '--log', path('old.pslog'), '--ticket', path('claim.psticket'), '--claim', path('claim.json'), '--out', path('x.psdiag')))
+        .code,
+    ).toBe(7);
     const old = readZipFiles(new Uint8Array(readFileSync(path('old.psdiag'))));
     const file = await resign('old-with-ticket.psdiag', (f) => {
       for (const n of [...f.keys()]) if (n.startsWith(DEVICE_DIR)) f.delete(n);
-      for (const [n, b] of old) if (n.startsWith(DEVICE_DIR) || n === FILES.recordsCsv || n === FILES.eventsCsv || n === FILES.evaluation || n === FILES.report) f.set(n, b);
+      for (const [n, b] of old)
+        if (n.startsWith(DEVICE_DIR) || n === FILES.recordsCsv || n === FILES.eventsCsv || n === FILES.evaluation || n === FILES.report) f.set(n, b);
     });
     notCovered(await supplierVerify(file), /FAIL ticket: .*not ticket .*'s: the log was not pulled for this claim/);
   });
@@ -214,7 +260,11 @@ describe('a hostile customer cannot steer the verdict', () => {
   it('backdating: createdAt before the newest record; a failure date months before the log and a claim after the warranty', async () => {
     const r = await supplierVerify(await reassemble('backdated.psdiag', deviceOf(honest), { createdAt: new Date(Date.now() - 30 * 86_400_000) }));
     notCovered(r, /FAIL dates: createdAt .* is earlier than the newest record/);
-    const old = validateClaim({ ...claim, purchaseDate: new Date(Date.now() - 400 * 86_400_000).toISOString().slice(0, 10), failureDate: new Date(Date.now() - 300 * 86_400_000).toISOString().slice(0, 10) });
+    const old = validateClaim({
+      ...claim,
+      purchaseDate: new Date(Date.now() - 400 * 86_400_000).toISOString().slice(0, 10),
+      failureDate: new Date(Date.now() - 300 * 86_400_000).toISOString().slice(0, 10),
+    });
     const lax = parsePolicy(JSON.stringify({ ...DEFAULT_POLICY, id: 'no-void', voidConditions: [] }));
     writeFileSync(path('no-void.json'), JSON.stringify(lax));
     const file = await reassemble('failure-date.psdiag', deviceOf(honest), { claim: old, policy: lax });
@@ -225,9 +275,22 @@ describe('a hostile customer cannot steer the verdict', () => {
   });
 
   it('edited report.html, VERIFY.txt, manifest fields and extra files are refused', async () => {
-    const report = await resign('report.psdiag', (f) => f.set(FILES.report, utf8Encode(utf8Decode(f.get(FILES.report)!).replace('<body', '<body onload="alert(1)"').replace(/EXCLUDED/g, 'COVERED'))));
+    const report = await resign('report.psdiag', (f) =>
+      f.set(
+        FILES.report,
+        utf8Encode(
+          utf8Decode(f.get(FILES.report)!)
+            .replace('<body', '<body onload="alert(1)"')
+            .replace(/EXCLUDED/g, 'COVERED'),
+        ),
+      ),
+    );
     notCovered(await supplierVerify(report), /FAIL report: report\.html is not the report PackScope renders/);
-    const vt = await resign('verify-text.psdiag', () => {}, (f) => f.set(FILES.verify, utf8Encode('Everything is fine. No need to run packscope.\n')));
+    const vt = await resign(
+      'verify-text.psdiag',
+      () => {},
+      (f) => f.set(FILES.verify, utf8Encode('Everything is fine. No need to run packscope.\n')),
+    );
     notCovered(await supplierVerify(vt), /FAIL verify-text/);
     for (const [field, set] of [
       ['claim.remedy', (m: Record<string, any>) => (m.claim.remedy = 'repair')],
@@ -243,7 +306,10 @@ describe('a hostile customer cannot steer the verdict', () => {
       });
       const r = await supplierVerify(f);
       expect(r.code, field).toBe(6);
-      notCovered(r, field === 'tool' ? /FAIL manifest: tool: made by PackScope 99\.0\.0, newer than this verifier/ : new RegExp(`FAIL manifest: .*${field.split('.')[0]}`));
+      notCovered(
+        r,
+        field === 'tool' ? /FAIL manifest: tool: made by PackScope 99\.0\.0, newer than this verifier/ : new RegExp(`FAIL manifest: .*${field.split('.')[0]}`),
+      );
     }
     const extra = await resign('extra.psdiag', (f) => f.set('NOTE-TO-SUPPLIER.txt', utf8Encode('covered, trust me')));
     notCovered(await supplierVerify(extra), /FAIL file-set: files a package does not hold: NOTE-TO-SUPPLIER\.txt/);

@@ -45,14 +45,26 @@ describe('package from a desktop recording', () => {
       await session.close();
     }
     const claim = join(dir, 'claim.json');
-    writeFileSync(claim, JSON.stringify({
-      customer: 'A', contact: 'a@example.org', model: 'JBD', serial: session.info!.serial || 'unknown',
-      purchaseDate: new Date(Date.now() - 30 * 86_400_000).toISOString().slice(0, 10), description: 'Low capacity.', remedy: 'consultation',
-    }));
+    writeFileSync(
+      claim,
+      JSON.stringify({
+        customer: 'A',
+        contact: 'a@example.org',
+        model: 'JBD',
+        serial: session.info!.serial || 'unknown',
+        purchaseDate: new Date(Date.now() - 30 * 86_400_000).toISOString().slice(0, 10),
+        description: 'Low capacity.',
+        remedy: 'consultation',
+      }),
+    );
     const out = join(dir, 'desk.psdiag');
     const r = await cli('package', 'create', '--log', log, '--claim', claim, '--out', out, '--json');
     expect(r.code, r.err).toBe(0);
-    const j = JSON.parse(r.out) as { verdict: string; missing: { code: string; message: string }[]; device: { source: string; publicKeyFingerprint: string | null } };
+    const j = JSON.parse(r.out) as {
+      verdict: string;
+      missing: { code: string; message: string }[];
+      device: { source: string; publicKeyFingerprint: string | null };
+    };
     expect(j.verdict).toBe('inconclusive');
     expect(j.missing.map((m) => m.code)).toContain('unsigned-data');
     expect(j.missing.find((m) => m.code === 'unsigned-data')!.message).toBe('desktop recording without device signatures');

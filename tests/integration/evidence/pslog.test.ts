@@ -33,8 +33,13 @@ describe('package create --log', () => {
     }
     const claim = join(dir, 'claim.json');
     const claimDoc = {
-      customer: 'Jane Doe', contact: '+49 30 1234567', model: sim.board.identity.model, serial: sim.board.identity.serial,
-      purchaseDate: new Date(Date.now() - 10 * 86_400_000).toISOString().slice(0, 10), description: 'Cuts out under load.', remedy: 'repair',
+      customer: 'Jane Doe',
+      contact: '+49 30 1234567',
+      model: sim.board.identity.model,
+      serial: sim.board.identity.serial,
+      purchaseDate: new Date(Date.now() - 10 * 86_400_000).toISOString().slice(0, 10),
+      description: 'Cuts out under load.',
+      remedy: 'repair',
     };
     writeFileSync(claim, JSON.stringify(claimDoc));
     // A stricter supplier policy: 1.5C discharge limit.

@@ -92,10 +92,18 @@ describe('packages from pulled logs, per simulator scenario', () => {
     writeFileSync(root, sim.board.storage.read('manufacturing-root.pem')!);
     const claim = join(dir, `${name}-claim.json`);
     const purchase = new Date(Date.now() - 60 * 86_400_000).toISOString().slice(0, 10);
-    writeFileSync(claim, JSON.stringify({
-      customer: 'Jane Doe', contact: 'jane@example.org', model: sim.board.identity.model, serial: sim.board.identity.serial,
-      purchaseDate: purchase, description: 'The pack stops delivering power after a few minutes.', remedy: 'replacement',
-    }));
+    writeFileSync(
+      claim,
+      JSON.stringify({
+        customer: 'Jane Doe',
+        contact: 'jane@example.org',
+        model: sim.board.identity.model,
+        serial: sim.board.identity.serial,
+        purchaseDate: purchase,
+        description: 'The pack stops delivering power after a few minutes.',
+        remedy: 'replacement',
+      }),
+    );
     // The supplier issues a claim ticket; the customer's pull seals the board's checkpoint over its nonce.
     const key = join(dir, `${name}-supplier.pem`);
     expect((await cli('claim', 'keygen', '--out', key)).code).toBe(0);

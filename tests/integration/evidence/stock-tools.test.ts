@@ -17,16 +17,30 @@ import { openZip } from '../../../shared/codec/zip.js';
 
 function requireTool(cmd: string, args: string[]): void {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  if (r.error) throw new Error(`${cmd} is required for this test but is not installed (${r.error.message}); apt-get install ${cmd === 'ssh-keygen' ? 'openssh-client' : cmd === 'sha256sum' ? 'coreutils' : cmd}`);
+  if (r.error)
+    throw new Error(
+      `${cmd} is required for this test but is not installed (${r.error.message}); apt-get install ${cmd === 'ssh-keygen' ? 'openssh-client' : cmd === 'sha256sum' ? 'coreutils' : cmd}`,
+    );
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'packscope-stock-'));
-const log = makeDeviceLog(values(stream(300, (r, i) => { if (i > 100 && i < 130) r.current = -250; })));
+const log = makeDeviceLog(
+  values(
+    stream(300, (r, i) => {
+      if (i > 100 && i < 130) r.current = -250;
+    }),
+  ),
+);
 
 async function makePackage(name: string) {
   const out = join(dir, name);
   const created = await createPackageFile({
-    parts: log, claim: CLAIM, policy: DEFAULT_POLICY, out, keyStore: new FileKeyStore(join(dir, 'config')), createdAt: new Date('2026-06-03T10:00:00Z'),
+    parts: log,
+    claim: CLAIM,
+    policy: DEFAULT_POLICY,
+    out,
+    keyStore: new FileKeyStore(join(dir, 'config')),
+    createdAt: new Date('2026-06-03T10:00:00Z'),
     photos: [{ name: 'pack.png', data: new Uint8Array([0x89, 0x50, 0x4e, 0x47, 13, 10, 26, 10, 0]) }],
   });
   return { out, created };
@@ -45,7 +59,10 @@ describe('stock tools verify a package', () => {
     const listing = execFileSync('unzip', ['-Z', '-l', out], { encoding: 'utf8' });
     expect(listing).not.toMatch(/^l/m);
     const verifyTxt = readFileSync(join(x, 'VERIFY.txt'), 'utf8');
-    const commands = verifyTxt.split('\n').filter((l) => l.startsWith('$ ')).map((l) => l.slice(2));
+    const commands = verifyTxt
+      .split('\n')
+      .filter((l) => l.startsWith('$ '))
+      .map((l) => l.slice(2));
     expect(commands).toEqual(verifyCommands());
     const outputs = commands.map((c) => {
       const r = spawnSync('sh', ['-c', c], { cwd: x, encoding: 'utf8' });
@@ -59,7 +76,10 @@ describe('stock tools verify a package', () => {
     expect(outputs[2]).toContain(created.manifest.installKey.fingerprint);
 
     // The same commands fail on a tampered copy.
-    writeFileSync(join(x, 'SHA256SUMS'), readFileSync(join(x, 'SHA256SUMS'), 'utf8').replace(/^./, (c) => (c === '0' ? '1' : '0')));
+    writeFileSync(
+      join(x, 'SHA256SUMS'),
+      readFileSync(join(x, 'SHA256SUMS'), 'utf8').replace(/^./, (c) => (c === '0' ? '1' : '0')),
+    );
     for (const c of commands) expect(spawnSync('sh', ['-c', c], { cwd: x }).status, c).not.toBe(0);
   });
 
@@ -90,12 +110,30 @@ describe('stock tools verify a package', () => {
 
 describe('malicious archives', () => {
   const cases: [string, Uint8Array, RegExp][] = [
-    ['path traversal', rawZip([{ name: 'a.txt', data: new Uint8Array([1]) }, { name: '../../escape.txt', data: new Uint8Array([1]) }]), /parent-directory/],
+    [
+      'path traversal',
+      rawZip([
+        { name: 'a.txt', data: new Uint8Array([1]) },
+        { name: '../../escape.txt', data: new Uint8Array([1]) },
+      ]),
+      /parent-directory/,
+    ],
     ['absolute path', rawZip([{ name: '/tmp/packscope-escape.txt', data: new Uint8Array([1]) }]), /absolute path/],
-    ['symlink', zipSync({ 'link': [new TextEncoder().encode('/etc/passwd'), { os: 3, attrs: (0o120777 << 16) >>> 0 }], 'link/x': new Uint8Array([1]) }), /symbolic link/],
+    [
+      'symlink',
+      zipSync({ link: [new TextEncoder().encode('/etc/passwd'), { os: 3, attrs: (0o120777 << 16) >>> 0 }], 'link/x': new Uint8Array([1]) }),
+      /symbolic link/,
+    ],
     ['zip bomb', zipSync({ 'zeros.bin': new Uint8Array(64 << 20) }), /zip bomb/],
     ['overlapping bomb', overlappingZip(), /overlap/],
-    ['duplicate entries', rawZip([{ name: 'SHA256SUMS', data: new Uint8Array([1]) }, { name: 'SHA256SUMS', data: new Uint8Array([2]) }]), /duplicate entry/],
+    [
+      'duplicate entries',
+      rawZip([
+        { name: 'SHA256SUMS', data: new Uint8Array([1]) },
+        { name: 'SHA256SUMS', data: new Uint8Array([2]) },
+      ]),
+      /duplicate entry/,
+    ],
   ];
   it.each(cases)('%s: refused with a clear error, nothing written anywhere', async (_name, zip, re) => {
     const base = mkdtempSync(join(tmpdir(), 'packscope-mal-'));

@@ -22,18 +22,25 @@ let boardId: string;
 function cli(args: string[]) {
   const out: string[] = [];
   const err: string[] = [];
-  return main(args, { out: (l) => out.push(l), err: (l) => err.push(l), signal: new AbortController().signal, isTTY: false }).then((code) => ({ code, out, err }));
+  return main(args, { out: (l) => out.push(l), err: (l) => err.push(l), signal: new AbortController().signal, isTTY: false }).then((code) => ({
+    code,
+    out,
+    err,
+  }));
 }
 
 function image(name: string, o: { version: string; counter: number; board?: string; signer?: PrivateKey; size?: number }): string {
   const file = path.join(dir, name);
-  writeFileSync(file, signImage({
-    payload: syntheticApplication(o.size ?? 32 * 1024, o.counter * 7 + 1),
-    version: parseVersion(o.version),
-    key: o.signer ?? key,
-    securityCounter: o.counter,
-    boardId: o.board ?? boardId,
-  }));
+  writeFileSync(
+    file,
+    signImage({
+      payload: syntheticApplication(o.size ?? 32 * 1024, o.counter * 7 + 1),
+      version: parseVersion(o.version),
+      key: o.signer ?? key,
+      securityCounter: o.counter,
+      boardId: o.board ?? boardId,
+    }),
+  );
   return file;
 }
 

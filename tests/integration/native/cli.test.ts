@@ -33,7 +33,10 @@ interface FrameJson {
 }
 
 function checkFrames(stdout: string): { frames: FrameJson[]; summary: { frames: number; link: Record<string, number> } } {
-  const lines = stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const lines = stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   const summary = lines.pop().summary;
   const frames = lines as FrameJson[];
   for (const f of frames) {
@@ -53,7 +56,10 @@ function checkFrames(stdout: string): { frames: FrameJson[]; summary: { frames: 
  * delays samples, so neither bound depends on the load.
  */
 function expectPeriod(frames: FrameJson[], periodMs: number): void {
-  const gaps = frames.slice(1).map((f, i) => f.t - frames[i]!.t).sort((a, b) => a - b);
+  const gaps = frames
+    .slice(1)
+    .map((f, i) => f.t - frames[i]!.t)
+    .sort((a, b) => a - b);
   expect(gaps[0]).toBeGreaterThanOrEqual(periodMs - 2);
   expect(gaps[Math.floor(gaps.length / 2)]).toBeLessThan(2 * periodMs);
 }
@@ -77,7 +83,14 @@ describe('packscope sim --pty with info and monitor over a real tty', () => {
       expect(info.code, info.stderr).toBe(0);
       const doc = JSON.parse(info.stdout);
       identity = doc.device;
-      expect(doc.device).toMatchObject({ protocol: 'native', model: 'PackScope Sim BMS', boardId: 'PSB-16S-LFP-A', cellCount: 16, chemistry: 'lfp', nominalCapacityAh: 100 });
+      expect(doc.device).toMatchObject({
+        protocol: 'native',
+        model: 'PackScope Sim BMS',
+        boardId: 'PSB-16S-LFP-A',
+        cellCount: 16,
+        chemistry: 'lfp',
+        nominalCapacityAh: 100,
+      });
       expect(doc.device.publicKeyFingerprint).toMatch(/^[0-9a-f]{64}$/);
       expect(doc.transport).toMatchObject({ kind: 'serial', path: sim.path });
 

@@ -15,9 +15,26 @@ describe('self-check over a pseudo-terminal', () => {
     requirePython();
     const sim = await runSim({ pty: true, scenario: 'normal', prefillHours: 1, cells: 8, seed: 5 });
     sims.push(sim);
-    const r = await cli('selfcheck', '--port', sim.path!, '--json', '--sample-seconds', '2', '--charger-voltage', '29.2', '--charger-current', '20', '--latest-firmware', '0.9.0');
+    const r = await cli(
+      'selfcheck',
+      '--port',
+      sim.path!,
+      '--json',
+      '--sample-seconds',
+      '2',
+      '--charger-voltage',
+      '29.2',
+      '--charger-current',
+      '20',
+      '--latest-firmware',
+      '0.9.0',
+    );
     expect(r.code, r.err).toBe(0);
-    const j = JSON.parse(r.out) as { outcome: string; summary: string; steps: { id: string; status: string; measured: string; normal: string; meaning: string }[] };
+    const j = JSON.parse(r.out) as {
+      outcome: string;
+      summary: string;
+      steps: { id: string; status: string; measured: string; normal: string; meaning: string }[];
+    };
     expect(j.steps.map((s) => s.id)).toEqual(STEPS.map((s) => s.id));
     for (const s of j.steps) {
       expect(s.status, `${s.id}: ${s.meaning}`).toBe('pass');

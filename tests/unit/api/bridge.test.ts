@@ -123,10 +123,12 @@ describe('browser host bridge', () => {
     await expect(open(server, 'https://evil.example')).rejects.toThrow(/403/);
     // DNS rebinding: a page on evil.example resolving to 127.0.0.1 sends its own Host name.
     const status = await new Promise<number>((resolve, reject) => {
-      http.get({ host: '127.0.0.1', port: server!.port, path: '/', headers: { host: `evil.example:${server!.port}` } }, (res) => {
-        res.resume();
-        resolve(res.statusCode!);
-      }).on('error', reject);
+      http
+        .get({ host: '127.0.0.1', port: server!.port, path: '/', headers: { host: `evil.example:${server!.port}` } }, (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        })
+        .on('error', reject);
     });
     expect(status).toBe(421);
   });
@@ -134,7 +136,9 @@ describe('browser host bridge', () => {
   it('refuses a non-loopback address unless it was asked for explicitly', async () => {
     const host = countingHost();
     await expect(startServer({ handlers: host.handlers, events: host.api.events, rendererDir, host: '0.0.0.0' })).rejects.toMatchObject({ code: 'REFUSED' });
-    await expect(startServer({ handlers: host.handlers, events: host.api.events, rendererDir, host: '192.168.1.10' })).rejects.toMatchObject({ code: 'REFUSED' });
+    await expect(startServer({ handlers: host.handlers, events: host.api.events, rendererDir, host: '192.168.1.10' })).rejects.toMatchObject({
+      code: 'REFUSED',
+    });
     server = await startServer({ handlers: host.handlers, events: host.api.events, rendererDir, host: '0.0.0.0', allowNonLoopback: true });
     expect(server.host).toBe('0.0.0.0');
   });

@@ -69,10 +69,19 @@ const claim = (purchaseDate: string) => ({
   remedy: 'repair' as const,
 });
 
-async function issue(name: string, fields: { serial: string; nonce: Uint8Array; claimId?: string; issuedAt?: Date; expiresAt?: Date }): Promise<{ file: TicketFile; path: string }> {
+async function issue(
+  name: string,
+  fields: { serial: string; nonce: Uint8Array; claimId?: string; issuedAt?: Date; expiresAt?: Date },
+): Promise<{ file: TicketFile; path: string }> {
   const now = Date.now();
   const file = await signTicket(
-    { claimId: fields.claimId ?? 'C-20260603-a1b2c3', serial: fields.serial, nonce: fields.nonce, issuedAt: fields.issuedAt ?? new Date(now - 3_600_000), expiresAt: fields.expiresAt ?? new Date(now + 30 * 86_400_000) },
+    {
+      claimId: fields.claimId ?? 'C-20260603-a1b2c3',
+      serial: fields.serial,
+      nonce: fields.nonce,
+      issuedAt: fields.issuedAt ?? new Date(now - 3_600_000),
+      expiresAt: fields.expiresAt ?? new Date(now + 30 * 86_400_000),
+    },
     supplier,
   );
   writeFileSync(at(name), encodeTicketFile(file));
@@ -83,7 +92,11 @@ beforeAll(async () => {
   const connected = await call('device.connect', { path: `sim:?prefill=0.2&seed=11&unpaced&state=${state}` });
   serial = connected.device.serial;
   // Issued long before the pull: the warranty age is counted to this day, not to the pull.
-  ({ file: ticket, path: ticketPath } = await issue('claim.psticket', { serial, nonce: Uint8Array.from([9, 8, 7, 6, 5, 4, 3, 2, 1, 0]), issuedAt: new Date(Date.now() - 40 * 86_400_000) }));
+  ({ file: ticket, path: ticketPath } = await issue('claim.psticket', {
+    serial,
+    nonce: Uint8Array.from([9, 8, 7, 6, 5, 4, 3, 2, 1, 0]),
+    issuedAt: new Date(Date.now() - 40 * 86_400_000),
+  }));
 }, 60_000);
 
 afterAll(async () => {
@@ -131,7 +144,10 @@ describe('log.pull with a claim ticket', () => {
       'The claim code is missing its check character (the last one of XXXX-XXXX-XXXX-XXXX-C). Check it against what your supplier gave you.',
     );
     writeFileSync(at('notes.psticket'), 'my claim\n');
-    expect(await refusal(call('log.pull', { opId: 'p7', ticketPath: at('notes.psticket') }))).toMatchObject({ code: 'DECODE', message: expect.stringMatching(/^notes\.psticket is not a claim ticket from your supplier: not valid JSON/) });
+    expect(await refusal(call('log.pull', { opId: 'p7', ticketPath: at('notes.psticket') }))).toMatchObject({
+      code: 'DECODE',
+      message: expect.stringMatching(/^notes\.psticket is not a claim ticket from your supplier: not valid JSON/),
+    });
     expect(contract.methods['log.pull'].request.safeParse({ opId: 'p8', ticketCode: code, ticketPath }).success).toBe(false);
   });
 });
@@ -170,17 +186,32 @@ describe('claim.evaluate and package.create with the ticket file', () => {
     const preview = await call('claim.evaluate', { logPath: at('plain.pslog'), claim: claim(purchase), ticketPath });
     const problem = `This log was not downloaded with claim ticket ${ticket.ticket.claimId}, so it cannot show your supplier that it was read after the claim was opened. Download the log again with the ticket, then use the new log.`;
     expect(preview.ticket).toMatchObject({ matchesLog: false, problem, pullAgain: true });
-    expect(await refusal(call('package.create', { logPath: at('plain.pslog'), claim: claim(purchase), out: at('refused.psdiag'), ticketPath }))).toEqual({ code: 'REFUSED', message: problem });
+    expect(await refusal(call('package.create', { logPath: at('plain.pslog'), claim: claim(purchase), out: at('refused.psdiag'), ticketPath }))).toEqual({
+      code: 'REFUSED',
+      message: problem,
+    });
     expect(() => readFileSync(at('refused.psdiag'))).toThrow();
 
     // A ticket for another pack: downloading again would not help, so it is not offered.
     const other = await issue('other-claim.psticket', { serial: 'PS-OTHER-0001', nonce: new Uint8Array(10).fill(4), claimId: 'C-20260603-ffeedd' });
     const misfit = await call('claim.evaluate', { logPath: at('code.pslog'), claim: claim(purchase), ticketPath: other.path });
-    expect(misfit.ticket).toMatchObject({ matchesLog: false, pullAgain: false, problem: expect.stringContaining(`Claim ticket C-20260603-ffeedd is for pack PS-OTHER-0001, but this log is from pack ${serial}.`) });
+    expect(misfit.ticket).toMatchObject({
+      matchesLog: false,
+      pullAgain: false,
+      problem: expect.stringContaining(`Claim ticket C-20260603-ffeedd is for pack PS-OTHER-0001, but this log is from pack ${serial}.`),
+    });
 
     // An expired ticket still fits the log it sealed; the screen warns.
-    const expired = await issue('expired.psticket', { serial, nonce: new Uint8Array(10).fill(5), issuedAt: new Date(Date.now() - 60 * 86_400_000), expiresAt: new Date(Date.now() - 86_400_000) });
+    const expired = await issue('expired.psticket', {
+      serial,
+      nonce: new Uint8Array(10).fill(5),
+      issuedAt: new Date(Date.now() - 60 * 86_400_000),
+      expiresAt: new Date(Date.now() - 86_400_000),
+    });
     await call('log.pull', { opId: 'p9', out: at('expired.pslog'), ticketCode: codeFromNonce(new Uint8Array(10).fill(5)) });
-    expect((await call('claim.evaluate', { logPath: at('expired.pslog'), claim: claim(purchase), ticketPath: expired.path })).ticket).toMatchObject({ matchesLog: true, expired: true });
+    expect((await call('claim.evaluate', { logPath: at('expired.pslog'), claim: claim(purchase), ticketPath: expired.path })).ticket).toMatchObject({
+      matchesLog: true,
+      expired: true,
+    });
   }, 60_000);
 });

@@ -4,7 +4,10 @@ import { columnSpans, spanRects } from '../../../renderer/charts/column-spans.js
 
 /** A trace in canvas pixels: ascending x (steps of 0–12 px, so both dense and sparse), two edges. */
 const trace = fc
-  .array(fc.tuple(fc.double({ min: 0, max: 12, noNaN: true }), fc.double({ min: 0, max: 400, noNaN: true }), fc.double({ min: 0, max: 40, noNaN: true })), { minLength: 1, maxLength: 600 })
+  .array(fc.tuple(fc.double({ min: 0, max: 12, noNaN: true }), fc.double({ min: 0, max: 400, noNaN: true }), fc.double({ min: 0, max: 40, noNaN: true })), {
+    minLength: 1,
+    maxLength: 600,
+  })
   .map((pts) => {
     let x = -5; // starts a little left of the plot: clipped columns are exercised
     const X: number[] = [];
@@ -49,7 +52,18 @@ describe('column spans', () => {
         return true;
       }),
       // The first counterexample of a rounded sample at a column edge is replayed every run.
-      { numRuns: 200, examples: [[{ X: [6.999999999999972, 7.000000000000006, 7.000000000000006], A: [0, 1.248000000000011e-7, 1.0240000000000089e-7], B: [0, 1.248000000000011e-7, 1.0240000000000089e-7] }]] },
+      {
+        numRuns: 200,
+        examples: [
+          [
+            {
+              X: [6.999999999999972, 7.000000000000006, 7.000000000000006],
+              A: [0, 1.248000000000011e-7, 1.0240000000000089e-7],
+              B: [0, 1.248000000000011e-7, 1.0240000000000089e-7],
+            },
+          ],
+        ],
+      },
     );
   });
 
@@ -100,7 +114,13 @@ describe('column spans', () => {
     const num = fc.oneof(fc.double(), fc.constantFrom(NaN, Infinity, -Infinity, 1e300, -1e300));
     fc.assert(
       fc.property(fc.array(fc.tuple(num, num, num), { maxLength: 200 }), fc.integer({ min: 0, max: 300 }), (pts, width) => {
-        const s = columnSpans(pts.map((p) => p[0]), pts.map((p) => p[1]), pts.map((p) => p[2]), 0, width);
+        const s = columnSpans(
+          pts.map((p) => p[0]),
+          pts.map((p) => p[1]),
+          pts.map((p) => p[2]),
+          0,
+          width,
+        );
         expect(s.lo.length).toBe(width);
         spanRects(s, 0, 1.5);
       }),

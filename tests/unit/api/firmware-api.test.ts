@@ -70,7 +70,13 @@ afterAll(async () => {
 
 describe('flash.start request schema', () => {
   it("keeps the Firmware screen's request valid: native on the connected board, compressed", () => {
-    expect(request.parse({ path: '/x.img', opId: 'a', confirm: true })).toEqual({ protocol: 'native', path: '/x.img', opId: 'a', confirm: true, compress: true });
+    expect(request.parse({ path: '/x.img', opId: 'a', confirm: true })).toEqual({
+      protocol: 'native',
+      path: '/x.img',
+      opId: 'a',
+      confirm: true,
+      compress: true,
+    });
   });
 
   it('fills in each protocol’s defaults', () => {
@@ -151,8 +157,18 @@ describe('flash.start on each back end', () => {
 
   it('stm32-rom: raw firmware through the simulated ROM bootloader', async () => {
     const file = path.join(dir, 'recovery.bin');
-    writeFileSync(file, Uint8Array.from({ length: 5000 }, (_, i) => (i * 29) & 0xff));
-    const r = await call('flash.start', { protocol: 'stm32-rom', port: 'sim:?personality=stm32-rom&unpaced=1', path: file, opId: 's1', address: 0x0800_c000, go: true });
+    writeFileSync(
+      file,
+      Uint8Array.from({ length: 5000 }, (_, i) => (i * 29) & 0xff),
+    );
+    const r = await call('flash.start', {
+      protocol: 'stm32-rom',
+      port: 'sim:?personality=stm32-rom&unpaced=1',
+      path: file,
+      opId: 's1',
+      address: 0x0800_c000,
+      go: true,
+    });
     if (r.protocol !== 'stm32-rom') throw new Error(`expected an STM32 ROM result, got ${r.protocol}`);
     expect(r.format).toBe('bin');
     expect(r.erased.map((e) => e.index)).toEqual([3]);

@@ -5,7 +5,10 @@ import { assemblePyramid, buildChannelLevels, buildPyramid, buildTimeAxis, FAN, 
 
 /** Sorted times with random steps and random values (spikes included), as Float64/Float32 columns. */
 const series = fc
-  .array(fc.tuple(fc.integer({ min: 1, max: 5000 }), fc.float({ min: -1e4, max: 1e4, noNaN: true, noDefaultInfinity: true })), { minLength: 1, maxLength: 30_000 })
+  .array(fc.tuple(fc.integer({ min: 1, max: 5000 }), fc.float({ min: -1e4, max: 1e4, noNaN: true, noDefaultInfinity: true })), {
+    minLength: 1,
+    maxLength: 30_000,
+  })
   .map((pairs) => {
     const t = new Float64Array(pairs.length);
     const v = new Float32Array(pairs.length);
@@ -21,38 +24,44 @@ const series = fc
 describe('min/max pyramids (long-log charts)', () => {
   it('property: no spike is lost and no value is invented, at any range and zoom', () => {
     fc.assert(
-      fc.property(series, fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), fc.integer({ min: 8, max: 2000 }), ({ t, v }, a, b, buckets) => {
-        const p = buildPyramid(t, v, 64);
-        const span = t[t.length - 1]! - t[0]!;
-        const t0 = t[0]! + Math.min(a, b) * span;
-        const t1 = t[0]! + Math.max(a, b) * span + 1;
-        const d = queryPyramid(p, t0, t1, buckets);
-        const values = new Set(Array.from(v));
-        let trueMax = -Infinity;
-        let trueMin = Infinity;
-        for (let i = 0; i < t.length; i++) {
-          if (t[i]! >= t0 && t[i]! < t1) {
-            trueMax = Math.max(trueMax, v[i]!);
-            trueMin = Math.min(trueMin, v[i]!);
+      fc.property(
+        series,
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.integer({ min: 8, max: 2000 }),
+        ({ t, v }, a, b, buckets) => {
+          const p = buildPyramid(t, v, 64);
+          const span = t[t.length - 1]! - t[0]!;
+          const t0 = t[0]! + Math.min(a, b) * span;
+          const t1 = t[0]! + Math.max(a, b) * span + 1;
+          const d = queryPyramid(p, t0, t1, buckets);
+          const values = new Set(Array.from(v));
+          let trueMax = -Infinity;
+          let trueMin = Infinity;
+          for (let i = 0; i < t.length; i++) {
+            if (t[i]! >= t0 && t[i]! < t1) {
+              trueMax = Math.max(trueMax, v[i]!);
+              trueMin = Math.min(trueMin, v[i]!);
+            }
           }
-        }
-        let gotMax = -Infinity;
-        let gotMin = Infinity;
-        for (let i = 0; i < d.t.length; i++) {
-          for (const x of [d.min[i]!, d.max[i]!]) {
-            if (Number.isNaN(x)) continue;
-            expect(values.has(Math.fround(x))).toBe(true);
-            gotMax = Math.max(gotMax, x);
-            gotMin = Math.min(gotMin, x);
+          let gotMax = -Infinity;
+          let gotMin = Infinity;
+          for (let i = 0; i < d.t.length; i++) {
+            for (const x of [d.min[i]!, d.max[i]!]) {
+              if (Number.isNaN(x)) continue;
+              expect(values.has(Math.fround(x))).toBe(true);
+              gotMax = Math.max(gotMax, x);
+              gotMin = Math.min(gotMin, x);
+            }
           }
-        }
-        if (trueMax > -Infinity) {
-          expect(gotMax).toBeGreaterThanOrEqual(trueMax);
-          expect(gotMin).toBeLessThanOrEqual(trueMin);
-        }
-        // Bounded output: a chart never receives more than a few points per pixel column.
-        expect(d.t.length).toBeLessThanOrEqual(Math.max(buckets * 2 + 2, 4));
-      }),
+          if (trueMax > -Infinity) {
+            expect(gotMax).toBeGreaterThanOrEqual(trueMax);
+            expect(gotMin).toBeLessThanOrEqual(trueMin);
+          }
+          // Bounded output: a chart never receives more than a few points per pixel column.
+          expect(d.t.length).toBeLessThanOrEqual(Math.max(buckets * 2 + 2, 4));
+        },
+      ),
       { numRuns: 200 },
     );
   });

@@ -129,7 +129,16 @@ describe('RPC layer', () => {
       fc.property(
         fc.oneof(
           fc.jsonValue(),
-          fc.record({ t: fc.constantFrom('call', 'sub', 'unsub', 'result'), id: fc.oneof(fc.nat(), fc.string()), method: fc.constantFrom(...names), event: fc.string(), params: fc.jsonValue() }, { requiredKeys: [] }),
+          fc.record(
+            {
+              t: fc.constantFrom('call', 'sub', 'unsub', 'result'),
+              id: fc.oneof(fc.nat(), fc.string()),
+              method: fc.constantFrom(...names),
+              event: fc.string(),
+              params: fc.jsonValue(),
+            },
+            { requiredKeys: [] },
+          ),
         ),
         (msg) => {
           calls.length = 0;
@@ -148,8 +157,20 @@ describe('RPC layer', () => {
     expect(isServerMessage({ t: 'result', id: 1, value: 2 })).toBe(true);
     expect(isServerMessage({ t: 'error', id: null, error: { code: 'IO', message: 'm' } })).toBe(true);
     expect(isServerMessage({ t: 'event', event: 'link', payload: {} })).toBe(true);
-    for (const bad of [null, 3, 'x', [], { t: 'result' }, { t: 'result', id: '1' }, { t: 'result', id: Number.NaN }, { t: 'error', id: 1, error: { code: 'NOPE', message: 'm' } },
-      { t: 'error', id: 1, error: { code: 'IO' } }, { t: 'error', id: 1 }, { t: 'event', event: 7 }, { t: 'call', id: 1, method: 'app.info' }]) {
+    for (const bad of [
+      null,
+      3,
+      'x',
+      [],
+      { t: 'result' },
+      { t: 'result', id: '1' },
+      { t: 'result', id: Number.NaN },
+      { t: 'error', id: 1, error: { code: 'NOPE', message: 'm' } },
+      { t: 'error', id: 1, error: { code: 'IO' } },
+      { t: 'error', id: 1 },
+      { t: 'event', event: 7 },
+      { t: 'call', id: 1, method: 'app.info' },
+    ]) {
       expect(isServerMessage(bad)).toBe(false);
     }
     const client = createRpcClient(() => undefined);
@@ -158,9 +179,23 @@ describe('RPC layer', () => {
     client.receive({ t: 'result', id: 1, value: 'answered' });
     await expect(pending).resolves.toBe('answered');
     fc.assert(
-      fc.property(fc.oneof(fc.jsonValue(), fc.record({ t: fc.constantFrom('result', 'error', 'event'), id: fc.oneof(fc.nat(), fc.string(), fc.constant(null)), error: fc.jsonValue(), event: fc.jsonValue() }, { requiredKeys: [] })), (msg) => {
-        expect(() => client.receive(msg)).not.toThrow();
-      }),
+      fc.property(
+        fc.oneof(
+          fc.jsonValue(),
+          fc.record(
+            {
+              t: fc.constantFrom('result', 'error', 'event'),
+              id: fc.oneof(fc.nat(), fc.string(), fc.constant(null)),
+              error: fc.jsonValue(),
+              event: fc.jsonValue(),
+            },
+            { requiredKeys: [] },
+          ),
+        ),
+        (msg) => {
+          expect(() => client.receive(msg)).not.toThrow();
+        },
+      ),
       { numRuns: 300 },
     );
   });

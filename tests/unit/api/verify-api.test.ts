@@ -55,7 +55,13 @@ supplierPolicy.voidConditions[0] = { ...supplierPolicy.voidConditions[0]!, title
 
 beforeAll(async () => {
   // A board-signed log with a 30 s discharge far above the limit, packaged by a customer.
-  const log = makeDeviceLog(values(stream(600, (r, i) => { if (i > 200 && i < 230) r.current = -250; })));
+  const log = makeDeviceLog(
+    values(
+      stream(600, (r, i) => {
+        if (i > 200 && i < 230) r.current = -250;
+      }),
+    ),
+  );
   const keyStore = new FileKeyStore(path.join(dir, 'customer'));
   customerKey = (await keyStore.load()).publicKey;
   pkg = path.join(dir, 'claim.psdiag');
@@ -78,7 +84,10 @@ describe('policies.list and policies.add', () => {
       code: 'REFUSED',
       message: expect.stringMatching(/^policy "acme-lfp" version 3 is already stored with different content .*A changed policy needs a new version\.$/),
     });
-    await expect(call('policies.add', { path: file('not-a-policy.json', '{"id": 1}') })).rejects.toMatchObject({ code: 'REFUSED', message: expect.stringMatching(/^policy does not match/) });
+    await expect(call('policies.add', { path: file('not-a-policy.json', '{"id": 1}') })).rejects.toMatchObject({
+      code: 'REFUSED',
+      message: expect.stringMatching(/^policy does not match/),
+    });
     await expect(call('policies.add', { path: path.join(dir, 'absent.json') })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     expect(await call('policies.list', {})).toEqual([{ sha256: added.sha256, id: 'acme-lfp', version: 3, title: 'ACME warranty for LiFePO4 packs' }]);
   });
@@ -92,10 +101,13 @@ describe('installKeys.list, add and remove', () => {
   it('takes PEM files, OpenSSH lines and allowed_signers files, with labels, and forgets a key', async () => {
     const store = new InstallKeyStore(path.join(dir, 'keys-test', 'known-install-keys'));
     const own = createHostApi({ host: 'browser', version: '0', dataDir: dir, policyStore: policies, installKeys: store });
-    const run = <M extends MethodName>(m: M, p: Req<M>) => (own.handlers[m] as (p: unknown, c: CallContext) => Promise<Res<M>>)(contract.methods[m].request.parse(p), ctx);
+    const run = <M extends MethodName>(m: M, p: Req<M>) =>
+      (own.handlers[m] as (p: unknown, c: CallContext) => Promise<Res<M>>)(contract.methods[m].request.parse(p), ctx);
     expect(await run('installKeys.list', {})).toEqual([]);
     // A PEM file without a label: named after the file.
-    expect(await run('installKeys.add', { path: file('erika.pub.pem', ed25519PublicKeyPem(a)) })).toEqual([{ fingerprint: sshFingerprint(a), label: 'erika.pub.pem' }]);
+    expect(await run('installKeys.add', { path: file('erika.pub.pem', ed25519PublicKeyPem(a)) })).toEqual([
+      { fingerprint: sshFingerprint(a), label: 'erika.pub.pem' },
+    ]);
     // A pasted OpenSSH line: its comment names it, unless it is PackScope's generic identity.
     expect(await run('installKeys.add', { key: ed25519OpenSsh(b, 'workshop PC') })).toEqual([{ fingerprint: sshFingerprint(b), label: 'workshop PC' }]);
     expect((await run('installKeys.add', { key: ed25519OpenSsh(c, INSTALL_IDENTITY), label: '  Hans\n Meier\t' }))[0]!.label).toBe('Hans Meier');
@@ -114,14 +126,21 @@ describe('installKeys.list, add and remove', () => {
     // Hand edits are kept; a broken line is named, not skipped (a dropped pin would weaken the check).
     writeFileSync(store.path, `# our customers\n${text}`);
     await run('installKeys.remove', { fingerprint: sshFingerprint(c) });
-    expect(readFileSync(store.path, 'utf8')).toBe(`# our customers\n${INSTALL_IDENTITY} namespaces="${SSHSIG_NAMESPACE}" ${ed25519OpenSsh(a)} Erika Mustermann\n`);
+    expect(readFileSync(store.path, 'utf8')).toBe(
+      `# our customers\n${INSTALL_IDENTITY} namespaces="${SSHSIG_NAMESPACE}" ${ed25519OpenSsh(a)} Erika Mustermann\n`,
+    );
     writeFileSync(store.path, `${text}ssh-rsa AAAAB3NzaC1yc2E= someone\n`);
     await expect(run('installKeys.list', {})).rejects.toMatchObject({ code: 'DECODE', message: expect.stringContaining('line 3') });
   });
 
   it('refuses files and text without an Ed25519 key, and requests outside the schema', async () => {
-    await expect(call('installKeys.add', { path: file('junk.pub', 'hello\n') })).rejects.toMatchObject({ code: 'DECODE', message: expect.stringContaining('holds no ssh-ed25519 public key') });
-    await expect(call('installKeys.add', { key: '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----\n' })).rejects.toMatchObject({ code: 'DECODE' });
+    await expect(call('installKeys.add', { path: file('junk.pub', 'hello\n') })).rejects.toMatchObject({
+      code: 'DECODE',
+      message: expect.stringContaining('holds no ssh-ed25519 public key'),
+    });
+    await expect(call('installKeys.add', { key: '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----\n' })).rejects.toMatchObject({
+      code: 'DECODE',
+    });
     expect(contract.methods['installKeys.add'].request.safeParse({ path: '/x', key: 'y' }).success).toBe(false);
     expect(contract.methods['installKeys.remove'].request.safeParse({ fingerprint: 'MD5:aa' }).success).toBe(false);
     expect(await call('installKeys.list', {})).toEqual([]);
@@ -133,7 +152,9 @@ describe('installKeys.list, add and remove', () => {
     const zip = openZip(new Uint8Array(readFileSync(pkg)));
     const get = (n: string) => zip.read(zip.entries.find((e) => e.name === n)!);
     const sig = file('ssh-test/SHA256SUMS.sshsig', get('SHA256SUMS.sshsig'));
-    const out = execFileSync('/usr/bin/ssh-keygen', ['-Y', 'verify', '-f', store.path, '-I', INSTALL_IDENTITY, '-n', SSHSIG_NAMESPACE, '-s', sig], { input: get('SHA256SUMS') }).toString();
+    const out = execFileSync('/usr/bin/ssh-keygen', ['-Y', 'verify', '-f', store.path, '-I', INSTALL_IDENTITY, '-n', SSHSIG_NAMESPACE, '-s', sig], {
+      input: get('SHA256SUMS'),
+    }).toString();
     expect(out).toContain(`Good "${SSHSIG_NAMESPACE}" signature for ${INSTALL_IDENTITY}`);
   });
 });
@@ -153,7 +174,7 @@ describe('package.verify with what the verifier brings', () => {
     noOptionWords([v.line, v.freshness.detail, ...v.caveats, ...v.checks.map((c) => c.detail)]);
   });
 
-  it('a chosen policy from the store decides; where the package\'s policy differs is listed', async () => {
+  it("a chosen policy from the store decides; where the package's policy differs is listed", async () => {
     const sha = policyHash(supplierPolicy as never);
     const v = await call('package.verify', { path: pkg, rootKeyPath: root, policySha256: sha.toUpperCase() });
     expect(v.policy.decidedBy).toEqual({ id: 'acme-lfp', sha256: sha, source: 'verifier' });
@@ -187,10 +208,15 @@ describe('package.verify with what the verifier brings', () => {
     const supplier = ed25519.getPublicKey(ed25519.utils.randomSecretKey());
     for (const key of [file('ticket.pub.pem', ed25519PublicKeyPem(supplier)), file('ticket.pub', ed25519OpenSsh(supplier, 'ACME claims') + '\n')]) {
       const v = await call('package.verify', { path: pkg, rootKeyPath: root, ticketKeyPath: key });
-      expect(v.checks.find((c) => c.id === 'ticket')).toMatchObject({ ok: false, detail: expect.stringContaining('the package holds no claim ticket and none was given') });
+      expect(v.checks.find((c) => c.id === 'ticket')).toMatchObject({
+        ok: false,
+        detail: expect.stringContaining('the package holds no claim ticket and none was given'),
+      });
       expect(v.freshness.proven).toBe(false);
     }
     await expect(call('package.verify', { path: pkg, rootKeyPath: root, ticketKeyPath: root })).rejects.toMatchObject({ code: 'DECODE' });
-    await expect(call('package.verify', { path: pkg, rootKeyPath: root, ticketPath: path.join(dir, 'absent.psticket') })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(call('package.verify', { path: pkg, rootKeyPath: root, ticketPath: path.join(dir, 'absent.psticket') })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
   });
 });

@@ -9,9 +9,25 @@ import { createBoard } from '../../../firmware/sim/board.js';
 import { BlackBoxRecorder, MemoryRing, blackBoxOf, boardRating, nodeKeyFromSecret, signMessage } from '../../../firmware/sim/blackbox/index.js';
 import { ExtentTracker } from '../../../electron/host/blackbox/pslog.js';
 import {
-  ATTESTATION_NONE, ATTESTATION_SIZE, BB_CHECKPOINT_REQ, BB_CHECKPOINT_RES, BB_CMD, ChainVerifier, assembleCertificate, certificateTbs,
-  checkpointMessage, decodeAttestation, decodeCertificate, decodeSegments, encodeAttestation, hashedRange, nobleVerifier, parsePublicKeyPem,
-  verifyCertificate, verifyCheckpoint, type Attestation,
+  ATTESTATION_NONE,
+  ATTESTATION_SIZE,
+  BB_CHECKPOINT_REQ,
+  BB_CHECKPOINT_RES,
+  BB_CMD,
+  ChainVerifier,
+  assembleCertificate,
+  certificateTbs,
+  checkpointMessage,
+  decodeAttestation,
+  decodeCertificate,
+  decodeSegments,
+  encodeAttestation,
+  hashedRange,
+  nobleVerifier,
+  parsePublicKeyPem,
+  verifyCertificate,
+  verifyCheckpoint,
+  type Attestation,
 } from '../../../shared/blackbox/index.js';
 import { IDENTITY } from '../../../shared/protocol/messages.js';
 import { CMD, MSG } from '../../../shared/protocol/constants.js';
@@ -48,7 +64,13 @@ function chainOf(segments: Uint8Array[]): ChainVerifier {
   return chain;
 }
 
-const fakeSession = (): NativeSession => ({ emit: () => undefined, link: { backlog: 0, settings: { baudRate: 115200 } } as never, data: new Map(), onClose: () => undefined, closed: false });
+const fakeSession = (): NativeSession => ({
+  emit: () => undefined,
+  link: { backlog: 0, settings: { baudRate: 115200 } } as never,
+  data: new Map(),
+  onClose: () => undefined,
+  closed: false,
+});
 
 async function call(board: Awaited<ReturnType<typeof createBoard>>, cmd: number, payload: Uint8Array = new Uint8Array(0)): Promise<Uint8Array> {
   const out = await board.native.dispatch({ version: 1, type: MSG.REQUEST, seq: 9, cmd, payload }, fakeSession());
@@ -90,7 +112,8 @@ describe('checkpoint attestation (format 2)', () => {
     expect(verifyCheckpoint(chainOf(segments), forged, PUBLIC, nonce).map((i) => i.kind)).toContain('checkpoint');
     // The segments match the extent.
     const extent = new ExtentTracker();
-    for (const s of segments) for (const it of decodeSegments(s)) if (it.kind === 'segment') extent.add(it.segment.header.counter, it.segment.trailer!.sha256, it.segment.header.rtcMs);
+    for (const s of segments)
+      for (const it of decodeSegments(s)) if (it.kind === 'segment') extent.add(it.segment.header.counter, it.segment.trailer!.sha256, it.segment.header.rtcMs);
     const e = extent.check(a);
     expect(e).toMatchObject({ complete: true, missingCount: 0, oldestCounter: a.oldestCounter, newestCounter: a.newestCounter, issues: [] });
     const oldestItem = decodeSegments(oldestBytes)[0]!;
@@ -116,7 +139,14 @@ describe('checkpoint attestation (format 2)', () => {
     const rec = recorder(new MemoryRing(8, 512));
     const nonce = new Uint8Array(8).fill(4);
     let cp = rec.checkpoint(nonce, T0);
-    expect(cp.attestation).toEqual({ oldestCounter: ATTESTATION_NONE, oldestHash: new Uint8Array(32), newestCounter: ATTESTATION_NONE, newestHash: new Uint8Array(32), boardTimeMs: T0, bootCount: 3 });
+    expect(cp.attestation).toEqual({
+      oldestCounter: ATTESTATION_NONE,
+      oldestHash: new Uint8Array(32),
+      newestCounter: ATTESTATION_NONE,
+      newestHash: new Uint8Array(32),
+      boardTimeMs: T0,
+      bootCount: 3,
+    });
     expect(verifyCheckpoint(new ChainVerifier({ publicKey: PUBLIC }), { ...cp, nonce }, PUBLIC, nonce)).toEqual([]);
     expect(new ExtentTracker().check(cp.attestation)).toMatchObject({ complete: true, oldestCounter: null, newestCounter: null, historyFrom: null });
     rec.append(record(T0, 0), 0);
@@ -186,8 +216,17 @@ describe('simulated board: format-2 checkpoints, certificate version 2, its own 
     const prefix = board.native.region(0x11);
     const bytes = await prefix.read(0, res.length);
     const chain = new ChainVerifier({ publicKey: cert.devicePublicKey });
-    for (let c = a.oldestCounter; c <= a.newestCounter; c++) for (const it of decodeSegments(rec.ring.readSlot(rec.slotOf(c)))) if (it.kind === 'segment') chain.addSegment(it.segment);
-    const cp = { counter: res.counter, recordCount: res.recordCount, nonce, signature: res.signature, prefix: bytes, segmentSize: res.segmentSize, attestation: a };
+    for (let c = a.oldestCounter; c <= a.newestCounter; c++)
+      for (const it of decodeSegments(rec.ring.readSlot(rec.slotOf(c)))) if (it.kind === 'segment') chain.addSegment(it.segment);
+    const cp = {
+      counter: res.counter,
+      recordCount: res.recordCount,
+      nonce,
+      signature: res.signature,
+      prefix: bytes,
+      segmentSize: res.segmentSize,
+      attestation: a,
+    };
     expect(verifyCheckpoint(chain, cp, cert.devicePublicKey, nonce)).toEqual([]);
     await board.stop();
   });
@@ -215,7 +254,14 @@ describe('simulated board: format-2 checkpoints, certificate version 2, its own 
 
     // A version-1 certificate from before the rating: reissued as version 2 by the same CA.
     const ca = JSON.parse(readFileSync(path.join(dir, 'manufacturing-ca.json'), 'utf8')) as { secretKey: string };
-    const tbs = certificateTbs({ issuedMs: 1, serial: cert.serial, model: cert.model, boardId: cert.boardId, devicePublicKey: cert.devicePublicKey, issuerSpki: root });
+    const tbs = certificateTbs({
+      issuedMs: 1,
+      serial: cert.serial,
+      model: cert.model,
+      boardId: cert.boardId,
+      devicePublicKey: cert.devicePublicKey,
+      issuerSpki: root,
+    });
     writeFileSync(path.join(dir, 'device-cert.bin'), assembleCertificate(tbs, signMessage(nodeKeyFromSecret(fromHex(ca.secretKey)), tbs)));
     expect(decodeCertificate(new Uint8Array(readFileSync(path.join(dir, 'device-cert.bin')))).version).toBe(1);
     const upgraded = await createBoard({ stateDir: dir, seed: 5, cells: 8, chemistry: 'nmc', capacityAh: 42.5 });

@@ -116,7 +116,10 @@ describe('log export verifies before it writes', () => {
   });
 
   it('refuses a log whose checkpoint does not verify', async () => {
-    const dev = makeDeviceLog(Array.from({ length: 120 }, (_, i) => record(1_700_000_000_000 + i * 1000, i)), { segmentSize: 1024 });
+    const dev = makeDeviceLog(
+      Array.from({ length: 120 }, (_, i) => record(1_700_000_000_000 + i * 1000, i)),
+      { segmentSize: 1024 },
+    );
     const segs = decodeSegments(dev.segments).flatMap((i) => (i.kind === 'segment' ? [i.segment] : [])) as ParsedSegment[];
     expect(dev.checkpoint).not.toBeNull();
     const meta: PslogMeta = { ...META, certificate: toHex(dev.certificate!), nonce: toHex(dev.checkpoint!.nonce) };

@@ -2,9 +2,28 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { p256 } from '@noble/curves/nist.js';
 import {
-  ChainVerifier, DEFAULT_SEGMENT_SIZE, SegmentBuilder, SegmentStreamDecoder, assembleCertificate, buildSchemaText, certificateTbs,
-  checkpointMessage, csvHeader, csvRow, decodeCertificate, decodeSegments, jsonlRow, parseSchema, parsePublicKeyPem, publicKeyPem,
-  segmentRecords, spkiFromPoint, verifyCertificate, verifyCheckpoint, verifySegmentBytes, type Checkpoint,
+  ChainVerifier,
+  DEFAULT_SEGMENT_SIZE,
+  SegmentBuilder,
+  SegmentStreamDecoder,
+  assembleCertificate,
+  buildSchemaText,
+  certificateTbs,
+  checkpointMessage,
+  csvHeader,
+  csvRow,
+  decodeCertificate,
+  decodeSegments,
+  jsonlRow,
+  parseSchema,
+  parsePublicKeyPem,
+  publicKeyPem,
+  segmentRecords,
+  spkiFromPoint,
+  verifyCertificate,
+  verifyCheckpoint,
+  verifySegmentBytes,
+  type Checkpoint,
 } from '../../../shared/blackbox/index.js';
 import { DecodeError, PackscopeError } from '../../../shared/errors.js';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -31,8 +50,26 @@ describe('record and segment format', () => {
         }),
         (v) => {
           const rtc = 1_750_000_000_000;
-          const b = new SegmentBuilder({ counter: 1, bootCount: 1, rtcMs: rtc, uptimeMs: 0, prevHash: new Uint8Array(32), serial: 'X', schemaText: schema.text });
-          b.append({ t: rtc + v.dt, packVoltage: v.packVoltage, current: v.current, soc: v.soc, cellVoltages: v.cells, temperatures: v.temps, status: v.status, alarms: v.alarms, event: v.event });
+          const b = new SegmentBuilder({
+            counter: 1,
+            bootCount: 1,
+            rtcMs: rtc,
+            uptimeMs: 0,
+            prevHash: new Uint8Array(32),
+            serial: 'X',
+            schemaText: schema.text,
+          });
+          b.append({
+            t: rtc + v.dt,
+            packVoltage: v.packVoltage,
+            current: v.current,
+            soc: v.soc,
+            cellVoltages: v.cells,
+            temperatures: v.temps,
+            status: v.status,
+            alarms: v.alarms,
+            event: v.event,
+          });
           b.close(sign);
           const [item] = decodeSegments(b.bytes);
           expect(item!.kind).toBe('segment');
@@ -52,7 +89,15 @@ describe('record and segment format', () => {
   });
 
   it('a 4 KiB segment holds 60 records of a 16-cell pack', () => {
-    const b = new SegmentBuilder({ counter: 0, bootCount: 1, rtcMs: 0, uptimeMs: 0, prevHash: new Uint8Array(32), serial: 'PS', schemaText: buildSchemaText(16, ['a', 'b', 'c', 'd', 'mosfet', 'board']) });
+    const b = new SegmentBuilder({
+      counter: 0,
+      bootCount: 1,
+      rtcMs: 0,
+      uptimeMs: 0,
+      prevHash: new Uint8Array(32),
+      serial: 'PS',
+      schemaText: buildSchemaText(16, ['a', 'b', 'c', 'd', 'mosfet', 'board']),
+    });
     expect(b.bytes.length).toBe(DEFAULT_SEGMENT_SIZE);
     expect(b.capacity).toBeGreaterThanOrEqual(55);
   });
@@ -135,12 +180,28 @@ describe('record and segment format', () => {
   it('checkpoint: seals the open segment with the tool nonce and chains to the last closed one', () => {
     const last = decodeSegments(CHAIN.segments[3]!)[0]!;
     if (last.kind !== 'segment') throw new Error('no segment');
-    const open = new SegmentBuilder({ segmentSize: 512, counter: 104, bootCount: 3, rtcMs: 1_800_000_000_000, uptimeMs: 1, prevHash: last.segment.trailer!.sha256, serial: 'PS24-000123', schemaText: SCHEMA });
+    const open = new SegmentBuilder({
+      segmentSize: 512,
+      counter: 104,
+      bootCount: 3,
+      rtcMs: 1_800_000_000_000,
+      uptimeMs: 1,
+      prevHash: last.segment.trailer!.sha256,
+      serial: 'PS24-000123',
+      schemaText: SCHEMA,
+    });
     open.append(record(1_800_000_000_000, 1));
     open.append(record(1_800_000_001_000, 2));
     const nonce = new Uint8Array(16).fill(0x42);
     const prefix = open.bytes.slice(0, open.usedBytes);
-    const cp: Checkpoint = { counter: 104, recordCount: 2, nonce, prefix, segmentSize: 512, signature: p256.sign(checkpointMessage(104, 2, nonce, prefix), SECRET) };
+    const cp: Checkpoint = {
+      counter: 104,
+      recordCount: 2,
+      nonce,
+      prefix,
+      segmentSize: 512,
+      signature: p256.sign(checkpointMessage(104, 2, nonce, prefix), SECRET),
+    };
     const chain = new ChainVerifier({ publicKey: PUBLIC });
     for (const it of decodeSegments(CHAIN.bytes)) if (it.kind === 'segment') chain.addSegment(it.segment);
     expect(verifyCheckpoint(chain, cp, PUBLIC, nonce)).toEqual([]);
@@ -169,7 +230,14 @@ describe('record and segment format', () => {
 describe('device certificate', () => {
   const caSecret = p256.utils.randomSecretKey(new Uint8Array(48).fill(1));
   const caSpki = spkiFromPoint(p256.getPublicKey(caSecret, false));
-  const tbs = certificateTbs({ issuedMs: 1_750_000_000_123, serial: 'PS24-000123', model: 'PackScope Sim BMS', boardId: 'PSB-16S-LFP-A', devicePublicKey: PUBLIC, issuerSpki: caSpki });
+  const tbs = certificateTbs({
+    issuedMs: 1_750_000_000_123,
+    serial: 'PS24-000123',
+    model: 'PackScope Sim BMS',
+    boardId: 'PSB-16S-LFP-A',
+    devicePublicKey: PUBLIC,
+    issuerSpki: caSpki,
+  });
   const raw = assembleCertificate(tbs, p256.sign(tbs, caSecret));
 
   it('round-trips and chains to its root; PEM round-trips', () => {
@@ -212,10 +280,17 @@ describe('record view', () => {
       const reader = recordReader(s.header.schema);
       const v = createRecordView(s.header.schema);
       for (const r of segmentRecords(s, 0)) {
-        reader.view(s.bytes, s.header.headerLen + (r.index) * s.header.recordSize, s.header.rtcMs, v);
+        reader.view(s.bytes, s.header.headerLen + r.index * s.header.recordSize, s.header.rtcMs, v);
         expect({ ...v, cellVoltages: [...v.cellVoltages], temperatures: [...v.temperatures] }).toEqual({
-          t: r.t, packVoltage: r.packVoltage, current: r.current, soc: r.soc, cellVoltages: r.cellVoltages, temperatures: r.temperatures,
-          status: r.status, alarms: r.alarms, event: r.event,
+          t: r.t,
+          packVoltage: r.packVoltage,
+          current: r.current,
+          soc: r.soc,
+          cellVoltages: r.cellVoltages,
+          temperatures: r.temperatures,
+          status: r.status,
+          alarms: r.alarms,
+          event: r.event,
         });
       }
     }

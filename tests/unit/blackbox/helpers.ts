@@ -27,7 +27,16 @@ export function buildChain(count: number, perSegment = 4, segmentSize = 512): { 
   let t = 1_700_000_000_000;
   let i = 0;
   for (let c = 0; c < count; c++) {
-    const b = new SegmentBuilder({ segmentSize, counter: 100 + c, bootCount: 3, rtcMs: t, uptimeMs: 5000 + c, prevHash: prev, serial: 'PS24-000123', schemaText: SCHEMA });
+    const b = new SegmentBuilder({
+      segmentSize,
+      counter: 100 + c,
+      bootCount: 3,
+      rtcMs: t,
+      uptimeMs: 5000 + c,
+      prevHash: prev,
+      serial: 'PS24-000123',
+      schemaText: SCHEMA,
+    });
     for (let k = 0; k < perSegment && !b.full; k++) {
       b.append(record(t, i++));
       t += 1000;

@@ -29,7 +29,11 @@ describe('pack model', () => {
     for (const scenario of SCENARIOS) {
       for (const chemistry of ['lfp', 'nmc'] as const) {
         const m = createPackModel({ scenario, chemistry, cells: chemistry === 'nmc' ? 13 : 16, seed: 7 });
-        let worstSum = 0, lo = 9, hi = 0, socLo = 100, socHi = 0;
+        let worstSum = 0,
+          lo = 9,
+          hi = 0,
+          socLo = 100,
+          socHi = 0;
         run(m, 3 * 3600, (s) => {
           let sum = 0;
           for (const v of s.cellVoltages) {
@@ -52,7 +56,8 @@ describe('pack model', () => {
 
   it('NMC cells cover the 3.0–4.2 V range over a full cycle', () => {
     const m = createPackModel({ chemistry: 'nmc', cells: 13, seed: 2 });
-    let lo = 9, hi = 0;
+    let lo = 9,
+      hi = 0;
     run(m, 24 * 3600, (s) => {
       lo = Math.min(lo, ...s.cellVoltages);
       hi = Math.max(hi, ...s.cellVoltages);
@@ -91,8 +96,11 @@ describe('pack model', () => {
 
   it('normal: cycles charge and discharge within limits, no alarm', () => {
     const m = createPackModel({ scenario: 'normal', seed: 11 });
-    let alarms = 0, charged = false, discharged = false;
-    let maxT = -99, maxI = 0;
+    let alarms = 0,
+      charged = false,
+      discharged = false;
+    let maxT = -99,
+      maxI = 0;
     run(m, 24 * 3600, (s) => {
       alarms |= s.alarms;
       if (s.status & status('charging')) charged = true;
@@ -108,7 +116,8 @@ describe('pack model', () => {
 
   it('cold-charge: charges with cell temperatures below 0 °C and raises charge_undertemperature', () => {
     const m = createPackModel({ scenario: 'cold-charge', seed: 3 });
-    let coldChargeSeconds = 0, flagged = 0;
+    let coldChargeSeconds = 0,
+      flagged = 0;
     const events: number[] = [];
     run(m, 4 * 3600, (s, e) => {
       events.push(...e);
@@ -142,7 +151,8 @@ describe('pack model', () => {
 
   it('over-current: discharges far above 2C for tens of seconds and raises discharge_overcurrent', () => {
     const m = createPackModel({ scenario: 'over-current', seed: 3 });
-    let run2C = 0, longest = 0;
+    let run2C = 0,
+      longest = 0;
     const events: number[] = [];
     let mosfetMax = 0;
     run(m, 2 * 3600, (s, e) => {
@@ -183,7 +193,8 @@ describe('pack model', () => {
   it('idle: no current, no events', () => {
     const m = createPackModel({ scenario: 'idle', seed: 3 });
     const events: number[] = [];
-    let maxI = 0, notRest = 0;
+    let maxI = 0,
+      notRest = 0;
     run(m, 3600, (s, e) => {
       events.push(...e);
       maxI = Math.max(maxI, Math.abs(s.current));

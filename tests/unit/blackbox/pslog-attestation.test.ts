@@ -8,8 +8,17 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ExtentTracker, PslogWriter, openPslog } from '../../../electron/host/blackbox/pslog.js';
 import { CHECKPOINT_ATTESTATION_TAG, decodeCheckpoint, encodeCheckpoint, type PslogMeta } from '../../../shared/blackbox/pslog-format.js';
 import {
-  ATTESTATION_NONE, ATTESTATION_SIZE, SegmentBuilder, assembleCertificate, certificateTbs, checkpointMessage, decodeSegments, spkiFromPoint,
-  type Attestation, type Checkpoint, type ParsedSegment,
+  ATTESTATION_NONE,
+  ATTESTATION_SIZE,
+  SegmentBuilder,
+  assembleCertificate,
+  certificateTbs,
+  checkpointMessage,
+  decodeSegments,
+  spkiFromPoint,
+  type Attestation,
+  type Checkpoint,
+  type ParsedSegment,
 } from '../../../shared/blackbox/index.js';
 import { DecodeError } from '../../../shared/errors.js';
 import { toHex } from '../../../shared/util/bytes.js';
@@ -32,7 +41,16 @@ const byCounter = new Map(parsed.map((s) => [s.header.counter, s]));
 
 function checkpointFor(oldest: number, newest = 105, extra: Partial<Attestation> = {}): Checkpoint {
   const head = byCounter.get(newest)!;
-  const b = new SegmentBuilder({ segmentSize: 512, counter: newest + 1, bootCount: 3, rtcMs: 1_700_000_100_000, uptimeMs: 9000, prevHash: head.trailer!.sha256, serial: 'PS24-000123', schemaText: SCHEMA });
+  const b = new SegmentBuilder({
+    segmentSize: 512,
+    counter: newest + 1,
+    bootCount: 3,
+    rtcMs: 1_700_000_100_000,
+    uptimeMs: 9000,
+    prevHash: head.trailer!.sha256,
+    serial: 'PS24-000123',
+    schemaText: SCHEMA,
+  });
   b.append(record(1_700_000_100_000, 1));
   b.append(record(1_700_000_101_000, 2));
   const prefix = b.bytes.slice(0, b.usedBytes);
@@ -83,7 +101,15 @@ describe('.pslog checkpoint attestation', () => {
     const rep = await r.verify(rootSpki);
     expect(rep.issues).toEqual([]);
     expect(rep.ok && rep.checkpoint.ok).toBe(true);
-    expect(rep.attestation).toMatchObject({ oldestCounter: 100, newestCounter: 105, boardTimeMs: 1_700_000_102_000, bootCount: 3, complete: true, missingCount: 0, historyFrom: parsed[0]!.header.rtcMs });
+    expect(rep.attestation).toMatchObject({
+      oldestCounter: 100,
+      newestCounter: 105,
+      boardTimeMs: 1_700_000_102_000,
+      bootCount: 3,
+      complete: true,
+      missingCount: 0,
+      historyFrom: parsed[0]!.header.rtcMs,
+    });
     expect(await r.attestedExtent()).toEqual(rep.attestation);
     await r.close();
   });
@@ -112,7 +138,8 @@ describe('.pslog checkpoint attestation', () => {
   it('a gap in the middle and a wrong oldest segment are named', () => {
     const a = checkpointFor(100).attestation!;
     const t = new ExtentTracker();
-    for (const s of parsed) if (s.header.counter !== 103) t.add(s.header.counter, s.header.counter === 100 ? new Uint8Array(32) : s.trailer!.sha256, s.header.rtcMs);
+    for (const s of parsed)
+      if (s.header.counter !== 103) t.add(s.header.counter, s.header.counter === 100 ? new Uint8Array(32) : s.trailer!.sha256, s.header.rtcMs);
     const e = t.check(a);
     expect(e.missing).toEqual([{ from: 103, to: 103 }]);
     expect(e.issues.map((i) => i.message)).toEqual([

@@ -1,8 +1,21 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  checkLayout, decodeCheckpoint, decodeIndexEntry, decodeMeta, decodePreamble, encodeCheckpoint, encodeIndex, encodeIndexEntry, encodeMeta,
-  encodePreamble, INDEX_ENTRY_SIZE, partialPreamble, PREAMBLE_SIZE, type Preamble, type PslogMeta,
+  checkLayout,
+  decodeCheckpoint,
+  decodeIndexEntry,
+  decodeMeta,
+  decodePreamble,
+  encodeCheckpoint,
+  encodeIndex,
+  encodeIndexEntry,
+  encodeMeta,
+  encodePreamble,
+  INDEX_ENTRY_SIZE,
+  partialPreamble,
+  PREAMBLE_SIZE,
+  type Preamble,
+  type PslogMeta,
 } from '../../../shared/blackbox/pslog-format.js';
 import { DecodeError } from '../../../shared/errors.js';
 import { utf8Encode } from '../../../shared/util/bytes.js';
@@ -37,19 +50,29 @@ describe('.pslog container format', () => {
       }),
     );
     fc.assert(
-      fc.property(fc.array(fc.record({ counter: u32, recordCount: fc.nat(0xffff), flags: fc.nat(0xffff), firstRecord: u53, rtcMs: u53 }), { maxLength: 20 }), (entries) => {
-        const block = encodeIndex(entries);
-        expect(block.length).toBe(entries.length * INDEX_ENTRY_SIZE);
-        entries.forEach((e, i) => {
-          expect(decodeIndexEntry(block, i * INDEX_ENTRY_SIZE)).toEqual(e);
-          expect(decodeIndexEntry(encodeIndexEntry(e))).toEqual(e);
-        });
-      }),
+      fc.property(
+        fc.array(fc.record({ counter: u32, recordCount: fc.nat(0xffff), flags: fc.nat(0xffff), firstRecord: u53, rtcMs: u53 }), { maxLength: 20 }),
+        (entries) => {
+          const block = encodeIndex(entries);
+          expect(block.length).toBe(entries.length * INDEX_ENTRY_SIZE);
+          entries.forEach((e, i) => {
+            expect(decodeIndexEntry(block, i * INDEX_ENTRY_SIZE)).toEqual(e);
+            expect(decodeIndexEntry(encodeIndexEntry(e))).toEqual(e);
+          });
+        },
+      ),
     );
   });
 
   it('a checkpoint block round-trips, with and without the attestation', () => {
-    const cp = { counter: 7, recordCount: 2, segmentSize: 512, nonce: new Uint8Array(16).fill(1), signature: new Uint8Array(64).fill(2), prefix: new Uint8Array(200).fill(3) };
+    const cp = {
+      counter: 7,
+      recordCount: 2,
+      segmentSize: 512,
+      nonce: new Uint8Array(16).fill(1),
+      signature: new Uint8Array(64).fill(2),
+      prefix: new Uint8Array(200).fill(3),
+    };
     expect(decodeCheckpoint(encodeCheckpoint(cp))).toEqual({ ...cp, attestation: null });
     expect(() => decodeCheckpoint(encodeCheckpoint(cp).subarray(0, 100))).toThrow(/truncated/);
   });

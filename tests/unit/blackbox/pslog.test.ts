@@ -83,17 +83,23 @@ describe('.pslog', () => {
   it('arbitrary or truncated files give typed errors only', async () => {
     const good = readFileSync(await write('d.pslog', parsed));
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.uint8Array({ maxLength: 200 }), fc.nat(good.length).map((n) => good.subarray(0, n))), async (bytes) => {
-        const f = path.join(dir, 'fuzz.pslog');
-        writeFileSync(f, bytes);
-        try {
-          const r = await openPslog(f);
-          await r.verify(rootSpki);
-          await r.close();
-        } catch (e) {
-          expect(e).toBeInstanceOf(PackscopeError);
-        }
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 200 }),
+          fc.nat(good.length).map((n) => good.subarray(0, n)),
+        ),
+        async (bytes) => {
+          const f = path.join(dir, 'fuzz.pslog');
+          writeFileSync(f, bytes);
+          try {
+            const r = await openPslog(f);
+            await r.verify(rootSpki);
+            await r.close();
+          } catch (e) {
+            expect(e).toBeInstanceOf(PackscopeError);
+          }
+        },
+      ),
       { numRuns: 60 },
     );
   });

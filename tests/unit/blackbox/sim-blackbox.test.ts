@@ -5,8 +5,18 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createBoard } from '../../../firmware/sim/board.js';
 import { blackBoxOf } from '../../../firmware/sim/blackbox/index.js';
 import {
-  BB_REGION, ChainVerifier, EVENTS, checkpointMessage, decodeCertificate, decodeSegments, nobleVerifier, parsePublicKeyPem,
-  segmentRecords, verifyCertificate, verifyCheckpoint, verifySegmentBytes,
+  BB_REGION,
+  ChainVerifier,
+  EVENTS,
+  checkpointMessage,
+  decodeCertificate,
+  decodeSegments,
+  nobleVerifier,
+  parsePublicKeyPem,
+  segmentRecords,
+  verifyCertificate,
+  verifyCheckpoint,
+  verifySegmentBytes,
 } from '../../../shared/blackbox/index.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 
@@ -72,7 +82,18 @@ describe('simulated black box', () => {
     expect(s2.records).toBeGreaterThan(summary.records);
 
     // Checkpoint of the open segment with a tool nonce.
-    for (let i = 0; i < 3; i++) rec2.append({ t: rec2.open!.rtcMs + 60_000 + i * 1000, packVoltage: 52, current: 0, soc: 50, cellVoltages: new Array(16).fill(3.25), temperatures: new Array(6).fill(20), status: 0, alarms: 0, event: 0 });
+    for (let i = 0; i < 3; i++)
+      rec2.append({
+        t: rec2.open!.rtcMs + 60_000 + i * 1000,
+        packVoltage: 52,
+        current: 0,
+        soc: 50,
+        cellVoltages: new Array(16).fill(3.25),
+        temperatures: new Array(6).fill(20),
+        status: 0,
+        alarms: 0,
+        event: 0,
+      });
     const nonce = new Uint8Array(16).fill(5);
     const cp = rec2.checkpoint(nonce, rec2.open!.rtcMs + 70_000);
     expect(cp.recordCount).toBeGreaterThanOrEqual(4);

@@ -78,7 +78,12 @@ describe('Daly personality', () => {
     // Cell 13 is the first slot of frame 5; slots 2 and 3 repeat frame 4's bytes.
     expect(last.data.subarray(3, 7)).toEqual(frames.at(-2)!.data.subarray(3, 7));
     const s = board.pack.state();
-    const cells = daly.assembleDalyValues(frames.slice(1).map((f) => ({ frame: f.data[0]!, values: daly.decodeDalyCellFrame(f.data).millivolts.map((v) => v / 1000) })), 13, 3, 'cells');
+    const cells = daly.assembleDalyValues(
+      frames.slice(1).map((f) => ({ frame: f.data[0]!, values: daly.decodeDalyCellFrame(f.data).millivolts.map((v) => v / 1000) })),
+      13,
+      3,
+      'cells',
+    );
     expect(cells).toEqual(s.cellVoltages.map((v) => Math.round(v * 1000) / 1000));
   });
 });

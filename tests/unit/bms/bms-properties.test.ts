@@ -20,10 +20,15 @@ const chunks = fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 30 });
 describe('JBD codec properties', () => {
   it('frame round trip: any register/status/data encodes and decodes back', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 255 }).filter((r) => r !== 0xa5 && r !== 0x5a), fc.integer({ min: 0, max: 255 }), fc.uint8Array({ maxLength: 255 }), (register, status, data) => {
-        const res = jbd.decodeJbdResponse(jbd.encodeJbdResponse({ register, status, data }));
-        expect(res).toEqual({ register, status, data });
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 255 }).filter((r) => r !== 0xa5 && r !== 0x5a),
+        fc.integer({ min: 0, max: 255 }),
+        fc.uint8Array({ maxLength: 255 }),
+        (register, status, data) => {
+          const res = jbd.decodeJbdResponse(jbd.encodeJbdResponse({ register, status, data }));
+          expect(res).toEqual({ register, status, data });
+        },
+      ),
     );
   });
 
@@ -36,14 +41,21 @@ describe('JBD codec properties', () => {
           remainingAh: fc.integer({ min: 0, max: 65535 }).map((v) => v / 100),
           nominalAh: fc.integer({ min: 0, max: 65535 }).map((v) => v / 100),
           cycles: fc.integer({ min: 0, max: 65535 }),
-          productionDate: fc.record({ year: fc.integer({ min: 2000, max: 2127 }), month: fc.integer({ min: 1, max: 12 }), day: fc.integer({ min: 1, max: 31 }) }),
+          productionDate: fc.record({
+            year: fc.integer({ min: 2000, max: 2127 }),
+            month: fc.integer({ min: 1, max: 12 }),
+            day: fc.integer({ min: 1, max: 31 }),
+          }),
           balanceMask: fc.integer({ min: 0, max: 0xffffffff }),
           protection: fc.integer({ min: 0, max: 0xffff }),
           softwareVersion: fc.integer({ min: 0, max: 255 }),
           soc: fc.integer({ min: 0, max: 100 }),
           fet: fc.integer({ min: 0, max: 3 }),
           cellCount: fc.integer({ min: 1, max: 32 }),
-          temperatures: fc.array(fc.integer({ min: -400, max: 1000 }).map((v) => v / 10), { maxLength: 8 }),
+          temperatures: fc.array(
+            fc.integer({ min: -400, max: 1000 }).map((v) => v / 10),
+            { maxLength: 8 },
+          ),
           extra: fc.uint8Array({ maxLength: 9 }),
         }),
         (b) => {
@@ -94,9 +106,14 @@ describe('JBD codec properties', () => {
 describe('Daly codec properties', () => {
   it('frame round trip', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.uint8Array({ minLength: 8, maxLength: 8 }), (address, command, data) => {
-        expect(daly.decodeDalyFrame(daly.encodeDalyFrame({ address, command, data }))).toEqual({ address, command, data });
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 255 }),
+        fc.integer({ min: 0, max: 255 }),
+        fc.uint8Array({ minLength: 8, maxLength: 8 }),
+        (address, command, data) => {
+          expect(daly.decodeDalyFrame(daly.encodeDalyFrame({ address, command, data }))).toEqual({ address, command, data });
+        },
+      ),
     );
   });
 
@@ -121,7 +138,11 @@ describe('Daly codec properties', () => {
           const buf = stale.slice();
           const cellFrames: Array<{ frame: number; values: number[] }> = [];
           for (let n = 1; n <= daly.dalyFrameCount(mv.length, 3); n++) {
-            daly.writeDalyCellFrame(buf, n, mv.map((v) => v / 1000));
+            daly.writeDalyCellFrame(
+              buf,
+              n,
+              mv.map((v) => v / 1000),
+            );
             const f = daly.decodeDalyCellFrame(daly.decodeDalyFrame(daly.encodeDalyFrame({ address: 1, command: 0x95, data: buf })).data);
             cellFrames.push({ frame: f.frame, values: f.millivolts.map((v) => v / 1000) });
           }
@@ -152,7 +173,17 @@ describe('Daly codec properties', () => {
   });
 
   it('arbitrary bytes: typed errors only', () => {
-    const decoders = [daly.decodeDalySoc, daly.decodeDalyCellRange, daly.decodeDalyTempRange, daly.decodeDalyMos, daly.decodeDalyStatus, daly.decodeDalyCellFrame, daly.decodeDalyTempFrame, daly.decodeDalyBalance, daly.decodeDalyFailures];
+    const decoders = [
+      daly.decodeDalySoc,
+      daly.decodeDalyCellRange,
+      daly.decodeDalyTempRange,
+      daly.decodeDalyMos,
+      daly.decodeDalyStatus,
+      daly.decodeDalyCellFrame,
+      daly.decodeDalyTempFrame,
+      daly.decodeDalyBalance,
+      daly.decodeDalyFailures,
+    ];
     fc.assert(
       fc.property(bytes, (b) => {
         typedOnly(() => daly.decodeDalyFrame(b));

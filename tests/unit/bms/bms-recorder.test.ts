@@ -31,8 +31,14 @@ const frameArb = (cells: number, temps: number) =>
     packVoltage: fc.integer({ min: 0, max: 100_000 }).map((v) => v / 1000),
     current: fc.integer({ min: -300_000, max: 300_000 }).map((v) => v / 1000),
     soc: fc.integer({ min: 0, max: 10_000 }).map((v) => v / 100),
-    cellVoltages: fc.array(fc.integer({ min: 0, max: 5000 }).map((v) => v / 1000), { minLength: cells, maxLength: cells }),
-    temperatures: fc.array(fc.integer({ min: -400, max: 1200 }).map((v) => v / 10), { minLength: temps, maxLength: temps }),
+    cellVoltages: fc.array(
+      fc.integer({ min: 0, max: 5000 }).map((v) => v / 1000),
+      { minLength: cells, maxLength: cells },
+    ),
+    temperatures: fc.array(
+      fc.integer({ min: -400, max: 1200 }).map((v) => v / 10),
+      { minLength: temps, maxLength: temps },
+    ),
     status: fc.integer({ min: 0, max: 0xff }),
     alarms: fc.integer({ min: 0, max: 0xffff }),
   });
@@ -128,7 +134,16 @@ describe('desktop recordings in the black-box segment format', () => {
     const evaluation = evaluate({
       records: ev.records,
       policy: DEFAULT_POLICY,
-      claim: { customer: 'A', contact: 'a@example.com', model: 'X', serial: 'Y', purchaseDate: '2026-01-01', description: 'dead', remedy: 'repair', failureDate: '2026-03-02' },
+      claim: {
+        customer: 'A',
+        contact: 'a@example.com',
+        model: 'X',
+        serial: 'Y',
+        purchaseDate: '2026-01-01',
+        description: 'dead',
+        remedy: 'repair',
+        failureDate: '2026-03-02',
+      },
       facts: { source: ev.source, signature: ev.signature, gaps: ev.gaps, deviceSerial: null, reportedAt: Date.parse('2026-03-02T00:00:00Z') },
       nominalCapacityAh: 5,
     });
@@ -162,7 +177,16 @@ describe('TelemetryRecorder', () => {
       this.aborted = true;
     }
   }
-  const frame = (t: number): TelemetryFrame => ({ t, packVoltage: 13.2, current: 1, soc: 50, cellVoltages: [3.3, 3.3, 3.3, 3.3], temperatures: [20, 21, 22], status: 0, alarms: 0 });
+  const frame = (t: number): TelemetryFrame => ({
+    t,
+    packVoltage: 13.2,
+    current: 1,
+    soc: 50,
+    cellVoltages: [3.3, 3.3, 3.3, 3.3],
+    temperatures: [20, 21, 22],
+    status: 0,
+    alarms: 0,
+  });
 
   it('keeps stale periods and the disconnect as gaps and writes every frame', async () => {
     const sink = new MemorySink();

@@ -104,8 +104,12 @@ describe('Daly published frames (tests/fixtures/bmsframes/daly.json)', () => {
   }
 
   it('every 0x90 capture with state 2 (discharging) in 0x93 decodes to a negative current (tomatensaus/bms test_daly.py, all rounds)', () => {
-    const socs = frames.filter((f) => f.id.startsWith('daly-rec') && f.decoded!['command'] === '0x90').map((f) => decodeDalySoc(decodeDalyResponse(bytesOf(f)).data));
-    const moss = frames.filter((f) => f.id.startsWith('daly-rec') && f.decoded!['command'] === '0x93').map((f) => decodeDalyMos(decodeDalyResponse(bytesOf(f)).data));
+    const socs = frames
+      .filter((f) => f.id.startsWith('daly-rec') && f.decoded!['command'] === '0x90')
+      .map((f) => decodeDalySoc(decodeDalyResponse(bytesOf(f)).data));
+    const moss = frames
+      .filter((f) => f.id.startsWith('daly-rec') && f.decoded!['command'] === '0x93')
+      .map((f) => decodeDalyMos(decodeDalyResponse(bytesOf(f)).data));
     expect(socs.length).toBeGreaterThan(2);
     for (const m of moss) expect(m.state).toBe(2);
     for (const s of socs) expect(s.current).toBeLessThan(0);

@@ -93,10 +93,26 @@ describe('JBD published frames (tests/fixtures/bmsframes/jbd.json)', () => {
     const cells = decodeJbdCells(decodeJbdResponse(bytesOf(frames.find((f) => f.id === 'jbd-sp04-cells-1')!)).data);
     const hw = decodeJbdHardwareVersion(decodeJbdResponse(bytesOf(frames.find((f) => f.id === 'jbd-sp04-hwver')!)).data);
     const t = jbdToTelemetry(basic, cells, 1000);
-    expect(t).toMatchObject({ t: 1000, packVoltage: 15.6, current: 0, soc: 100, cellVoltages: [3.909, 3.901, 3.895, 3.901], temperatures: [22.4, 22.3, 21.7], alarms: 0 });
+    expect(t).toMatchObject({
+      t: 1000,
+      packVoltage: 15.6,
+      current: 0,
+      soc: 100,
+      cellVoltages: [3.909, 3.901, 3.895, 3.901],
+      temperatures: [22.4, 22.3, 21.7],
+      alarms: 0,
+    });
     expect(flagNames(STATUS_FLAGS, t.status)).toEqual(['charge_fet_on', 'discharge_fet_on', 'rest']);
     const info = jbdDeviceInfo(basic, hw);
-    expect(info).toMatchObject({ protocol: 'jbd', model: 'JBD-SP04S034-L4S-200A-B-U', firmwareVersion: '8.0', cellCount: 4, nominalCapacityAh: 5, signsEvidence: false, publicKeyFingerprint: null });
+    expect(info).toMatchObject({
+      protocol: 'jbd',
+      model: 'JBD-SP04S034-L4S-200A-B-U',
+      firmwareVersion: '8.0',
+      cellCount: 4,
+      nominalCapacityAh: 5,
+      signsEvidence: false,
+      publicKeyFingerprint: null,
+    });
   });
 
   it('a discharging capture reads as negative current (patman15/aiobmsble tests/bms/test_jbd_bms.py)', () => {

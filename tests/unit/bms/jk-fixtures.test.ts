@@ -82,7 +82,16 @@ describe('JK published frames (tests/fixtures/bmsframes/jk.json)', () => {
     expect(t.current).toBe(2.08);
     expect(t.temperatures).toEqual([30, 28, 29]); // T1, T2, then the MOSFET sensor
     const info = jkDeviceInfo(s);
-    expect(info).toMatchObject({ protocol: 'jk', model: 'BT3072020120000200521001', hardwareRevision: 'H6.X', firmwareVersion: '6.1.3S', cellCount: 14, chemistry: 'nmc', nominalCapacityAh: 14, signsEvidence: false });
+    expect(info).toMatchObject({
+      protocol: 'jk',
+      model: 'BT3072020120000200521001',
+      hardwareRevision: 'H6.X',
+      firmwareVersion: '6.1.3S',
+      cellCount: 14,
+      chemistry: 'nmc',
+      nominalCapacityAh: 14,
+      signsEvidence: false,
+    });
   });
 
   it('names the model from the manufacturer field (syssi/esphome-jk-bms docs/pdus/JK-B2A24S20P-10.07-UART-TTL.txt)', () => {

@@ -14,7 +14,12 @@ describe('simulated CAN bus', () => {
     const seen: Array<{ f: CanFrame; at: number }> = [];
     bus.attach({ name: 'rx', bitrate: () => 125_000, receive: (f, at) => seen.push({ f, at }) });
     const tx = bus.attach({ name: 'tx', bitrate: () => 125_000, receive: () => undefined });
-    const frames = Array.from({ length: 40 }, (_, i) => dataFrame(0x100 + i, Uint8Array.from({ length: 8 }, (_, j) => (i * 37 + j * 11) & 0xff)));
+    const frames = Array.from({ length: 40 }, (_, i) =>
+      dataFrame(
+        0x100 + i,
+        Uint8Array.from({ length: 8 }, (_, j) => (i * 37 + j * 11) & 0xff),
+      ),
+    );
     const sent = frames.map((f) => tx.transmit(f));
     now = 1e6;
     await Promise.all(sent);

@@ -1,16 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DecodeError } from '../../../shared/errors.js';
-import {
-  IsoTpEndpoint,
-  IsoTpError,
-  decodePdu,
-  decodeStMin,
-  encodePdu,
-  encodeStMin,
-  type IsoTpOptions,
-  type IsoTpPdu,
-} from '../../../shared/can/isotp.js';
+import { IsoTpEndpoint, IsoTpError, decodePdu, decodeStMin, encodePdu, encodeStMin, type IsoTpOptions, type IsoTpPdu } from '../../../shared/can/isotp.js';
 import { VirtualClock } from '../../../shared/util/clock.js';
 
 /** Two endpoints joined by a virtual bus where each frame takes `frameMs` of virtual time. */
@@ -37,8 +28,12 @@ function pair(a: IsoTpOptions = {}, b: IsoTpOptions = {}, frameMs = 0.222) {
 
 const arbPdu: fc.Arbitrary<IsoTpPdu> = fc.oneof(
   fc.uint8Array({ minLength: 1, maxLength: 7 }).map((data) => ({ type: 'single' as const, data })),
-  fc.tuple(fc.integer({ min: 8, max: 4095 }), fc.uint8Array({ minLength: 6, maxLength: 6 })).map(([length, data]) => ({ type: 'first' as const, length, data })),
-  fc.tuple(fc.integer({ min: 4096, max: 0xffffffff }), fc.uint8Array({ minLength: 2, maxLength: 2 })).map(([length, data]) => ({ type: 'first' as const, length, data })),
+  fc
+    .tuple(fc.integer({ min: 8, max: 4095 }), fc.uint8Array({ minLength: 6, maxLength: 6 }))
+    .map(([length, data]) => ({ type: 'first' as const, length, data })),
+  fc
+    .tuple(fc.integer({ min: 4096, max: 0xffffffff }), fc.uint8Array({ minLength: 2, maxLength: 2 }))
+    .map(([length, data]) => ({ type: 'first' as const, length, data })),
   fc.tuple(fc.integer({ min: 0, max: 15 }), fc.uint8Array({ minLength: 7, maxLength: 7 })).map(([sn, data]) => ({ type: 'consecutive' as const, sn, data })),
   fc
     .tuple(fc.constantFrom('continue' as const, 'wait' as const, 'overflow' as const), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }))
@@ -123,12 +118,15 @@ describe('ISO-TP state machines (virtual time)', () => {
     expect(Array.from(log[0]!.data.subarray(0, 6))).toEqual([0x10, 0x00, 0x00, 0x01, 0x00, 0x02]);
     // A receiver limited to the 2004 edition's 4095 bytes answers overflow.
     const p2 = pair();
-    const s2 = p2.epA.send(new Uint8Array(5000)).then(() => null, (e: unknown) => e);
+    const s2 = p2.epA.send(new Uint8Array(5000)).then(
+      () => null,
+      (e: unknown) => e,
+    );
     await p2.clock.advance(10);
     expect(((await s2) as IsoTpError).failure).toBe('N_BUFFER_OVFLW');
   });
 
-  it('honours the receiver\'s STmin and block size on the wire', async () => {
+  it("honours the receiver's STmin and block size on the wire", async () => {
     const { clock, epA, epB, log } = pair({}, { blockSize: 4, stMin: 5 });
     epB.onMessage(() => undefined);
     const sent = epA.send(new Uint8Array(100));
@@ -164,7 +162,10 @@ describe('ISO-TP state machines (virtual time)', () => {
     const { clock, epA, setTamper } = pair({ nBsMs: 250 });
     setTamper(() => null); // receiver never hears anything
     const sent = epA.send(new Uint8Array(20));
-    const outcome = sent.then(() => null, (e: unknown) => e);
+    const outcome = sent.then(
+      () => null,
+      (e: unknown) => e,
+    );
     await clock.advance(249);
     await clock.advance(2);
     const e = await outcome;
@@ -191,7 +192,10 @@ describe('ISO-TP state machines (virtual time)', () => {
     const clock = new VirtualClock();
     const sender = new IsoTpEndpoint(() => undefined, clock, { maxWaitFrames: 2, nBsMs: 100 });
     const wait = Uint8Array.of(0x31, 0, 0, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc);
-    const sent = sender.send(new Uint8Array(30)).then(() => null, (e: unknown) => e);
+    const sent = sender.send(new Uint8Array(30)).then(
+      () => null,
+      (e: unknown) => e,
+    );
     let settled = false;
     void sent.then(() => (settled = true));
     await clock.advance(60);
@@ -207,7 +211,10 @@ describe('ISO-TP state machines (virtual time)', () => {
     const p2 = pair({}, { maxLength: 100 });
     const errs: IsoTpError[] = [];
     p2.epB.onError((e) => errs.push(e));
-    const s2 = p2.epA.send(new Uint8Array(200)).then(() => null, (e: unknown) => e);
+    const s2 = p2.epA.send(new Uint8Array(200)).then(
+      () => null,
+      (e: unknown) => e,
+    );
     await p2.clock.advance(10);
     expect(((await s2) as IsoTpError).failure).toBe('N_BUFFER_OVFLW');
     expect(errs[0]!.failure).toBe('N_BUFFER_OVFLW');

@@ -91,7 +91,9 @@ describe('Pylontech CAN decoder against published frames', () => {
   });
 });
 
-const alarmSet = fc.record(Object.fromEntries(PYLONTECH_ALARMS.map((n) => [n, fc.boolean()])) as Record<(typeof PYLONTECH_ALARMS)[number], fc.Arbitrary<boolean>>);
+const alarmSet = fc.record(
+  Object.fromEntries(PYLONTECH_ALARMS.map((n) => [n, fc.boolean()])) as Record<(typeof PYLONTECH_ALARMS)[number], fc.Arbitrary<boolean>>,
+);
 const arbMessage: fc.Arbitrary<PylontechMessage> = fc.oneof(
   fc.record({
     kind: fc.constant('limits' as const),
@@ -107,7 +109,13 @@ const arbMessage: fc.Arbitrary<PylontechMessage> = fc.oneof(
     current: fc.integer({ min: -3276, max: 3276 }).map((x) => x / 10),
     temperature: fc.integer({ min: -400, max: 1200 }).map((x) => x / 10),
   }),
-  fc.record({ kind: fc.constant('alarms' as const), protection: alarmSet, warning: alarmSet, moduleCount: fc.integer({ min: 0, max: 255 }), marker: fc.constant('PN') }),
+  fc.record({
+    kind: fc.constant('alarms' as const),
+    protection: alarmSet,
+    warning: alarmSet,
+    moduleCount: fc.integer({ min: 0, max: 255 }),
+    marker: fc.constant('PN'),
+  }),
   fc.record({
     kind: fc.constant('requests' as const),
     chargeEnable: fc.boolean(),

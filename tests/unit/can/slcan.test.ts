@@ -17,12 +17,12 @@ import {
 
 const text = (b: Uint8Array) => String.fromCharCode(...b);
 
-export const arbFrame: fc.Arbitrary<CanFrame> = fc.oneof(
-  fc.record({ id: fc.integer({ min: 0, max: 0x7ff }), extended: fc.constant(false), data: fc.uint8Array({ maxLength: 8 }) }),
-  fc.record({ id: fc.integer({ min: 0, max: 0x1fffffff }), extended: fc.constant(true), data: fc.uint8Array({ maxLength: 8 }) }),
-).chain((f) =>
-  fc.boolean().map((remote) => (remote ? remoteFrame(f.id, f.data.length, f.extended) : dataFrame(f.id, f.data, f.extended))),
-);
+export const arbFrame: fc.Arbitrary<CanFrame> = fc
+  .oneof(
+    fc.record({ id: fc.integer({ min: 0, max: 0x7ff }), extended: fc.constant(false), data: fc.uint8Array({ maxLength: 8 }) }),
+    fc.record({ id: fc.integer({ min: 0, max: 0x1fffffff }), extended: fc.constant(true), data: fc.uint8Array({ maxLength: 8 }) }),
+  )
+  .chain((f) => fc.boolean().map((remote) => (remote ? remoteFrame(f.id, f.data.length, f.extended) : dataFrame(f.id, f.data, f.extended))));
 
 const arbCommand: fc.Arbitrary<SlcanCommand> = fc.oneof(
   fc.integer({ min: 0, max: 8 }).map((code) => ({ kind: 'bitrate' as const, code })),
@@ -46,7 +46,12 @@ const arbReply: fc.Arbitrary<SlcanReply> = fc.oneof(
 function splitReplies(bytes: Uint8Array): { items: SlcanReply[]; errors: DecodeError[] } {
   const items: SlcanReply[] = [];
   const errors: DecodeError[] = [];
-  const s = new SlcanLineSplitter(decodeReply, (r) => items.push(r), (e) => errors.push(e), () => items.push({ kind: 'error' }));
+  const s = new SlcanLineSplitter(
+    decodeReply,
+    (r) => items.push(r),
+    (e) => errors.push(e),
+    () => items.push({ kind: 'error' }),
+  );
   s.push(bytes);
   return { items, errors };
 }
@@ -63,7 +68,10 @@ describe('SLCAN codec', () => {
   });
 
   it('decodes adapter replies: frames with and without timestamps, status, version, BELL', () => {
-    expect(decodeReply('t7E8706500200320 1F4'.replace(' ', ''))).toEqual({ kind: 'frame', frame: dataFrame(0x7e8, [0x06, 0x50, 0x02, 0x00, 0x32, 0x01, 0xf4]) });
+    expect(decodeReply('t7E8706500200320 1F4'.replace(' ', ''))).toEqual({
+      kind: 'frame',
+      frame: dataFrame(0x7e8, [0x06, 0x50, 0x02, 0x00, 0x32, 0x01, 0xf4]),
+    });
     // 7 data bytes announced with 8: wrong length is a typed error, not a guess.
     expect(() => decodeReply('t7E88065002003201F4')).toThrow(DecodeError);
     const r = decodeReply('t3566' + '6C140400DC00' + 'EA5F');

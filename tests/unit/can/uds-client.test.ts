@@ -53,7 +53,9 @@ async function client(ecu: (req: Uint8Array) => Array<Uint8Array | 'bell'>) {
 
 describe('UDS client', () => {
   it('waits out response-pending (0x78) answers, then returns the positive response', async () => {
-    const c = await client((req) => (req[0] === 0x31 ? [Uint8Array.of(0x7f, 0x31, 0x78), Uint8Array.of(0x7f, 0x31, 0x78), Uint8Array.of(0x71, 0x01, 0xff, 0x00, 0x00)] : []));
+    const c = await client((req) =>
+      req[0] === 0x31 ? [Uint8Array.of(0x7f, 0x31, 0x78), Uint8Array.of(0x7f, 0x31, 0x78), Uint8Array.of(0x71, 0x01, 0xff, 0x00, 0x00)] : [],
+    );
     const r = await c.request({ service: 'RoutineControl', control: 1, routineId: 0xff00, data: new Uint8Array(0) });
     expect(r).toEqual({ service: 'RoutineControl', control: 1, routineId: 0xff00, status: Uint8Array.of(0) });
     expect(c.pendingSeen).toBe(2);

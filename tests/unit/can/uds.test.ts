@@ -24,19 +24,22 @@ const arbRequest: fc.Arbitrary<UdsRequest> = fc.oneof(
   fc.integer({ min: 0, max: 62 }).map((n) => ({ service: 'SecurityAccess' as const, subFunction: 2 * n + 1 })),
   fc.integer({ min: 0, max: 0xffff }).map((did) => ({ service: 'ReadDataByIdentifier' as const, did })),
   fc.record({ service: fc.constant('SecurityAccess' as const), subFunction: fc.integer({ min: 1, max: 63 }).map((n) => 2 * n), key: bytes }),
-  fc.record({ service: fc.constant('RoutineControl' as const), control: fc.integer({ min: 0, max: 255 }), routineId: fc.integer({ min: 0, max: 0xffff }), data: bytes }),
-  fc
-    .tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 255 }))
-    .chain(([a, s, dataFormat]) =>
-      fc.record({
-        service: fc.constant('RequestDownload' as const),
-        dataFormat: fc.constant(dataFormat),
-        address: fc.integer({ min: 0, max: 2 ** (8 * a) - 1 }),
-        size: fc.integer({ min: 0, max: 2 ** (8 * s) - 1 }),
-        addressBytes: fc.constant(a),
-        sizeBytes: fc.constant(s),
-      }),
-    ),
+  fc.record({
+    service: fc.constant('RoutineControl' as const),
+    control: fc.integer({ min: 0, max: 255 }),
+    routineId: fc.integer({ min: 0, max: 0xffff }),
+    data: bytes,
+  }),
+  fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 255 })).chain(([a, s, dataFormat]) =>
+    fc.record({
+      service: fc.constant('RequestDownload' as const),
+      dataFormat: fc.constant(dataFormat),
+      address: fc.integer({ min: 0, max: 2 ** (8 * a) - 1 }),
+      size: fc.integer({ min: 0, max: 2 ** (8 * s) - 1 }),
+      addressBytes: fc.constant(a),
+      sizeBytes: fc.constant(s),
+    }),
+  ),
   fc.record({ service: fc.constant('TransferData' as const), sequence: fc.integer({ min: 0, max: 255 }), data: bytes }),
   fc.record({ service: fc.constant('RequestTransferExit' as const), data: bytes }),
   fc.record({ service: fc.constant('TesterPresent' as const), suppressResponse: fc.boolean() }),
@@ -53,9 +56,18 @@ const arbResponse: fc.Arbitrary<UdsResponse> = fc.oneof(
   fc.record({ service: fc.constant('EcuReset' as const), resetType: fc.integer({ min: 0, max: 255 }) }),
   fc.record({ service: fc.constant('SecurityAccess' as const), subFunction: fc.integer({ min: 0, max: 255 }), seed: bytes }),
   fc.record({ service: fc.constant('ReadDataByIdentifier' as const), did: fc.integer({ min: 0, max: 0xffff }), data: bytes }),
-  fc.record({ service: fc.constant('RoutineControl' as const), control: fc.integer({ min: 0, max: 255 }), routineId: fc.integer({ min: 0, max: 0xffff }), status: bytes }),
+  fc.record({
+    service: fc.constant('RoutineControl' as const),
+    control: fc.integer({ min: 0, max: 255 }),
+    routineId: fc.integer({ min: 0, max: 0xffff }),
+    status: bytes,
+  }),
   fc.integer({ min: 1, max: 4 }).chain((n) =>
-    fc.record({ service: fc.constant('RequestDownload' as const), maxNumberOfBlockLength: fc.integer({ min: 0, max: 2 ** (8 * n) - 1 }), lengthBytes: fc.constant(n) }),
+    fc.record({
+      service: fc.constant('RequestDownload' as const),
+      maxNumberOfBlockLength: fc.integer({ min: 0, max: 2 ** (8 * n) - 1 }),
+      lengthBytes: fc.constant(n),
+    }),
   ),
   fc.record({ service: fc.constant('TransferData' as const), sequence: fc.integer({ min: 0, max: 255 }), data: bytes }),
   fc.record({ service: fc.constant('RequestTransferExit' as const), data: bytes }),
@@ -72,7 +84,11 @@ describe('UDS codec', () => {
 
   it('parses maxNumberOfBlockLength of any width', () => {
     expect(decodeResponse(Uint8Array.of(0x74, 0x20, 0x0f, 0xff))).toEqual({ service: 'RequestDownload', maxNumberOfBlockLength: 4095, lengthBytes: 2 });
-    expect(decodeResponse(Uint8Array.of(0x74, 0x40, 0x00, 0x00, 0x04, 0x02))).toEqual({ service: 'RequestDownload', maxNumberOfBlockLength: 1026, lengthBytes: 4 });
+    expect(decodeResponse(Uint8Array.of(0x74, 0x40, 0x00, 0x00, 0x04, 0x02))).toEqual({
+      service: 'RequestDownload',
+      maxNumberOfBlockLength: 1026,
+      lengthBytes: 4,
+    });
     expect(() => decodeResponse(Uint8Array.of(0x74, 0x20, 0x0f))).toThrow(DecodeError);
   });
 

@@ -26,8 +26,14 @@ beforeAll(async () => {
   writeFileSync(p('empty.bin'), '');
   writeFileSync(p('app.bin'), new Uint8Array(4096).fill(0x5a));
   // Binary bytes, including NUL, escape sequences and invalid UTF-8.
-  writeFileSync(p('photo.json'), Uint8Array.from({ length: 512 }, (_, i) => (i * 131 + 7) & 0xff));
-  writeFileSync(p('app.hex'), Uint8Array.from({ length: 512 }, (_, i) => (i * 37 + 1) & 0xff));
+  writeFileSync(
+    p('photo.json'),
+    Uint8Array.from({ length: 512 }, (_, i) => (i * 131 + 7) & 0xff),
+  );
+  writeFileSync(
+    p('app.hex'),
+    Uint8Array.from({ length: 512 }, (_, i) => (i * 37 + 1) & 0xff),
+  );
   writeFileSync(p('broken.hex'), ':020000040000FA\n:10000000this is no record\n:00000001FF\n');
   const key = await cli('image', 'keygen', '--type', 'ed25519', '--out', p('key.pem'));
   expect(key.code, key.err).toBe(0);

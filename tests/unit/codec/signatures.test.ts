@@ -35,7 +35,12 @@ describe('base64', () => {
 
 describe('SHA256SUMS', () => {
   it('formats sorted lines sha256sum -c reads, and parses them back', () => {
-    const text = formatSha256Sums(new Map([['b.txt', utf8Encode('b')], ['a/c.csv', new Uint8Array(0)]]));
+    const text = formatSha256Sums(
+      new Map([
+        ['b.txt', utf8Encode('b')],
+        ['a/c.csv', new Uint8Array(0)],
+      ]),
+    );
     expect(new TextDecoder().decode(text)).toBe(
       'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  a/c.csv\n' +
         '3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d  b.txt\n',

@@ -25,7 +25,10 @@ describe('ZIP reader', () => {
   });
 
   it('writeZip output depends only on the content', () => {
-    const files = new Map([['b', enc('2')], ['a', enc('1')]]);
+    const files = new Map([
+      ['b', enc('2')],
+      ['a', enc('1')],
+    ]);
     expect(writeZip(files)).toEqual(writeZip(new Map([...files].reverse())));
   });
 
@@ -60,8 +63,20 @@ describe('ZIP reader', () => {
   });
 
   it('refuses duplicate names, also when they differ only in case', () => {
-    refused(rawZip([{ name: 'manifest.json', data: enc('1') }, { name: 'manifest.json', data: enc('2') }]), /duplicate entry "manifest.json"/);
-    refused(rawZip([{ name: 'SHA256SUMS', data: enc('1') }, { name: 'sha256sums', data: enc('2') }]), /differ only in case/);
+    refused(
+      rawZip([
+        { name: 'manifest.json', data: enc('1') },
+        { name: 'manifest.json', data: enc('2') },
+      ]),
+      /duplicate entry "manifest.json"/,
+    );
+    refused(
+      rawZip([
+        { name: 'SHA256SUMS', data: enc('1') },
+        { name: 'sha256sums', data: enc('2') },
+      ]),
+      /differ only in case/,
+    );
   });
 
   it('refuses zip bombs: high ratio, declared size beyond limits, lying sizes, overlapping entries', () => {
@@ -69,11 +84,15 @@ describe('ZIP reader', () => {
     refused(zipSync({ 'bomb.bin': zeros }), /compression ratio of \d+:1/);
     refused(zipSync({ 'bomb.bin': zeros }), /zip bomb/);
     expect(() => readZipFiles(zipSync({ 'big.bin': new Uint8Array(1000) }), { ...DEFAULT_ZIP_LIMITS, maxEntryBytes: 999 })).toThrow(/more than the limit/);
-    expect(() => readZipFiles(zipSync({ a: new Uint8Array(600), b: new Uint8Array(600) }, { level: 0 }), { ...DEFAULT_ZIP_LIMITS, maxTotalBytes: 1000 })).toThrow(UnsafeArchiveError);
+    expect(() =>
+      readZipFiles(zipSync({ a: new Uint8Array(600), b: new Uint8Array(600) }, { level: 0 }), { ...DEFAULT_ZIP_LIMITS, maxTotalBytes: 1000 }),
+    ).toThrow(UnsafeArchiveError);
     // Declares 10 bytes but inflates to 100 kB: stopped at the declared size.
     refused(rawZip([{ name: 'liar', data: new Uint8Array(100_000), deflate: true, declaredSize: 10 }]), /beyond its declared size/);
     refused(overlappingZip(), /entries "a" and "b" overlap/);
-    expect(() => readZipFiles(rawZip(Array.from({ length: 11 }, (_, i) => ({ name: `f${i}`, data: enc('x') }))), { ...DEFAULT_ZIP_LIMITS, maxEntries: 10 })).toThrow(/11 entries/);
+    expect(() =>
+      readZipFiles(rawZip(Array.from({ length: 11 }, (_, i) => ({ name: `f${i}`, data: enc('x') }))), { ...DEFAULT_ZIP_LIMITS, maxEntries: 10 }),
+    ).toThrow(/11 entries/);
   });
 
   it('refuses encrypted entries and unknown methods', () => {
@@ -89,7 +108,12 @@ describe('ZIP reader', () => {
   });
 
   it('arbitrary bytes and mutated archives give only typed errors', () => {
-    const good = writeZip(new Map([['a.txt', enc('hello hello hello')], ['b/c', enc('x'.repeat(300))]]));
+    const good = writeZip(
+      new Map([
+        ['a.txt', enc('hello hello hello')],
+        ['b/c', enc('x'.repeat(300))],
+      ]),
+    );
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 400 }), (bytes) => {
         try {

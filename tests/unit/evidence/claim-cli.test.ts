@@ -36,10 +36,29 @@ describe('packscope claim', () => {
   it('ticket issues a signed ticket with a code the customer can type, and show verifies it', async () => {
     if (!existsSync(at('supplier.pem'))) await cli('claim', 'keygen', '--out', at('supplier.pem'));
     const t0 = Date.now();
-    const r = await cli('claim', 'ticket', '--key', at('supplier.pem'), '--serial', 'PS24-000123', '--claim-id', 'C-TEST-1', '--expires', '14', '--out', at('t1.psticket'), '--json');
+    const r = await cli(
+      'claim',
+      'ticket',
+      '--key',
+      at('supplier.pem'),
+      '--serial',
+      'PS24-000123',
+      '--claim-id',
+      'C-TEST-1',
+      '--expires',
+      '14',
+      '--out',
+      at('t1.psticket'),
+      '--json',
+    );
     expect(r.code, r.err).toBe(0);
     const j = JSON.parse(r.out);
-    expect(j).toMatchObject({ file: at('t1.psticket'), claimId: 'C-TEST-1', serial: 'PS24-000123', code: expect.stringMatching(/^[0-9A-Z]{4}(-[0-9A-Z]{4}){3}-.$/) });
+    expect(j).toMatchObject({
+      file: at('t1.psticket'),
+      claimId: 'C-TEST-1',
+      serial: 'PS24-000123',
+      code: expect.stringMatching(/^[0-9A-Z]{4}(-[0-9A-Z]{4}){3}-.$/),
+    });
     expect(Date.parse(j.expiresAt) - Date.parse(j.issuedAt)).toBe(14 * 86_400_000);
     expect(Math.abs(Date.parse(j.issuedAt) - t0)).toBeLessThan(5_000);
     const bytes = new Uint8Array(readFileSync(at('t1.psticket')));

@@ -65,7 +65,15 @@ export function makeDeviceLog(records: RecordValues[], o: LogOptions = {}): Devi
   const chemistry = o.chemistry ?? 'lfp';
   const nominalCapacityAh = o.nominalCapacityAh ?? 100;
   const rating = o.certificateVersion === 1 ? {} : { rating: { chemistry, cellCount: cells, ratedCapacityAh: nominalCapacityAh } };
-  const tbs = certificateTbs({ issuedMs: Date.UTC(2026, 0, 1), serial, model, boardId: 'psbms-v1', ...rating, devicePublicKey: devicePub, issuerSpki: ca.spki });
+  const tbs = certificateTbs({
+    issuedMs: Date.UTC(2026, 0, 1),
+    serial,
+    model,
+    boardId: 'psbms-v1',
+    ...rating,
+    devicePublicKey: devicePub,
+    issuerSpki: ca.spki,
+  });
   const certificate = assembleCertificate(tbs, p256.sign(tbs, ca.secretKey));
   const labels = (records[0]?.temperatures ?? [0, 0]).map((_, i) => (i === 0 ? 'cells1' : i === 1 ? 'mosfet' : `s${i + 1}`));
   const schemaText = buildSchemaText(cells, labels);
@@ -75,7 +83,8 @@ export function makeDeviceLog(records: RecordValues[], o: LogOptions = {}): Devi
   let prevHash: Uint8Array = new Uint8Array(32);
   let counter = 0;
   let seg: SegmentBuilder | null = null;
-  const open = (t: number) => new SegmentBuilder({ segmentSize: o.segmentSize ?? 4096, counter: counter++, bootCount, rtcMs: t, uptimeMs: 0, prevHash, serial, schemaText });
+  const open = (t: number) =>
+    new SegmentBuilder({ segmentSize: o.segmentSize ?? 4096, counter: counter++, bootCount, rtcMs: t, uptimeMs: 0, prevHash, serial, schemaText });
   const close = (b: SegmentBuilder) => {
     prevHash = b.close(sign);
     closed.push({ counter: b.counter, bytes: b.bytes, sha256: prevHash });
@@ -97,7 +106,15 @@ export function makeDeviceLog(records: RecordValues[], o: LogOptions = {}): Devi
       const prefix = seg.bytes.slice(0, seg.usedBytes);
       const attestation = o.attestation === false ? null : attest(closed, o.attestedOldest, o.boardTimeMs ?? records[records.length - 1]!.t, bootCount);
       const signature = p256.sign(sha256(checkpointMessage(seg.counter, seg.recordCount, nonce, prefix, attestation)), deviceSk, { prehash: false });
-      checkpoint = { counter: seg.counter, recordCount: seg.recordCount, nonce, signature, prefix, segmentSize: seg.bytes.length, ...(attestation ? { attestation } : {}) };
+      checkpoint = {
+        counter: seg.counter,
+        recordCount: seg.recordCount,
+        nonce,
+        signature,
+        prefix,
+        segmentSize: seg.bytes.length,
+        ...(attestation ? { attestation } : {}),
+      };
     }
   }
   const omit = new Set(o.omitSegments ?? []);
@@ -126,12 +143,41 @@ function attest(closed: Array<{ counter: number; sha256: Uint8Array }>, oldest: 
   const first = oldest === undefined ? closed[0] : closed.find((c) => c.counter === oldest);
   const last = closed[closed.length - 1];
   if (!first || !last) {
-    return { oldestCounter: ATTESTATION_NONE, oldestHash: new Uint8Array(32), newestCounter: ATTESTATION_NONE, newestHash: new Uint8Array(32), boardTimeMs, bootCount };
+    return {
+      oldestCounter: ATTESTATION_NONE,
+      oldestHash: new Uint8Array(32),
+      newestCounter: ATTESTATION_NONE,
+      newestHash: new Uint8Array(32),
+      boardTimeMs,
+      bootCount,
+    };
   }
   return { oldestCounter: first.counter, oldestHash: first.sha256, newestCounter: last.counter, newestHash: last.sha256, boardTimeMs, bootCount };
 }
 
 /** Record values from a synthetic LogRecord-like stream (index/segment are assigned by decoding). */
-export function values(recs: { t: number; packVoltage: number; current: number; soc: number; cellVoltages: number[]; temperatures: number[]; status: number; alarms: number; event: number }[]): RecordValues[] {
-  return recs.map(({ t, packVoltage, current, soc, cellVoltages, temperatures, status, alarms, event }) => ({ t, packVoltage, current, soc, cellVoltages, temperatures, status, alarms, event }));
+export function values(
+  recs: {
+    t: number;
+    packVoltage: number;
+    current: number;
+    soc: number;
+    cellVoltages: number[];
+    temperatures: number[];
+    status: number;
+    alarms: number;
+    event: number;
+  }[],
+): RecordValues[] {
+  return recs.map(({ t, packVoltage, current, soc, cellVoltages, temperatures, status, alarms, event }) => ({
+    t,
+    packVoltage,
+    current,
+    soc,
+    cellVoltages,
+    temperatures,
+    status,
+    alarms,
+    event,
+  }));
 }

@@ -58,7 +58,12 @@ describe('installation key', () => {
     expect(sealed.includes(Buffer.from('302e020100300506032b6570', 'hex'))).toBe(false);
     const b = await new ProtectedFileKeyStore(protector, dir).load();
     expect(b.publicKey).toEqual(a.publicKey);
-    const other: SecretProtector = { encrypt: protector.encrypt, decrypt: async () => { throw new Error('locked'); } };
+    const other: SecretProtector = {
+      encrypt: protector.encrypt,
+      decrypt: async () => {
+        throw new Error('locked');
+      },
+    };
     await expect(new ProtectedFileKeyStore(other, dir).load()).rejects.toThrow(/OS keychain cannot unseal/);
   });
 });

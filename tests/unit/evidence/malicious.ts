@@ -40,7 +40,18 @@ export function rawZip(entries: RawEntry[]): Uint8Array {
     const at = e.offsetOverride ?? (e.overlapPrevious ? prevOffset : offset);
     if (!e.overlapPrevious && !e.noLocal) {
       const local = concatBytes(
-        Uint8Array.from([...le(0x04034b50, 4), ...le(20, 2), ...le(flags, 2), ...le(method, 2), ...le(0, 4), ...le(crc, 4), ...le(body.length, 4), ...le(usize, 4), ...le(name.length, 2), ...le(0, 2)]),
+        Uint8Array.from([
+          ...le(0x04034b50, 4),
+          ...le(20, 2),
+          ...le(flags, 2),
+          ...le(method, 2),
+          ...le(0, 4),
+          ...le(crc, 4),
+          ...le(body.length, 4),
+          ...le(usize, 4),
+          ...le(name.length, 2),
+          ...le(0, 2),
+        ]),
         name,
         body,
       );
@@ -52,9 +63,22 @@ export function rawZip(entries: RawEntry[]): Uint8Array {
     centrals.push(
       concatBytes(
         Uint8Array.from([
-          ...le(0x02014b50, 4), ...le(madeBy, 2), ...le(20, 2), ...le(flags, 2), ...le(method, 2), ...le(0, 4), ...le(crc, 4),
-          ...le(body.length, 4), ...le(usize, 4), ...le(nameForCentral.length, 2), ...le(0, 2), ...le(0, 2), ...le(0, 2), ...le(0, 2),
-          ...le(attrs, 4), ...le(at, 4),
+          ...le(0x02014b50, 4),
+          ...le(madeBy, 2),
+          ...le(20, 2),
+          ...le(flags, 2),
+          ...le(method, 2),
+          ...le(0, 4),
+          ...le(crc, 4),
+          ...le(body.length, 4),
+          ...le(usize, 4),
+          ...le(nameForCentral.length, 2),
+          ...le(0, 2),
+          ...le(0, 2),
+          ...le(0, 2),
+          ...le(0, 2),
+          ...le(attrs, 4),
+          ...le(at, 4),
         ]),
         nameForCentral,
       ),
@@ -62,7 +86,14 @@ export function rawZip(entries: RawEntry[]): Uint8Array {
   }
   const cd = concatBytes(...centrals);
   const eocd = Uint8Array.from([
-    ...le(0x06054b50, 4), ...le(0, 2), ...le(0, 2), ...le(entries.length, 2), ...le(entries.length, 2), ...le(cd.length, 4), ...le(offset, 4), ...le(0, 2),
+    ...le(0x06054b50, 4),
+    ...le(0, 2),
+    ...le(0, 2),
+    ...le(entries.length, 2),
+    ...le(entries.length, 2),
+    ...le(cd.length, 4),
+    ...le(offset, 4),
+    ...le(0, 2),
   ]);
   return concatBytes(...locals, cd, eocd);
 }

@@ -27,7 +27,15 @@ async function build(parts = log, extra: Partial<Parameters<typeof assemblePacka
   const files = deviceFiles(parts);
   const evidence = decodeDeviceEvidence(files, { rootPublicKeyPem: null });
   return assemblePackage({
-    evidence, deviceFiles: files, claim: CLAIM, policy: DEFAULT_POLICY, photos: [photo], createdAt: CREATED, toolVersion: '0.1.0', signer, ...extra,
+    evidence,
+    deviceFiles: files,
+    claim: CLAIM,
+    policy: DEFAULT_POLICY,
+    photos: [photo],
+    createdAt: CREATED,
+    toolVersion: '0.1.0',
+    signer,
+    ...extra,
   });
 }
 
@@ -46,10 +54,26 @@ describe('diagnosis package', () => {
   it('has the documented layout and verifies completely', async () => {
     const { files, evaluation, manifest } = await build();
     expect([...files.keys()].sort()).toEqual([
-      'SHA256SUMS', 'SHA256SUMS.sig', 'SHA256SUMS.sshsig', 'VERIFY.txt', 'claim.json', 'data/events.csv', 'data/records.csv',
-      'device/certificate.psdc', 'device/checkpoint.json', 'device/identity.json', 'device/open-segment.bin', 'device/segments.bin',
-      'evaluation.json', 'keys/allowed_signers', 'keys/install.pub', 'keys/install.pub.pem', 'manifest.json', 'photos/01-pack__1_.jpg',
-      'policy.json', 'report.html',
+      'SHA256SUMS',
+      'SHA256SUMS.sig',
+      'SHA256SUMS.sshsig',
+      'VERIFY.txt',
+      'claim.json',
+      'data/events.csv',
+      'data/records.csv',
+      'device/certificate.psdc',
+      'device/checkpoint.json',
+      'device/identity.json',
+      'device/open-segment.bin',
+      'device/segments.bin',
+      'evaluation.json',
+      'keys/allowed_signers',
+      'keys/install.pub',
+      'keys/install.pub.pem',
+      'manifest.json',
+      'photos/01-pack__1_.jpg',
+      'policy.json',
+      'report.html',
     ]);
     expect(evaluation.verdict).toBe('excluded');
     expect(evaluation.excludedBy).toEqual(['over-discharge-current']);
@@ -59,7 +83,25 @@ describe('diagnosis package', () => {
     expect(v.checks.filter((c) => !c.ok)).toEqual([]);
     expect(v.ok).toBe(true);
     expect(v.line).toMatch(/^VERIFIED: EXCLUDED by clause over-discharge-current/);
-    expect(v.checks.map((c) => c.id)).toEqual(expect.arrayContaining(['archive', 'hashes', 'install-key', 'signature-raw', 'signature-ssh', 'verify-text', 'manifest', 'device-certificate', 'extent', 'segment-signatures', 'segment-chain', 'dates', 'csv', 'evaluation', 'report']));
+    expect(v.checks.map((c) => c.id)).toEqual(
+      expect.arrayContaining([
+        'archive',
+        'hashes',
+        'install-key',
+        'signature-raw',
+        'signature-ssh',
+        'verify-text',
+        'manifest',
+        'device-certificate',
+        'extent',
+        'segment-signatures',
+        'segment-chain',
+        'dates',
+        'csv',
+        'evaluation',
+        'report',
+      ]),
+    );
   });
 
   it('the report is self-contained and escapes customer text', async () => {
@@ -146,7 +188,8 @@ describe('diagnosis package', () => {
   it('recomputing the package gives byte-identical evaluation, CSVs and manifest', async () => {
     const a = await build();
     const b = await build();
-    for (const n of [FILES.evaluation, FILES.recordsCsv, FILES.eventsCsv, FILES.manifest, FILES.report, FILES.sums]) expect(b.files.get(n)).toEqual(a.files.get(n));
+    for (const n of [FILES.evaluation, FILES.recordsCsv, FILES.eventsCsv, FILES.manifest, FILES.report, FILES.sums])
+      expect(b.files.get(n)).toEqual(a.files.get(n));
     expect(readZipFiles(writeZip(a.files)).get(FILES.manifest)).toEqual(a.files.get(FILES.manifest));
   });
 });
@@ -156,30 +199,36 @@ describe('device evidence decoder on hostile input', () => {
     const base = deviceFiles(log);
     const names = [...base.keys()];
     fc.assert(
-      fc.property(fc.constantFrom(...names), fc.nat(), fc.integer({ min: 1, max: 255 }), fc.option(fc.uint8Array({ maxLength: 300 })), (name, pos, x, replacement) => {
-        const files = new Map(base);
-        if (replacement !== null) files.set(name, replacement);
-        else {
-          const b = files.get(name)!.slice();
-          b[pos % b.length] ^= x;
-          files.set(name, b);
-        }
-        // A closed segment's signature field is outside what its hash covers; when the checkpoint's
-        // attested chain head binds an unbroken chain, per-segment signatures are not checked
-        // (ARCHITECTURE.md 4b), so a flipped signature byte changes no evidence and may pass.
-        const segSize = new DataView(base.get('segments.bin')!.buffer, base.get('segments.bin')!.byteOffset).getUint32(8, true);
-        const inSignature = name === 'segments.bin' && (pos % files.get(name)!.length) % segSize >= segSize - 64;
-        try {
-          const ev = decodeDeviceEvidence(files, { rootPublicKeyPem: log.ca.pem });
-          // A changed byte in signed data never decodes clean. (A whole file replaced may just be
-          // less data, e.g. no closed segments: the evaluation then sees fewer records.)
-          if (replacement === null && !inSignature && (name === 'segments.bin' || name === 'open-segment.bin' || name === 'certificate.psdc')) {
-            expect(ev.checks.some((c) => !c.ok) || ev.gaps.length > 0).toBe(true);
+      fc.property(
+        fc.constantFrom(...names),
+        fc.nat(),
+        fc.integer({ min: 1, max: 255 }),
+        fc.option(fc.uint8Array({ maxLength: 300 })),
+        (name, pos, x, replacement) => {
+          const files = new Map(base);
+          if (replacement !== null) files.set(name, replacement);
+          else {
+            const b = files.get(name)!.slice();
+            b[pos % b.length] ^= x;
+            files.set(name, b);
           }
-        } catch (e) {
-          expect(e).toBeInstanceOf(PackscopeError);
-        }
-      }),
+          // A closed segment's signature field is outside what its hash covers; when the checkpoint's
+          // attested chain head binds an unbroken chain, per-segment signatures are not checked
+          // (ARCHITECTURE.md 4b), so a flipped signature byte changes no evidence and may pass.
+          const segSize = new DataView(base.get('segments.bin')!.buffer, base.get('segments.bin')!.byteOffset).getUint32(8, true);
+          const inSignature = name === 'segments.bin' && (pos % files.get(name)!.length) % segSize >= segSize - 64;
+          try {
+            const ev = decodeDeviceEvidence(files, { rootPublicKeyPem: log.ca.pem });
+            // A changed byte in signed data never decodes clean. (A whole file replaced may just be
+            // less data, e.g. no closed segments: the evaluation then sees fewer records.)
+            if (replacement === null && !inSignature && (name === 'segments.bin' || name === 'open-segment.bin' || name === 'certificate.psdc')) {
+              expect(ev.checks.some((c) => !c.ok) || ev.gaps.length > 0).toBe(true);
+            }
+          } catch (e) {
+            expect(e).toBeInstanceOf(PackscopeError);
+          }
+        },
+      ),
       { numRuns: 60 },
     );
   });

@@ -24,7 +24,14 @@ const NAME = 'photos/01-label.png';
 
 beforeAll(async () => {
   const log = makeDeviceLog(values(stream(120)));
-  await createPackageFile({ parts: log, claim: CLAIM, policy: DEFAULT_POLICY, photos: [{ name: 'label.png', data: png }], out: pkg, keyStore: new FileKeyStore(path.join(dir, 'config')) });
+  await createPackageFile({
+    parts: log,
+    claim: CLAIM,
+    policy: DEFAULT_POLICY,
+    photos: [{ name: 'label.png', data: png }],
+    out: pkg,
+    keyStore: new FileKeyStore(path.join(dir, 'config')),
+  });
 });
 
 describe('claim photos', () => {
@@ -32,7 +39,9 @@ describe('claim photos', () => {
     writeFileSync(path.join(dir, 'label.png'), png);
     writeFileSync(path.join(dir, 'notes.jpg'), 'not a picture\n');
     expect(inspectPhoto(path.join(dir, 'label.png'))).toEqual({ path: path.join(dir, 'label.png'), name: 'label.png', bytes: png.length, kind: 'png' });
-    expect(() => inspectPhoto(path.join(dir, 'notes.jpg'))).toThrow(expect.objectContaining({ code: 'USAGE', message: expect.stringContaining('not a JPEG, PNG, WebP or HEIC image') }));
+    expect(() => inspectPhoto(path.join(dir, 'notes.jpg'))).toThrow(
+      expect.objectContaining({ code: 'USAGE', message: expect.stringContaining('not a JPEG, PNG, WebP or HEIC image') }),
+    );
     expect(() => inspectPhoto(path.join(dir, 'absent.png'))).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
   });
 
@@ -52,7 +61,10 @@ describe('claim photos', () => {
     expect(got.kind).toBe('png');
     expect(Buffer.from(got.base64, 'base64').equals(Buffer.from(png))).toBe(true);
     // The file changed since the screen verified it.
-    await expect(packagePhoto(pkg, NAME, '0'.repeat(64))).rejects.toMatchObject({ code: 'REFUSED', message: expect.stringContaining('changed since it was verified') });
+    await expect(packagePhoto(pkg, NAME, '0'.repeat(64))).rejects.toMatchObject({
+      code: 'REFUSED',
+      message: expect.stringContaining('changed since it was verified'),
+    });
     await expect(packagePhoto(pkg, 'photos/02-other.png', sha(pkg))).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
@@ -63,14 +75,18 @@ describe('claim photos', () => {
     files.set(NAME, makePng(40, 31));
     const swapped = path.join(dir, 'swapped.psdiag');
     writeFileSync(swapped, writeZip(files));
-    await expect(packagePhoto(swapped, NAME, sha(swapped))).rejects.toMatchObject({ code: 'VERIFY_FAILED', message: expect.stringContaining('does not match SHA256SUMS') });
+    await expect(packagePhoto(swapped, NAME, sha(swapped))).rejects.toMatchObject({
+      code: 'VERIFY_FAILED',
+      message: expect.stringContaining('does not match SHA256SUMS'),
+    });
   });
 
   it('are named by the request schema as package entries only (no path tricks reach the host)', () => {
     const req = contract.methods['package.photo'].request;
     const ok = { path: pkg, name: NAME, sha256: 'a'.repeat(64) };
     expect(req.safeParse(ok).success).toBe(true);
-    for (const name of ['photos/../SHA256SUMS', 'claim.json', 'photos/a/b.png', '/etc/passwd', 'photos/']) expect(req.safeParse({ ...ok, name }).success).toBe(false);
+    for (const name of ['photos/../SHA256SUMS', 'claim.json', 'photos/a/b.png', '/etc/passwd', 'photos/'])
+      expect(req.safeParse({ ...ok, name }).success).toBe(false);
     expect(req.safeParse({ ...ok, sha256: 'xyz' }).success).toBe(false);
     const create = contract.methods['package.create'].request;
     const claimReq = { logPath: '/a.pslog', claim: CLAIM, out: '/b.psdiag' };

@@ -52,7 +52,11 @@ describe('policy store', () => {
     expect(s.add(v(1)).added).toBe(false);
     expect(s.add(v(2, 730)).added).toBe(true);
     s.add(DEFAULT_POLICY);
-    expect(s.list().map((p) => [p.id, p.version])).toEqual([['acme-lfp', 1], ['acme-lfp', 2], [DEFAULT_POLICY.id, null]]);
+    expect(s.list().map((p) => [p.id, p.version])).toEqual([
+      ['acme-lfp', 1],
+      ['acme-lfp', 2],
+      [DEFAULT_POLICY.id, null],
+    ]);
     expect(s.byId('acme-lfp').map((p) => p.version)).toEqual([1, 2]);
     expect(readdirSync(s.dir)).toHaveLength(3);
   });
@@ -104,7 +108,9 @@ describe('policy store', () => {
   it('property: whatever is added, no id and version ever names two contents', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.record({ version: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }), days: fc.integer({ min: 365, max: 367 }) }), { maxLength: 12 }),
+        fc.array(fc.record({ version: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }), days: fc.integer({ min: 365, max: 367 }) }), {
+          maxLength: 12,
+        }),
         (adds) => {
           const s = fresh();
           for (const a of adds) {

@@ -66,7 +66,10 @@ describe('claim code', () => {
         const code = codeFromNonce(nonce);
         expect(code).toHaveLength(21);
         expect(nonceFromCode(code)).toEqual(nonce);
-        const loose = code.toLowerCase().replace(/0/g, 'o').replace(/1/g, () => (spaced ? 'l' : 'I'));
+        const loose = code
+          .toLowerCase()
+          .replace(/0/g, 'o')
+          .replace(/1/g, () => (spaced ? 'l' : 'I'));
         expect(nonceFromCode(spaced ? loose.replace(/-/g, ' ') : loose.replace(/-/g, ''))).toEqual(nonce);
         expect(nonceFromCode(` ${code.replace(/-/g, ' - ')} `)).toEqual(nonce);
       }),
@@ -200,8 +203,12 @@ describe('claim ticket', () => {
     const text = encodeTicketFile(file);
     expect(decodeError(() => parseTicketFile(text.replace('"key"', '"kee"'))).message).toMatch(/key/);
     expect(decodeError(() => parseTicketFile(JSON.stringify({ ...file, extra: 1 }))).message).toMatch(/extra|Unrecognized/);
-    expect(decodeError(() => parseTicketFile(JSON.stringify({ ...file, ticket: { ...file.ticket, nonce: 'AB' + file.ticket.nonce.slice(2) } }))).message).toMatch(/ticket\.nonce/);
-    expect(decodeError(() => parseTicketFile(JSON.stringify({ ...file, ticket: { ...file.ticket, schema: 'packscope-claim-ticket/2' } }))).message).toMatch(/ticket\.schema/);
+    expect(
+      decodeError(() => parseTicketFile(JSON.stringify({ ...file, ticket: { ...file.ticket, nonce: 'AB' + file.ticket.nonce.slice(2) } }))).message,
+    ).toMatch(/ticket\.nonce/);
+    expect(decodeError(() => parseTicketFile(JSON.stringify({ ...file, ticket: { ...file.ticket, schema: 'packscope-claim-ticket/2' } }))).message).toMatch(
+      /ticket\.schema/,
+    );
     expect(decodeError(() => parseTicketFile(' '.repeat(5000))).message).toMatch(/more than the 4096/);
     expect(decodeError(() => parseTicketFile('{')).message).toMatch(/not valid JSON/);
   });
@@ -255,7 +262,9 @@ describe('claim ticket', () => {
       fc.uint8Array({ maxLength: 300 }),
       fc.jsonValue().map((v) => JSON.stringify(v)),
       fc.anything().map((v) => JSON.stringify({ ...file, ticket: { ...file.ticket, serial: v } }) ?? ''),
-      fc.tuple(fc.nat(text.length), fc.nat(text.length), fc.string({ maxLength: 8 })).map(([a, b, s]) => text.slice(0, Math.min(a, b)) + s + text.slice(Math.max(a, b))),
+      fc
+        .tuple(fc.nat(text.length), fc.nat(text.length), fc.string({ maxLength: 8 }))
+        .map(([a, b, s]) => text.slice(0, Math.min(a, b)) + s + text.slice(Math.max(a, b))),
     );
     fc.assert(
       fc.property(inputs, (input) => {

@@ -98,7 +98,9 @@ describe('ZIP entries run contiguously from offset 0 to the central directory', 
     const hidden = insertAt(good, cdOffset, localRecord('run.sh', enc('#!/bin/sh\nrm -rf ~\n')));
     const e = refusal(hidden);
     expect(e).toBeInstanceOf(UnsafeArchiveError);
-    expect(e.message).toBe(`a local entry at offset ${cdOffset}, between the last entry "photos/p.jpg" and the central directory, is missing from the central directory (a hidden entry)`);
+    expect(e.message).toBe(
+      `a local entry at offset ${cdOffset}, between the last entry "photos/p.jpg" and the central directory, is missing from the central directory (a hidden entry)`,
+    );
     // Everything else about it is consistent: the listed entries alone would read fine.
     expect(layout(hidden).entries.map((x) => x.name)).toEqual(['a.txt', 'b.csv', 'photos/p.jpg']);
   });
@@ -108,7 +110,9 @@ describe('ZIP entries run contiguously from offset 0 to the central directory', 
     const second = layout(good).entries[1]!.local;
     const between = refusal(insertAt(good, second, localRecord('x.bin', enc('payload'))));
     expect(between).toBeInstanceOf(UnsafeArchiveError);
-    expect(between.message).toMatch(new RegExp(`^a local entry at offset ${second}, between entries "a.txt" and "b.csv", is missing from the central directory`));
+    expect(between.message).toMatch(
+      new RegExp(`^a local entry at offset ${second}, between entries "a.txt" and "b.csv", is missing from the central directory`),
+    );
     const first = refusal(insertAt(good, 0, localRecord('x.bin', enc('payload'))));
     expect(first.message).toMatch(/^a local entry at offset 0, before the first entry, is missing from the central directory/);
   });
@@ -218,12 +222,25 @@ describe('ZIP entries run contiguously from offset 0 to the central directory', 
   it('every package the project writes still opens and verifies its archive', async () => {
     const sk = ed25519.utils.randomSecretKey(new Uint8Array(32).fill(9));
     const signer: PackageSigner = { publicKey: ed25519.getPublicKey(sk), sign: (m) => ed25519.sign(m, sk) };
-    const log = makeDeviceLog(values(stream(300, (r, i) => { if (i >= 100 && i <= 115) r.current = -260; })));
+    const log = makeDeviceLog(
+      values(
+        stream(300, (r, i) => {
+          if (i >= 100 && i <= 115) r.current = -260;
+        }),
+      ),
+    );
     const files = deviceFiles(log);
     const evidence = decodeDeviceEvidence(files, { rootPublicKeyPem: null });
     for (const photos of [[], [{ name: 'pack.jpg', data: new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]) }]]) {
       const pkg = await assemblePackage({
-        evidence, deviceFiles: files, claim: CLAIM, policy: DEFAULT_POLICY, photos, createdAt: new Date('2026-06-03T10:00:00Z'), toolVersion: '0.1.0', signer,
+        evidence,
+        deviceFiles: files,
+        claim: CLAIM,
+        policy: DEFAULT_POLICY,
+        photos,
+        createdAt: new Date('2026-06-03T10:00:00Z'),
+        toolVersion: '0.1.0',
+        signer,
       });
       const zip = writeZip(pkg.files);
       const z = openZip(zip);

@@ -19,8 +19,7 @@ export async function bootEnv(o: { slotSize?: number; appSize?: number; seed?: n
     seed: o.seed ?? 1,
   });
   /** A fresh bootloader over the same flash: what a reboot gives (RAM state lost). */
-  const rebootFresh = () =>
-    new Bootloader({ flash: store.flash, layout: store.bootloader.layout, trustedKeys: store.bootloader.trustedKeys, boardId: BOARD });
+  const rebootFresh = () => new Bootloader({ flash: store.flash, layout: store.bootloader.layout, trustedKeys: store.bootloader.trustedKeys, boardId: BOARD });
   return { storage, ...store, rebootFresh };
 }
 

@@ -110,7 +110,6 @@ describe('bootloader state machine', () => {
   });
 });
 
-
 describe('bootloader recovery', () => {
   it('a primary image damaged in flash is replaced by a valid secondary image at boot', async () => {
     const env = await bootEnv();

@@ -72,7 +72,9 @@ describe('flash back ends as services', () => {
 
     // Keys the caller requires but that did not sign the image: refused before anything is written.
     const stranger = generateKey('ed25519');
-    const refused = await rejection(runFlashJob(frozen<NativeFlashJob>({ protocol: 'native', port: board.port, image: v11, trust: [{ key: stranger.publicKey, name: 'stranger' }] })));
+    const refused = await rejection(
+      runFlashJob(frozen<NativeFlashJob>({ protocol: 'native', port: board.port, image: v11, trust: [{ key: stranger.publicKey, name: 'stranger' }] })),
+    );
     expect(refused.code).toBe('REFUSED');
     expect(refused.details).toMatchObject({ reason: 'not_trusted_by_user' });
 
@@ -95,7 +97,15 @@ describe('flash back ends as services', () => {
     // The same image as a test run: resumes from what the board already holds.
     const progress: FlashProgress[] = [];
     const lines: string[] = [];
-    const job = frozen<NativeFlashJob>({ protocol: 'native', port: board.port, image: v11, confirm: false, compress: true, onProgress: (p) => progress.push(p), log: (l) => lines.push(l) });
+    const job = frozen<NativeFlashJob>({
+      protocol: 'native',
+      port: board.port,
+      image: v11,
+      confirm: false,
+      compress: true,
+      onProgress: (p) => progress.push(p),
+      log: (l) => lines.push(l),
+    });
     const snapshot = JSON.stringify(job);
     const r = await runFlashJob(job);
     expect(JSON.stringify(job)).toBe(snapshot);
@@ -171,7 +181,15 @@ describe('flash back ends as services', () => {
 
     const phases = new Set<string>();
     const lines: string[] = [];
-    const job = frozen<Stm32RomFlashJob>({ protocol: 'stm32-rom', port, firmware: fw, address: 0x0800_4000, go: true, onProgress: (p) => phases.add(p.phase), log: (l) => lines.push(l) });
+    const job = frozen<Stm32RomFlashJob>({
+      protocol: 'stm32-rom',
+      port,
+      firmware: fw,
+      address: 0x0800_4000,
+      go: true,
+      onProgress: (p) => phases.add(p.phase),
+      log: (l) => lines.push(l),
+    });
     const snapshot = JSON.stringify(job);
     const r = await runFlashJob(job);
     expect(JSON.stringify(job)).toBe(snapshot);
@@ -192,7 +210,13 @@ describe('flash back ends as services', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ps-flash-backends-'));
     dirs.push(dir);
     const hexFile = path.join(dir, 'app.hex');
-    writeFileSync(hexFile, writeIntelHex([{ address: 0x0800_0000, data: fw.subarray(0, 512) }, { address: 0x0800_8000, data: fw.subarray(0, 300) }]));
+    writeFileSync(
+      hexFile,
+      writeIntelHex([
+        { address: 0x0800_0000, data: fw.subarray(0, 512) },
+        { address: 0x0800_8000, data: fw.subarray(0, 300) },
+      ]),
+    );
     const h = await runFlashJob(frozen<Stm32RomFlashJob>({ protocol: 'stm32-rom', port, firmware: hexFile, verify: false, parity: 'even', baudRate: 57600 }));
     expect(h.format).toBe('ihex');
     expect(h.baudRate).toBe(57600);
@@ -206,7 +230,9 @@ describe('flash back ends as services', () => {
 
     // Cancelled while writing: says so, and what the board is left with.
     const ac = new AbortController();
-    const cancelled = await rejection(runFlashJob({ protocol: 'stm32-rom', port, firmware: fw, signal: ac.signal, onProgress: (p) => p.phase === 'write' && ac.abort() }));
+    const cancelled = await rejection(
+      runFlashJob({ protocol: 'stm32-rom', port, firmware: fw, signal: ac.signal, onProgress: (p) => p.phase === 'write' && ac.abort() }),
+    );
     expect(cancelled.code).toBe('CANCELLED');
     expect(cancelled.message).toMatch(/stays in its bootloader/);
   });
@@ -217,7 +243,15 @@ describe('flash back ends as services', () => {
     try {
       const fw = Uint8Array.from({ length: 1500 }, (_, i) => (i * 13) & 0xff);
       const lines: string[] = [];
-      const r = await runFlashJob(frozen<Stm32RomFlashJob>({ protocol: 'stm32-rom', port: 'sim:?personality=stm32-rom&unpaced=1', firmware: fw, erase: 'mass', log: (l) => lines.push(l) }));
+      const r = await runFlashJob(
+        frozen<Stm32RomFlashJob>({
+          protocol: 'stm32-rom',
+          port: 'sim:?personality=stm32-rom&unpaced=1',
+          firmware: fw,
+          erase: 'mass',
+          log: (l) => lines.push(l),
+        }),
+      );
       expect(r.result.part).toMatch(/STM32F10xxx/);
       expect(r.result.erased.length).toBe(128);
       expect(r.result.collateralErasedBytes).toBe(128 * 1024 - fw.length);

@@ -7,7 +7,12 @@ import { Random } from '../../../shared/util/random.js';
 const layout = makeLayout({ slotSize: 8192 });
 
 function state(n: number): BootState {
-  return { ...INITIAL_STATE, securityCounter: n, pending: n % 3 === 0 ? 'test' : 'none', swap: n % 5 === 0 ? { kind: 'perm', sectors: 2, index: n % 2, step: n % 3 } : null };
+  return {
+    ...INITIAL_STATE,
+    securityCounter: n,
+    pending: n % 3 === 0 ? 'test' : 'none',
+    swap: n % 5 === 0 ? { kind: 'perm', sectors: 2, index: n % 2, step: n % 3 } : null,
+  };
 }
 
 describe('boot-state journal', () => {

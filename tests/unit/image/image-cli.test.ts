@@ -36,7 +36,21 @@ describe('packscope image', () => {
 
   it('signs a .hex into a .hex and a .bin, and inspect checks them against --trust keys', async () => {
     const hexIn = path.join(FIX, 'payload-4096.hex');
-    const s = await cli(['image', 'sign', '--key', p('ecdsa-p256.pem'), '--version', '2.1.0+9', '--board', 'PSB-16S-LFP-A', '--security-counter', '4', hexIn, p('out.hex'), '--json']);
+    const s = await cli([
+      'image',
+      'sign',
+      '--key',
+      p('ecdsa-p256.pem'),
+      '--version',
+      '2.1.0+9',
+      '--board',
+      'PSB-16S-LFP-A',
+      '--security-counter',
+      '4',
+      hexIn,
+      p('out.hex'),
+      '--json',
+    ]);
     expect(s.code, s.err.join('\n')).toBe(0);
     const { image, format, address } = decodeImageFile(new Uint8Array(readFileSync(p('out.hex'))));
     expect(format).toBe('ihex');
@@ -45,7 +59,13 @@ describe('packscope image', () => {
 
     const ok = await cli(['image', 'inspect', p('out.hex'), '--trust', p('ecdsa-p256.pub.pem'), '--json']);
     expect(ok.code).toBe(0);
-    expect(JSON.parse(ok.out[0]!)).toMatchObject({ valid: true, version: '2.1.0+9', boardId: 'PSB-16S-LFP-A', securityCounter: 4, signature: { status: 'valid' } });
+    expect(JSON.parse(ok.out[0]!)).toMatchObject({
+      valid: true,
+      version: '2.1.0+9',
+      boardId: 'PSB-16S-LFP-A',
+      securityCounter: 4,
+      signature: { status: 'valid' },
+    });
 
     const wrong = await cli(['image', 'inspect', p('out.hex'), '--trust', p('ed25519.pub.pem')]);
     expect(wrong.code).toBe(6);

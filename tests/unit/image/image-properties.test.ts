@@ -42,7 +42,10 @@ const small = signImage({ payload: new Uint8Array(64).fill(7), version: parseVer
 
 describe('decoders never throw anything but DecodeError', () => {
   it('parseImage on arbitrary bytes', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 600 }), (b) => onlyDecodeErrors(() => parseImage(b))), { numRuns: 500 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 600 }), (b) => onlyDecodeErrors(() => parseImage(b))),
+      { numRuns: 500 },
+    );
   });
   it('parseImage on mutated valid images (header, TLV lengths, truncation)', () => {
     fc.assert(
@@ -68,12 +71,14 @@ describe('decoders never throw anything but DecodeError', () => {
     );
   });
   it('parseIntelHex on arbitrary text and on hex-looking lines', () => {
-    const hexLine = fc
-      .uint8Array({ minLength: 0, maxLength: 24 })
-      .map((b) => ':' + toHex(b).toUpperCase());
+    const hexLine = fc.uint8Array({ minLength: 0, maxLength: 24 }).map((b) => ':' + toHex(b).toUpperCase());
     fc.assert(
-      fc.property(fc.oneof(fc.string({ maxLength: 200 }), fc.array(hexLine, { maxLength: 8 }).map((l) => l.join('\n') + '\n:00000001FF\n')), (t) =>
-        onlyDecodeErrors(() => hexToBinary(parseIntelHex(t))),
+      fc.property(
+        fc.oneof(
+          fc.string({ maxLength: 200 }),
+          fc.array(hexLine, { maxLength: 8 }).map((l) => l.join('\n') + '\n:00000001FF\n'),
+        ),
+        (t) => onlyDecodeErrors(() => hexToBinary(parseIntelHex(t))),
       ),
       { numRuns: 500 },
     );
@@ -81,16 +86,20 @@ describe('decoders never throw anything but DecodeError', () => {
   it('image meta and firmware message decoders on arbitrary bytes', () => {
     const meta = encodeImageMeta(parseImage(small));
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 300 }), fc.array(fc.tuple(fc.nat(meta.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }), (b, muts) => {
-        onlyDecodeErrors(() => parseImageMeta(b));
-        const m = meta.slice();
-        for (const [o, v] of muts) m[o] = v;
-        onlyDecodeErrors(() => precheckImage(parseImageMeta(m), { trustedKeys: [{ key: KEYS.ed25519.publicKey, name: 'k' }], boardId: 'BMS-X' }));
-        onlyDecodeErrors(() => decodeHashesRequest(b));
-        onlyDecodeErrors(() => decodeHashesResponse(b, 2));
-        onlyDecodeErrors(() => decodeJson(b));
-        onlyDecodeErrors(() => requestBody(b));
-      }),
+      fc.property(
+        fc.uint8Array({ maxLength: 300 }),
+        fc.array(fc.tuple(fc.nat(meta.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }),
+        (b, muts) => {
+          onlyDecodeErrors(() => parseImageMeta(b));
+          const m = meta.slice();
+          for (const [o, v] of muts) m[o] = v;
+          onlyDecodeErrors(() => precheckImage(parseImageMeta(m), { trustedKeys: [{ key: KEYS.ed25519.publicKey, name: 'k' }], boardId: 'BMS-X' }));
+          onlyDecodeErrors(() => decodeHashesRequest(b));
+          onlyDecodeErrors(() => decodeHashesResponse(b, 2));
+          onlyDecodeErrors(() => decodeJson(b));
+          onlyDecodeErrors(() => requestBody(b));
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -137,7 +146,9 @@ describe('round trips', () => {
           const other = KEYS[type === 'ed25519' ? 'ecdsa-p256' : 'ed25519'];
           expect(verifyImage(img, { trustedKeys: [{ key: other.publicKey, name: 'o' }] }).signature.status).toBe('unknown_key');
           if (counter !== undefined && counter < 0xffffffff) {
-            expect(verifyImage(img, { trustedKeys: [{ key: key.publicKey, name: 'k' }], minSecurityCounter: counter + 1 }).reason).toBe('security_counter_too_low');
+            expect(verifyImage(img, { trustedKeys: [{ key: key.publicKey, name: 'k' }], minSecurityCounter: counter + 1 }).reason).toBe(
+              'security_counter_too_low',
+            );
           }
         },
       ),

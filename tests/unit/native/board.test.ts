@@ -111,7 +111,13 @@ describe('bulk transfer opening rules', () => {
     const other = fakeSession(board);
     const open = (transferId: number, from = session) =>
       board.native.dispatch(
-        { version: 1, type: MSG.REQUEST, seq: transferId, cmd: CMD.BULK_WRITE_OPEN, payload: BULK_OPEN.encode({ transferId, region: 1, flags: 0, offset: 0, length: 4096, chunkSize: 1024, window: 4 }) },
+        {
+          version: 1,
+          type: MSG.REQUEST,
+          seq: transferId,
+          cmd: CMD.BULK_WRITE_OPEN,
+          payload: BULK_OPEN.encode({ transferId, region: 1, flags: 0, offset: 0, length: 4096, chunkSize: 1024, window: 4 }),
+        },
         from,
       );
     expect(decodeFrame((await open(1))!.subarray(0, -1)).type).toBe(MSG.RESPONSE);

@@ -20,9 +20,20 @@ const cases: Array<[string, M.Codec<any>, fc.Arbitrary<any>]> = [
     'IDENTITY',
     M.IDENTITY,
     fc.record({
-      protocolVersion: u8, model: str, serial: str, boardId: str, hardwareRevision: str, firmwareVersion: str, bootloaderVersion: str,
-      cellCount: u8, chemistry: fc.constantFrom('unknown', 'lfp', 'nmc'), nominalCapacityMah: u32, capabilities: u16, maxPayload: u16,
-      bootCount: u32, uptimeMs: u32,
+      protocolVersion: u8,
+      model: str,
+      serial: str,
+      boardId: str,
+      hardwareRevision: str,
+      firmwareVersion: str,
+      bootloaderVersion: str,
+      cellCount: u8,
+      chemistry: fc.constantFrom('unknown', 'lfp', 'nmc'),
+      nominalCapacityMah: u32,
+      capabilities: u16,
+      maxPayload: u16,
+      bootCount: u32,
+      uptimeMs: u32,
     }),
   ],
   ['DEVICE_KEY', M.DEVICE_KEY, fc.record({ publicKey: blob })],
@@ -30,8 +41,15 @@ const cases: Array<[string, M.Codec<any>, fc.Arbitrary<any>]> = [
     'TELEMETRY',
     M.TELEMETRY,
     fc.record({
-      t, packMv: u32, currentMa: i32, socCenti: u16, sohCenti: u16, status: u16, alarms: u32,
-      cellMv: fc.array(u16, { maxLength: 32 }), tempDeci: fc.array(fc.integer({ min: -0x8000, max: 0x7fff }), { maxLength: 16 }),
+      t,
+      packMv: u32,
+      currentMa: i32,
+      socCenti: u16,
+      sohCenti: u16,
+      status: u16,
+      alarms: u32,
+      cellMv: fc.array(u16, { maxLength: 32 }),
+      tempDeci: fc.array(fc.integer({ min: -0x8000, max: 0x7fff }), { maxLength: 16 }),
     }),
   ],
   ['TELEMETRY_START', M.TELEMETRY_START, fc.record({ rateMilliHz: u32 })],
@@ -149,7 +167,7 @@ describe('bulk chunks and the windowed engine', () => {
         fc.integer({ min: 1, max: 2 ** 31 }),
         (length, chunkSize, window, loss, seed) => {
           let s = seed;
-          const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+          const rnd = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
           const start = 100;
           const src = new Uint8Array(length).map((_, i) => (i * 31) & 0xff);
           const sender = new BulkSender({ start, length, chunkSize, window, initialRtoMs: 50, minRtoMs: 20 });

@@ -201,17 +201,19 @@ describe('bulk read with a streaming consumer', () => {
     const n = s.native!;
     const parts: Array<[number, number]> = [];
     const chunks: Uint8Array[] = [];
-    const r = await clock.run(n.bulkRead({
-      region: 'scratch',
-      offset: 1000,
-      length: 50_000,
-      chunkSize: 1024,
-      onData: async (off, data) => {
-        await clock.sleep(1); // a slow consumer (disk) must not reorder
-        parts.push([off, data.length]);
-        chunks.push(data.slice());
-      },
-    }));
+    const r = await clock.run(
+      n.bulkRead({
+        region: 'scratch',
+        offset: 1000,
+        length: 50_000,
+        chunkSize: 1024,
+        onData: async (off, data) => {
+          await clock.sleep(1); // a slow consumer (disk) must not reorder
+          parts.push([off, data.length]);
+          chunks.push(data.slice());
+        },
+      }),
+    );
     expect(r.data).toBeNull();
     let expectOff = 1000;
     for (const [off, len] of parts) {

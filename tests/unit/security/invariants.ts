@@ -19,7 +19,15 @@ export interface ShellFiles {
 }
 
 export const IPC_CHANNEL = 'packscope:rpc';
-const EVIL = ['https://evil.example/', 'https://evil.example/?https://github.com/packscope/packscope', 'http://github.com/packscope/packscope', 'file:///etc/passwd', 'javascript:alert(1)', 'https://github.com.evil.example/packscope/packscope', 'smb://host/share'];
+const EVIL = [
+  'https://evil.example/',
+  'https://evil.example/?https://github.com/packscope/packscope',
+  'http://github.com/packscope/packscope',
+  'file:///etc/passwd',
+  'javascript:alert(1)',
+  'https://github.com.evil.example/packscope/packscope',
+  'smb://host/share',
+];
 const ALLOWED = 'https://github.com/packscope/packscope/issues';
 
 function appRoot(): string {
@@ -83,7 +91,14 @@ export async function checkMain(file: string): Promise<string[]> {
     if (ok.status !== 200) v.push('app://packscope/index.html is not served');
     if (!csp.includes("default-src 'none'") || !csp.includes("script-src 'self'")) v.push(`CSP too weak: ${csp}`);
     if (/unsafe-(inline|eval)|\*/.test(csp)) v.push(`CSP allows unsafe sources: ${csp}`);
-    for (const url of ['app://packscope/../secret.txt', 'app://packscope/%2e%2e/secret.txt', 'app://evil/index.html', 'app://packscope/..%2fsecret.txt', 'app://packscope/..%2f..%2fsecret.txt', 'app://packscope/%2e%2e%2fsecret.txt']) {
+    for (const url of [
+      'app://packscope/../secret.txt',
+      'app://packscope/%2e%2e/secret.txt',
+      'app://evil/index.html',
+      'app://packscope/..%2fsecret.txt',
+      'app://packscope/..%2f..%2fsecret.txt',
+      'app://packscope/%2e%2e%2fsecret.txt',
+    ]) {
       const r = await handler({ url });
       if (r.status === 200) v.push(`app:// served ${url} from outside the renderer`);
     }
@@ -92,9 +107,12 @@ export async function checkMain(file: string): Promise<string[]> {
   // Navigation, redirects, webviews and new windows are denied; only allowlisted https opens outside.
   const wc = win.webContents;
   const ev = () => {
-    const e = { prevented: false, preventDefault() {
-      e.prevented = true;
-    } };
+    const e = {
+      prevented: false,
+      preventDefault() {
+        e.prevented = true;
+      },
+    };
     return e;
   };
   for (const url of [...EVIL, 'app://packscope/other.html', ALLOWED]) {
@@ -171,9 +189,11 @@ export async function checkPreload(file: string): Promise<string[]> {
     if (typeof off !== 'function') v.push('window.packscope.on must return an unsubscribe function');
   }
   const sentChannels = new Set(state.rendererSent.map(([c]) => c));
-  if (sentChannels.size !== 1 || !sentChannels.has(IPC_CHANNEL)) v.push(`the preload must send on '${IPC_CHANNEL}' only, used ${JSON.stringify([...sentChannels])}`);
+  if (sentChannels.size !== 1 || !sentChannels.has(IPC_CHANNEL))
+    v.push(`the preload must send on '${IPC_CHANNEL}' only, used ${JSON.stringify([...sentChannels])}`);
   const onChannels = [...state.rendererOn.keys()];
-  if (onChannels.length !== 1 || onChannels[0] !== IPC_CHANNEL) v.push(`the preload must listen on '${IPC_CHANNEL}' only, listens on ${JSON.stringify(onChannels)}`);
+  if (onChannels.length !== 1 || onChannels[0] !== IPC_CHANNEL)
+    v.push(`the preload must listen on '${IPC_CHANNEL}' only, listens on ${JSON.stringify(onChannels)}`);
   return v;
 }
 

@@ -34,7 +34,12 @@ describe('installation key sealed by Electron safeStorage', () => {
 
   it('refuses to store the key where the keychain is missing or is the plain-text fallback', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'ps-keys-'));
-    await expect(new ProtectedFileKeyStore(safeStorageProtector(fakeSafeStorage('basic_text'), 'linux'), dir).load()).rejects.toMatchObject({ code: 'REFUSED', message: expect.stringContaining('keyring') });
-    await expect(new ProtectedFileKeyStore(safeStorageProtector(fakeSafeStorage('unknown', false), 'win32'), dir).load()).rejects.toMatchObject({ code: 'REFUSED' });
+    await expect(new ProtectedFileKeyStore(safeStorageProtector(fakeSafeStorage('basic_text'), 'linux'), dir).load()).rejects.toMatchObject({
+      code: 'REFUSED',
+      message: expect.stringContaining('keyring'),
+    });
+    await expect(new ProtectedFileKeyStore(safeStorageProtector(fakeSafeStorage('unknown', false), 'win32'), dir).load()).rejects.toMatchObject({
+      code: 'REFUSED',
+    });
   });
 });

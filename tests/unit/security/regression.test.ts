@@ -38,7 +38,11 @@ const MAIN_MUTATIONS: Record<string, Mutation> = {
   'node integration on': ['security.ts', 'nodeIntegration: false,', 'nodeIntegration: true,'],
   'web security off': ['security.ts', 'webSecurity: true', 'webSecurity: false'],
   'webview tag on': ['security.ts', 'webviewTag: false', 'webviewTag: true'],
-  'navigation allowed': ['security.ts', "contents.on('will-navigate', (event, url) => {\n    event.preventDefault();", "contents.on('will-navigate', (event, url) => {"],
+  'navigation allowed': [
+    'security.ts',
+    "contents.on('will-navigate', (event, url) => {\n    event.preventDefault();",
+    "contents.on('will-navigate', (event, url) => {",
+  ],
   'redirects allowed': ['security.ts', "contents.on('will-redirect', (event) => event.preventDefault());", ''],
   'new windows allowed': ['security.ts', "return { action: 'deny' };", "return { action: 'allow' } as never;"],
   'permission requests granted': ['security.ts', 'callback(false)', 'callback(true)'],
@@ -61,8 +65,16 @@ const MAIN_MUTATIONS: Record<string, Mutation> = {
 };
 
 const PRELOAD_MUTATIONS: Record<string, Mutation> = {
-  'raw ipcRenderer exposed': ['preload.ts', "contextBridge.exposeInMainWorld('packscope', api);", "contextBridge.exposeInMainWorld('packscope', api);\ncontextBridge.exposeInMainWorld('ipc', ipcRenderer);"],
-  'extra capability on the API object': ['preload.ts', 'on: (event, listener) => client.on(event, listener),', 'on: (event, listener) => client.on(event, listener),\n  send: ipcRenderer.send,'],
+  'raw ipcRenderer exposed': [
+    'preload.ts',
+    "contextBridge.exposeInMainWorld('packscope', api);",
+    "contextBridge.exposeInMainWorld('packscope', api);\ncontextBridge.exposeInMainWorld('ipc', ipcRenderer);",
+  ],
+  'extra capability on the API object': [
+    'preload.ts',
+    'on: (event, listener) => client.on(event, listener),',
+    'on: (event, listener) => client.on(event, listener),\n  send: ipcRenderer.send,',
+  ],
 };
 
 const FUSE_MUTATIONS: Record<string, [string, string]> = {

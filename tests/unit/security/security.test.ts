@@ -36,9 +36,19 @@ async function withElectronShim<T>(file: string, run: (copy: string) => Promise<
   const tag = `${process.pid}-${Date.now()}`;
   const shim = path.join(dir, `.electron-shim-${tag}.mjs`);
   const copy = path.join(dir, `.bundle-check-${tag}${path.extname(file) === '.cjs' ? '.cjs' : '.mjs'}`);
-  writeFileSync(shim, Object.keys(mod).map((k) => `export const ${k} = globalThis.__packscopeElectronShim.${k};`).join('\n'));
+  writeFileSync(
+    shim,
+    Object.keys(mod)
+      .map((k) => `export const ${k} = globalThis.__packscopeElectronShim.${k};`)
+      .join('\n'),
+  );
   const text = readFileSync(file, 'utf8');
-  writeFileSync(copy, text.endsWith('.cjs') || file.endsWith('.cjs') ? text.replace(/require\("electron"\)/g, 'globalThis.__packscopeElectronShim') : text.replace(/from "electron"/g, `from "./${path.basename(shim)}"`));
+  writeFileSync(
+    copy,
+    text.endsWith('.cjs') || file.endsWith('.cjs')
+      ? text.replace(/require\("electron"\)/g, 'globalThis.__packscopeElectronShim')
+      : text.replace(/from "electron"/g, `from "./${path.basename(shim)}"`),
+  );
   try {
     return await run(copy);
   } finally {

@@ -257,10 +257,22 @@ describe('firmware files for the ROM flasher', () => {
       const a = pattern(300, 1);
       const b = pattern(40, 2);
       const hexFile = path.join(dir, 'fw.hex');
-      writeFileSync(hexFile, writeIntelHex([{ address: BASE, data: a }, { address: 0x0802_0000, data: b }], BASE + 1));
+      writeFileSync(
+        hexFile,
+        writeIntelHex(
+          [
+            { address: BASE, data: a },
+            { address: 0x0802_0000, data: b },
+          ],
+          BASE + 1,
+        ),
+      );
       const hex = await loadFirmware(hexFile);
       expect(hex.format).toBe('ihex');
-      expect(hex.segments.map((s) => [s.address, s.data.length])).toEqual([[BASE, 300], [0x0802_0000, 40]]);
+      expect(hex.segments.map((s) => [s.address, s.data.length])).toEqual([
+        [BASE, 300],
+        [0x0802_0000, 40],
+      ]);
       await expect(loadFirmware(hexFile, BASE)).rejects.toMatchObject({ code: 'USAGE' });
 
       const sim = inProcessRom();

@@ -105,6 +105,11 @@ describe('flash planning', () => {
     expect(out.map((s) => s.address)).toEqual([0x0800_0000, 0x0800_0100]);
     expect(hex(out[0]!.data)).toBe('09ffffff');
     expect(hex(out[1]!.data)).toBe('ffff0102' + '03ffffff');
-    expect(() => normalizeSegments([{ address: 0x100, data: new Uint8Array(8) }, { address: 0x104, data: new Uint8Array(8) }])).toThrow(/overlap/);
+    expect(() =>
+      normalizeSegments([
+        { address: 0x100, data: new Uint8Array(8) },
+        { address: 0x104, data: new Uint8Array(8) },
+      ]),
+    ).toThrow(/overlap/);
   });
 });

@@ -23,7 +23,10 @@ function tty(name: string, device: string | null): void {
   if (device) symlinkSync(device, path.join(d, 'device'));
 }
 
-tty('ttyUSB0', usbDevice('1-1/1-1.2', { idVendor: '1a86', idProduct: '7523', manufacturer: 'QinHeng Electronics', product: 'USB Serial' }, '1-1.2:1.0/ttyUSB0', 'ch341'));
+tty(
+  'ttyUSB0',
+  usbDevice('1-1/1-1.2', { idVendor: '1a86', idProduct: '7523', manufacturer: 'QinHeng Electronics', product: 'USB Serial' }, '1-1.2:1.0/ttyUSB0', 'ch341'),
+);
 tty('ttyACM0', usbDevice('1-2', { idVendor: '1d50', idProduct: '606f', manufacturer: 'canable.io', serial: '004A0031' }, '1-2:1.0', 'cdc_acm'));
 const legacy = path.join(root, 'devices/platform/serial8250/tty/ttyS0');
 mkdirSync(legacy, { recursive: true });
@@ -36,7 +39,14 @@ describe('port listing from sysfs', () => {
   it('finds USB serial adapters with their identity and skips virtual and legacy ports', () => {
     const ports = listPortsFromSysfs(root, '/dev');
     expect(ports.map((p) => p.path)).toEqual(['/dev/ttyACM0', '/dev/ttyUSB0']);
-    expect(ports[1]).toMatchObject({ vendorId: '1a86', productId: '7523', manufacturer: 'QinHeng Electronics', adapter: 'CH340', driver: 'ch341', product: 'USB Serial' });
+    expect(ports[1]).toMatchObject({
+      vendorId: '1a86',
+      productId: '7523',
+      manufacturer: 'QinHeng Electronics',
+      adapter: 'CH340',
+      driver: 'ch341',
+      product: 'USB Serial',
+    });
     expect(ports[0]).toMatchObject({ vendorId: '1d50', productId: '606f', serialNumber: '004A0031', adapter: 'CANable (SLCAN/candleLight)' });
   });
 

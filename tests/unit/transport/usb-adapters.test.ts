@@ -76,13 +76,23 @@ describe('two adapters with the same VID:PID', () => {
 
   it('falls back to the USB interface in sysfs when udev has no by-path links', async () => {
     const root = mkdtempSync(join(tmpdir(), 'ps-sysfs-'));
-    for (const [tty, iface] of [['ttyUSB0', '1-2:1.0'], ['ttyUSB1', '1-3.1:1.0']] as const) {
+    for (const [tty, iface] of [
+      ['ttyUSB0', '1-2:1.0'],
+      ['ttyUSB1', '1-3.1:1.0'],
+    ] as const) {
       const devDir = join(root, 'devices/pci0000:00/usb1', iface);
       mkdirSync(devDir, { recursive: true });
       mkdirSync(join(root, 'class/tty', tty), { recursive: true });
       symlinkSync(devDir, join(root, 'class/tty', tty, 'device'));
     }
-    const facts = await withPhysicalPaths([{ ...ch340, path: '/dev/ttyUSB0' }, { ...ch340, path: '/dev/ttyUSB1' }], join(root, 'no-by-path'), root);
+    const facts = await withPhysicalPaths(
+      [
+        { ...ch340, path: '/dev/ttyUSB0' },
+        { ...ch340, path: '/dev/ttyUSB1' },
+      ],
+      join(root, 'no-by-path'),
+      root,
+    );
     expect(facts.map((f) => f.physicalPath)).toEqual(['usb-1-2:1.0', 'usb-1-3.1:1.0']);
     expect(adapterIdentities(facts).map((i) => i.key)).toEqual(['usb:1a86:7523:at:usb-1-2:1.0', 'usb:1a86:7523:at:usb-1-3.1:1.0']);
   });

@@ -7,7 +7,12 @@ describe('PEM', () => {
 
   it('writes 64-character lines and reads back the block with the asked label', () => {
     const text = pemEncode('PUBLIC KEY', der);
-    expect(text.split('\n').slice(1, -2).every((l) => l.length <= 64)).toBe(true);
+    expect(
+      text
+        .split('\n')
+        .slice(1, -2)
+        .every((l) => l.length <= 64),
+    ).toBe(true);
     const b64 = base64Encode(der);
     expect(text).toBe(`-----BEGIN PUBLIC KEY-----\n${b64.slice(0, 64)}\n${b64.slice(64, 128)}\n${b64.slice(128)}\n-----END PUBLIC KEY-----\n`);
     const both = pemEncode('PRIVATE KEY', Uint8Array.of(1, 2, 3)) + text.replace(/\n/g, '\r\n');

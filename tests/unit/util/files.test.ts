@@ -22,7 +22,9 @@ describe('writeFileAtomic', () => {
     const key = path.join(d, 'key.pem');
     writeFileAtomic(key, 'secret', { mode: 0o600, exclusive: true });
     expect(statSync(key).mode & 0o777).toBe(0o600);
-    expect(() => writeFileAtomic(key, 'other', { exclusive: true })).toThrow(expect.objectContaining({ code: 'REFUSED', message: expect.stringMatching(/already exists; refusing to overwrite/) }));
+    expect(() => writeFileAtomic(key, 'other', { exclusive: true })).toThrow(
+      expect.objectContaining({ code: 'REFUSED', message: expect.stringMatching(/already exists; refusing to overwrite/) }),
+    );
     expect(readFileSync(key, 'utf8')).toBe('secret');
     writeFileSync(path.join(d, 'plain'), 'x');
     expect(readdirSync(d).sort()).toEqual(['key.pem', 'plain']);

@@ -71,7 +71,7 @@ function pack(trueAh: number, plan: Step[], startSoc = 50): LogRecord[] {
       push(0);
     } else {
       t += s.dt * 1000;
-      soc += (((prevI + s.i) / 2) * (s.dt / 3600) / trueAh) * 100;
+      soc += ((((prevI + s.i) / 2) * (s.dt / 3600)) / trueAh) * 100;
       push(s.i);
     }
   }
@@ -179,7 +179,16 @@ describe('capacity fade: windows break at boots, SOC jumps and gaps', () => {
 
 /** Plans of phases and disturbances: SOC stays in 15–85 % by reversing the current at the ends. */
 const phaseArb = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant('phase' as const), a: fc.double({ min: 0, max: 100, noNaN: true }), charge: fc.boolean(), seconds: fc.integer({ min: 30, max: 4000 }), dt: fc.integer({ min: 1, max: 30 }) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant('phase' as const),
+      a: fc.double({ min: 0, max: 100, noNaN: true }),
+      charge: fc.boolean(),
+      seconds: fc.integer({ min: 30, max: 4000 }),
+      dt: fc.integer({ min: 1, max: 30 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('boot' as const), soc: fc.double({ min: 15, max: 85, noNaN: true }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('jump' as const), by: fc.double({ min: 5, max: 40, noNaN: true }), up: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('gap' as const), s: fc.integer({ min: 1000, max: 100_000 }) }) },
@@ -212,7 +221,7 @@ function planOf(trueAh: number, phases: Phase[]): LogRecord[] {
         if (soc > 85) sign = -1;
         if (soc < 15) sign = 1;
         const i = sign * p.a;
-        soc += (((prevI + i) / 2) * (p.dt / 3600) / trueAh) * 100;
+        soc += ((((prevI + i) / 2) * (p.dt / 3600)) / trueAh) * 100;
         prevI = i;
         steps.push({ i, dt: p.dt });
       }

@@ -22,7 +22,10 @@ function run(records: LogRecord[], o: { policy?: WarrantyPolicy; facts?: Partial
 const codes = (e: Evaluation) => e.missing.map((m) => m.code);
 /** The board held history from the log's first record until it was pulled when the package was made. */
 const EXTENT = { historyFromMs: T0, boardTimeMs: FACTS.reportedAt, unreadableSegments: [] as number[] };
-const withEvidence = (evidence: Partial<WarrantyPolicy['evidence']>): WarrantyPolicy => ({ ...DEFAULT_POLICY, evidence: { ...DEFAULT_POLICY.evidence, ...evidence } });
+const withEvidence = (evidence: Partial<WarrantyPolicy['evidence']>): WarrantyPolicy => ({
+  ...DEFAULT_POLICY,
+  evidence: { ...DEFAULT_POLICY.evidence, ...evidence },
+});
 const misuse = (r: LogRecord, i: number) => {
   if (i >= 100 && i <= 120) r.current = -300;
 };
@@ -120,7 +123,9 @@ describe('coverage: how far back the history must reach', () => {
     const policy = withEvidence({ coverage: { fromPurchase: true } });
     const short = run(stream(600), { policy, facts: { extent: EXTENT } });
     expect(short.verdict).toBe('inconclusive');
-    expect(short.missing).toEqual([{ code: 'coverage', message: 'the policy needs history from the purchase date 2026-03-01, but the board holds history from 2026-06-01' }]);
+    expect(short.missing).toEqual([
+      { code: 'coverage', message: 'the policy needs history from the purchase date 2026-03-01, but the board holds history from 2026-06-01' },
+    ]);
     expect(codes(run(stream(600), { policy, facts: { extent: { ...EXTENT, historyFromMs: day('2026-03-01') } } }))).toEqual([]);
     expect(codes(run(stream(600), { policy, facts: { extent: { ...EXTENT, historyFromMs: day('2026-03-01') + 1 } } }))).toEqual(['coverage']);
     expect(run(stream(600), { policy, facts: { extent: { ...EXTENT, historyFromMs: null } } }).missing[0]!.message).toBe(
@@ -149,7 +154,9 @@ describe('coverage: how far back the history must reach', () => {
     expect(codes(run(stream(600), { policy, claim: { failureDate: '2026-06-02' } }))).toEqual(['coverage']);
     expect(codes(run(stream(600), { policy: withEvidence({ coverage: { minDaysBeforeFailure: 1 } }) }))).toEqual([]);
     expect(codes(run(stream(600), { policy: withEvidence({ coverage: { minDaysBeforeFailure: 2 } }) }))).toEqual(['coverage']);
-    expect(run([], { policy }).missing.map((m) => m.message)).toContain('the policy needs history from 3 day(s) before the failure (2026-05-31), but the log holds no history');
+    expect(run([], { policy }).missing.map((m) => m.message)).toContain(
+      'the policy needs history from 3 day(s) before the failure (2026-05-31), but the log holds no history',
+    );
   });
 });
 
@@ -212,13 +219,28 @@ describe('inspections: conditions logs cannot show', () => {
     expect(e.summary).toMatch(/^INCONCLUSIVE: no misuse in 600 records over 0\.01 days, but clause water/);
     expect(e.clauses.slice(-2)).toEqual([
       {
-        id: 'water', type: 'inspection', kind: 'inspection', title: 'No water ingress', status: 'not-assessed', occurrences: 0, totalDurationS: 0,
-        reason: 'not visible in logs: photo of the open case, photo of the corrosion indicator', condition: 'water ingress',
+        id: 'water',
+        type: 'inspection',
+        kind: 'inspection',
+        title: 'No water ingress',
+        status: 'not-assessed',
+        occurrences: 0,
+        totalDurationS: 0,
+        reason: 'not visible in logs: photo of the open case, photo of the corrosion indicator',
+        condition: 'water ingress',
         requires: ['photo of the open case', 'photo of the corrosion indicator'],
       },
       {
-        id: 'charger', type: 'inspection', kind: 'inspection', title: 'Approved charger', status: 'not-assessed', occurrences: 0, totalDurationS: 0,
-        reason: 'not visible in logs: photo of the charger label', condition: 'wrong charger', requires: ['photo of the charger label'],
+        id: 'charger',
+        type: 'inspection',
+        kind: 'inspection',
+        title: 'Approved charger',
+        status: 'not-assessed',
+        occurrences: 0,
+        totalDurationS: 0,
+        reason: 'not visible in logs: photo of the charger label',
+        condition: 'wrong charger',
+        requires: ['photo of the charger label'],
       },
     ]);
   });
@@ -237,14 +259,28 @@ describe('inspections: conditions logs cannot show', () => {
 
 describe('findings cite the device’s segment counters', () => {
   it('first, last and most extreme record of a run, across a segment boundary', () => {
-    const e = run(stream(300, (r, i) => { if (i >= 95 && i <= 112) r.current = i === 101 ? -260 : -240; }));
+    const e = run(
+      stream(300, (r, i) => {
+        if (i >= 95 && i <= 112) r.current = i === 101 ? -260 : -240;
+      }),
+    );
     expect(e.findings[0]).toMatchObject({ records: { first: 95, last: 112, extreme: 101 }, segments: { first: 0, last: 1, extreme: 1 } });
-    const e2 = run(stream(300, (r, i) => { if (i >= 95 && i <= 112) r.current = i === 97 ? -260 : -240; }));
+    const e2 = run(
+      stream(300, (r, i) => {
+        if (i >= 95 && i <= 112) r.current = i === 97 ? -260 : -240;
+      }),
+    );
     expect(e2.findings[0]!.segments).toEqual({ first: 0, last: 1, extreme: 0 });
   });
 
   it('null for recordings without segments', () => {
-    const e = run(stream(300, (r, i) => { r.segment = null; misuse(r, i); }), { facts: { source: 'desktop', signature: 'unsigned' } });
+    const e = run(
+      stream(300, (r, i) => {
+        r.segment = null;
+        misuse(r, i);
+      }),
+      { facts: { source: 'desktop', signature: 'unsigned' } },
+    );
     expect(e.findings[0]!.segments).toEqual({ first: null, last: null, extreme: null });
   });
 });
@@ -279,7 +315,12 @@ describe('facts: properties', () => {
             ...DEFAULT_POLICY.evidence,
             ...(p.unreadable ? { unreadableSegments: p.unreadable } : {}),
             ...(p.fromPurchase !== undefined || p.minDays !== undefined
-              ? { coverage: { ...(p.fromPurchase !== undefined ? { fromPurchase: p.fromPurchase } : {}), ...(p.minDays !== undefined ? { minDaysBeforeFailure: p.minDays } : {}) } }
+              ? {
+                  coverage: {
+                    ...(p.fromPurchase !== undefined ? { fromPurchase: p.fromPurchase } : {}),
+                    ...(p.minDays !== undefined ? { minDaysBeforeFailure: p.minDays } : {}),
+                  },
+                }
               : {}),
           },
           inspections: Array.from({ length: p.inspections }, (_, i) => ({ id: `look-${i}`, title: 'Look', condition: 'physical damage', requires: ['photo'] })),

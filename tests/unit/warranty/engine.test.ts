@@ -9,7 +9,10 @@ import type { LogRecord } from '../../../shared/types/domain.js';
 import { CLAIM, FACTS, T0, afe, stream } from './stream.js';
 
 const CAP = 100;
-function run(records: LogRecord[], opts: { policy?: WarrantyPolicy; facts?: Partial<typeof FACTS>; claim?: Partial<typeof CLAIM>; cap?: number | null } = {}): Evaluation {
+function run(
+  records: LogRecord[],
+  opts: { policy?: WarrantyPolicy; facts?: Partial<typeof FACTS>; claim?: Partial<typeof CLAIM>; cap?: number | null } = {},
+): Evaluation {
   return evaluate({
     records,
     policy: opts.policy ?? DEFAULT_POLICY,
@@ -59,18 +62,30 @@ describe('rule engine: void conditions', () => {
   });
 
   it('a 2C discharge shorter than the minimum duration is not misuse', () => {
-    const e = run(stream(300, (r, i) => { if (i >= 100 && i < 109) r.current = -250; }));
+    const e = run(
+      stream(300, (r, i) => {
+        if (i >= 100 && i < 109) r.current = -250;
+      }),
+    );
     expect(e.verdict).toBe('covered');
     expect(clause(e, 'over-discharge-current')).toMatchObject({ status: 'clear', occurrences: 0 });
   });
 
   it('exactly at the threshold is not above it', () => {
-    const e = run(stream(300, (r, i) => { if (i >= 100 && i < 150) r.current = -200; }));
+    const e = run(
+      stream(300, (r, i) => {
+        if (i >= 100 && i < 150) r.current = -200;
+      }),
+    );
     expect(e.verdict).toBe('covered');
   });
 
   it('charge above 1C for ≥ 10 s excludes', () => {
-    const e = run(stream(300, (r, i) => { if (i >= 10 && i <= 30) r.current = 120; }));
+    const e = run(
+      stream(300, (r, i) => {
+        if (i >= 10 && i <= 30) r.current = 120;
+      }),
+    );
     expect(e.excludedBy).toEqual(['over-charge-current']);
     expect(findingsOf(e, 'over-charge-current')[0]).toMatchObject({ durationS: 20, records: { first: 10, last: 30 }, measured: { value: 120, cRate: 1.2 } });
   });
@@ -83,49 +98,88 @@ describe('rule engine: void conditions', () => {
     const e = run(cold);
     expect(e.excludedBy).toEqual(['cold-charge']);
     expect(findingsOf(e, 'cold-charge')).toEqual([
-      expect.objectContaining({ durationS: 0, records: { first: 200, last: 200, extreme: 200 }, measured: { quantity: 'temperature while charging', value: -5, unit: '°C', sensor: 0 } }),
+      expect.objectContaining({
+        durationS: 0,
+        records: { first: 200, last: 200, extreme: 200 },
+        measured: { quantity: 'temperature while charging', value: -5, unit: '°C', sensor: 0 },
+      }),
     ]);
-    const e2 = run(stream(300, (r) => { r.temperatures = [-5, -4]; r.current = 0.5; }));
+    const e2 = run(
+      stream(300, (r) => {
+        r.temperatures = [-5, -4];
+        r.current = 0.5;
+      }),
+    );
     expect(e2.verdict).toBe('covered');
   });
 
   it('over-temperature needs 30 s and names the hottest sensor', () => {
-    const e = run(stream(300, (r, i) => { if (i >= 50 && i <= 85) r.temperatures = [40, i === 60 ? 71.25 : 65]; }));
+    const e = run(
+      stream(300, (r, i) => {
+        if (i >= 50 && i <= 85) r.temperatures = [40, i === 60 ? 71.25 : 65];
+      }),
+    );
     expect(e.excludedBy).toEqual(['over-temperature']);
-    expect(findingsOf(e, 'over-temperature')[0]).toMatchObject({ durationS: 35, records: { first: 50, last: 85, extreme: 60 }, measured: { value: 71.25, sensor: 1 } });
-    const short = run(stream(300, (r, i) => { if (i >= 50 && i < 70) r.temperatures = [65, 65]; }));
+    expect(findingsOf(e, 'over-temperature')[0]).toMatchObject({
+      durationS: 35,
+      records: { first: 50, last: 85, extreme: 60 },
+      measured: { value: 71.25, sensor: 1 },
+    });
+    const short = run(
+      stream(300, (r, i) => {
+        if (i >= 50 && i < 70) r.temperatures = [65, 65];
+      }),
+    );
     expect(short.verdict).toBe('covered');
   });
 
   it('deep discharge names the cell and the lowest voltage', () => {
-    const e = run(stream(300, (r, i) => {
-      if (i >= 20 && i <= 27) r.cellVoltages = [3.1, 3.1, i === 22 ? 2.31 : 2.45, 3.1];
-      if (i >= 20 && i <= 27) r.current = -5;
-    }));
+    const e = run(
+      stream(300, (r, i) => {
+        if (i >= 20 && i <= 27) r.cellVoltages = [3.1, 3.1, i === 22 ? 2.31 : 2.45, 3.1];
+        if (i >= 20 && i <= 27) r.current = -5;
+      }),
+    );
     expect(e.excludedBy).toEqual(['deep-discharge']);
-    expect(findingsOf(e, 'deep-discharge')[0]).toMatchObject({ durationS: 7, records: { first: 20, last: 27, extreme: 22 }, measured: { value: 2.31, cell: 2, unit: 'V' }, threshold: { value: 2.5, comparison: 'below' } });
+    expect(findingsOf(e, 'deep-discharge')[0]).toMatchObject({
+      durationS: 7,
+      records: { first: 20, last: 27, extreme: 22 },
+      measured: { value: 2.31, cell: 2, unit: 'V' },
+      threshold: { value: 2.5, comparison: 'below' },
+    });
   });
 
   it('overcharge names the cell', () => {
-    const e = run(stream(300, (r, i) => { if (i >= 20 && i <= 40) r.cellVoltages = [3.45, 3.91, 3.45, 3.45]; }));
+    const e = run(
+      stream(300, (r, i) => {
+        if (i >= 20 && i <= 40) r.cellVoltages = [3.45, 3.91, 3.45, 3.45];
+      }),
+    );
     expect(e.excludedBy).toEqual(['overcharge']);
     expect(findingsOf(e, 'overcharge')[0]).toMatchObject({ records: { first: 20, last: 40 }, measured: { value: 3.91, cell: 1 } });
   });
 
   it('several clauses exclude together, listed in policy order, findings in record order', () => {
-    const e = run(stream(400, (r, i) => {
-      if (i >= 300 && i <= 320) r.current = -300;
-      if (i >= 10 && i <= 12) { r.current = 5; r.temperatures = [-1, 3]; }
-    }));
+    const e = run(
+      stream(400, (r, i) => {
+        if (i >= 300 && i <= 320) r.current = -300;
+        if (i >= 10 && i <= 12) {
+          r.current = 5;
+          r.temperatures = [-1, 3];
+        }
+      }),
+    );
     expect(e.excludedBy).toEqual(['over-discharge-current', 'cold-charge']);
     expect(e.findings.map((f) => f.clause)).toEqual(['cold-charge', 'over-discharge-current']);
   });
 
   it('retains the first occurrences and always the most extreme one', () => {
-    const e = run(stream(2000, (r, i) => {
-      const k = Math.floor(i / 100);
-      if (i % 100 < 15) r.current = k === 12 ? -400 : -210;
-    }));
+    const e = run(
+      stream(2000, (r, i) => {
+        const k = Math.floor(i / 100);
+        if (i % 100 < 15) r.current = k === 12 ? -400 : -210;
+      }),
+    );
     const fs = findingsOf(e, 'over-discharge-current');
     expect(clause(e, 'over-discharge-current').occurrences).toBe(20);
     expect(clause(e, 'over-discharge-current').totalDurationS).toBe(280);
@@ -145,10 +199,12 @@ describe('rule engine: void conditions', () => {
 
 describe('rule engine: defect indicators', () => {
   it('a cell drifting at rest is found after the settle time, naming the cell', () => {
-    const e = run(stream(400, (r, i) => {
-      r.cellVoltages = [3.3, 3.3, 3.3, 3.22];
-      if (i < 100) r.current = -20; // rest begins at record 100, settled from 160
-    }));
+    const e = run(
+      stream(400, (r, i) => {
+        r.cellVoltages = [3.3, 3.3, 3.3, 3.22];
+        if (i < 100) r.current = -20; // rest begins at record 100, settled from 160
+      }),
+    );
     expect(e.verdict).toBe('covered');
     expect(e.defects).toEqual(['cell-drift']);
     const [f] = findingsOf(e, 'cell-drift');
@@ -158,17 +214,29 @@ describe('rule engine: defect indicators', () => {
   });
 
   it('balanced cells, drift under load and drift near full are not a defect', () => {
-    const e = run(stream(400, (r) => { r.cellVoltages = [3.3, 3.3, 3.3, 3.22]; r.current = -20; }));
+    const e = run(
+      stream(400, (r) => {
+        r.cellVoltages = [3.3, 3.3, 3.3, 3.22];
+        r.current = -20;
+      }),
+    );
     expect(e.defects).toEqual([]);
-    const full = run(stream(400, (r) => { r.cellVoltages = [3.55, 3.58, 3.6, 3.42]; r.soc = 99; }));
+    const full = run(
+      stream(400, (r) => {
+        r.cellVoltages = [3.55, 3.58, 3.6, 3.42];
+        r.soc = 99;
+      }),
+    );
     expect(full.defects).toEqual([]);
   });
 
   it('a BMS hardware fault (alarm bit or alarm-raised event) is a defect', () => {
-    const e = run(stream(100, (r, i) => {
-      if (i >= 40 && i <= 42) r.alarms = afe;
-      if (i === 70) r.event = 0x010e;
-    }));
+    const e = run(
+      stream(100, (r, i) => {
+        if (i >= 40 && i <= 42) r.alarms = afe;
+        if (i === 70) r.event = 0x010e;
+      }),
+    );
     expect(e.defects).toEqual(['bms-hardware-fault']);
     const fs = findingsOf(e, 'bms-hardware-fault');
     expect(fs).toHaveLength(2);
@@ -179,13 +247,23 @@ describe('rule engine: defect indicators', () => {
   it('capacity fade is measured by coulomb counting over SOC swings', () => {
     // 70 Ah real capacity: discharging at 70 A moves SOC by 100 %/h.
     const n = 3000;
-    const e = run(stream(n, (r, i) => { r.current = -70; r.soc = 100 - (i / 3600) * 100; }));
+    const e = run(
+      stream(n, (r, i) => {
+        r.current = -70;
+        r.soc = 100 - (i / 3600) * 100;
+      }),
+    );
     const c = clause(e, 'capacity-fade');
     expect(c.status).toBe('triggered');
     const [f] = findingsOf(e, 'capacity-fade');
     expect(f!.measured.value).toBeCloseTo(70, 0);
     expect(f!.threshold).toEqual({ value: 80, unit: 'Ah', comparison: 'below' });
-    const healthy = run(stream(n, (r, i) => { r.current = -95; r.soc = 100 - (i / 3600) * 100; }));
+    const healthy = run(
+      stream(n, (r, i) => {
+        r.current = -95;
+        r.soc = 100 - (i / 3600) * 100;
+      }),
+    );
     expect(clause(healthy, 'capacity-fade').status).toBe('clear');
   });
 });
@@ -212,12 +290,22 @@ describe('rule engine: what is missing', () => {
     const e = run(stream(100), { facts: { signature: 'unsigned', source: 'desktop' } });
     expect(e.verdict).toBe('inconclusive');
     expect(e.missing).toEqual([{ code: 'unsigned-data', message: 'desktop recording without device signatures' }]);
-    const ex = run(stream(100, (r, i) => { if (i > 10 && i < 40) r.current = -300; }), { facts: { signature: 'unsigned', source: 'desktop' } });
+    const ex = run(
+      stream(100, (r, i) => {
+        if (i > 10 && i < 40) r.current = -300;
+      }),
+      { facts: { signature: 'unsigned', source: 'desktop' } },
+    );
     expect(ex.verdict).toBe('excluded');
   });
 
   it('invalid signatures make everything inconclusive, even misuse', () => {
-    const e = run(stream(100, (r, i) => { if (i > 10 && i < 40) r.current = -300; }), { facts: { signature: 'invalid' } });
+    const e = run(
+      stream(100, (r, i) => {
+        if (i > 10 && i < 40) r.current = -300;
+      }),
+      { facts: { signature: 'invalid' } },
+    );
     expect(e.verdict).toBe('inconclusive');
     expect(e.missing[0]!.code).toBe('invalid-signature');
   });
@@ -226,7 +314,10 @@ describe('rule engine: what is missing', () => {
     expect(run(stream(10), { facts: { gaps: [{ afterIndex: 4, reason: 'segment 7 missing' }] } }).missing.map((m) => m.code)).toEqual(['integrity-gaps']);
     const late = run(stream(10), { claim: { purchaseDate: '2025-01-01' } });
     expect(late.verdict).toBe('inconclusive');
-    expect(late.missing[0]).toEqual({ code: 'out-of-warranty', message: 'the claim made on 2026-06-03 (failure on 2026-06-03) is after the warranty ended on 2026-01-01' });
+    expect(late.missing[0]).toEqual({
+      code: 'out-of-warranty',
+      message: 'the claim made on 2026-06-03 (failure on 2026-06-03) is after the warranty ended on 2026-01-01',
+    });
     expect(run(stream(10), { facts: { deviceSerial: 'SN-9999' } }).missing[0]!.code).toBe('serial-mismatch');
     expect(run(stream(10), { facts: { reportedAt: T0 + 60 * 86_400_000 } }).missing.map((m) => m.code)).toEqual(['no-record-near-failure']);
     expect(run([]).missing.map((m) => m.code)).toEqual(['no-records']);
@@ -261,7 +352,19 @@ function build(raw: Raw[]): LogRecord[] {
   return raw.map((x) => {
     t += x.dt;
     idx += x.skip && Math.abs(x.dt) % 7 === 0 ? 2 : 1;
-    return { index: idx, segment: null, t, packVoltage: 13, current: x.current, soc: x.soc, cellVoltages: x.cells, temperatures: x.temps, status: 0, alarms: x.alarms, event: x.event };
+    return {
+      index: idx,
+      segment: null,
+      t,
+      packVoltage: 13,
+      current: x.current,
+      soc: x.soc,
+      cellVoltages: x.cells,
+      temperatures: x.temps,
+      status: 0,
+      alarms: x.alarms,
+      event: x.event,
+    };
   });
 }
 
@@ -296,11 +399,17 @@ describe('rule engine: determinism', () => {
   });
 
   it('EvaluationSchema describes every field the engine writes, inspections, faults and gaps included', () => {
-    const inspections = { ...DEFAULT_POLICY, inspections: [{ id: 'water', title: 'No water ingress', condition: 'water ingress', requires: ['photo of the open case'] }] };
+    const inspections = {
+      ...DEFAULT_POLICY,
+      inspections: [{ id: 'water', title: 'No water ingress', condition: 'water ingress', requires: ['photo of the open case'] }],
+    };
     const cases = [
       run(stream(600)),
       run(stream(300, (r, i) => void (i >= 100 && i < 150 && (r.current = -250)))),
-      run(stream(100, (r, i) => void (i === 50 && (r.alarms = afe))), { policy: inspections }),
+      run(
+        stream(100, (r, i) => void (i === 50 && (r.alarms = afe))),
+        { policy: inspections },
+      ),
       run(stream(10), { facts: { gaps: [{ afterIndex: 4, reason: 'segment 7 missing' }], signature: 'unsigned', source: 'desktop' }, cap: null }),
     ];
     for (const e of cases) {
@@ -311,6 +420,8 @@ describe('rule engine: determinism', () => {
   });
 
   it('canonical JSON sorts keys and has no platform-dependent formatting', () => {
-    expect(canonicalJson({ b: 1, a: [0.1 + 0.2, -0, 1e21], c: { z: null, y: 'é' } }, 0)).toBe('{"a":[0.30000000000000004,0,1e+21],"b":1,"c":{"y":"é","z":null}}\n');
+    expect(canonicalJson({ b: 1, a: [0.1 + 0.2, -0, 1e21], c: { z: null, y: 'é' } }, 0)).toBe(
+      '{"a":[0.30000000000000004,0,1e+21],"b":1,"c":{"y":"é","z":null}}\n',
+    );
   });
 });

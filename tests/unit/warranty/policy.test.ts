@@ -27,7 +27,15 @@ describe('warranty policy schema', () => {
 
   it('the hash ignores formatting and key order', () => {
     const reverseKeys = (v: unknown): unknown =>
-      Array.isArray(v) ? v.map(reverseKeys) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).reverse().map(([k, x]) => [k, reverseKeys(x)])) : v;
+      Array.isArray(v)
+        ? v.map(reverseKeys)
+        : v && typeof v === 'object'
+          ? Object.fromEntries(
+              Object.entries(v)
+                .reverse()
+                .map(([k, x]) => [k, reverseKeys(x)]),
+            )
+          : v;
     const shuffled = reverseKeys(DEFAULT_POLICY);
     expect(policyHash(parsePolicy(JSON.stringify(shuffled, null, 7)))).toBe(policyHash(DEFAULT_POLICY));
     expect(policyHash({ ...DEFAULT_POLICY, id: 'other' })).not.toBe(policyHash(DEFAULT_POLICY));
@@ -69,13 +77,18 @@ describe('warranty policy schema', () => {
     };
     expect(checkPolicy(full)).toEqual({ ok: true, policy: full });
     expect(checkPolicy({ ...full, evidence: { ...full.evidence, coverage: {} } }).ok).toBe(true);
-    const problems = (v: unknown) => Object.fromEntries(((checkPolicy(v) as { problems?: { path: string; message: string }[] }).problems ?? []).map((p) => [p.path, p.message]));
+    const problems = (v: unknown) =>
+      Object.fromEntries(((checkPolicy(v) as { problems?: { path: string; message: string }[] }).problems ?? []).map((p) => [p.path, p.message]));
     expect(problems({ ...full, version: 0 })).toHaveProperty('version');
     expect(problems({ ...full, version: 1.5 })).toHaveProperty('version');
     expect(problems({ ...full, version: '2' })).toHaveProperty('version');
     expect(problems({ ...full, evidence: { ...full.evidence, unreadableSegments: 'covered' } })).toHaveProperty(['evidence.unreadableSegments']);
-    expect(problems({ ...full, evidence: { ...full.evidence, coverage: { minDaysBeforeFailure: -1 } } })).toHaveProperty(['evidence.coverage.minDaysBeforeFailure']);
-    expect(problems({ ...full, evidence: { ...full.evidence, coverage: { fromPurchase: true, days: 3 } } })['evidence.coverage']).toMatch(/Unrecognized key: "days"/);
+    expect(problems({ ...full, evidence: { ...full.evidence, coverage: { minDaysBeforeFailure: -1 } } })).toHaveProperty([
+      'evidence.coverage.minDaysBeforeFailure',
+    ]);
+    expect(problems({ ...full, evidence: { ...full.evidence, coverage: { fromPurchase: true, days: 3 } } })['evidence.coverage']).toMatch(
+      /Unrecognized key: "days"/,
+    );
     const insp = (x: Record<string, unknown>) => ({ ...full, inspections: [{ ...full.inspections[0], ...x }] });
     expect(problems(insp({ requires: [] }))['inspections[0].requires']).toMatch(/>=1/);
     expect(problems(insp({ requires: ['  '] }))['inspections[0].requires[0]']).toBe('must not be empty');

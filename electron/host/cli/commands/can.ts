@@ -34,7 +34,10 @@ in the final summary (a wrong bitrate shows up as bus errors and no frames).`;
 function parseIds(spec: string | undefined): Set<number> | null {
   if (!spec) return null;
   const out = new Set<number>();
-  for (const item of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const item of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const n = Number(item);
     if (!Number.isInteger(n) || n < 0 || n > 0x1fffffff) throw new PackscopeError('USAGE', `--id: '${item}' is not a CAN identifier`);
     out.add(n);
@@ -60,7 +63,9 @@ async function monitor(argv: string[], ctx: CliContext): Promise<number> {
   const json = !!values.json;
   const channel = await openCanChannel(port, { bitrate, listenOnly: !!values['listen-only'], timestamps: !!values.timestamps });
   const a = channel.info;
-  ctx.err(`${port}: SLCAN adapter${a.hardwareVersion ? ` hw ${a.hardwareVersion} sw ${a.softwareVersion}` : ''}${a.serial ? ` serial ${a.serial}` : ''}, ${bitrate} bit/s${values['listen-only'] ? ', listen-only' : ''}`);
+  ctx.err(
+    `${port}: SLCAN adapter${a.hardwareVersion ? ` hw ${a.hardwareVersion} sw ${a.softwareVersion}` : ''}${a.serial ? ` serial ${a.serial}` : ''}, ${bitrate} bit/s${values['listen-only'] ? ', listen-only' : ''}`,
+  );
   let shown = 0;
   const t0 = Date.now();
   let stopReason = 'stopped';
@@ -76,7 +81,18 @@ async function monitor(argv: string[], ctx: CliContext): Promise<number> {
         if (ids && !ids.has(f.id)) return;
         shown++;
         const ts = rf.adapterTimestamp;
-        if (json) ctx.out(JSON.stringify({ t: rf.t, ...(ts !== undefined ? { adapterTs: ts } : {}), id: f.id, extended: f.extended, remote: f.remote, dlc: f.dlc, data: toHex(f.data) }));
+        if (json)
+          ctx.out(
+            JSON.stringify({
+              t: rf.t,
+              ...(ts !== undefined ? { adapterTs: ts } : {}),
+              id: f.id,
+              extended: f.extended,
+              remote: f.remote,
+              dlc: f.dlc,
+              data: toHex(f.data),
+            }),
+          );
         else ctx.out(ts !== undefined ? `(${(ts / 1000).toFixed(3).padStart(6, '0')})  ${formatCandump(f)}` : formatCandump(f));
         if (shown >= count) finish(`${count} frames`);
       };
@@ -111,14 +127,20 @@ async function monitor(argv: string[], ctx: CliContext): Promise<number> {
   }
   const s = channel.stats;
   const secs = (Date.now() - t0) / 1000;
-  ctx.err(`${shown} frames shown (${s.framesIn} received) in ${secs.toFixed(1)} s; ${s.overruns} overrun reports, ${s.busErrors} bus-error reports, ${s.decodeErrors} undecodable lines (${stopReason})`);
+  ctx.err(
+    `${shown} frames shown (${s.framesIn} received) in ${secs.toFixed(1)} s; ${s.overruns} overrun reports, ${s.busErrors} bus-error reports, ${s.decodeErrors} undecodable lines (${stopReason})`,
+  );
   // A silent bus is usually the wrong bitrate (the controller cannot sample any frame) or no
   // CAN-H/CAN-L or termination; say so rather than leave an empty screen.
-  if (s.framesIn === 0) ctx.err(`no frames received: check the bitrate (${bitrate} bit/s now; Pylontech packs use 500000), the CAN-H/CAN-L wiring and the 120 Ω termination`);
+  if (s.framesIn === 0)
+    ctx.err(`no frames received: check the bitrate (${bitrate} bit/s now; Pylontech packs use 500000), the CAN-H/CAN-L wiring and the 120 Ω termination`);
   return 0;
 }
 
-const onOff = (set: Record<string, boolean>) => Object.keys(set).filter((k) => set[k]).join(', ') || 'none';
+const onOff = (set: Record<string, boolean>) =>
+  Object.keys(set)
+    .filter((k) => set[k])
+    .join(', ') || 'none';
 
 async function pylontech(argv: string[], ctx: CliContext): Promise<number> {
   const { values } = parseCommandArgs(argv, { port: { type: 'string' }, bitrate: { type: 'string' } });
@@ -139,7 +161,13 @@ async function pylontech(argv: string[], ctx: CliContext): Promise<number> {
     });
     const st = driver.latest();
     if (values.json) {
-      ctx.out(JSON.stringify({ device: info, telemetry: frame, alarms: flagNames(ALARM_FLAGS, frame.alarms), status: flagNames(STATUS_FLAGS, frame.status), broadcast: st }, null, 2));
+      ctx.out(
+        JSON.stringify(
+          { device: info, telemetry: frame, alarms: flagNames(ALARM_FLAGS, frame.alarms), status: flagNames(STATUS_FLAGS, frame.status), broadcast: st },
+          null,
+          2,
+        ),
+      );
       return 0;
     }
     const rows: Array<[string, string]> = [
@@ -153,7 +181,18 @@ async function pylontech(argv: string[], ctx: CliContext): Promise<number> {
       ['Alarms (PackScope)', flagNames(ALARM_FLAGS, frame.alarms).join(', ') || 'none'],
       ['Charge limits', st.limits ? `${st.limits.chargeVoltage.toFixed(1)} V, ${st.limits.chargeCurrentLimit.toFixed(1)} A` : '?'],
       ['Discharge limits', st.limits ? `${st.limits.dischargeVoltage.toFixed(1)} V, ${st.limits.dischargeCurrentLimit.toFixed(1)} A` : '?'],
-      ['Requests', st.requests ? onOff({ charge_enable: st.requests.chargeEnable, discharge_enable: st.requests.dischargeEnable, force_charge_1: st.requests.forceCharge1, force_charge_2: st.requests.forceCharge2, full_charge_request: st.requests.fullChargeRequest }) : '?'],
+      [
+        'Requests',
+        st.requests
+          ? onOff({
+              charge_enable: st.requests.chargeEnable,
+              discharge_enable: st.requests.dischargeEnable,
+              force_charge_1: st.requests.forceCharge1,
+              force_charge_2: st.requests.forceCharge2,
+              full_charge_request: st.requests.fullChargeRequest,
+            })
+          : '?',
+      ],
     ];
     const w = Math.max(...rows.map((r) => r[0].length));
     for (const [k, v] of rows) ctx.out(`${k.padEnd(w)}  ${v}`);

@@ -66,9 +66,12 @@ function readText(path: string, what: string, maxBytes: number): string {
 /** The supplier's private key: PKCS#8 PEM as written by keygen or by openssl genpkey. */
 function loadPrivateKey(path: string): KeyObject {
   const text = readText(path, 'supplier key', MAX_KEY_FILE_BYTES);
-  if (/-----BEGIN ENCRYPTED PRIVATE KEY-----/.test(text)) throw new DecodeError(`${path} is encrypted; export the key without a passphrase for the signing host`);
+  if (/-----BEGIN ENCRYPTED PRIVATE KEY-----/.test(text))
+    throw new DecodeError(`${path} is encrypted; export the key without a passphrase for the signing host`);
   if (!/-----BEGIN (?:[A-Z0-9]+ )?PRIVATE KEY-----/.test(text)) {
-    throw new DecodeError(`${path} holds no PEM private key${/-----BEGIN PUBLIC KEY-----/.test(text) ? ' (it is a public key; --key takes the private key)' : ''}`);
+    throw new DecodeError(
+      `${path} holds no PEM private key${/-----BEGIN PUBLIC KEY-----/.test(text) ? ' (it is a public key; --key takes the private key)' : ''}`,
+    );
   }
   let key: KeyObject;
   try {
@@ -76,7 +79,8 @@ function loadPrivateKey(path: string): KeyObject {
   } catch (e) {
     throw new DecodeError(`${path} is not a readable private key (${(e as Error).message})`);
   }
-  if (key.asymmetricKeyType !== 'ed25519') throw new DecodeError(`${path} is a ${key.asymmetricKeyType ?? 'unknown'} key; claim tickets are signed with Ed25519`);
+  if (key.asymmetricKeyType !== 'ed25519')
+    throw new DecodeError(`${path} is a ${key.asymmetricKeyType ?? 'unknown'} key; claim tickets are signed with Ed25519`);
   return key;
 }
 
@@ -203,7 +207,13 @@ async function show(argv: string[], ctx: CliContext): Promise<number> {
   const expired = Date.parse(file.ticket.expiresAt) <= now.getTime();
   const code = codeFromNonce(ticketNonce(file));
   if (values.json) {
-    ctx.out(JSON.stringify({ file: path, code, ...file.ticket, key: file.key, expired, ...(verification ? { verified: verification.ok, problems: verification.problems } : {}) }, null, 2));
+    ctx.out(
+      JSON.stringify(
+        { file: path, code, ...file.ticket, key: file.key, expired, ...(verification ? { verified: verification.ok, problems: verification.problems } : {}) },
+        null,
+        2,
+      ),
+    );
   } else {
     const extra: Array<[string, string]> = verification
       ? [['Signature', verification.ok ? `VERIFIED with ${keyPath}` : `NOT VERIFIED with ${keyPath}`]]

@@ -76,10 +76,14 @@ function printRomResult(r: Stm32RomFlashResult, file: string, json: boolean, ctx
         ? `sector ${result.erased[0]!.index}`
         : `sectors ${result.erased.map((e) => e.index).join(', ')}`;
   ctx.out(`Flashed ${result.imageBytes} bytes to ${result.part} (ID 0x${result.productId.toString(16)}, bootloader ${result.bootloaderVersion}) on ${r.port}`);
-  ctx.out(`  erased ${erasedRange} in ${secs(result.phasesMs.erase)}${result.collateralErasedBytes ? ` (${result.collateralErasedBytes} bytes beyond the image)` : ''}`);
+  ctx.out(
+    `  erased ${erasedRange} in ${secs(result.phasesMs.erase)}${result.collateralErasedBytes ? ` (${result.collateralErasedBytes} bytes beyond the image)` : ''}`,
+  );
   ctx.out(`  wrote ${result.blocksWritten} block(s), ${result.blocksSkipped} blank block(s) not sent, in ${secs(result.phasesMs.write)}`);
   ctx.out(result.verified ? `  verified all ${result.imageBytes} bytes by read-back in ${secs(result.phasesMs.verify)}` : '  NOT verified (--no-verify)');
-  ctx.out(`  total ${secs(result.durationMs)}: ${kib(payloadRate)}/s, ${(payloadRate / lineRate).toFixed(2)} × line rate (${baudRate} baud 8E1${parity === 'none' ? ', port opened 8N1' : ''})`);
+  ctx.out(
+    `  total ${secs(result.durationMs)}: ${kib(payloadRate)}/s, ${(payloadRate / lineRate).toFixed(2)} × line rate (${baudRate} baud 8E1${parity === 'none' ? ', port opened 8N1' : ''})`,
+  );
   if (result.retries) ctx.out(`  ${result.retries} exchange(s) retried after line errors`);
   ctx.out(
     result.started !== null
@@ -96,11 +100,17 @@ function printImageResult(r: ImageFlashResult, file: string, json: boolean, ctx:
   }
   const s = report.status;
   ctx.out(`${path.basename(file)} → ${r.port}: ${describeOutcome(report)}`);
-  ctx.out(`  image        ${report.image.version} for ${report.image.boardId}, ${report.image.size} bytes, security counter ${report.image.securityCounter ?? 0}`);
+  ctx.out(
+    `  image        ${report.image.version} for ${report.image.boardId}, ${report.image.size} bytes, security counter ${report.image.securityCounter ?? 0}`,
+  );
   if (report.bytesSent > 0 || report.bytesSkipped > 0) {
-    ctx.out(`  transfer     ${report.bytesSent} bytes sent, ${report.bytesSkipped} already on the board, ${report.uploadSeconds.toFixed(1)} s, ${(report.payloadRate / 1024).toFixed(1)} KiB/s${ratio !== null ? ` (${ratio.toFixed(2)} × line rate)` : ''}${report.compressed ? ', compressed' : ''}`);
+    ctx.out(
+      `  transfer     ${report.bytesSent} bytes sent, ${report.bytesSkipped} already on the board, ${report.uploadSeconds.toFixed(1)} s, ${(report.payloadRate / 1024).toFixed(1)} KiB/s${ratio !== null ? ` (${ratio.toFixed(2)} × line rate)` : ''}${report.compressed ? ', compressed' : ''}`,
+    );
   }
-  ctx.out(`  now running  ${s.runningVersion ?? 'nothing'}${s.testing ? ' (test mode, not confirmed)' : ' (confirmed)'}; security counter ${s.securityCounter}`);
+  ctx.out(
+    `  now running  ${s.runningVersion ?? 'nothing'}${s.testing ? ' (test mode, not confirmed)' : ' (confirmed)'}; security counter ${s.securityCounter}`,
+  );
   ctx.out(`  sha256       ${report.image.hash}`);
 }
 

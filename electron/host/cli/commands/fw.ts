@@ -17,10 +17,14 @@ function slotLine(name: string, s: FwSlot): string {
 }
 
 export function printStatus(ctx: CliContext, s: FwStatus): void {
-  ctx.out(`board ${s.boardId}: running ${s.runningVersion ?? 'nothing'}${s.running ? (s.testing ? ' in TEST mode (reverts at the next reset unless confirmed)' : ' (confirmed)') : ''}`);
+  ctx.out(
+    `board ${s.boardId}: running ${s.runningVersion ?? 'nothing'}${s.running ? (s.testing ? ' in TEST mode (reverts at the next reset unless confirmed)' : ' (confirmed)') : ''}`,
+  );
   ctx.out(slotLine('primary', s.primary));
   ctx.out(slotLine('secondary', s.secondary));
-  ctx.out(`  security counter ${s.securityCounter}; pending ${s.pending}; last boot: ${s.lastEvent}${s.lastReason ? ` (${s.lastReason.replace(/_/g, ' ')})` : ''}`);
+  ctx.out(
+    `  security counter ${s.securityCounter}; pending ${s.pending}; last boot: ${s.lastEvent}${s.lastReason ? ` (${s.lastReason.replace(/_/g, ' ')})` : ''}`,
+  );
   ctx.out(`  slots of ${s.slotSize} bytes, ${s.sectorSize}-byte sectors; ${s.trustedKeys.length} trusted key(s)`);
 }
 
@@ -29,7 +33,8 @@ export default {
   usage,
   async run(argv, ctx) {
     const [sub, ...rest] = argv;
-    if (sub !== 'status' && sub !== 'confirm' && sub !== 'revert') throw new PackscopeError('USAGE', `fw: unknown subcommand '${sub ?? ''}' (status, confirm, revert)`);
+    if (sub !== 'status' && sub !== 'confirm' && sub !== 'revert')
+      throw new PackscopeError('USAGE', `fw: unknown subcommand '${sub ?? ''}' (status, confirm, revert)`);
     const { values, positionals } = parseCommandArgs(rest, { port: { type: 'string' }, baud: { type: 'string' } }, true);
     if (positionals.length) throw new PackscopeError('USAGE', `unexpected argument '${positionals[0]}'`);
     const port = requireOption(values.port, 'port');

@@ -43,17 +43,21 @@ const num = (v: string | undefined, name: string, fallback: number, min: number,
   numberOption(v === undefined ? undefined : String(Number(v)), name, fallback, min, max);
 
 async function sign(argv: string[], ctx: CliContext): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, {
-    key: { type: 'string' },
-    version: { type: 'string' },
-    board: { type: 'string' },
-    'security-counter': { type: 'string' },
-    'header-size': { type: 'string' },
-    align: { type: 'string' },
-    'slot-size': { type: 'string' },
-    confirm: { type: 'boolean' },
-    'public-key-full': { type: 'boolean' },
-  }, true);
+  const { values, positionals } = parseCommandArgs(
+    argv,
+    {
+      key: { type: 'string' },
+      version: { type: 'string' },
+      board: { type: 'string' },
+      'security-counter': { type: 'string' },
+      'header-size': { type: 'string' },
+      align: { type: 'string' },
+      'slot-size': { type: 'string' },
+      confirm: { type: 'boolean' },
+      'public-key-full': { type: 'boolean' },
+    },
+    true,
+  );
   if (positionals.length !== 2) throw new PackscopeError('USAGE', 'image sign needs IN and OUT files');
   const [input, output] = positionals as [string, string];
   const key = parsePrivateKeyPem(readTextFile(requireOption(values.key, 'key'), 'key'));
@@ -91,7 +95,9 @@ async function sign(argv: string[], ctx: CliContext): Promise<number> {
   if (values.json) {
     ctx.out(JSON.stringify({ output, format: outHex ? 'ihex' : 'bin', input: { file: input, format, address }, keyType: key.type, ...s }));
   } else {
-    ctx.out(`signed ${output}: version ${s.version}, board ${s.boardId}, ${s.size} bytes, security counter ${s.securityCounter ?? 'none'}, ${key.type} key ${toHex(key.publicKey.keyHash).slice(0, 16)}…`);
+    ctx.out(
+      `signed ${output}: version ${s.version}, board ${s.boardId}, ${s.size} bytes, security counter ${s.securityCounter ?? 'none'}, ${key.type} key ${toHex(key.publicKey.keyHash).slice(0, 16)}…`,
+    );
     ctx.out(`  sha256 ${s.hash}`);
   }
   return EXIT.OK;
@@ -111,30 +117,43 @@ async function inspect(argv: string[], ctx: CliContext): Promise<number> {
   // The signature covers the SHA256 TLV, not the bytes: over a hash that does not match the
   // contents, a valid signature proves nothing about this image, so it is not called valid.
   const unchecked = !intact ? (r.hash.status === 'mismatch' ? 'the image hash does not match' : 'the image has no SHA256 TLV') : null;
-  const signature = !sigTlv
-    ? 'missing'
-    : unchecked
-      ? `not checked: ${unchecked}`
-      : checked
-        ? r.signature.status
-        : 'not checked (no --trust key given)';
+  const signature = !sigTlv ? 'missing' : unchecked ? `not checked: ${unchecked}` : checked ? r.signature.status : 'not checked (no --trust key given)';
   if (values.json) {
-    ctx.out(JSON.stringify({
-      file, format, address, valid: ok,
-      version: r.version, boardId: r.boardId.value, imageSize: image.header.imageSize, totalSize: image.bytes.length,
-      loadAddr: image.header.loadAddr, flags: image.header.flags,
-      hash: r.hash, signature: !sigTlv || (intact && checked) ? r.signature : { ...r.signature, status: 'not_checked', trustedKey: null, ...(unchecked ? { reason: unchecked } : {}) },
-      securityCounter: r.securityCounter.value, trailer: image.trailer, problems: checked ? r.problems : r.problems.filter((p) => !/signed by an unknown key/.test(p)),
-      layout: describeImage(image),
-    }));
+    ctx.out(
+      JSON.stringify({
+        file,
+        format,
+        address,
+        valid: ok,
+        version: r.version,
+        boardId: r.boardId.value,
+        imageSize: image.header.imageSize,
+        totalSize: image.bytes.length,
+        loadAddr: image.header.loadAddr,
+        flags: image.header.flags,
+        hash: r.hash,
+        signature:
+          !sigTlv || (intact && checked)
+            ? r.signature
+            : { ...r.signature, status: 'not_checked', trustedKey: null, ...(unchecked ? { reason: unchecked } : {}) },
+        securityCounter: r.securityCounter.value,
+        trailer: image.trailer,
+        problems: checked ? r.problems : r.problems.filter((p) => !/signed by an unknown key/.test(p)),
+        layout: describeImage(image),
+      }),
+    );
   } else {
     const keyHash = r.signature.keyHash ?? (image.tlvs.find((t) => t.type === 0x01) ? toHex(image.tlvs.find((t) => t.type === 0x01)!.value) : null);
     ctx.out(`${path.basename(file)} (${format === 'ihex' ? `Intel HEX at 0x${(address ?? 0).toString(16)}` : 'binary'})`);
     ctx.out(`  version           ${r.version}`);
     ctx.out(`  board             ${r.boardId.value ?? '(none)'}${r.boardId.status === 'mismatch' ? `  ≠ expected ${values.board}` : ''}`);
     ctx.out(`  size              ${image.header.imageSize} bytes body, ${image.bytes.length} bytes image (header 0x${image.header.headerSize.toString(16)})`);
-    ctx.out(`  sha256            ${r.hash.computed} (${r.hash.status === 'ok' ? 'matches its SHA256 TLV' : r.hash.status === 'missing' ? 'no SHA256 TLV' : 'DOES NOT match its SHA256 TLV'})`);
-    ctx.out(`  signature         ${sigTlv ? (sigTlv.type === 0x24 ? 'Ed25519' : 'ECDSA P-256') : '-'}: ${signature}${r.signature.trustedKey && !unchecked ? ` by ${r.signature.trustedKey}` : ''}`);
+    ctx.out(
+      `  sha256            ${r.hash.computed} (${r.hash.status === 'ok' ? 'matches its SHA256 TLV' : r.hash.status === 'missing' ? 'no SHA256 TLV' : 'DOES NOT match its SHA256 TLV'})`,
+    );
+    ctx.out(
+      `  signature         ${sigTlv ? (sigTlv.type === 0x24 ? 'Ed25519' : 'ECDSA P-256') : '-'}: ${signature}${r.signature.trustedKey && !unchecked ? ` by ${r.signature.trustedKey}` : ''}`,
+    );
     if (keyHash) ctx.out(`  key hash          ${keyHash}`);
     ctx.out(`  security counter  ${r.securityCounter.value ?? '(none)'}`);
     if (image.trailer) ctx.out(`  trailer           boot magic, image_ok ${image.trailer.imageOk === 1 ? 'set (confirmed)' : 'unset'}`);

@@ -77,7 +77,9 @@ ${DEVICE_USAGE}
         [
           'Protocol',
           `${d.protocol} on ${session.transport.info.path} at ${session.line.baudRate} baud` +
-            (session.detection.length ? ` (detected: ${session.detection.map((x) => `${x.protocol} ${x.answered ? 'answered' : 'silent'} in ${x.ms} ms`).join(', ')})` : ''),
+            (session.detection.length
+              ? ` (detected: ${session.detection.map((x) => `${x.protocol} ${x.answered ? 'answered' : 'silent'} in ${x.ms} ms`).join(', ')})`
+              : ''),
         ],
         ...(session.transport.info.adapter ? [['Adapter', session.transport.info.adapter] as [string, string]] : []),
         ...(sample ? sampleRows(sample) : []),
@@ -97,7 +99,10 @@ ${DEVICE_USAGE}
 
 function sampleRows(f: TelemetryFrame): Array<[string, string]> {
   const rows: Array<[string, string]> = [
-    ['Pack', `${f.packVoltage.toFixed(2)} V, ${(Math.abs(f.current) < 0.005 ? 0 : f.current).toFixed(2)} A (+ = charge), SOC ${f.soc.toFixed(1)} %${f.soh !== undefined ? `, SOH ${f.soh.toFixed(0)} %` : ''}`],
+    [
+      'Pack',
+      `${f.packVoltage.toFixed(2)} V, ${(Math.abs(f.current) < 0.005 ? 0 : f.current).toFixed(2)} A (+ = charge), SOC ${f.soc.toFixed(1)} %${f.soh !== undefined ? `, SOH ${f.soh.toFixed(0)} %` : ''}`,
+    ],
   ];
   if (f.cellVoltages.length) {
     const min = Math.min(...f.cellVoltages);

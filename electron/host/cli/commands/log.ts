@@ -56,16 +56,32 @@ function fmtTime(t: number | null): string {
 }
 
 /** The board's signed extent in one line: counters, its clock, how far back its history goes. */
-function attestedText(a: { oldest: number | null; newest: number | null; boardTimeMs: number; bootCount: number; historyFrom: number | null; missingCount: number } | null): string {
+function attestedText(
+  a: { oldest: number | null; newest: number | null; boardTimeMs: number; bootCount: number; historyFrom: number | null; missingCount: number } | null,
+): string {
   if (!a) return 'no attested extent (checkpoint of the first format, or none)';
   const span = a.newest === null ? 'no closed segment' : `segments ${a.oldest ?? '–'}…${a.newest}`;
-  const from = a.historyFrom !== null ? `; the board holds history from ${fmtTime(a.historyFrom)}` : a.newest === null ? '' : '; the attested oldest segment is not in the file';
+  const from =
+    a.historyFrom !== null
+      ? `; the board holds history from ${fmtTime(a.historyFrom)}`
+      : a.newest === null
+        ? ''
+        : '; the attested oldest segment is not in the file';
   const missing = a.missingCount ? `; ${a.missingCount} attested segment(s) MISSING from the file` : '';
   return `${span}, board clock ${fmtTime(a.boardTimeMs)} (boot ${a.bootCount})${from}${missing}`;
 }
 
 function extentOf(a: AttestedExtent | null) {
-  return a && { oldest: a.oldestCounter, newest: a.newestCounter, boardTimeMs: a.boardTimeMs, bootCount: a.bootCount, historyFrom: a.historyFrom, missingCount: a.missingCount };
+  return (
+    a && {
+      oldest: a.oldestCounter,
+      newest: a.newestCounter,
+      boardTimeMs: a.boardTimeMs,
+      bootCount: a.bootCount,
+      historyFrom: a.historyFrom,
+      missingCount: a.missingCount,
+    }
+  );
 }
 
 function progressPrinter(ctx: CliContext, json: boolean) {
@@ -75,12 +91,24 @@ function progressPrinter(ctx: CliContext, json: boolean) {
     if (!force && now - last < 250) return;
     last = now;
     if (json) {
-      ctx.err(JSON.stringify({ progress: { done: p.done, total: p.total, rate: Math.round(p.rate), etaSeconds: p.etaSeconds === null ? null : Math.round(p.etaSeconds), segments: p.segments } }));
+      ctx.err(
+        JSON.stringify({
+          progress: {
+            done: p.done,
+            total: p.total,
+            rate: Math.round(p.rate),
+            etaSeconds: p.etaSeconds === null ? null : Math.round(p.etaSeconds),
+            segments: p.segments,
+          },
+        }),
+      );
       return;
     }
     const pct = p.total > 0 ? Math.min(100, (100 * p.done) / p.total).toFixed(1) : '–';
     const eta = p.etaSeconds === null ? '–' : `${Math.ceil(p.etaSeconds)} s`;
-    ctx.err(`${fmtBytes(p.done)} / ${fmtBytes(p.total)} (${pct} %)  ${fmtBytes(p.rate)}/s  ETA ${eta}${p.segments !== undefined ? `  ${p.segments} segments` : ''}`);
+    ctx.err(
+      `${fmtBytes(p.done)} / ${fmtBytes(p.total)} (${pct} %)  ${fmtBytes(p.rate)}/s  ETA ${eta}${p.segments !== undefined ? `  ${p.segments} segments` : ''}`,
+    );
   };
 }
 
@@ -100,7 +128,8 @@ async function readRoot(path: string): Promise<Uint8Array> {
 function parseNonceHex(text: string): Uint8Array {
   const hex = text.replace(/[\s:]/g, '').toLowerCase();
   if (!/^([0-9a-f]{2})+$/.test(hex)) throw new PackscopeError('USAGE', `--nonce takes hex bytes, got '${text}'`);
-  if (hex.length < 2 * NONCE_MIN || hex.length > 2 * NONCE_MAX) throw new PackscopeError('USAGE', `--nonce must be ${NONCE_MIN} to ${NONCE_MAX} bytes, got ${hex.length / 2}`);
+  if (hex.length < 2 * NONCE_MIN || hex.length > 2 * NONCE_MAX)
+    throw new PackscopeError('USAGE', `--nonce must be ${NONCE_MIN} to ${NONCE_MAX} bytes, got ${hex.length / 2}`);
   return fromHex(hex);
 }
 
@@ -115,7 +144,8 @@ async function readTicket(value: string): Promise<{ nonce: Uint8Array; serial: s
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EISDIR') throw new PackscopeError('NOT_FOUND', `${value} is a directory, not a .psticket file`);
-    if (code !== 'ENOENT' && code !== 'ENAMETOOLONG') throw new PackscopeError(code === 'EACCES' || code === 'EPERM' ? 'PERMISSION' : 'IO', `${value}: ${(e as Error).message}`);
+    if (code !== 'ENOENT' && code !== 'ENAMETOOLONG')
+      throw new PackscopeError(code === 'EACCES' || code === 'EPERM' ? 'PERMISSION' : 'IO', `${value}: ${(e as Error).message}`);
     if (/\.psticket$/i.test(value) || /[\\/]/.test(value)) throw new PackscopeError('NOT_FOUND', `${value}: no such ticket file`);
   }
   if (text === null) return { nonce: nonceFromCode(value), serial: null, claimId: null, expiresAt: null };
@@ -137,7 +167,8 @@ async function pull(argv: string[], ctx: CliContext): Promise<number> {
   const rootSpki = values.root ? await readRoot(values.root) : undefined;
   if (values.ticket !== undefined && values.nonce !== undefined) throw new PackscopeError('USAGE', 'give --ticket or --nonce, not both');
   const ticket = values.ticket !== undefined ? await readTicket(values.ticket) : null;
-  if (ticket?.expiresAt && Date.parse(ticket.expiresAt) <= Date.now()) ctx.err(`warning: claim ticket ${ticket.claimId} expired at ${ticket.expiresAt}; the supplier may not accept a package sealed over it`);
+  if (ticket?.expiresAt && Date.parse(ticket.expiresAt) <= Date.now())
+    ctx.err(`warning: claim ticket ${ticket.claimId} expired at ${ticket.expiresAt}; the supplier may not accept a package sealed over it`);
   const nonce = ticket ? ticket.nonce : values.nonce !== undefined ? parseNonceHex(values.nonce) : undefined;
   const session = await openDeviceSession({ ...values, protocol: values.protocol ?? 'native' }, ctx);
   try {
@@ -165,14 +196,25 @@ async function pull(argv: string[], ctx: CliContext): Promise<number> {
       const rows: Array<[string, string]> = [
         ['File', result.path],
         ['Device', `${result.certificate.model} ${result.certificate.serial}`],
-        ['Segments', `${result.segments} (${result.firstCounter ?? '–'}…${result.lastCounter ?? '–'})${result.resumedSegments ? `, ${result.resumedSegments} kept from the partial` : ''}`],
+        [
+          'Segments',
+          `${result.segments} (${result.firstCounter ?? '–'}…${result.lastCounter ?? '–'})${result.resumedSegments ? `, ${result.resumedSegments} kept from the partial` : ''}`,
+        ],
         ['Records', String(result.records)],
         ['Time span', `${fmtTime(result.firstTime)} → ${fmtTime(result.lastTime)} (${span.toFixed(2)} h)`],
         ['Signatures', result.signaturesOk ? 'all segments and the checkpoint verify (device key)' : `${result.issues.length} problem(s)`],
-        ['Attested', attestedText(result.attestation && { ...result.attestation, boardTimeMs: result.attestation.boardTime, missingCount: result.attestation.missingSegments })],
+        [
+          'Attested',
+          attestedText(
+            result.attestation && { ...result.attestation, boardTimeMs: result.attestation.boardTime, missingCount: result.attestation.missingSegments },
+          ),
+        ],
         ...(ticket ? [['Sealed over', `claim ticket ${ticket.claimId ?? '(code)'} nonce ${toHex(ticket.nonce)}`] as [string, string]] : []),
         ['Certificate', result.certificate.chainedToRoot ? 'chains to the given root' : 'not checked against a root (use --root or log verify)'],
-        ['Transferred', `${fmtBytes(result.bytesRead)} in ${result.seconds.toFixed(1)} s, average payload rate ${fmtBytes(result.payloadRate)}/s${result.retransmissions ? `, ${result.retransmissions} retransmitted chunks` : ''}`],
+        [
+          'Transferred',
+          `${fmtBytes(result.bytesRead)} in ${result.seconds.toFixed(1)} s, average payload rate ${fmtBytes(result.payloadRate)}/s${result.retransmissions ? `, ${result.retransmissions} retransmitted chunks` : ''}`,
+        ],
       ];
       const w = Math.max(...rows.map((r) => r[0].length));
       for (const [k, v] of rows) ctx.out(`${k.padEnd(w)}  ${v}`);
@@ -209,9 +251,15 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
   if (values.json) ctx.out(JSON.stringify({ file, ...report, ok, chainOk: report.ok }, null, 2));
   else {
     ctx.out(`${file}: ${ok ? 'VERIFIED' : 'NOT VERIFIED'}`);
-    ctx.out(`  certificate  ${report.certificate.ok ? 'ok' : 'FAILED'}: ${report.certificate.message}${report.certificate.serial ? ` (${report.certificate.model} ${report.certificate.serial})` : ''}`);
-    ctx.out(`  segments     ${report.segments} (${report.firstCounter ?? '–'}…${report.lastCounter ?? '–'}), ${report.records} records, ${report.missingSegments} missing`);
-    ctx.out(`  checkpoint   ${report.checkpoint.present ? `${report.checkpoint.ok ? 'ok' : 'FAILED'}, open segment ${report.checkpoint.counter} with ${report.checkpoint.records} records` : 'none'}`);
+    ctx.out(
+      `  certificate  ${report.certificate.ok ? 'ok' : 'FAILED'}: ${report.certificate.message}${report.certificate.serial ? ` (${report.certificate.model} ${report.certificate.serial})` : ''}`,
+    );
+    ctx.out(
+      `  segments     ${report.segments} (${report.firstCounter ?? '–'}…${report.lastCounter ?? '–'}), ${report.records} records, ${report.missingSegments} missing`,
+    );
+    ctx.out(
+      `  checkpoint   ${report.checkpoint.present ? `${report.checkpoint.ok ? 'ok' : 'FAILED'}, open segment ${report.checkpoint.counter} with ${report.checkpoint.records} records` : 'none'}`,
+    );
     ctx.out(`  attested     ${attestedText(extentOf(report.attestation))}`);
     for (const i of report.issues) ctx.out(`  ! ${i.message}`);
     if (report.issueCount > report.issues.length) ctx.out(`  … and ${report.issueCount - report.issues.length} more`);
@@ -249,11 +297,17 @@ async function exportCmd(argv: string[], ctx: CliContext): Promise<number> {
     // so it is exported as recorded, with the warning. Anything else must verify, or be forced.
     const desktop = desktopRecordingOf(reader.meta);
     let problem: string | null = null;
-    if (desktop) ctx.err(`warning: ${file} is an unsigned desktop recording of a ${desktop.protocol} board: nothing in it is signed by the device, so it cannot be verified`);
+    if (desktop)
+      ctx.err(
+        `warning: ${file} is an unsigned desktop recording of a ${desktop.protocol} board: nothing in it is signed by the device, so it cannot be verified`,
+      );
     else problem = await firstVerifyProblem(reader, rootSpki, ctx.signal);
     if (problem !== null) {
       if (!values.force) {
-        throw new PackscopeError('VERIFY_FAILED', `${file} does not verify: ${problem}. Nothing was exported; 'packscope log verify' gives the full report, --force exports it anyway`);
+        throw new PackscopeError(
+          'VERIFY_FAILED',
+          `${file} does not verify: ${problem}. Nothing was exported; 'packscope log verify' gives the full report, --force exports it anyway`,
+        );
       }
       ctx.err(`warning: ${file} does not verify: ${problem}. Exporting it anyway (--force)`);
     }
@@ -263,8 +317,19 @@ async function exportCmd(argv: string[], ctx: CliContext): Promise<number> {
     // Exported to this process's own standard output (--csv /dev/stdout): the summary must not
     // land in the middle of the data, so it goes to stderr.
     const say = isOwnStdout(out) ? ctx.err : ctx.out;
-    if (values.json) say(JSON.stringify({ ...r, verified: problem === null && !desktop, ...(problem !== null ? { problem } : {}), ...(desktop ? { desktopRecording: true } : {}) }));
-    else say(`${r.records} records → ${r.path} (${fmtBytes(r.bytes)} in ${r.seconds.toFixed(2)} s)${problem !== null ? ' — from a log that does NOT verify' : ''}`);
+    if (values.json)
+      say(
+        JSON.stringify({
+          ...r,
+          verified: problem === null && !desktop,
+          ...(problem !== null ? { problem } : {}),
+          ...(desktop ? { desktopRecording: true } : {}),
+        }),
+      );
+    else
+      say(
+        `${r.records} records → ${r.path} (${fmtBytes(r.bytes)} in ${r.seconds.toFixed(2)} s)${problem !== null ? ' — from a log that does NOT verify' : ''}`,
+      );
     return EXIT.OK;
   } finally {
     await reader.close();

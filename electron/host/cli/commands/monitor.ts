@@ -67,10 +67,12 @@ Exit codes: 0 when stopped by --duration or Ctrl-C, 4 when the device disconnect
     const duration = values.duration === undefined ? null : numberOption(values.duration, 'duration', 0, 0.1, 7 * 24 * 3600);
     const json = Boolean(values.json);
     const session = await openDeviceSession(values, ctx);
-    const recording = values.record ? await startRecording(session, values.record, { rateHz: rate, tool: `packscope ${packageVersion()}` }).catch(async (e: unknown) => {
-      await session.close();
-      throw e;
-    }) : null;
+    const recording = values.record
+      ? await startRecording(session, values.record, { rateHz: rate, tool: `packscope ${packageVersion()}` }).catch(async (e: unknown) => {
+          await session.close();
+          throw e;
+        })
+      : null;
     const clock = session.clock;
     const t0 = clock.now();
     let frames = 0;
@@ -103,15 +105,35 @@ Exit codes: 0 when stopped by --duration or Ctrl-C, 4 when the device disconnect
         });
         if (duration !== null) clock.after(duration * 1000, resolve, { background: true });
       });
-      if (!json) ctx.err(`${session.info?.model ?? 'device'} ${session.info?.serial ?? ''} — ${rate} Hz${duration ? ` for ${duration} s` : ', Ctrl-C to stop'}`);
+      if (!json)
+        ctx.err(`${session.info?.model ?? 'device'} ${session.info?.serial ?? ''} — ${rate} Hz${duration ? ` for ${duration} s` : ', Ctrl-C to stop'}`);
       await session.startTelemetry(rate);
       await stopped;
       const seconds = (clock.now() - t0) / 1000;
       const link = session.stats();
       const recorded = recording ? await recording.stop() : null;
-      if (recorded && !json) ctx.err(`recorded ${recorded.records} frames in ${recorded.segments} segment(s) to ${recorded.path} (unsigned desktop recording${recorded.gaps.length ? `, ${recorded.gaps.length} gap(s)` : ''})`);
-      if (json) ctx.out(JSON.stringify({ summary: { frames, seconds: Math.round(seconds * 1000) / 1000, rateHz: rate, staleEvents, outcome, link, ...(recorded ? { recording: recorded } : {}) } }));
-      else ctx.err(`${frames} frames in ${seconds.toFixed(1)} s; link: ${link.crcErrors} CRC errors, ${link.decodeErrors} decode errors, ${link.timeouts} timeouts, ${link.retries} retries`);
+      if (recorded && !json)
+        ctx.err(
+          `recorded ${recorded.records} frames in ${recorded.segments} segment(s) to ${recorded.path} (unsigned desktop recording${recorded.gaps.length ? `, ${recorded.gaps.length} gap(s)` : ''})`,
+        );
+      if (json)
+        ctx.out(
+          JSON.stringify({
+            summary: {
+              frames,
+              seconds: Math.round(seconds * 1000) / 1000,
+              rateHz: rate,
+              staleEvents,
+              outcome,
+              link,
+              ...(recorded ? { recording: recorded } : {}),
+            },
+          }),
+        );
+      else
+        ctx.err(
+          `${frames} frames in ${seconds.toFixed(1)} s; link: ${link.crcErrors} CRC errors, ${link.decodeErrors} decode errors, ${link.timeouts} timeouts, ${link.retries} retries`,
+        );
       if (outcome === 'disconnected') {
         ctx.err(`packscope: device disconnected (${disconnectReason})`);
         return EXIT.DISCONNECTED;

@@ -45,7 +45,6 @@ const usage = `Usage:
 Exit codes: 0 ok, 2 usage, 3 file or port not found, 6 verification failed, 7 refused (bad policy,
 unsafe archive), 8 file does not decode, 9 cannot write.`;
 
-
 function printEvaluation(ctx: CliContext, e: Evaluation): void {
   for (const m of e.missing) ctx.out(`  missing: ${m.message}`);
   for (const f of e.findings) {
@@ -119,7 +118,9 @@ function printVerification(ctx: CliContext, v: PackageVerification): void {
   const d = v.policy.decidedBy;
   if (d) ctx.out(`  decided by policy ${d.id} (sha256 ${d.sha256}${d.source === 'default' ? ", PackScope's default" : ', yours'})`);
   if (v.policy.package) {
-    ctx.out(`  the customer saw policy ${v.policy.package.id} (sha256 ${v.policy.package.sha256})${v.customerEvaluation ? `: ${v.customerEvaluation.verdict}` : ''}`);
+    ctx.out(
+      `  the customer saw policy ${v.policy.package.id} (sha256 ${v.policy.package.sha256})${v.customerEvaluation ? `: ${v.customerEvaluation.verdict}` : ''}`,
+    );
     for (const diff of v.policy.differences.slice(0, 20)) ctx.out(`    differs: ${diff}`);
     if (v.policy.differences.length > 20) ctx.out(`    … and ${v.policy.differences.length - 20} more`);
   }
@@ -226,4 +227,3 @@ export default {
     throw new PackscopeError('USAGE', sub ? `unknown subcommand '${sub}'\n${usage}` : usage);
   },
 } satisfies CommandModule;
-

@@ -71,7 +71,9 @@ function reportProblems(ctx: CliContext, file: string, policy: WarrantyPolicy | 
     ctx.out(JSON.stringify({ valid: false, schema: POLICY_SCHEMA_ID, ...(policy ? { id: policy.id, sha256: policyHash(policy) } : {}), problems }));
     return;
   }
-  const what = policy ? `policy ${describePolicy(policy)} (sha256 ${policyHash(policy)}) conflicts with the policy store` : `not a valid ${POLICY_SCHEMA_ID} policy`;
+  const what = policy
+    ? `policy ${describePolicy(policy)} (sha256 ${policyHash(policy)}) conflicts with the policy store`
+    : `not a valid ${POLICY_SCHEMA_ID} policy`;
   ctx.out(`${file}: ${what} (${problems.length} problem${problems.length === 1 ? '' : 's'}):`);
   for (const p of problems) ctx.out(`  ${p.path || '(document)'}: ${p.message}`);
 }

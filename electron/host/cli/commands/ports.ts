@@ -35,7 +35,11 @@ The built-in simulated device is always available as 'sim:' (e.g. sim:?scenario=
     ]);
     const head = ['PATH', 'VID:PID', 'ADAPTER', 'MANUFACTURER', 'SERIAL', 'KEY'];
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-    const fmt = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+    const fmt = (r: string[]) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd();
     ctx.out(fmt(head));
     for (const r of rows) ctx.out(fmt(r));
     return 0;

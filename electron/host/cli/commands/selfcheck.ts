@@ -48,7 +48,8 @@ export default {
     const cv = values['charger-voltage'];
     const ca = values['charger-current'];
     if ((cv === undefined) !== (ca === undefined)) throw new PackscopeError('USAGE', 'give both --charger-voltage and --charger-current, or neither');
-    const charger = cv !== undefined ? { voltageV: numberOption(cv, 'charger-voltage', 0, 1, 1000), currentA: numberOption(ca, 'charger-current', 0, 0.1, 1000) } : null;
+    const charger =
+      cv !== undefined ? { voltageV: numberOption(cv, 'charger-voltage', 0, 1, 1000), currentA: numberOption(ca, 'charger-current', 0, 0.1, 1000) } : null;
     const policy = values.policy ? parsePolicy(readInput(values.policy, 'policy', 1 << 20)) : undefined;
     const session = await Session.open(port, {
       ...(values.protocol ? { protocol: values.protocol as ProtocolId } : {}),
