@@ -1,13 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { errorToPlain, isPackscopeError } from '../../../shared/errors.js';
 import { COMMANDS } from './commands/index.js';
 import type { CliContext } from './context.js';
 import { EXIT, EXIT_BY_ERROR } from './exit-codes.js';
-
-export function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
+import { packageVersion } from '../util/package-root.js';
 
 async function helpText(): Promise<string> {
   const lines = ['Usage: packscope <command> [options]', '', 'Commands:'];

@@ -4,7 +4,6 @@
  * shared/evidence/package.ts, used by the CLI and the app's Claim and Verify screens.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { PackscopeError } from '../../../shared/errors.js';
 import { type DeviceEvidenceParts, decodeDeviceEvidence, deviceFiles } from '../../../shared/evidence/blackbox-evidence.js';
@@ -16,6 +15,7 @@ import type { WarrantyPolicy } from '../../../shared/warranty/policy.js';
 import { MAX_PHOTO_BYTES, MAX_PHOTOS, photoKind, type PhotoKind } from '../../../shared/evidence/photos.js';
 import { writeZip } from '../../../shared/codec/zip-write.js';
 import { writeFileAtomic } from '../util/files.js';
+import { packageVersion } from '../util/package-root.js';
 import { readInput } from './files.js';
 import type { InstallationKeyStore } from './keystore.js';
 import { hostSignatureVerifier } from './fast-verify.js';
@@ -28,7 +28,7 @@ export const MAX_PACKAGE_BYTES = 2 ** 31;
 
 export function toolVersion(): string {
   try {
-    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    return packageVersion();
   } catch {
     return '0.0.0';
   }

@@ -5,7 +5,7 @@ import { numberOption, parseCommandArgs } from '../context.js';
 import { DEVICE_OPTIONS, DEVICE_USAGE, openDeviceSession } from '../device-options.js';
 import { EXIT } from '../exit-codes.js';
 import { startRecording } from '../../recorder/index.js';
-import { packageVersion } from '../main.js';
+import { packageVersion } from '../../util/package-root.js';
 
 const r3 = (v: number) => Math.round(v * 1000) / 1000;
 

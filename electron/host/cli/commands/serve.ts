@@ -1,13 +1,12 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { PackscopeError } from '../../../../shared/errors.js';
 import { createHostApi } from '../../api/index.js';
 import { startServer } from '../../serve/server.js';
 import { numberOption, parseCommandArgs, type CommandModule } from '../context.js';
 import { EXIT } from '../exit-codes.js';
-import { packageVersion } from '../main.js';
+import { packageRoot, packageVersion } from '../../util/package-root.js';
 
 const usage = `Usage: packscope serve [--port N] [--host H] [--open] [--renderer DIR] [--json]
 
@@ -39,8 +38,7 @@ export default {
       open: { type: 'boolean' },
       renderer: { type: 'string' },
     });
-    const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
-    const rendererDir = path.resolve(values.renderer ?? path.join(root, 'dist/renderer'));
+    const rendererDir = path.resolve(values.renderer ?? path.join(packageRoot(), 'dist/renderer'));
     if (!existsSync(path.join(rendererDir, 'index.html'))) {
       throw new PackscopeError('NOT_FOUND', `no built renderer in ${rendererDir}: run 'npm run build' first`);
     }
