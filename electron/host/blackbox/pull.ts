@@ -10,7 +10,9 @@ import {
   BB_CMD,
   BB_REGION,
   BB_STATUS,
+  CHECKPOINT_SEAL_SIZE,
   NONE32,
+  splitCheckpointRegion,
   type BlackBoxStatus,
   type CheckpointResponse,
 } from '../../../shared/blackbox/messages.js';
@@ -344,9 +346,10 @@ export async function pullLog(link: NativeLink, options: PullOptions): Promise<P
         await link.request(BB_CMD.CHECKPOINT, BB_CHECKPOINT_REQ.encode({ nonce }), { retries: RETRIES, ...(signal ? { signal } : {}) }),
       );
       checkpoints++;
-      const attested = cpRes.attestation && cpRes.attestation.newestCounter !== ATTESTATION_NONE ? cpRes.attestation.newestCounter : null;
+      const attestedNewest = cpRes.newestCounter ?? cpRes.attestation?.newestCounter ?? null;
+      const attested = attestedNewest !== null && attestedNewest !== ATTESTATION_NONE ? attestedNewest : null;
       // A first-format board attests nothing: the open segment's counter tells what closed before it.
-      const newestClosed = cpRes.attestation ? attested : cpRes.counter > 0 ? cpRes.counter - 1 : null;
+      const newestClosed = attestedNewest !== null ? attested : cpRes.counter > 0 ? cpRes.counter - 1 : null;
       if (newestClosed === null || newestClosed < next) break;
       await pullRange(next, newestClosed);
       next = newestClosed + 1;
@@ -357,26 +360,31 @@ export async function pullLog(link: NativeLink, options: PullOptions): Promise<P
     let attestation: PullAttestation | null = null;
     if (cpRes && cpRes.length > 0) {
       const res = cpRes;
+      // A current board seals the prefix in the region (signature, attestation after it); the bulk
+      // engine carries it in small retransmitted chunks, so it arrives on a noisy line too.
+      const inRegion = res.signature === null;
+      const regionLength = res.length + (inRegion ? CHECKPOINT_SEAL_SIZE : 0);
       const r = await retryTimeouts(() =>
-        bulkRead(link, { region: status.checkpointRegion, offset: 0, length: res.length, chunkSize: 1024, ...(signal ? { signal } : {}) }),
+        bulkRead(link, { region: status.checkpointRegion, offset: 0, length: regionLength, chunkSize: 1024, ...(signal ? { signal } : {}) }),
       );
-      bytesRead += res.length;
+      bytesRead += regionLength;
       transferSeconds += r.seconds;
+      const sealed = inRegion ? splitCheckpointRegion(r.data!, res.length) : { prefix: r.data!, signature: res.signature!, attestation: res.attestation };
       checkpoint = {
         counter: res.counter,
         recordCount: res.recordCount,
         nonce,
-        signature: res.signature,
-        prefix: r.data!,
+        signature: sealed.signature,
+        prefix: sealed.prefix,
         segmentSize: res.segmentSize,
-        attestation: res.attestation,
+        attestation: sealed.attestation,
       };
       // Signature over nonce, prefix and attestation; the open segment chains to the attested head.
       const cpIssues = verifyCheckpoint(chain, checkpoint, cert.devicePublicKey, nonce, verifier);
       // The extent: every segment from the attested oldest to the attested newest is in the file.
       let extentOk = true;
-      if (res.attestation) {
-        const e = extent.check(res.attestation);
+      if (checkpoint.attestation) {
+        const e = extent.check(checkpoint.attestation);
         for (const i of e.issues) chain.addIssue(i);
         extentOk = e.issues.length === 0;
         attestation = {

@@ -10,9 +10,12 @@ import {
   BB_SEGMENTS_REQ,
   BB_SEGMENTS_RES,
   BB_STATUS,
+  CHECKPOINT_SEAL_SIZE,
   NONE32,
   type SegmentListEntry,
 } from '../../../shared/blackbox/messages.js';
+import { encodeAttestation } from '../../../shared/blackbox/verify.js';
+import { concatBytes } from '../../../shared/util/bytes.js';
 import { ERR } from '../../../shared/protocol/constants.js';
 import type { SimBoard } from '../board.js';
 import { NativeError } from '../native/dispatcher.js';
@@ -130,6 +133,7 @@ export async function installBlackBox(board: SimBoard): Promise<void> {
   });
 
   let snapshot: CheckpointSnapshot | null = null;
+  let sealed: Uint8Array | null = null;
   const schemaRecordSize = () => rec.open?.schema.recordSize ?? 0;
   board.native.register(BB_CMD.STATUS, () =>
     BB_STATUS.encode({
@@ -152,13 +156,15 @@ export async function installBlackBox(board: SimBoard): Promise<void> {
     const { nonce } = BB_CHECKPOINT_REQ.decode(payload);
     if (nonce.length < 8 || nonce.length > 64) throw new NativeError(ERR.BAD_ARGUMENT, 'nonce must be 8 to 64 bytes');
     snapshot = rec.checkpoint(nonce, last.timeMs);
+    sealed = null;
     const res = BB_CHECKPOINT_RES.encode({
       counter: snapshot.counter,
       recordCount: snapshot.recordCount,
       length: snapshot.prefix.length,
       segmentSize: snapshot.segmentSize,
-      signature: snapshot.signature,
-      attestation: snapshot.attestation,
+      newestCounter: snapshot.attestation.newestCounter,
+      signature: null,
+      attestation: null,
     });
     board.raiseEvent(EVENTS.log_exported);
     return res;
@@ -189,10 +195,12 @@ export async function installBlackBox(board: SimBoard): Promise<void> {
   board.native.registerRegion({
     id: BB_REGION.CHECKPOINT,
     name: BB_REGION_NAME.CHECKPOINT,
-    size: () => snapshot?.prefix.length ?? 0,
+    // The frozen prefix, then its seal: signature and attestation (PROTOCOL.md 7.5).
+    size: () => (snapshot ? snapshot.prefix.length + CHECKPOINT_SEAL_SIZE : 0),
     read: (offset, length) => {
       if (!snapshot) throw new NativeError(ERR.NOT_FOUND, 'no checkpoint taken');
-      return snapshot.prefix.slice(offset, offset + length);
+      sealed ??= concatBytes(snapshot.prefix, snapshot.signature, encodeAttestation(snapshot.attestation));
+      return sealed.slice(offset, offset + length);
     },
   });
 }
