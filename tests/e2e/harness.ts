@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
-import { firstLineOf } from '../integration/cli-process.js';
+import { CLI, firstLineOf } from '../integration/cli-process.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const SCREENSHOTS = path.join(ROOT, 'tests/artifacts/screenshots');
@@ -38,7 +38,7 @@ export interface Served {
 export async function startServe(extra: string[] = [], env: Record<string, string> = {}, opts: { unprivileged?: boolean } = {}): Promise<Served> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ps-e2e-'));
   let cmd = process.execPath;
-  let args = [path.join(ROOT, 'bin/packscope.mjs'), 'serve', '--json', ...extra];
+  let args = [CLI, 'serve', '--json', ...extra];
   // As root every open() succeeds; an ordinary user's view (EACCES) needs an ordinary user.
   if (opts.unprivileged && process.getuid?.() === 0) {
     if (!existsSync('/usr/bin/setpriv')) throw new Error('running as root: the permission test needs setpriv (util-linux) to drop to an ordinary user');

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../electron/host/cli/main.js';
-import { BIN, ROOT } from './cli-process.js';
+import { CLI, ROOT } from './cli-process.js';
 
 /**
  * `packscope … | head -1`: the reader closes the pipe after what it wanted. The CLI must end
@@ -26,7 +26,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
  */
 function closedEarly(args: string[], lines: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; got: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     let got = '';
     child.stderr.on('data', (d) => (stderr += d));
@@ -76,7 +76,7 @@ describe('standard output closed early by its reader', () => {
     expect(r.got).toMatch(/^index,segment,time_utc/);
     // The same through a shell pipe, as a user types it (stdout is then a pipe, not a socket).
     const sh = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-      const cmd = `node ${JSON.stringify(BIN)} log export ${JSON.stringify(log)} --csv /dev/stdout | head -2; echo "status \${PIPESTATUS[0]}" >&2`;
+      const cmd = `node ${JSON.stringify(CLI)} log export ${JSON.stringify(log)} --csv /dev/stdout | head -2; echo "status \${PIPESTATUS[0]}" >&2`;
       const child = spawn('bash', ['-c', cmd], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       let err = '';
@@ -92,7 +92,7 @@ describe('standard output closed early by its reader', () => {
 
   it('log export --csv /dev/stdout read to the end: all rows on stdout, the summary on stderr', async () => {
     const r = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-      const child = spawn(process.execPath, [BIN, 'log', 'export', log, '--csv', '/dev/stdout'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [CLI, 'log', 'export', log, '--csv', '/dev/stdout'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       let err = '';
       child.stdout.on('data', (d) => (out += d));

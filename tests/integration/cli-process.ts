@@ -1,12 +1,20 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { freshBundle } from '../../bin/cli-bundle.mjs';
 
 /**
  * The CLI as users run it, for integration tests: `packscope …` as a separate process, and
  * `packscope sim --pty …` as a long-running one whose first line names its pseudo-terminal.
  */
 export const ROOT = path.resolve(import.meta.dirname, '../..');
+/** What `npx packscope` runs. */
 export const BIN = path.join(ROOT, 'bin/packscope.mjs');
+/**
+ * What the tests start as `packscope`: the bundle `npm run build` made (npm test builds before it
+ * runs the suites) when it was built from the sources as they are, which starts without tsx; else
+ * bin/packscope.mjs, which then runs the sources.
+ */
+export const CLI = freshBundle(ROOT) ?? BIN;
 
 /** The simulator relays its line through python3's pty module. */
 export function requirePython(): void {
@@ -26,7 +34,7 @@ export interface CliRun {
 export function runCli(args: string[], o: { timeoutMs?: number; onSpawn?: (c: ChildProcess) => void } = {}): Promise<CliRun> {
   return new Promise((resolve) => {
     const t0 = Date.now();
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -77,7 +85,7 @@ export function firstLineOf(child: ChildProcess, what: string, stderr: () => str
 
 /** Starts `packscope sim --pty ARGS` and resolves once it has printed its pty and its pid. */
 export async function spawnSim(args: string[], o: { timeoutMs?: number } = {}): Promise<SimProcess> {
-  const child = spawn(process.execPath, [BIN, 'sim', '--pty', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'sim', '--pty', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
   let out = '';

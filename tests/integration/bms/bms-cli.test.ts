@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { main } from '../../../electron/host/cli/main.js';
+import { CLI, ROOT } from '../cli-process.js';
 import { expectMatchesBoard, startRig, type BmsRig } from './harness.js';
 
 /**
@@ -56,7 +57,8 @@ describe('the packscope binary', () => {
   it('`packscope monitor --protocol auto --json` finds a JK board and streams its frames', async () => {
     rig = await startRig('jk');
     const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, ['bin/packscope.mjs', 'monitor', '--port', rig!.pty.path, '--json', '--rate', '5', '--duration', '1.5'], {
+      const child = spawn(process.execPath, [CLI, 'monitor', '--port', rig!.pty.path, '--json', '--rate', '5', '--duration', '1.5'], {
+        cwd: ROOT,
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stdout = '';
