@@ -1,14 +1,54 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
-// One config for every suite. Unit tests are pure and fast; integration tests talk to the
-// simulated board over real pseudo-terminals; e2e tests drive Debian Chromium against
-// `packscope serve`. Benchmarks are not tests: they live in tests/bench and run via `npm run bench`.
+// Three projects, run one after the other in this order (sequence.groupOrder):
+// - unit (tests/unit, tests/lint): pure and fast; no build, no processes
+//   (tests/support/no-child-processes.ts makes sure);
+// - integration: the CLI and the simulated board as processes over real pseudo-terminals, stock
+//   tools, and what `npm run build` made;
+// - e2e: Debian Chromium against `packscope serve`.
+// Each runs a file per CPU at a time: integration and e2e files mostly wait (on paced serial lines,
+// on the browser), so they overlap well; e2e keeps to two Chromiums at a time for their memory.
+// The timeouts only catch a hang: a slow machine must never fail a test.
+// Benchmarks are not tests: they live in tests/bench and run via `npm run bench`.
+const cpus = availableParallelism();
+const timeouts = (ms: number) => ({ testTimeout: ms, hookTimeout: ms });
+
 export default defineConfig({
   test: {
-    include: ['tests/{unit,integration,e2e,lint}/**/*.test.ts'],
-    pool: 'forks',
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
     reporters: ['default'],
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['tests/{unit,lint}/**/*.test.ts'],
+          setupFiles: ['tests/support/no-child-processes.ts'],
+          pool: 'forks',
+          maxWorkers: cpus,
+          sequence: { groupOrder: 0 },
+          ...timeouts(45_000),
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['tests/integration/**/*.test.ts'],
+          pool: 'forks',
+          maxWorkers: cpus,
+          sequence: { groupOrder: 1 },
+          ...timeouts(120_000),
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['tests/e2e/**/*.test.ts'],
+          pool: 'forks',
+          maxWorkers: Math.min(cpus, 2),
+          sequence: { groupOrder: 2 },
+          ...timeouts(120_000),
+        },
+      },
+    ],
   },
 });

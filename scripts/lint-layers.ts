@@ -136,13 +136,18 @@ export function checkTree(root: string): Violation[] {
   return out;
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const root = path.resolve(process.argv[2] ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '..'));
+/** `npm run lint` on a tree: prints each violation and returns the exit code (1 on any violation). */
+export function lintTree(root: string, print: { out(line: string): void; err(line: string): void } = { out: console.log, err: console.error }): number {
   const violations = checkTree(root);
-  for (const v of violations) console.error(`${v.file}: import '${v.specifier}': ${v.rule}`);
+  for (const v of violations) print.err(`${v.file}: import '${v.specifier}': ${v.rule}`);
   if (violations.length > 0) {
-    console.error(`layering: ${violations.length} violation(s)`);
-    process.exit(1);
+    print.err(`layering: ${violations.length} violation(s)`);
+    return 1;
   }
-  console.log('layering: ok');
+  print.out('layering: ok');
+  return 0;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.exitCode = lintTree(path.resolve(process.argv[2] ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '..')));
 }

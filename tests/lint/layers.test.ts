@@ -1,11 +1,17 @@
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkFile, checkTree } from '../../scripts/lint-layers.js';
+import { checkFile, checkTree, lintTree } from '../../scripts/lint-layers.js';
 
 const repoRoot = path.resolve(__dirname, '../..');
+
+/** What `npm run lint` (scripts/lint-layers.ts) does on a tree: its exit code and what it prints to stderr. */
+function lint(root: string): { status: number; stderr: string } {
+  const err: string[] = [];
+  const status = lintTree(root, { out: () => undefined, err: (l) => err.push(l) });
+  return { status, stderr: err.join('\n') };
+}
 
 describe('layering lint', () => {
   it('passes on the repository as it is', () => {
@@ -50,15 +56,7 @@ describe('layering lint', () => {
     try {
       mkdirSync(path.join(dir, 'shared'), { recursive: true });
       writeFileSync(path.join(dir, 'shared', 'bad.ts'), "import { readFileSync } from 'node:fs';\nexport const x = readFileSync;\n");
-      let status = 0;
-      let stderr = '';
-      try {
-        execFileSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts/lint-layers.ts'), dir], { stdio: 'pipe' });
-      } catch (e) {
-        const err = e as { status: number; stderr: Buffer };
-        status = err.status;
-        stderr = err.stderr.toString();
-      }
+      const { status, stderr } = lint(dir);
       expect(status).toBe(1);
       expect(stderr).toContain('shared/bad.ts');
     } finally {
@@ -78,15 +76,7 @@ describe('layering lint', () => {
         path.join(dir, 'electron', 'host', 'flasher', 'backend.ts'),
         "import type { CliContext } from '../cli/context.js';\nexport const flash = (ctx: CliContext) => ctx.signal;\n",
       );
-      let status = 0;
-      let stderr = '';
-      try {
-        execFileSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts/lint-layers.ts'), dir], { stdio: 'pipe' });
-      } catch (e) {
-        const err = e as { status: number; stderr: Buffer };
-        status = err.status;
-        stderr = err.stderr.toString();
-      }
+      const { status, stderr } = lint(dir);
       expect(status).toBe(1);
       expect(stderr).toContain("electron/host/flasher/backend.ts: import '../cli/context.js': host services never import the CLI");
       expect(stderr).not.toContain('electron/host/cli/flash.ts');

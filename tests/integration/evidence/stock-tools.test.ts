@@ -6,14 +6,16 @@ import { join } from 'node:path';
 import { createPackageFile } from '../../../electron/host/evidence/package-file.js';
 import { extractPackage } from '../../../electron/host/evidence/extract.js';
 import { FileKeyStore } from '../../../electron/host/evidence/keystore.js';
+import { InstallKeyStore } from '../../../electron/host/evidence/install-keys.js';
 import { DEFAULT_POLICY } from '../../../shared/warranty/default-policy.js';
-import { verifyCommands } from '../../../shared/evidence/package.js';
+import { INSTALL_IDENTITY, verifyCommands } from '../../../shared/evidence/package.js';
+import { SSHSIG_NAMESPACE } from '../../../shared/codec/sshsig.js';
+import { openZip, readZipFiles } from '../../../shared/codec/zip.js';
 import { CLAIM, stream } from '../../unit/warranty/stream.js';
 import { makeDeviceLog, values } from '../../unit/evidence/device-log.js';
 import { cli } from '../../unit/evidence/cli-harness.js';
 import { overlappingZip, rawZip } from '../../unit/evidence/malicious.js';
 import { zipSync } from 'fflate';
-import { openZip } from '../../../shared/codec/zip.js';
 
 function requireTool(cmd: string, args: string[]): void {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
@@ -105,6 +107,44 @@ describe('stock tools verify a package', () => {
     expect(r.out.split('\n')[0]).toMatch(/^FAILED: /);
     expect((await cli('package', 'verify', bad)).code).toBe(2);
     expect((await cli('package', 'verify', join(dir, 'absent.psdiag'), '--root', rootPath)).code).toBe(3);
+  });
+});
+
+describe('stock tools and PackScope read each other', () => {
+  it('ssh-keygen -Y verify reads the known installation keys list: a package signed by a known key verifies', async () => {
+    requireTool('ssh-keygen', ['-?']);
+    const { out } = await makePackage('known-key.psdiag');
+    const store = new InstallKeyStore(join(dir, 'ssh-test', 'known-install-keys'));
+    store.add((await new FileKeyStore(join(dir, 'config')).load()).publicKey, 'Erika Mustermann');
+    const zip = openZip(new Uint8Array(readFileSync(out)));
+    const get = (n: string) => zip.read(zip.entries.find((e) => e.name === n)!);
+    const sig = join(dir, 'ssh-test', 'SHA256SUMS.sshsig');
+    writeFileSync(sig, get('SHA256SUMS.sshsig'));
+    const verified = execFileSync('ssh-keygen', ['-Y', 'verify', '-f', store.path, '-I', INSTALL_IDENTITY, '-n', SSHSIG_NAMESPACE, '-s', sig], {
+      input: get('SHA256SUMS'),
+    }).toString();
+    expect(verified).toContain(`Good "${SSHSIG_NAMESPACE}" signature for ${INSTALL_IDENTITY}`);
+  });
+
+  it('packscope claim ticket takes a key made by openssl genpkey -algorithm ed25519', async () => {
+    requireTool('openssl', ['version']);
+    const key = join(dir, 'ossl.pem');
+    execFileSync('openssl', ['genpkey', '-algorithm', 'ed25519', '-out', key]);
+    execFileSync('openssl', ['pkey', '-in', key, '-pubout', '-out', join(dir, 'ossl.pub.pem')]);
+    const r = await cli('claim', 'ticket', '--key', key, '--serial', 'PS24-1', '--out', join(dir, 'ossl.psticket'));
+    expect(r.code, r.err).toBe(0);
+    expect((await cli('claim', 'show', join(dir, 'ossl.psticket'), '--key-pub', join(dir, 'ossl.pub.pem'))).code).toBe(0);
+  });
+
+  // zip is not among the tools a supplier needs (unzip is): the case runs where it is installed.
+  it.skipIf(spawnSync('zip', ['-v']).error !== undefined)('PackScope opens what Info-ZIP writes to a pipe (data descriptors)', () => {
+    const sub = mkdtempSync(join(dir, 'infozip-'));
+    const text = 'hello from a pipe\n'.repeat(20);
+    writeFileSync(join(sub, 'hello.txt'), text);
+    // Written to a pipe, zip cannot seek back to fill in sizes: it sets bit 3 and appends descriptors.
+    const zipped = new Uint8Array(execFileSync('zip', ['-q', '-', 'hello.txt'], { cwd: sub, maxBuffer: 1 << 20 }));
+    expect(zipped[6]! & 8).toBe(8);
+    expect(readZipFiles(zipped).get('hello.txt')).toEqual(new TextEncoder().encode(text));
   });
 });
 

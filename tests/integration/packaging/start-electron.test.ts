@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT } from './builder-config.js';
+import { ROOT } from '../cli-process.js';
 
 /** An electron package whose binary is absent and whose installer fails, as on a machine without network. */
 function offlineElectron(): string {

@@ -3,15 +3,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { CLI } from './cli-process.js';
 
-const root = path.resolve(import.meta.dirname, '../../..');
 const renderer = mkdtempSync(path.join(os.tmpdir(), 'ps-renderer-'));
 writeFileSync(path.join(renderer, 'index.html'), '<!doctype html><title>t</title>');
 
 /** Runs `packscope serve` until it prints its first line (or exits), then stops it. */
 function serve(args: string[]): Promise<{ out: string; err: string; code: number | null }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(root, 'bin/packscope.mjs'), 'serve', '--renderer', renderer, ...args], {
+    const child = spawn(process.execPath, [CLI, 'serve', '--renderer', renderer, ...args], {
       env: { ...process.env, PACKSCOPE_DATA_DIR: renderer },
     });
     let out = '';
@@ -40,7 +40,7 @@ describe('packscope serve', () => {
 
   it('says what to do when the renderer is not built', async () => {
     const r = await new Promise<{ err: string; code: number | null }>((resolve) => {
-      const child = spawn(process.execPath, [path.join(root, 'bin/packscope.mjs'), 'serve', '--renderer', path.join(renderer, 'nope')]);
+      const child = spawn(process.execPath, [CLI, 'serve', '--renderer', path.join(renderer, 'nope')]);
       let err = '';
       child.stderr.on('data', (d) => (err += d));
       child.on('exit', (code) => resolve({ err, code }));
