@@ -10,6 +10,7 @@ import { defineConfig } from 'vitest/config';
 // Each runs a file per CPU at a time: integration and e2e files mostly wait (on paced serial lines,
 // on the browser), so they overlap well; e2e keeps to two Chromiums at a time for their memory.
 // The timeouts only catch a hang: a slow machine must never fail a test.
+// A run fails if a process its tests started is still running at its end (tests/support/process-check.ts).
 // Benchmarks are not tests: they live in tests/bench and run via `npm run bench`.
 const cpus = availableParallelism();
 const timeouts = (ms: number) => ({ testTimeout: ms, hookTimeout: ms });
@@ -17,6 +18,7 @@ const timeouts = (ms: number) => ({ testTimeout: ms, hookTimeout: ms });
 export default defineConfig({
   test: {
     reporters: ['default'],
+    globalSetup: ['tests/support/process-check.ts'],
     projects: [
       {
         test: {
