@@ -18,8 +18,10 @@ export function freshBundle(root = ROOT) {
     return null;
   }
   const inputs = Object.entries(manifest?.inputs ?? {});
-  if (typeof manifest.entry !== 'string' || inputs.length === 0) return null;
-  for (const [file, [size, mtimeMs]] of inputs) {
+  if (typeof manifest?.entry !== 'string' || inputs.length === 0) return null;
+  for (const [file, recorded] of inputs) {
+    if (!Array.isArray(recorded)) return null;
+    const [size, mtimeMs] = recorded;
     let st;
     try {
       st = statSync(path.join(root, file));

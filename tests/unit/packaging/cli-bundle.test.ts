@@ -57,7 +57,7 @@ describe('which CLI bin/packscope.mjs runs', () => {
     expect(freshBundle(root)).toBeNull();
   });
 
-  it('the sources when a source is gone, the bundle was never built, or its build did not finish', () => {
+  it('the sources when a source is gone, the bundle was never built, its build did not finish, or its record is unreadable', () => {
     const a = made();
     rmSync(path.join(a.root, 'shared/a.ts'));
     expect(freshBundle(a.root)).toBeNull();
@@ -72,7 +72,9 @@ describe('which CLI bin/packscope.mjs runs', () => {
     rmSync(d.entry);
     expect(freshBundle(d.root)).toBeNull();
     const e = made();
-    writeFileSync(path.join(e.root, 'dist/cli/inputs.json'), '{"entry":"packscope.mjs","inputs":{}}');
-    expect(freshBundle(e.root)).toBeNull();
+    for (const manifest of ['{"entry":"packscope.mjs","inputs":{}}', 'null', '{"entry":"packscope.mjs","inputs":{"shared/a.ts":20}}', '{"entry":']) {
+      writeFileSync(path.join(e.root, 'dist/cli/inputs.json'), manifest);
+      expect(freshBundle(e.root), manifest).toBeNull();
+    }
   });
 });
