@@ -124,7 +124,7 @@ describe('streaming evidence', () => {
         (names, blobs, pieces) => {
           const parts: Uint8Array[] = [];
           const out = { write: (c: Uint8Array) => void parts.push(c.slice()), patch: () => {} };
-          let buf = new Uint8Array(0);
+          let buf: Uint8Array = new Uint8Array(0);
           const sink = {
             write: (c: Uint8Array) => {
               out.write(c);
