@@ -12,6 +12,12 @@ import { concatByteList } from '../../../shared/util/bytes.js';
 import type { ByteTransport, LineSettings } from '../../../shared/types/transport.js';
 import type { TelemetryFrame } from '../../../shared/types/domain.js';
 import { MockTransport } from '../../support/mock-transport.js';
+// Loaded here, not inside the virtual clock's run (a first import can take longer than its grace).
+import '../../../electron/host/drivers/daly.js';
+import '../../../electron/host/drivers/jk.js';
+import '../../../electron/host/drivers/pylontech-rs485.js';
+import '../../../firmware/sim/bms/daly.js';
+import '../../../firmware/sim/bms/jk.js';
 
 /**
  * Defects of the commodity-BMS and CAN paths, each pinned: JBD protection bits 12–15 reach the
