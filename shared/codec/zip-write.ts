@@ -36,6 +36,24 @@ const ZIP32_MAX = 0xfffffffe;
 /** Uncompressed bytes per deflate step. */
 const DEFLATE_STEP = 1 << 20;
 
+/**
+ * Raw deflate of one entry as it streams: each call gets the next piece (and whether it is the
+ * last) and returns the compressed bytes ready so far. Hosts may pass a native one (node's zlib).
+ */
+export type DeflateStep = (chunk: Uint8Array, final: boolean) => Uint8Array[];
+
+/** fflate's streaming Deflate: platform-free. */
+export function fflateDeflater(level: number): DeflateStep {
+  let out: Uint8Array[] = [];
+  const d = new Deflate({ level: level as 6 }, (chunk) => void out.push(chunk));
+  return (chunk, final) => {
+    d.push(chunk, final);
+    const ready = out;
+    out = [];
+    return ready;
+  };
+}
+
 function le(n: number, bytes: number): number[] {
   const out: number[] = [];
   for (let i = 0; i < bytes; i++) out.push(Math.floor(n / 2 ** (8 * i)) & 255);
@@ -71,7 +89,7 @@ export class ZipStreamWriter {
 
   constructor(
     private readonly sink: ZipSink,
-    private readonly options: { level?: 0 | 1 | 6 | 9 } = {},
+    private readonly options: { level?: 0 | 1 | 6 | 9; deflater?: (level: number) => DeflateStep } = {},
   ) {}
 
   private put(b: Uint8Array): void {
@@ -100,17 +118,18 @@ export class ZipStreamWriter {
       csize += chunk.length;
       this.put(chunk);
     };
-    const deflate = stored ? null : new Deflate({ level: this.options.level ?? 6 }, (chunk) => emit(chunk));
+    const deflate = stored ? null : (this.options.deflater ?? fflateDeflater)(this.options.level ?? 6);
     return {
       write: (chunk: Uint8Array) => {
         crc = crc32(chunk, crc);
         size += chunk.length;
         if (size > ZIP32_MAX) throw new PackscopeError('REFUSED', `${name} would be larger than 4 GiB, the most a ZIP entry without ZIP64 can hold`);
         if (!deflate) return emit(chunk);
-        for (let i = 0; i < chunk.length; i += DEFLATE_STEP) deflate.push(chunk.subarray(i, Math.min(chunk.length, i + DEFLATE_STEP)));
+        for (let i = 0; i < chunk.length; i += DEFLATE_STEP)
+          for (const c of deflate(chunk.subarray(i, Math.min(chunk.length, i + DEFLATE_STEP)), false)) emit(c);
       },
       end: () => {
-        deflate?.push(new Uint8Array(0), true);
+        if (deflate) for (const c of deflate(new Uint8Array(0), true)) emit(c);
         const sizes = new Uint8Array([...le(crc >>> 0, 4), ...le(csize, 4), ...le(size, 4)]);
         this.sink.patch(localAt + 14, sizes);
         const attrs = (0o100644 << 16) >>> 0;

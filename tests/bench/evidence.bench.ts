@@ -5,19 +5,28 @@
  * vetting, hashes, both signatures, certificate, every segment signature, fresh decode, CSV and
  * evaluation recomputed), with verify throughput as a ratio of plain SHA-256 over the package
  * (the floor any verifier pays).
- * 3. `packscope package verify` of a package holding a 64 MiB black box (a full ring of 4 KiB
- *    segments), as a supplier runs it (one CLI process, with root, policy and ticket key), next to
- *    `sha256sum` of the same file in the same run: the checkpoint's attested chain head binds every
- *    segment, so verification hashes the chain instead of checking 16384 signatures.
- * Run: npm run bench -- evidence   (EVIDENCE_BENCH_RECORDS, EVIDENCE_BENCH_HOURS, EVIDENCE_BENCH_LOG_MIB to resize)
+ * 3. `packscope package create` and `package verify` of a 64 MiB and a 1 GiB black box (full
+ *    rings of 4 KiB segments, attested by a signed checkpoint), each one CLI process under
+ *    /usr/bin/time -v: wall time and peak RSS, which must not grow with the log (target: the 1 GiB
+ *    figure at most 1.5× the 64 MiB one), and verify's throughput as a fraction of `sha256sum` of
+ *    the same package in the same run (target ≥ 0.8).
+ * Run: npm run bench -- evidence   (EVIDENCE_BENCH_RECORDS, EVIDENCE_BENCH_HOURS to resize; EVIDENCE_BENCH_LOG_MIB=64,1024 the logs of case 3, the first one the reference)
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ed25519 } from '@noble/curves/ed25519.js';
+import { p256 } from '@noble/curves/nist.js';
+import { crc32 } from '../../shared/protocol/crc32.js';
+import { rd16 } from '../../shared/util/le.js';
+import { toHex } from '../../shared/util/bytes.js';
+import { checkpointMessage } from '../../shared/blackbox/verify.js';
+import type { ParsedSegment } from '../../shared/blackbox/segment.js';
+import { nodeKeyFromSecret, signMessage } from '../../firmware/sim/blackbox/signing-keys.js';
+import { PslogWriter } from '../../electron/host/blackbox/pslog.js';
 import { Evaluator } from '../../shared/warranty/engine.js';
 import { DEFAULT_POLICY } from '../../shared/warranty/default-policy.js';
 import { assemblePackage } from '../../shared/evidence/package.js';
@@ -33,6 +42,100 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const env = (k: string, d: number) => (process.env[k] ? Number(process.env[k]) : d);
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 const rows: { case: string; amount: string; seconds: number; rate: string; ratio: string; note: string }[] = [];
+
+interface Timed {
+  sec: number;
+  rssMiB: number;
+  out: string;
+}
+
+/** Runs a command under /usr/bin/time -v: wall time, peak RSS (its "Maximum resident set size") and stdout. */
+function timed(cmd: string, args: string[], env: Record<string, string> = {}): Timed {
+  const t = performance.now();
+  const r = spawnSync('/usr/bin/time', ['-v', cmd, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 1 << 26 });
+  const sec = (performance.now() - t) / 1000;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${(r.stdout ?? '').slice(0, 400)}${(r.stderr ?? '').slice(-2000)}`);
+  const kb = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr ?? '');
+  return { sec, rssMiB: kb ? Number(kb[1]) / 1024 : NaN, out: r.stdout };
+}
+
+/**
+ * A .pslog of about `bytes` as a board writes it: a 16-cell template segment (56 one-second records
+ * with an over-current burst, rest and charge) replicated into a chain of closed segments, each
+ * with its counter, clock, previous hash, header CRC, hash and device signature (node:crypto), then
+ * an open segment sealed by a checkpoint that attests the whole ring. Writes the root key, a claim
+ * and the default policy beside it.
+ */
+async function makeAttestedLog(file: string, bytes: number, dir: string): Promise<{ root: string; claim: string; policy: string; records: number }> {
+  const segmentSize = 4096;
+  const perSegment = 56;
+  const count = Math.max(1, Math.floor(bytes / segmentSize));
+  const t0 = Date.now() - (count + 2) * perSegment * 1000 - 3_600_000;
+  const template = makeDeviceLog(
+    Array.from({ length: perSegment * 2 + 10 }, (_, i) => ({
+      t: t0 + i * 1000,
+      packVoltage: 52.8,
+      current: i % 56 < 28 ? -30 : 20,
+      soc: 50 + (i % 56) / 10,
+      cellVoltages: Array.from({ length: 16 }, (_, c) => 3.3 + c * 0.001),
+      temperatures: [25, 25, 25, 25, 31, 28],
+      status: 0,
+      alarms: 0,
+      event: i === 3 ? 2 : 0,
+    })),
+    { cells: 16, segmentSize },
+  );
+  const key = nodeKeyFromSecret(p256.utils.randomSecretKey(new Uint8Array(48).fill(2)));
+  const first = template.segments.subarray(0, segmentSize);
+  const headerLen = rd16(first, 6);
+  const writer = await PslogWriter.create(
+    file,
+    { format: 'pslog', tool: 'bench', pulledAt: new Date().toISOString(), identity: null, certificate: toHex(template.certificate!) },
+    segmentSize,
+  );
+  const span = perSegment * 1000;
+  let prev: Uint8Array = new Uint8Array(32);
+  let oldest: Uint8Array = prev;
+  let rtc = t0;
+  const reseal = (seg: Uint8Array, counter: number) => {
+    const v = new DataView(seg.buffer, seg.byteOffset, seg.byteLength);
+    v.setUint32(12, counter, true);
+    v.setUint32(20, rtc % 4294967296, true);
+    v.setUint32(24, Math.floor(rtc / 4294967296), true);
+    seg.set(prev, 36);
+    v.setUint32(headerLen - 4, crc32(seg.subarray(0, headerLen - 4)), true);
+  };
+  let batch: ParsedSegment[] = [];
+  for (let i = 0; i < count; i++) {
+    const seg = first.slice();
+    reseal(seg, i);
+    const message = seg.subarray(0, segmentSize - 96);
+    const digest = new Uint8Array(createHash('sha256').update(message).digest());
+    seg.set(digest, segmentSize - 96);
+    seg.set(signMessage(key, message), segmentSize - 64);
+    if (i === 0) oldest = digest;
+    prev = digest;
+    batch.push({ bytes: seg, header: { counter: i, rtcMs: rtc }, recordCount: perSegment, trailer: { flags: 1 } } as unknown as ParsedSegment);
+    rtc += span;
+    if (batch.length === 1024) {
+      await writer.appendMany(batch);
+      batch = [];
+    }
+  }
+  if (batch.length) await writer.appendMany(batch);
+  const cp = template.checkpoint!;
+  const prefix = cp.prefix.slice();
+  reseal(prefix, count);
+  const attestation = { oldestCounter: 0, oldestHash: oldest, newestCounter: count - 1, newestHash: prev, boardTimeMs: rtc + span, bootCount: 1 };
+  const nonce = new Uint8Array(16).fill(7);
+  const signature = signMessage(key, checkpointMessage(count, cp.recordCount, nonce, prefix, attestation));
+  await writer.finish({ counter: count, recordCount: cp.recordCount, nonce, signature, prefix, segmentSize, attestation });
+  const out = { root: path.join(dir, 'root.pem'), claim: path.join(dir, 'claim.json'), policy: path.join(dir, 'policy.json') };
+  writeFileSync(out.root, template.ca.pem);
+  writeFileSync(out.claim, JSON.stringify({ ...CLAIM, serial: 'SN-0001', purchaseDate: new Date(t0 - 86_400_000).toISOString().slice(0, 10) }));
+  writeFileSync(out.policy, JSON.stringify(DEFAULT_POLICY));
+  return { ...out, records: count * perSegment + cp.recordCount };
+}
 
 // 1. Rule engine, streaming: one reused record object mutated in place, as a decoder would yield them.
 {
@@ -141,78 +244,58 @@ const rows: { case: string; amount: string; seconds: number; rate: string; ratio
   });
 }
 
-// 3. package verify of a 64 MiB black box, whole command, against sha256sum of the same file.
+// 3. package create and package verify of a 64 MiB and a 1 GiB black box, each as a supplier and a
+// customer run them (one CLI process under /usr/bin/time -v: wall time and peak RSS), next to
+// sha256sum of the same package in the same run.
 {
-  const mib = env('EVIDENCE_BENCH_LOG_MIB', 64);
-  const segmentSize = 4096;
-  const segments = Math.round((mib * 1024 * 1024) / segmentSize);
-  // 16 cells: 56 records per 4 KiB segment; one record per second.
-  const perSegment = 56;
-  const n = segments * perSegment;
-  const t0 = Date.now() - n * 1000 - 60_000;
-  const values = Array.from({ length: n }, (_, i) => ({
-    t: t0 + i * 1000,
-    packVoltage: 52.8,
-    current: i % 3600 < 1800 ? -30 : 20,
-    soc: 50 + 20 * Math.sin(i / 3000),
-    cellVoltages: Array.from({ length: 16 }, () => 3.3),
-    temperatures: [25, 25, 25, 25, 31, 28],
-    status: 0,
-    alarms: 0,
-    event: 0,
-  }));
-  const tGen = performance.now();
-  const log = makeDeviceLog(values, { cells: 16, segmentSize });
-  const genS = (performance.now() - tGen) / 1000;
-  const sk = ed25519.utils.randomSecretKey();
-  const signer = { publicKey: ed25519.getPublicKey(sk), sign: (m: Uint8Array) => ed25519.sign(m, sk) };
-  const files = deviceFiles(log);
-  const evidence = decodeDeviceEvidence(files, { rootPublicKeyPem: null }, hostSignatureVerifier());
-  const pkg = await assemblePackage({
-    evidence,
-    deviceFiles: files,
-    claim: { ...CLAIM, purchaseDate: new Date(t0 - 86_400_000).toISOString().slice(0, 10) },
-    policy: DEFAULT_POLICY,
-    photos: [],
-    createdAt: new Date(),
-    toolVersion: '0.0.1',
-    signer,
-  });
+  const sizes = (process.env.EVIDENCE_BENCH_LOG_MIB ?? '64,1024').split(',').map(Number);
   const tmp = mkdtempSync(path.join(tmpdir(), 'packscope-bench-evidence-'));
   try {
-    const file = path.join(tmp, 'log64.psdiag');
-    writeFileSync(file, writeZip(pkg.files, { level: 0 }));
-    writeFileSync(path.join(tmp, 'root.pem'), log.ca.pem);
-    writeFileSync(path.join(tmp, 'policy.json'), JSON.stringify(DEFAULT_POLICY));
-    const time = (cmd: string, args: string[]) => {
-      const t = performance.now();
-      const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', env: { ...process.env, PACKSCOPE_CONFIG_DIR: path.join(tmp, 'cfg') } });
-      const sec = (performance.now() - t) / 1000;
-      if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${(r.stdout ?? '').slice(0, 400)}${r.stderr ?? ''}`);
-      return { sec, out: r.stdout };
-    };
-    const sums = time('sha256sum', [file]);
-    const verify = time(process.execPath, [
-      path.join(root, 'bin/packscope.mjs'),
-      'package',
-      'verify',
-      file,
-      '--root',
-      path.join(tmp, 'root.pem'),
-      '--policy',
-      path.join(tmp, 'policy.json'),
-    ]);
-    const sums2 = time('sha256sum', [file]);
-    const hashS = Math.min(sums.sec, sums2.sec);
-    const bytes = spawnSync('stat', ['-c', '%s', file], { encoding: 'utf8' }).stdout.trim();
-    rows.push({
-      case: `package verify (CLI), ${mib} MiB black box, 16 cells`,
-      amount: `${n} records, ${segments} segments, ${(Number(bytes) / 1e6).toFixed(1)} MB package`,
-      seconds: +verify.sec.toFixed(2),
-      rate: `${((mib * 1.048576) / verify.sec).toFixed(1)} MB/s of raw log`,
-      ratio: `${(verify.sec / hashS).toFixed(1)}× the time of sha256sum (${hashS.toFixed(2)} s)`,
-      note: `${verify.out.split('\n')[0]!.slice(0, 60)}; log generated in ${genS.toFixed(1)} s`,
-    });
+    const results: { mib: number; create: Timed; verify: Timed; sums: number; pkgBytes: number; logBytes: number; records: number; genS: number }[] = [];
+    for (const mib of sizes) {
+      const tGen = performance.now();
+      const log = path.join(tmp, `log${mib}.pslog`);
+      const made = await makeAttestedLog(log, mib * 1024 * 1024, tmp);
+      const genS = (performance.now() - tGen) / 1000;
+      const pkg = path.join(tmp, `log${mib}.psdiag`);
+      const env = { PACKSCOPE_CONFIG_DIR: path.join(tmp, 'cfg') };
+      const create = timed(
+        process.execPath,
+        [path.join(root, 'bin/packscope.mjs'), 'package', 'create', '--log', log, '--claim', made.claim, '--out', pkg],
+        env,
+      );
+      const verify = timed(
+        process.execPath,
+        [path.join(root, 'bin/packscope.mjs'), 'package', 'verify', pkg, '--root', made.root, '--policy', made.policy],
+        env,
+      );
+      if (!verify.out.startsWith('VERIFIED')) throw new Error(`benchmark package did not verify: ${verify.out.slice(0, 300)}`);
+      const sums = Math.min(timed('sha256sum', [pkg]).sec, timed('sha256sum', [pkg]).sec);
+      results.push({ mib, create, verify, sums, pkgBytes: statSync(pkg).size, logBytes: statSync(log).size, records: made.records, genS });
+      rmSync(log);
+      rmSync(pkg);
+    }
+    const base = results[0]!;
+    for (const r of results) {
+      const vs = r === base ? '' : ` (${(r.create.rssMiB / base.create.rssMiB).toFixed(2)}× the ${base.mib} MiB log's)`;
+      rows.push({
+        case: `package create (CLI), ${r.mib} MiB black box, 16 cells`,
+        amount: `${r.records} records, ${(r.pkgBytes / 1e6).toFixed(1)} MB package`,
+        seconds: +r.create.sec.toFixed(2),
+        rate: `${(r.logBytes / r.create.sec / 1e6).toFixed(1)} MB/s of raw log`,
+        ratio: `peak RSS ${r.create.rssMiB.toFixed(0)} MiB${vs}`,
+        note: `log generated in ${r.genS.toFixed(1)} s`,
+      });
+      const vv = r === base ? '' : ` (${(r.verify.rssMiB / base.verify.rssMiB).toFixed(2)}× the ${base.mib} MiB log's)`;
+      rows.push({
+        case: `package verify (CLI), ${r.mib} MiB black box, 16 cells`,
+        amount: `${(r.pkgBytes / 1e6).toFixed(1)} MB package`,
+        seconds: +r.verify.sec.toFixed(2),
+        rate: `${(r.pkgBytes / r.verify.sec / 1e6).toFixed(1)} MB/s of package`,
+        ratio: `${(r.sums / r.verify.sec).toFixed(3)} of sha256sum's throughput (${r.sums.toFixed(2)} s); peak RSS ${r.verify.rssMiB.toFixed(0)} MiB${vv}`,
+        note: r.verify.out.split('\n')[0]!.slice(0, 60),
+      });
+    }
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

@@ -5,12 +5,13 @@
  * A log or package is never held whole.
  */
 import { randomBytes } from 'node:crypto';
+import { constants as zlibConstants, deflateRawSync } from 'node:zlib';
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PackscopeError } from '../../../shared/errors.js';
 import type { ByteSource } from '../../../shared/codec/zip.js';
-import type { ZipSink } from '../../../shared/codec/zip-write.js';
+import type { DeflateStep, ZipSink } from '../../../shared/codec/zip-write.js';
 import { fsError, isSpecialPath } from '../util/files.js';
 
 /** Bytes read per step when a file range is streamed. */
@@ -65,6 +66,24 @@ export function fileSource(file: string, what: string, range?: { offset: number;
       }
       return out;
     },
+  };
+}
+
+/** The end of a raw deflate stream: an empty stored block marked final. */
+const FINAL_BLOCK = Uint8Array.of(0x01, 0x00, 0x00, 0xff, 0xff);
+
+/**
+ * Native (zlib) raw deflate for the streamed ZIP writer, several times faster than the portable
+ * one: each piece is compressed on its own and ends in a sync flush (byte-aligned, not final), so
+ * the pieces follow one another as blocks of one deflate stream, closed by an empty final block.
+ * Back-references stay inside their piece; at 1 MiB pieces that costs nothing measurable.
+ */
+export function zlibDeflater(level: number): DeflateStep {
+  return (chunk, final) => {
+    const out: Uint8Array[] = [];
+    if (chunk.length) out.push(new Uint8Array(deflateRawSync(chunk, { level, finishFlush: zlibConstants.Z_SYNC_FLUSH })));
+    if (final) out.push(FINAL_BLOCK);
+    return out;
   };
 }
 

@@ -23,7 +23,7 @@ import type { WarrantyPolicy } from '../../../shared/warranty/policy.js';
 import { MAX_PHOTO_BYTES, MAX_PHOTOS, photoKind, type PhotoKind } from '../../../shared/evidence/photos.js';
 import { ZipStreamWriter } from '../../../shared/codec/zip-write.js';
 import { bytesSource, type ByteSource } from '../../../shared/codec/zip.js';
-import { fileSource, sourceChunks, writeStreamedFile } from './file-io.js';
+import { fileSource, sourceChunks, writeStreamedFile, zlibDeflater } from './file-io.js';
 import { packageVersion } from '../util/package-root.js';
 import { readInput } from './files.js';
 import type { InstallationKeyStore } from './keystore.js';
@@ -103,12 +103,7 @@ export async function createPackageFile(o: CreatePackageOptions): Promise<Create
   const hash = createHash('sha256');
   let made: { evaluation: Evaluation; manifest: Manifest } | null = null;
   const bytes = await writeStreamedFile(o.out, async (sink) => {
-    const zip = new ZipStreamWriter({
-      write: (chunk) => {
-        sink.write(chunk);
-      },
-      patch: (offset, b) => sink.patch(offset, b),
-    });
+    const zip = new ZipStreamWriter(sink, { deflater: zlibDeflater });
     made = await writePackage(
       {
         deviceFiles: small,
