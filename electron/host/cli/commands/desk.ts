@@ -12,7 +12,7 @@ import { DeskService } from '../../desk/service.js';
 import { DeskStore, type Row } from '../../desk/store.js';
 import { loadDecisionSigner, loadSupplier } from '../../desk/supplier.js';
 import { writeFileAtomic } from '../../util/files.js';
-import { numberOption, parseCommandArgs, requireOption, type CliContext, type CommandModule } from '../context.js';
+import { numberOption, parseCommandArgs, requireOption, subcommands, type CliContext, type CommandModule } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 
 const usage = `Usage:
@@ -312,32 +312,17 @@ async function exportCmd(argv: string[], ctx: CliContext): Promise<number> {
 export default {
   summary: 'Claims desk for suppliers: ingest and verify packages, SLA queue, signed decisions, fleet view, Parquet export',
   usage,
-  async run(argv, ctx) {
-    const [sub, ...rest] = argv;
-    switch (sub) {
-      case 'ingest':
-        return ingestCmd(rest, ctx);
-      case 'list':
-        return list(rest, ctx);
-      case 'show':
-        return show(rest, ctx);
-      case 'ack':
-        return ack(rest, ctx);
-      case 'decide':
-        return decide(rest, ctx);
-      case 'digest':
-        return digest(rest, ctx);
-      case 'fleet':
-        return fleet(rest, ctx);
-      case 'sql':
-        return sql(rest, ctx);
-      case 'export':
-        return exportCmd(rest, ctx);
-      case 'worker':
-        // Internal: one verification worker of desk ingest (pool.ts).
-        return runVerifyWorker();
-      default:
-        throw new PackscopeError('USAGE', sub ? `unknown subcommand '${sub}'\n${usage}` : usage);
-    }
-  },
+  run: subcommands('desk', usage, {
+    ingest: ingestCmd,
+    list,
+    show,
+    ack,
+    decide,
+    digest,
+    fleet,
+    sql,
+    export: exportCmd,
+    // Internal: one verification worker of desk ingest (electron/host/desk/pool.ts).
+    worker: () => runVerifyWorker(),
+  }),
 } satisfies CommandModule;
