@@ -20,4 +20,5 @@ export const COMMANDS: Record<string, () => Promise<{ default: CommandModule }>>
   flash: () => import('./flash.js'),
   fw: () => import('./fw.js'),
   desk: () => import('./desk.js'),
+  health: () => import('./health.js'),
 };
