@@ -20,5 +20,6 @@ export const COMMANDS: Record<string, () => Promise<{ default: CommandModule }>>
   flash: () => import('./flash.js'),
   fw: () => import('./fw.js'),
   desk: () => import('./desk.js'),
+  settings: () => import('./settings.js'),
   health: () => import('./health.js'),
 };
