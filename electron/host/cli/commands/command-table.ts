@@ -19,4 +19,5 @@ export const COMMANDS: Record<string, () => Promise<{ default: CommandModule }>>
   image: () => import('./image.js'),
   flash: () => import('./flash.js'),
   fw: () => import('./fw.js'),
+  bundle: () => import('./bundle.js'),
 };
