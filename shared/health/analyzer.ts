@@ -249,21 +249,24 @@ export class HealthAnalyzer {
     if (this.fromT === null) this.fromT = r.t;
     const p = this.prev;
     this.prev = r;
-    if (r.event === EVENTS.boot) this.breakCount();
 
-    let dtS = 0;
+    // A new counting epoch starts at the first record, after a break and at a board restart.
+    let fresh = p === null;
     if (p) {
       const dt = (r.t - p.t) / 1000;
-      const broken = !(dt > 0) || dt > this.o.maxGapS || r.index !== p.index + 1 || p.cellVoltages.length !== n;
-      if (broken) this.breakCount();
-      else {
-        dtS = dt;
+      // Two records at the same instant (an event logged beside a sample) are not a break; a
+      // restart is (the board may have lost charge it never counted while it was off).
+      const broken = !(dt >= 0) || dt > this.o.maxGapS || r.index !== p.index + 1 || p.cellVoltages.length !== n || r.event === EVENTS.boot;
+      if (broken) {
+        this.breakCount();
+        fresh = true;
+      } else if (dt > 0) {
         this.integrate(p, r, dt);
         this.resistanceStep(p, r, dt);
       }
     }
     this.countEvents(r);
-    this.trackRest(r, dtS);
+    this.trackRest(r, fresh);
   }
 
   private grow(n: number): void {
@@ -334,13 +337,13 @@ export class HealthAnalyzer {
     this.restSettled = null;
   }
 
-  private trackRest(r: LogRecord, dtS: number): void {
+  private trackRest(r: LogRecord, fresh: boolean): void {
     const resting = Math.abs(r.current) <= this.o.restCurrentA;
     if (!resting) {
       this.endRest();
       return;
     }
-    if (this.restStart === null || dtS === 0) {
+    if (this.restStart === null || fresh) {
       // A rest starts here (also after a break: the count across a break is unknown).
       this.restStart = r;
       this.restTail = r;
