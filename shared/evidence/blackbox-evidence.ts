@@ -356,6 +356,7 @@ export function decodeDeviceEvidence(
       hardwareRevision: identity.hardwareRevision || null,
       publicKeyFingerprint: cert ? toHex(sha256(spkiFromPoint(cert.devicePublicKey))) : null,
       nominalCapacityAh: rating && rating.ratedCapacityAh > 0 ? rating.ratedCapacityAh : null,
+      chemistry: rating?.chemistry || null,
       cellCount: cells ?? (identity.cellCount || null),
       temperatureLabels: tempLabels,
     },

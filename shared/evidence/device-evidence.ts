@@ -24,6 +24,8 @@ export interface DeviceIdentity {
   publicKeyFingerprint: string | null;
   /** Rated capacity as the manufacturing CA certified it (device certificate version 2); null otherwise. identity.json never counts. */
   nominalCapacityAh: number | null;
+  /** Cell chemistry as the manufacturing CA certified it (certificate version 2); null otherwise. It picks the OCV curve capacity is measured with. */
+  chemistry?: string | null;
   cellCount: number | null;
   /** Temperature sensor names in record order (from the record schema), e.g. cells1, mosfet, board. */
   temperatureLabels: string[] | null;

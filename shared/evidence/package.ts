@@ -166,7 +166,7 @@ export function evaluateEvidence(
   createdAtIso: string,
   ticket: TicketFacts | null = null,
 ): Evaluation {
-  const ev = new Evaluator(policy, { nominalCapacityAh: evidence.device.nominalCapacityAh });
+  const ev = new Evaluator(policy, { nominalCapacityAh: evidence.device.nominalCapacityAh, chemistry: evidence.device.chemistry ?? null });
   for (const r of evidence.records) ev.push(r);
   const reportedAt = Date.parse(createdAtIso);
   const x = evidence.extent;
