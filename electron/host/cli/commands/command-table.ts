@@ -19,5 +19,6 @@ export const COMMANDS: Record<string, () => Promise<{ default: CommandModule }>>
   image: () => import('./image.js'),
   flash: () => import('./flash.js'),
   fw: () => import('./fw.js'),
+  settings: () => import('./settings.js'),
   health: () => import('./health.js'),
 };
