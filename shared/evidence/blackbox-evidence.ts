@@ -32,6 +32,7 @@ import { canonicalJson } from '../codec/canonical-json.js';
 import type { AttestedExtent, DecodedEvidence, EvidenceCheck, EvidenceDecoder } from './device-evidence.js';
 import type { LogGap } from '../warranty/evaluation.js';
 import { formatPath } from '../util/json-path.js';
+import { verifySettingsEvidence, type SettingsEvidence } from '../settings/evidence.js';
 
 export const DEVICE_FILES = {
   identity: 'identity.json',
@@ -39,6 +40,8 @@ export const DEVICE_FILES = {
   segments: 'segments.bin',
   checkpoint: 'checkpoint.json',
   openSegment: 'open-segment.bin',
+  /** The board's signed settings snapshot and change records (shared/settings/evidence.ts container). */
+  settings: 'settings.bin',
 } as const;
 
 export const PulledIdentitySchema = z.strictObject({
@@ -91,6 +94,8 @@ export interface DeviceEvidenceParts {
   /** Closed segments, concatenated as pulled. */
   segments: Uint8Array;
   checkpoint: Checkpoint | null;
+  /** The settings evidence container pulled with the log (absent: the board keeps none). */
+  settings?: Uint8Array | null;
 }
 
 /** The device/ files of a package from the parts of a pulled log. */
@@ -127,6 +132,7 @@ export function deviceFiles(parts: DeviceEvidenceParts): Map<string, Uint8Array>
     );
     files.set(DEVICE_FILES.openSegment, cp.prefix);
   }
+  if (parts.settings) files.set(DEVICE_FILES.settings, parts.settings);
   return files;
 }
 
@@ -344,6 +350,8 @@ export function decodeDeviceEvidence(
     );
   }
 
+  const settings = decodeSettingsFile(files.get(DEVICE_FILES.settings) ?? null, cert, checks);
+
   const rating =
     cert && cert.version >= 2 && cert.ratedCapacityAh !== null
       ? { chemistry: cert.chemistry ?? '', cellCount: cert.cellCount ?? 0, ratedCapacityAh: cert.ratedCapacityAh }
@@ -366,7 +374,31 @@ export function decodeDeviceEvidence(
     segments,
     records,
     checks,
+    ...(settings ? { settings } : {}),
   };
+}
+
+/**
+ * device/settings.bin: decoded and verified against the device key of the certificate. Every
+ * signature and chain link must hold for the package to verify, as for the segments.
+ */
+function decodeSettingsFile(bytes: Uint8Array | null, cert: DeviceCertificate | null, checks: EvidenceCheck[]): SettingsEvidence | null {
+  if (!bytes) return null;
+  if (!cert) {
+    checks.push({ id: 'settings-signatures', ok: false, detail: 'signed settings records without the device certificate that names their key' });
+    return null;
+  }
+  const ev = verifySettingsEvidence(bytes, cert.devicePublicKey);
+  checks.push(
+    ev.verified
+      ? {
+          id: 'settings-signatures',
+          ok: true,
+          detail: `settings snapshot ${ev.snapshotDigest.slice(0, 16)}… and ${ev.changes.length} change record(s) of ${ev.journalCount} signed by the device key`,
+        }
+      : { id: 'settings-signatures', ok: false, detail: `${ev.problems.length} problem(s); first: ${ev.problems[0]}` },
+  );
+  return ev;
 }
 
 /**

@@ -179,6 +179,7 @@ export function evaluateEvidence(
     extent: x ? { historyFromMs: x.historyFromMs, boardTimeMs: x.boardTimeMs, unreadableSegments: x.unreadable } : null,
     claimedAtMs: ticket?.issuedAtMs ?? x?.boardTimeMs ?? reportedAt,
     freshness: ticket ? 'ticket' : 'unproven',
+    settings: evidence.settings ?? null,
   };
   return ev.finish(claim, facts);
 }

@@ -33,6 +33,8 @@ import { ALARM_FLAGS, flagNames } from '../types/domain.js';
 import { EVENTS } from '../blackbox/events.js';
 import { roundTo } from '../codec/canonical-json.js';
 import type { Claim } from './claim.js';
+import { settingDef } from '../settings/catalog.js';
+import type { SettingsEvidence } from '../settings/evidence.js';
 import { dateToMs } from './claim.js';
 import type { DefectIndicator, VoidCondition, WarrantyPolicy } from './policy.js';
 import { policyHash, UNREADABLE_SEGMENTS_ID } from './policy.js';
@@ -75,7 +77,17 @@ export interface LogFacts {
   claimedAtMs?: number;
   /** How fresh the pull is known to be: 'ticket' (bound to a supplier's claim ticket) or 'unproven'. */
   freshness?: 'ticket' | 'unproven';
+  /**
+   * The board's signed settings snapshot and change records, verified against the device key
+   * (shared/settings/evidence.ts); absent or null: the log carries none.
+   */
+  settings?: SettingsEvidence | null;
 }
+
+type SettingsClause = Extract<VoidCondition, { kind: 'protection_settings_outside_range' }>;
+/** A params_changed record matches a signed change record within this time, ms. */
+const CHANGE_MATCH_MS = 5000;
+const PARAM_EVENT_LIMIT = 10_000;
 
 export interface EvaluatorOptions {
   /** Rated capacity the device reports, Ah (policy.ratedCapacityAh overrides it); null if unknown. */
@@ -248,6 +260,9 @@ export class Evaluator {
   private readonly maxKept: number;
   private readonly clauses: RunClause[] = [];
   private readonly fade: Extract<DefectIndicator, { kind: 'capacity_fade' }>[] = [];
+  private readonly settingsClauses: SettingsClause[] = [];
+  /** Records carrying the params_changed event: where a signed change shows in the black box. */
+  private readonly paramEvents: { index: number; t: number; segment: number | null }[] = [];
   private readonly win: FadeWindows = {
     anchorSoc: NaN,
     anchorIdx: -1,
@@ -282,7 +297,10 @@ export class Evaluator {
     const cap = policy.ratedCapacityAh ?? options.nominalCapacityAh;
     this.capacityAh = cap !== null && Number.isFinite(cap) && cap > 0 ? cap : null;
     this.maxKept = options.maxFindingsPerClause ?? 5;
-    for (const c of policy.voidConditions) this.clauses.push(this.makeVoid(c));
+    for (const c of policy.voidConditions) {
+      if (c.kind === 'protection_settings_outside_range') this.settingsClauses.push(c);
+      else this.clauses.push(this.makeVoid(c));
+    }
     for (const c of policy.defectIndicators) {
       if (c.kind === 'capacity_fade') this.fade.push(c);
       else this.clauses.push(this.makeDefect(c));
@@ -309,7 +327,7 @@ export class Evaluator {
     };
   }
 
-  private makeVoid(c: VoidCondition): RunClause {
+  private makeVoid(c: Exclude<VoidCondition, SettingsClause>): RunClause {
     const cap = this.capacityAh;
     switch (c.kind) {
       case 'discharge_current_above_c': {
@@ -431,6 +449,7 @@ export class Evaluator {
       this.firstIdx = r.index;
     }
     this.count++;
+    if (r.event === EVENTS.params_changed && this.paramEvents.length < PARAM_EVENT_LIMIT) this.paramEvents.push({ index: r.index, t: r.t, segment: r.segment });
     const p = this.probe;
     for (const c of this.clauses) {
       p.bits = 0;
@@ -645,6 +664,7 @@ export class Evaluator {
         ...(reason !== undefined ? { reason } : {}),
       });
     }
+    for (const def of this.settingsClauses) clauses.push(this.settingsClause(def, facts.settings ?? null, findings));
     const inspections = policy.inspections ?? [];
     for (const x of inspections) {
       clauses.push({
@@ -840,6 +860,72 @@ export class Evaluator {
     };
   }
 
+  /**
+   * Settings outside the supplier's ranges: every signed change record that set one, and the signed
+   * snapshot's value when no change record in the log explains it (changed before the journal's
+   * oldest record, or set at the factory). Each finding names the record that proves it.
+   */
+  private settingsClause(def: SettingsClause, ev: SettingsEvidence | null, findings: Finding[]): ClauseResult {
+    const base = { id: def.id, type: 'void' as const, kind: def.kind, title: def.title, totalDurationS: 0 };
+    if (!ev) return { ...base, status: 'not-assessed', occurrences: 0, reason: 'the log carries no signed settings records from the board' };
+    if (!ev.verified) return { ...base, status: 'not-assessed', occurrences: 0, reason: `the board's settings records do not verify: ${ev.problems[0] ?? ''}` };
+    const outside = (id: string, v: number): { bound: number; comparison: 'above' | 'below' } | null => {
+      const r = def.ranges[id];
+      if (!r) return null;
+      if (r.max !== undefined && v > r.max) return { bound: r.max, comparison: 'above' };
+      if (r.min !== undefined && v < r.min) return { bound: r.min, comparison: 'below' };
+      return null;
+    };
+    let n = 0;
+    const explained = new Set<string>();
+    const add = (id: string, value: number, t: number, rec: { index: number; segment: number | null } | null, setting: NonNullable<Finding['setting']>) => {
+      const o = outside(id, value)!;
+      const unit = settingDef(id)?.unit ?? '';
+      const idx = rec?.index ?? -1;
+      const seg = rec?.segment ?? null;
+      findings.push({
+        clause: def.id,
+        type: 'void',
+        kind: def.kind,
+        title: def.title,
+        occurrence: ++n,
+        measured: { quantity: `setting ${id}`, value, unit },
+        threshold: { value: o.bound, unit, comparison: o.comparison },
+        durationS: 0,
+        from: isoTime(t),
+        to: isoTime(t),
+        records: { first: idx, last: idx, extreme: idx },
+        segments: { first: seg, last: seg, extreme: seg },
+        setting,
+      });
+    };
+    for (const c of ev.changes) {
+      if (c.setting === null || !outside(c.setting, c.newValue)) continue;
+      explained.add(c.setting);
+      add(c.setting, c.newValue, c.t, this.nearestParamEvent(c.t), {
+        id: c.setting,
+        source: 'change',
+        seq: c.seq,
+        previous: c.oldValue,
+        tool: c.tool,
+        record: c.hash,
+        snapshot: ev.snapshotDigest,
+      });
+    }
+    for (const [id, value] of Object.entries(ev.values).sort(([a], [b]) => (a < b ? -1 : 1))) {
+      if (explained.has(id) || !outside(id, value)) continue;
+      const last = this.prev ? { index: this.prev.index, segment: null } : null;
+      add(id, value, ev.snapshotTime, last, { id, source: 'snapshot', seq: null, previous: null, tool: null, record: null, snapshot: ev.snapshotDigest });
+    }
+    return { ...base, status: n > 0 ? 'triggered' : 'clear', occurrences: n };
+  }
+
+  private nearestParamEvent(t: number): { index: number; segment: number | null } | null {
+    let best: { index: number; t: number; segment: number | null } | null = null;
+    for (const e of this.paramEvents) if (Math.abs(e.t - t) <= CHANGE_MATCH_MS && (!best || Math.abs(e.t - t) < Math.abs(best.t - t))) best = e;
+    return best;
+  }
+
   private runFinding(c: RunClause, n: number, o: Occ, cap: number | null): Finding {
     const def = c.def;
     const value = c.sign * o.ext;
@@ -884,7 +970,8 @@ export class Evaluator {
         threshold = { value: 0, unit: 'alarm bits', comparison: 'above' };
         break;
       case 'capacity_fade':
-        throw new Error('unreachable: capacity fade is not a run clause');
+      case 'protection_settings_outside_range':
+        throw new Error(`unreachable: ${def.kind} is not a run clause`);
     }
     return {
       clause: def.id,

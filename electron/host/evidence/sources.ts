@@ -30,6 +30,13 @@ function identityFrom(info: DeviceInfo | null, cert: { serial: string; model: st
   };
 }
 
+/** The settings evidence a pull kept in the meta block, as bytes (never trusted: the package verifier checks it). */
+function settingsOf(hex: unknown): Uint8Array | null {
+  if (hex === undefined) return null;
+  if (typeof hex !== 'string' || !/^([0-9a-f]{2})+$/.test(hex)) throw new PackscopeError('DECODE', 'the settings records in the .pslog meta block are damaged');
+  return fromHex(hex);
+}
+
 /** The evidence parts of a complete .pslog. */
 export async function evidenceFromPslog(path: string): Promise<DeviceEvidenceParts> {
   const reader = await openPslog(path);
@@ -49,6 +56,7 @@ export async function evidenceFromPslog(path: string): Promise<DeviceEvidencePar
       certificate,
       segments: file.slice(p.segmentsOffset, end),
       checkpoint: reader.checkpoint,
+      settings: settingsOf(reader.meta.settings),
     };
   } finally {
     await reader.close();
