@@ -25,6 +25,7 @@ import { LogJobs, listPartialPulls } from './logs.js';
 import { RecordingJob } from './recording-job.js';
 import { inAppError, inAppWords } from './app-words.js';
 import { SelfCheckJobs } from './selfcheck.js';
+import { UpdateJobs } from './update.js';
 import { HostEvents } from './events.js';
 import { defaultDataDir, ensureDir, listDir } from './files.js';
 import { DEMO_PORT, listSerialPorts } from './port-list.js';
@@ -75,6 +76,7 @@ export function createHostApi(options: HostApiOptions): HostApi {
   const firmware = new FirmwareJobs(session);
   const logs = new LogJobs(session, dataDir);
   const selfcheck = new SelfCheckJobs(session);
+  const update = new UpdateJobs(session);
   const recording = new RecordingJob(session, jobs, dataDir, `packscope ${options.version}`);
   const desktop = new DesktopAccess(options.desktop ?? null);
   const claimDraft = new ClaimDraftStore(options.claimDraftFile === undefined ? path.join(configDir(), 'claim-draft.json') : options.claimDraftFile);
@@ -147,6 +149,11 @@ export function createHostApi(options: HostApiOptions): HostApi {
           guard: true,
         },
         (signal, progress) => firmware.flash(req, signal, progress),
+      ),
+    'update.inspect': async ({ path: file }) => update.inspect(file),
+    'update.apply': async ({ path: file, opId }) =>
+      operation({ id: opId, kind: 'update', title: `Updating ${boardName()} with ${file.split(/[\\/]/).pop()}`, guard: true }, (signal, progress) =>
+        update.apply(file, signal, progress),
       ),
     'fw.confirm': async () => firmware.confirm(),
     'fw.revert': async () => firmware.revert(),
