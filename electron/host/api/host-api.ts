@@ -142,6 +142,8 @@ export function createHostApi(options: HostApiOptions): HostApi {
       return operation(opId, (signal, progress) => logs.pull(req, signal, progress));
     },
     'log.open': async ({ path, rootKeyPath }) => logs.open(path, rootKeyPath),
+    'log.series': async ({ path, ...range }) => (await logs.index.get(path)).series(range),
+    'log.events': async ({ path, ...range }) => (await logs.index.get(path)).events(range),
     'log.export': async ({ path, out, opId, range }) => operation(opId, (signal) => logs.export(path, out, range, signal)),
     'package.verify': async (req) => verifyPackageForScreen(req, verifier),
     'policies.list': async () => listPolicies(verifier.policies),
