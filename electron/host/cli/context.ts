@@ -1,6 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { PackscopeError } from '../../../shared/errors.js';
 import type { Clock } from '../../../shared/util/clock.js';
+import { EXIT } from './exit-codes.js';
 
 /** What a command gets: its arguments and the three output channels. Tests pass their own sinks. */
 export interface CliContext {
@@ -62,4 +63,27 @@ export function numberOption(value: string | undefined, name: string, fallback: 
 export function requireOption(value: string | undefined, name: string): string {
   if (value === undefined || value === '') throw new PackscopeError('USAGE', `--${name} is required`);
   return value;
+}
+
+/** One subcommand of a command such as `log pull` or `image sign`. */
+export type Subcommand = (argv: string[], ctx: CliContext) => Promise<number>;
+
+/**
+ * The `run` of a command made of subcommands, so every such command answers alike: without a
+ * subcommand it prints its usage and exits 2; an unknown one is a usage error naming the known ones.
+ * (`--help` anywhere is answered by the entry point before a command runs.)
+ */
+export function subcommands(command: string, usage: string, table: Record<string, Subcommand>): Subcommand {
+  return async (argv, ctx) => {
+    const [sub, ...rest] = argv;
+    if (sub === undefined) {
+      ctx.out(usage);
+      return EXIT.USAGE;
+    }
+    const handler = Object.hasOwn(table, sub) ? table[sub] : undefined;
+    if (!handler) {
+      throw new PackscopeError('USAGE', `unknown ${command} subcommand '${sub}' (known: ${Object.keys(table).join(', ')})`);
+    }
+    return handler(rest, ctx);
+  };
 }

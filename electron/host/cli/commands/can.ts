@@ -5,7 +5,7 @@ import { toHex } from '../../../../shared/util/bytes.js';
 import { PylontechCanDriver } from '../../can/pylontech-driver.js';
 import { closeCanChannel, openCanChannel } from '../../can/open.js';
 import type { ReceivedFrame } from '../../can/slcan-channel.js';
-import { numberOption, parseCommandArgs, requireOption, type CliContext, type CommandModule } from '../context.js';
+import { numberOption, parseCommandArgs, requireOption, subcommands, type CliContext, type CommandModule } from '../context.js';
 
 const USAGE = `Usage: packscope can monitor --port PATH [--bitrate 500000] [--json] [--listen-only]
                          [--timestamps] [--duration SECONDS] [--count N] [--id 0x356,0x7E8]
@@ -206,10 +206,5 @@ async function pylontech(argv: string[], ctx: CliContext): Promise<number> {
 export default {
   summary: 'CAN bus tools over an SLCAN adapter (monitor, pylontech)',
   usage: USAGE,
-  async run(argv, ctx) {
-    const [sub, ...rest] = argv;
-    if (sub === 'monitor') return monitor(rest, ctx);
-    if (sub === 'pylontech') return pylontech(rest, ctx);
-    throw new PackscopeError('USAGE', `unknown 'can' subcommand '${sub ?? ''}' (known: monitor, pylontech)\n${USAGE}`);
-  },
+  run: subcommands('can', USAGE, { monitor, pylontech }),
 } satisfies CommandModule;

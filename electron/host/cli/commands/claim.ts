@@ -17,7 +17,7 @@ import {
 import { utf8Decode } from '../../../../shared/util/bytes.js';
 import { readInput } from '../../evidence/files.js';
 import { writeFileAtomic } from '../../util/files.js';
-import { numberOption, parseCommandArgs, requireOption, type CliContext, type CommandModule } from '../context.js';
+import { numberOption, parseCommandArgs, requireOption, subcommands, type CliContext, type CommandModule } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 
 const USAGE = `Usage:
@@ -227,22 +227,5 @@ async function show(argv: string[], ctx: CliContext): Promise<number> {
 export default {
   summary: 'Claim tickets (supplier): keygen, issue a signed ticket with a phone code, show/verify one',
   usage: USAGE,
-  async run(argv, ctx) {
-    const [sub, ...rest] = argv;
-    switch (sub) {
-      case 'keygen':
-        return keygen(rest, ctx);
-      case 'ticket':
-        return ticket(rest, ctx);
-      case 'show':
-        return show(rest, ctx);
-      case '--help':
-      case '-h':
-      case undefined:
-        ctx.out(USAGE);
-        return sub === undefined ? EXIT.USAGE : EXIT.OK;
-      default:
-        throw new PackscopeError('USAGE', `unknown claim subcommand '${sub}' (keygen, ticket, show)`);
-    }
-  },
+  run: subcommands('claim', USAGE, { keygen, ticket, show }),
 } satisfies CommandModule;

@@ -19,7 +19,7 @@ import { toHex } from '../../../../shared/util/bytes.js';
 import { loadTrustedKeys, readInputFile, readTextFile } from '../../flasher/files.js';
 import { writeFileAtomic } from '../../util/files.js';
 import { summarize } from '../../flasher/flasher.js';
-import { numberOption, parseCommandArgs, requireOption, type CliContext, type CommandModule } from '../context.js';
+import { numberOption, parseCommandArgs, requireOption, subcommands, type CliContext, type CommandModule } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 
 const usage = `Usage:
@@ -193,11 +193,5 @@ async function keygen(argv: string[], ctx: CliContext): Promise<number> {
 export default {
   summary: 'Sign, inspect and make keys for MCUboot firmware images',
   usage,
-  async run(argv, ctx) {
-    const [sub, ...rest] = argv;
-    if (sub === 'sign') return sign(rest, ctx);
-    if (sub === 'inspect') return inspect(rest, ctx);
-    if (sub === 'keygen') return keygen(rest, ctx);
-    throw new PackscopeError('USAGE', `image: unknown subcommand '${sub ?? ''}' (sign, inspect, keygen)`);
-  },
+  run: subcommands('image', usage, { sign, inspect, keygen }),
 } satisfies CommandModule;

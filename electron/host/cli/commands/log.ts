@@ -9,7 +9,7 @@ import { fromHex, toHex } from '../../../../shared/util/bytes.js';
 import { nonceFromCode, parseTicketFile, ticketNonce } from '../../../../shared/evidence/ticket.js';
 import { EXIT } from '../exit-codes.js';
 import type { CliContext, CommandModule } from '../context.js';
-import { parseCommandArgs, requireOption } from '../context.js';
+import { parseCommandArgs, requireOption, subcommands } from '../context.js';
 import { DEVICE_OPTIONS, DEVICE_USAGE, openDeviceSession } from '../device-options.js';
 import { desktopRecordingOf } from '../../recorder/pslog-sink.js';
 import type { PslogReader } from '../../blackbox/pslog.js';
@@ -410,24 +410,5 @@ async function info(argv: string[], ctx: CliContext): Promise<number> {
 export default {
   summary: 'Black-box log: pull (resumable, verified), verify, export CSV/JSONL, info',
   usage: USAGE,
-  async run(argv, ctx) {
-    const [sub, ...rest] = argv;
-    switch (sub) {
-      case 'pull':
-        return pull(rest, ctx);
-      case 'verify':
-        return verify(rest, ctx);
-      case 'export':
-        return exportCmd(rest, ctx);
-      case 'info':
-        return info(rest, ctx);
-      case '--help':
-      case '-h':
-      case undefined:
-        ctx.out(USAGE);
-        return sub === undefined ? EXIT.USAGE : EXIT.OK;
-      default:
-        throw new PackscopeError('USAGE', `unknown log subcommand '${sub}' (pull, verify, export, info)`);
-    }
-  },
+  run: subcommands('log', USAGE, { pull, verify, export: exportCmd, info }),
 } satisfies CommandModule;

@@ -14,7 +14,7 @@ import { PolicyStore } from '../../evidence/policy-store.js';
 import { FileKeyStore } from '../../evidence/keystore.js';
 import { createPackageFile, MAX_PACKAGE_BYTES, readPhotos, readRootPem, verifyPackageFile } from '../../evidence/package-file.js';
 import { evidenceFromPort, evidenceFromPslog } from '../../evidence/sources.js';
-import { parseCommandArgs, requireOption, type CliContext, type CommandModule } from '../context.js';
+import { parseCommandArgs, requireOption, subcommands, type CliContext, type CommandModule } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 
 const usage = `Usage:
@@ -219,11 +219,5 @@ async function extract(argv: string[], ctx: CliContext): Promise<number> {
 export default {
   summary: 'Create, verify or extract a signed diagnosis package (.psdiag) for a warranty claim',
   usage,
-  async run(argv, ctx) {
-    const [sub, ...rest] = argv;
-    if (sub === 'create') return create(rest, ctx);
-    if (sub === 'verify') return verify(rest, ctx);
-    if (sub === 'extract') return extract(rest, ctx);
-    throw new PackscopeError('USAGE', sub ? `unknown subcommand '${sub}'\n${usage}` : usage);
-  },
+  run: subcommands('package', usage, { create, verify, extract }),
 } satisfies CommandModule;
