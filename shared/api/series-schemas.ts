@@ -26,7 +26,7 @@ export const seriesReply = z.object({
   t0: z.number(),
   t1: z.number(),
   buckets: z.number(),
-  /** 'buckets': column b covers [t0 + b·w, t0 + (b+1)·w), w = (t1 − t0) / buckets. 'raw': every record in the range. */
+  /** 'buckets': column b covers [t0 + b·w, t0 + (b+1)·w), w = (t1 − t0) / buckets. 'raw': every record in the range (at most 2 · buckets). */
   mode: z.enum(['buckets', 'raw']),
   /** Raw: the records' times. Buckets: records per column. */
   t: z.array(z.number()),

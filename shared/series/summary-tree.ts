@@ -115,6 +115,11 @@ export class SummaryTree {
     return new SummaryTree(levels, channels);
   }
 
+  /** A tree whose levels were built elsewhere (a Worker posts its arrays back). */
+  static fromParts(levels: TreeLevel[], channels: Map<string, ChannelLevel[]>): SummaryTree {
+    return new SummaryTree(levels, channels);
+  }
+
   get leafCount(): number {
     return this.levels[0]!.n.length;
   }

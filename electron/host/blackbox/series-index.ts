@@ -320,7 +320,8 @@ export class SeriesIndex {
     const t1 = req.t1 ?? (span ? span[1] + 1 : 1);
     const ids = req.channels;
     const base = { t0, t1, buckets: req.buckets, records: this.tree.records, span, available: this.available, gaps: this.gapsIn(t0, t1) };
-    const rawLeaves = this.tree.leavesIn(t0, t1, req.buckets);
+    // Raw records when there are at most two per column: drawn as they are, they look the same.
+    const rawLeaves = this.tree.leavesIn(t0, t1, 2 * req.buckets);
     if (rawLeaves) {
       const parts = rawLeaves.map((l) => this.leafColumns(l, ids));
       const t: number[] = [];
@@ -337,7 +338,7 @@ export class SeriesIndex {
           }
         }
       }
-      if (t.length <= req.buckets) return { ...base, mode: 'raw', t, counts: [], channels: Object.fromEntries(ids.map((id, c) => [id, { v: v[c]! }])) };
+      if (t.length <= 2 * req.buckets) return { ...base, mode: 'raw', t, counts: [], channels: Object.fromEntries(ids.map((id, c) => [id, { v: v[c]! }])) };
     }
     const g: BucketGrid = { t0, t1, buckets: req.buckets };
     const out = ids.map(() => new ChannelBuckets(req.buckets));
