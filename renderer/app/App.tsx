@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { ConnectResult, Features, PackscopeApi } from '../../shared/api/contract.js';
 import { LiveSource } from '../source/live-source.js';
+import { JobIndicator, useHostJobs, useUnloadGuard } from './jobs.js';
 import { SCREENS } from './screens.js';
 import { AppContext, type AppState, type Screen } from './state.js';
 
@@ -27,6 +28,11 @@ export function App({ api, hostState }: { api: PackscopeApi; hostState: { state:
   const [dataDir, setDataDir] = useState('');
   const [connection, setConnection] = useState<ConnectResult | null>(null);
   const [linkNote, setLinkNote] = useState<string | null>(null);
+  const [link, setLink] = useState<AppState['link']>({ state: 'disconnected', reason: null });
+  const jobs = useHostJobs(api);
+  useUnloadGuard(jobs);
+  // The board the live history belongs to: reconnecting to it keeps the history, another board clears it.
+  const historyOf = useRef<string | null>(null);
   const pending = useRef<{ screen: Screen; path: string } | null>(start.file ? { screen: start.screen, path: start.file } : null);
   const live = useMemo(() => new LiveSource().attach(api), [api]);
 
@@ -48,6 +54,8 @@ export function App({ api, hostState }: { api: PackscopeApi; hostState: { state:
       .then(async (s) => {
         // A reload while connected picks the session up again instead of pretending it is gone.
         if (s.connected && s.device && s.path) {
+          setLink({ state: 'connected', reason: null });
+          historyOf.current = s.device.serial;
           setConnection({
             device: s.device,
             protocol: s.device.protocol,
@@ -58,11 +66,24 @@ export function App({ api, hostState }: { api: PackscopeApi; hostState: { state:
       })
       .catch(() => undefined);
     return api.on('link', (e) => {
+      setLink({ state: e.state, reason: e.reason ?? null });
       if (e.state === 'disconnected') {
+        // The live history stays (the chart shows where the data stopped); only the session goes.
         setConnection(null);
-        live.clear();
         setLinkNote(`Disconnected from ${e.path ?? 'the device'}: ${e.reason ?? 'link closed'}`);
-      } else setLinkNote(null);
+        return;
+      }
+      setLinkNote(null);
+      // A fresh identity (after a flash, a revert, a reconnect from another window) replaces the old one everywhere.
+      const device = e.device;
+      if (device)
+        setConnection((c) =>
+          c
+            ? { ...c, device }
+            : e.path
+              ? { device, protocol: device.protocol, probes: [], transport: { kind: e.path.startsWith('sim:') ? 'sim' : 'serial', path: e.path } }
+              : c,
+        );
     });
   }, [api, live]);
 
@@ -88,7 +109,9 @@ export function App({ api, hostState }: { api: PackscopeApi; hostState: { state:
     setConnection: (c) => {
       setConnection(c);
       if (c) {
-        live.clear();
+        if (historyOf.current !== c.device.serial) live.clear();
+        historyOf.current = c.device.serial;
+        setLink({ state: 'connected', reason: null });
         setLinkNote(null);
       }
     },
@@ -101,6 +124,13 @@ export function App({ api, hostState }: { api: PackscopeApi; hostState: { state:
       pending.current = null;
       return p;
     },
+    jobs,
+    link,
+    boardMissing: !connection
+      ? `No board is connected${link.reason ? ` (${link.reason.replace(/\.$/, '')})` : ''}. Connect one on the Connect screen.`
+      : link.state === 'stale'
+        ? `The board is not answering (${link.reason ?? 'no data'}). Check the cable and the pack power.`
+        : null,
   };
 
   const Current = SCREENS[screen].component;
@@ -116,16 +146,20 @@ export function App({ api, hostState }: { api: PackscopeApi; hostState: { state:
             </button>
           ))}
           <div className="spacer" />
-          <div className="status" data-testid="link-status">
+          <JobIndicator api={api} jobs={jobs} />
+          <div className="status" data-testid="link-status" data-state={connection ? link.state : 'disconnected'}>
             {connection ? (
               <>
-                <span className="dot ok" aria-hidden /> {connection.device.model}
+                <span className={`dot ${link.state === 'stale' ? 'stale' : 'ok'}`} aria-hidden /> {connection.device.model}
+                {link.state === 'stale' && <strong> · not answering</strong>}
                 <br />
-                <span className="muted small">{connection.transport.path}</span>
+                <span className="muted small">
+                  {connection.transport.path} · firmware {connection.device.firmwareVersion}
+                </span>
               </>
             ) : (
               <>
-                <span className="dot" aria-hidden /> Not connected
+                <span className={`dot${link.reason ? ' lost' : ''}`} aria-hidden /> Not connected
               </>
             )}
           </div>

@@ -1,5 +1,5 @@
 import { createContext, useContext } from 'react';
-import type { ConnectResult, Features, PackscopeApi } from '../../shared/api/contract.js';
+import type { ConnectResult, Features, JobView, PackscopeApi } from '../../shared/api/contract.js';
 import type { LiveSource } from '../source/live-source.js';
 
 export type Screen = 'connect' | 'live' | 'logs' | 'firmware' | 'selfcheck' | 'claim' | 'verify';
@@ -15,6 +15,12 @@ export interface AppState {
   /** A file handed over by the OS (file association) or another screen. */
   pendingFile: { screen: Screen; path: string } | null;
   takePendingFile(screen: Screen): string | null;
+  /** The host's jobs (running first), kept current by 'job' events. */
+  jobs: JobView[];
+  /** The one connection state every screen follows (host link events). */
+  link: { state: 'connected' | 'stale' | 'disconnected'; reason: string | null };
+  /** Why actions that need the board are unavailable right now (null: the board answers). */
+  boardMissing: string | null;
 }
 
 export const AppContext = createContext<AppState | null>(null);

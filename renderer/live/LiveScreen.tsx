@@ -1,4 +1,6 @@
 import { useEffect, useState } from 'react';
+import type { Res } from '../../shared/api/contract.js';
+import { latestJob } from '../app/jobs.js';
 import { useApp } from '../app/state.js';
 import { CellBars } from '../charts/CellBars.js';
 import { ChartStack } from '../charts/ChartStack.js';
@@ -48,65 +50,68 @@ function Tile({ label, value, unit, sub, testid }: { label: string; value: strin
   );
 }
 
+function savedText(r: Res<'recording.stop'>): string {
+  const gaps = r.gaps ? ` It has ${r.gaps} gap(s) where no data arrived; the file marks each one.` : ' No gaps.';
+  const ended = r.ended && r.ended !== 'stopped by the user' ? ` Recording ${r.ended.replace(/^stopped: /, 'stopped: ')}.` : '';
+  return `Saved ${r.records.toLocaleString()} records to ${r.path}.${gaps}${ended} Open it on the Logs screen.`;
+}
+
 export function LiveScreen() {
-  const { api, connection, live, go } = useApp();
+  const { api, connection, live, go, jobs, link } = useApp();
   const [rate, setRate] = useState(10);
   const [paused, setPaused] = useState(false);
   const [view, setView] = useState<ChartView>({ mode: 'follow', windowMs: 60_000 });
   const [channels, setChannels] = useState<string[]>(VIEWS.pack!.channels);
   const [error, setError] = useState<UiError | null>(null);
-  const [rec, setRec] = useState<{ active: boolean; path: string | null; records: number } | null>(null);
-  const [saved, setSaved] = useState<string | null>(null);
+  // The recording is a host job: it keeps going when this screen is left, and is found again here.
+  const recJob = latestJob(jobs, 'recording');
+  const recording = recJob?.state === 'running' ? recJob : null;
+  const recRecords = recording?.progress?.done ?? 0;
+  const [recRate, setRecRate] = useState<number | null>(null);
+  const recId = recording?.id ?? null;
+  useEffect(() => {
+    if (!recId) return setRecRate(null);
+    let live = true;
+    api
+      .call('recording.status', {})
+      .then((r) => live && setRecRate(r.rateHz ?? null))
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, [api, recId]);
+  const [busy, setBusy] = useState(false);
   const [, bump] = useState(0);
   useTick(250);
 
-  // The recording lives in the host (it survives a page reload); its counter is polled while on.
-  useEffect(() => {
-    if (!connection) return;
-    let live = true;
-    const poll = () =>
-      api
-        .call('recording.status', {})
-        .then((r) => live && setRec(r))
-        .catch(() => undefined);
-    void poll();
-    const id = setInterval(poll, 1000);
-    return () => {
-      live = false;
-      clearInterval(id);
-    };
-  }, [api, connection]);
-
   const toggleRecording = async () => {
     setError(null);
+    setBusy(true);
     try {
-      if (rec?.active) {
-        const r = await api.call('recording.stop', {});
-        setSaved(
-          `Saved ${r.records.toLocaleString()} records to ${r.path}${r.gaps ? ` (${r.gaps} gap(s) where the link was quiet)` : ''}. Open it on the Logs screen.`,
-        );
-        setRec({ active: false, path: null, records: 0 });
-      } else {
-        setSaved(null);
-        const r = await api.call('recording.start', { rateHz: rate });
-        setRec({ active: true, path: r.path, records: 0 });
-      }
+      if (recording) await api.call('recording.stop', {});
+      else await api.call('recording.start', { rateHz: rate });
     } catch (e) {
       setError(asUiError(e));
+    } finally {
+      setBusy(false);
     }
   };
+  const finished = recJob && recJob.state !== 'running' ? recJob : null;
+  const saved = finished?.result as Res<'recording.stop'> | undefined;
 
   useEffect(() => live.onChange(() => bump((x) => x + 1)), [live]);
 
+  // This screen's share of the telemetry stream; a recording holds its own, so leaving never starves it.
+  const connected = connection !== null;
   useEffect(() => {
-    if (!connection) return;
+    if (!connected) return;
     let cancelled = false;
     api.call('telemetry.start', { rateHz: rate }).catch((e) => !cancelled && setError(asUiError(e)));
     return () => {
       cancelled = true;
       api.call('telemetry.stop', {}).catch(() => undefined);
     };
-  }, [api, connection, rate]);
+  }, [api, connected, rate]);
 
   useEffect(() => live.setPaused(paused), [live, paused]);
 
@@ -114,9 +119,14 @@ export function LiveScreen() {
     return (
       <section className="screen" aria-labelledby="live-title">
         <h1 id="live-title">Live</h1>
-        <div className="notice">
+        <div className="notice" data-testid="live-disconnected">
           <strong>No pack connected.</strong>
-          <p>Connect to a pack (or the built-in demo pack) to see live data.</p>
+          <p>{link.reason ? `The connection ended: ${link.reason}` : 'Connect to a pack (or the built-in demo pack) to see live data.'}</p>
+          {saved && (
+            <p className="ok-text" role="status" data-testid="recording-saved">
+              {savedText(saved)}
+            </p>
+          )}
           <button className="primary" onClick={() => go('connect')}>
             Go to Connect
           </button>
@@ -139,12 +149,17 @@ export function LiveScreen() {
           Live · {connection.device.model} <span className="muted">#{connection.device.serial}</span>
         </h1>
         <div className="row">
-          <button className={rec?.active ? 'danger' : ''} onClick={toggleRecording} data-testid="record" aria-pressed={!!rec?.active}>
-            {rec?.active ? `■ Stop recording (${rec.records.toLocaleString()} records)` : '● Record to file'}
+          <button className={recording ? 'danger' : ''} onClick={toggleRecording} data-testid="record" aria-pressed={!!recording} disabled={busy}>
+            {recording ? `■ Stop recording (${recRecords.toLocaleString()} records)` : '● Record to file'}
           </button>
-          <label className="inline">
+          <label className="inline" title={recording ? 'The recording sets the rate until it stops' : undefined}>
             Rate
-            <select value={rate} onChange={(e) => setRate(Number(e.target.value))} aria-label="Telemetry rate">
+            <select
+              value={recording && recRate ? recRate : rate}
+              onChange={(e) => setRate(Number(e.target.value))}
+              aria-label="Telemetry rate"
+              disabled={!!recording}
+            >
               {RATES.map((r) => (
                 <option key={r} value={r}>
                   {r} Hz
@@ -154,14 +169,14 @@ export function LiveScreen() {
           </label>
         </div>
       </div>
-      {rec?.active && rec.path && (
+      {recording?.file && (
         <p className="muted small" data-testid="recording-path">
-          Recording to {rec.path}
+          Recording to {recording.file} at {recRate} Hz (the rate is fixed while recording). It keeps recording when you open other screens.
         </p>
       )}
       {saved && (
         <p className="ok-text" role="status" data-testid="recording-saved">
-          {saved}
+          {savedText(saved)}
         </p>
       )}
       {!f ? (

@@ -18,5 +18,7 @@ export function sourceFromSeries(s: RecordedSeries): Promise<RecordedSource> {
     channels.tempMin![i] = col(s.tempMin[i]);
     channels.tempMax![i] = col(s.tempMax[i]);
   }
-  return RecordedSource.fromColumns({ t, channels, lastFrame: null });
+  // Gaps the log marks (to: null, the log ends inside one: nothing to break there).
+  const gaps = (s.gaps ?? []).flatMap((g) => (g.to === null ? [] : [[g.from, g.to] as [number, number]]));
+  return RecordedSource.fromColumns({ t, channels, lastFrame: null, gaps });
 }

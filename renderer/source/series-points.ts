@@ -1,5 +1,5 @@
 import type { SeriesReply } from '../../shared/api/series-schemas.js';
-import { ChannelBuckets, decimateInto, newCounts, type BucketGrid } from '../../shared/series/buckets.js';
+import { ChannelBuckets, columnsById, decimateInto, newCounts, type BucketGrid } from '../../shared/series/buckets.js';
 import type { SummaryTree } from '../../shared/series/summary-tree.js';
 import { PointList, type Decimated } from './decimate.js';
 
@@ -40,8 +40,6 @@ export interface MemoryLog {
   gaps: Array<[number, number]>;
 }
 
-const list = (a: Float64Array) => Array.from(a, (x) => (x === x ? x : null));
-
 /** The in-memory twin of log.series: the same reply from the same definition. */
 export function querySeries(log: MemoryLog, ids: readonly string[], t0: number, t1: number, buckets: number): RangeReply {
   const gaps = log.gaps.filter(([a, b]) => b >= t0 && a < t1);
@@ -76,8 +74,6 @@ export function querySeries(log: MemoryLog, ids: readonly string[], t0: number, 
     t: [],
     counts: Array.from(counts),
     gaps,
-    channels: Object.fromEntries(
-      known.map((id, c) => [id, { min: list(out[c]!.min), max: list(out[c]!.max), first: list(out[c]!.first), last: list(out[c]!.last) }]),
-    ),
+    channels: columnsById(known, out),
   };
 }

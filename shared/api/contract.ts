@@ -29,6 +29,8 @@ export const probeResult = z.object({
   protocol: protocolId,
   answered: z.boolean(),
   error: z.string().optional(),
+  /** The line rate this probe used. */
+  baudRate: z.number().optional(),
 });
 
 export const fileEntry = z.object({
@@ -210,6 +212,8 @@ export const romFlashResult = z.object({
 
 export const flashStartResult = z.discriminatedUnion('protocol', [flashResult, romFlashResult]);
 
+export const logGap = z.object({ from: z.number(), to: z.number().nullable(), reason: z.string() });
+
 /** A log as chart columns (min/max-reduced beyond 200 000 records), with its events as markers. */
 export const recordedSeries = z.object({
   t: z.array(z.number()),
@@ -224,6 +228,47 @@ export const recordedSeries = z.object({
   /** Records in the log (before any reduction). */
   records: z.number(),
   decimated: z.boolean(),
+  /**
+   * Where the log has no data, explicitly: from the time of the last record before the gap to the
+   * first one after it (to: null, the log ends inside it). A chart breaks its lines at each gap
+   * instead of drawing across it; desktop recordings mark every gap in the file itself.
+   */
+  gaps: z.array(logGap).optional(),
+});
+
+/**
+ * A long job the host runs (recording, black-box download, flash, self-check step): it belongs to
+ * the host, not to a screen, so leaving a screen, reloading the page or reopening the window
+ * never stops it; screens find it again with jobs.list and follow it through 'job' events.
+ * `result` is the job's method result (log.pull, flash.start, recording.stop …) once it is done.
+ */
+export const jobKind = z.enum(['recording', 'pull', 'flash', 'selfcheck', 'export', 'can-monitor']);
+export const jobView = z.object({
+  id: z.string(),
+  kind: jobKind,
+  /** What runs, in words ("Downloading the black box of #A1"). */
+  title: z.string(),
+  state: z.enum(['running', 'done', 'failed', 'cancelled']),
+  startedAt: z.number(),
+  endedAt: z.number().nullable(),
+  progress: transferProgress.nullable(),
+  /** A file the job writes (recording, download), if any. */
+  file: z.string().nullable(),
+  /** Closing the window or page during it loses work or interrupts the board: ask first. */
+  guard: z.boolean(),
+  cancellable: z.boolean(),
+  result: z.unknown().optional(),
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+});
+
+/** A download cut short (cancel, lost link, closed app): resumable with log.pull { out: path, resume: true }. */
+export const partialPull = z.object({
+  /** The final name the download completes to. */
+  path: z.string(),
+  bytes: z.number(),
+  mtimeMs: z.number(),
+  serial: z.string().nullable(),
+  segments: z.number(),
 });
 
 const check = z.object({ id: z.string(), ok: z.boolean(), detail: z.string() });
@@ -376,11 +421,12 @@ export const contract = {
         .object({
           path: z.string().min(1).max(512),
           protocol: z.union([z.literal('auto'), protocolId]).default('auto'),
-          baudRate: z.number().int().min(300).max(4_000_000).optional(),
+          /** A line rate, or 'auto': the protocols' own rates first, then the other common rates. */
+          baudRate: z.union([z.number().int().min(300).max(4_000_000), z.literal('auto')]).optional(),
         })
         .strict(),
       connectResult,
-      'Opens a port (or sim: for the demo pack), detects or forces the protocol, reads identity.',
+      'Opens a port (or sim: for the demo pack), detects or forces the protocol (and with baudRate auto the line rate), reads identity.',
     ),
     'device.disconnect': method(empty, ok, 'Stops telemetry and recording and closes the port.'),
     'device.status': method(empty, sessionStatus, 'The current session.'),
@@ -525,12 +571,21 @@ export const contract = {
     ),
     'recording.stop': method(
       empty,
-      z.object({ path: z.string(), records: z.number(), segments: z.number(), gaps: z.number() }),
+      z.object({
+        path: z.string(),
+        records: z.number(),
+        segments: z.number(),
+        gaps: z.number(),
+        /** Each gap (the file marks the first record after one with the recording_gap event). */
+        gapList: z.array(logGap).optional(),
+        /** Why it ended ("stopped by the user", "the board went away" …). */
+        ended: z.string().optional(),
+      }),
       'Completes the recording file.',
     ),
     'recording.status': method(
       empty,
-      z.object({ active: z.boolean(), path: z.string().nullable(), records: z.number() }),
+      z.object({ active: z.boolean(), path: z.string().nullable(), records: z.number(), jobId: z.string().optional(), rateHz: z.number().optional() }),
       'The recording in progress, if any.',
     ),
     'claim.evaluate': method(
@@ -576,6 +631,8 @@ export const contract = {
       'Builds the signed diagnosis package (.psdiag) from a pulled log, the claim, its photos and the claim ticket the log was pulled with (a ticket the log was not sealed over is refused).',
     ),
     'op.cancel': method(z.object({ opId }).strict(), z.object({ cancelled: z.boolean() }), 'Cancels a long operation by its opId.'),
+    'jobs.list': method(empty, z.array(jobView), "The host's jobs: those running, then the latest finished ones (newest first)."),
+    'log.partials': method(empty, z.array(partialPull), 'Black-box downloads in the data folder that were cut short and can be resumed.'),
   },
   events: {
     telemetry: telemetryFrame,
@@ -584,7 +641,13 @@ export const contract = {
       state: z.enum(['connected', 'stale', 'disconnected']),
       path: z.string().nullable(),
       reason: z.string().optional(),
+      /** The board's identity as last read (sent again after a flash, a revert or a reconnect). */
+      device: deviceInfo.nullable().optional(),
+      /** Host time of the last telemetry frame before a 'stale' or 'disconnected': a live chart's gap starts there. */
+      since: z.number().nullable().optional(),
     }),
+    /** A job started, progressed or ended (the same shape jobs.list returns). */
+    job: jobView,
     progress: transferProgress.extend({ opId }),
     /** The OS handed the app a file (double-click on a .psdiag or .pslog): open it on its screen. */
     'open-file': z.object({ screen: z.enum(['logs', 'verify']), path: hostPath }),
@@ -618,6 +681,10 @@ export type StepResultView = z.output<typeof stepResult>;
 export type StoredPolicyView = z.output<typeof storedPolicy>;
 export type InstallKeyEntry = z.output<typeof installKeyEntry>;
 export type ClaimTicketView = z.output<typeof claimTicketView>;
+export type JobView = z.output<typeof jobView>;
+export type JobKind = z.output<typeof jobKind>;
+export type PartialPull = z.output<typeof partialPull>;
+export type LogGap = z.output<typeof logGap>;
 
 /**
  * The API as the renderer sees it (window.packscope in Electron, the WebSocket client in a

@@ -31,6 +31,7 @@ export const EVENTS = {
   params_changed: 0x0011,
   watchdog_reset: 0x0012,
   power_loss: 0x0013,
+  recording_gap: 0x0014,
 } as const;
 export type EventName = keyof typeof EVENTS;
 
@@ -57,6 +58,7 @@ const DESCRIPTIONS: Record<EventName, string> = {
   params_changed: 'Parameters changed',
   watchdog_reset: 'Watchdog reset',
   power_loss: 'Power loss detected at boot',
+  recording_gap: 'Desktop recording: no data between the previous record and this one',
 };
 
 export function alarmRaisedEvent(alarm: AlarmFlag | number): number {

@@ -111,3 +111,12 @@ export function decimateColumns(
   decimateInto(g, t, columns, channels, counts);
   return { counts, channels };
 }
+
+/** Channels' columns as JSON-ready arrays (null for NaN: JSON has no NaN), by channel id. */
+export function columnsById(
+  ids: readonly string[],
+  out: readonly ChannelBuckets[],
+): Record<string, Record<'min' | 'max' | 'first' | 'last', Array<number | null>>> {
+  const list = (a: Float64Array) => Array.from(a, (x) => (x === x ? x : null));
+  return Object.fromEntries(ids.map((id, c) => [id, { min: list(out[c]!.min), max: list(out[c]!.max), first: list(out[c]!.first), last: list(out[c]!.last) }]));
+}

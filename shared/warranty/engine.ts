@@ -55,8 +55,10 @@ export interface LogFacts {
   source: 'device' | 'desktop';
   /** Status of the device signatures over all segments ('unsigned' for desktop recordings). */
   signature: SignatureStatus;
-  /** Integrity gaps found while decoding (missing segments, chain breaks, resynchronisations). */
+  /** Integrity gaps found while decoding (missing segments, chain breaks, resynchronisations): the first ones at least. */
   gaps: readonly LogGap[];
+  /** How many integrity gaps there are when `gaps` lists only the first (default: gaps.length). */
+  gapCount?: number;
   /** Serial number the device reports (from its certificate); null when unknown. */
   deviceSerial: string | null;
   /** When the claim was made (package creation time), ms since the epoch. */
@@ -706,8 +708,9 @@ export class Evaluator {
         message: `the claim made on ${claimedDay} (failure on ${failureDate}) is after the warranty ended on ${isoDay(warrantyEndMs)}`,
       });
     }
-    if (facts.gaps.length > 0) {
-      missing.push({ code: 'integrity-gaps', message: `${facts.gaps.length} gap(s) in the signed segment chain` });
+    const integrityGaps = facts.gapCount ?? facts.gaps.length;
+    if (integrityGaps > 0) {
+      missing.push({ code: 'integrity-gaps', message: `${integrityGaps} gap(s) in the signed segment chain` });
     }
     if (unreadable.length > 0) missing.push({ code: 'unreadable-segments', message: unreadableMessage });
     if (this.timeGaps > 0) {
@@ -829,7 +832,7 @@ export class Evaluator {
         firstIndex: this.count ? this.firstIdx : null,
         lastIndex: this.prev?.index ?? null,
         timeGaps: this.timeGaps,
-        integrityGaps: facts.gaps.length,
+        integrityGaps,
         gaps: [...facts.gaps.slice(0, GAP_LIST_LIMIT).map((g) => ({ afterIndex: g.afterIndex, reason: g.reason })), ...this.gapList].slice(0, GAP_LIST_LIMIT),
         freshness: facts.freshness ?? null,
         historyFrom: extent && extent.historyFromMs !== null ? isoTime(extent.historyFromMs) : null,

@@ -149,30 +149,45 @@ export class FirmwareJobs {
       return imageFlashView(r);
     }
     const target = this.target();
-    // The telemetry stream would share the link with the upload: pause it for the transfer.
-    const rate = session.telemetryRateHz;
-    if (rate > 0) await session.stopTelemetry().catch(() => undefined);
-    try {
-      const opened = { target, lineBytesPerSecond: lineBytesPerSecond(session.transport, session.line), close: async () => undefined };
-      const r = await flashOpenedTarget('native', opened, bytes, { port: session.path, confirm: req.confirm, trust, signal, onProgress }, req.compress);
-      return imageFlashView(r);
-    } finally {
-      if (rate > 0 && !session.isDisconnected) await session.startTelemetry(rate).catch(() => undefined);
-    }
+    // The upload has the link to itself: the telemetry stream pauses and comes back afterwards.
+    const r = await this.device
+      .exclusive('paused while firmware was written', async () => {
+        const opened = { target, lineBytesPerSecond: lineBytesPerSecond(session.transport, session.line), close: async () => undefined };
+        return flashOpenedTarget('native', opened, bytes, { port: session.path, confirm: req.confirm, trust, signal, onProgress }, req.compress);
+      })
+      .catch((e: unknown) => {
+        throw session.isDisconnected ? lostDuringFlash(e) : e;
+      });
+    // The board runs other firmware now: everything that shows its version must read it again.
+    await this.device.identity().catch(() => undefined);
+    return imageFlashView(r);
   }
 
   async confirm() {
     const t = this.target();
     const r = await t.confirm();
-    return { changed: r.changed, status: await t.status() };
+    const status = await t.status();
+    await this.device.identity().catch(() => undefined);
+    return { changed: r.changed, status };
   }
 
   async revert() {
     const t = this.target();
     const r = await t.revert();
     await t.reset();
-    return { mode: r.mode, status: await t.status() };
+    const status = await t.status();
+    await this.device.identity().catch(() => undefined);
+    return { mode: r.mode, status };
   }
+}
+
+/** A flash cut by the link going away, in the words of someone standing at the bench. */
+function lostDuringFlash(e: unknown): PackscopeError {
+  if (e instanceof PackscopeError && e.code === 'CANCELLED') return e;
+  return new PackscopeError(
+    'DISCONNECTED',
+    'The connection to the board was lost while the firmware was being written. The board keeps its current firmware (the new image is never started half-written). Connect the board again, then flash again: the upload continues where it stopped.',
+  );
 }
 
 function imageFlashView(r: ImageFlashResult): FlashStartResult {

@@ -1,5 +1,4 @@
 import os from 'node:os';
-import { PackscopeError } from '../../../shared/errors.js';
 import type { Features } from '../../../shared/api/contract.js';
 import type { TransferProgress } from '../../../shared/types/domain.js';
 import type { Handlers } from '../../../shared/api/rpc-server.js';
@@ -20,10 +19,11 @@ import {
 import { InstallKeyStore } from '../evidence/install-keys.js';
 import { PolicyStore } from '../evidence/policy-store.js';
 import { configDir, FileKeyStore } from '../evidence/keystore.js';
-import { LogJobs } from './logs.js';
+import { JobRegistry, type JobControl, type JobSpec } from './jobs.js';
+import { LogJobs, listPartialPulls } from './logs.js';
+import { RecordingJob } from './recording-job.js';
+import { inAppError, inAppWords } from './app-words.js';
 import { SelfCheckJobs } from './selfcheck.js';
-import { startRecording, type RecordingHandle } from '../recorder/index.js';
-import path from 'node:path';
 import { HostEvents } from './events.js';
 import { defaultDataDir, ensureDir, listDir } from './files.js';
 import { DEMO_PORT, listSerialPorts } from './port-list.js';
@@ -45,31 +45,8 @@ export interface HostApi {
   handlers: Handlers;
   events: HostEvents;
   session: DeviceSession;
+  jobs: JobRegistry;
   dispose(): Promise<void>;
-}
-
-/** Operations that can be cancelled by id (log pull, flash, self-check). */
-export class Operations {
-  private ops = new Map<string, AbortController>();
-  start(opId: string, parent?: AbortSignal): AbortController {
-    if (this.ops.has(opId)) throw new PackscopeError('USAGE', `operation ${opId} is already running`);
-    const ac = new AbortController();
-    if (parent) parent.addEventListener('abort', () => ac.abort(parent.reason), { once: true });
-    this.ops.set(opId, ac);
-    return ac;
-  }
-  end(opId: string): void {
-    this.ops.delete(opId);
-  }
-  cancel(opId: string): boolean {
-    const ac = this.ops.get(opId);
-    if (!ac) return false;
-    ac.abort(new PackscopeError('CANCELLED', 'cancelled by the user'));
-    return true;
-  }
-  cancelAll(): void {
-    for (const id of [...this.ops.keys()]) this.cancel(id);
-  }
 }
 
 /**
@@ -80,7 +57,7 @@ export function createHostApi(options: HostApiOptions): HostApi {
   const events = new HostEvents();
   const dataDir = options.dataDir ?? defaultDataDir();
   const session = new DeviceSession(events);
-  const ops = new Operations();
+  const jobs = new JobRegistry(events);
   // Package signing key: the desktop app passes its keychain-sealed store; elsewhere the CLI's file.
   const keyStore = options.keyStore ?? new FileKeyStore(configDir());
   // What the verifier brings to the Verify screen, kept in the config dir as the CLI keeps it.
@@ -88,18 +65,34 @@ export function createHostApi(options: HostApiOptions): HostApi {
   const firmware = new FirmwareJobs(session);
   const logs = new LogJobs(session, dataDir);
   const selfcheck = new SelfCheckJobs(session);
-  let recording: RecordingHandle | null = null;
+  const recording = new RecordingJob(session, jobs, dataDir, `packscope ${options.version}`);
   const features: Features = { live: true, logs: true, firmware: true, evidence: true };
 
-  /** Runs a cancellable long operation, forwarding its progress as events tagged with opId. */
-  async function operation<T>(opId: string, run: (signal: AbortSignal, progress: (p: TransferProgress) => void) => Promise<T>): Promise<T> {
-    const ac = ops.start(opId);
-    try {
-      return await run(ac.signal, (p) => events.emit('progress', { opId, ...p }));
-    } finally {
-      ops.end(opId);
-    }
+  /**
+   * Runs a long operation as a host job: it outlives the screen and the page that started it,
+   * reports progress to every window ('job' events, and 'progress' tagged with opId as before).
+   */
+  async function operation<T>(
+    spec: Omit<JobSpec, 'id'> & { id: string },
+    run: (signal: AbortSignal, progress: (p: TransferProgress) => void, job: JobControl) => Promise<T>,
+  ): Promise<T> {
+    return jobs.run(spec, (job) =>
+      run(
+        job.signal,
+        (p) => {
+          job.progress(p);
+          events.emit('progress', { opId: spec.id, ...p });
+        },
+        job,
+      ).catch((e: unknown) => {
+        throw inAppError(e);
+      }),
+    );
   }
+  const boardName = () => {
+    const info = session.current?.info;
+    return info ? `${info.model} #${info.serial}` : 'the board';
+  };
 
   const handlers: Handlers = {
     'app.info': async () => ({
@@ -113,38 +106,49 @@ export function createHostApi(options: HostApiOptions): HostApi {
     'ports.list': async () => [DEMO_PORT, ...(await listSerialPorts())],
     'device.connect': async ({ path, protocol, baudRate }) => session.connect(path, protocol, baudRate),
     'device.disconnect': async () => {
-      ops.cancelAll();
-      if (recording) {
-        const r = recording;
-        recording = null;
-        await r.stop().catch(() => r.abort());
-      }
+      jobs.cancelAll();
+      await recording.stop('stopped: the board was disconnected').catch(() => undefined);
       await session.disconnect();
       return { ok: true as const };
     },
     'device.status': async () => session.status(),
     'device.identity': async () => session.identity(),
+    // The Live screen's share of the stream; a recording holds its own (see DeviceSession.holdTelemetry).
     'telemetry.start': async ({ rateHz }) => {
-      await session.startTelemetry(rateHz);
+      await session.holdTelemetry('view', rateHz);
       return { ok: true as const };
     },
     'telemetry.stop': async () => {
-      await session.stopTelemetry();
+      await session.releaseTelemetry('view');
       return { ok: true as const };
     },
     'image.inspect': async ({ path }) => firmware.inspect(path),
     'fw.status': async () => firmware.status(),
-    'flash.start': async ({ opId, ...req }) => operation(opId, (signal, progress) => firmware.flash(req, signal, progress)),
+    'flash.start': async ({ opId, ...req }) =>
+      operation(
+        {
+          id: opId,
+          kind: 'flash',
+          title: `Flashing ${req.path.split(/[\\/]/).pop()} ${req.protocol === 'native' && !req.port ? `on ${boardName()}` : `over ${req.protocol} on ${req.port}`}`,
+          guard: true,
+        },
+        (signal, progress) => firmware.flash(req, signal, progress),
+      ),
     'fw.confirm': async () => firmware.confirm(),
     'fw.revert': async () => firmware.revert(),
     'log.pull': async ({ opId, ...req }) => {
       ensureDir(dataDir);
-      return operation(opId, (signal, progress) => logs.pull(req, signal, progress));
+      return operation(
+        { id: opId, kind: 'pull', title: `Downloading the black box of ${boardName()}`, guard: true, file: req.out ?? null },
+        (signal, progress, job) => logs.pull(req, signal, progress, (file) => job.setFile(file)),
+      );
     },
+    'log.partials': async () => listPartialPulls(ensureDir(dataDir)),
     'log.open': async ({ path, rootKeyPath }) => logs.open(path, rootKeyPath),
     'log.series': async ({ path, ...range }) => (await logs.index.get(path)).series(range),
     'log.events': async ({ path, ...range }) => (await logs.index.get(path)).events(range),
-    'log.export': async ({ path, out, opId, range }) => operation(opId, (signal) => logs.export(path, out, range, signal)),
+    'log.export': async ({ path, out, opId, range }) =>
+      operation({ id: opId, kind: 'export', title: `Exporting ${out.split(/[\\/]/).pop()}`, file: out }, (signal) => logs.export(path, out, range, signal)),
     'package.verify': async (req) => verifyPackageForScreen(req, verifier),
     'policies.list': async () => listPolicies(verifier.policies),
     'policies.add': async ({ path: file }) => addPolicyFile(verifier.policies, file),
@@ -152,38 +156,28 @@ export function createHostApi(options: HostApiOptions): HostApi {
     'installKeys.add': async (req) => addInstallKeys(verifier.installKeys, req),
     'installKeys.remove': async ({ fingerprint }) => ({ removed: verifier.installKeys.remove(fingerprint) }),
     'selfcheck.start': async ({ charger, ambientC }) => selfcheck.start({ charger, ambientC }),
-    'selfcheck.step': async ({ id, opId }) => operation(opId, (signal) => selfcheck.step(id, signal)),
+    'selfcheck.step': async ({ id, opId }) =>
+      operation({ id: opId, kind: 'selfcheck', title: `Self-check: ${id.replace(/-/g, ' ')}` }, (signal) => selfcheck.step(id, signal)),
     'selfcheck.conclusion': async () => selfcheck.conclusion(),
-    'recording.start': async ({ path: out, rateHz }) => {
-      if (recording) throw new PackscopeError('REFUSED', `already recording to ${recording.path}`);
-      const s = session.require();
-      const file =
-        out ?? path.join(ensureDir(dataDir), `${s.info?.serial ?? 'pack'}-live-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}.pslog`);
-      recording = await startRecording(s, file, { rateHz, tool: `packscope ${options.version}` });
-      return { path: file };
-    },
-    'recording.stop': async () => {
-      if (!recording) throw new PackscopeError('USAGE', 'not recording');
-      const r = recording;
-      recording = null;
-      const summary = await r.stop();
-      return { path: summary.path, records: summary.records, segments: summary.segments, gaps: summary.gaps.length };
-    },
-    'recording.status': async () => ({ active: recording !== null, path: recording?.path ?? null, records: recording?.records ?? 0 }),
+    'recording.start': async ({ path: out, rateHz }) => recording.start(out, rateHz),
+    'recording.stop': async () => recording.stop(),
+    'recording.status': async () => recording.status(),
     'claim.evaluate': async ({ logPath, claim, ticketPath }) => evaluateClaim(logPath, claim, ticketPath),
     'photo.inspect': async ({ path: file }) => inspectPhoto(file),
     'package.photo': async ({ path: file, name, sha256 }) => packagePhoto(file, name, sha256),
     'package.create': async ({ logPath, claim, out, photos, ticketPath }) => createClaimPackage(logPath, claim, out, photos, keyStore, ticketPath),
-    'op.cancel': async ({ opId }) => ({ cancelled: ops.cancel(opId) }),
+    'op.cancel': async ({ opId }) => ({ cancelled: jobs.cancel(opId) }),
+    'jobs.list': async () => jobs.list(),
   };
 
   return {
-    handlers,
+    handlers: inAppWords(handlers),
     events,
     session,
+    jobs,
     async dispose() {
-      ops.cancelAll();
-      if (recording) await recording.stop().catch(() => recording?.abort());
+      jobs.cancelAll();
+      await recording.stop('stopped: PackScope closed').catch(() => undefined);
       await session.disconnect('host shutting down');
     },
   };

@@ -10,7 +10,7 @@ import { exportLog, openPslog, pullLog, type PslogReader } from '../blackbox/ind
 import { desktopRecordingOf } from '../recorder/index.js';
 import type { DeviceSession } from './device.js';
 import { overviewSeries } from './series.js';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { SeriesIndexCache } from '../blackbox/series-index.js';
 
 async function rootSpkiFrom(pemPath: string | undefined): Promise<Uint8Array | null> {
@@ -93,6 +93,35 @@ function otherPack(ticketSerial: string, connected: string): PackscopeError {
   );
 }
 
+/**
+ * Downloads cut short in `dir` (cancelled, link lost, app closed): the board's black box, not a
+ * desktop recording's leftovers. Each resumes with log.pull { out: path, resume: true }.
+ */
+export async function listPartialPulls(dir: string): Promise<Res<'log.partials'>> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const out: Res<'log.partials'> = [];
+  for (const name of names.filter((n) => n.endsWith('.pslog.partial')).sort()) {
+    const partial = path.join(dir, name);
+    try {
+      const st = await stat(partial);
+      const item = await withReader(partial, async (r) =>
+        desktopRecordingOf(r.meta)
+          ? null
+          : { path: partial.replace(/\.partial$/, ''), bytes: st.size, mtimeMs: st.mtimeMs, serial: r.identity?.serial ?? null, segments: r.segmentCount },
+      );
+      if (item) out.push(item);
+    } catch {
+      // Not even a preamble: nothing to resume from.
+    }
+  }
+  return out.sort((a, b) => b.mtimeMs - a.mtimeMs);
+}
+
 /** The pull's own texts name command-line options; on the Logs screen the Resume button does that job. */
 const PULL_WORDS: [RegExp, string][] = [
   [/ \(run again with --resume\)/g, ' (Resume continues from there)'],
@@ -135,6 +164,7 @@ export class LogJobs {
     req: Pick<Params<'log.pull'>, 'out' | 'resume' | 'ticketCode' | 'ticketPath'>,
     signal: AbortSignal,
     onProgress: (p: TransferProgress) => void,
+    onFile?: (file: string) => void,
   ): Promise<Res<'log.pull'>> {
     const { out, resume } = req;
     // The ticket first: a mistyped code or a file that is no ticket is reported before the pack is asked.
@@ -151,9 +181,9 @@ export class LogJobs {
     if (ticket?.serial && session.info?.serial && session.info.serial !== ticket.serial) throw otherPack(ticket.serial, session.info.serial);
     const serial = session.info?.serial ?? 'board';
     const file = out ?? path.join(this.dataDir, `${serial}-${new Date().toISOString().slice(0, 16).replace(/[:T]/g, '')}.pslog`);
-    const rate = session.telemetryRateHz;
-    if (rate > 0) await session.stopTelemetry().catch(() => undefined);
-    try {
+    onFile?.(file);
+    // The download has the link to itself: the telemetry stream pauses and comes back afterwards.
+    return this.device.exclusive('paused for a black-box download', async () => {
       const r = await pullLog(native.link, {
         out: file,
         resume,
@@ -164,6 +194,11 @@ export class LogJobs {
         ...(ticket ? { nonce: ticket.nonce } : {}),
         ...(ticket?.serial ? { expectSerial: ticket.serial } : {}),
       }).catch((e: unknown) => {
+        if (session.isDisconnected && !(e instanceof PackscopeError && e.code === 'CANCELLED'))
+          throw new PackscopeError(
+            'DISCONNECTED',
+            'The connection to the board was lost during the download. Everything checked so far is kept: connect the board again, then resume the download here.',
+          );
         throw inLogsWords(e);
       });
       return {
@@ -178,9 +213,7 @@ export class LogJobs {
         issues: r.issues.slice(0, 50).map((i) => i.message),
         ticket: ticket ? { code: ticket.code, claimId: ticket.claimId, serial: ticket.serial, expiresAt: ticket.expiresAt } : null,
       };
-    } finally {
-      if (rate > 0 && !session.isDisconnected) await session.startTelemetry(rate).catch(() => undefined);
-    }
+    });
   }
 
   async open(file: string, rootKeyPath?: string): Promise<Res<'log.open'>> {

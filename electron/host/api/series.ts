@@ -1,4 +1,5 @@
 import { eventInfo } from '../../../shared/blackbox/events.js';
+import { findGaps } from '../../../shared/blackbox/gaps.js';
 import type { RecordedSeries } from '../../../shared/api/contract.js';
 import type { LogRecord } from '../../../shared/types/domain.js';
 import { bucketOf } from '../../../shared/series/buckets.js';
@@ -69,6 +70,7 @@ export function recordsToSeries(records: readonly LogRecord[], max = MAX_SERIES_
     s.t.push(records[i]!.t);
     for (const c of COLUMNS) s[c].push(rows[i]![c]);
   }
+  s.gaps = findGaps(records);
   for (const r of records) {
     if (r.event && s.events.length < MAX_EVENTS) s.events.push({ t: r.t, code: r.event, label: eventInfo(r.event).name, index: r.index });
   }
@@ -96,6 +98,7 @@ export async function overviewSeries(index: SeriesIndex, buckets = 1000): Promis
       }
     }
   }
+  s.gaps = index.gapsIn(-Infinity, Infinity).map(([from, to]) => ({ from, to, reason: `no records for ${Math.round((to - from) / 1000)} s` }));
   const ev = index.events({ limit: MAX_EVENTS });
   s.events = ev.events.map((e) => ({ t: e.t, code: e.code, label: e.name, index: e.index }));
   return s;

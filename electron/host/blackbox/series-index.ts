@@ -1,12 +1,12 @@
 import { readSync } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
-import { eventInfo } from '../../../shared/blackbox/events.js';
+import { EVENTS, eventInfo } from '../../../shared/blackbox/events.js';
 import { createRecordView, recordReader, type RecordSchema, type RecordView } from '../../../shared/blackbox/format.js';
 import { parseSegment, type ParsedSegment } from '../../../shared/blackbox/segment.js';
 import { checkpointSegment } from '../../../shared/blackbox/verify.js';
 import { PackscopeError } from '../../../shared/errors.js';
 import type { EventsReply, SeriesReply } from '../../../shared/api/series-schemas.js';
-import { ChannelBuckets, decimateInto, newCounts, type BucketGrid } from '../../../shared/series/buckets.js';
+import { ChannelBuckets, columnsById, decimateInto, newCounts, type BucketGrid } from '../../../shared/series/buckets.js';
 import { channelValuesInto, layoutChannels, type ChannelInfo } from '../../../shared/series/channels.js';
 import { newChannelLevel, newTreeLevel, SummaryTree, type ChannelLevel } from '../../../shared/series/summary-tree.js';
 import { openPslog } from './pslog.js';
@@ -145,7 +145,7 @@ export class SeriesIndex {
       let arrays: ChannelLevel[] = [];
 
       const judge = (a: number, b: number) => {
-        if (b - a <= Math.max(GAP_FACTOR * typical, typical + 1000)) return;
+        if (b - a <= Math.max(GAP_FACTOR * typical, typical + 1000) || (gaps.n && gaps.a[gaps.n - 2] === a)) return;
         gaps.push(a);
         gaps.push(b);
       };
@@ -187,6 +187,11 @@ export class SeriesIndex {
             if (!(a.max[leaf]! >= x)) a.max[leaf] = x;
             if (a.first[leaf]! !== a.first[leaf]!) a.first[leaf] = x;
             a.last[leaf] = x;
+          }
+          // A desktop recording marks the first record after a quiet link: an explicit gap.
+          if (v.event === EVENTS.recording_gap && prevT === prevT) {
+            gaps.push(prevT);
+            gaps.push(t);
           }
           if (v.event) {
             ev.t.push(t);
@@ -349,22 +354,21 @@ export class SeriesIndex {
       const cols = ids.map((id) => p.cols.get(id)!);
       decimateInto(g, p.t, cols, out, counts, 0, p.t.length, p.index0);
     }
-    const list = (a: Float64Array) => Array.from(a, (x) => (x === x ? x : null));
     return {
       ...base,
       mode: 'buckets',
       t: [],
       counts: Array.from(counts),
-      channels: Object.fromEntries(
-        ids.map((id, c) => [id, { min: list(out[c]!.min), max: list(out[c]!.max), first: list(out[c]!.first), last: list(out[c]!.last) }]),
-      ),
+      channels: columnsById(ids, out),
     };
   }
 
-  private gapsIn(t0: number, t1: number): Array<[number, number]> {
+  /** The gaps touching [t0, t1), ascending, each once (a gap both noted and judged from the step). */
+  gapsIn(t0: number, t1: number): Array<[number, number]> {
     const out: Array<[number, number]> = [];
     for (let i = 0; i < this.gaps.length; i += 2) if (this.gaps[i + 1]! >= t0 && this.gaps[i]! < t1) out.push([this.gaps[i]!, this.gaps[i + 1]!]);
-    return out;
+    out.sort((a, b) => a[0] - b[0]);
+    return out.filter((g, i) => i === 0 || g[0] !== out[i - 1]![0]);
   }
 
   /** Events in [t0, t1) from position `from` (in the range's own order), `limit` per page. */

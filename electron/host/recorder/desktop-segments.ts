@@ -111,7 +111,8 @@ export class DesktopSegmentBuilder {
     return this.counter;
   }
 
-  add(frame: TelemetryFrame): Uint8Array[] {
+  /** Adds a frame; `event` overrides the status/alarm event it would carry (a gap marker). */
+  add(frame: TelemetryFrame, event?: number): Uint8Array[] {
     const out: Uint8Array[] = [];
     const schemaText = buildSchemaText(frame.cellVoltages.length, desktopTemperatureLabels(this.opts.protocol, frame.temperatures.length));
     const o = this.open;
@@ -121,7 +122,7 @@ export class DesktopSegmentBuilder {
     }
     if (!this.open) this.open = this.start(frame.t, schemaText);
     const seg = this.open!;
-    writeRecord(seg.bytes, seg.headerLen + seg.count * seg.schema.recordSize, seg.schema, seg.rtcMs, { ...frame, event: eventFor(this.prev, frame) });
+    writeRecord(seg.bytes, seg.headerLen + seg.count * seg.schema.recordSize, seg.schema, seg.rtcMs, { ...frame, event: event ?? eventFor(this.prev, frame) });
     seg.count++;
     this.records++;
     this.prev = frame;

@@ -1,11 +1,15 @@
 import type { DeviceInfo, TelemetryFrame } from '../../../shared/types/domain.js';
+import { EVENTS } from '../../../shared/blackbox/events.js';
 import { DesktopSegmentBuilder } from './desktop-segments.js';
 
 /**
  * Records live telemetry from any driver (native, JBD, Daly, JK, Pylontech CAN) as a desktop
  * recording: frames become unsigned, chained black-box segments (desktop-segments.ts) handed to a
- * sink, which writes the .pslog container. Stale periods and the disconnect are kept as gaps, so a
- * reader sees that the recording has holes instead of inferring it from timestamps alone.
+ * sink, which writes the .pslog container. Stale periods, pauses and the disconnect are kept as
+ * gaps, so a reader sees that the recording has holes instead of inferring it from timestamps
+ * alone: the summary lists them, and in the file the first record after each gap carries the
+ * `recording_gap` event. Frames further apart than the stream's own rate allows are a gap too,
+ * whatever caused the silence.
  */
 export interface RecordingGap {
   /** Host time the last frame before the gap was received, ms since epoch. */
@@ -45,11 +49,16 @@ export class TelemetryRecorder {
   private ended: RecordingSummary['ended'] = 'stopped';
   private done = false;
 
+  /** Frames further apart than this are a gap even if nobody announced one (null: never). */
+  private maxIntervalMs: number | null;
+
   constructor(
     private device: DeviceInfo,
     private sink: RecordingSink,
-    options: { segmentSize?: number } = {},
+    options: { segmentSize?: number; rateHz?: number } = {},
   ) {
+    // The session's own stale rule: a second, or two and a half frame periods at slow rates.
+    this.maxIntervalMs = options.rateHz ? Math.max(1000, 2500 / options.rateHz) : null;
     this.builder = new DesktopSegmentBuilder({
       serial: device.serial,
       protocol: device.protocol,
@@ -60,13 +69,18 @@ export class TelemetryRecorder {
   /** One telemetry frame (call from the session's telemetry event). */
   push(frame: TelemetryFrame): void {
     if (this.done) return;
+    if (!this.openGap && this.lastMs !== null && this.maxIntervalMs !== null && frame.t - this.lastMs > this.maxIntervalMs) {
+      this.gap(`no telemetry for ${((frame.t - this.lastMs) / 1000).toFixed(1)} s`);
+    }
+    let marker: number | undefined;
     if (this.openGap) {
       this.openGap.toMs = frame.t;
       this.openGap = null;
+      marker = EVENTS.recording_gap;
     }
     this.firstMs ??= frame.t;
     this.lastMs = frame.t;
-    for (const seg of this.builder.add(frame)) this.enqueue(seg);
+    for (const seg of this.builder.add(frame, marker)) this.enqueue(seg);
   }
 
   /** The session went stale (no frames): open a gap that the next frame closes. */
@@ -83,6 +97,10 @@ export class TelemetryRecorder {
 
   get records(): number {
     return this.builder.records;
+  }
+
+  get gapCount(): number {
+    return this.gaps.length;
   }
 
   /** Closes the last segment and completes the file; rejects (and removes the file) on a write error. */
@@ -133,11 +151,14 @@ export function recordFrom(
     on(event: 'disconnect', l: (why: string) => void): () => void;
   },
   recorder: TelemetryRecorder,
+  /** Pauses announced by the host (a download or flash has the link), noted as gaps with their reason. */
+  pauses?: (listener: (reason: string) => void) => () => void,
 ): () => void {
   const offs = [
     source.on('telemetry', (f) => recorder.push(f)),
     source.on('stale', (ms) => recorder.gap(`no telemetry for ${(ms / 1000).toFixed(1)} s`)),
     source.on('disconnect', (why) => recorder.disconnected(why)),
+    ...(pauses ? [pauses((why) => recorder.gap(why))] : []),
   ];
   return () => offs.forEach((o) => o());
 }

@@ -13,6 +13,8 @@ export interface RecordingHandle {
   readonly path: string;
   /** Records written so far. */
   readonly records: number;
+  /** Gaps noted so far. */
+  readonly gaps: number;
   stop(): Promise<RecordingSummary & { path: string }>;
   /** Gives up (keeps a .partial with whatever was written); does nothing after stop(). */
   abort(): Promise<void>;
@@ -21,7 +23,7 @@ export interface RecordingHandle {
 export async function startRecording(
   session: Session,
   path: string,
-  options: { rateHz: number; tool: string; overwrite?: boolean; segmentSize?: number },
+  options: { rateHz: number; tool: string; overwrite?: boolean; segmentSize?: number; pauses?: (listener: (reason: string) => void) => () => void },
 ): Promise<RecordingHandle> {
   const device = session.info;
   if (!device) throw new PackscopeError('USAGE', 'cannot record: the device was not identified');
@@ -33,13 +35,18 @@ export async function startRecording(
     source: { port: session.path, baud: session.line.baudRate },
     ...(options.overwrite ? { overwrite: true } : {}),
   });
-  const recorder = new TelemetryRecorder(device, sink, { segmentSize });
-  const off = recordFrom(session, recorder);
+  // Gaps are judged against the rate the device can really deliver (a JBD polled at 10 Hz answers at about 1 Hz).
+  const deliverable = Math.min(options.rateHz, session.driver.maxTelemetryRateHz ?? Infinity);
+  const recorder = new TelemetryRecorder(device, sink, { segmentSize, rateHz: deliverable });
+  const off = recordFrom(session, recorder, options.pauses);
   let stopped = false;
   return {
     path,
     get records() {
       return recorder.records;
+    },
+    get gaps() {
+      return recorder.gapCount;
     },
     async stop() {
       if (stopped) throw new PackscopeError('USAGE', 'recording already stopped');

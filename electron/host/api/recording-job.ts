@@ -1,0 +1,101 @@
+import path from 'node:path';
+import type { Res } from '../../../shared/api/contract.js';
+import { PackscopeError } from '../../../shared/errors.js';
+import { realClock, type Cancel, type Clock } from '../../../shared/util/clock.js';
+import { startRecording, type RecordingHandle, type RecordingSummary } from '../recorder/index.js';
+import type { DeviceSession } from './device.js';
+import { ensureDir } from './files.js';
+import type { JobRegistry } from './jobs.js';
+
+/**
+ * The app's desktop recording as a host job: it holds the telemetry stream at its own rate (so
+ * leaving Live, reloading the page or closing the window's renderer never starves it), reports its
+ * record count as job progress, and ends with its summary — gaps included — when the user stops
+ * it, cancels it from the job indicator, or the board goes away.
+ */
+export class RecordingJob {
+  private current: { id: string; handle: RecordingHandle; rateHz: number; ticker: Cancel; offs: Array<() => void> } | null = null;
+  private count = 0;
+
+  constructor(
+    private device: DeviceSession,
+    private jobs: JobRegistry,
+    private dataDir: string,
+    private tool: string,
+    private clock: Clock = realClock,
+  ) {}
+
+  async start(out: string | undefined, rateHz: number): Promise<Res<'recording.start'>> {
+    if (this.current) throw new PackscopeError('REFUSED', `Already recording to ${this.current.handle.path}: stop that recording first.`);
+    const s = this.device.require();
+    const file =
+      out ?? path.join(ensureDir(this.dataDir), `${s.info?.serial ?? 'pack'}-live-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}.pslog`);
+    const handle = await startRecording(s, file, { rateHz, tool: this.tool, pauses: (l) => this.device.onPause(l) });
+    const id = `recording-${++this.count}-${this.clock.now()}`;
+    const entry = this.jobs.begin({
+      id,
+      kind: 'recording',
+      title: `Recording ${s.info?.model ?? 'the pack'}${s.info?.serial ? ` #${s.info.serial}` : ''} at ${rateHz} Hz`,
+      file,
+      guard: true,
+    });
+    const t0 = this.clock.now();
+    const ticker = this.clock.every(1000, () => {
+      const seconds = (this.clock.now() - t0) / 1000;
+      this.jobs.progress(id, {
+        done: handle.records,
+        total: 0,
+        rate: seconds > 0 ? handle.records / seconds : 0,
+        etaSeconds: null,
+        phase: `${handle.records.toLocaleString('en')} records${handle.gaps ? `, ${handle.gaps} gap(s)` : ''}`,
+      });
+    });
+    // The stop button of the job indicator, and the board going away, both complete the file.
+    const onCancel = () => void this.stop('stopped from the job list').catch(() => undefined);
+    entry.abort.signal.addEventListener('abort', onCancel, { once: true });
+    const offs = [
+      () => entry.abort.signal.removeEventListener('abort', onCancel),
+      s.on('disconnect', () => void this.stop('the board went away').catch(() => undefined)),
+    ];
+    this.current = { id, handle, rateHz, ticker, offs };
+    try {
+      await this.device.holdTelemetry('recording', rateHz);
+    } catch (e) {
+      await this.stop('the telemetry stream could not be started').catch(() => undefined);
+      throw e;
+    }
+    return { path: file };
+  }
+
+  /** Completes the file; the job ends with the summary as its result. */
+  async stop(why = 'stopped by the user'): Promise<Res<'recording.stop'>> {
+    const c = this.current;
+    if (!c) throw new PackscopeError('USAGE', 'Nothing is being recorded.');
+    this.current = null;
+    c.ticker();
+    for (const off of c.offs) off();
+    await this.device.releaseTelemetry('recording').catch(() => undefined);
+    let summary: RecordingSummary & { path: string };
+    try {
+      summary = await c.handle.stop();
+    } catch (e) {
+      this.jobs.end(c.id, 'failed', { error: { code: e instanceof PackscopeError ? e.code : 'IO', message: (e as Error).message } });
+      throw e;
+    }
+    const result: Res<'recording.stop'> = {
+      path: summary.path,
+      records: summary.records,
+      segments: summary.segments,
+      gaps: summary.gaps.length,
+      gapList: summary.gaps.map((g) => ({ from: g.fromMs, to: g.toMs, reason: g.reason })),
+      ended: why,
+    };
+    this.jobs.end(c.id, 'done', { result });
+    return result;
+  }
+
+  status(): Res<'recording.status'> {
+    const c = this.current;
+    return { active: c !== null, path: c?.handle.path ?? null, records: c?.handle.records ?? 0, ...(c ? { jobId: c.id, rateHz: c.rateHz } : {}) };
+  }
+}
