@@ -22,4 +22,5 @@ export const COMMANDS: Record<string, () => Promise<{ default: CommandModule }>>
   desk: () => import('./desk.js'),
   settings: () => import('./settings.js'),
   health: () => import('./health.js'),
+  bundle: () => import('./bundle.js'),
 };
