@@ -3,6 +3,7 @@ import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, safeStorage, sessi
 import { APP_ORIGIN, IPC_CHANNEL } from '../../shared/api/ipc.js';
 import { createRpcServer, type RpcServerConnection } from '../../shared/api/rpc-server.js';
 import { createHostApi, type HostApi } from '../host/api/index.js';
+import { guardWindowClose } from './close-guard.js';
 import { ProtectedFileKeyStore } from '../host/evidence/keystore.js';
 import { appSchemeRegistration, serveAppRequest } from './app-protocol.js';
 import { safeStorageProtector } from './key-protector.js';
@@ -96,6 +97,7 @@ export function createWindow(): BrowserWindow {
     backgroundColor: '#f6f7f9',
     webPreferences: webPreferences(preloadPath()),
   });
+  guardWindowClose(win, () => host?.jobs.list() ?? [], dialog);
   const contents = win.webContents;
   trustedContents.add(contents.id);
   hardenContents(contents, (url) => shell.openExternal(url));

@@ -23,6 +23,7 @@ import { JobRegistry, type JobControl, type JobSpec } from './jobs.js';
 import { LogJobs, listPartialPulls } from './logs.js';
 import { RecordingJob } from './recording-job.js';
 import { inAppError, inAppWords } from './app-words.js';
+import { makeSigningKey, monitorCan, signImageFile } from './rnd.js';
 import { SelfCheckJobs } from './selfcheck.js';
 import { HostEvents } from './events.js';
 import { defaultDataDir, ensureDir, listDir } from './files.js';
@@ -144,6 +145,14 @@ export function createHostApi(options: HostApiOptions): HostApi {
       );
     },
     'log.partials': async () => listPartialPulls(ensureDir(dataDir)),
+    'image.sign': async (req) => signImageFile(req),
+    'image.keygen': async (req) => makeSigningKey(req),
+    'can.monitor': async (req) =>
+      operation({ id: req.opId, kind: 'can-monitor', title: `CAN monitor on ${req.port} at ${req.bitrate / 1000} kbit/s` }, (signal, _p, job) =>
+        monitorCan(req, events, signal, (frames, seconds) =>
+          job.progress({ done: frames, total: 0, rate: seconds > 0 ? frames / seconds : 0, etaSeconds: null, phase: `${frames.toLocaleString('en')} frames` }),
+        ),
+      ),
     'log.open': async ({ path, rootKeyPath }) => logs.open(path, rootKeyPath),
     'log.export': async ({ path, out, opId, range }) =>
       operation({ id: opId, kind: 'export', title: `Exporting ${out.split(/[\\/]/).pop()}`, file: out }, (signal) => logs.export(path, out, range, signal)),
