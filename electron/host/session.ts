@@ -25,6 +25,13 @@ export interface SessionOptions {
   retries?: number;
   /** Per-protocol probe timeout during auto-detection (default 400 ms). */
   probeTimeoutMs?: number;
+  /** Which pack on a shared bus (protocols with addressing: Daly board number, Pylontech module address). */
+  address?: number;
+  /**
+   * Wraps the opened transport before anything is sent (raw capture records every byte through
+   * this; tests put a misbehaving line here).
+   */
+  wrapTransport?: (t: ByteTransport) => ByteTransport;
   /** Frames missing for this long make the session stale (default 1000 ms). */
   staleMs?: number;
   signal?: AbortSignal;
@@ -41,8 +48,22 @@ export interface ProbeReport {
   protocol: ProtocolId;
   line: LineSettings;
   answered: boolean;
+  /** Frames of this protocol arrived but none passed its checksum. */
+  corrupt?: boolean;
+  /** Probes sent (a probe that gets no answer is repeated once). */
+  attempts: number;
   ms: number;
 }
+
+/**
+ * Probes per protocol during auto-detection. A board that has just received another protocol's
+ * probe may still be busy with those bytes (waiting out a receive timeout, or taking them as the
+ * start of its own frame) and miss the next request; a second probe, sent after that board's
+ * receive idle time, finds it.
+ */
+export const PROBE_ATTEMPTS = 2;
+/** Quiet time before a repeated probe: longer than a commodity board's receive idle reset (~50 ms). */
+export const PROBE_RETRY_GAP_MS = 80;
 
 /** Each event's payload: a frame, the silence in ms, nothing, the reason. */
 type SessionEvents = {
@@ -118,13 +139,17 @@ export class Session {
     } else {
       candidates.push(await driverFactory(protocol));
     }
+    if (options.address !== undefined && protocol !== 'auto' && !candidates[0]!.addressing) {
+      throw new PackscopeError('USAGE', `--address: the ${protocol} protocol has no pack addresses (one board per line)`);
+    }
     const lineFor = (f: DriverFactory): LineSettings => ({
       baudRate: options.baud ?? f.defaultLine.baudRate,
       parity: options.parity ?? f.defaultLine.parity ?? 'none',
     });
     let line = lineFor(candidates[0]!);
     const clock = options.clock ?? realClock;
-    const transport = createTransport(path, line, { clock });
+    const raw = createTransport(path, line, { clock });
+    const transport = options.wrapTransport ? options.wrapTransport(raw) : raw;
     await transport.open();
     const detection: ProbeReport[] = [];
     try {
@@ -139,12 +164,36 @@ export class Session {
             line = want;
           }
           const t0 = clock.now();
-          const answered = await f.probe(transport, options.probeTimeoutMs ?? 400, clock);
-          detection.push({ protocol: f.protocol, line, answered, ms: Math.round(clock.now() - t0) });
+          let result: boolean | 'corrupt' = false;
+          let attempts = 0;
+          let corrupt = false;
+          while (attempts < PROBE_ATTEMPTS && result !== true) {
+            if (attempts > 0) await clock.sleep(PROBE_RETRY_GAP_MS, options.signal);
+            attempts++;
+            result = await f.probe(transport, options.probeTimeoutMs ?? 400, clock);
+            if (result === 'corrupt') corrupt = true;
+          }
+          const answered = result === true;
+          detection.push({
+            protocol: f.protocol,
+            line,
+            answered,
+            ...(corrupt && !answered ? { corrupt: true } : {}),
+            attempts,
+            ms: Math.round(clock.now() - t0),
+          });
           if (answered) {
             chosen = f;
             break;
           }
+        }
+        const garbled = detection.filter((d) => d.corrupt);
+        if (!chosen && garbled.length) {
+          throw new PackscopeError(
+            'DEVICE',
+            `a device on ${path} answers with bad checksums (${garbled.map((d) => `${d.protocol} at ${d.line.baudRate}`).join(', ')}): every frame it sent was damaged. Check the wiring (A/B swapped, missing ground, termination), noise on the line and the baud rate (--baud)`,
+            { detection },
+          );
         }
         if (!chosen) {
           throw new PackscopeError(
@@ -158,6 +207,7 @@ export class Session {
         ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
         ...(options.retries !== undefined ? { retries: options.retries } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.address !== undefined && chosen.addressing ? { address: options.address } : {}),
         clock,
         line,
       } as never);
@@ -168,6 +218,13 @@ export class Session {
         } catch (e) {
           await session.close();
           if (e instanceof PackscopeError && e.code === 'TIMEOUT') {
+            const crc = driver.stats().crcErrors;
+            if (crc > 0) {
+              throw new PackscopeError(
+                'DEVICE',
+                `a ${chosen.protocol} device on ${path} answers with bad checksums (${crc} damaged frame(s), none intact): check the wiring, noise on the line and the baud rate (--baud)`,
+              );
+            }
             throw new PackscopeError('TIMEOUT', `no ${chosen.protocol} device answered on ${path}: ${e.message}`);
           }
           throw e;

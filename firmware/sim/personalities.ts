@@ -5,12 +5,30 @@ import type { Personality } from './personality.js';
  * Personalities `packscope sim --personality NAME` can present. Loaded lazily so the native board
  * never pays for the CAN bus or the ROM bootloader it is not using.
  */
-export type PersonalityFactory = (board: SimBoard) => Personality | Promise<Personality>;
+export type PersonalityFactory = (board: SimBoard, options?: PersonalityOptions) => Personality | Promise<Personality>;
+
+/** Options of the personalities that put several packs on one bus (Daly, Pylontech RS485). */
+export interface PersonalityOptions {
+  /** Packs on the bus (default 1; Pylontech RS485: 3 modules). */
+  packs?: number;
+  /** Start SOC of each pack, percent (the first is the board's own pack). */
+  packSoc?: number[];
+}
 
 export const PERSONALITIES: Record<string, () => Promise<PersonalityFactory>> = {
-  jbd: async () => (await import('./bms/jbd.js')).createJbdPersonality,
+  // One board per line: the bus options do not apply.
+  jbd: async () =>
+    (
+      (create) => (board: SimBoard) =>
+        create(board)
+    )((await import('./bms/jbd.js')).createJbdPersonality),
   daly: async () => (await import('./bms/daly.js')).createDalyPersonality,
-  jk: async () => (await import('./bms/jk.js')).createJkPersonality,
+  jk: async () =>
+    (
+      (create) => (board: SimBoard) =>
+        create(board)
+    )((await import('./bms/jk.js')).createJkPersonality),
+  'pylontech-rs485': async () => (await import('./bms/pylontech-rs485.js')).createPylonRs485Personality,
   native: async () => (await import('./native/personality.js')).createNativePersonality,
   slcan: async () => (await import('./can/slcan-personality.js')).createSlcanPersonality,
   'stm32-rom': async () => (await import('./stm32rom/rom-personality.js')).createStm32RomPersonality,

@@ -32,6 +32,10 @@ export interface RunSimOptions extends BoardOptions {
   trust?: string[];
   /** The slcan personality's bus and nodes (default: PACKSCOPE_SIM_CAN, else 500 kbit/s, both nodes). */
   can?: CanSimOptions;
+  /** Packs on the bus, for the personalities that address several (daly, pylontech-rs485). */
+  packs?: number;
+  /** Start SOC of each pack on the bus, percent. */
+  packSoc?: number[];
 }
 
 /**
@@ -101,9 +105,16 @@ export async function runSim(options: RunSimOptions = {}): Promise<RunningSim> {
   if (!Number.isFinite(baud) || baud < 300 || baud > 12_000_000) throw new PackscopeError('USAGE', `baud rate ${baud} is out of range`);
   const faults = typeof options.faults === 'string' || options.faults === undefined ? parseFaultSpec(options.faults) : options.faults;
   if (options.can && personalityName !== 'slcan') throw new PackscopeError('USAGE', `CAN options need the slcan personality, not '${personalityName}'`);
-  const board = await createBoard({ ...options, trustKeys: options.trustKeys ?? options.trust });
+  const board = await createBoard({
+    ...options,
+    trustKeys: options.trustKeys ?? options.trust,
+    ...(options.packSoc?.[0] !== undefined ? { initialSoc: options.packSoc[0] } : {}),
+  });
   const factory = await load();
-  const personality = await factory(board);
+  const personality = await factory(board, {
+    ...(options.packs !== undefined ? { packs: options.packs } : {}),
+    ...(options.packSoc !== undefined ? { packSoc: options.packSoc } : {}),
+  });
 
   let pipe: RawPipe;
   let host: HostPipe | null = null;

@@ -65,7 +65,7 @@ let rememberedImage: ImageInfo | null = null;
 let rememberedStatus: { s: FwStatus; at: number } | null = null;
 
 export function FirmwareScreen() {
-  const { api, connection, go, dataDir, jobs, boardMissing } = useApp();
+  const { api, connection, go, dataDir, jobs, boardMissing, takePendingFile } = useApp();
   // The slot table as last read, and when: kept (greyed) when the board goes away.
   const [status, setStatus] = useState<{ s: FwStatus; at: number } | null>(rememberedStatus);
   useEffect(() => {
@@ -142,6 +142,12 @@ export function FirmwareScreen() {
     if (!imagePath && jobImage) void inspect(jobImage, true);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [jobImage]);
+  // An image opened from File > Open or dropped on the window.
+  const [handed] = useState(() => takePendingFile('firmware'));
+  useEffect(() => {
+    if (handed) void inspect(handed);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [handed]);
 
   const flash = async () => {
     if (!image) return;

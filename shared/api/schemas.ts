@@ -4,7 +4,7 @@ import { z } from 'zod';
  * Runtime schemas of the domain types that cross the API (shared/types/domain.ts is the source of
  * truth for their meaning; these mirror them so every request and response can be validated).
  */
-export const protocolId = z.enum(['native', 'jbd', 'daly', 'jk', 'pylontech-can', 'uds', 'stm32-rom']);
+export const protocolId = z.enum(['native', 'jbd', 'daly', 'jk', 'pylontech-can', 'pylontech-rs485', 'uds', 'stm32-rom']);
 
 export const deviceInfo = z.object({
   protocol: protocolId,

@@ -66,9 +66,17 @@ export function encodeDalyFrame(f: DalyFrame): Uint8Array {
   return out;
 }
 
-/** The host's read request: A5 40 cmd 08, eight zero bytes, checksum. */
-export function encodeDalyRequest(command: number): Uint8Array {
-  return encodeDalyFrame({ address: DALY_HOST_ADDRESS, command, data: new Uint8Array(8) });
+/**
+ * The host's read request: A5 40 cmd 08, eight zero bytes, checksum. Boards given a board number
+ * n (Daly's PC tool) share an RS485 bus and answer requests sent to address 0x40 + n.
+ */
+export function encodeDalyRequest(command: number, address: number = DALY_HOST_ADDRESS): Uint8Array {
+  return encodeDalyFrame({ address, command, data: new Uint8Array(8) });
+}
+
+/** Request address of board number n (0–15) on a shared bus. */
+export function dalyBoardAddress(boardNumber: number): number {
+  return DALY_HOST_ADDRESS + boardNumber;
 }
 
 export function decodeDalyFrame(bytes: Uint8Array): DalyFrame {
@@ -404,6 +412,9 @@ export interface DalySnapshot {
   temperatures: number[];
   balancing: number[];
   failures: DalyFailures;
+  /** 0x91 and 0x92: the board's own extremes (absent when the board did not answer them). */
+  cellRange?: DalyCellRange;
+  tempRange?: DalyTempRange;
 }
 
 export function dalyStatusBits(s: DalySnapshot): number {
@@ -428,6 +439,20 @@ export function dalyToTelemetry(s: DalySnapshot, t: number): TelemetryFrame {
     temperatures: s.temperatures,
     status: dalyStatusBits(s),
     alarms: s.failures.alarms,
+    ...(s.cellRange && s.tempRange
+      ? {
+          extremes: {
+            maxCell: s.cellRange.maxCell,
+            maxCellVoltage: s.cellRange.maxCellVoltage,
+            minCell: s.cellRange.minCell,
+            minCellVoltage: s.cellRange.minCellVoltage,
+            maxSensor: s.tempRange.maxSensor,
+            maxTemperature: s.tempRange.maxTemperature,
+            minSensor: s.tempRange.minSensor,
+            minTemperature: s.tempRange.minTemperature,
+          },
+        }
+      : {}),
   };
 }
 

@@ -141,8 +141,15 @@ export interface JbdBasicInfo {
   extra: Uint8Array;
 }
 
-/** Protection-status bits of register 0x03 bytes 16–17 (JBD document order). */
-export const JBD_PROTECTION_BITS: readonly (AlarmFlag | 'mos_software_lock')[] = [
+/** Protection bits that name a board state rather than an ALARM_FLAGS alarm. */
+export type JbdDeviceFlag = 'mos_software_lock' | 'charge_timeout';
+
+/**
+ * Protection-status bits of register 0x03 bytes 16–17 (JBD document order): bits 0–11 are
+ * alarms, 12 the MOS software lock (register 0xE1), 13 "charge timeout close"; 14 and 15 are not
+ * documented and are reported by number (see jbdDeviceFlags).
+ */
+export const JBD_PROTECTION_BITS: readonly (AlarmFlag | JbdDeviceFlag)[] = [
   'cell_overvoltage',
   'cell_undervoltage',
   'pack_overvoltage',
@@ -156,7 +163,12 @@ export const JBD_PROTECTION_BITS: readonly (AlarmFlag | 'mos_software_lock')[] =
   'short_circuit',
   'afe_fault',
   'mos_software_lock',
+  'charge_timeout',
 ];
+
+export function isJbdAlarmBit(name: AlarmFlag | JbdDeviceFlag): name is AlarmFlag {
+  return name !== 'mos_software_lock' && name !== 'charge_timeout';
+}
 
 export function decodeJbdBasicInfo(data: Uint8Array): JbdBasicInfo {
   if (data.length < 23) throw new DecodeError(`JBD basic info needs at least 23 bytes, got ${data.length}`);
@@ -234,13 +246,25 @@ export function jbdSoftwareVersionString(v: number): string {
   return `${v >> 4}.${v & 0x0f}`;
 }
 
-/** Alarm bits (ALARM_FLAGS) from the protection word; the MOS software lock has no alarm of its own. */
+/** Alarm bits (ALARM_FLAGS) from the protection word; the board-state bits are jbdDeviceFlags'. */
 export function jbdAlarms(protection: number): number {
   let bits = 0;
   JBD_PROTECTION_BITS.forEach((name, i) => {
-    if (name !== 'mos_software_lock' && (protection >> i) & 1) bits |= flagBit(ALARM_FLAGS, name);
+    if (isJbdAlarmBit(name) && (protection >> i) & 1) bits |= flagBit(ALARM_FLAGS, name);
   });
   return bits;
+}
+
+/** Set protection bits with no alarm: the named board states, then undocumented bits by number. */
+export function jbdDeviceFlags(protection: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < 16; i++) {
+    if (!((protection >> i) & 1)) continue;
+    const name = JBD_PROTECTION_BITS[i];
+    if (name === undefined) out.push(`protection_bit_${i}`);
+    else if (!isJbdAlarmBit(name)) out.push(name);
+  }
+  return out;
 }
 
 export function jbdStatus(b: JbdBasicInfo): number {
@@ -265,6 +289,7 @@ export function jbdToTelemetry(basic: JbdBasicInfo, cells: number[], t: number):
     temperatures: basic.temperatures,
     status: jbdStatus(basic),
     alarms: jbdAlarms(basic.protection),
+    ...(jbdDeviceFlags(basic.protection).length ? { deviceFlags: jbdDeviceFlags(basic.protection) } : {}),
   };
 }
 

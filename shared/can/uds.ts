@@ -144,7 +144,8 @@ export type UdsPositiveResponse =
 
 export type UdsResponse = UdsPositiveResponse | { service: 'negative'; sid: number; nrc: number };
 
-function uintBytes(value: number, n: number, what: string): number[] {
+/** value as n big-endian bytes (UDS fields are big-endian). */
+export function uintBytes(value: number, n: number, what: string): number[] {
   if (!Number.isInteger(value) || value < 0 || value >= 2 ** (8 * n)) throw new DecodeError(`${what} ${value} does not fit in ${n} bytes`);
   const out: number[] = [];
   for (let i = n - 1; i >= 0; i--) out.push(Math.floor(value / 2 ** (8 * i)) & 0xff);
@@ -160,6 +161,14 @@ function readUint(b: Uint8Array, off: number, n: number): number {
 function byte(v: number, what: string): number {
   if (!Number.isInteger(v) || v < 0 || v > 0xff) throw new DecodeError(`${what} ${v} is not a byte`);
   return v;
+}
+
+/**
+ * The addressAndLengthFormatIdentifier ‖ memoryAddress ‖ memorySize record of ISO 14229 memory
+ * services (RequestDownload's tail, and the usual eraseMemory option record).
+ */
+export function addressAndLengthRecord(address: number, size: number, addressBytes: number, sizeBytes: number): Uint8Array {
+  return Uint8Array.of((sizeBytes << 4) | addressBytes, ...uintBytes(address, addressBytes, 'address'), ...uintBytes(size, sizeBytes, 'size'));
 }
 
 export function encodeRequest(r: UdsRequest): Uint8Array {

@@ -5,7 +5,7 @@
  */
 
 /** Device protocols PackScope speaks. */
-export type ProtocolId = 'native' | 'jbd' | 'daly' | 'jk' | 'pylontech-can' | 'uds' | 'stm32-rom';
+export type ProtocolId = 'native' | 'jbd' | 'daly' | 'jk' | 'pylontech-can' | 'pylontech-rs485' | 'uds' | 'stm32-rom';
 
 export type Chemistry = 'lfp' | 'nmc';
 
@@ -101,6 +101,28 @@ export interface TelemetryFrame {
   status: number;
   /** Bitfield over ALARM_FLAGS. */
   alarms: number;
+  /**
+   * The board's own highest and lowest cell and temperature, where it reports them (Daly 0x91 and
+   * 0x92); cell and sensor numbers are 1-based.
+   */
+  extremes?: TelemetryExtremes;
+  /**
+   * Protection and state bits the board reported that have no ALARM_FLAGS equivalent, by the
+   * vendor's name (JBD 'mos_software_lock', 'charge_timeout', 'protection_bit_15' …), so no bit
+   * the board sets is dropped silently.
+   */
+  deviceFlags?: string[];
+}
+
+export interface TelemetryExtremes {
+  maxCell: number;
+  maxCellVoltage: number;
+  minCell: number;
+  minCellVoltage: number;
+  maxSensor: number;
+  maxTemperature: number;
+  minSensor: number;
+  minTemperature: number;
 }
 
 /**

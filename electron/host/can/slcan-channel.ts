@@ -73,6 +73,9 @@ export interface AdapterInfo {
  */
 const TX_WINDOW = 160;
 
+/** Frames kept for the first onFrame listener (see onReply); a second of a busy 500 kbit/s bus is far more. */
+const EARLY_FRAMES = 256;
+
 export class SlcanChannel {
   readonly stats: CanChannelStats = { framesIn: 0, framesOut: 0, refused: 0, decodeErrors: 0, overruns: 0, busErrors: 0 };
   private expectations: Expectation[] = [];
@@ -84,6 +87,7 @@ export class SlcanChannel {
   private txInFlight = 0;
   private txWaiters: Array<() => void> = [];
   private closedWhy: string | null = null;
+  private early: ReceivedFrame[] = [];
   private outBuf: Uint8Array[] = [];
   private flushScheduled = false;
   private timeoutMs = 500;
@@ -177,6 +181,12 @@ export class SlcanChannel {
       this.stats.framesIn++;
       const rf: ReceivedFrame =
         r.timestamp === undefined ? { frame: r.frame, t: Date.now() } : { frame: r.frame, t: Date.now(), adapterTimestamp: r.timestamp };
+      // A busy bus delivers frames in the same read as the answer to 'O': they arrive before the
+      // caller, resumed after open(), can subscribe. Keep them for the first listener.
+      if (this.frameEvents.listenerCount === 0) {
+        if (this.early.length < EARLY_FRAMES) this.early.push(rf);
+        return;
+      }
       this.frameEvents.emit(rf);
       return;
     }
@@ -250,7 +260,11 @@ export class SlcanChannel {
   }
 
   onFrame(listener: (f: ReceivedFrame) => void): () => void {
-    return this.frameEvents.on(listener);
+    const off = this.frameEvents.on(listener);
+    const early = this.early;
+    this.early = [];
+    for (const f of early) listener(f);
+    return off;
   }
 
   onError(listener: (e: PackscopeError) => void): () => void {

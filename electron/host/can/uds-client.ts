@@ -142,6 +142,22 @@ export class UdsClient {
     }
   }
 
+  /**
+   * Adopts the ECU's own timing from its DiagnosticSessionControl answer: P2 and P2* (what a
+   * response-pending answer promises) never shrink below the client's generous defaults, but an
+   * ECU that announces a longer P2* (a slow erase) is waited for that long.
+   */
+  adoptTiming(p2Ms: number, p2StarMs: number): void {
+    // The adapter and USB add latency the ECU's figure does not count: keep a margin.
+    this.p2Ms = Math.max(this.p2Ms, p2Ms + 200);
+    this.p2StarMs = Math.max(this.p2StarMs, p2StarMs + 500);
+  }
+
+  /** Current waits (ms): for the first answer, and after a response-pending answer. */
+  get timing(): { p2Ms: number; p2StarMs: number } {
+    return { p2Ms: this.p2Ms, p2StarMs: this.p2StarMs };
+  }
+
   /** Sends a request whose response is suppressed (tester present 3E 80). */
   async requestNoResponse(req: UdsRequest, signal?: AbortSignal): Promise<void> {
     await this.iso.send(encodeRequest(req), signal);

@@ -28,17 +28,28 @@ export interface OpenedFlashTarget {
   close(): Promise<void>;
 }
 
-export async function openUdsFlashTarget(o: UdsTargetOpenOptions): Promise<OpenedFlashTarget> {
-  const seedKey = seedKeyAlgorithm(o.seedKey ?? 'packscope-hmac');
+export interface OpenedUdsClient {
+  client: UdsClient;
+  close(): Promise<void>;
+}
+
+/** Opens the adapter on the port at the bitrate and puts a UDS client on the ECU's ids. */
+export async function openUdsClient(o: Omit<UdsTargetOpenOptions, 'seedKey' | 'maxBlockPayload'>): Promise<OpenedUdsClient> {
   const transport = createTransport(o.port, { baudRate: o.baudRate ?? SLCAN_SERIAL_BAUD });
   const channel = await openCanChannel(o.port, { bitrate: o.bitrate ?? 500_000, ...(o.signal ? { signal: o.signal } : {}) }, transport);
   const client = new UdsClient(channel, { txId: o.txId ?? 0x7e0, rxId: o.rxId ?? 0x7e8 });
-  const target = new UdsFirmwareTarget(client, { seedKey, ...(o.maxBlockPayload !== undefined ? { maxBlockPayload: o.maxBlockPayload } : {}) });
   return {
-    target,
+    client,
     async close() {
       client.dispose();
       await closeCanChannel(channel);
     },
   };
+}
+
+export async function openUdsFlashTarget(o: UdsTargetOpenOptions): Promise<OpenedFlashTarget> {
+  const seedKey = seedKeyAlgorithm(o.seedKey ?? 'packscope-hmac');
+  const { client, close } = await openUdsClient(o);
+  const target = new UdsFirmwareTarget(client, { seedKey, ...(o.maxBlockPayload !== undefined ? { maxBlockPayload: o.maxBlockPayload } : {}) });
+  return { target, close };
 }

@@ -6,6 +6,7 @@ import { FwStatusSchema, type FwStatus } from '../../../shared/image/fw-status.j
 import { toHex, utf8Decode } from '../../../shared/util/bytes.js';
 import type { FirmwareTarget, UploadVerdict, UploadWriteOptions } from '../flasher/target.js';
 import { UdsClient } from './uds-client.js';
+import { waitForEcu } from './uds-generic.js';
 
 /**
  * The flasher's FirmwareTarget over UDS (ISO 14229) on CAN, so `flash --protocol uds` runs the same
@@ -171,20 +172,6 @@ export class UdsFirmwareTarget implements FirmwareTarget {
     await this.uds.request({ service: 'EcuReset', resetType: RESET.hard }, signal);
     this.unlocked = false;
     this.erasedSlot = false;
-    const deadline = performance.now() + this.resetTimeoutMs;
-    await new Promise((r) => setTimeout(r, 100));
-    for (;;) {
-      if (signal?.aborted) throw new PackscopeError('CANCELLED', 'cancelled while the ECU restarts');
-      try {
-        await this.uds.request({ service: 'TesterPresent' }, signal);
-        return;
-      } catch (e) {
-        if ((e as PackscopeError).code !== 'TIMEOUT' || performance.now() > deadline) {
-          if ((e as PackscopeError).code === 'TIMEOUT')
-            throw new PackscopeError('TIMEOUT', `the ECU did not answer within ${this.resetTimeoutMs / 1000} s after its reset`);
-          throw e;
-        }
-      }
-    }
+    await waitForEcu(this.uds, this.resetTimeoutMs, signal);
   }
 }

@@ -15,18 +15,24 @@ export const DEVICE_OPTIONS = {
   baud: { type: 'string', short: 'b' },
   protocol: { type: 'string' },
   timeout: { type: 'string' },
+  address: { type: 'string' },
 } as const;
 
 export const DEVICE_USAGE = `  --port PATH         serial device (/dev/ttyUSB0, COM3), an adapter key from 'packscope ports'
                       (usb:VID:PID:sn:SERIAL or usb:VID:PID:at:LOCATION), tcp://host:port,
                       or sim: (built-in demo)
   --baud N            line rate (default: the protocol's, 115200 for native)
-  --protocol P|auto   native, jbd, daly, jk, ... or auto (default: probe in a safe order)
-  --timeout MS        per-request timeout before a retry (default 250)`;
+  --protocol P|auto   native, jbd, daly, jk, pylontech-rs485, ... or auto (default: probe in a safe order)
+  --timeout MS        per-request timeout before a retry (default 250)
+  --address N         which pack on a shared bus: Daly board number (0-15, default 0),
+                      Pylontech RS485 module address (1-16, default 2)`;
 
-const PROTOCOLS: ReadonlyArray<ProtocolId | 'auto'> = ['auto', 'native', 'jbd', 'daly', 'jk', 'pylontech-can', 'uds', 'stm32-rom'];
+const PROTOCOLS: ReadonlyArray<ProtocolId | 'auto'> = ['auto', 'native', 'jbd', 'daly', 'jk', 'pylontech-can', 'pylontech-rs485', 'uds', 'stm32-rom'];
 
-export async function openDeviceSession(values: { port?: string; baud?: string; protocol?: string; timeout?: string }, ctx: CliContext): Promise<Session> {
+export async function openDeviceSession(
+  values: { port?: string; baud?: string; protocol?: string; timeout?: string; address?: string },
+  ctx: CliContext,
+): Promise<Session> {
   const named = requireOption(values.port, 'port');
   // A stable adapter key finds the adapter wherever the OS put it after the last re-plug.
   const port = named.startsWith('usb:') ? resolveAdapter(named, await withPhysicalPaths(await listPorts())) : named;
@@ -34,8 +40,11 @@ export async function openDeviceSession(values: { port?: string; baud?: string; 
   if (!PROTOCOLS.includes(protocol)) throw new PackscopeError('USAGE', `--protocol must be one of ${PROTOCOLS.join(', ')}`);
   const baud = values.baud === undefined ? undefined : numberOption(values.baud, 'baud', 115200, 300, 12_000_000);
   const timeoutMs = values.timeout === undefined ? undefined : numberOption(values.timeout, 'timeout', 250, 10, 60_000);
+  const address = values.address === undefined ? undefined : numberOption(values.address, 'address', 0, 0, 255);
+  if (address !== undefined && !Number.isInteger(address)) throw new PackscopeError('USAGE', `--address must be a whole number, got '${values.address}'`);
   return Session.open(port, {
     protocol,
+    ...(address !== undefined ? { address } : {}),
     ...(baud !== undefined ? { baud } : {}),
     ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     ...(ctx.clock ? { clock: ctx.clock } : {}),

@@ -1,7 +1,8 @@
 import { SEED_KEY_ALGORITHMS } from '../../../shared/can/seedkey.js';
+import { BUILTIN_UDS_PROFILES } from '../../../shared/can/uds-profile.js';
 import { PackscopeError } from '../../../shared/errors.js';
 import { loadTrustedKeys, readInputFile } from '../flasher/files.js';
-import { FLASH_PROTOCOLS, isFlashProtocol, type FlashJob, type FlashProtocol } from '../flasher/flash-backends.js';
+import { FLASH_PROTOCOLS, isFlashProtocol, type FlashJob, type FlashProtocol, type UdsGenericFlashJob } from '../flasher/flash-backends.js';
 import { numberOption, parseCommandArgs, requireOption } from './context.js';
 
 /**
@@ -19,7 +20,14 @@ const COMMON = {
   baud: { type: 'string' },
 } as const;
 
-const UDS_OPTIONS = { bitrate: { type: 'string' }, tx: { type: 'string' }, rx: { type: 'string' }, 'seed-key': { type: 'string' } } as const;
+const UDS_OPTIONS = {
+  bitrate: { type: 'string' },
+  tx: { type: 'string' },
+  rx: { type: 'string' },
+  'seed-key': { type: 'string' },
+  profile: { type: 'string' },
+  address: { type: 'string' },
+} as const;
 
 const STM32_OPTIONS = {
   address: { type: 'string' },
@@ -30,8 +38,17 @@ const STM32_OPTIONS = {
 } as const;
 
 export const UDS_FLASH_USAGE = `  uds:  --bitrate N        CAN bitrate (default 500000)
-        --tx ID --rx ID    UDS request / response identifiers (default 0x7E0 / 0x7E8)
-        --seed-key NAME    security-access algorithm: ${Object.keys(SEED_KEY_ALGORITHMS).join(', ')} (default packscope-hmac)`;
+        --tx ID --rx ID    UDS request / response identifiers (default 0x7E0 / 0x7E8, or the profile's)
+        --profile P        target profile: ${Object.keys(BUILTIN_UDS_PROFILES).join(', ')}, or a JSON file naming the
+                           sessions, security access, erase/check routines, memory address and
+                           identifiers of the bootloader (default: PackScope's bootloader if it
+                           answers its firmware-status identifier, else generic)
+        --address A        where a raw binary goes with a non-PackScope profile (default: the profile's)
+        --seed-key NAME    security-access algorithm: ${Object.keys(SEED_KEY_ALGORITHMS).join(', ')} (default: the profile's)
+
+  With PackScope's bootloader the image is a signed MCUboot image (checks, test boot, --confirm);
+  with any other profile it is a raw binary or Intel HEX written with standard ISO 14229 services
+  (erase routine, request download, transfer data, transfer exit, check routine, ECU reset).`;
 
 export const STM32_FLASH_USAGE = `packscope flash --protocol stm32-rom --port PATH FIRMWARE.bin|.hex [options]
 
@@ -55,6 +72,13 @@ export const FLASH_PROTOCOL_USAGE: ReadonlyArray<[FlashProtocol, string]> = [
   ['uds', UDS_FLASH_USAGE],
 ];
 
+export const ADDRESS_NOT_FOR_PACKSCOPE = "--address applies to raw firmware; PackScope's bootloader places MCUboot images itself";
+
+/** Whether a --profile value names PackScope's bootloader (the MCUboot path). */
+function isPackscopeProfileRef(profile: string): boolean {
+  return BUILTIN_UDS_PROFILES[profile]?.extensions === 'packscope';
+}
+
 export function parseCanId(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
@@ -75,6 +99,11 @@ export interface ParsedFlashCommand {
   /** The IMAGE argument as given. */
   file: string;
   json: boolean;
+  /**
+   * `--protocol uds` without --profile: the job for an ordinary bootloader, run instead of `job`
+   * when the ECU turns out not to be PackScope's (probeUdsBootloader).
+   */
+  ifGeneric?: () => UdsGenericFlashJob;
 }
 
 function protocolOf(argv: string[]): FlashProtocol {
@@ -87,7 +116,7 @@ function protocolOf(argv: string[]): FlashProtocol {
 /** Parses `flash` arguments into a job; reads the image and --trust keys of an MCUboot job. */
 export function parseFlashCommand(argv: string[]): ParsedFlashCommand {
   const protocol = protocolOf(argv);
-  const extra = protocol === 'uds' ? UDS_OPTIONS : protocol === 'stm32-rom' ? STM32_OPTIONS : {};
+  const extra = protocol === 'uds' || protocol === 'uds-generic' ? UDS_OPTIONS : protocol === 'stm32-rom' ? STM32_OPTIONS : {};
   const { values: parsed, positionals } = parseCommandArgs(argv, { ...COMMON, ...extra }, true);
   const values = parsed as Record<string, string | boolean | string[] | undefined>;
   const str = (name: string) => values[name] as string | undefined;
@@ -123,15 +152,48 @@ export function parseFlashCommand(argv: string[]): ParsedFlashCommand {
     };
   }
 
-  const image = readInputFile(file, 'image');
-  const trust = loadTrustedKeys(trustFiles);
-  const confirm = !!values.confirm;
   if (protocol === 'native') {
-    return { job: { protocol, ...base, image, confirm, trust, compress: !values['no-compress'] }, file, json };
+    const image = readInputFile(file, 'image');
+    const trust = loadTrustedKeys(trustFiles);
+    return { job: { protocol, ...base, image, confirm: !!values.confirm, trust, compress: !values['no-compress'] }, file, json };
   }
   const bitrate = numberOption(str('bitrate'), 'bitrate', 500_000, 10_000, 1_000_000);
-  const txId = parseCanId(str('tx'), 'tx', 0x7e0);
-  const rxId = parseCanId(str('rx'), 'rx', 0x7e8);
+  const txId = str('tx') !== undefined ? parseCanId(str('tx'), 'tx', 0x7e0) : undefined;
+  const rxId = str('rx') !== undefined ? parseCanId(str('rx'), 'rx', 0x7e8) : undefined;
   const seedKey = str('seed-key');
-  return { job: { protocol, ...base, image, confirm, trust, bitrate, txId, rxId, ...(seedKey !== undefined ? { seedKey } : {}) }, file, json };
+  const profile = str('profile');
+  const address = parseAddress(str('address'), 'address');
+  const ids = { ...(txId !== undefined ? { txId } : {}), ...(rxId !== undefined ? { rxId } : {}) };
+  const generic = (): UdsGenericFlashJob => {
+    if (values.confirm || trustFiles.length) {
+      throw new PackscopeError('USAGE', '--confirm and --trust apply to signed images on PackScope bootloaders; this profile writes raw firmware (drop them)');
+    }
+    return {
+      protocol: 'uds-generic',
+      ...base,
+      bitrate,
+      ...ids,
+      firmware: readInputFile(file, 'firmware'),
+      ...(profile !== undefined ? { profile } : {}),
+      ...(address !== undefined ? { address } : {}),
+      ...(seedKey !== undefined ? { seedKey } : {}),
+    };
+  };
+  if (protocol === 'uds-generic' || (profile !== undefined && !isPackscopeProfileRef(profile))) return { job: generic(), file, json };
+  if (address !== undefined && profile !== undefined) throw new PackscopeError('USAGE', ADDRESS_NOT_FOR_PACKSCOPE);
+  const image = readInputFile(file, 'image');
+  const trust = loadTrustedKeys(trustFiles);
+  const job: FlashJob = {
+    protocol: 'uds',
+    ...base,
+    image,
+    confirm: !!values.confirm,
+    trust,
+    bitrate,
+    txId: txId ?? 0x7e0,
+    rxId: rxId ?? 0x7e8,
+    ...(seedKey !== undefined ? { seedKey } : {}),
+  };
+  // Without --profile, which bootloader answers decides.
+  return { job, file, json, ...(profile === undefined ? { ifGeneric: generic } : {}) };
 }

@@ -2,7 +2,7 @@ import { isPackscopeError, PackscopeError } from '../../../shared/errors.js';
 import type { FrameExtractor } from '../../../shared/bms/extractor.js';
 import { emptyLinkStats, type Capability, type DeviceInfo, type LinkStats, type ProtocolId, type TelemetryFrame } from '../../../shared/types/domain.js';
 import type { ByteTransport, LineSettings } from '../../../shared/types/transport.js';
-import { TelemetryStream, type Driver, type DriverOptions } from './types.js';
+import { TelemetryStream, type Driver, type DriverOptions, type PackBus, type ProbeResult } from './types.js';
 import { deadline } from '../util/deadline.js';
 import { Emitter } from '../../../shared/util/emitter.js';
 import { realClock, type Clock } from '../../../shared/util/clock.js';
@@ -47,7 +47,8 @@ export class BmsChannel<F> {
     private extractor: FrameExtractor<F>,
     private line: LineSettings,
     private timeoutMs: number,
-    private retries: number,
+    /** Retries per request when the caller names none (scan lowers it while it sweeps addresses). */
+    public retries: number,
     /** Time base of request timeouts and of the polling rhythm (default: the real clock). */
     readonly clock: Clock = realClock,
   ) {
@@ -279,8 +280,10 @@ export class PolledDriver<F> extends TelemetryStream implements Driver {
 
 /**
  * Auto-detection probe: one safe read request, true if an intact answer of the right kind arrives
- * within timeoutMs. The caller (Session) has already put the port on the protocol's line (or the
- * user's --baud); the probe leaves no listener behind.
+ * within timeoutMs, 'corrupt' if frames of this protocol arrived but all failed their checksum
+ * (a board that answers through noise or at a marginal baud rate is not "no answer"). The caller
+ * (Session) has already put the port on the protocol's line (or the user's --baud); the probe
+ * leaves no listener behind.
  */
 export async function probeWith<F>(
   transport: ByteTransport,
@@ -290,13 +293,13 @@ export async function probeWith<F>(
   accept: (f: F) => boolean,
   timeoutMs: number,
   clock: Clock = realClock,
-): Promise<boolean> {
+): Promise<ProbeResult> {
   // The probe's wait covers at least the request's and a short answer's time on this line.
   const wire = Math.ceil((64 * 10 * 1000) / line.baudRate);
   timeoutMs = Math.max(timeoutMs, wire);
-  return new Promise<boolean>((resolve) => {
+  return new Promise<ProbeResult>((resolve) => {
     let settled = false;
-    const finish = (ok: boolean) => {
+    const finish = (ok: ProbeResult) => {
       if (settled) return;
       settled = true;
       cancelTimer();
@@ -308,9 +311,61 @@ export async function probeWith<F>(
       for (const f of extractor.push(chunk)) if (accept(f)) finish(true);
     });
     const offClose = transport.onClose(() => finish(false));
-    const cancelTimer = deadline(timeoutMs, () => finish(false), clock);
+    const cancelTimer = deadline(timeoutMs, () => finish(extractor.stats.crcErrors > 0 ? 'corrupt' : false), clock);
     transport.write(request).catch(() => finish(false));
   });
+}
+
+/**
+ * Several addressed packs on one channel: a protocol instance per address (each keeps what it
+ * learnt of its pack, e.g. the cell count), requests serialised by the shared channel.
+ */
+export class PolledBus<F> implements PackBus {
+  private packs = new Map<number, PollingProtocol<F>>();
+  private rounds = new Map<number, number>();
+
+  constructor(
+    readonly channel: BmsChannel<F>,
+    private protocolFor: (address: number) => PollingProtocol<F>,
+  ) {}
+
+  private pack(address: number): PollingProtocol<F> {
+    let p = this.packs.get(address);
+    if (!p) {
+      p = this.protocolFor(address);
+      this.packs.set(address, p);
+    }
+    return p;
+  }
+
+  async identify(address: number, signal?: AbortSignal, retries?: number): Promise<DeviceInfo> {
+    if (retries === undefined) return this.pack(address).identify(this.channel, signal);
+    const saved = this.channel.retries;
+    this.channel.retries = retries;
+    try {
+      return await this.pack(address).identify(this.channel, signal);
+    } finally {
+      this.channel.retries = saved;
+    }
+  }
+
+  poll(address: number, signal?: AbortSignal): Promise<TelemetryFrame> {
+    const round = this.rounds.get(address) ?? 0;
+    this.rounds.set(address, round + 1);
+    return this.pack(address).poll(this.channel, round, signal);
+  }
+
+  stats(): LinkStats {
+    return this.channel.stats();
+  }
+
+  onDisconnect(listener: (reason: string) => void): () => void {
+    return this.channel.onDisconnect(listener);
+  }
+
+  dispose(): void {
+    this.channel.dispose();
+  }
 }
 
 /** Options with defaults; `line` is what the session opened the port with (the user's --baud wins). */
@@ -318,7 +373,7 @@ export function driverOptions(
   o: DriverOptions | undefined,
   fallbackTimeoutMs: number,
   defaultLine: LineSettings,
-): { timeoutMs: number; retries: number; line: LineSettings; clock: Clock } {
+): { timeoutMs: number; retries: number; line: LineSettings; clock: Clock; address: number | undefined } {
   const line = (o as (DriverOptions & { line?: LineSettings }) | undefined)?.line ?? defaultLine;
-  return { timeoutMs: o?.timeoutMs ?? fallbackTimeoutMs, retries: o?.retries ?? 1, line, clock: o?.clock ?? realClock };
+  return { timeoutMs: o?.timeoutMs ?? fallbackTimeoutMs, retries: o?.retries ?? 1, line, clock: o?.clock ?? realClock, address: o?.address };
 }

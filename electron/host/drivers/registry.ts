@@ -9,11 +9,12 @@ export const DRIVERS: Partial<Record<ProtocolId, () => Promise<DriverFactory>>> 
   jk: async () => (await import('./jk.js')).default,
   native: async () => (await import('./native.js')).nativeDriverFactory,
   'pylontech-can': async () => (await import('../can/pylontech-driver.js')).default,
+  'pylontech-rs485': async () => (await import('./pylontech-rs485.js')).default,
   'stm32-rom': async () => (await import('../stm32/driver.js')).default,
 };
 
 /** Order of `--protocol auto`: the native protocol first, then the commodity boards' safe reads. */
-export const DETECTION_ORDER: ProtocolId[] = ['native', 'jbd', 'daly', 'jk'];
+export const DETECTION_ORDER: ProtocolId[] = ['native', 'jbd', 'daly', 'jk', 'pylontech-rs485'];
 
 export async function driverFactory(protocol: ProtocolId): Promise<DriverFactory> {
   const load = DRIVERS[protocol];

@@ -45,6 +45,30 @@ export interface DriverOptions {
   signal?: AbortSignal;
   /** Time base of the driver's timeouts and polling (default: the real clock). */
   clock?: Clock;
+  /** Which pack on a shared bus (protocols with addressing; default: the protocol's). */
+  address?: number;
+}
+
+/**
+ * Several packs on one bus (Daly board numbers, Pylontech module addresses): one channel, one
+ * request on the line at a time, each pack asked by its address.
+ */
+export interface PackBus {
+  identify(address: number, signal?: AbortSignal, retries?: number): Promise<DeviceInfo>;
+  poll(address: number, signal?: AbortSignal): Promise<TelemetryFrame>;
+  stats(): LinkStats;
+  onDisconnect(listener: (reason: string) => void): () => void;
+  dispose(): void;
+}
+
+/** How a protocol addresses packs on a shared bus. */
+export interface PackAddressing {
+  /** What the vendor calls an address ('board number', 'module address'). */
+  readonly label: string;
+  readonly defaultAddress: number;
+  /** Valid addresses, inclusive; `scan` tries them all by default. */
+  readonly range: readonly [number, number];
+  openBus(transport: ByteTransport, options?: DriverOptions): PackBus;
 }
 
 export interface DriverFactory {
@@ -57,5 +81,13 @@ export interface DriverFactory {
    * answered in this protocol within timeoutMs (on `clock`, default the real one). Must leave no
    * listeners behind.
    */
-  probe(transport: ByteTransport, timeoutMs: number, clock?: Clock): Promise<boolean>;
+  probe(transport: ByteTransport, timeoutMs: number, clock?: Clock): Promise<ProbeResult>;
+  /** Present when several packs of this protocol can share one bus. */
+  readonly addressing?: PackAddressing;
 }
+
+/**
+ * What a probe saw: true (an intact answer), false (silence or foreign traffic), or 'corrupt'
+ * (frames of this protocol arrived, but every one failed its checksum).
+ */
+export type ProbeResult = boolean | 'corrupt';

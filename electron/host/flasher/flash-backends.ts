@@ -1,6 +1,8 @@
 import type { TrustedKey } from '../../../shared/image/index.js';
 import type { TransferProgress } from '../../../shared/types/domain.js';
 import type { Parity } from '../../../shared/types/transport.js';
+import type { UdsProfile } from '../../../shared/can/uds-profile.js';
+import type { UdsProfileFlashReport } from '../can/uds-generic.js';
 import type { Stm32FlashResult } from '../stm32/rom-flasher.js';
 import type { FlashReport } from './flasher.js';
 
@@ -14,10 +16,13 @@ import type { FlashReport } from './flasher.js';
  *    (flasher.ts: checks before anything is erased, resume, upload, read-back verification, test
  *    boot, confirm), with the same progress and report whatever carries it;
  *  - stm32-rom writes raw firmware through the STM32 ROM bootloader (AN3155): the recovery path
- *    for a board whose application is broken.
+ *    for a board whose application is broken;
+ *  - uds-generic writes raw firmware (binary or Intel HEX) through an ordinary ISO 14229
+ *    bootloader, following a target profile (shared/can/uds-profile.ts); `uds` is PackScope's own
+ *    UDS bootloader (the 'packscope' profile), and probeUdsBootloader tells the two apart.
  * Back ends load lazily, so flashing over serial never loads the CAN stack or the ROM client.
  */
-export type FlashProtocol = 'native' | 'stm32-rom' | 'uds';
+export type FlashProtocol = 'native' | 'stm32-rom' | 'uds' | 'uds-generic';
 
 export type FlashPhase = 'upload' | 'connect' | 'erase' | 'write' | 'verify' | 'go';
 
@@ -71,6 +76,36 @@ export interface UdsFlashJob extends ImageFlashJob {
   maxBlockPayload?: number;
 }
 
+/** The CAN side of a UDS job: bus bitrate and the ECU's identifiers. */
+interface UdsBus {
+  /** CAN bitrate (default 500000). */
+  bitrate?: number;
+  /** UDS request / response identifiers (default: the profile's, else 0x7E0 / 0x7E8). */
+  txId?: number;
+  rxId?: number;
+}
+
+export interface UdsGenericFlashJob extends FlashJobBase, UdsBus {
+  protocol: 'uds-generic';
+  /** Raw binary or Intel HEX: the file's bytes, or the path of the file. */
+  firmware: Uint8Array | string;
+  /** Where a raw binary goes (default: the profile's memory.address; Intel HEX carries its own). */
+  address?: number;
+  /** A built-in profile name ('generic', the default), the path of a profile JSON file, or a profile. */
+  profile?: string | UdsProfile;
+  /** Overrides the profile's seed-to-key algorithm (a name in SEED_KEY_ALGORITHMS). */
+  seedKey?: string;
+  /** Largest TransferData payload sent, whatever the ECU's maxNumberOfBlockLength allows. */
+  maxBlockPayload?: number;
+}
+
+/** Which bootloader answers on the ids: probeUdsBootloader. */
+export interface UdsProbeJob extends UdsBus {
+  port: string;
+  baudRate?: number;
+  signal?: AbortSignal;
+}
+
 /** 'touched': erase only the sectors the image touches; 'mass': erase the whole flash first. */
 export type Stm32EraseStrategy = 'touched' | 'mass';
 
@@ -90,7 +125,7 @@ export interface Stm32RomFlashJob extends FlashJobBase {
   erase?: Stm32EraseStrategy;
 }
 
-export type FlashJob = NativeFlashJob | UdsFlashJob | Stm32RomFlashJob;
+export type FlashJob = NativeFlashJob | UdsFlashJob | Stm32RomFlashJob | UdsGenericFlashJob;
 
 /** The result of a native or UDS job. */
 export interface ImageFlashResult {
@@ -117,8 +152,24 @@ export interface Stm32RomFlashResult {
   lineRate: number;
 }
 
+/** The result of a uds-generic job. */
+export interface UdsGenericFlashResult {
+  protocol: 'uds-generic';
+  port: string;
+  format: 'bin' | 'ihex';
+  report: UdsProfileFlashReport;
+  /** The ISO-TP ceiling at the bitrate, bytes/s. */
+  lineBytesPerSecond: number;
+  /** report.payloadRate ÷ lineBytesPerSecond. */
+  lineRatio: number;
+}
+
 export type FlashJobOf<P extends FlashProtocol> = Extract<FlashJob, { protocol: P }>;
-export type FlashResultOf<P extends FlashProtocol> = P extends 'stm32-rom' ? Stm32RomFlashResult : ImageFlashResult;
+export type FlashResultOf<P extends FlashProtocol> = P extends 'stm32-rom'
+  ? Stm32RomFlashResult
+  : P extends 'uds-generic'
+    ? UdsGenericFlashResult
+    : ImageFlashResult;
 
 type Backend<P extends FlashProtocol> = (job: FlashJobOf<P>) => Promise<FlashResultOf<P>>;
 
@@ -127,6 +178,7 @@ export const FLASH_BACKENDS: { readonly [P in FlashProtocol]: () => Promise<Back
   native: async () => (await import('./native-backend.js')).flashNative,
   'stm32-rom': async () => (await import('../stm32/flash-backend.js')).flashStm32Rom,
   uds: async () => (await import('../can/flash-backend.js')).flashUds,
+  'uds-generic': async () => (await import('../can/profile-backend.js')).flashUdsGeneric,
 };
 
 export const FLASH_PROTOCOLS = Object.keys(FLASH_BACKENDS) as FlashProtocol[];
@@ -139,4 +191,9 @@ export function isFlashProtocol(name: string): name is FlashProtocol {
 export async function runFlashJob<J extends FlashJob>(job: J): Promise<FlashResultOf<J['protocol']>> {
   const load = FLASH_BACKENDS[job.protocol] as unknown as () => Promise<(job: J) => Promise<FlashResultOf<J['protocol']>>>;
   return (await load())(job);
+}
+
+/** 'packscope' when PackScope's UDS bootloader answers on the ids (its FD00 firmware status), else 'generic'. */
+export async function probeUdsBootloader(job: UdsProbeJob): Promise<'packscope' | 'generic'> {
+  return (await import('../can/profile-backend.js')).probeUds(job);
 }

@@ -9,7 +9,8 @@ import { TransportListeners } from './listeners.js';
  * The built-in demo device: the simulated board running in this process behind a paced
  * in-process line, so a user without hardware (and every unit test) sees a live pack.
  * Path: `sim:` with an optional query, e.g. `sim:?scenario=weak-cell&cells=16&seed=3`.
- * Keys: cells, chemistry, scenario, seed, faults, personality, state, capacity, unpaced, prefill.
+ * Keys: cells, chemistry, scenario, seed, faults, personality, state, capacity, unpaced, prefill,
+ * soc, packs (packs on the bus), packsoc (start SOC per pack, comma-separated).
  */
 export function parseSimPath(path: string): RunSimOptions {
   if (!path.startsWith('sim:')) throw new PackscopeError('USAGE', `not a sim: path: ${path}`);
@@ -24,7 +25,9 @@ export function parseSimPath(path: string): RunSimOptions {
     return n;
   };
   for (const key of params.keys()) {
-    if (!['cells', 'chemistry', 'scenario', 'seed', 'faults', 'personality', 'state', 'capacity', 'unpaced', 'prefill', 'soc'].includes(key)) {
+    if (
+      !['cells', 'chemistry', 'scenario', 'seed', 'faults', 'personality', 'state', 'capacity', 'unpaced', 'prefill', 'soc', 'packs', 'packsoc'].includes(key)
+    ) {
       throw new PackscopeError('USAGE', `sim: unknown option '${key}'`);
     }
   }
@@ -52,6 +55,16 @@ export function parseSimPath(path: string): RunSimOptions {
   const state = params.get('state');
   if (state !== null) o.stateDir = state;
   if (params.has('unpaced')) o.unpaced = params.get('unpaced') !== '0';
+  const packs = num('packs', 1, 16);
+  if (packs !== undefined) o.packs = Math.round(packs);
+  const packSoc = params.get('packsoc');
+  if (packSoc !== null) {
+    o.packSoc = packSoc.split(',').map((x) => {
+      const n = Number(x);
+      if (!Number.isFinite(n) || n < 0 || n > 100) throw new PackscopeError('USAGE', `sim: packsoc must be percentages 0..100, got '${x}'`);
+      return n;
+    });
+  }
   return o;
 }
 

@@ -19,7 +19,9 @@ import {
 } from '../../../shared/bms/daly.js';
 import type { SimBoard } from '../board.js';
 import type { PackState } from '../pack/types.js';
+import type { PersonalityOptions } from '../personalities.js';
 import type { Personality } from '../personality.js';
+import { busPacks } from './bus-packs.js';
 import { bmsPersonality, DALY_LINE, hasStatus, type BmsPersonalityOptions } from './common.js';
 
 /**
@@ -31,12 +33,14 @@ import { bmsPersonality, DALY_LINE, hasStatus, type BmsPersonalityOptions } from
  *    (0x91/0x92 tail, 0x94 byte 7, the unused cell slots of the last 0x95 frame, 0x96 padding);
  *  - 0x95 answers one request with ceil(cells / 3) frames and 0x96 with ceil(sensors / 7);
  *  - unknown commands and frames with a bad checksum get no answer at all.
+ * With --packs N, N boards share the bus: board number n answers requests sent to 0x40 + n, each
+ * from its own pack and its own transmit buffer.
  */
-export function createDalyPersonality(board: SimBoard, options: BmsPersonalityOptions = {}): Personality {
-  const tx = new Uint8Array(8); // the stale transmit buffer
-  const reply = (command: number) => encodeDalyFrame({ address: DALY_BMS_ADDRESS, command, data: tx });
+export function createDalyPersonality(board: SimBoard, options: BmsPersonalityOptions & PersonalityOptions = {}): Personality {
+  const packs = busPacks(board, options, 1).map((p) => ({ ...p, tx: new Uint8Array(8) }));
 
-  const answer = (command: number, s: PackState): Uint8Array[] => {
+  const answer = (command: number, s: PackState, tx: Uint8Array): Uint8Array[] => {
+    const reply = (cmd: number) => encodeDalyFrame({ address: DALY_BMS_ADDRESS, command: cmd, data: tx });
     const cells = s.cellVoltages;
     const temps = s.temperatures;
     switch (command) {
@@ -113,7 +117,8 @@ export function createDalyPersonality(board: SimBoard, options: BmsPersonalityOp
   };
 
   return bmsPersonality('daly', DALY_LINE, { clock: () => board.clock.now(), ...options }, createDalyExtractor(), (link, f) => {
-    if (f.address !== DALY_HOST_ADDRESS) return;
-    for (const r of answer(f.command, board.pack.state())) link.send(r);
+    const p = packs[f.address - DALY_HOST_ADDRESS];
+    if (!p) return; // a reply, or a request for another board
+    for (const r of answer(f.command, p.state(), p.tx)) link.send(r);
   });
 }

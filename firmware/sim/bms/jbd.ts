@@ -4,6 +4,7 @@ import {
   encodeJbdCells,
   encodeJbdHardwareVersion,
   encodeJbdResponse,
+  isJbdAlarmBit,
   JBD_PROTECTION_BITS,
   JBD_READ,
   JBD_REG_BASIC,
@@ -33,7 +34,7 @@ export function jbdHardwareVersion(board: SimBoard): string {
 export function jbdBasicInfoFrom(board: SimBoard, s: PackState): JbdBasicInfo {
   let protection = 0;
   JBD_PROTECTION_BITS.forEach((name, i) => {
-    if (name !== 'mos_software_lock' && hasAlarm(s, name)) protection |= 1 << i;
+    if (isJbdAlarmBit(name) && hasAlarm(s, name)) protection |= 1 << i;
   });
   const made = new Date(board.pack.config.startTimeMs);
   return {

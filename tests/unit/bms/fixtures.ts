@@ -7,6 +7,8 @@ export interface FixtureFrame {
   id: string;
   direction: 'request' | 'response';
   hex: string;
+  /** Pylontech RS485 only: the line as text, CR written as \\r. */
+  ascii?: string;
   transport: string;
   decoded: Record<string, unknown> | null;
   decoded_if_checksum_ignored?: Record<string, unknown>;
@@ -16,7 +18,7 @@ export interface FixtureFrame {
   derived?: boolean;
 }
 
-export function loadFixtures(protocol: 'jbd' | 'daly' | 'jk'): FixtureFrame[] {
+export function loadFixtures(protocol: 'jbd' | 'daly' | 'jk' | 'pylontech_rs485'): FixtureFrame[] {
   const path = fileURLToPath(new URL(`../../fixtures/bmsframes/${protocol}.json`, import.meta.url));
   return (JSON.parse(readFileSync(path, 'utf8')) as { frames: FixtureFrame[] }).frames;
 }

@@ -62,8 +62,8 @@ async function rejection(p: Promise<unknown>): Promise<PackscopeError> {
 }
 
 describe('flash back ends as services', () => {
-  it('lists the three protocols', () => {
-    expect([...FLASH_PROTOCOLS].sort()).toEqual(['native', 'stm32-rom', 'uds']);
+  it('lists the protocols', () => {
+    expect([...FLASH_PROTOCOLS].sort()).toEqual(['native', 'stm32-rom', 'uds', 'uds-generic']);
   });
 
   it('native: a test run, then confirm; typed progress; --trust keys and cancel are honoured', async () => {

@@ -19,4 +19,8 @@ export const COMMANDS: Record<string, () => Promise<{ default: CommandModule }>>
   image: () => import('./image.js'),
   flash: () => import('./flash.js'),
   fw: () => import('./fw.js'),
+  desk: () => import('./desk.js'),
+  settings: () => import('./settings.js'),
+  health: () => import('./health.js'),
+  bundle: () => import('./bundle.js'),
 };

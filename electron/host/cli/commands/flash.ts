@@ -1,10 +1,19 @@
 import path from 'node:path';
 import type { TransferProgress } from '../../../../shared/types/domain.js';
 import type { FlashReport } from '../../flasher/flasher.js';
-import { runFlashJob, type FlashProgress, type ImageFlashResult, type Stm32RomFlashResult } from '../../flasher/flash-backends.js';
+import {
+  probeUdsBootloader,
+  runFlashJob,
+  type FlashProgress,
+  type ImageFlashResult,
+  type Stm32RomFlashResult,
+  type UdsGenericFlashJob,
+  type UdsGenericFlashResult,
+} from '../../flasher/flash-backends.js';
 import { type CliContext, type CommandModule } from '../context.js';
 import { EXIT } from '../exit-codes.js';
-import { FLASH_PROTOCOL_USAGE, parseFlashCommand } from '../flash-options.js';
+import { ADDRESS_NOT_FOR_PACKSCOPE, FLASH_PROTOCOL_USAGE, parseFlashCommand } from '../flash-options.js';
+import { PackscopeError } from '../../../../shared/errors.js';
 
 /**
  * `packscope flash`: the flash back ends' adapter. Arguments become a typed job
@@ -114,6 +123,26 @@ function printImageResult(r: ImageFlashResult, file: string, json: boolean, ctx:
   ctx.out(`  sha256       ${report.image.hash}`);
 }
 
+const hex = (n: number) => `0x${n.toString(16).toUpperCase()}`;
+
+function printUdsGenericResult(r: UdsGenericFlashResult, file: string, json: boolean, ctx: CliContext): void {
+  const x = r.report;
+  if (json) {
+    ctx.out(JSON.stringify({ file, port: r.port, protocol: r.protocol, format: r.format, ...x, lineRatio: r.lineRatio }));
+    return;
+  }
+  ctx.out(
+    `${path.basename(file)} → ${x.ecu} on ${r.port} (profile ${x.profile}): written${x.checked ? ' and checked by the ECU' : ''}${x.reset ? ', ECU reset' : ''}`,
+  );
+  ctx.out(`  software     ${x.before.softwareVersion ?? '?'} → ${x.after ? (x.after.softwareVersion ?? '?') : '(not reset)'}`);
+  ctx.out(`  data         ${x.bytesTotal} bytes in ${x.segments.length} segment(s) at ${x.segments.map((s) => hex(s.address)).join(', ')}, CRC-32 ${x.crc32}`);
+  ctx.out(
+    `  transfer     ${x.blocks} blocks of up to ${x.blockPayload} bytes (maxNumberOfBlockLength ${x.maxNumberOfBlockLength}), ${x.uploadSeconds.toFixed(1)} s, ${kib(x.payloadRate)}/s (${r.lineRatio.toFixed(2)} × the ISO-TP ceiling)`,
+  );
+  if (x.responsePending || x.retransmissions || x.sequenceWraps)
+    ctx.out(`  protocol     ${x.responsePending} response-pending answer(s), ${x.sequenceWraps} counter wrap(s), ${x.retransmissions} block(s) repeated`);
+}
+
 function describeOutcome(r: FlashReport): string {
   switch (r.outcome) {
     case 'installed-confirmed':
@@ -128,13 +157,36 @@ function describeOutcome(r: FlashReport): string {
 }
 
 export async function runFlash(argv: string[], ctx: CliContext): Promise<number> {
-  const { job, file, json } = parseFlashCommand(argv);
+  const { job, file, json, ifGeneric } = parseFlashCommand(argv);
   const log = (line: string) => ctx.err(json ? JSON.stringify({ log: line }) : line);
+  let generic: UdsGenericFlashJob | null = job.protocol === 'uds-generic' ? job : null;
+  if (job.protocol === 'uds' && ifGeneric) {
+    const kind = await probeUdsBootloader({
+      port: job.port,
+      bitrate: job.bitrate ?? 500_000,
+      txId: job.txId ?? 0x7e0,
+      rxId: job.rxId ?? 0x7e8,
+      signal: ctx.signal,
+    });
+    log(
+      kind === 'packscope'
+        ? "PackScope's UDS bootloader answers: signed-image flashing"
+        : "an ISO 14229 bootloader answers: the 'generic' profile (--profile names another)",
+    );
+    if (kind === 'generic') generic = ifGeneric();
+    else if (argv.some((a) => a === '--address' || a.startsWith('--address='))) throw new PackscopeError('USAGE', ADDRESS_NOT_FOR_PACKSCOPE);
+  }
+  if (generic) {
+    const r = await runFlashJob({ ...generic, signal: ctx.signal, onProgress: progressPrinter(ctx, json), log });
+    printUdsGenericResult(r, file, json, ctx);
+    return EXIT.OK;
+  }
   if (job.protocol === 'stm32-rom') {
     const r = await runFlashJob({ ...job, signal: ctx.signal, onProgress: romProgressPrinter(ctx), log: (line) => ctx.err(line) });
     printRomResult(r, file, json, ctx);
     return EXIT.OK;
   }
+  if (job.protocol === 'uds-generic') return EXIT.OK; // handled above
   const r = await runFlashJob({ ...job, signal: ctx.signal, onProgress: progressPrinter(ctx, json), log });
   printImageResult(r, file, json, ctx);
   return EXIT.OK;

@@ -23,6 +23,8 @@ export function frameToJson(f: TelemetryFrame) {
     statusFlags: flagNames(STATUS_FLAGS, f.status),
     alarms: f.alarms,
     alarmFlags: flagNames(ALARM_FLAGS, f.alarms),
+    ...(f.deviceFlags?.length ? { deviceFlags: f.deviceFlags } : {}),
+    ...(f.extremes ? { extremes: f.extremes } : {}),
   };
 }
 
@@ -41,7 +43,9 @@ function humanLine(f: TelemetryFrame): string {
     f.temperatures.length ? `Tmax ${tmax.toFixed(1)} °C` : 'T n/a',
     flagNames(STATUS_FLAGS, f.status).join(',') || '-',
     alarms.length ? `ALARM ${alarms.join(',')}` : '',
+    f.deviceFlags?.length ? `BMS ${f.deviceFlags.join(',')}` : '',
   ]
+    .filter((x) => x !== '')
     .join('  ')
     .trimEnd();
 }

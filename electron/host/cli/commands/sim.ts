@@ -40,6 +40,9 @@ Runs until SIGINT/SIGTERM.
   --trust PUB.pem       public key the bootloader accepts (repeatable)
   --can SPEC            with --personality slcan: bitrate=N,tx=ID,rx=ID,period=MS,block=N,
                         pylontech=0|1,uds=0|1 (default 500 kbit/s, UDS 0x7E0/0x7E8, both nodes)
+  --packs N             packs on the bus, answering at their own addresses (daly: board numbers
+                        0..N-1; pylontech-rs485: module addresses 2..N+1, default 3 modules)
+  --pack-soc LIST       start SOC of each pack, percent, comma-separated (e.g. 40,60)
   --unpaced             no line pacing (benchmarks)`,
   async run(argv, ctx) {
     const { values } = parseCommandArgs(argv, {
@@ -56,8 +59,14 @@ Runs until SIGINT/SIGTERM.
       'prefill-hours': { type: 'string' },
       trust: { type: 'string', multiple: true },
       can: { type: 'string' },
+      packs: { type: 'string' },
+      'pack-soc': { type: 'string' },
       unpaced: { type: 'boolean' },
     });
+    const packSoc =
+      values['pack-soc'] === undefined
+        ? undefined
+        : values['pack-soc'].split(',').map((x, i) => numberOption(x.trim(), `pack-soc (pack ${i + 1})`, 50, 0, 100));
     if (!values.pty) throw new PackscopeError('USAGE', 'sim needs --pty (the in-process demo device is --port sim: on any command)');
     const chemistry = (values.chemistry ?? 'lfp') as Chemistry;
     if (chemistry !== 'lfp' && chemistry !== 'nmc') throw new PackscopeError('USAGE', '--chemistry must be lfp or nmc');
@@ -77,6 +86,8 @@ Runs until SIGINT/SIGTERM.
       prefillHours: numberOption(values['prefill-hours'], 'prefill-hours', 0, 0, 24 * 365 * 5),
       trustKeys: values.trust ?? [],
       unpaced: Boolean(values.unpaced),
+      ...(values.packs !== undefined ? { packs: numberOption(values.packs, 'packs', 1, 1, 16) } : {}),
+      ...(packSoc ? { packSoc } : {}),
       ...(values.can !== undefined ? { can: parseCanSimSpec(values.can) } : {}),
     });
     ctx.out(`pty ${sim.path}`);

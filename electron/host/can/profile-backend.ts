@@ -1,0 +1,96 @@
+import { isoTpCeiling } from '../../../shared/can/bittime.js';
+import { DID, UdsNegativeResponseError } from '../../../shared/can/uds.js';
+import { BUILTIN_UDS_PROFILES, parseUdsProfileJson, type UdsProfile } from '../../../shared/can/uds-profile.js';
+import { PackscopeError } from '../../../shared/errors.js';
+import { FwStatusSchema } from '../../../shared/image/fw-status.js';
+import { utf8Decode } from '../../../shared/util/bytes.js';
+import type { UdsGenericFlashJob, UdsGenericFlashResult, UdsProbeJob } from '../flasher/flash-backends.js';
+import { readInputFile } from '../flasher/files.js';
+import { parseFirmware } from '../stm32/image.js';
+import type { UdsClient } from './uds-client.js';
+import { flashWithProfile } from './uds-generic.js';
+import { openUdsClient } from './uds-flash.js';
+
+/**
+ * The UDS back end for ordinary bootloaders: a target profile (built-in name, JSON file or object)
+ * drives the standard ISO 14229 sequence (uds-generic.ts) for a raw binary or Intel HEX file. The
+ * report's line ratio is the payload rate ÷ the ISO-TP ceiling at the bus bitrate. Also here: the
+ * probe that tells PackScope's own bootloader (its FD00 firmware status) from any other.
+ */
+export function resolveUdsProfile(ref: string | UdsProfile | undefined): UdsProfile {
+  if (ref === undefined) return BUILTIN_UDS_PROFILES.generic!;
+  if (typeof ref !== 'string') return ref;
+  const builtin = BUILTIN_UDS_PROFILES[ref];
+  if (builtin) return builtin;
+  if (!/[./\\]/.test(ref)) {
+    throw new PackscopeError('USAGE', `unknown UDS profile '${ref}': give a built-in name (${Object.keys(BUILTIN_UDS_PROFILES).join(', ')}) or a JSON file`);
+  }
+  return parseUdsProfileJson(utf8Decode(readInputFile(ref, 'UDS profile')), ref);
+}
+
+export async function flashUdsGeneric(job: UdsGenericFlashJob): Promise<UdsGenericFlashResult> {
+  const profile = resolveUdsProfile(job.profile);
+  if (profile.extensions === 'packscope') {
+    throw new PackscopeError('USAGE', `profile '${profile.name}' is PackScope's bootloader: flash its signed MCUboot images with protocol 'uds'`);
+  }
+  const bytes = typeof job.firmware === 'string' ? readInputFile(job.firmware, 'firmware') : job.firmware;
+  const fw = parseFirmware(bytes, typeof job.firmware === 'string' ? job.firmware : 'the firmware', job.address ?? profile.memory.address);
+  const bitrate = job.bitrate ?? 500_000;
+  const opened = await openUdsClient({
+    port: job.port,
+    bitrate,
+    ...(job.baudRate !== undefined ? { baudRate: job.baudRate } : {}),
+    txId: job.txId ?? profile.txId ?? 0x7e0,
+    rxId: job.rxId ?? profile.rxId ?? 0x7e8,
+    ...(job.signal ? { signal: job.signal } : {}),
+  });
+  try {
+    const report = await flashWithProfile(
+      opened.client,
+      job.maxBlockPayload !== undefined ? { ...profile, maxBlockPayload: job.maxBlockPayload } : profile,
+      fw.segments,
+      {
+        ...(job.seedKey !== undefined ? { seedKey: job.seedKey } : {}),
+        ...(job.signal ? { signal: job.signal } : {}),
+        ...(job.onProgress ? { onProgress: job.onProgress } : {}),
+        ...(job.log ? { log: job.log } : {}),
+      },
+    );
+    const line = isoTpCeiling(bitrate);
+    return { protocol: 'uds-generic', port: job.port, format: fw.format, report, lineBytesPerSecond: line, lineRatio: report.payloadRate / line };
+  } finally {
+    await opened.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Whether the ECU is PackScope's bootloader: it answers ReadDataByIdentifier FD00 with its
+ * firmware status document. Any other answer (requestOutOfRange, serviceNotSupported, silence,
+ * something that is not that document) means an ordinary bootloader. Reading an identifier is
+ * harmless to any ECU, so this is safe to ask first.
+ */
+export async function isPackscopeBootloader(client: UdsClient, signal?: AbortSignal): Promise<boolean> {
+  try {
+    const r = await client.request({ service: 'ReadDataByIdentifier', did: DID.firmwareStatus }, signal);
+    return FwStatusSchema.safeParse(JSON.parse(utf8Decode(r.data))).success;
+  } catch (e) {
+    if (e instanceof UdsNegativeResponseError || e instanceof SyntaxError || (e as PackscopeError).code === 'TIMEOUT') return false;
+    throw e;
+  }
+}
+
+export async function probeUds(job: UdsProbeJob): Promise<'packscope' | 'generic'> {
+  const opened = await openUdsClient({
+    port: job.port,
+    bitrate: job.bitrate ?? 500_000,
+    ...(job.baudRate !== undefined ? { baudRate: job.baudRate } : {}),
+    txId: job.txId ?? 0x7e0,
+    rxId: job.rxId ?? 0x7e8,
+    ...(job.signal ? { signal: job.signal } : {}),
+  });
+  try {
+    return (await isPackscopeBootloader(opened.client, job.signal)) ? 'packscope' : 'generic';
+  } finally {
+    await opened.close().catch(() => undefined);
+  }
+}

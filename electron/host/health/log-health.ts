@@ -1,0 +1,110 @@
+/**
+ * Pack health of a black-box log file (.pslog, pulled from a board or recorded by PackScope): the
+ * records stream through the health analysis (shared/health) with bounded memory, next to what
+ * the log says of itself — whether it verifies, and where the pack's rating comes from.
+ *
+ * The rating (chemistry for the OCV curve, rated capacity for C-rates, cycles and fade) is taken
+ * from the device certificate when the board signs it (version 2), else from the board's unsigned
+ * identity, and the caller may override either (a bench engineer who knows the cells). A health
+ * report is information for the bench and the customer; warranty verdicts take the rating only
+ * from signed statements or the supplier's policy (shared/warranty).
+ */
+import { HealthAnalyzer, type HealthOptions, type HealthReport } from '../../../shared/health/analyzer.js';
+import { ocvTableFor } from '../../../shared/health/ocv.js';
+import { PackscopeError } from '../../../shared/errors.js';
+import { openPslog, type PslogReader } from '../blackbox/index.js';
+import { desktopRecordingOf } from '../recorder/pslog-sink.js';
+
+export interface LogHealthOptions {
+  /** Manufacturing root (DER SPKI) the device certificate must chain to; null: not checked. */
+  rootSpki?: Uint8Array | null;
+  /** Overrides of the pack's rating. */
+  ratedCapacityAh?: number;
+  chemistry?: string;
+  /** Analysis settings beyond the rating (rest current, settle time …). */
+  analysis?: Omit<HealthOptions, 'ocv' | 'ratedCapacityAh'>;
+  signal?: AbortSignal;
+  /** Records analysed so far. */
+  onProgress?: (records: number) => void;
+}
+
+export type RatingSource = 'certificate' | 'identity' | 'given' | 'unknown';
+
+export interface LogHealth {
+  file: string;
+  device: { model: string | null; serial: string | null };
+  /** 'device': the board's signed black box; 'desktop': recorded by PackScope (unsigned). */
+  source: 'device' | 'desktop';
+  /** Device logs: true when every segment and the checkpoint verify (and the certificate chains to the root, when given). */
+  verified: boolean | null;
+  /** The first verification problem, in words (null: none, or a desktop recording). */
+  problem: string | null;
+  rating: { chemistry: string | null; ratedCapacityAh: number | null; chemistryFrom: RatingSource; capacityFrom: RatingSource };
+  report: HealthReport;
+}
+
+export async function analyseLogFile(file: string, options: LogHealthOptions = {}): Promise<LogHealth> {
+  const reader = await openPslog(file);
+  try {
+    return await analyseLog(reader, file, options);
+  } finally {
+    await reader.close();
+  }
+}
+
+export async function analyseLog(reader: PslogReader, file: string, options: LogHealthOptions = {}): Promise<LogHealth> {
+  const desktop = desktopRecordingOf(reader.meta);
+  let verified: boolean | null = null;
+  let problem: string | null = null;
+  if (!desktop) {
+    const rootSpki = options.rootSpki ?? null;
+    const v = await reader.verify(rootSpki, { signal: options.signal });
+    verified = v.ok && v.complete && (rootSpki === null || v.certificate.ok);
+    if (!verified) {
+      problem =
+        v.issues[0]?.message ??
+        (!v.complete
+          ? 'the log is a partial download (not complete)'
+          : rootSpki && !v.certificate.ok
+            ? `device certificate: ${v.certificate.message}`
+            : 'the log does not verify');
+    }
+  }
+  const rating = ratingOf(reader, options);
+  const ocv = ocvTableFor(rating.chemistry);
+  const analyzer = new HealthAnalyzer({ ...options.analysis, ocv, ratedCapacityAh: rating.ratedCapacityAh });
+  let n = 0;
+  for await (const batch of reader.recordBatches({ includeCheckpoint: true })) {
+    for (const r of batch) analyzer.push(r);
+    n += batch.length;
+    options.onProgress?.(n);
+    if (options.signal?.aborted) throw new PackscopeError('CANCELLED', 'health analysis cancelled');
+  }
+  const cert = reader.certificate;
+  const identity = reader.meta.identity;
+  return {
+    file,
+    device: { model: cert?.model ?? identity?.model ?? null, serial: cert?.serial ?? identity?.serial ?? null },
+    source: desktop ? 'desktop' : 'device',
+    verified,
+    problem,
+    rating,
+    report: analyzer.result(),
+  };
+}
+
+function ratingOf(reader: PslogReader, o: LogHealthOptions): LogHealth['rating'] {
+  const cert = reader.certificate;
+  const identity = reader.meta.identity;
+  let chemistry: string | null = null;
+  let chemistryFrom: RatingSource = 'unknown';
+  let ratedCapacityAh: number | null = null;
+  let capacityFrom: RatingSource = 'unknown';
+  if (o.chemistry !== undefined) [chemistry, chemistryFrom] = [o.chemistry, 'given'];
+  else if (cert?.chemistry) [chemistry, chemistryFrom] = [cert.chemistry, 'certificate'];
+  else if (identity && identity.chemistry !== 'unknown') [chemistry, chemistryFrom] = [identity.chemistry, 'identity'];
+  if (o.ratedCapacityAh !== undefined) [ratedCapacityAh, capacityFrom] = [o.ratedCapacityAh, 'given'];
+  else if (cert?.ratedCapacityAh) [ratedCapacityAh, capacityFrom] = [cert.ratedCapacityAh, 'certificate'];
+  else if (identity && identity.nominalCapacityAh > 0) [ratedCapacityAh, capacityFrom] = [identity.nominalCapacityAh, 'identity'];
+  return { chemistry, ratedCapacityAh, chemistryFrom, capacityFrom };
+}

@@ -1,0 +1,64 @@
+/**
+ * The health report in plain text, as `packscope health` prints it and a diagnosis package's
+ * report quotes it: capacity with its uncertainty, lifetime figures, each cell, and the histograms
+ * as bars. Field names follow the state-of-health parameters of the EU Battery Regulation
+ * (2023/1542, Article 14) where they match; the report is aligned with that list, not certified.
+ */
+import type { Histogram } from './histogram.js';
+import type { HealthReport } from './analyzer.js';
+
+export const REGULATION_NOTE = 'Parameters aligned with the state-of-health list of the EU Battery Regulation 2023/1542, Article 14 (not a certification).';
+
+const fix = (x: number | null | undefined, d: number) => (x === null || x === undefined ? '–' : x.toFixed(d));
+
+export function healthLines(r: HealthReport): string[] {
+  const out: string[] = [];
+  const rated = r.ratedCapacityAh;
+  const cap = r.remainingCapacity;
+  if (cap) {
+    const pct = rated ? ` = ${((100 * cap.ah) / rated).toFixed(1)} % of the rated ${rated} Ah (fade ${fix(r.capacityFadePercent, 1)} %)` : '';
+    out.push(`Remaining capacity   ${cap.ah.toFixed(1)} Ah ± ${cap.uncertaintyAh.toFixed(1)} (95 %)${pct}, from ${cap.windows} window(s)`);
+  } else out.push(`Remaining capacity   not measurable: ${r.capacityNotAssessable ?? 'no usable window'}`);
+  out.push(
+    `Throughput           charged ${fix(r.capacityThroughput.chargeAh, 1)} Ah / ${fix(r.energyThroughput.chargeWh / 1000, 2)} kWh, ` +
+      `discharged ${fix(r.capacityThroughput.dischargeAh, 1)} Ah / ${fix(r.energyThroughput.dischargeWh / 1000, 2)} kWh`,
+  );
+  out.push(`Equivalent cycles    ${r.equivalentFullCycles === null ? '– (rated capacity unknown)' : r.equivalentFullCycles.toFixed(2)}`);
+  out.push(
+    `Extreme temperature  ${r.timeAtExtremeTemperatureH.overall.toFixed(2)} h (≥ 45 °C or < 0 °C), ${r.timeAtExtremeTemperatureH.whileCharging.toFixed(2)} h of it while charging`,
+  );
+  out.push(
+    `Deep discharges      ${r.deepDischargeEvents}    Over-current events ${r.overcurrentEvents}    Resting at ≤ 10 % SOC ${r.storageAtLowSocH.toFixed(2)} h`,
+  );
+  if (r.balance) {
+    const trend = r.balance.trendMvPerDay === null ? '' : `, trend ${r.balance.trendMvPerDay >= 0 ? '+' : ''}${r.balance.trendMvPerDay.toFixed(1)} mV/day`;
+    out.push(`Cell spread at rest  ${r.balance.firstMv.toFixed(0)} → ${r.balance.lastMv.toFixed(0)} mV over ${r.balance.points} rests${trend}`);
+  }
+  out.push('', 'Cell  Capacity Ah        R mΩ   Self-discharge %/h  Deviation mV  Stands out');
+  for (const c of r.cells) {
+    const capText = c.capacity ? `${c.capacity.ah.toFixed(1)} ± ${c.capacity.uncertaintyAh.toFixed(1)}` : '–';
+    out.push(
+      `${String(c.cell).padStart(4)}  ${capText.padEnd(16)} ${fix(c.resistanceMilliOhm, 2).padStart(6)}   ${fix(c.relativeSelfDischargePctPerH, 3).padStart(18)}  ${fix(c.restDeviationMv, 1).padStart(12)}  ${c.flags.join('; ')}`,
+    );
+  }
+  for (const h of [r.histograms.temperature, r.histograms.temperatureWhileCharging, r.histograms.soc, r.histograms.cRate]) {
+    out.push('', ...histogramLines(h));
+  }
+  out.push('', REGULATION_NOTE);
+  return out;
+}
+
+/** One line per band that holds time: label, hours and a bar scaled to the fullest band. */
+export function histogramLines(h: Histogram, width = 40): string[] {
+  const total = h.bands.reduce((s, b) => s + b.hours, 0);
+  const lines = [`Hours by ${h.quantity}${total ? '' : ': none'}`];
+  if (!total) return lines;
+  const max = Math.max(...h.bands.map((b) => b.hours));
+  const labelW = Math.max(...h.bands.map((b) => b.label.length));
+  for (const b of h.bands) {
+    if (!b.hours) continue;
+    const bar = '█'.repeat(Math.max(1, Math.round((width * b.hours) / max)));
+    lines.push(`  ${b.label.padEnd(labelW)}  ${b.hours.toFixed(2).padStart(9)} h  ${bar}`);
+  }
+  return lines;
+}

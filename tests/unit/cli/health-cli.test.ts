@@ -1,0 +1,86 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../../electron/host/cli/main.js';
+
+/**
+ * `packscope health` against the simulated board in this process (a `sim:` port): it pulls the
+ * black box, verifies it, reads the rating from the signed certificate and reports capacity,
+ * resistance and histograms; a log that does not verify still gets its report, marked, exit 6.
+ */
+const dir = mkdtempSync(path.join(tmpdir(), 'ps-health-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function cli(...argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l), signal: new AbortController().signal, isTTY: false });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+const log = path.join(dir, 'normal.pslog');
+
+beforeAll(async () => {
+  const r = await cli('health', '--port', 'sim:?scenario=normal&prefill=24&unpaced=1&seed=5', '--keep', log, '--json');
+  expect(r.code, r.err).toBe(0);
+}, 120_000);
+
+describe('packscope health', () => {
+  it('reports capacity with its uncertainty from a verified log, rated by the signed certificate', async () => {
+    const r = await cli('health', '--log', log, '--json');
+    expect(r.code, r.err).toBe(0);
+    const h = JSON.parse(r.out);
+    expect(h).toMatchObject({
+      source: 'device',
+      verified: true,
+      rating: { chemistry: 'lfp', ratedCapacityAh: 100, chemistryFrom: 'certificate', capacityFrom: 'certificate' },
+    });
+    const cap = h.report.remainingCapacity;
+    expect(cap.ah).toBeGreaterThan(96);
+    expect(cap.ah).toBeLessThan(101);
+    expect(cap.uncertaintyAh).toBeLessThan(3);
+    expect(h.report.cells).toHaveLength(16);
+    expect(h.report.records).toBeGreaterThan(80_000);
+  });
+
+  it('prints the report for people, with the regulation note', async () => {
+    const r = await cli('health', '--log', log);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/Remaining capacity\s+\d+\.\d Ah ± \d+\.\d \(95 %\)/);
+    expect(r.out).toMatch(/verified/);
+    expect(r.out).toMatch(/Hours by state of charge/);
+    expect(r.out).toMatch(/not a certification/);
+  });
+
+  it('a rating given by the user wins, and the report says where the rating came from', async () => {
+    const r = await cli('health', '--log', log, '--rated-ah', '200', '--json');
+    const h = JSON.parse(r.out);
+    expect(h.rating).toMatchObject({ ratedCapacityAh: 200, capacityFrom: 'given' });
+    expect(h.report.capacityFadePercent).toBeGreaterThan(45);
+  });
+
+  it('a log that does not verify is reported, marked, with exit 6', async () => {
+    const bytes = readFileSync(log);
+    const bad = path.join(dir, 'tampered.pslog');
+    const copy = Uint8Array.from(bytes);
+    copy[Math.floor(copy.length / 2)]! ^= 0x40;
+    writeFileSync(bad, copy);
+    const r = await cli('health', '--log', bad);
+    expect(r.code).toBe(6);
+    expect(r.out).toMatch(/DOES NOT VERIFY/);
+    expect(r.out).toMatch(/Remaining capacity/);
+  });
+
+  it('bad input: usage errors exit 2, a missing file 3, a file that is not a log 8', async () => {
+    expect((await cli('health')).code).toBe(2);
+    expect((await cli('health', '--log', log, '--port', 'sim:')).code).toBe(2);
+    expect((await cli('health', '--log', log, '--chemistry', 'lead-acid')).code).toBe(2);
+    expect((await cli('health', '--log', log, '--keep', 'x.pslog')).code).toBe(2);
+    expect((await cli('health', '--log', path.join(dir, 'nope.pslog'))).code).toBe(3);
+    const junk = path.join(dir, 'junk.pslog');
+    writeFileSync(junk, 'not a log at all');
+    const r = await cli('health', '--log', junk);
+    expect(r.code).toBe(8);
+  });
+});
