@@ -20,4 +20,6 @@ export const COMMANDS: Record<string, () => Promise<{ default: CommandModule }>>
   flash: () => import('./flash.js'),
   fw: () => import('./fw.js'),
   health: () => import('./health.js'),
+  scan: () => import('./scan.js'),
+  parallel: () => import('./parallel.js'),
 };
