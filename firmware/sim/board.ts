@@ -4,8 +4,12 @@ import { realClock, type Cancel, type Clock } from '../../shared/util/clock.js';
 import { Emitter } from '../../shared/util/emitter.js';
 import { loadOrCreateDeviceKey, type DeviceKey } from './native/device-key.js';
 import { NativeDispatcher } from './native/dispatcher.js';
-import { createPackModel } from './pack/index.js';
-import type { PackModel, PackState, ScenarioName } from './pack/types.js';
+import { EVENTS } from '../../shared/blackbox/events.js';
+import type { WriteResultCode } from '../../shared/settings/native.js';
+import { createPackModel, defaultProtection } from './pack/index.js';
+import type { PackModel, PackState, ProtectionLimits, ScenarioName } from './pack/types.js';
+import { SettingsJournal } from './native/settings-journal.js';
+import { installSettingsCommands } from './native/settings.js';
 import { openStorage, readJson, writeJson } from './state.js';
 
 /**
@@ -109,7 +113,18 @@ export interface SimBoard {
   onEvent(listener: (event: BoardEventRecord) => void): () => void;
   events(since: number, max: number): { next: number; events: BoardEventRecord[] };
   readonly params: BoardParam[];
-  setParam(id: number, value: number): BoardParam;
+  /**
+   * Writes one parameter (PARAM_SET): refused when unknown, read-only or outside its limits. An
+   * accepted change is applied to the protection logic, persisted, signed into the settings journal
+   * with `tool`, and raises the params_changed event.
+   */
+  setParam(id: number, value: number, tool?: string): BoardParam;
+  /** Writes several parameters all or nothing (SETTINGS_WRITE). */
+  writeParams(items: ReadonlyArray<{ id: number; value: number }>, tool: string): Array<{ id: number; result: WriteResultCode; stored: number }>;
+  /** The signed journal of accepted changes. */
+  readonly settingsJournal: SettingsJournal;
+  /** A signed snapshot of every parameter (SETTINGS_SNAPSHOT). */
+  settingsSnapshot(nonce: Uint8Array): Uint8Array;
   /** Alarms seen since the last FAULTS_CLEAR. */
   latchedAlarms: number;
   /** Reboots the board (counts a boot, runs reset listeners, e.g. the bootloader's swap). */
@@ -142,6 +157,7 @@ class Board implements SimBoard {
   bootCount: number;
   latchedAlarms = 0;
   readonly params: BoardParam[];
+  readonly settingsJournal: SettingsJournal;
   private bootWall: number;
   private lastWall: number;
   private cancelTick: Cancel | null = null;
@@ -203,8 +219,10 @@ class Board implements SimBoard {
     const stored = readJson<Record<string, number>>(this.storage, 'params.json') ?? {};
     for (const p of this.params) {
       const v = stored[p.name];
-      if (p.writable && typeof v === 'number' && v >= p.min && v <= p.max) p.value = v;
+      if (p.writable && typeof v === 'number' && inLimits(p, v)) p.value = v;
     }
+    this.pack.setProtection(protectionFromParams(this.params));
+    this.settingsJournal = new SettingsJournal(this.storage, this.deviceKey);
   }
 
   private saveCounters(): void {
@@ -255,14 +273,65 @@ class Board implements SimBoard {
     return { next, events: out };
   }
 
-  setParam(id: number, value: number): BoardParam {
+  setParam(id: number, value: number, tool = ''): BoardParam {
     const p = this.params.find((x) => x.id === id);
     if (!p) throw new RangeError(`no parameter ${id}`);
     if (!p.writable) throw new TypeError(`parameter ${p.name} is read-only`);
-    if (!(value >= p.min && value <= p.max)) throw new RangeError(`${p.name} must be within ${p.min}..${p.max} ${p.unit}`);
-    p.value = value;
-    writeJson(this.storage, 'params.json', Object.fromEntries(this.params.filter((x) => x.writable).map((x) => [x.name, x.value])));
+    if (!inLimits(p, value)) throw new RangeError(`${p.name} must be within ${p.min}..${p.max} ${p.unit}`);
+    this.commit([{ p, value }], tool);
     return p;
+  }
+
+  writeParams(items: ReadonlyArray<{ id: number; value: number }>, tool: string): Array<{ id: number; result: WriteResultCode; stored: number }> {
+    const results = items.map(({ id, value }) => {
+      const p = this.params.find((x) => x.id === id);
+      const result: WriteResultCode = !p
+        ? 'not_found'
+        : !p.writable
+          ? 'read_only'
+          : !inLimits(p, value)
+            ? 'out_of_range'
+            : Math.fround(value) === Math.fround(p.value)
+              ? 'unchanged'
+              : 'written';
+      return { id, value, p, result };
+    });
+    const refused = results.some((r) => r.result !== 'written' && r.result !== 'unchanged');
+    // All or nothing: a set of protection limits is only consistent as a whole.
+    if (!refused)
+      this.commit(
+        results.filter((r) => r.result === 'written').map((r) => ({ p: r.p!, value: r.value })),
+        tool,
+      );
+    return results.map((r) => ({
+      id: r.id,
+      result: refused && r.result === 'written' ? 'not_applied' : r.result,
+      stored: r.p ? r.p.value : NaN,
+    }));
+  }
+
+  private commit(changes: Array<{ p: BoardParam; value: number }>, tool: string): void {
+    const state = this.advance();
+    const changed = changes.filter((c) => Math.fround(c.value) !== Math.fround(c.p.value));
+    for (const { p, value } of changed) {
+      const old = p.value;
+      p.value = value;
+      this.settingsJournal.append({ rtcMs: state.timeMs, bootCount: this.bootCount, paramId: p.id, oldValue: old, newValue: value, name: p.name, tool });
+    }
+    if (!changed.length) return;
+    writeJson(this.storage, 'params.json', Object.fromEntries(this.params.filter((x) => x.writable).map((x) => [x.name, x.value])));
+    this.pack.setProtection(protectionFromParams(this.params));
+    this.raiseEvent(EVENTS.params_changed);
+  }
+
+  settingsSnapshot(nonce: Uint8Array): Uint8Array {
+    const state = this.advance();
+    return this.settingsJournal.snapshot({
+      rtcMs: state.timeMs,
+      bootCount: this.bootCount,
+      nonce,
+      values: this.params.map((p) => ({ paramId: p.id, value: p.value, name: p.name })),
+    });
   }
 
   async reset(mode: ResetMode): Promise<void> {
@@ -295,18 +364,74 @@ class Board implements SimBoard {
   }
 }
 
+/** A value inside a parameter's limits as the wire carries them (f32: 4.4 arrives as 4.4000001). */
+function inLimits(p: BoardParam, value: number): boolean {
+  return Number.isFinite(value) && Math.fround(value) >= Math.fround(p.min) && Math.fround(value) <= Math.fround(p.max);
+}
+
+/**
+ * The board's parameters: the protection limits its pack model enforces (defaults from the
+ * chemistry, shared/settings/native.ts maps the names to the settings catalogue), the rated
+ * capacity and the telemetry rate.
+ */
 function defaultParams(chemistry: Chemistry, capacityAh: number): BoardParam[] {
-  const lfp = chemistry === 'lfp';
+  const d = defaultProtection(chemistry, capacityAh);
+  const w = (id: number, name: string, unit: string, min: number, max: number, value: number): BoardParam => ({
+    id,
+    name,
+    unit,
+    min,
+    max,
+    value,
+    writable: true,
+  });
   return [
-    { id: 1, name: 'cell_overvoltage', unit: 'V', min: 3.0, max: 4.4, value: lfp ? 3.65 : 4.25, writable: true },
-    { id: 2, name: 'cell_undervoltage', unit: 'V', min: 2.0, max: 3.6, value: lfp ? 2.5 : 3.0, writable: true },
-    { id: 3, name: 'charge_overcurrent', unit: 'A', min: 1, max: 500, value: 100, writable: true },
-    { id: 4, name: 'discharge_overcurrent', unit: 'A', min: 1, max: 1000, value: 200, writable: true },
-    { id: 5, name: 'balance_start', unit: 'V', min: 3.0, max: 4.3, value: lfp ? 3.4 : 4.0, writable: true },
-    { id: 6, name: 'charge_min_temperature', unit: '°C', min: -20, max: 20, value: 0, writable: true },
+    w(1, 'cell_overvoltage', 'V', 3.0, 4.4, d.cellOvProtect),
+    w(2, 'cell_undervoltage', 'V', 2.0, 3.6, d.cellUvProtect),
+    w(3, 'charge_overcurrent', 'A', 1, Math.max(500, 3 * capacityAh), d.chargeOcA),
+    w(4, 'discharge_overcurrent', 'A', 1, Math.max(1000, 10 * capacityAh), d.dischargeOcA),
+    w(5, 'balance_start', 'V', 3.0, 4.3, d.balanceStart),
+    w(6, 'charge_min_temperature', '°C', -20, 20, d.chargeMinTempC),
     { id: 7, name: 'nominal_capacity', unit: 'Ah', min: capacityAh, max: capacityAh, value: capacityAh, writable: false },
     { id: 8, name: 'telemetry_max_rate', unit: 'Hz', min: 100, max: 100, value: 100, writable: false },
+    w(9, 'cell_overvoltage_release', 'V', 3.0, 4.4, d.cellOvRelease),
+    w(10, 'cell_undervoltage_release', 'V', 2.0, 3.6, d.cellUvRelease),
+    w(11, 'charge_overtemperature', '°C', 20, 80, d.chargeOtC),
+    w(12, 'charge_undertemperature', '°C', -40, 10, d.chargeUtC),
+    w(13, 'discharge_overtemperature', '°C', 30, 100, d.dischargeOtC),
+    w(14, 'discharge_undertemperature', '°C', -40, 10, d.dischargeUtC),
+    w(15, 'balance_window', 'V', 0.005, 0.5, d.balanceWindow),
+    w(16, 'charge_overcurrent_delay', 's', 0, 60, d.chargeOcDelayS),
+    w(17, 'discharge_overcurrent_delay', 's', 0, 60, d.dischargeOcDelayS),
   ];
+}
+
+const PROTECTION_PARAMS: Readonly<Record<string, keyof ProtectionLimits>> = {
+  cell_overvoltage: 'cellOvProtect',
+  cell_undervoltage: 'cellUvProtect',
+  charge_overcurrent: 'chargeOcA',
+  discharge_overcurrent: 'dischargeOcA',
+  balance_start: 'balanceStart',
+  charge_min_temperature: 'chargeMinTempC',
+  cell_overvoltage_release: 'cellOvRelease',
+  cell_undervoltage_release: 'cellUvRelease',
+  charge_overtemperature: 'chargeOtC',
+  charge_undertemperature: 'chargeUtC',
+  discharge_overtemperature: 'dischargeOtC',
+  discharge_undertemperature: 'dischargeUtC',
+  balance_window: 'balanceWindow',
+  charge_overcurrent_delay: 'chargeOcDelayS',
+  discharge_overcurrent_delay: 'dischargeOcDelayS',
+};
+
+/** What the pack model enforces, from the parameters. */
+export function protectionFromParams(params: readonly BoardParam[]): Partial<ProtectionLimits> {
+  const out: Partial<ProtectionLimits> = {};
+  for (const p of params) {
+    const k = PROTECTION_PARAMS[p.name];
+    if (k) out[k] = p.value;
+  }
+  return out;
 }
 
 /**
@@ -319,6 +444,7 @@ export async function createBoard(options: BoardOptions = {}): Promise<SimBoard>
   const { installBulkTransfer } = await import('./native/bulk.js');
   installCoreCommands(board);
   installBulkTransfer(board);
+  installSettingsCommands(board);
   if (options.subsystems !== false) {
     const { SUBSYSTEMS } = await import('./subsystems.js');
     for (const install of SUBSYSTEMS) await install(board);

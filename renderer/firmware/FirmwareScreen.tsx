@@ -38,7 +38,7 @@ function SlotRow({ name, s }: { name: string; s: Slot }) {
 }
 
 export function FirmwareScreen() {
-  const { api, connection, go, dataDir } = useApp();
+  const { api, connection, go, dataDir, takePendingFile } = useApp();
   const [status, setStatus] = useState<FwStatus | null>(null);
   const [image, setImage] = useState<ImageInfo | null>(null);
   const [confirmAfter, setConfirmAfter] = useState(false);
@@ -77,6 +77,12 @@ export function FirmwareScreen() {
       setBusy(null);
     }
   };
+  // An image opened from File > Open or dropped on the window.
+  const [handed] = useState(() => takePendingFile('firmware'));
+  useEffect(() => {
+    if (handed) void inspect(handed);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [handed]);
 
   const flash = async () => {
     if (!image) return;

@@ -3,11 +3,13 @@ import type { LogOpenResult, Res } from '../../shared/api/contract.js';
 import { useApp } from '../app/state.js';
 import { RecordedChart } from '../charts/RecordedChart.js';
 import { asUiError, ErrorBox, type UiError } from '../common/ErrorBox.js';
+import { RootKeyChoice } from '../common/RootKeyChoice.js';
 import { FilePicker, Progress } from '../common/FilePicker.js';
 import { bytes } from '../common/format.js';
 import { codeProblem, hasTicket, NO_TICKET, TicketField, type TicketChoice } from './TicketField.js';
 
-const ROOT_KEY = 'packscope.verify.rootKey';
+// The Logs screen's own choice: the root chosen on Verify is the verifier's, not this screen's.
+const ROOT_KEY = 'packscope.logs.rootKey';
 
 function stamp(t: number): string {
   return new Date(t).toISOString().slice(0, 19).replace(/[:T]/g, '-');
@@ -53,7 +55,7 @@ export function LogsScreen() {
   const [pullTicket, setPullTicket] = useState<TicketChoice>(NO_TICKET);
   const [checkTicket, setCheckTicket] = useState(false);
   const [log, setLog] = useState<LogOpenResult | null>(null);
-  const [root] = useState(() => localStorage.getItem(ROOT_KEY) ?? '');
+  const [root, setRoot] = useState(() => localStorage.getItem(ROOT_KEY) ?? '');
   const [busy, setBusy] = useState<string | null>(null);
   const [exported, setExported] = useState<Res<'log.export'> | null>(null);
   const [error, setError] = useState<UiError | null>(null);
@@ -85,7 +87,6 @@ export function LogsScreen() {
     else if (f) void open(f);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
-  useEffect(() => api.on('open-file', (e) => e.screen === 'logs' && void open(e.path)), [api, open]);
 
   const pull = async (resume: boolean) => {
     const t = resume ? pullTicket : ticket;
@@ -213,11 +214,13 @@ export function LogsScreen() {
         <div className="card">
           <h2>Open a log file (.pslog)</h2>
           <FilePicker key={pulled?.path ?? ''} label="Log file" extensions={['.pslog']} onPick={open} initialDir={dataDir || undefined} />
-          {root ? (
-            <p className="muted small">Certificates are checked against {root} (set on the Verify screen).</p>
-          ) : (
-            <p className="muted small">No supplier root key set (Verify screen): the certificate chain is not checked.</p>
-          )}
+          <RootKeyChoice
+            storageKey={ROOT_KEY}
+            value={root}
+            onChange={setRoot}
+            initialDir={dataDir || undefined}
+            unset="No supplier root key chosen: the device certificate is not checked."
+          />
         </div>
       </div>
       {busy && <p role="status">{busy}</p>}

@@ -9,6 +9,11 @@
  * would still extract, or data before, between or after the entries), and sizes or compression
  * ratios beyond sane limits. Inflation then stops at the declared size, and every
  * entry's CRC-32 is checked.
+ *
+ * The archive is read through a ByteSource (range reads): a package on disk is vetted by reading
+ * its end record, central directory and local headers only, and an entry is streamed in chunks
+ * (`open`), so a package of any size is checked in bounded memory. `openZip(bytes)` is the same
+ * reader over bytes already in memory.
  */
 import { Inflate } from 'fflate';
 import { DecodeError, PackscopeError } from '../errors.js';
@@ -86,60 +91,103 @@ export function unsafeNameReason(name: string): string | null {
   return null;
 }
 
+/** Random access to the bytes of an archive: a file handle on the host, a buffer in memory. */
+export interface ByteSource {
+  readonly size: number;
+  /** Exactly `length` bytes at `offset` (the caller keeps inside `size`); may be a view. */
+  read(offset: number, length: number): Uint8Array;
+}
+
+export function bytesSource(bytes: Uint8Array): ByteSource {
+  return { size: bytes.length, read: (offset, length) => bytes.subarray(offset, offset + length) };
+}
+
+/** Pulls an entry's content chunk by chunk: null at the end, after its size and CRC-32 were checked. */
+export interface EntryReader {
+  next(): Uint8Array | null;
+}
+
+/** Largest central directory read (a package lists a few dozen files). */
+const MAX_CENTRAL_DIRECTORY = 64 << 20;
+/** Compressed bytes inflated per step: bounds what one step can expand to. */
+const INFLATE_STEP = 64 * 1024;
+/** Bytes read from the source per step. */
+const READ_STEP = 1 << 20;
+
 /**
  * Parses and vets the archive. Throws DecodeError for bytes that are not a ZIP this reader
  * understands and UnsafeArchiveError for archives that must not be extracted.
  */
 export function openZip(bytes: Uint8Array, limits: ZipLimits = DEFAULT_ZIP_LIMITS): ZipArchive {
-  const n = bytes.length;
+  return openZipSource(bytesSource(bytes), limits);
+}
+
+export interface ZipSourceArchive extends ZipArchive {
+  /** Streams one entry (bounded memory whatever its size). */
+  open(entry: ZipEntry): EntryReader;
+}
+
+/** The same vetting as openZip, over range reads: only the end record, directory and headers are read. */
+export function openZipSource(src: ByteSource, limits: ZipLimits = DEFAULT_ZIP_LIMITS): ZipSourceArchive {
+  const n = src.size;
   if (n < 22) throw new DecodeError('not a ZIP archive (too short)');
+  const at = (offset: number, length: number): Uint8Array => {
+    if (offset < 0 || offset + length > n) throw new DecodeError(`archive ends before offset ${offset + length}`);
+    return src.read(offset, length);
+  };
   // The end-of-central-directory record: its comment must run exactly to the end of the file,
   // so appended data (or a second, hidden archive) cannot hide behind it.
+  const tailStart = Math.max(0, n - 22 - 0xffff);
+  const tail = at(tailStart, n - tailStart);
   let eocd = -1;
-  for (let o = n - 22; o >= Math.max(0, n - 22 - 0xffff); o--) {
-    if (rd32(bytes, o) === SIG_EOCD && o + 22 + rd16(bytes, o + 20) === n) {
+  for (let o = n - 22; o >= tailStart; o--) {
+    const t = o - tailStart;
+    if (rd32(tail, t) === SIG_EOCD && o + 22 + rd16(tail, t + 20) === n) {
       eocd = o;
       break;
     }
   }
   if (eocd < 0) throw new DecodeError('not a ZIP archive (no end-of-central-directory record)');
-  const disk = rd16(bytes, eocd + 4);
-  const cdDisk = rd16(bytes, eocd + 6);
-  const onDisk = rd16(bytes, eocd + 8);
-  const total = rd16(bytes, eocd + 10);
-  const cdSize = rd32(bytes, eocd + 12);
-  const cdOffset = rd32(bytes, eocd + 16);
-  if (eocd >= 20 && rd32(bytes, eocd - 20) === SIG_ZIP64_LOCATOR) throw new UnsafeArchiveError('ZIP64 archives are not accepted');
+  const e0 = eocd - tailStart;
+  const disk = rd16(tail, e0 + 4);
+  const cdDisk = rd16(tail, e0 + 6);
+  const onDisk = rd16(tail, e0 + 8);
+  const total = rd16(tail, e0 + 10);
+  const cdSize = rd32(tail, e0 + 12);
+  const cdOffset = rd32(tail, e0 + 16);
+  if (eocd >= 20 && rd32(at(eocd - 20, 4), 0) === SIG_ZIP64_LOCATOR) throw new UnsafeArchiveError('ZIP64 archives are not accepted');
   if (total === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) {
     throw new UnsafeArchiveError('ZIP64 archives are not accepted');
   }
   if (disk !== 0 || cdDisk !== 0 || onDisk !== total) throw new DecodeError('multi-disk ZIP archives are not supported');
   if (total > limits.maxEntries) throw new UnsafeArchiveError(`archive has ${total} entries, more than the limit of ${limits.maxEntries}`);
   if (cdOffset + cdSize !== eocd) throw new DecodeError('central directory does not end where the end record begins');
+  if (cdSize > MAX_CENTRAL_DIRECTORY) throw new UnsafeArchiveError(`central directory of ${cdSize} bytes, more than the limit of ${MAX_CENTRAL_DIRECTORY}`);
+  const cd = at(cdOffset, cdSize).slice();
 
   const entries: ZipEntry[] = [];
   const seen = new Map<string, string>();
   const spans: { start: number; end: number; name: string }[] = [];
   let totalSize = 0;
-  let o = cdOffset;
+  let o = 0;
   for (let i = 0; i < total; i++) {
-    if (o + 46 > eocd || rd32(bytes, o) !== SIG_CENTRAL) throw new DecodeError(`central directory entry ${i} is damaged`);
-    const madeBy = rd16(bytes, o + 4) >> 8;
-    const flags = rd16(bytes, o + 8);
-    const method = rd16(bytes, o + 10);
-    const crc = rd32(bytes, o + 16);
-    const csize = rd32(bytes, o + 20);
-    const usize = rd32(bytes, o + 24);
-    const nameLen = rd16(bytes, o + 28);
-    const extraLen = rd16(bytes, o + 30);
-    const commentLen = rd16(bytes, o + 32);
-    const diskStart = rd16(bytes, o + 34);
-    const external = rd32(bytes, o + 38);
-    const localOffset = rd32(bytes, o + 42);
+    if (o + 46 > cdSize || rd32(cd, o) !== SIG_CENTRAL) throw new DecodeError(`central directory entry ${i} is damaged`);
+    const madeBy = rd16(cd, o + 4) >> 8;
+    const flags = rd16(cd, o + 8);
+    const method = rd16(cd, o + 10);
+    const crc = rd32(cd, o + 16);
+    const csize = rd32(cd, o + 20);
+    const usize = rd32(cd, o + 24);
+    const nameLen = rd16(cd, o + 28);
+    const extraLen = rd16(cd, o + 30);
+    const commentLen = rd16(cd, o + 32);
+    const diskStart = rd16(cd, o + 34);
+    const external = rd32(cd, o + 38);
+    const localOffset = rd32(cd, o + 42);
     const o0 = o;
     const end = o + 46 + nameLen + extraLen + commentLen;
-    if (end > eocd) throw new DecodeError(`central directory entry ${i} runs past the directory`);
-    const nameBytes = bytes.subarray(o + 46, o + 46 + nameLen);
+    if (end > cdSize) throw new DecodeError(`central directory entry ${i} runs past the directory`);
+    const nameBytes = cd.subarray(o + 46, o + 46 + nameLen);
     const name = utf8Decode(nameBytes);
     o = end;
 
@@ -193,29 +241,29 @@ export function openZip(bytes: Uint8Array, limits: ZipLimits = DEFAULT_ZIP_LIMIT
     }
 
     // The local header must agree with the central directory.
-    if (localOffset + 30 > cdOffset || rd32(bytes, localOffset) !== SIG_LOCAL) {
-      throw new DecodeError(`entry "${printable(name)}": local header missing`);
-    }
-    const lFlags = rd16(bytes, localOffset + 6);
-    const lMethod = rd16(bytes, localOffset + 8);
-    const lNameLen = rd16(bytes, localOffset + 26);
-    const lExtraLen = rd16(bytes, localOffset + 28);
-    const lName = bytes.subarray(localOffset + 30, localOffset + 30 + lNameLen);
+    if (localOffset + 30 > cdOffset) throw new DecodeError(`entry "${printable(name)}": local header missing`);
+    const local = at(localOffset, 30);
+    if (rd32(local, 0) !== SIG_LOCAL) throw new DecodeError(`entry "${printable(name)}": local header missing`);
+    const lFlags = rd16(local, 6);
+    const lMethod = rd16(local, 8);
+    const lNameLen = rd16(local, 26);
+    const lExtraLen = rd16(local, 28);
+    const lName = localOffset + 30 + lNameLen <= cdOffset ? at(localOffset + 30, lNameLen) : new Uint8Array(0);
     // Every field the two headers share must agree: a difference means the archive was edited
     // outside a ZIP tool, or two readers could see two different archives.
-    const sameFixed = bytesEqual(bytes.subarray(localOffset + 4, localOffset + 14), bytes.subarray(o0 + 6, o0 + 16));
+    const sameFixed = bytesEqual(local.subarray(4, 14), cd.subarray(o0 + 6, o0 + 16));
     if (lMethod !== method || lNameLen !== nameLen || !bytesEqual(lName, nameBytes) || (lFlags & 0x41) !== 0 || lFlags !== flags || !sameFixed) {
       throw new UnsafeArchiveError(`entry "${printable(name)}": local header disagrees with the central directory`);
     }
     if ((lFlags & 0x08) === 0) {
-      if (rd32(bytes, localOffset + 14) !== crc || rd32(bytes, localOffset + 18) !== csize || rd32(bytes, localOffset + 22) !== usize) {
+      if (rd32(local, 14) !== crc || rd32(local, 18) !== csize || rd32(local, 22) !== usize) {
         throw new UnsafeArchiveError(`entry "${printable(name)}": local header sizes disagree with the central directory`);
       }
     }
     const dataOffset = localOffset + 30 + lNameLen + lExtraLen;
     if (dataOffset + csize > cdOffset) throw new DecodeError(`entry "${printable(name)}": data runs past the central directory`);
     let entryEnd = dataOffset + csize;
-    if (lFlags & 0x08) entryEnd += dataDescriptorLength(bytes, entryEnd, cdOffset, crc, csize, usize, name);
+    if (lFlags & 0x08) entryEnd += dataDescriptorLength(at(entryEnd, Math.min(16, cdOffset - entryEnd)), entryEnd, crc, csize, usize, name);
     spans.push({ start: localOffset, end: entryEnd, name });
 
     if (isDirName) {
@@ -224,18 +272,89 @@ export function openZip(bytes: Uint8Array, limits: ZipLimits = DEFAULT_ZIP_LIMIT
     }
     entries.push({ name, method: method as 0 | 8, compressedSize: csize, size: usize, crc32: crc, mode, dataOffset });
   }
-  if (o !== eocd) throw new DecodeError('central directory size does not match its entries');
-  checkContiguous(bytes, spans, cdOffset);
+  if (o !== cdSize) throw new DecodeError('central directory size does not match its entries');
+  checkContiguous(at, spans, cdOffset);
 
+  const open = (entry: ZipEntry): EntryReader => entryReader(src, entry);
   return {
     entries,
+    open,
     read(entry: ZipEntry): Uint8Array {
-      const data = bytes.subarray(entry.dataOffset, entry.dataOffset + entry.compressedSize);
-      let out: Uint8Array;
-      if (entry.method === 0) out = data.slice();
-      else out = inflateBounded(data, entry.size, entry.name);
-      if (crc32(out) !== entry.crc32) throw new DecodeError(`entry "${printable(entry.name)}": CRC-32 mismatch`);
+      const out = new Uint8Array(entry.size);
+      const r = open(entry);
+      let p = 0;
+      for (let c = r.next(); c !== null; c = r.next()) {
+        out.set(c, p);
+        p += c.length;
+      }
       return out;
+    },
+  };
+}
+
+/**
+ * Streams an entry: stored data in READ_STEP slices, deflated data inflated INFLATE_STEP compressed
+ * bytes at a time. Inflation fails as soon as the stream wants more than the declared size, and
+ * the CRC-32 is checked when the last chunk has been handed out.
+ */
+function entryReader(src: ByteSource, entry: ZipEntry): EntryReader {
+  let pos = 0;
+  let produced = 0;
+  let crc = 0;
+  let done = false;
+  const queue: Uint8Array[] = [];
+  let over = false;
+  const inf =
+    entry.method === 8
+      ? new Inflate((chunk) => {
+          if (over) return;
+          if (produced + chunk.length > entry.size) {
+            over = true;
+            return;
+          }
+          produced += chunk.length;
+          queue.push(chunk);
+        })
+      : null;
+  const end = (): null => {
+    done = true;
+    if (entry.method === 8 && produced !== entry.size) {
+      throw new DecodeError(`entry "${printable(entry.name)}": inflated to ${produced} bytes, ${entry.size} declared`);
+    }
+    if (crc >>> 0 !== entry.crc32) throw new DecodeError(`entry "${printable(entry.name)}": CRC-32 mismatch`);
+    return null;
+  };
+  return {
+    next(): Uint8Array | null {
+      if (done) return null;
+      if (!inf) {
+        if (pos >= entry.compressedSize) return end();
+        const n = Math.min(READ_STEP, entry.compressedSize - pos);
+        const chunk = src.read(entry.dataOffset + pos, n);
+        pos += n;
+        crc = crc32(chunk, crc);
+        return chunk;
+      }
+      while (queue.length === 0) {
+        if (pos >= entry.compressedSize && pos > 0) return end();
+        const n = Math.min(INFLATE_STEP, entry.compressedSize - pos);
+        const data = n > 0 ? src.read(entry.dataOffset + pos, n) : new Uint8Array(0);
+        pos += n;
+        const last = pos >= entry.compressedSize;
+        try {
+          inf.push(data, last);
+        } catch (e) {
+          throw new DecodeError(`entry "${printable(entry.name)}": corrupt deflate data (${(e as Error).message})`);
+        }
+        if (over) throw new UnsafeArchiveError(`entry "${printable(entry.name)}" inflates beyond its declared size`);
+        if (last && queue.length === 0) {
+          pos = Math.max(pos, 1);
+          return end();
+        }
+      }
+      const chunk = queue.shift()!;
+      crc = crc32(chunk, crc);
+      return chunk;
     },
   };
 }
@@ -246,17 +365,9 @@ export function openZip(bytes: Uint8Array, limits: ZipLimits = DEFAULT_ZIP_LIMIT
  * and real size, optionally preceded by the signature PK\x07\x08. It must agree with the central
  * directory.
  */
-function dataDescriptorLength(bytes: Uint8Array, at: number, limit: number, crc: number, csize: number, usize: number, name: string): number {
-  if (
-    at + 16 <= limit &&
-    rd32(bytes, at) === SIG_DATA_DESCRIPTOR &&
-    rd32(bytes, at + 4) === crc &&
-    rd32(bytes, at + 8) === csize &&
-    rd32(bytes, at + 12) === usize
-  ) {
-    return 16;
-  }
-  if (at + 12 <= limit && rd32(bytes, at) === crc && rd32(bytes, at + 4) === csize && rd32(bytes, at + 8) === usize) return 12;
+function dataDescriptorLength(d: Uint8Array, at: number, crc: number, csize: number, usize: number, name: string): number {
+  if (d.length >= 16 && rd32(d, 0) === SIG_DATA_DESCRIPTOR && rd32(d, 4) === crc && rd32(d, 8) === csize && rd32(d, 12) === usize) return 16;
+  if (d.length >= 12 && rd32(d, 0) === crc && rd32(d, 4) === csize && rd32(d, 8) === usize) return 12;
   throw new DecodeError(`entry "${printable(name)}": data descriptor at offset ${at} is missing or disagrees with the central directory`);
 }
 
@@ -267,55 +378,27 @@ function dataDescriptorLength(bytes: Uint8Array, at: number, limit: number, crc:
  * hidden local entry, which a reader that walks local headers (streaming unzip, some antivirus and
  * mail filters) would extract although the central directory, and so this reader, never lists it.
  */
-function checkContiguous(bytes: Uint8Array, spans: { start: number; end: number; name: string }[], cdOffset: number): void {
+function checkContiguous(at: (offset: number, length: number) => Uint8Array, spans: { start: number; end: number; name: string }[], cdOffset: number): void {
   spans.sort((a, b) => a.start - b.start);
-  let at = 0;
+  let pos = 0;
   let prev: string | null = null;
   for (const s of spans) {
-    if (s.start < at) {
+    if (s.start < pos) {
       throw new UnsafeArchiveError(`entries "${printable(prev!)}" and "${printable(s.name)}" overlap (at offset ${s.start})`);
     }
-    if (s.start > at)
-      unlisted(bytes, at, s.start, prev === null ? 'before the first entry' : `between entries "${printable(prev)}" and "${printable(s.name)}"`);
-    at = s.end;
+    if (s.start > pos) unlisted(at, pos, s.start, prev === null ? 'before the first entry' : `between entries "${printable(prev)}" and "${printable(s.name)}"`);
+    pos = s.end;
     prev = s.name;
   }
-  if (at < cdOffset)
-    unlisted(bytes, at, cdOffset, prev === null ? 'before the central directory' : `between the last entry "${printable(prev)}" and the central directory`);
+  if (pos < cdOffset)
+    unlisted(at, pos, cdOffset, prev === null ? 'before the central directory' : `between the last entry "${printable(prev)}" and the central directory`);
 }
 
-function unlisted(bytes: Uint8Array, from: number, to: number, where: string): never {
-  if (to - from >= 4 && rd32(bytes, from) === SIG_LOCAL) {
+function unlisted(at: (offset: number, length: number) => Uint8Array, from: number, to: number, where: string): never {
+  if (to - from >= 4 && rd32(at(from, 4), 0) === SIG_LOCAL) {
     throw new UnsafeArchiveError(`a local entry at offset ${from}, ${where}, is missing from the central directory (a hidden entry)`);
   }
   throw new DecodeError(`${to - from} bytes at offset ${from}, ${where}, belong to no entry`);
-}
-
-/** Inflates into a buffer of the declared size and fails as soon as the stream wants more. */
-function inflateBounded(data: Uint8Array, size: number, name: string): Uint8Array {
-  const out = new Uint8Array(size);
-  let o = 0;
-  let over = false;
-  const inf = new Inflate((chunk) => {
-    if (over) return;
-    if (o + chunk.length > size) {
-      over = true;
-      return;
-    }
-    out.set(chunk, o);
-    o += chunk.length;
-  });
-  try {
-    // Pushed in slices so an entry that lies about its size is stopped early, not after inflating it all.
-    const step = 64 * 1024;
-    for (let i = 0; i < data.length && !over; i += step) inf.push(data.subarray(i, Math.min(data.length, i + step)), i + step >= data.length);
-    if (data.length === 0) inf.push(new Uint8Array(0), true);
-  } catch (e) {
-    throw new DecodeError(`entry "${printable(name)}": corrupt deflate data (${(e as Error).message})`);
-  }
-  if (over) throw new UnsafeArchiveError(`entry "${printable(name)}" inflates beyond its declared size`);
-  if (o !== size) throw new DecodeError(`entry "${printable(name)}": inflated to ${o} bytes, ${size} declared`);
-  return out;
 }
 
 function printable(name: string): string {

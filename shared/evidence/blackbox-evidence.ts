@@ -15,12 +15,14 @@ import { DecodeError, isPackscopeError } from '../errors.js';
 import type { LogRecord } from '../types/domain.js';
 import { bytesEqual, fromHex, toHex, utf8Decode, utf8Encode } from '../util/bytes.js';
 import { decodeCertificate, parsePublicKeyPem, spkiFromPoint, verifyCertificate, type DeviceCertificate } from '../blackbox/certificate.js';
-import { decodeSegments } from '../blackbox/decoder.js';
-import { segmentRecords } from '../blackbox/segment.js';
+import { SegmentStreamDecoder, type DecodedItem } from '../blackbox/decoder.js';
+import { segmentRecordArray } from '../blackbox/segment.js';
+import { hashedRange } from '../blackbox/format.js';
 import {
   ATTESTATION_NONE,
   ChainVerifier,
   checkpointSegment,
+  nobleVerifier,
   verifyCheckpoint,
   type Checkpoint,
   type SignatureVerifier,
@@ -29,9 +31,19 @@ import {
 import type { ParsedSegment } from '../blackbox/segment.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { canonicalJson } from '../codec/canonical-json.js';
-import type { AttestedExtent, DecodedEvidence, EvidenceCheck, EvidenceDecoder } from './device-evidence.js';
+import type {
+  AttestedExtent,
+  DecodedEvidence,
+  EvidenceCheck,
+  EvidenceDecoder,
+  EvidenceRecordSink,
+  EvidenceStream,
+  EvidenceSummary,
+  SegmentPass,
+} from './device-evidence.js';
 import type { LogGap } from '../warranty/evaluation.js';
 import { formatPath } from '../util/json-path.js';
+import type { ByteSource } from '../codec/zip.js';
 
 export const DEVICE_FILES = {
   identity: 'identity.json',
@@ -93,12 +105,16 @@ export interface DeviceEvidenceParts {
   checkpoint: Checkpoint | null;
 }
 
+/** The same parts with the closed segments in memory or read in ranges (a .pslog on disk). */
+export type StreamedEvidenceParts = Omit<DeviceEvidenceParts, 'segments'> & { segments: Uint8Array | ByteSource };
+
 /** The device/ files of a package from the parts of a pulled log. */
-export function deviceFiles(parts: DeviceEvidenceParts): Map<string, Uint8Array> {
+export function deviceFiles(parts: StreamedEvidenceParts): Map<string, Uint8Array> {
   const files = new Map<string, Uint8Array>();
   files.set(DEVICE_FILES.identity, utf8Encode(canonicalJson(PulledIdentitySchema.parse(parts.identity))));
   if (parts.certificate) files.set(DEVICE_FILES.certificate, parts.certificate);
-  files.set(DEVICE_FILES.segments, parts.segments);
+  const seg = parts.segments;
+  files.set(DEVICE_FILES.segments, seg instanceof Uint8Array ? seg : seg.read(0, seg.size));
   if (parts.checkpoint) {
     const cp = parts.checkpoint;
     files.set(
@@ -151,13 +167,423 @@ function signed(seg: ParsedSegment): boolean {
   return seg.trailer !== null && seg.trailer.signature.some((b) => b !== 0);
 }
 
+/** Gaps listed (the rest are counted): the evaluation shows the first few, the count says how many. */
+const GAP_LIST_LIMIT = 1000;
+
 /**
- * Decodes device/ files; `verify` may be a faster host implementation of P-256 verification.
+ * Counters seen, as sorted disjoint intervals: a ring of segments read in order is one interval,
+ * whatever its length, so knowing which attested counters are present costs no per-segment memory.
+ */
+class CounterSet {
+  private readonly lo: number[] = [];
+  private readonly hi: number[] = [];
+
+  add(c: number): void {
+    const n = this.lo.length;
+    if (n && c >= this.lo[n - 1]! && c <= this.hi[n - 1]! + 1) {
+      if (c > this.hi[n - 1]!) this.hi[n - 1] = c;
+      return;
+    }
+    let i = 0;
+    while (i < n && this.hi[i]! + 1 < c) i++;
+    if (i < n && c >= this.lo[i]! - 1 && c <= this.hi[i]! + 1) {
+      this.lo[i] = Math.min(this.lo[i]!, c);
+      this.hi[i] = Math.max(this.hi[i]!, c);
+      if (i + 1 < n && this.hi[i]! + 1 >= this.lo[i + 1]!) {
+        this.hi[i] = Math.max(this.hi[i]!, this.hi[i + 1]!);
+        this.lo.splice(i + 1, 1);
+        this.hi.splice(i + 1, 1);
+      }
+      return;
+    }
+    this.lo.splice(i, 0, c);
+    this.hi.splice(i, 0, c);
+  }
+
+  /** Counters in [from, to] not in the set: how many, and the first `limit` of them. */
+  missing(from: number, to: number, limit: number): { count: number; list: number[] } {
+    const list: number[] = [];
+    let count = 0;
+    let c = from;
+    const gap = (a: number, b: number) => {
+      if (b < a) return;
+      count += b - a + 1;
+      for (let k = a; k <= b && list.length < limit; k++) list.push(k);
+    };
+    for (let i = 0; i < this.lo.length && c <= to; i++) {
+      if (this.hi[i]! < c) continue;
+      gap(c, Math.min(to, this.lo[i]! - 1));
+      c = this.hi[i]! + 1;
+    }
+    gap(c, to);
+    return { count, list };
+  }
+}
+
+/**
+ * Decodes device/ evidence as a stream: the small files up front, then the closed segments
+ * (device/segments.bin) in chunks of any size, records handed to a sink as they decode. State is
+ * bounded whatever the length of the log: counters seen are kept as intervals, segment hashes only
+ * for the attested oldest and newest, lists of gaps and issues are capped and counted, and
+ * per-segment signature checks deferred behind an attested chain head are made, only when the
+ * chain turns out not to be bound, in a second pass over the segments.
  *
  * Device evidence must carry the device certificate and a checkpoint in which the board attests its
  * extent; every segment from the attested oldest to the attested newest must be in the package.
  * Rated capacity, chemistry and cell count come only from the certificate (identity.json is what the
  * customer's machine wrote: display only).
+ */
+export class DeviceEvidenceStream implements EvidenceStream {
+  private readonly identity: PulledIdentity;
+  private readonly cert: DeviceCertificate | null;
+  private readonly checks: EvidenceCheck[] = [];
+  private readonly chain: ChainVerifier | null;
+  private readonly cp: Checkpoint | null;
+  readonly nominalCapacityAh: number | null;
+  readonly chemistry: string | null;
+  private readonly decoder = new SegmentStreamDecoder();
+  private readonly present = new CounterSet();
+  private readonly gaps: LogGap[] = [];
+  private gapCount = 0;
+  private sigIssues = 0;
+  private sigFirst: VerifyIssue | null = null;
+  private chainIssues = 0;
+  private chainFirst: VerifyIssue | null = null;
+  private deferredDropped = 0;
+  private segments = 0;
+  private signedSegments = 0;
+  private damagedBytes = 0;
+  private segmentSize = 0;
+  private tempLabels: string[] | null = null;
+  private cells: number | null = null;
+  private oldestTime: number | null = null;
+  private count = 0;
+  private lastIndex: number | null = null;
+  private lastT: number | null = null;
+  private finished = false;
+
+  constructor(
+    files: ReadonlyMap<string, Uint8Array>,
+    trust: { rootPublicKeyPem: string | null },
+    private readonly sink: EvidenceRecordSink,
+    private readonly opts: { verify?: SignatureVerifier; hash?: (data: Uint8Array) => Uint8Array; hasSegments?: boolean; recordsOnly?: boolean } = {},
+  ) {
+    const known = new Set<string>(Object.values(DEVICE_FILES));
+    const unknown = [...files.keys()].filter((n) => !known.has(n));
+    if (unknown.length) throw new DecodeError(`unexpected device files: ${unknown.join(', ')}`);
+    const idBytes = files.get(DEVICE_FILES.identity);
+    if (!idBytes) throw new DecodeError(`device/${DEVICE_FILES.identity} is missing`);
+    this.identity = parseJson(idBytes, PulledIdentitySchema, `device/${DEVICE_FILES.identity}`);
+    if (!(opts.hasSegments ?? files.has(DEVICE_FILES.segments))) throw new DecodeError(`device/${DEVICE_FILES.segments} is missing`);
+
+    const certBytes = files.get(DEVICE_FILES.certificate) ?? null;
+    let cert: DeviceCertificate | null = null;
+    if (certBytes) {
+      cert = decodeCertificate(certBytes);
+      if (trust.rootPublicKeyPem !== null) {
+        try {
+          verifyCertificate(cert, parsePublicKeyPem(trust.rootPublicKeyPem).spki);
+          this.checks.push({ id: 'device-certificate', ok: true, detail: `${cert.model} ${cert.serial} certified by the given root` });
+        } catch (e) {
+          this.checks.push({ id: 'device-certificate', ok: false, detail: isPackscopeError(e) ? e.message : String(e) });
+        }
+      }
+      if (cert.serial !== this.identity.serial || cert.model !== this.identity.model) {
+        this.checks.push({
+          id: 'device-identity',
+          ok: false,
+          detail: `identity.json names ${this.identity.model} ${this.identity.serial}, the certificate ${cert.model} ${cert.serial}`,
+        });
+      }
+    }
+    this.cert = cert;
+    this.nominalCapacityAh = cert && cert.version >= 2 && cert.ratedCapacityAh !== null && cert.ratedCapacityAh > 0 ? cert.ratedCapacityAh : null;
+    this.chemistry = cert && cert.version >= 2 && cert.chemistry ? cert.chemistry : null;
+    this.chain =
+      cert && !opts.recordsOnly
+        ? new ChainVerifier({
+            publicKey: cert.devicePublicKey,
+            serial: cert.serial,
+            deferSignatures: true,
+            ...(opts.verify ? { verify: opts.verify } : {}),
+            ...(opts.hash ? { hash: opts.hash } : {}),
+          })
+        : null;
+
+    // The checkpoint is read before the segments: its attestation says which segment hashes and
+    // times the extent check needs, so nothing else has to be kept per segment.
+    const cpBytes = files.get(DEVICE_FILES.checkpoint);
+    this.cp = null;
+    if (cpBytes) {
+      const j = parseJson(cpBytes, CheckpointJson, `device/${DEVICE_FILES.checkpoint}`);
+      const prefix = files.get(DEVICE_FILES.openSegment);
+      if (!prefix) throw new DecodeError(`device/${DEVICE_FILES.openSegment} is missing`);
+      const a = j.attestation;
+      this.cp = {
+        counter: j.counter,
+        recordCount: j.recordCount,
+        nonce: fromHex(j.nonce),
+        signature: fromHex(j.signature),
+        prefix,
+        segmentSize: j.segmentSize,
+        attestation: a
+          ? {
+              oldestCounter: a.oldestCounter ?? ATTESTATION_NONE,
+              oldestHash: fromHex(a.oldestHash),
+              newestCounter: a.newestCounter ?? ATTESTATION_NONE,
+              newestHash: fromHex(a.newestHash),
+              boardTimeMs: a.boardTimeMs,
+              bootCount: a.bootCount,
+            }
+          : null,
+      };
+    }
+  }
+
+  /** Records decoded so far. */
+  get records(): number {
+    return this.count;
+  }
+
+  /** The next bytes of device/segments.bin. */
+  push(chunk: Uint8Array): void {
+    for (const item of this.decoder.push(chunk)) this.item(item);
+  }
+
+  private gap(reason: string): void {
+    this.gapCount++;
+    if (this.gaps.length < GAP_LIST_LIMIT) this.gaps.push({ afterIndex: this.lastIndex, reason });
+  }
+
+  private issue(i: VerifyIssue): void {
+    if (SIGNATURE_ISSUES.has(i.kind)) {
+      this.sigIssues++;
+      this.sigFirst ??= i;
+    } else if (CHAIN_ISSUES.has(i.kind)) {
+      this.chainIssues++;
+      this.chainFirst ??= i;
+    }
+  }
+
+  private schema(seg: ParsedSegment): void {
+    if (this.tempLabels !== null) return;
+    this.tempLabels = seg.header.schema.tempLabels;
+    this.cells = seg.header.schema.cells;
+    this.sink.schema?.(this.cells, this.tempLabels);
+  }
+
+  private emit(seg: ParsedSegment, limit?: number): void {
+    const rs = segmentRecordArray(seg, this.count, limit);
+    if (!rs.length) return;
+    this.count += rs.length;
+    const last = rs[rs.length - 1]!;
+    this.lastIndex = last.index;
+    this.lastT = last.t;
+    this.sink.records(rs);
+  }
+
+  private item(item: DecodedItem): void {
+    const chain = this.chain;
+    if (item.kind === 'damage') {
+      this.damagedBytes += item.length;
+      this.gap(`damaged data at byte ${item.offset} (${item.length} bytes): ${item.error.message}`);
+      if (chain) chain.addDamage(item.offset, item.length, item.error);
+      return;
+    }
+    const seg = item.segment;
+    const c = seg.header.counter;
+    this.segments++;
+    this.segmentSize = seg.header.segmentSize;
+    if (signed(seg)) this.signedSegments++;
+    const a = this.cp?.attestation;
+    if (a && c === a.oldestCounter && this.oldestTime === null) this.oldestTime = seg.header.rtcMs;
+    if (chain) {
+      for (const i of chain.addSegment(seg, item.offset)) {
+        this.issue(i);
+        if (i.kind === 'gap') this.gap(i.message);
+      }
+      // Only presence matters for counters other than the attested ends; signatures deferred
+      // behind the chain head are re-read in a second pass if the head turns out not to bind them.
+      if (chain.hashes.has(c)) {
+        this.present.add(c);
+        if (!a || (c !== a.oldestCounter && c !== a.newestCounter)) chain.hashes.delete(c);
+      }
+      this.deferredDropped += chain.settleDeferred();
+    }
+    this.schema(seg);
+    this.emit(seg);
+  }
+
+  /**
+   * Ends the closed segments: checks the checkpoint and the attested extent, decodes the open
+   * segment's records, and settles the deferred signature checks (`again` streams the closed
+   * segments a second time when they must be checked one by one).
+   */
+  finish(again: SegmentPass): EvidenceSummary {
+    if (this.finished) throw new Error('DeviceEvidenceStream.finish called twice');
+    this.finished = true;
+    for (const item of this.decoder.finish()) this.item(item);
+    const { chain, cert, cp, checks } = this;
+    let extent: AttestedExtent | null = null;
+    let checkpointOk = false;
+    if (cp) {
+      if (chain && cert) {
+        const cpIssues = verifyCheckpoint(chain, cp, cert.devicePublicKey, undefined, this.opts.verify);
+        for (const i of cpIssues) this.issue(i);
+        checkpointOk = cpIssues.length === 0;
+      }
+      if (cp.attestation) extent = this.attestedExtent(cp, this.segmentSize || cp.segmentSize);
+      try {
+        const seg = checkpointSegment(cp);
+        this.segments++;
+        this.schema(seg);
+        this.emit(seg, cp.recordCount);
+      } catch (e) {
+        this.gap(`open segment does not decode: ${(e as Error).message}`);
+      }
+    }
+    if (chain) {
+      // Per-segment signatures are redundant where the attested chain head binds an unbroken chain:
+      // check them only when something is missing, broken or unattested.
+      const s = chain.summary();
+      const bound =
+        checkpointOk &&
+        extent !== null &&
+        extent.unreadableCount === 0 &&
+        s.missingSegments === 0 &&
+        !s.issues.some((i) => i.kind === 'damage' || CHAIN_ISSUES.has(i.kind) || i.kind === 'hash');
+      if (!bound && this.deferredDropped > 0) this.checkSignatures(again);
+    }
+
+    let signature: DecodedEvidence['signature'];
+    if (!cert) {
+      signature = 'unsigned';
+      if (this.signedSegments > 0 || cp) {
+        // Segments signed by a device key, or a device checkpoint, without the certificate that names the key.
+        checks.push({
+          id: 'device-certificate',
+          ok: false,
+          detail: `the device certificate is missing although ${this.signedSegments} segment(s)${cp ? ' and a checkpoint' : ''} carry device signatures: device evidence cannot be checked without it`,
+        });
+      } else {
+        checks.push({ id: 'segment-signatures', ok: true, detail: 'desktop recording: no device signatures, evaluated as unsigned data' });
+      }
+    } else {
+      if (!cp) checks.push({ id: 'extent', ok: false, detail: "no signed checkpoint: nothing proves how much of the board's history the package holds" });
+      else if (!extent)
+        checks.push({
+          id: 'extent',
+          ok: false,
+          detail: "the checkpoint does not attest the board's extent (first checkpoint format): pull the log again with this PackScope",
+        });
+      signature = this.sigIssues ? 'invalid' : 'valid';
+      checks.push(
+        this.sigIssues
+          ? { id: 'segment-signatures', ok: false, detail: `${this.sigIssues} problem(s); first: ${this.sigFirst!.message}` }
+          : {
+              id: 'segment-signatures',
+              ok: true,
+              detail: `${this.segments} segment(s) bound to the device key${cp ? ' through the signed checkpoint' : ''}`,
+            },
+      );
+      checks.push(
+        this.chainIssues
+          ? { id: 'segment-chain', ok: false, detail: `${this.chainIssues} break(s); first: ${this.chainFirst!.message}` }
+          : {
+              id: 'segment-chain',
+              ok: true,
+              detail: this.gapCount ? `hash chain intact where present; ${this.gapCount} gap(s) reported in the evaluation` : 'hash chain continuous',
+            },
+      );
+    }
+
+    const id = this.identity;
+    return {
+      device: {
+        serial: cert?.serial ?? id.serial,
+        model: cert?.model ?? id.model,
+        firmwareVersion: id.firmwareVersion || null,
+        hardwareRevision: id.hardwareRevision || null,
+        publicKeyFingerprint: cert ? toHex(sha256(spkiFromPoint(cert.devicePublicKey))) : null,
+        nominalCapacityAh: this.nominalCapacityAh,
+        chemistry: this.chemistry,
+        cellCount: this.cells ?? (id.cellCount || null),
+        temperatureLabels: this.tempLabels,
+      },
+      extent,
+      source: cert ? 'device' : 'desktop',
+      signature,
+      gaps: this.gaps,
+      gapCount: this.gapCount,
+      segments: this.segments,
+      recordCount: this.count,
+      lastRecordT: this.lastT,
+      checks,
+    };
+  }
+
+  /**
+   * The deferred per-segment signature checks, on a second pass: the segments whose hash verified,
+   * in log order, as ChainVerifier.verifyDeferred would make them.
+   */
+  private checkSignatures(again: SegmentPass): void {
+    const chain = this.chain!;
+    const key = this.cert!.devicePublicKey;
+    const verify = this.opts.verify ?? nobleVerifier;
+    const hash = this.opts.hash ?? sha256;
+    const d = new SegmentStreamDecoder();
+    const check = (items: DecodedItem[]) => {
+      for (const item of items) {
+        if (item.kind !== 'segment' || !item.segment.trailer) continue;
+        const seg = item.segment;
+        const message = hashedRange(seg.bytes);
+        const digest = hash(message);
+        if (!bytesEqual(digest, seg.trailer!.sha256)) continue;
+        if (!verify(seg.trailer!.signature, digest, key, message)) {
+          const c = seg.header.counter;
+          this.issue(chain.addIssue({ kind: 'signature', segment: c, message: `segment ${c}: device signature does not verify`, offset: item.offset }));
+        }
+      }
+    };
+    for (const chunk of again()) check(d.push(chunk));
+    check(d.finish());
+  }
+
+  /**
+   * Compares the package with what the board attested: every counter from the attested oldest to the
+   * attested newest must be present with the attested end hashes. Missing counters are listed; when
+   * damaged bytes in segments.bin could account for them they are unreadable (the policy decides what
+   * that means), otherwise the package left them out and the extent check fails.
+   */
+  private attestedExtent(cp: Checkpoint, segmentSize: number): AttestedExtent {
+    const a = cp.attestation!;
+    const none = a.oldestCounter === ATTESTATION_NONE || a.newestCounter === ATTESTATION_NONE;
+    let unreadable: number[] = [];
+    let unreadableCount = 0;
+    const problems: string[] = [];
+    const hashes = this.chain?.hashes ?? new Map<number, Uint8Array>();
+    if (!none) {
+      if (a.newestCounter < a.oldestCounter) problems.push(`the attestation names oldest ${a.oldestCounter} after newest ${a.newestCounter}`);
+      else {
+        // Without a certificate no hash is verified, so every attested counter counts as missing.
+        const m = this.present.missing(a.oldestCounter, a.newestCounter, UNREADABLE_LIST_LIMIT);
+        unreadableCount = m.count;
+        unreadable = m.list;
+        const oldest = hashes.get(a.oldestCounter);
+        const newest = hashes.get(a.newestCounter);
+        if (oldest && !bytesEqual(oldest, a.oldestHash))
+          problems.push(`segment ${a.oldestCounter} is not the oldest segment the board attested (hash differs)`);
+        if (newest && !bytesEqual(newest, a.newestHash))
+          problems.push(`segment ${a.newestCounter} is not the newest segment the board attested (hash differs)`);
+      }
+    }
+    return attestedExtent(cp, a, none, unreadable, unreadableCount, problems, this.damagedBytes, segmentSize, none ? null : this.oldestTime, this.checks);
+  }
+}
+
+/**
+ * Decodes device/ files held in memory; `verify` may be a faster host implementation of P-256
+ * verification. The same decode as DeviceEvidenceStream, with every record collected.
  */
 export function decodeDeviceEvidence(
   files: ReadonlyMap<string, Uint8Array>,
@@ -165,249 +591,39 @@ export function decodeDeviceEvidence(
   verify?: SignatureVerifier,
   hash?: (data: Uint8Array) => Uint8Array,
 ): DecodedEvidence {
-  const known = new Set<string>(Object.values(DEVICE_FILES));
-  const unknown = [...files.keys()].filter((n) => !known.has(n));
-  if (unknown.length) throw new DecodeError(`unexpected device files: ${unknown.join(', ')}`);
-  const idBytes = files.get(DEVICE_FILES.identity);
-  if (!idBytes) throw new DecodeError(`device/${DEVICE_FILES.identity} is missing`);
-  const identity = parseJson(idBytes, PulledIdentitySchema, `device/${DEVICE_FILES.identity}`);
-  const segBytes = files.get(DEVICE_FILES.segments);
-  if (!segBytes) throw new DecodeError(`device/${DEVICE_FILES.segments} is missing`);
-  const checks: EvidenceCheck[] = [];
-
-  const certBytes = files.get(DEVICE_FILES.certificate) ?? null;
-  let cert: DeviceCertificate | null = null;
-  if (certBytes) {
-    cert = decodeCertificate(certBytes);
-    if (trust.rootPublicKeyPem !== null) {
-      try {
-        verifyCertificate(cert, parsePublicKeyPem(trust.rootPublicKeyPem).spki);
-        checks.push({ id: 'device-certificate', ok: true, detail: `${cert.model} ${cert.serial} certified by the given root` });
-      } catch (e) {
-        checks.push({ id: 'device-certificate', ok: false, detail: isPackscopeError(e) ? e.message : String(e) });
-      }
-    }
-    if (cert.serial !== identity.serial || cert.model !== identity.model) {
-      checks.push({
-        id: 'device-identity',
-        ok: false,
-        detail: `identity.json names ${identity.model} ${identity.serial}, the certificate ${cert.model} ${cert.serial}`,
-      });
-    }
-  }
-
   const records: LogRecord[] = [];
-  const gaps: LogGap[] = [];
-  const issues: VerifyIssue[] = [];
-  let segments = 0;
-  let signedSegments = 0;
-  let damagedBytes = 0;
-  let segmentSize = 0;
-  let tempLabels: string[] | null = null;
-  let cells: number | null = null;
-  const segmentTimes = new Map<number, number>();
-  const chain = cert
-    ? new ChainVerifier({
-        publicKey: cert.devicePublicKey,
-        serial: cert.serial,
-        deferSignatures: true,
-        ...(verify ? { verify } : {}),
-        ...(hash ? { hash } : {}),
-      })
-    : null;
-  const lastIndex = () => (records.length ? records[records.length - 1]!.index : null);
-  for (const item of decodeSegments(segBytes)) {
-    if (item.kind === 'damage') {
-      damagedBytes += item.length;
-      gaps.push({ afterIndex: lastIndex(), reason: `damaged data at byte ${item.offset} (${item.length} bytes): ${item.error.message}` });
-      if (chain) chain.addDamage(item.offset, item.length, item.error);
-      continue;
-    }
-    const seg = item.segment;
-    segments++;
-    segmentSize = seg.header.segmentSize;
-    if (signed(seg)) signedSegments++;
-    if (!segmentTimes.has(seg.header.counter)) segmentTimes.set(seg.header.counter, seg.header.rtcMs);
-    if (chain) {
-      for (const i of chain.addSegment(seg, item.offset)) {
-        issues.push(i);
-        if (i.kind === 'gap') gaps.push({ afterIndex: lastIndex(), reason: i.message });
-      }
-    }
-    if (tempLabels === null) {
-      tempLabels = seg.header.schema.tempLabels;
-      cells = seg.header.schema.cells;
-    }
-    for (const r of segmentRecords(seg, records.length)) records.push(r);
-  }
-
-  let extent: AttestedExtent | null = null;
-  const cpBytes = files.get(DEVICE_FILES.checkpoint);
-  let checkpointOk = false;
-  if (cpBytes) {
-    const j = parseJson(cpBytes, CheckpointJson, `device/${DEVICE_FILES.checkpoint}`);
-    const prefix = files.get(DEVICE_FILES.openSegment);
-    if (!prefix) throw new DecodeError(`device/${DEVICE_FILES.openSegment} is missing`);
-    const a = j.attestation;
-    const cp: Checkpoint = {
-      counter: j.counter,
-      recordCount: j.recordCount,
-      nonce: fromHex(j.nonce),
-      signature: fromHex(j.signature),
-      prefix,
-      segmentSize: j.segmentSize,
-      attestation: a
-        ? {
-            oldestCounter: a.oldestCounter ?? ATTESTATION_NONE,
-            oldestHash: fromHex(a.oldestHash),
-            newestCounter: a.newestCounter ?? ATTESTATION_NONE,
-            newestHash: fromHex(a.newestHash),
-            boardTimeMs: a.boardTimeMs,
-            bootCount: a.bootCount,
-          }
-        : null,
-    };
-    if (chain && cert) {
-      const cpIssues = verifyCheckpoint(chain, cp, cert.devicePublicKey, undefined, verify);
-      issues.push(...cpIssues);
-      checkpointOk = cpIssues.length === 0;
-    }
-    if (a) extent = attestedExtent(cp, chain, segmentTimes, damagedBytes, segmentSize || j.segmentSize, checks);
-    try {
-      const seg = checkpointSegment(cp);
-      segments++;
-      if (tempLabels === null) {
-        tempLabels = seg.header.schema.tempLabels;
-        cells = seg.header.schema.cells;
-      }
-      for (const r of segmentRecords(seg, records.length, cp.recordCount)) records.push(r);
-    } catch (e) {
-      gaps.push({ afterIndex: lastIndex(), reason: `open segment does not decode: ${(e as Error).message}` });
-    }
-  }
-  if (chain) {
-    // Per-segment signatures are redundant where the attested chain head binds an unbroken chain:
-    // check them only when something is missing, broken or unattested.
-    const s = chain.summary();
-    const bound =
-      checkpointOk &&
-      extent !== null &&
-      extent.unreadableCount === 0 &&
-      s.missingSegments === 0 &&
-      !s.issues.some((i) => i.kind === 'damage' || CHAIN_ISSUES.has(i.kind) || i.kind === 'hash');
-    if (bound) chain.settleDeferred();
-    else issues.push(...chain.verifyDeferred());
-    for (const i of chain.summary().issues) if (i.kind === 'damage' && !issues.includes(i)) issues.push(i);
-  }
-
-  let signature: DecodedEvidence['signature'];
-  if (!cert) {
-    signature = 'unsigned';
-    if (signedSegments > 0 || cpBytes) {
-      // Segments signed by a device key, or a device checkpoint, without the certificate that names the key.
-      checks.push({
-        id: 'device-certificate',
-        ok: false,
-        detail: `the device certificate is missing although ${signedSegments} segment(s)${cpBytes ? ' and a checkpoint' : ''} carry device signatures: device evidence cannot be checked without it`,
-      });
-    } else {
-      checks.push({ id: 'segment-signatures', ok: true, detail: 'desktop recording: no device signatures, evaluated as unsigned data' });
-    }
-  } else {
-    if (!cpBytes) checks.push({ id: 'extent', ok: false, detail: "no signed checkpoint: nothing proves how much of the board's history the package holds" });
-    else if (!extent)
-      checks.push({
-        id: 'extent',
-        ok: false,
-        detail: "the checkpoint does not attest the board's extent (first checkpoint format): pull the log again with this PackScope",
-      });
-    const bad = issues.filter((i) => SIGNATURE_ISSUES.has(i.kind));
-    signature = bad.length ? 'invalid' : 'valid';
-    checks.push(
-      bad.length
-        ? { id: 'segment-signatures', ok: false, detail: `${bad.length} problem(s); first: ${bad[0]!.message}` }
-        : {
-            id: 'segment-signatures',
-            ok: true,
-            detail: `${segments} segment(s) bound to the device key${cpBytes ? ' through the signed checkpoint' : ''}`,
-          },
-    );
-    const broken = issues.filter((i) => CHAIN_ISSUES.has(i.kind));
-    checks.push(
-      broken.length
-        ? { id: 'segment-chain', ok: false, detail: `${broken.length} break(s); first: ${broken[0]!.message}` }
-        : {
-            id: 'segment-chain',
-            ok: true,
-            detail: gaps.length ? `hash chain intact where present; ${gaps.length} gap(s) reported in the evaluation` : 'hash chain continuous',
-          },
-    );
-  }
-
-  const rating =
-    cert && cert.version >= 2 && cert.ratedCapacityAh !== null
-      ? { chemistry: cert.chemistry ?? '', cellCount: cert.cellCount ?? 0, ratedCapacityAh: cert.ratedCapacityAh }
-      : null;
-  return {
-    device: {
-      serial: cert?.serial ?? identity.serial,
-      model: cert?.model ?? identity.model,
-      firmwareVersion: identity.firmwareVersion || null,
-      hardwareRevision: identity.hardwareRevision || null,
-      publicKeyFingerprint: cert ? toHex(sha256(spkiFromPoint(cert.devicePublicKey))) : null,
-      nominalCapacityAh: rating && rating.ratedCapacityAh > 0 ? rating.ratedCapacityAh : null,
-      cellCount: cells ?? (identity.cellCount || null),
-      temperatureLabels: tempLabels,
+  const stream = new DeviceEvidenceStream(
+    files,
+    trust,
+    {
+      records: (rs) => {
+        for (const r of rs) records.push(r);
+      },
     },
-    extent,
-    source: cert ? 'device' : 'desktop',
-    signature,
-    gaps,
-    segments,
-    records,
-    checks,
-  };
+    { ...(verify ? { verify } : {}), ...(hash ? { hash } : {}) },
+  );
+  const segBytes = files.get(DEVICE_FILES.segments)!;
+  stream.push(segBytes);
+  return { ...stream.finish(() => [segBytes]), records };
 }
 
-/**
- * Compares the package with what the board attested: every counter from the attested oldest to the
- * attested newest must be present with the attested end hashes. Missing counters are listed; when
- * damaged bytes in segments.bin could account for them they are unreadable (the policy decides what
- * that means), otherwise the package left them out and the extent check fails.
- */
+/** The extent check's outcome as a check and as the extent a verdict uses. */
 function attestedExtent(
   cp: Checkpoint,
-  chain: ChainVerifier | null,
-  times: ReadonlyMap<number, number>,
+  a: NonNullable<Checkpoint['attestation']>,
+  none: boolean,
+  unreadable: number[],
+  unreadableCount: number,
+  problems: string[],
   damagedBytes: number,
   segmentSize: number,
+  historyFromMs: number | null,
   checks: EvidenceCheck[],
 ): AttestedExtent {
-  const a = cp.attestation!;
-  const none = a.oldestCounter === ATTESTATION_NONE || a.newestCounter === ATTESTATION_NONE;
-  const unreadable: number[] = [];
-  let unreadableCount = 0;
-  const problems: string[] = [];
-  const hashes = chain?.hashes ?? new Map<number, Uint8Array>();
-  if (!none) {
-    if (a.newestCounter < a.oldestCounter) problems.push(`the attestation names oldest ${a.oldestCounter} after newest ${a.newestCounter}`);
-    else {
-      for (let c = a.oldestCounter; c <= a.newestCounter; c++) {
-        if (hashes.has(c)) continue;
-        unreadableCount++;
-        if (unreadable.length < UNREADABLE_LIST_LIMIT) unreadable.push(c);
-      }
-      const oldest = hashes.get(a.oldestCounter);
-      const newest = hashes.get(a.newestCounter);
-      if (oldest && !bytesEqual(oldest, a.oldestHash)) problems.push(`segment ${a.oldestCounter} is not the oldest segment the board attested (hash differs)`);
-      if (newest && !bytesEqual(newest, a.newestHash)) problems.push(`segment ${a.newestCounter} is not the newest segment the board attested (hash differs)`);
-    }
-  }
   const explainable = segmentSize > 0 ? Math.ceil(damagedBytes / segmentSize) + (damagedBytes > 0 ? 1 : 0) : 0;
   if (unreadableCount > explainable) {
     problems.push(`the board attested segments ${a.oldestCounter}–${a.newestCounter}; the package lacks ${unreadableCount}: ${ranges(unreadable)}`);
   }
-  const historyFromMs = none ? null : (times.get(a.oldestCounter) ?? null);
   const span = none
     ? 'no closed segment'
     : `segments ${a.oldestCounter}–${a.newestCounter}, history from ${historyFromMs === null ? 'unknown' : new Date(historyFromMs).toISOString()}`;
@@ -448,5 +664,5 @@ export function ranges(list: readonly number[]): string {
 }
 
 export const blackboxEvidenceDecoder: EvidenceDecoder = {
-  decode: (files, trust) => decodeDeviceEvidence(files, trust),
+  open: (files, trust, sink, o) => new DeviceEvidenceStream(files, trust, sink, o),
 };

@@ -24,6 +24,8 @@ export interface DeviceIdentity {
   publicKeyFingerprint: string | null;
   /** Rated capacity as the manufacturing CA certified it (device certificate version 2); null otherwise. identity.json never counts. */
   nominalCapacityAh: number | null;
+  /** Cell chemistry as the manufacturing CA certified it (certificate version 2); null otherwise. It picks the OCV curve capacity is measured with. */
+  chemistry?: string | null;
   cellCount: number | null;
   /** Temperature sensor names in record order (from the record schema), e.g. cells1, mosfet, board. */
   temperatureLabels: string[] | null;
@@ -55,7 +57,9 @@ export interface DecodedEvidence {
   source: 'device' | 'desktop';
   /** Segment signatures against the device key in the certificate (independent of any root). */
   signature: SignatureStatus;
+  /** Integrity gaps, the first 1000 (gapCount says how many there are). */
   gaps: LogGap[];
+  gapCount: number;
   segments: number;
   records: LogRecord[];
   /**
@@ -65,11 +69,45 @@ export interface DecodedEvidence {
   checks: EvidenceCheck[];
 }
 
+/** What a streamed decode tells about the log besides its records (DecodedEvidence without the records). */
+export type EvidenceSummary = Omit<DecodedEvidence, 'records'> & {
+  recordCount: number;
+  /** Time of the newest record, ms (null: none). */
+  lastRecordT: number | null;
+};
+
+export interface EvidenceRecordSink {
+  /** The record layout, once the first segment is parsed (before its records). */
+  schema?(cells: number | null, temperatureLabels: string[] | null): void;
+  /** The next records in log order, numbered from 0 by position (`index`). */
+  records(records: readonly LogRecord[]): void;
+}
+
+/** The closed segments (device/segments.bin) streamed again from the start, for a second pass. */
+export type SegmentPass = () => Iterable<Uint8Array>;
+
+/** A decode in progress: the closed segments in chunks of any size, then finish. */
+export interface EvidenceStream {
+  /** Rated capacity certified for the device (known before any segment), Ah; null if none. */
+  readonly nominalCapacityAh: number | null;
+  /** Cell chemistry certified for the device (certificate version 2); null if none. */
+  readonly chemistry?: string | null;
+  push(chunk: Uint8Array): void;
+  /** Ends the log; `again` streams the closed segments once more if per-segment checks must be made. */
+  finish(again: SegmentPass): EvidenceSummary;
+}
+
 export interface EvidenceDecoder {
   /**
-   * Decodes the raw device files (names relative to `device/` in the package). `rootPublicKeyPem`:
-   * the supplier's manufacturing CA; null skips the chain check (package creation on a customer's
-   * machine, which does not need the root).
+   * Starts decoding the raw device files (names relative to `device/` in the package; every file
+   * but segments.bin, which is pushed in chunks). `rootPublicKeyPem`: the supplier's manufacturing
+   * CA; null skips the chain check (package creation on a customer's machine, which does not need
+   * the root). `recordsOnly`: a second pass that only needs the records again (no checks).
    */
-  decode(files: ReadonlyMap<string, Uint8Array>, trust: { rootPublicKeyPem: string | null }): DecodedEvidence | Promise<DecodedEvidence>;
+  open(
+    files: ReadonlyMap<string, Uint8Array>,
+    trust: { rootPublicKeyPem: string | null },
+    sink: EvidenceRecordSink,
+    o: { hasSegments: boolean; recordsOnly?: boolean },
+  ): EvidenceStream;
 }

@@ -3,6 +3,12 @@
  * charts of the windows that prove each finding. Self-contained (no script, no network: a strict
  * Content-Security-Policy says so to the browser), and every customer-supplied string is escaped,
  * because the supplier opens this file.
+ *
+ * The charts are a fold over the records (ReportCharts): the evaluation says which windows are
+ * drawn (the whole log, each finding with context), and a pass over the log in order collects each
+ * window's min/max per pixel column, so a report for a log of any length is drawn in bounded
+ * memory. Records are addressed by position, which is their `index` as the evidence decoder
+ * numbers them.
  */
 import type { LogRecord } from '../types/domain.js';
 import type { Claim } from '../warranty/claim.js';
@@ -16,24 +22,13 @@ export interface ReportInput {
   createdAt: string;
   toolVersion: string;
   installKeyFingerprint: string;
-  /** Records in index order (random access by binary search on `index`). */
-  records: readonly LogRecord[];
+  /** The charts, collected from every record (ReportCharts for this evaluation). */
+  charts: ReportCharts;
   photos: string[];
 }
 
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
-
-function findPos(records: readonly LogRecord[], index: number): number {
-  let lo = 0;
-  let hi = records.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (records[mid]!.index < index) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 interface Series {
@@ -88,44 +83,149 @@ function fmt(v: number): string {
   return a >= 100 ? v.toFixed(0) : a >= 10 ? v.toFixed(1) : v.toFixed(a >= 1 ? 2 : 3);
 }
 
-/** Min/max per pixel column keeps spikes visible however many records the window holds. */
-function decimate(records: readonly LogRecord[], from: number, to: number, value: (r: LogRecord) => number, columns: number): [number, number][] {
-  const n = to - from + 1;
-  const pts: [number, number][] = [];
-  if (n <= columns * 2) {
-    for (let i = from; i <= to; i++) pts.push([records[i]!.t, value(records[i]!)]);
-    return pts;
+/** Math.min(...values) without spreading (same result: NaN if any is NaN, -0 before +0). */
+function minOf(values: readonly number[]): number {
+  let m = Infinity;
+  for (const v of values) {
+    if (v !== v) return NaN;
+    if (v < m || (v === 0 && m === 0 && Object.is(v, -0))) m = v;
   }
-  const per = n / columns;
-  for (let c = 0; c < columns; c++) {
-    const a = from + Math.floor(c * per);
-    const b = Math.min(to, from + Math.floor((c + 1) * per) - 1);
-    let lo = a;
-    let hi = a;
-    for (let i = a; i <= b; i++) {
-      const v = value(records[i]!);
-      if (v < value(records[lo]!)) lo = i;
-      if (v > value(records[hi]!)) hi = i;
-    }
-    for (const i of lo < hi ? [lo, hi] : [hi, lo]) pts.push([records[i]!.t, value(records[i]!)]);
-  }
-  return pts;
+  return m;
 }
 
-export function svgChart(opts: {
-  records: readonly LogRecord[];
+/** Math.max(...values) without spreading. */
+function maxOf(values: readonly number[]): number {
+  let m = -Infinity;
+  for (const v of values) {
+    if (v !== v) return NaN;
+    if (v > m || (v === 0 && m === 0 && Object.is(m, -0))) m = v;
+  }
+  return m;
+}
+
+const COLUMNS = W - PAD.l - PAD.r;
+
+/** One chart's window of record positions and what it draws. */
+interface ChartPlan {
   from: number;
   to: number;
   series: Series[];
   threshold?: number;
+  /** Positions whose times bound the highlighted run. */
+  highlight?: { a: number; b: number };
+  /** Position of the record the marker circles. */
+  marker?: number;
+  title: string;
+}
+
+/**
+ * Min/max per pixel column keeps spikes visible however many records the window holds. The columns
+ * are fixed by the window alone, so they fill as the records stream past.
+ */
+class ChartFold {
+  readonly data: [number, number][][];
+  t0 = NaN;
+  t1 = NaN;
+  hlT0 = NaN;
+  hlT1 = NaN;
+  marker: { t: number; v: number } | null = null;
+  private readonly all: boolean;
+  private readonly per: number;
+  private col = 0;
+  private colEnd = -1;
+  private readonly lo: { t: number; v: number; i: number }[];
+  private readonly hi: { t: number; v: number; i: number }[];
+
+  constructor(readonly plan: ChartPlan) {
+    const n = plan.to - plan.from + 1;
+    this.all = n <= COLUMNS * 2;
+    this.per = n / COLUMNS;
+    this.data = plan.series.map(() => []);
+    this.lo = plan.series.map(() => ({ t: 0, v: 0, i: -1 }));
+    this.hi = plan.series.map(() => ({ t: 0, v: 0, i: -1 }));
+  }
+
+  private flush(): void {
+    this.plan.series.forEach((_, k) => {
+      const lo = this.lo[k]!;
+      const hi = this.hi[k]!;
+      if (lo.i < 0) return;
+      const pair = lo.i < hi.i ? [lo, hi] : [hi, lo];
+      for (const p of pair) this.data[k]!.push([p.t, p.v]);
+      lo.i = -1;
+      hi.i = -1;
+    });
+  }
+
+  push(pos: number, r: LogRecord): void {
+    const { plan } = this;
+    if (pos === plan.from) this.t0 = r.t;
+    if (pos === plan.to) this.t1 = r.t;
+    if (plan.highlight?.a === pos) this.hlT0 = r.t;
+    if (plan.highlight?.b === pos) this.hlT1 = r.t;
+    if (plan.marker === pos) this.marker = { t: r.t, v: plan.series[0]!.value(r) };
+    if (this.all) {
+      plan.series.forEach((s, k) => this.data[k]!.push([r.t, s.value(r)]));
+      return;
+    }
+    if (pos > this.colEnd) {
+      this.flush();
+      while (this.col < COLUMNS && pos > this.colEnd) {
+        this.colEnd = Math.min(plan.to, plan.from + Math.floor((this.col + 1) * this.per) - 1);
+        this.col++;
+      }
+      // Rounding can leave the window's last records outside the last column, as it always has.
+      if (pos > this.colEnd) return;
+    }
+    plan.series.forEach((s, k) => {
+      const v = s.value(r);
+      const lo = this.lo[k]!;
+      const hi = this.hi[k]!;
+      if (lo.i < 0) {
+        lo.i = hi.i = pos;
+        lo.t = hi.t = r.t;
+        lo.v = hi.v = v;
+        return;
+      }
+      if (v < lo.v) {
+        lo.i = pos;
+        lo.t = r.t;
+        lo.v = v;
+      }
+      if (v > hi.v) {
+        hi.i = pos;
+        hi.t = r.t;
+        hi.v = v;
+      }
+    });
+  }
+
+  svg(): string {
+    if (!this.all) this.flush();
+    return svgChart({
+      t0: this.t0,
+      t1: Math.max(this.t1, this.t0 + 1),
+      data: this.data.map((d) => d.filter((p) => Number.isFinite(p[1]))),
+      series: this.plan.series,
+      ...(this.plan.threshold !== undefined ? { threshold: this.plan.threshold } : {}),
+      ...(this.plan.highlight ? { highlight: { t0: this.hlT0, t1: this.hlT1 } } : {}),
+      ...(this.marker ? { marker: this.marker } : {}),
+      title: this.plan.title,
+    });
+  }
+}
+
+function svgChart(opts: {
+  t0: number;
+  t1: number;
+  data: [number, number][][];
+  series: Series[];
+  threshold?: number;
   highlight?: { t0: number; t1: number };
-  marker?: LogRecord;
+  marker?: { t: number; v: number };
   title: string;
 }): string {
-  const { records, from, to, series } = opts;
-  const t0 = records[from]!.t;
-  const t1 = Math.max(records[to]!.t, t0 + 1);
-  const data = series.map((s) => decimate(records, from, to, s.value, W - PAD.l - PAD.r).filter((p) => Number.isFinite(p[1])));
+  const { t0, t1, data, series } = opts;
   let lo = Infinity;
   let hi = -Infinity;
   for (const d of data)
@@ -186,32 +286,88 @@ export function svgChart(opts: {
     out.push(`<text x="${PAD.l + 6 + i * 230}" y="${PAD.t + 10}" font-size="11" fill="${series[i]!.color}">${escapeHtml(series[i]!.label)}</text>`);
   });
   if (opts.marker) {
-    const v = series[0]!.value(opts.marker);
+    const v = opts.marker.v;
     if (Number.isFinite(v)) out.push(`<circle cx="${x(opts.marker.t).toFixed(1)}" cy="${y(v).toFixed(1)}" r="4" fill="none" stroke="#000"/>`);
   }
   out.push('</svg>');
   return out.join('');
 }
 
-function findingChart(records: readonly LogRecord[], f: Finding): string {
-  if (records.length === 0) return '';
-  const a = findPos(records, f.records.first);
-  const b = findPos(records, f.records.last);
+/** The window a finding's chart shows: its run with context either side, clipped to the log. */
+function findingPlan(n: number, f: Finding): ChartPlan {
+  const pos = (index: number) => Math.max(0, Math.min(n - 1, index));
+  const a = pos(f.records.first);
+  const b = pos(f.records.last);
   const pad = Math.max(30, Math.ceil((b - a + 1) / 2));
-  const from = Math.max(0, a - pad);
-  const to = Math.min(records.length - 1, b + pad);
-  const ext = records[findPos(records, f.records.extreme)];
   const thr = f.kind === 'capacity_fade' || f.kind === 'bms_fault' ? undefined : f.kind === 'cell_drift_at_rest' ? undefined : f.threshold.value;
-  return svgChart({
-    records,
-    from,
-    to,
+  return {
+    from: Math.max(0, a - pad),
+    to: Math.min(n - 1, b + pad),
     series: seriesFor(f),
-    threshold: thr,
-    highlight: { t0: records[a]!.t, t1: records[b]!.t },
-    marker: ext,
+    ...(thr !== undefined ? { threshold: thr } : {}),
+    highlight: { a, b },
+    marker: pos(f.records.extreme),
     title: `${f.clause} occurrence ${f.occurrence}`,
-  });
+  };
+}
+
+/** Findings drawn in a report. */
+const REPORT_FINDINGS = 24;
+
+/**
+ * The report's charts for an evaluation of `recordCount` records: push every record in log order
+ * (positions count from 0), then render. Memory: a few points per pixel column per chart.
+ */
+export class ReportCharts {
+  private readonly whole: ChartFold[] = [];
+  private readonly findings: ChartFold[] = [];
+  private readonly folds: ChartFold[];
+  private pos = 0;
+
+  constructor(
+    evaluation: Evaluation,
+    readonly recordCount: number,
+  ) {
+    const n = recordCount;
+    if (n > 1) {
+      this.whole.push(
+        new ChartFold({
+          from: 0,
+          to: n - 1,
+          series: [{ label: 'current, A', color: '#1f77b4', value: (r) => r.current }],
+          title: 'current over the whole log',
+        }),
+        new ChartFold({
+          from: 0,
+          to: n - 1,
+          series: [
+            { label: 'lowest cell, V', color: '#1f77b4', value: (r) => minOf(r.cellVoltages) },
+            { label: 'highest cell, V', color: '#ff7f0e', value: (r) => maxOf(r.cellVoltages) },
+          ],
+          title: 'cell voltages over the whole log',
+        }),
+      );
+    }
+    if (n > 0) for (const f of evaluation.findings.slice(0, REPORT_FINDINGS)) this.findings.push(new ChartFold(findingPlan(n, f)));
+    this.folds = [...this.whole, ...this.findings];
+  }
+
+  push(records: readonly LogRecord[]): void {
+    for (const r of records) {
+      const p = this.pos++;
+      for (const f of this.folds) if (p >= f.plan.from && p <= f.plan.to) f.push(p, r);
+    }
+  }
+
+  /** The whole-log charts (none for fewer than two records). */
+  wholeLog(): string[] {
+    return this.whole.map((f) => f.svg());
+  }
+
+  /** The chart of the k-th finding drawn ('' when the log holds no records). */
+  finding(k: number): string {
+    return this.findings[k]?.svg() ?? '';
+  }
 }
 
 export function renderReportHtml(input: ReportInput): string {
@@ -273,41 +429,22 @@ export function renderReportHtml(input: ReportInput): string {
     );
   }
   parts.push('</table>');
-  if (input.records.length > 1) {
+  const whole = input.charts.wholeLog();
+  if (whole.length) {
     parts.push('<h2>Whole log</h2>');
-    parts.push(
-      svgChart({
-        records: input.records,
-        from: 0,
-        to: input.records.length - 1,
-        series: [{ label: 'current, A', color: '#1f77b4', value: (r) => r.current }],
-        title: 'current over the whole log',
-      }),
-    );
-    parts.push(
-      svgChart({
-        records: input.records,
-        from: 0,
-        to: input.records.length - 1,
-        series: [
-          { label: 'lowest cell, V', color: '#1f77b4', value: (r) => Math.min(...r.cellVoltages) },
-          { label: 'highest cell, V', color: '#ff7f0e', value: (r) => Math.max(...r.cellVoltages) },
-        ],
-        title: 'cell voltages over the whole log',
-      }),
-    );
+    parts.push(...whole);
   }
   if (e.findings.length) {
     parts.push('<h2>Findings</h2>');
-    for (const f of e.findings.slice(0, 24)) {
+    e.findings.slice(0, REPORT_FINDINGS).forEach((f, k) => {
       parts.push(`<div class="finding"><b>${h(f.title)}</b> <span class="muted">(${h(f.clause)}, ${f.type}, occurrence ${f.occurrence})</span>`);
       parts.push(
         `<p>Measured ${h(describeMeasurement(f))}, limit ${f.threshold.comparison} ${f.threshold.value} ${h(f.threshold.unit)}, for ${f.durationS} s ` +
           `from ${h(f.from)} to ${h(f.to)}; records ${f.records.first}–${f.records.last} (extreme at ${f.records.extreme}).</p>`,
       );
-      parts.push(findingChart(input.records, f));
+      parts.push(input.charts.finding(k));
       parts.push('</div>');
-    }
+    });
   }
   if (input.photos.length) {
     parts.push('<h2>Photos</h2>');

@@ -6,15 +6,24 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { PackscopeError } from '../../../shared/errors.js';
-import { type DeviceEvidenceParts, decodeDeviceEvidence, deviceFiles } from '../../../shared/evidence/blackbox-evidence.js';
+import { type StreamedEvidenceParts, DEVICE_FILES, DeviceEvidenceStream, deviceFiles } from '../../../shared/evidence/blackbox-evidence.js';
+import type { EvidenceDecoder } from '../../../shared/evidence/device-evidence.js';
 import type { Claim } from '../../../shared/warranty/claim.js';
 import type { Evaluation } from '../../../shared/warranty/evaluation.js';
 import type { Manifest } from '../../../shared/evidence/manifest.js';
-import { assemblePackage, verifyPackage, type PackageVerification } from '../../../shared/evidence/package.js';
+import { type HashFactory, writePackage } from '../../../shared/evidence/package.js';
+import {
+  PACKAGE_ZIP_LIMITS,
+  verifyPackage,
+  verifyPackageSource,
+  type PackageVerification,
+  type VerifyOptions,
+} from '../../../shared/evidence/package-verify.js';
 import type { WarrantyPolicy } from '../../../shared/warranty/policy.js';
 import { MAX_PHOTO_BYTES, MAX_PHOTOS, photoKind, type PhotoKind } from '../../../shared/evidence/photos.js';
-import { writeZip } from '../../../shared/codec/zip-write.js';
-import { writeFileAtomic } from '../util/files.js';
+import { ZipStreamWriter } from '../../../shared/codec/zip-write.js';
+import { bytesSource, type ByteSource } from '../../../shared/codec/zip.js';
+import { fileSource, sourceChunks, writeStreamedFile } from './file-io.js';
 import { packageVersion } from '../util/package-root.js';
 import { readInput } from './files.js';
 import type { InstallationKeyStore } from './keystore.js';
@@ -23,7 +32,24 @@ import { hostSignatureVerifier } from './fast-verify.js';
 /** node:crypto SHA-256 (OpenSSL): verification hashes every byte of a package at least once. */
 export const hostSha256 = (data: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(data).digest());
 
-/** Largest package `package verify` reads. */
+/** The same, incremental. */
+export const hostHashFactory: HashFactory = () => {
+  const h = createHash('sha256');
+  return {
+    update: (data: Uint8Array) => h.update(data),
+    digest: () => new Uint8Array(h.digest()),
+  };
+};
+
+/** The device-evidence decoder with node:crypto's ECDSA and SHA-256. */
+export const hostEvidenceDecoder: EvidenceDecoder = {
+  open: (files, trust, sink, o) => new DeviceEvidenceStream(files, trust, sink, { ...o, verify: hostSignatureVerifier(), hash: hostSha256 }),
+};
+
+/**
+ * Largest package held in memory (the app's Verify screen reads the package it shows); `package
+ * verify` of a file streams it, up to what ZIP without ZIP64 can address.
+ */
 export const MAX_PACKAGE_BYTES = 2 ** 31;
 
 export function toolVersion(): string {
@@ -45,7 +71,7 @@ export function readPhotos(paths: readonly string[]): { name: string; data: Uint
 }
 
 export interface CreatePackageOptions {
-  parts: DeviceEvidenceParts;
+  parts: StreamedEvidenceParts;
   claim: Claim;
   policy: WarrantyPolicy;
   photos?: { name: string; data: Uint8Array }[];
@@ -64,28 +90,47 @@ export interface CreatedPackage {
   manifest: Manifest;
 }
 
+/**
+ * Makes the package and writes it streaming: the log's segments are read in chunks (from memory,
+ * or from the .pslog on disk when the parts come from evidenceFromPslog), the ZIP is written entry
+ * by entry under a temporary name and renamed into place. Peak memory does not grow with the log.
+ */
 export async function createPackageFile(o: CreatePackageOptions): Promise<CreatedPackage> {
-  const files = deviceFiles(o.parts);
-  const evidence = decodeDeviceEvidence(files, { rootPublicKeyPem: null }, hostSignatureVerifier());
+  const small = deviceFiles({ ...o.parts, segments: new Uint8Array(0) });
+  small.delete(DEVICE_FILES.segments);
+  const src: ByteSource = o.parts.segments instanceof Uint8Array ? bytesSource(o.parts.segments) : o.parts.segments;
   const key = await o.keyStore.load();
-  const {
-    files: pkg,
-    evaluation,
-    manifest,
-  } = await assemblePackage({
-    evidence,
-    deviceFiles: files,
-    claim: o.claim,
-    policy: o.policy,
-    photos: o.photos ?? [],
-    createdAt: o.createdAt ?? new Date(),
-    toolVersion: toolVersion(),
-    signer: { publicKey: key.publicKey, sign: (m) => key.sign(m) },
-    ticket: o.ticket ?? null,
+  const hash = createHash('sha256');
+  let made: { evaluation: Evaluation; manifest: Manifest } | null = null;
+  const bytes = await writeStreamedFile(o.out, async (sink) => {
+    const zip = new ZipStreamWriter({
+      write: (chunk) => {
+        sink.write(chunk);
+      },
+      patch: (offset, b) => sink.patch(offset, b),
+    });
+    made = await writePackage(
+      {
+        deviceFiles: small,
+        segments: () => sourceChunks(src),
+        decoder: hostEvidenceDecoder,
+        hash: hostHashFactory,
+        claim: o.claim,
+        policy: o.policy,
+        photos: o.photos ?? [],
+        createdAt: o.createdAt ?? new Date(),
+        toolVersion: toolVersion(),
+        signer: { publicKey: key.publicKey, sign: (m) => key.sign(m) },
+        ticket: o.ticket ?? null,
+      },
+      zip,
+    );
+    zip.finish();
   });
-  const zip = writeZip(pkg);
-  writeFileAtomic(o.out, zip);
-  return { path: o.out, bytes: zip.length, sha256: createHash('sha256').update(zip).digest('hex'), evaluation, manifest };
+  // The file's SHA-256, from the file as written (patched headers included).
+  for (const chunk of sourceChunks(fileSource(o.out, 'package'))) hash.update(chunk);
+  const { evaluation, manifest } = made!;
+  return { path: o.out, bytes, sha256: hash.digest('hex'), evaluation, manifest };
 }
 
 /** What the supplier brings to a verification (every field optional except the root). */
@@ -99,19 +144,23 @@ export interface VerifierTrust {
   installKeys?: readonly Uint8Array[];
 }
 
-export async function verifyPackageBytes(zip: Uint8Array, trust: VerifierTrust | string): Promise<PackageVerification> {
-  const t: VerifierTrust = typeof trust === 'string' ? { rootPem: trust } : trust;
-  return verifyPackage(zip, {
+function verifyOptions(t: VerifierTrust): VerifyOptions {
+  return {
     rootPublicKeyPem: t.rootPem,
-    decoder: { decode: (files, tr) => decodeDeviceEvidence(files, tr, hostSignatureVerifier(), hostSha256) },
+    decoder: hostEvidenceDecoder,
     toolVersion: toolVersion(),
-    sha256: hostSha256,
+    hash: hostHashFactory,
     ...(t.policy ? { policy: t.policy } : {}),
     ...(t.policyBySha256 ? { policyBySha256: t.policyBySha256 } : {}),
     ...(t.ticketKey ? { ticketKey: t.ticketKey } : {}),
     ...(t.ticket ? { ticket: t.ticket } : {}),
     ...(t.installKeys ? { installKeys: t.installKeys } : {}),
-  });
+  };
+}
+
+/** Verifies a package already in memory. */
+export async function verifyPackageBytes(zip: Uint8Array, trust: VerifierTrust | string): Promise<PackageVerification> {
+  return verifyPackage(zip, verifyOptions(typeof trust === 'string' ? { rootPem: trust } : trust));
 }
 
 /** Reads a root key PEM, refusing anything else with a usage error. */
@@ -121,7 +170,12 @@ export function readRootPem(rootPemPath: string): string {
   return root;
 }
 
-export async function verifyPackageFile(path: string, trust: (VerifierTrust & { rootPemPath?: string }) | string): Promise<PackageVerification> {
+/**
+ * Verifies a package file, streaming it (the service function the CLI and other callers use):
+ * range reads through the file, so a package of any size is checked in bounded memory. `trust` is
+ * the supplier's root key PEM file's path, or everything the supplier brings.
+ */
+export async function verifyPackageFile(path: string, trust: VerifierTrust | string): Promise<PackageVerification> {
   const t: VerifierTrust = typeof trust === 'string' ? { rootPem: readRootPem(trust) } : trust;
-  return verifyPackageBytes(readInput(path, 'package', MAX_PACKAGE_BYTES), t);
+  return verifyPackageSource(fileSource(path, 'package'), { ...verifyOptions(t), limits: PACKAGE_ZIP_LIMITS });
 }

@@ -4,16 +4,17 @@
  * as the board wrote them, the device certificate and the open-segment checkpoint; the .pslog
  * container itself is not needed to check them.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PackscopeError } from '../../../shared/errors.js';
-import type { DeviceEvidenceParts, PulledIdentity } from '../../../shared/evidence/blackbox-evidence.js';
+import type { DeviceEvidenceParts, PulledIdentity, StreamedEvidenceParts } from '../../../shared/evidence/blackbox-evidence.js';
 import type { DeviceInfo } from '../../../shared/types/domain.js';
 import { fromHex } from '../../../shared/util/bytes.js';
 import { openPslog, pullLog } from '../blackbox/index.js';
 import { Session } from '../session.js';
 import { toolVersion } from './package-file.js';
+import { fileSource } from './file-io.js';
 
 function identityFrom(info: DeviceInfo | null, cert: { serial: string; model: string; boardId: string } | null, pulledAt: string): PulledIdentity {
   return {
@@ -30,29 +31,36 @@ function identityFrom(info: DeviceInfo | null, cert: { serial: string; model: st
   };
 }
 
-/** The evidence parts of a complete .pslog. */
-export async function evidenceFromPslog(path: string): Promise<DeviceEvidenceParts> {
+/**
+ * The evidence parts of a complete .pslog, with the closed segments read in ranges from the file
+ * as they are needed (package creation streams them; nothing holds the whole log).
+ */
+export async function streamedEvidenceFromPslog(path: string): Promise<StreamedEvidenceParts> {
   const reader = await openPslog(path);
   try {
     if (!reader.complete) {
       throw new PackscopeError('REFUSED', `${path} is a partial download; finish it with 'packscope log pull --resume' first`);
     }
     const p = reader.preamble;
-    const file = new Uint8Array(readFileSync(path));
-    const end = p.segmentsOffset + p.segmentCount * p.segmentSize;
-    if (end > file.length) throw new PackscopeError('DECODE', `${path} is truncated`);
     const certHex = String(reader.meta.certificate ?? '');
     const certificate = certHex ? fromHex(certHex) : null;
     const cert = reader.certificate;
     return {
       identity: identityFrom(reader.identity, cert, reader.meta.pulledAt),
       certificate,
-      segments: file.slice(p.segmentsOffset, end),
+      segments: fileSource(path, 'log', { offset: p.segmentsOffset, size: p.segmentCount * p.segmentSize }),
       checkpoint: reader.checkpoint,
     };
   } finally {
     await reader.close();
   }
+}
+
+/** The evidence parts of a complete .pslog, the segments read into memory. */
+export async function evidenceFromPslog(path: string): Promise<DeviceEvidenceParts> {
+  const parts = await streamedEvidenceFromPslog(path);
+  const seg = parts.segments;
+  return { ...parts, segments: seg instanceof Uint8Array ? seg : seg.read(0, seg.size) };
 }
 
 export interface PortEvidenceOptions {

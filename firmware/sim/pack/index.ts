@@ -1,6 +1,6 @@
 /** The simulated pack: cells, chemistry curves, thermal model and scenarios (model.ts creates one). */
-export type { PackConfig, PackModel, PackState, ScenarioName } from './types.js';
+export type { PackConfig, PackModel, PackState, ProtectionLimits, ScenarioName } from './types.js';
 export { SCENARIOS } from './types.js';
 export { CHEMISTRIES, ocvAt } from './chemistry.js';
 export { SCENARIO_SPECS } from './scenarios.js';
-export { createPackModel, resolvePackConfig, temperatureSensorCount, temperatureSensorNames } from './model.js';
+export { createPackModel, defaultProtection, resolvePackConfig, temperatureSensorCount, temperatureSensorNames } from './model.js';

@@ -3,7 +3,7 @@ import { EVENTS, alarmClearedEvent, alarmRaisedEvent } from '../../../shared/bla
 import { Random } from '../../../shared/util/random.js';
 import { CHEMISTRIES, ocvAt, resistanceFactor, socAtOcv, type ChemistryParams } from './chemistry.js';
 import { SCENARIO_SPECS, type Phase, type ScenarioSpec } from './scenarios.js';
-import { SCENARIOS, type PackConfig, type PackModel, type PackState } from './types.js';
+import { SCENARIOS, type PackConfig, type PackModel, type PackState, type ProtectionLimits } from './types.js';
 
 /**
  * The pack model: N series cells (each with its own capacity, SOC, ohmic resistance and one RC
@@ -20,6 +20,32 @@ const POLARISATION_TAU = 40; // s
 const BALANCE_CURRENT = 0.1; // A, bleed resistor
 const BALANCE_DELTA = 0.01; // V
 const SELF_DISCHARGE_PER_HOUR = 0.00004; // ~3 %/month, a healthy cell
+
+/**
+ * The limits a board of this chemistry and capacity enforces out of the factory: the chemistry's
+ * cell thresholds, 1.5C charge and 4C discharge for 1 s, charging between −10 and 55 °C,
+ * discharging between −30 and 70 °C.
+ */
+export function defaultProtection(chemistry: PackConfig['chemistry'], capacityAh: number): ProtectionLimits {
+  const chem = CHEMISTRIES[chemistry];
+  return {
+    cellOvProtect: chem.ovProtect,
+    cellOvRelease: chem.ovRelease,
+    cellUvProtect: chem.uvProtect,
+    cellUvRelease: chem.uvRelease,
+    chargeOcA: 1.5 * capacityAh,
+    dischargeOcA: 4 * capacityAh,
+    chargeOcDelayS: 1,
+    dischargeOcDelayS: 1,
+    chargeOtC: 55,
+    chargeUtC: -10,
+    dischargeOtC: 70,
+    dischargeUtC: -30,
+    chargeMinTempC: 0,
+    balanceStart: chem.balanceStart,
+    balanceWindow: BALANCE_DELTA,
+  };
+}
 
 export function temperatureSensorCount(cells: number): number {
   return Math.min(4, Math.max(1, Math.ceil(cells / 4))) + 2;
@@ -61,6 +87,7 @@ interface AlarmTimer {
 export class SimPackModel implements PackModel {
   readonly config: PackConfig;
   private readonly chem: ChemistryParams;
+  private prot: ProtectionLimits;
   private readonly spec: ScenarioSpec;
   private readonly n: number;
   private readonly C: number; // nominal capacity, Ah (1C in amperes)
@@ -111,10 +138,19 @@ export class SimPackModel implements PackModel {
   // Latest measured state (computed at the end of every step, so that state() has no side effects).
   private measured!: PackState;
 
+  setProtection(limits: Partial<ProtectionLimits>): void {
+    this.prot = { ...this.prot, ...limits };
+  }
+
+  protection(): ProtectionLimits {
+    return { ...this.prot };
+  }
+
   constructor(config: Partial<PackConfig> & { seed?: number } = {}) {
     this.config = resolvePackConfig(config);
     const cfg = this.config;
     this.chem = CHEMISTRIES[cfg.chemistry];
+    this.prot = defaultProtection(cfg.chemistry, cfg.capacityAh);
     this.spec = SCENARIO_SPECS[cfg.scenario];
     this.n = cfg.cells;
     this.C = cfg.capacityAh;
@@ -313,8 +349,9 @@ export class SimPackModel implements PackModel {
       vMin = Math.min(vMin, v);
     }
     let mask = 0;
-    if (current >= 0 && vMax > chem.balanceStart && vMax - vMin > BALANCE_DELTA) {
-      for (let i = 0; i < n; i++) if (this.vTrue[i]! - vMin > BALANCE_DELTA) mask |= 1 << i;
+    const window = this.prot.balanceWindow;
+    if (current >= 0 && vMax > this.prot.balanceStart && vMax - vMin > window) {
+      for (let i = 0; i < n; i++) if (this.vTrue[i]! - vMin > window) mask |= 1 << i;
     }
     if ((mask !== 0) !== (this.balancingMask !== 0)) this.events.push(mask ? EVENTS.balancing_started : EVENTS.balancing_stopped);
     this.balancingMask = mask;
@@ -428,7 +465,8 @@ export class SimPackModel implements PackModel {
     this.setAlarm('discharge_overcurrent', -I > 2 * C, -I < 1.5 * C, 2, dt);
     this.setAlarm('short_circuit', -I > 10 * C, -I < C, 0, dt);
     this.setAlarm('charge_overtemperature', charging && tMax > 45, !charging || tMax < 40, 2, dt);
-    this.setAlarm('charge_undertemperature', charging && tMin < 0, !this.chargerConnected || tMin > 2, 2, dt);
+    const pr = this.prot;
+    this.setAlarm('charge_undertemperature', charging && tMin < pr.chargeMinTempC, !this.chargerConnected || tMin > pr.chargeMinTempC + 2, 2, dt);
     this.setAlarm('discharge_overtemperature', discharging && tMax > 60, !discharging || tMax < 55, 2, dt);
     this.setAlarm('discharge_undertemperature', discharging && tMin < -20, !discharging || tMin > -15, 2, dt);
     // Imbalance is judged at rest below the top knee: at the very top of an LFP curve a fraction of
@@ -437,12 +475,14 @@ export class SimPackModel implements PackModel {
     this.setAlarm('cell_imbalance', judgeable && vMax - vMin > 0.1, judgeable && vMax - vMin < 0.05, 10, dt);
 
     // FET protection: harder thresholds than the alarms, with hysteresis and a recovery delay.
-    this.chargeOcFor = I > 1.5 * C ? this.chargeOcFor + dt : 0;
-    this.dischargeOcFor = -I > 4 * C ? this.dischargeOcFor + dt : 0;
-    const chargeTrip = vMax > chem.ovProtect || tMin < -10 || tMax > 55 || this.chargeOcFor >= 1;
-    const chargeOk = vMax < chem.ovRelease && tMin > -8 && tMax < 50;
-    const dischargeTrip = vMin < chem.uvProtect || tMax > 70 || tMin < -30 || this.dischargeOcFor >= 1 || -I > 10 * C;
-    const dischargeOk = vMin > chem.uvRelease && tMax < 65 && tMin > -28;
+    // The limits are the board's settings (setProtection), defaults from the chemistry.
+    this.chargeOcFor = I > pr.chargeOcA ? this.chargeOcFor + dt : 0;
+    this.dischargeOcFor = -I > pr.dischargeOcA ? this.dischargeOcFor + dt : 0;
+    const chargeTrip = vMax > pr.cellOvProtect || tMin < pr.chargeUtC || tMax > pr.chargeOtC || this.chargeOcFor >= Math.max(pr.chargeOcDelayS, dt);
+    const chargeOk = vMax < pr.cellOvRelease && tMin > pr.chargeUtC + 2 && tMax < pr.chargeOtC - 5;
+    const dischargeTrip =
+      vMin < pr.cellUvProtect || tMax > pr.dischargeOtC || tMin < pr.dischargeUtC || this.dischargeOcFor >= Math.max(pr.dischargeOcDelayS, dt) || -I > 10 * C;
+    const dischargeOk = vMin > pr.cellUvRelease && tMax < pr.dischargeOtC - 5 && tMin > pr.dischargeUtC + 2;
     if (this.chargeFet && chargeTrip) {
       this.chargeFet = false;
       this.chargeFetOkFor = 0;

@@ -49,8 +49,38 @@ export interface PackState {
   balancingMask: number;
 }
 
+/**
+ * The protection limits the board enforces (FET trips and their releases, the charge temperature
+ * alarm, balancing): the board's settings, so changing a setting changes what the pack does.
+ */
+export interface ProtectionLimits {
+  /** Cell voltages, V. */
+  cellOvProtect: number;
+  cellOvRelease: number;
+  cellUvProtect: number;
+  cellUvRelease: number;
+  /** Currents, A (both positive), and how long they must last before the FET opens, s. */
+  chargeOcA: number;
+  dischargeOcA: number;
+  chargeOcDelayS: number;
+  dischargeOcDelayS: number;
+  /** Temperatures, °C. */
+  chargeOtC: number;
+  chargeUtC: number;
+  dischargeOtC: number;
+  dischargeUtC: number;
+  /** The charge under-temperature alarm (not a trip), °C. */
+  chargeMinTempC: number;
+  /** Balancing runs above balanceStart when the spread exceeds balanceWindow, V. */
+  balanceStart: number;
+  balanceWindow: number;
+}
+
 export interface PackModel {
   readonly config: PackConfig;
+  /** Replaces some protection limits (the board's settings changed). */
+  setProtection(limits: Partial<ProtectionLimits>): void;
+  protection(): ProtectionLimits;
   /** Advances simulated time by dtSeconds (any size; large steps are subdivided internally). */
   step(dtSeconds: number): void;
   state(): PackState;

@@ -13,7 +13,7 @@ import { MAX_TICKET_FILE_BYTES, parseTicketFile, ticketNonce } from '../../../..
 import { PolicyStore } from '../../evidence/policy-store.js';
 import { FileKeyStore } from '../../evidence/keystore.js';
 import { createPackageFile, MAX_PACKAGE_BYTES, readPhotos, readRootPem, verifyPackageFile } from '../../evidence/package-file.js';
-import { evidenceFromPort, evidenceFromPslog } from '../../evidence/sources.js';
+import { evidenceFromPort, streamedEvidenceFromPslog } from '../../evidence/sources.js';
 import { parseCommandArgs, requireOption, subcommands, type CliContext, type CommandModule } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 
@@ -76,7 +76,7 @@ async function create(argv: string[], ctx: CliContext): Promise<number> {
   const ticket = values.ticket ? readInput(values.ticket, 'claim ticket', MAX_TICKET_FILE_BYTES) : null;
   const nonce = ticket ? ticketNonce(parseTicketFile(ticket)) : undefined;
   const parts = values.log
-    ? await evidenceFromPslog(values.log)
+    ? await streamedEvidenceFromPslog(values.log)
     : await evidenceFromPort(values.port!, {
         signal: ctx.signal,
         ...(values.baud ? { baud: Number(values.baud) } : {}),

@@ -1,0 +1,81 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requirePython, runCli, spawnSim, stopChild, type SimProcess } from '../cli-process.js';
+
+/**
+ * `packscope settings` end to end over real pseudo-terminals: the simulator as a child process in
+ * each personality that carries settings, the CLI as separate runs. backup → change a protection
+ * limit → read back → restore → a second backup identical to the first; a value outside its range
+ * is refused before anything is sent (exit 2) and the board is unchanged.
+ */
+const cli = (args: string[]) => runCli(args, { timeoutMs: 60_000 });
+const dirs: string[] = [];
+let work = '';
+
+beforeAll(() => {
+  requirePython();
+  work = mkdtempSync(path.join(tmpdir(), 'packscope-settings-'));
+  dirs.push(work);
+});
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+interface Case {
+  personality: string;
+  /** A protection limit to change, a valid new value, a value outside its range. */
+  id: string;
+  value: number;
+  outside: number;
+}
+
+const CASES: Case[] = [{ personality: 'native', id: 'discharge_oc_protect', value: 250, outside: 5000 }];
+
+describe.each(CASES)('settings over a pty: $personality', (c) => {
+  let sim: SimProcess;
+  beforeAll(async () => {
+    sim = await spawnSim(['--personality', c.personality, '--state', path.join(work, c.personality)], { timeoutMs: 20_000 });
+  });
+  afterAll(async () => {
+    await stopChild(sim.child);
+  });
+  const port = () => ['--port', sim.path, '--protocol', c.personality];
+
+  it('backup → change → read back → restore → identical backup', async () => {
+    const b1 = path.join(work, `${c.personality}-1.json`);
+    const b2 = path.join(work, `${c.personality}-2.json`);
+    const backup1 = await cli(['settings', 'backup', ...port(), '--out', b1, '--json']);
+    expect(backup1.code, backup1.stderr).toBe(0);
+    const first = JSON.parse(readFileSync(b1, 'utf8'));
+    expect(first.values[c.id]).not.toBe(c.value);
+
+    const set = await cli(['settings', 'set', ...port(), `${c.id}=${c.value}`, '--json']);
+    expect(set.code, set.stderr).toBe(0);
+    expect(JSON.parse(set.stdout).outcomes).toEqual([expect.objectContaining({ id: c.id, result: 'written', stored: c.value })]);
+
+    const get = await cli(['settings', 'get', ...port(), '--json']);
+    expect(get.code, get.stderr).toBe(0);
+    expect(JSON.parse(get.stdout).values[c.id]).toBe(c.value);
+
+    const diff = await cli(['settings', 'diff', ...port(), '--against', b1, '--json']);
+    expect(JSON.parse(diff.stdout)).toMatchObject({ identical: false, differences: [{ id: c.id, left: c.value, right: first.values[c.id] }] });
+
+    const restore = await cli(['settings', 'restore', ...port(), b1, '--json']);
+    expect(restore.code, restore.stderr).toBe(0);
+    expect(JSON.parse(restore.stdout)).toMatchObject({ ok: true, remaining: [], mismatches: [] });
+
+    expect((await cli(['settings', 'backup', ...port(), '--out', b2])).code).toBe(0);
+    const second = JSON.parse(readFileSync(b2, 'utf8'));
+    expect(second.digest).toBe(first.digest);
+    expect(second.values).toEqual(first.values);
+    expect(second.board).toEqual(first.board);
+  });
+
+  it('refuses a value outside its range before sending anything', async () => {
+    const r = await cli(['settings', 'set', ...port(), `${c.id}=${c.outside}`, '--json']);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout).error.message).toMatch(new RegExp(`nothing was written: ${c.id}=${c.outside}: outside the allowed range`));
+    const get = await cli(['settings', 'get', ...port(), '--json']);
+    expect(JSON.parse(get.stdout).values[c.id]).not.toBe(c.outside);
+  });
+});
