@@ -24,4 +24,5 @@ export const COMMANDS: Record<string, () => Promise<{ default: CommandModule }>>
   health: () => import('./health.js'),
   scan: () => import('./scan.js'),
   parallel: () => import('./parallel.js'),
+  bundle: () => import('./bundle.js'),
 };
