@@ -301,9 +301,9 @@ export function LogsScreen() {
             <p className="muted small">
               Certificate: {log.verification.certificate.message} · checkpoint{' '}
               {log.verification.checkpoint.present ? (log.verification.checkpoint.ok ? 'verified' : 'NOT verified') : 'absent'} · {log.segments.length} segments
-              {log.verification.missingSegments ? ` · ${log.verification.missingSegments} missing` : ''} · {log.series.events.length} events
+              {log.verification.missingSegments ? ` · ${log.verification.missingSegments} missing` : ''}
             </p>
-            <RecordedChart series={log.series} onRange={onRange} label="Log data" />
+            <RecordedChart key={`${log.path}:${log.series.records}`} path={log.path} onRange={onRange} label="Log data" />
             <div className="row">
               <button onClick={() => doExport(false)} disabled={!!busy} data-testid="export-all">
                 Export whole log (CSV)

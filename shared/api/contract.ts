@@ -4,6 +4,7 @@ import { FwStatusSchema } from '../image/fw-status.js';
 import { ClaimSchema } from '../warranty/claim.js';
 import { EvaluationSchema, VerdictSchema } from '../warranty/evaluation.js';
 import { MAX_PHOTOS, PHOTO_KINDS } from '../evidence/photos.js';
+import { eventsReply, eventsRequest, seriesReply, seriesRequest } from './series-schemas.js';
 import {
   claimDraft,
   claimFieldState,
@@ -510,6 +511,8 @@ export const contract = {
       logOpenResult,
       'Opens a .pslog: verification (per segment, certificate against the optional supplier root), chart series and events.',
     ),
+    'log.series': method(seriesRequest, seriesReply, 'Range read of a .pslog: per channel min, max, first and last per column, or the raw records when few.'),
+    'log.events': method(eventsRequest, eventsReply, "A .pslog's events in a time range, one page at a time (never cut)."),
     'log.export': method(
       z.object({ path: hostPath, out: hostPath, opId, range: z.object({ from: z.number(), to: z.number() }).optional() }).strict(),
       z.object({ path: z.string(), records: z.number(), bytes: z.number() }),

@@ -168,6 +168,8 @@ export function createHostApi(options: HostApiOptions): HostApi {
         ),
       ),
     'log.open': async ({ path, rootKeyPath }) => logs.open(path, rootKeyPath),
+    'log.series': async ({ path, ...range }) => (await logs.index.get(path)).series(range),
+    'log.events': async ({ path, ...range }) => (await logs.index.get(path)).events(range),
     'log.export': async ({ path, out, opId, range }) =>
       operation({ id: opId, kind: 'export', title: `Exporting ${out.split(/[\\/]/).pop()}`, file: out }, (signal) => logs.export(path, out, range, signal)),
     'package.verify': async (req) => reports.remember(await verifyPackageForScreen(req, verifier)),
