@@ -321,6 +321,8 @@ export const jobView = z.object({
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
 });
 
+export const canFrameView = z.object({ t: z.number(), id: z.number(), extended: z.boolean(), dlc: z.number(), data: z.string(), text: z.string() });
+
 /** A download cut short (cancel, lost link, closed app): resumable with log.pull { out: path, resume: true }. */
 export const partialPull = z.object({
   /** The final name the download completes to. */
@@ -750,6 +752,55 @@ export const contract = {
     ),
     'files.import': method(importRequest, importResult, 'Uploads a file dropped on the browser page into the data folder, in chunks (path once final).'),
     'jobs.list': method(empty, z.array(jobView), "The host's jobs: those running, then the latest finished ones (newest first)."),
+    'image.sign': method(
+      z
+        .object({
+          /** The firmware payload: a raw .bin or an Intel HEX file. */
+          input: hostPath,
+          out: hostPath,
+          keyPath: hostPath,
+          version: z.string().min(1).max(40),
+          boardId: z.string().min(1).max(64),
+          securityCounter: z.number().int().min(0).max(0xffff_ffff).optional(),
+          overwrite: z.boolean().default(false),
+        })
+        .strict(),
+      z.object({
+        path: z.string(),
+        version: z.string(),
+        boardId: z.string().nullable(),
+        size: z.number(),
+        hash: z.string(),
+        securityCounter: z.number().nullable(),
+        keyType: z.string(),
+      }),
+      'Signs a firmware payload into an MCUboot image for a board (the layout imgtool writes), written atomically.',
+    ),
+    'image.keygen': method(
+      z.object({ out: hostPath, type: z.enum(['ed25519', 'ecdsa-p256']).default('ed25519') }).strict(),
+      z.object({ privateKey: z.string(), publicKey: z.string(), keyHash: z.string(), name: z.string() }),
+      'Makes a lab signing key (private key mode 0600, public key beside it as .pub.pem); never replaces a file.',
+    ),
+    'can.monitor': method(
+      z
+        .object({
+          opId,
+          port: z.string().min(1).max(512),
+          bitrate: z.number().int().min(10_000).max(1_000_000).default(500_000),
+          listenOnly: z.boolean().default(true),
+        })
+        .strict(),
+      z.object({
+        frames: z.number(),
+        seconds: z.number(),
+        overruns: z.number(),
+        busErrors: z.number(),
+        last: z.array(canFrameView),
+        /** Why nothing arrived, when nothing did. */
+        hint: z.string().nullable(),
+      }),
+      "Watches a CAN bus through an SLCAN adapter until op.cancel (frames as 'can-frames' events under opId).",
+    ),
     'log.partials': method(empty, z.array(partialPull), 'Black-box downloads in the data folder that were cut short and can be resumed.'),
   },
   events: {
@@ -766,6 +817,8 @@ export const contract = {
     }),
     /** A job started, progressed or ended (the same shape jobs.list returns). */
     job: jobView,
+    /** Frames a CAN monitor received since its last batch. */
+    'can-frames': z.object({ opId, frames: z.array(canFrameView) }),
     progress: transferProgress.extend({ opId }),
     /** The OS handed the app a file (double-click on a .psdiag or .pslog): open it on its screen. */
     'open-file': z.object({ screen: openScreen, path: hostPath }),

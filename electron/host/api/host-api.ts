@@ -24,6 +24,7 @@ import { JobRegistry, type JobControl, type JobSpec } from './jobs.js';
 import { LogJobs, listPartialPulls } from './logs.js';
 import { RecordingJob } from './recording-job.js';
 import { inAppError, inAppWords } from './app-words.js';
+import { makeSigningKey, monitorCan, signImageFile } from './rnd.js';
 import { SelfCheckJobs } from './selfcheck.js';
 import { UpdateJobs } from './update.js';
 import { HostEvents } from './events.js';
@@ -165,6 +166,14 @@ export function createHostApi(options: HostApiOptions): HostApi {
       );
     },
     'log.partials': async () => listPartialPulls(ensureDir(dataDir)),
+    'image.sign': async (req) => signImageFile(req),
+    'image.keygen': async (req) => makeSigningKey(req),
+    'can.monitor': async (req) =>
+      operation({ id: req.opId, kind: 'can-monitor', title: `CAN monitor on ${req.port} at ${req.bitrate / 1000} kbit/s` }, (signal, _p, job) =>
+        monitorCan(req, events, signal, (frames, seconds) =>
+          job.progress({ done: frames, total: 0, rate: seconds > 0 ? frames / seconds : 0, etaSeconds: null, phase: `${frames.toLocaleString('en')} frames` }),
+        ),
+      ),
     'log.open': async ({ path, rootKeyPath }) => logs.open(path, rootKeyPath),
     'log.series': async ({ path, ...range }) => (await logs.index.get(path)).series(range),
     'log.events': async ({ path, ...range }) => (await logs.index.get(path)).events(range),
