@@ -6,6 +6,7 @@ import { VerifyScreen } from '../verify/VerifyScreen.js';
 import { LogsScreen } from '../logs/LogsScreen.js';
 import { SelfCheckScreen } from '../selfcheck/SelfCheckScreen.js';
 import { ClaimScreen } from '../claim/ClaimScreen.js';
+import { UpdateScreen } from '../update/UpdateScreen.js';
 import type { Screen } from './state.js';
 
 /** Navigation order, titles and screens. */
@@ -14,6 +15,7 @@ export const SCREENS: Record<Screen, { title: string; component: ComponentType }
   live: { title: 'Live', component: LiveScreen },
   logs: { title: 'Logs', component: LogsScreen },
   firmware: { title: 'Firmware', component: FirmwareScreen },
+  update: { title: 'Update', component: UpdateScreen },
   selfcheck: { title: 'Self-check', component: SelfCheckScreen },
   claim: { title: 'Claim', component: ClaimScreen },
   verify: { title: 'Verify', component: VerifyScreen },
