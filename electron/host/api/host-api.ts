@@ -33,6 +33,7 @@ import { DesktopAccess, type DesktopShell } from '../desktop/shell.js';
 import { importChunk } from '../desktop/file-import.js';
 import { screenForName } from '../../../shared/api/desktop.js';
 import { VerificationReports } from '../evidence/verification-reports.js';
+import { analyseLogFile } from '../health/log-health.js';
 
 export interface HostApiOptions {
   host: 'electron' | 'browser';
@@ -159,6 +160,8 @@ export function createHostApi(options: HostApiOptions): HostApi {
     },
     'log.partials': async () => listPartialPulls(ensureDir(dataDir)),
     'log.open': async ({ path, rootKeyPath }) => logs.open(path, rootKeyPath),
+    'health.analyse': async ({ path: file, ratedCapacityAh, chemistry }) =>
+      analyseLogFile(file, { ...(ratedCapacityAh !== undefined ? { ratedCapacityAh } : {}), ...(chemistry ? { chemistry } : {}) }),
     'log.export': async ({ path, out, opId, range }) =>
       operation({ id: opId, kind: 'export', title: `Exporting ${out.split(/[\\/]/).pop()}`, file: out }, (signal) => logs.export(path, out, range, signal)),
     'package.verify': async (req) => reports.remember(await verifyPackageForScreen(req, verifier)),
