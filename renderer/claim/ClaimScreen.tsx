@@ -260,7 +260,15 @@ export function ClaimScreen() {
   const ticketUsable = !!result?.ticket?.matchesLog;
   const ticketBlocks = !!result?.ticket && !result.ticket.matchesLog;
   const markers = (result?.evaluation.findings ?? []).map((f) => ({ t: Date.parse(f.from), label: f.title }));
-  const missing = [!logPath ? 'choose the log (step 1)' : null, ...Object.values(errors).map((m) => m.replace(/\.$/, ''))].filter(Boolean);
+  // What stands between the customer and the preview, in one line: empty fields by name, the rest beside their field.
+  const empty = (Object.keys(errors) as FormField[]).filter((k) => !form[k].trim()).map((k) => FIELD_LABELS[k].replace(/ \(.*\)$|\?$/, '').toLowerCase());
+  const wrong = (Object.keys(errors) as FormField[]).filter((k) => form[k].trim()).map((k) => FIELD_LABELS[k].replace(/ \(.*\)$|\?$/, '').toLowerCase());
+  const and = (xs: string[]) => (xs.length > 1 ? `${xs.slice(0, -1).join(', ')} and ${xs[xs.length - 1]}` : (xs[0] ?? ''));
+  const missing = [
+    !logPath ? 'choose the log (step 1)' : null,
+    empty.length ? `fill in ${and(empty)}` : null,
+    wrong.length ? `correct ${and(wrong)} (see the note under ${wrong.length > 1 ? 'each' : 'it'})` : null,
+  ].filter(Boolean);
 
   return (
     <section className="screen" aria-labelledby="claim-title">

@@ -13,7 +13,7 @@ import { writeZip } from '../../shared/codec/zip-write.js';
 import { validateClaim } from '../../shared/warranty/claim.js';
 import { DEFAULT_POLICY } from '../../shared/warranty/default-policy.js';
 import { makePng } from '../unit/evidence/png.js';
-import { bridgeCall, connectTo, newPage, serveAndLaunch } from './harness.js';
+import { bridgeCall, connectTo, newPage, serveAndLaunch, shot } from './harness.js';
 
 /**
  * The customer's and the supplier's paths through Claim, Self-check and Verify, as they click
@@ -120,6 +120,7 @@ describe('Claim: the customer never loses what they entered, and signs what they
     expect(await text(page, 'claim-purchase-error')).toBe('The purchase date is in the future. Check the year.');
     expect(await text(page, 'claim-contact-error')).toBe('This e-mail address is not complete: it looks like name@example.org.');
     expect(await page.getByTestId('claim-evaluate').isDisabled()).toBe(true);
+    await shot(page, 'claim-validation');
     await form.getByLabel('Purchase date').fill(day(-30));
     await form.getByLabel('When did the problem start?').fill(day(-40));
     expect(await text(page, 'claim-failure-error')).toBe('The problem cannot have started before you bought the pack.');
@@ -150,6 +151,7 @@ describe('Claim: the customer never loses what they entered, and signs what they
     await form.getByLabel('What went wrong?').fill('It shuts off under load, and the display flickers.');
     await page.getByTestId('claim-preview-stale').waitFor();
     expect(await page.getByTestId('claim-create').count()).toBe(0);
+    await shot(page, 'claim-preview-stale');
     // The host refuses a package whose claim differs from the preview it names.
     const claim = {
       customer: 'Erika Mustermann',
@@ -222,6 +224,7 @@ describe('Self-check for a customer', () => {
     await page.getByTestId('sc-finish').click();
     expect(await text(page, 'sc-conclusion')).toMatch(/^We found a problem/);
     expect(await text(page, 'sc-conclusion')).not.toMatch(/packscope|--/);
+    await shot(page, 'selfcheck-problem-found');
     await page.getByTestId('sc-report-save').click();
     await page.getByTestId('sc-report-saved').waitFor();
     expect(await text(page, 'sc-report-saved')).toMatch(/selfcheck-.*\.html/);
@@ -240,6 +243,7 @@ describe('Verify for a supplier', () => {
     expect(await text(page, 'verdict-banner')).toMatch(/^Check your root key: it did not certify this board/);
     expect(await text(page, 'verify-wrong-root')).toContain('It has not been remembered.');
     expect(await page.evaluate(() => localStorage.getItem('packscope.verify.rootKey'))).toBeNull();
+    await shot(page, 'verify-wrong-root');
     await page.getByRole('button', { name: 'Choose another root key' }).click();
     await pick(page, 'supplier-root.pem');
     await page
@@ -262,6 +266,7 @@ describe('Verify for a supplier', () => {
     expect(html).toContain('Discharged above 2C for more than 10 s');
     expect(html).toContain(day(-3));
     await page.getByTestId('verify-report-download').waitFor();
+    await shot(page, 'verify-covered-report');
     await page.context().close();
   });
 
@@ -274,6 +279,8 @@ describe('Verify for a supplier', () => {
     await page.getByTestId('claim-flagged').waitFor();
     expect(await text(page, 'claim-purchaseDate')).toBe(`${day(-10)} ⚠ altered: the signed data says ${day(-60)}`);
     expect(await text(page, 'claim-customer')).toContain('⚠ not verified');
+    await page.getByTestId('claim-flagged').scrollIntoViewIfNeeded();
+    await shot(page, 'verify-tampered-flags');
     await page.context().close();
   });
 });

@@ -24,7 +24,9 @@ import { JobRegistry, type JobControl, type JobSpec } from './jobs.js';
 import { LogJobs, listPartialPulls } from './logs.js';
 import { RecordingJob } from './recording-job.js';
 import { inAppError, inAppWords } from './app-words.js';
+import { makeSigningKey, monitorCan, signImageFile } from './rnd.js';
 import { SelfCheckJobs } from './selfcheck.js';
+import { UpdateJobs } from './update.js';
 import { HostEvents } from './events.js';
 import { defaultDataDir, ensureDir, listDir } from './files.js';
 import { DEMO_PORT, listSerialPorts } from './port-list.js';
@@ -76,6 +78,7 @@ export function createHostApi(options: HostApiOptions): HostApi {
   const firmware = new FirmwareJobs(session);
   const logs = new LogJobs(session, dataDir);
   const selfcheck = new SelfCheckJobs(session);
+  const update = new UpdateJobs(session);
   const recording = new RecordingJob(session, jobs, dataDir, `packscope ${options.version}`);
   const desktop = new DesktopAccess(options.desktop ?? null);
   const claimDraft = new ClaimDraftStore(options.claimDraftFile === undefined ? path.join(configDir(), 'claim-draft.json') : options.claimDraftFile);
@@ -149,6 +152,11 @@ export function createHostApi(options: HostApiOptions): HostApi {
         },
         (signal, progress) => firmware.flash(req, signal, progress),
       ),
+    'update.inspect': async ({ path: file }) => update.inspect(file),
+    'update.apply': async ({ path: file, opId }) =>
+      operation({ id: opId, kind: 'update', title: `Updating ${boardName()} with ${file.split(/[\\/]/).pop()}`, guard: true }, (signal, progress) =>
+        update.apply(file, signal, progress),
+      ),
     'fw.confirm': async () => firmware.confirm(),
     'fw.revert': async () => firmware.revert(),
     'log.pull': async ({ opId, ...req }) => {
@@ -159,9 +167,19 @@ export function createHostApi(options: HostApiOptions): HostApi {
       );
     },
     'log.partials': async () => listPartialPulls(ensureDir(dataDir)),
+    'image.sign': async (req) => signImageFile(req),
+    'image.keygen': async (req) => makeSigningKey(req),
+    'can.monitor': async (req) =>
+      operation({ id: req.opId, kind: 'can-monitor', title: `CAN monitor on ${req.port} at ${req.bitrate / 1000} kbit/s` }, (signal, _p, job) =>
+        monitorCan(req, events, signal, (frames, seconds) =>
+          job.progress({ done: frames, total: 0, rate: seconds > 0 ? frames / seconds : 0, etaSeconds: null, phase: `${frames.toLocaleString('en')} frames` }),
+        ),
+      ),
     'log.open': async ({ path, rootKeyPath }) => logs.open(path, rootKeyPath),
     'health.analyse': async ({ path: file, ratedCapacityAh, chemistry }) =>
       analyseLogFile(file, { ...(ratedCapacityAh !== undefined ? { ratedCapacityAh } : {}), ...(chemistry ? { chemistry } : {}) }),
+    'log.series': async ({ path, ...range }) => (await logs.index.get(path)).series(range),
+    'log.events': async ({ path, ...range }) => (await logs.index.get(path)).events(range),
     'log.export': async ({ path, out, opId, range }) =>
       operation({ id: opId, kind: 'export', title: `Exporting ${out.split(/[\\/]/).pop()}`, file: out }, (signal) => logs.export(path, out, range, signal)),
     'package.verify': async (req) => reports.remember(await verifyPackageForScreen(req, verifier)),
