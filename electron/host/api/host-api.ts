@@ -35,6 +35,7 @@ import { DesktopAccess, type DesktopShell } from '../desktop/shell.js';
 import { importChunk } from '../desktop/file-import.js';
 import { screenForName } from '../../../shared/api/desktop.js';
 import { VerificationReports } from '../evidence/verification-reports.js';
+import { analyseLogFile } from '../health/log-health.js';
 
 export interface HostApiOptions {
   host: 'electron' | 'browser';
@@ -175,6 +176,8 @@ export function createHostApi(options: HostApiOptions): HostApi {
         ),
       ),
     'log.open': async ({ path, rootKeyPath }) => logs.open(path, rootKeyPath),
+    'health.analyse': async ({ path: file, ratedCapacityAh, chemistry }) =>
+      analyseLogFile(file, { ...(ratedCapacityAh !== undefined ? { ratedCapacityAh } : {}), ...(chemistry ? { chemistry } : {}) }),
     'log.series': async ({ path, ...range }) => (await logs.index.get(path)).series(range),
     'log.events': async ({ path, ...range }) => (await logs.index.get(path)).events(range),
     'log.export': async ({ path, out, opId, range }) =>
