@@ -3,6 +3,7 @@ import type { Features } from '../../../shared/api/contract.js';
 import type { TransferProgress } from '../../../shared/types/domain.js';
 import type { Handlers } from '../../../shared/api/rpc-server.js';
 import type { InstallationKeyStore } from '../evidence/keystore.js';
+import { DeskApi } from './desk.js';
 import { DeviceSession } from './device.js';
 import { FirmwareJobs } from './firmware.js';
 import {
@@ -66,6 +67,7 @@ export function createHostApi(options: HostApiOptions): HostApi {
   const logs = new LogJobs(session, dataDir);
   const selfcheck = new SelfCheckJobs(session);
   const recording = new RecordingJob(session, jobs, dataDir, `packscope ${options.version}`);
+  const desk = new DeskApi();
   const features: Features = { live: true, logs: true, firmware: true, evidence: true };
 
   /**
@@ -148,6 +150,7 @@ export function createHostApi(options: HostApiOptions): HostApi {
     'log.export': async ({ path, out, opId, range }) =>
       operation({ id: opId, kind: 'export', title: `Exporting ${out.split(/[\\/]/).pop()}`, file: out }, (signal) => logs.export(path, out, range, signal)),
     'package.verify': async (req) => verifyPackageForScreen(req, verifier),
+    ...desk.handlers(),
     'policies.list': async () => listPolicies(verifier.policies),
     'policies.add': async ({ path: file }) => addPolicyFile(verifier.policies, file),
     'installKeys.list': async () => listInstallKeys(verifier.installKeys),
