@@ -8,6 +8,8 @@ export interface AppState {
   api: PackscopeApi;
   features: Features | null;
   dataDir: string;
+  /** Native dialogs, show in folder and open with the system (the Electron shell). */
+  desktop: boolean;
   connection: ConnectResult | null;
   setConnection(c: ConnectResult | null): void;
   live: LiveSource;

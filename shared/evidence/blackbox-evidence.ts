@@ -240,6 +240,7 @@ export class DeviceEvidenceStream implements EvidenceStream {
   private readonly chain: ChainVerifier | null;
   private readonly cp: Checkpoint | null;
   readonly nominalCapacityAh: number | null;
+  readonly chemistry: string | null;
   private readonly decoder = new SegmentStreamDecoder();
   private readonly present = new CounterSet();
   private readonly gaps: LogGap[] = [];
@@ -297,6 +298,7 @@ export class DeviceEvidenceStream implements EvidenceStream {
     }
     this.cert = cert;
     this.nominalCapacityAh = cert && cert.version >= 2 && cert.ratedCapacityAh !== null && cert.ratedCapacityAh > 0 ? cert.ratedCapacityAh : null;
+    this.chemistry = cert && cert.version >= 2 && cert.chemistry ? cert.chemistry : null;
     this.chain =
       cert && !opts.recordsOnly
         ? new ChainVerifier({
@@ -504,6 +506,7 @@ export class DeviceEvidenceStream implements EvidenceStream {
         hardwareRevision: id.hardwareRevision || null,
         publicKeyFingerprint: cert ? toHex(sha256(spkiFromPoint(cert.devicePublicKey))) : null,
         nominalCapacityAh: this.nominalCapacityAh,
+        chemistry: this.chemistry,
         cellCount: this.cells ?? (id.cellCount || null),
         temperatureLabels: this.tempLabels,
       },

@@ -24,6 +24,8 @@ export interface DeviceIdentity {
   publicKeyFingerprint: string | null;
   /** Rated capacity as the manufacturing CA certified it (device certificate version 2); null otherwise. identity.json never counts. */
   nominalCapacityAh: number | null;
+  /** Cell chemistry as the manufacturing CA certified it (certificate version 2); null otherwise. It picks the OCV curve capacity is measured with. */
+  chemistry?: string | null;
   cellCount: number | null;
   /** Temperature sensor names in record order (from the record schema), e.g. cells1, mosfet, board. */
   temperatureLabels: string[] | null;
@@ -88,6 +90,8 @@ export type SegmentPass = () => Iterable<Uint8Array>;
 export interface EvidenceStream {
   /** Rated capacity certified for the device (known before any segment), Ah; null if none. */
   readonly nominalCapacityAh: number | null;
+  /** Cell chemistry certified for the device (certificate version 2); null if none. */
+  readonly chemistry?: string | null;
   push(chunk: Uint8Array): void;
   /** Ends the log; `again` streams the closed segments once more if per-segment checks must be made. */
   finish(again: SegmentPass): EvidenceSummary;

@@ -73,6 +73,9 @@ export interface CapacityEstimate {
 export interface CapacityWindow {
   fromIndex: number;
   toIndex: number;
+  /** The device's segment counters of the two rest points (null: a recording without segments). */
+  fromSegment: number | null;
+  toSegment: number | null;
   fromT: number;
   toT: number;
   /** Charge counted between the two rest points, Ah (positive = charged). */
@@ -132,6 +135,7 @@ export interface HealthReport {
 
 interface RestPoint {
   index: number;
+  segment: number | null;
   t: number;
   /** Coulomb count at this point, Ah, and the counting epoch (breaks start a new one). */
   ah: number;
@@ -145,6 +149,8 @@ interface RestPoint {
 interface WindowData {
   fromIndex: number;
   toIndex: number;
+  fromSegment: number | null;
+  toSegment: number | null;
   fromT: number;
   toT: number;
   dAh: number;
@@ -384,7 +390,16 @@ export class HealthAnalyzer {
   private addRestPoint(r: LogRecord, settled: { soc: Float64Array; t: number }): void {
     const { soc, err } = this.cellSocs(r);
     const n = soc.length;
-    const point: RestPoint = { index: r.index, t: r.t, ah: this.ah, epoch: this.epoch, soc, socError: err, volts: Float64Array.from(r.cellVoltages) };
+    const point: RestPoint = {
+      index: r.index,
+      segment: r.segment ?? null,
+      t: r.t,
+      ah: this.ah,
+      epoch: this.epoch,
+      soc,
+      socError: err,
+      volts: Float64Array.from(r.cellVoltages),
+    };
 
     // Self-discharge over a long rest: each cell's SOC loss relative to the mean loss of the cells.
     const hours = (r.t - settled.t) / 3_600_000;
@@ -446,7 +461,20 @@ export class HealthAnalyzer {
     if (Math.abs(median) * 100 < this.o.minSwingPercent || dAh === 0) return;
     const hours = (b.t - a.t) / 3_600_000;
     const ahErr = Math.hypot(this.o.currentOffsetA * hours, this.o.currentGainError * Math.abs(dAh));
-    this.windows.push({ fromIndex: a.index, toIndex: b.index, fromT: a.t, toT: b.t, dAh, ahErr, hours, dSoc, socErr, median });
+    this.windows.push({
+      fromIndex: a.index,
+      toIndex: b.index,
+      fromSegment: a.segment,
+      toSegment: b.segment,
+      fromT: a.t,
+      toT: b.t,
+      dAh,
+      ahErr,
+      hours,
+      dSoc,
+      socErr,
+      median,
+    });
     if (this.windows.length > WINDOW_LIMIT) this.windows.shift();
   }
 
@@ -483,6 +511,8 @@ export class HealthAnalyzer {
       list.push({
         fromIndex: w.fromIndex,
         toIndex: w.toIndex,
+        fromSegment: w.fromSegment,
+        toSegment: w.toSegment,
         fromT: w.fromT,
         toT: w.toT,
         chargeAh: roundTo(w.dAh, 3),

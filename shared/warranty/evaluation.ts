@@ -103,6 +103,7 @@ export const MissingSchema = z.object({
     'failure-outside-log',
     'coverage',
     'inspection-required',
+    'capacity',
   ]),
   message: z.string(),
 });
