@@ -7,6 +7,8 @@ import { LogsScreen } from '../logs/LogsScreen.js';
 import { SelfCheckScreen } from '../selfcheck/SelfCheckScreen.js';
 import { ClaimScreen } from '../claim/ClaimScreen.js';
 import { DeskScreen } from '../desk/DeskScreen.js';
+import { HealthScreen } from '../health/HealthScreen.js';
+import { UpdateScreen } from '../update/UpdateScreen.js';
 import type { Screen } from './state.js';
 
 /** Navigation order, titles and screens. */
@@ -14,7 +16,9 @@ export const SCREENS: Record<Screen, { title: string; component: ComponentType }
   connect: { title: 'Connect', component: ConnectScreen },
   live: { title: 'Live', component: LiveScreen },
   logs: { title: 'Logs', component: LogsScreen },
+  health: { title: 'Health', component: HealthScreen },
   firmware: { title: 'Firmware', component: FirmwareScreen },
+  update: { title: 'Update', component: UpdateScreen },
   selfcheck: { title: 'Self-check', component: SelfCheckScreen },
   claim: { title: 'Claim', component: ClaimScreen },
   verify: { title: 'Verify', component: VerifyScreen },
