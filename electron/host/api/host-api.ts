@@ -26,6 +26,7 @@ import { RecordingJob } from './recording-job.js';
 import { inAppError, inAppWords } from './app-words.js';
 import { makeSigningKey, monitorCan, signImageFile } from './rnd.js';
 import { SelfCheckJobs } from './selfcheck.js';
+import { UpdateJobs } from './update.js';
 import { HostEvents } from './events.js';
 import { defaultDataDir, ensureDir, listDir } from './files.js';
 import { DEMO_PORT, listSerialPorts } from './port-list.js';
@@ -34,6 +35,7 @@ import { DesktopAccess, type DesktopShell } from '../desktop/shell.js';
 import { importChunk } from '../desktop/file-import.js';
 import { screenForName } from '../../../shared/api/desktop.js';
 import { VerificationReports } from '../evidence/verification-reports.js';
+import { analyseLogFile } from '../health/log-health.js';
 
 export interface HostApiOptions {
   host: 'electron' | 'browser';
@@ -76,6 +78,7 @@ export function createHostApi(options: HostApiOptions): HostApi {
   const firmware = new FirmwareJobs(session);
   const logs = new LogJobs(session, dataDir);
   const selfcheck = new SelfCheckJobs(session);
+  const update = new UpdateJobs(session);
   const recording = new RecordingJob(session, jobs, dataDir, `packscope ${options.version}`);
   const desktop = new DesktopAccess(options.desktop ?? null);
   const claimDraft = new ClaimDraftStore(options.claimDraftFile === undefined ? path.join(configDir(), 'claim-draft.json') : options.claimDraftFile);
@@ -149,6 +152,11 @@ export function createHostApi(options: HostApiOptions): HostApi {
         },
         (signal, progress) => firmware.flash(req, signal, progress),
       ),
+    'update.inspect': async ({ path: file }) => update.inspect(file),
+    'update.apply': async ({ path: file, opId }) =>
+      operation({ id: opId, kind: 'update', title: `Updating ${boardName()} with ${file.split(/[\\/]/).pop()}`, guard: true }, (signal, progress) =>
+        update.apply(file, signal, progress),
+      ),
     'fw.confirm': async () => firmware.confirm(),
     'fw.revert': async () => firmware.revert(),
     'log.pull': async ({ opId, ...req }) => {
@@ -168,6 +176,8 @@ export function createHostApi(options: HostApiOptions): HostApi {
         ),
       ),
     'log.open': async ({ path, rootKeyPath }) => logs.open(path, rootKeyPath),
+    'health.analyse': async ({ path: file, ratedCapacityAh, chemistry }) =>
+      analyseLogFile(file, { ...(ratedCapacityAh !== undefined ? { ratedCapacityAh } : {}), ...(chemistry ? { chemistry } : {}) }),
     'log.series': async ({ path, ...range }) => (await logs.index.get(path)).series(range),
     'log.events': async ({ path, ...range }) => (await logs.index.get(path)).events(range),
     'log.export': async ({ path, out, opId, range }) =>
