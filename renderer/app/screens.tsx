@@ -6,6 +6,7 @@ import { VerifyScreen } from '../verify/VerifyScreen.js';
 import { LogsScreen } from '../logs/LogsScreen.js';
 import { SelfCheckScreen } from '../selfcheck/SelfCheckScreen.js';
 import { ClaimScreen } from '../claim/ClaimScreen.js';
+import { DeskScreen } from '../desk/DeskScreen.js';
 import { HealthScreen } from '../health/HealthScreen.js';
 import { UpdateScreen } from '../update/UpdateScreen.js';
 import type { Screen } from './state.js';
@@ -21,4 +22,5 @@ export const SCREENS: Record<Screen, { title: string; component: ComponentType }
   selfcheck: { title: 'Self-check', component: SelfCheckScreen },
   claim: { title: 'Claim', component: ClaimScreen },
   verify: { title: 'Verify', component: VerifyScreen },
+  desk: { title: 'Claims', component: DeskScreen },
 };

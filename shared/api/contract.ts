@@ -5,6 +5,7 @@ import { ClaimSchema } from '../warranty/claim.js';
 import { EvaluationSchema, VerdictSchema } from '../warranty/evaluation.js';
 import { LogHealthSchema } from '../health/report.js';
 import { MAX_PHOTOS, PHOTO_KINDS } from '../evidence/photos.js';
+import { deskMethods } from './desk-contract.js';
 import { eventsReply, eventsRequest, seriesReply, seriesRequest } from './series-schemas.js';
 import {
   claimDraft,
@@ -815,6 +816,8 @@ export const contract = {
       "Watches a CAN bus through an SLCAN adapter until op.cancel (frames as 'can-frames' events under opId).",
     ),
     'log.partials': method(empty, z.array(partialPull), 'Black-box downloads in the data folder that were cut short and can be resumed.'),
+    // The claims desk (shared/api/desk-contract.ts).
+    ...deskMethods(recordedSeries),
   },
   events: {
     telemetry: telemetryFrame,
