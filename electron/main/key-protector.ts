@@ -10,12 +10,15 @@ import type { SecretProtector } from '../host/evidence/keystore.js';
 export function safeStorageProtector(safeStorage: SafeStorage, platform = process.platform): SecretProtector {
   const check = () => {
     if (!safeStorage.isEncryptionAvailable()) {
-      throw new PackscopeError('REFUSED', 'the OS keychain is not available, so the installation key cannot be stored safely');
+      throw new PackscopeError(
+        'REFUSED',
+        "The system's keychain is not available, so PackScope cannot keep the key that signs your packages safe. Unlock or set up your keychain, then create the package again.",
+      );
     }
     if (platform === 'linux' && safeStorage.getSelectedStorageBackend() === 'basic_text') {
       throw new PackscopeError(
         'REFUSED',
-        'no desktop keyring (GNOME Keyring or KWallet) is running, so the installation key cannot be stored safely; start one, or sign packages with the CLI (packscope package create)',
+        'No desktop keyring (GNOME Keyring or KWallet) is running, so PackScope cannot keep the key that signs your packages safe. Install one (for example the gnome-keyring package), log out and back in so it starts, then create the package again.',
       );
     }
   };

@@ -1,13 +1,30 @@
 import path from 'node:path';
-import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, safeStorage, session, shell, type MenuItemConstructorOptions, type WebContents } from 'electron';
+import {
+  app,
+  BrowserWindow,
+  dialog,
+  ipcMain,
+  Menu,
+  nativeTheme,
+  protocol,
+  safeStorage,
+  screen,
+  session,
+  shell,
+  type MenuItemConstructorOptions,
+  type WebContents,
+} from 'electron';
 import { APP_ORIGIN, IPC_CHANNEL } from '../../shared/api/ipc.js';
 import { createRpcServer, type RpcServerConnection } from '../../shared/api/rpc-server.js';
 import { createHostApi, type HostApi } from '../host/api/index.js';
+import { guardWindowClose } from './close-guard.js';
 import { ProtectedFileKeyStore } from '../host/evidence/keystore.js';
 import { appSchemeRegistration, serveAppRequest } from './app-protocol.js';
 import { safeStorageProtector } from './key-protector.js';
 import { fileFromArgv, screenForFile } from './open-file.js';
 import { hardenContents, hardenSession, isTrustedSender, webPreferences } from './security.js';
+import { createDesktopShell } from './desktop-shell.js';
+import { loadWindowState, placeWindow, saveWindowState, THEME_BACKGROUND, type Theme } from './window-state.js';
 
 /**
  * The Electron shell: one window, the host running in this (main) process, the renderer served
@@ -25,6 +42,9 @@ const connections = new Map<number, RpcServerConnection>();
 let host: HostApi | null = null;
 let mainWindow: BrowserWindow | null = null;
 let pendingOpen = fileFromArgv(process.argv);
+
+const windowStateFile = () => path.join(app.getPath('userData'), 'window-state.json');
+let theme: Theme | null = null;
 
 function rendererRoot(): string {
   return path.join(app.getAppPath(), 'dist/renderer');
@@ -55,23 +75,30 @@ function openFile(file: string): void {
   mainWindow.focus();
 }
 
-async function chooseFile(title: string, name: string, ext: string): Promise<void> {
+async function chooseFile(title: string, filters: { name: string; extensions: string[] }[]): Promise<void> {
   if (!mainWindow) return;
-  const r = await dialog.showOpenDialog(mainWindow, { title, properties: ['openFile'], filters: [{ name, extensions: [ext] }] });
+  const r = await dialog.showOpenDialog(mainWindow, { title, properties: ['openFile'], filters });
   if (!r.canceled && r.filePaths[0]) openFile(r.filePaths[0]);
 }
+
+const LOG = { name: 'PackScope log', extensions: ['pslog'] };
+const PACKAGE = { name: 'Diagnosis package', extensions: ['psdiag'] };
+const IMAGE = { name: 'Firmware image', extensions: ['img', 'hex'] };
 
 function buildMenu(): void {
   const template: MenuItemConstructorOptions[] = [
     {
       label: 'File',
       submenu: [
-        { label: 'Open log (.pslog)…', accelerator: 'CmdOrCtrl+O', click: () => void chooseFile('Open a log', 'PackScope log', 'pslog') },
+        // Each file opens on its screen, whichever screen is showing.
         {
-          label: 'Open diagnosis package (.psdiag)…',
-          accelerator: 'CmdOrCtrl+Shift+O',
-          click: () => void chooseFile('Open a package', 'Diagnosis package', 'psdiag'),
+          label: 'Open…',
+          accelerator: 'CmdOrCtrl+O',
+          click: () => void chooseFile('Open', [{ name: 'PackScope files', extensions: ['pslog', 'psdiag', 'img', 'hex'] }, LOG, PACKAGE, IMAGE]),
         },
+        { label: 'Open log (.pslog)…', click: () => void chooseFile('Open a log', [LOG]) },
+        { label: 'Open diagnosis package (.psdiag)…', accelerator: 'CmdOrCtrl+Shift+O', click: () => void chooseFile('Open a package', [PACKAGE]) },
+        { label: 'Open firmware image (.img, .hex)…', click: () => void chooseFile('Open a firmware image', [IMAGE]) },
         { type: 'separator' },
         { role: 'quit' },
       ],
@@ -86,16 +113,28 @@ function buildMenu(): void {
 }
 
 export function createWindow(): BrowserWindow {
+  // Where and how it was left, in the theme it was left in: no light flash under the dark theme.
+  const saved = loadWindowState(windowStateFile());
+  theme = saved.theme ?? (nativeTheme.shouldUseDarkColors ? 'dark' : 'light');
+  const min = { width: 900, height: 600 };
+  const bounds = placeWindow(
+    saved.bounds,
+    screen.getAllDisplays().map((d) => d.workArea),
+    { width: 1320, height: 900 },
+    min,
+  );
   const win = new BrowserWindow({
-    width: 1320,
-    height: 900,
-    minWidth: 900,
-    minHeight: 600,
+    ...bounds,
+    minWidth: min.width,
+    minHeight: min.height,
     show: false,
     title: 'PackScope',
-    backgroundColor: '#f6f7f9',
+    backgroundColor: THEME_BACKGROUND[theme],
     webPreferences: webPreferences(preloadPath()),
   });
+  guardWindowClose(win, () => host?.jobs.list() ?? [], dialog);
+  if (saved.maximized) win.maximize();
+  win.on('close', () => saveWindowState(windowStateFile(), { bounds: win.getNormalBounds(), maximized: win.isMaximized(), theme }));
   const contents = win.webContents;
   trustedContents.add(contents.id);
   hardenContents(contents, (url) => shell.openExternal(url));
@@ -120,7 +159,16 @@ export function createWindow(): BrowserWindow {
 export async function start(): Promise<void> {
   // The installation key (signs diagnosis packages) sealed by the OS keychain, never plain on disk.
   const keyStore = new ProtectedFileKeyStore(safeStorageProtector(safeStorage), path.join(app.getPath('userData'), 'keys'));
-  host = createHostApi({ host: 'electron', version: app.getVersion(), keyStore });
+  const desktop = createDesktopShell({
+    dialog,
+    shell,
+    window: () => mainWindow,
+    setTheme: (t) => {
+      theme = t;
+      mainWindow?.setBackgroundColor(THEME_BACKGROUND[t]);
+    },
+  });
+  host = createHostApi({ host: 'electron', version: app.getVersion(), keyStore, desktop });
   hardenSession(session.defaultSession);
   protocol.handle('app', (request) => serveAppRequest(rendererRoot(), request.url));
   ipcMain.on(IPC_CHANNEL, (event, message: unknown) => {

@@ -1,15 +1,13 @@
 import path from 'node:path';
+import { screenForName, type OpenScreen } from '../../shared/api/desktop.js';
 
-/** Where a file handed over by the OS opens: a diagnosis package in Verify, a log in Logs. */
-export function screenForFile(file: string): 'verify' | 'logs' | null {
-  const ext = path.extname(file).toLowerCase();
-  if (ext === '.psdiag') return 'verify';
-  if (ext === '.pslog') return 'logs';
-  return null;
+/** Where a file handed over by the OS opens: a package in Verify, a log in Logs, an image in Firmware. */
+export function screenForFile(file: string): OpenScreen | null {
+  return screenForName(path.basename(file));
 }
 
 /** The first associated file among command-line arguments (Windows and Linux pass them so). */
-export function fileFromArgv(argv: readonly string[]): { screen: 'verify' | 'logs'; path: string } | null {
+export function fileFromArgv(argv: readonly string[]): { screen: OpenScreen; path: string } | null {
   for (const a of argv.slice(1)) {
     if (a.startsWith('-')) continue;
     const screen = screenForFile(a);

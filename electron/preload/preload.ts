@@ -1,4 +1,4 @@
-import { contextBridge, ipcRenderer } from 'electron';
+import { contextBridge, ipcRenderer, webUtils } from 'electron';
 import type { PackscopeApi } from '../../shared/api/contract.js';
 import { IPC_CHANNEL } from '../../shared/api/ipc.js';
 import { createRpcClient } from '../../shared/api/rpc-client.js';
@@ -17,3 +17,12 @@ const api: PackscopeApi = {
 };
 
 contextBridge.exposeInMainWorld('packscope', api);
+
+// A file dropped anywhere on the window: its path is known only here (webUtils), so the preload
+// hands it to the host, which opens it on its screen. The page itself handles drops only in a
+// browser, where it uploads the bytes instead.
+globalThis.addEventListener?.('drop', (e: DragEvent) => {
+  const file = e.dataTransfer?.files[0];
+  const path = file ? webUtils.getPathForFile(file) : '';
+  if (path) void client.call('files.dropped', { path }).catch(() => undefined);
+});

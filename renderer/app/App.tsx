@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { ConnectResult, Features, PackscopeApi } from '../../shared/api/contract.js';
 import { LiveSource } from '../source/live-source.js';
+import { useDesktopBasics } from './desktop-basics.js';
 import { JobIndicator, useHostJobs, useUnloadGuard } from './jobs.js';
 import { SCREENS } from './screens.js';
 import { AppContext, type AppState, type Screen } from './state.js';
@@ -26,6 +27,9 @@ export function App({ api, hostState }: { api: PackscopeApi; hostState: { state:
   const [theme, setTheme] = useState<Theme>(initialTheme);
   const [features, setFeatures] = useState<Features | null>(null);
   const [dataDir, setDataDir] = useState('');
+  const [desktop, setDesktop] = useState(false);
+  // Bumped when a file opens on the current screen: it mounts afresh and takes the file.
+  const [opened, setOpened] = useState(0);
   const [connection, setConnection] = useState<ConnectResult | null>(null);
   const [linkNote, setLinkNote] = useState<string | null>(null);
   const [link, setLink] = useState<AppState['link']>({ state: 'disconnected', reason: null });
@@ -47,6 +51,7 @@ export function App({ api, hostState }: { api: PackscopeApi; hostState: { state:
       .then((info) => {
         setFeatures(info.features);
         setDataDir(info.dataDir);
+        setDesktop(info.desktop === true);
       })
       .catch(() => undefined);
     api
@@ -100,11 +105,19 @@ export function App({ api, hostState }: { api: PackscopeApi; hostState: { state:
     if (arg) pending.current = { screen: s, path: arg };
     setScreen(s);
   }, []);
+  // File > Open, a double-click in the file manager, a drop: the file opens on its screen from anywhere.
+  const openOn = useCallback((s: Screen, path: string) => {
+    pending.current = { screen: s, path };
+    setScreen(s);
+    setOpened((n) => n + 1);
+  }, []);
+  const drop = useDesktopBasics(api, theme, desktop, openOn);
 
   const state: AppState = {
     api,
     features,
     dataDir,
+    desktop,
     connection,
     setConnection: (c) => {
       setConnection(c);
@@ -127,7 +140,9 @@ export function App({ api, hostState }: { api: PackscopeApi; hostState: { state:
     jobs,
     link,
     boardMissing: !connection
-      ? `No board is connected${link.reason ? ` (${link.reason.replace(/\.$/, '')})` : ''}. Connect one on the Connect screen.`
+      ? link.reason && link.reason !== 'disconnected by the user'
+        ? `No board is connected: ${link.reason}`
+        : 'No board is connected. Connect one on the Connect screen.'
       : link.state === 'stale'
         ? `The board is not answering (${link.reason ?? 'no data'}). Check the cable and the pack power.`
         : null,
@@ -137,7 +152,8 @@ export function App({ api, hostState }: { api: PackscopeApi; hostState: { state:
 
   return (
     <AppContext.Provider value={state}>
-      <div className="app">
+      <div className="app" {...drop.handlers}>
+        {drop.overlay}
         <nav className="sidebar" aria-label="Screens">
           <div className="brand">PackScope</div>
           {(Object.keys(SCREENS) as Screen[]).map((s) => (
@@ -182,7 +198,8 @@ export function App({ api, hostState }: { api: PackscopeApi; hostState: { state:
               {linkNote}
             </div>
           )}
-          <Current key={screen} />
+          {drop.message}
+          <Current key={`${screen}-${opened}`} />
         </main>
       </div>
     </AppContext.Provider>

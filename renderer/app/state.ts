@@ -2,12 +2,14 @@ import { createContext, useContext } from 'react';
 import type { ConnectResult, Features, JobView, PackscopeApi } from '../../shared/api/contract.js';
 import type { LiveSource } from '../source/live-source.js';
 
-export type Screen = 'connect' | 'live' | 'logs' | 'firmware' | 'selfcheck' | 'claim' | 'verify';
+export type Screen = 'connect' | 'live' | 'logs' | 'health' | 'firmware' | 'update' | 'selfcheck' | 'claim' | 'verify' | 'desk';
 
 export interface AppState {
   api: PackscopeApi;
   features: Features | null;
   dataDir: string;
+  /** Native dialogs, show in folder and open with the system (the Electron shell). */
+  desktop: boolean;
   connection: ConnectResult | null;
   setConnection(c: ConnectResult | null): void;
   live: LiveSource;

@@ -1,27 +1,44 @@
 import { useEffect, useRef, useState } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { CHANNELS, type Channel, type Source } from '../source/source.js';
+import { channelInfo, type Source } from '../source/source.js';
+import type { Readout } from './readout.js';
+import { TIME_TICK_SPACE, timeTickLabels } from './time-axis.js';
 import { columnSpans, spanRects } from './column-spans.js';
 
 /** What part of the source the chart shows. */
 export type ChartView = { mode: 'follow'; windowMs: number } | { mode: 'range'; t0: number; t1: number };
 
+/** The time range a view covers for a source ([t0, t1), ms), or null while the source is empty. */
+export function viewRange(source: Source, view: ChartView): [number, number] | null {
+  const span = source.span();
+  if (!span) return null;
+  return view.mode === 'follow' ? [span[1] - view.windowMs, span[1] + 1] : [view.t0, view.t1];
+}
+
 export interface TimeChartProps {
   source: Source;
-  channels: Channel[];
+  /** Channels drawn in this panel (one unit: they share the y axis). */
+  channels: string[];
+  colors: Record<string, string>;
   view: ChartView;
   /** Redraws are skipped while paused (the chart keeps its last picture). */
   paused?: boolean;
   height?: number;
+  /** Panels with the same key share the cursor. */
+  syncKey: string;
+  /** Only the bottom panel of a stack shows the time axis. */
+  timeAxis?: boolean;
   /** Drag-selecting a time range calls this (ms since epoch). */
-  onZoom?: (t0: number, t1: number) => void;
-  /** Vertical labels (events) drawn at these times. */
+  onSelect?: (t0: number, t1: number) => void;
+  /** Vertical marker lines (events) at these times; labels only where `markerLabels`. */
   markers?: Array<{ t: number; label: string }>;
+  markerLabels?: boolean;
+  readout?: Readout;
   label: string;
 }
 
-const COLORS = ['#2f7dd1', '#d9480f', '#2b8a3e', '#ae3ec9', '#e8590c', '#1098ad', '#5c7cfa', '#f08c00'];
+export const COLORS = ['#2f7dd1', '#d9480f', '#2b8a3e', '#ae3ec9', '#e8590c', '#1098ad', '#5c7cfa', '#f08c00', '#c2255c', '#5f3dc4', '#087f5b', '#e67700'];
 
 /** The current theme name; charts rebuild on a change because canvas colours are not CSS variables. */
 function useTheme(): string {
@@ -38,18 +55,37 @@ function cssVar(name: string, fallback: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
 }
 
+/** Fixed axis widths, so the plot areas of stacked panels line up and share one time scale. */
+const Y_AXIS = 64;
+
 /**
- * A small uPlot wrapper: each channel is a min/max envelope (two series, max then min, equal at
- * full resolution). Where the trace is dense — decimated columns, or at least one raw sample per
- * two pixels — it is drawn as one filled span per pixel column (see column-spans.ts), so
- * decimated and raw data look the same, no spike is lost between columns, and the browser
- * rasterises rectangles instead of a zig-zag polyline. Sparse raw samples are a plain line.
+ * One chart panel (a small uPlot wrapper): each channel is a min/max envelope (two series, max
+ * then min, equal at full resolution). Where the trace is dense — decimated columns, or at least
+ * one raw sample per two pixels — it is drawn as one filled span per pixel column (see
+ * column-spans.ts), so decimated and raw data look the same, no spike is lost between columns,
+ * and the browser rasterises rectangles instead of a zig-zag polyline. Sparse raw samples are a
+ * plain line; gaps (NaN points) break it. The cursor is shared with the other panels of its
+ * stack and reports the values under it to the readout.
  */
-export function TimeChart({ source, channels, view, paused, height = 260, onZoom, markers, label }: TimeChartProps) {
+export function TimeChart({
+  source,
+  channels,
+  colors,
+  view,
+  paused,
+  height = 200,
+  syncKey,
+  timeAxis = true,
+  onSelect,
+  markers,
+  markerLabels,
+  readout,
+  label,
+}: TimeChartProps) {
   const host = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
-  const state = useRef({ view, paused, onZoom, markers });
-  state.current = { view, paused, onZoom, markers };
+  const state = useRef({ view, paused, onSelect, markers, markerLabels, readout, channels });
+  state.current = { view, paused, onSelect, markers, markerLabels, readout, channels };
   const theme = useTheme();
 
   useEffect(() => {
@@ -57,38 +93,50 @@ export function TimeChart({ source, channels, view, paused, height = 260, onZoom
     const fg = cssVar('--fg', '#222');
     const grid = cssVar('--grid', '#ddd');
     const series: uPlot.Series[] = [{ label: 'Time' }];
-    channels.forEach((ch, i) => {
-      const color = COLORS[i % COLORS.length]!;
-      const { label: name, unit } = CHANNELS[ch];
-      series.push({ label: `${name} (${unit})`, stroke: color, width: 1.5, points: { show: false }, scale: unit, paths: envelopePaths(color) });
+    channels.forEach((ch) => {
+      const color = colors[ch] ?? COLORS[0]!;
+      const { label: name, unit } = channelInfo(source, ch);
+      series.push({ label: `${name} (${unit})`, stroke: color, width: 1.5, points: { show: false }, scale: 'y', paths: envelopePaths(color) });
       // The min edge: it sets the y scale; the max series draws the envelope from both.
-      series.push({ label: `${name} min`, stroke: color, width: 1, points: { show: false }, scale: unit, paths: () => null });
+      series.push({ label: `${name} min`, stroke: color, width: 1, points: { show: false }, scale: 'y', paths: () => null });
     });
-    const units = [...new Set(channels.map((c) => CHANNELS[c].unit))];
+    const unit = channels.length ? channelInfo(source, channels[0]!).unit : '';
     const axes: uPlot.Axis[] = [
-      // Fixed height: tick labels switching between one and two lines would otherwise resize the
-      // plot area and make uPlot lay out and draw again within the same update.
-      { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, font: '13px system-ui, sans-serif', size: 52 },
-      ...units.map((u, i) => ({
-        scale: u,
-        side: i === 0 ? 3 : 1,
-        label: u,
+      {
+        show: timeAxis,
         stroke: fg,
-        grid: { show: i === 0, stroke: grid, width: 1 },
+        grid: { stroke: grid, width: 1 },
+        ticks: { stroke: grid, width: 1 },
+        font: '13px system-ui, sans-serif',
+        // Fixed height: tick labels switching between one and two lines would otherwise resize the
+        // plot area and make uPlot lay out and draw again within the same update.
+        size: timeAxis ? 52 : 0,
+        space: TIME_TICK_SPACE,
+        values: (_u: uPlot, splits: number[], _i: number, _space: number, incr: number) => timeTickLabels(splits, incr),
+      },
+      {
+        scale: 'y',
+        side: 3,
+        label: unit,
+        stroke: fg,
+        grid: { stroke: grid, width: 1 },
         ticks: { stroke: grid, width: 1 },
         font: '13px system-ui, sans-serif',
         labelFont: '600 13px system-ui, sans-serif',
-        size: 64,
-      })),
+        size: Y_AXIS,
+        labelSize: 18,
+      },
+      // An empty right axis of fixed width: panels with and without one stay aligned.
+      { scale: 'y', side: 1, show: true, size: 12, values: () => [], grid: { show: false }, ticks: { show: false } },
     ] as uPlot.Axis[];
     const opts: uPlot.Options = {
       width: Math.max(200, el.clientWidth),
       height,
       series,
       axes,
-      scales: { x: { time: true } },
+      scales: { x: { time: true }, y: { auto: true } },
       legend: { show: false },
-      cursor: { drag: { x: true, y: false, setScale: false } },
+      cursor: { drag: { x: true, y: false, setScale: false }, sync: { key: syncKey, setSeries: false }, points: { show: false } },
       hooks: {
         setSelect: [
           (u) => {
@@ -96,42 +144,19 @@ export function TimeChart({ source, channels, view, paused, height = 260, onZoom
             if (sel.width > 4) {
               const t0 = u.posToVal(sel.left, 'x') * 1000;
               const t1 = u.posToVal(sel.left + sel.width, 'x') * 1000;
-              state.current.onZoom?.(t0, t1);
+              state.current.onSelect?.(t0, t1);
             }
             u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
           },
         ],
-        draw: [
-          (u) => {
-            const ms = state.current.markers;
-            if (!ms?.length) return;
-            const ctx = u.ctx;
-            ctx.save();
-            ctx.strokeStyle = '#c92a2a';
-            ctx.fillStyle = fg;
-            ctx.font = `${12 * devicePixelRatio}px sans-serif`;
-            const [x0, x1] = [u.scales.x!.min!, u.scales.x!.max!];
-            let lastX = -Infinity;
-            for (const m of ms) {
-              const s = m.t / 1000;
-              if (s < x0 || s > x1) continue;
-              const x = u.valToPos(s, 'x', true);
-              ctx.beginPath();
-              ctx.moveTo(x, u.bbox.top);
-              ctx.lineTo(x, u.bbox.top + u.bbox.height);
-              ctx.stroke();
-              if (x - lastX > 90 * devicePixelRatio) {
-                ctx.fillText(m.label, x + 3, u.bbox.top + 14 * devicePixelRatio);
-                lastX = x;
-              }
-            }
-            ctx.restore();
-          },
-        ],
+        setCursor: [(u) => report(u, state.current.readout, state.current.channels)],
+        draw: [(u) => drawMarkers(u, state.current.markers, !!state.current.markerLabels, fg)],
       },
     };
     const u = new uPlot(opts, emptyData(channels.length), el);
     plot.current = u;
+    // The benchmark redraws the very arrays this chart drew with uPlot alone, as its baseline.
+    (u.root as HTMLElement & { uplot?: uPlot }).uplot = u;
     const redraw = () => draw(u, source, channels, state.current.view);
     redraw();
     const offChange = source.onChange(() => {
@@ -150,28 +175,63 @@ export function TimeChart({ source, channels, view, paused, height = 260, onZoom
     };
     // Channels define the plot's series; a new set rebuilds it.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [source, channels.join(','), height, theme]);
+  }, [source, channels.join(','), height, theme, syncKey, timeAxis]);
 
-  // A new view (zoom, window) redraws at once, even while paused.
+  // A new view (zoom, pan, window) redraws at once, even while paused.
   useEffect(() => {
     if (plot.current) draw(plot.current, source, channels, view);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [view.mode, view.mode === 'follow' ? view.windowMs : view.t0, view.mode === 'range' ? view.t1 : 0, markers]);
 
-  return (
-    <div className="chart-wrap">
-      <div className="chart" ref={host} role="img" aria-label={label} data-testid="time-chart" />
-      <ul className="legend" aria-hidden>
-        {channels.map((ch, i) => (
-          <li key={ch}>
-            <span className="swatch" style={{ background: COLORS[i % COLORS.length] }} />
-            {CHANNELS[ch].label} ({CHANNELS[ch].unit})
-          </li>
-        ))}
-        <li className="muted small">each pixel column spans the min–max of the samples it covers</li>
-      </ul>
-    </div>
-  );
+  return <div className="chart" ref={host} role="img" aria-label={label} data-testid="time-chart" />;
+}
+
+/** The values under the cursor, to the readout (nothing under it: the readout shows dashes). */
+function report(u: uPlot, readout: Readout | undefined, channels: string[]): void {
+  if (!readout) return;
+  const idx = u.cursor.idx;
+  const xs = u.data[0] as ArrayLike<number>;
+  const ok = idx !== null && idx !== undefined && u.cursor.left !== undefined && u.cursor.left >= 0;
+  readout.time(ok ? xs[idx]! * 1000 : null, u.root.dataset.full === '1');
+  channels.forEach((ch, i) => {
+    const max = ok ? (u.data[1 + 2 * i] as ArrayLike<number | null>)[idx] : null;
+    const min = ok ? (u.data[2 + 2 * i] as ArrayLike<number | null>)[idx] : null;
+    readout.value(ch, min, max);
+  });
+}
+
+/** Event lines across the plot; their labels inside the plot area only (never over an axis). */
+function drawMarkers(u: uPlot, ms: Array<{ t: number; label: string }> | undefined, labels: boolean, fg: string): void {
+  if (!ms?.length) return;
+  const ctx = u.ctx;
+  const { left, top, width, height } = u.bbox;
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(left, top, width, height);
+  ctx.clip();
+  ctx.strokeStyle = '#c92a2a';
+  ctx.fillStyle = fg;
+  ctx.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
+  const [x0, x1] = [u.scales.x!.min!, u.scales.x!.max!];
+  let lastEnd = -Infinity;
+  for (const m of ms) {
+    const s = m.t / 1000;
+    if (s < x0 || s > x1) continue;
+    const x = u.valToPos(s, 'x', true);
+    ctx.beginPath();
+    ctx.moveTo(x, top);
+    ctx.lineTo(x, top + height);
+    ctx.stroke();
+    if (!labels) continue;
+    const w = ctx.measureText(m.label).width;
+    // A label that would run past the plot's right edge goes to the left of its line.
+    const tx = x + 4 + w > left + width ? x - 4 - w : x + 4;
+    if (tx > lastEnd + 6 * devicePixelRatio) {
+      ctx.fillText(m.label, tx, top + 12 * devicePixelRatio);
+      lastEnd = tx + w;
+    }
+  }
+  ctx.restore();
 }
 
 const linearPaths = uPlot.paths.linear!();
@@ -213,30 +273,48 @@ function emptyData(nChannels: number): uPlot.AlignedData {
   return [new Float64Array(0), ...Array.from({ length: nChannels * 2 }, () => new Float64Array(0))] as unknown as uPlot.AlignedData;
 }
 
-function draw(u: uPlot, source: Source, channels: Channel[], view: ChartView): void {
-  const span = source.span();
-  if (!span) {
+function draw(u: uPlot, source: Source, channels: string[], view: ChartView): void {
+  const range = viewRange(source, view);
+  if (!range) {
     u.setData(emptyData(channels.length));
     return;
   }
   performance.mark('chart-draw-start');
-  const [t0, t1] = view.mode === 'follow' ? [span[1] - view.windowMs, span[1]] : [view.t0, view.t1];
+  const [t0, t1] = range;
   const buckets = Math.max(50, Math.floor(u.bbox.width / devicePixelRatio || u.width));
-  const data: ArrayLike<number>[] = [];
+  const data: Array<ArrayLike<number | null>> = [];
   let times: Float64Array | null = null;
+  let full = true;
+  let stale = false;
   for (const ch of channels) {
     const d = source.series(ch, t0, t1, buckets);
+    full &&= d.full;
+    stale ||= !!d.stale;
     if (!times) {
       times = new Float64Array(d.t.length);
       for (let i = 0; i < d.t.length; i++) times[i] = d.t[i]! / 1000;
     }
-    data.push(d.max, d.min);
+    // Gaps are NaN points: null, which uPlot and the column spans both treat as a break.
+    const n = times.length;
+    const max = new Array<number | null>(n);
+    const min = new Array<number | null>(n);
+    for (let i = 0; i < n; i++) {
+      const a = d.max[i];
+      const b = d.min[i];
+      max[i] = a === undefined || a !== a ? null : a;
+      min[i] = b === undefined || b !== b ? null : b;
+    }
+    data.push(max, min);
   }
   u.batch(() => {
-    u.setData([times!, ...data] as unknown as uPlot.AlignedData, false);
+    u.setData([times ?? new Float64Array(0), ...data] as unknown as uPlot.AlignedData, false);
     u.setScale('x', { min: t0 / 1000, max: t1 / 1000 });
   });
-  // How many points the chart holds: what end-to-end tests check a chart against.
-  u.root.dataset.points = String(times!.length);
+  // How many points the chart holds and whether they are raw records: what tests check a chart against.
+  u.root.dataset.points = String(times?.length ?? 0);
+  u.root.dataset.full = full ? '1' : '0';
+  // Still waiting for the range asked for (a recorded log read by range): the picture is the one before.
+  u.root.dataset.stale = stale ? '1' : '0';
+  u.root.dataset.range = `${t0},${t1}`;
   performance.measure('chart-draw', 'chart-draw-start');
 }

@@ -3,10 +3,12 @@ import type { FileEntry } from '../../shared/api/contract.js';
 import { useApp } from '../app/state.js';
 import { bytes } from './format.js';
 import { asUiError, ErrorBox, type UiError } from './ErrorBox.js';
+import { nativeOpen } from './desktop.js';
 
 /**
  * Picks a file on the host (which, in the browser host, may be another machine than the one
- * showing this page): a folder listing filtered by extension, plus a path field for pasting.
+ * showing this page): a folder listing filtered by extension, plus a path field for pasting. The
+ * desktop app adds the system's own Open dialog.
  */
 export function FilePicker({
   label,
@@ -19,7 +21,7 @@ export function FilePicker({
   onPick: (path: string) => void;
   initialDir?: string;
 }) {
-  const { api } = useApp();
+  const { api, desktop } = useApp();
   const [dir, setDir] = useState<string | undefined>(initialDir);
   const [listing, setListing] = useState<{ dir: string; parent: string | null; entries: FileEntry[] } | null>(null);
   const [typed, setTyped] = useState('');
@@ -55,6 +57,17 @@ export function FilePicker({
         <button onClick={() => typed.trim() && onPick(typed.trim())} disabled={!typed.trim()}>
           Open
         </button>
+        {desktop && (
+          <button
+            onClick={() =>
+              void nativeOpen(api, label, [{ name: label, extensions: extensions.map((e) => e.replace(/^\./, '')) }], listing?.dir)
+                .then((p) => p && onPick(p))
+                .catch((e) => setError(asUiError(e)))
+            }
+          >
+            Browse…
+          </button>
+        )}
       </div>
       {error && <ErrorBox error={error} />}
       {listing && (

@@ -1,10 +1,11 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useState } from 'react';
 import type { Res } from '../../shared/api/contract.js';
 import { latestJob } from '../app/jobs.js';
 import { useApp } from '../app/state.js';
 import { CellBars } from '../charts/CellBars.js';
-import { CELL_TEMP_SOC_VIEWS, ChartPicker, type ChartChoice } from '../charts/ChartPicker.js';
-import { TimeChart, type ChartView } from '../charts/TimeChart.js';
+import { ChartStack } from '../charts/ChartStack.js';
+import type { ChartView } from '../charts/TimeChart.js';
+import { PRESETS, TracePicker, type ChartChoice } from '../charts/TracePicker.js';
 import { asUiError, ErrorBox, type UiError } from '../common/ErrorBox.js';
 import { alarmTexts, fmt, statusTexts } from '../common/format.js';
 
@@ -14,7 +15,9 @@ export const STALE_MS = 1000;
 const VIEWS: Record<string, ChartChoice> = {
   pack: { label: 'Voltage', channels: ['packVoltage'] },
   current: { label: 'Current & power', channels: ['current', 'power'] },
-  ...CELL_TEMP_SOC_VIEWS,
+  cells: PRESETS.cells!,
+  temps: PRESETS.temps!,
+  soc: PRESETS.soc!,
 };
 
 const WINDOWS = [
@@ -58,7 +61,7 @@ export function LiveScreen() {
   const [rate, setRate] = useState(10);
   const [paused, setPaused] = useState(false);
   const [view, setView] = useState<ChartView>({ mode: 'follow', windowMs: 60_000 });
-  const [chart, setChart] = useState<keyof typeof VIEWS>('pack');
+  const [channels, setChannels] = useState<string[]>(VIEWS.pack!.channels);
   const [error, setError] = useState<UiError | null>(null);
   // The recording is a host job: it keeps going when this screen is left, and is found again here.
   const recJob = latestJob(jobs, 'recording');
@@ -111,8 +114,6 @@ export function LiveScreen() {
   }, [api, connected, rate]);
 
   useEffect(() => live.setPaused(paused), [live, paused]);
-
-  const channels = useMemo(() => VIEWS[chart]!.channels, [chart]);
 
   if (!connection) {
     return (
@@ -226,9 +227,8 @@ export function LiveScreen() {
           </span>
         ))}
       </div>
-      {f && <CellBars cells={f.cellVoltages} chemistry={connection.device.chemistry} stale={stale} />}
       <div className="chart-controls row" role="toolbar" aria-label="Chart controls">
-        <ChartPicker views={VIEWS} value={chart} onChange={setChart} />
+        <TracePicker available={live.channels()} presets={VIEWS} value={channels} onChange={setChannels} />
         <div className="segmented" role="group" aria-label="Time window">
           {WINDOWS.map(([ms, l]) => (
             <button key={ms} aria-pressed={view.mode === 'follow' && view.windowMs === ms} onClick={() => setView({ mode: 'follow', windowMs: ms })}>
@@ -241,18 +241,20 @@ export function LiveScreen() {
         </button>
         {view.mode === 'range' && <button onClick={() => (setView({ mode: 'follow', windowMs: 60_000 }), setPaused(false))}>Back to live</button>}
       </div>
-      <TimeChart
+      <ChartStack
         source={live}
         channels={channels}
         view={view}
         paused={paused}
-        label={`${VIEWS[chart]!.label} over time`}
-        onZoom={(t0, t1) => {
+        panelHeight={channels.length > 1 ? 120 : 170}
+        label="Live data"
+        onView={(v) => {
           setPaused(true);
-          setView({ mode: 'range', t0, t1 });
+          setView(v);
         }}
       />
-      <p className="muted small">Drag across the chart to zoom; data keeps arriving in the background while paused.</p>
+      <p className="muted small">Wheel or drag to zoom, Shift+wheel or ← → to pan (pauses the chart); data keeps arriving in the background while paused.</p>
+      {f && <CellBars cells={f.cellVoltages} chemistry={connection.device.chemistry} stale={stale} />}
     </section>
   );
 }

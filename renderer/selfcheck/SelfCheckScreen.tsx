@@ -2,6 +2,7 @@ import { useState } from 'react';
 import type { Res, StepResultView } from '../../shared/api/contract.js';
 import { useApp } from '../app/state.js';
 import { asUiError, ErrorBox, type UiError } from '../common/ErrorBox.js';
+import { ChargerFields, chargerFrom, SaveReport } from './SelfCheckParts.js';
 
 type Step = Res<'selfcheck.start'>[number];
 
@@ -9,7 +10,7 @@ const STATUS: Record<StepResultView['status'], { icon: string; text: string; cls
   pass: { icon: '✓', text: 'Normal', cls: 'ok' },
   warn: { icon: '!', text: 'Needs attention', cls: 'unsure' },
   fail: { icon: '✗', text: 'Problem found', cls: 'fail' },
-  skipped: { icon: '–', text: 'Could not be checked now', cls: 'unsure' },
+  skipped: { icon: '–', text: 'Not checked', cls: 'unsure' },
 };
 
 /**
@@ -24,8 +25,8 @@ export function SelfCheckScreen() {
   const [results, setResults] = useState<Record<string, StepResultView>>({});
   const [running, setRunning] = useState<string | null>(null);
   const [conclusion, setConclusion] = useState<Res<'selfcheck.conclusion'> | null>(null);
-  const [chargerV, setChargerV] = useState('');
-  const [chargerA, setChargerA] = useState('');
+  const [charger, setCharger] = useState({ v: '', a: '' });
+  const parsedCharger = chargerFrom(charger);
   const [error, setError] = useState<UiError | null>(null);
 
   if (!connection) {
@@ -46,10 +47,8 @@ export function SelfCheckScreen() {
   const start = async () => {
     setError(null);
     try {
-      const v = Number(chargerV);
-      const a = Number(chargerA);
-      const charger = chargerV && chargerA && v > 0 && a > 0 ? { voltageV: v, currentA: a } : null;
-      setSteps(await api.call('selfcheck.start', { charger }));
+      if (!parsedCharger.ok) return;
+      setSteps(await api.call('selfcheck.start', { charger: parsedCharger.value }));
       setIndex(0);
       setResults({});
       setConclusion(null);
@@ -63,7 +62,9 @@ export function SelfCheckScreen() {
     setRunning(opId);
     setError(null);
     try {
-      const r = await api.call('selfcheck.step', { id: step.id, opId });
+      // The charger step takes the ratings as they stand now (entered or corrected at this step).
+      const extra = step.id === 'charger' && parsedCharger.ok ? { charger: parsedCharger.value } : {};
+      const r = await api.call('selfcheck.step', { id: step.id, opId, ...extra });
       setResults((x) => ({ ...x, [step.id]: r }));
     } catch (e) {
       setError(asUiError(e));
@@ -91,32 +92,9 @@ export function SelfCheckScreen() {
           </p>
           <fieldset>
             <legend>Your charger (optional: from the label on the charger)</legend>
-            <div className="row">
-              <label className="inline">
-                Output voltage
-                <input
-                  inputMode="decimal"
-                  value={chargerV}
-                  onChange={(e) => setChargerV(e.target.value)}
-                  size={6}
-                  aria-label="Charger output voltage in volts"
-                />{' '}
-                V
-              </label>
-              <label className="inline">
-                Output current
-                <input
-                  inputMode="decimal"
-                  value={chargerA}
-                  onChange={(e) => setChargerA(e.target.value)}
-                  size={6}
-                  aria-label="Charger output current in amperes"
-                />{' '}
-                A
-              </label>
-            </div>
+            <ChargerFields value={charger} onChange={setCharger} />
           </fieldset>
-          <button className="primary big" onClick={start} data-testid="sc-start">
+          <button className="primary big" onClick={start} disabled={!parsedCharger.ok} data-testid="sc-start">
             Start the check
           </button>
         </div>
@@ -132,9 +110,7 @@ export function SelfCheckScreen() {
         <h1 id="sc-title">Result</h1>
         <div className={`verdict ${claim ? 'fail' : 'ok'}`} data-testid="sc-conclusion">
           {claim ? 'We found a problem' : 'No problem found'}
-          {conclusion.summary !== (claim ? 'We found a problem' : 'No problem found') && conclusion.summary !== 'No problem found.' && (
-            <div className="verdict-sub">{conclusion.summary}</div>
-          )}
+          {conclusion.summary !== 'No problem found.' && <div className="verdict-sub">{conclusion.summary.replace(/^No problem found\. /, '')}</div>}
         </div>
         <ul className="checks">
           {conclusion.results.map((r) => (
@@ -144,11 +120,16 @@ export function SelfCheckScreen() {
           ))}
         </ul>
         <div className="row">
-          {claim && (
+          {claim ? (
             <button className="primary big" onClick={() => go('claim')} data-testid="sc-claim">
               File a warranty claim
             </button>
+          ) : (
+            <button onClick={() => go('claim')} data-testid="sc-claim-anyway">
+              Still think something is wrong? File a claim
+            </button>
           )}
+          <SaveReport />
           <button onClick={() => setSteps(null)}>Check again</button>
         </div>
       </section>
@@ -195,10 +176,16 @@ export function SelfCheckScreen() {
             </dl>
           </div>
         )}
+        {step.id === 'charger' && (
+          <fieldset data-testid="sc-charger-fields">
+            <legend>Your charger's label</legend>
+            <ChargerFields value={charger} onChange={setCharger} />
+          </fieldset>
+        )}
         <div className="row">
           {index > 0 && <button onClick={() => setIndex(index - 1)}>Back</button>}
           {result && (
-            <button onClick={() => run(step)} disabled={!!running}>
+            <button onClick={() => run(step)} disabled={!!running || (step.id === 'charger' && !parsedCharger.ok)} data-testid="sc-again">
               {running ? 'Checking…' : 'Run again'}
             </button>
           )}

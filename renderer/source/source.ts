@@ -2,6 +2,9 @@ import { flushSync } from 'react-dom';
 import type { TelemetryFrame } from '../../shared/types/domain.js';
 import { Emitter } from '../../shared/util/emitter.js';
 import type { Decimated } from './decimate.js';
+import { BASE_CHANNELS, cellChannel, tempChannel, type ChannelInfo } from '../../shared/series/channels.js';
+
+export type { ChannelInfo };
 
 /**
  * One Source for live and recorded data (ARCHITECTURE.md section 1): the live dashboard and the
@@ -18,6 +21,7 @@ export const CHANNELS = {
   tempMin: { label: 'Coolest sensor', unit: '°C' },
   tempMax: { label: 'Hottest sensor', unit: '°C' },
 } as const;
+/** The channels every source has; sources add one per cell (`cell3`) and per sensor (`temp:mosfet`). */
 export type Channel = keyof typeof CHANNELS;
 export const CHANNEL_NAMES = Object.keys(CHANNELS) as Channel[];
 
@@ -35,42 +39,24 @@ export interface Source {
   count(): number;
   /** The newest frame (live) or the frame at the cursor (recorded). */
   latest(): TelemetryFrame | null;
-  /** Min/max of one channel over [t0, t1] in `buckets` columns (raw samples when few enough). */
-  series(channel: Channel, t0: number, t1: number, buckets: number): Decimated;
+  /** The channels this source can draw (base channels, each cell, each named sensor). */
+  channels(): ChannelInfo[];
+  /**
+   * Min/max of one channel over [t0, t1) in `buckets` columns (raw samples when few enough).
+   * Every channel of one source answers the same times for the same range; NaN marks a gap.
+   */
+  series(channel: string, t0: number, t1: number, buckets: number): Decimated;
   /** Fires when data was added or the source changed state; at most once per animation frame. */
   onChange(listener: () => void): () => void;
 }
 
-/** Values of every channel for one frame. */
-export function channelValues(f: {
-  packVoltage: number;
-  current: number;
-  soc: number;
-  cellVoltages: number[];
-  temperatures: number[];
-}): Record<Channel, number> {
-  let cmin = Infinity;
-  let cmax = -Infinity;
-  for (const c of f.cellVoltages) {
-    if (c < cmin) cmin = c;
-    if (c > cmax) cmax = c;
-  }
-  let tmin = Infinity;
-  let tmax = -Infinity;
-  for (const c of f.temperatures) {
-    if (c < tmin) tmin = c;
-    if (c > tmax) tmax = c;
-  }
-  return {
-    packVoltage: f.packVoltage,
-    current: f.current,
-    power: f.packVoltage * f.current,
-    soc: f.soc,
-    cellMin: f.cellVoltages.length ? cmin : NaN,
-    cellMax: f.cellVoltages.length ? cmax : NaN,
-    tempMin: f.temperatures.length ? tmin : NaN,
-    tempMax: f.temperatures.length ? tmax : NaN,
-  };
+/** What to call a channel and in what unit, for any source. */
+export function channelInfo(source: Source | null, id: string): ChannelInfo {
+  const known = source?.channels().find((c) => c.id === id) ?? BASE_CHANNELS.find((c) => c.id === id);
+  if (known) return known;
+  if (/^cell\d+$/.test(id)) return cellChannel(Number(id.slice(4)) - 1);
+  if (id.startsWith('temp:')) return tempChannel(id.slice(5), 0);
+  return { id, label: id, unit: '', group: 'pack' };
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { ReactNode } from 'react';
 import type { InstallKeyEntry, PackageVerificationView, StoredPolicyView } from '../../shared/api/contract.js';
 import { policyName } from './VerifySettings.js';
+import { summaryInWords } from '../../shared/warranty/summary-words.js';
 
 const ISO = /\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?Z/g;
 
@@ -124,7 +125,8 @@ export function CustomerSaw({ result }: { result: PackageVerificationView }) {
         <dd data-testid="customer-verdict">
           {c ? (
             <>
-              <strong>{verdictWords[c.verdict]}</strong> <span className="muted">— {c.summary}</span>
+              <strong>{verdictWords[c.verdict]}</strong>{' '}
+              <span className="muted">— {result.evaluation ? summaryInWords({ ...result.evaluation, summary: c.summary }) : c.summary}</span>
             </>
           ) : (
             'could not be recomputed'

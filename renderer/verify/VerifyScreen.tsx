@@ -10,12 +10,31 @@ import { PHOTO_MIME } from '../../shared/evidence/photos.js';
 import { Caveats, CustomerSaw, TrustSummary } from './TrustSummary.js';
 import { type Decision, DecideWith, KnownKeys, useVerifierChoices } from './VerifySettings.js';
 import './verify.css';
+import { summaryInWords } from '../../shared/warranty/summary-words.js';
+import { CHECK_TITLES, ClaimFacts, ReportActions, wrongRoot } from './VerifyDetails.js';
 
 const ROOT_KEY = 'packscope.verify.rootKey';
 const POLICY_KEY = 'packscope.verify.policy';
 const TICKET_KEY_KEY = 'packscope.verify.ticketKey';
 
-export function VerdictBanner({ evaluation, verified }: { evaluation: Evaluation | null; verified: boolean }) {
+/** A clause of the deciding policy by its title (the id only when the policy has no such clause). */
+export function clauseTitle(evaluation: Evaluation, id: string): string {
+  if (id === 'unreadable-segments') return 'parts of the log cannot be read';
+  return evaluation.clauses.find((c) => c.id === id)?.title ?? id;
+}
+
+export function VerdictBanner({ evaluation, verified, wrongRoot = false }: { evaluation: Evaluation | null; verified: boolean; wrongRoot?: boolean }) {
+  if (wrongRoot) {
+    return (
+      <div className="verdict unsure" data-testid="verdict-banner">
+        Check your root key: it did not certify this board
+        <div className="verdict-sub">
+          The board's certificate was issued by another key than the root you chose. Everything else in the package verified. Choose your manufacturing root for
+          this model and verify again.
+        </div>
+      </div>
+    );
+  }
   if (!verified) {
     return (
       <div className="verdict fail" data-testid="verdict-banner">
@@ -28,12 +47,12 @@ export function VerdictBanner({ evaluation, verified }: { evaluation: Evaluation
     evaluation.verdict === 'covered'
       ? 'Covered by the warranty'
       : evaluation.verdict === 'excluded'
-        ? `Not covered: ${evaluation.excludedBy.join(', ')}`
+        ? `Not covered: ${evaluation.excludedBy.map((id) => clauseTitle(evaluation, id)).join('; ')}`
         : 'Inconclusive: physical inspection needed';
   return (
     <div className={`verdict ${evaluation.verdict === 'covered' ? 'ok' : evaluation.verdict === 'excluded' ? 'fail' : 'unsure'}`} data-testid="verdict-banner">
       {text}
-      <div className="verdict-sub">{evaluation.summary}</div>
+      <div className="verdict-sub">{summaryInWords(evaluation)}</div>
     </div>
   );
 }
@@ -111,7 +130,6 @@ export function VerifyScreen() {
     if (f) setPkg(f);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
-  useEffect(() => api.on('open-file', (e) => e.screen === 'verify' && (setPkg(e.path), setDecision((d) => ({ ...d, ticket: '' })), setResult(null))), [api]);
   // A remembered policy that left the store is forgotten (automatic choice instead).
   useEffect(() => {
     if (choices.policies && decision.policySha256 && !choices.policies.some((p) => p.sha256 === decision.policySha256))
@@ -120,22 +138,24 @@ export function VerifyScreen() {
 
   const verify = async () => {
     if (!pkg || !root) return;
-    localStorage.setItem(ROOT_KEY, root);
     localStorage.setItem(POLICY_KEY, decision.policySha256);
     localStorage.setItem(TICKET_KEY_KEY, decision.ticketKey);
     setBusy(true);
     setError(null);
     setResult(null);
     try {
-      setResult(
-        await api.call('package.verify', {
-          path: pkg,
-          rootKeyPath: root,
-          ...(decision.policySha256 ? { policySha256: decision.policySha256 } : {}),
-          ...(decision.ticketKey ? { ticketKeyPath: decision.ticketKey } : {}),
-          ...(decision.ticket ? { ticketPath: decision.ticket } : {}),
-        }),
-      );
+      const r = await api.call('package.verify', {
+        path: pkg,
+        rootKeyPath: root,
+        ...(decision.policySha256 ? { policySha256: decision.policySha256 } : {}),
+        ...(decision.ticketKey ? { ticketKeyPath: decision.ticketKey } : {}),
+        ...(decision.ticket ? { ticketPath: decision.ticket } : {}),
+      });
+      // A root that did not certify the board is the verifier's slip: not remembered for next time.
+      if (r.root?.matches === false) {
+        if (localStorage.getItem(ROOT_KEY) === root) localStorage.removeItem(ROOT_KEY);
+      } else localStorage.setItem(ROOT_KEY, root);
+      setResult(r);
       // Labels and titles for the lines under the verdict.
       void choices.refreshKeys();
     } catch (e) {
@@ -177,7 +197,9 @@ export function VerifyScreen() {
               </div>
               <div>
                 <h2>2. Supplier root key (.pem)</h2>
-                <p className="muted small">The manufacturing CA public key that certifies the boards. It is remembered for next time.</p>
+                <p className="muted small">
+                  The manufacturing CA public key that certifies the boards. It is remembered for next time once it has verified a board.
+                </p>
                 {root ? (
                   <p>
                     <code>{root}</code>{' '}
@@ -205,7 +227,19 @@ export function VerifyScreen() {
       {error && <ErrorBox error={error} />}
       {result && (
         <div data-testid="verify-result">
-          <VerdictBanner evaluation={result.evaluation} verified={result.ok} />
+          <VerdictBanner evaluation={result.evaluation} verified={result.ok} wrongRoot={wrongRoot(result)} />
+          {result.root?.matches === false && (
+            <div className="notice" data-testid="verify-wrong-root">
+              <p>
+                <strong>The root key {root} did not certify this board.</strong> Its certificate names issuer key <code>{result.root.issuerKeyId}</code>; the
+                key you chose is <code>{result.root.chosenKeyId}</code>. It has not been remembered.
+              </p>
+              <button className="primary" onClick={() => (setRoot(''), setResult(null))}>
+                Choose another root key
+              </button>
+            </div>
+          )}
+          <ReportActions result={result} />
           <TrustSummary result={result} policies={choices.policies} keys={choices.keys} onChoose={() => change(true)} />
           <p className={result.ok ? 'ok-text' : 'bad-text'} data-testid="verify-line">
             {result.line}
@@ -228,7 +262,7 @@ export function VerifyScreen() {
               <ul className="checks" data-testid="checks">
                 {result.checks.map((c, i) => (
                   <li key={c.id + i} className={c.ok ? '' : 'bad-text'}>
-                    {c.ok ? '✓' : '✗'} <strong>{c.id}</strong>: {c.detail}
+                    {c.ok ? '✓' : '✗'} <strong>{CHECK_TITLES[c.id] ?? c.id}</strong>: {c.detail}
                   </li>
                 ))}
               </ul>
@@ -261,20 +295,7 @@ export function VerifyScreen() {
                   </dd>
                 </dl>
               )}
-              {result.claim && (
-                <dl className="facts claim">
-                  <dt>Customer</dt>
-                  <dd>
-                    {result.claim.customer} ({result.claim.contact})
-                  </dd>
-                  <dt>Purchased</dt>
-                  <dd>{result.claim.purchaseDate}</dd>
-                  <dt>Remedy asked</dt>
-                  <dd>{result.claim.remedy}</dd>
-                  <dt>Problem</dt>
-                  <dd>{result.claim.description}</dd>
-                </dl>
-              )}
+              {result.claim && <ClaimFacts result={result} />}
             </div>
           </div>
           {result.evaluation && (

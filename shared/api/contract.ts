@@ -3,7 +3,23 @@ import { SEED_KEY_ALGORITHMS } from '../can/seedkey.js';
 import { FwStatusSchema } from '../image/fw-status.js';
 import { ClaimSchema } from '../warranty/claim.js';
 import { EvaluationSchema, VerdictSchema } from '../warranty/evaluation.js';
+import { LogHealthSchema } from '../health/report.js';
 import { MAX_PHOTOS, PHOTO_KINDS } from '../evidence/photos.js';
+import { deskMethods } from './desk-contract.js';
+import { eventsReply, eventsRequest, seriesReply, seriesRequest } from './series-schemas.js';
+import {
+  claimDraft,
+  claimFieldState,
+  dialogResult,
+  importRequest,
+  importResult,
+  openDialogRequest,
+  openScreen,
+  rootCheck,
+  saveDialogRequest,
+  themeRequest,
+} from './desktop.js';
+import { PreconditionsSchema } from '../bundle/metadata.js';
 import { deviceInfo, hostPath, linkStats, opId, portInfo, protocolId, telemetryFrame, transferProgress } from './schemas.js';
 
 /**
@@ -211,6 +227,53 @@ export const romFlashResult = z.object({
 
 export const flashStartResult = z.discriminatedUnion('protocol', [flashResult, romFlashResult]);
 
+/** One release precondition against the pack's live state (shared/bundle/preconditions.ts). */
+export const preconditionCheck = z.object({
+  name: z.enum(['soc', 'current', 'temperature', 'charger']),
+  required: z.string(),
+  actual: z.string(),
+  ok: z.boolean(),
+});
+
+/** A release bundle (.psfw) as the Update screen shows it before anything is written. */
+export const updateInfo = z.object({
+  path: z.string(),
+  sequence: z.number(),
+  vendorId: z.string(),
+  created: z.string(),
+  expires: z.string(),
+  notes: z.string(),
+  boards: z.array(z.object({ boardId: z.string(), hardwareRevisions: z.array(z.string()) })),
+  preconditions: PreconditionsSchema,
+  /** What will change: each component, the version the board runs now (null: unknown) and the new one. */
+  components: z.array(
+    z.object({
+      name: z.string(),
+      target: z.string(),
+      format: z.string(),
+      version: z.string(),
+      securityCounter: z.number(),
+      size: z.number(),
+      from: z.string().nullable(),
+    }),
+  ),
+  releaseKeyId: z.string(),
+  /** null: trusted, and it fits the connected board (board, hardware revision, sequence); else why not. */
+  refusal: z.object({ reason: z.string(), message: z.string() }).nullable(),
+});
+
+export const updateResult = z.object({
+  outcome: z.enum(['installed', 'reverted', 'already-installed']),
+  sequence: z.number(),
+  components: z.array(
+    z.object({ name: z.string(), from: z.string().nullable(), to: z.string(), outcome: z.enum(['installed', 'already-installed', 'reverted']) }),
+  ),
+  preconditions: z.array(preconditionCheck),
+  selfTest: z.object({ ok: z.boolean(), problems: z.array(z.string()) }).nullable(),
+  runningVersion: z.string().nullable(),
+  seconds: z.number(),
+});
+
 export const logGap = z.object({ from: z.number(), to: z.number().nullable(), reason: z.string() });
 
 /** A log as chart columns (min/max-reduced beyond 200 000 records), with its events as markers. */
@@ -241,7 +304,7 @@ export const recordedSeries = z.object({
  * never stops it; screens find it again with jobs.list and follow it through 'job' events.
  * `result` is the job's method result (log.pull, flash.start, recording.stop …) once it is done.
  */
-export const jobKind = z.enum(['recording', 'pull', 'flash', 'selfcheck', 'export', 'can-monitor']);
+export const jobKind = z.enum(['recording', 'pull', 'flash', 'selfcheck', 'export', 'can-monitor', 'update']);
 export const jobView = z.object({
   id: z.string(),
   kind: jobKind,
@@ -259,6 +322,8 @@ export const jobView = z.object({
   result: z.unknown().optional(),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
 });
+
+export const canFrameView = z.object({ t: z.number(), id: z.number(), extended: z.boolean(), dlc: z.number(), data: z.string(), text: z.string() });
 
 /** A download cut short (cancel, lost link, closed app): resumable with log.pull { out: path, resume: true }. */
 export const partialPull = z.object({
@@ -330,6 +395,10 @@ export const packageVerification = z.object({
   photos: z.array(z.object({ name: z.string(), bytes: z.number() })),
   /** SHA-256 of the package as verified; package.photo refuses a file that changed since. */
   sha256: z.string(),
+  /** The chosen root against the board's certificate (a mismatch is the verifier's choice, not the package). */
+  root: rootCheck.optional(),
+  /** Each claim field: verified, or flagged when the package's signatures or hashes do not cover it. */
+  claimFields: z.array(claimFieldState).optional(),
 });
 
 /** A warranty policy in the verifier's policy store (its identity is the SHA-256 of its canonical JSON). */
@@ -376,7 +445,7 @@ export const claimTicketView = z.object({
   pullAgain: z.boolean(),
 });
 
-const stepId = z.enum(['identity', 'faults', 'cell-spread', 'temperatures', 'current-offset', 'charger', 'blackbox']);
+const stepId = z.enum(['identity', 'faults', 'cell-spread', 'capacity', 'temperatures', 'current-offset', 'charger', 'blackbox']);
 const stepInfo = z.object({ id: stepId, title: z.string(), prompt: z.string() });
 export const stepResult = z.object({
   id: stepId,
@@ -398,6 +467,8 @@ export const contract = {
         platform: z.string(),
         dataDir: z.string(),
         features,
+        /** Native Open/Save dialogs, show in folder and open with the system (the Electron shell). */
+        desktop: z.boolean().optional(),
       }),
       'What this host is and which capabilities it has.',
     ),
@@ -442,6 +513,16 @@ export const contract = {
       flashRequest,
       flashStartResult,
       'Flashes an image (progress events under opId; op.cancel stops it safely): a signed image over the native protocol (default: the connected board) or UDS over CAN, where without confirm the new image runs in test mode; or raw firmware through the STM32 ROM bootloader (recovery).',
+    ),
+    'update.inspect': method(
+      z.object({ path: hostPath }).strict(),
+      updateInfo,
+      'Reads a release bundle (.psfw): notes, what will change on the connected board, preconditions, and whether this installation trusts it and it fits the board; nothing is written.',
+    ),
+    'update.apply': method(
+      z.object({ path: hostPath, opId }).strict(),
+      updateResult,
+      'Applies a release bundle to the connected board (progress events under opId, their phase naming the step): every check and the live preconditions before anything is erased, then install, test boot, self-test, and confirm — or automatic revert.',
     ),
     'fw.confirm': method(empty, z.object({ changed: z.boolean(), status: FwStatusSchema }), 'Keeps the running test image.'),
     'fw.revert': method(empty, z.object({ mode: z.string(), status: FwStatusSchema }), 'Goes back to the other slot (resets the board).'),
@@ -490,6 +571,20 @@ export const contract = {
       logOpenResult,
       'Opens a .pslog: verification (per segment, certificate against the optional supplier root), chart series and events.',
     ),
+    'health.analyse': method(
+      z
+        .object({
+          path: hostPath,
+          /** Overrides of the pack's rating, when the board does not say (or says wrongly). */
+          ratedCapacityAh: z.number().gt(0).max(100_000).optional(),
+          chemistry: z.enum(['lfp', 'nmc']).optional(),
+        })
+        .strict(),
+      LogHealthSchema,
+      'Pack health of a .pslog: capacity with its uncertainty, resistance and self-discharge per cell, throughput, cycles and histograms (verified, the rating from the signed certificate).',
+    ),
+    'log.series': method(seriesRequest, seriesReply, 'Range read of a .pslog: per channel min, max, first and last per column, or the raw records when few.'),
+    'log.events': method(eventsRequest, eventsReply, "A .pslog's events in a time range, one page at a time (never cut)."),
     'log.export': method(
       z.object({ path: hostPath, out: hostPath, opId, range: z.object({ from: z.number(), to: z.number() }).optional() }).strict(),
       z.object({ path: z.string(), records: z.number(), bytes: z.number() }),
@@ -555,11 +650,30 @@ export const contract = {
       z.array(stepInfo),
       'Starts a guided self-check of the connected pack; returns its steps with what the user should do before each.',
     ),
-    'selfcheck.step': method(z.object({ id: stepId, opId }).strict(), stepResult, 'Runs one step (again, after a fix); plain-words result.'),
+    'selfcheck.step': method(
+      z
+        .object({
+          id: stepId,
+          opId,
+          /** The charger's ratings entered at this step (null: none); absent: as given at the start. */
+          charger: z
+            .object({ voltageV: z.number().min(1).max(1000), currentA: z.number().min(0.1).max(1000) })
+            .nullable()
+            .optional(),
+        })
+        .strict(),
+      stepResult,
+      'Runs one step (again, after a fix); plain-words result.',
+    ),
     'selfcheck.conclusion': method(
       empty,
       z.object({ outcome: z.enum(['no-problem-found', 'file-a-claim']), summary: z.string(), results: z.array(stepResult) }),
       '"No problem found" or "file a claim", from the steps run.',
+    ),
+    'selfcheck.report': method(
+      z.object({ out: hostPath.optional() }).strict(),
+      z.object({ path: z.string(), html: z.string() }),
+      "Writes the self-check's result as an HTML report (default: a fresh name in the data folder).",
     ),
     'recording.start': method(
       z.object({ path: hostPath.optional(), rateHz: z.number().min(0.2).max(100) }).strict(),
@@ -593,6 +707,8 @@ export const contract = {
         series: recordedSeries,
         /** The claim ticket given, against the log (null: none given). */
         ticket: claimTicketView.nullable(),
+        /** Names exactly what was previewed: package.create with it signs only that (the log unchanged on disk). */
+        previewId: z.string().optional(),
       }),
       "Previews a claim: the warranty policy's evaluation of a pulled log (findings, verdict) and its charts, with the claim ticket's facts as package.create signs them; nothing is signed or written.",
     ),
@@ -611,9 +727,12 @@ export const contract = {
         .object({
           logPath: hostPath,
           claim: ClaimSchema,
-          out: hostPath,
+          /** Absent: a fresh name in the data folder (never over an earlier package). */
+          out: hostPath.optional(),
           photos: z.array(hostPath).max(MAX_PHOTOS).default([]),
           ticketPath: hostPath.optional(),
+          /** From claim.evaluate: refused unless the log, claim and ticket are still what was previewed. */
+          previewId: z.string().max(128).optional(),
         })
         .strict(),
       z.object({
@@ -628,8 +747,77 @@ export const contract = {
       'Builds the signed diagnosis package (.psdiag) from a pulled log, the claim, its photos and the claim ticket the log was pulled with (a ticket the log was not sealed over is refused).',
     ),
     'op.cancel': method(z.object({ opId }).strict(), z.object({ cancelled: z.boolean() }), 'Cancels a long operation by its opId.'),
+    'claim.draft.get': method(empty, claimDraft.nullable(), 'The Claim screen draft the host keeps (null: none).'),
+    'claim.draft.set': method(z.object({ draft: claimDraft.nullable() }).strict(), ok, 'Keeps the Claim screen draft (null: forget it).'),
+    'package.report': method(
+      z.object({ path: hostPath, sha256: z.string().regex(/^[0-9a-f]{64}$/), out: hostPath.optional() }).strict(),
+      z.object({ path: z.string(), html: z.string() }),
+      "Writes the verifier's report of the package last verified at this SHA-256 (HTML, printable; default: a fresh name in the data folder).",
+    ),
+    'desktop.openDialog': method(openDialogRequest, dialogResult, 'The native Open dialog (Electron only).'),
+    'desktop.saveDialog': method(saveDialogRequest, dialogResult, 'The native Save dialog (Electron only).'),
+    'desktop.showInFolder': method(z.object({ path: hostPath }).strict(), ok, "Shows a file in the system's file manager (Electron only)."),
+    'desktop.openPath': method(z.object({ path: hostPath }).strict(), ok, 'Opens a report with the system (Electron only; HTML reports only).'),
+    'desktop.theme': method(themeRequest, ok, "The app's theme, so the window's background matches it from the first frame."),
+    'files.dropped': method(
+      z.object({ path: hostPath }).strict(),
+      z.object({ screen: openScreen.nullable() }),
+      'A file dropped on the desktop window (by path): opens it on its screen (open-file event); screen null: not a file PackScope opens.',
+    ),
+    'files.import': method(importRequest, importResult, 'Uploads a file dropped on the browser page into the data folder, in chunks (path once final).'),
     'jobs.list': method(empty, z.array(jobView), "The host's jobs: those running, then the latest finished ones (newest first)."),
+    'image.sign': method(
+      z
+        .object({
+          /** The firmware payload: a raw .bin or an Intel HEX file. */
+          input: hostPath,
+          out: hostPath,
+          keyPath: hostPath,
+          version: z.string().min(1).max(40),
+          boardId: z.string().min(1).max(64),
+          securityCounter: z.number().int().min(0).max(0xffff_ffff).optional(),
+          overwrite: z.boolean().default(false),
+        })
+        .strict(),
+      z.object({
+        path: z.string(),
+        version: z.string(),
+        boardId: z.string().nullable(),
+        size: z.number(),
+        hash: z.string(),
+        securityCounter: z.number().nullable(),
+        keyType: z.string(),
+      }),
+      'Signs a firmware payload into an MCUboot image for a board (the layout imgtool writes), written atomically.',
+    ),
+    'image.keygen': method(
+      z.object({ out: hostPath, type: z.enum(['ed25519', 'ecdsa-p256']).default('ed25519') }).strict(),
+      z.object({ privateKey: z.string(), publicKey: z.string(), keyHash: z.string(), name: z.string() }),
+      'Makes a lab signing key (private key mode 0600, public key beside it as .pub.pem); never replaces a file.',
+    ),
+    'can.monitor': method(
+      z
+        .object({
+          opId,
+          port: z.string().min(1).max(512),
+          bitrate: z.number().int().min(10_000).max(1_000_000).default(500_000),
+          listenOnly: z.boolean().default(true),
+        })
+        .strict(),
+      z.object({
+        frames: z.number(),
+        seconds: z.number(),
+        overruns: z.number(),
+        busErrors: z.number(),
+        last: z.array(canFrameView),
+        /** Why nothing arrived, when nothing did. */
+        hint: z.string().nullable(),
+      }),
+      "Watches a CAN bus through an SLCAN adapter until op.cancel (frames as 'can-frames' events under opId).",
+    ),
     'log.partials': method(empty, z.array(partialPull), 'Black-box downloads in the data folder that were cut short and can be resumed.'),
+    // The claims desk (shared/api/desk-contract.ts).
+    ...deskMethods(recordedSeries),
   },
   events: {
     telemetry: telemetryFrame,
@@ -645,9 +833,11 @@ export const contract = {
     }),
     /** A job started, progressed or ended (the same shape jobs.list returns). */
     job: jobView,
+    /** Frames a CAN monitor received since its last batch. */
+    'can-frames': z.object({ opId, frames: z.array(canFrameView) }),
     progress: transferProgress.extend({ opId }),
     /** The OS handed the app a file (double-click on a .psdiag or .pslog): open it on its screen. */
-    'open-file': z.object({ screen: z.enum(['logs', 'verify']), path: hostPath }),
+    'open-file': z.object({ screen: openScreen, path: hostPath }),
   },
 } as const;
 

@@ -6,6 +6,7 @@
  */
 import type { LogRecord } from '../types/domain.js';
 import type { LogGap, SignatureStatus } from '../warranty/evaluation.js';
+import type { SettingsEvidence } from '../settings/evidence.js';
 
 export interface EvidenceCheck {
   /** Stable id: 'hashes', 'signature-raw', 'device-certificate', 'segment-signatures', … */
@@ -24,6 +25,8 @@ export interface DeviceIdentity {
   publicKeyFingerprint: string | null;
   /** Rated capacity as the manufacturing CA certified it (device certificate version 2); null otherwise. identity.json never counts. */
   nominalCapacityAh: number | null;
+  /** Cell chemistry as the manufacturing CA certified it (certificate version 2); null otherwise. It picks the OCV curve capacity is measured with. */
+  chemistry?: string | null;
   cellCount: number | null;
   /** Temperature sensor names in record order (from the record schema), e.g. cells1, mosfet, board. */
   temperatureLabels: string[] | null;
@@ -60,6 +63,8 @@ export interface DecodedEvidence {
   gapCount: number;
   segments: number;
   records: LogRecord[];
+  /** The board's signed settings snapshot and change records (device/settings.bin), verified; null when absent. */
+  settings?: SettingsEvidence | null;
   /**
    * Checks made while decoding: 'device-certificate' (chain to the root, when one was given),
    * 'segment-signatures', 'segment-chain'. All must be ok for a package to verify.
@@ -88,6 +93,8 @@ export type SegmentPass = () => Iterable<Uint8Array>;
 export interface EvidenceStream {
   /** Rated capacity certified for the device (known before any segment), Ah; null if none. */
   readonly nominalCapacityAh: number | null;
+  /** Cell chemistry certified for the device (certificate version 2); null if none. */
+  readonly chemistry?: string | null;
   push(chunk: Uint8Array): void;
   /** Ends the log; `again` streams the closed segments once more if per-segment checks must be made. */
   finish(again: SegmentPass): EvidenceSummary;

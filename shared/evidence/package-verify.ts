@@ -295,7 +295,7 @@ export async function verifyPackageSource(src: ByteSource, opts: VerifyOptions):
     let stream: EvidenceStream | null = null;
     try {
       stream = opts.decoder.open(deviceFiles, { rootPublicKeyPem: opts.rootPublicKeyPem }, sink, { hasSegments: segEntry !== null });
-      const cap = { nominalCapacityAh: stream.nominalCapacityAh };
+      const cap = { nominalCapacityAh: stream.nominalCapacityAh, chemistry: stream.chemistry ?? null };
       if (quietPolicy) customerEv = new Evaluator(quietPolicy, cap);
       decidingEv = quietPolicy && policyHash(quietPolicy) === policyHash(deciding) ? customerEv : new Evaluator(deciding, cap);
     } catch (e) {

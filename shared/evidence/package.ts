@@ -176,6 +176,7 @@ export function evidenceFacts(evidence: EvidenceSummary | DecodedEvidence, creat
     extent: x ? { historyFromMs: x.historyFromMs, boardTimeMs: x.boardTimeMs, unreadableSegments: x.unreadable } : null,
     claimedAtMs: ticket?.issuedAtMs ?? x?.boardTimeMs ?? reportedAt,
     freshness: ticket ? 'ticket' : 'unproven',
+    settings: evidence.settings ?? null,
   };
 }
 
@@ -187,7 +188,7 @@ export function evaluateEvidence(
   createdAtIso: string,
   ticket: TicketFacts | null = null,
 ): Evaluation {
-  const ev = new Evaluator(policy, { nominalCapacityAh: evidence.device.nominalCapacityAh });
+  const ev = new Evaluator(policy, { nominalCapacityAh: evidence.device.nominalCapacityAh, chemistry: evidence.device.chemistry ?? null });
   for (const r of evidence.records) ev.push(r);
   return ev.finish(claim, evidenceFacts(evidence, createdAtIso, ticket));
 }
@@ -353,12 +354,12 @@ export async function writePackage(input: StreamAssembleInput, out: PackageWrite
   // Pass 1: records.csv and the evaluation.
   const pass = (sink: EvidenceRecordSink, recordsOnly: boolean): EvidenceSummary => {
     const stream = input.decoder.open(input.deviceFiles, { rootPublicKeyPem: null }, sink, { hasSegments: true, recordsOnly });
-    onOpen?.(stream.nominalCapacityAh);
+    onOpen?.(stream.nominalCapacityAh, stream.chemistry ?? null);
     for (const chunk of input.segments()) stream.push(chunk);
     return stream.finish(input.segments);
   };
-  let onOpen: ((capacity: number | null) => void) | undefined = (capacity) => {
-    ev = new Evaluator(policy, { nominalCapacityAh: capacity });
+  let onOpen: ((capacity: number | null, chemistry: string | null) => void) | undefined = (capacity, chemistry) => {
+    ev = new Evaluator(policy, { nominalCapacityAh: capacity, chemistry });
   };
   let ev: Evaluator | null = null;
   const recW = begin(FILES.recordsCsv);

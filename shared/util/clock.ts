@@ -137,9 +137,10 @@ export class VirtualClock implements Clock {
   private timers: VirtualTimer[] = [];
   /**
    * Real time `run` grants work that waits with no timer scheduled (a module loading, a file
-   * read) before calling the wait endless.
+   * read) before calling the wait endless. Generous on purpose: on a loaded machine the first
+   * import of a module tree can take seconds, and only a wait that really is endless pays it.
    */
-  realGraceMs = 2000;
+  realGraceMs = 60_000;
 
   constructor(startMs = 0) {
     this.t = startMs;

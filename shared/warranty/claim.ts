@@ -20,6 +20,9 @@ const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(
 export const REMEDIES = ['repair', 'replacement', 'consultation'] as const;
 export type Remedy = (typeof REMEDIES)[number];
 
+export const PROBLEMS = ['capacity', 'other'] as const;
+export type Problem = (typeof PROBLEMS)[number];
+
 export const ClaimSchema = z.strictObject({
   customer: text(200).describe('Customer name.'),
   contact: text(200).describe('E-mail address or phone number.'),
@@ -28,6 +31,10 @@ export const ClaimSchema = z.strictObject({
   purchaseDate: isoDate.describe('Purchase date, YYYY-MM-DD.'),
   description: text(10_000).describe('What went wrong, in the customer’s words.'),
   remedy: z.enum(REMEDIES, { error: () => 'remedy must be one of repair, replacement, consultation' }),
+  problem: z
+    .enum(PROBLEMS, { error: () => 'problem must be one of capacity, other' })
+    .optional()
+    .describe('What the pack does wrong: "capacity" (it no longer holds its charge) is decided by the capacity guarantee of the policy.'),
   failureDate: isoDate
     .optional()
     .describe(

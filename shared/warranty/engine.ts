@@ -32,7 +32,12 @@ import type { LogRecord } from '../types/domain.js';
 import { ALARM_FLAGS, flagNames } from '../types/domain.js';
 import { EVENTS } from '../blackbox/events.js';
 import { roundTo } from '../codec/canonical-json.js';
+import { HealthAnalyzer } from '../health/analyzer.js';
+import { ocvTableFor } from '../health/ocv.js';
 import type { Claim } from './claim.js';
+import { settingDef } from '../settings/catalog.js';
+import type { SettingsEvidence } from '../settings/evidence.js';
+import { guaranteeResult, type Guarantee } from './capacity-guarantee.js';
 import { dateToMs } from './claim.js';
 import type { DefectIndicator, VoidCondition, WarrantyPolicy } from './policy.js';
 import { policyHash, UNREADABLE_SEGMENTS_ID } from './policy.js';
@@ -77,11 +82,23 @@ export interface LogFacts {
   claimedAtMs?: number;
   /** How fresh the pull is known to be: 'ticket' (bound to a supplier's claim ticket) or 'unproven'. */
   freshness?: 'ticket' | 'unproven';
+  /**
+   * The board's signed settings snapshot and change records, verified against the device key
+   * (shared/settings/evidence.ts); absent or null: the log carries none.
+   */
+  settings?: SettingsEvidence | null;
 }
+
+type SettingsClause = Extract<VoidCondition, { kind: 'protection_settings_outside_range' }>;
+/** A params_changed record matches a signed change record within this time, ms. */
+const CHANGE_MATCH_MS = 5000;
+const PARAM_EVENT_LIMIT = 10_000;
 
 export interface EvaluatorOptions {
   /** Rated capacity the device reports, Ah (policy.ratedCapacityAh overrides it); null if unknown. */
   nominalCapacityAh: number | null;
+  /** Cell chemistry from the device certificate ('lfp', 'nmc'): the OCV curve capacity guarantees are measured with. */
+  chemistry?: string | null;
   /** Occurrences listed per clause (the most extreme one is always listed too). Default 5. */
   maxFindingsPerClause?: number;
 }
@@ -102,6 +119,14 @@ const CAPACITY_AGREEMENT_FACTOR = 2;
  */
 const SOC_STEP_ALLOWANCE_PERCENT = 1;
 const COUNTER_LIST_LIMIT = 12;
+
+/** A throughput cap: what has been discharged so far, and where the cap was first crossed. */
+interface Throughput {
+  def: Extract<VoidCondition, { kind: 'throughput_above' }>;
+  ah: number;
+  wh: number;
+  crossed: { index: number; t: number; segment: number | null } | null;
+}
 
 interface Occ {
   firstIdx: number;
@@ -250,6 +275,13 @@ export class Evaluator {
   private readonly maxKept: number;
   private readonly clauses: RunClause[] = [];
   private readonly fade: Extract<DefectIndicator, { kind: 'capacity_fade' }>[] = [];
+  private readonly settingsClauses: SettingsClause[] = [];
+  /** Records carrying the params_changed event: where a signed change shows in the black box. */
+  private readonly paramEvents: { index: number; t: number; segment: number | null }[] = [];
+  private readonly guarantees: Guarantee[] = [];
+  /** Capacity measured from rested voltages (shared/health), when a guarantee clause needs it. */
+  private readonly health: HealthAnalyzer | null = null;
+  private readonly throughput: Throughput[] = [];
   private readonly win: FadeWindows = {
     anchorSoc: NaN,
     anchorIdx: -1,
@@ -275,7 +307,7 @@ export class Evaluator {
   private firstT = 0;
   private firstIdx = -1;
   /** The previous record's fields (copied: decoders may reuse one record object). */
-  private prev: { index: number; t: number; current: number } | null = null;
+  private prev: { index: number; t: number; current: number; packVoltage: number; segment: number | null } | null = null;
   private timeGaps = 0;
   private readonly gapList: { afterIndex: number | null; reason: string }[] = [];
 
@@ -284,10 +316,26 @@ export class Evaluator {
     const cap = policy.ratedCapacityAh ?? options.nominalCapacityAh;
     this.capacityAh = cap !== null && Number.isFinite(cap) && cap > 0 ? cap : null;
     this.maxKept = options.maxFindingsPerClause ?? 5;
-    for (const c of policy.voidConditions) this.clauses.push(this.makeVoid(c));
+    for (const c of policy.voidConditions) {
+      if (c.kind === 'throughput_above') this.throughput.push({ def: c, ah: 0, wh: 0, crossed: null });
+      else if (c.kind === 'protection_settings_outside_range') this.settingsClauses.push(c);
+      else this.clauses.push(this.makeVoid(c));
+    }
     for (const c of policy.defectIndicators) {
       if (c.kind === 'capacity_fade') this.fade.push(c);
+      else if (c.kind === 'capacity_below_guarantee') this.guarantees.push(c);
       else this.clauses.push(this.makeDefect(c));
+    }
+    if (this.guarantees.length) {
+      // One measurement serves every guarantee clause; the first one's rest settings apply.
+      const g = this.guarantees[0]!;
+      this.health = new HealthAnalyzer({
+        ocv: ocvTableFor(options.chemistry),
+        ratedCapacityAh: this.capacityAh,
+        maxGapS: policy.evidence.maxRecordGapS,
+        ...(g.restCurrentA !== undefined ? { restCurrentA: g.restCurrentA } : {}),
+        ...(g.settleS !== undefined ? { settleS: g.settleS } : {}),
+      });
     }
   }
 
@@ -311,7 +359,7 @@ export class Evaluator {
     };
   }
 
-  private makeVoid(c: VoidCondition): RunClause {
+  private makeVoid(c: Exclude<VoidCondition, { kind: 'throughput_above' } | SettingsClause>): RunClause {
     const cap = this.capacityAh;
     switch (c.kind) {
       case 'discharge_current_above_c': {
@@ -356,10 +404,22 @@ export class Evaluator {
           if (!cellExtreme(r.cellVoltages, true, p)) return NOT_ASSESSABLE;
           return p.v > c.thresholdV ? ACTIVE : INACTIVE;
         });
+      case 'stored_below_soc':
+        return this.base(c, 'void', -1, (r, p) => {
+          if (!Number.isFinite(r.current) || !Number.isFinite(r.soc)) return NOT_ASSESSABLE;
+          p.v = r.soc;
+          p.d = -1;
+          return Math.abs(r.current) <= c.restCurrentA && r.soc <= c.thresholdPercent ? ACTIVE : INACTIVE;
+        });
+      case 'cell_resting_below':
+        return this.base(c, 'void', -1, (r, p) => {
+          if (!Number.isFinite(r.current) || !cellExtreme(r.cellVoltages, false, p)) return NOT_ASSESSABLE;
+          return Math.abs(r.current) <= c.restCurrentA && p.v < c.thresholdV ? ACTIVE : INACTIVE;
+        });
     }
   }
 
-  private makeDefect(c: Exclude<DefectIndicator, { kind: 'capacity_fade' }>): RunClause {
+  private makeDefect(c: Exclude<DefectIndicator, { kind: 'capacity_fade' | 'capacity_below_guarantee' }>): RunClause {
     switch (c.kind) {
       case 'cell_drift_at_rest': {
         const settleMs = c.settleS * 1000;
@@ -433,6 +493,8 @@ export class Evaluator {
       this.firstIdx = r.index;
     }
     this.count++;
+    this.health?.push(r);
+    if (r.event === EVENTS.params_changed && this.paramEvents.length < PARAM_EVENT_LIMIT) this.paramEvents.push({ index: r.index, t: r.t, segment: r.segment });
     const p = this.probe;
     for (const c of this.clauses) {
       p.bits = 0;
@@ -484,15 +546,75 @@ export class Evaluator {
       prev.index = r.index;
       prev.t = r.t;
       prev.current = r.current;
-    } else this.prev = { index: r.index, t: r.t, current: r.current };
+      prev.packVoltage = r.packVoltage;
+      prev.segment = r.segment ?? null;
+    } else this.prev = { index: r.index, t: r.t, current: r.current, packVoltage: r.packVoltage, segment: r.segment ?? null };
   }
 
-  private integrate(prev: { current: number }, r: LogRecord, dt: number): void {
+  private integrate(prev: { current: number; packVoltage: number }, r: LogRecord, dt: number): void {
+    if (this.throughput.length) this.countThroughput(prev, r, dt);
     if (!this.fade.length) return;
     const dq = ((prev.current + r.current) / 2) * (dt / 3_600_000);
     if (!Number.isFinite(dq)) return;
     this.win.q += dq;
     this.win.stepQ += dq;
+  }
+
+  /**
+   * Discharged charge and energy, counted only across unbroken records (so the total is a lower
+   * bound when the log does not hold the pack's whole life), and the record where a cap was crossed.
+   */
+  private countThroughput(prev: { current: number; packVoltage: number }, r: LogRecord, dt: number): void {
+    const i = (prev.current + r.current) / 2;
+    if (!(i < 0)) return;
+    const h = dt / 3_600_000;
+    const wh = -((prev.current * prev.packVoltage + r.current * r.packVoltage) / 2) * h;
+    for (const x of this.throughput) {
+      x.ah += -i * h;
+      if (Number.isFinite(wh)) x.wh += wh;
+      if (x.crossed) continue;
+      const cycles = this.capacityAh ? x.ah / this.capacityAh : null;
+      const overCycles = x.def.maxEquivalentCycles !== undefined && cycles !== null && cycles > x.def.maxEquivalentCycles;
+      const overEnergy = x.def.maxDischargeMWh !== undefined && x.wh / 1e6 > x.def.maxDischargeMWh;
+      if (overCycles || overEnergy) x.crossed = { index: r.index, t: r.t, segment: r.segment ?? null };
+    }
+  }
+
+  private throughputResult(x: Throughput): { clause: ClauseResult; finding: Finding | null } {
+    const d = x.def;
+    const base = { id: d.id, type: 'void' as const, kind: d.kind, title: d.title, totalDurationS: 0 };
+    const cap = this.capacityAh;
+    if (d.maxDischargeMWh === undefined && cap === null) {
+      return {
+        clause: { ...base, status: 'not-assessed', occurrences: 0, reason: 'the rated capacity is unknown, so cycles cannot be counted' },
+        finding: null,
+      };
+    }
+    if (!x.crossed || !this.prev) return { clause: { ...base, status: 'clear', occurrences: 0 }, finding: null };
+    const cycles = cap !== null ? x.ah / cap : null;
+    const byCycles = d.maxEquivalentCycles !== undefined && cycles !== null && cycles > d.maxEquivalentCycles;
+    const last = this.prev;
+    return {
+      clause: { ...base, status: 'triggered', occurrences: 1 },
+      finding: {
+        clause: d.id,
+        type: 'void',
+        kind: d.kind,
+        title: d.title,
+        occurrence: 1,
+        measured: byCycles
+          ? { quantity: 'equivalent full cycles (at least)', value: roundTo(cycles!, 2), unit: 'cycles' }
+          : { quantity: 'discharged energy (at least)', value: roundTo(x.wh / 1e6, 4), unit: 'MWh' },
+        threshold: byCycles
+          ? { value: d.maxEquivalentCycles!, unit: 'cycles', comparison: 'above' }
+          : { value: d.maxDischargeMWh!, unit: 'MWh', comparison: 'above' },
+        durationS: roundTo((last.t - x.crossed.t) / 1000, 3),
+        from: isoTime(x.crossed.t),
+        to: isoTime(last.t),
+        records: { first: x.crossed.index, last: last.index, extreme: x.crossed.index },
+        segments: { first: x.crossed.segment, last: last.segment, extreme: x.crossed.segment },
+      },
+    };
   }
 
   /** Starts a new capacity window at `r` (NaN SOC: no anchor until the next finite SOC). */
@@ -647,6 +769,22 @@ export class Evaluator {
         ...(reason !== undefined ? { reason } : {}),
       });
     }
+    for (const x of this.throughput) {
+      const r = this.throughputResult(x);
+      clauses.push(r.clause);
+      if (r.finding) findings.push(r.finding);
+    }
+    const health = this.health ? this.health.result() : null;
+    const claimedMs = facts.claimedAtMs ?? facts.reportedAt;
+    const ageYears = (claimedMs - dateToMs(claim.purchaseDate)) / (365.25 * DAY_MS);
+    const guaranteeNotes: string[] = [];
+    for (const g of this.guarantees) {
+      const r = guaranteeResult(g, health!, cap, ageYears);
+      clauses.push(r.clause);
+      if (r.finding) findings.push(r.finding);
+      guaranteeNotes.push(r.note);
+    }
+    for (const def of this.settingsClauses) clauses.push(this.settingsClause(def, facts.settings ?? null, findings));
     const inspections = policy.inspections ?? [];
     for (const x of inspections) {
       clauses.push({
@@ -768,6 +906,13 @@ export class Evaluator {
       }
     }
 
+    // A capacity claim is decided by the capacity guarantee: covered only when the measured
+    // capacity is below what the policy promises (misuse still excludes it first).
+    if (claim.problem === 'capacity' && this.guarantees.length) {
+      const triggered = clauses.some((c) => c.kind === 'capacity_below_guarantee' && c.status === 'triggered');
+      if (!triggered) missing.push({ code: 'capacity', message: `capacity claim: ${guaranteeNotes.join('; ')}` });
+    }
+
     let verdict: Verdict;
     let summary: string;
     const span = lastT !== null ? roundTo((lastT - this.firstT) / DAY_MS, 2) : 0;
@@ -843,6 +988,72 @@ export class Evaluator {
     };
   }
 
+  /**
+   * Settings outside the supplier's ranges: every signed change record that set one, and the signed
+   * snapshot's value when no change record in the log explains it (changed before the journal's
+   * oldest record, or set at the factory). Each finding names the record that proves it.
+   */
+  private settingsClause(def: SettingsClause, ev: SettingsEvidence | null, findings: Finding[]): ClauseResult {
+    const base = { id: def.id, type: 'void' as const, kind: def.kind, title: def.title, totalDurationS: 0 };
+    if (!ev) return { ...base, status: 'not-assessed', occurrences: 0, reason: 'the log carries no signed settings records from the board' };
+    if (!ev.verified) return { ...base, status: 'not-assessed', occurrences: 0, reason: `the board's settings records do not verify: ${ev.problems[0] ?? ''}` };
+    const outside = (id: string, v: number): { bound: number; comparison: 'above' | 'below' } | null => {
+      const r = def.ranges[id];
+      if (!r) return null;
+      if (r.max !== undefined && v > r.max) return { bound: r.max, comparison: 'above' };
+      if (r.min !== undefined && v < r.min) return { bound: r.min, comparison: 'below' };
+      return null;
+    };
+    let n = 0;
+    const explained = new Set<string>();
+    const add = (id: string, value: number, t: number, rec: { index: number; segment: number | null } | null, setting: NonNullable<Finding['setting']>) => {
+      const o = outside(id, value)!;
+      const unit = settingDef(id)?.unit ?? '';
+      const idx = rec?.index ?? -1;
+      const seg = rec?.segment ?? null;
+      findings.push({
+        clause: def.id,
+        type: 'void',
+        kind: def.kind,
+        title: def.title,
+        occurrence: ++n,
+        measured: { quantity: `setting ${id}`, value, unit },
+        threshold: { value: o.bound, unit, comparison: o.comparison },
+        durationS: 0,
+        from: isoTime(t),
+        to: isoTime(t),
+        records: { first: idx, last: idx, extreme: idx },
+        segments: { first: seg, last: seg, extreme: seg },
+        setting,
+      });
+    };
+    for (const c of ev.changes) {
+      if (c.setting === null || !outside(c.setting, c.newValue)) continue;
+      explained.add(c.setting);
+      add(c.setting, c.newValue, c.t, this.nearestParamEvent(c.t), {
+        id: c.setting,
+        source: 'change',
+        seq: c.seq,
+        previous: c.oldValue,
+        tool: c.tool,
+        record: c.hash,
+        snapshot: ev.snapshotDigest,
+      });
+    }
+    for (const [id, value] of Object.entries(ev.values).sort(([a], [b]) => (a < b ? -1 : 1))) {
+      if (explained.has(id) || !outside(id, value)) continue;
+      const last = this.prev ? { index: this.prev.index, segment: null } : null;
+      add(id, value, ev.snapshotTime, last, { id, source: 'snapshot', seq: null, previous: null, tool: null, record: null, snapshot: ev.snapshotDigest });
+    }
+    return { ...base, status: n > 0 ? 'triggered' : 'clear', occurrences: n };
+  }
+
+  private nearestParamEvent(t: number): { index: number; segment: number | null } | null {
+    let best: { index: number; t: number; segment: number | null } | null = null;
+    for (const e of this.paramEvents) if (Math.abs(e.t - t) <= CHANGE_MATCH_MS && (!best || Math.abs(e.t - t) < Math.abs(best.t - t))) best = e;
+    return best;
+  }
+
   private runFinding(c: RunClause, n: number, o: Occ, cap: number | null): Finding {
     const def = c.def;
     const value = c.sign * o.ext;
@@ -886,8 +1097,19 @@ export class Evaluator {
         };
         threshold = { value: 0, unit: 'alarm bits', comparison: 'above' };
         break;
+      case 'stored_below_soc':
+        measured = { quantity: 'state of charge at rest', value: roundTo(value, 2), unit: '%' };
+        threshold = { value: def.thresholdPercent, unit: '%', comparison: 'below' };
+        break;
+      case 'cell_resting_below':
+        measured = { quantity: 'cell voltage at rest', value: roundTo(value, 4), unit: 'V', cell: o.detail };
+        threshold = { value: def.thresholdV, unit: 'V', comparison: 'below' };
+        break;
       case 'capacity_fade':
-        throw new Error('unreachable: capacity fade is not a run clause');
+      case 'capacity_below_guarantee':
+      case 'throughput_above':
+      case 'protection_settings_outside_range':
+        throw new Error(`unreachable: ${def.kind} is not a run clause`);
     }
     return {
       clause: def.id,
@@ -926,8 +1148,9 @@ export function evaluate(input: {
   claim: Claim;
   facts: LogFacts;
   nominalCapacityAh: number | null;
+  chemistry?: string | null;
 }): Evaluation {
-  const ev = new Evaluator(input.policy, { nominalCapacityAh: input.nominalCapacityAh });
+  const ev = new Evaluator(input.policy, { nominalCapacityAh: input.nominalCapacityAh, chemistry: input.chemistry ?? null });
   for (const r of input.records) ev.push(r);
   return ev.finish(input.claim, input.facts);
 }

@@ -11,6 +11,7 @@ import { PackscopeError } from '../errors.js';
 import { toHex, utf8Encode, utf8Decode } from '../util/bytes.js';
 import { canonicalJson } from '../codec/canonical-json.js';
 import { formatPath } from '../util/json-path.js';
+import { settingDef } from '../settings/catalog.js';
 
 export const POLICY_SCHEMA_ID = 'packscope-warranty-policy/1';
 
@@ -34,6 +35,14 @@ const sensors = z.array(z.number().int().min(0).max(63)).min(1).optional().descr
 const celsius = (what: string) => z.number().min(-100).max(300).describe(what);
 const cRate = (what: string) => z.number().gt(0).max(1000).describe(what);
 const cellVolts = (what: string) => z.number().gt(0).max(10).describe(what);
+const restCurrentA = z.number().min(0).max(10_000).describe('|current| at or below this counts as rest, A.');
+const guaranteePoints = (x: 'years' | 'equivalentCycles', what: string) =>
+  z
+    .array(z.strictObject({ [x]: z.number().min(0).max(1_000_000), retentionPercent: z.number().min(0).max(100) }))
+    .min(1)
+    .max(32)
+    .refine((pts) => pts.every((p, i) => i === 0 || (p[x] as number) > (pts[i - 1]![x] as number)), { message: `${x} must ascend` })
+    .describe(what);
 
 export const VoidConditionSchema = z.discriminatedUnion(
   'kind',
@@ -87,11 +96,68 @@ export const VoidConditionSchema = z.discriminatedUnion(
       thresholdV: cellVolts('Highest allowed cell voltage, V.'),
       minDurationS,
     }),
+    z.strictObject({
+      id: clauseId,
+      title,
+      kind: z.literal('stored_below_soc').describe('Left at rest (storage) at or below thresholdPercent state of charge.'),
+      thresholdPercent: z.number().min(0).max(100).describe('Lowest state of charge allowed in storage, percent.'),
+      restCurrentA,
+      minDurationS,
+    }),
+    z.strictObject({
+      id: clauseId,
+      title,
+      kind: z.literal('cell_resting_below').describe('Any cell below thresholdV while the pack rests (stored deeply discharged).'),
+      thresholdV: cellVolts('Lowest cell voltage allowed at rest, V.'),
+      restCurrentA,
+      minDurationS,
+    }),
+    z
+      .strictObject({
+        id: clauseId,
+        title,
+        kind: z
+          .literal('throughput_above')
+          .describe('Coverage ends once the pack has delivered more than the cap: equivalent full cycles or discharged energy.'),
+        maxEquivalentCycles: z.number().gt(0).max(1_000_000).optional().describe('Cap on discharged charge over the rated capacity.'),
+        maxDischargeMWh: z.number().gt(0).max(1_000_000).optional().describe('Cap on discharged energy, MWh.'),
+      })
+      .refine((c) => c.maxEquivalentCycles !== undefined || c.maxDischargeMWh !== undefined, {
+        message: 'give maxEquivalentCycles, maxDischargeMWh or both',
+      }),
+    z.strictObject({
+      id: clauseId,
+      title,
+      kind: z
+        .literal('protection_settings_outside_range')
+        .describe(
+          "A BMS setting changed to, or held at, a value outside the supplier's allowed range: judged from the board's signed settings " +
+            'change records and its signed snapshot (shared/settings).',
+        ),
+      ranges: z
+        .record(
+          z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'a setting id from the settings catalogue (shared/settings/catalog.ts)'),
+          z
+            .strictObject({
+              min: z.number().optional().describe('Lowest allowed value, in the setting’s unit.'),
+              max: z.number().optional().describe('Highest allowed value, in the setting’s unit.'),
+            })
+            .refine((r) => r.min !== undefined || r.max !== undefined, 'give min, max or both')
+            .refine((r) => r.min === undefined || r.max === undefined || r.min <= r.max, 'min must not exceed max'),
+        )
+        .refine((r) => Object.keys(r).length > 0, 'name at least one setting')
+        .superRefine((r, ctx) => {
+          for (const id of Object.keys(r))
+            if (!settingDef(id)) ctx.addIssue({ code: 'custom', path: [id], message: `'${id}' is not a setting of the settings catalogue` });
+        })
+        .describe('Allowed range per setting id (catalogue units: V, A, °C, s).'),
+    }),
   ],
   {
     error: () =>
       'unknown void condition kind; expected one of discharge_current_above_c, charge_current_above_c, ' +
-      'charge_below_temperature, temperature_above, cell_voltage_below, cell_voltage_above',
+      'charge_below_temperature, temperature_above, cell_voltage_below, cell_voltage_above, stored_below_soc, ' +
+      'cell_resting_below, throughput_above, protection_settings_outside_range',
   },
 );
 export type VoidCondition = z.infer<typeof VoidConditionSchema>;
@@ -128,13 +194,30 @@ export const DefectIndicatorSchema = z.discriminatedUnion(
     z.strictObject({
       id: clauseId,
       title,
+      kind: z
+        .literal('capacity_below_guarantee')
+        .describe(
+          'Capacity measured from rested cell voltages and counted charge (shared/health) below the guaranteed retention: ' +
+            'the lower of the age curve and the cycle curve, interpolated linearly from 100 % when new.',
+        ),
+      curve: guaranteePoints('years', 'Guaranteed retention by age since purchase, e.g. [{"years": 10, "retentionPercent": 80}].'),
+      cycleCurve: guaranteePoints(
+        'equivalentCycles',
+        'Guaranteed retention by equivalent full cycles, e.g. [{"equivalentCycles": 6000, "retentionPercent": 80}].',
+      ).optional(),
+      restCurrentA: restCurrentA.optional(),
+      settleS: z.number().min(1).max(86_400).optional().describe('Seconds at rest before a cell voltage counts as open-circuit (default 300).'),
+    }),
+    z.strictObject({
+      id: clauseId,
+      title,
       kind: z.literal('bms_fault').describe('BMS hardware fault alarms or event codes.'),
       alarms: z.array(z.enum(ALARM_FLAGS)).describe('Alarm flag names (shared/types/domain ALARM_FLAGS) that indicate a hardware fault.'),
       events: z.array(z.number().int().min(1).max(65_535)).describe('Black-box event codes that indicate a hardware fault.'),
       minDurationS,
     }),
   ],
-  { error: () => 'unknown defect indicator kind; expected one of cell_drift_at_rest, capacity_fade, bms_fault' },
+  { error: () => 'unknown defect indicator kind; expected one of cell_drift_at_rest, capacity_fade, capacity_below_guarantee, bms_fault' },
 );
 export type DefectIndicator = z.infer<typeof DefectIndicatorSchema>;
 

@@ -31,14 +31,14 @@ describe('Logs screen against the demo board', () => {
 
       await page.getByTestId('log-view').waitFor({ timeout: 60_000 });
       expect(await page.getByTestId('log-verification').textContent()).toMatch(/Every segment's signature and the chain verify/);
-      await page.getByTestId('time-chart').waitFor();
+      await page.getByTestId('time-chart').first().waitFor();
       expect(await page.getByTestId('segments').locator('tbody tr').count()).toBeGreaterThan(1);
       expect(await page.getByTestId('segments').textContent()).toContain('✓ valid');
       await page.waitForTimeout(500);
       await shot(page, 'logs-open');
       // The channels on screen at open come with the first pyramids; the others follow from the
       // Worker in the background and must draw too.
-      const points = () => page.getByTestId('time-chart').locator('.uplot').getAttribute('data-points').then(Number);
+      const points = () => page.getByTestId('time-chart').first().locator('.uplot').getAttribute('data-points').then(Number);
       expect(await points()).toBeGreaterThan(100);
       await page.getByRole('button', { name: 'Temperatures' }).click();
       await page.waitForFunction(() => Number(document.querySelector('[data-testid=time-chart] .uplot')?.getAttribute('data-points')) > 100, null, {
@@ -56,7 +56,8 @@ describe('Logs screen against the demo board', () => {
       expect(readFileSync(allPath, 'utf8').split('\n')[0]).toMatch(/^index,segment,time_utc,time_ms,pack_voltage_V,current_A,soc_pct,cell1_V/);
 
       // Zoom into the middle of the chart, then export just that range.
-      const box = (await page.getByTestId('time-chart').locator('.u-over').boundingBox())!;
+      await page.getByTestId('time-chart').first().scrollIntoViewIfNeeded();
+      const box = (await page.getByTestId('time-chart').first().locator('.u-over').boundingBox())!;
       await page.mouse.move(box.x + box.width * 0.4, box.y + box.height / 2);
       await page.mouse.down();
       await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2, { steps: 5 });

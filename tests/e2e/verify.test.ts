@@ -122,8 +122,16 @@ describe('Verify screen', () => {
     expect(await text(page, 'trust-key')).toMatch(/^⚠ No keys pinned: the signature proves integrity, not origin \(SHA256:/);
     expect(await text(page, 'verify-line')).toMatch(/^VERIFIED/);
     const checks = await text(page, 'checks');
-    for (const id of ['hashes', 'signature-raw', 'signature-ssh', 'manifest', 'device-certificate', 'extent', 'evaluation'])
-      expect(checks).toContain(`✓ ${id}`);
+    for (const title of [
+      'File hashes',
+      'Signature (OpenSSL)',
+      'Signature (ssh-keygen)',
+      'Manifest',
+      'Device certificate',
+      'Attested history',
+      "The customer's evaluation",
+    ])
+      expect(checks).toContain(`✓ ${title}`);
     expect(checks).not.toContain('✗');
     const customer = await text(page, 'customer-saw');
     expect(customer).toContain('Not covered');
@@ -167,7 +175,7 @@ describe('Verify screen', () => {
     expect(await text(page, 'trust-freshness')).toMatch(new RegExp(`^✓ Pulled for claim ticket ${claimId}, issued `));
     expect(await text(page, 'verdict-banner')).toMatch(/^Not covered/);
     expect(await text(page, 'verify-line')).toMatch(/^VERIFIED/);
-    expect(await text(page, 'checks')).toContain('✓ ticket');
+    expect(await text(page, 'checks')).toContain('✓ Claim ticket');
     // What the customer saw: their verdict under their policy, and where it departs from the supplier's.
     expect(await text(page, 'customer-saw')).toContain('packscope-default-lfp-1 — differs from the deciding policy in');
     expect(await text(page, 'policy-differences')).toContain(
@@ -197,7 +205,7 @@ describe('Verify screen', () => {
     await page.getByTestId('trust-key').filter({ hasText: 'Unknown key' }).waitFor({ timeout: 30_000 });
     expect(await text(page, 'trust-key')).toMatch(/^✗ Unknown key: the package may come from anyone \(signed by SHA256:\S+, not one of your known keys\)$/);
     expect(await text(page, 'verdict-banner')).toBe('Do not trust this package: it failed verification');
-    expect(await text(page, 'checks')).toContain('✗ install-key-known');
+    expect(await text(page, 'checks')).toContain('✗ Known installation key');
 
     // The customer's own key, pasted as the customer sent it: known, and the package verifies.
     const zip = openZip(new Uint8Array(readFileSync(good)));
@@ -229,7 +237,7 @@ describe('Verify screen', () => {
     await page.getByTestId('verify-result').waitFor({ timeout: 30_000 });
     expect(await text(page, 'verdict-banner')).toBe('Do not trust this package: it failed verification');
     expect(await text(page, 'verify-line')).toMatch(/^FAILED/);
-    expect(await text(page, 'checks')).toContain('✗ hashes');
+    expect(await text(page, 'checks')).toContain('✗ File hashes');
     await shot(page, 'verify-tampered');
     await page.context().close();
   });

@@ -6,12 +6,15 @@ import { Random } from '../../shared/util/random.js';
 import { verifyImage } from '../../shared/image/index.js';
 import { bootEnv, makeImage, BOARD } from '../unit/firmware/boot-env.js';
 import type { Bootloader } from '../../firmware/sim/boot/bootloader.js';
+import { applyBundle } from '../../electron/host/bundle/apply.js';
+import { board, bundleFor, goodSample, memoryHistory, NOW, root } from '../unit/bundle/helpers.js';
 
 /**
  * The power-fail matrix, after MCUboot's simulator: count the flash operations of a clean update
  * (upload, verify, test swap, confirm), then for each operation in turn (evenly sampled above 400)
  * cut the power during it, reboot, and check that the board boots a valid signed image and that
- * running the flasher again completes the update. Then five random cuts in a row.
+ * running the flasher again completes the update. Then five random cuts in a row, and the same
+ * matrix for a release bundle applied with test boot, self-test and confirm.
  */
 const MAX_POINTS = 400;
 
@@ -149,4 +152,45 @@ describe('firmware power-fail matrix', () => {
     }
     console.log('power-fail matrix: 3 rounds of 5 random cuts in a row; 0 bricked');
   }, 120_000);
+
+  it('a cut during a release-bundle update never bricks the board, and applying the bundle again completes it', async () => {
+    const { env, factory } = await setup();
+    const bundle = bundleFor(env.signingKey);
+    const holder = { bl: env.bootloader };
+    const apply = () => {
+      const t = new LocalTarget(holder.bl, async () => {
+        holder.bl = env.rebootFresh();
+        await holder.bl.boot();
+        (t as unknown as { bl: Bootloader }).bl = holder.bl;
+      });
+      const history = memoryHistory();
+      return applyBundle({ bundle, target: t, board, trust: { roots: [root.publicKey], revoked: new Set() }, history, now: () => NOW, sample: goodSample });
+    };
+    const before = env.flash.opCount;
+    expect((await apply()).outcome).toBe('installed');
+    expectUpdated(holder);
+    const total = env.flash.opCount - before;
+    const POINTS = Math.min(total, MAX_POINTS);
+    const points = Array.from({ length: POINTS }, (_, i) => 1 + Math.floor((i * total) / POINTS));
+    const outcomes = { old: 0, new: 0 };
+    for (const k of points) {
+      env.flash.powerOn();
+      env.flash.restore(factory);
+      holder.bl = env.rebootFresh();
+      await holder.bl.boot();
+      env.flash.armPowerLoss(k);
+      const err = await apply().then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err, `cut point ${k} of ${total}`).toBeInstanceOf(PowerLoss);
+      await rebootAndCheck(env, holder);
+      outcomes[holder.bl.status().runningVersion === '1.1.0+0' ? 'new' : 'old']++;
+      expect(['installed', 'already-installed']).toContain((await apply()).outcome);
+      expectUpdated(holder);
+    }
+    console.log(
+      `bundle power-fail matrix: ${POINTS} cuts of ${total} flash operations; old image ${outcomes.old}, new ${outcomes.new} times after the cut; 0 bricked`,
+    );
+  }, 300_000);
 });

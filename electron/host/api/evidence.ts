@@ -23,6 +23,9 @@ import { evaluateEvidence } from '../../../shared/evidence/package.js';
 import type { Claim } from '../../../shared/warranty/claim.js';
 import { MAX_PACKAGE_BYTES, readPhotos, verifyPackageBytes } from '../evidence/package-file.js';
 import { recordsToSeries } from './series.js';
+import { canonicalJson } from '../../../shared/codec/canonical-json.js';
+import { claimFieldsAsVerified, rootAgainstCertificate } from '../evidence/claim-fields.js';
+import { safeStem, uniquePath } from '../desktop/unique-path.js';
 
 async function readHostFile(path: string, what: string, max: number): Promise<Uint8Array> {
   try {
@@ -136,6 +139,8 @@ export async function verifyPackageForScreen(req: Params<'package.verify'>, stor
     series,
     photos,
     sha256: createHash('sha256').update(zip).digest('hex'),
+    root: rootAgainstCertificate(v.checks),
+    claimFields: v.claim ? claimFieldsAsVerified(zip, v.claim, v.checks) : [],
   };
 }
 
@@ -272,6 +277,7 @@ async function decodedLog(logPath: string): Promise<{ parts: DeviceEvidenceParts
  */
 export async function evaluateClaim(logPath: string, claim: Claim, ticketPath?: string): Promise<Res<'claim.evaluate'>> {
   const ticket = ticketPath ? await readClaimTicket(ticketPath) : null;
+  const previewId = await claimInputsId(logPath, claim, ticket);
   const { evidence } = await decodedLog(logPath);
   const misfit = ticket ? ticketProblem(ticket.file, evidence) : null;
   const facts = ticket && !misfit ? { issuedAtMs: Date.parse(ticket.file.ticket.issuedAt) } : null;
@@ -292,7 +298,29 @@ export async function evaluateClaim(logPath: string, claim: Claim, ticketPath?: 
           pullAgain: misfit?.pullAgain ?? false,
         }
       : null,
+    previewId,
   };
+}
+
+/**
+ * Names what a preview showed: the log's bytes, the claim as signed and the ticket's bytes. The
+ * package is signed only if they are all still the same, so the customer signs what they saw.
+ */
+async function claimInputsId(logPath: string, claim: Claim, ticket: AttachedTicket | null): Promise<string> {
+  const h = createHash('sha256');
+  h.update(
+    createHash('sha256')
+      .update(await readHostFile(logPath, 'log', 4 * 2 ** 30))
+      .digest('hex'),
+  );
+  h.update('\0' + canonicalJson(claim) + '\0');
+  h.update(ticket ? createHash('sha256').update(ticket.bytes).digest('hex') : '-');
+  return h.digest('hex');
+}
+
+/** Where a package goes when the customer did not choose: a fresh name in the data folder. */
+export function defaultPackagePath(dataDir: string, serial: string, now = new Date()): string {
+  return uniquePath(dataDir, `claim-${safeStem(serial)}-${now.toISOString().slice(0, 10)}`, '.psdiag');
 }
 
 /**
@@ -300,17 +328,14 @@ export async function evaluateClaim(logPath: string, claim: Claim, ticketPath?: 
  * A claim ticket goes in as the customer received it; one the log is not sealed over is refused
  * in the same words the preview used.
  */
-export async function createClaimPackage(
-  logPath: string,
-  claim: Claim,
-  out: string,
-  photoPaths: readonly string[],
-  keyStore: InstallationKeyStore,
-  ticketPath?: string,
-): Promise<Res<'package.create'>> {
+export async function createClaimPackage(req: Params<'package.create'>, keyStore: InstallationKeyStore, dataDir: string): Promise<Res<'package.create'>> {
+  const { logPath, claim, photos: photoPaths, ticketPath, previewId } = req;
   // Photos and the ticket first: a bad one is reported before the log is read.
   const photos = readPhotos(photoPaths);
   const ticket = ticketPath ? await readClaimTicket(ticketPath) : null;
+  if (previewId !== undefined && previewId !== (await claimInputsId(logPath, claim, ticket)))
+    throw new PackscopeError('REFUSED', 'The claim, its log or its ticket changed since the preview. Preview the evaluation again, then create the package.');
+  const out = req.out ?? defaultPackagePath(dataDir, claim.serial);
   const { parts, evidence } = await decodedLog(logPath);
   if (ticket) {
     const misfit = ticketProblem(ticket.file, evidence);

@@ -1,8 +1,10 @@
 import os from 'node:os';
+import path from 'node:path';
 import type { Features } from '../../../shared/api/contract.js';
 import type { TransferProgress } from '../../../shared/types/domain.js';
 import type { Handlers } from '../../../shared/api/rpc-server.js';
 import type { InstallationKeyStore } from '../evidence/keystore.js';
+import { DeskApi } from './desk.js';
 import { DeviceSession } from './device.js';
 import { FirmwareJobs } from './firmware.js';
 import {
@@ -23,10 +25,18 @@ import { JobRegistry, type JobControl, type JobSpec } from './jobs.js';
 import { LogJobs, listPartialPulls } from './logs.js';
 import { RecordingJob } from './recording-job.js';
 import { inAppError, inAppWords } from './app-words.js';
+import { makeSigningKey, monitorCan, signImageFile } from './rnd.js';
 import { SelfCheckJobs } from './selfcheck.js';
+import { UpdateJobs } from './update.js';
 import { HostEvents } from './events.js';
 import { defaultDataDir, ensureDir, listDir } from './files.js';
 import { DEMO_PORT, listSerialPorts } from './port-list.js';
+import { ClaimDraftStore } from '../desktop/claim-draft.js';
+import { DesktopAccess, type DesktopShell } from '../desktop/shell.js';
+import { importChunk } from '../desktop/file-import.js';
+import { screenForName } from '../../../shared/api/desktop.js';
+import { VerificationReports } from '../evidence/verification-reports.js';
+import { analyseLogFile } from '../health/log-health.js';
 
 export interface HostApiOptions {
   host: 'electron' | 'browser';
@@ -39,6 +49,10 @@ export interface HostApiOptions {
   policyStore?: PolicyStore;
   /** The installation keys the verifier knows (default: `known-install-keys` in the config dir). */
   installKeys?: InstallKeyStore;
+  /** The desktop shell's dialogs and window (Electron); absent in the browser host. */
+  desktop?: DesktopShell;
+  /** Where the Claim screen's draft is kept (default: claim-draft.json in the config dir; null: memory only). */
+  claimDraftFile?: string | null;
 }
 
 export interface HostApi {
@@ -65,7 +79,12 @@ export function createHostApi(options: HostApiOptions): HostApi {
   const firmware = new FirmwareJobs(session);
   const logs = new LogJobs(session, dataDir);
   const selfcheck = new SelfCheckJobs(session);
+  const update = new UpdateJobs(session);
   const recording = new RecordingJob(session, jobs, dataDir, `packscope ${options.version}`);
+  const desk = new DeskApi();
+  const desktop = new DesktopAccess(options.desktop ?? null);
+  const claimDraft = new ClaimDraftStore(options.claimDraftFile === undefined ? path.join(configDir(), 'claim-draft.json') : options.claimDraftFile);
+  const reports = new VerificationReports(dataDir);
   const features: Features = { live: true, logs: true, firmware: true, evidence: true };
 
   /**
@@ -101,6 +120,7 @@ export function createHostApi(options: HostApiOptions): HostApi {
       platform: `${os.platform()}-${os.arch()}`,
       dataDir,
       features,
+      desktop: desktop.available,
     }),
     'files.list': async ({ dir, extensions }) => listDir(dir ?? ensureDir(dataDir), extensions),
     'ports.list': async () => [DEMO_PORT, ...(await listSerialPorts())],
@@ -134,6 +154,11 @@ export function createHostApi(options: HostApiOptions): HostApi {
         },
         (signal, progress) => firmware.flash(req, signal, progress),
       ),
+    'update.inspect': async ({ path: file }) => update.inspect(file),
+    'update.apply': async ({ path: file, opId }) =>
+      operation({ id: opId, kind: 'update', title: `Updating ${boardName()} with ${file.split(/[\\/]/).pop()}`, guard: true }, (signal, progress) =>
+        update.apply(file, signal, progress),
+      ),
     'fw.confirm': async () => firmware.confirm(),
     'fw.revert': async () => firmware.revert(),
     'log.pull': async ({ opId, ...req }) => {
@@ -144,28 +169,64 @@ export function createHostApi(options: HostApiOptions): HostApi {
       );
     },
     'log.partials': async () => listPartialPulls(ensureDir(dataDir)),
+    'image.sign': async (req) => signImageFile(req),
+    'image.keygen': async (req) => makeSigningKey(req),
+    'can.monitor': async (req) =>
+      operation({ id: req.opId, kind: 'can-monitor', title: `CAN monitor on ${req.port} at ${req.bitrate / 1000} kbit/s` }, (signal, _p, job) =>
+        monitorCan(req, events, signal, (frames, seconds) =>
+          job.progress({ done: frames, total: 0, rate: seconds > 0 ? frames / seconds : 0, etaSeconds: null, phase: `${frames.toLocaleString('en')} frames` }),
+        ),
+      ),
     'log.open': async ({ path, rootKeyPath }) => logs.open(path, rootKeyPath),
+    'health.analyse': async ({ path: file, ratedCapacityAh, chemistry }) =>
+      analyseLogFile(file, { ...(ratedCapacityAh !== undefined ? { ratedCapacityAh } : {}), ...(chemistry ? { chemistry } : {}) }),
+    'log.series': async ({ path, ...range }) => (await logs.index.get(path)).series(range),
+    'log.events': async ({ path, ...range }) => (await logs.index.get(path)).events(range),
     'log.export': async ({ path, out, opId, range }) =>
       operation({ id: opId, kind: 'export', title: `Exporting ${out.split(/[\\/]/).pop()}`, file: out }, (signal) => logs.export(path, out, range, signal)),
-    'package.verify': async (req) => verifyPackageForScreen(req, verifier),
+    'package.verify': async (req) => reports.remember(await verifyPackageForScreen(req, verifier)),
+    ...desk.handlers(),
     'policies.list': async () => listPolicies(verifier.policies),
     'policies.add': async ({ path: file }) => addPolicyFile(verifier.policies, file),
     'installKeys.list': async () => listInstallKeys(verifier.installKeys),
     'installKeys.add': async (req) => addInstallKeys(verifier.installKeys, req),
     'installKeys.remove': async ({ fingerprint }) => ({ removed: verifier.installKeys.remove(fingerprint) }),
     'selfcheck.start': async ({ charger, ambientC }) => selfcheck.start({ charger, ambientC }),
-    'selfcheck.step': async ({ id, opId }) =>
-      operation({ id: opId, kind: 'selfcheck', title: `Self-check: ${id.replace(/-/g, ' ')}` }, (signal) => selfcheck.step(id, signal)),
+    'selfcheck.step': async ({ id, opId, charger }) =>
+      operation({ id: opId, kind: 'selfcheck', title: `Self-check: ${id.replace(/-/g, ' ')}` }, (signal) => selfcheck.step(id, signal, charger)),
     'selfcheck.conclusion': async () => selfcheck.conclusion(),
+    'selfcheck.report': async ({ out }) => {
+      const r = selfcheck.report(ensureDir(dataDir), out);
+      desktop.wroteReport(r.path);
+      return r;
+    },
     'recording.start': async ({ path: out, rateHz }) => recording.start(out, rateHz),
     'recording.stop': async () => recording.stop(),
     'recording.status': async () => recording.status(),
     'claim.evaluate': async ({ logPath, claim, ticketPath }) => evaluateClaim(logPath, claim, ticketPath),
     'photo.inspect': async ({ path: file }) => inspectPhoto(file),
     'package.photo': async ({ path: file, name, sha256 }) => packagePhoto(file, name, sha256),
-    'package.create': async ({ logPath, claim, out, photos, ticketPath }) => createClaimPackage(logPath, claim, out, photos, keyStore, ticketPath),
+    'package.create': async (req) => createClaimPackage(req, keyStore, ensureDir(dataDir)),
     'op.cancel': async ({ opId }) => ({ cancelled: jobs.cancel(opId) }),
     'jobs.list': async () => jobs.list(),
+    'claim.draft.get': async () => claimDraft.get(),
+    'claim.draft.set': async ({ draft }) => (claimDraft.set(draft), { ok: true as const }),
+    'package.report': async ({ path: file, sha256, out }) => {
+      const r = reports.write(file, sha256, out);
+      desktop.wroteReport(r.path);
+      return r;
+    },
+    'desktop.openDialog': async (req) => ({ path: await desktop.openDialog(req) }),
+    'desktop.saveDialog': async (req) => ({ path: await desktop.saveDialog(req) }),
+    'desktop.showInFolder': async ({ path: file }) => (desktop.showInFolder(file), { ok: true as const }),
+    'desktop.openPath': async ({ path: file }) => (await desktop.openPath(file), { ok: true as const }),
+    'desktop.theme': async ({ theme }) => (desktop.setTheme(theme), { ok: true as const }),
+    'files.import': async (req) => importChunk(ensureDir(dataDir), req),
+    'files.dropped': async ({ path: file }) => {
+      const screen = screenForName(file);
+      if (screen) events.emit('open-file', { screen, path: path.resolve(file) });
+      return { screen };
+    },
   };
 
   return {

@@ -5,16 +5,13 @@ import { parsePublicKeyPem } from '../../../shared/blackbox/certificate.js';
 import { DecodeError, PackscopeError } from '../../../shared/errors.js';
 import type { Params, Res } from '../../../shared/api/contract.js';
 import { codeFromNonce, MAX_TICKET_FILE_BYTES, nonceFromCode, parseTicketFile, ticketNonce } from '../../../shared/evidence/ticket.js';
-import type { LogRecord, TransferProgress } from '../../../shared/types/domain.js';
+import type { TransferProgress } from '../../../shared/types/domain.js';
 import { exportLog, openPslog, pullLog, type PslogReader } from '../blackbox/index.js';
 import { desktopRecordingOf } from '../recorder/index.js';
 import type { DeviceSession } from './device.js';
-import { recordsToSeries } from './series.js';
+import { overviewSeries } from './series.js';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { findGaps } from '../../../shared/blackbox/gaps.js';
-
-/** Most records the Logs screen loads into memory for charts (a year at 1 Hz is 31 M: reduced). */
-const MAX_LOAD = 5_000_000;
+import { SeriesIndexCache } from '../blackbox/series-index.js';
 
 async function rootSpkiFrom(pemPath: string | undefined): Promise<Uint8Array | null> {
   if (!pemPath) return null;
@@ -155,6 +152,9 @@ async function withReader<T>(file: string, fn: (r: PslogReader) => Promise<T>): 
  * of a time range. Evidence is shown as it is: damage and bad signatures are reported, never fixed.
  */
 export class LogJobs {
+  /** Logs indexed for range reads (log.series, log.events), shared by every screen. */
+  readonly index = new SeriesIndexCache();
+
   constructor(
     private device: DeviceSession,
     private dataDir: string,
@@ -243,11 +243,8 @@ export class LogJobs {
         }
         if (segments.length >= 20_000) break;
       }
-      const records: LogRecord[] = [];
-      for await (const r of reader.records({ includeCheckpoint: true })) {
-        records.push(r);
-        if (records.length >= MAX_LOAD) break;
-      }
+      // The chart reads ranges through log.series; the reply carries a whole-log overview only.
+      const index = await this.index.get(file);
       return {
         path: file,
         complete: reader.complete,
@@ -263,7 +260,7 @@ export class LogJobs {
           rootChecked: root !== null,
         },
         segments,
-        series: { ...recordsToSeries(records), gaps: findGaps(records) },
+        series: await overviewSeries(index),
       };
     });
   }

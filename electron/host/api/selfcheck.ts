@@ -2,6 +2,26 @@ import { PackscopeError } from '../../../shared/errors.js';
 import { SelfCheck, STEPS } from '../selfcheck/selfcheck.js';
 import type { Conclusion, StepId, StepResult } from '../selfcheck/types.js';
 import type { DeviceSession } from './device.js';
+import { renderSelfCheckReport } from '../selfcheck/report.js';
+import { safeStem, uniquePath } from '../desktop/unique-path.js';
+import { writeFileAtomic } from '../util/files.js';
+
+/**
+ * The step texts are shared with the command line; in the app they name screens and fields, not
+ * commands and options.
+ */
+const APP_WORDS: [RegExp, string][] = [
+  [/ \(--charger-voltage, --charger-current\)/g, ' in the charger fields of the self-check'],
+  [/ \(packscope fw confirm\)/g, ' on the Firmware screen'],
+  [/ \(packscope package create\) with the pack still connected/g, ' on the Claim screen'],
+  [/ \(monitor --record\)/g, ' with Record on the Live screen'],
+];
+
+const inAppWords = (t: string) => APP_WORDS.reduce((s, [re, w]) => s.replace(re, w), t);
+
+export function resultInAppWords(r: StepResult): StepResult {
+  return { ...r, meaning: inAppWords(r.meaning), measured: inAppWords(r.measured) };
+}
 
 /**
  * The self-check wizard's host half: one guided check at a time on the connected pack, step by
@@ -30,18 +50,31 @@ export class SelfCheckJobs {
     return this.check;
   }
 
-  async step(id: StepId, signal: AbortSignal): Promise<StepResult> {
+  async step(id: StepId, signal: AbortSignal, charger?: { voltageV: number; currentA: number } | null): Promise<StepResult> {
     const check = this.current();
+    if (charger !== undefined) check.setCharger(charger);
     const stop = () => this.signal?.abort(new PackscopeError('CANCELLED', 'self-check cancelled'));
     signal.addEventListener('abort', stop, { once: true });
     try {
-      return await check.runStep(id);
+      return resultInAppWords(await check.runStep(id));
     } finally {
       signal.removeEventListener('abort', stop);
     }
   }
 
+  /** Writes the conclusion as an HTML report (default: a fresh name in `dataDir`). */
+  report(dataDir: string, out?: string): { path: string; html: string } {
+    const device = this.device.require().info;
+    if (!device) throw new PackscopeError('USAGE', 'the pack has not identified itself');
+    const at = new Date().toISOString();
+    const html = renderSelfCheckReport(this.conclusion(), device, at);
+    const target = out ?? uniquePath(dataDir, `selfcheck-${safeStem(device.serial)}-${at.slice(0, 10)}`, '.html');
+    writeFileAtomic(target, html);
+    return { path: target, html };
+  }
+
   conclusion(): Conclusion {
-    return this.current().conclusion();
+    const c = this.current().conclusion();
+    return { ...c, summary: inAppWords(c.summary), results: c.results.map(resultInAppWords) };
   }
 }

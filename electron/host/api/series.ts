@@ -1,62 +1,105 @@
 import { eventInfo } from '../../../shared/blackbox/events.js';
+import { findGaps } from '../../../shared/blackbox/gaps.js';
 import type { RecordedSeries } from '../../../shared/api/contract.js';
 import type { LogRecord } from '../../../shared/types/domain.js';
+import { bucketOf } from '../../../shared/series/buckets.js';
+import type { SeriesIndex } from '../blackbox/series-index.js';
 
 /** Most records sent to a screen in one reply; longer logs are min/max-decimated to this many. */
 export const MAX_SERIES_RECORDS = 200_000;
 
+/** Events a series reply carries as markers (the Logs screen pages the rest with log.events). */
+const MAX_EVENTS = 2000;
+
+type Column = 'packVoltage' | 'current' | 'soc' | 'cellMin' | 'cellMax' | 'tempMin' | 'tempMax';
+const COLUMNS: Column[] = ['packVoltage', 'current', 'soc', 'cellMin', 'cellMax', 'tempMin', 'tempMax'];
+
+function emptySeries(records: number, decimated: boolean): RecordedSeries {
+  return { t: [], packVoltage: [], current: [], soc: [], cellMin: [], cellMax: [], tempMin: [], tempMax: [], events: [], records, decimated };
+}
+
+function rowValues(r: LogRecord): Record<Column, number> {
+  return {
+    packVoltage: r.packVoltage,
+    current: r.current,
+    soc: r.soc,
+    cellMin: r.cellVoltages.length ? Math.min(...r.cellVoltages) : NaN,
+    cellMax: r.cellVoltages.length ? Math.max(...r.cellVoltages) : NaN,
+    tempMin: r.temperatures.length ? Math.min(...r.temperatures) : NaN,
+    tempMax: r.temperatures.length ? Math.max(...r.temperatures) : NaN,
+  };
+}
+
 /**
- * Log records as chart columns (the renderer's RecordedSource builds its pyramids from these),
- * with events as labelled markers. Logs longer than `max` records keep, per bucket, the records
- * holding the minimum and maximum pack voltage, so spikes survive the reduction.
+ * Log records as chart columns for the screens that hold a log in memory (claim preview, package
+ * verification), with events as labelled markers. Logs longer than `max` records keep, per time
+ * column (shared/series/buckets.ts), the records holding the minimum and the maximum of every
+ * channel, so no channel's spike is lost in the reduction.
  */
 export function recordsToSeries(records: readonly LogRecord[], max = MAX_SERIES_RECORDS): RecordedSeries {
-  let pick: readonly LogRecord[] = records;
-  let decimated = false;
-  if (records.length > max) {
-    decimated = true;
-    const buckets = Math.floor(max / 2);
-    const out: LogRecord[] = [];
-    for (let b = 0; b < buckets; b++) {
-      const from = Math.floor((b * records.length) / buckets);
-      const to = Math.floor(((b + 1) * records.length) / buckets);
-      let lo = from;
-      let hi = from;
-      for (let i = from; i < to; i++) {
-        if (records[i]!.packVoltage < records[lo]!.packVoltage) lo = i;
-        if (records[i]!.packVoltage > records[hi]!.packVoltage) hi = i;
-      }
-      out.push(records[Math.min(lo, hi)]!);
-      if (lo !== hi) out.push(records[Math.max(lo, hi)]!);
+  const rows = records.map(rowValues);
+  let pick: number[] = records.map((_, i) => i);
+  const decimated = records.length > max;
+  if (decimated) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const r of records) {
+      lo = Math.min(lo, r.t);
+      hi = Math.max(hi, r.t);
     }
-    pick = out;
+    // Up to two records per channel per column.
+    const g = { t0: lo, t1: hi + 1, buckets: Math.max(1, Math.floor(max / (2 * COLUMNS.length))) };
+    const best = new Map<number, Map<string, number>>();
+    records.forEach((r, i) => {
+      const b = bucketOf(g, r.t);
+      let m = best.get(b);
+      if (!m) best.set(b, (m = new Map()));
+      for (const c of COLUMNS) {
+        const v = rows[i]![c];
+        if (v !== v) continue;
+        const a = m.get(`${c}-`);
+        if (a === undefined || v < rows[a]![c]) m.set(`${c}-`, i);
+        const z = m.get(`${c}+`);
+        if (z === undefined || v > rows[z]![c]) m.set(`${c}+`, i);
+      }
+    });
+    pick = [...new Set([...best.values()].flatMap((m) => [...m.values()]))].sort((a, b) => a - b);
   }
-  const s: RecordedSeries = {
-    t: [],
-    packVoltage: [],
-    current: [],
-    soc: [],
-    cellMin: [],
-    cellMax: [],
-    tempMin: [],
-    tempMax: [],
-    events: [],
-    records: records.length,
-    decimated,
-  };
-  for (const r of pick) {
-    s.t.push(r.t);
-    s.packVoltage.push(r.packVoltage);
-    s.current.push(r.current);
-    s.soc.push(r.soc);
-    s.cellMin.push(r.cellVoltages.length ? Math.min(...r.cellVoltages) : NaN);
-    s.cellMax.push(r.cellVoltages.length ? Math.max(...r.cellVoltages) : NaN);
-    s.tempMin.push(r.temperatures.length ? Math.min(...r.temperatures) : NaN);
-    s.tempMax.push(r.temperatures.length ? Math.max(...r.temperatures) : NaN);
+  const s = emptySeries(records.length, decimated);
+  for (const i of pick) {
+    s.t.push(records[i]!.t);
+    for (const c of COLUMNS) s[c].push(rows[i]![c]);
   }
+  s.gaps = findGaps(records);
   for (const r of records) {
-    if (r.event) s.events.push({ t: r.t, code: r.event, label: eventInfo(r.event).name, index: r.index });
+    if (r.event && s.events.length < MAX_EVENTS) s.events.push({ t: r.t, code: r.event, label: eventInfo(r.event).name, index: r.index });
   }
-  if (s.events.length > 2000) s.events = s.events.slice(0, 2000);
+  return s;
+}
+
+/**
+ * A whole-log overview from a log's range index (log.open's reply): per column two rows, the
+ * minimum and the maximum of every channel, at the column's middle. Charts read ranges through
+ * log.series instead.
+ */
+export async function overviewSeries(index: SeriesIndex, buckets = 1000): Promise<RecordedSeries> {
+  const r = await index.series({ buckets, channels: COLUMNS });
+  const s = emptySeries(r.records, r.mode === 'buckets');
+  const w = (r.t1 - r.t0) / r.buckets;
+  const n = r.mode === 'raw' ? r.t.length : r.buckets;
+  for (let b = 0; b < n; b++) {
+    const rowsOf: Array<'v' | 'min' | 'max'> = r.mode === 'raw' ? ['v'] : ['min', 'max'];
+    if (r.mode === 'buckets' && !r.counts[b]) continue;
+    for (const k of rowsOf) {
+      s.t.push(r.mode === 'raw' ? r.t[b]! : r.t0 + (b + 0.5) * w);
+      for (const c of COLUMNS) {
+        const ch = r.channels[c] as Record<string, Array<number | null>>;
+        s[c].push(ch[k]![b] ?? NaN);
+      }
+    }
+  }
+  s.gaps = index.gapsIn(-Infinity, Infinity).map(([from, to]) => ({ from, to, reason: `no records for ${Math.round((to - from) / 1000)} s` }));
+  const ev = index.events({ limit: MAX_EVENTS });
+  s.events = ev.events.map((e) => ({ t: e.t, code: e.code, label: e.name, index: e.index }));
   return s;
 }

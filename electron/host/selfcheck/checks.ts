@@ -6,6 +6,7 @@
 import { ALARM_FLAGS, flagNames, type AlarmFlag, type DeviceInfo, type TelemetryFrame } from '../../../shared/types/domain.js';
 import type { WarrantyPolicy } from '../../../shared/warranty/policy.js';
 import type { StepResult } from './types.js';
+import { sensorName } from '../../../shared/util/sensor-names.js';
 
 export const HARDWARE_FAULTS: readonly AlarmFlag[] = ['afe_fault', 'temperature_sensor_fault', 'current_sensor_fault', 'precharge_fault'];
 
@@ -196,9 +197,9 @@ export function judgeTemperatures(sample: TelemetrySample, labels: string[] | nu
     return { ...base, status: 'skipped', measured: 'no temperatures reported', meaning: 'This BMS does not report temperatures.', values: {} };
   const last = frames[frames.length - 1]!;
   const temps = last.temperatures;
-  const name = (i: number) => labels?.[i] ?? `sensor ${i + 1}`;
+  const name = (i: number) => sensorName(labels?.[i], i);
   const values: Record<string, number | null> = {};
-  temps.forEach((t, i) => (values[name(i)] = r1(t)));
+  temps.forEach((t, i) => (values[labels?.[i] ?? `sensor ${i + 1}`] = r1(t)));
   const measured = temps.map((t, i) => `${name(i)} ${r1(t)} °C`).join(', ');
   // Open or shorted NTCs read at the ends of the ADC range.
   const broken = temps.map((t, i) => [t, i] as const).filter(([t]) => !Number.isFinite(t) || t <= -40 || t >= 120);
@@ -207,7 +208,7 @@ export function judgeTemperatures(sample: TelemetrySample, labels: string[] | nu
       ...base,
       status: 'fail',
       measured,
-      meaning: `${broken.map(([, i]) => name(i)).join(', ')} reads an impossible value: the sensor or its wiring is broken. That is a defect: file a claim.`,
+      meaning: `${broken.map(([, i]) => name(i)).join(', ')} ${broken.length === 1 ? 'reads' : 'read'} an impossible value: the sensor or its wiring is broken. That is a defect: file a claim.`,
       values,
     };
   }
@@ -280,6 +281,32 @@ export function judgeCurrentOffset(sample: TelemetrySample, capacityAh: number, 
     };
   }
   return { ...base, status: 'pass', measured, meaning: 'The current sensor reads zero at rest, so the state of charge stays accurate.', values };
+}
+
+/**
+ * State of health (capacity left of the rating) as the BMS reports it, against the policy's
+ * capacity-fade clause: a pack below it has a defect the warranty covers, whatever else is normal.
+ */
+export function judgeCapacity(sample: TelemetrySample, policy: WarrantyPolicy): StepResult {
+  const fade = policy.defectIndicators.find((d) => d.kind === 'capacity_fade');
+  const maxFade = fade && fade.kind === 'capacity_fade' ? fade.maxFadePercent : 20;
+  const min = 100 - maxFade;
+  const base = { id: 'capacity' as const, title: 'Capacity (state of health)', normal: `at least ${min} % of the rated capacity` };
+  const reported = sample.frames.map((f) => f.soh).filter((v): v is number => v !== undefined && Number.isFinite(v));
+  if (!reported.length) return { ...base, status: 'skipped', measured: 'not reported', meaning: 'This BMS does not report its state of health.', values: {} };
+  const soh = reported[reported.length - 1]!;
+  const values = { sohPercent: r1(soh), minPercent: min };
+  const measured = `${Math.round(soh)} % of the rated capacity`;
+  if (soh < min) {
+    return {
+      ...base,
+      status: 'fail',
+      measured,
+      meaning: `The pack holds only ${Math.round(soh)} % of its rated capacity, below the ${min} % the warranty promises. That is a defect: file a claim.`,
+      values,
+    };
+  }
+  return { ...base, status: 'pass', measured, meaning: 'The pack still holds its rated capacity.', values };
 }
 
 export interface PackLimits {

@@ -1,6 +1,6 @@
 /**
  * The guided self-check against a connected pack (issue 6): identity and firmware currency,
- * active faults, cell balance at rest, temperature plausibility, current-sensor offset at rest,
+ * active faults, cell balance at rest, capacity (state of health), temperature plausibility, current-sensor offset at rest,
  * charger against the pack's limits, black-box health. Step by step, so the app's wizard can show
  * each step's prompt, run it, show the result, and let the user fix a condition and run it again;
  * `run()` goes through all of them for the CLI. Ends with "no problem found" or "file a claim".
@@ -12,6 +12,7 @@ import { flagBit, STATUS_FLAGS, type DeviceInfo, type TelemetryFrame } from '../
 import type { Session } from '../session.js';
 import { checkBlackBox, readTemperatureLabels } from './blackbox-health.js';
 import {
+  judgeCapacity,
   judgeCellSpread,
   judgeCharger,
   judgeCurrentOffset,
@@ -44,6 +45,7 @@ export const STEPS: readonly StepInfo[] = [
   { id: 'identity', title: 'Identity and firmware', prompt: '' },
   { id: 'faults', title: 'Active faults', prompt: '' },
   { id: 'cell-spread', title: 'Cell balance at rest', prompt: 'Disconnect any load and the charger, and let the pack rest for at least a minute.' },
+  { id: 'capacity', title: 'Capacity (state of health)', prompt: '' },
   { id: 'temperatures', title: 'Temperature sensors', prompt: 'Keep the pack at rest, ideally after an hour in the room.' },
   { id: 'current-offset', title: 'Current sensor at rest', prompt: 'Make sure nothing is connected to the pack.' },
   { id: 'charger', title: 'Charger against the pack limits', prompt: "Have your charger's label at hand, or connect the charger now." },
@@ -116,6 +118,11 @@ export class SelfCheck {
     return out;
   }
 
+  /** The charger's ratings, entered or corrected while the check runs (the charger step uses them). */
+  setCharger(charger: { voltageV: number; currentA: number } | null): void {
+    this.options.charger = charger;
+  }
+
   /** Runs one step (again, if it ran before) and returns its result. */
   async runStep(id: StepId): Promise<StepResult> {
     if (this.options.signal?.aborted) throw new PackscopeError('CANCELLED', 'self-check cancelled');
@@ -145,6 +152,9 @@ export class SelfCheck {
       }
       case 'cell-spread':
         r = judgeCellSpread(await this.sample(again), this.policy);
+        break;
+      case 'capacity':
+        r = judgeCapacity(await this.sample(again), this.policy);
         break;
       case 'temperatures':
         r = judgeTemperatures(await this.sample(again), await this.temperatureLabels(), this.options.ambientC ?? null, restA);
@@ -212,9 +222,9 @@ export function conclude(results: StepResult[]): Conclusion {
       results,
     };
   }
-  const notes = [
-    warned.length ? `act on: ${warned.map((r) => r.title.toLowerCase()).join(', ')}` : '',
-    skipped.length ? `not measured: ${skipped.map((r) => r.title.toLowerCase()).join(', ')}` : '',
-  ].filter(Boolean);
-  return { outcome: 'no-problem-found', summary: `No problem found${notes.length ? ` (${notes.join('; ')})` : ''}.`, results };
+  const list = (rs: StepResult[]) => rs.map((r) => r.title.toLowerCase()).join(', ');
+  const notes = [warned.length ? `Something to do: see ${list(warned)}.` : '', skipped.length ? `Not measured this time: ${list(skipped)}.` : ''].filter(
+    Boolean,
+  );
+  return { outcome: 'no-problem-found', summary: ['No problem found.', ...notes].join(' '), results };
 }

@@ -2,7 +2,7 @@
  * The guided self-check's vocabulary, shared by the CLI and the app's Self-check wizard: each step
  * says what it measured, what is normal, and what that means in plain words.
  */
-export type StepId = 'identity' | 'faults' | 'cell-spread' | 'temperatures' | 'current-offset' | 'charger' | 'blackbox';
+export type StepId = 'identity' | 'faults' | 'cell-spread' | 'capacity' | 'temperatures' | 'current-offset' | 'charger' | 'blackbox';
 
 export type StepStatus = 'pass' | 'warn' | 'fail' | 'skipped';
 

@@ -58,7 +58,7 @@ describe('self-check over a pseudo-terminal', () => {
       expect(again.status).toBe('pass');
       const c = check.conclusion();
       expect(c.outcome).toBe('no-problem-found');
-      expect(c.summary).toMatch(/act on: identity and firmware, charger against the pack limits/);
+      expect(c.summary).toMatch(/Something to do: see identity and firmware, charger against the pack limits\./);
     } finally {
       await session.close();
     }

@@ -53,6 +53,10 @@ export interface LogOptions {
   omitSegments?: number[];
   /** The checkpoint's nonce (default: 16 bytes derived from the segment count). */
   nonce?: Uint8Array;
+  /** Firmware version in the identity (default 1.4.2). */
+  firmwareVersion?: string;
+  /** When the CA certified the board (default 2026-01-01). */
+  certificateIssuedMs?: number;
 }
 
 export function makeDeviceLog(records: RecordValues[], o: LogOptions = {}): DeviceEvidenceParts & { ca: Ca } {
@@ -66,7 +70,7 @@ export function makeDeviceLog(records: RecordValues[], o: LogOptions = {}): Devi
   const nominalCapacityAh = o.nominalCapacityAh ?? 100;
   const rating = o.certificateVersion === 1 ? {} : { rating: { chemistry, cellCount: cells, ratedCapacityAh: nominalCapacityAh } };
   const tbs = certificateTbs({
-    issuedMs: Date.UTC(2026, 0, 1),
+    issuedMs: o.certificateIssuedMs ?? Date.UTC(2026, 0, 1),
     serial,
     model,
     boardId: 'psbms-v1',
@@ -125,7 +129,7 @@ export function makeDeviceLog(records: RecordValues[], o: LogOptions = {}): Devi
       serial,
       boardId: 'psbms-v1',
       hardwareRevision: 'B',
-      firmwareVersion: '1.4.2',
+      firmwareVersion: o.firmwareVersion ?? '1.4.2',
       bootloaderVersion: '1.0.0',
       cellCount: cells,
       chemistry,

@@ -1,19 +1,19 @@
-import { createPackModel, type ScenarioName } from '../../../firmware/sim/pack/index.js';
+import { createPackModel, type PackConfig, type ScenarioName } from '../../../firmware/sim/pack/index.js';
 import type { LogRecord } from '../../../shared/types/domain.js';
 
 /**
  * A black-box-like record stream from the simulated pack: one record per second, quantised as the
  * board stores it (mV, mA, 0.01 %, 0.1 °C), in log order. Returns the model too, for its truth.
  */
-export function simLog(scenario: ScenarioName, hours: number, seed = 5, each: (r: LogRecord) => void = () => {}) {
-  const m = createPackModel({ scenario, seed });
+export function simLog(scenario: ScenarioName, hours: number, seed = 5, each: (r: LogRecord) => void = () => {}, config: Partial<PackConfig> = {}) {
+  const m = createPackModel({ ...config, scenario, seed });
   const q = (x: number, step: number) => Math.round(x / step) * step;
   for (let i = 0; i < hours * 3600; i++) {
     m.step(1);
     const s = m.state();
     each({
       index: i,
-      segment: null,
+      segment: Math.floor(i / 300),
       t: s.timeMs,
       packVoltage: q(s.packVoltage, 0.001),
       current: q(s.current, 0.001),

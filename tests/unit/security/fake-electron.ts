@@ -44,6 +44,16 @@ export class FakeWindow extends EventEmitter {
   isMinimized() {
     return false;
   }
+  maximize() {}
+  isMaximized() {
+    return false;
+  }
+  getNormalBounds() {
+    return { x: 0, y: 0, width: this.options.width ?? 1320, height: this.options.height ?? 900 };
+  }
+  setBackgroundColor(color: string) {
+    this.options.backgroundColor = color;
+  }
 }
 
 export class FakeSession extends EventEmitter {
@@ -148,6 +158,8 @@ export function electronModule() {
       openExternal: async (url: string) => {
         fake().openExternal.push(url);
       },
+      showItemInFolder: () => undefined,
+      openPath: async () => '',
     },
     safeStorage: {
       isEncryptionAvailable: () => true,
@@ -155,7 +167,10 @@ export function electronModule() {
       encryptString: (s: string) => Buffer.from('sealed:' + s),
       decryptString: (b: Buffer) => b.toString().replace(/^sealed:/, ''),
     },
-    dialog: { showOpenDialog: async () => ({ canceled: true, filePaths: [] }) },
+    dialog: { showOpenDialog: async () => ({ canceled: true, filePaths: [] }), showSaveDialog: async () => ({ canceled: true }) },
+    screen: { getAllDisplays: () => [{ workArea: { x: 0, y: 0, width: 1920, height: 1080 } }] },
+    nativeTheme: { shouldUseDarkColors: false },
+    webUtils: { getPathForFile: () => '' },
     Menu: { setApplicationMenu: () => undefined, buildFromTemplate: (t: unknown) => t },
     contextBridge: {
       exposeInMainWorld: (key: string, value: unknown) => fake().exposed.set(key, value),

@@ -82,7 +82,7 @@ describe('self-check judgements', () => {
     expect(judgeTemperatures(sample(3), LABELS, null, 1).status).toBe('pass');
     expect(judgeTemperatures(sample(3, { temperatures: [22, -40, 24, 25] }), LABELS, null, 1)).toMatchObject({
       status: 'fail',
-      meaning: expect.stringContaining('cells2 reads an impossible value'),
+      meaning: expect.stringContaining('Cells 2 reads an impossible value'),
     });
     expect(judgeTemperatures(sample(3, { temperatures: [22, 35, 24, 25] }), LABELS, null, 1)).toMatchObject({ status: 'fail', values: { cellSpreadC: 13 } });
     // Under load the sensors may legitimately differ.
@@ -120,7 +120,7 @@ describe('self-check judgements', () => {
       outcome: 'file-a-claim',
       summary: 'File a claim: cell balance at rest points to a defect. Create a diagnosis package (packscope package create) with the pack still connected.',
     });
-    expect(conclude([pass, skipped]).summary).toBe('No problem found (not measured: current sensor at rest).');
+    expect(conclude([pass, skipped]).summary).toBe('No problem found. Not measured this time: current sensor at rest.');
     expect(conclude([pass]).summary).toBe('No problem found.');
   });
 });

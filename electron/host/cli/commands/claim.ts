@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign as nodeSign, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, sign as nodeSign, type KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { DecodeError, PackscopeError } from '../../../../shared/errors.js';
 import { ed25519FromOpenSsh, ed25519OpenSsh, ed25519PublicKeyFromPem, sshFingerprint } from '../../../../shared/codec/ed25519-keys.js';
@@ -16,6 +16,7 @@ import {
 } from '../../../../shared/evidence/ticket.js';
 import { utf8Decode } from '../../../../shared/util/bytes.js';
 import { readInput } from '../../evidence/files.js';
+import { loadSupplierPrivateKey, rawEd25519PublicKey } from '../../evidence/supplier-key.js';
 import { writeFileAtomic } from '../../util/files.js';
 import { numberOption, parseCommandArgs, requireOption, subcommands, type CliContext, type CommandModule } from '../context.js';
 import { EXIT } from '../exit-codes.js';
@@ -52,36 +53,15 @@ function publicPath(out: string): string {
   return /\.pem$/i.test(out) ? out.replace(/\.pem$/i, '.pub.pem') : `${out}.pub.pem`;
 }
 
-/** Raw 32-byte Ed25519 public key of a node:crypto key object. */
-function rawPublicKey(key: KeyObject): Uint8Array {
-  const pub = key.type === 'public' ? key : createPublicKey(key);
-  const spki = new Uint8Array(pub.export({ type: 'spki', format: 'der' }));
-  return spki.slice(spki.length - 32);
-}
-
 function readText(path: string, what: string, maxBytes: number): string {
   return utf8Decode(readInput(path, what, maxBytes));
 }
 
+const rawPublicKey = rawEd25519PublicKey;
+
 /** The supplier's private key: PKCS#8 PEM as written by keygen or by openssl genpkey. */
 function loadPrivateKey(path: string): KeyObject {
-  const text = readText(path, 'supplier key', MAX_KEY_FILE_BYTES);
-  if (/-----BEGIN ENCRYPTED PRIVATE KEY-----/.test(text))
-    throw new DecodeError(`${path} is encrypted; export the key without a passphrase for the signing host`);
-  if (!/-----BEGIN (?:[A-Z0-9]+ )?PRIVATE KEY-----/.test(text)) {
-    throw new DecodeError(
-      `${path} holds no PEM private key${/-----BEGIN PUBLIC KEY-----/.test(text) ? ' (it is a public key; --key takes the private key)' : ''}`,
-    );
-  }
-  let key: KeyObject;
-  try {
-    key = createPrivateKey({ key: text, format: 'pem' });
-  } catch (e) {
-    throw new DecodeError(`${path} is not a readable private key (${(e as Error).message})`);
-  }
-  if (key.asymmetricKeyType !== 'ed25519')
-    throw new DecodeError(`${path} is a ${key.asymmetricKeyType ?? 'unknown'} key; claim tickets are signed with Ed25519`);
-  return key;
+  return loadSupplierPrivateKey(path, 'claim tickets', ' (it is a public key; --key takes the private key)');
 }
 
 /** The supplier's public key from a PEM public key, an OpenSSH line, or the private key file. */

@@ -19,6 +19,11 @@ export const COMMANDS: Record<string, () => Promise<{ default: CommandModule }>>
   image: () => import('./image.js'),
   flash: () => import('./flash.js'),
   fw: () => import('./fw.js'),
+  desk: () => import('./desk.js'),
   settings: () => import('./settings.js'),
   health: () => import('./health.js'),
+  scan: () => import('./scan.js'),
+  parallel: () => import('./parallel.js'),
+  replay: () => import('./replay.js'),
+  bundle: () => import('./bundle.js'),
 };

@@ -1,37 +1,9 @@
 import { ALARM_FLAGS, flagNames, type TelemetryFrame } from '../../../../shared/types/domain.js';
-import type { Session } from '../../session.js';
+import { telemetrySnapshot as snapshot } from '../../telemetry-snapshot.js';
 import type { CommandModule } from '../context.js';
 import { parseCommandArgs } from '../context.js';
 import { DEVICE_OPTIONS, DEVICE_USAGE, openDeviceSession } from '../device-options.js';
 import { frameToJson } from './monitor.js';
-
-/**
- * One telemetry sample to go with the identity, so `info` answers "what is this pack and how is it
- * now" in one call (for Pylontech CAN the identity alone says little). Null when the protocol has
- * no telemetry or nothing arrived within a few periods.
- */
-async function snapshot(session: Session): Promise<TelemetryFrame | null> {
-  if (!session.driver.capabilities.has('telemetry')) return null;
-  const rate = Math.min(10, session.driver.maxTelemetryRateHz ?? 10);
-  let off: (() => void) | null = null;
-  try {
-    const frame = await new Promise<TelemetryFrame | null>((resolve) => {
-      const cancelTimer = session.clock.after(2500 / rate + 500, () => resolve(null));
-      off = session.on('telemetry', (f) => {
-        cancelTimer();
-        resolve(f);
-      });
-      session.startTelemetry(rate).catch(() => {
-        cancelTimer();
-        resolve(null);
-      });
-    });
-    return frame;
-  } finally {
-    (off as (() => void) | null)?.();
-    await session.stopTelemetry().catch(() => undefined);
-  }
-}
 
 export default {
   summary: 'Show device identity (model, serial, board id, versions, cells, key fingerprint)',

@@ -1,0 +1,62 @@
+import { openBundle, type BundleTrust, type OpenedBundle } from '../../../shared/bundle/bundle.js';
+import { PackscopeError } from '../../../shared/errors.js';
+import { openNativeTarget, targetForSession } from '../flasher/native-backend.js';
+import type { Session } from '../session.js';
+import { telemetrySnapshot } from '../telemetry-snapshot.js';
+import { applyBundle, type ApplyBundleOptions, type ApplyBundleResult } from './apply.js';
+import { BundleTrustStore, ReleaseHistory } from './trust.js';
+
+/**
+ * A release bundle applied to a board over the native protocol: its identity (board id, hardware
+ * revision, serial) and live telemetry come from the session; trust and release history from the
+ * installation's config directory (trust.ts), plus any root keys the caller adds. The CLI's
+ * `bundle apply` and the app's Update view both come through here.
+ */
+export interface SessionApplyOptions extends Pick<ApplyBundleOptions, 'onStep' | 'onProgress' | 'log' | 'signal' | 'now' | 'onApplied'> {
+  bundle: Uint8Array | OpenedBundle;
+  /** Config directory holding bundle-trust.json and bundle-releases.json (default: the installation's). */
+  configDir?: string;
+  /** Root keys trusted for this run besides the stored ones. */
+  extraRoots?: BundleTrust['roots'];
+}
+
+export function installationTrust(o: { configDir?: string; extraRoots?: BundleTrust['roots'] }): BundleTrust {
+  const stored = new BundleTrustStore(o.configDir).trust();
+  return { roots: [...stored.roots, ...(o.extraRoots ?? [])], revoked: stored.revoked };
+}
+
+export function boardFacts(session: Session): { boardId: string; hardwareRevision: string; serial: string } {
+  const id = session.info;
+  if (!id) throw new PackscopeError('PROTOCOL', `${session.path} did not identify itself: a bundle needs the board id and hardware revision`);
+  return { boardId: id.boardId, hardwareRevision: id.hardwareRevision, serial: id.serial };
+}
+
+/** Applies on an open native session (the app's connection); telemetry is sampled through it. */
+export async function applyBundleToSession(session: Session, o: SessionApplyOptions): Promise<ApplyBundleResult> {
+  const bundle = o.bundle instanceof Uint8Array ? openBundle(o.bundle) : o.bundle;
+  const rate = session.telemetryRateHz;
+  if (rate > 0) await session.stopTelemetry().catch(() => undefined);
+  try {
+    return await applyBundle({
+      ...o,
+      bundle,
+      target: targetForSession(session),
+      board: boardFacts(session),
+      trust: installationTrust(o),
+      history: new ReleaseHistory(o.configDir),
+      sample: () => telemetrySnapshot(session),
+    });
+  } finally {
+    if (rate > 0 && !session.isDisconnected) await session.startTelemetry(rate).catch(() => undefined);
+  }
+}
+
+/** Opens the port with the native protocol, applies, closes. */
+export async function applyBundleOnPort(port: string, o: SessionApplyOptions & { baudRate?: number }): Promise<ApplyBundleResult> {
+  const opened = await openNativeTarget(port, { ...(o.baudRate ? { baud: o.baudRate } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+  try {
+    return await applyBundleToSession(opened.session, o);
+  } finally {
+    await opened.close().catch(() => undefined);
+  }
+}
