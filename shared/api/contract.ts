@@ -3,7 +3,9 @@ import { SEED_KEY_ALGORITHMS } from '../can/seedkey.js';
 import { FwStatusSchema } from '../image/fw-status.js';
 import { ClaimSchema } from '../warranty/claim.js';
 import { EvaluationSchema, VerdictSchema } from '../warranty/evaluation.js';
+import { LogHealthSchema } from '../health/report.js';
 import { MAX_PHOTOS, PHOTO_KINDS } from '../evidence/photos.js';
+import { deskMethods } from './desk-contract.js';
 import { eventsReply, eventsRequest, seriesReply, seriesRequest } from './series-schemas.js';
 import {
   claimDraft,
@@ -569,6 +571,18 @@ export const contract = {
       logOpenResult,
       'Opens a .pslog: verification (per segment, certificate against the optional supplier root), chart series and events.',
     ),
+    'health.analyse': method(
+      z
+        .object({
+          path: hostPath,
+          /** Overrides of the pack's rating, when the board does not say (or says wrongly). */
+          ratedCapacityAh: z.number().gt(0).max(100_000).optional(),
+          chemistry: z.enum(['lfp', 'nmc']).optional(),
+        })
+        .strict(),
+      LogHealthSchema,
+      'Pack health of a .pslog: capacity with its uncertainty, resistance and self-discharge per cell, throughput, cycles and histograms (verified, the rating from the signed certificate).',
+    ),
     'log.series': method(seriesRequest, seriesReply, 'Range read of a .pslog: per channel min, max, first and last per column, or the raw records when few.'),
     'log.events': method(eventsRequest, eventsReply, "A .pslog's events in a time range, one page at a time (never cut)."),
     'log.export': method(
@@ -802,6 +816,8 @@ export const contract = {
       "Watches a CAN bus through an SLCAN adapter until op.cancel (frames as 'can-frames' events under opId).",
     ),
     'log.partials': method(empty, z.array(partialPull), 'Black-box downloads in the data folder that were cut short and can be resumed.'),
+    // The claims desk (shared/api/desk-contract.ts).
+    ...deskMethods(recordedSeries),
   },
   events: {
     telemetry: telemetryFrame,

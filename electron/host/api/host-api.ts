@@ -4,6 +4,7 @@ import type { Features } from '../../../shared/api/contract.js';
 import type { TransferProgress } from '../../../shared/types/domain.js';
 import type { Handlers } from '../../../shared/api/rpc-server.js';
 import type { InstallationKeyStore } from '../evidence/keystore.js';
+import { DeskApi } from './desk.js';
 import { DeviceSession } from './device.js';
 import { FirmwareJobs } from './firmware.js';
 import {
@@ -35,6 +36,7 @@ import { DesktopAccess, type DesktopShell } from '../desktop/shell.js';
 import { importChunk } from '../desktop/file-import.js';
 import { screenForName } from '../../../shared/api/desktop.js';
 import { VerificationReports } from '../evidence/verification-reports.js';
+import { analyseLogFile } from '../health/log-health.js';
 
 export interface HostApiOptions {
   host: 'electron' | 'browser';
@@ -79,6 +81,7 @@ export function createHostApi(options: HostApiOptions): HostApi {
   const selfcheck = new SelfCheckJobs(session);
   const update = new UpdateJobs(session);
   const recording = new RecordingJob(session, jobs, dataDir, `packscope ${options.version}`);
+  const desk = new DeskApi();
   const desktop = new DesktopAccess(options.desktop ?? null);
   const claimDraft = new ClaimDraftStore(options.claimDraftFile === undefined ? path.join(configDir(), 'claim-draft.json') : options.claimDraftFile);
   const reports = new VerificationReports(dataDir);
@@ -175,11 +178,14 @@ export function createHostApi(options: HostApiOptions): HostApi {
         ),
       ),
     'log.open': async ({ path, rootKeyPath }) => logs.open(path, rootKeyPath),
+    'health.analyse': async ({ path: file, ratedCapacityAh, chemistry }) =>
+      analyseLogFile(file, { ...(ratedCapacityAh !== undefined ? { ratedCapacityAh } : {}), ...(chemistry ? { chemistry } : {}) }),
     'log.series': async ({ path, ...range }) => (await logs.index.get(path)).series(range),
     'log.events': async ({ path, ...range }) => (await logs.index.get(path)).events(range),
     'log.export': async ({ path, out, opId, range }) =>
       operation({ id: opId, kind: 'export', title: `Exporting ${out.split(/[\\/]/).pop()}`, file: out }, (signal) => logs.export(path, out, range, signal)),
     'package.verify': async (req) => reports.remember(await verifyPackageForScreen(req, verifier)),
+    ...desk.handlers(),
     'policies.list': async () => listPolicies(verifier.policies),
     'policies.add': async ({ path: file }) => addPolicyFile(verifier.policies, file),
     'installKeys.list': async () => listInstallKeys(verifier.installKeys),

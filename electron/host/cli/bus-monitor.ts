@@ -10,7 +10,8 @@ import { startRecording, type RecordingHandle } from '../recorder/index.js';
 import type { Session } from '../session.js';
 import { createTransport } from '../transport/index.js';
 import { packageVersion } from '../util/package-root.js';
-import { addressList, busProtocol, openBusFromOptions, packLine, resolvePort, totalsJson, totalsLine } from './bus-options.js';
+import { addressList, busProtocol, openBusFromOptions, packLine, totalsJson, totalsLine } from './bus-options.js';
+import { captureOption, resolvePort } from './device-options.js';
 import type { CliContext } from './context.js';
 import { numberOption } from './context.js';
 import { EXIT } from './exit-codes.js';
@@ -31,6 +32,7 @@ export interface BusMonitorValues {
   rate?: string;
   duration?: string;
   record?: string;
+  capture?: string;
   json?: boolean;
 }
 
@@ -140,7 +142,9 @@ export async function runListen(values: BusMonitorValues, ctx: CliContext): Prom
   const line: LineSettings = { baudRate: baud, parity: factory.defaultLine.parity ?? 'none' };
   const duration = values.duration === undefined ? null : numberOption(values.duration, 'duration', 0, 0.1, 7 * 24 * 3600);
   const json = Boolean(values.json);
-  const transport = createTransport(port, line, ctx.clock ? { clock: ctx.clock } : {});
+  const capture = captureOption(values.capture);
+  const raw = createTransport(port, line, ctx.clock ? { clock: ctx.clock } : {});
+  const transport = capture ? capture(raw, line) : raw;
   await transport.open();
   // The listener gets the receive side only: it has no way to send.
   const listener = BusListener.on(protocol, { onData: (l) => transport.onData(l) });

@@ -1,10 +1,9 @@
 import { PackscopeError } from '../../../shared/errors.js';
 import type { ProtocolId, TelemetryFrame } from '../../../shared/types/domain.js';
 import { addressedFactory, openBus, type BusTotals, type OpenBus } from '../drivers/pack-bus.js';
-import { listPorts } from '../transport/serial-ports.js';
-import { resolveAdapter, withPhysicalPaths } from '../transport/usb-adapters.js';
 import type { CliContext } from './context.js';
-import { numberOption, requireOption } from './context.js';
+import { numberOption } from './context.js';
+import { captureOption, resolvePort } from './device-options.js';
 
 /**
  * Options of the commands that talk to several packs on one bus (scan, monitor --address LIST,
@@ -35,17 +34,12 @@ export async function addressList(value: string, protocol: ProtocolId): Promise<
   return [...out];
 }
 
-export async function resolvePort(named: string | undefined): Promise<string> {
-  const port = requireOption(named, 'port');
-  return port.startsWith('usb:') ? resolveAdapter(port, await withPhysicalPaths(await listPorts())) : port;
-}
-
 export async function openBusFromOptions(
-  values: { port?: string; baud?: string; timeout?: string },
+  values: { port?: string; baud?: string; timeout?: string; capture?: string },
   protocol: ProtocolId,
   ctx: CliContext,
-  extra: Pick<Parameters<typeof openBus>[1], 'wrapTransport'> = {},
 ): Promise<OpenBus> {
+  const capture = captureOption(values.capture);
   const port = await resolvePort(values.port);
   const baud = values.baud === undefined ? undefined : numberOption(values.baud, 'baud', 9600, 300, 12_000_000);
   const timeoutMs = values.timeout === undefined ? undefined : numberOption(values.timeout, 'timeout', 250, 10, 60_000);
@@ -55,7 +49,7 @@ export async function openBusFromOptions(
     ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     ...(ctx.clock ? { clock: ctx.clock } : {}),
     signal: ctx.signal,
-    ...extra,
+    ...(capture ? { wrapTransport: capture } : {}),
   });
 }
 

@@ -18,7 +18,7 @@ export interface OpenBusOptions {
   timeoutMs?: number;
   clock?: Clock;
   signal?: AbortSignal;
-  wrapTransport?: (t: ByteTransport) => ByteTransport;
+  wrapTransport?: (t: ByteTransport, line: LineSettings) => ByteTransport;
 }
 
 export interface OpenBus {
@@ -42,7 +42,7 @@ export async function openBus(path: string, o: OpenBusOptions): Promise<OpenBus>
   const line: LineSettings = { baudRate: o.baud ?? factory.defaultLine.baudRate, parity: factory.defaultLine.parity ?? 'none' };
   const clock = o.clock ?? realClock;
   const raw = createTransport(path, line, { clock });
-  const transport = o.wrapTransport ? o.wrapTransport(raw) : raw;
+  const transport = o.wrapTransport ? o.wrapTransport(raw, line) : raw;
   await transport.open();
   const bus = factory.addressing.openBus(transport, {
     ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),

@@ -24,5 +24,6 @@ export const COMMANDS: Record<string, () => Promise<{ default: CommandModule }>>
   health: () => import('./health.js'),
   scan: () => import('./scan.js'),
   parallel: () => import('./parallel.js'),
+  replay: () => import('./replay.js'),
   bundle: () => import('./bundle.js'),
 };

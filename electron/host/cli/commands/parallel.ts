@@ -24,6 +24,7 @@ the voltages look close. Charge or discharge the packs to the same SOC before jo
   --resistance MOHM      loop resistance in milliohms (default: estimated from the cell counts)
   --max-current A        highest first current allowed (default 0.5 C of the smaller pack)
   --max-soc-gap PCT      largest SOC difference allowed, percentage points (default 10)
+  --capture FILE.jsonl   record every byte sent and received (one bus; see 'packscope replay')
   --json                 {"safe", "packs", "voltageDelta", "socDelta", "currentA", ... "reasons"}
 
 Exit codes: 0 safe to join, 7 refused (not safe), 5 a pack did not answer.`,
@@ -37,6 +38,7 @@ Exit codes: 0 safe to join, 7 refused (not safe), 5 a pack did not answer.`,
       resistance: { type: 'string' },
       'max-current': { type: 'string' },
       'max-soc-gap': { type: 'string' },
+      capture: { type: 'string' },
     });
     const ports = values.port ?? [];
     const packs: Array<{ pack: ParallelPack; device: DeviceInfo | null }> = [];
@@ -63,6 +65,7 @@ Exit codes: 0 safe to join, 7 refused (not safe), 5 a pack did not answer.`,
         await bus.close();
       }
     } else if (ports.length === 2) {
+      if (values.capture) throw new PackscopeError('USAGE', '--capture records one port: use it with one bus (--port P --address X,Y)');
       for (const port of ports) {
         const s = await openDeviceSession({ ...values, port }, ctx);
         try {

@@ -19,6 +19,7 @@ that answered) and lists the packs found.
   --address LIST      addresses to try, e.g. 0-3 or 2,3,4 (default: all: Daly 0-15, Pylontech 1-16)
   --baud N            line rate (default: the protocol's, 9600)
   --timeout MS        wait per address before moving on (default 250; 300 for Pylontech)
+  --capture FILE.jsonl  record every byte sent and received (see 'packscope replay')
   --json              {"protocol", "packs": [{address, device, telemetry}], "link"}
 
 Exit codes: 0 when at least one pack answered, 5 when none did.`,
@@ -29,6 +30,7 @@ Exit codes: 0 when at least one pack answered, 5 when none did.`,
       address: { type: 'string' },
       baud: { type: 'string' },
       timeout: { type: 'string' },
+      capture: { type: 'string' },
     });
     const protocols = values.protocol === undefined || values.protocol === 'auto' ? [...BUS_PROTOCOLS] : [busProtocol(values.protocol)];
     const json = Boolean(values.json);
