@@ -31,7 +31,7 @@ export interface SessionOptions {
    * Wraps the opened transport before anything is sent (raw capture records every byte through
    * this; tests put a misbehaving line here).
    */
-  wrapTransport?: (t: ByteTransport) => ByteTransport;
+  wrapTransport?: (t: ByteTransport, line: LineSettings) => ByteTransport;
   /** Frames missing for this long make the session stale (default 1000 ms). */
   staleMs?: number;
   signal?: AbortSignal;
@@ -149,7 +149,7 @@ export class Session {
     let line = lineFor(candidates[0]!);
     const clock = options.clock ?? realClock;
     const raw = createTransport(path, line, { clock });
-    const transport = options.wrapTransport ? options.wrapTransport(raw) : raw;
+    const transport = options.wrapTransport ? options.wrapTransport(raw, line) : raw;
     await transport.open();
     const detection: ProbeReport[] = [];
     try {

@@ -17,6 +17,7 @@ import {
 import { APP_ORIGIN, IPC_CHANNEL } from '../../shared/api/ipc.js';
 import { createRpcServer, type RpcServerConnection } from '../../shared/api/rpc-server.js';
 import { createHostApi, type HostApi } from '../host/api/index.js';
+import { guardWindowClose } from './close-guard.js';
 import { ProtectedFileKeyStore } from '../host/evidence/keystore.js';
 import { appSchemeRegistration, serveAppRequest } from './app-protocol.js';
 import { safeStorageProtector } from './key-protector.js';
@@ -131,6 +132,7 @@ export function createWindow(): BrowserWindow {
     backgroundColor: THEME_BACKGROUND[theme],
     webPreferences: webPreferences(preloadPath()),
   });
+  guardWindowClose(win, () => host?.jobs.list() ?? [], dialog);
   if (saved.maximized) win.maximize();
   win.on('close', () => saveWindowState(windowStateFile(), { bounds: win.getNormalBounds(), maximized: win.isMaximized(), theme }));
   const contents = win.webContents;

@@ -13,6 +13,11 @@ export interface PersonalityOptions {
   packs?: number;
   /** Start SOC of each pack, percent (the first is the board's own pack). */
   packSoc?: number[];
+  /**
+   * A simulated inverter masters the bus and polls every pack this often (ms): its requests and
+   * the packs' answers both go out on the line, as a listener on a real RS485 pair hears them.
+   */
+  inverterPollMs?: number;
 }
 
 export const PERSONALITIES: Record<string, () => Promise<PersonalityFactory>> = {

@@ -36,6 +36,8 @@ export interface RunSimOptions extends BoardOptions {
   packs?: number;
   /** Start SOC of each pack on the bus, percent. */
   packSoc?: number[];
+  /** A simulated inverter polls the packs every this many ms (pylontech-rs485). */
+  inverterPollMs?: number;
 }
 
 /**
@@ -114,6 +116,7 @@ export async function runSim(options: RunSimOptions = {}): Promise<RunningSim> {
   const personality = await factory(board, {
     ...(options.packs !== undefined ? { packs: options.packs } : {}),
     ...(options.packSoc !== undefined ? { packSoc: options.packSoc } : {}),
+    ...(options.inverterPollMs !== undefined ? { inverterPollMs: options.inverterPollMs } : {}),
   });
 
   let pipe: RawPipe;

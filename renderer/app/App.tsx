@@ -140,7 +140,9 @@ export function App({ api, hostState }: { api: PackscopeApi; hostState: { state:
     jobs,
     link,
     boardMissing: !connection
-      ? `No board is connected${link.reason ? ` (${link.reason.replace(/\.$/, '')})` : ''}. Connect one on the Connect screen.`
+      ? link.reason && link.reason !== 'disconnected by the user'
+        ? `No board is connected: ${link.reason}`
+        : 'No board is connected. Connect one on the Connect screen.'
       : link.state === 'stale'
         ? `The board is not answering (${link.reason ?? 'no data'}). Check the cable and the pack power.`
         : null,

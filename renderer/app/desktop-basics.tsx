@@ -6,6 +6,7 @@
 import { useEffect, useRef, useState, type DragEvent, type ReactNode } from 'react';
 import type { PackscopeApi } from '../../shared/api/contract.js';
 import { droppedFile } from '../common/desktop.js';
+import { screenForName } from '../../shared/api/desktop.js';
 import { ErrorBox, asUiError, type UiError } from '../common/ErrorBox.js';
 import type { Screen } from './state.js';
 import '../common/common.css';
@@ -33,9 +34,15 @@ export function useDesktopBasics(
     depth.current = 0;
     setDragging(false);
     const file = e.dataTransfer.files[0];
-    // The desktop app's preload hands the file to the host by path (an open-file event follows).
-    if (!file || desktop) return;
+    if (!file) return;
     setError(null);
+    const notOurs = () =>
+      setError({ message: `${file.name} is not a file PackScope opens. Drop a log (.pslog), a diagnosis package (.psdiag) or a firmware image (.img, .hex).` });
+    // The desktop app's preload hands the file to the host by path (an open-file event follows).
+    if (desktop) {
+      if (!screenForName(file.name)) notOurs();
+      return;
+    }
     setBusy(`Opening ${file.name}…`);
     try {
       const target = await droppedFile(api, file);

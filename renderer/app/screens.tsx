@@ -6,6 +6,9 @@ import { VerifyScreen } from '../verify/VerifyScreen.js';
 import { LogsScreen } from '../logs/LogsScreen.js';
 import { SelfCheckScreen } from '../selfcheck/SelfCheckScreen.js';
 import { ClaimScreen } from '../claim/ClaimScreen.js';
+import { DeskScreen } from '../desk/DeskScreen.js';
+import { HealthScreen } from '../health/HealthScreen.js';
+import { UpdateScreen } from '../update/UpdateScreen.js';
 import type { Screen } from './state.js';
 
 /** Navigation order, titles and screens. */
@@ -13,8 +16,11 @@ export const SCREENS: Record<Screen, { title: string; component: ComponentType }
   connect: { title: 'Connect', component: ConnectScreen },
   live: { title: 'Live', component: LiveScreen },
   logs: { title: 'Logs', component: LogsScreen },
+  health: { title: 'Health', component: HealthScreen },
   firmware: { title: 'Firmware', component: FirmwareScreen },
+  update: { title: 'Update', component: UpdateScreen },
   selfcheck: { title: 'Self-check', component: SelfCheckScreen },
   claim: { title: 'Claim', component: ClaimScreen },
   verify: { title: 'Verify', component: VerifyScreen },
+  desk: { title: 'Claims', component: DeskScreen },
 };

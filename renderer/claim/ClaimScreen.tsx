@@ -400,7 +400,10 @@ export function ClaimScreen() {
       {error && <ErrorBox error={error} />}
       {result && !fresh && (
         <div className="notice" role="status" data-testid="claim-preview-stale">
-          <strong>You changed the claim after the preview.</strong> Preview the evaluation again: the package signs exactly what the preview shows.
+          <strong>You changed the claim after the preview.</strong> Preview the evaluation again: the package signs exactly what the preview shows.{' '}
+          <button onClick={() => void evaluate()} disabled={!logPath || !valid || !!busy}>
+            Preview again
+          </button>
         </div>
       )}
       {result && fresh && (

@@ -44,7 +44,7 @@ export function SavedReport({
       </button>
       {children}
       {saved && (
-        <span className="small" data-testid={`${testId}-saved`}>
+        <span className="small saved-report" data-testid={`${testId}-saved`}>
           Saved <code>{saved.path}</code>{' '}
           {desktop ? (
             <>

@@ -14,6 +14,16 @@ const PROTOCOLS = [
   ['pylontech-can', 'Pylontech CAN (SLCAN adapter)'],
 ] as const;
 
+/** Line rates offered; 'auto' tries each protocol's own rate, then the others. */
+const BAUDS = ['default', 'auto', 9600, 19_200, 38_400, 57_600, 115_200, 230_400, 460_800, 921_600] as const;
+type Baud = (typeof BAUDS)[number];
+
+function baudLabel(b: Baud): string {
+  if (b === 'default') return "The protocol's own rate";
+  if (b === 'auto') return 'Find it automatically (tries every common rate)';
+  return `${b.toLocaleString('en')} baud`;
+}
+
 const SCENARIOS = [
   ['normal', 'Normal cycling'],
   ['idle', 'Resting'],
@@ -56,6 +66,7 @@ export function ConnectScreen() {
   const [manual, setManual] = useState('');
   const [protocol, setProtocol] = useState<(typeof PROTOCOLS)[number][0]>('auto');
   const [scenario, setScenario] = useState<(typeof SCENARIOS)[number][0]>('normal');
+  const [baud, setBaud] = useState<Baud>('default');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<UiError | null>(null);
 
@@ -78,7 +89,7 @@ export function ConnectScreen() {
     setBusy(true);
     setError(null);
     try {
-      const r = await api.call('device.connect', { path, protocol });
+      const r = await api.call('device.connect', { path, protocol, ...(baud !== 'default' ? { baudRate: baud } : {}) });
       setConnection(r);
     } catch (e) {
       setError(asUiError(e));
@@ -116,10 +127,12 @@ export function ConnectScreen() {
             <dd>
               {connection.probes.length === 0
                 ? 'protocol chosen by hand'
-                : connection.probes.map((p) => `${p.protocol} ${p.answered ? '✓ answered' : '✗ no answer'}`).join(' · ')}
+                : connection.probes
+                    .map((p) => `${p.protocol}${p.baudRate && baud === 'auto' ? ` at ${p.baudRate}` : ''} ${p.answered ? '✓ answered' : '✗ no answer'}`)
+                    .join(' · ')}
             </dd>
             <dt>Firmware</dt>
-            <dd>
+            <dd data-testid="connected-firmware">
               {connection.device.firmwareVersion} (bootloader {connection.device.bootloaderVersion})
             </dd>
             <dt>Cells</dt>
@@ -196,14 +209,31 @@ export function ConnectScreen() {
             </div>
           </fieldset>
           <fieldset disabled={busy}>
-            <legend>Protocol</legend>
-            <select value={protocol} onChange={(e) => setProtocol(e.target.value as typeof protocol)} aria-label="Protocol">
-              {PROTOCOLS.map(([v, l]) => (
-                <option key={v} value={v}>
-                  {l}
-                </option>
-              ))}
-            </select>
+            <legend>Protocol and line rate</legend>
+            <div className="row wrap">
+              <select value={protocol} onChange={(e) => setProtocol(e.target.value as typeof protocol)} aria-label="Protocol">
+                {PROTOCOLS.map(([v, l]) => (
+                  <option key={v} value={v}>
+                    {l}
+                  </option>
+                ))}
+              </select>
+              <select
+                value={String(baud)}
+                onChange={(e) => setBaud((BAUDS.find((b) => String(b) === e.target.value) ?? 'default') as Baud)}
+                aria-label="Line rate"
+              >
+                {BAUDS.map((b) => (
+                  <option key={b} value={String(b)}>
+                    {baudLabel(b)}
+                  </option>
+                ))}
+              </select>
+            </div>
+            <p className="muted small">
+              Boards that support it run much faster at 921,600 baud (a long black-box download takes minutes instead of an hour). If nothing answers, let
+              PackScope find the rate.
+            </p>
           </fieldset>
           <div className="row">
             <button className="primary" onClick={connect} disabled={busy} data-testid="connect">

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { LogOpenResult, Res } from '../../shared/api/contract.js';
+import type { LogOpenResult, PartialPull, Res } from '../../shared/api/contract.js';
+import { latestJob } from '../app/jobs.js';
 import { useApp } from '../app/state.js';
 import { RecordedChart } from '../charts/RecordedChart.js';
 import { asUiError, ErrorBox, type UiError } from '../common/ErrorBox.js';
@@ -42,13 +43,18 @@ function Sealed({ ticket }: { ticket: NonNullable<Res<'log.pull'>['ticket']> }) 
 }
 
 export function LogsScreen() {
-  const { api, connection, dataDir, takePendingFile, go } = useApp();
-  const [pullOp, setPullOp] = useState<string | null>(null);
-  const [pullOut, setPullOut] = useState<string | null>(null);
-  const [progress, setProgress] = useState<{ done: number; total: number; rate: number; etaSeconds: number | null; phase?: string } | null>(null);
-  const [pulled, setPulled] = useState<Res<'log.pull'> | null>(null);
-  const [cancelled, setCancelled] = useState(false);
-  const [resumable, setResumable] = useState(false);
+  const { api, connection, dataDir, takePendingFile, go, jobs, boardMissing } = useApp();
+  // The download is a host job: it goes on when this screen is left, and is found again here.
+  const pullJob = latestJob(jobs, 'pull');
+  const running = pullJob?.state === 'running' ? pullJob : null;
+  const pullOp = running?.id ?? null;
+  const progress = running?.progress ?? null;
+  const ended = pullJob && pullJob.state !== 'running' ? pullJob : null;
+  const pulled = ended?.state === 'done' ? (ended.result as Res<'log.pull'>) : null;
+  const cancelled = ended?.state === 'cancelled';
+  const pullOut = ended && ended.state !== 'done' ? ended.file : null;
+  const [partials, setPartials] = useState<PartialPull[]>([]);
+  const resumable = !!pullOut && partials.some((p) => p.path === pullOut);
   // The claim ticket for the next download, and the one the download in progress (or cut) uses:
   // a resumed download must be sealed over the nonce it began with.
   const [ticket, setTicket] = useState<TicketChoice>(NO_TICKET);
@@ -62,7 +68,18 @@ export function LogsScreen() {
   const range = useRef<{ t0: number; t1: number; whole: boolean } | null>(null);
   const [rangeWhole, setRangeWhole] = useState(true);
 
-  useEffect(() => api.on('progress', (p) => p.opId === pullOp && setProgress(p)), [api, pullOp]);
+  // Downloads cut short, from this run or an earlier one: listed until resumed.
+  const endedId = ended?.id ?? null;
+  useEffect(() => {
+    let live = true;
+    api
+      .call('log.partials', {})
+      .then((l) => live && setPartials(l))
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, [api, endedId, connection]);
 
   const open = useCallback(
     async (path: string) => {
@@ -88,33 +105,29 @@ export function LogsScreen() {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
 
-  const pull = async (resume: boolean) => {
+  // A download that ends while this screen is open is opened at once; one that ended while away is offered.
+  const seenEnded = useRef(endedId);
+  useEffect(() => {
+    if (!endedId || endedId === seenEnded.current) return;
+    seenEnded.current = endedId;
+    if (pulled) void open(pulled.path);
+  }, [endedId, pulled, open]);
+
+  const pull = async (resume: boolean, resumeOut?: string) => {
     const t = resume ? pullTicket : ticket;
     if (!resume && codeProblem(t.code)) return (setCheckTicket(true), setError(null));
     const id = `pull-${Date.now()}`;
-    const out = resume && pullOut ? pullOut : `${dataDir}/${connection?.device.serial ?? 'board'}-${stamp(Date.now())}.pslog`;
-    setPullOut(out);
-    setPullOp(id);
+    const out = resume && resumeOut ? resumeOut : `${dataDir}/${connection?.device.serial ?? 'board'}-${stamp(Date.now())}.pslog`;
     setPullTicket(t);
-    setProgress(null);
-    setPulled(null);
-    setCancelled(false);
-    setResumable(false);
     setError(null);
     try {
-      const sealed = t.path ? { ticketPath: t.path } : t.code.trim() ? { ticketCode: t.code.trim() } : {};
-      const r = await api.call('log.pull', { opId: id, out, resume, ...sealed });
-      setPulled(r);
-      setPullOut(null);
-      await open(r.path);
+      // Resuming keeps the claim ticket the download began with: the host reads it from the partial file.
+      const sealed = resume ? {} : t.path ? { ticketPath: t.path } : t.code.trim() ? { ticketCode: t.code.trim() } : {};
+      await api.call('log.pull', { opId: id, out, resume, ...sealed });
     } catch (e) {
+      // The job keeps its outcome; only a request refused before it began is shown from here.
       const err = asUiError(e);
-      if (err.code === 'CANCELLED') setCancelled(true);
-      else setError(err);
-      // What arrived before a cancel or a lost link is kept: Resume continues it.
-      setResumable(err.code === 'CANCELLED' || err.code === 'DISCONNECTED' || err.code === 'TIMEOUT');
-    } finally {
-      setPullOp(null);
+      if (err.code === 'USAGE' && err.message.startsWith('invalid request')) setError(err);
     }
   };
 
@@ -167,11 +180,11 @@ export function LogsScreen() {
                 hint="If your supplier opened a claim for this pack, type the code they gave you or choose their ticket file. The pack then seals this download for that claim."
               />
               <div className="row">
-                <button className="primary" onClick={() => pull(false)} disabled={!!pullOp} data-testid="pull">
+                <button className="primary" onClick={() => pull(false)} disabled={!!pullOp || !!boardMissing} data-testid="pull">
                   {hasTicket(ticket) ? 'Download the log for the claim' : 'Download the log'}
                 </button>
                 {resumable && pullOut && (
-                  <button onClick={() => pull(true)} disabled={!!pullOp} data-testid="resume">
+                  <button onClick={() => pull(true, pullOut)} disabled={!!pullOp || !!boardMissing} data-testid="resume">
                     Resume the download
                   </button>
                 )}
@@ -181,36 +194,82 @@ export function LogsScreen() {
                   </button>
                 )}
               </div>
-              {pullOp && (
-                <Progress
-                  label={`Downloading${progress?.phase ? ` (${progress.phase})` : ''}`}
-                  {...(progress ?? { done: 0, total: 0, rate: 0, etaSeconds: null })}
-                />
-              )}
-              {cancelled && (
-                <p className="notice" role="status" data-testid="pull-cancelled">
-                  Download cancelled. What arrived is kept; Resume continues where it stopped.
-                </p>
-              )}
-              {pulled && (
-                <p className="ok-text" role="status" data-testid="pull-result">
-                  {pulled.segments} segments, {pulled.records.toLocaleString()} records in {pulled.seconds.toFixed(1)} s (
-                  {bytes(Math.round(pulled.payloadRate))}/s)
-                  {pulled.resumedSegments ? `, ${pulled.resumedSegments} segments kept from the earlier attempt` : ''}; signatures{' '}
-                  {pulled.signaturesOk ? 'valid' : 'NOT valid'}.
-                </p>
-              )}
-              {pulled?.ticket && <Sealed ticket={pulled.ticket} />}
-              {pulled && (
-                <div className="row">
-                  <button onClick={() => go('claim', pulled.path)} data-testid="use-for-claim">
-                    Use this log for a warranty claim
-                  </button>
-                </div>
-              )}
             </>
           )}
+          {/* What the download job did: shown whatever the link does now (it may be why it stopped). */}
+          {pullOp && (
+            <Progress
+              label={`Downloading${progress?.phase ? ` (${progress.phase})` : ''}`}
+              {...(progress ?? { done: 0, total: 0, rate: 0, etaSeconds: null })}
+            />
+          )}
+          {cancelled && (
+            <p className="notice" role="status" data-testid="pull-cancelled">
+              Download cancelled. What arrived is kept; Resume continues where it stopped.
+            </p>
+          )}
+          {ended && ended.state === 'failed' && ended.error && (
+            <ErrorBox error={ended.error}>
+              <p className="muted small" data-testid="pull-failed">
+                {resumable ? 'What arrived is kept and listed below: Resume continues where it stopped.' : ''}
+              </p>
+            </ErrorBox>
+          )}
+          {pulled && (
+            <p className="ok-text" role="status" data-testid="pull-result">
+              {pulled.segments} segments, {pulled.records.toLocaleString()} records in {pulled.seconds.toFixed(1)} s ({bytes(Math.round(pulled.payloadRate))}/s)
+              {pulled.resumedSegments ? `, ${pulled.resumedSegments} segments kept from the earlier attempt` : ''}; signatures{' '}
+              {pulled.signaturesOk ? 'valid' : 'NOT valid'}.
+            </p>
+          )}
+          {pulled?.ticket && <Sealed ticket={pulled.ticket} />}
+          {pulled && (
+            <div className="row">
+              <button onClick={() => go('claim', pulled.path)} data-testid="use-for-claim">
+                Use this log for a warranty claim
+              </button>
+            </div>
+          )}
+          {!connection && pullOp && (
+            <button className="danger" onClick={() => api.call('op.cancel', { opId: pullOp })} data-testid="cancel-pull">
+              Cancel
+            </button>
+          )}
         </div>
+        {partials.length > 0 && (
+          <div className="card" data-testid="partials">
+            <h2>Unfinished downloads</h2>
+            <p className="muted small">Downloads that were cancelled or cut off. Resuming reads only what is still missing.</p>
+            <ul className="plain">
+              {partials.map((p) => {
+                const other = connection && p.serial && connection.device.serial !== p.serial;
+                const why = pullOp
+                  ? 'A download is running.'
+                  : boardMissing
+                    ? boardMissing
+                    : other
+                      ? `This download is from pack ${p.serial}; connect that pack to resume it.`
+                      : null;
+                return (
+                  <li key={p.path} className="row between" data-testid="partial">
+                    <span>
+                      <strong>{p.path.split(/[\\/]/).pop()}</strong>
+                      <br />
+                      <span className="muted small">
+                        {p.serial ? `pack ${p.serial} · ` : ''}
+                        {p.segments} segments ({bytes(p.bytes)}) · {new Date(p.mtimeMs).toLocaleString()}
+                      </span>
+                      {why && <span className="why-disabled"> · {why}</span>}
+                    </span>
+                    <button onClick={() => pull(true, p.path)} disabled={!!why} data-testid="resume-partial">
+                      Resume
+                    </button>
+                  </li>
+                );
+              })}
+            </ul>
+          </div>
+        )}
         <div className="card">
           <h2>Open a log file (.pslog)</h2>
           <FilePicker key={pulled?.path ?? ''} label="Log file" extensions={['.pslog']} onPick={open} initialDir={dataDir || undefined} />

@@ -3,7 +3,9 @@ import { SEED_KEY_ALGORITHMS } from '../can/seedkey.js';
 import { FwStatusSchema } from '../image/fw-status.js';
 import { ClaimSchema } from '../warranty/claim.js';
 import { EvaluationSchema, VerdictSchema } from '../warranty/evaluation.js';
+import { LogHealthSchema } from '../health/report.js';
 import { MAX_PHOTOS, PHOTO_KINDS } from '../evidence/photos.js';
+import { deskMethods } from './desk-contract.js';
 import { eventsReply, eventsRequest, seriesReply, seriesRequest } from './series-schemas.js';
 import {
   claimDraft,
@@ -17,6 +19,7 @@ import {
   saveDialogRequest,
   themeRequest,
 } from './desktop.js';
+import { PreconditionsSchema } from '../bundle/metadata.js';
 import { deviceInfo, hostPath, linkStats, opId, portInfo, protocolId, telemetryFrame, transferProgress } from './schemas.js';
 
 /**
@@ -224,6 +227,53 @@ export const romFlashResult = z.object({
 
 export const flashStartResult = z.discriminatedUnion('protocol', [flashResult, romFlashResult]);
 
+/** One release precondition against the pack's live state (shared/bundle/preconditions.ts). */
+export const preconditionCheck = z.object({
+  name: z.enum(['soc', 'current', 'temperature', 'charger']),
+  required: z.string(),
+  actual: z.string(),
+  ok: z.boolean(),
+});
+
+/** A release bundle (.psfw) as the Update screen shows it before anything is written. */
+export const updateInfo = z.object({
+  path: z.string(),
+  sequence: z.number(),
+  vendorId: z.string(),
+  created: z.string(),
+  expires: z.string(),
+  notes: z.string(),
+  boards: z.array(z.object({ boardId: z.string(), hardwareRevisions: z.array(z.string()) })),
+  preconditions: PreconditionsSchema,
+  /** What will change: each component, the version the board runs now (null: unknown) and the new one. */
+  components: z.array(
+    z.object({
+      name: z.string(),
+      target: z.string(),
+      format: z.string(),
+      version: z.string(),
+      securityCounter: z.number(),
+      size: z.number(),
+      from: z.string().nullable(),
+    }),
+  ),
+  releaseKeyId: z.string(),
+  /** null: trusted, and it fits the connected board (board, hardware revision, sequence); else why not. */
+  refusal: z.object({ reason: z.string(), message: z.string() }).nullable(),
+});
+
+export const updateResult = z.object({
+  outcome: z.enum(['installed', 'reverted', 'already-installed']),
+  sequence: z.number(),
+  components: z.array(
+    z.object({ name: z.string(), from: z.string().nullable(), to: z.string(), outcome: z.enum(['installed', 'already-installed', 'reverted']) }),
+  ),
+  preconditions: z.array(preconditionCheck),
+  selfTest: z.object({ ok: z.boolean(), problems: z.array(z.string()) }).nullable(),
+  runningVersion: z.string().nullable(),
+  seconds: z.number(),
+});
+
 export const logGap = z.object({ from: z.number(), to: z.number().nullable(), reason: z.string() });
 
 /** A log as chart columns (min/max-reduced beyond 200 000 records), with its events as markers. */
@@ -254,7 +304,7 @@ export const recordedSeries = z.object({
  * never stops it; screens find it again with jobs.list and follow it through 'job' events.
  * `result` is the job's method result (log.pull, flash.start, recording.stop …) once it is done.
  */
-export const jobKind = z.enum(['recording', 'pull', 'flash', 'selfcheck', 'export', 'can-monitor']);
+export const jobKind = z.enum(['recording', 'pull', 'flash', 'selfcheck', 'export', 'can-monitor', 'update']);
 export const jobView = z.object({
   id: z.string(),
   kind: jobKind,
@@ -272,6 +322,8 @@ export const jobView = z.object({
   result: z.unknown().optional(),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
 });
+
+export const canFrameView = z.object({ t: z.number(), id: z.number(), extended: z.boolean(), dlc: z.number(), data: z.string(), text: z.string() });
 
 /** A download cut short (cancel, lost link, closed app): resumable with log.pull { out: path, resume: true }. */
 export const partialPull = z.object({
@@ -462,6 +514,16 @@ export const contract = {
       flashStartResult,
       'Flashes an image (progress events under opId; op.cancel stops it safely): a signed image over the native protocol (default: the connected board) or UDS over CAN, where without confirm the new image runs in test mode; or raw firmware through the STM32 ROM bootloader (recovery).',
     ),
+    'update.inspect': method(
+      z.object({ path: hostPath }).strict(),
+      updateInfo,
+      'Reads a release bundle (.psfw): notes, what will change on the connected board, preconditions, and whether this installation trusts it and it fits the board; nothing is written.',
+    ),
+    'update.apply': method(
+      z.object({ path: hostPath, opId }).strict(),
+      updateResult,
+      'Applies a release bundle to the connected board (progress events under opId, their phase naming the step): every check and the live preconditions before anything is erased, then install, test boot, self-test, and confirm — or automatic revert.',
+    ),
     'fw.confirm': method(empty, z.object({ changed: z.boolean(), status: FwStatusSchema }), 'Keeps the running test image.'),
     'fw.revert': method(empty, z.object({ mode: z.string(), status: FwStatusSchema }), 'Goes back to the other slot (resets the board).'),
     'log.pull': method(
@@ -508,6 +570,18 @@ export const contract = {
       z.object({ path: hostPath, rootKeyPath: hostPath.optional() }).strict(),
       logOpenResult,
       'Opens a .pslog: verification (per segment, certificate against the optional supplier root), chart series and events.',
+    ),
+    'health.analyse': method(
+      z
+        .object({
+          path: hostPath,
+          /** Overrides of the pack's rating, when the board does not say (or says wrongly). */
+          ratedCapacityAh: z.number().gt(0).max(100_000).optional(),
+          chemistry: z.enum(['lfp', 'nmc']).optional(),
+        })
+        .strict(),
+      LogHealthSchema,
+      'Pack health of a .pslog: capacity with its uncertainty, resistance and self-discharge per cell, throughput, cycles and histograms (verified, the rating from the signed certificate).',
     ),
     'log.series': method(seriesRequest, seriesReply, 'Range read of a .pslog: per channel min, max, first and last per column, or the raw records when few.'),
     'log.events': method(eventsRequest, eventsReply, "A .pslog's events in a time range, one page at a time (never cut)."),
@@ -692,7 +766,58 @@ export const contract = {
     ),
     'files.import': method(importRequest, importResult, 'Uploads a file dropped on the browser page into the data folder, in chunks (path once final).'),
     'jobs.list': method(empty, z.array(jobView), "The host's jobs: those running, then the latest finished ones (newest first)."),
+    'image.sign': method(
+      z
+        .object({
+          /** The firmware payload: a raw .bin or an Intel HEX file. */
+          input: hostPath,
+          out: hostPath,
+          keyPath: hostPath,
+          version: z.string().min(1).max(40),
+          boardId: z.string().min(1).max(64),
+          securityCounter: z.number().int().min(0).max(0xffff_ffff).optional(),
+          overwrite: z.boolean().default(false),
+        })
+        .strict(),
+      z.object({
+        path: z.string(),
+        version: z.string(),
+        boardId: z.string().nullable(),
+        size: z.number(),
+        hash: z.string(),
+        securityCounter: z.number().nullable(),
+        keyType: z.string(),
+      }),
+      'Signs a firmware payload into an MCUboot image for a board (the layout imgtool writes), written atomically.',
+    ),
+    'image.keygen': method(
+      z.object({ out: hostPath, type: z.enum(['ed25519', 'ecdsa-p256']).default('ed25519') }).strict(),
+      z.object({ privateKey: z.string(), publicKey: z.string(), keyHash: z.string(), name: z.string() }),
+      'Makes a lab signing key (private key mode 0600, public key beside it as .pub.pem); never replaces a file.',
+    ),
+    'can.monitor': method(
+      z
+        .object({
+          opId,
+          port: z.string().min(1).max(512),
+          bitrate: z.number().int().min(10_000).max(1_000_000).default(500_000),
+          listenOnly: z.boolean().default(true),
+        })
+        .strict(),
+      z.object({
+        frames: z.number(),
+        seconds: z.number(),
+        overruns: z.number(),
+        busErrors: z.number(),
+        last: z.array(canFrameView),
+        /** Why nothing arrived, when nothing did. */
+        hint: z.string().nullable(),
+      }),
+      "Watches a CAN bus through an SLCAN adapter until op.cancel (frames as 'can-frames' events under opId).",
+    ),
     'log.partials': method(empty, z.array(partialPull), 'Black-box downloads in the data folder that were cut short and can be resumed.'),
+    // The claims desk (shared/api/desk-contract.ts).
+    ...deskMethods(recordedSeries),
   },
   events: {
     telemetry: telemetryFrame,
@@ -708,6 +833,8 @@ export const contract = {
     }),
     /** A job started, progressed or ended (the same shape jobs.list returns). */
     job: jobView,
+    /** Frames a CAN monitor received since its last batch. */
+    'can-frames': z.object({ opId, frames: z.array(canFrameView) }),
     progress: transferProgress.extend({ opId }),
     /** The OS handed the app a file (double-click on a .psdiag or .pslog): open it on its screen. */
     'open-file': z.object({ screen: openScreen, path: hostPath }),

@@ -52,6 +52,8 @@ export interface PslogMeta {
   /** Nonce (hex) the tool sent for the checkpoint. */
   nonce?: string;
   source?: { port?: string; baud?: number };
+  /** Hex of the board's signed settings snapshot (over the pull's nonce) and change records (shared/settings/evidence.ts). */
+  settings?: string;
 }
 
 export interface Preamble {

@@ -44,6 +44,7 @@ import type {
 import type { LogGap } from '../warranty/evaluation.js';
 import { formatPath } from '../util/json-path.js';
 import type { ByteSource } from '../codec/zip.js';
+import { verifySettingsEvidence, type SettingsEvidence } from '../settings/evidence.js';
 
 export const DEVICE_FILES = {
   identity: 'identity.json',
@@ -51,6 +52,8 @@ export const DEVICE_FILES = {
   segments: 'segments.bin',
   checkpoint: 'checkpoint.json',
   openSegment: 'open-segment.bin',
+  /** The board's signed settings snapshot and change records (shared/settings/evidence.ts container). */
+  settings: 'settings.bin',
 } as const;
 
 export const PulledIdentitySchema = z.strictObject({
@@ -103,6 +106,8 @@ export interface DeviceEvidenceParts {
   /** Closed segments, concatenated as pulled. */
   segments: Uint8Array;
   checkpoint: Checkpoint | null;
+  /** The settings evidence container pulled with the log (absent: the board keeps none). */
+  settings?: Uint8Array | null;
 }
 
 /** The same parts with the closed segments in memory or read in ranges (a .pslog on disk). */
@@ -143,6 +148,7 @@ export function deviceFiles(parts: StreamedEvidenceParts): Map<string, Uint8Arra
     );
     files.set(DEVICE_FILES.openSegment, cp.prefix);
   }
+  if (parts.settings) files.set(DEVICE_FILES.settings, parts.settings);
   return files;
 }
 
@@ -236,6 +242,7 @@ class CounterSet {
 export class DeviceEvidenceStream implements EvidenceStream {
   private readonly identity: PulledIdentity;
   private readonly cert: DeviceCertificate | null;
+  private readonly settingsBytes: Uint8Array | null;
   private readonly checks: EvidenceCheck[] = [];
   private readonly chain: ChainVerifier | null;
   private readonly cp: Checkpoint | null;
@@ -297,6 +304,7 @@ export class DeviceEvidenceStream implements EvidenceStream {
       }
     }
     this.cert = cert;
+    this.settingsBytes = files.get(DEVICE_FILES.settings) ?? null;
     this.nominalCapacityAh = cert && cert.version >= 2 && cert.ratedCapacityAh !== null && cert.ratedCapacityAh > 0 ? cert.ratedCapacityAh : null;
     this.chemistry = cert && cert.version >= 2 && cert.chemistry ? cert.chemistry : null;
     this.chain =
@@ -497,8 +505,10 @@ export class DeviceEvidenceStream implements EvidenceStream {
       );
     }
 
+    const settings = this.opts.recordsOnly ? null : decodeSettingsFile(this.settingsBytes, cert, checks);
     const id = this.identity;
     return {
+      ...(settings ? { settings } : {}),
       device: {
         serial: cert?.serial ?? id.serial,
         model: cert?.model ?? id.model,
@@ -649,6 +659,29 @@ function attestedExtent(
     unreadableCount,
     nonce: toHex(cp.nonce),
   };
+}
+
+/**
+ * device/settings.bin: decoded and verified against the device key of the certificate. Every
+ * signature and chain link must hold for the package to verify, as for the segments.
+ */
+function decodeSettingsFile(bytes: Uint8Array | null, cert: DeviceCertificate | null, checks: EvidenceCheck[]): SettingsEvidence | null {
+  if (!bytes) return null;
+  if (!cert) {
+    checks.push({ id: 'settings-signatures', ok: false, detail: 'signed settings records without the device certificate that names their key' });
+    return null;
+  }
+  const ev = verifySettingsEvidence(bytes, cert.devicePublicKey);
+  checks.push(
+    ev.verified
+      ? {
+          id: 'settings-signatures',
+          ok: true,
+          detail: `settings snapshot ${ev.snapshotDigest.slice(0, 16)}… and ${ev.changes.length} change record(s) of ${ev.journalCount} signed by the device key`,
+        }
+      : { id: 'settings-signatures', ok: false, detail: `${ev.problems.length} problem(s); first: ${ev.problems[0]}` },
+  );
+  return ev;
 }
 
 /** "3–7, 12, 40–41" for a sorted list of counters. */

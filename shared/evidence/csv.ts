@@ -14,7 +14,8 @@ import { eventInfo } from '../blackbox/events.js';
 import { encodeText } from '../util/text.js';
 import { utf8Encode } from '../util/bytes.js';
 
-function csvText(s: string): string {
+/** One CSV field (RFC 4180 quoting where needed). */
+export function csvText(s: string): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

@@ -6,6 +6,7 @@
  */
 import type { LogRecord } from '../types/domain.js';
 import type { LogGap, SignatureStatus } from '../warranty/evaluation.js';
+import type { SettingsEvidence } from '../settings/evidence.js';
 
 export interface EvidenceCheck {
   /** Stable id: 'hashes', 'signature-raw', 'device-certificate', 'segment-signatures', … */
@@ -62,6 +63,8 @@ export interface DecodedEvidence {
   gapCount: number;
   segments: number;
   records: LogRecord[];
+  /** The board's signed settings snapshot and change records (device/settings.bin), verified; null when absent. */
+  settings?: SettingsEvidence | null;
   /**
    * Checks made while decoding: 'device-certificate' (chain to the root, when one was given),
    * 'segment-signatures', 'segment-chain'. All must be ok for a package to verify.

@@ -176,6 +176,7 @@ export function evidenceFacts(evidence: EvidenceSummary | DecodedEvidence, creat
     extent: x ? { historyFromMs: x.historyFromMs, boardTimeMs: x.boardTimeMs, unreadableSegments: x.unreadable } : null,
     claimedAtMs: ticket?.issuedAtMs ?? x?.boardTimeMs ?? reportedAt,
     freshness: ticket ? 'ticket' : 'unproven',
+    settings: evidence.settings ?? null,
   };
 }
 

@@ -26,7 +26,10 @@ import { ALARM_FLAGS, flagBit, type LogRecord } from '../types/domain.js';
 import { EVENTS } from '../blackbox/events.js';
 import { roundTo } from '../codec/canonical-json.js';
 import { socAtOcv, socPerVolt, type OcvTable } from './ocv.js';
-import { HistogramAccumulator, rangeLabel, type Histogram } from './histogram.js';
+import { HistogramAccumulator, rangeLabel } from './histogram.js';
+import { HEALTH_SCHEMA_ID, type CapacityEstimate, type CapacityWindow, type CellHealth, type HealthReport } from './report.js';
+
+export type { CapacityEstimate, CapacityWindow, CellHealth, HealthReport } from './report.js';
 
 export interface HealthOptions {
   /** The chemistry's OCV curve (shared/health/ocv.ts); null: capacity cannot be measured. */
@@ -59,78 +62,6 @@ export interface HealthOptions {
   capacityOutlierFraction?: number;
   /** Self-discharge relative to the other cells that stands out, percent SOC per hour. Default 0.1. */
   selfDischargeOutlierPctPerH?: number;
-}
-
-export interface CapacityEstimate {
-  /** Best estimate, Ah. */
-  ah: number;
-  /** 95 % half-width (two standard deviations), Ah. */
-  uncertaintyAh: number;
-  /** Windows combined. */
-  windows: number;
-}
-
-export interface CapacityWindow {
-  fromIndex: number;
-  toIndex: number;
-  /** The device's segment counters of the two rest points (null: a recording without segments). */
-  fromSegment: number | null;
-  toSegment: number | null;
-  fromT: number;
-  toT: number;
-  /** Charge counted between the two rest points, Ah (positive = charged). */
-  chargeAh: number;
-  /** Median SOC change of the cells, percent. */
-  socSwingPercent: number;
-  /** Capacity of the weakest cell in this window, Ah. */
-  packAh: number;
-  uncertaintyAh: number;
-}
-
-export interface CellHealth {
-  cell: number;
-  capacity: CapacityEstimate | null;
-  /** Internal resistance (ohmic plus the polarisation seen within one record interval), mΩ; null without steps. */
-  resistanceMilliOhm: number | null;
-  resistanceSamples: number;
-  /** Self-discharge relative to the mean of the cells, percent SOC per hour (positive: loses charge faster); null without long rests. */
-  relativeSelfDischargePctPerH: number | null;
-  /** Mean deviation from the other cells' mean at rest points, mV. */
-  restDeviationMv: number | null;
-  /** What stands out about this cell, in words (empty: nothing). */
-  flags: string[];
-}
-
-export interface HealthReport {
-  schema: 'packscope-health/1';
-  /** Records analysed and the time they span. */
-  records: number;
-  fromT: number | null;
-  toT: number | null;
-  ratedCapacityAh: number | null;
-  /** Remaining (full-charge) capacity: the weakest cell's; null when no usable window. */
-  remainingCapacity: CapacityEstimate | null;
-  /** 100 − remaining/rated, percent; null when either is unknown. */
-  capacityFadePercent: number | null;
-  /** Why capacity could not be measured (null when it was). */
-  capacityNotAssessable: string | null;
-  capacityWindows: CapacityWindow[];
-  capacityThroughput: { chargeAh: number; dischargeAh: number };
-  energyThroughput: { chargeWh: number; dischargeWh: number };
-  /** Discharged charge over the rated capacity; null when the rating is unknown. */
-  equivalentFullCycles: number | null;
-  /** Hours with the hottest sensor ≥ 45 °C or the coldest < 0 °C, overall and while charging. */
-  timeAtExtremeTemperatureH: { overall: number; whileCharging: number };
-  deepDischargeEvents: number;
-  overcurrentEvents: number;
-  /** Hours resting at or below 10 % SOC. */
-  storageAtLowSocH: number;
-  cells: CellHealth[];
-  /** Spread of the cells at rest points (max − min), mV: first, last and trend per day. */
-  balance: { firstMv: number; lastMv: number; trendMvPerDay: number | null; points: number } | null;
-  histograms: { temperature: Histogram; temperatureWhileCharging: Histogram; soc: Histogram; cRate: Histogram };
-  /** Breaks in coulomb counting (gaps, restarts, index jumps). */
-  breaks: number;
 }
 
 interface RestPoint {
@@ -176,6 +107,8 @@ const COLD_C = 0;
 const LOW_SOC = 10;
 /** Rest long enough to measure self-discharge, s. */
 const SELF_DISCHARGE_MIN_S = 3600;
+/** Error of one cell's rested reading against its neighbours': 1 mV resolution and sensor noise, V. */
+const RELATIVE_VOLTAGE_ERROR_V = 0.0006;
 /** Capacity windows kept: the latest ones (capacity fades; old windows describe an old pack). */
 const WINDOW_LIMIT = 64;
 
@@ -212,12 +145,13 @@ export class HealthAnalyzer {
   private restStart: LogRecord | null = null;
   /** The latest record of the current rest. */
   private restTail: LogRecord | null = null;
-  private restSettled: { soc: Float64Array; t: number } | null = null;
+  private restSettled: { soc: Float64Array; slope: Float64Array; t: number } | null = null;
   private lastPoint: RestPoint | null = null;
   /** The latest capacity windows (bounded: the recent ones say what the pack holds now). */
   private readonly windows: WindowData[] = [];
   private cells = 0;
-  private selfDis: { sum: number; hours: number }[] = [];
+  /** Per cell: Σ relative SOC loss (%), Σ hours, Σ variance of the loss (%²) from voltage resolution. */
+  private selfDis: { sum: number; hours: number; variance: number }[] = [];
   private deviation: { sum: number; n: number }[] = [];
   private balancePts = { n: 0, st: 0, ss: 0, stt: 0, sts: 0, first: 0, last: 0, t0: 0 };
 
@@ -277,7 +211,7 @@ export class HealthAnalyzer {
 
   private grow(n: number): void {
     for (; this.cells < n; this.cells++) {
-      this.selfDis.push({ sum: 0, hours: 0 });
+      this.selfDis.push({ sum: 0, hours: 0, variance: 0 });
       this.deviation.push({ sum: 0, n: 0 });
       this.rSamples.push([]);
       this.rCount.push(0);
@@ -359,7 +293,8 @@ export class HealthAnalyzer {
     this.restTail = r;
     const restS = (r.t - this.restStart.t) / 1000;
     if (restS >= this.o.settleS && this.ocv && this.restSettled === null) {
-      this.restSettled = { soc: this.cellSocs(r).soc, t: r.t };
+      const { soc, slope } = this.cellSocs(r);
+      this.restSettled = { soc, slope, t: r.t };
     }
   }
 
@@ -375,20 +310,22 @@ export class HealthAnalyzer {
     this.addRestPoint(end, settled);
   }
 
-  private cellSocs(r: LogRecord): { soc: Float64Array; err: Float64Array } {
+  private cellSocs(r: LogRecord): { soc: Float64Array; err: Float64Array; slope: Float64Array } {
     const n = r.cellVoltages.length;
     const soc = new Float64Array(n);
     const err = new Float64Array(n);
+    const slope = new Float64Array(n);
     for (let c = 0; c < n; c++) {
       const v = r.cellVoltages[c]!;
       soc[c] = socAtOcv(this.ocv!, v);
-      err[c] = Math.abs(socPerVolt(this.ocv!, v)) * this.o.voltageErrorV;
+      slope[c] = Math.abs(socPerVolt(this.ocv!, v));
+      err[c] = slope[c]! * this.o.voltageErrorV;
     }
-    return { soc, err };
+    return { soc, err, slope };
   }
 
-  private addRestPoint(r: LogRecord, settled: { soc: Float64Array; t: number }): void {
-    const { soc, err } = this.cellSocs(r);
+  private addRestPoint(r: LogRecord, settled: { soc: Float64Array; slope: Float64Array; t: number }): void {
+    const { soc, err, slope } = this.cellSocs(r);
     const n = soc.length;
     const point: RestPoint = {
       index: r.index,
@@ -411,6 +348,9 @@ export class HealthAnalyzer {
         const sd = this.selfDis[c]!;
         sd.sum += (settled.soc[c]! - soc[c]! - mean) * 100;
         sd.hours += hours;
+        // Between cells of one pack, what differs is the reading's resolution and noise, not the
+        // common relaxation and hysteresis: that is the error of a relative loss.
+        sd.variance += (settled.slope[c]! ** 2 + slope[c]! ** 2) * (RELATIVE_VOLTAGE_ERROR_V * 100) ** 2;
       }
     }
 
@@ -483,7 +423,7 @@ export class HealthAnalyzer {
    * with a soft short loses charge during the window that the pack current never carried, which
    * would otherwise read as capacity), and the pack's (its weakest cell's) per window.
    */
-  private capacities(selfDischarge: (number | null)[]): { cells: CapAcc[]; pack: CapAcc; list: CapacityWindow[] } {
+  private capacities(selfDischarge: (number | null)[], significant: boolean[]): { cells: CapAcc[]; pack: CapAcc; list: CapacityWindow[] } {
     const cells = Array.from({ length: this.cells }, () => ({ sw: 0, swx: 0, swxx: 0, n: 0 }));
     const pack = { sw: 0, swx: 0, swxx: 0, n: 0 };
     const list: CapacityWindow[] = [];
@@ -492,7 +432,7 @@ export class HealthAnalyzer {
       let packErr = 0;
       for (let c = 0; c < w.dSoc.length; c++) {
         const sd = selfDischarge[c] ?? null;
-        const loss = sd !== null && sd > this.o.selfDischargeOutlierPctPerH ? (sd / 100) * w.hours : 0;
+        const loss = sd !== null && significant[c] ? (sd / 100) * w.hours : 0;
         // Charging: the cell gained what the current brought minus what it lost; discharging: it
         // lost both. Either way the current's share of the SOC change is dSoc + loss.
         const dSoc = w.dSoc[c]! + loss;
@@ -558,7 +498,13 @@ export class HealthAnalyzer {
 
   private report(): HealthReport {
     const selfDischarge = this.selfDis.map((sd) => (sd.hours > 0 ? sd.sum / sd.hours : null));
-    const caps = this.capacities(selfDischarge);
+    // A self-discharge stands out when it is above the threshold and three of its own standard
+    // errors: on a flat OCV plateau one millivolt is a percent of charge, and short rests say little.
+    const significant = this.selfDis.map(
+      (sd, c) =>
+        selfDischarge[c] !== null && selfDischarge[c]! > this.o.selfDischargeOutlierPctPerH && selfDischarge[c]! > (3 * Math.sqrt(sd.variance)) / sd.hours,
+    );
+    const caps = this.capacities(selfDischarge, significant);
     const remaining = estimate(caps.pack);
     const cells: CellHealth[] = caps.cells.map((acc, c) => {
       const samples = this.rSamples[c]!;
@@ -575,7 +521,7 @@ export class HealthAnalyzer {
         flags: [],
       };
     });
-    this.flagCells(cells);
+    this.flagCells(cells, significant);
     const b = this.balancePts;
     const denom = b.n * b.stt - b.st * b.st;
     let notAssessable: string | null = null;
@@ -585,7 +531,7 @@ export class HealthAnalyzer {
         notAssessable = `the log holds no usable window: two rests of at least ${this.o.settleS} s, ${this.o.minSwingPercent} % of charge apart, with unbroken records between them`;
     }
     return {
-      schema: 'packscope-health/1',
+      schema: HEALTH_SCHEMA_ID,
       records: this.records,
       fromT: this.fromT,
       toT: this.prev?.t ?? null,
@@ -621,7 +567,7 @@ export class HealthAnalyzer {
   }
 
   /** Names what stands out about a cell against the median of the others. */
-  private flagCells(cells: CellHealth[]): void {
+  private flagCells(cells: CellHealth[], significantSelfDischarge: boolean[]): void {
     const others = <T>(c: CellHealth, pick: (x: CellHealth) => T | null) =>
       cells
         .filter((x) => x !== c)
@@ -635,11 +581,12 @@ export class HealthAnalyzer {
       }
       const cap = c.capacity?.ah ?? null;
       const caps = others(c, (x) => x.capacity?.ah ?? null);
-      if (cap !== null && caps.length && cap < (1 - this.o.capacityOutlierFraction) * medianOf(caps)) {
+      // Below the others by the fraction and by more than its own 95 % uncertainty.
+      if (cap !== null && caps.length && cap < (1 - this.o.capacityOutlierFraction) * medianOf(caps) && medianOf(caps) - cap > c.capacity!.uncertaintyAh) {
         c.flags.push(`capacity ${cap.toFixed(1)} Ah, ${(100 * (1 - cap / medianOf(caps))).toFixed(0)} % below the other cells'`);
       }
       const sd = c.relativeSelfDischargePctPerH;
-      if (sd !== null && sd > this.o.selfDischargeOutlierPctPerH) {
+      if (sd !== null && significantSelfDischarge[c.cell - 1]) {
         c.flags.push(`loses ${sd.toFixed(2)} % of charge per hour more than the other cells at rest`);
       }
     }

@@ -4,21 +4,9 @@
  * first starts at -Infinity and the last ends at +Infinity, so every finite value lands in one.
  */
 import { roundTo } from '../codec/canonical-json.js';
+import type { Band, Histogram } from './report.js';
 
-export interface Band {
-  /** Lower edge (inclusive); null = -Infinity. */
-  from: number | null;
-  /** Upper edge (exclusive); null = +Infinity. */
-  to: number | null;
-  label: string;
-  hours: number;
-}
-
-export interface Histogram {
-  quantity: string;
-  unit: string;
-  bands: Band[];
-}
+export type { Band, Histogram } from './report.js';
 
 export class HistogramAccumulator {
   private readonly seconds: Float64Array;

@@ -1,8 +1,8 @@
 /**
  * Settings on the native protocol (firmware/PROTOCOL.md §5.1): the board's parameters by name and
  * which catalogue setting each one is, and the payload codecs of SETTINGS_WRITE (one or many values
- * with the tool's identity), SETTINGS_SNAPSHOT and SETTINGS_JOURNAL. The signed records those
- * commands return are in evidence.ts.
+ * with the tool's identity) and SETTINGS_SNAPSHOT, which freezes the signed snapshot and change
+ * records (evidence.ts) into a region the host bulk-reads.
  */
 import { DecodeError } from '../errors.js';
 import { codec } from '../protocol/codec.js';
@@ -31,7 +31,6 @@ export const NATIVE_PARAM_SETTINGS: Readonly<Record<string, string>> = {
 export const SETTINGS_CMD = {
   SETTINGS_WRITE: 0x0013,
   SETTINGS_SNAPSHOT: 0x0014,
-  SETTINGS_JOURNAL: 0x0015,
 } as const;
 
 /** Per-item result of SETTINGS_WRITE. */
@@ -104,23 +103,12 @@ export const SNAPSHOT_REQUEST = codec<{ nonce: Uint8Array }>(
   },
 );
 
-export const JOURNAL_QUERY = codec<{ from: number; max: number }>(
-  'settings-journal-query',
-  (w, v) => w.u32(v.from).u8(v.max),
-  (r) => ({ from: r.u32('from'), max: r.u8('max') }),
+/** SETTINGS_SNAPSHOT answer: the frozen evidence's length in region SETTINGS_REGION, and the journal's count. */
+export const SNAPSHOT_FROZEN = codec<{ length: number; journalCount: number }>(
+  'settings-snapshot-frozen',
+  (w, v) => w.u32(v.length).u32(v.journalCount),
+  (r) => ({ length: r.u32('length'), journalCount: r.u32('journalCount') }),
 );
 
-export const JOURNAL_PAGE = codec<{ total: number; entries: Uint8Array[] }>(
-  'settings-journal-page',
-  (w, v) => {
-    w.u32(v.total).u8(v.entries.length);
-    for (const e of v.entries) w.blob16(e);
-  },
-  (r) => {
-    const total = r.u32('total');
-    const n = r.u8('count');
-    const entries: Uint8Array[] = [];
-    for (let i = 0; i < n; i++) entries.push(r.blob16('entry').slice());
-    return { total, entries };
-  },
-);
+/** Region 0x05 `settings-evidence`: the evidence container the last SETTINGS_SNAPSHOT froze. */
+export const SETTINGS_REGION = 0x05;

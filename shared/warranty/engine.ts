@@ -35,6 +35,8 @@ import { roundTo } from '../codec/canonical-json.js';
 import { HealthAnalyzer } from '../health/analyzer.js';
 import { ocvTableFor } from '../health/ocv.js';
 import type { Claim } from './claim.js';
+import { settingDef } from '../settings/catalog.js';
+import type { SettingsEvidence } from '../settings/evidence.js';
 import { guaranteeResult, type Guarantee } from './capacity-guarantee.js';
 import { dateToMs } from './claim.js';
 import type { DefectIndicator, VoidCondition, WarrantyPolicy } from './policy.js';
@@ -80,7 +82,17 @@ export interface LogFacts {
   claimedAtMs?: number;
   /** How fresh the pull is known to be: 'ticket' (bound to a supplier's claim ticket) or 'unproven'. */
   freshness?: 'ticket' | 'unproven';
+  /**
+   * The board's signed settings snapshot and change records, verified against the device key
+   * (shared/settings/evidence.ts); absent or null: the log carries none.
+   */
+  settings?: SettingsEvidence | null;
 }
+
+type SettingsClause = Extract<VoidCondition, { kind: 'protection_settings_outside_range' }>;
+/** A params_changed record matches a signed change record within this time, ms. */
+const CHANGE_MATCH_MS = 5000;
+const PARAM_EVENT_LIMIT = 10_000;
 
 export interface EvaluatorOptions {
   /** Rated capacity the device reports, Ah (policy.ratedCapacityAh overrides it); null if unknown. */
@@ -263,6 +275,9 @@ export class Evaluator {
   private readonly maxKept: number;
   private readonly clauses: RunClause[] = [];
   private readonly fade: Extract<DefectIndicator, { kind: 'capacity_fade' }>[] = [];
+  private readonly settingsClauses: SettingsClause[] = [];
+  /** Records carrying the params_changed event: where a signed change shows in the black box. */
+  private readonly paramEvents: { index: number; t: number; segment: number | null }[] = [];
   private readonly guarantees: Guarantee[] = [];
   /** Capacity measured from rested voltages (shared/health), when a guarantee clause needs it. */
   private readonly health: HealthAnalyzer | null = null;
@@ -303,6 +318,7 @@ export class Evaluator {
     this.maxKept = options.maxFindingsPerClause ?? 5;
     for (const c of policy.voidConditions) {
       if (c.kind === 'throughput_above') this.throughput.push({ def: c, ah: 0, wh: 0, crossed: null });
+      else if (c.kind === 'protection_settings_outside_range') this.settingsClauses.push(c);
       else this.clauses.push(this.makeVoid(c));
     }
     for (const c of policy.defectIndicators) {
@@ -343,7 +359,7 @@ export class Evaluator {
     };
   }
 
-  private makeVoid(c: Exclude<VoidCondition, { kind: 'throughput_above' }>): RunClause {
+  private makeVoid(c: Exclude<VoidCondition, { kind: 'throughput_above' } | SettingsClause>): RunClause {
     const cap = this.capacityAh;
     switch (c.kind) {
       case 'discharge_current_above_c': {
@@ -478,6 +494,7 @@ export class Evaluator {
     }
     this.count++;
     this.health?.push(r);
+    if (r.event === EVENTS.params_changed && this.paramEvents.length < PARAM_EVENT_LIMIT) this.paramEvents.push({ index: r.index, t: r.t, segment: r.segment });
     const p = this.probe;
     for (const c of this.clauses) {
       p.bits = 0;
@@ -767,6 +784,7 @@ export class Evaluator {
       if (r.finding) findings.push(r.finding);
       guaranteeNotes.push(r.note);
     }
+    for (const def of this.settingsClauses) clauses.push(this.settingsClause(def, facts.settings ?? null, findings));
     const inspections = policy.inspections ?? [];
     for (const x of inspections) {
       clauses.push({
@@ -970,6 +988,72 @@ export class Evaluator {
     };
   }
 
+  /**
+   * Settings outside the supplier's ranges: every signed change record that set one, and the signed
+   * snapshot's value when no change record in the log explains it (changed before the journal's
+   * oldest record, or set at the factory). Each finding names the record that proves it.
+   */
+  private settingsClause(def: SettingsClause, ev: SettingsEvidence | null, findings: Finding[]): ClauseResult {
+    const base = { id: def.id, type: 'void' as const, kind: def.kind, title: def.title, totalDurationS: 0 };
+    if (!ev) return { ...base, status: 'not-assessed', occurrences: 0, reason: 'the log carries no signed settings records from the board' };
+    if (!ev.verified) return { ...base, status: 'not-assessed', occurrences: 0, reason: `the board's settings records do not verify: ${ev.problems[0] ?? ''}` };
+    const outside = (id: string, v: number): { bound: number; comparison: 'above' | 'below' } | null => {
+      const r = def.ranges[id];
+      if (!r) return null;
+      if (r.max !== undefined && v > r.max) return { bound: r.max, comparison: 'above' };
+      if (r.min !== undefined && v < r.min) return { bound: r.min, comparison: 'below' };
+      return null;
+    };
+    let n = 0;
+    const explained = new Set<string>();
+    const add = (id: string, value: number, t: number, rec: { index: number; segment: number | null } | null, setting: NonNullable<Finding['setting']>) => {
+      const o = outside(id, value)!;
+      const unit = settingDef(id)?.unit ?? '';
+      const idx = rec?.index ?? -1;
+      const seg = rec?.segment ?? null;
+      findings.push({
+        clause: def.id,
+        type: 'void',
+        kind: def.kind,
+        title: def.title,
+        occurrence: ++n,
+        measured: { quantity: `setting ${id}`, value, unit },
+        threshold: { value: o.bound, unit, comparison: o.comparison },
+        durationS: 0,
+        from: isoTime(t),
+        to: isoTime(t),
+        records: { first: idx, last: idx, extreme: idx },
+        segments: { first: seg, last: seg, extreme: seg },
+        setting,
+      });
+    };
+    for (const c of ev.changes) {
+      if (c.setting === null || !outside(c.setting, c.newValue)) continue;
+      explained.add(c.setting);
+      add(c.setting, c.newValue, c.t, this.nearestParamEvent(c.t), {
+        id: c.setting,
+        source: 'change',
+        seq: c.seq,
+        previous: c.oldValue,
+        tool: c.tool,
+        record: c.hash,
+        snapshot: ev.snapshotDigest,
+      });
+    }
+    for (const [id, value] of Object.entries(ev.values).sort(([a], [b]) => (a < b ? -1 : 1))) {
+      if (explained.has(id) || !outside(id, value)) continue;
+      const last = this.prev ? { index: this.prev.index, segment: null } : null;
+      add(id, value, ev.snapshotTime, last, { id, source: 'snapshot', seq: null, previous: null, tool: null, record: null, snapshot: ev.snapshotDigest });
+    }
+    return { ...base, status: n > 0 ? 'triggered' : 'clear', occurrences: n };
+  }
+
+  private nearestParamEvent(t: number): { index: number; segment: number | null } | null {
+    let best: { index: number; t: number; segment: number | null } | null = null;
+    for (const e of this.paramEvents) if (Math.abs(e.t - t) <= CHANGE_MATCH_MS && (!best || Math.abs(e.t - t) < Math.abs(best.t - t))) best = e;
+    return best;
+  }
+
   private runFinding(c: RunClause, n: number, o: Occ, cap: number | null): Finding {
     const def = c.def;
     const value = c.sign * o.ext;
@@ -1024,6 +1108,7 @@ export class Evaluator {
       case 'capacity_fade':
       case 'capacity_below_guarantee':
       case 'throughput_above':
+      case 'protection_settings_outside_range':
         throw new Error(`unreachable: ${def.kind} is not a run clause`);
     }
     return {

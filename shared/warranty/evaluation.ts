@@ -65,6 +65,23 @@ export const FindingSchema = z.object({
   records: z.object({ first: z.number(), last: z.number(), extreme: z.number() }),
   /** The device's own segment counters of those records (null: a recording without segments). */
   segments: z.object({ first: z.number().nullable(), last: z.number().nullable(), extreme: z.number().nullable() }),
+  /**
+   * Settings clauses: the signed record that proves the finding. `source` 'change': a change record
+   * (its seq, SHA-256, the value before, the tool that asked); 'snapshot': the value the board's
+   * signed snapshot holds. `records` point at the params_changed record of the change (-1: the
+   * black box in the log does not reach back to it) or, for a snapshot, at the newest record.
+   */
+  setting: z
+    .object({
+      id: z.string(),
+      source: z.enum(['change', 'snapshot']),
+      seq: z.number().nullable(),
+      previous: z.number().nullable(),
+      tool: z.string().nullable(),
+      record: z.string().nullable(),
+      snapshot: z.string(),
+    })
+    .optional(),
 });
 export type Finding = z.infer<typeof FindingSchema>;
 

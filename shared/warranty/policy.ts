@@ -11,6 +11,7 @@ import { PackscopeError } from '../errors.js';
 import { toHex, utf8Encode, utf8Decode } from '../util/bytes.js';
 import { canonicalJson } from '../codec/canonical-json.js';
 import { formatPath } from '../util/json-path.js';
+import { settingDef } from '../settings/catalog.js';
 
 export const POLICY_SCHEMA_ID = 'packscope-warranty-policy/1';
 
@@ -124,12 +125,39 @@ export const VoidConditionSchema = z.discriminatedUnion(
       .refine((c) => c.maxEquivalentCycles !== undefined || c.maxDischargeMWh !== undefined, {
         message: 'give maxEquivalentCycles, maxDischargeMWh or both',
       }),
+    z.strictObject({
+      id: clauseId,
+      title,
+      kind: z
+        .literal('protection_settings_outside_range')
+        .describe(
+          "A BMS setting changed to, or held at, a value outside the supplier's allowed range: judged from the board's signed settings " +
+            'change records and its signed snapshot (shared/settings).',
+        ),
+      ranges: z
+        .record(
+          z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'a setting id from the settings catalogue (shared/settings/catalog.ts)'),
+          z
+            .strictObject({
+              min: z.number().optional().describe('Lowest allowed value, in the setting’s unit.'),
+              max: z.number().optional().describe('Highest allowed value, in the setting’s unit.'),
+            })
+            .refine((r) => r.min !== undefined || r.max !== undefined, 'give min, max or both')
+            .refine((r) => r.min === undefined || r.max === undefined || r.min <= r.max, 'min must not exceed max'),
+        )
+        .refine((r) => Object.keys(r).length > 0, 'name at least one setting')
+        .superRefine((r, ctx) => {
+          for (const id of Object.keys(r))
+            if (!settingDef(id)) ctx.addIssue({ code: 'custom', path: [id], message: `'${id}' is not a setting of the settings catalogue` });
+        })
+        .describe('Allowed range per setting id (catalogue units: V, A, °C, s).'),
+    }),
   ],
   {
     error: () =>
       'unknown void condition kind; expected one of discharge_current_above_c, charge_current_above_c, ' +
       'charge_below_temperature, temperature_above, cell_voltage_below, cell_voltage_above, stored_below_soc, ' +
-      'cell_resting_below, throughput_above',
+      'cell_resting_below, throughput_above, protection_settings_outside_range',
   },
 );
 export type VoidCondition = z.infer<typeof VoidConditionSchema>;

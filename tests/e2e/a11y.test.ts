@@ -11,7 +11,7 @@ import { connectTo, newPage, serveAndLaunch } from './harness.js';
  */
 const app = serveAndLaunch();
 
-const SCREENS = ['connect', 'live', 'logs', 'firmware', 'selfcheck', 'claim', 'verify'] as const;
+const SCREENS = ['connect', 'live', 'logs', 'firmware', 'selfcheck', 'claim', 'verify', 'desk'] as const;
 
 const AUDIT = `(() => {
   const sel = 'button, a[href], input, select, textarea, [tabindex]:not([tabindex="-1"])';

@@ -232,6 +232,32 @@ describe('Self-check for a customer', () => {
     await page.getByRole('heading', { name: 'Warranty claim' }).waitFor();
     await context.close();
   });
+  it('after "No problem found" still offers the way on: a claim, and a report to keep', { timeout: 240_000 }, async () => {
+    const { page } = await newPage(app.browser);
+    await bridgeCall(app.served, 'device.disconnect', {});
+    await page.goto(app.served.url);
+    await connectTo(page, 'sim:?scenario=idle&seed=4');
+    await page.getByTestId('nav-selfcheck').click();
+    await page.getByTestId('sc-start').click();
+    for (;;) {
+      await page.getByTestId('sc-run').click();
+      await page.getByTestId('sc-result').waitFor({ timeout: 60_000 });
+      // The charger step without a charger says where to enter it, in the app's words.
+      if ((await page.locator('#sc-title').textContent())!.includes('Charger'))
+        expect(await text(page, 'sc-result')).toContain('in the charger fields of the self-check');
+      if (await page.getByTestId('sc-finish').isVisible()) break;
+      await page.getByTestId('sc-next').click();
+    }
+    await page.getByTestId('sc-finish').click();
+    expect(await text(page, 'sc-conclusion')).toMatch(/^No problem found/);
+    expect(await text(page, 'sc-conclusion')).not.toMatch(/act on|\(/);
+    await page.getByTestId('sc-report-save').click();
+    await page.getByTestId('sc-report-download').waitFor();
+    await shot(page, 'selfcheck-no-problem');
+    await page.getByTestId('sc-claim-anyway').click();
+    await page.getByRole('heading', { name: 'Warranty claim' }).waitFor();
+    await page.context().close();
+  });
 });
 
 describe('Verify for a supplier', () => {

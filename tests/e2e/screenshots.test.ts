@@ -7,7 +7,7 @@ import { bridgeCall, connectTo, SCREENSHOTS, serveAndLaunch } from './harness.js
  * Every screen at the two window sizes people use (1400×900 and a 1024×700 laptop), light and
  * dark, with a pack connected and a log on hand, saved as screenshots-<size>-<theme>-<screen>.png
  * under tests/artifacts/screenshots (kept as CI artifacts, not in git) to be looked at. Each shot
- * waits for its screen's heading, and for its chart where it has one.
+ * waits for its screen (current in the navigation, a heading shown), and for its chart where it has one.
  */
 
 const SIZES = [
@@ -37,7 +37,8 @@ describe('screenshots of every screen', () => {
         expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe(theme);
         for (const s of screens) {
           await page.getByTestId(`nav-${s}`).click();
-          await page.locator('main h1').first().waitFor();
+          await page.locator(`[data-testid="nav-${s}"][aria-current=page]`).waitFor();
+          await page.locator('main :is(h1, h2)').first().waitFor();
           if (s === 'live')
             await page.waitForFunction(() => Number(document.querySelector('[data-testid=time-chart] .uplot')?.getAttribute('data-points')) > 0, null, {
               timeout: 30_000,

@@ -72,8 +72,8 @@ export interface InboxOptions {
   duplicateEvery?: number;
   /** SLA in the supplier file. */
   sla?: unknown;
-  /** Time the packs were read out (default: five minutes ago). */
-  endMs?: number;
+  /** Time the packs were read out (default: five minutes ago), or per package by its number. */
+  endMs?: number | ((i: number) => number);
 }
 
 export const DEFAULT_SLA = {
@@ -109,7 +109,8 @@ export async function makeDeskInbox(dir: string, o: InboxOptions): Promise<DeskF
   const minutes = o.minutes ?? 30;
   const forgeEvery = o.forgeEvery ?? 10;
   const duplicateEvery = o.duplicateEvery ?? 12;
-  const endMs = o.endMs ?? Date.now() - 5 * 60_000;
+  const now = Date.now();
+  const endOf = (i: number) => (typeof o.endMs === 'function' ? o.endMs(i) : (o.endMs ?? now - 5 * 60_000));
   const cas = new Map<number, Ca>([1, 2].map((n) => [n, makeCa(n)]));
   const roots = [1, 2].map((n) => {
     const p = join(dir, `root-${n}.pem`);
@@ -148,6 +149,7 @@ export async function makeDeskInbox(dir: string, o: InboxOptions): Promise<DeskF
       packages.push({ ...src, path: name, duplicateOf: src.path });
       continue;
     }
+    const endMs = endOf(i);
     const board = BOARDS[i % BOARDS.length]!;
     const scenario = SCENARIOS[Math.floor(i / BOARDS.length) % SCENARIOS.length]!;
     const forged = forgeEvery > 0 && i % forgeEvery === forgeEvery - 1;

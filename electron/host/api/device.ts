@@ -139,6 +139,11 @@ export class DeviceSession {
     return this.holds.get('recording') ?? Math.max(0, ...this.holds.values());
   }
 
+  /** A download or flash has the link: other requests wait for it to end. */
+  get linkBusy(): boolean {
+    return this.exclusiveJobs > 0;
+  }
+
   /** Runs a job that needs the link alone (download, flash): the stream pauses and comes back after. */
   async exclusive<T>(reason: string, fn: () => Promise<T>): Promise<T> {
     this.exclusiveJobs++;

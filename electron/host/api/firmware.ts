@@ -53,7 +53,8 @@ export class FirmwareJobs {
     const s = summarize(image);
     let board: FwStatus | null = null;
     try {
-      if (this.device.current?.native) board = await this.target().status();
+      // Not while a flash or download has the link: the verdict waits for the next look.
+      if (this.device.current?.native && !this.device.linkBusy) board = await this.target().status();
     } catch {
       board = null;
     }

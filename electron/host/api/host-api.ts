@@ -4,6 +4,7 @@ import type { Features } from '../../../shared/api/contract.js';
 import type { TransferProgress } from '../../../shared/types/domain.js';
 import type { Handlers } from '../../../shared/api/rpc-server.js';
 import type { InstallationKeyStore } from '../evidence/keystore.js';
+import { DeskApi } from './desk.js';
 import { DeviceSession } from './device.js';
 import { FirmwareJobs } from './firmware.js';
 import {
@@ -24,7 +25,9 @@ import { JobRegistry, type JobControl, type JobSpec } from './jobs.js';
 import { LogJobs, listPartialPulls } from './logs.js';
 import { RecordingJob } from './recording-job.js';
 import { inAppError, inAppWords } from './app-words.js';
+import { makeSigningKey, monitorCan, signImageFile } from './rnd.js';
 import { SelfCheckJobs } from './selfcheck.js';
+import { UpdateJobs } from './update.js';
 import { HostEvents } from './events.js';
 import { defaultDataDir, ensureDir, listDir } from './files.js';
 import { DEMO_PORT, listSerialPorts } from './port-list.js';
@@ -33,6 +36,7 @@ import { DesktopAccess, type DesktopShell } from '../desktop/shell.js';
 import { importChunk } from '../desktop/file-import.js';
 import { screenForName } from '../../../shared/api/desktop.js';
 import { VerificationReports } from '../evidence/verification-reports.js';
+import { analyseLogFile } from '../health/log-health.js';
 
 export interface HostApiOptions {
   host: 'electron' | 'browser';
@@ -75,7 +79,9 @@ export function createHostApi(options: HostApiOptions): HostApi {
   const firmware = new FirmwareJobs(session);
   const logs = new LogJobs(session, dataDir);
   const selfcheck = new SelfCheckJobs(session);
+  const update = new UpdateJobs(session);
   const recording = new RecordingJob(session, jobs, dataDir, `packscope ${options.version}`);
+  const desk = new DeskApi();
   const desktop = new DesktopAccess(options.desktop ?? null);
   const claimDraft = new ClaimDraftStore(options.claimDraftFile === undefined ? path.join(configDir(), 'claim-draft.json') : options.claimDraftFile);
   const reports = new VerificationReports(dataDir);
@@ -148,6 +154,11 @@ export function createHostApi(options: HostApiOptions): HostApi {
         },
         (signal, progress) => firmware.flash(req, signal, progress),
       ),
+    'update.inspect': async ({ path: file }) => update.inspect(file),
+    'update.apply': async ({ path: file, opId }) =>
+      operation({ id: opId, kind: 'update', title: `Updating ${boardName()} with ${file.split(/[\\/]/).pop()}`, guard: true }, (signal, progress) =>
+        update.apply(file, signal, progress),
+      ),
     'fw.confirm': async () => firmware.confirm(),
     'fw.revert': async () => firmware.revert(),
     'log.pull': async ({ opId, ...req }) => {
@@ -158,12 +169,23 @@ export function createHostApi(options: HostApiOptions): HostApi {
       );
     },
     'log.partials': async () => listPartialPulls(ensureDir(dataDir)),
+    'image.sign': async (req) => signImageFile(req),
+    'image.keygen': async (req) => makeSigningKey(req),
+    'can.monitor': async (req) =>
+      operation({ id: req.opId, kind: 'can-monitor', title: `CAN monitor on ${req.port} at ${req.bitrate / 1000} kbit/s` }, (signal, _p, job) =>
+        monitorCan(req, events, signal, (frames, seconds) =>
+          job.progress({ done: frames, total: 0, rate: seconds > 0 ? frames / seconds : 0, etaSeconds: null, phase: `${frames.toLocaleString('en')} frames` }),
+        ),
+      ),
     'log.open': async ({ path, rootKeyPath }) => logs.open(path, rootKeyPath),
+    'health.analyse': async ({ path: file, ratedCapacityAh, chemistry }) =>
+      analyseLogFile(file, { ...(ratedCapacityAh !== undefined ? { ratedCapacityAh } : {}), ...(chemistry ? { chemistry } : {}) }),
     'log.series': async ({ path, ...range }) => (await logs.index.get(path)).series(range),
     'log.events': async ({ path, ...range }) => (await logs.index.get(path)).events(range),
     'log.export': async ({ path, out, opId, range }) =>
       operation({ id: opId, kind: 'export', title: `Exporting ${out.split(/[\\/]/).pop()}`, file: out }, (signal) => logs.export(path, out, range, signal)),
     'package.verify': async (req) => reports.remember(await verifyPackageForScreen(req, verifier)),
+    ...desk.handlers(),
     'policies.list': async () => listPolicies(verifier.policies),
     'policies.add': async ({ path: file }) => addPolicyFile(verifier.policies, file),
     'installKeys.list': async () => listInstallKeys(verifier.installKeys),

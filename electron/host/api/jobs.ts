@@ -43,9 +43,14 @@ interface Entry {
 export class JobRegistry {
   private jobs = new Map<string, Entry>();
 
+  /**
+   * `clock` paces the progress events; `wallTime` stamps start and end (ms since the epoch, shown
+   * to people), which a monotonic clock cannot.
+   */
   constructor(
     private events: HostEvents,
     private clock: Clock = realClock,
+    private wallTime: () => number = Date.now,
   ) {}
 
   /** Runs `work` as a job; resolves or rejects with its outcome (which the job also keeps). */
@@ -77,7 +82,7 @@ export class JobRegistry {
         kind: spec.kind,
         title: spec.title,
         state: 'running',
-        startedAt: this.clock.now(),
+        startedAt: this.wallTime(),
         endedAt: null,
         progress: null,
         file: spec.file ?? null,
@@ -118,7 +123,7 @@ export class JobRegistry {
   end(id: string, state: 'done' | 'failed' | 'cancelled', outcome: { result?: unknown; error?: { code: string; message: string } }): void {
     const e = this.jobs.get(id);
     if (!e || e.view.state !== 'running') return;
-    e.view = { ...e.view, state, endedAt: this.clock.now(), error: outcome.error ?? null, ...('result' in outcome ? { result: outcome.result } : {}) };
+    e.view = { ...e.view, state, endedAt: this.wallTime(), error: outcome.error ?? null, ...('result' in outcome ? { result: outcome.result } : {}) };
     this.publish(e);
     this.prune();
   }

@@ -11,7 +11,7 @@ import { writeFileAtomic } from '../util/files.js';
  * commands and options.
  */
 const APP_WORDS: [RegExp, string][] = [
-  [/ \(--charger-voltage, --charger-current\)/g, ' in the fields below'],
+  [/ \(--charger-voltage, --charger-current\)/g, ' in the charger fields of the self-check'],
   [/ \(packscope fw confirm\)/g, ' on the Firmware screen'],
   [/ \(packscope package create\) with the pack still connected/g, ' on the Claim screen'],
   [/ \(monitor --record\)/g, ' with Record on the Live screen'],

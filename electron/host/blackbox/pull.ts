@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { access } from 'node:fs/promises';
+import { readSettingsEvidence } from '../settings/native-access.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { decodeCertificate, verifyCertificate, type DeviceCertificate } from '../../../shared/blackbox/certificate.js';
 import { SegmentStreamDecoder } from '../../../shared/blackbox/decoder.js';
@@ -251,6 +252,9 @@ export async function pullLog(link: NativeLink, options: PullOptions): Promise<P
     await head.close();
     writer = await PslogWriter.resume(options.out, preamble, entries);
   } else {
+    // The board's signed settings over the same nonce, with every change record it holds: a change
+    // shows in the log both as the params_changed record and as its signed old → new values.
+    const settings = await readSettingsEvidence(link, nonce, signal);
     const meta: PslogMeta = {
       format: 'pslog',
       tool: options.tool ?? 'packscope',
@@ -260,6 +264,7 @@ export async function pullLog(link: NativeLink, options: PullOptions): Promise<P
       board: { ...status },
       nonce: toHex(nonce),
       ...(options.source ? { source: options.source } : {}),
+      ...(settings ? { settings: toHex(settings) } : {}),
     };
     writer = await PslogWriter.create(options.out, meta, size);
   }

@@ -48,6 +48,8 @@ export interface IngestOptions {
   /** Worker processes (0: verify in this process). */
   jobs: number;
   wall: WallClock;
+  /** When the packages reached the supplier (e.g. the e-mail's date), epoch ms; default: as each is stored. */
+  receivedAtMs?: number;
   progress?: (p: TransferProgress & { file: string }) => void;
   signal?: AbortSignal;
 }
@@ -114,7 +116,7 @@ export async function ingest(o: IngestOptions): Promise<IngestSummary> {
           const v = await pool.verify(file);
           // One writer: results are stored in the order they arrive, one transaction each.
           const stored = (storing = storing.then(async () => {
-            await o.store.addPackage(v, basename(file), o.wall.nowMs());
+            await o.store.addPackage(v, basename(file), o.receivedAtMs ?? o.wall.nowMs());
             if (v.records) rmSync(v.records.path, { force: true });
           }));
           await stored;

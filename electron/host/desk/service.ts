@@ -19,6 +19,8 @@ import {
   type DecisionSigner,
 } from '../../../shared/desk/decision.js';
 import { buildQueue, type ClaimRow, type ClaimSummary, type QueueFilter } from '../../../shared/desk/queue.js';
+import type { ClaimDetail } from '../../../shared/desk/detail.js';
+import type { LogRecord } from '../../../shared/types/domain.js';
 import { buildDigest, type Digest } from '../../../shared/desk/sla.js';
 import type { WallClock } from '../../../shared/desk/wall-clock.js';
 import { formatPath } from '../../../shared/util/json-path.js';
@@ -54,19 +56,6 @@ function claimRow(r: Row): ClaimRow {
   };
 }
 
-export interface ClaimDetail {
-  summary: ClaimSummary;
-  claim: Row;
-  packages: Row[];
-  checks: Row[];
-  findings: Row[];
-  photos: Row[];
-  decisions: Row[];
-  history: Row[];
-  /** The verifier's own report of the latest package (HTML), when its evidence decoded. */
-  report: string | null;
-}
-
 export interface DecisionResult {
   decision: Decision;
   path: string;
@@ -96,32 +85,133 @@ export class DeskService {
   async show(claimId: string): Promise<ClaimDetail> {
     const summary = await this.summary(claimId);
     const sha = summary.packageSha256;
-    const [claim] = await this.store.all(
-      `SELECT claim_id, customer, contact, model, serial, CAST(purchase_date AS VARCHAR) AS purchase_date, CAST(failure_date AS VARCHAR) AS failure_date,
-         description, remedy, status, ${ms('status_at')} FROM claims WHERE claim_id = ?`,
+    const [c] = await this.store.all(
+      `SELECT customer, contact, model, serial, CAST(purchase_date AS VARCHAR) AS purchase_date, CAST(failure_date AS VARCHAR) AS failure_date,
+         description, remedy FROM claims WHERE claim_id = ?`,
       [claimId],
     );
-    const packages = await this.store.all(
-      `SELECT sha256, file_name, bytes, ${ms('received_at')}, ok, line, verdict, summary, excluded_by, serial, model, firmware, hardware, board_id, batch, source,
+    const [p] = await this.store.all(
+      `SELECT sha256, file_name, bytes, ${ms('received_at')}, ok, line, verdict, summary, excluded_by, board_id, hardware, source,
          ${ms('created_at')}, ${ms('log_from')}, ${ms('log_to')}, records, segments, install_key, install_key_pinned, freshness_proven, freshness, extent,
-         caveats, policy_id, policy_sha256, package_policy_id, policy_differences, customer_verdict
-       FROM packages WHERE claim_id = ? ORDER BY received_at DESC, sha256`,
-      [claimId],
+         caveats, policy_id, policy_sha256, package_policy_id, policy_differences, customer_verdict, report IS NOT NULL AS has_report
+       FROM packages WHERE sha256 = ?`,
+      [sha],
     );
+    const count = await this.store.all('SELECT count(*) AS n FROM packages WHERE claim_id = ?', [claimId]);
     const checks = await this.store.all('SELECT id, ok, detail FROM checks WHERE package_sha256 = ? ORDER BY n', [sha]);
     const findings = await this.store.all(
-      `SELECT clause, type, kind, title, quantity, measured, unit, duration_s, ${ms('from_ts', 'from_ms')}, ${ms('to_ts', 'to_ms')}, first_record, last_record,
-         segment_first, segment_last FROM findings WHERE package_sha256 = ? ORDER BY n`,
+      `SELECT clause, type, title, quantity, measured, unit, duration_s, ${ms('from_ts', 'from_ms')}, ${ms('to_ts', 'to_ms')}, first_record, last_record
+       FROM findings WHERE package_sha256 = ? ORDER BY n`,
       [sha],
     );
     const photos = await this.store.all('SELECT name, sha256, bytes FROM photos WHERE package_sha256 = ? ORDER BY name', [sha]);
     const decisions = await this.store.all(
-      `SELECT seq, ${ms('decided_at')}, kind, clause, note, package_sha256, key_fingerprint, file_sha256, file_path FROM decisions WHERE claim_id = ? ORDER BY seq`,
+      `SELECT seq, ${ms('decided_at')}, kind, clause, note, key_fingerprint, file_sha256, file_path FROM decisions WHERE claim_id = ? ORDER BY seq`,
       [claimId],
     );
     const history = await this.store.all(`SELECT seq, ${ms('changed_at')}, status, note FROM status_history WHERE claim_id = ? ORDER BY seq`, [claimId]);
-    const report = await this.store.all('SELECT report FROM packages WHERE sha256 = ?', [sha]);
-    return { summary, claim: claim!, packages, checks, findings, photos, decisions, history, report: str(report[0]?.report) };
+    const list = (v: unknown) => (Array.isArray(v) ? v.map(String) : []);
+    return {
+      summary,
+      claim: {
+        customer: str(c!.customer),
+        contact: str(c!.contact),
+        model: str(c!.model),
+        serial: str(c!.serial),
+        purchaseDate: str(c!.purchase_date),
+        failureDate: str(c!.failure_date),
+        description: str(c!.description),
+        remedy: str(c!.remedy),
+      },
+      package: {
+        sha256: String(p!.sha256),
+        fileName: String(p!.file_name),
+        bytes: Number(p!.bytes),
+        receivedAtMs: Number(p!.received_at),
+        ok: Boolean(p!.ok),
+        line: String(p!.line),
+        verdict: str(p!.verdict),
+        summary: str(p!.summary),
+        excludedBy: list(p!.excluded_by),
+        boardId: str(p!.board_id),
+        hardware: str(p!.hardware),
+        source: str(p!.source),
+        createdAtMs: num(p!.created_at),
+        logFromMs: num(p!.log_from),
+        logToMs: num(p!.log_to),
+        records: Number(p!.records),
+        segments: Number(p!.segments),
+        installKey: str(p!.install_key),
+        installKeyPinned: p!.install_key_pinned === null ? null : Boolean(p!.install_key_pinned),
+        freshnessProven: Boolean(p!.freshness_proven),
+        freshness: String(p!.freshness),
+        extent: str(p!.extent),
+        caveats: list(p!.caveats),
+        policyId: str(p!.policy_id),
+        policySha256: str(p!.policy_sha256),
+        packagePolicyId: str(p!.package_policy_id),
+        policyDifferences: Number(p!.policy_differences),
+        customerVerdict: str(p!.customer_verdict),
+      },
+      packageCount: Number(count[0]!.n),
+      checks: checks.map((k) => ({ id: String(k.id), ok: Boolean(k.ok), detail: String(k.detail) })),
+      findings: findings.map((f) => ({
+        clause: String(f.clause),
+        type: String(f.type),
+        title: String(f.title),
+        quantity: String(f.quantity),
+        measured: Number(f.measured),
+        unit: String(f.unit),
+        durationS: Number(f.duration_s),
+        fromMs: num(f.from_ms),
+        toMs: num(f.to_ms),
+        firstRecord: Number(f.first_record),
+        lastRecord: Number(f.last_record),
+      })),
+      photos: photos.map((x) => ({ name: String(x.name), sha256: String(x.sha256), bytes: Number(x.bytes) })),
+      decisions: decisions.map((d) => ({
+        seq: Number(d.seq),
+        decidedAtMs: Number(d.decided_at),
+        kind: String(d.kind),
+        clause: str(d.clause),
+        note: String(d.note),
+        keyFingerprint: String(d.key_fingerprint),
+        fileSha256: String(d.file_sha256),
+        filePath: String(d.file_path),
+      })),
+      history: history.map((h) => ({ seq: Number(h.seq), atMs: Number(h.changed_at), status: String(h.status), note: String(h.note) })),
+      hasReport: Boolean(p!.has_report),
+    };
+  }
+
+  /** The verifier's own report (HTML) of the claim's latest package, or null when its evidence did not decode. */
+  async report(claimId: string): Promise<string | null> {
+    const s = await this.summary(claimId);
+    const r = await this.store.all('SELECT report FROM packages WHERE sha256 = ?', [s.packageSha256]);
+    return str(r[0]?.report);
+  }
+
+  /** The decoded records of the claim's latest package, in record order (empty when it did not verify). */
+  async records(claimId: string): Promise<LogRecord[]> {
+    const s = await this.summary(claimId);
+    const rows = await this.store.all(
+      `SELECT idx, segment, ${ms('t')}, pack_voltage, current, soc, cell_voltages, temperatures, status, alarms, event
+       FROM records WHERE package_sha256 = ? ORDER BY idx`,
+      [s.packageSha256],
+    );
+    return rows.map((r) => ({
+      index: Number(r.idx),
+      segment: r.segment === null ? null : Number(r.segment),
+      t: Number(r.t),
+      packVoltage: Number(r.pack_voltage),
+      current: Number(r.current),
+      soc: Number(r.soc),
+      cellVoltages: (r.cell_voltages as number[]).map(Number),
+      temperatures: (r.temperatures as number[]).map(Number),
+      status: Number(r.status),
+      alarms: Number(r.alarms),
+      event: Number(r.event),
+    }));
   }
 
   /** The first answer without a decision: stops the response clock. */

@@ -31,6 +31,13 @@ function identityFrom(info: DeviceInfo | null, cert: { serial: string; model: st
   };
 }
 
+/** The settings evidence a pull kept in the meta block, as bytes (never trusted: the package verifier checks it). */
+function settingsOf(hex: unknown): Uint8Array | null {
+  if (hex === undefined) return null;
+  if (typeof hex !== 'string' || !/^([0-9a-f]{2})+$/.test(hex)) throw new PackscopeError('DECODE', 'the settings records in the .pslog meta block are damaged');
+  return fromHex(hex);
+}
+
 /**
  * The evidence parts of a complete .pslog, with the closed segments read in ranges from the file
  * as they are needed (package creation streams them; nothing holds the whole log).
@@ -50,6 +57,7 @@ export async function streamedEvidenceFromPslog(path: string): Promise<StreamedE
       certificate,
       segments: fileSource(path, 'log', { offset: p.segmentsOffset, size: p.segmentCount * p.segmentSize }),
       checkpoint: reader.checkpoint,
+      settings: settingsOf(reader.meta.settings),
     };
   } finally {
     await reader.close();

@@ -9,7 +9,10 @@
  * report is information for the bench and the customer; warranty verdicts take the rating only
  * from signed statements or the supplier's policy (shared/warranty).
  */
-import { HealthAnalyzer, type HealthOptions, type HealthReport } from '../../../shared/health/analyzer.js';
+import { HealthAnalyzer, type HealthOptions } from '../../../shared/health/analyzer.js';
+import type { LogHealth, RatingSource } from '../../../shared/health/report.js';
+
+export type { LogHealth } from '../../../shared/health/report.js';
 import { ocvTableFor } from '../../../shared/health/ocv.js';
 import { PackscopeError } from '../../../shared/errors.js';
 import { openPslog, type PslogReader } from '../blackbox/index.js';
@@ -26,21 +29,6 @@ export interface LogHealthOptions {
   signal?: AbortSignal;
   /** Records analysed so far. */
   onProgress?: (records: number) => void;
-}
-
-export type RatingSource = 'certificate' | 'identity' | 'given' | 'unknown';
-
-export interface LogHealth {
-  file: string;
-  device: { model: string | null; serial: string | null };
-  /** 'device': the board's signed black box; 'desktop': recorded by PackScope (unsigned). */
-  source: 'device' | 'desktop';
-  /** Device logs: true when every segment and the checkpoint verify (and the certificate chains to the root, when given). */
-  verified: boolean | null;
-  /** The first verification problem, in words (null: none, or a desktop recording). */
-  problem: string | null;
-  rating: { chemistry: string | null; ratedCapacityAh: number | null; chemistryFrom: RatingSource; capacityFrom: RatingSource };
-  report: HealthReport;
 }
 
 export async function analyseLogFile(file: string, options: LogHealthOptions = {}): Promise<LogHealth> {

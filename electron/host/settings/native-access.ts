@@ -6,21 +6,51 @@
  */
 import { PackscopeError } from '../../../shared/errors.js';
 import { quantize, settingDef } from '../../../shared/settings/catalog.js';
-import { decodeChange, decodeSnapshot, encodeContainer, wireValue } from '../../../shared/settings/evidence.js';
+import { decodeContainer, decodeSnapshot, wireValue } from '../../../shared/settings/evidence.js';
 import {
-  JOURNAL_PAGE,
-  JOURNAL_QUERY,
   NATIVE_PARAM_SETTINGS,
   SETTINGS_CMD,
+  SETTINGS_REGION,
   SETTINGS_WRITE,
   SETTINGS_WRITTEN,
+  SNAPSHOT_FROZEN,
   SNAPSHOT_REQUEST,
 } from '../../../shared/settings/native.js';
 import type { BoardLimit } from '../../../shared/settings/validate.js';
+import { ERR } from '../../../shared/protocol/constants.js';
+import { DeviceError } from '../link/errors.js';
+import { bulkRead } from '../link/bulk.js';
+import type { NativeLink } from '../link/native-link.js';
 import { toHex } from '../../../shared/util/bytes.js';
 import type { NativeDriver } from '../drivers/native.js';
 import type { ParamInfo } from '../../../shared/protocol/messages.js';
 import { backupBoard, type SettingsAccess, type SettingsRead, type WriteOptions, type WriteOutcome } from './access.js';
+
+/**
+ * The board's settings evidence over `nonce`: SETTINGS_SNAPSHOT freezes its signed snapshot and
+ * every change record it keeps into region 0x05, which the bulk transfer reads in small
+ * retransmitted chunks (a noisy line lets few large answers through whole). Null for a board
+ * without the settings commands (UNKNOWN_COMMAND).
+ */
+export async function readSettingsEvidence(link: NativeLink, nonce: Uint8Array, signal?: AbortSignal): Promise<Uint8Array | null> {
+  let frozen: { length: number };
+  try {
+    frozen = SNAPSHOT_FROZEN.decode(
+      await link.request(SETTINGS_CMD.SETTINGS_SNAPSHOT, SNAPSHOT_REQUEST.encode({ nonce }), { ...(signal ? { signal } : {}), retries: 20 }),
+    );
+  } catch (e) {
+    if (e instanceof DeviceError && e.deviceCode === ERR.UNKNOWN_COMMAND) return null;
+    throw e;
+  }
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const r = await bulkRead(link, { region: SETTINGS_REGION, offset: 0, length: frozen.length, chunkSize: 256, ...(signal ? { signal } : {}) });
+      return r.data!;
+    } catch (e) {
+      if (!(e instanceof PackscopeError) || e.code !== 'TIMEOUT' || attempt >= 5) throw e;
+    }
+  }
+}
 
 const REASONS: Record<string, string> = {
   out_of_range: 'the board refused: outside its limits',
@@ -51,7 +81,8 @@ export class NativeSettingsAccess implements SettingsAccess {
       values[id] = quantize(def, wireValue(p.value));
       limits.set(id, { min: wireValue(p.min), max: wireValue(p.max), writable: p.writable && !def.readOnly });
     }
-    const snap = await this.snapshot(crypto.getRandomValues(new Uint8Array(16)), signal);
+    const ev = await readSettingsEvidence(this.driver.link, crypto.getRandomValues(new Uint8Array(16)), signal);
+    const snap = ev ? decodeContainer(ev).snapshot : null;
     if (!this.driver.identity) await this.driver.identify(signal);
     const info = this.driver.identity!;
     return {
@@ -59,35 +90,16 @@ export class NativeSettingsAccess implements SettingsAccess {
       board: backupBoard(info),
       values,
       limits,
-      deviceSnapshot: { hex: toHex(snap), digest: toHex(decodeSnapshot(snap).digest) },
+      ...(snap ? { deviceSnapshot: { hex: toHex(snap), digest: toHex(decodeSnapshot(snap).digest) } } : {}),
       notes: ['Every accepted change is signed by the board into its settings journal, with this PackScope’s identity.'],
     };
   }
 
-  /** The board's signed snapshot of every parameter, over `nonce`. */
-  async snapshot(nonce: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> {
-    return this.driver.request(SETTINGS_CMD.SETTINGS_SNAPSHOT, SNAPSHOT_REQUEST.encode({ nonce }), { signal, retries: 20 });
-  }
-
-  /** Every signed change record the board still holds. */
-  async journal(signal?: AbortSignal): Promise<Uint8Array[]> {
-    const out: Uint8Array[] = [];
-    let from = 0;
-    for (;;) {
-      const page = JOURNAL_PAGE.decode(
-        await this.driver.request(SETTINGS_CMD.SETTINGS_JOURNAL, JOURNAL_QUERY.encode({ from, max: 16 }), { signal, retries: 20 }),
-      );
-      out.push(...page.entries);
-      if (page.entries.length === 0) return out;
-      from = decodeChange(page.entries[page.entries.length - 1]!).seq;
-      if (from >= page.total) return out;
-    }
-  }
-
-  /** Snapshot and journal in the container a pull and a package keep (shared/settings/evidence.ts). */
+  /** Snapshot and change records in the container a pull and a package keep (shared/settings/evidence.ts). */
   async evidence(nonce: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> {
-    const snapshot = await this.snapshot(nonce, signal);
-    return encodeContainer(snapshot, await this.journal(signal));
+    const ev = await readSettingsEvidence(this.driver.link, nonce, signal);
+    if (!ev) throw new PackscopeError('DEVICE', 'this board keeps no signed settings records');
+    return ev;
   }
 
   async write(changes: Readonly<Record<string, number>>, options: WriteOptions): Promise<WriteOutcome[]> {

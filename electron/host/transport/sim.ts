@@ -10,7 +10,8 @@ import { TransportListeners } from './listeners.js';
  * in-process line, so a user without hardware (and every unit test) sees a live pack.
  * Path: `sim:` with an optional query, e.g. `sim:?scenario=weak-cell&cells=16&seed=3`.
  * Keys: cells, chemistry, scenario, seed, faults, personality, state, capacity, unpaced, prefill,
- * soc, packs (packs on the bus), packsoc (start SOC per pack, comma-separated).
+ * soc, packs (packs on the bus), packsoc (start SOC per pack, comma-separated), inverter (a
+ * simulated inverter polls the packs every N ms).
  */
 export function parseSimPath(path: string): RunSimOptions {
   if (!path.startsWith('sim:')) throw new PackscopeError('USAGE', `not a sim: path: ${path}`);
@@ -26,7 +27,22 @@ export function parseSimPath(path: string): RunSimOptions {
   };
   for (const key of params.keys()) {
     if (
-      !['cells', 'chemistry', 'scenario', 'seed', 'faults', 'personality', 'state', 'capacity', 'unpaced', 'prefill', 'soc', 'packs', 'packsoc'].includes(key)
+      ![
+        'cells',
+        'chemistry',
+        'scenario',
+        'seed',
+        'faults',
+        'personality',
+        'state',
+        'capacity',
+        'unpaced',
+        'prefill',
+        'soc',
+        'packs',
+        'packsoc',
+        'inverter',
+      ].includes(key)
     ) {
       throw new PackscopeError('USAGE', `sim: unknown option '${key}'`);
     }
@@ -57,6 +73,8 @@ export function parseSimPath(path: string): RunSimOptions {
   if (params.has('unpaced')) o.unpaced = params.get('unpaced') !== '0';
   const packs = num('packs', 1, 16);
   if (packs !== undefined) o.packs = Math.round(packs);
+  const inverter = num('inverter', 50, 600_000);
+  if (inverter !== undefined) o.inverterPollMs = inverter;
   const packSoc = params.get('packsoc');
   if (packSoc !== null) {
     o.packSoc = packSoc.split(',').map((x) => {

@@ -4,6 +4,7 @@ import {
   encodePylonAnalog,
   encodePylonManagementInfo,
   encodePylonManufacturerInfo,
+  encodePylonRequest,
   encodePylonResponse,
   encodePylonSerial,
   encodePylonSystemParameters,
@@ -150,10 +151,40 @@ export function createPylonRs485Personality(board: SimBoard, options: Personalit
     }
   };
 
-  return bmsPersonality('pylontech-rs485', PYLON_SIM_LINE, { clock: () => board.clock.now(), ...options }, createPylonRs485Extractor(), (link, f) => {
+  const modules = bmsPersonality('pylontech-rs485', PYLON_SIM_LINE, { clock: () => board.clock.now(), ...options }, createPylonRs485Extractor(), (link, f) => {
     // Another device class, or another module's answer (RTN 00 where a request has its CID2).
     if (f.cid1 !== PYLON_CID1_BATTERY || f.cid2 === 0) return;
     const reply = answer(f.cid2, f.adr, f.info);
     if (reply) link.send(reply);
   });
+  const period = options.inverterPollMs;
+  if (period === undefined) return modules;
+  // The inverter asks every module for its analog values and alarms, and now and then for its
+  // limits, as a hybrid inverter in "Pylontech RS485" battery mode does.
+  let cancel: (() => void) | null = null;
+  let round = 0;
+  return {
+    name: modules.name,
+    attach(link) {
+      modules.attach(link);
+      cancel?.();
+      cancel = board.clock.every(period, () => {
+        const asks: number[] = [PYLON_CID2.analog, PYLON_CID2.alarm, ...(round++ % 10 === 0 ? [PYLON_CID2.systemParameters] : [])];
+        for (const p of packs) {
+          const adr = PYLON_SIM_FIRST_ADDRESS + p.index;
+          for (const cid2 of asks) {
+            const req = encodePylonRequest(cid2, adr);
+            link.send(req);
+            const reply = answer(cid2, adr, Uint8Array.of(adr));
+            if (reply) link.send(reply);
+          }
+        }
+      });
+    },
+    detach() {
+      cancel?.();
+      cancel = null;
+      modules.detach();
+    },
+  };
 }

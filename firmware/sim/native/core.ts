@@ -150,8 +150,12 @@ export function installCoreCommands(board: SimBoard): void {
     const p = board.params.find((x) => x.id === id);
     if (!p) throw new NativeError(ERR.NOT_FOUND, `no parameter ${id}`);
     if (!p.writable) throw new NativeError(ERR.READ_ONLY, `parameter ${p.name} is read-only`);
-    if (!(value >= p.min && value <= p.max)) throw new NativeError(ERR.OUT_OF_RANGE, `${p.name} must be within ${p.min}..${p.max} ${p.unit}`);
-    board.setParam(id, value);
+    try {
+      board.setParam(id, value);
+    } catch (e) {
+      if (e instanceof RangeError) throw new NativeError(ERR.OUT_OF_RANGE, `${p.name} must be within ${p.min}..${p.max} ${p.unit}; stored ${p.value}`);
+      throw e;
+    }
     return PARAM_VALUE.encode({ id, value: p.value });
   });
 

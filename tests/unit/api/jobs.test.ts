@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { appWords } from '../../../electron/host/api/app-words.js';
+import { closeWarning } from '../../../electron/main/close-guard.js';
 import { HostEvents } from '../../../electron/host/api/events.js';
 import { JobRegistry } from '../../../electron/host/api/jobs.js';
 import { TelemetryRecorder, type RecordingSink, type RecordingSummary } from '../../../electron/host/recorder/recorder.js';
@@ -17,7 +18,7 @@ function registry() {
   const clock = new VirtualClock(1_000_000);
   const seen: JobView[] = [];
   events.on('job', (j) => seen.push(j));
-  return { jobs: new JobRegistry(events, clock), clock, seen };
+  return { jobs: new JobRegistry(events, clock, () => clock.now()), clock, seen };
 }
 
 describe('host jobs', () => {
@@ -179,5 +180,32 @@ describe('the app speaks in its own words', () => {
       const words = appWords(m);
       expect(words).not.toMatch(/--[a-z]|packscope [a-z]/);
     }
+  });
+});
+
+describe('closing the window during a job', () => {
+  const job = (kind: JobView['kind'], state: JobView['state'], guard: boolean, title: string): JobView => ({
+    id: title,
+    kind,
+    title,
+    state,
+    startedAt: 0,
+    endedAt: null,
+    progress: null,
+    file: null,
+    guard,
+    cancellable: true,
+    error: null,
+  });
+
+  it('asks only while a guarded job runs, and says what stopping it means', () => {
+    expect(closeWarning([])).toBeNull();
+    expect(closeWarning([job('flash', 'done', true, 'Flashing a.img'), job('export', 'running', false, 'Exporting x.csv')])).toBeNull();
+    const one = closeWarning([job('flash', 'running', true, 'Flashing a.img on PS #1')])!;
+    expect(one.message).toBe('Flashing a.img on PS #1 is still running. Close PackScope anyway?');
+    expect(one.detail).toContain('the board keeps its current firmware');
+    const two = closeWarning([job('pull', 'running', true, 'Downloading'), job('recording', 'running', true, 'Recording')])!;
+    expect(two.message).toBe('2 jobs are still running. Close PackScope anyway?');
+    expect(two.detail).toMatch(/• Downloading\n• Recording\n.*resume it on the Logs screen.*\n.*file is completed/s);
   });
 });

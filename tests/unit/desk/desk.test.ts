@@ -140,7 +140,9 @@ describe('claims desk', () => {
     const statuses = shown.history.map((h) => h.status);
     expect(statuses[0]).toBe('new');
     expect(statuses.slice(-2)).toEqual(['more-info-requested', 'denied']);
-    expect(shown.report).toMatch(/<html/i);
+    expect(shown.hasReport).toBe(true);
+    expect(await svc.report(claim.claimId)).toMatch(/<html/i);
+    expect((await svc.records(claim.claimId)).length).toBeGreaterThan(1000);
     const covered = (await svc.queue({ verdict: ['covered'] }))[0]!;
     await svc.decide(covered.claimId, { kind: 'covered', note: 'Replacement ships this week.' }, signer);
     expect((await svc.show(covered.claimId)).summary.clock.open).toBe(false);

@@ -72,7 +72,7 @@ describe('self-check in the customer’s words', () => {
       values: {},
       meaning: "Enter your charger's rated voltage and current (--charger-voltage, --charger-current) or connect the charger.",
     });
-    expect(r.meaning).toBe("Enter your charger's rated voltage and current in the fields below or connect the charger.");
+    expect(r.meaning).toBe("Enter your charger's rated voltage and current in the charger fields of the self-check or connect the charger.");
   });
 });
 

@@ -32,8 +32,7 @@ const codecs: Array<[string, { encode(v: any): Uint8Array; decode(b: Uint8Array)
     fc.record({ items: fc.array(fc.record({ id: u16, result: fc.constantFrom(...N.WRITE_RESULT), stored: f32 }), { maxLength: 64 }) }),
   ],
   ['SNAPSHOT_REQUEST', N.SNAPSHOT_REQUEST, fc.record({ nonce: fc.uint8Array({ maxLength: 64 }) })],
-  ['JOURNAL_QUERY', N.JOURNAL_QUERY, fc.record({ from: u32, max: fc.integer({ min: 0, max: 255 }) })],
-  ['JOURNAL_PAGE', N.JOURNAL_PAGE, fc.record({ total: u32, entries: fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 8 }) })],
+  ['SNAPSHOT_FROZEN', N.SNAPSHOT_FROZEN, fc.record({ length: u32, journalCount: u32 })],
 ];
 
 const change = fc.record({ seq: u32, rtcMs: t, bootCount: u32, paramId: u16, oldValue: f32, newValue: f32, prevHash: hash, name: str, tool: str });

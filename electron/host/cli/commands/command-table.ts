@@ -22,5 +22,8 @@ export const COMMANDS: Record<string, () => Promise<{ default: CommandModule }>>
   desk: () => import('./desk.js'),
   settings: () => import('./settings.js'),
   health: () => import('./health.js'),
+  scan: () => import('./scan.js'),
+  parallel: () => import('./parallel.js'),
+  replay: () => import('./replay.js'),
   bundle: () => import('./bundle.js'),
 };

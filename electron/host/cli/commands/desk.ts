@@ -16,11 +16,13 @@ import { numberOption, parseCommandArgs, requireOption, subcommands, type CliCon
 import { EXIT } from '../exit-codes.js';
 
 const usage = `Usage:
-  packscope desk ingest DIR|FILE.psdiag … --supplier SUPPLIER.json [--db CLAIMS.duckdb] [--jobs N] [--json]
+  packscope desk ingest DIR|FILE.psdiag … --supplier SUPPLIER.json [--db CLAIMS.duckdb] [--jobs N]
+                        [--received-at ISO-TIME] [--json]
       Verify every package (files, or every .psdiag under DIR) with the supplier's roots, policy,
       policy store, ticket key and known installation keys, in parallel (--jobs worker processes,
       default one per core; 0 verifies in this process), and store each once by its SHA-256.
       Packages that fail verification are stored as such: their claim's verdict is "failed".
+      The SLA clocks start when a package is stored, or at --received-at (the e-mail's date).
   packscope desk list --supplier SUPPLIER.json [--verdict covered,excluded,inconclusive,failed]
                       [--model M] [--firmware V] [--min-age HOURS] [--max-age HOURS] [--open] [--json]
       The queue, most urgent first: overdue claims (highest escalation level first), then by the
@@ -103,9 +105,16 @@ function printTable(ctx: CliContext, rows: Row[]): void {
 }
 
 async function ingestCmd(argv: string[], ctx: CliContext): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, { supplier: { type: 'string' }, db: { type: 'string' }, jobs: { type: 'string' } }, true);
+  const { values, positionals } = parseCommandArgs(
+    argv,
+    { supplier: { type: 'string' }, db: { type: 'string' }, jobs: { type: 'string' }, 'received-at': { type: 'string' } },
+    true,
+  );
   const jobs = numberOption(values.jobs, 'jobs', availableParallelism(), 0, 256);
   if (!Number.isInteger(jobs)) throw new PackscopeError('USAGE', '--jobs must be a whole number');
+  const receivedAtMs = values['received-at'] === undefined ? undefined : Date.parse(values['received-at']);
+  if (receivedAtMs !== undefined && (!Number.isFinite(receivedAtMs) || receivedAtMs > Date.now() + 60_000))
+    throw new PackscopeError('USAGE', `--received-at must be a past date and time (ISO 8601, e.g. 2026-12-07T09:30:00Z), got '${values['received-at']}'`);
   return withService(values, ctx, async (s) => {
     const r = await ingest({
       inputs: positionals,
@@ -113,6 +122,7 @@ async function ingestCmd(argv: string[], ctx: CliContext): Promise<number> {
       trust: s.supplier.trust,
       jobs,
       wall: s.wall,
+      ...(receivedAtMs !== undefined ? { receivedAtMs } : {}),
       signal: ctx.signal,
       progress: (p) =>
         ctx.err(`${p.done}/${p.total} packages, ${p.rate.toFixed(1)}/s${p.etaSeconds !== null ? `, ETA ${Math.ceil(p.etaSeconds)} s` : ''}: ${p.file}`),
@@ -184,12 +194,12 @@ async function show(argv: string[], ctx: CliContext): Promise<number> {
   return withService(values, ctx, async (s) => {
     const d = await s.show(positionals[0]!);
     if (values.report) {
-      if (!d.report) throw new PackscopeError('VERIFY_FAILED', `no report: the package of ${d.summary.claimId} did not decode (${d.summary.line})`);
-      writeFileAtomic(values.report, d.report);
+      const report = await s.report(d.summary.claimId);
+      if (!report) throw new PackscopeError('VERIFY_FAILED', `no report: the package of ${d.summary.claimId} did not decode (${d.summary.line})`);
+      writeFileAtomic(values.report, report);
     }
     if (values.json) {
-      const { report, ...rest } = d;
-      ctx.out(JSON.stringify({ ...rest, hasReport: report !== null }));
+      ctx.out(JSON.stringify(d));
       return EXIT.OK;
     }
     const c = d.summary;
@@ -201,14 +211,13 @@ async function show(argv: string[], ctx: CliContext): Promise<number> {
       `  customer ${d.claim.customer ?? '?'} <${d.claim.contact ?? '?'}>, ${c.model ?? '?'} ${c.serial ?? '?'}, firmware ${c.firmware ?? '?'}, batch ${c.batch ?? '?'}`,
     );
     ctx.out(
-      `  purchased ${d.claim.purchase_date ?? '?'}, failed ${d.claim.failure_date ?? '?'}, asks for ${d.claim.remedy ?? '?'}: ${d.claim.description ?? ''}`,
+      `  purchased ${d.claim.purchaseDate ?? '?'}, failed ${d.claim.failureDate ?? '?'}, asks for ${d.claim.remedy ?? '?'}: ${d.claim.description ?? ''}`,
     );
     for (const k of d.checks) ctx.out(`  ${k.ok ? 'ok  ' : 'FAIL'} ${k.id}: ${k.detail}`);
-    for (const f of d.findings)
-      ctx.out(`  ${f.type === 'void' ? 'misuse' : 'defect'} ${f.clause}: ${f.quantity} ${f.measured} ${f.unit} for ${f.duration_s} s`);
+    for (const f of d.findings) ctx.out(`  ${f.type === 'void' ? 'misuse' : 'defect'} ${f.clause}: ${f.quantity} ${f.measured} ${f.unit} for ${f.durationS} s`);
     for (const p of d.photos) ctx.out(`  photo ${p.name} sha256 ${p.sha256}`);
-    for (const x of d.decisions) ctx.out(`  decision ${x.seq} ${x.kind}${x.clause ? ` (${x.clause})` : ''}: ${x.note} → ${x.file_path}`);
-    for (const h of d.history) ctx.out(`  ${new Date(Number(h.changed_at)).toISOString()} ${h.status}: ${h.note}`);
+    for (const x of d.decisions) ctx.out(`  decision ${x.seq} ${x.kind}${x.clause ? ` (${x.clause})` : ''}: ${x.note} → ${x.filePath}`);
+    for (const h of d.history) ctx.out(`  ${new Date(h.atMs).toISOString()} ${h.status}: ${h.note}`);
     return EXIT.OK;
   });
 }

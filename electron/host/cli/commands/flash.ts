@@ -10,8 +10,12 @@ import {
   type UdsGenericFlashJob,
   type UdsGenericFlashResult,
 } from '../../flasher/flash-backends.js';
-import { type CliContext, type CommandModule } from '../context.js';
-import { EXIT } from '../exit-codes.js';
+import { numberOption, parseCommandArgs, type CliContext, type CommandModule } from '../context.js';
+import { EXIT, EXIT_BY_ERROR } from '../exit-codes.js';
+import type { LineRow } from '../../flasher/production.js';
+import { loadTrustedKeys, readInputFile } from '../../flasher/files.js';
+import { writeFileAtomic } from '../../util/files.js';
+import type { ErrorCode } from '../../../../shared/errors.js';
 import { ADDRESS_NOT_FOR_PACKSCOPE, FLASH_PROTOCOL_USAGE, parseFlashCommand } from '../flash-options.js';
 import { PackscopeError } from '../../../../shared/errors.js';
 
@@ -23,6 +27,8 @@ import { PackscopeError } from '../../../../shared/errors.js';
 
 const usage = `Usage: packscope flash --port PATH IMAGE [--protocol native|stm32-rom|uds] [--confirm]
                       [--trust PUB.pem ...] [--no-compress] [--baud N] [--json]
+       packscope flash --ports P1,P2,… IMAGE|BUNDLE.psfw [--confirm] [--trust PUB.pem ...]
+                      [--report REPORT.csv] [--concurrency N] [--json]
 
 Puts a signed MCUboot image on a board without ever leaving it unbootable. Before anything is
 erased, the image is checked against the connected board: its board id, a signature by a key the
@@ -31,6 +37,12 @@ size. A refusal says which check failed (exit 7). Then: resume (only sectors the
 already hold are sent), windowed upload, read-back hash verified by the board, test boot, and with
 --confirm the image is made permanent; without it, the board reverts at its next reset unless
 'packscope fw confirm' is run. Ctrl-C is always safe: the running image is never touched.
+
+--ports is the production line: the same signed image, or a release bundle (.psfw, applied with
+its checks, self-test and confirm), onto the boards on every port at once (native protocol). One
+report: a row per board (port, board, serial, old and new version, result, code, seconds) as a
+table, --json, and with --report a CSV file. A failing board never stops the others; the exit
+code is that of the first board that did not succeed (0 when all did).
 
 --protocol stm32-rom and uds take their own options (see their usage below).`;
 
@@ -156,7 +168,66 @@ function describeOutcome(r: FlashReport): string {
   }
 }
 
+function rowExit(r: LineRow): number {
+  if (r.result === 'ok') return EXIT.OK;
+  if (r.result === 'refused') return EXIT.REFUSED;
+  if (r.result === 'reverted') return EXIT.VERIFY_FAILED;
+  return EXIT_BY_ERROR[r.code as ErrorCode] ?? EXIT.FAILURE;
+}
+
+async function runLine(argv: string[], ctx: CliContext): Promise<number> {
+  const { values, positionals } = parseCommandArgs(
+    argv,
+    {
+      ports: { type: 'string' },
+      confirm: { type: 'boolean' },
+      trust: { type: 'string', multiple: true },
+      baud: { type: 'string' },
+      report: { type: 'string' },
+      concurrency: { type: 'string' },
+    },
+    true,
+  );
+  if (positionals.length !== 1) throw new PackscopeError('USAGE', 'flash --ports needs exactly one IMAGE or BUNDLE file');
+  const ports = (values.ports ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+  if (ports.length === 0) throw new PackscopeError('USAGE', '--ports takes a comma-separated list of ports');
+  if (new Set(ports).size !== ports.length) throw new PackscopeError('USAGE', '--ports lists a port twice');
+  const file = readInputFile(positionals[0]!, 'image or bundle');
+  const trust = loadTrustedKeys((values.trust as string[] | undefined) ?? []);
+  const baudRate = values.baud !== undefined ? numberOption(values.baud, 'baud', 115200, 300, 12_000_000) : undefined;
+  const concurrency = numberOption(values.concurrency, 'concurrency', ports.length, 1, 256);
+  const json = !!values.json;
+  const { flashLine, lineReportCsv } = await import('../../flasher/production.js');
+  const rows = await flashLine({
+    ports,
+    file,
+    confirm: !!values.confirm,
+    trust,
+    concurrency,
+    ...(baudRate ? { baudRate } : {}),
+    signal: ctx.signal,
+    log: (port, line) => ctx.err(json ? JSON.stringify({ port, log: line }) : `${port}: ${line}`),
+    onRow: (r) => ctx.err(json ? JSON.stringify({ port: r.port, result: r.result }) : `${r.port}: ${r.result}${r.code ? ` (${r.code})` : ''}`),
+  });
+  if (values.report) writeFileAtomic(values.report, lineReportCsv(rows));
+  const okCount = rows.filter((r) => r.result === 'ok').length;
+  if (json) ctx.out(JSON.stringify({ boards: rows.length, ok: okCount, rows, ...(values.report ? { report: values.report } : {}) }));
+  else {
+    ctx.out(`${okCount} of ${rows.length} board(s) done`);
+    for (const r of rows)
+      ctx.out(
+        `  ${r.port.padEnd(16)} ${(r.serial ?? '?').padEnd(14)} ${(r.oldVersion ?? '?').padEnd(10)} → ${(r.newVersion ?? '?').padEnd(10)} ${r.result}${r.code ? ` (${r.code})` : ''}  ${r.seconds.toFixed(1)} s  ${r.result === 'ok' ? '' : r.message}`,
+      );
+    if (values.report) ctx.out(`report: ${values.report}`);
+  }
+  return rows.map(rowExit).find((c) => c !== EXIT.OK) ?? EXIT.OK;
+}
+
 export async function runFlash(argv: string[], ctx: CliContext): Promise<number> {
+  if (argv.some((a) => a === '--ports' || a.startsWith('--ports='))) return runLine(argv, ctx);
   const { job, file, json, ifGeneric } = parseFlashCommand(argv);
   const log = (line: string) => ctx.err(json ? JSON.stringify({ log: line }) : line);
   let generic: UdsGenericFlashJob | null = job.protocol === 'uds-generic' ? job : null;

@@ -1,5 +1,7 @@
 import { PackscopeError } from '../../../../shared/errors.js';
 import { ALARM_FLAGS, STATUS_FLAGS, flagNames, type TelemetryFrame } from '../../../../shared/types/domain.js';
+import { frameToJson } from '../telemetry-json.js';
+import { runBusMonitor, runListen } from '../bus-monitor.js';
 import type { CommandModule } from '../context.js';
 import { numberOption, parseCommandArgs } from '../context.js';
 import { DEVICE_OPTIONS, DEVICE_USAGE, openDeviceSession } from '../device-options.js';
@@ -7,26 +9,7 @@ import { EXIT } from '../exit-codes.js';
 import { startRecording } from '../../recorder/index.js';
 import { packageVersion } from '../../util/package-root.js';
 
-const r3 = (v: number) => Math.round(v * 1000) / 1000;
-
-export function frameToJson(f: TelemetryFrame) {
-  return {
-    t: f.t,
-    time: new Date(f.t).toISOString(),
-    packVoltage: r3(f.packVoltage),
-    current: r3(f.current),
-    soc: Math.round(f.soc * 100) / 100,
-    ...(f.soh !== undefined ? { soh: Math.round(f.soh * 100) / 100 } : {}),
-    cellVoltages: f.cellVoltages.map(r3),
-    temperatures: f.temperatures.map((t) => Math.round(t * 10) / 10),
-    status: f.status,
-    statusFlags: flagNames(STATUS_FLAGS, f.status),
-    alarms: f.alarms,
-    alarmFlags: flagNames(ALARM_FLAGS, f.alarms),
-    ...(f.deviceFlags?.length ? { deviceFlags: f.deviceFlags } : {}),
-    ...(f.extremes ? { extremes: f.extremes } : {}),
-  };
-}
+export { frameToJson };
 
 function humanLine(f: TelemetryFrame): string {
   const cells = f.cellVoltages;
@@ -53,6 +36,8 @@ function humanLine(f: TelemetryFrame): string {
 export default {
   summary: 'Live telemetry (one line per frame; --json gives JSON lines)',
   usage: `Usage: packscope monitor --port PATH [--rate HZ] [--duration S] [--protocol P] [--record FILE.pslog] [--json]
+       packscope monitor --port PATH --protocol daly|pylontech-rs485 --address LIST [...]
+       packscope monitor --port PATH --protocol P --listen [...]
 
 ${DEVICE_USAGE}
   --rate HZ           frames per second to ask for (default 2, up to 100)
@@ -64,9 +49,26 @@ ${DEVICE_USAGE}
                       cellVoltages V, temperatures °C, status/alarms as bits and names), then a
                       final {"summary": ...} line with frame count and link error counters
 
+Several packs on one bus:
+  --address LIST      packs to poll in turn, e.g. 0-3, 2,3,4 or all (Daly board numbers,
+                      Pylontech module addresses): one line per pack, then the round's totals
+                      (bus voltage, summed current and power, capacity-weighted SOC, spreads);
+                      --record FILE.pslog writes FILE-pack<N>.pslog per pack
+  --listen            listen-only: another master (an inverter) polls the bus; its requests and
+                      the packs' answers are decoded and nothing is sent (pylontech-rs485, daly,
+                      jbd; for CAN see 'packscope can monitor --listen-only')
+
 Exit codes: 0 when stopped by --duration or Ctrl-C, 4 when the device disconnects.`,
   async run(argv, ctx) {
-    const { values } = parseCommandArgs(argv, { ...DEVICE_OPTIONS, rate: { type: 'string' }, duration: { type: 'string' }, record: { type: 'string' } });
+    const { values } = parseCommandArgs(argv, {
+      ...DEVICE_OPTIONS,
+      rate: { type: 'string' },
+      duration: { type: 'string' },
+      record: { type: 'string' },
+      listen: { type: 'boolean' },
+    });
+    if (values.listen) return runListen(values, ctx);
+    if (values.address !== undefined && /[,-]|^all$/.test(values.address)) return runBusMonitor(values, ctx);
     const rate = numberOption(values.rate, 'rate', 2, 0.01, 100);
     const duration = values.duration === undefined ? null : numberOption(values.duration, 'duration', 0, 0.1, 7 * 24 * 3600);
     const json = Boolean(values.json);

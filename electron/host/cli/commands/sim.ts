@@ -43,6 +43,9 @@ Runs until SIGINT/SIGTERM.
   --packs N             packs on the bus, answering at their own addresses (daly: board numbers
                         0..N-1; pylontech-rs485: module addresses 2..N+1, default 3 modules)
   --pack-soc LIST       start SOC of each pack, percent, comma-separated (e.g. 40,60)
+  --inverter MS         with --personality pylontech-rs485: a simulated inverter polls every
+                        module every MS ms; its requests and the answers both reach the line
+                        (for 'monitor --listen')
   --unpaced             no line pacing (benchmarks)`,
   async run(argv, ctx) {
     const { values } = parseCommandArgs(argv, {
@@ -61,6 +64,7 @@ Runs until SIGINT/SIGTERM.
       can: { type: 'string' },
       packs: { type: 'string' },
       'pack-soc': { type: 'string' },
+      inverter: { type: 'string' },
       unpaced: { type: 'boolean' },
     });
     const packSoc =
@@ -88,6 +92,7 @@ Runs until SIGINT/SIGTERM.
       unpaced: Boolean(values.unpaced),
       ...(values.packs !== undefined ? { packs: numberOption(values.packs, 'packs', 1, 1, 16) } : {}),
       ...(packSoc ? { packSoc } : {}),
+      ...(values.inverter !== undefined ? { inverterPollMs: numberOption(values.inverter, 'inverter', 1000, 50, 600_000) } : {}),
       ...(values.can !== undefined ? { can: parseCanSimSpec(values.can) } : {}),
     });
     ctx.out(`pty ${sim.path}`);

@@ -1,0 +1,93 @@
+import { BundleRefusal, checkBundle, checkBundleForBoard, openBundle } from '../../../shared/bundle/bundle.js';
+import type { Res } from '../../../shared/api/contract.js';
+import { PackscopeError } from '../../../shared/errors.js';
+import type { TransferProgress } from '../../../shared/types/domain.js';
+import { applyBundleToSession, boardFacts, installationTrust } from '../bundle/session-apply.js';
+import { ReleaseHistory } from '../bundle/trust.js';
+import { readInputFile } from '../flasher/files.js';
+import { targetForSession } from '../flasher/native-backend.js';
+import type { DeviceSession } from './device.js';
+
+/**
+ * The Update screen's host half: reads a release bundle and says what it would change on the
+ * connected board and whether it may (trust, board, hardware revision, sequence), then applies it
+ * with the same service as `packscope bundle apply`. Trust and release history are the
+ * installation's (config directory), as on the command line.
+ */
+export class UpdateJobs {
+  constructor(
+    private device: DeviceSession,
+    private configDir?: string,
+  ) {}
+
+  private read(path: string) {
+    const bytes = readInputFile(path, 'bundle');
+    try {
+      return { bytes, bundle: openBundle(bytes) };
+    } catch (e) {
+      if (e instanceof BundleRefusal) throw new PackscopeError('DECODE', `${path}: ${e.message.replace(/^bundle refused: /, '')}`);
+      throw e;
+    }
+  }
+
+  async inspect(path: string): Promise<Res<'update.inspect'>> {
+    const { bundle } = this.read(path);
+    const session = this.device.require();
+    const m = bundle.metadata;
+    let refusal: { reason: string; message: string } | null = null;
+    try {
+      checkBundle(bundle, installationTrust({ ...(this.configDir ? { configDir: this.configDir } : {}) }), new Date());
+      const board = boardFacts(session);
+      checkBundleForBoard(bundle, board, new ReleaseHistory(this.configDir).seen(board.serial));
+    } catch (e) {
+      if (!(e instanceof BundleRefusal)) throw e;
+      refusal = { reason: e.reason, message: e.message };
+    }
+    let running: string | null = null;
+    if (session.native) running = (await targetForSession(session).status()).runningVersion;
+    return {
+      path,
+      sequence: m.sequence,
+      vendorId: m.vendorId,
+      created: m.created,
+      expires: m.expires,
+      notes: m.notes,
+      boards: m.boards,
+      preconditions: m.preconditions,
+      components: m.components.map((c) => ({
+        name: c.name,
+        target: c.target.kind,
+        format: c.format,
+        version: c.version,
+        securityCounter: c.securityCounter,
+        size: c.size,
+        from: c.target.kind === 'mcuboot' ? running : null,
+      })),
+      releaseKeyId: bundle.releaseKeyId,
+      refusal,
+    };
+  }
+
+  async apply(path: string, signal: AbortSignal, progress: (p: TransferProgress) => void): Promise<Res<'update.apply'>> {
+    const { bundle } = this.read(path);
+    const session = this.device.require();
+    const r = await applyBundleToSession(session, {
+      bundle,
+      ...(this.configDir ? { configDir: this.configDir } : {}),
+      signal,
+      onStep: (step) => progress({ done: 0, total: 0, rate: 0, etaSeconds: null, phase: step }),
+      onProgress: (p) => progress({ ...p, phase: 'install' }),
+    });
+    // The board restarted into new firmware: read its identity again (every window hears of it).
+    await this.device.identity().catch(() => undefined);
+    return {
+      outcome: r.outcome,
+      sequence: r.sequence,
+      components: r.components,
+      preconditions: r.preconditions,
+      selfTest: r.selfTest,
+      runningVersion: r.runningVersion,
+      seconds: r.seconds,
+    };
+  }
+}
