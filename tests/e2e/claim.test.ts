@@ -196,7 +196,11 @@ describe('Claim with a ticket from the supplier', () => {
       await page.getByTestId('claim-pull-again').click();
       await page.getByTestId('ticket-chosen').getByText(`${claimId}.psticket`).waitFor();
       await page.getByTestId('pull').click();
-      await page.getByTestId('pull-ticket').waitFor({ timeout: 180_000 });
+      // The earlier download's result stays on screen until this one ends: wait for this one's.
+      await page
+        .getByTestId('pull-ticket')
+        .filter({ hasText: `Sealed for claim ${claimId}` })
+        .waitFor({ timeout: 180_000 });
       expect(await page.getByTestId('pull-ticket').textContent()).toContain(`Sealed for claim ${claimId} (ticket file for pack ${serial}).`);
       await shotBothThemes(page, 'logs-ticket-file', () => chartDrawn(page, '[data-testid=log-view]'));
       await page.getByTestId('use-for-claim').click();

@@ -1,11 +1,16 @@
 /**
- * Settings back ends of the commodity BMS protocols (JBD, Daly, JK), chosen by the session's
- * driver. Null when the protocol carries no settings PackScope knows.
+ * Settings back ends of the commodity BMS protocols, chosen by the session's driver: JBD's EEPROM
+ * registers through factory mode. Null when the protocol carries no settings PackScope writes.
  */
+import type { JbdFrame } from '../../../shared/bms/jbd.js';
+import { PolledDriver } from '../drivers/bms-polling.js';
 import type { Session } from '../session.js';
 import type { SettingsAccess } from './access.js';
+import { JbdSettingsAccess } from './jbd-access.js';
 
 export function commoditySettingsAccess(session: Session): SettingsAccess | null {
-  void session;
+  const d = session.driver;
+  if (session.protocol === 'jbd' && d instanceof PolledDriver && session.info)
+    return new JbdSettingsAccess((d as PolledDriver<JbdFrame>).channel, session.info);
   return null;
 }

@@ -16,6 +16,7 @@ import {
 import type { SimBoard } from '../board.js';
 import type { PackState } from '../pack/types.js';
 import type { Personality } from '../personality.js';
+import { JbdEeprom } from './jbd-eeprom.js';
 import { bmsPersonality, hasAlarm, hasStatus, JBD_LINE, versionByte, type BmsPersonalityOptions } from './common.js';
 
 /** Status byte a JBD board answers with when it refuses a register (reads outside factory mode, writes). */
@@ -56,12 +57,18 @@ export function jbdBasicInfoFrom(board: SimBoard, s: PackState): JbdBasicInfo {
 }
 
 export function createJbdPersonality(board: SimBoard, options: BmsPersonalityOptions = {}): Personality {
+  const eeprom = new JbdEeprom(board);
   return bmsPersonality('jbd', JBD_LINE, { clock: () => board.clock.now(), ...options }, createJbdExtractor(), (link, frame) => {
     let req;
     try {
       req = jbdFrameAsRequest(frame);
     } catch {
       return; // another board's response on a shared bus: not for us
+    }
+    const answer = eeprom.handle(req.kind, req.register, req.data);
+    if (answer) {
+      link.send(encodeJbdResponse({ register: req.register, ...answer }));
+      return;
     }
     if (req.kind !== 'read' || frame.b1 !== JBD_READ) {
       link.send(encodeJbdResponse({ register: req.register, status: JBD_STATUS_REFUSED, data: new Uint8Array(0) }));

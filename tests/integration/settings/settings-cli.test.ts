@@ -27,9 +27,14 @@ interface Case {
   id: string;
   value: number;
   outside: number;
+  /** A value inside the catalogue's range that the board's own limits refuse, and the value it keeps. */
+  boardRefuses?: { id: string; value: number; stored: number };
 }
 
-const CASES: Case[] = [{ personality: 'native', id: 'discharge_oc_protect', value: 250, outside: 5000 }];
+const CASES: Case[] = [
+  { personality: 'native', id: 'discharge_oc_protect', value: 250, outside: 5000 },
+  { personality: 'jbd', id: 'cell_ov_protect', value: 3.7, outside: 5, boardRefuses: { id: 'charge_ot_protect', value: 90, stored: 55 } },
+];
 
 describe.each(CASES)('settings over a pty: $personality', (c) => {
   let sim: SimProcess;
@@ -69,6 +74,15 @@ describe.each(CASES)('settings over a pty: $personality', (c) => {
     expect(second.digest).toBe(first.digest);
     expect(second.values).toEqual(first.values);
     expect(second.board).toEqual(first.board);
+  });
+
+  it.runIf(c.boardRefuses)('reports the board’s own refusal with the value it keeps', async () => {
+    const r = c.boardRefuses!;
+    const set = await cli(['settings', 'set', ...port(), `${r.id}=${r.value}`, '--json']);
+    expect(set.code, set.stderr).toBe(7);
+    expect(JSON.parse(set.stdout).outcomes).toEqual([expect.objectContaining({ id: r.id, result: 'refused', stored: r.stored })]);
+    const text = await cli(['settings', 'set', ...port(), `${r.id}=${r.value}`]);
+    expect(text.stdout).toMatch(new RegExp(`${r.id}: the board refused.*; the board holds ${r.stored}`));
   });
 
   it('refuses a value outside its range before sending anything', async () => {

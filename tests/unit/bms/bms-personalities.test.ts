@@ -49,7 +49,7 @@ describe('JBD personality', () => {
     link.feed(jbd.encodeJbdRead(3));
     link.feed(jbd.encodeJbdRead(4));
     link.feed(jbd.encodeJbdRead(5));
-    link.feed(jbd.encodeJbdRead(0xaa));
+    link.feed(jbd.encodeJbdRead(0xa9));
     link.feed(jbd.encodeJbdRequest({ kind: 'write', register: 0xe1, data: Uint8Array.of(0, 1) }));
     const [basic, cells, hw, aa, write] = link.sent.map((b) => jbd.decodeJbdResponse(b));
     const s = board.pack.state();
