@@ -24,7 +24,11 @@ import { deadline } from '../util/deadline.js';
 export interface UdsClientOptions {
   txId?: number;
   rxId?: number;
-  /** Client-side P2 (ms): wait for the first answer. Generous, since the adapter queues frames. */
+  /**
+   * Client-side P2 (ms): wait for the first answer (default 2500). Generous: the adapter queues
+   * frames, a USB serial link and a busy host delay them further, and a generous P2 only makes a
+   * dead ECU take longer to report.
+   */
   p2Ms?: number;
   /** Wait after a response-pending answer (ms). */
   p2StarMs?: number;
@@ -50,7 +54,7 @@ export class UdsClient {
   ) {
     this.txId = o.txId ?? 0x7e0;
     this.rxId = o.rxId ?? 0x7e8;
-    this.p2Ms = o.p2Ms ?? 1000;
+    this.p2Ms = o.p2Ms ?? 2500;
     this.p2StarMs = o.p2StarMs ?? 5500;
     this.iso = new IsoTpEndpoint((data) => channel.send(dataFrame(this.txId, data, this.txId > 0x7ff)), realClock, { padding: 0xcc, ...o.isotp });
     this.unsubs.push(
