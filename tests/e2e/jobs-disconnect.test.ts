@@ -131,9 +131,44 @@ describe('a board that goes away during a job', () => {
     expect(await page.getByTestId('connected-firmware').textContent()).toMatch(/^1\.6\.0/);
     const after = await bridgeCall(app.served, 'device.status', {});
     expect(after.device.firmwareVersion).toMatch(/^1\.6\.0/);
+    // Keeping the trial firmware says what happened.
+    await page.getByTestId('nav-firmware').click();
+    await page.getByRole('button', { name: /^Confirm 1\.6\.0/ }).click();
+    await page.getByTestId('fw-act-result').waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId('fw-act-result').textContent()).toMatch(/^1\.6\.0(\+0)? is confirmed: the board keeps it from now on\.$/);
     expect(problems.filter((p) => !p.includes('favicon'))).toEqual([]);
     await page.context().close();
   }, 600_000);
+
+  it('a board that stops answering: the sidebar and the screens say so, and it recovers when the board answers again', async () => {
+    const stateDir = mkdtempSync(path.join(os.tmpdir(), 'ps-e2e-silent-'));
+    const sim = await startBoard(stateDir);
+    const { page } = await newPage(app.browser);
+    await page.goto(app.served.url);
+    await connect(page, sim.path);
+    await page.getByRole('button', { name: 'Show live data' }).click();
+    await page.waitForFunction(() => !document.querySelector('[data-testid=tile-voltage] .tile-value')?.textContent?.startsWith('—'), null, {
+      timeout: 60_000,
+    });
+    // The board freezes (powered down behind a USB adapter that stays plugged in).
+    process.kill(sim.pid, 'SIGSTOP');
+    try {
+      await page.waitForFunction(() => document.querySelector('[data-testid=link-status]')?.getAttribute('data-state') === 'stale', null, { timeout: 60_000 });
+      expect(await page.getByTestId('link-status').textContent()).toContain('not answering');
+      await page.getByTestId('nav-logs').click();
+      expect(await page.getByTestId('pull').isDisabled()).toBe(true);
+    } finally {
+      process.kill(sim.pid, 'SIGCONT');
+    }
+    await page.getByTestId('nav-live').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=link-status]')?.getAttribute('data-state') === 'connected', null, {
+      timeout: 60_000,
+    });
+    expect(await page.getByTestId('pull').count()).toBe(0);
+    await page.getByTestId('nav-logs').click();
+    expect(await page.getByTestId('pull').isDisabled()).toBe(false);
+    await page.context().close();
+  }, 300_000);
 
   it('download: cut by the board going away, listed with Resume, resumed from the app after reconnecting', async () => {
     const stateDir = mkdtempSync(path.join(os.tmpdir(), 'ps-e2e-pullkill-'));
