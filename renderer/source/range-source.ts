@@ -35,6 +35,8 @@ export class PslogSource implements Source {
   private tiles = new Map<string, Tile>();
   private lastDrawn = new Map<string, Decimated>();
   private flushQueued = false;
+  /** Blocks for the next zoom step are asked for once the first view is there. */
+  private ahead = false;
   /** Requests answered and their total host round trip (for the benchmark and diagnostics). */
   stats = { requests: 0, ms: 0 };
   /** The last error of a read (shown by the chart). */
@@ -56,6 +58,7 @@ export class PslogSource implements Source {
       for (const c of first.slice(1)) s.series(c, r.span[0], r.span[1] + 1, buckets);
       await s.settled();
     }
+    s.ahead = true;
     return s;
   }
 
@@ -108,12 +111,35 @@ export class PslogSource implements Source {
       const before = this.lastDrawn.get(channel);
       return before ? { ...before, stale: true } : { ...EMPTY, stale: true };
     }
+    if (this.ahead) this.prefetch(channel, w, t0, t1);
     const gaps = tiles.flatMap((r) => r.gaps).sort((a, b) => a[0] - b[0]);
     const out = new PointList(gaps.filter((g, i) => i === 0 || g[0] !== gaps[i - 1]![0]));
     for (const r of tiles) pushPoints(r, channel, out);
     const d = out.done(tiles.every((r) => r.mode === 'raw'));
     this.lastDrawn.set(channel, d);
     return d;
+  }
+
+  /**
+   * Asks ahead for the blocks a zoom-in step will need: half the width over the view (any zoom
+   * in around a point inside it), so a step is usually drawn from blocks already here. Zooming
+   * out finds the coarser blocks it passed on the way in.
+   */
+  private prefetch(channel: string, w: number, t0: number, t1: number): void {
+    const want = (width: number, a: number, b: number) => {
+      if (width < 1) return;
+      const span = width * TILE_BUCKETS;
+      for (let k = Math.floor(a / span); k <= Math.floor((b - 1e-9) / span); k++) {
+        const key = `${width}:${k}`;
+        let tile = this.tiles.get(key);
+        if (!tile) this.tiles.set(key, (tile = { reply: null, waiting: new Set(), inFlight: false, failed: false }));
+        if (!tile.failed && !(tile.reply && channel in tile.reply.channels)) tile.waiting.add(channel);
+      }
+    };
+    // Nothing finer than the records themselves: deep in, the blocks hold raw records already.
+    const raw = [...this.tiles.values()].some((t) => t.reply?.mode === 'raw' && t.reply.t0 <= t0 && t.reply.t1 >= t1);
+    if (!raw) want(w / 2, t0, t1);
+    this.scheduleFetch();
   }
 
   private scheduleFetch(): void {

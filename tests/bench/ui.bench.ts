@@ -13,7 +13,7 @@
  * Debian packages for the comparison: python3-pandas, python3-matplotlib.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { build } from 'vite';
@@ -177,7 +177,9 @@ try {
       'print(f"{i - t} {r - i} {p - r} {len(df)}")',
     ].join('\n');
     const p0 = performance.now();
-    const py = spawnSync('python3', ['-c', script, csv, png], { encoding: 'utf8' });
+    // Debian's own interpreter, where python3-pandas and python3-matplotlib install to.
+    const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+    const py = spawnSync(python, ['-c', script, csv, png], { encoding: 'utf8' });
     const pandasS = (performance.now() - p0) / 1000;
     if (py.status !== 0) throw new Error(`pandas/matplotlib failed (apt-get install python3-pandas python3-matplotlib): ${py.stderr}`);
     const [importS, readS, plotS, rows] = py.stdout.trim().split(' ').map(Number) as [number, number, number, number];
