@@ -84,7 +84,7 @@ describe('simulated board', () => {
     const mem = new Uint8Array(1000).map((_, i) => i & 0xff);
     board.native.registerRegion({ id: 0x30, name: 'test', size: () => mem.length, read: (o, n) => mem.slice(o, o + n) });
     const list = REGION_LIST.decode((await call(board, CMD.REGION_LIST)).payload).regions;
-    expect(list.map((r) => r.name)).toEqual(['scratch', 'test']);
+    expect(list.map((r) => r.name).sort()).toEqual(['scratch', 'settings-evidence', 'test']);
     const h = REGION_HASH.decode((await call(board, CMD.REGION_HASH, REGION_RANGE.encode({ region: 0x30, offset: 10, length: 500 }))).payload);
     expect(h.sha256).toEqual(sha256(mem.slice(10, 510)));
     const oob = await call(board, CMD.REGION_HASH, REGION_RANGE.encode({ region: 0x30, offset: 900, length: 500 }));
