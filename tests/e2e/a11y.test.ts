@@ -11,13 +11,17 @@ import { connectTo, newPage, serveAndLaunch } from './harness.js';
  */
 const app = serveAndLaunch();
 
-const SCREENS = ['connect', 'live', 'logs', 'firmware', 'selfcheck', 'claim', 'verify', 'desk'] as const;
+const SCREENS = ['connect', 'live', 'logs', 'health', 'firmware', 'update', 'selfcheck', 'claim', 'verify', 'desk'] as const;
 
 const AUDIT = `(() => {
   const sel = 'button, a[href], input, select, textarea, [tabindex]:not([tabindex="-1"])';
+  // checkVisibility also sees what a closed <details> hides (Chromium renders its content with
+  // content-visibility: hidden, which leaves boxes measurable but out of the tab order).
   const visible = (el) => {
     const r = el.getBoundingClientRect();
     const s = getComputedStyle(el);
+    if (el.checkVisibility && !el.checkVisibility({ visibilityProperty: true })) return false;
+    if (el.closest('details:not([open])') && !el.closest('summary')) return false;
     return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && s.display !== 'none';
   };
   const accessibleName = (el) => {
