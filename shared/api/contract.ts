@@ -6,6 +6,7 @@ import { EvaluationSchema, VerdictSchema } from '../warranty/evaluation.js';
 import { LogHealthSchema } from '../health/report.js';
 import { MAX_PHOTOS, PHOTO_KINDS } from '../evidence/photos.js';
 import { deskMethods } from './desk-contract.js';
+import { settingsMethods } from './settings-contract.js';
 import { eventsReply, eventsRequest, seriesReply, seriesRequest } from './series-schemas.js';
 import {
   claimDraft,
@@ -818,6 +819,8 @@ export const contract = {
     'log.partials': method(empty, z.array(partialPull), 'Black-box downloads in the data folder that were cut short and can be resumed.'),
     // The claims desk (shared/api/desk-contract.ts).
     ...deskMethods(recordedSeries),
+    // BMS settings (shared/api/settings-contract.ts).
+    ...settingsMethods,
   },
   events: {
     telemetry: telemetryFrame,
