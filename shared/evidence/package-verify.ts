@@ -14,6 +14,7 @@
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { DecodeError, isPackscopeError } from '../errors.js';
+import type { LogRecord } from '../types/domain.js';
 import { bytesEqual, toHex, utf8Decode, utf8Encode } from '../util/bytes.js';
 import { canonicalJson } from '../codec/canonical-json.js';
 import { type Claim, validateClaim } from '../warranty/claim.js';
@@ -112,6 +113,8 @@ export interface VerifyOptions {
   hash?: HashFactory;
   /** CRC-32 of every inflated byte (hosts pass zlib's). */
   crc32?: Crc32;
+  /** Sees every record of the fresh decode once, in order (a screen's chart is built on the way). */
+  onRecords?: (records: readonly LogRecord[]) => void;
   /** Compares two byte runs of equal length: the CSVs against their fresh rendering (hosts pass memcmp). */
   bytesEqual?: (a: Uint8Array, b: Uint8Array) => boolean;
 }
@@ -301,6 +304,7 @@ export async function verifyPackageSource(src: ByteSource, opts: VerifyOptions):
       schema: (cells, labels) => fold?.header(cells, labels),
       records: (rs, seg) => {
         fold?.records(rs, seg);
+        opts.onRecords?.(rs);
         if (customerEv) for (const r of rs) customerEv.push(r);
         if (decidingEv && decidingEv !== customerEv) for (const r of rs) decidingEv.push(r);
       },

@@ -225,7 +225,7 @@ function timed(cmd: string, args: string[], env: Record<string, string> = {}): T
         rate: `${(r.pkgBytes / r.verify.sec / 1e6).toFixed(1)} MB/s of package`,
         ratio:
           `${(r.sums / r.verify.sec).toFixed(3)} of sha256sum's throughput (${r.sums.toFixed(2)} s); ` +
-          `${(r.floor / r.verify.sec).toFixed(2)} of unzip -p | sha256sum's (${r.floor.toFixed(2)} s over ${(r.contentBytes / 1e6).toFixed(0)} MB of files); ` +
+          `${(r.floor / r.verify.sec).toFixed(2)} of unzip -p \\| sha256sum's (${r.floor.toFixed(2)} s over ${(r.contentBytes / 1e6).toFixed(0)} MB of files); ` +
           `peak RSS ${r.verify.rssMiB.toFixed(0)} MiB${vv}`,
         note: r.verify.out.split('\n')[0]!.slice(0, 60),
       });
