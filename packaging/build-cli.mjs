@@ -4,11 +4,13 @@
 // finds its package.json and dist/renderer by walking up from the running file, and the simulator's
 // pty relay is inline Python, so nothing else has to sit beside the bundle.
 //
-// dist/cli/inputs.json records the size and modification time of every source file that went into
-// the bundle, as they were before esbuild read them. bin/packscope.mjs runs the bundle only while
-// all of them are still the same (bin/cli-bundle.mjs); an edited source makes it run the sources.
+// dist/cli/inputs.json records the size, modification time and SHA-256 of every source file that
+// went into the bundle, as they were before esbuild read them, and an id of this build.
+// bin/packscope.mjs runs the bundle only while all of them still hold those bytes
+// (bin/cli-bundle.mjs); an edited source makes it run the sources.
 import { build } from 'esbuild';
-import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -28,7 +30,13 @@ function* sources(dir) {
 
 // Taken before the build: a file edited while esbuild runs no longer matches, so the bundle is not trusted.
 const before = new Map();
-for (const top of ['electron', 'firmware', 'shared']) for (const file of sources(top)) before.set(file, statSync(path.join(root, file)));
+for (const top of ['electron', 'firmware', 'shared']) {
+  for (const file of sources(top)) {
+    const full = path.join(root, file);
+    const st = statSync(full);
+    before.set(file, [st.size, st.mtimeMs, createHash('sha256').update(readFileSync(full)).digest('hex')]);
+  }
+}
 
 rmSync(outdir, { recursive: true, force: true });
 const result = await build({
@@ -57,10 +65,10 @@ const result = await build({
 const inputs = {};
 for (const file of Object.keys(result.metafile.inputs)) {
   if (file === 'packscope-cli-entry.ts') continue;
-  const st = before.get(file);
-  if (!st) throw new Error(`build-cli: ${file} went into the bundle but is not among the sources listed before the build`);
-  inputs[file] = [st.size, st.mtimeMs];
+  const recorded = before.get(file);
+  if (!recorded) throw new Error(`build-cli: ${file} went into the bundle but is not among the sources listed before the build`);
+  inputs[file] = recorded;
 }
 // Written last: an interrupted build leaves no manifest, and so no bundle that bin/packscope.mjs would run.
-writeFileSync(path.join(outdir, 'inputs.json'), JSON.stringify({ entry, inputs }, null, 1) + '\n');
+writeFileSync(path.join(outdir, 'inputs.json'), JSON.stringify({ entry, build: randomBytes(8).toString('hex'), inputs }) + '\n');
 console.log(`cli: dist/cli/${entry} (${Object.keys(inputs).length} source files)`);

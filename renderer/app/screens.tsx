@@ -9,6 +9,7 @@ import { ClaimScreen } from '../claim/ClaimScreen.js';
 import { DeskScreen } from '../desk/DeskScreen.js';
 import { HealthScreen } from '../health/HealthScreen.js';
 import { UpdateScreen } from '../update/UpdateScreen.js';
+import { SettingsScreen } from '../settings/SettingsScreen.js';
 import type { Screen } from './state.js';
 
 /** Navigation order, titles and screens. */
@@ -17,6 +18,7 @@ export const SCREENS: Record<Screen, { title: string; component: ComponentType }
   live: { title: 'Live', component: LiveScreen },
   logs: { title: 'Logs', component: LogsScreen },
   health: { title: 'Health', component: HealthScreen },
+  settings: { title: 'Settings', component: SettingsScreen },
   firmware: { title: 'Firmware', component: FirmwareScreen },
   update: { title: 'Update', component: UpdateScreen },
   selfcheck: { title: 'Self-check', component: SelfCheckScreen },

@@ -6,6 +6,7 @@ import { EvaluationSchema, VerdictSchema } from '../warranty/evaluation.js';
 import { LogHealthSchema } from '../health/report.js';
 import { MAX_PHOTOS, PHOTO_KINDS } from '../evidence/photos.js';
 import { deskMethods } from './desk-contract.js';
+import { settingsMethods } from './settings-contract.js';
 import { eventsReply, eventsRequest, seriesReply, seriesRequest } from './series-schemas.js';
 import {
   claimDraft,
@@ -217,6 +218,8 @@ export const romFlashResult = z.object({
   erased: z.array(z.object({ index: z.number(), address: z.number(), size: z.number() })),
   collateralErasedBytes: z.number(),
   verified: z.boolean(),
+  /** How: the bootloader's CRC (Get Checksum), reading every byte back, or the CRC with a read-back of what it did not prove; null when not verified. */
+  verifiedBy: z.enum(['checksum', 'read-back', 'checksum+read-back']).nullable(),
   /** Where the application was started, or null: the board stays in its bootloader. */
   started: z.number().nullable(),
   retries: z.number(),
@@ -818,6 +821,8 @@ export const contract = {
     'log.partials': method(empty, z.array(partialPull), 'Black-box downloads in the data folder that were cut short and can be resumed.'),
     // The claims desk (shared/api/desk-contract.ts).
     ...deskMethods(recordedSeries),
+    // BMS settings (shared/api/settings-contract.ts).
+    ...settingsMethods,
   },
   events: {
     telemetry: telemetryFrame,

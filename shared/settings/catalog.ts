@@ -1,7 +1,7 @@
 /**
  * The BMS settings catalogue: every parameter PackScope can read or change on any board, in one
  * vocabulary (canonical units: V, A, °C, s, Ah, %), whichever protocol carries it. Each protocol
- * module (native.ts, jbd-registers.ts, jk-registers.ts, daly-settings.ts) maps these ids to its
+ * module (native.ts, jbd-registers.ts, jk-registers.ts) maps these ids to its
  * own registers and scales; the CLI, the app, backups, profiles and the warranty clause speak only
  * these ids. Ranges here are the physically meaningful envelope; a board may narrow them (the
  * native board says its own limits in PARAM_LIST, a JBD register is a u16 of fixed scale).
@@ -87,7 +87,7 @@ const S = (label: string, protocols: SettingsProtocol[], description: string): D
   unit: 's',
   type: 'integer',
   min: 0,
-  max: 255,
+  max: 3600,
   step: 1,
   protocols,
   protection: true,
@@ -133,6 +133,15 @@ const DEFS: Record<string, Def> = {
     0.001,
     ['jbd'],
     'Second, hardware-level cell under-voltage limit of the analog front end.',
+  ),
+  cell_delta_protect: V(
+    'Cell difference protection',
+    'cell-protection',
+    0,
+    1,
+    0.001,
+    ['jk'],
+    'Protection acts when the highest and lowest cell differ by more than this.',
   ),
   pack_ov_protect: V(
     'Pack over-voltage protection',
@@ -203,11 +212,11 @@ const DEFS: Record<string, Def> = {
     description: 'Switch that allows discharging (1) or holds the discharge MOSFET open (0).',
   },
   charge_ot_protect: C('Charge over-temperature protection', ALL_CELL, 'Charging stops above this cell temperature.'),
-  charge_ot_release: C('Charge over-temperature release', ['jbd', 'jk'], 'Charging resumes below this cell temperature.'),
+  charge_ot_release: C('Charge over-temperature release', ['jbd'], 'Charging resumes below this cell temperature.'),
   charge_ut_protect: C('Charge under-temperature protection', ALL_CELL, 'Charging stops below this cell temperature.'),
   charge_ut_release: C('Charge under-temperature release', ['jbd', 'jk'], 'Charging resumes above this cell temperature.'),
   discharge_ot_protect: C('Discharge over-temperature protection', ALL_CELL, 'Discharging stops above this cell temperature.'),
-  discharge_ot_release: C('Discharge over-temperature release', ['jbd', 'jk'], 'Discharging resumes below this cell temperature.'),
+  discharge_ot_release: C('Discharge over-temperature release', ['jbd'], 'Discharging resumes below this cell temperature.'),
   discharge_ut_protect: C('Discharge under-temperature protection', ['native', 'jbd', 'jk'], 'Discharging stops below this cell temperature.'),
   discharge_ut_release: C('Discharge under-temperature release', ['jbd', 'jk'], 'Discharging resumes above this cell temperature.'),
   charge_min_temperature: C(
@@ -215,6 +224,8 @@ const DEFS: Record<string, Def> = {
     ['native'],
     'The board raises its charge under-temperature alarm when charging below this temperature.',
   ),
+  mosfet_ot_protect: C('MOSFET over-temperature protection', ['jk'], 'Both MOSFETs open when the power stage is hotter than this.'),
+  mosfet_ot_release: C('MOSFET over-temperature release', ['jk'], 'The MOSFETs close again once the power stage has cooled below this.'),
   ntc_enable: {
     label: 'Temperature sensors enabled',
     group: 'temperature',
@@ -230,6 +241,18 @@ const DEFS: Record<string, Def> = {
   },
   balance_start: V('Balance start voltage', 'balancing', 2, 4.5, 0.001, ALL_CELL, 'Balancing runs only above this cell voltage.', false),
   balance_window: V('Balance window', 'balancing', 0.001, 1, 0.001, ALL_CELL, 'Balancing runs when the cell spread exceeds this.', false),
+  balance_enable: {
+    label: 'Balancer enabled',
+    group: 'balancing',
+    unit: '',
+    type: 'boolean',
+    min: 0,
+    max: 1,
+    step: 1,
+    protocols: ['jk'],
+    protection: false,
+    description: 'Switches the active balancer on (1) or off (0).',
+  },
   function_bits: {
     label: 'Function switches',
     group: 'balancing',

@@ -50,6 +50,7 @@ const ORDER: ReadonlyArray<readonly [string, string, string]> = [
   ['discharge_ut_protect', 'discharge_ut_release', 'the discharge under-temperature release must be above the protection'],
   ['charge_ut_protect', 'charge_ot_protect', 'the charge under-temperature protection must be below the over-temperature protection'],
   ['discharge_ut_protect', 'discharge_ot_protect', 'the discharge under-temperature protection must be below the over-temperature protection'],
+  ['mosfet_ot_release', 'mosfet_ot_protect', 'the MOSFET over-temperature release must be below the protection'],
 ];
 
 export function validateChanges(changes: Readonly<Record<string, number>>, ctx: ValidationContext): ValidationResult {

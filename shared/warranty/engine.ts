@@ -269,6 +269,26 @@ interface FadeWindows {
   lastSeg: number | null;
 }
 
+/** How a single-threshold run clause names what it measured: one row instead of a switch arm each. */
+const SIMPLE_MEASURES: Record<
+  | 'charge_below_temperature'
+  | 'temperature_above'
+  | 'cell_voltage_below'
+  | 'cell_voltage_above'
+  | 'cell_drift_at_rest'
+  | 'stored_below_soc'
+  | 'cell_resting_below',
+  { quantity: string; unit: string; digits: number; comparison: 'above' | 'below'; at: 'sensor' | 'cell' | null }
+> = {
+  charge_below_temperature: { quantity: 'temperature while charging', unit: '°C', digits: 2, comparison: 'below', at: 'sensor' },
+  temperature_above: { quantity: 'temperature', unit: '°C', digits: 2, comparison: 'above', at: 'sensor' },
+  cell_voltage_below: { quantity: 'cell voltage', unit: 'V', digits: 4, comparison: 'below', at: 'cell' },
+  cell_voltage_above: { quantity: 'cell voltage', unit: 'V', digits: 4, comparison: 'above', at: 'cell' },
+  cell_drift_at_rest: { quantity: 'cell deviation from the others at rest', unit: 'V', digits: 4, comparison: 'above', at: 'cell' },
+  stored_below_soc: { quantity: 'state of charge at rest', unit: '%', digits: 2, comparison: 'below', at: null },
+  cell_resting_below: { quantity: 'cell voltage at rest', unit: 'V', digits: 4, comparison: 'below', at: 'cell' },
+};
+
 export class Evaluator {
   readonly policy: WarrantyPolicy;
   readonly capacityAh: number | null;
@@ -1067,26 +1087,6 @@ export class Evaluator {
         threshold = { value: roundTo(def.thresholdC * cap!, 2), unit: 'A', comparison: 'above', cRate: def.thresholdC };
         break;
       }
-      case 'charge_below_temperature':
-        measured = { quantity: 'temperature while charging', value: roundTo(value, 2), unit: '°C', sensor: o.detail };
-        threshold = { value: def.thresholdCelsius, unit: '°C', comparison: 'below' };
-        break;
-      case 'temperature_above':
-        measured = { quantity: 'temperature', value: roundTo(value, 2), unit: '°C', sensor: o.detail };
-        threshold = { value: def.thresholdCelsius, unit: '°C', comparison: 'above' };
-        break;
-      case 'cell_voltage_below':
-        measured = { quantity: 'cell voltage', value: roundTo(value, 4), unit: 'V', cell: o.detail };
-        threshold = { value: def.thresholdV, unit: 'V', comparison: 'below' };
-        break;
-      case 'cell_voltage_above':
-        measured = { quantity: 'cell voltage', value: roundTo(value, 4), unit: 'V', cell: o.detail };
-        threshold = { value: def.thresholdV, unit: 'V', comparison: 'above' };
-        break;
-      case 'cell_drift_at_rest':
-        measured = { quantity: 'cell deviation from the others at rest', value: roundTo(value, 4), unit: 'V', cell: o.detail };
-        threshold = { value: def.thresholdV, unit: 'V', comparison: 'above' };
-        break;
       case 'bms_fault':
         measured = {
           quantity: 'hardware fault',
@@ -1097,14 +1097,19 @@ export class Evaluator {
         };
         threshold = { value: 0, unit: 'alarm bits', comparison: 'above' };
         break;
+      case 'charge_below_temperature':
+      case 'temperature_above':
+      case 'cell_voltage_below':
+      case 'cell_voltage_above':
+      case 'cell_drift_at_rest':
       case 'stored_below_soc':
-        measured = { quantity: 'state of charge at rest', value: roundTo(value, 2), unit: '%' };
-        threshold = { value: def.thresholdPercent, unit: '%', comparison: 'below' };
+      case 'cell_resting_below': {
+        const d = SIMPLE_MEASURES[def.kind];
+        measured = { quantity: d.quantity, value: roundTo(value, d.digits), unit: d.unit, ...(d.at ? { [d.at]: o.detail } : {}) };
+        const limit = 'thresholdCelsius' in def ? def.thresholdCelsius : 'thresholdV' in def ? def.thresholdV : def.thresholdPercent;
+        threshold = { value: limit, unit: d.unit, comparison: d.comparison };
         break;
-      case 'cell_resting_below':
-        measured = { quantity: 'cell voltage at rest', value: roundTo(value, 4), unit: 'V', cell: o.detail };
-        threshold = { value: def.thresholdV, unit: 'V', comparison: 'below' };
-        break;
+      }
       case 'capacity_fade':
       case 'capacity_below_guarantee':
       case 'throughput_above':

@@ -13,7 +13,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freshBundle } from '../../bin/cli-bundle.mjs';
-import { makeDeskInbox } from '../support/desk-packages.js';
+import { makeDeskInbox, verifyOneArgs } from '../support/desk-packages.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const env = (k: string, d: number) => (process.env[k] ? Number(process.env[k]) : d);
@@ -64,18 +64,7 @@ try {
   let oneS = 0;
   let mismatches = 0;
   for (const p of picks) {
-    const r = run([
-      'package',
-      'verify',
-      p.path,
-      '--root',
-      fx.roots[p.model === 'PS-LFP-12V' ? 1 : 0]!,
-      '--policy',
-      fx.policy,
-      '--ticket-key',
-      fx.ticketKeyPub,
-      '--json',
-    ]);
+    const r = run(verifyOneArgs(fx, p));
     oneS += r.sec;
     const v = JSON.parse(r.out) as { ok: boolean; verdict: string | null; line: string };
     const d = byFile.get(p.path)!;

@@ -11,7 +11,7 @@ import { connectTo, newPage, serveAndLaunch } from './harness.js';
  */
 const app = serveAndLaunch();
 
-const SCREENS = ['connect', 'live', 'logs', 'health', 'firmware', 'update', 'selfcheck', 'claim', 'verify', 'desk'] as const;
+const SCREENS = ['connect', 'live', 'logs', 'health', 'settings', 'firmware', 'update', 'selfcheck', 'claim', 'verify', 'desk'] as const;
 
 const AUDIT = `(() => {
   const sel = 'button, a[href], input, select, textarea, [tabindex]:not([tabindex="-1"])';
@@ -102,6 +102,8 @@ describe('keyboard and labels', () => {
       await page.keyboard.press('Enter');
       await page.locator(`[data-testid="nav-${s}"][aria-current="page"]`).waitFor();
       await page.waitForTimeout(400);
+      // The Settings screen's table comes from the board: audit it once it is there.
+      if (s === 'settings') await page.getByTestId('settings-group-cell-protection').waitFor({ timeout: 30_000 });
       const r = await audit(page, s);
       controls += r.audit.controls;
       unnamed.push(...r.audit.unnamed.map((h) => `${s}: ${h}`));

@@ -212,3 +212,8 @@ export async function makeDeskInbox(dir: string, o: InboxOptions): Promise<DeskF
   }
   return { dir, supplier, roots, policy, ticketKeyPub, signingKey, packages };
 }
+
+/** The `package verify` call a supplier makes for one package without the desk: the reference the desk is checked against. */
+export function verifyOneArgs(fx: DeskFixture, p: GeneratedPackage): string[] {
+  return ['package', 'verify', p.path, '--root', fx.roots[p.model === 'PS-LFP-12V' ? 1 : 0]!, '--policy', fx.policy, '--ticket-key', fx.ticketKeyPub, '--json'];
+}

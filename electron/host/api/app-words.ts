@@ -21,6 +21,7 @@ const APP_WORDS: Array<[RegExp, string]> = [
   [/given with --trust/g, 'chosen as trusted keys'],
   [/use --address to place a \.bin/g, 'set the start address of the .bin'],
   [/--address applies to raw \.bin files/g, 'a start address applies to raw .bin files'],
+  [/Use --any-board to restore it here anyway/g, "Tick 'Restore onto this board anyway' to restore it here"],
   [/record a session with 'monitor --record' and use --log/g, 'record a session on the Live screen and use that recording'],
 ];
 

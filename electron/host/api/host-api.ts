@@ -28,6 +28,7 @@ import { inAppError, inAppWords } from './app-words.js';
 import { makeSigningKey, monitorCan, signImageFile } from './rnd.js';
 import { SelfCheckJobs } from './selfcheck.js';
 import { UpdateJobs } from './update.js';
+import { SettingsApi } from './settings.js';
 import { HostEvents } from './events.js';
 import { defaultDataDir, ensureDir, listDir } from './files.js';
 import { DEMO_PORT, listSerialPorts } from './port-list.js';
@@ -80,6 +81,7 @@ export function createHostApi(options: HostApiOptions): HostApi {
   const logs = new LogJobs(session, dataDir);
   const selfcheck = new SelfCheckJobs(session);
   const update = new UpdateJobs(session);
+  const settings = new SettingsApi(session, dataDir);
   const recording = new RecordingJob(session, jobs, dataDir, `packscope ${options.version}`);
   const desk = new DeskApi();
   const desktop = new DesktopAccess(options.desktop ?? null);
@@ -186,6 +188,11 @@ export function createHostApi(options: HostApiOptions): HostApi {
       operation({ id: opId, kind: 'export', title: `Exporting ${out.split(/[\\/]/).pop()}`, file: out }, (signal) => logs.export(path, out, range, signal)),
     'package.verify': async (req) => reports.remember(await verifyPackageForScreen(req, verifier)),
     ...desk.handlers(),
+    'settings.read': async () => settings.read(),
+    'settings.apply': async (req) => settings.apply(req),
+    'settings.backup': async (req) => settings.backup(req),
+    'settings.compare': async (req) => settings.compare(req),
+    'settings.restore': async (req) => settings.restore(req),
     'policies.list': async () => listPolicies(verifier.policies),
     'policies.add': async ({ path: file }) => addPolicyFile(verifier.policies, file),
     'installKeys.list': async () => listInstallKeys(verifier.installKeys),

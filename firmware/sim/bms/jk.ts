@@ -16,7 +16,9 @@ import {
   jkWarningsFor,
   type JkField,
 } from '../../../shared/bms/jk.js';
+import { decodeJkWritePayload, encodeJkRaw, JK_CMD_WRITE, JK_TYPE_WRITE } from '../../../shared/settings/jk-registers.js';
 import type { SimBoard } from '../board.js';
+import { JkSettingsStore } from './jk-settings.js';
 import type { PackState } from '../pack/types.js';
 import type { Personality } from '../personality.js';
 import { bmsPersonality, hasStatus, JK_LINE, sensorLayout, type BmsPersonalityOptions } from './common.js';
@@ -25,22 +27,20 @@ import { bmsPersonality, hasStatus, JK_LINE, sensorLayout, type BmsPersonalityOp
  * The board as a JK BMS presents it on its RS485 / TTL port (115200 8N1): a read-all request
  * (command 0x06) gets every field in the order a JK board sends them — 0x79 cells, 0x80…0x8C
  * live values (no 0x88, no 0x8D), 0x8E…0xBA settings and identity, 0xC0 protocol version last —
- * so a driver that assumed the protocol version came first would misread the current sign.
+ * so a driver that assumed the protocol version came first would misread the current sign. A
+ * write (command 0x02) changes one settings field and is answered with the value the board holds.
  * Requests with a bad checksum and other commands are ignored.
  */
-export function jkFieldsFor(board: SimBoard, s: PackState): JkField[] {
+export function jkFieldsFor(board: SimBoard, s: PackState, settings: JkSettingsStore = new JkSettingsStore(board)): JkField[] {
   const cfg = board.pack.config;
   const n = s.cellVoltages.length;
   const lfp = cfg.chemistry === 'lfp';
-  const cellOv = lfp ? 3650 : 4250;
-  const cellUv = lfp ? 2500 : 3000;
   const { cellSensors, mosfet } = sensorLayout(board);
   const t = (i: number | undefined) => encodeJkTemperature(i === undefined ? 0 : (s.temperatures[i] ?? 0));
   const statusBits = (hasStatus(s, 'charge_fet_on') ? 1 : 0) | (hasStatus(s, 'discharge_fet_on') ? 2 : 0) | (hasStatus(s, 'balancing') ? 4 : 0);
   const fw = board.firmwareVersion;
   const hw = board.identity.hardwareRevision;
-  const s16 = (v: number) => v & 0xffff;
-  return [
+  const fields = [
     jkCells(s.cellVoltages),
     jkU16(0x80, t(mosfet ?? undefined)),
     jkU16(0x81, t(cellSensors[0])),
@@ -54,37 +54,11 @@ export function jkFieldsFor(board: SimBoard, s: PackState): JkField[] {
     jkU16(0x8a, n),
     jkU16(0x8b, jkWarningsFor(s.alarms)),
     jkU16(0x8c, statusBits),
-    jkU16(0x8e, Math.round((n * cellOv) / 10)),
-    jkU16(0x8f, Math.round((n * cellUv) / 10)),
-    jkU16(0x90, cellOv),
-    jkU16(0x91, cellOv - 100),
-    jkU16(0x92, 5),
-    jkU16(0x93, cellUv),
-    jkU16(0x94, cellUv + 100),
-    jkU16(0x95, 5),
-    jkU16(0x96, 300),
-    jkU16(0x97, Math.round(cfg.capacityAh)),
-    jkU16(0x98, 3),
-    jkU16(0x99, Math.round(cfg.capacityAh / 2)),
-    jkU16(0x9a, 5),
-    jkU16(0x9b, lfp ? 3400 : 4000),
-    jkU16(0x9c, 10),
-    jkU8(0x9d, 1),
-    jkU16(0x9e, 90),
-    jkU16(0x9f, 70),
+    // The settings fields 0x8E … 0xAC come from the board's settings (jk-settings.ts).
+    ...settingsFields(settings),
     jkU16(0xa0, 100),
     jkU16(0xa1, 100),
     jkU16(0xa2, 20),
-    jkU16(0xa3, 55),
-    jkU16(0xa4, 70),
-    jkU16(0xa5, s16(-10)),
-    jkU16(0xa6, s16(-8)),
-    jkU16(0xa7, s16(-30)),
-    jkU16(0xa8, s16(-28)),
-    jkU8(0xa9, n),
-    jkU32(0xaa, Math.round(cfg.capacityAh)),
-    jkU8(0xab, 1),
-    jkU8(0xac, 1),
     jkU16(0xad, 1000),
     jkU8(0xae, 1),
     jkU8(0xaf, lfp ? 0 : 1),
@@ -102,12 +76,32 @@ export function jkFieldsFor(board: SimBoard, s: PackState): JkField[] {
     jkAscii(0xba, `Input UserdaJK-SIM${n}S`.slice(0, 24)),
     jkU8(0xc0, 1),
   ];
+  // In ascending id order, as a JK board sends them (0x79 first).
+  return fields.sort((a, b) => a.id - b.id);
+}
+
+function settingsFields(settings: JkSettingsStore): JkField[] {
+  return settings.fields().map(({ x, raw }) => ({ id: x.id, value: encodeJkRaw(x, raw) }));
 }
 
 export function createJkPersonality(board: SimBoard, options: BmsPersonalityOptions = {}): Personality {
+  const settings = new JkSettingsStore(board);
   return bmsPersonality('jk', JK_LINE, { clock: () => board.clock.now(), ...options }, createJkExtractor(), (link, f) => {
-    if (f.type !== JK_TYPE_REQUEST || f.command !== JK_CMD_READ_ALL) return;
-    const payload = encodeJkFields(jkFieldsFor(board, board.pack.state()));
-    link.send(encodeJkFrame({ bmsId: f.bmsId, command: JK_CMD_READ_ALL, source: JK_SOURCE_BMS, type: JK_TYPE_RESPONSE, payload, recordNumber: 0 }));
+    const reply = (command: number, payload: Uint8Array) =>
+      link.send(encodeJkFrame({ bmsId: f.bmsId, command, source: JK_SOURCE_BMS, type: JK_TYPE_RESPONSE, payload, recordNumber: 0 }));
+    if (f.command === JK_CMD_READ_ALL && f.type === JK_TYPE_REQUEST) {
+      reply(JK_CMD_READ_ALL, encodeJkFields(jkFieldsFor(board, board.pack.state(), settings)));
+      return;
+    }
+    if (f.command !== JK_CMD_WRITE || f.type !== JK_TYPE_WRITE) return;
+    let w: ReturnType<typeof decodeJkWritePayload>;
+    try {
+      w = decodeJkWritePayload(f);
+    } catch {
+      return; // not a settings field, or the wrong size for it: a JK board stays silent
+    }
+    settings.write(w.field, w.raw);
+    // The answer carries the value the board holds now: the old one when it refused.
+    reply(JK_CMD_WRITE, Uint8Array.of(w.field.id, ...encodeJkRaw(w.field, settings.raw(w.field))));
   });
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { extractPackage } from '../../../electron/host/evidence/extract.js';
 import { decisionCommands } from '../../../shared/desk/decision.js';
-import { makeDeskInbox, type DeskFixture } from '../../support/desk-packages.js';
+import { makeDeskInbox, verifyOneArgs, type DeskFixture } from '../../support/desk-packages.js';
 import { runCli } from '../cli-process.js';
 
 /**
@@ -45,18 +45,7 @@ describe('packscope desk', () => {
         expect(item.outcome).toBe('duplicate');
         continue;
       }
-      const one = await runCli([
-        'package',
-        'verify',
-        p.path,
-        '--root',
-        fx.roots[p.model === 'PS-LFP-12V' ? 1 : 0]!,
-        '--policy',
-        fx.policy,
-        '--ticket-key',
-        fx.ticketKeyPub,
-        '--json',
-      ]);
+      const one = await runCli(verifyOneArgs(fx, p));
       const v = JSON.parse(one.stdout) as { ok: boolean; line: string; verdict: string | null };
       expect(item.ok, p.path).toBe(v.ok);
       // A failure names its first failed check; with several roots the one named may differ.

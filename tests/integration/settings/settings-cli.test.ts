@@ -34,6 +34,7 @@ interface Case {
 const CASES: Case[] = [
   { personality: 'native', id: 'discharge_oc_protect', value: 250, outside: 5000 },
   { personality: 'jbd', id: 'cell_ov_protect', value: 3.7, outside: 5, boardRefuses: { id: 'charge_ot_protect', value: 90, stored: 55 } },
+  { personality: 'jk', id: 'cell_ov_protect', value: 3.7, outside: 5, boardRefuses: { id: 'charge_oc_protect', value: 600, stored: 150 } },
 ];
 
 describe.each(CASES)('settings over a pty: $personality', (c) => {

@@ -1,10 +1,9 @@
 import { PackscopeError } from '../../../../shared/errors.js';
-import { diffSettings, parseBackup, type SettingDifference, type SettingsBackup } from '../../../../shared/settings/backup.js';
+import { diffSettings, type SettingDifference } from '../../../../shared/settings/backup.js';
 import { formatSetting, GROUP_TITLES, SETTING_GROUPS, settingDef } from '../../../../shared/settings/catalog.js';
-import { builtinProfile, BUILTIN_PROFILES, parseProfile, profileValues, type SettingsProfile } from '../../../../shared/settings/profiles.js';
+import { BUILTIN_PROFILES, profileValues } from '../../../../shared/settings/profiles.js';
 import { parseAssignment } from '../../../../shared/settings/validate.js';
-import { utf8Decode } from '../../../../shared/util/bytes.js';
-import { readInput } from '../../evidence/files.js';
+import { loadBackup, loadProfile } from '../../settings/files.js';
 import type { JbdExit, SettingsRead, WriteOutcome } from '../../settings/access.js';
 import { applySettings, restoreBackup, settingsAccess, takeBackup, toolIdentity, type ApplyReport } from '../../settings/service.js';
 import { writeFileAtomic } from '../../util/files.js';
@@ -61,18 +60,6 @@ function jbdExit(v: string | undefined): JbdExit | undefined {
 function show(id: string, v: number | null): string {
   const def = settingDef(id);
   return v === null ? '—' : def ? formatSetting(def, v) : String(v);
-}
-
-function readJsonFile(path: string, what: string): string {
-  return utf8Decode(readInput(path, what, 16 << 20));
-}
-
-function loadBackup(path: string): SettingsBackup {
-  return parseBackup(readJsonFile(path, 'settings backup'));
-}
-
-function loadProfile(name: string): SettingsProfile {
-  return builtinProfile(name) ?? parseProfile(readJsonFile(name, 'settings profile'));
 }
 
 function printRead(r: SettingsRead, ctx: CliContext, only: string[]): void {
