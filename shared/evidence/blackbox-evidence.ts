@@ -406,7 +406,7 @@ export class DeviceEvidenceStream implements EvidenceStream {
     this.lastT = last.t;
     const check = this.lifetime?.check;
     if (check) for (const r of rs) check.push(r);
-    this.sink.records(rs);
+    this.sink.records(rs, seg);
   }
 
   private item(item: DecodedItem): void {
