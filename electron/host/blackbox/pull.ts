@@ -11,7 +11,6 @@ import {
   BB_CMD,
   BB_REGION,
   BB_STATUS,
-  CHECKPOINT_SEAL_SIZE,
   NONE32,
   splitCheckpointRegion,
   type BlackBoxStatus,
@@ -22,6 +21,7 @@ import { PackscopeError } from '../../../shared/errors.js';
 import type { DeviceInfo, TransferProgress } from '../../../shared/types/domain.js';
 import { bytesEqual, fromHex, toHex } from '../../../shared/util/bytes.js';
 import { bulkRead, regionHash } from '../link/bulk.js';
+import { ChunkController } from '../link/chunk-controller.js';
 import type { NativeLink } from '../link/native-link.js';
 import { ProgressMeter } from '../util/progress.js';
 import { ExtentTracker, PslogReader, PslogWriter, nodeVerifier, type IndexEntry, type PslogMeta } from './pslog.js';
@@ -89,6 +89,8 @@ export interface PullResult {
   /** Payload bytes per second of this run's transfers. */
   payloadRate: number;
   retransmissions: number;
+  /** Chunk sizes the segment reads ran with, in order (they follow the line's error rate). */
+  chunkSizes: number[];
   checkpoint: { counter: number; records: number; verified: boolean } | null;
   /** Null when the board signs first-format checkpoints (no extent) or gave no checkpoint. */
   attestation: PullAttestation | null;
@@ -271,6 +273,9 @@ export async function pullLog(link: NativeLink, options: PullOptions): Promise<P
 
   let bytesRead = 0;
   let retransmissions = 0;
+  // One controller for every read of the pull: what the first read learnt about the line holds for the rest.
+  const initialChunk = options.chunkSize ?? 4096;
+  const chunks = new ChunkController({ initial: initialChunk, max: initialChunk, ...(options.window ? { window: options.window } : {}) });
   let transferSeconds = 0;
   const totalGuess = status.newestCounter === NONE32 ? 0 : Math.max(0, status.newestCounter - next + 1) * size;
   const meter = new ProgressMeter(totalGuess + 8192);
@@ -308,8 +313,7 @@ export async function pullLog(link: NativeLink, options: PullOptions): Promise<P
           region: status.ringRegion,
           offset: slot * size,
           length: count * size,
-          ...(options.window !== undefined ? { window: options.window } : {}),
-          ...(options.chunkSize !== undefined ? { chunkSize: options.chunkSize } : {}),
+          controller: chunks,
           ...(options.compress ? { compress: true } : {}),
           ...(signal ? { signal } : {}),
           onData: async (_off, data) => handle(decoder.push(data)),
@@ -367,14 +371,23 @@ export async function pullLog(link: NativeLink, options: PullOptions): Promise<P
       const res = cpRes;
       // A current board seals the prefix in the region (signature, attestation after it); the bulk
       // engine carries it in small retransmitted chunks, so it arrives on a noisy line too.
+      // A board with lifetime counters signs them with the checkpoint and appends them to the
+      // region (PROTOCOL.md 7.7): read the region to its end and find them after the seal.
       const inRegion = res.signature === null;
-      const regionLength = res.length + (inRegion ? CHECKPOINT_SEAL_SIZE : 0);
       const r = await retryTimeouts(() =>
-        bulkRead(link, { region: status.checkpointRegion, offset: 0, length: regionLength, chunkSize: 1024, ...(signal ? { signal } : {}) }),
+        bulkRead(link, {
+          region: status.checkpointRegion,
+          offset: 0,
+          ...(inRegion ? {} : { length: res.length }),
+          controller: chunks,
+          ...(signal ? { signal } : {}),
+        }),
       );
-      bytesRead += regionLength;
+      bytesRead += r.length;
       transferSeconds += r.seconds;
-      const sealed = inRegion ? splitCheckpointRegion(r.data!, res.length) : { prefix: r.data!, signature: res.signature!, attestation: res.attestation };
+      const sealed = inRegion
+        ? splitCheckpointRegion(r.data!, res.length)
+        : { prefix: r.data!, signature: res.signature!, attestation: res.attestation, lifetime: null };
       checkpoint = {
         counter: res.counter,
         recordCount: res.recordCount,
@@ -383,6 +396,7 @@ export async function pullLog(link: NativeLink, options: PullOptions): Promise<P
         prefix: sealed.prefix,
         segmentSize: res.segmentSize,
         attestation: sealed.attestation,
+        lifetime: sealed.lifetime,
       };
       // Signature over nonce, prefix and attestation; the open segment chains to the attested head.
       const cpIssues = verifyCheckpoint(chain, checkpoint, cert.devicePublicKey, nonce, verifier);
@@ -420,6 +434,7 @@ export async function pullLog(link: NativeLink, options: PullOptions): Promise<P
       seconds,
       payloadRate: transferSeconds > 0 ? bytesRead / transferSeconds : 0,
       retransmissions,
+      chunkSizes: chunks.history,
       checkpoint: checkpoint ? { counter: checkpoint.counter, records: checkpoint.recordCount, verified: cpVerified } : null,
       attestation,
       checkpoints,
