@@ -67,16 +67,24 @@ export async function flashUdsGeneric(job: UdsGenericFlashJob): Promise<UdsGener
  * The firmware status document of PackScope's bootloader, or null when the ECU is not that
  * bootloader: any other answer to ReadDataByIdentifier FD00 (requestOutOfRange,
  * serviceNotSupported, silence, something that is not that document) means an ordinary one.
- * Reading an identifier is harmless to any ECU, so this is safe to ask first.
+ * Reading an identifier is harmless to any ECU, so this is safe to ask first. Silence is asked
+ * about twice: one missed deadline (a busy gateway, a loaded bench PC) must not pick the wrong
+ * flash sequence, and an ECU that answers with a negative response costs no second request.
  */
 export async function readPackscopeStatus(client: UdsClient, signal?: AbortSignal): Promise<FwStatus | null> {
-  try {
-    const r = await client.request({ service: 'ReadDataByIdentifier', did: DID.firmwareStatus }, signal);
-    const parsed = FwStatusSchema.safeParse(JSON.parse(utf8Decode(r.data)));
-    return parsed.success ? parsed.data : null;
-  } catch (e) {
-    if (e instanceof UdsNegativeResponseError || e instanceof SyntaxError || (e as PackscopeError).code === 'TIMEOUT') return null;
-    throw e;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const r = await client.request({ service: 'ReadDataByIdentifier', did: DID.firmwareStatus }, signal);
+      const parsed = FwStatusSchema.safeParse(JSON.parse(utf8Decode(r.data)));
+      return parsed.success ? parsed.data : null;
+    } catch (e) {
+      if (e instanceof UdsNegativeResponseError || e instanceof SyntaxError) return null;
+      if ((e as PackscopeError).code === 'TIMEOUT') {
+        if (attempt < 2) continue;
+        return null;
+      }
+      throw e;
+    }
   }
 }
 
