@@ -14,6 +14,7 @@ import type { FwStatus } from '../../../shared/image/fw-status.js';
 import type { TransferProgress } from '../../../shared/types/domain.js';
 import { flashImage } from '../flasher/flasher.js';
 import type { FirmwareTarget } from '../flasher/target.js';
+import { fromHex } from '../../../shared/util/bytes.js';
 
 /**
  * Applying a release bundle to a board, as smpmgr teaches: never confirm blindly.
@@ -25,6 +26,8 @@ import type { FirmwareTarget } from '../flasher/target.js';
  *   3. self-test the running image (it runs what the bundle holds, not in a reverted state, and the
  *      pack answers with plausible telemetry);
  *   4. confirm — or, when the self-test fails, revert to the previous image and reset.
+ * A native board signs each test boot, confirmation and revert into its journal with the release's
+ * sequence number, announced before the install (FW_RELEASE), so its firmware history is evidence.
  * A power cut at any point leaves a bootable board (the flasher's guarantee); applying the same
  * bundle again finishes the job (an equal sequence with the same metadata is accepted).
  */
@@ -111,6 +114,8 @@ export async function applyBundle(o: ApplyBundleOptions): Promise<ApplyBundleRes
   for (const c of m.components) {
     if (o.signal?.aborted) throw new PackscopeError('CANCELLED', 'cancelled; the board still runs its previous image');
     const before = await o.target.status(o.signal);
+    // The board signs the release's sequence into the update records it makes for this install.
+    await o.target.announceRelease?.({ sequence: m.sequence, metadataSha256: fromHex(bundle.metadataSha256) }, o.signal);
     step('install', `installing ${c.name} ${c.version} (now ${before.runningVersion ?? 'nothing'})`);
     const report = await flashImage(o.target, bundle.images.get(c.name)!, {
       confirm: false,
