@@ -7,8 +7,10 @@ import { defineConfig } from 'vitest/config';
 // - integration: the CLI and the simulated board as processes over real pseudo-terminals, stock
 //   tools, and what `npm run build` made;
 // - e2e: Debian Chromium against `packscope serve`.
-// Each runs a file per CPU at a time: integration and e2e files mostly wait (on paced serial lines,
-// on the browser), so they overlap well; e2e keeps to two Chromiums at a time for their memory.
+// Unit runs a file per CPU at a time. Integration files mostly wait (on paced serial lines and
+// pseudo-terminals, about a fifth of a core each), so two run per CPU; e2e keeps to two Chromiums
+// at a time, which want the CPU more. `npm test` (scripts/test.mjs) runs integration and e2e as
+// two runs side by side, next to the static checks and the unit project.
 // The timeouts only catch a hang: a slow machine must never fail a test.
 // A run fails if a process its tests started is still running at its end (tests/support/process-check.ts).
 // Benchmarks are not tests: they live in tests/bench and run via `npm run bench`.
@@ -36,7 +38,7 @@ export default defineConfig({
           name: 'integration',
           include: ['tests/integration/**/*.test.ts'],
           pool: 'forks',
-          maxWorkers: cpus,
+          maxWorkers: cpus * 2,
           sequence: { groupOrder: 1 },
           ...timeouts(120_000),
         },

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import type { Res } from '../../shared/api/contract.js';
 import { useApp } from '../app/state.js';
+import { BoardMissing } from '../common/BoardMissing.js';
 import { asUiError, ErrorBox, type UiError } from '../common/ErrorBox.js';
 
 type Port = Res<'ports.list'>[number];
@@ -142,6 +143,7 @@ export function ConnectScreen() {
             <dt>Evidence</dt>
             <dd>{connection.device.signsEvidence ? 'the board signs its own black box' : 'no device key: recordings are unsigned'}</dd>
           </dl>
+          <BoardMissing />
           <div className="row">
             <button className="primary" onClick={() => go('live')}>
               Show live data

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from 'react';
 import type { FlashResult, FlashStartResult, ImageInfo, Res } from '../../shared/api/contract.js';
 import { latestJob } from '../app/jobs.js';
 import { useApp } from '../app/state.js';
+import { BoardMissing } from '../common/BoardMissing.js';
 import { ImageSigning, OtherLinks, RomOutcome } from './OtherLinks.js';
 import { asUiError, ErrorBox, type UiError } from '../common/ErrorBox.js';
 import { FilePicker, Progress } from '../common/FilePicker.js';
@@ -211,11 +212,12 @@ export function FirmwareScreen() {
           Firmware can be written over the native protocol, or over CAN or the STM32 ROM bootloader below.
         </div>
       )}
+      {connection && <BoardMissing />}
       {st && (
         <div className={`card${stale ? ' as-of' : ''}`} data-testid="fw-status" data-stale={stale ? 'true' : 'false'} data-read-at={status!.at}>
           {stale && (
             <p className="bad-text" data-testid="fw-status-stale">
-              As last read at {clockTime(status!.at)}: the board is not connected now, so this may no longer be true.
+              As last read at {clockTime(status!.at)}: the board is not {connection ? 'answering' : 'connected'} now, so this may no longer be true.
             </p>
           )}
           <h2>

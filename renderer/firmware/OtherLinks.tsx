@@ -55,11 +55,17 @@ function PortField({ value, onChange, label }: { value: string; onChange: (v: st
   );
 }
 
+const VERIFIED_BY: Record<NonNullable<RomFlashResult['verifiedBy']>, string> = {
+  checksum: " and verified by the bootloader's CRC",
+  'read-back': ' and read back identical',
+  'checksum+read-back': " and verified (the bootloader's CRC, then a read-back where it differed)",
+};
+
 export function RomOutcome({ r }: { r: RomFlashResult }) {
   return (
     <div className="notice" role="status" data-testid="flash-result">
       <strong>
-        {r.part}: {bytes(r.bytesWritten)} written{r.verified ? ' and read back identical' : ''}.
+        {r.part}: {bytes(r.bytesWritten)} written{r.verified ? VERIFIED_BY[r.verifiedBy ?? 'read-back'] : ''}.
       </strong>
       <p>
         {r.blocksSkipped} empty blocks skipped, {r.retries} retries, {r.seconds.toFixed(1)} s.{' '}

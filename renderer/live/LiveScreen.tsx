@@ -57,7 +57,7 @@ function savedText(r: Res<'recording.stop'>): string {
 }
 
 export function LiveScreen() {
-  const { api, connection, live, go, jobs, link } = useApp();
+  const { api, connection, live, go, jobs, link, boardMissing } = useApp();
   const [rate, setRate] = useState(10);
   const [paused, setPaused] = useState(false);
   const [view, setView] = useState<ChartView>({ mode: 'follow', windowMs: 60_000 });
@@ -149,7 +149,14 @@ export function LiveScreen() {
           Live · {connection.device.model} <span className="muted">#{connection.device.serial}</span>
         </h1>
         <div className="row">
-          <button className={recording ? 'danger' : ''} onClick={toggleRecording} data-testid="record" aria-pressed={!!recording} disabled={busy}>
+          <button
+            className={recording ? 'danger' : ''}
+            onClick={toggleRecording}
+            data-testid="record"
+            aria-pressed={!!recording}
+            disabled={busy || (!recording && !!boardMissing)}
+            title={!recording && boardMissing ? boardMissing : undefined}
+          >
             {recording ? `■ Stop recording (${recRecords.toLocaleString()} records)` : '● Record to file'}
           </button>
           <label className="inline" title={recording ? 'The recording sets the rate until it stops' : undefined}>

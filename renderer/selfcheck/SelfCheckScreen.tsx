@@ -1,7 +1,8 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import type { Res, StepResultView } from '../../shared/api/contract.js';
 import { useApp } from '../app/state.js';
 import { asUiError, ErrorBox, type UiError } from '../common/ErrorBox.js';
+import { BoardMissing } from '../common/BoardMissing.js';
 import { ChargerFields, chargerFrom, SaveReport } from './SelfCheckParts.js';
 
 type Step = Res<'selfcheck.start'>[number];
@@ -19,8 +20,27 @@ const STATUS: Record<StepResultView['status'], { icon: string; text: string; cls
  * problem found" or a way to file a claim.
  */
 export function SelfCheckScreen() {
-  const { api, connection, go } = useApp();
+  const { api, connection, go, boardMissing } = useApp();
   const [steps, setSteps] = useState<Step[] | null>(null);
+  // The board the running check judges: a flash, an update or another pack ends it (its results
+  // described other firmware), and the wizard says so instead of going on.
+  const [checkedOn, setCheckedOn] = useState<string | null>(null);
+  const [restarted, setRestarted] = useState<string | null>(null);
+  const boardKey = connection ? `${connection.device.serial}|${connection.device.firmwareVersion}` : null;
+  useEffect(() => {
+    if (!steps || !checkedOn || !boardKey || boardKey === checkedOn) return;
+    const [serial, fw] = boardKey.split('|');
+    const [wasSerial, wasFw] = checkedOn.split('|');
+    setRestarted(
+      serial !== wasSerial
+        ? `Another pack (serial ${serial}) is connected now: start the check again for it.`
+        : `The battery's firmware changed (${wasFw} → ${fw}) since this check started: start the check again, so every step checks the firmware it runs now.`,
+    );
+    setSteps(null);
+    setResults({});
+    setConclusion(null);
+    setCheckedOn(null);
+  }, [boardKey, checkedOn, steps]);
   const [index, setIndex] = useState(0);
   const [results, setResults] = useState<Record<string, StepResultView>>({});
   const [running, setRunning] = useState<string | null>(null);
@@ -49,6 +69,8 @@ export function SelfCheckScreen() {
     try {
       if (!parsedCharger.ok) return;
       setSteps(await api.call('selfcheck.start', { charger: parsedCharger.value }));
+      setCheckedOn(boardKey);
+      setRestarted(null);
       setIndex(0);
       setResults({});
       setConclusion(null);
@@ -94,7 +116,13 @@ export function SelfCheckScreen() {
             <legend>Your charger (optional: from the label on the charger)</legend>
             <ChargerFields value={charger} onChange={setCharger} />
           </fieldset>
-          <button className="primary big" onClick={start} disabled={!parsedCharger.ok} data-testid="sc-start">
+          {restarted && (
+            <p className="notice" role="status" data-testid="sc-restarted">
+              {restarted}
+            </p>
+          )}
+          <BoardMissing />
+          <button className="primary big" onClick={start} disabled={!parsedCharger.ok || !!boardMissing} data-testid="sc-start">
             Start the check
           </button>
         </div>
@@ -156,9 +184,10 @@ export function SelfCheckScreen() {
         ))}
       </ol>
       <div className="card wizard" data-testid="sc-step">
+        <BoardMissing />
         {step.prompt ? <p className="lead">{step.prompt}</p> : <p className="lead">Nothing to prepare for this step.</p>}
         {!result && (
-          <button className="primary big" onClick={() => run(step)} disabled={!!running} data-testid="sc-run">
+          <button className="primary big" onClick={() => run(step)} disabled={!!running || !!boardMissing} data-testid="sc-run">
             {running ? 'Checking… please wait' : 'Run this check'}
           </button>
         )}
@@ -185,7 +214,7 @@ export function SelfCheckScreen() {
         <div className="row">
           {index > 0 && <button onClick={() => setIndex(index - 1)}>Back</button>}
           {result && (
-            <button onClick={() => run(step)} disabled={!!running || (step.id === 'charger' && !parsedCharger.ok)} data-testid="sc-again">
+            <button onClick={() => run(step)} disabled={!!running || !!boardMissing || (step.id === 'charger' && !parsedCharger.ok)} data-testid="sc-again">
               {running ? 'Checking…' : 'Run again'}
             </button>
           )}

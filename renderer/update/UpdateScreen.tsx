@@ -5,6 +5,7 @@ import { evaluatePreconditions } from '../../shared/bundle/preconditions.js';
 import { useApp } from '../app/state.js';
 import { asUiError, ErrorBox, type UiError } from '../common/ErrorBox.js';
 import { FilePicker, Progress } from '../common/FilePicker.js';
+import { BoardMissing } from '../common/BoardMissing.js';
 
 /**
  * The Update screen, for customers and service partners: pick a release bundle (.psfw) a supplier
@@ -28,7 +29,7 @@ function when(iso: string): string {
 }
 
 export function UpdateScreen() {
-  const { api, connection, dataDir, go } = useApp();
+  const { api, connection, dataDir, go, boardMissing } = useApp();
   const [info, setInfo] = useState<UpdateInfo | null>(null);
   const [sample, setSample] = useState<TelemetryFrame | null>(null);
   const [opId, setOpId] = useState<string | null>(null);
@@ -160,7 +161,8 @@ export function UpdateScreen() {
             The pack restarts into the new firmware in a test mode, checks itself, and keeps the new firmware only if everything works; otherwise it goes back
             to the firmware it runs now. Keep it connected until the update says it is done.
           </p>
-          <button data-testid="update-apply" disabled={!ready || running} onClick={() => void apply()}>
+          <BoardMissing />
+          <button data-testid="update-apply" disabled={!ready || running || !!boardMissing} onClick={() => void apply()}>
             Apply update
           </button>
         </div>

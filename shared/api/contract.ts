@@ -218,6 +218,8 @@ export const romFlashResult = z.object({
   erased: z.array(z.object({ index: z.number(), address: z.number(), size: z.number() })),
   collateralErasedBytes: z.number(),
   verified: z.boolean(),
+  /** How: the bootloader's CRC (Get Checksum), reading every byte back, or the CRC with a read-back of what it did not prove; null when not verified. */
+  verifiedBy: z.enum(['checksum', 'read-back', 'checksum+read-back']).nullable(),
   /** Where the application was started, or null: the board stays in its bootloader. */
   started: z.number().nullable(),
   retries: z.number(),

@@ -139,14 +139,22 @@ export const BB_CHECKPOINT_RES = codec<CheckpointResponse>(
   },
 );
 
-/** Splits a current board's checkpoint region into the prefix and its seal. */
-export function splitCheckpointRegion(region: Uint8Array, length: number): { prefix: Uint8Array; signature: Uint8Array; attestation: Attestation } {
-  if (region.length !== length + CHECKPOINT_SEAL_SIZE)
-    throw new RangeError(`checkpoint region holds ${region.length} bytes, expected ${length + CHECKPOINT_SEAL_SIZE}`);
+/**
+ * Splits a current board's checkpoint region into the prefix, its seal and, from a board that keeps
+ * them, the signed lifetime counters after the seal (PROTOCOL.md 7.7; null from older boards).
+ */
+export function splitCheckpointRegion(
+  region: Uint8Array,
+  length: number,
+): { prefix: Uint8Array; signature: Uint8Array; attestation: Attestation; lifetime: Uint8Array | null } {
+  if (region.length < length + CHECKPOINT_SEAL_SIZE)
+    throw new RangeError(`checkpoint region holds ${region.length} bytes, expected at least ${length + CHECKPOINT_SEAL_SIZE}`);
+  const end = length + CHECKPOINT_SEAL_SIZE;
   return {
     prefix: region.slice(0, length),
     signature: region.slice(length, length + 64),
-    attestation: decodeAttestation(region.subarray(length + 64)),
+    attestation: decodeAttestation(region.subarray(length + 64, end)),
+    lifetime: region.length > end ? region.slice(end) : null,
   };
 }
 

@@ -23,6 +23,8 @@ import { ATTESTATION_SIZE, decodeAttestation, encodeAttestation, type Attestatio
  *              [· tag u8 (2) · attestation[84]] for a format-2 checkpoint: the board's signed extent
  *              (oldest and newest closed segment with their SHA-256, board clock, boot count;
  *              shared/blackbox/verify.ts encodeAttestation). Absent in files of first-format boards.
+ *              [· tag u8 (3) · length u16 · lifetime counters] the board's signed lifetime counters
+ *              (shared/health/lifetime.ts), after the attestation; absent from boards without them.
  *   index      per segment 24 bytes: counter u32 · recordCount u16 · flags u16 · firstRecord u64 · rtcMs u64
  *
  * A download in progress is `FILE.pslog.partial`: the same preamble with flags = 0, meta, and the
@@ -117,10 +119,14 @@ export function decodePreamble(b: Uint8Array): Preamble {
 
 /** Tag of the attestation that follows the prefix in a checkpoint block. */
 export const CHECKPOINT_ATTESTATION_TAG = 2;
+/** Tag of the signed lifetime counters that may follow the attestation. */
+export const CHECKPOINT_LIFETIME_TAG = 3;
 
 export function encodeCheckpoint(cp: Checkpoint): Uint8Array {
   const att = cp.attestation ? encodeAttestation(cp.attestation) : null;
-  const b = new Uint8Array(4 + 2 + 4 + 1 + cp.nonce.length + 64 + 4 + cp.prefix.length + (att ? 1 + ATTESTATION_SIZE : 0));
+  const life = att && cp.lifetime ? cp.lifetime : null;
+  if (life && life.length > 0xffff) throw new RangeError('lifetime counters too large for a checkpoint block');
+  const b = new Uint8Array(4 + 2 + 4 + 1 + cp.nonce.length + 64 + 4 + cp.prefix.length + (att ? 1 + ATTESTATION_SIZE : 0) + (life ? 3 + life.length : 0));
   let o = 0;
   wr32(b, o, cp.counter);
   o += 4;
@@ -140,6 +146,12 @@ export function encodeCheckpoint(cp: Checkpoint): Uint8Array {
   if (att) {
     b[o++] = CHECKPOINT_ATTESTATION_TAG;
     b.set(att, o);
+    o += ATTESTATION_SIZE;
+  }
+  if (life) {
+    b[o++] = CHECKPOINT_LIFETIME_TAG;
+    wr16(b, o, life.length);
+    b.set(life, o + 2);
   }
   return b;
 }
@@ -161,12 +173,19 @@ export function decodeCheckpoint(b: Uint8Array): Checkpoint {
   if (pl > segmentSize || segmentSize > MAX_SEGMENT_SIZE) throw new DecodeError('checkpoint prefix larger than a segment');
   const end = 79 + nl + pl;
   let attestation: Attestation | null = null;
+  let lifetime: Uint8Array | null = null;
   if (end < b.length) {
     if (b[end] !== CHECKPOINT_ATTESTATION_TAG) throw new DecodeError(`checkpoint block: unknown extension tag ${b[end]} after the prefix`);
-    if (b.length - end - 1 !== ATTESTATION_SIZE) throw new DecodeError(`checkpoint block: attestation is ${b.length - end - 1} bytes, not ${ATTESTATION_SIZE}`);
-    attestation = decodeAttestation(b.subarray(end + 1));
+    if (b.length - end - 1 < ATTESTATION_SIZE) throw new DecodeError(`checkpoint block: attestation is ${b.length - end - 1} bytes, not ${ATTESTATION_SIZE}`);
+    attestation = decodeAttestation(b.subarray(end + 1, end + 1 + ATTESTATION_SIZE));
+    const o = end + 1 + ATTESTATION_SIZE;
+    if (o < b.length) {
+      if (b[o] !== CHECKPOINT_LIFETIME_TAG) throw new DecodeError(`checkpoint block: unknown extension tag ${b[o]} after the attestation`);
+      if (o + 3 > b.length || o + 3 + rd16(b, o + 1) !== b.length) throw new DecodeError('checkpoint block: lifetime counters truncated');
+      lifetime = b.slice(o + 3);
+    }
   }
-  return { counter, recordCount, segmentSize, nonce, signature, prefix: b.slice(79 + nl, end), attestation };
+  return { counter, recordCount, segmentSize, nonce, signature, prefix: b.slice(79 + nl, end), attestation, ...(lifetime ? { lifetime } : {}) };
 }
 
 export function encodeIndexEntry(e: IndexEntry): Uint8Array {

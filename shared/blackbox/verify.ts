@@ -5,6 +5,7 @@ import { bytesEqual, concatBytes, toHex, utf8Encode } from '../util/bytes.js';
 import { SegmentStreamDecoder } from './decoder.js';
 import { hashedRange, slotSynced } from './format.js';
 import { parseSegment, segmentDigest, type ParsedSegment } from './segment.js';
+import { decodeLifetime, verifyLifetime } from '../health/lifetime.js';
 
 /**
  * Evidence verification of a black-box log: every closed segment's hash and device signature, the
@@ -270,6 +271,11 @@ export interface Checkpoint {
   segmentSize: number;
   /** The board's signed statement of its extent; null for a checkpoint of the first format (no extent). */
   attestation?: Attestation | null;
+  /**
+   * The board's lifetime counters signed with this checkpoint (shared/health/lifetime.ts, PROTOCOL.md
+   * 7.7), as carried; null or absent from a board that keeps none.
+   */
+  lifetime?: Uint8Array | null;
 }
 
 /**
@@ -367,6 +373,14 @@ export function verifyCheckpoint(
         fail(`checkpoint attests newest closed segment ${a.newestCounter === ATTESTATION_NONE ? 'none' : a.newestCounter} but the open segment is ${c}`);
       }
       if (a.newestCounter !== ATTESTATION_NONE && !bytesEqual(h.prevHash, a.newestHash)) fail(`open segment ${c} does not chain to the attested chain head`);
+    }
+  }
+  // The lifetime counters signed with this checkpoint: the device's signature, the same checkpoint.
+  if (cp.lifetime) {
+    try {
+      for (const p of verifyLifetime(decodeLifetime(cp.lifetime), publicKey, cp, verifyFn)) fail(p);
+    } catch (e) {
+      fail((e as Error).message);
     }
   }
   return out;

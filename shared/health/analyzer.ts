@@ -22,11 +22,13 @@
  * is). Internal resistance comes from current steps between consecutive records (ΔV/ΔI per cell,
  * median over steps at least stepFloorA large, because small steps on a noisy shunt say little).
  */
-import { ALARM_FLAGS, flagBit, type LogRecord } from '../types/domain.js';
+import type { LogRecord } from '../types/domain.js';
 import { EVENTS } from '../blackbox/events.js';
 import { roundTo } from '../codec/canonical-json.js';
 import { socAtOcv, socPerVolt, type OcvTable } from './ocv.js';
 import { HistogramAccumulator, rangeLabel } from './histogram.js';
+import { LifetimeTally, LOW_SOC_PERCENT } from './lifetime.js';
+import { intervalThroughput } from './throughput.js';
 import { HEALTH_SCHEMA_ID, type CapacityEstimate, type CapacityWindow, type CellHealth, type HealthReport } from './report.js';
 
 export type { CapacityEstimate, CapacityWindow, CellHealth, HealthReport } from './report.js';
@@ -101,10 +103,8 @@ interface CapAcc {
   n: number;
 }
 
-const OVERCURRENT = flagBit(ALARM_FLAGS, 'discharge_overcurrent') | flagBit(ALARM_FLAGS, 'charge_overcurrent') | flagBit(ALARM_FLAGS, 'short_circuit');
 const HOT_C = 45;
 const COLD_C = 0;
-const LOW_SOC = 10;
 /** Rest long enough to measure self-discharge, s. */
 const SELF_DISCHARGE_MIN_S = 3600;
 /** Error of one cell's rested reading against its neighbours': 1 mV resolution and sensor noise, V. */
@@ -124,21 +124,10 @@ export class HealthAnalyzer {
   private breaks = 0;
   private ah = 0;
 
-  private chargeAh = 0;
-  private dischargeAh = 0;
-  private chargeWh = 0;
-  private dischargeWh = 0;
   private extremeS = 0;
   private extremeChargingS = 0;
-  private lowSocRestS = 0;
-  private deepEvents = 0;
-  private inDeep = false;
-  private ocEvents = 0;
-  private inOc = false;
-
-  private readonly temp = new HistogramAccumulator('hottest sensor', '°C', [-20, -10, 0, 10, 20, 30, 40, 45, 50, 60], rangeLabel('°C'));
-  private readonly tempCharging = new HistogramAccumulator('coldest sensor while charging', '°C', [-20, -10, 0, 5, 10, 20, 30, 40, 45, 50], rangeLabel('°C'));
-  private readonly socHist = new HistogramAccumulator('state of charge', '%', [5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95], rangeLabel('%'));
+  /** Throughput, bands, events and storage: the same tally the board keeps its lifetime counters with. */
+  private readonly tally: LifetimeTally;
   private readonly cRate = new HistogramAccumulator('C-rate (negative = discharge)', 'C', [-2, -1, -0.5, -0.2, -0.02, 0.02, 0.2, 0.5, 1], rangeLabel('C'));
 
   // Rest tracking.
@@ -179,6 +168,7 @@ export class HealthAnalyzer {
       capacityOutlierFraction: opts.capacityOutlierFraction ?? 0.1,
       selfDischargeOutlierPctPerH: opts.selfDischargeOutlierPctPerH ?? 0.1,
     };
+    this.tally = new LifetimeTally({ restCurrentA: this.o.restCurrentA, deepDischargeV: this.o.deepDischargeV, lowSocPercent: LOW_SOC_PERCENT });
   }
 
   /** Takes the next record in log order. */
@@ -205,7 +195,7 @@ export class HealthAnalyzer {
         this.resistanceStep(p, r, dt);
       }
     }
-    this.countEvents(r);
+    this.tally.observe(r);
     this.trackRest(r, fresh);
   }
 
@@ -220,38 +210,17 @@ export class HealthAnalyzer {
 
   /** Coulomb counting and the time-weighted histograms over the interval p → r. */
   private integrate(p: LogRecord, r: LogRecord, dt: number): void {
-    const i = (p.current + r.current) / 2;
-    const dAh = (i * dt) / 3600;
-    const dWh = ((p.current * p.packVoltage + r.current * r.packVoltage) / 2) * (dt / 3600);
+    const { dAh, dWh } = intervalThroughput(p, r, dt);
     this.ah += dAh;
-    if (dAh >= 0) {
-      this.chargeAh += dAh;
-      this.chargeWh += Math.max(0, dWh);
-    } else {
-      this.dischargeAh -= dAh;
-      this.dischargeWh -= Math.min(0, dWh);
-    }
+    this.tally.add(p, dt, dAh, dWh);
     const hot = max(p.temperatures);
     const cold = min(p.temperatures);
     const charging = p.current > this.o.restCurrentA;
-    this.temp.add(hot, dt);
-    if (charging) this.tempCharging.add(cold, dt);
-    this.socHist.add(p.soc, dt);
     if (this.rated !== null) this.cRate.add(p.current / this.rated, dt);
     if (hot >= HOT_C || cold < COLD_C) {
       this.extremeS += dt;
       if (charging) this.extremeChargingS += dt;
     }
-    if (Math.abs(p.current) <= this.o.restCurrentA && p.soc <= LOW_SOC) this.lowSocRestS += dt;
-  }
-
-  private countEvents(r: LogRecord): void {
-    const deep = r.cellVoltages.length > 0 && min(r.cellVoltages) < this.o.deepDischargeV;
-    if (deep && !this.inDeep) this.deepEvents++;
-    this.inDeep = deep;
-    const oc = (r.alarms & OVERCURRENT) !== 0;
-    if (oc && !this.inOc) this.ocEvents++;
-    this.inOc = oc;
   }
 
   /** ΔV/ΔI per cell across a current step between consecutive records. */
@@ -523,6 +492,7 @@ export class HealthAnalyzer {
     });
     this.flagCells(cells, significant);
     const b = this.balancePts;
+    const t = this.tally;
     const denom = b.n * b.stt - b.st * b.st;
     let notAssessable: string | null = null;
     if (!remaining) {
@@ -540,13 +510,13 @@ export class HealthAnalyzer {
       capacityFadePercent: remaining && this.rated ? roundTo(100 - (100 * remaining.ah) / this.rated, 2) : null,
       capacityNotAssessable: notAssessable,
       capacityWindows: caps.list,
-      capacityThroughput: { chargeAh: roundTo(this.chargeAh, 3), dischargeAh: roundTo(this.dischargeAh, 3) },
-      energyThroughput: { chargeWh: roundTo(this.chargeWh, 1), dischargeWh: roundTo(this.dischargeWh, 1) },
-      equivalentFullCycles: this.rated ? roundTo(this.dischargeAh / this.rated, 3) : null,
+      capacityThroughput: { chargeAh: roundTo(t.chargeAh, 3), dischargeAh: roundTo(t.dischargeAh, 3) },
+      energyThroughput: { chargeWh: roundTo(t.chargeWh, 1), dischargeWh: roundTo(t.dischargeWh, 1) },
+      equivalentFullCycles: this.rated ? roundTo(t.dischargeAh / this.rated, 3) : null,
       timeAtExtremeTemperatureH: { overall: roundTo(this.extremeS / 3600, 3), whileCharging: roundTo(this.extremeChargingS / 3600, 3) },
-      deepDischargeEvents: this.deepEvents,
-      overcurrentEvents: this.ocEvents,
-      storageAtLowSocH: roundTo(this.lowSocRestS / 3600, 3),
+      deepDischargeEvents: t.deepDischargeEvents,
+      overcurrentEvents: t.overcurrentEvents,
+      storageAtLowSocH: roundTo(t.storageAtLowSocS / 3600, 3),
       cells,
       balance: b.n
         ? {
@@ -557,9 +527,9 @@ export class HealthAnalyzer {
           }
         : null,
       histograms: {
-        temperature: this.temp.result(),
-        temperatureWhileCharging: this.tempCharging.result(),
-        soc: this.socHist.result(),
+        temperature: t.histogram('temperature'),
+        temperatureWhileCharging: t.histogram('temperatureWhileCharging'),
+        soc: t.histogram('soc'),
         cRate: this.cRate.result(),
       },
       breaks: this.breaks,

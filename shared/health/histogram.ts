@@ -30,6 +30,17 @@ export class HistogramAccumulator {
     this.seconds[i] = this.seconds[i]! + dtS;
   }
 
+  /** Seconds per band, lowest band first. */
+  secondsPerBand(): Float64Array {
+    return this.seconds.slice();
+  }
+
+  /** Continues from stored seconds per band (one per band). */
+  setSeconds(seconds: readonly number[]): void {
+    if (seconds.length !== this.seconds.length) throw new RangeError(`${this.seconds.length} bands, ${seconds.length} values given`);
+    this.seconds.set(seconds);
+  }
+
   /** Total seconds counted. */
   total(): number {
     let s = 0;

@@ -34,6 +34,7 @@ import { EVENTS } from '../blackbox/events.js';
 import { roundTo } from '../codec/canonical-json.js';
 import { HealthAnalyzer } from '../health/analyzer.js';
 import { ocvTableFor } from '../health/ocv.js';
+import { intervalThroughput } from '../health/throughput.js';
 import type { Claim } from './claim.js';
 import { settingDef } from '../settings/catalog.js';
 import type { SettingsEvidence } from '../settings/evidence.js';
@@ -585,13 +586,11 @@ export class Evaluator {
    * bound when the log does not hold the pack's whole life), and the record where a cap was crossed.
    */
   private countThroughput(prev: { current: number; packVoltage: number }, r: LogRecord, dt: number): void {
-    const i = (prev.current + r.current) / 2;
-    if (!(i < 0)) return;
-    const h = dt / 3_600_000;
-    const wh = -((prev.current * prev.packVoltage + r.current * r.packVoltage) / 2) * h;
+    const { dAh, dWh } = intervalThroughput(prev, r, dt / 1000);
+    if (!(dAh < 0)) return;
     for (const x of this.throughput) {
-      x.ah += -i * h;
-      if (Number.isFinite(wh)) x.wh += wh;
+      x.ah -= dAh;
+      if (Number.isFinite(dWh)) x.wh -= dWh;
       if (x.crossed) continue;
       const cycles = this.capacityAh ? x.ah / this.capacityAh : null;
       const overCycles = x.def.maxEquivalentCycles !== undefined && cycles !== null && cycles > x.def.maxEquivalentCycles;

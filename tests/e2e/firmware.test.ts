@@ -51,12 +51,13 @@ describe('Firmware screen against the demo board', () => {
     await shot(page, 'firmware-flashing');
     await page.getByTestId('flash-result').waitFor({ timeout: 120_000 });
     expect(await page.getByTestId('flash-result').textContent()).toMatch(/1\.5\.0(\+0)? installed and running in test mode/);
-    expect(await page.getByTestId('fw-status').textContent()).toContain('in TEST mode');
+    // The slots are read again after the flash: wait for that reading, not for a time.
+    await page.waitForFunction(() => document.querySelector('[data-testid=fw-status]')?.textContent?.includes('in TEST mode'), null, { timeout: 60_000 });
     await shot(page, 'firmware-test-mode');
 
     await page.getByRole('button', { name: /^Confirm 1\.5\.0/ }).click();
     await page.waitForFunction(() => /running 1\.5\.0(\+0)?\s+confirmed/.test(document.querySelector('[data-testid=fw-status] h2')?.textContent ?? ''), null, {
-      timeout: 15_000,
+      timeout: 60_000,
     });
     const status = await bridgeCall(app.served, 'fw.status', {});
     expect(status).toMatchObject({ runningVersion: expect.stringMatching(/^1\.5\.0/), testing: false, securityCounter: 2 });

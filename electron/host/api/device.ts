@@ -1,8 +1,9 @@
 import { PackscopeError } from '../../../shared/errors.js';
 import { Emitter } from '../../../shared/util/emitter.js';
-import type { ConnectResult, SessionStatus } from '../../../shared/api/contract.js';
+import type { ConnectResult, EventPayload, SessionStatus } from '../../../shared/api/contract.js';
 import type { DeviceInfo, ProtocolId, TelemetryFrame } from '../../../shared/types/domain.js';
-import type { TransportInfo } from '../../../shared/types/transport.js';
+import type { ByteTransport, LineSettings, TransportInfo } from '../../../shared/types/transport.js';
+import { realClock, type Cancel, type Clock } from '../../../shared/util/clock.js';
 import { Session } from '../session.js';
 import type { HostEvents } from './events.js';
 
@@ -13,6 +14,23 @@ import type { HostEvents } from './events.js';
  */
 /** Line rates tried after the protocols' own when the user asks for automatic rate detection. */
 export const PROBE_BAUD_RATES = [921_600, 460_800, 230_400, 115_200, 57_600, 38_400, 19_200, 9_600] as const;
+
+/**
+ * The keep-alive: while nothing else talks to the board (no telemetry holder, no download or
+ * flash), the host asks it something light every KEEPALIVE_MS, so a board that goes silent is
+ * noticed on every screen, not only while Live runs. Silence longer than KEEPALIVE_SILENT_MS makes
+ * the link stale ('not answering': actions that need the board are disabled); an answer makes it
+ * connected again.
+ */
+export const KEEPALIVE_MS = 500;
+export const KEEPALIVE_SILENT_MS = 1500;
+
+export interface DeviceSessionOptions {
+  /** Time base of the keep-alive and of the sessions it opens (default: the real clock). */
+  clock?: Clock;
+  /** Wraps each opened transport (raw capture; tests cut a line with it). */
+  wrapTransport?: (t: ByteTransport, line: LineSettings) => ByteTransport;
+}
 
 export class DeviceSession {
   private session: Session | null = null;
@@ -29,8 +47,17 @@ export class DeviceSession {
   private exclusiveJobs = 0;
   private rateQueue: Promise<void> = Promise.resolve();
   private lastFrameAt: number | null = null;
+  private readonly clock: Clock;
+  private told: EventPayload<'link'>['state'] = 'disconnected';
+  /** Keep-alive state: when the board last proved it is there, and whether the host said it went quiet. */
+  private keepAlive: { stop: Cancel; heardAt: number; framesIn: number; pinging: boolean; lastPingAt: number; quiet: boolean } | null = null;
 
-  constructor(private events: HostEvents) {}
+  constructor(
+    private events: HostEvents,
+    private options: DeviceSessionOptions = {},
+  ) {
+    this.clock = options.clock ?? realClock;
+  }
 
   /** The open link-layer session (log pull, firmware and self-check work on it). */
   get current(): Session | null {
@@ -59,27 +86,29 @@ export class DeviceSession {
     this.busy = true;
     try {
       await this.disconnect('replaced by a new connection');
-      const { session, probes } = await openProbing(path, protocol, baudRate);
+      const { session, probes } = await openProbing(path, protocol, baudRate, this.options);
       this.session = session;
       this.lastFrameAt = null;
       this.offs.push(
         session.on('telemetry', (f) => {
           this.lastFrameAt = f.t;
+          this.heard();
           this.frames.emit(f);
           this.events.emit('telemetry', f);
         }),
         session.on('stale', (silentMs) =>
-          this.events.emit('link', {
+          this.link({
             state: 'stale',
             path,
             reason: `the board has sent nothing for ${(silentMs / 1000).toFixed(1)} s`,
             since: this.lastFrameAt,
           }),
         ),
-        session.on('fresh', () => this.events.emit('link', { state: 'connected', path, device: session.info })),
+        session.on('fresh', () => this.link({ state: 'connected', path, device: session.info })),
         session.on('disconnect', (reason) => void this.lost(reason)),
       );
-      this.events.emit('link', { state: 'connected', path, device: session.info });
+      this.startKeepAlive(session);
+      this.link({ state: 'connected', path, device: session.info });
       return {
         device: session.info!,
         protocol: session.protocol,
@@ -94,11 +123,85 @@ export class DeviceSession {
   private async lost(reason: string): Promise<void> {
     const path = this.session?.path ?? null;
     // Tell every screen first: closing the driver may wait for requests still in flight.
-    this.events.emit('link', { state: 'disconnected', path, reason: lostInWords(reason), since: this.lastFrameAt });
+    this.link({ state: 'disconnected', path, reason: lostInWords(reason), since: this.lastFrameAt });
     await this.teardown();
   }
 
+  /** Every link event goes through here: the last state told is what an answer may lift. */
+  private link(e: EventPayload<'link'>): void {
+    this.told = e.state;
+    this.events.emit('link', e);
+  }
+
+  /** The board answered something: it is there (and if a screen was told it went quiet, it is back). */
+  private heard(): void {
+    const k = this.keepAlive;
+    if (k) {
+      k.heardAt = this.clock.now();
+      k.quiet = false;
+    }
+    const s = this.session;
+    if (this.told === 'stale' && s && !s.isDisconnected) this.link({ state: 'connected', path: s.path, device: s.info });
+  }
+
+  private startKeepAlive(session: Session): void {
+    const ping = session.driver.ping?.bind(session.driver);
+    if (!ping) return; // a broadcast-only device: its stream's own silence check is all there is
+    const k = {
+      stop: (() => undefined) as Cancel,
+      heardAt: this.clock.now(),
+      framesIn: session.stats().framesIn,
+      pinging: false,
+      lastPingAt: -Infinity,
+      quiet: false,
+    };
+    this.keepAlive = k;
+    k.stop = this.clock.every(KEEPALIVE_MS / 5, () => {
+      if (this.session !== session || session.isDisconnected) return;
+      const now = this.clock.now();
+      // Any frame the board sent (an answer to a settings read, a slot status) proves it is there.
+      const framesIn = session.stats().framesIn;
+      if (framesIn !== k.framesIn) {
+        k.framesIn = framesIn;
+        this.heard();
+      }
+      // A download or flash speaks for itself (and reports its own failure); a running stream
+      // has the session's stale check. The keep-alive speaks only into silence.
+      if (this.exclusiveJobs > 0 || session.telemetryRateHz > 0) {
+        if (!k.quiet) k.heardAt = now;
+        return;
+      }
+      const silent = now - k.heardAt;
+      if (!k.quiet && silent > KEEPALIVE_SILENT_MS) {
+        k.quiet = true;
+        // Already told (the stream's own check saw it first): once is enough.
+        if (this.told !== 'stale')
+          this.link({
+            state: 'stale',
+            path: session.path,
+            reason: `the board has not answered for ${(silent / 1000).toFixed(1)} s`,
+            since: this.lastFrameAt,
+          });
+      }
+      if (k.pinging || now - k.lastPingAt < KEEPALIVE_MS) return;
+      k.pinging = true;
+      k.lastPingAt = now;
+      ping()
+        .then(() => {
+          if (this.session === session) this.heard();
+        })
+        .catch(() => undefined) // silence is judged by the clock above, not by one lost answer
+        .finally(() => (k.pinging = false));
+    });
+  }
+
+  private stopKeepAlive(): void {
+    this.keepAlive?.stop();
+    this.keepAlive = null;
+  }
+
   private async teardown(): Promise<void> {
+    this.stopKeepAlive();
     for (const off of this.offs.splice(0)) off();
     this.holds.clear();
     const s = this.session;
@@ -109,7 +212,7 @@ export class DeviceSession {
   async disconnect(reason = 'disconnected by the user'): Promise<void> {
     if (!this.session) return;
     const path = this.session.path;
-    this.events.emit('link', { state: 'disconnected', path, reason, since: this.lastFrameAt });
+    this.link({ state: 'disconnected', path, reason, since: this.lastFrameAt });
     await this.teardown();
   }
 
@@ -117,7 +220,7 @@ export class DeviceSession {
   async identity(): Promise<DeviceInfo> {
     const s = this.require();
     s.info = await s.driver.identify();
-    this.events.emit('link', { state: 'connected', path: s.path, device: s.info });
+    this.link({ state: 'connected', path: s.path, device: s.info });
     return s.info;
   }
 
@@ -183,16 +286,17 @@ export class DeviceSession {
 }
 
 /** Opens a session; with baudRate 'auto', tries the protocols' own rates, then the other common ones. */
-async function openProbing(path: string, protocol: ProtocolId | 'auto', baudRate: number | 'auto' | undefined) {
+async function openProbing(path: string, protocol: ProtocolId | 'auto', baudRate: number | 'auto' | undefined, options: DeviceSessionOptions) {
   const probesOf = (s: Session) => s.detection.map((d) => ({ protocol: d.protocol, answered: d.answered, baudRate: d.line.baudRate }));
+  const common = { protocol, ...(options.clock ? { clock: options.clock } : {}), ...(options.wrapTransport ? { wrapTransport: options.wrapTransport } : {}) };
   if (baudRate !== 'auto') {
-    const session = await Session.open(path, { protocol, ...(baudRate ? { baud: baudRate } : {}) });
+    const session = await Session.open(path, { ...common, ...(baudRate ? { baud: baudRate } : {}) });
     return { session, probes: probesOf(session) };
   }
   const tried: ConnectResult['probes'] = [];
   for (const baud of [undefined, ...PROBE_BAUD_RATES]) {
     try {
-      const session = await Session.open(path, { protocol, ...(baud ? { baud } : {}) });
+      const session = await Session.open(path, { ...common, ...(baud ? { baud } : {}) });
       const probes = probesOf(session);
       // A forced protocol reports no probes of its own: the rate that answered is the probe.
       if (!probes.length) probes.push({ protocol: session.protocol, answered: true, baudRate: session.line.baudRate });

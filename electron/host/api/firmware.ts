@@ -222,6 +222,7 @@ function romFlashView(r: Stm32RomFlashResult): FlashStartResult {
     erased: x.erased,
     collateralErasedBytes: x.collateralErasedBytes,
     verified: x.verified,
+    verifiedBy: x.verifiedBy,
     started: x.started,
     retries: x.retries,
     seconds: x.durationMs / 1000,

@@ -29,6 +29,8 @@ export function resultInAppWords(r: StepResult): StepResult {
  */
 export class SelfCheckJobs {
   private check: SelfCheck | null = null;
+  /** The board's identity the running check judges (firmware and serial at its start). */
+  private checked: { serial: string; firmwareVersion: string } | null = null;
   private signal: AbortController | null = null;
 
   constructor(private device: DeviceSession) {}
@@ -42,11 +44,30 @@ export class SelfCheckJobs {
     this.signal?.abort();
     this.signal = new AbortController();
     this.check = new SelfCheck(session, { charger: options.charger, ambientC: options.ambientC, signal: this.signal.signal });
+    this.checked = session.info ? { serial: session.info.serial, firmwareVersion: session.info.firmwareVersion } : null;
     return this.steps();
   }
 
+  /**
+   * The running check, as long as it still describes the connected board: after a flash, an
+   * update or a revert its identity step (and the rest) judged other firmware, and a report
+   * mixing the two would put wrong data into evidence.
+   */
   private current(): SelfCheck {
     if (!this.check) throw new PackscopeError('USAGE', 'start the self-check first');
+    const now = this.device.current?.info;
+    const was = this.checked;
+    if (was && now && (now.serial !== was.serial || now.firmwareVersion !== was.firmwareVersion)) {
+      this.check = null;
+      this.checked = null;
+      this.signal?.abort();
+      throw new PackscopeError(
+        'REFUSED',
+        now.serial !== was.serial
+          ? `Another pack (serial ${now.serial}) is connected now than the one this check started on (${was.serial}): start the self-check again.`
+          : `The board's firmware changed since this check started (${was.firmwareVersion} → ${now.firmwareVersion}): start the self-check again, so every step judges the firmware it runs now.`,
+      );
+    }
     return this.check;
   }
 

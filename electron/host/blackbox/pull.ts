@@ -11,7 +11,6 @@ import {
   BB_CMD,
   BB_REGION,
   BB_STATUS,
-  CHECKPOINT_SEAL_SIZE,
   NONE32,
   splitCheckpointRegion,
   type BlackBoxStatus,
@@ -367,14 +366,23 @@ export async function pullLog(link: NativeLink, options: PullOptions): Promise<P
       const res = cpRes;
       // A current board seals the prefix in the region (signature, attestation after it); the bulk
       // engine carries it in small retransmitted chunks, so it arrives on a noisy line too.
+      // A board with lifetime counters signs them with the checkpoint and appends them to the
+      // region (PROTOCOL.md 7.7): read the region to its end and find them after the seal.
       const inRegion = res.signature === null;
-      const regionLength = res.length + (inRegion ? CHECKPOINT_SEAL_SIZE : 0);
       const r = await retryTimeouts(() =>
-        bulkRead(link, { region: status.checkpointRegion, offset: 0, length: regionLength, chunkSize: 1024, ...(signal ? { signal } : {}) }),
+        bulkRead(link, {
+          region: status.checkpointRegion,
+          offset: 0,
+          ...(inRegion ? {} : { length: res.length }),
+          chunkSize: 1024,
+          ...(signal ? { signal } : {}),
+        }),
       );
-      bytesRead += regionLength;
+      bytesRead += r.length;
       transferSeconds += r.seconds;
-      const sealed = inRegion ? splitCheckpointRegion(r.data!, res.length) : { prefix: r.data!, signature: res.signature!, attestation: res.attestation };
+      const sealed = inRegion
+        ? splitCheckpointRegion(r.data!, res.length)
+        : { prefix: r.data!, signature: res.signature!, attestation: res.attestation, lifetime: null };
       checkpoint = {
         counter: res.counter,
         recordCount: res.recordCount,
@@ -383,6 +391,7 @@ export async function pullLog(link: NativeLink, options: PullOptions): Promise<P
         prefix: sealed.prefix,
         segmentSize: res.segmentSize,
         attestation: sealed.attestation,
+        lifetime: sealed.lifetime,
       };
       // Signature over nonce, prefix and attestation; the open segment chains to the attested head.
       const cpIssues = verifyCheckpoint(chain, checkpoint, cert.devicePublicKey, nonce, verifier);

@@ -228,6 +228,14 @@ export class PolledDriver<F> extends TelemetryStream implements Driver {
     return this.impl.identify(this.channel, signal ?? this.signal);
   }
 
+  /**
+   * These boards have no echo request: the keep-alive is one poll round (the read the board
+   * always answers). Its frame is not emitted: telemetry flows only while someone holds it.
+   */
+  async ping(signal?: AbortSignal): Promise<void> {
+    await this.impl.poll(this.channel, this.round++, signal ?? this.signal);
+  }
+
   async startTelemetry(rateHz: number): Promise<void> {
     await this.stopTelemetry();
     if (!(rateHz > 0)) throw new PackscopeError('USAGE', `telemetry rate must be positive, got ${rateHz}`);

@@ -61,6 +61,7 @@ export class NativeDriver extends TelemetryStream implements Driver {
   publicKey: Uint8Array | null = null;
   private unsubs: Array<() => void> = [];
   private telemetryOn = false;
+  private pings = 0;
 
   constructor(
     readonly transport: ByteTransport,
@@ -109,6 +110,13 @@ export class NativeDriver extends TelemetryStream implements Driver {
       publicKeyFingerprint: publicKey.length ? toHex(sha256(publicKey)) : null,
       signsEvidence: publicKey.length > 0,
     };
+  }
+
+  /** PING with a fresh token: the cheapest request the board answers (keep-alive). */
+  async ping(signal?: AbortSignal): Promise<void> {
+    const token = new Uint8Array([0x4b, 0x41, this.pings++ & 0xff]); // 'KA' + a counter
+    const echo = await this.link.request(CMD.PING, token, { ...(signal ? { signal } : {}), retries: 0 });
+    if (echo.length !== token.length || echo.some((b, i) => b !== token[i])) throw new PackscopeError('DEVICE', 'the board echoed a different PING');
   }
 
   async startTelemetry(rateHz: number): Promise<void> {

@@ -19,6 +19,12 @@ export interface Driver {
    */
   readonly maxTelemetryRateHz?: number;
   identify(signal?: AbortSignal): Promise<DeviceInfo>;
+  /**
+   * One light request the board must answer (the host's keep-alive while no telemetry runs):
+   * resolves when it answered, rejects with TIMEOUT when it stayed silent. Absent on devices the
+   * host cannot ask anything (broadcast-only CAN packs).
+   */
+  ping?(signal?: AbortSignal): Promise<void>;
   startTelemetry(rateHz: number): Promise<void>;
   stopTelemetry(): Promise<void>;
   onTelemetry(listener: (frame: TelemetryFrame) => void): () => void;

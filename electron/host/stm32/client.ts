@@ -1,4 +1,4 @@
-import { PackscopeError } from '../../../shared/errors.js';
+import { DecodeError, PackscopeError } from '../../../shared/errors.js';
 import { concatBytes } from '../../../shared/util/bytes.js';
 import { realClock, type Clock } from '../../../shared/util/clock.js';
 import type { ByteTransport } from '../../../shared/types/transport.js';
@@ -7,7 +7,9 @@ import {
   addressFrame,
   CMD,
   COMMAND_NAMES,
+  checksumSizeFrame,
   commandFrame,
+  decodeChecksum,
   decodeGet,
   decodeGetId,
   decodeGetVersion,
@@ -242,6 +244,45 @@ export class Stm32RomClient {
       await this.ack(`${where} (address)`, dataTimeout, false);
       await this.ack(`${where} (length)`, dataTimeout, false);
       return this.read(length, dataTimeout);
+    });
+  }
+
+  /**
+   * Get Checksum (0xA1): the ROM's CRC (shared/stm32/an3155.ts stm32Crc) over `length` bytes at
+   * `address`, both whole words. Command, address and size go in one write (the ROM only parses
+   * them); the third ACK comes once the ROM has run the area through its CRC unit, then the CRC
+   * and its XOR check. A reply whose check fails is line noise: PROTOCOL, so callers retry.
+   */
+  async getChecksum(address: number, length: number): Promise<number> {
+    this.requireCommand(CMD.GET_CHECKSUM);
+    const where = `Get Checksum of ${length} bytes at 0x${address.toString(16).padStart(8, '0')}`;
+    // The CRC unit takes a word per few cycles: well under 1 ms per KiB even from the HSI clock.
+    const computeTimeout = this.ackTimeoutMs + Math.ceil(length / 1024) + this.lineMs(8);
+    const result = async (): Promise<number> => {
+      try {
+        return decodeChecksum(await this.read(5, this.ackTimeoutMs + this.lineMs(5)));
+      } catch (e) {
+        if (e instanceof DecodeError) throw new PackscopeError('PROTOCOL', `${where}: ${e.message}`);
+        throw e;
+      }
+    };
+    if (!this.pipeline) {
+      await this.write(commandFrame(CMD.GET_CHECKSUM));
+      await this.ack(where);
+      await this.write(addressFrame(address));
+      await this.ack(`${where} (address)`);
+      await this.write(checksumSizeFrame(length));
+      await this.ack(`${where} (size)`);
+      await this.ack(`${where} (result)`, computeTimeout, false);
+      return result();
+    }
+    return this.guarded(async () => {
+      await this.write(concatBytes(commandFrame(CMD.GET_CHECKSUM), addressFrame(address), checksumSizeFrame(length)));
+      await this.ack(where, computeTimeout);
+      await this.ack(`${where} (address)`, computeTimeout, false);
+      await this.ack(`${where} (size)`, computeTimeout, false);
+      await this.ack(`${where} (result)`, computeTimeout, false);
+      return result();
     });
   }
 

@@ -23,6 +23,21 @@ export function addressFrame(address: number): Uint8Array {
   return b;
 }
 
+/** Get Checksum memory-area size: a whole number of 32-bit words, MSB first, then the XOR of the four bytes. */
+export function checksumSizeFrame(length: number): Uint8Array {
+  if (!Number.isInteger(length) || length < 4 || length % 4 !== 0 || length > 0xffff_fffc) {
+    throw new PackscopeError('USAGE', `checksum area must be a non-zero multiple of 4 bytes, got ${length}`);
+  }
+  return addressFrame(length);
+}
+
+/** The Get Checksum answer after its last ACK: the CRC MSB first and the XOR of its four bytes. */
+export function decodeChecksum(bytes: Uint8Array): number {
+  if (bytes.length !== 5) throw new DecodeError(`Get Checksum reply: expected 5 bytes, got ${bytes.length}`);
+  if (xor(bytes.subarray(0, 4)) !== bytes[4]) throw new DecodeError('Get Checksum reply: its XOR check does not match');
+  return ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;
+}
+
 /** Read Memory length: N-1 and its complement. */
 export function readLengthFrame(length: number): Uint8Array {
   if (!Number.isInteger(length) || length < 1 || length > MAX_BLOCK) {
@@ -130,4 +145,5 @@ export const COMMAND_NAMES: Record<number, string> = {
   [CMD.WRITE_UNPROTECT]: 'Write Unprotect',
   [CMD.READOUT_PROTECT]: 'Readout Protect',
   [CMD.READOUT_UNPROTECT]: 'Readout Unprotect',
+  [CMD.GET_CHECKSUM]: 'Get Checksum',
 };

@@ -5,19 +5,25 @@ import { realClock, type Clock } from '../../../shared/util/clock.js';
 import { Stm32RomClient } from './client.js';
 import { flashEnd, pages as allPages, pagesCovering, partById, type PageSpan, type Stm32Part } from './devices.js';
 import { CMD, formatVersion, MAX_BLOCK } from './protocol.js';
+import { stm32Crc } from '../../../shared/stm32/an3155.js';
 import { ProgressMeter } from '../util/progress.js';
 
 /**
  * Recovery flashing through the STM32 ROM bootloader. AN3155 is stop-and-wait, so the time goes
  * to the line and to round trips; this flasher spends as few of both as the ROM allows:
  *  - erases only the sectors the image touches, in one Extended Erase command (a tool that
- *    mass-erases a 1 MiB F4 waits 8–16 s for sectors it never writes);
+ *    mass-erases a 1 MiB F4 waits 8–16 s for sectors it never writes); where the ROM offers Get
+ *    Checksum, a sector whose part of the image is all 0xFF and already reads 0xFF is not erased;
  *  - writes 256-byte blocks, and none at all where the image holds only 0xFF (erased flash
  *    already reads 0xFF, and programming 0xFF changes nothing);
  *  - sends command, address and length together where the ROM only parses them (one wait per
  *    Read Memory instead of three, two per Write Memory instead of three), never across a flash
  *    operation or a reply, when the ROM does not read its UART;
- *  - verifies in one read-back pass over the whole image (every byte, including skipped blocks).
+ *  - verifies every byte of the image (skipped blocks included): with the ROM's Get Checksum
+ *    (0xA1) where its Get lists it — one CRC per segment, computed on the chip, a few bytes on the
+ *    line instead of the whole image — and by reading everything back where it does not. A
+ *    segment whose CRC differs is read back, which finds (and reprograms) the bad block, so the
+ *    read-back stays the fallback and the result says which method verified.
  * A block whose exchange fails (noise, a lost byte) is resynchronised and retried; programming is
  * idempotent (bits only go from 1 to 0), so a retry never corrupts.
  */
@@ -27,6 +33,13 @@ export interface Stm32Segment {
 }
 
 export type Stm32Phase = 'connect' | 'erase' | 'write' | 'verify' | 'go';
+
+/**
+ * How the image was verified: 'checksum' (the ROM's CRC of every segment matched), 'read-back'
+ * (every byte read and compared: the ROM has no Get Checksum), 'checksum+read-back' (a segment's
+ * CRC differed or the ROM refused the command, and that part was read back), null (--no-verify).
+ */
+export type Stm32VerifyMethod = 'checksum' | 'read-back' | 'checksum+read-back';
 
 export interface Stm32Progress extends TransferProgress {
   phase: Stm32Phase;
@@ -65,6 +78,11 @@ export interface Stm32FlashResult {
   blocksWritten: number;
   blocksSkipped: number;
   verified: boolean;
+  verifiedBy: Stm32VerifyMethod | null;
+  /** Bytes read back to verify (0 when the ROM's checksum proved everything). */
+  readBackBytes: number;
+  /** Sectors in the image's range that were already blank where the image is blank, so not erased. */
+  eraseSkipped: number[];
   retries: number;
   roundTrips: number;
   started: number | null;
@@ -154,7 +172,19 @@ export async function flashStm32(transport: ByteTransport, options: Stm32FlashOp
     const t1 = clock.now();
     const mass = options.erase === 'mass';
     const ranges = segments.map((s) => ({ start: s.address, end: s.address + s.data.length }));
-    const toErase = mass ? allPages(part) : pagesCovering(part, ranges);
+    let toErase = mass ? allPages(part) : pagesCovering(part, ranges);
+    const eraseSkipped: number[] = [];
+    if (!mass && client.supports(CMD.GET_CHECKSUM)) {
+      // A sector the image leaves blank needs no erase if it already reads blank there: one CRC
+      // per such sector (milliseconds) instead of its erase (250 ms to 2 s).
+      const needed: PageSpan[] = [];
+      for (const p of toErase) {
+        if (await blankAlready(client, segments, p, maxRetries)) eraseSkipped.push(p.index);
+        else needed.push(p);
+      }
+      toErase = needed;
+      if (eraseSkipped.length) log(`sector(s) ${eraseSkipped.join(', ')} already blank where the image is blank: not erased`);
+    }
     const collateral = toErase.reduce((n, p) => n + p.size, 0) - imageBytes;
     checkCancel('before erasing');
     progress('erase', 0, toErase.length, { rate: 0, etaSeconds: null });
@@ -166,7 +196,7 @@ export async function flashStm32(transport: ByteTransport, options: Stm32FlashOp
     );
     try {
       if (mass) await client.massErase(part.massEraseMaxMs + 2000);
-      else await erasePages(client, part, toErase);
+      else if (toErase.length) await erasePages(client, part, toErase);
     } catch (e) {
       if (e instanceof PackscopeError && e.code === 'DEVICE') {
         throw new PackscopeError(
@@ -205,39 +235,45 @@ export async function flashStm32(transport: ByteTransport, options: Stm32FlashOp
     }
     phasesMs.write = clock.now() - t2;
 
-    // Verify every byte of the image, skipped blocks included.
+    // Verify every byte of the image, skipped blocks included: by the ROM's CRC where it offers
+    // one, by reading back what the CRC did not prove.
     const t3 = clock.now();
+    let verifiedBy: Stm32VerifyMethod | null = null;
+    let readBackBytes = 0;
     if (verify) {
       const vm = new ProgressMeter(imageBytes, 3000, clock);
       let checked = 0;
-      for (const b of blocks) {
-        checkCancel(`while verifying (${checked} of ${imageBytes} bytes checked)`);
-        // Read Memory replies carry no checksum: a mismatch is read again before it counts, and a
-        // block that keeps differing is programmed once more (harmless when it was right: bits
-        // only go from 1 to 0) before the verdict.
-        let mismatch = -1;
-        for (let attempt = 0; attempt <= maxRetries + 1; attempt++) {
-          let got: Uint8Array = new Uint8Array(0);
-          retries += await withRetry(client, maxRetries, async () => {
-            got = await client.readMemory(b.address, b.data.length);
-          });
-          mismatch = firstDifference(b.data, got);
-          if (mismatch < 0) break;
-          if (attempt === maxRetries + 1) {
-            throw new PackscopeError(
-              'VERIFY_FAILED',
-              `verify failed at ${hex8(b.address + mismatch)}: wrote 0x${b.data[mismatch]!.toString(16).padStart(2, '0')}, read 0x${got[mismatch]!.toString(16).padStart(2, '0')}` +
-                ' (write-protected sector, or flash that was not erased)',
-            );
+      let readBack = segments;
+      let byChecksum = false;
+      if (client.supports(CMD.GET_CHECKSUM)) {
+        byChecksum = true;
+        readBack = [];
+        for (const s of segments) {
+          checkCancel(`while verifying (${checked} of ${imageBytes} bytes checked)`);
+          const got = await romChecksum(client, s.address, s.data.length, maxRetries);
+          if (got === null) {
+            log('the bootloader refused Get Checksum; verifying by read-back');
+            readBack = segments.filter((x) => x.address >= s.address);
+            break;
           }
-          retries++;
-          if (attempt === 1 && !b.data.every((x) => x === 0xff)) {
-            await withRetry(client, maxRetries, () => client.writeMemory(b.address, b.data));
+          retries += got.retries;
+          if (got.crc === stm32Crc(s.data)) {
+            checked += s.data.length;
+            progress('verify', checked, imageBytes, vm.measure(checked));
+            continue;
           }
+          log(`checksum of ${hex8(s.address)}..${hex8(s.address + s.data.length - 1)} differs (0x${got.crc.toString(16).padStart(8, '0')}); reading it back`);
+          readBack.push(s);
         }
+      }
+      for (const b of blocks.filter((b) => readBack.some((s) => b.address >= s.address && b.address < s.address + s.data.length))) {
+        checkCancel(`while verifying (${checked} of ${imageBytes} bytes checked)`);
+        retries += await verifyBlock(client, b, maxRetries);
+        readBackBytes += b.data.length;
         checked += b.data.length;
         progress('verify', checked, imageBytes, vm.measure(checked));
       }
+      verifiedBy = !byChecksum ? 'read-back' : readBackBytes > 0 ? 'checksum+read-back' : 'checksum';
     }
     phasesMs.verify = clock.now() - t3;
 
@@ -261,6 +297,9 @@ export async function flashStm32(transport: ByteTransport, options: Stm32FlashOp
       blocksWritten: toWrite.length,
       blocksSkipped: blocks.length - toWrite.length,
       verified: verify,
+      verifiedBy,
+      readBackBytes,
+      eraseSkipped,
       retries,
       roundTrips: client.roundTrips,
       started,
@@ -270,6 +309,62 @@ export async function flashStm32(transport: ByteTransport, options: Stm32FlashOp
   } finally {
     client.dispose();
   }
+}
+
+/**
+ * Reads a block back until it matches. Read Memory replies carry no checksum: a mismatch is read
+ * again before it counts, and a block that keeps differing is programmed once more (harmless when
+ * it was right: bits only go from 1 to 0) before the verdict. Returns the retries used.
+ */
+async function verifyBlock(client: Stm32RomClient, b: { address: number; data: Uint8Array }, maxRetries: number): Promise<number> {
+  let retries = 0;
+  for (let attempt = 0; ; attempt++) {
+    let got: Uint8Array = new Uint8Array(0);
+    retries += await withRetry(client, maxRetries, async () => {
+      got = await client.readMemory(b.address, b.data.length);
+    });
+    const mismatch = firstDifference(b.data, got);
+    if (mismatch < 0) return retries;
+    if (attempt === maxRetries + 1) {
+      throw new PackscopeError(
+        'VERIFY_FAILED',
+        `verify failed at ${hex8(b.address + mismatch)}: wrote 0x${b.data[mismatch]!.toString(16).padStart(2, '0')}, read 0x${got[mismatch]!.toString(16).padStart(2, '0')}` +
+          ' (write-protected sector, or flash that was not erased)',
+      );
+    }
+    retries++;
+    if (attempt === 1 && !b.data.every((x) => x === 0xff)) {
+      retries += await withRetry(client, maxRetries, () => client.writeMemory(b.address, b.data));
+    }
+  }
+}
+
+/** The ROM's CRC of an area, retried through line trouble; null when the ROM refuses the command itself. */
+async function romChecksum(client: Stm32RomClient, address: number, length: number, maxRetries: number): Promise<{ crc: number; retries: number } | null> {
+  let crc = 0;
+  try {
+    const retries = await withRetry(client, maxRetries, async () => {
+      crc = await client.getChecksum(address, length);
+    });
+    return { crc, retries };
+  } catch (e) {
+    if (e instanceof PackscopeError && e.code === 'DEVICE') return null;
+    throw e;
+  }
+}
+
+/** Whether the image is all 0xFF inside page `p` and the flash there already reads 0xFF (by the ROM's CRC). */
+async function blankAlready(client: Stm32RomClient, segments: Stm32Segment[], p: PageSpan, maxRetries: number): Promise<boolean> {
+  for (const s of segments) {
+    const from = Math.max(s.address, p.address);
+    const to = Math.min(s.address + s.data.length, p.address + p.size);
+    if (from >= to) continue;
+    const part = s.data.subarray(from - s.address, to - s.address);
+    if (!part.every((x) => x === 0xff)) return false;
+    const got = await romChecksum(client, from, to - from, maxRetries);
+    if (got === null || got.crc !== stm32Crc(part)) return false;
+  }
+  return true;
 }
 
 function firstDifference(want: Uint8Array, got: Uint8Array): number {

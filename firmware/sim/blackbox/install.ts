@@ -24,6 +24,7 @@ import type { PackState } from '../pack/types.js';
 import { loadBlackBoxKeys } from './signing-keys.js';
 import { BlackBoxRecorder, type CheckpointSnapshot } from './recorder.js';
 import { FileRing, MemoryRing } from './ring.js';
+import { LifetimeCounterStore } from './lifetime.js';
 
 /** 64 MiB of 4 KiB segments: about 11 days of 1 Hz records for a 16-cell pack. */
 export const DEFAULT_SLOT_COUNT = 16384;
@@ -33,6 +34,8 @@ export const RECORD_INTERVAL_MS = 1000;
 export interface BlackBoxBoardOptions {
   /** Ring size in segments (default 16384 = 64 MiB). */
   blackboxSlots?: number;
+  /** False: a board of the first firmware, which keeps no lifetime counters (default true). */
+  lifetimeCounters?: boolean;
 }
 
 export function recordValues(s: PackState, event: number): RecordValues {
@@ -54,17 +57,21 @@ export function recordValues(s: PackState, event: number): RecordValues {
  * scenario: one record per second, plus one record per event. Segments are written whole, so a
  * day of history takes a couple of seconds.
  */
-export function prefill(rec: BlackBoxRecorder, board: SimBoard, hours: number, endMs: number): number {
+export function prefill(rec: BlackBoxRecorder, board: SimBoard, hours: number, endMs: number, lifetime: LifetimeCounterStore | null = null): number {
   const seconds = Math.round(hours * 3600);
   const cfg = board.pack.config;
   const model = createPackModel({ ...cfg, seed: (cfg.seed + 0x5eed) >>> 0, startTimeMs: endMs - seconds * 1000 });
+  // The counters count the synthesised history too: the board lived through it.
+  lifetime?.countingFrom(endMs - seconds * 1000);
   let n = 0;
   rec.batched(() => {
     rec.append(recordValues(model.state(), EVENTS.boot), 0);
+    lifetime?.step(model.state(), 0);
     n++;
     for (let s = 1; s <= seconds; s++) {
       model.step(1);
       const st = model.state();
+      lifetime?.step(st, 1);
       const events = model.takeEvents();
       if (events.length === 0) {
         rec.append(recordValues(st, 0), s * 1000);
@@ -80,6 +87,11 @@ export function prefill(rec: BlackBoxRecorder, board: SimBoard, hours: number, e
 }
 
 const RECORDERS = new WeakMap<SimBoard, BlackBoxRecorder>();
+const LIFETIMES = new WeakMap<SimBoard, LifetimeCounterStore>();
+/** The lifetime counters of a board (tests); undefined on a board without them. */
+export function lifetimeOf(board: SimBoard): LifetimeCounterStore | undefined {
+  return LIFETIMES.get(board);
+}
 /** The recorder of a board (tests, benchmarks, the demo device). */
 export function blackBoxOf(board: SimBoard): BlackBoxRecorder | undefined {
   return RECORDERS.get(board);
@@ -101,8 +113,11 @@ export async function installBlackBox(board: SimBoard): Promise<void> {
   });
   RECORDERS.set(board, rec);
   let last = board.pack.state();
+  const lifetime = (board.options as BlackBoxBoardOptions).lifetimeCounters === false ? null : new LifetimeCounterStore(board, last.timeMs);
+  if (lifetime) LIFETIMES.set(board, lifetime);
   const hours = board.options.prefillHours ?? 0;
-  if (rec.newest === null && hours > 0) prefill(rec, board, hours, last.timeMs);
+  if (rec.newest === null && hours > 0) prefill(rec, board, hours, last.timeMs, lifetime?.fresh ? lifetime : null);
+  lifetime?.save(last.timeMs);
   rec.append(recordValues(last, EVENTS.boot));
   let lastRecordT = last.timeMs;
 
@@ -116,23 +131,28 @@ export async function installBlackBox(board: SimBoard): Promise<void> {
     if (pending.length === 0) queueMicrotask(flush);
     pending.push(e.code);
   });
-  board.onTick((state) => {
+  board.onTick((state, _events, dt) => {
     last = state;
+    lifetime?.step(state, dt);
     if (state.timeMs - lastRecordT >= RECORD_INTERVAL_MS) {
       lastRecordT = state.timeMs;
       rec.append(recordValues(state, 0));
     }
   });
   board.onReset(() => {
+    lifetime?.restarted();
     rec.rebooted();
     rec.append(recordValues(last, EVENTS.boot));
   });
   board.onStop(() => {
+    lifetime?.save(last.timeMs);
     ring.flush();
     ring.close();
   });
 
   let snapshot: CheckpointSnapshot | null = null;
+  /** The lifetime counters signed with the snapshot (PROTOCOL.md 7.7); empty on a board without them. */
+  let lifetimeStatement: Uint8Array = new Uint8Array(0);
   let sealed: Uint8Array | null = null;
   const schemaRecordSize = () => rec.open?.schema.recordSize ?? 0;
   board.native.register(BB_CMD.STATUS, () =>
@@ -157,6 +177,13 @@ export async function installBlackBox(board: SimBoard): Promise<void> {
     if (nonce.length < 8 || nonce.length > 64) throw new NativeError(ERR.BAD_ARGUMENT, 'nonce must be 8 to 64 bytes');
     snapshot = rec.checkpoint(nonce, last.timeMs);
     sealed = null;
+    const a = snapshot.attestation;
+    lifetimeStatement = lifetime
+      ? lifetime.sign(
+          { counter: snapshot.counter, recordCount: snapshot.recordCount, nonce, boardTimeMs: a.boardTimeMs, bootCount: a.bootCount },
+          keys.deviceKey,
+        )
+      : new Uint8Array(0);
     const res = BB_CHECKPOINT_RES.encode({
       counter: snapshot.counter,
       recordCount: snapshot.recordCount,
@@ -195,11 +222,12 @@ export async function installBlackBox(board: SimBoard): Promise<void> {
   board.native.registerRegion({
     id: BB_REGION.CHECKPOINT,
     name: BB_REGION_NAME.CHECKPOINT,
-    // The frozen prefix, then its seal: signature and attestation (PROTOCOL.md 7.5).
-    size: () => (snapshot ? snapshot.prefix.length + CHECKPOINT_SEAL_SIZE : 0),
+    // The frozen prefix, then its seal: signature and attestation (PROTOCOL.md 7.5), then the
+    // signed lifetime counters (7.7).
+    size: () => (snapshot ? snapshot.prefix.length + CHECKPOINT_SEAL_SIZE + lifetimeStatement.length : 0),
     read: (offset, length) => {
       if (!snapshot) throw new NativeError(ERR.NOT_FOUND, 'no checkpoint taken');
-      sealed ??= concatBytes(snapshot.prefix, snapshot.signature, encodeAttestation(snapshot.attestation));
+      sealed ??= concatBytes(snapshot.prefix, snapshot.signature, encodeAttestation(snapshot.attestation), lifetimeStatement);
       return sealed.slice(offset, offset + length);
     },
   });

@@ -26,6 +26,8 @@ export interface Stm32DeviceModel {
   sectors: readonly SectorInfo[];
   /** Typical time to program one 32-bit word, µs. */
   wordProgramUs: number;
+  /** Time the ROM takes per 32-bit word to run memory through its CRC unit (Get Checksum), µs. */
+  checksumWordUs: number;
   massEraseMs: number;
   /** Option-byte programming (RDP/WRP change), ms: an erase and program of the option sector. */
   optionProgramMs: number;
@@ -73,6 +75,8 @@ export const STM32F40X: Stm32DeviceModel = {
   flashBase: 0x0800_0000,
   sectors: f4Sectors(),
   wordProgramUs: 16,
+  // A flash read with wait states plus the CRC unit's 4 AHB cycles, from the 16 MHz HSI.
+  checksumWordUs: 0.5,
   massEraseMs: 8000,
   optionProgramMs: 250,
   ramBase: 0x2000_0000,
@@ -124,6 +128,7 @@ export const STM32F10X_MD: Stm32DeviceModel = {
   flashBase: 0x0800_0000,
   sectors: Array.from({ length: 128 }, (_, index) => ({ index, address: 0x0800_0000 + index * 1024, size: 1024, eraseMs: 30 })),
   wordProgramUs: 105,
+  checksumWordUs: 0.5,
   massEraseMs: 30,
   optionProgramMs: 60,
   ramBase: 0x2000_0000,
@@ -159,8 +164,21 @@ export const STM32F10X_MD: Stm32DeviceModel = {
   },
 };
 
-/** Parts `packscope sim --personality stm32-rom` can be (PACKSCOPE_SIM_STM32=f405|f103). */
-export const STM32_PARTS: Record<string, Stm32DeviceModel> = { f405: STM32F40X, f103: STM32F10X_MD };
+/**
+ * The F40x behind a ROM revision whose Get lists Get Checksum (0xA1, AN3155): the same part, sector
+ * layout and timing, one more command (bootloader v3.3 in the Get reply). Hosts that verify with
+ * the ROM's CRC instead of reading everything back are measured against this one; the plain F40x
+ * is the ROM without it.
+ */
+export const STM32F40X_CHECKSUM: Stm32DeviceModel = {
+  ...STM32F40X,
+  name: 'STM32F40xxx/41xxx (ROM with Get Checksum)',
+  bootloaderVersion: 0x33,
+  commands: [...STM32F40X.commands, 0xa1],
+};
+
+/** Parts `packscope sim --personality stm32-rom` can be (PACKSCOPE_SIM_STM32=f405|f405-crc|f103). */
+export const STM32_PARTS: Record<string, Stm32DeviceModel> = { f405: STM32F40X, 'f405-crc': STM32F40X_CHECKSUM, f103: STM32F10X_MD };
 
 export function flashSize(dev: Stm32DeviceModel): number {
   return dev.sectors.reduce((n, s) => n + s.size, 0);

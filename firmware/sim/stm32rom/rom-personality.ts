@@ -75,7 +75,7 @@ export class Stm32RomPersonality implements Personality {
   }
 }
 
-/** PACKSCOPE_SIM_STM32=f405 (default) or f103 chooses the part. */
+/** PACKSCOPE_SIM_STM32=f405 (default), f405-crc (its ROM offers Get Checksum) or f103 chooses the part. */
 export function createStm32RomPersonality(board: SimBoard): Personality {
   const partName = (process.env.PACKSCOPE_SIM_STM32 ?? 'f405').toLowerCase();
   const device = STM32_PARTS[partName];

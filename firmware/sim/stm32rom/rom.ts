@@ -1,4 +1,4 @@
-import { ACK, CMD, NACK, SYNC, xor } from '../../../shared/stm32/an3155.js';
+import { ACK, CMD, NACK, SYNC, stm32Crc, xor } from '../../../shared/stm32/an3155.js';
 import { rd32 } from '../../../shared/util/le.js';
 import type { Stm32DeviceModel } from './device.js';
 import type { Stm32Memory } from './memory.js';
@@ -266,6 +266,8 @@ export class Stm32Rom {
         return this.readoutProtect(gen);
       case CMD.READOUT_UNPROTECT:
         return this.readoutUnprotect(gen);
+      case CMD.GET_CHECKSUM:
+        return this.getChecksum(gen);
       default:
         this.nack();
     }
@@ -286,6 +288,29 @@ export class Stm32Rom {
     out[0] = ACK;
     out.set(data, 1);
     this.note({ command: CMD.READ_MEMORY, ok: true, address, length: data.length });
+    return this.reply(gen, out);
+  }
+
+  /**
+   * Get Checksum (0xA1): address + XOR, size (whole words, MSB first) + XOR, then the ROM runs the
+   * area through its CRC unit (reset configuration) and answers ACK, the CRC MSB first and its XOR.
+   */
+  private async getChecksum(gen: number): Promise<void> {
+    if (this.memory.rdpActive) return this.nack();
+    this.send([ACK]);
+    const address = await this.rxAddress(gen);
+    if (address === null || address % 4 !== 0 || this.memory.regionOf(address, 4) === null) return this.nack();
+    this.send([ACK]);
+    const size = await this.rxAddress(gen); // same framing: four bytes MSB first and their XOR
+    if (size === null || size === 0 || size % 4 !== 0) return this.nack();
+    const data = this.memory.read(address, size);
+    if (!data) return this.nack();
+    this.send([ACK]);
+    await this.busy(gen, ((size / 4) * this.dev.checksumWordUs) / 1000);
+    const crc = stm32Crc(data);
+    const out = [ACK, crc >>> 24, (crc >>> 16) & 0xff, (crc >>> 8) & 0xff, crc & 0xff];
+    out.push(out[1]! ^ out[2]! ^ out[3]! ^ out[4]!);
+    this.note({ command: CMD.GET_CHECKSUM, ok: true, address, length: size });
     return this.reply(gen, out);
   }
 

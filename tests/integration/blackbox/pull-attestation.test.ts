@@ -11,6 +11,7 @@ import { blackBoxOf, recordValues } from '../../../firmware/sim/blackbox/index.j
 import type { SimBoard } from '../../../firmware/sim/board.js';
 import { BB_CMD, decodeCertificate, parsePublicKeyPem } from '../../../shared/blackbox/index.js';
 import { PackscopeError } from '../../../shared/errors.js';
+import { decodeLifetime } from '../../../shared/health/lifetime.js';
 import { toHex, utf8Decode } from '../../../shared/util/bytes.js';
 
 /** Pulls from the in-process simulated board: ticket nonces, resume rules, catching up with the attested extent. */
@@ -57,6 +58,10 @@ describe('log pull: nonce and attested extent', () => {
     expect(toHex(r.checkpoint!.nonce)).toBe(toHex(nonce));
     expect(r.meta.nonce).toBe(toHex(nonce));
     expect(r.checkpoint!.attestation!.newestCounter).toBe(res.attestation!.newest);
+    // The board's lifetime counters came with the checkpoint, signed over the same nonce.
+    const life = decodeLifetime(r.checkpoint!.lifetime!);
+    expect(toHex(life.binding.nonce)).toBe(toHex(nonce));
+    expect(life.counters.countedS).toBeGreaterThanOrEqual(1800);
     const rep = await r.verify(rootOf(board));
     expect(rep.issues).toEqual([]);
     expect(rep.attestation).toMatchObject({ complete: true, oldestCounter: 0 });

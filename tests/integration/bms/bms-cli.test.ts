@@ -17,11 +17,16 @@ afterEach(async () => {
   rig = null;
 });
 
-async function cli(argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
+/** Runs the CLI in this process; `stopAfter` lines on stdout interrupt it as Ctrl-C would (a condition, not a length of time). */
+async function cli(argv: string[], stopAfter?: number): Promise<{ code: number; out: string[]; err: string[] }> {
   const out: string[] = [];
   const err: string[] = [];
   const ac = new AbortController();
-  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l), signal: ac.signal, isTTY: false });
+  const onOut = (l: string) => {
+    out.push(l);
+    if (stopAfter !== undefined && out.length >= stopAfter) ac.abort();
+  };
+  const code = await main(argv, { out: onOut, err: (l) => err.push(l), signal: ac.signal, isTTY: false });
   return { code, out, err };
 }
 
@@ -41,11 +46,12 @@ for (const protocol of ['jbd', 'daly', 'jk'] as const) {
       expect(adoc.device.protocol).toBe(protocol);
       expect(adoc.detection.map((d: { protocol: string; answered: boolean }) => `${d.protocol}:${d.answered}`)).toContain(`${protocol}:true`);
 
-      const mon = await cli(['monitor', '--port', rig.pty.path, '--protocol', protocol, '--json', '--rate', '4', '--duration', '1.5']);
+      const mon = await cli(['monitor', '--port', rig.pty.path, '--protocol', protocol, '--json', '--rate', '4'], 2);
       expect(mon.code, mon.err.join('\n')).toBe(0);
       const lines = mon.out.map((l) => JSON.parse(l));
       const frames = lines.filter((l) => !l.summary);
       expect(frames.length).toBeGreaterThanOrEqual(2);
+      expect(lines.at(-1).summary.outcome).toBe('interrupted');
       for (const f of frames) expectMatchesBoard(protocol, f, rig.board);
       const summary = lines.find((l) => l.summary).summary;
       expect(summary.link.crcErrors).toBe(0);
@@ -57,13 +63,18 @@ describe('the packscope binary', () => {
   it('`packscope monitor --protocol auto --json` finds a JK board and streams its frames', async () => {
     rig = await startRig('jk');
     const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [CLI, 'monitor', '--port', rig!.pty.path, '--json', '--rate', '5', '--duration', '1.5'], {
+      const child = spawn(process.execPath, [CLI, 'monitor', '--port', rig!.pty.path, '--json', '--rate', '5'], {
         cwd: ROOT,
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stdout = '';
       let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
+      // Ctrl-C once three frames are out: it ends with its summary and exit 0.
+      let interrupted = false;
+      child.stdout.on('data', (d) => {
+        stdout += d;
+        if (!interrupted && stdout.split('\n').length > 3) interrupted = child.kill('SIGINT');
+      });
       child.stderr.on('data', (d) => (stderr += d));
       child.on('close', (code) => resolve({ code, stdout, stderr }));
     });

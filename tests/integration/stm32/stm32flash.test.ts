@@ -165,3 +165,52 @@ describe('STM32F103 ROM bootloader (v2.2, legacy Erase) over a pty', () => {
     expect(Buffer.from(got.subarray(0x1000)).equals(Buffer.from(second))).toBe(true);
   });
 });
+
+describe('STM32F40x ROM that offers Get Checksum (0xA1) over a pty', () => {
+  let sim: RunningSim;
+  let dir: string;
+  let rom: Stm32RomPersonality;
+
+  beforeAll(async () => {
+    requireStm32flash();
+    dir = mkdtempSync(path.join(tmpdir(), 'packscope-stm32crc-'));
+    const before = process.env.PACKSCOPE_SIM_STM32;
+    process.env.PACKSCOPE_SIM_STM32 = 'f405-crc';
+    try {
+      sim = await runSim({ personality: 'stm32-rom', pty: true, baud: 115200, subsystems: false });
+    } finally {
+      if (before === undefined) delete process.env.PACKSCOPE_SIM_STM32;
+      else process.env.PACKSCOPE_SIM_STM32 = before;
+    }
+    rom = sim.personality as Stm32RomPersonality;
+  });
+
+  afterAll(async () => {
+    await sim?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('PackScope verifies by the ROM CRC, and stm32flash -C (which asks the ROM with 0xA1) gets the same CRC', async () => {
+    const img = image(6 * 1024, 31);
+    const file = path.join(dir, 'crc.bin');
+    writeFileSync(file, img);
+    const out: string[] = [];
+    const err: string[] = [];
+    const ctx = { out: (l: string) => out.push(l), err: (l: string) => err.push(l), signal: new AbortController().signal, isTTY: false };
+    const commands = () => rom.bootloader!.stats.commands;
+    const before = commands();
+    expect(await main(['flash', '--protocol', 'stm32-rom', '--port', sim.path!, file, '--json'], ctx), err.join('\n')).toBe(0);
+    const report = JSON.parse(out[0]!) as { verifiedBy: string; readBackBytes: number; blocksWritten: number };
+    expect(report).toMatchObject({ verifiedBy: 'checksum', readBackBytes: 0, blocksWritten: 24 });
+    // Sync, Get, Get ID, the readout-protection probe, erase, 24 writes, one checksum.
+    expect(commands() - before).toBe(29);
+
+    const beforeCrc = commands();
+    const r = await run(STM32FLASH, ['-m', '8n1', '-b', '115200', '-C', '-S', `0x08000000:${img.length}`, sim.path!]);
+    expect(r.code, r.out).toBe(0);
+    // Get, Get Version, Get ID and the CRC: stm32flash read nothing back (that would be 24 Read Memory).
+    expect(commands() - beforeCrc).toBeLessThan(8);
+    const { stm32Crc } = await import('../../../shared/stm32/an3155.js');
+    expect(r.out.toLowerCase()).toContain(`0x${stm32Crc(img).toString(16).padStart(8, '0')}`);
+  });
+});

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { TransferProgress } from '../../../../shared/types/domain.js';
 import type { FlashReport } from '../../flasher/flasher.js';
+import type { Stm32FlashResult, Stm32VerifyMethod } from '../../stm32/rom-flasher.js';
 import {
   probeUdsBootloader,
   runFlashJob,
@@ -84,6 +85,12 @@ function romProgressPrinter(ctx: CliContext) {
   };
 }
 
+const VERIFIED_BY: Record<Stm32VerifyMethod, (r: Stm32FlashResult) => string> = {
+  checksum: () => "by the bootloader's CRC (Get Checksum)",
+  'read-back': () => 'by read-back',
+  'checksum+read-back': (r) => `by the bootloader's CRC, ${r.readBackBytes} bytes by read-back after a CRC mismatch`,
+};
+
 function printRomResult(r: Stm32RomFlashResult, file: string, json: boolean, ctx: CliContext): void {
   const { result, baudRate, parity, payloadRate, lineRate } = r;
   if (json) {
@@ -98,10 +105,15 @@ function printRomResult(r: Stm32RomFlashResult, file: string, json: boolean, ctx
         : `sectors ${result.erased.map((e) => e.index).join(', ')}`;
   ctx.out(`Flashed ${result.imageBytes} bytes to ${result.part} (ID 0x${result.productId.toString(16)}, bootloader ${result.bootloaderVersion}) on ${r.port}`);
   ctx.out(
-    `  erased ${erasedRange} in ${secs(result.phasesMs.erase)}${result.collateralErasedBytes ? ` (${result.collateralErasedBytes} bytes beyond the image)` : ''}`,
+    `  erased ${erasedRange} in ${secs(result.phasesMs.erase)}${result.collateralErasedBytes ? ` (${result.collateralErasedBytes} bytes beyond the image)` : ''}` +
+      (result.eraseSkipped.length ? `; sector(s) ${result.eraseSkipped.join(', ')} already blank, not erased` : ''),
   );
   ctx.out(`  wrote ${result.blocksWritten} block(s), ${result.blocksSkipped} blank block(s) not sent, in ${secs(result.phasesMs.write)}`);
-  ctx.out(result.verified ? `  verified all ${result.imageBytes} bytes by read-back in ${secs(result.phasesMs.verify)}` : '  NOT verified (--no-verify)');
+  ctx.out(
+    result.verified
+      ? `  verified all ${result.imageBytes} bytes ${VERIFIED_BY[result.verifiedBy ?? 'read-back'](result)} in ${secs(result.phasesMs.verify)}`
+      : '  NOT verified (--no-verify)',
+  );
   ctx.out(
     `  total ${secs(result.durationMs)}: ${kib(payloadRate)}/s, ${(payloadRate / lineRate).toFixed(2)} × line rate (${baudRate} baud 8E1${parity === 'none' ? ', port opened 8N1' : ''})`,
   );
