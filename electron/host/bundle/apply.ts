@@ -52,6 +52,8 @@ export interface ApplyBundleOptions {
   sample?: () => Promise<PreconditionSample | null>;
   /** Extra self-test checks on the running image; returns the problems found (empty: passed). */
   selfTest?: (status: FwStatus) => Promise<string[]>;
+  /** Called once every check has passed, before anything is erased (a settings backup). */
+  onChecked?: () => Promise<void>;
   /** Called once per installed component after it is confirmed (e.g. to record it in the board's black box). */
   onApplied?: (e: AppliedUpdateEvent) => Promise<void>;
   onStep?: (step: ApplyStep, detail: string) => void;
@@ -108,6 +110,7 @@ export async function applyBundle(o: ApplyBundleOptions): Promise<ApplyBundleRes
     `release ${m.sequence} from ${m.vendorId} accepted for ${o.board.boardId} rev ${o.board.hardwareRevision} (key ${bundle.releaseKeyId.slice(0, 16)}…)`,
   );
   if (preconditions.length) step('preconditions', `preconditions hold: ${preconditions.map((p) => p.actual).join(', ')}`);
+  await o.onChecked?.();
 
   const components: ApplyBundleResult['components'] = [];
   let status: FwStatus | null = null;
