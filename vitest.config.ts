@@ -28,6 +28,9 @@ export default defineConfig({
           include: ['tests/{unit,lint}/**/*.test.ts'],
           setupFiles: ['tests/support/no-child-processes.ts'],
           pool: 'forks',
+          // Files share a worker's module cache: the host's module graph is loaded once per worker,
+          // not once per file (a third of the project's CPU time went to loading it again).
+          isolate: false,
           maxWorkers: cpus,
           sequence: { groupOrder: 0 },
           ...timeouts(45_000),

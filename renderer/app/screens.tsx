@@ -1,6 +1,7 @@
 import type { ComponentType } from 'react';
 import { ConnectScreen } from '../connect/ConnectScreen.js';
 import { LiveScreen } from '../live/LiveScreen.js';
+import { PacksScreen } from '../packs/PacksScreen.js';
 import { FirmwareScreen } from '../firmware/FirmwareScreen.js';
 import { VerifyScreen } from '../verify/VerifyScreen.js';
 import { LogsScreen } from '../logs/LogsScreen.js';
@@ -16,6 +17,7 @@ import type { Screen } from './state.js';
 export const SCREENS: Record<Screen, { title: string; component: ComponentType }> = {
   connect: { title: 'Connect', component: ConnectScreen },
   live: { title: 'Live', component: LiveScreen },
+  packs: { title: 'Packs', component: PacksScreen },
   logs: { title: 'Logs', component: LogsScreen },
   health: { title: 'Health', component: HealthScreen },
   settings: { title: 'Settings', component: SettingsScreen },

@@ -2,7 +2,7 @@ import { createContext, useContext } from 'react';
 import type { ConnectResult, Features, JobView, PackscopeApi } from '../../shared/api/contract.js';
 import type { LiveSource } from '../source/live-source.js';
 
-export type Screen = 'connect' | 'live' | 'logs' | 'health' | 'settings' | 'firmware' | 'update' | 'selfcheck' | 'claim' | 'verify' | 'desk';
+export type Screen = 'connect' | 'live' | 'packs' | 'logs' | 'health' | 'settings' | 'firmware' | 'update' | 'selfcheck' | 'claim' | 'verify' | 'desk';
 
 export interface AppState {
   api: PackscopeApi;

@@ -28,7 +28,7 @@ function parseHex(text: string): number | null {
 }
 
 /** A port field with the ports the host sees as suggestions. */
-function PortField({ value, onChange, label }: { value: string; onChange: (v: string) => void; label: string }) {
+export function PortField({ value, onChange, label }: { value: string; onChange: (v: string) => void; label: string }) {
   const { api } = useApp();
   const [ports, setPorts] = useState<string[]>([]);
   useEffect(() => {

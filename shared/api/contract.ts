@@ -7,6 +7,7 @@ import { LogHealthSchema } from '../health/report.js';
 import { MAX_PHOTOS, PHOTO_KINDS } from '../evidence/photos.js';
 import { deskMethods } from './desk-contract.js';
 import { settingsMethods } from './settings-contract.js';
+import { busMethods, busRoundView } from './bus-contract.js';
 import { eventsReply, eventsRequest, seriesReply, seriesRequest } from './series-schemas.js';
 import {
   claimDraft,
@@ -311,7 +312,7 @@ export const recordedSeries = z.object({
  * never stops it; screens find it again with jobs.list and follow it through 'job' events.
  * `result` is the job's method result (log.pull, flash.start, recording.stop …) once it is done.
  */
-export const jobKind = z.enum(['recording', 'pull', 'flash', 'selfcheck', 'export', 'can-monitor', 'update']);
+export const jobKind = z.enum(['recording', 'pull', 'flash', 'selfcheck', 'export', 'can-monitor', 'update', 'bus-scan', 'bus-monitor']);
 export const jobView = z.object({
   id: z.string(),
   kind: jobKind,
@@ -827,6 +828,8 @@ export const contract = {
     ...deskMethods(recordedSeries),
     // BMS settings (shared/api/settings-contract.ts).
     ...settingsMethods,
+    // Several packs on one bus (shared/api/bus-contract.ts).
+    ...busMethods,
   },
   events: {
     telemetry: telemetryFrame,
@@ -844,6 +847,8 @@ export const contract = {
     job: jobView,
     /** Frames a CAN monitor received since its last batch. */
     'can-frames': z.object({ opId, frames: z.array(canFrameView) }),
+    /** One polling round of the packs on a shared bus (bus.monitor). */
+    bus: busRoundView,
     progress: transferProgress.extend({ opId }),
     /** The OS handed the app a file (double-click on a .psdiag or .pslog): open it on its screen. */
     'open-file': z.object({ screen: openScreen, path: hostPath }),

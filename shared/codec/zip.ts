@@ -127,8 +127,14 @@ export interface ZipSourceArchive extends ZipArchive {
   open(entry: ZipEntry): EntryReader;
 }
 
-/** The same vetting as openZip, over range reads: only the end record, directory and headers are read. */
-export function openZipSource(src: ByteSource, limits: ZipLimits = DEFAULT_ZIP_LIMITS): ZipSourceArchive {
+/** Continues a CRC-32 over more data (a host may pass a native one: it runs over every byte inflated). */
+export type Crc32 = (data: Uint8Array, previous: number) => number;
+
+/**
+ * The same vetting as openZip, over range reads: only the end record, directory and headers are
+ * read. `crcOf`: the CRC-32 entries are checked with (default: the portable one).
+ */
+export function openZipSource(src: ByteSource, limits: ZipLimits = DEFAULT_ZIP_LIMITS, crcOf: Crc32 = crc32): ZipSourceArchive {
   const n = src.size;
   if (n < 22) throw new DecodeError('not a ZIP archive (too short)');
   const at = (offset: number, length: number): Uint8Array => {
@@ -275,7 +281,7 @@ export function openZipSource(src: ByteSource, limits: ZipLimits = DEFAULT_ZIP_L
   if (o !== cdSize) throw new DecodeError('central directory size does not match its entries');
   checkContiguous(at, spans, cdOffset);
 
-  const open = (entry: ZipEntry): EntryReader => entryReader(src, entry);
+  const open = (entry: ZipEntry): EntryReader => entryReader(src, entry, crcOf);
   return {
     entries,
     open,
@@ -297,7 +303,7 @@ export function openZipSource(src: ByteSource, limits: ZipLimits = DEFAULT_ZIP_L
  * bytes at a time. Inflation fails as soon as the stream wants more than the declared size, and
  * the CRC-32 is checked when the last chunk has been handed out.
  */
-function entryReader(src: ByteSource, entry: ZipEntry): EntryReader {
+function entryReader(src: ByteSource, entry: ZipEntry, crcOf: Crc32): EntryReader {
   let pos = 0;
   let produced = 0;
   let crc = 0;
@@ -332,7 +338,7 @@ function entryReader(src: ByteSource, entry: ZipEntry): EntryReader {
         const n = Math.min(READ_STEP, entry.compressedSize - pos);
         const chunk = src.read(entry.dataOffset + pos, n);
         pos += n;
-        crc = crc32(chunk, crc);
+        crc = crcOf(chunk, crc);
         return chunk;
       }
       while (queue.length === 0) {
@@ -353,7 +359,7 @@ function entryReader(src: ByteSource, entry: ZipEntry): EntryReader {
         }
       }
       const chunk = queue.shift()!;
-      crc = crc32(chunk, crc);
+      crc = crcOf(chunk, crc);
       return chunk;
     },
   };

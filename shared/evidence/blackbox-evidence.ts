@@ -387,7 +387,7 @@ export class DeviceEvidenceStream implements EvidenceStream {
     const last = rs[rs.length - 1]!;
     this.lastIndex = last.index;
     this.lastT = last.t;
-    this.sink.records(rs);
+    this.sink.records(rs, seg);
   }
 
   private item(item: DecodedItem): void {

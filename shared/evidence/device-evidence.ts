@@ -5,6 +5,7 @@
  * the CSVs and the evaluation in a package can be recomputed and compared byte for byte.
  */
 import type { LogRecord } from '../types/domain.js';
+import type { ParsedSegment } from '../blackbox/segment.js';
 import type { LogGap, SignatureStatus } from '../warranty/evaluation.js';
 import type { SettingsEvidence } from '../settings/evidence.js';
 
@@ -82,8 +83,12 @@ export type EvidenceSummary = Omit<DecodedEvidence, 'records'> & {
 export interface EvidenceRecordSink {
   /** The record layout, once the first segment is parsed (before its records). */
   schema?(cells: number | null, temperatureLabels: string[] | null): void;
-  /** The next records in log order, numbered from 0 by position (`index`). */
-  records(records: readonly LogRecord[]): void;
+  /**
+   * The next records in log order, numbered from 0 by position (`index`); `segment`, when given, is
+   * the segment they were decoded from (they are its first records), for consumers that read the
+   * raw bytes instead (CSV rows).
+   */
+  records(records: readonly LogRecord[], segment?: ParsedSegment): void;
 }
 
 /** The closed segments (device/segments.bin) streamed again from the start, for a second pass. */

@@ -14,6 +14,7 @@
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { DecodeError, isPackscopeError } from '../errors.js';
+import type { LogRecord } from '../types/domain.js';
 import { bytesEqual, toHex, utf8Decode, utf8Encode } from '../util/bytes.js';
 import { canonicalJson } from '../codec/canonical-json.js';
 import { type Claim, validateClaim } from '../warranty/claim.js';
@@ -31,7 +32,16 @@ import { parseTicketFile, verifyTicket, type TicketFile } from './ticket.js';
 import { policyDifferences } from '../warranty/policy-diff.js';
 import { parseSha256Sums } from '../codec/sha256sums.js';
 import { SSHSIG_NAMESPACE, sshsigVerify } from '../codec/sshsig.js';
-import { bytesSource, type ByteSource, DEFAULT_ZIP_LIMITS, openZipSource, type ZipEntry, type ZipLimits, type ZipSourceArchive } from '../codec/zip.js';
+import {
+  bytesSource,
+  type ByteSource,
+  type Crc32,
+  DEFAULT_ZIP_LIMITS,
+  openZipSource,
+  type ZipEntry,
+  type ZipLimits,
+  type ZipSourceArchive,
+} from '../codec/zip.js';
 import { DEVICE_FILES } from './blackbox-evidence.js';
 import {
   allowedName,
@@ -101,6 +111,12 @@ export interface VerifyOptions {
   limits?: ZipLimits;
   /** Incremental SHA-256 (hosts pass node:crypto's, several times faster on large logs). */
   hash?: HashFactory;
+  /** CRC-32 of every inflated byte (hosts pass zlib's). */
+  crc32?: Crc32;
+  /** Sees every record of the fresh decode once, in order (a screen's chart is built on the way). */
+  onRecords?: (records: readonly LogRecord[]) => void;
+  /** Compares two byte runs of equal length: the CSVs against their fresh rendering (hosts pass memcmp). */
+  bytesEqual?: (a: Uint8Array, b: Uint8Array) => boolean;
 }
 
 /** Archives a package verify opens: sizes up to what ZIP without ZIP64 can say, since nothing is held whole. */
@@ -214,7 +230,7 @@ export async function verifyPackageSource(src: ByteSource, opts: VerifyOptions):
   };
   let zip: ZipSourceArchive;
   try {
-    zip = openZipSource(src, opts.limits ?? PACKAGE_ZIP_LIMITS);
+    zip = openZipSource(src, opts.limits ?? PACKAGE_ZIP_LIMITS, opts.crc32);
     for (const e of zip.entries) {
       sizes.set(e.name, e.size);
       if (streamed(e.name)) continue;
@@ -275,8 +291,8 @@ export async function verifyPackageSource(src: ByteSource, opts: VerifyOptions):
     const both = csv.records && csv.events;
     const recSrc = both ? hashed(FILES.recordsCsv) : null;
     const evSrc = both ? hashed(FILES.eventsCsv) : null;
-    const recMatch = recSrc ? new StreamMatcher(recSrc) : null;
-    const evMatch = evSrc ? new StreamMatcher(evSrc) : null;
+    const recMatch = recSrc ? new StreamMatcher(recSrc, undefined, opts.bytesEqual) : null;
+    const evMatch = evSrc ? new StreamMatcher(evSrc, undefined, opts.bytesEqual) : null;
     const fold =
       recMatch && evMatch
         ? new CsvFold(
@@ -286,8 +302,9 @@ export async function verifyPackageSource(src: ByteSource, opts: VerifyOptions):
         : null;
     const sink: EvidenceRecordSink = {
       schema: (cells, labels) => fold?.header(cells, labels),
-      records: (rs) => {
-        fold?.records(rs);
+      records: (rs, seg) => {
+        fold?.records(rs, seg);
+        opts.onRecords?.(rs);
         if (customerEv) for (const r of rs) customerEv.push(r);
         if (decidingEv && decidingEv !== customerEv) for (const r of rs) decidingEv.push(r);
       },
@@ -318,6 +335,7 @@ export async function verifyPackageSource(src: ByteSource, opts: VerifyOptions):
       try {
         evidence = stream.finish(() => chunks(zip, segEntry!));
         fold?.header(evidence.device.cellCount, evidence.device.temperatureLabels);
+        fold?.flush();
       } catch (e) {
         decodeError = decodeFailed(e);
       }

@@ -287,29 +287,6 @@ export interface StreamAssembleInput extends Omit<AssembleInput, 'evidence' | 'd
   hash?: HashFactory;
 }
 
-/** Text written to a package file in pieces of about this many characters. */
-const TEXT_BATCH = 1 << 16;
-
-/** Collects text pieces and writes them encoded, a batch at a time. */
-function textWriter(w: { write(chunk: Uint8Array): void }): { push(s: string): void; flush(): void } {
-  let parts: string[] = [];
-  let n = 0;
-  const flush = () => {
-    if (!parts.length) return;
-    w.write(encodeText(parts.join('')));
-    parts = [];
-    n = 0;
-  };
-  return {
-    push(s: string) {
-      parts.push(s);
-      n += s.length;
-      if (n >= TEXT_BATCH) flush();
-    },
-    flush,
-  };
-}
-
 /**
  * Builds every file of a package into `out`, streaming: segments.bin is copied, records.csv is
  * written and the evaluation folded in one pass over the records, events.csv and the report's
@@ -363,13 +340,12 @@ export async function writePackage(input: StreamAssembleInput, out: PackageWrite
   };
   let ev: Evaluator | null = null;
   const recW = begin(FILES.recordsCsv);
-  const rec = textWriter(recW);
-  const rows = new CsvFold((s) => rec.push(s), null);
+  const rows = new CsvFold((b) => recW.write(b), null);
   const summary = pass(
     {
       schema: (cells, labels) => rows.header(cells, labels),
-      records: (rs) => {
-        rows.records(rs);
+      records: (rs, seg) => {
+        rows.records(rs, seg);
         for (const r of rs) ev!.push(r);
       },
     },
@@ -377,7 +353,7 @@ export async function writePackage(input: StreamAssembleInput, out: PackageWrite
   );
   onOpen = undefined;
   rows.header(summary.device.cellCount, summary.device.temperatureLabels);
-  rec.flush();
+  rows.flush();
   recW.end();
   if (ticket) {
     if (!summary.extent || summary.extent.nonce !== ticket.ticket.nonce) {
@@ -398,8 +374,7 @@ export async function writePackage(input: StreamAssembleInput, out: PackageWrite
   // Pass 2: events.csv and the report's charts.
   const charts = new ReportCharts(evaluation, summary.recordCount);
   const evW = begin(FILES.eventsCsv);
-  const evT = textWriter(evW);
-  const events = new CsvFold(null, (s) => evT.push(s));
+  const events = new CsvFold(null, (b) => evW.write(b));
   pass(
     {
       schema: (cells, labels) => events.header(cells, labels),
@@ -411,7 +386,7 @@ export async function writePackage(input: StreamAssembleInput, out: PackageWrite
     true,
   );
   events.header(summary.device.cellCount, summary.device.temperatureLabels);
-  evT.flush();
+  events.flush();
   evW.end();
 
   if (input.ticket) put(FILES.ticket, input.ticket);

@@ -1,10 +1,14 @@
 /**
  * Black-box benchmark: log pull through a real pseudo-terminal as a ratio of the line rate (payload
- * bytes/s ÷ (baud/10)) at 115200 and 921600 baud, the unpaced pull rate, decode and CSV export
+ * bytes/s ÷ (baud/10)) at 115200 and 921600 baud, at 921600 also over a faulty line (0.2 %
+ * corrupted + 0.1 % dropped bytes, with and without compression, and 1 % corrupted: the chunk size
+ * follows the error rate), each next to the ceiling whole-frame retransmission allows at that error
+ * rate, all in the same run; the unpaced pull rate, decode and CSV export
  * throughput of a .pslog, and peak RSS while decoding a 1 GiB log (memory must stay flat).
  * Run: npm run bench -- blackbox
  * Sizes (MiB) can be changed with BLACKBOX_BENCH_MIB_921600, BLACKBOX_BENCH_MIB_115200 (default 0.5:
- * 4 MiB at 115200 baud alone takes six minutes of wire time), BLACKBOX_BENCH_DECODE_GIB.
+ * 4 MiB at 115200 baud alone takes six minutes of wire time), BLACKBOX_BENCH_MIB_NOISY (default 1),
+ * BLACKBOX_BENCH_MIB_1PCT (default 0.5), BLACKBOX_BENCH_DECODE_GIB.
  */
 import { createHash, type KeyObject } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -18,6 +22,7 @@ import { runSim } from '../../firmware/sim/run.js';
 import { nodeKeyFromSecret, signMessage } from '../../firmware/sim/blackbox/signing-keys.js';
 import { Session } from '../../electron/host/session.js';
 import { pullLog } from '../../electron/host/blackbox/pull.js';
+import { bestChunk, goodput } from '../../electron/host/link/chunk-controller.js';
 import { openPslog, PslogWriter, type PslogMeta } from '../../electron/host/blackbox/pslog.js';
 import { exportLog } from '../../electron/host/blackbox/export.js';
 import type { ParsedSegment } from '../../shared/blackbox/segment.js';
@@ -39,28 +44,58 @@ interface Row {
 const rows: Row[] = [];
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
-async function pullCase(name: string, baud: number, mib: number, unpaced: boolean): Promise<string> {
+interface PullCase {
+  name: string;
+  baud: number;
+  mib: number;
+  unpaced?: boolean;
+  /** `--faults` spec of the simulated line (both directions). */
+  faults?: string;
+  compress?: boolean;
+}
+
+/** Fraction of each byte's chances lost to the faults: the line's hazard per byte. */
+function hazardOf(faults: string): number {
+  const f = Object.fromEntries(faults.split(',').map((kv) => kv.split('=') as [string, string]));
+  return -Math.log((1 - Number(f.corrupt ?? 0)) * (1 - Number(f.drop ?? 0)));
+}
+
+async function pullCase(c: PullCase): Promise<string> {
+  const { name, baud, mib, unpaced = false, faults, compress = false } = c;
   const state = path.join(work, name);
-  const sim = await runSim({ pty: true, baud, unpaced, seed: 1, stateDir: state, prefillHours: mib * HOURS_PER_MIB });
+  const sim = await runSim({ pty: true, baud, unpaced, seed: 1, stateDir: state, prefillHours: mib * HOURS_PER_MIB, ...(faults ? { faults } : {}) });
   const session = await Session.open(sim.path!, { protocol: 'native', baud });
   const out = path.join(state, 'log.pslog');
   try {
-    const r = await pullLog(session.native!.link, { out, identity: session.info });
+    const r = await pullLog(session.native!.link, { out, identity: session.info, ...(compress ? { compress: true } : {}) });
     if (!r.signaturesOk) throw new Error(`pull did not verify: ${r.issues.map((i) => i.message).join('; ')}`);
     const line = baud / 10;
+    const label = unpaced ? 'unpaced' : `${baud} baud${faults ? `, faults ${faults}` : ', clean'}${compress ? ', --compress' : ''}`;
+    // What whole-frame retransmission allows at this error rate: frames of the best size, each
+    // lost one sent again (chunk-controller.ts); the measured ratio is judged against it.
+    const lambda = faults ? hazardOf(faults) : 0;
+    const ceiling = faults
+      ? `; ceiling for uncompressed frames at this error rate ${r3(goodput(bestChunk(lambda), lambda))} (chunks of ${bestChunk(lambda)} B)`
+      : '';
     rows.push({
-      case: `pull ${unpaced ? 'unpaced' : `${baud} baud`} (pty)`,
+      case: `pull ${label} (pty)`,
       bytes: r.bytesRead,
       seconds: r3(r.seconds),
       rate: Math.round(r.payloadRate),
       ratio: unpaced ? null : r3(r.payloadRate / line),
-      note: `${r.segments} segments, ${r.records} records, ${r.retransmissions} retransmissions${unpaced ? '' : `; line ${line} B/s`}`,
+      note: `${r.segments} segments, ${r.records} records, verified; ${r.retransmissions} retransmissions; chunk sizes ${summary(r.chunkSizes)}${unpaced ? '' : `; line ${line} B/s`}${ceiling}`,
     });
   } finally {
     await session.close();
     await sim.stop();
   }
   return out;
+}
+
+/** The chunk sizes a pull went through: all of them when few, else the first, the range and the last. */
+function summary(sizes: number[]): string {
+  if (sizes.length <= 6) return sizes.join(' → ');
+  return `${sizes[0]} → … → ${sizes.at(-1)} (${sizes.length} sizes, ${Math.min(...sizes)}–${Math.max(...sizes)})`;
 }
 
 /**
@@ -168,13 +203,22 @@ async function decodeCase(file: string, label: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  // BLACKBOX_BENCH_SKIP_PACED=1 skips the two paced pulls (decode/export work only).
+  // BLACKBOX_BENCH_SKIP_PACED=1 skips the paced pulls (decode/export work only);
+  // BLACKBOX_BENCH_SKIP_NOISY=1 only the pulls over a faulty line.
   const fast = process.env.BLACKBOX_BENCH_SKIP_PACED
-    ? await pullCase('unpaced', 921600, 4, true)
-    : await pullCase('p921600', 921600, env('BLACKBOX_BENCH_MIB_921600', 4), false);
+    ? await pullCase({ name: 'unpaced', baud: 921600, mib: 4, unpaced: true })
+    : await pullCase({ name: 'p921600', baud: 921600, mib: env('BLACKBOX_BENCH_MIB_921600', 4) });
+  if (!process.env.BLACKBOX_BENCH_SKIP_PACED && !process.env.BLACKBOX_BENCH_SKIP_NOISY) {
+    // The same pull over a faulty line: 0.2 % of bytes corrupted and 0.1 % dropped, then 1 %
+    // corrupted; the first also with per-chunk deflate (log pull --compress).
+    const noisy = env('BLACKBOX_BENCH_MIB_NOISY', 1);
+    await pullCase({ name: 'n921600', baud: 921600, mib: noisy, faults: 'corrupt=0.002,drop=0.001' });
+    await pullCase({ name: 'n921600z', baud: 921600, mib: noisy, faults: 'corrupt=0.002,drop=0.001', compress: true });
+    await pullCase({ name: 'n921600x', baud: 921600, mib: env('BLACKBOX_BENCH_MIB_1PCT', 0.5), faults: 'corrupt=0.01' });
+  }
   if (!process.env.BLACKBOX_BENCH_SKIP_PACED) {
-    await pullCase('p115200', 115200, env('BLACKBOX_BENCH_MIB_115200', 0.5), false);
-    await pullCase('unpaced', 921600, 4, true);
+    await pullCase({ name: 'p115200', baud: 115200, mib: env('BLACKBOX_BENCH_MIB_115200', 0.5) });
+    await pullCase({ name: 'unpaced', baud: 921600, mib: 4, unpaced: true });
   }
 
   // CSV export of the 4 MiB log.

@@ -4,10 +4,10 @@ import { basename } from 'node:path';
 import { DecodeError, PackscopeError } from '../../../shared/errors.js';
 import { decodeDeviceEvidence, type DeviceEvidenceParts } from '../../../shared/evidence/blackbox-evidence.js';
 import type { DecodedEvidence } from '../../../shared/evidence/device-evidence.js';
-import { DEVICE_DIR, PHOTO_DIR } from '../../../shared/evidence/package.js';
+import { FILES, PHOTO_DIR } from '../../../shared/evidence/package.js';
 import { MAX_PHOTO_BYTES, photoKind } from '../../../shared/evidence/photos.js';
 import { parseSha256Sums } from '../../../shared/codec/sha256sums.js';
-import { openZip } from '../../../shared/codec/zip.js';
+import { openZipSource, type ZipSourceArchive } from '../../../shared/codec/zip.js';
 import type { Params, Res } from '../../../shared/api/contract.js';
 import { parsePolicy, type WarrantyPolicy } from '../../../shared/warranty/policy.js';
 import { MAX_TICKET_FILE_BYTES, parseTicketFile, type TicketFile } from '../../../shared/evidence/ticket.js';
@@ -21,8 +21,10 @@ import { deviceFiles } from '../../../shared/evidence/blackbox-evidence.js';
 import { DEFAULT_POLICY } from '../../../shared/warranty/default-policy.js';
 import { evaluateEvidence } from '../../../shared/evidence/package.js';
 import type { Claim } from '../../../shared/warranty/claim.js';
-import { MAX_PACKAGE_BYTES, readPhotos, verifyPackageBytes } from '../evidence/package-file.js';
-import { recordsToSeries } from './series.js';
+import { hostCrc32, readPhotos, sourceSha256, verifyPackageFile } from '../evidence/package-file.js';
+import { fileSource } from '../evidence/file-io.js';
+import { MAX_SMALL_FILE, PACKAGE_ZIP_LIMITS } from '../../../shared/evidence/package-verify.js';
+import { recordsToSeries, SeriesFold } from './series.js';
 import { canonicalJson } from '../../../shared/codec/canonical-json.js';
 import { claimFieldsAsVerified, rootAgainstCertificate } from '../evidence/claim-fields.js';
 import { safeStem, uniquePath } from '../desktop/unique-path.js';
@@ -93,28 +95,30 @@ export async function verifyPackageForScreen(req: Params<'package.verify'>, stor
   }
   const ticket = req.ticketPath ? await readHostFile(req.ticketPath, 'claim ticket', MAX_TICKET_FILE_BYTES) : null;
   const installKeys = stores.installKeys.publicKeys();
-  const zip = await readHostFile(path, 'package', MAX_PACKAGE_BYTES);
-  const v = await verifyPackageBytes(zip, {
-    rootPem: root,
-    policy,
-    policyBySha256: (sha) => stores.policies.get(sha),
-    ticketKey,
-    ticket,
-    installKeys,
-  });
-  let series: Res<'package.verify'>['series'] = null;
-  let photos: Res<'package.verify'>['photos'] = [];
-  if (v.checks.some((c) => c.id === 'archive' && c.ok)) {
-    try {
-      const files = new Map<string, Uint8Array>();
-      const archive = openZip(zip);
-      photos = archive.entries.filter((e) => e.name.startsWith(PHOTO_DIR)).map((e) => ({ name: e.name, bytes: e.size }));
-      for (const e of archive.entries) if (e.name.startsWith(DEVICE_DIR)) files.set(e.name.slice(DEVICE_DIR.length), archive.read(e));
-      series = recordsToSeries(decodeDeviceEvidence(files, { rootPublicKeyPem: null }, hostSignatureVerifier(files)).records);
-    } catch {
-      series = null; // the checks already say why the device data is unusable
-    }
+  // One range-read source for everything below: a file changed on disk meanwhile is an error,
+  // never a mix of two versions; nothing holds the package or its log whole.
+  const src = fileSource(path, 'package');
+  const sha256 = sourceSha256(src);
+  let archive: ZipSourceArchive | null = null;
+  let fold: SeriesFold | null = null;
+  try {
+    archive = openZipSource(src, PACKAGE_ZIP_LIMITS, hostCrc32);
+    fold = new SeriesFold(announcedRecords(archive));
+  } catch {
+    archive = null; // the archive check says why
   }
+  const v = await verifyPackageFile(
+    src,
+    { rootPem: root, policy, policyBySha256: (sha) => stores.policies.get(sha), ticketKey, ticket, installKeys },
+    { onRecords: (rs) => fold?.push(rs) },
+  );
+  const archiveOk = archive !== null && v.checks.some((c) => c.id === 'archive' && c.ok);
+  const decoded = !v.checks.some((c) => c.id === 'device-evidence' && !c.ok);
+  // The checks already say why unusable device data gives no chart.
+  const series: Res<'package.verify'>['series'] = archiveOk && decoded && fold ? fold.finish() : null;
+  const photos: Res<'package.verify'>['photos'] = archiveOk
+    ? archive!.entries.filter((e) => e.name.startsWith(PHOTO_DIR)).map((e) => ({ name: e.name, bytes: e.size }))
+    : [];
   // The screen states the deciding policy, the installation key, the freshness and the policy
   // differences in their own lines; the caveats that only repeat them are left out.
   const restated = (c: string) =>
@@ -138,10 +142,22 @@ export async function verifyPackageForScreen(req: Params<'package.verify'>, stor
     caveats: v.caveats.filter((c) => !restated(c)).map(inAppWords),
     series,
     photos,
-    sha256: createHash('sha256').update(zip).digest('hex'),
+    sha256,
     root: rootAgainstCertificate(v.checks),
-    claimFields: v.claim ? claimFieldsAsVerified(zip, v.claim, v.checks) : [],
+    claimFields: v.claim && archive ? claimFieldsAsVerified(archive, v.claim, v.checks) : [],
   };
+}
+
+/** The record count the package's manifest announces (unverified: it only sizes the chart's columns). */
+function announcedRecords(archive: ZipSourceArchive): number {
+  const e = archive.entries.find((x) => x.name === FILES.manifest);
+  if (!e || e.size > MAX_SMALL_FILE) return 0;
+  try {
+    const n = (JSON.parse(new TextDecoder().decode(archive.read(e))) as { log?: { records?: unknown } }).log?.records;
+    return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : 0;
+  } catch {
+    return 0;
+  }
 }
 
 /**
@@ -150,10 +166,9 @@ export async function verifyPackageForScreen(req: Params<'package.verify'>, stor
  * what is shown is what the signatures covered.
  */
 export async function packagePhoto(path: string, name: string, sha256: string): Promise<Res<'package.photo'>> {
-  const zip = await readHostFile(path, 'package', MAX_PACKAGE_BYTES);
-  if (createHash('sha256').update(zip).digest('hex') !== sha256)
-    throw new PackscopeError('REFUSED', `${path} has changed since it was verified; verify it again`);
-  const archive = openZip(zip);
+  const src = fileSource(path, 'package');
+  if (sourceSha256(src) !== sha256) throw new PackscopeError('REFUSED', `${path} has changed since it was verified; verify it again`);
+  const archive = openZipSource(src, PACKAGE_ZIP_LIMITS, hostCrc32);
   const find = (n: string) => archive.entries.find((e) => e.name === n);
   const entry = find(name);
   const sums = find('SHA256SUMS');

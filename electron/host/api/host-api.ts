@@ -29,6 +29,7 @@ import { makeSigningKey, monitorCan, signImageFile } from './rnd.js';
 import { SelfCheckJobs } from './selfcheck.js';
 import { UpdateJobs } from './update.js';
 import { SettingsApi } from './settings.js';
+import { BusJobs } from './bus.js';
 import { HostEvents } from './events.js';
 import { defaultDataDir, ensureDir, listDir } from './files.js';
 import { DEMO_PORT, listSerialPorts } from './port-list.js';
@@ -82,6 +83,7 @@ export function createHostApi(options: HostApiOptions): HostApi {
   const selfcheck = new SelfCheckJobs(session);
   const update = new UpdateJobs(session, undefined, path.join(dataDir, 'settings-backups'));
   const settings = new SettingsApi(session, dataDir);
+  const bus = new BusJobs(session, events);
   const recording = new RecordingJob(session, jobs, dataDir, `packscope ${options.version}`);
   const desk = new DeskApi();
   const desktop = new DesktopAccess(options.desktop ?? null);
@@ -188,6 +190,13 @@ export function createHostApi(options: HostApiOptions): HostApi {
       operation({ id: opId, kind: 'export', title: `Exporting ${out.split(/[\\/]/).pop()}`, file: out }, (signal) => logs.export(path, out, range, signal)),
     'package.verify': async (req) => reports.remember(await verifyPackageForScreen(req, verifier)),
     ...desk.handlers(),
+    'bus.scan': async (req) =>
+      operation({ id: req.opId, kind: 'bus-scan', title: `Looking for packs on ${req.port}` }, (signal, progress) => bus.scan(req, signal, progress)),
+    'bus.monitor': async (req) =>
+      operation({ id: req.opId, kind: 'bus-monitor', title: `Watching ${req.addresses.length} packs on ${req.port}` }, (signal, progress) =>
+        bus.monitor(req, signal, progress),
+      ),
+    'bus.state': async () => bus.state(),
     'settings.read': async () => settings.read(),
     'settings.apply': async (req) => settings.apply(req),
     'settings.backup': async (req) => settings.backup(req),

@@ -1,5 +1,5 @@
 import { eventInfo } from '../../../shared/blackbox/events.js';
-import { findGaps } from '../../../shared/blackbox/gaps.js';
+import { findGaps, GapFold } from '../../../shared/blackbox/gaps.js';
 import type { RecordedSeries } from '../../../shared/api/contract.js';
 import type { LogRecord } from '../../../shared/types/domain.js';
 import { bucketOf } from '../../../shared/series/buckets.js';
@@ -75,6 +75,89 @@ export function recordsToSeries(records: readonly LogRecord[], max = MAX_SERIES_
     if (r.event && s.events.length < MAX_EVENTS) s.events.push({ t: r.t, code: r.event, label: eventInfo(r.event).name, index: r.index });
   }
   return s;
+}
+
+/**
+ * recordsToSeries as a fold over records streamed in order, for a log read from a package without
+ * holding it (the Verify screen): up to `max` records are kept as they are; a longer log (its
+ * length `expected` is known up front, from the package's manifest) is cut into columns of
+ * consecutive records, each keeping the records that hold the minimum and the maximum of every
+ * channel, so no spike is lost. A log longer than announced only makes its last column wider.
+ */
+export class SeriesFold {
+  private readonly decimated: boolean;
+  private readonly buckets: number;
+  /** Raw rows (not decimated) or, per column and channel extreme, the chosen row: index, t, values. */
+  private rows: Float64Array;
+  private readonly events: RecordedSeries['events'] = [];
+  private readonly gaps: GapFold;
+  private n = 0;
+  private static readonly W = 2 + COLUMNS.length;
+
+  constructor(
+    private readonly expected: number,
+    private readonly max = MAX_SERIES_RECORDS,
+  ) {
+    this.decimated = expected > max;
+    this.buckets = this.decimated ? Math.max(1, Math.floor(max / (2 * COLUMNS.length))) : max;
+    const slots = this.decimated ? this.buckets * 2 * COLUMNS.length : Math.max(1, expected);
+    this.rows = new Float64Array(slots * SeriesFold.W).fill(NaN);
+    this.gaps = new GapFold(expected);
+  }
+
+  push(records: readonly LogRecord[]): void {
+    const W = SeriesFold.W;
+    const row = new Float64Array(W);
+    for (const r of records) {
+      const i = this.n++;
+      this.gaps.push(r.t, r.event);
+      if (r.event && this.events.length < MAX_EVENTS) this.events.push({ t: r.t, code: r.event, label: eventInfo(r.event).name, index: r.index });
+      const v = rowValues(r);
+      row[0] = i;
+      row[1] = r.t;
+      COLUMNS.forEach((c, k) => (row[2 + k] = v[c]));
+      if (!this.decimated) {
+        // More records than announced: room grows up to `max`; beyond it they are left out of the
+        // chart, which says so (decimated, and its record count).
+        if (i >= this.max) continue;
+        if ((i + 1) * W > this.rows.length) {
+          const grown = new Float64Array(Math.min(this.max, 2 * (i + 1)) * W).fill(NaN);
+          grown.set(this.rows);
+          this.rows = grown;
+        }
+        this.rows.set(row, i * W);
+        continue;
+      }
+      const b = Math.min(this.buckets - 1, Math.floor((i * this.buckets) / this.expected));
+      for (let k = 0; k < COLUMNS.length; k++) {
+        const x = row[2 + k]!;
+        if (x !== x) continue;
+        const lo = (b * COLUMNS.length + k) * 2 * W;
+        const hi = lo + W;
+        if (!(this.rows[lo + 2 + k]! <= x)) this.rows.set(row, lo);
+        if (!(this.rows[hi + 2 + k]! >= x)) this.rows.set(row, hi);
+      }
+    }
+  }
+
+  finish(): RecordedSeries {
+    const W = SeriesFold.W;
+    const s = emptySeries(this.n, this.decimated || this.n > this.max);
+    const slots = this.rows.length / W;
+    const picked = new Map<number, number>();
+    for (let j = 0; j < slots; j++) {
+      const idx = this.rows[j * W]!;
+      if (idx === idx && !picked.has(idx)) picked.set(idx, j);
+    }
+    for (const idx of [...picked.keys()].sort((a, b) => a - b)) {
+      const o = picked.get(idx)! * W;
+      s.t.push(this.rows[o + 1]!);
+      COLUMNS.forEach((c, k) => s[c].push(this.rows[o + 2 + k]!));
+    }
+    s.gaps = this.gaps.gaps();
+    s.events = this.events;
+    return s;
+  }
 }
 
 /**

@@ -21,6 +21,7 @@ import { PackscopeError } from '../../../shared/errors.js';
 import type { DeviceInfo, TransferProgress } from '../../../shared/types/domain.js';
 import { bytesEqual, fromHex, toHex } from '../../../shared/util/bytes.js';
 import { bulkRead, regionHash } from '../link/bulk.js';
+import { ChunkController } from '../link/chunk-controller.js';
 import type { NativeLink } from '../link/native-link.js';
 import { ProgressMeter } from '../util/progress.js';
 import { ExtentTracker, PslogReader, PslogWriter, nodeVerifier, type IndexEntry, type PslogMeta } from './pslog.js';
@@ -88,6 +89,8 @@ export interface PullResult {
   /** Payload bytes per second of this run's transfers. */
   payloadRate: number;
   retransmissions: number;
+  /** Chunk sizes the segment reads ran with, in order (they follow the line's error rate). */
+  chunkSizes: number[];
   checkpoint: { counter: number; records: number; verified: boolean } | null;
   /** Null when the board signs first-format checkpoints (no extent) or gave no checkpoint. */
   attestation: PullAttestation | null;
@@ -270,6 +273,9 @@ export async function pullLog(link: NativeLink, options: PullOptions): Promise<P
 
   let bytesRead = 0;
   let retransmissions = 0;
+  // One controller for every read of the pull: what the first read learnt about the line holds for the rest.
+  const initialChunk = options.chunkSize ?? 4096;
+  const chunks = new ChunkController({ initial: initialChunk, max: initialChunk, ...(options.window ? { window: options.window } : {}) });
   let transferSeconds = 0;
   const totalGuess = status.newestCounter === NONE32 ? 0 : Math.max(0, status.newestCounter - next + 1) * size;
   const meter = new ProgressMeter(totalGuess + 8192);
@@ -307,8 +313,7 @@ export async function pullLog(link: NativeLink, options: PullOptions): Promise<P
           region: status.ringRegion,
           offset: slot * size,
           length: count * size,
-          ...(options.window !== undefined ? { window: options.window } : {}),
-          ...(options.chunkSize !== undefined ? { chunkSize: options.chunkSize } : {}),
+          controller: chunks,
           ...(options.compress ? { compress: true } : {}),
           ...(signal ? { signal } : {}),
           onData: async (_off, data) => handle(decoder.push(data)),
@@ -374,7 +379,7 @@ export async function pullLog(link: NativeLink, options: PullOptions): Promise<P
           region: status.checkpointRegion,
           offset: 0,
           ...(inRegion ? {} : { length: res.length }),
-          chunkSize: 1024,
+          controller: chunks,
           ...(signal ? { signal } : {}),
         }),
       );
@@ -429,6 +434,7 @@ export async function pullLog(link: NativeLink, options: PullOptions): Promise<P
       seconds,
       payloadRate: transferSeconds > 0 ? bytesRead / transferSeconds : 0,
       retransmissions,
+      chunkSizes: chunks.history,
       checkpoint: checkpoint ? { counter: checkpoint.counter, records: checkpoint.recordCount, verified: cpVerified } : null,
       attestation,
       checkpoints,

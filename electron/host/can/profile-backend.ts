@@ -67,15 +67,23 @@ export async function flashUdsGeneric(job: UdsGenericFlashJob): Promise<UdsGener
  * Whether the ECU is PackScope's bootloader: it answers ReadDataByIdentifier FD00 with its
  * firmware status document. Any other answer (requestOutOfRange, serviceNotSupported, silence,
  * something that is not that document) means an ordinary bootloader. Reading an identifier is
- * harmless to any ECU, so this is safe to ask first.
+ * harmless to any ECU, so this is safe to ask first. Silence is asked about twice: one missed
+ * deadline (a busy gateway, a loaded bench PC) must not pick the wrong flash sequence, and an
+ * ECU that answers with a negative response costs no second request.
  */
 export async function isPackscopeBootloader(client: UdsClient, signal?: AbortSignal): Promise<boolean> {
-  try {
-    const r = await client.request({ service: 'ReadDataByIdentifier', did: DID.firmwareStatus }, signal);
-    return FwStatusSchema.safeParse(JSON.parse(utf8Decode(r.data))).success;
-  } catch (e) {
-    if (e instanceof UdsNegativeResponseError || e instanceof SyntaxError || (e as PackscopeError).code === 'TIMEOUT') return false;
-    throw e;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const r = await client.request({ service: 'ReadDataByIdentifier', did: DID.firmwareStatus }, signal);
+      return FwStatusSchema.safeParse(JSON.parse(utf8Decode(r.data))).success;
+    } catch (e) {
+      if (e instanceof UdsNegativeResponseError || e instanceof SyntaxError) return false;
+      if ((e as PackscopeError).code === 'TIMEOUT') {
+        if (attempt < 2) continue;
+        return false;
+      }
+      throw e;
+    }
   }
 }
 

@@ -4,7 +4,7 @@
  * signed parts of the package also record (the evaluation's and the manifest's copy of serial,
  * dates and remedy) is shown as altered, with the signed value, when the two disagree.
  */
-import { openZip } from '../../../shared/codec/zip.js';
+import type { ZipArchive } from '../../../shared/codec/zip.js';
 import type { Claim } from '../../../shared/warranty/claim.js';
 
 interface Check {
@@ -30,14 +30,8 @@ function covered(checks: readonly Check[], name: string): boolean {
 }
 
 /** The claim's fields as the signed evaluation and manifest record them (only those that are covered). */
-function signedCopies(zip: Uint8Array, checks: readonly Check[]): Record<string, string> {
+function signedCopies(archive: ZipArchive, checks: readonly Check[]): Record<string, string> {
   const out: Record<string, string> = {};
-  let archive;
-  try {
-    archive = openZip(zip);
-  } catch {
-    return out;
-  }
   const read = (name: string): Record<string, unknown> | null => {
     const e = archive.entries.find((x) => x.name === name);
     if (!e || !covered(checks, name)) return null;
@@ -55,11 +49,12 @@ function signedCopies(zip: Uint8Array, checks: readonly Check[]): Record<string,
   return out;
 }
 
-export function claimFieldsAsVerified(zip: Uint8Array, claim: Claim, checks: readonly Check[]): ClaimFieldState[] {
+/** `archive`: the package, opened (vetted) through range reads. */
+export function claimFieldsAsVerified(archive: ZipArchive, claim: Claim, checks: readonly Check[]): ClaimFieldState[] {
   const fields = Object.keys(claim) as (keyof Claim)[];
   const canonical = !checks.some((c) => c.id === 'claim-policy' && !c.ok && c.detail.includes(CLAIM_FILE));
   if (covered(checks, CLAIM_FILE) && canonical) return fields.map((field) => ({ field, state: 'verified', signed: null }));
-  const signed = signedCopies(zip, checks);
+  const signed = signedCopies(archive, checks);
   return fields.map((field) => {
     const s = signed[field];
     return s !== undefined && s !== claim[field] ? { field, state: 'altered', signed: s } : { field, state: 'unverified', signed: null };

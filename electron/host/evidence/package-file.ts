@@ -4,6 +4,7 @@
  * shared/evidence/package.ts, used by the CLI and the app's Claim and Verify screens.
  */
 import { createHash } from 'node:crypto';
+import { crc32 as zlibCrc32 } from 'node:zlib';
 import { basename } from 'node:path';
 import { PackscopeError } from '../../../shared/errors.js';
 import { type StreamedEvidenceParts, DEVICE_FILES, DeviceEvidenceStream, deviceFiles } from '../../../shared/evidence/blackbox-evidence.js';
@@ -40,6 +41,9 @@ export const hostHashFactory: HashFactory = () => {
     digest: () => new Uint8Array(h.digest()),
   };
 };
+
+/** zlib's CRC-32 (several times the portable one's speed): every inflated byte of a package passes it. */
+export const hostCrc32 = (data: Uint8Array, previous: number): number => zlibCrc32(data, previous);
 
 /** The device-evidence decoder with node:crypto's ECDSA and SHA-256. */
 export const hostEvidenceDecoder: EvidenceDecoder = {
@@ -100,7 +104,6 @@ export async function createPackageFile(o: CreatePackageOptions): Promise<Create
   small.delete(DEVICE_FILES.segments);
   const src: ByteSource = o.parts.segments instanceof Uint8Array ? bytesSource(o.parts.segments) : o.parts.segments;
   const key = await o.keyStore.load();
-  const hash = createHash('sha256');
   let made: { evaluation: Evaluation; manifest: Manifest } | null = null;
   const bytes = await writeStreamedFile(o.out, async (sink) => {
     const zip = new ZipStreamWriter(sink, { deflater: zlibDeflater });
@@ -123,9 +126,9 @@ export async function createPackageFile(o: CreatePackageOptions): Promise<Create
     zip.finish();
   });
   // The file's SHA-256, from the file as written (patched headers included).
-  for (const chunk of sourceChunks(fileSource(o.out, 'package'))) hash.update(chunk);
+  const sha256 = sourceSha256(fileSource(o.out, 'package'));
   const { evaluation, manifest } = made!;
-  return { path: o.out, bytes, sha256: hash.digest('hex'), evaluation, manifest };
+  return { path: o.out, bytes, sha256, evaluation, manifest };
 }
 
 /** What the supplier brings to a verification (every field optional except the root). */
@@ -145,6 +148,8 @@ function verifyOptions(t: VerifierTrust): VerifyOptions {
     decoder: hostEvidenceDecoder,
     toolVersion: toolVersion(),
     hash: hostHashFactory,
+    crc32: hostCrc32,
+    bytesEqual: (a, b) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b),
     ...(t.policy ? { policy: t.policy } : {}),
     ...(t.policyBySha256 ? { policyBySha256: t.policyBySha256 } : {}),
     ...(t.ticketKey ? { ticketKey: t.ticketKey } : {}),
@@ -166,11 +171,24 @@ export function readRootPem(rootPemPath: string): string {
 }
 
 /**
- * Verifies a package file, streaming it (the service function the CLI and other callers use):
- * range reads through the file, so a package of any size is checked in bounded memory. `trust` is
- * the supplier's root key PEM file's path, or everything the supplier brings.
+ * Verifies a package file, streaming it (the service function the CLI and the app use): range
+ * reads through the file (its path, or a fileSource already open on it), so a package of any size
+ * is checked in bounded memory. `trust` is the supplier's root key PEM file's path, or everything
+ * the supplier brings.
  */
-export async function verifyPackageFile(path: string, trust: VerifierTrust | string): Promise<PackageVerification> {
+export async function verifyPackageFile(
+  path: string | ByteSource,
+  trust: VerifierTrust | string,
+  extra: Pick<VerifyOptions, 'onRecords'> = {},
+): Promise<PackageVerification> {
   const t: VerifierTrust = typeof trust === 'string' ? { rootPem: readRootPem(trust) } : trust;
-  return verifyPackageSource(fileSource(path, 'package'), { ...verifyOptions(t), limits: PACKAGE_ZIP_LIMITS });
+  const src = typeof path === 'string' ? fileSource(path, 'package') : path;
+  return verifyPackageSource(src, { ...verifyOptions(t), limits: PACKAGE_ZIP_LIMITS, ...extra });
+}
+
+/** SHA-256 (hex) of a source read start to end in pieces. */
+export function sourceSha256(src: ByteSource): string {
+  const h = createHash('sha256');
+  for (const chunk of sourceChunks(src)) h.update(chunk);
+  return h.digest('hex');
 }

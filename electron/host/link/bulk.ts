@@ -16,7 +16,6 @@ import {
   REGION_INFO,
   REGION_LIST,
   REGION_RANGE,
-  MAX_WINDOW,
   encodeBulkData,
   type RegionInfo,
 } from '../../../shared/protocol/messages.js';
@@ -24,6 +23,7 @@ import type { TransferProgress } from '../../../shared/types/domain.js';
 import { bytesEqual } from '../../../shared/util/bytes.js';
 import type { NativeLink } from './native-link.js';
 import { ProgressMeter } from '../util/progress.js';
+import { ChunkController } from './chunk-controller.js';
 
 /**
  * Host side of the windowed bulk transfer (PROTOCOL.md §6): reads stream chunks from a board
@@ -45,6 +45,16 @@ export interface BulkCommonOptions {
   onProgress?: (p: TransferProgress) => void;
   /** No progress for this long fails the transfer with TIMEOUT (default 10 s). */
   stallTimeoutMs?: number;
+  /**
+   * Follow the line's frame error rate with the chunk size (default true): smaller chunks while
+   * frames are damaged, back up to `chunkSize` after clean runs. False keeps `chunkSize` throughout.
+   */
+  adaptive?: boolean;
+  /**
+   * The controller of an earlier transfer on the same line, so this one starts from what it learnt
+   * (chunkSize, window and adaptive are then its own).
+   */
+  controller?: ChunkController;
 }
 
 export interface BulkReadOptions extends BulkCommonOptions {
@@ -71,6 +81,8 @@ export interface BulkReadResult {
   data: Uint8Array | null;
   retransmissions: number;
   seconds: number;
+  /** The chunk sizes the transfer ran with, in order. */
+  chunkSizes: number[];
 }
 
 export interface BulkWriteOptions extends BulkCommonOptions {
@@ -87,6 +99,8 @@ export interface BulkWriteResult {
   startedAt: number;
   retransmissions: number;
   seconds: number;
+  /** The chunk sizes the transfer ran with, in order. */
+  chunkSizes: number[];
 }
 
 // Random start, for the same reason as the link's sequence numbers (PROTOCOL.md §3.3): a BULK_CLOSE
@@ -97,8 +111,14 @@ function transferId(): number {
   return nextTransferId;
 }
 
+/**
+ * Retries of the small idempotent requests around a transfer (region list, info, hash): on a line
+ * that damages 1 % of bytes a 150-byte answer arrives whole only about one time in five.
+ */
+const READ_RETRIES = 20;
+
 export async function listRegions(link: NativeLink, signal?: AbortSignal): Promise<RegionInfo[]> {
-  return REGION_LIST.decode(await link.request(CMD.REGION_LIST, new Uint8Array(0), { signal })).regions;
+  return REGION_LIST.decode(await link.request(CMD.REGION_LIST, new Uint8Array(0), { signal, retries: READ_RETRIES })).regions;
 }
 
 export async function regionInfo(link: NativeLink, region: RegionRef, signal?: AbortSignal): Promise<RegionInfo> {
@@ -107,7 +127,7 @@ export async function regionInfo(link: NativeLink, region: RegionRef, signal?: A
     if (!found) throw new PackscopeError('NOT_FOUND', `the board has no region '${region}'`);
     return found;
   }
-  return REGION_INFO.decode(await link.request(CMD.REGION_INFO, REGION_ID.encode({ region }), { signal }));
+  return REGION_INFO.decode(await link.request(CMD.REGION_INFO, REGION_ID.encode({ region }), { signal, retries: READ_RETRIES }));
 }
 
 /** SHA-256 of a region range, computed by the board. */
@@ -115,7 +135,11 @@ export async function regionHash(link: NativeLink, region: RegionRef, offset: nu
   const id = typeof region === 'number' ? region : (await regionInfo(link, region, signal)).id;
   // Hashing a large range takes the board a while: allow for it in the timeout.
   const r = REGION_HASH.decode(
-    await link.request(CMD.REGION_HASH, REGION_RANGE.encode({ region: id, offset, length }), { signal, timeoutMs: 500 + length / 20000 }),
+    await link.request(CMD.REGION_HASH, REGION_RANGE.encode({ region: id, offset, length }), {
+      signal,
+      timeoutMs: 500 + length / 20000,
+      retries: READ_RETRIES,
+    }),
   );
   if (r.offset !== offset || r.length !== length) throw new PackscopeError('PROTOCOL', 'REGION_HASH answered for another range');
   return r.sha256;
@@ -193,11 +217,11 @@ export async function bulkRead(link: NativeLink, options: BulkReadOptions): Prom
   else if (prefix.length) await options.onData!(offset, prefix);
   const meter = new ProgressMeter(length, undefined, clock);
   options.onProgress?.(meter.update(prefix.length, 'read'));
-  if (remaining === 0) return { region: info, offset, length, startedAt: start, data: out, retransmissions: 0, seconds: (clock.now() - t0) / 1000 };
+  if (remaining === 0)
+    return { region: info, offset, length, startedAt: start, data: out, retransmissions: 0, seconds: (clock.now() - t0) / 1000, chunkSizes: [] };
 
   let pos = start;
-  let chunkSize = options.chunkSize ?? 4096;
-  let window = options.window ?? 8;
+  const ctl = chunkController(options);
   let duplicates = 0;
   while (pos < offset + length) {
     const span = await readSpan(
@@ -205,8 +229,7 @@ export async function bulkRead(link: NativeLink, options: BulkReadOptions): Prom
       info.id,
       pos,
       offset + length - pos,
-      chunkSize,
-      window,
+      ctl,
       options,
       (chunkOffset, data) => {
         if (out) out.set(data, chunkOffset - offset);
@@ -216,31 +239,33 @@ export async function bulkRead(link: NativeLink, options: BulkReadOptions): Prom
     );
     duplicates += span.duplicates;
     pos = span.committed;
-    // A line too noisy for this chunk size: frames rarely arrive whole. Smaller chunks get through.
-    if (!span.complete) {
-      chunkSize = Math.max(MIN_CHUNK, chunkSize >> 2);
-      window = Math.min(MAX_WINDOW, window * 2); // keep the bytes in flight about the same
-    }
   }
   const seconds = (clock.now() - t0) / 1000;
   options.onProgress?.({ ...meter.update(length, 'read'), rate: remaining / Math.max(seconds, 1e-6), etaSeconds: 0 });
-  return { region: info, offset, length, startedAt: start, data: out, retransmissions: duplicates, seconds };
+  return { region: info, offset, length, startedAt: start, data: out, retransmissions: duplicates, seconds, chunkSizes: ctl.history };
 }
 
-const MIN_CHUNK = 64;
+/**
+ * The chunk-size controller of a transfer: the caller's, or one that starts at the caller's chunk
+ * size (default 4096), which is also the largest it grows to; a caller giving a window fixes it.
+ */
+function chunkController(options: BulkCommonOptions): ChunkController {
+  if (options.controller) return options.controller;
+  const initial = options.chunkSize ?? 4096;
+  return new ChunkController({ initial, max: initial, adaptive: options.adaptive ?? true, ...(options.window ? { window: options.window } : {}) });
+}
 
 /**
- * One BULK_READ transfer of [start, start+length). Resolves when complete, or early (complete =
- * false) when no chunk gets through while damaged frames keep arriving, so the caller can retry
- * the rest with smaller chunks.
+ * One BULK_READ transfer of [start, start+length) with the controller's chunk size. Resolves when
+ * complete, or early (complete = false) when the controller wants another chunk size: the caller
+ * goes on from the committed offset with it.
  */
 async function readSpan(
   link: NativeLink,
   region: number,
   start: number,
   length: number,
-  chunkSize: number,
-  window: number,
+  ctl: ChunkController,
   options: BulkReadOptions,
   deliver: (offset: number, data: Uint8Array) => void | Promise<void>,
   onCommitted: (committed: number) => void,
@@ -248,16 +273,27 @@ async function readSpan(
   const id = transferId();
   const clock = link.clock;
   const g = guard(link, id, options);
-  let rx = new BulkReceiver(start, length, chunkSize);
+  let rx = new BulkReceiver(start, length, ctl.chunkSize);
   let granted = false;
   let finish!: (complete: boolean) => void;
   const finished = new Promise<boolean>((r) => (finish = r));
   let delivering = Promise.resolve();
   let lastAckSent = 0;
-  let lastFresh = clock.now();
-  let errorsAtLastFresh = link.stats.crcErrors + link.stats.decodeErrors;
-  const errorsAtStart = errorsAtLastFresh;
-  let freshChunks = 0;
+  let errorsSeen = link.stats.crcErrors + link.stats.decodeErrors;
+  let resizing = false;
+  /** Feeds the controller the damaged frames the link counted; ends the span when it wants another size. */
+  const steer = () => {
+    const errors = link.stats.crcErrors + link.stats.decodeErrors;
+    ctl.framesDamaged(errors - errorsSeen);
+    errorsSeen = errors;
+    if (resizing || !granted) return;
+    const next = ctl.proposal(start + length - rx.committed);
+    if (next !== null) {
+      resizing = true;
+      ctl.adopt(next);
+      finish(false);
+    }
+  };
   const sendAck = () => {
     const a = rx.ack();
     lastAckSent = clock.now();
@@ -278,6 +314,7 @@ async function readSpan(
     if (d.transferId !== id) return;
     const want = rx.expectedLength(d.offset);
     if (want === null) return;
+    ctl.frameOk(d.data.length, want);
     let fresh = false;
     try {
       fresh = rx.accept(d.offset, unpackChunk(d.data, d.flags, want));
@@ -286,9 +323,6 @@ async function readSpan(
     }
     if (fresh) {
       g.progressed();
-      lastFresh = clock.now();
-      freshChunks++;
-      errorsAtLastFresh = link.stats.crcErrors + link.stats.decodeErrors;
       for (let next = rx.takeNext(); next; next = rx.takeNext()) {
         const chunk = next;
         delivering = delivering.then(async () => {
@@ -300,26 +334,30 @@ async function readSpan(
       }
     }
     sendAck();
+    steer();
   };
   const unsubData = link.onEvent(CMD.EV_BULK_DATA, onData);
-  const lineMs = (n: number) => (Number.isFinite(link.lineBytesPerSecond) ? (n * 1000) / link.lineBytesPerSecond : 0);
-  const starveMs = Math.max(1000, 3 * lineMs(chunkSize + 32) + 500);
   const stopTimer = clock.every(100, () => {
     if (!granted) return;
-    const now = clock.now();
     // If acks are lost and the board's timer has not yet fired, a periodic ack nudges it on.
-    if (now - lastAckSent > 300) sendAck();
-    const errors = link.stats.crcErrors + link.stats.decodeErrors;
-    if (chunkSize > MIN_CHUNK && now - lastFresh > starveMs && errors > errorsAtLastFresh) finish(false);
-    // Or damaged frames clearly outnumber good chunks: smaller chunks waste less of the line.
-    if (chunkSize > MIN_CHUNK && errors - errorsAtStart > 2 * freshChunks + 8) finish(false);
+    if (clock.now() - lastAckSent > 300) sendAck();
+    // Damaged frames and nothing whole: the controller hears of them here.
+    steer();
   });
   try {
     const open = BULK_OPEN.decode(
       await Promise.race([
         link.request(
           CMD.BULK_READ_OPEN,
-          BULK_OPEN.encode({ transferId: id, region, flags: options.compress ? BULK_FLAG.COMPRESS : 0, offset: start, length, chunkSize, window }),
+          BULK_OPEN.encode({
+            transferId: id,
+            region,
+            flags: options.compress ? BULK_FLAG.COMPRESS : 0,
+            offset: start,
+            length,
+            chunkSize: ctl.chunkSize,
+            window: ctl.window,
+          }),
           { signal: options.signal, retries: 20 },
         ),
         g.failed,
@@ -328,8 +366,9 @@ async function readSpan(
     if (open.offset !== start || open.length !== length || open.transferId !== id)
       throw new PackscopeError('PROTOCOL', 'the board granted a different transfer than asked');
     rx = new BulkReceiver(start, length, open.chunkSize);
+    if (open.chunkSize !== ctl.chunkSize) ctl.adopt(open.chunkSize);
     granted = true;
-    lastFresh = clock.now();
+    errorsSeen = link.stats.crcErrors + link.stats.decodeErrors;
     for (const p of early.splice(0)) onData(p);
     const complete = await Promise.race([finished, g.failed]);
     if (complete) await Promise.race([delivering, g.failed]);
@@ -370,40 +409,37 @@ export async function bulkWrite(link: NativeLink, options: BulkWriteOptions): Pr
   }
   const meter = new ProgressMeter(data.length, undefined, clock);
   options.onProgress?.(meter.update(skip, 'write'));
-  if (skip === data.length) return { region: info, committed: offset + skip, startedAt: offset + skip, retransmissions: 0, seconds: (clock.now() - t0) / 1000 };
+  if (skip === data.length)
+    return { region: info, committed: offset + skip, startedAt: offset + skip, retransmissions: 0, seconds: (clock.now() - t0) / 1000, chunkSizes: [] };
   const start = offset + skip;
   let pos = start;
-  let size = chunkSize;
-  let window = options.window ?? 8;
+  const ctl = chunkController(options);
   let retransmissions = 0;
   while (pos < offset + data.length) {
-    const span = await writeSpan(link, info.id, pos, data.subarray(pos - offset), size, window, options, (acked) =>
+    const span = await writeSpan(link, info.id, pos, data.subarray(pos - offset), ctl, options, (acked) =>
       options.onProgress?.(meter.update(acked - offset, 'write')),
     );
     retransmissions += span.retransmissions;
     pos = span.committed;
-    if (!span.complete) {
-      size = Math.max(MIN_CHUNK, size >> 2);
-      window = Math.min(MAX_WINDOW, window * 2);
-    }
   }
   const seconds = (clock.now() - t0) / 1000;
   options.onProgress?.({ ...meter.update(data.length, 'write'), rate: (data.length - skip) / Math.max(seconds, 1e-6), etaSeconds: 0 });
-  return { region: info, committed: pos, startedAt: start, retransmissions, seconds };
+  return { region: info, committed: pos, startedAt: start, retransmissions, seconds, chunkSizes: ctl.history };
 }
 
 /**
- * One BULK_WRITE transfer of `body` at `start`. Resolves complete, or early (complete = false)
- * when acknowledgements stop advancing although chunks keep being resent, so the caller can go
- * on from the committed offset with smaller chunks.
+ * One BULK_WRITE transfer of `body` at `start` with the controller's chunk size. Resolves
+ * complete, or early (complete = false) when the controller wants another chunk size, so the
+ * caller goes on from the committed offset with it. The board's CRC errors are not visible here:
+ * a chunk acknowledged on its first transmission counts as a frame that arrived, each
+ * retransmission as one that did not.
  */
 async function writeSpan(
   link: NativeLink,
   region: number,
   start: number,
   body: Uint8Array,
-  chunkSize: number,
-  window: number,
+  ctl: ChunkController,
   options: BulkWriteOptions,
   onAcked: (ackedTo: number) => void,
 ): Promise<{ committed: number; complete: boolean; retransmissions: number }> {
@@ -415,8 +451,9 @@ async function writeSpan(
   let finish!: (complete: boolean) => void;
   const finished = new Promise<boolean>((r) => (finish = r));
   let lineFreeAt = 0;
-  let lastProgress = clock.now();
-  let retransAtProgress = 0;
+  let ackedChunks = 0;
+  let retransSeen = 0;
+  let resizing = false;
   const compress = options.compress ?? false;
   const pump = () => {
     if (!sender || link.isClosed) return;
@@ -444,27 +481,44 @@ async function writeSpan(
     if (a.transferId !== id || !sender) return;
     if (sender.onAck(a.cumulative, a.sack, clock.now())) {
       g.progressed();
-      lastProgress = clock.now();
-      retransAtProgress = sender.retransmissions;
       onAcked(start + sender.ackedBytes);
     }
     if (sender.done) finish(true);
-    else pump();
+    else {
+      steer();
+      pump();
+    }
   });
-  const stopStarve = clock.every(100, () => {
-    if (!sender || chunkSize <= MIN_CHUNK) return;
-    // Several resends and nothing acknowledged for a while: frames of this size do not get through.
-    if (clock.now() - lastProgress > 1500 && sender.retransmissions - retransAtProgress >= 3) finish(false);
-    // Or most chunks need several tries: smaller ones waste less of the line.
-    const ackedChunks = Math.ceil(sender.ackedBytes / chunkSize);
-    if (sender.retransmissions > 2 * ackedChunks + 8) finish(false);
-  });
+  /** Feeds the controller what the acknowledgements tell; ends the span when it wants another size. */
+  const steer = () => {
+    if (!sender || resizing) return;
+    const acked = Math.ceil(sender.ackedBytes / sender.chunkSize);
+    for (; ackedChunks < acked; ackedChunks++) ctl.frameOk(sender.chunkSize);
+    ctl.framesDamaged(sender.retransmissions - retransSeen);
+    retransSeen = sender.retransmissions;
+    const next = ctl.proposal(body.length - sender.ackedBytes);
+    if (next !== null) {
+      resizing = true;
+      ctl.adopt(next);
+      finish(false);
+    }
+  };
+  // Retransmissions by timeout, while no acknowledgement arrives, are heard of here.
+  const stopStarve = clock.every(100, steer);
   try {
     const open = BULK_OPEN.decode(
       await Promise.race([
         link.request(
           CMD.BULK_WRITE_OPEN,
-          BULK_OPEN.encode({ transferId: id, region, flags: compress ? BULK_FLAG.COMPRESS : 0, offset: start, length: body.length, chunkSize, window }),
+          BULK_OPEN.encode({
+            transferId: id,
+            region,
+            flags: compress ? BULK_FLAG.COMPRESS : 0,
+            offset: start,
+            length: body.length,
+            chunkSize: ctl.chunkSize,
+            window: ctl.window,
+          }),
           { signal: options.signal, timeoutMs: 2000, retries: 20 },
         ),
         g.failed,
@@ -473,8 +527,16 @@ async function writeSpan(
     if (open.offset !== start || open.length !== body.length) throw new PackscopeError('PROTOCOL', 'the board granted a different transfer than asked');
     const byteRate = link.lineBytesPerSecond;
     const windowMs = Number.isFinite(byteRate) ? ((open.window + 1) * (open.chunkSize + 32) * 1000) / byteRate : 0;
-    sender = new BulkSender({ start, length: body.length, chunkSize: open.chunkSize, window: open.window, initialRtoMs: 2 * windowMs + 500 });
-    lastProgress = clock.now();
+    if (open.chunkSize !== ctl.chunkSize) ctl.adopt(open.chunkSize);
+    sender = new BulkSender({
+      start,
+      length: body.length,
+      chunkSize: open.chunkSize,
+      window: open.window,
+      initialRtoMs: 2 * windowMs + 500,
+      // As on the board (PROTOCOL.md §6.4): the floor follows the chunk's line time.
+      ...(Number.isFinite(byteRate) ? { minRtoMs: 20 + (4 * (open.chunkSize + 32) * 1000) / byteRate } : {}),
+    });
     pump();
     const complete = await Promise.race([finished, g.failed]);
     timer?.();

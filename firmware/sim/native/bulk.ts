@@ -111,7 +111,16 @@ export function installBulkTransfer(board: SimBoard): void {
       kind: 'read',
       open,
       region,
-      sender: new BulkSender({ start: open.offset, length: open.length, chunkSize: open.chunkSize, window: open.window, initialRtoMs: 2 * windowMs + 300 }),
+      sender: new BulkSender({
+        start: open.offset,
+        length: open.length,
+        chunkSize: open.chunkSize,
+        window: open.window,
+        initialRtoMs: 2 * windowMs + 300,
+        // Small chunks on a noisy line: a lost retransmission at the window's base blocks the
+        // window until its timeout, so the floor follows the chunk's line time, not a fixed 200 ms.
+        minRtoMs: 20 + (4 * (open.chunkSize + 32) * 1000) / byteRate,
+      }),
       compress: (open.flags & BULK_FLAG.COMPRESS) !== 0,
       byteRate,
       clock: board.clock,
@@ -232,7 +241,8 @@ async function pump(session: NativeSession, t: ReadTransfer): Promise<void> {
       if (t.closed || session.closed) return;
       // Keep only about two chunks queued on the UART: the window counts what is in flight on
       // the wire, and a short queue lets answers to other requests through during a transfer.
-      const limit = 2 * (t.open.chunkSize + 32);
+      // Small chunks: at least 8 ms of line time, so a late timer does not leave the line idle.
+      const limit = Math.max(2 * (t.open.chunkSize + 32), t.byteRate * 0.008);
       if (session.link.backlog > limit) {
         t.timer?.();
         t.timer = t.clock.after(Math.max(1, ((session.link.backlog - limit / 2) * 1000) / t.byteRate), () => {

@@ -34,7 +34,7 @@ describe('monitor --record', () => {
       rig = await startRig(protocol);
       const dir = mkdtempSync(join(tmpdir(), 'ps-rec-'));
       const file = join(dir, `${protocol}.pslog`);
-      const r = await cli(['monitor', '--port', rig.pty.path, '--protocol', protocol, '--json', '--rate', '4', '--duration', '1.6', '--record', file]);
+      const r = await cli(['monitor', '--port', rig.pty.path, '--protocol', protocol, '--json', '--rate', '4', '--count', '4', '--record', file]);
       expect(r.code, r.err.join('\n')).toBe(0);
       const lines = r.out.map((l) => JSON.parse(l));
       const frames = lines.filter((l) => !l.summary);

@@ -141,7 +141,10 @@ describe('a Pylontech stack polled by a simulated inverter', () => {
     // As above: 2 s per module on a shared machine; the absent addresses 1 and 6 cost it once each.
     const scan = await cli(['scan', '--port', rig.pty.path, '--protocol', 'pylontech-rs485', '--address', '1-6', '--timeout', '2000', '--json']);
     expect(scan.code, scan.err.join('\n')).toBe(0);
-    expect(JSON.parse(scan.out.join('\n')).packs.map((p: { address: number }) => p.address)).toEqual([2, 3, 4, 5]);
+    expect(
+      JSON.parse(scan.out.join('\n')).packs.map((p: { address: number }) => p.address),
+      `scan said: ${scan.err.join(' ')}; link ${JSON.stringify(JSON.parse(scan.out.join('\n')).link)}`,
+    ).toEqual([2, 3, 4, 5]);
   });
 });
 

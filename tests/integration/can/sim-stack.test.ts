@@ -36,7 +36,9 @@ afterEach(async () => {
 
 async function start(bitrate = 500_000) {
   dir = mkdtempSync(path.join(tmpdir(), 'ps-can-'));
-  sim = await runSim({ personality: 'slcan', seed: 7, stateDir: dir });
+  // The adapter's serial side at 1 Mbaud, as a USB adapter's virtual serial port is: the CAN bus
+  // (simulated bit-exactly) limits the transfers, not the line to the host.
+  sim = await runSim({ personality: 'slcan', baud: 1_000_000, seed: 7, stateDir: dir });
   channel = await openCanChannel('sim:slcan', { bitrate, timestamps: true }, pipeTransport(sim.host!, { path: 'sim:slcan', open: false }));
   return { sim, channel };
 }

@@ -42,7 +42,8 @@ describe('SLCAN simulator over a pty', () => {
   it('can monitor shows the pack broadcasts at their real rate (1 Hz each), candump style and JSON', async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'ps-can-'));
     const sim = await startSim(dir);
-    const r = await runCli(['can', 'monitor', '--port', sim.path!, '--bitrate', '500000', '--json', '--timestamps', '--duration', '3.5']);
+    // 13 frames in a row hold every one of the six broadcasts at least twice, however long the CLI takes to start.
+    const r = await runCli(['can', 'monitor', '--port', sim.path!, '--bitrate', '500000', '--json', '--timestamps', '--count', '13']);
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout
       .trim()
@@ -116,7 +117,7 @@ describe('SLCAN simulator over a pty', () => {
       expect(t.alarms).toBe(pylontechToAlarms(alarmsToPylontech(s.alarms)));
     }
 
-    const mon = await runCli(['monitor', '--port', sim.path!, '--protocol', 'pylontech-can', '--json', '--duration', '2.5']);
+    const mon = await runCli(['monitor', '--port', sim.path!, '--protocol', 'pylontech-can', '--json', '--count', '2']);
     expect(mon.code, mon.stderr).toBe(0);
     const frames = mon.stdout
       .trim()

@@ -213,7 +213,7 @@ async function pull(argv: string[], ctx: CliContext): Promise<number> {
         ['Certificate', result.certificate.chainedToRoot ? 'chains to the given root' : 'not checked against a root (use --root or log verify)'],
         [
           'Transferred',
-          `${fmtBytes(result.bytesRead)} in ${result.seconds.toFixed(1)} s, average payload rate ${fmtBytes(result.payloadRate)}/s${result.retransmissions ? `, ${result.retransmissions} retransmitted chunks` : ''}`,
+          `${fmtBytes(result.bytesRead)} in ${result.seconds.toFixed(1)} s, average payload rate ${fmtBytes(result.payloadRate)}/s${result.retransmissions ? `, ${result.retransmissions} retransmitted chunks` : ''}${result.chunkSizes.length > 1 ? `; chunks sized to the line's error rate: ${result.chunkSizes[0]} → ${result.chunkSizes.at(-1)} bytes` : ''}`,
         ],
       ];
       const w = Math.max(...rows.map((r) => r[0].length));

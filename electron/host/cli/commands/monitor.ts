@@ -35,13 +35,14 @@ function humanLine(f: TelemetryFrame): string {
 
 export default {
   summary: 'Live telemetry (one line per frame; --json gives JSON lines)',
-  usage: `Usage: packscope monitor --port PATH [--rate HZ] [--duration S] [--protocol P] [--record FILE.pslog] [--json]
+  usage: `Usage: packscope monitor --port PATH [--rate HZ] [--duration S] [--count N] [--protocol P] [--record FILE.pslog] [--json]
        packscope monitor --port PATH --protocol daly|pylontech-rs485 --address LIST [...]
        packscope monitor --port PATH --protocol P --listen [...]
 
 ${DEVICE_USAGE}
   --rate HZ           frames per second to ask for (default 2, up to 100)
   --duration S        stop after S seconds (default: until Ctrl-C)
+  --count N           stop after N frames (one device; with --duration, whichever comes first)
   --record FILE.pslog also store every frame in a .pslog, flagged as an unsigned desktop recording
                       (weaker evidence than a signed black box); written as FILE.pslog.partial
                       and renamed when monitoring stops
@@ -58,19 +59,23 @@ Several packs on one bus:
                       the packs' answers are decoded and nothing is sent (pylontech-rs485, daly,
                       jbd; for CAN see 'packscope can monitor --listen-only')
 
-Exit codes: 0 when stopped by --duration or Ctrl-C, 4 when the device disconnects.`,
+Exit codes: 0 when stopped by --duration, --count or Ctrl-C, 4 when the device disconnects.`,
   async run(argv, ctx) {
     const { values } = parseCommandArgs(argv, {
       ...DEVICE_OPTIONS,
       rate: { type: 'string' },
       duration: { type: 'string' },
+      count: { type: 'string' },
       record: { type: 'string' },
       listen: { type: 'boolean' },
     });
+    if (values.count !== undefined && (values.listen || (values.address !== undefined && /[,-]|^all$/.test(values.address))))
+      throw new PackscopeError('USAGE', '--count applies to one device; with --address LIST or --listen use --duration or Ctrl-C');
     if (values.listen) return runListen(values, ctx);
     if (values.address !== undefined && /[,-]|^all$/.test(values.address)) return runBusMonitor(values, ctx);
     const rate = numberOption(values.rate, 'rate', 2, 0.01, 100);
     const duration = values.duration === undefined ? null : numberOption(values.duration, 'duration', 0, 0.1, 7 * 24 * 3600);
+    const count = values.count === undefined ? Infinity : Math.round(numberOption(values.count, 'count', 1, 1, Number.MAX_SAFE_INTEGER));
     const json = Boolean(values.json);
     const session = await openDeviceSession(values, ctx);
     const recording = values.record
@@ -88,8 +93,10 @@ Exit codes: 0 when stopped by --duration or Ctrl-C, 4 when the device disconnect
     try {
       const stopped = new Promise<void>((resolve) => {
         session.on('telemetry', (f) => {
+          if (frames >= count) return;
           frames++;
           ctx.out(json ? JSON.stringify(frameToJson(f)) : humanLine(f));
+          if (frames >= count) resolve();
         });
         session.on('stale', (ms) => {
           staleEvents++;

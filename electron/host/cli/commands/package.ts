@@ -12,7 +12,9 @@ import { ed25519FromOpenSsh, ed25519PublicKeyFromPem } from '../../../../shared/
 import { MAX_TICKET_FILE_BYTES, parseTicketFile, ticketNonce } from '../../../../shared/evidence/ticket.js';
 import { PolicyStore } from '../../evidence/policy-store.js';
 import { FileKeyStore } from '../../evidence/keystore.js';
-import { createPackageFile, MAX_PACKAGE_BYTES, readPhotos, readRootPem, verifyPackageFile } from '../../evidence/package-file.js';
+import { createPackageFile, readPhotos, readRootPem, verifyPackageFile } from '../../evidence/package-file.js';
+import { fileSource } from '../../evidence/file-io.js';
+import { PACKAGE_ZIP_LIMITS } from '../../../../shared/evidence/package-verify.js';
 import { evidenceFromPort, streamedEvidenceFromPslog } from '../../evidence/sources.js';
 import { parseCommandArgs, requireOption, subcommands, type CliContext, type CommandModule } from '../context.js';
 import { EXIT } from '../exit-codes.js';
@@ -210,7 +212,8 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
 async function extract(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, { to: { type: 'string' } }, true);
   if (positionals.length !== 1) throw new PackscopeError('USAGE', 'package extract needs exactly one FILE.psdiag');
-  const names = extractPackage(readInput(positionals[0]!, 'package', MAX_PACKAGE_BYTES), requireOption(values.to, 'to'));
+  const to = requireOption(values.to, 'to');
+  const names = extractPackage(fileSource(positionals[0]!, 'package'), to, PACKAGE_ZIP_LIMITS);
   if (values.json) ctx.out(JSON.stringify({ directory: values.to, files: names }));
   else ctx.out(`${names.length} files extracted to ${values.to}; see VERIFY.txt there`);
   return EXIT.OK;

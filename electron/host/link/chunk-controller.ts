@@ -1,0 +1,180 @@
+import { CRC_SIZE, HEADER_SIZE } from '../../../shared/protocol/constants.js';
+import { MAX_CHUNK, MAX_WINDOW } from '../../../shared/protocol/messages.js';
+
+/**
+ * Chooses the chunk size of a bulk transfer from the frame error rate it observes (PROTOCOL.md
+ * §6.5). A frame of n bytes on the wire arrives whole with probability e^(−λn), λ being the line's
+ * hazard per byte; with selective acknowledgement every lost frame costs exactly its own
+ * retransmission, so the payload carried per byte of line time is
+ *     g(c) = c / wire(c) · e^(−λ·wire(c))
+ * for chunks of c bytes. The controller estimates λ from the frames that arrived whole and the
+ * damaged frames the link counted, and proposes the c that maximises g within the protocol's
+ * limits: smaller chunks when frames die, larger ones again after clean runs.
+ *
+ * Changing the chunk size means ending the transfer and opening another at the committed offset
+ * (a round trip and the chunks in flight), so a change is proposed only when the gain over the
+ * bytes still to move pays for it, shrinking after a few damaged frames, growing only after a
+ * long clean stretch. Pure: observations and decisions take no clock; the caller feeds them.
+ */
+export const MIN_CHUNK = 16;
+
+/** Bytes a BULK_DATA frame of `chunk` payload bytes takes on the wire (header, bulk header, CRC, COBS, delimiter). */
+export function wireBytes(chunk: number): number {
+  const frame = HEADER_SIZE + 7 + chunk + CRC_SIZE;
+  return frame + Math.floor(frame / 254) + 1 + 1;
+}
+
+/** Payload carried per byte of line time with chunks of `chunk` bytes at hazard `lambda` per byte. */
+export function goodput(chunk: number, lambda: number): number {
+  const n = wireBytes(chunk);
+  return (chunk / n) * Math.exp(-lambda * n);
+}
+
+/** The chunk size in [min, max] that carries the most payload at hazard `lambda`. */
+export function bestChunk(lambda: number, min = MIN_CHUNK, max = MAX_CHUNK): number {
+  if (!(lambda > 0)) return max;
+  // g is unimodal in c: golden-section search on integers, then a short scan around the result.
+  let lo = min;
+  let hi = max;
+  while (hi - lo > 8) {
+    const a = Math.floor(lo + (hi - lo) * 0.382);
+    const b = Math.ceil(lo + (hi - lo) * 0.618);
+    if (goodput(a, lambda) < goodput(b, lambda)) lo = a;
+    else hi = b;
+  }
+  let best = lo;
+  for (let c = lo + 1; c <= hi; c++) if (goodput(c, lambda) > goodput(best, lambda)) best = c;
+  return best;
+}
+
+export interface ChunkControllerOptions {
+  /** First chunk size (before anything is observed). */
+  initial: number;
+  min?: number;
+  max?: number;
+  /** False: keep the initial size (a caller that fixed the chunk size). */
+  adaptive?: boolean;
+  /** Wire bytes over which old observations fade (default 64 KiB). */
+  horizon?: number;
+  /** Line bytes a change of chunk size costs (reopen round trip, chunks in flight; default 6 KiB). */
+  switchCost?: number;
+  /** A fixed window (chunks in flight); by default about 32 KiB of payload. */
+  window?: number;
+}
+
+export class ChunkController {
+  readonly min: number;
+  readonly max: number;
+  readonly adaptive: boolean;
+  private readonly horizon: number;
+  private readonly switchCost: number;
+  private readonly fixedWindow: number | null;
+  private current: number;
+  /** Bytes sent per chunk byte (below 1 with compression), smoothed. */
+  private ratio = 1;
+  // Exponentially faded counts: damaged frames and wire bytes exposed to the line.
+  private errors = 0;
+  private exposure = 0;
+  // The prior, worth 4 KiB of exposure: the hazard at which the initial chunk size is the best one.
+  private readonly priorExposure = 4096;
+  private readonly priorErrors: number;
+  // Since the current size was adopted.
+  private framesSince = 0;
+  private errorsSince = 0;
+  private exposureSince = 0;
+  /** Every size adopted, in order (the first is the initial one). */
+  readonly history: number[] = [];
+
+  constructor(o: ChunkControllerOptions) {
+    this.min = Math.max(MIN_CHUNK, o.min ?? MIN_CHUNK);
+    this.max = Math.min(MAX_CHUNK, Math.max(this.min, o.max ?? MAX_CHUNK));
+    this.adaptive = o.adaptive ?? true;
+    this.horizon = o.horizon ?? 64 * 1024;
+    this.switchCost = o.switchCost ?? 6 * 1024;
+    this.fixedWindow = o.window ? Math.max(1, Math.min(MAX_WINDOW, o.window)) : null;
+    this.current = this.clamp(o.initial);
+    // λ at which `initial` maximises g: d/dn ln g = 0 gives λ = o / (n (n − o)), o the frame overhead.
+    const n = wireBytes(this.current);
+    const overhead = n - this.current;
+    this.priorErrors = (overhead / (n * this.current)) * this.priorExposure;
+    this.history.push(this.current);
+  }
+
+  get chunkSize(): number {
+    return this.current;
+  }
+
+  /** Chunks in flight for the current size: about 32 KiB of payload, within the protocol's window. */
+  get window(): number {
+    if (this.fixedWindow !== null) return this.fixedWindow;
+    return Math.max(8, Math.min(MAX_WINDOW, Math.ceil((32 * 1024) / this.current)));
+  }
+
+  /** The current estimate of the line's hazard per wire byte. */
+  get hazard(): number {
+    return (this.errors + this.priorErrors) / (this.exposure + this.priorExposure);
+  }
+
+  /**
+   * A frame arrived whole, carrying `sent` bytes for a chunk of `chunk` bytes (fewer when the
+   * chunk was compressed: compressed chunks may be larger for the same frame size).
+   */
+  frameOk(sent: number, chunk = sent): void {
+    this.observe(0, wireBytes(sent));
+    if (chunk > 0) this.ratio = 0.9 * this.ratio + 0.1 * Math.min(1, sent / chunk);
+  }
+
+  /**
+   * `count` damaged frames (CRC or decode errors counted by the link). Their size is unknown: a
+   * damaged frame was on average half exposed when it was hit.
+   */
+  framesDamaged(count: number): void {
+    if (count > 0) this.observe(count, (count * wireBytes(this.current)) / 2);
+  }
+
+  /**
+   * The chunk size to change to now, or null to keep the current one. `remaining`: payload bytes
+   * still to transfer (a change near the end does not pay for itself).
+   */
+  proposal(remaining: number): number | null {
+    if (!this.adaptive || (this.errorsSince < 3 && this.framesSince < 64)) return null;
+    const lambda = this.hazard;
+    const r = this.ratio;
+    // The best frame size is a property of the line; compression fits more chunk into it.
+    const target = this.clamp(bestChunk(lambda, Math.ceil(this.min * r), Math.ceil(this.max * r)) / r);
+    const rate = (c: number) => goodput(Math.max(1, Math.round(c * r)), lambda) / r;
+    const now = rate(this.current);
+    const then = rate(target);
+    // Line bytes saved over the rest of the transfer against the cost of reopening it.
+    const saved = remaining / now - remaining / then;
+    if (saved <= this.switchCost) return null;
+    if (target < this.current) {
+      // Shrink on evidence: a few damaged frames since the last change.
+      return this.errorsSince >= 3 && target * 1.3 <= this.current ? target : null;
+    }
+    // Grow only after a clean stretch long enough to be sure of it.
+    return this.framesSince >= 64 && this.exposureSince >= 16 * 1024 && target >= this.current * 1.5 ? target : null;
+  }
+
+  /** The transfer now runs with `size` (what the board granted). */
+  adopt(size: number): void {
+    this.current = size;
+    this.framesSince = 0;
+    this.errorsSince = 0;
+    this.exposureSince = 0;
+    this.history.push(size);
+  }
+
+  private observe(errors: number, bytes: number): void {
+    const fade = Math.exp(-bytes / this.horizon);
+    this.errors = this.errors * fade + errors;
+    this.exposure = this.exposure * fade + bytes;
+    this.framesSince += errors + (errors === 0 ? 1 : 0);
+    this.errorsSince += errors;
+    this.exposureSince += bytes;
+  }
+
+  private clamp(size: number): number {
+    return Math.max(this.min, Math.min(this.max, Math.round(size)));
+  }
+}
