@@ -95,7 +95,7 @@ describe('UDS flashing of an ordinary ISO 14229 bootloader at 500 kbit/s', () =>
 
   it('`flash --protocol uds` finds no PackScope bootloader and flashes with the generic default profile', async () => {
     const { port, ecu, dir } = await start({ maxNumberOfBlockLength: 0x802 });
-    expect(await probeUdsBootloader({ port })).toBe('generic');
+    expect((await probeUdsBootloader({ port })).kind).toBe('generic');
     const file = path.join(dir, 'app.bin');
     const image = appImage('3.0.0', 20_000, 4);
     writeFileSync(file, image);
