@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import type { LogHealth } from '../../shared/health/report.js';
 import { Bars, CapacityTile, Tile } from './HealthFigures.js';
+import { LifetimeSection } from '../verify/PackageHealth.js';
 import { REGULATION_NOTE } from '../../shared/health/text.js';
 import { useApp } from '../app/state.js';
 import { FilePicker } from '../common/FilePicker.js';
@@ -169,6 +170,11 @@ function Report({ h }: { h: LogHealth }) {
           <Bars key={hist.quantity} h={hist} />
         ))}
       </div>
+      {h.source === 'device' && (
+        <div className="card">
+          <LifetimeSection life={h.lifetime} />
+        </div>
+      )}
       <p className="muted">{REGULATION_NOTE}</p>
     </div>
   );

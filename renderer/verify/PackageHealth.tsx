@@ -4,6 +4,7 @@
  * pack's whole life, beyond what the log still holds). Absent counters are said to be absent.
  */
 import type { PackageHealth } from '../../shared/evidence/health-section.js';
+import type { LifetimeView } from '../../shared/health/report.js';
 import { REGULATION_NOTE } from '../../shared/health/text.js';
 import { Bars, CapacityTile, Tile } from '../health/HealthFigures.js';
 
@@ -27,6 +28,16 @@ export function PackageHealthCard({ health }: { health: PackageHealth }) {
         <Tile label="Cycles over the pack's life" value={life ? nf(life.equivalentFullCycles, 2) : '–'} sub={life ? 'board counter' : 'not counted'} />
         <Tile label="Discharged in the log" value={`${nf(r.energyThroughput.dischargeWh / 1000, 2)} kWh`} />
       </div>
+      <LifetimeSection life={life} />
+      <p className="muted">{REGULATION_NOTE}</p>
+    </div>
+  );
+}
+
+/** The board's signed lifetime counters with what verification found (null: the board keeps none). */
+export function LifetimeSection({ life }: { life: LifetimeView | null }) {
+  return (
+    <>
       <h3>Lifetime counters</h3>
       {!life ? (
         <p className="muted" data-testid="verify-lifetime">
@@ -56,7 +67,6 @@ export function PackageHealthCard({ health }: { health: PackageHealth }) {
           </div>
         </>
       )}
-      <p className="muted">{REGULATION_NOTE}</p>
-    </div>
+    </>
   );
 }

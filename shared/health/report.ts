@@ -97,24 +97,6 @@ export const HealthReportSchema = z.object({
 });
 export type HealthReport = z.infer<typeof HealthReportSchema>;
 
-const ratingSource = z.enum(['certificate', 'identity', 'given', 'unknown']);
-export type RatingSource = z.infer<typeof ratingSource>;
-
-/** A log's health with what the log says of itself (electron/host/health/log-health.ts). */
-export const LogHealthSchema = z.object({
-  file: z.string(),
-  device: z.object({ model: z.string().nullable(), serial: z.string().nullable() }),
-  /** 'device': the board's signed black box; 'desktop': recorded by PackScope (unsigned). */
-  source: z.enum(['device', 'desktop']),
-  /** Device logs: true when every segment and the checkpoint verify (and the certificate chains to the root, when given). */
-  verified: z.boolean().nullable(),
-  /** The first verification problem, in words (null: none, or a desktop recording). */
-  problem: z.string().nullable(),
-  rating: z.object({ chemistry: z.string().nullable(), ratedCapacityAh: z.number().nullable(), chemistryFrom: ratingSource, capacityFrom: ratingSource }),
-  report: HealthReportSchema,
-});
-export type LogHealth = z.infer<typeof LogHealthSchema>;
-
 /**
  * The board's signed lifetime counters as a report shows them (shared/health/lifetime.ts; PROTOCOL.md
  * 7.7): verified against the device key and the checkpoint they came with, and checked against the
@@ -144,3 +126,23 @@ export const LifetimeViewSchema = z.object({
   restarts: z.number(),
 });
 export type LifetimeView = z.infer<typeof LifetimeViewSchema>;
+
+const ratingSource = z.enum(['certificate', 'identity', 'given', 'unknown']);
+export type RatingSource = z.infer<typeof ratingSource>;
+
+/** A log's health with what the log says of itself (electron/host/health/log-health.ts). */
+export const LogHealthSchema = z.object({
+  file: z.string(),
+  device: z.object({ model: z.string().nullable(), serial: z.string().nullable() }),
+  /** 'device': the board's signed black box; 'desktop': recorded by PackScope (unsigned). */
+  source: z.enum(['device', 'desktop']),
+  /** Device logs: true when every segment and the checkpoint verify (and the certificate chains to the root, when given). */
+  verified: z.boolean().nullable(),
+  /** The first verification problem, in words (null: none, or a desktop recording). */
+  problem: z.string().nullable(),
+  rating: z.object({ chemistry: z.string().nullable(), ratedCapacityAh: z.number().nullable(), chemistryFrom: ratingSource, capacityFrom: ratingSource }),
+  report: HealthReportSchema,
+  /** The board's signed lifetime counters with what verification found (null: the board keeps none, or a desktop recording). */
+  lifetime: LifetimeViewSchema.nullable(),
+});
+export type LogHealth = z.infer<typeof LogHealthSchema>;

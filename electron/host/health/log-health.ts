@@ -10,12 +10,14 @@
  * from signed statements or the supplier's policy (shared/warranty).
  */
 import { HealthAnalyzer, type HealthOptions } from '../../../shared/health/analyzer.js';
-import type { LogHealth, RatingSource } from '../../../shared/health/report.js';
+import type { LifetimeView, LogHealth, RatingSource } from '../../../shared/health/report.js';
+import { decodeLifetime, verifyLifetime, type LifetimeStatement } from '../../../shared/health/lifetime.js';
+import { LifetimeConsistencyCheck, lifetimeView } from '../../../shared/health/lifetime-check.js';
 
 export type { LogHealth } from '../../../shared/health/report.js';
 import { ocvTableFor } from '../../../shared/health/ocv.js';
 import { PackscopeError } from '../../../shared/errors.js';
-import { openPslog, type PslogReader } from '../blackbox/index.js';
+import { nodeVerifier, openPslog, type PslogReader } from '../blackbox/index.js';
 import { desktopRecordingOf } from '../recorder/pslog-sink.js';
 
 export interface LogHealthOptions {
@@ -61,9 +63,11 @@ export async function analyseLog(reader: PslogReader, file: string, options: Log
   const rating = ratingOf(reader, options);
   const ocv = ocvTableFor(rating.chemistry);
   const analyzer = new HealthAnalyzer({ ...options.analysis, ocv, ratedCapacityAh: rating.ratedCapacityAh });
+  const life = desktop ? null : lifetimeOf(reader);
   let n = 0;
   for await (const batch of reader.recordBatches({ includeCheckpoint: true })) {
     for (const r of batch) analyzer.push(r);
+    if (life?.check) for (const r of batch) life.check.push(r);
     n += batch.length;
     options.onProgress?.(n);
     if (options.signal?.aborted) throw new PackscopeError('CANCELLED', 'health analysis cancelled');
@@ -78,6 +82,32 @@ export async function analyseLog(reader: PslogReader, file: string, options: Log
     problem,
     rating,
     report: analyzer.result(),
+    lifetime: life ? life.view() : null,
+  };
+}
+
+/**
+ * The board's lifetime counters the pull kept with the checkpoint (null: none): their device
+ * signature and binding, and a check against the log's records as they stream past.
+ */
+function lifetimeOf(reader: PslogReader): { check: LifetimeConsistencyCheck | null; view(): LifetimeView | null } | null {
+  const cp = reader.checkpoint;
+  if (!cp?.lifetime) return null;
+  let st: LifetimeStatement;
+  try {
+    st = decodeLifetime(cp.lifetime);
+  } catch {
+    return { check: null, view: () => null };
+  }
+  const cert = reader.certificate;
+  const problems = cert ? verifyLifetime(st, cert.devicePublicKey, cp, nodeVerifier()) : ['no device certificate names the key that signed them'];
+  const check = new LifetimeConsistencyCheck(st.counters);
+  return {
+    check,
+    view: () => {
+      const c = check.result();
+      return lifetimeView(st.counters, [...problems, ...c.problems], c);
+    },
   };
 }
 

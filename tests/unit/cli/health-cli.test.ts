@@ -42,6 +42,10 @@ describe('packscope health', () => {
     expect(cap.uncertaintyAh).toBeLessThan(3);
     expect(h.report.cells).toHaveLength(16);
     expect(h.report.records).toBeGreaterThan(80_000);
+    // The board's signed lifetime counters came with the pull, checked against the log's records.
+    expect(h.lifetime).toMatchObject({ verified: true, problems: [], ratedCapacityAh: 100 });
+    expect(h.lifetime.countedH).toBeGreaterThanOrEqual(24);
+    expect(h.lifetime.checkedRecords).toBe(h.report.records);
   });
 
   it('prints the report for people, with the regulation note', async () => {
@@ -50,6 +54,7 @@ describe('packscope health', () => {
     expect(r.out).toMatch(/Remaining capacity\s+\d+\.\d Ah ± \d+\.\d \(95 %\)/);
     expect(r.out).toMatch(/verified/);
     expect(r.out).toMatch(/Hours by state of charge/);
+    expect(r.out).toMatch(/Lifetime counters\s+signed by the device and consistent with the log/);
     expect(r.out).toMatch(/not a certification/);
   });
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PackscopeError } from '../../../../shared/errors.js';
 import { parsePublicKeyPem } from '../../../../shared/blackbox/certificate.js';
-import { healthLines } from '../../../../shared/health/text.js';
+import { healthLines, lifetimeLines } from '../../../../shared/health/text.js';
 import { pullLog } from '../../blackbox/index.js';
 import { readRootPem } from '../../evidence/package-file.js';
 import { analyseLogFile, type LogHealth } from '../../health/log-health.js';
@@ -102,6 +102,7 @@ async function run(argv: string[], ctx: CliContext): Promise<number> {
     const hours = r.fromT !== null && r.toT !== null ? ((r.toT - r.fromT) / 3_600_000).toFixed(1) : '0';
     ctx.out(`Records              ${r.records} over ${hours} h, ${r.breaks} break(s) in the record stream`);
     for (const line of healthLines(r)) ctx.out(line);
+    if (health.source === 'device') for (const line of ['', ...lifetimeLines(health.lifetime)]) ctx.out(line);
   }
   return health.verified === false ? EXIT.VERIFY_FAILED : EXIT.OK;
 }
