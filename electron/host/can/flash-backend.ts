@@ -21,6 +21,7 @@ export async function flashUds(job: UdsFlashJob): Promise<ImageFlashResult> {
     ...(job.seedKey !== undefined ? { seedKey: job.seedKey } : {}),
     ...(job.maxBlockPayload !== undefined ? { maxBlockPayload: job.maxBlockPayload } : {}),
     ...(job.signal ? { signal: job.signal } : {}),
+    ...(job.wrapTransport ? { wrapTransport: job.wrapTransport } : {}),
   });
   return flashOpenedTarget('uds', { ...opened, lineBytesPerSecond: isoTpCeiling(bitrate) }, image, job, false);
 }
