@@ -276,6 +276,10 @@ export const updateResult = z.object({
   selfTest: z.object({ ok: z.boolean(), problems: z.array(z.string()) }).nullable(),
   runningVersion: z.string().nullable(),
   seconds: z.number(),
+  /** The board's settings, backed up after the checks and before anything was erased (null: the board carries none). */
+  settingsBackup: z.object({ path: z.string(), digest: z.string() }).nullable(),
+  /** Writable settings that differ from that backup after the update: left the board, right the backup. */
+  settingsChanged: z.array(z.object({ id: z.string(), left: z.number().nullable(), right: z.number().nullable() })),
 });
 
 export const logGap = z.object({ from: z.number(), to: z.number().nullable(), reason: z.string() });

@@ -44,7 +44,7 @@ import type {
 import type { LogGap } from '../warranty/evaluation.js';
 import { formatPath } from '../util/json-path.js';
 import type { ByteSource } from '../codec/zip.js';
-import { verifySettingsEvidence, type SettingsEvidence } from '../settings/evidence.js';
+import { verifySettingsEvidence, type FirmwareUpdateEntry, type SettingsEvidence } from '../settings/evidence.js';
 
 export const DEVICE_FILES = {
   identity: 'identity.json',
@@ -681,7 +681,18 @@ function decodeSettingsFile(bytes: Uint8Array | null, cert: DeviceCertificate | 
         }
       : { id: 'settings-signatures', ok: false, detail: `${ev.problems.length} problem(s); first: ${ev.problems[0]}` },
   );
+  // The firmware history the board signed into the same journal: test boots, confirmations, reverts.
+  if (ev.updates.length) checks.push({ id: 'firmware-history', ok: ev.verified, detail: firmwareHistory(ev.updates) });
   return ev;
+}
+
+const UPDATE_WORDS: Record<FirmwareUpdateEntry['outcome'], string> = { 'test-boot': 'test boot', confirmed: 'confirmed', reverted: 'reverted' };
+
+/** "1.0.0 → 1.6.0 test boot (release 7) 2026-12-07T…; …", newest last, as the board signed them. */
+export function firmwareHistory(updates: readonly FirmwareUpdateEntry[]): string {
+  const line = (u: FirmwareUpdateEntry) =>
+    `${u.oldVersion || '?'} → ${u.newVersion || '?'} ${UPDATE_WORDS[u.outcome]}${u.releaseSequence !== null ? ` (release ${u.releaseSequence})` : ' (no release bundle)'} at ${new Date(u.t).toISOString()}`;
+  return `firmware history signed by the device: ${updates.map(line).join('; ')}`;
 }
 
 /** "3–7, 12, 40–41" for a sorted list of counters. */

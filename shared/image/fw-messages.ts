@@ -15,6 +15,8 @@ export const FW_CMD = {
   CONFIRM: 0x0305,
   REVERT: 0x0306,
   RESET: 0x0307,
+  /** The release bundle the next install belongs to (sequence, metadata digest): signed into the board's update records. */
+  RELEASE: 0x0308,
 } as const;
 
 /**

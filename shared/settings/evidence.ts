@@ -12,6 +12,7 @@
  * the newest record's hash and its SHA-256 is the snapshot's digest). The signature is ECDSA P-256
  * by the device key over that hash, raw r‖s, as the black-box segments are signed.
  *
+ * The journal also holds the board's firmware-update records (update-record.ts), in the same chain.
  * A pull and a package keep them together in one container:
  *   "PSSE" | version u8 (1) | snapshot blob32 | count u32 | (entry blob16)…
  */
@@ -21,6 +22,7 @@ import { DecodeError } from '../errors.js';
 import { ByteReader, ByteWriter } from '../protocol/bytes-io.js';
 import { bytesEqual, toHex } from '../util/bytes.js';
 import { NATIVE_PARAM_SETTINGS } from './native.js';
+import { decodeUpdate, isUpdateRecord, type UpdateOutcome } from './update-record.js';
 
 const CHANGE_MAGIC = [0x50, 0x53, 0x53, 0x43]; // PSSC
 const SNAPSHOT_MAGIC = [0x50, 0x53, 0x53, 0x53]; // PSSS
@@ -170,6 +172,20 @@ export interface SettingsChange {
   hash: string;
 }
 
+/** One verified firmware-update record (update-record.ts). */
+export interface FirmwareUpdateEntry {
+  seq: number;
+  t: number;
+  bootCount: number;
+  outcome: UpdateOutcome;
+  oldVersion: string;
+  newVersion: string;
+  /** The release bundle's sequence number (null: installed without a bundle). */
+  releaseSequence: number | null;
+  releaseDigest: string | null;
+  hash: string;
+}
+
 export interface SettingsEvidence {
   /** Values the board signed in its snapshot, by catalogue id (or board name when unknown). */
   values: Record<string, number>;
@@ -178,9 +194,11 @@ export interface SettingsEvidence {
   /** SHA-256 (hex) of the snapshot body. */
   snapshotDigest: string;
   nonce: string;
-  /** Changes the board has recorded since it was made, oldest first (journalCount in all). */
+  /** Records the board has made since it was made, oldest first (journalCount in all, changes and updates). */
   journalCount: number;
   changes: SettingsChange[];
+  /** Firmware the board test-booted, confirmed or reverted, oldest first (its firmware history). */
+  updates: FirmwareUpdateEntry[];
   /** Sequence numbers the board no longer holds (its journal ring overwrote them): 1…n-1 of the first entry kept. */
   olderThanKept: number;
   /** Every signature and chain link verified against the device key. */
@@ -212,19 +230,36 @@ export function verifySettingsEvidence(container: Uint8Array, devicePublicKey: U
   const problems: string[] = [];
   if (!verifySig(snap.body, snap.signature, devicePublicKey)) problems.push('the settings snapshot signature does not verify against the device key');
   const changes: SettingsChange[] = [];
+  const updates: FirmwareUpdateEntry[] = [];
   let prev: { seq: number; hash: Uint8Array } | null = null;
   let first = 0;
   for (const bytes of entries) {
-    const c = decodeChange(bytes);
-    if (!verifySig(c.body, c.signature, devicePublicKey)) problems.push(`settings change ${c.seq}: signature does not verify against the device key`);
+    // The journal chains settings changes and firmware updates (update-record.ts) alike.
+    const c = isUpdateRecord(bytes) ? decodeUpdate(bytes) : decodeChange(bytes);
+    const what = 'outcome' in c ? 'firmware update record' : 'settings change';
+    if (!verifySig(c.body, c.signature, devicePublicKey)) problems.push(`${what} ${c.seq}: signature does not verify against the device key`);
     if (prev) {
-      if (c.seq !== prev.seq + 1) problems.push(`settings change ${c.seq} follows ${prev.seq}: records are missing`);
-      else if (!bytesEqual(c.prevHash, prev.hash)) problems.push(`settings change ${c.seq} is not chained to ${prev.seq}`);
+      if (c.seq !== prev.seq + 1) problems.push(`${what} ${c.seq} follows ${prev.seq}: records are missing`);
+      else if (!bytesEqual(c.prevHash, prev.hash)) problems.push(`${what} ${c.seq} is not chained to ${prev.seq}`);
     } else {
       first = c.seq;
       if (c.seq === 1 && !bytesEqual(c.prevHash, ZERO_HASH)) problems.push('the first settings change does not start the chain');
     }
     prev = { seq: c.seq, hash: c.hash };
+    if ('outcome' in c) {
+      updates.push({
+        seq: c.seq,
+        t: c.rtcMs,
+        bootCount: c.bootCount,
+        outcome: c.outcome,
+        oldVersion: c.oldVersion,
+        newVersion: c.newVersion,
+        releaseSequence: c.releaseSequence || null,
+        releaseDigest: c.releaseSequence ? toHex(c.releaseDigest) : null,
+        hash: toHex(c.hash),
+      });
+      continue;
+    }
     changes.push({
       seq: c.seq,
       t: c.rtcMs,
@@ -256,6 +291,7 @@ export function verifySettingsEvidence(container: Uint8Array, devicePublicKey: U
     nonce: toHex(snap.nonce),
     journalCount: snap.journalCount,
     changes,
+    updates,
     olderThanKept: first > 1 ? first - 1 : 0,
     verified: problems.length === 0,
     problems,

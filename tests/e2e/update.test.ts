@@ -86,6 +86,9 @@ describe('Update screen against the demo board', () => {
     await page.getByTestId('update-progress').waitFor();
     await page.getByTestId('update-result').waitFor({ timeout: 120_000 });
     expect(await page.getByTestId('update-result').textContent()).toMatch(/Done: the pack runs 1\.6\.0(\+0)?, checked and kept/);
+    // The settings were backed up before anything was erased, and the update left them alone.
+    expect(await page.getByTestId('update-settings').textContent()).toContain('settings-backups');
+    await page.getByTestId('update-settings-unchanged').waitFor();
     await shot(page, 'update-done');
 
     const fw = await bridgeCall(app.served, 'fw.status', {});

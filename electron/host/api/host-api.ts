@@ -81,7 +81,7 @@ export function createHostApi(options: HostApiOptions): HostApi {
   const firmware = new FirmwareJobs(session);
   const logs = new LogJobs(session, dataDir);
   const selfcheck = new SelfCheckJobs(session);
-  const update = new UpdateJobs(session);
+  const update = new UpdateJobs(session, undefined, path.join(dataDir, 'settings-backups'));
   const settings = new SettingsApi(session, dataDir);
   const bus = new BusJobs(session, events);
   const recording = new RecordingJob(session, jobs, dataDir, `packscope ${options.version}`);

@@ -10,7 +10,7 @@ import { diffSettings, type SettingsBackup } from '../../../shared/settings/back
 import { profileValues, type SettingsProfile } from '../../../shared/settings/profiles.js';
 import type { Session } from '../session.js';
 import type { SettingsAccess, SettingsRead } from '../settings/access.js';
-import { loadBackup, loadBackupOrProfile, loadProfile } from '../settings/files.js';
+import { backupFileName, loadBackup, loadBackupOrProfile, loadProfile } from '../settings/files.js';
 import { applySettings, restoreBackup, settingsAccess, takeBackup, toolIdentity } from '../settings/service.js';
 import { writeFileAtomic } from '../util/files.js';
 import type { DeviceSession } from './device.js';
@@ -27,12 +27,6 @@ export function readView(r: SettingsRead, session: Session): Res<'settings.read'
     cellCount: r.values['cell_count'] ?? (session.info?.cellCount || null),
     notes: r.notes,
   };
-}
-
-/** A file name for a backup: the board's serial and the time, never an existing file. */
-export function backupFileName(serial: string, now: Date): string {
-  const who = serial.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 40) || 'board';
-  return `settings-${who}-${now.toISOString().replace(/[:.]/g, '-')}.json`;
 }
 
 /**

@@ -18,6 +18,8 @@ export class UpdateJobs {
   constructor(
     private device: DeviceSession,
     private configDir?: string,
+    /** Where the settings backup taken before each update goes (absent: no backup). */
+    private settingsBackupDir?: string,
   ) {}
 
   private read(path: string) {
@@ -74,6 +76,7 @@ export class UpdateJobs {
     const r = await applyBundleToSession(session, {
       bundle,
       ...(this.configDir ? { configDir: this.configDir } : {}),
+      ...(this.settingsBackupDir ? { settingsBackupDir: this.settingsBackupDir } : {}),
       signal,
       onStep: (step) => progress({ done: 0, total: 0, rate: 0, etaSeconds: null, phase: step }),
       onProgress: (p) => progress({ ...p, phase: 'install' }),
@@ -88,6 +91,8 @@ export class UpdateJobs {
       selfTest: r.selfTest,
       runningVersion: r.runningVersion,
       seconds: r.seconds,
+      settingsBackup: r.settingsBackup,
+      settingsChanged: r.settingsChanged,
     };
   }
 }

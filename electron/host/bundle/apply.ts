@@ -14,6 +14,7 @@ import type { FwStatus } from '../../../shared/image/fw-status.js';
 import type { TransferProgress } from '../../../shared/types/domain.js';
 import { flashImage } from '../flasher/flasher.js';
 import type { FirmwareTarget } from '../flasher/target.js';
+import { fromHex } from '../../../shared/util/bytes.js';
 
 /**
  * Applying a release bundle to a board, as smpmgr teaches: never confirm blindly.
@@ -25,6 +26,8 @@ import type { FirmwareTarget } from '../flasher/target.js';
  *   3. self-test the running image (it runs what the bundle holds, not in a reverted state, and the
  *      pack answers with plausible telemetry);
  *   4. confirm — or, when the self-test fails, revert to the previous image and reset.
+ * A native board signs each test boot, confirmation and revert into its journal with the release's
+ * sequence number, announced before the install (FW_RELEASE), so its firmware history is evidence.
  * A power cut at any point leaves a bootable board (the flasher's guarantee); applying the same
  * bundle again finishes the job (an equal sequence with the same metadata is accepted).
  */
@@ -49,6 +52,8 @@ export interface ApplyBundleOptions {
   sample?: () => Promise<PreconditionSample | null>;
   /** Extra self-test checks on the running image; returns the problems found (empty: passed). */
   selfTest?: (status: FwStatus) => Promise<string[]>;
+  /** Called once every check has passed, before anything is erased (a settings backup). */
+  onChecked?: () => Promise<void>;
   /** Called once per installed component after it is confirmed (e.g. to record it in the board's black box). */
   onApplied?: (e: AppliedUpdateEvent) => Promise<void>;
   onStep?: (step: ApplyStep, detail: string) => void;
@@ -105,12 +110,15 @@ export async function applyBundle(o: ApplyBundleOptions): Promise<ApplyBundleRes
     `release ${m.sequence} from ${m.vendorId} accepted for ${o.board.boardId} rev ${o.board.hardwareRevision} (key ${bundle.releaseKeyId.slice(0, 16)}…)`,
   );
   if (preconditions.length) step('preconditions', `preconditions hold: ${preconditions.map((p) => p.actual).join(', ')}`);
+  await o.onChecked?.();
 
   const components: ApplyBundleResult['components'] = [];
   let status: FwStatus | null = null;
   for (const c of m.components) {
     if (o.signal?.aborted) throw new PackscopeError('CANCELLED', 'cancelled; the board still runs its previous image');
     const before = await o.target.status(o.signal);
+    // The board signs the release's sequence into the update records it makes for this install.
+    await o.target.announceRelease?.({ sequence: m.sequence, metadataSha256: fromHex(bundle.metadataSha256) }, o.signal);
     step('install', `installing ${c.name} ${c.version} (now ${before.runningVersion ?? 'nothing'})`);
     const report = await flashImage(o.target, bundle.images.get(c.name)!, {
       confirm: false,

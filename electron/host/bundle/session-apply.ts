@@ -6,6 +6,8 @@ import type { Session } from '../session.js';
 import { telemetrySnapshot } from '../telemetry-snapshot.js';
 import { applyBundle, type ApplyBundleOptions, type ApplyBundleResult } from './apply.js';
 import { BundleTrustStore, ReleaseHistory } from './trust.js';
+import type { SettingDifference } from '../../../shared/settings/backup.js';
+import { backupBeforeFlash, settingsSinceBackup, type FlashBackup } from '../settings/flash-backup.js';
 
 /**
  * A release bundle applied to a board over the native protocol: its identity (board id, hardware
@@ -19,6 +21,15 @@ export interface SessionApplyOptions extends Pick<ApplyBundleOptions, 'onStep' |
   configDir?: string;
   /** Root keys trusted for this run besides the stored ones. */
   extraRoots?: BundleTrust['roots'];
+  /** Where the settings backup taken before the install goes (absent: no backup). */
+  settingsBackupDir?: string;
+}
+
+export interface SessionApplyResult extends ApplyBundleResult {
+  /** The backup of the board's settings taken after the checks, before anything was erased. */
+  settingsBackup: { path: string; digest: string } | null;
+  /** Writable settings that differ from that backup after the update (left: board, right: backup). */
+  settingsChanged: SettingDifference[];
 }
 
 export function installationTrust(o: { configDir?: string; extraRoots?: BundleTrust['roots'] }): BundleTrust {
@@ -32,13 +43,18 @@ export function boardFacts(session: Session): { boardId: string; hardwareRevisio
   return { boardId: id.boardId, hardwareRevision: id.hardwareRevision, serial: id.serial };
 }
 
-/** Applies on an open native session (the app's connection); telemetry is sampled through it. */
-export async function applyBundleToSession(session: Session, o: SessionApplyOptions): Promise<ApplyBundleResult> {
+/**
+ * Applies on an open native session (the app's connection); telemetry is sampled through it. With
+ * settingsBackupDir, the board's settings are backed up once every check has passed, before
+ * anything is erased, and compared with the backup after the update.
+ */
+export async function applyBundleToSession(session: Session, o: SessionApplyOptions): Promise<SessionApplyResult> {
   const bundle = o.bundle instanceof Uint8Array ? openBundle(o.bundle) : o.bundle;
   const rate = session.telemetryRateHz;
   if (rate > 0) await session.stopTelemetry().catch(() => undefined);
+  let backup: FlashBackup | null = null;
   try {
-    return await applyBundle({
+    const r = await applyBundle({
       ...o,
       bundle,
       target: targetForSession(session),
@@ -46,7 +62,17 @@ export async function applyBundleToSession(session: Session, o: SessionApplyOpti
       trust: installationTrust(o),
       history: new ReleaseHistory(o.configDir),
       sample: () => telemetrySnapshot(session),
+      onChecked: async () => {
+        if (o.settingsBackupDir) backup = await backupBeforeFlash(session, o.settingsBackupDir, (o.now ?? (() => new Date()))(), o.signal);
+        if (backup) o.log?.(`settings backed up to ${backup.path} before the update`);
+      },
     });
+    const b = backup as FlashBackup | null;
+    return {
+      ...r,
+      settingsBackup: b ? { path: b.path, digest: b.digest } : null,
+      settingsChanged: b ? await settingsSinceBackup(session, b, o.signal) : [],
+    };
   } finally {
     if (rate > 0 && !session.isDisconnected) await session.startTelemetry(rate).catch(() => undefined);
   }
@@ -56,7 +82,7 @@ export async function applyBundleToSession(session: Session, o: SessionApplyOpti
 export async function applyBundleOnPort(
   port: string,
   o: SessionApplyOptions & { baudRate?: number; wrapTransport?: TransportWrapper },
-): Promise<ApplyBundleResult> {
+): Promise<SessionApplyResult> {
   const opened = await openNativeTarget(port, {
     ...(o.baudRate ? { baud: o.baudRate } : {}),
     ...(o.signal ? { signal: o.signal } : {}),

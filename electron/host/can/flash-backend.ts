@@ -20,6 +20,7 @@ export async function flashUds(job: UdsFlashJob): Promise<ImageFlashResult> {
     ...(job.rxId !== undefined ? { rxId: job.rxId } : {}),
     ...(job.seedKey !== undefined ? { seedKey: job.seedKey } : {}),
     ...(job.maxBlockPayload !== undefined ? { maxBlockPayload: job.maxBlockPayload } : {}),
+    ...(job.status ? { status: job.status } : {}),
     ...(job.signal ? { signal: job.signal } : {}),
     ...(job.wrapTransport ? { wrapTransport: job.wrapTransport } : {}),
   });

@@ -2,9 +2,9 @@ import { isoTpCeiling } from '../../../shared/can/bittime.js';
 import { DID, UdsNegativeResponseError } from '../../../shared/can/uds.js';
 import { BUILTIN_UDS_PROFILES, parseUdsProfileJson, type UdsProfile } from '../../../shared/can/uds-profile.js';
 import { PackscopeError } from '../../../shared/errors.js';
-import { FwStatusSchema } from '../../../shared/image/fw-status.js';
+import { FwStatusSchema, type FwStatus } from '../../../shared/image/fw-status.js';
 import { utf8Decode } from '../../../shared/util/bytes.js';
-import type { UdsGenericFlashJob, UdsGenericFlashResult, UdsProbeJob } from '../flasher/flash-backends.js';
+import type { UdsGenericFlashJob, UdsGenericFlashResult, UdsProbeJob, UdsProbeResult } from '../flasher/flash-backends.js';
 import { readInputFile } from '../flasher/files.js';
 import { parseFirmware } from '../stm32/image.js';
 import type { UdsClient } from './uds-client.js';
@@ -65,22 +65,35 @@ export async function flashUdsGeneric(job: UdsGenericFlashJob): Promise<UdsGener
 }
 
 /**
- * Whether the ECU is PackScope's bootloader: it answers ReadDataByIdentifier FD00 with its
- * firmware status document. Any other answer (requestOutOfRange, serviceNotSupported, silence,
- * something that is not that document) means an ordinary bootloader. Reading an identifier is
- * harmless to any ECU, so this is safe to ask first.
+ * The firmware status document of PackScope's bootloader, or null when the ECU is not that
+ * bootloader: any other answer to ReadDataByIdentifier FD00 (requestOutOfRange,
+ * serviceNotSupported, silence, something that is not that document) means an ordinary one.
+ * Reading an identifier is harmless to any ECU, so this is safe to ask first. Silence is asked
+ * about twice: one missed deadline (a busy gateway, a loaded bench PC) must not pick the wrong
+ * flash sequence, and an ECU that answers with a negative response costs no second request.
  */
-export async function isPackscopeBootloader(client: UdsClient, signal?: AbortSignal): Promise<boolean> {
-  try {
-    const r = await client.request({ service: 'ReadDataByIdentifier', did: DID.firmwareStatus }, signal);
-    return FwStatusSchema.safeParse(JSON.parse(utf8Decode(r.data))).success;
-  } catch (e) {
-    if (e instanceof UdsNegativeResponseError || e instanceof SyntaxError || (e as PackscopeError).code === 'TIMEOUT') return false;
-    throw e;
+export async function readPackscopeStatus(client: UdsClient, signal?: AbortSignal): Promise<FwStatus | null> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const r = await client.request({ service: 'ReadDataByIdentifier', did: DID.firmwareStatus }, signal);
+      const parsed = FwStatusSchema.safeParse(JSON.parse(utf8Decode(r.data)));
+      return parsed.success ? parsed.data : null;
+    } catch (e) {
+      if (e instanceof UdsNegativeResponseError || e instanceof SyntaxError) return null;
+      if ((e as PackscopeError).code === 'TIMEOUT') {
+        if (attempt < 2) continue;
+        return null;
+      }
+      throw e;
+    }
   }
 }
 
-export async function probeUds(job: UdsProbeJob): Promise<'packscope' | 'generic'> {
+export async function isPackscopeBootloader(client: UdsClient, signal?: AbortSignal): Promise<boolean> {
+  return (await readPackscopeStatus(client, signal)) !== null;
+}
+
+export async function probeUds(job: UdsProbeJob): Promise<UdsProbeResult> {
   const opened = await openUdsClient({
     port: job.port,
     bitrate: job.bitrate ?? 500_000,
@@ -90,7 +103,8 @@ export async function probeUds(job: UdsProbeJob): Promise<'packscope' | 'generic
     ...(job.signal ? { signal: job.signal } : {}),
   });
   try {
-    return (await isPackscopeBootloader(opened.client, job.signal)) ? 'packscope' : 'generic';
+    const status = await readPackscopeStatus(opened.client, job.signal);
+    return status ? { kind: 'packscope', status } : { kind: 'generic' };
   } finally {
     await opened.close().catch(() => undefined);
   }

@@ -1,6 +1,6 @@
 import { dataFrame } from '../../../shared/can/frame.js';
 import { IsoTpEndpoint, IsoTpError, type IsoTpOptions } from '../../../shared/can/isotp.js';
-import { realClock } from '../../../shared/util/clock.js';
+import { realClock, type Clock } from '../../../shared/util/clock.js';
 import {
   NRC,
   SID,
@@ -33,12 +33,21 @@ export interface UdsClientOptions {
   /** Wait after a response-pending answer (ms). */
   p2StarMs?: number;
   isotp?: IsoTpOptions;
+  /** Time base of ISO-TP timers and response waits (default: the real clock). */
+  clock?: Clock;
+}
+
+/** Per-request overrides. */
+export interface UdsRequestOptions {
+  /** Wait for the first answer (ms) instead of P2: a probe that expects silence asks briefly. */
+  timeoutMs?: number;
 }
 
 export class UdsClient {
   readonly txId: number;
   readonly rxId: number;
   readonly iso: IsoTpEndpoint;
+  readonly clock: Clock;
   private p2Ms: number;
   private p2StarMs: number;
   private inbox: Array<Uint8Array> = [];
@@ -56,7 +65,8 @@ export class UdsClient {
     this.rxId = o.rxId ?? 0x7e8;
     this.p2Ms = o.p2Ms ?? 2500;
     this.p2StarMs = o.p2StarMs ?? 5500;
-    this.iso = new IsoTpEndpoint((data) => channel.send(dataFrame(this.txId, data, this.txId > 0x7ff)), realClock, { padding: 0xcc, ...o.isotp });
+    this.clock = o.clock ?? realClock;
+    this.iso = new IsoTpEndpoint((data) => channel.send(dataFrame(this.txId, data, this.txId > 0x7ff)), this.clock, { padding: 0xcc, ...o.isotp });
     this.unsubs.push(
       channel.onFrame(({ frame }) => {
         if (frame.id === this.rxId && !frame.remote) this.iso.handleFrame(frame.data);
@@ -88,11 +98,15 @@ export class UdsClient {
     const queued = this.inbox.shift();
     if (queued) return Promise.resolve(queued);
     return new Promise((resolve, reject) => {
-      const cancelTimer = deadline(timeoutMs, () => {
-        this.waiter = null;
-        signal?.removeEventListener('abort', onAbort);
-        reject(new PackscopeError('TIMEOUT', `no UDS response from ECU 0x${this.rxId.toString(16).toUpperCase()} within ${timeoutMs} ms`));
-      });
+      const cancelTimer = deadline(
+        timeoutMs,
+        () => {
+          this.waiter = null;
+          signal?.removeEventListener('abort', onAbort);
+          reject(new PackscopeError('TIMEOUT', `no UDS response from ECU 0x${this.rxId.toString(16).toUpperCase()} within ${timeoutMs} ms`));
+        },
+        this.clock,
+      );
       const onAbort = () => {
         cancelTimer();
         this.waiter = null;
@@ -112,6 +126,7 @@ export class UdsClient {
   async request<S extends UdsRequest['service']>(
     req: Extract<UdsRequest, { service: S }>,
     signal?: AbortSignal,
+    options: UdsRequestOptions = {},
   ): Promise<Extract<UdsPositiveResponse, { service: S }>> {
     const sid = SID[req.service];
     this.inbox = [];
@@ -123,7 +138,7 @@ export class UdsClient {
       throw e;
     }
     if (this.rxError) throw this.rxError;
-    let timeout = this.p2Ms;
+    let timeout = options.timeoutMs ?? this.p2Ms;
     for (;;) {
       const bytes = await this.next(timeout, signal);
       let res: UdsResponse;

@@ -1,4 +1,5 @@
 import { seedKeyAlgorithm } from '../../../shared/can/seedkey.js';
+import type { FwStatus } from '../../../shared/image/fw-status.js';
 import type { FirmwareTarget } from '../flasher/target.js';
 import { createTransport } from '../transport/index.js';
 import type { TransportWrapper } from '../transport/capture.js';
@@ -21,6 +22,8 @@ export interface UdsTargetOpenOptions {
   seedKey?: string;
   /** Largest TransferData payload sent (default: UdsFirmwareTarget's). */
   maxBlockPayload?: number;
+  /** The firmware status read a moment before (by the probe): the target's first status() answer. */
+  status?: FwStatus;
   signal?: AbortSignal;
   /** Wraps the adapter's serial port (--capture). */
   wrapTransport?: TransportWrapper;
@@ -55,6 +58,10 @@ export async function openUdsClient(o: Omit<UdsTargetOpenOptions, 'seedKey' | 'm
 export async function openUdsFlashTarget(o: UdsTargetOpenOptions): Promise<OpenedFlashTarget> {
   const seedKey = seedKeyAlgorithm(o.seedKey ?? 'packscope-hmac');
   const { client, close } = await openUdsClient(o);
-  const target = new UdsFirmwareTarget(client, { seedKey, ...(o.maxBlockPayload !== undefined ? { maxBlockPayload: o.maxBlockPayload } : {}) });
+  const target = new UdsFirmwareTarget(client, {
+    seedKey,
+    ...(o.maxBlockPayload !== undefined ? { maxBlockPayload: o.maxBlockPayload } : {}),
+    ...(o.status ? { knownStatus: o.status } : {}),
+  });
   return { target, close };
 }

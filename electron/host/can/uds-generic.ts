@@ -96,18 +96,31 @@ export async function readEcuIdentity(uds: UdsClient, profile: UdsProfile, signa
   };
 }
 
-/** Tester present until the ECU answers again after a reset (it is silent while it restarts). */
-export async function waitForEcu(uds: UdsClient, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-  const until = performance.now() + timeoutMs;
-  await new Promise((r) => setTimeout(r, 100));
+/**
+ * After the positive answer to EcuReset an ECU still needs a moment to go down; a probe answered
+ * within it would come from the ECU before its reset. Real ECUs reset within milliseconds.
+ */
+export const RESET_GUARD_MS = 100;
+/**
+ * How long one tester-present probe waits while the ECU restarts. Short, so the ECU is seen back
+ * within this much of its first answer (waiting the full P2 per probe cost up to 2.5 s); a link
+ * slower than this only costs more probes, never a false timeout: the overall limit is `timeoutMs`.
+ */
+export const RESET_POLL_MS = 100;
+
+/** Tester present until the ECU answers again after a reset (it is silent while it restarts); resolves to the ms waited. */
+export async function waitForEcu(uds: Pick<UdsClient, 'request' | 'clock'>, timeoutMs: number, signal?: AbortSignal): Promise<number> {
+  const clock = uds.clock;
+  const start = clock.now();
+  await clock.sleep(RESET_GUARD_MS, signal);
   for (;;) {
     if (signal?.aborted) throw new PackscopeError('CANCELLED', 'cancelled while the ECU restarts');
     try {
-      await uds.request({ service: 'TesterPresent' }, signal);
-      return;
+      await uds.request({ service: 'TesterPresent' }, signal, { timeoutMs: RESET_POLL_MS });
+      return clock.now() - start;
     } catch (e) {
       if ((e as PackscopeError).code !== 'TIMEOUT') throw e;
-      if (performance.now() > until) throw new PackscopeError('TIMEOUT', `the ECU did not answer within ${timeoutMs / 1000} s after its reset`);
+      if (clock.now() - start > timeoutMs) throw new PackscopeError('TIMEOUT', `the ECU did not answer within ${timeoutMs / 1000} s after its reset`);
     }
   }
 }

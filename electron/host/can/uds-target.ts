@@ -46,6 +46,8 @@ export interface UdsTargetOptions {
    * maxNumberOfBlockLength accepts by announcing it.
    */
   maxBlockPayload?: number;
+  /** The firmware status read just before over the same ids (the bootloader probe): answers the first status() instead of a second read. */
+  knownStatus?: FwStatus;
 }
 
 function routineFailure(what: string, status: Uint8Array): PackscopeError {
@@ -62,6 +64,7 @@ export class UdsFirmwareTarget implements FirmwareTarget {
   private readonly level: number;
   private readonly resetTimeoutMs: number;
   private readonly maxBlockPayload: number;
+  private knownStatus: FwStatus | null;
   /** Payload bytes per TransferData block the ECU accepts (from its maxNumberOfBlockLength). */
   blockPayload = 0;
 
@@ -73,10 +76,17 @@ export class UdsFirmwareTarget implements FirmwareTarget {
     this.level = o.securityLevel ?? 1;
     this.resetTimeoutMs = o.resetTimeoutMs ?? 60_000;
     this.maxBlockPayload = o.maxBlockPayload ?? 64 * 1024;
+    this.knownStatus = o.knownStatus ?? null;
     this.description = `UDS ECU 0x${uds.txId.toString(16).toUpperCase()}/0x${uds.rxId.toString(16).toUpperCase()}`;
   }
 
   async status(signal?: AbortSignal): Promise<FwStatus> {
+    const known = this.knownStatus;
+    this.knownStatus = null;
+    if (known) {
+      this.slotSize = known.slotSize;
+      return known;
+    }
     const r = await this.uds.request({ service: 'ReadDataByIdentifier', did: DID.firmwareStatus }, signal);
     let json: unknown;
     try {

@@ -1,5 +1,6 @@
 import type { TransportWrapper } from '../transport/capture.js';
 import type { TrustedKey } from '../../../shared/image/index.js';
+import type { FwStatus } from '../../../shared/image/fw-status.js';
 import type { TransferProgress } from '../../../shared/types/domain.js';
 import type { Parity } from '../../../shared/types/transport.js';
 import type { UdsProfile } from '../../../shared/can/uds-profile.js';
@@ -77,6 +78,11 @@ export interface UdsFlashJob extends ImageFlashJob {
   seedKey?: string;
   /** Largest TransferData payload sent, whatever the ECU's maxNumberOfBlockLength allows (default 64 KiB). */
   maxBlockPayload?: number;
+  /**
+   * The ECU's firmware status as probeUdsBootloader read it a moment before: the flasher's checks
+   * use it instead of reading the same document again.
+   */
+  status?: FwStatus;
 }
 
 /** The CAN side of a UDS job: bus bitrate and the ECU's identifiers. */
@@ -101,6 +107,9 @@ export interface UdsGenericFlashJob extends FlashJobBase, UdsBus {
   /** Largest TransferData payload sent, whatever the ECU's maxNumberOfBlockLength allows. */
   maxBlockPayload?: number;
 }
+
+/** What probeUdsBootloader found: PackScope's bootloader (and its firmware status), or an ordinary one. */
+export type UdsProbeResult = { kind: 'packscope'; status: FwStatus } | { kind: 'generic' };
 
 /** Which bootloader answers on the ids: probeUdsBootloader. */
 export interface UdsProbeJob extends UdsBus {
@@ -196,7 +205,7 @@ export async function runFlashJob<J extends FlashJob>(job: J): Promise<FlashResu
   return (await load())(job);
 }
 
-/** 'packscope' when PackScope's UDS bootloader answers on the ids (its FD00 firmware status), else 'generic'. */
-export async function probeUdsBootloader(job: UdsProbeJob): Promise<'packscope' | 'generic'> {
+/** 'packscope' when PackScope's UDS bootloader answers on the ids (with the FD00 firmware status it answered), else 'generic'. */
+export async function probeUdsBootloader(job: UdsProbeJob): Promise<UdsProbeResult> {
   return (await import('../can/profile-backend.js')).probeUds(job);
 }

@@ -65,7 +65,25 @@ export interface FlashReport {
   payloadRate: number;
   compressed: boolean;
   seconds: number;
+  /** Wall time of each step, seconds (status: all status reads together). */
+  phases: FlashPhases;
   status: FwStatus;
+}
+
+export interface FlashPhases {
+  status: number;
+  /** The board's precheck of the header and TLVs, and on UDS its erase of the upload slot. */
+  begin: number;
+  /** Erase ahead of the upload, where the target erases separately (native). */
+  erase: number;
+  upload: number;
+  /** The board's complete check of the uploaded image (read-back hash). */
+  verify: number;
+  /** Marking the image for its test boot. */
+  activate: number;
+  /** Reset until the board answers again: its bootloader swaps the images meanwhile. */
+  reset: number;
+  confirm: number;
 }
 
 export type RefusalReason =
@@ -152,12 +170,21 @@ export function rangesToSend(image: Uint8Array, boardHashes: Uint8Array[], granu
 
 export async function flashImage(target: FirmwareTarget, file: Uint8Array, o: FlashOptions = {}): Promise<FlashReport> {
   const t0 = performance.now();
+  const phases: FlashPhases = { status: 0, begin: 0, erase: 0, upload: 0, verify: 0, activate: 0, reset: 0, confirm: 0 };
+  const timed = async <T>(phase: keyof FlashPhases, work: Promise<T>): Promise<T> => {
+    const t = performance.now();
+    try {
+      return await work;
+    } finally {
+      phases[phase] += (performance.now() - t) / 1000;
+    }
+  };
   const log = o.log ?? (() => {});
   const { image: img } = decodeImageFile(file);
   const image = img.bytes; // without slot padding: the trailer belongs to the board
   const summary = summarize(img);
   aborted(o.signal);
-  let status = await target.status(o.signal);
+  let status = await timed('status', target.status(o.signal));
   checkImageAgainstBoard(img, status, o.trust);
   log(
     `image ${summary.version} for ${summary.boardId} (${image.length} bytes, counter ${summary.securityCounter ?? 0}, sha256 ${summary.hash.slice(0, 16)}…, signed by key ${summary.keyHash?.slice(0, 16) ?? '?'}…) accepted for ${status.boardId}`,
@@ -173,9 +200,9 @@ export async function flashImage(target: FirmwareTarget, file: Uint8Array, o: Fl
     // Already there (e.g. a re-run after a power cut during the swap): just finish the job.
     let outcome: FlashReport['outcome'] = 'already-running';
     if (status.testing && o.confirm) {
-      await target.confirm(o.signal);
+      await timed('confirm', target.confirm(o.signal));
       outcome = 'confirmed-running';
-      status = await target.status(o.signal);
+      status = await timed('status', target.status(o.signal));
     }
     log(`the board already runs this image${status.testing ? ' (test mode)' : ''}`);
     return {
@@ -187,6 +214,7 @@ export async function flashImage(target: FirmwareTarget, file: Uint8Array, o: Fl
       eraseSeconds: 0,
       payloadRate: 0,
       seconds: (performance.now() - t0) / 1000,
+      phases,
       status,
     };
   }
@@ -198,7 +226,7 @@ export async function flashImage(target: FirmwareTarget, file: Uint8Array, o: Fl
   }
 
   aborted(o.signal);
-  await target.begin(encodeImageMeta(img), o.signal);
+  await timed('begin', target.begin(encodeImageMeta(img), o.signal));
   const granule = status.sectorSize;
   const boardHashes = await target.hashes(image.length, granule, o.signal);
   const ranges = rangesToSend(image, boardHashes, granule);
@@ -215,6 +243,7 @@ export async function flashImage(target: FirmwareTarget, file: Uint8Array, o: Fl
       await target.erase(r.offset, r.length, o.signal);
     }
     eraseSeconds = (performance.now() - tE) / 1000;
+    phases.erase = eraseSeconds;
     log(`erased ${toSend} bytes of the upload slot in ${eraseSeconds.toFixed(2)} s`);
   }
 
@@ -236,9 +265,10 @@ export async function flashImage(target: FirmwareTarget, file: Uint8Array, o: Fl
     progress(sentBefore, 'upload');
   }
   const uploadSeconds = (performance.now() - tUp) / 1000;
+  phases.upload = uploadSeconds;
 
   aborted(o.signal);
-  const verdict = await target.finish(o.signal);
+  const verdict = await timed('verify', target.finish(o.signal));
   if (verdict.hash !== summary.hash) {
     throw new PackscopeError(
       'VERIFY_FAILED',
@@ -249,10 +279,11 @@ export async function flashImage(target: FirmwareTarget, file: Uint8Array, o: Fl
   log('read-back hash verified by the board');
 
   aborted(o.signal);
-  await target.requestTest(o.signal);
+  await timed('activate', target.requestTest(o.signal));
   log('test boot: resetting the board');
-  await target.reset(o.signal);
-  status = await target.status(o.signal);
+  await timed('reset', target.reset(o.signal));
+  // The board's own account after the reset is the proof that it runs the new image: read it.
+  status = await timed('status', target.status(o.signal));
   if (status.primary.hash !== summary.hash || !status.running) {
     throw new PackscopeError(
       'VERIFY_FAILED',
@@ -261,8 +292,10 @@ export async function flashImage(target: FirmwareTarget, file: Uint8Array, o: Fl
   }
   let outcome: FlashReport['outcome'] = 'installed-test';
   if (o.confirm) {
-    await target.confirm(o.signal);
-    status = await target.status(o.signal);
+    await timed('confirm', target.confirm(o.signal));
+    // Confirming changes more than the test flag (the security counter rises, and with it the
+    // fallback image in the secondary slot may stop being valid): report the board's own account.
+    status = await timed('status', target.status(o.signal));
     outcome = 'installed-confirmed';
     log(`confirmed: ${summary.version} is permanent, security counter now ${status.securityCounter}`);
   } else {
@@ -277,6 +310,7 @@ export async function flashImage(target: FirmwareTarget, file: Uint8Array, o: Fl
     eraseSeconds,
     payloadRate: uploadSeconds > 0 ? toSend / uploadSeconds : 0,
     seconds: (performance.now() - t0) / 1000,
+    phases,
     status,
   };
 }

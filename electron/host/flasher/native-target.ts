@@ -15,6 +15,7 @@ import { bulkWrite, regionErase } from '../link/bulk.js';
 import { DeviceError } from '../link/errors.js';
 import type { NativeLink } from '../link/native-link.js';
 import type { FirmwareTarget, UploadVerdict, UploadWriteOptions } from './target.js';
+import { FW_RELEASE, type ReleaseAnnouncement } from '../../../shared/settings/update-record.js';
 
 /**
  * The flasher's FirmwareTarget over the native protocol: firmware commands 0x03xx for status,
@@ -123,6 +124,22 @@ export class NativeFirmwareTarget implements FirmwareTarget {
       throw new PackscopeError('PROTOCOL', 'FW_FINISH: malformed verdict from the board');
     }
     return { valid: v.valid, reason: typeof v.reason === 'string' ? v.reason : null, problems: v.problems.map(String), hash: v.hash };
+  }
+
+  /**
+   * Tells the board which release bundle the next install belongs to, so the update records it
+   * signs carry the bundle's sequence number. False for a board without FW_RELEASE (older
+   * firmware): its records then carry no sequence.
+   */
+  async announceRelease(release: ReleaseAnnouncement, signal?: AbortSignal): Promise<boolean> {
+    const id = crypto.getRandomValues(new Uint32Array(1))[0]!;
+    try {
+      await this.link.request(FW_CMD.RELEASE, withRequestId(FW_RELEASE.encode(release), id), { signal, timeoutMs: 3000 });
+      return true;
+    } catch (e) {
+      if (e instanceof DeviceError && e.deviceCode === ERR.UNKNOWN_COMMAND) return false;
+      throw refusalOf(e);
+    }
   }
 
   async requestTest(signal?: AbortSignal): Promise<void> {

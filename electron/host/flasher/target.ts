@@ -1,4 +1,5 @@
 import type { FwStatus } from '../../../shared/image/fw-status.js';
+import type { ReleaseAnnouncement } from '../../../shared/settings/update-record.js';
 
 /**
  * What the flasher needs from a board, whatever carries it (native protocol over serial, an
@@ -40,5 +41,7 @@ export interface FirmwareTarget {
   revert(signal?: AbortSignal): Promise<{ mode: string }>;
   /** Resets the board and resolves once it answers again (after any swap). */
   reset(signal?: AbortSignal): Promise<void>;
+  /** Optional: names the release bundle the next install belongs to (the board signs it into its update records); false when the board cannot. */
+  announceRelease?(release: ReleaseAnnouncement, signal?: AbortSignal): Promise<boolean>;
   close?(): Promise<void>;
 }

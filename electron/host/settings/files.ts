@@ -25,3 +25,9 @@ export function loadBackupOrProfile(path: string): { backup: SettingsBackup } | 
   const text = readJsonFile(path, 'settings file');
   return text.includes(`"${BACKUP_FORMAT}"`) ? { backup: parseBackup(text) } : { profile: parseProfile(text) };
 }
+
+/** A file name for a backup: the board's serial and the time, never an existing file's. */
+export function backupFileName(serial: string, now: Date, prefix = 'settings'): string {
+  const who = serial.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 40) || 'board';
+  return `${prefix}-${who}-${now.toISOString().replace(/[:.]/g, '-')}.json`;
+}

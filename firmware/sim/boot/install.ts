@@ -6,6 +6,8 @@ import { NativeError } from '../native/dispatcher.js';
 import { BootRefusal } from './bootloader.js';
 import { openFirmwareStore, type FirmwareStore } from './firmware-store.js';
 import { FW_UPLOAD_REGION, fwStatusOf } from './status.js';
+import { UpdateHistory } from './update-history.js';
+import { FW_RELEASE } from '../../../shared/settings/update-record.js';
 
 /**
  * The bootloader subsystem of the simulated board: opens the firmware store (flash file, signing
@@ -31,13 +33,16 @@ export async function installBootloader(board: SimBoard): Promise<void> {
     board.firmwareTestMode = bl.bootState.testing;
   };
   publish();
+  const history = new UpdateHistory(board);
+  history.afterBoot(store.firstBoot.event, bl.runningVersion, bl.bootState.testing);
 
   board.onReset(async () => {
     // A reset lands in the bootloader: it finishes or starts a swap before the application runs,
     // and the board answers no firmware command until then.
     booting = true;
     try {
-      await bl.boot();
+      const r = await bl.boot();
+      history.afterBoot(r.event, r.running, r.testing);
     } finally {
       booting = false;
       publish();
@@ -93,13 +98,24 @@ export async function installBootloader(board: SimBoard): Promise<void> {
     FW_CMD.CONFIRM,
     guarded(async () => {
       const r = await bl.confirm();
+      if (r.changed) history.confirmed(bl.runningVersion);
       publish();
       return encodeJson(r);
     }),
   );
   n.register(
     FW_CMD.REVERT,
-    guarded(async () => encodeJson(await bl.revert())),
+    guarded(async () => {
+      const r = await bl.revert();
+      history.revertAsked();
+      return encodeJson(r);
+    }),
+  );
+  n.register(
+    FW_CMD.RELEASE,
+    guarded((payload) => {
+      history.announce(FW_RELEASE.decode(payload));
+    }),
   );
   n.register(
     FW_CMD.RESET,

@@ -4,9 +4,11 @@ import { fromHex, toHex } from '../../../shared/util/bytes.js';
 import type { SimStorage } from '../board.js';
 import { readJson, writeJson } from '../state.js';
 import type { DeviceKey } from './device-key.js';
+import { encodeUpdateBody, type UpdateRecord } from '../../../shared/settings/update-record.js';
 
 /**
- * The board's settings journal: every accepted change as a record signed by the device key, each
+ * The board's settings journal: every accepted change (and every firmware update the board
+ * test-boots, confirms or reverts, update-record.ts) as a record signed by the device key, each
  * chained to the one before by its hash (shared/settings/evidence.ts), kept in non-volatile state.
  * The journal holds the newest JOURNAL_CAPACITY records; the count and the chain head survive the
  * eviction of older ones, so a verifier sees how many it no longer gets. Snapshots sign the current
@@ -48,7 +50,15 @@ export class SettingsJournal {
 
   /** Signs, chains and stores one change; returns the signed record. */
   append(change: Omit<ChangeRecord, 'seq' | 'prevHash'>): Uint8Array {
-    const body = encodeChangeBody({ ...change, seq: this.total + 1, prevHash: this.headHash });
+    return this.chain(encodeChangeBody({ ...change, seq: this.total + 1, prevHash: this.headHash }));
+  }
+
+  /** Signs, chains and stores a firmware update (test boot, confirm, revert) in the same journal. */
+  appendUpdate(update: Omit<UpdateRecord, 'seq' | 'prevHash'>): Uint8Array {
+    return this.chain(encodeUpdateBody({ ...update, seq: this.total + 1, prevHash: this.headHash }));
+  }
+
+  private chain(body: Uint8Array): Uint8Array {
     const record = signRecord(body, (m) => this.key.sign(m));
     this.total++;
     this.headHash = sha256(body);

@@ -50,7 +50,7 @@ describe('UDS flashing of an ordinary ISO 14229 bootloader at 500 kbit/s', () =>
   it('writes the image byte-exactly with a JSON profile: security access, CRC check, 0x78, block-counter wrap, flow-control WAIT', async () => {
     const { port, ecu, dir } = await start({
       security: { level: 0x11, xor: 0x5a3c96e1 },
-      maxNumberOfBlockLength: 0x102,
+      maxNumberOfBlockLength: 0x42, // 64 data bytes per TransferData: the counter wraps with a small image
       blockSize: 8,
       waitEvery: 4,
       pendingEvery: 40,
@@ -66,7 +66,7 @@ describe('UDS flashing of an ordinary ISO 14229 bootloader at 500 kbit/s', () =>
         check: { routineId: '0xFF01', record: 'crc32' },
       }),
     );
-    const image = appImage('2.4.1', 70_001, 9); // 274 blocks of 256: the counter wraps FF → 00
+    const image = appImage('2.4.1', 17_001, 9); // 266 blocks of 64: the counter wraps FF → 00
     const phases = new Set<string>();
     const r = await runFlashJob({ protocol: 'uds-generic', port, firmware: image, profile: profileFile, onProgress: (p) => phases.add(p.phase) });
 
@@ -77,8 +77,8 @@ describe('UDS flashing of an ordinary ISO 14229 bootloader at 500 kbit/s', () =>
     expect(x.profile).toBe('tb-boot');
     expect(x.before).toEqual({ softwareVersion: '1.0.0', serial: 'TB-000417' });
     expect(x.after).toEqual({ softwareVersion: '2.4.1', serial: 'TB-000417' });
-    expect(x.blockPayload).toBe(0x100);
-    expect(x.blocks).toBe(Math.ceil(image.length / 0x100));
+    expect(x.blockPayload).toBe(0x40);
+    expect(x.blocks).toBe(Math.ceil(image.length / 0x40));
     expect(x.sequenceWraps).toBe(1);
     expect(ecu.log.sequenceWraps).toBe(1);
     expect(x.checked).toBe(true);
@@ -95,7 +95,7 @@ describe('UDS flashing of an ordinary ISO 14229 bootloader at 500 kbit/s', () =>
 
   it('`flash --protocol uds` finds no PackScope bootloader and flashes with the generic default profile', async () => {
     const { port, ecu, dir } = await start({ maxNumberOfBlockLength: 0x802 });
-    expect(await probeUdsBootloader({ port })).toBe('generic');
+    expect((await probeUdsBootloader({ port })).kind).toBe('generic');
     const file = path.join(dir, 'app.bin');
     const image = appImage('3.0.0', 20_000, 4);
     writeFileSync(file, image);

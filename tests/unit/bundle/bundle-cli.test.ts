@@ -17,10 +17,12 @@ let dir = '';
 let port = '';
 let boardId = '';
 const savedConfig = process.env.PACKSCOPE_CONFIG_DIR;
+const savedData = process.env.PACKSCOPE_DATA_DIR;
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'ps-bundle-cli-'));
   process.env.PACKSCOPE_CONFIG_DIR = path.join(dir, 'config');
+  process.env.PACKSCOPE_DATA_DIR = path.join(dir, 'data');
   const state = path.join(dir, 'board');
   const sim = await runSim({ personality: 'native', stateDir: state, seed: 3 });
   boardId = sim.board.identity.boardId;
@@ -31,6 +33,8 @@ beforeAll(async () => {
 afterAll(() => {
   if (savedConfig === undefined) delete process.env.PACKSCOPE_CONFIG_DIR;
   else process.env.PACKSCOPE_CONFIG_DIR = savedConfig;
+  if (savedData === undefined) delete process.env.PACKSCOPE_DATA_DIR;
+  else process.env.PACKSCOPE_DATA_DIR = savedData;
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -106,6 +110,10 @@ describe('packscope bundle', () => {
       runningVersion: '1.4.0+0',
       components: [{ name: 'app', to: '1.4.0+0', outcome: 'installed' }],
     });
+    // The settings were backed up into the data folder before the install, and are unchanged.
+    const applyJson = JSON.parse(applied.out);
+    expect(applyJson.settingsBackup.path.startsWith(path.join(dir, 'data', 'settings-backups'))).toBe(true);
+    expect(applyJson.settingsChanged).toEqual([]);
 
     // An older release (lower sequence) is refused before anything is erased.
     const older = release('1.5.0', 5, 19);

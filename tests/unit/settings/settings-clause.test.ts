@@ -48,6 +48,7 @@ const evidence = (over: Partial<SettingsEvidence> = {}): SettingsEvidence => ({
   snapshotDigest: 'd'.repeat(64),
   nonce: '00',
   journalCount: 0,
+  updates: [],
   changes: [],
   olderThanKept: 0,
   verified: true,

@@ -14,8 +14,8 @@ import type { BundleMetadataInput } from '../../../../shared/bundle/metadata.js'
 import { PackscopeError } from '../../../../shared/errors.js';
 import { decodeImageFile, formatVersion, parsePrivateKeyPem, parsePublicKeyPem, securityCounterOf } from '../../../../shared/image/index.js';
 import { toHex } from '../../../../shared/util/bytes.js';
-import type { ApplyBundleResult } from '../../bundle/apply.js';
-import { applyBundleOnPort, installationTrust } from '../../bundle/session-apply.js';
+import { applyBundleOnPort, installationTrust, type SessionApplyResult } from '../../bundle/session-apply.js';
+import { defaultDataDir } from '../../api/files.js';
 import { BundleTrustStore } from '../../bundle/trust.js';
 import { readInputFile, readTextFile } from '../../flasher/files.js';
 import { writeFileAtomic } from '../../util/files.js';
@@ -171,7 +171,7 @@ async function inspect(argv: string[], ctx: CliContext): Promise<number> {
   return trust.trusted ? EXIT.OK : EXIT.REFUSED;
 }
 
-function printApply(r: ApplyBundleResult, ctx: CliContext): void {
+function printApply(r: SessionApplyResult, ctx: CliContext, port: string): void {
   ctx.out(
     r.outcome === 'installed'
       ? `release ${r.sequence} installed and confirmed`
@@ -182,6 +182,13 @@ function printApply(r: ApplyBundleResult, ctx: CliContext): void {
   for (const c of r.components) ctx.out(`  ${c.name.padEnd(12)} ${c.from ?? 'nothing'} → ${c.to}  (${c.outcome})`);
   for (const p of r.preconditions) ctx.out(`  ${p.ok ? 'ok ' : 'NO '} ${p.required} (${p.actual})`);
   ctx.out(`  now running  ${r.runningVersion ?? 'nothing'}`);
+  if (!r.settingsBackup) return;
+  ctx.out(`  settings     backed up before the update to ${r.settingsBackup.path}`);
+  if (!r.settingsChanged.length) ctx.out('               unchanged by the update');
+  else {
+    ctx.out(`               ${r.settingsChanged.length} changed by the update: ${r.settingsChanged.map((d) => `${d.id} ${d.right} → ${d.left}`).join(', ')}`);
+    ctx.out(`               to restore them: packscope settings restore --port ${port} ${r.settingsBackup.path}`);
+  }
 }
 
 async function apply(argv: string[], ctx: CliContext): Promise<number> {
@@ -203,10 +210,11 @@ async function apply(argv: string[], ctx: CliContext): Promise<number> {
     ...(baudRate ? { baudRate } : {}),
     ...(capture ? { wrapTransport: capture } : {}),
     signal: ctx.signal,
+    settingsBackupDir: path.join(defaultDataDir(), 'settings-backups'),
     onStep: (step, detail) => ctx.err(json ? JSON.stringify({ step, detail }) : detail),
   });
   if (json) ctx.out(JSON.stringify(r));
-  else printApply(r, ctx);
+  else printApply(r, ctx, port);
   return r.outcome === 'reverted' ? EXIT.VERIFY_FAILED : EXIT.OK;
 }
 

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { TransferProgress } from '../../../../shared/types/domain.js';
-import type { FlashReport } from '../../flasher/flasher.js';
+import type { FlashPhases, FlashReport } from '../../flasher/flasher.js';
 import type { Stm32FlashResult, Stm32VerifyMethod } from '../../stm32/rom-flasher.js';
 import {
   probeUdsBootloader,
@@ -148,7 +148,20 @@ function printImageResult(r: ImageFlashResult, file: string, json: boolean, ctx:
     `  now running  ${s.runningVersion ?? 'nothing'}${s.testing ? ' (test mode, not confirmed)' : ' (confirmed)'}; security counter ${s.securityCounter}`,
   );
   ctx.out(`  sha256       ${report.image.hash}`);
+  const ph = Object.entries(report.phases).filter(([, v]) => v >= 0.05);
+  ctx.out(`  time         ${report.seconds.toFixed(1)} s: ${ph.map(([k, v]) => `${PHASE_NAMES[k as keyof FlashPhases]} ${v.toFixed(1)} s`).join(', ')}`);
 }
+
+const PHASE_NAMES: Record<keyof FlashPhases, string> = {
+  status: 'status reads',
+  begin: 'checks and erase',
+  erase: 'erase',
+  upload: 'upload',
+  verify: 'verification',
+  activate: 'activation',
+  reset: 'reset and swap',
+  confirm: 'confirm',
+};
 
 const hex = (n: number) => `0x${n.toString(16).toUpperCase()}`;
 
@@ -247,7 +260,7 @@ export async function runFlash(argv: string[], ctx: CliContext): Promise<number>
   const log = (line: string) => ctx.err(json ? JSON.stringify({ log: line }) : line);
   let generic: UdsGenericFlashJob | null = job.protocol === 'uds-generic' ? job : null;
   if (job.protocol === 'uds' && ifGeneric) {
-    const kind = await probeUdsBootloader({
+    const probe = await probeUdsBootloader({
       port: job.port,
       bitrate: job.bitrate ?? 500_000,
       txId: job.txId ?? 0x7e0,
@@ -255,12 +268,13 @@ export async function runFlash(argv: string[], ctx: CliContext): Promise<number>
       signal: ctx.signal,
     });
     log(
-      kind === 'packscope'
+      probe.kind === 'packscope'
         ? "PackScope's UDS bootloader answers: signed-image flashing"
         : "an ISO 14229 bootloader answers: the 'generic' profile (--profile names another)",
     );
-    if (kind === 'generic') generic = ifGeneric();
+    if (probe.kind === 'generic') generic = ifGeneric();
     else if (argv.some((a) => a === '--address' || a.startsWith('--address='))) throw new PackscopeError('USAGE', ADDRESS_NOT_FOR_PACKSCOPE);
+    else job.status = probe.status; // the flasher checks the image against this: no second read
   }
   if (generic) {
     const r = await runFlashJob({ ...generic, signal: ctx.signal, onProgress: progressPrinter(ctx, json), log });
