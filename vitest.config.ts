@@ -15,7 +15,9 @@ import { defineConfig } from 'vitest/config';
 // A run fails if a process its tests started is still running at its end (tests/support/process-check.ts).
 // Benchmarks are not tests: they live in tests/bench and run via `npm run bench`.
 const cpus = availableParallelism();
-const timeouts = (ms: number) => ({ testTimeout: ms, hookTimeout: ms });
+// expect.poll waits up to a fifth of that (its default of one second is a wall-clock window that
+// a loaded machine misses); a condition that never comes still fails with its own message.
+const timeouts = (ms: number) => ({ testTimeout: ms, hookTimeout: ms, expect: { poll: { timeout: ms / 5 } } });
 
 export default defineConfig({
   test: {
@@ -43,7 +45,7 @@ export default defineConfig({
           pool: 'forks',
           maxWorkers: cpus * 2,
           sequence: { groupOrder: 1 },
-          ...timeouts(120_000),
+          ...timeouts(300_000),
         },
       },
       {
@@ -53,7 +55,7 @@ export default defineConfig({
           pool: 'forks',
           maxWorkers: Math.min(cpus, 2),
           sequence: { groupOrder: 2 },
-          ...timeouts(120_000),
+          ...timeouts(300_000),
         },
       },
     ],

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState } from 'react';
-import type { Histogram, LogHealth } from '../../shared/health/report.js';
+import type { LogHealth } from '../../shared/health/report.js';
+import { Bars, CapacityTile, Tile } from './HealthFigures.js';
 import { REGULATION_NOTE } from '../../shared/health/text.js';
 import { useApp } from '../app/state.js';
 import { FilePicker } from '../common/FilePicker.js';
@@ -98,7 +99,6 @@ export function HealthScreen() {
 
 function Report({ h }: { h: LogHealth }) {
   const r = h.report;
-  const cap = r.remainingCapacity;
   const hours = r.fromT !== null && r.toT !== null ? (r.toT - r.fromT) / 3_600_000 : 0;
   const nf = (x: number, d: number) => x.toLocaleString(undefined, { minimumFractionDigits: d, maximumFractionDigits: d });
   return (
@@ -120,22 +120,7 @@ function Report({ h }: { h: LogHealth }) {
         </p>
       </div>
       <div className="tiles">
-        <div className="tile wide" data-testid="health-capacity">
-          <div className="tile-label">Remaining capacity</div>
-          {cap ? (
-            <>
-              <div className="tile-value">
-                {nf(cap.ah, 1)} <span className="unit">Ah ± {nf(cap.uncertaintyAh, 1)}</span>
-              </div>
-              <div className="tile-sub">
-                {r.ratedCapacityAh ? `${nf((100 * cap.ah) / r.ratedCapacityAh, 1)} % of the rated ${r.ratedCapacityAh} Ah · ` : ''}
-                95 % range · {cap.windows} measurement{cap.windows === 1 ? '' : 's'}
-              </div>
-            </>
-          ) : (
-            <div className="tile-sub">Not measurable: {r.capacityNotAssessable}</div>
-          )}
-        </div>
+        <CapacityTile report={r} testId="health-capacity" />
         <Tile label="Equivalent full cycles" value={r.equivalentFullCycles === null ? '–' : nf(r.equivalentFullCycles, 2)} />
         <Tile label="Discharged" value={`${nf(r.energyThroughput.dischargeWh / 1000, 2)} kWh`} sub={`${nf(r.capacityThroughput.dischargeAh, 1)} Ah`} />
         <Tile
@@ -186,36 +171,5 @@ function Report({ h }: { h: LogHealth }) {
       </div>
       <p className="muted">{REGULATION_NOTE}</p>
     </div>
-  );
-}
-
-function Tile({ label, value, sub }: { label: string; value: string; sub?: string }) {
-  return (
-    <div className="tile">
-      <div className="tile-label">{label}</div>
-      <div className="tile-value">{value}</div>
-      {sub && <div className="tile-sub">{sub}</div>}
-    </div>
-  );
-}
-
-/** Hours per band as horizontal bars, empty bands left out. */
-function Bars({ h }: { h: Histogram }) {
-  const max = Math.max(0, ...h.bands.map((b) => b.hours));
-  const bands = h.bands.filter((b) => b.hours > 0);
-  return (
-    <figure className="card hist" aria-label={`Hours by ${h.quantity}`}>
-      <figcaption>Hours by {h.quantity}</figcaption>
-      {bands.length === 0 && <p className="muted">No time counted.</p>}
-      {bands.map((b) => (
-        <div className="hist-row" key={b.label}>
-          <span className="hist-label">{b.label}</span>
-          <span className="hist-track">
-            <span className="hist-fill" style={{ width: `${max ? (100 * b.hours) / max : 0}%` }} />
-          </span>
-          <span className="hist-value">{b.hours.toLocaleString(undefined, { maximumFractionDigits: 2 })} h</span>
-        </div>
-      ))}
-    </figure>
   );
 }

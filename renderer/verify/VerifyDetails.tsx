@@ -33,6 +33,8 @@ export const CHECK_TITLES: Record<string, string> = {
   dates: 'Dates',
   csv: 'CSV files',
   evaluation: "The customer's evaluation",
+  health: 'Pack health',
+  'lifetime-counters': 'Lifetime counters',
   report: 'report.html',
 };
 

@@ -12,6 +12,7 @@ import { type Decision, DecideWith, KnownKeys, useVerifierChoices } from './Veri
 import './verify.css';
 import { summaryInWords } from '../../shared/warranty/summary-words.js';
 import { CHECK_TITLES, ClaimFacts, ReportActions, wrongRoot } from './VerifyDetails.js';
+import { PackageHealthCard } from './PackageHealth.js';
 
 const ROOT_KEY = 'packscope.verify.rootKey';
 const POLICY_KEY = 'packscope.verify.policy';
@@ -304,6 +305,7 @@ export function VerifyScreen() {
               <Findings evaluation={result.evaluation} />
             </div>
           )}
+          {result.health && <PackageHealthCard health={result.health} />}
           {result.photos.length > 0 && <PackagePhotos result={result} />}
           {result.series && (
             <div className="card">

@@ -4,6 +4,7 @@ import { FwStatusSchema } from '../image/fw-status.js';
 import { ClaimSchema } from '../warranty/claim.js';
 import { EvaluationSchema, VerdictSchema } from '../warranty/evaluation.js';
 import { LogHealthSchema } from '../health/report.js';
+import { PackageHealthSchema } from '../evidence/health-section.js';
 import { MAX_PHOTOS, PHOTO_KINDS } from '../evidence/photos.js';
 import { deskMethods } from './desk-contract.js';
 import { settingsMethods } from './settings-contract.js';
@@ -398,6 +399,8 @@ export const packageVerification = z.object({
   extent: z.string().nullable(),
   /** What the verifier should know besides the fields above (they are not repeated here). */
   caveats: z.array(z.string()),
+  /** Pack health recomputed from the device data, with the board's signed lifetime counters (null: the data did not decode). */
+  health: PackageHealthSchema.nullable(),
   series: recordedSeries.nullable(),
   /** Photos the package carries (shown on request with package.photo). */
   photos: z.array(z.object({ name: z.string(), bytes: z.number() })),

@@ -39,12 +39,15 @@ import type {
   EvidenceRecordSink,
   EvidenceStream,
   EvidenceSummary,
+  LifetimeEvidence,
   SegmentPass,
 } from './device-evidence.js';
 import type { LogGap } from '../warranty/evaluation.js';
 import { formatPath } from '../util/json-path.js';
 import type { ByteSource } from '../codec/zip.js';
 import { verifySettingsEvidence, type FirmwareUpdateEntry, type SettingsEvidence } from '../settings/evidence.js';
+import { decodeLifetime, verifyLifetime, type LifetimeStatement } from '../health/lifetime.js';
+import { LifetimeConsistencyCheck, lifetimeView } from '../health/lifetime-check.js';
 
 export const DEVICE_FILES = {
   identity: 'identity.json',
@@ -54,6 +57,8 @@ export const DEVICE_FILES = {
   openSegment: 'open-segment.bin',
   /** The board's signed settings snapshot and change records (shared/settings/evidence.ts container). */
   settings: 'settings.bin',
+  /** The board's lifetime counters, signed with the checkpoint (shared/health/lifetime.ts); absent from boards without them. */
+  lifetime: 'lifetime.bin',
 } as const;
 
 export const PulledIdentitySchema = z.strictObject({
@@ -147,6 +152,7 @@ export function deviceFiles(parts: StreamedEvidenceParts): Map<string, Uint8Arra
       ),
     );
     files.set(DEVICE_FILES.openSegment, cp.prefix);
+    if (cp.lifetime) files.set(DEVICE_FILES.lifetime, cp.lifetime);
   }
   if (parts.settings) files.set(DEVICE_FILES.settings, parts.settings);
   return files;
@@ -268,6 +274,8 @@ export class DeviceEvidenceStream implements EvidenceStream {
   private lastIndex: number | null = null;
   private lastT: number | null = null;
   private finished = false;
+  /** The signed lifetime counters (device/lifetime.bin), decoded, and their check against the records. */
+  private readonly lifetime: { statement: LifetimeStatement | null; problems: string[]; check: LifetimeConsistencyCheck | null } | null = null;
 
   constructor(
     files: ReadonlyMap<string, Uint8Array>,
@@ -346,6 +354,15 @@ export class DeviceEvidenceStream implements EvidenceStream {
           : null,
       };
     }
+    const lifeBytes = files.get(DEVICE_FILES.lifetime);
+    if (lifeBytes) {
+      try {
+        const statement = decodeLifetime(lifeBytes);
+        this.lifetime = { statement, problems: [], check: opts.recordsOnly ? null : new LifetimeConsistencyCheck(statement.counters) };
+      } catch (e) {
+        this.lifetime = { statement: null, problems: [(e as Error).message], check: null };
+      }
+    }
   }
 
   /** Records decoded so far. */
@@ -387,6 +404,8 @@ export class DeviceEvidenceStream implements EvidenceStream {
     const last = rs[rs.length - 1]!;
     this.lastIndex = last.index;
     this.lastT = last.t;
+    const check = this.lifetime?.check;
+    if (check) for (const r of rs) check.push(r);
     this.sink.records(rs, seg);
   }
 
@@ -436,7 +455,9 @@ export class DeviceEvidenceStream implements EvidenceStream {
     let checkpointOk = false;
     if (cp) {
       if (chain && cert) {
-        const cpIssues = verifyCheckpoint(chain, cp, cert.devicePublicKey, undefined, this.opts.verify);
+        // The lifetime counters are checked on their own (lifetimeEvidence): a problem with them
+        // does not unbind the segments the checkpoint seals.
+        const cpIssues = verifyCheckpoint(chain, { ...cp, lifetime: null }, cert.devicePublicKey, undefined, this.opts.verify);
         for (const i of cpIssues) this.issue(i);
         checkpointOk = cpIssues.length === 0;
       }
@@ -506,9 +527,11 @@ export class DeviceEvidenceStream implements EvidenceStream {
     }
 
     const settings = this.opts.recordsOnly ? null : decodeSettingsFile(this.settingsBytes, cert, checks);
+    const lifetime = this.opts.recordsOnly ? null : this.lifetimeEvidence(cert, cp, checks);
     const id = this.identity;
     return {
       ...(settings ? { settings } : {}),
+      ...(lifetime ? { lifetime } : {}),
       device: {
         serial: cert?.serial ?? id.serial,
         model: cert?.model ?? id.model,
@@ -530,6 +553,38 @@ export class DeviceEvidenceStream implements EvidenceStream {
       lastRecordT: this.lastT,
       checks,
     };
+  }
+
+  /**
+   * device/lifetime.bin: the device's signature, the checkpoint it belongs to, and the counters
+   * against the records this package holds. Absent: the board keeps none (not zero).
+   */
+  private lifetimeEvidence(cert: DeviceCertificate | null, cp: Checkpoint | null, checks: EvidenceCheck[]): LifetimeEvidence | null {
+    const life = this.lifetime;
+    if (!life) {
+      if (cert && cp) checks.push({ id: 'lifetime-counters', ok: true, detail: 'the board keeps no lifetime counters: absent, not zero' });
+      return null;
+    }
+    const st = life.statement;
+    const problems = [...life.problems];
+    if (!cert) problems.push('lifetime counters without the device certificate that names their key');
+    if (!cp) problems.push('lifetime counters without the checkpoint they were signed with');
+    if (st && cert && cp) problems.push(...verifyLifetime(st, cert.devicePublicKey, cp, this.opts.verify ?? nobleVerifier));
+    if (st && cert?.ratedCapacityAh && st.counters.ratedCapacityAh !== cert.ratedCapacityAh)
+      problems.push(`the lifetime counters count cycles against ${st.counters.ratedCapacityAh} Ah, the certificate rates the pack ${cert.ratedCapacityAh} Ah`);
+    const consistency = life.check?.result() ?? null;
+    if (consistency) problems.push(...consistency.problems);
+    checks.push(
+      problems.length
+        ? { id: 'lifetime-counters', ok: false, detail: `${problems.length} problem(s); first: ${problems[0]}` }
+        : {
+            id: 'lifetime-counters',
+            ok: true,
+            detail: `signed by the device with the checkpoint; every counter is at least what the ${consistency?.records ?? 0} record(s) since ${new Date(st!.counters.sinceMs).toISOString()} show`,
+          },
+    );
+    if (!st) return null;
+    return { counters: st.counters, view: lifetimeView(st.counters, problems, consistency) };
   }
 
   /**

@@ -8,6 +8,15 @@ import type { LogRecord } from '../types/domain.js';
 import type { ParsedSegment } from '../blackbox/segment.js';
 import type { LogGap, SignatureStatus } from '../warranty/evaluation.js';
 import type { SettingsEvidence } from '../settings/evidence.js';
+import type { LifetimeCounters } from '../health/lifetime.js';
+import type { LifetimeView } from '../health/report.js';
+
+/** Lifetime counters as decoded from a package: the numbers, and the view with what verification found. */
+export interface LifetimeEvidence {
+  counters: LifetimeCounters;
+  /** view.verified: signature, binding and the check against the records all hold. */
+  view: LifetimeView;
+}
 
 export interface EvidenceCheck {
   /** Stable id: 'hashes', 'signature-raw', 'device-certificate', 'segment-signatures', … */
@@ -66,6 +75,8 @@ export interface DecodedEvidence {
   records: LogRecord[];
   /** The board's signed settings snapshot and change records (device/settings.bin), verified; null when absent. */
   settings?: SettingsEvidence | null;
+  /** The board's signed lifetime counters (device/lifetime.bin) with what verification found; absent: the board keeps none. */
+  lifetime?: LifetimeEvidence | null;
   /**
    * Checks made while decoding: 'device-certificate' (chain to the root, when one was given),
    * 'segment-signatures', 'segment-chain'. All must be ok for a package to verify.

@@ -43,6 +43,7 @@ import {
   type ZipSourceArchive,
 } from '../codec/zip.js';
 import { DEVICE_FILES } from './blackbox-evidence.js';
+import { HealthFold, type PackageHealth } from './health-section.js';
 import {
   allowedName,
   buildManifest,
@@ -89,6 +90,11 @@ export interface PackageVerification {
   caveats: string[];
   /** The report the verifier renders from its own recomputation (UTF-8 HTML), when the evidence decoded. */
   report: Uint8Array | null;
+  /**
+   * Pack health recomputed from the device data (the records, and the board's signed lifetime
+   * counters with what verification found), when the evidence decoded: never the package's copy.
+   */
+  health: PackageHealth | null;
 }
 
 export interface VerifyOptions {
@@ -170,6 +176,7 @@ export async function verifyPackageSource(src: ByteSource, opts: VerifyOptions):
   let decision: Evaluation | null = null;
   let customerEvaluation: Evaluation | null = null;
   let report: Uint8Array | null = null;
+  let health: PackageHealth | null = null;
   let extentText: string | null = null;
   const policyInfo: PackageVerification['policy'] = { decidedBy: null, package: null, differences: [] };
   let installInfo: PackageVerification['installKey'] = null;
@@ -196,6 +203,7 @@ export async function verifyPackageSource(src: ByteSource, opts: VerifyOptions):
       extent: extentText,
       caveats,
       report,
+      health,
     };
   };
   const archiveFailure = (e: unknown): PackageVerification => {
@@ -203,6 +211,7 @@ export async function verifyPackageSource(src: ByteSource, opts: VerifyOptions):
     caveats.length = 0;
     manifest = claim = decision = customerEvaluation = null;
     report = null;
+    health = null;
     extentText = null;
     policyInfo.decidedBy = policyInfo.package = null;
     policyInfo.differences = [];
@@ -273,6 +282,7 @@ export async function verifyPackageSource(src: ByteSource, opts: VerifyOptions):
   const decodeFailed = (e: unknown) => (isPackscopeError(e) ? e.message : `device data does not decode: ${(e as Error).message}`);
   let customerEv: Evaluator | null = null;
   let decidingEv: Evaluator | null = null;
+  let healthFold: HealthFold | null = null;
   const csv = { records: has(FILES.recordsCsv), events: has(FILES.eventsCsv) };
   try {
     const hashed = (name: string): ChunkSource & { close(): void } => {
@@ -307,6 +317,7 @@ export async function verifyPackageSource(src: ByteSource, opts: VerifyOptions):
         opts.onRecords?.(rs);
         if (customerEv) for (const r of rs) customerEv.push(r);
         if (decidingEv && decidingEv !== customerEv) for (const r of rs) decidingEv.push(r);
+        healthFold?.push(rs);
       },
     };
     let stream: EvidenceStream | null = null;
@@ -315,6 +326,7 @@ export async function verifyPackageSource(src: ByteSource, opts: VerifyOptions):
       const cap = { nominalCapacityAh: stream.nominalCapacityAh, chemistry: stream.chemistry ?? null };
       if (quietPolicy) customerEv = new Evaluator(quietPolicy, cap);
       decidingEv = quietPolicy && policyHash(quietPolicy) === policyHash(deciding) ? customerEv : new Evaluator(deciding, cap);
+      healthFold = new HealthFold(cap.chemistry, cap.nominalCapacityAh);
     } catch (e) {
       decodeError = decodeFailed(e);
     }
@@ -555,7 +567,15 @@ export async function verifyPackageSource(src: ByteSource, opts: VerifyOptions):
     }
   }
 
-  // 9. CSVs, the customer's evaluation, the manifest and the report recomputed and compared.
+  // 9. CSVs, the customer's evaluation, the health section, the manifest and the report recomputed and compared.
+  if (evidence && healthFold) {
+    health = healthFold.finish(evidence.lifetime);
+    const inPkg = files.get(FILES.health);
+    if (!inPkg) caveats.push(`the package carries no ${FILES.health} (made before PackScope added it): the pack health shown is the verifier's own`);
+    else if (!bytesEqual(inPkg, encodeText(canonicalJson(health))))
+      fail(checks, 'health', `${FILES.health} differs from the health recomputed from the device data`);
+    else checks.push({ id: 'health', ok: true, detail: `${FILES.health} matches the health recomputed from the records and the signed lifetime counters` });
+  }
   if (evidence) {
     const badCsv = [
       [FILES.recordsCsv, csv.records],
@@ -638,6 +658,8 @@ export async function verifyPackageSource(src: ByteSource, opts: VerifyOptions):
         fingerprint,
         photos,
         charts: customerReport,
+        // A package made before the health section has none in its report either.
+        health: files.has(FILES.health) ? health : null,
       });
       const inReport = files.get(FILES.report);
       if (opts.toolVersion !== undefined && compareVersions(manifest.tool.version, opts.toolVersion) > 0) {
@@ -663,6 +685,7 @@ export async function verifyPackageSource(src: ByteSource, opts: VerifyOptions):
         fingerprint: sshFingerprint(installKey),
         photos,
         charts: decisionReport,
+        health,
       });
     }
   }

@@ -8,6 +8,7 @@
  *   SHA256SUMS.sshsig    SSHSIG, namespace packscope-diagnosis (ssh-keygen -Y verify)
  *   VERIFY.txt           the stock-tool commands and what each signature proves (canonical text)
  *   claim.json policy.json evaluation.json report.html
+ *   health.json          pack health from the records and the board's signed lifetime counters
  *   ticket.psticket      the supplier's claim ticket, when the pull was made with one
  *   keys/install.pub.pem keys/install.pub keys/allowed_signers
  *   device/…             the raw signed black box as pulled (segments, signatures, certificate)
@@ -36,6 +37,7 @@ import { renderReportHtml, ReportCharts } from './report.js';
 import { encodeText } from '../util/text.js';
 import { parseTicketFile, type TicketFile } from './ticket.js';
 import { SSHSIG_NAMESPACE, sshsigSign } from '../codec/sshsig.js';
+import { HealthFold, type PackageHealth } from './health-section.js';
 
 export const INSTALL_IDENTITY = 'packscope-install';
 export const FILES = {
@@ -54,6 +56,8 @@ export const FILES = {
   recordsCsv: 'data/records.csv',
   eventsCsv: 'data/events.csv',
   ticket: 'ticket.psticket',
+  /** The health section (shared/evidence/health-section.ts). */
+  health: 'health.json',
 } as const;
 export const DEVICE_DIR = 'device/';
 export const PHOTO_DIR = 'photos/';
@@ -177,6 +181,7 @@ export function evidenceFacts(evidence: EvidenceSummary | DecodedEvidence, creat
     claimedAtMs: ticket?.issuedAtMs ?? x?.boardTimeMs ?? reportedAt,
     freshness: ticket ? 'ticket' : 'unproven',
     settings: evidence.settings ?? null,
+    lifetime: evidence.lifetime?.view.verified ? evidence.lifetime.counters : null,
   };
 }
 
@@ -203,6 +208,8 @@ interface ReportParts {
   photos: string[];
   /** The evaluation's charts, filled from every record. */
   charts: ReportCharts;
+  /** The health section (null: a package made before it existed, whose report has none). */
+  health: PackageHealth | null;
 }
 
 /** report.html: rendered from the evaluation and the records (the verifier renders its own from its recomputation). */
@@ -222,6 +229,7 @@ export function reportFor(p: ReportParts): Uint8Array {
       installKeyFingerprint: p.fingerprint,
       charts: p.charts,
       photos: p.photos,
+      health: p.health,
     }),
   );
 }
@@ -337,8 +345,10 @@ export async function writePackage(input: StreamAssembleInput, out: PackageWrite
   };
   let onOpen: ((capacity: number | null, chemistry: string | null) => void) | undefined = (capacity, chemistry) => {
     ev = new Evaluator(policy, { nominalCapacityAh: capacity, chemistry });
+    healthFold = new HealthFold(chemistry, capacity);
   };
   let ev: Evaluator | null = null;
+  let healthFold: HealthFold | null = null;
   const recW = begin(FILES.recordsCsv);
   const rows = new CsvFold((b) => recW.write(b), null);
   const summary = pass(
@@ -347,6 +357,7 @@ export async function writePackage(input: StreamAssembleInput, out: PackageWrite
       records: (rs, seg) => {
         rows.records(rs, seg);
         for (const r of rs) ev!.push(r);
+        healthFold!.push(rs);
       },
     },
     false,
@@ -370,6 +381,7 @@ export async function writePackage(input: StreamAssembleInput, out: PackageWrite
     }
   }
   const evaluation = ev!.finish(claim, evidenceFacts(summary, createdAt, ticket ? { issuedAtMs: Date.parse(ticket.ticket.issuedAt) } : null));
+  const health = healthFold!.finish(summary.lifetime);
 
   // Pass 2: events.csv and the report's charts.
   const charts = new ReportCharts(evaluation, summary.recordCount);
@@ -393,6 +405,7 @@ export async function writePackage(input: StreamAssembleInput, out: PackageWrite
   put(FILES.claim, utf8Encode(canonicalJson(claim)));
   put(FILES.policy, utf8Encode(canonicalJson(policy)));
   put(FILES.evaluation, encodeText(canonicalJson(evaluation)));
+  put(FILES.health, encodeText(canonicalJson(health)));
   const photos: string[] = [];
   input.photos.forEach((p, i) => {
     const name = safePhotoName(i, p.name);
@@ -404,7 +417,7 @@ export async function writePackage(input: StreamAssembleInput, out: PackageWrite
   put(FILES.pubSsh, utf8Encode(ed25519OpenSsh(signer.publicKey, INSTALL_IDENTITY) + '\n'));
   put(FILES.allowedSigners, utf8Encode(`${INSTALL_IDENTITY} namespaces="${SSHSIG_NAMESPACE}" ${ed25519OpenSsh(signer.publicKey)}\n`));
   put(FILES.verify, utf8Encode(verifyText(fingerprint)));
-  put(FILES.report, reportFor({ evidence: summary, evaluation, claim, createdAt, toolVersion: input.toolVersion, fingerprint, photos, charts }));
+  put(FILES.report, reportFor({ evidence: summary, evaluation, claim, createdAt, toolVersion: input.toolVersion, fingerprint, photos, charts, health }));
   const manifest = buildManifest({
     toolVersion: input.toolVersion,
     createdAt,
@@ -443,6 +456,7 @@ export function decodedEvidenceDecoder(evidence: DecodedEvidence): EvidenceDecod
   return {
     open: (_files, _trust, sink) => ({
       nominalCapacityAh: evidence.device.nominalCapacityAh,
+      chemistry: evidence.device.chemistry ?? null,
       push: () => {},
       finish: () => {
         const first = evidence.records[0];

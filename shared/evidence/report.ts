@@ -14,6 +14,8 @@ import type { LogRecord } from '../types/domain.js';
 import type { Claim } from '../warranty/claim.js';
 import type { Evaluation, Finding } from '../warranty/evaluation.js';
 import { describeMeasurement } from '../warranty/engine.js';
+import { healthLines, lifetimeLines } from '../health/text.js';
+import type { PackageHealth } from './health-section.js';
 
 export interface ReportInput {
   evaluation: Evaluation;
@@ -25,6 +27,8 @@ export interface ReportInput {
   /** The charts, collected from every record (ReportCharts for this evaluation). */
   charts: ReportCharts;
   photos: string[];
+  /** The package's health section; null: none (a package made before it existed). */
+  health?: PackageHealth | null;
 }
 
 export function escapeHtml(s: string): string {
@@ -434,6 +438,7 @@ export function renderReportHtml(input: ReportInput): string {
     parts.push('<h2>Whole log</h2>');
     parts.push(...whole);
   }
+  if (input.health) parts.push(...healthHtml(input.health));
   if (e.findings.length) {
     parts.push('<h2>Findings</h2>');
     e.findings.slice(0, REPORT_FINDINGS).forEach((f, k) => {
@@ -456,4 +461,19 @@ export function renderReportHtml(input: ReportInput): string {
   );
   parts.push('</body></html>\n');
   return parts.join('\n');
+}
+
+/** The "Pack health" section: the analysis of the records, then the board's lifetime counters. */
+function healthHtml(health: PackageHealth): string[] {
+  const h = escapeHtml;
+  const r = health.rating;
+  const rating =
+    r.from === 'certificate'
+      ? `rating certified by the manufacturer: ${r.chemistry ?? 'chemistry unknown'}, ${r.ratedCapacityAh ?? '–'} Ah`
+      : 'the device certificate states no rating: capacity, cycles and C-rates cannot be judged against it';
+  return [
+    '<h2>Pack health</h2>',
+    `<p class="muted">From the signed records (${h(rating)}) and the board's own lifetime counters, which cover what the log no longer holds.</p>`,
+    `<pre>${h([...healthLines(health.report), '', ...lifetimeLines(health.lifetime)].join('\n'))}</pre>`,
+  ];
 }

@@ -14,7 +14,10 @@
  */
 import { EVENTS } from '../blackbox/events.js';
 import type { LogRecord } from '../types/domain.js';
+import { roundTo } from '../codec/canonical-json.js';
+import { rangeLabel, type Histogram } from './histogram.js';
 import { LifetimeTally, type LifetimeCounters } from './lifetime.js';
+import type { LifetimeView } from './report.js';
 import { intervalThroughput } from './throughput.js';
 
 /** A board saves its counters at least this often, s: a power cut loses at most this much counting. */
@@ -148,4 +151,43 @@ export class LifetimeConsistencyCheck {
 
 function round(x: number): number {
   return Math.round(x * 1000) / 1000;
+}
+
+/** Band seconds as a report histogram (hours per band, labelled as the health report labels them). */
+function histogramOf(quantity: string, unit: string, b: { edges: number[]; seconds: number[] }): Histogram {
+  const label = rangeLabel(unit);
+  return {
+    quantity,
+    unit,
+    bands: b.seconds.map((s, i) => {
+      const from = i === 0 ? null : b.edges[i - 1]!;
+      const to = i === b.edges.length ? null : b.edges[i]!;
+      return { from, to, label: label(from, to), hours: roundTo(s / 3600, 4) };
+    }),
+  };
+}
+
+/** The counters as a report shows them, with what verification found (`problems` empty: verified). */
+export function lifetimeView(c: LifetimeCounters, problems: readonly string[], check: LifetimeConsistency | null): LifetimeView {
+  return {
+    verified: problems.length === 0,
+    problems: [...problems],
+    since: new Date(c.sinceMs).toISOString(),
+    countedH: roundTo(c.countedS / 3600, 3),
+    capacityThroughput: { chargeAh: roundTo(c.chargeAh, 3), dischargeAh: roundTo(c.dischargeAh, 3) },
+    energyThroughput: { chargeWh: roundTo(c.chargeWh, 1), dischargeWh: roundTo(c.dischargeWh, 1) },
+    equivalentFullCycles: roundTo(c.equivalentFullCycles, 3),
+    ratedCapacityAh: c.ratedCapacityAh,
+    deepDischargeEvents: c.deepDischargeEvents,
+    overcurrentEvents: c.overcurrentEvents,
+    storageAtLowSocH: roundTo(c.storageAtLowSocS / 3600, 3),
+    thresholds: { ...c.thresholds },
+    histograms: {
+      temperature: histogramOf('hottest sensor', '°C', c.temperature),
+      temperatureWhileCharging: histogramOf('coldest sensor while charging', '°C', c.temperatureWhileCharging),
+      soc: histogramOf('state of charge', '%', c.soc),
+    },
+    checkedRecords: check?.records ?? 0,
+    restarts: check?.restarts ?? 0,
+  };
 }

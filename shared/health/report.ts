@@ -114,3 +114,33 @@ export const LogHealthSchema = z.object({
   report: HealthReportSchema,
 });
 export type LogHealth = z.infer<typeof LogHealthSchema>;
+
+/**
+ * The board's signed lifetime counters as a report shows them (shared/health/lifetime.ts; PROTOCOL.md
+ * 7.7): verified against the device key and the checkpoint they came with, and checked against the
+ * records the log holds. Null where a report has them means the board keeps none: absent, not zero.
+ */
+export const LifetimeViewSchema = z.object({
+  /** True when the device signature, the binding to the checkpoint and the check against the records all hold. */
+  verified: z.boolean(),
+  /** What does not hold, in words (empty when verified). */
+  problems: z.array(z.string()),
+  /** When the board began counting (ISO 8601). */
+  since: z.string(),
+  countedH: z.number(),
+  capacityThroughput: z.object({ chargeAh: z.number(), dischargeAh: z.number() }),
+  energyThroughput: z.object({ chargeWh: z.number(), dischargeWh: z.number() }),
+  /** Discharged charge over the rating the board counts against (ratedCapacityAh). */
+  equivalentFullCycles: z.number(),
+  ratedCapacityAh: z.number(),
+  deepDischargeEvents: z.number(),
+  overcurrentEvents: z.number(),
+  storageAtLowSocH: z.number(),
+  /** The board's thresholds: rest current (A), deep discharge (V), low SOC (%). */
+  thresholds: z.object({ restCurrentA: z.number(), deepDischargeV: z.number(), lowSocPercent: z.number() }),
+  histograms: z.object({ temperature: HistogramSchema, temperatureWhileCharging: HistogramSchema, soc: HistogramSchema }),
+  /** Records since the board began counting that the counters were checked against, and the restarts among them. */
+  checkedRecords: z.number(),
+  restarts: z.number(),
+});
+export type LifetimeView = z.infer<typeof LifetimeViewSchema>;

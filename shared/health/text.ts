@@ -6,6 +6,7 @@
  */
 import type { Histogram } from './histogram.js';
 import type { HealthReport } from './analyzer.js';
+import type { LifetimeView } from './report.js';
 
 export const REGULATION_NOTE = 'Parameters aligned with the state-of-health list of the EU Battery Regulation 2023/1542, Article 14 (not a certification).';
 
@@ -45,6 +46,26 @@ export function healthLines(r: HealthReport): string[] {
     out.push('', ...histogramLines(h));
   }
   out.push('', REGULATION_NOTE);
+  return out;
+}
+
+/**
+ * The board's signed lifetime counters (null: the board keeps none — absent, not zero): the pack's
+ * whole counted life, beyond what the log still holds.
+ */
+export function lifetimeLines(v: LifetimeView | null): string[] {
+  if (!v) return ['Lifetime counters    absent: the board keeps none (not zero: not counted)'];
+  const out = [
+    `Lifetime counters    ${v.verified ? 'signed by the device and consistent with the log' : `NOT VERIFIED: ${v.problems.join('; ')}`}`,
+    `  counted since      ${v.since} (${v.countedH.toFixed(1)} h of operation)`,
+    `  throughput         charged ${v.capacityThroughput.chargeAh.toFixed(1)} Ah / ${(v.energyThroughput.chargeWh / 1000).toFixed(2)} kWh, ` +
+      `discharged ${v.capacityThroughput.dischargeAh.toFixed(1)} Ah / ${(v.energyThroughput.dischargeWh / 1000).toFixed(2)} kWh`,
+    `  equivalent cycles  ${v.equivalentFullCycles.toFixed(2)} (of ${v.ratedCapacityAh} Ah)`,
+    `  events             ${v.deepDischargeEvents} deep discharge(s) (a cell below ${v.thresholds.deepDischargeV} V), ${v.overcurrentEvents} over-current`,
+    `  stored at low SOC  ${v.storageAtLowSocH.toFixed(2)} h resting at ≤ ${v.thresholds.lowSocPercent} %`,
+  ];
+  for (const h of [v.histograms.temperature, v.histograms.temperatureWhileCharging, v.histograms.soc])
+    out.push('', ...histogramLines({ ...h, quantity: `${h.quantity} (lifetime)` }));
   return out;
 }
 

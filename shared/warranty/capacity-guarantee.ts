@@ -4,7 +4,8 @@
  * clause result against the capacity measured from rested cell voltages (shared/health).
  *
  * The promise is the lower of the two curves at the pack's age and its equivalent cycles (the
- * cycles the log shows: a lower bound when it does not hold the pack's whole life), each
+ * board's signed lifetime count when it keeps one, else the cycles the log shows: a lower bound
+ * when it does not hold the pack's whole life), each
  * interpolated linearly from 100 % when new; past a curve's last point its last value holds.
  * The clause is decided only when the measurement is clear of the promise by its own 95 %
  * uncertainty: below it is a defect (triggered), above it the pack keeps the promise (clear), and
@@ -34,8 +35,10 @@ export function guaranteeResult(
   health: HealthReport,
   ratedAh: number | null,
   ageYears: number,
+  lifetimeCycles: number | null = null,
 ): { clause: ClauseResult; finding: Finding | null; note: string } {
-  const cycles = health.equivalentFullCycles ?? 0;
+  // The board's signed lifetime counters know the cycles the ring forgot.
+  const cycles = Math.max(health.equivalentFullCycles ?? 0, lifetimeCycles ?? 0);
   const byAge = promisedRetention(
     g.curve.map((p) => ({ x: p.years, retentionPercent: p.retentionPercent })),
     Math.max(0, ageYears),

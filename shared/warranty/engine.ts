@@ -35,6 +35,7 @@ import { roundTo } from '../codec/canonical-json.js';
 import { HealthAnalyzer } from '../health/analyzer.js';
 import { ocvTableFor } from '../health/ocv.js';
 import { intervalThroughput } from '../health/throughput.js';
+import type { LifetimeCounters } from '../health/lifetime.js';
 import type { Claim } from './claim.js';
 import { settingDef } from '../settings/catalog.js';
 import type { SettingsEvidence } from '../settings/evidence.js';
@@ -88,6 +89,12 @@ export interface LogFacts {
    * (shared/settings/evidence.ts); absent or null: the log carries none.
    */
   settings?: SettingsEvidence | null;
+  /**
+   * The board's lifetime counters, only when verified (device signature, bound to the checkpoint,
+   * consistent with the records): throughput caps and capacity guarantees count the pack's whole
+   * life with them, not just what the log still holds. Absent or null: none.
+   */
+  lifetime?: LifetimeCounters | null;
 }
 
 type SettingsClause = Extract<VoidCondition, { kind: 'protection_settings_outside_range' }>;
@@ -599,7 +606,7 @@ export class Evaluator {
     }
   }
 
-  private throughputResult(x: Throughput): { clause: ClauseResult; finding: Finding | null } {
+  private throughputResult(x: Throughput, lifetime: LifetimeCounters | null): { clause: ClauseResult; finding: Finding | null } {
     const d = x.def;
     const base = { id: d.id, type: 'void' as const, kind: d.kind, title: d.title, totalDurationS: 0 };
     const cap = this.capacityAh;
@@ -609,10 +616,26 @@ export class Evaluator {
         finding: null,
       };
     }
-    if (!x.crossed || !this.prev) return { clause: { ...base, status: 'clear', occurrences: 0 }, finding: null };
-    const cycles = cap !== null ? x.ah / cap : null;
-    const byCycles = d.maxEquivalentCycles !== undefined && cycles !== null && cycles > d.maxEquivalentCycles;
     const last = this.prev;
+    if (!last) return { clause: { ...base, status: 'clear', occurrences: 0 }, finding: null };
+    const over = (ah: number, wh: number) => {
+      const cycles = cap !== null ? ah / cap : null;
+      return {
+        cycles,
+        byCycles: d.maxEquivalentCycles !== undefined && cycles !== null && cycles > d.maxEquivalentCycles,
+        byEnergy: d.maxDischargeMWh !== undefined && wh / 1e6 > d.maxDischargeMWh,
+      };
+    };
+    // The records show where the cap was crossed; the board's signed lifetime counters cover the
+    // pack's whole life, also what the ring no longer holds.
+    const life = lifetime ? over(lifetime.dischargeAh, lifetime.dischargeWh) : null;
+    if (!x.crossed && !(life && (life.byCycles || life.byEnergy))) return { clause: { ...base, status: 'clear', occurrences: 0 }, finding: null };
+    const fromCounters = !x.crossed;
+    const held = fromCounters ? life! : over(x.ah, x.wh);
+    const ah = fromCounters ? lifetime!.dischargeAh : x.ah;
+    const wh = fromCounters ? lifetime!.dischargeWh : x.wh;
+    const source = fromCounters ? "the board's signed lifetime counter" : 'at least';
+    const from = fromCounters ? { t: lifetime!.sinceMs, index: this.firstIdx, segment: null } : x.crossed!;
     return {
       clause: { ...base, status: 'triggered', occurrences: 1 },
       finding: {
@@ -621,17 +644,17 @@ export class Evaluator {
         kind: d.kind,
         title: d.title,
         occurrence: 1,
-        measured: byCycles
-          ? { quantity: 'equivalent full cycles (at least)', value: roundTo(cycles!, 2), unit: 'cycles' }
-          : { quantity: 'discharged energy (at least)', value: roundTo(x.wh / 1e6, 4), unit: 'MWh' },
-        threshold: byCycles
+        measured: held.byCycles
+          ? { quantity: `equivalent full cycles (${source})`, value: roundTo(ah / cap!, 2), unit: 'cycles' }
+          : { quantity: `discharged energy (${source})`, value: roundTo(wh / 1e6, 4), unit: 'MWh' },
+        threshold: held.byCycles
           ? { value: d.maxEquivalentCycles!, unit: 'cycles', comparison: 'above' }
           : { value: d.maxDischargeMWh!, unit: 'MWh', comparison: 'above' },
-        durationS: roundTo((last.t - x.crossed.t) / 1000, 3),
-        from: isoTime(x.crossed.t),
+        durationS: roundTo((last.t - from.t) / 1000, 3),
+        from: isoTime(from.t),
         to: isoTime(last.t),
-        records: { first: x.crossed.index, last: last.index, extreme: x.crossed.index },
-        segments: { first: x.crossed.segment, last: last.segment, extreme: x.crossed.segment },
+        records: { first: from.index, last: last.index, extreme: fromCounters ? last.index : from.index },
+        segments: { first: from.segment, last: last.segment, extreme: fromCounters ? last.segment : from.segment },
       },
     };
   }
@@ -789,7 +812,7 @@ export class Evaluator {
       });
     }
     for (const x of this.throughput) {
-      const r = this.throughputResult(x);
+      const r = this.throughputResult(x, facts.lifetime ?? null);
       clauses.push(r.clause);
       if (r.finding) findings.push(r.finding);
     }
@@ -798,7 +821,7 @@ export class Evaluator {
     const ageYears = (claimedMs - dateToMs(claim.purchaseDate)) / (365.25 * DAY_MS);
     const guaranteeNotes: string[] = [];
     for (const g of this.guarantees) {
-      const r = guaranteeResult(g, health!, cap, ageYears);
+      const r = guaranteeResult(g, health!, cap, ageYears, facts.lifetime && cap ? facts.lifetime.dischargeAh / cap : null);
       clauses.push(r.clause);
       if (r.finding) findings.push(r.finding);
       guaranteeNotes.push(r.note);

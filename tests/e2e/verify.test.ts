@@ -121,6 +121,9 @@ describe('Verify screen', () => {
     expect(await text(page, 'trust-extent')).toMatch(/^✓ The board holds history from /);
     expect(await text(page, 'trust-key')).toMatch(/^⚠ No keys pinned: the signature proves integrity, not origin \(SHA256:/);
     expect(await text(page, 'verify-line')).toMatch(/^VERIFIED/);
+    // The pack's health as the verifier recomputed it, with the board's signed lifetime counters.
+    await page.getByTestId('verify-health-capacity').waitFor();
+    expect(await text(page, 'verify-lifetime')).toMatch(/^Signed by the board with the checkpoint and consistent with the [\d,.]+ records of the log/);
     const checks = await text(page, 'checks');
     for (const title of [
       'File hashes',

@@ -140,6 +140,7 @@ export async function verifyPackageForScreen(req: Params<'package.verify'>, stor
     freshness: { proven: v.freshness.proven, detail: inAppWords(v.freshness.detail) },
     extent: v.extent,
     caveats: v.caveats.filter((c) => !restated(c)).map(inAppWords),
+    health: v.health,
     series,
     photos,
     sha256,

@@ -8,6 +8,7 @@ import type { Res } from '../../../shared/api/contract.js';
 import { escapeHtml as h } from '../../../shared/evidence/report.js';
 import type { Evaluation } from '../../../shared/warranty/evaluation.js';
 import { summaryInWords } from '../../../shared/warranty/summary-words.js';
+import { healthLines, lifetimeLines } from '../../../shared/health/text.js';
 
 type View = Res<'package.verify'>;
 
@@ -124,6 +125,10 @@ export function renderVerificationReport(v: View, verifiedAt: string): string {
       );
     }
     parts.push('</table>');
+  }
+  if (v.health) {
+    // Recomputed from the signed records and the board's lifetime counters (never the package's copy).
+    parts.push(`<h2>Pack health</h2><pre>${h([...healthLines(v.health.report), '', ...lifetimeLines(v.health.lifetime)].join('\n'))}</pre>`);
   }
   parts.push('<h2>Checks</h2><table>');
   parts.push(rows(v.checks.map((c): [string, string, string?] => [`${c.ok ? '✓' : '✗'} ${c.id}`, c.detail, c.ok ? undefined : 'flag'])));

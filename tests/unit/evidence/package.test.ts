@@ -67,6 +67,7 @@ describe('diagnosis package', () => {
       'device/open-segment.bin',
       'device/segments.bin',
       'evaluation.json',
+      'health.json',
       'keys/allowed_signers',
       'keys/install.pub',
       'keys/install.pub.pem',
@@ -99,9 +100,15 @@ describe('diagnosis package', () => {
         'dates',
         'csv',
         'evaluation',
+        'health',
+        'lifetime-counters',
         'report',
       ]),
     );
+    // The health section is the verifier's own recomputation; this board keeps no lifetime counters.
+    expect(v.health!.report.records).toBe(evaluation.log.records);
+    expect(v.health!.lifetime).toBeNull();
+    expect(v.checks.find((c) => c.id === 'lifetime-counters')!.detail).toMatch(/absent, not zero/);
   });
 
   it('the report is self-contained and escapes customer text', async () => {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createBoard, type SimBoard } from '../../../firmware/sim/board.js';
-import { blackBoxOf, lifetimeOf } from '../../../firmware/sim/blackbox/index.js';
+import { lifetimeOf } from '../../../firmware/sim/blackbox/index.js';
 import {
   BB_CHECKPOINT_REQ,
   BB_CHECKPOINT_RES,
@@ -24,45 +24,19 @@ import {
 import { DecodeError } from '../../../shared/errors.js';
 import { decodeLifetime, encodeLifetime, lifetimeMessage, type LifetimeCounters } from '../../../shared/health/lifetime.js';
 import { LifetimeConsistencyCheck } from '../../../shared/health/lifetime-check.js';
-import { MSG } from '../../../shared/protocol/constants.js';
-import { decodeFrame } from '../../../shared/protocol/frame.js';
 import type { LogRecord } from '../../../shared/types/domain.js';
-import type { NativeSession } from '../../../firmware/sim/native/dispatcher.js';
+import { call, ringSegments, takeCheckpoint } from './sim-board.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-const session = (): NativeSession => ({
-  emit: () => undefined,
-  link: { backlog: 0, settings: { baudRate: 115200 } } as never,
-  data: new Map(),
-  onClose: () => undefined,
-  closed: false,
-});
-
-async function call(board: SimBoard, cmd: number, payload: Uint8Array): Promise<Uint8Array> {
-  const out = await board.native.dispatch({ version: 1, type: MSG.REQUEST, seq: 11, cmd, payload }, session());
-  const f = decodeFrame(out!.subarray(0, -1));
-  expect(f.type).toBe(MSG.RESPONSE);
-  return f.payload;
-}
-
-/** A checkpoint as a current host takes it: the answer, then the whole checkpoint region. */
-async function takeCheckpoint(board: SimBoard, nonce: Uint8Array): Promise<Checkpoint> {
-  const res = BB_CHECKPOINT_RES.decode(await call(board, BB_CMD.CHECKPOINT, BB_CHECKPOINT_REQ.encode({ nonce })));
-  const region = board.native.region(0x11);
-  const sealed = splitCheckpointRegion(await region.read(0, region.size()), res.length);
-  return { counter: res.counter, recordCount: res.recordCount, nonce, segmentSize: res.segmentSize, ...sealed };
-}
-
 /** Every record the board's ring holds (oldest…newest closed segment, then the checkpoint), verified. */
 function heldLog(board: SimBoard, cp: Checkpoint): { records: LogRecord[]; chain: ChainVerifier } {
-  const rec = blackBoxOf(board)!;
   const cert = decodeCertificate(board.storage.read('device-cert.bin')!);
   const chain = new ChainVerifier({ publicKey: cert.devicePublicKey });
   const records: LogRecord[] = [];
-  for (let c = rec.oldest!; c <= rec.newest!; c++) {
-    for (const it of decodeSegments(rec.ring.readSlot(rec.slotOf(c)))) {
+  for (const bytes of ringSegments(board)) {
+    for (const it of decodeSegments(bytes)) {
       if (it.kind !== 'segment') continue;
       chain.addSegment(it.segment);
       records.push(...segmentRecordArray(it.segment, records.length));
