@@ -1,4 +1,5 @@
 import { openBundle, type BundleTrust, type OpenedBundle } from '../../../shared/bundle/bundle.js';
+import type { TransportWrapper } from '../transport/capture.js';
 import { PackscopeError } from '../../../shared/errors.js';
 import { openNativeTarget, targetForSession } from '../flasher/native-backend.js';
 import type { Session } from '../session.js';
@@ -78,8 +79,15 @@ export async function applyBundleToSession(session: Session, o: SessionApplyOpti
 }
 
 /** Opens the port with the native protocol, applies, closes. */
-export async function applyBundleOnPort(port: string, o: SessionApplyOptions & { baudRate?: number }): Promise<SessionApplyResult> {
-  const opened = await openNativeTarget(port, { ...(o.baudRate ? { baud: o.baudRate } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+export async function applyBundleOnPort(
+  port: string,
+  o: SessionApplyOptions & { baudRate?: number; wrapTransport?: TransportWrapper },
+): Promise<SessionApplyResult> {
+  const opened = await openNativeTarget(port, {
+    ...(o.baudRate ? { baud: o.baudRate } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+    ...(o.wrapTransport ? { wrapTransport: o.wrapTransport } : {}),
+  });
   try {
     return await applyBundleToSession(opened.session, o);
   } finally {

@@ -22,6 +22,7 @@ export async function flashUds(job: UdsFlashJob): Promise<ImageFlashResult> {
     ...(job.maxBlockPayload !== undefined ? { maxBlockPayload: job.maxBlockPayload } : {}),
     ...(job.status ? { status: job.status } : {}),
     ...(job.signal ? { signal: job.signal } : {}),
+    ...(job.wrapTransport ? { wrapTransport: job.wrapTransport } : {}),
   });
   return flashOpenedTarget('uds', { ...opened, lineBytesPerSecond: isoTpCeiling(bitrate) }, image, job, false);
 }

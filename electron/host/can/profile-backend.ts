@@ -43,6 +43,7 @@ export async function flashUdsGeneric(job: UdsGenericFlashJob): Promise<UdsGener
     txId: job.txId ?? profile.txId ?? 0x7e0,
     rxId: job.rxId ?? profile.rxId ?? 0x7e8,
     ...(job.signal ? { signal: job.signal } : {}),
+    ...(job.wrapTransport ? { wrapTransport: job.wrapTransport } : {}),
   });
   try {
     const report = await flashWithProfile(

@@ -2,6 +2,7 @@ import { seedKeyAlgorithm } from '../../../shared/can/seedkey.js';
 import type { FwStatus } from '../../../shared/image/fw-status.js';
 import type { FirmwareTarget } from '../flasher/target.js';
 import { createTransport } from '../transport/index.js';
+import type { TransportWrapper } from '../transport/capture.js';
 import { closeCanChannel, openCanChannel, SLCAN_SERIAL_BAUD } from './open.js';
 import { UdsClient } from './uds-client.js';
 import { UdsFirmwareTarget } from './uds-target.js';
@@ -24,6 +25,8 @@ export interface UdsTargetOpenOptions {
   /** The firmware status read a moment before (by the probe): the target's first status() answer. */
   status?: FwStatus;
   signal?: AbortSignal;
+  /** Wraps the adapter's serial port (--capture). */
+  wrapTransport?: TransportWrapper;
 }
 
 export interface OpenedFlashTarget {
@@ -38,7 +41,9 @@ export interface OpenedUdsClient {
 
 /** Opens the adapter on the port at the bitrate and puts a UDS client on the ECU's ids. */
 export async function openUdsClient(o: Omit<UdsTargetOpenOptions, 'seedKey' | 'maxBlockPayload'>): Promise<OpenedUdsClient> {
-  const transport = createTransport(o.port, { baudRate: o.baudRate ?? SLCAN_SERIAL_BAUD });
+  const line = { baudRate: o.baudRate ?? SLCAN_SERIAL_BAUD };
+  const raw = createTransport(o.port, line);
+  const transport = o.wrapTransport ? o.wrapTransport(raw, line) : raw;
   const channel = await openCanChannel(o.port, { bitrate: o.bitrate ?? 500_000, ...(o.signal ? { signal: o.signal } : {}) }, transport);
   const client = new UdsClient(channel, { txId: o.txId ?? 0x7e0, rxId: o.rxId ?? 0x7e8 });
   return {

@@ -4,6 +4,7 @@ import { PackscopeError } from '../../../shared/errors.js';
 import { loadTrustedKeys, readInputFile } from '../flasher/files.js';
 import { FLASH_PROTOCOLS, isFlashProtocol, type FlashJob, type FlashProtocol, type UdsGenericFlashJob } from '../flasher/flash-backends.js';
 import { numberOption, parseCommandArgs, requireOption } from './context.js';
+import { captureOption } from './device-options.js';
 
 /**
  * `packscope flash` arguments → a typed flash job (electron/host/flasher/flash-backends.ts). Each
@@ -18,6 +19,7 @@ const COMMON = {
   trust: { type: 'string', multiple: true },
   'no-compress': { type: 'boolean' },
   baud: { type: 'string' },
+  capture: { type: 'string' },
 } as const;
 
 const UDS_OPTIONS = {
@@ -126,7 +128,8 @@ export function parseFlashCommand(argv: string[]): ParsedFlashCommand {
   const baudRate = str('baud') !== undefined ? numberOption(str('baud'), 'baud', 115200, 300, 12_000_000) : undefined;
   const json = !!values.json;
   const trustFiles = (values.trust as string[] | undefined) ?? [];
-  const base = { port, ...(baudRate !== undefined ? { baudRate } : {}) };
+  const capture = captureOption(str('capture'));
+  const base = { port, ...(baudRate !== undefined ? { baudRate } : {}), ...(capture ? { wrapTransport: capture } : {}) };
 
   if (protocol === 'stm32-rom') {
     if (values.confirm || trustFiles.length) {

@@ -1,3 +1,4 @@
+import type { TransportWrapper } from '../transport/capture.js';
 import type { TrustedKey } from '../../../shared/image/index.js';
 import type { FwStatus } from '../../../shared/image/fw-status.js';
 import type { TransferProgress } from '../../../shared/types/domain.js';
@@ -42,6 +43,8 @@ export interface FlashJobBase {
   onProgress?: (p: FlashProgress) => void;
   /** One line per step, for humans. */
   log?: (line: string) => void;
+  /** Wraps the opened port before anything is sent (--capture records every byte through this). */
+  wrapTransport?: TransportWrapper;
 }
 
 /** A signed MCUboot image: the file's bytes, or the path of the file. */

@@ -1,4 +1,5 @@
 import { PackscopeError } from '../../../shared/errors.js';
+import type { TransportWrapper } from '../transport/capture.js';
 import { Session } from '../session.js';
 import { lineBytesPerSecond } from '../transport/index.js';
 import { NativeFirmwareTarget } from './native-target.js';
@@ -8,9 +9,14 @@ import { flashOpenedTarget, readImageSource, type OpenedTarget } from './image-j
 /** Opens the native protocol on a port and returns its firmware target. */
 export async function openNativeTarget(
   port: string,
-  o: { baud?: number; signal?: AbortSignal; window?: number; chunkSize?: number } = {},
+  o: { baud?: number; signal?: AbortSignal; window?: number; chunkSize?: number; wrapTransport?: TransportWrapper } = {},
 ): Promise<OpenedTarget & { session: Session }> {
-  const session = await Session.open(port, { protocol: 'native', ...(o.baud ? { baud: o.baud } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+  const session = await Session.open(port, {
+    protocol: 'native',
+    ...(o.baud ? { baud: o.baud } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+    ...(o.wrapTransport ? { wrapTransport: o.wrapTransport } : {}),
+  });
   const native = session.native;
   if (!native) {
     await session.close();
@@ -39,6 +45,7 @@ export async function flashNative(job: NativeFlashJob): Promise<ImageFlashResult
     ...(job.signal ? { signal: job.signal } : {}),
     ...(job.window !== undefined ? { window: job.window } : {}),
     ...(job.chunkSize !== undefined ? { chunkSize: job.chunkSize } : {}),
+    ...(job.wrapTransport ? { wrapTransport: job.wrapTransport } : {}),
   });
   return flashOpenedTarget('native', opened, image, job, job.compress ?? true);
 }

@@ -21,7 +21,8 @@ export async function flashStm32Rom(job: Stm32RomFlashJob): Promise<Stm32RomFlas
   const first = Math.min(...image.segments.map((s) => s.address));
   const goAddress = job.go === undefined || job.go === false ? null : job.go === true ? first : job.go;
 
-  const transport = createTransport(job.port, { baudRate, parity });
+  const raw = createTransport(job.port, { baudRate, parity });
+  const transport = job.wrapTransport ? job.wrapTransport(raw, { baudRate, parity }) : raw;
   await transport.open();
   let result: Stm32FlashResult;
   try {

@@ -123,8 +123,11 @@ export class CaptureTransport implements ByteTransport {
   }
 }
 
+/** Wraps an opened port (raw capture; tests put a misbehaving line here). */
+export type TransportWrapper = (t: ByteTransport, line: LineSettings) => ByteTransport;
+
 /** The wrapper for --capture, or nothing. */
-export function captureTo(file: string | undefined, tool: string): ((t: ByteTransport, line: LineSettings) => ByteTransport) | undefined {
+export function captureTo(file: string | undefined, tool: string): TransportWrapper | undefined {
   if (!file) return undefined;
   if (!file.endsWith('.jsonl')) throw new PackscopeError('USAGE', `--capture needs a .jsonl file name, got '${file}'`);
   return (t, line) => new CaptureTransport(t, file, line, tool);

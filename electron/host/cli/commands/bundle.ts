@@ -21,6 +21,7 @@ import { readInputFile, readTextFile } from '../../flasher/files.js';
 import { writeFileAtomic } from '../../util/files.js';
 import { numberOption, parseCommandArgs, requireOption, subcommands, type CliContext, type CommandModule } from '../context.js';
 import { EXIT } from '../exit-codes.js';
+import { captureOption } from '../device-options.js';
 
 /**
  * `packscope bundle`: signed firmware release bundles (.psfw). certify (root key → release key
@@ -32,7 +33,7 @@ const usage = `Usage:
   packscope bundle certify --root ROOT.pem --key RELEASE.pub.pem --vendor ID [--days N] --out CERT.json
   packscope bundle create --key RELEASE.pem --cert CERT.json --metadata META.json --image NAME=FILE ... --out OUT.psfw
   packscope bundle inspect BUNDLE.psfw [--root ROOT.pub.pem ...] [--json]
-  packscope bundle apply --port P BUNDLE.psfw [--root ROOT.pub.pem ...] [--baud N] [--json]
+  packscope bundle apply --port P BUNDLE.psfw [--root ROOT.pub.pem ...] [--baud N] [--capture FILE.jsonl] [--json]
   packscope bundle trust [--add-root ROOT.pub.pem [--name NAME]] [--revoke KEY-ID] [--json]
 
 certify   A root key certifies a release key for a vendor (default 365 days): release keys rotate
@@ -193,7 +194,7 @@ function printApply(r: SessionApplyResult, ctx: CliContext, port: string): void 
 async function apply(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     argv,
-    { port: { type: 'string' }, root: { type: 'string', multiple: true }, baud: { type: 'string' } },
+    { port: { type: 'string' }, root: { type: 'string', multiple: true }, baud: { type: 'string' }, capture: { type: 'string' } },
     true,
   );
   if (positionals.length !== 1) throw new PackscopeError('USAGE', 'apply needs exactly one BUNDLE file');
@@ -202,10 +203,12 @@ async function apply(argv: string[], ctx: CliContext): Promise<number> {
   const extraRoots = rootsFrom(values.root as string[] | undefined);
   const baudRate = values.baud !== undefined ? numberOption(values.baud, 'baud', 115200, 300, 12_000_000) : undefined;
   const json = !!values.json;
+  const capture = captureOption(values.capture);
   const r = await applyBundleOnPort(port, {
     bundle: bytes,
     extraRoots,
     ...(baudRate ? { baudRate } : {}),
+    ...(capture ? { wrapTransport: capture } : {}),
     signal: ctx.signal,
     settingsBackupDir: path.join(defaultDataDir(), 'settings-backups'),
     onStep: (step, detail) => ctx.err(json ? JSON.stringify({ step, detail }) : detail),

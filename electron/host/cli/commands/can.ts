@@ -3,13 +3,23 @@ import { PackscopeError } from '../../../../shared/errors.js';
 import { ALARM_FLAGS, STATUS_FLAGS, flagNames, type TelemetryFrame } from '../../../../shared/types/domain.js';
 import { toHex } from '../../../../shared/util/bytes.js';
 import { PylontechCanDriver } from '../../can/pylontech-driver.js';
-import { closeCanChannel, openCanChannel } from '../../can/open.js';
+import { closeCanChannel, openCanChannel, SLCAN_SERIAL_BAUD } from '../../can/open.js';
+import { createTransport } from '../../transport/index.js';
+import { captureOption } from '../device-options.js';
 import type { ReceivedFrame } from '../../can/slcan-channel.js';
 import { numberOption, parseCommandArgs, requireOption, subcommands, type CliContext, type CommandModule } from '../context.js';
 
+/** The adapter's port, wrapped for --capture when asked (else openCanChannel opens it itself). */
+function adapterPort(port: string, capture: string | undefined) {
+  const wrap = captureOption(capture);
+  if (!wrap) return undefined;
+  const line = { baudRate: SLCAN_SERIAL_BAUD };
+  return wrap(createTransport(port, line), line);
+}
+
 const USAGE = `Usage: packscope can monitor --port PATH [--bitrate 500000] [--json] [--listen-only]
                          [--timestamps] [--duration SECONDS] [--count N] [--id 0x356,0x7E8]
-       packscope can pylontech --port PATH [--bitrate 500000] [--json]
+       packscope can pylontech --port PATH [--bitrate 500000] [--json] [--capture FILE.jsonl]
 
 CAN traffic through an SLCAN adapter (CANable and other Lawicel-protocol adapters).
 
@@ -27,6 +37,7 @@ Options:
                      (ss.mmm) before each line, "adapterTs" in JSON
   --duration S       stop after S seconds;  --count N  stop after N frames;  Ctrl-C stops too
   --id LIST          show only these identifiers (comma-separated, hex with 0x or decimal)
+  --capture FILE.jsonl  record every byte to and from the adapter ('packscope replay' plays it back)
 
 Adapter status is read every second: receive overruns and bus errors are reported on stderr and
 in the final summary (a wrong bitrate shows up as bus errors and no frames).`;
@@ -48,6 +59,7 @@ function parseIds(spec: string | undefined): Set<number> | null {
 async function monitor(argv: string[], ctx: CliContext): Promise<number> {
   const { values } = parseCommandArgs(argv, {
     port: { type: 'string' },
+    capture: { type: 'string' },
     bitrate: { type: 'string' },
     'listen-only': { type: 'boolean' },
     timestamps: { type: 'boolean' },
@@ -61,7 +73,11 @@ async function monitor(argv: string[], ctx: CliContext): Promise<number> {
   const count = numberOption(values.count, 'count', Infinity, 1);
   const ids = parseIds(values.id);
   const json = !!values.json;
-  const channel = await openCanChannel(port, { bitrate, listenOnly: !!values['listen-only'], timestamps: !!values.timestamps });
+  const channel = await openCanChannel(
+    port,
+    { bitrate, listenOnly: !!values['listen-only'], timestamps: !!values.timestamps },
+    adapterPort(port, values.capture),
+  );
   const a = channel.info;
   ctx.err(
     `${port}: SLCAN adapter${a.hardwareVersion ? ` hw ${a.hardwareVersion} sw ${a.softwareVersion}` : ''}${a.serial ? ` serial ${a.serial}` : ''}, ${bitrate} bit/s${values['listen-only'] ? ', listen-only' : ''}`,
@@ -143,10 +159,10 @@ const onOff = (set: Record<string, boolean>) =>
     .join(', ') || 'none';
 
 async function pylontech(argv: string[], ctx: CliContext): Promise<number> {
-  const { values } = parseCommandArgs(argv, { port: { type: 'string' }, bitrate: { type: 'string' } });
+  const { values } = parseCommandArgs(argv, { port: { type: 'string' }, bitrate: { type: 'string' }, capture: { type: 'string' } });
   const port = requireOption(values.port, 'port');
   const bitrate = numberOption(values.bitrate, 'bitrate', 500_000, 10_000, 1_000_000);
-  const channel = await openCanChannel(port, { bitrate, listenOnly: true });
+  const channel = await openCanChannel(port, { bitrate, listenOnly: true }, adapterPort(port, values.capture));
   const driver = new PylontechCanDriver(channel);
   try {
     const info = await driver.identify(ctx.signal);

@@ -27,7 +27,7 @@ import { PackscopeError } from '../../../../shared/errors.js';
  */
 
 const usage = `Usage: packscope flash --port PATH IMAGE [--protocol native|stm32-rom|uds] [--confirm]
-                      [--trust PUB.pem ...] [--no-compress] [--baud N] [--json]
+                      [--trust PUB.pem ...] [--no-compress] [--baud N] [--capture FILE.jsonl] [--json]
        packscope flash --ports P1,P2,… IMAGE|BUNDLE.psfw [--confirm] [--trust PUB.pem ...]
                       [--report REPORT.csv] [--concurrency N] [--json]
 
@@ -44,6 +44,9 @@ its checks, self-test and confirm), onto the boards on every port at once (nativ
 report: a row per board (port, board, serial, old and new version, result, code, seconds) as a
 table, --json, and with --report a CSV file. A failing board never stops the others; the exit
 code is that of the first board that did not succeed (0 when all did).
+
+--capture FILE.jsonl records every byte sent to and received from the port, with its time
+('packscope replay FILE.jsonl' plays the board back).
 
 --protocol stm32-rom and uds take their own options (see their usage below).`;
 
