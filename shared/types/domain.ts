@@ -30,6 +30,28 @@ export interface DeviceInfo {
   signsEvidence: boolean;
 }
 
+/**
+ * The identity of a board that says little about itself (a pack on a shared bus, a CAN broadcaster,
+ * an STM32 ROM): every field not given is empty, and it signs no evidence.
+ */
+export function unsignedDevice(protocol: ProtocolId, known: Partial<Omit<DeviceInfo, 'protocol' | 'publicKeyFingerprint' | 'signsEvidence'>>): DeviceInfo {
+  return {
+    protocol,
+    model: '',
+    serial: '',
+    boardId: '',
+    hardwareRevision: '',
+    firmwareVersion: '',
+    bootloaderVersion: '',
+    cellCount: 0,
+    chemistry: 'unknown',
+    nominalCapacityAh: 0,
+    ...known,
+    publicKeyFingerprint: null,
+    signsEvidence: false,
+  };
+}
+
 /** The fields that name a board, as every identity record has them (DeviceInfo, the native IDENTITY answer, a recording's meta). */
 export type BoardIdentity = Pick<
   DeviceInfo,

@@ -2,7 +2,7 @@ import type { Params, Res } from '../../../shared/api/contract.js';
 import type { BusPackView, BusRoundView } from '../../../shared/api/bus-contract.js';
 import { parallelCheck, type ParallelPack } from '../../../shared/bms/parallel-check.js';
 import { PackscopeError } from '../../../shared/errors.js';
-import type { DeviceInfo, TelemetryFrame, TransferProgress } from '../../../shared/types/domain.js';
+import { unsignedDevice, type DeviceInfo, type TelemetryFrame, type TransferProgress } from '../../../shared/types/domain.js';
 import { realClock, type Clock } from '../../../shared/util/clock.js';
 import { addressedFactory, BusPoller, openBus, scanBus, type BusRound, type OpenBus } from '../drivers/pack-bus.js';
 import type { DeviceSession } from './device.js';
@@ -147,20 +147,7 @@ export class BusJobs {
 
 /** A pack that did not say who it is (it may answer later): its address is all there is. */
 function unknownPack(protocol: DeviceInfo['protocol'], address: number): DeviceInfo {
-  return {
-    protocol,
-    model: `pack ${address}`,
-    serial: '',
-    boardId: protocol,
-    hardwareRevision: '',
-    firmwareVersion: '',
-    bootloaderVersion: '',
-    cellCount: 0,
-    chemistry: 'unknown',
-    nominalCapacityAh: 0,
-    publicKeyFingerprint: null,
-    signsEvidence: false,
-  };
+  return unsignedDevice(protocol, { model: `pack ${address}`, boardId: protocol });
 }
 
 function roundView(

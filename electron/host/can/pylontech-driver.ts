@@ -1,6 +1,6 @@
 import { PYLONTECH_ID_SET, applyPylontech, decodePylontech, pylontechTelemetry, type PylontechState } from '../../../shared/can/pylontech.js';
 import { PackscopeError } from '../../../shared/errors.js';
-import { emptyLinkStats, type Capability, type DeviceInfo, type LinkStats } from '../../../shared/types/domain.js';
+import { emptyLinkStats, unsignedDevice, type Capability, type DeviceInfo, type LinkStats } from '../../../shared/types/domain.js';
 import type { ByteTransport } from '../../../shared/types/transport.js';
 import { TelemetryStream, type Driver, type DriverFactory, type DriverOptions } from '../drivers/types.js';
 import { SLCAN_SERIAL_BAUD } from './open.js';
@@ -104,20 +104,7 @@ export class PylontechCanDriver extends TelemetryStream implements Driver {
   async identify(signal?: AbortSignal): Promise<DeviceInfo> {
     await this.waitForBroadcasts(3000, signal);
     const modules = this.state.alarms?.moduleCount ?? 1;
-    return {
-      protocol: 'pylontech-can',
-      model: `${this.state.manufacturer ?? 'unknown'} (CAN, ${modules} module${modules === 1 ? '' : 's'})`,
-      serial: '',
-      boardId: '',
-      hardwareRevision: '',
-      firmwareVersion: '',
-      bootloaderVersion: '',
-      cellCount: 0,
-      chemistry: 'unknown',
-      nominalCapacityAh: 0,
-      publicKeyFingerprint: null,
-      signsEvidence: false,
-    };
+    return unsignedDevice('pylontech-can', { model: `${this.state.manufacturer ?? 'unknown'} (CAN, ${modules} module${modules === 1 ? '' : 's'})` });
   }
 
   /** The broadcast values as decoded (limits, warnings and request flags are not in TelemetryFrame). */

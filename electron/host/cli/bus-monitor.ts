@@ -1,5 +1,5 @@
 import { PackscopeError } from '../../../shared/errors.js';
-import type { DeviceInfo, ProtocolId, TelemetryFrame } from '../../../shared/types/domain.js';
+import { unsignedDevice, type DeviceInfo, type ProtocolId, type TelemetryFrame } from '../../../shared/types/domain.js';
 import type { LineSettings } from '../../../shared/types/transport.js';
 import { realClock } from '../../../shared/util/clock.js';
 import { Emitter } from '../../../shared/util/emitter.js';
@@ -81,20 +81,7 @@ class PackFeed {
 }
 
 function heardDevice(protocol: ProtocolId, pack: number, f: TelemetryFrame): DeviceInfo {
-  return {
-    protocol,
-    model: `${protocol} pack ${pack}`,
-    serial: '',
-    boardId: protocol,
-    hardwareRevision: '',
-    firmwareVersion: '',
-    bootloaderVersion: '',
-    cellCount: f.cellVoltages.length,
-    chemistry: 'unknown',
-    nominalCapacityAh: 0,
-    publicKeyFingerprint: null,
-    signsEvidence: false,
-  };
+  return unsignedDevice(protocol, { model: `${protocol} pack ${pack}`, boardId: protocol, cellCount: f.cellVoltages.length });
 }
 
 /** `--record FILE.pslog` with several packs: one recording per pack, FILE-pack<N>.pslog. */

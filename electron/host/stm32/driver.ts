@@ -1,7 +1,7 @@
 import { PackscopeError } from '../../../shared/errors.js';
 import { toHex } from '../../../shared/util/bytes.js';
 import { realClock } from '../../../shared/util/clock.js';
-import { emptyLinkStats, type Capability, type DeviceInfo, type LinkStats, type TelemetryFrame } from '../../../shared/types/domain.js';
+import { emptyLinkStats, unsignedDevice, type Capability, type DeviceInfo, type LinkStats, type TelemetryFrame } from '../../../shared/types/domain.js';
 import type { ByteTransport, LineSettings } from '../../../shared/types/transport.js';
 import type { Driver, DriverFactory, DriverOptions } from '../drivers/types.js';
 import { Stm32RomClient } from './client.js';
@@ -62,20 +62,13 @@ class Stm32RomDriver implements Driver {
         if (!(e instanceof PackscopeError && e.code === 'DEVICE')) throw e;
       }
     }
-    return {
-      protocol: 'stm32-rom',
+    return unsignedDevice('stm32-rom', {
       model: part ? part.name : `STM32 (product ID 0x${pid.toString(16)})`,
       serial,
       boardId: `stm32-0x${pid.toString(16)}`,
-      hardwareRevision: '',
       firmwareVersion: 'none running (ROM bootloader)',
       bootloaderVersion: `ROM v${formatVersion(this.client.bootloaderVersion)}`,
-      cellCount: 0,
-      chemistry: 'unknown',
-      nominalCapacityAh: 0,
-      publicKeyFingerprint: null,
-      signsEvidence: false,
-    };
+    });
   }
 
   async startTelemetry(): Promise<void> {
