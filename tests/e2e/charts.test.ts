@@ -115,6 +115,8 @@ describe('charts people can read', () => {
       'temps',
     ]);
     await page.getByText(/^Traces \(\d+\)$/).click();
+    // Closing the picker gives the charts more room: they redraw at the new size first.
+    await settled(page);
     const at = await pointAt(page, 'cells', log.t0 + 1_000_000 * 1000);
     await page.mouse.move(at.x, at.y);
     await shot(page, 'charts-de-traces');
