@@ -117,10 +117,21 @@ describe('charts people can read', () => {
     await page.getByText(/^Traces \(\d+\)$/).click();
     // Closing the picker gives the charts more room: they redraw at the new size first.
     await settled(page);
-    const at = await pointAt(page, 'cells', log.t0 + 1_000_000 * 1000);
-    await page.mouse.move(at.x, at.y);
+    // Hover the cells chart as a person does: a value that is not there yet, the hand moves again.
+    const hover = async () => {
+      const at = await pointAt(page, 'cells', log.t0 + 1_000_000 * 1000);
+      await page.mouse.move(at.x, at.y - 2);
+      await page.mouse.move(at.x, at.y);
+    };
+    await hover();
     await shot(page, 'charts-de-traces');
-    await expect.poll(() => page.getByTestId('readout-cell6').textContent()).toMatch(/^\d\.\d{3}( … \d\.\d{3})? V$/);
+    await expect
+      .poll(async () => {
+        const text = await page.getByTestId('readout-cell6').textContent();
+        if (text === '—') await hover();
+        return text;
+      })
+      .toMatch(/^\d\.\d{3}( … \d\.\d{3})? V$/);
     await expect.poll(() => page.getByTestId('readout-temp:mosfet').textContent()).toMatch(/°C$/);
     // German dates: day.month.year, 24-hour time.
     expect(await page.getByTestId('readout-time').textContent()).toMatch(/^\d{2}\.\d{2}\.\d{4}, \d{2}:\d{2}:\d{2}$/);
