@@ -136,8 +136,13 @@ export async function bridgeCall(s: Served, method: string, params: unknown): Pr
 /** Connects the page to a port through the Connect screen. */
 export async function connectTo(page: Page, port: string): Promise<void> {
   await page.getByTestId('nav-connect').click();
-  if (await page.getByTestId('connected').isVisible()) return;
-  await page.getByLabel('Port path').fill(port);
+  // The screen shows either the connected board or the form; wait for one (a loaded machine may
+  // not have drawn either yet) before deciding which it is.
+  const connected = page.getByTestId('connected');
+  const form = page.getByLabel('Port path');
+  await connected.or(form).first().waitFor({ timeout: 30_000 });
+  if (await connected.isVisible()) return;
+  await form.fill(port);
   await page.getByTestId('connect').click();
   await page.getByTestId('connected').waitFor({ timeout: 30_000 });
 }
