@@ -55,6 +55,22 @@ export function PortField({ value, onChange, label }: { value: string; onChange:
   );
 }
 
+/** A CAN bitrate choice: the flash form's and the monitor's. */
+function BitrateField(p: { label: string; name: string; value: number; onChange: (v: number) => void; disabled?: boolean }) {
+  return (
+    <label className="inline">
+      {p.label}
+      <select value={p.value} onChange={(e) => p.onChange(Number(e.target.value))} aria-label={p.name} disabled={p.disabled}>
+        {BITRATES.map((b) => (
+          <option key={b} value={b}>
+            {b / 1000} kbit/s
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 const VERIFIED_BY: Record<NonNullable<RomFlashResult['verifiedBy']>, string> = {
   checksum: " and verified by the bootloader's CRC",
   'read-back': ' and read back identical',
@@ -169,16 +185,7 @@ export function OtherLinks() {
         <PortField label={link === 'uds' ? 'CAN adapter port' : 'Board port'} value={port} onChange={setPort} />
         {link === 'uds' ? (
           <>
-            <label className="inline">
-              CAN bitrate
-              <select value={bitrate} onChange={(e) => setBitrate(Number(e.target.value))} aria-label="CAN bitrate">
-                {BITRATES.map((b) => (
-                  <option key={b} value={b}>
-                    {b / 1000} kbit/s
-                  </option>
-                ))}
-              </select>
-            </label>
+            <BitrateField label="CAN bitrate" name="CAN bitrate" value={bitrate} onChange={setBitrate} />
             <label className="inline">
               Request ID
               <input value={txId} onChange={(e) => setTxId(e.target.value)} size={8} aria-label="Request ID" />
@@ -282,16 +289,7 @@ function CanMonitor() {
       <h2>CAN monitor</h2>
       <div className="row wrap">
         <PortField label="Monitor adapter port" value={port} onChange={setPort} />
-        <label className="inline">
-          Bitrate
-          <select value={bitrate} onChange={(e) => setBitrate(Number(e.target.value))} aria-label="Monitor bitrate" disabled={!!running}>
-            {BITRATES.map((b) => (
-              <option key={b} value={b}>
-                {b / 1000} kbit/s
-              </option>
-            ))}
-          </select>
-        </label>
+        <BitrateField label="Bitrate" name="Monitor bitrate" value={bitrate} onChange={setBitrate} disabled={!!running} />
         {running ? (
           <button className="danger" onClick={() => void api.call('op.cancel', { opId: running.id })}>
             Stop ({running.progress?.phase ?? 'listening'})
