@@ -66,7 +66,15 @@ export class UdsClient {
     this.p2Ms = o.p2Ms ?? 2500;
     this.p2StarMs = o.p2StarMs ?? 5500;
     this.clock = o.clock ?? realClock;
-    this.iso = new IsoTpEndpoint((data) => channel.send(dataFrame(this.txId, data, this.txId > 0x7ff)), this.clock, { padding: 0xcc, ...o.isotp });
+    // The tester waits for flow control and consecutive frames as long as for an answer (P2):
+    // ISO 15765-2's 1000 ms is the ECU's budget, and a busy bench PC that reads the adapter late
+    // must not abort a flash the ECU is serving in time.
+    this.iso = new IsoTpEndpoint((data) => channel.send(dataFrame(this.txId, data, this.txId > 0x7ff)), this.clock, {
+      padding: 0xcc,
+      nBsMs: this.p2Ms,
+      nCrMs: this.p2Ms,
+      ...o.isotp,
+    });
     this.unsubs.push(
       channel.onFrame(({ frame }) => {
         if (frame.id === this.rxId && !frame.remote) this.iso.handleFrame(frame.data);
