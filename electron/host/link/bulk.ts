@@ -43,8 +43,13 @@ export interface BulkCommonOptions {
   compress?: boolean;
   signal?: AbortSignal;
   onProgress?: (p: TransferProgress) => void;
-  /** No progress for this long fails the transfer with TIMEOUT (default 10 s). */
+  /**
+   * No progress and no frame from the board for this long fails the transfer with TIMEOUT
+   * (default 10 s). A board that keeps answering is alive, and is given `movelessTimeoutMs`.
+   */
   stallTimeoutMs?: number;
+  /** The board answers, but no data moves for this long: TIMEOUT (default 60 s, at least 6 × stallTimeoutMs). */
+  movelessTimeoutMs?: number;
   /**
    * Follow the line's frame error rate with the chunk size (default true): smaller chunks while
    * frames are damaged, back up to `chunkSize` after clean runs. False keeps `chunkSize` throughout.
@@ -150,6 +155,9 @@ export async function regionErase(link: NativeLink, region: RegionRef, offset: n
   await link.request(CMD.REGION_ERASE, REGION_RANGE.encode({ region: id, offset, length }), { signal, timeoutMs: 2000 + length / 100 });
 }
 
+/** How often a transfer checks that the board is still there. */
+const STALL_TICK_MS = 250;
+
 /** Runs a transfer loop until `finished` resolves; rejects on abort, disconnect, board abort or stall. */
 function guard(link: NativeLink, id: number, options: BulkCommonOptions) {
   let fail!: (e: unknown) => void;
@@ -173,9 +181,28 @@ function guard(link: NativeLink, id: number, options: BulkCommonOptions) {
   const clock = link.clock;
   let lastProgress = clock.now();
   const stallMs = options.stallTimeoutMs ?? 10_000;
+  const movelessMs = options.movelessTimeoutMs ?? Math.max(60_000, 6 * stallMs);
+  let lastTick = clock.now();
+  let lastHeard = clock.now();
   unsubs.push(
-    clock.every(250, () => {
-      if (clock.now() - lastProgress > stallMs) fail(new PackscopeError('TIMEOUT', `transfer stalled: no progress for ${stallMs / 1000} s`));
+    clock.every(STALL_TICK_MS, () => {
+      const now = clock.now();
+      // Any whole frame from the board shows it alive and answering (acks of a write it is still
+      // committing, duplicates of a read, answers): silence is what fails a transfer.
+      lastHeard = Math.max(lastHeard, link.lastFrameAt);
+      // A tick far behind its time means this process was not running (a loaded machine): the
+      // board cannot be blamed for a silence nobody listened to, so that time does not count.
+      const missed = now - lastTick - STALL_TICK_MS;
+      lastTick = now;
+      if (missed > STALL_TICK_MS) {
+        lastProgress = Math.min(now, lastProgress + missed);
+        lastHeard = Math.min(now, lastHeard + missed);
+      }
+      if (now - Math.max(lastProgress, lastHeard) > stallMs) {
+        fail(new PackscopeError('TIMEOUT', `transfer stalled: no answer from the board for ${stallMs / 1000} s`));
+      } else if (now - lastProgress > movelessMs) {
+        fail(new PackscopeError('TIMEOUT', `transfer stalled: the board answers, but no data moved for ${Math.round(movelessMs / 1000)} s`));
+      }
     }),
   );
   return {
