@@ -332,6 +332,19 @@ export const jobView = z.object({
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
 });
 
+/** Where the installation key (it signs packages) is kept, in words for the app and the CLI. */
+export const keyProtection = z.object({
+  /** os-keyring: sealed by the OS; file: a mode-0600 file, not encrypted; keyring-unavailable: sealed, but the keyring is not there now. */
+  kind: z.enum(['os-keyring', 'file', 'keyring-unavailable']),
+  location: z.string(),
+  /** The keyring's name ('GNOME Keyring (Secret Service)', 'the macOS Keychain' …) when it protects the key. */
+  keyring: z.string().nullable(),
+  headline: z.string(),
+  /** What it means and what to do. */
+  meaning: z.string(),
+});
+export type KeyProtection = z.output<typeof keyProtection>;
+
 export const canFrameView = z.object({ t: z.number(), id: z.number(), extended: z.boolean(), dlc: z.number(), data: z.string(), text: z.string() });
 
 /** A download cut short (cancel, lost link, closed app): resumable with log.pull { out: path, resume: true }. */
@@ -626,6 +639,7 @@ export const contract = {
       storedPolicy.extend({ added: z.boolean() }),
       'Checks a policy file and adds it to the policy store (added false: it was there already); an id and version already stored with other content is refused.',
     ),
+    'installKey.protection': method(empty, keyProtection, "Where the key that signs this installation's packages is kept, and what that means."),
     'installKeys.list': method(empty, z.array(installKeyEntry), 'The installation keys the verifier knows (a package signed by another key fails).'),
     'installKeys.add': method(
       z.union([
@@ -702,6 +716,11 @@ export const contract = {
         gapList: z.array(logGap).optional(),
         /** Why it ended ("stopped by the user", "the board went away" …). */
         ended: z.string().optional(),
+        /**
+         * Every file of the recording, oldest first, when the board's firmware changed while it
+         * ran (a flash): each file's header names the firmware its records come from.
+         */
+        parts: z.array(z.object({ path: z.string(), records: z.number(), gaps: z.number(), firmwareVersion: z.string() })).optional(),
       }),
       'Completes the recording file.',
     ),
