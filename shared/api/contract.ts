@@ -481,6 +481,29 @@ export const stepResult = z.object({
   values: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()])),
 });
 
+const chargerText = z.object({ v: z.string().max(40), a: z.string().max(40) }).strict();
+const conclusionView = z.object({ outcome: z.enum(['no-problem-found', 'file-a-claim']), summary: z.string(), results: z.array(stepResult) });
+/**
+ * The self-check wizard as the host keeps it: a screen that was left, a reloaded page or another
+ * window shows the same check where it stands.
+ */
+export const selfCheckView = z.object({
+  /** The check's job (kind 'selfcheck'). */
+  jobId: z.string(),
+  board: z.object({ model: z.string(), serial: z.string(), firmwareVersion: z.string() }).nullable(),
+  steps: z.array(stepInfo),
+  /** Results by step id, as last run. */
+  results: z.record(z.string(), stepResult),
+  /** The step page shown. */
+  index: z.number().int(),
+  /** The charger's ratings as typed (in the user's locale). */
+  charger: chargerText,
+  running: z.object({ id: stepId, opId: z.string() }).nullable(),
+  conclusion: conclusionView.nullable(),
+  /** Why the check ended before its conclusion (a flash, another pack): start again. */
+  ended: z.string().nullable(),
+});
+
 export const contract = {
   methods: {
     'app.info': method(
@@ -670,6 +693,8 @@ export const contract = {
             .nullable()
             .default(null),
           ambientC: z.number().min(-40).max(60).nullable().default(null),
+          /** The charger fields as typed, kept with the check so they come back as they were. */
+          chargerText: chargerText.optional(),
         })
         .strict(),
       z.array(stepInfo),
@@ -690,11 +715,14 @@ export const contract = {
       stepResult,
       'Runs one step (again, after a fix); plain-words result.',
     ),
-    'selfcheck.conclusion': method(
-      empty,
-      z.object({ outcome: z.enum(['no-problem-found', 'file-a-claim']), summary: z.string(), results: z.array(stepResult) }),
-      '"No problem found" or "file a claim", from the steps run.',
+    'selfcheck.conclusion': method(empty, conclusionView, '"No problem found" or "file a claim", from the steps run.'),
+    'selfcheck.state': method(empty, selfCheckView.nullable(), 'The self-check as it stands (null: none started, or it was ended).'),
+    'selfcheck.position': method(
+      z.object({ index: z.number().int().min(0).max(100).optional(), charger: chargerText.optional() }).strict(),
+      ok,
+      'Keeps where the self-check wizard stands: the step page shown, the charger fields as typed.',
     ),
+    'selfcheck.discard': method(empty, ok, 'Ends the self-check (Check again); a step still running is stopped.'),
     'selfcheck.report': method(
       z.object({ out: hostPath.optional() }).strict(),
       z.object({ path: z.string(), html: z.string() }),
@@ -867,6 +895,8 @@ export const contract = {
     }),
     /** A job started, progressed or ended (the same shape jobs.list returns). */
     job: jobView,
+    /** The self-check changed (a step ran, the page moved, it ended); null: none. */
+    selfcheck: selfCheckView.nullable(),
     /** Frames a CAN monitor received since its last batch. */
     'can-frames': z.object({ opId, frames: z.array(canFrameView) }),
     /** One polling round of the packs on a shared bus (bus.monitor). */

@@ -87,7 +87,7 @@ export function createHostApi(options: HostApiOptions): HostApi {
   const verifier = { policies: options.policyStore ?? new PolicyStore(), installKeys: options.installKeys ?? new InstallKeyStore() };
   const firmware = new FirmwareJobs(session);
   const logs = new LogJobs(session, dataDir);
-  const selfcheck = new SelfCheckJobs(session);
+  const selfcheck = new SelfCheckJobs(session, events, jobs);
   const update = new UpdateJobs(session, undefined, path.join(dataDir, 'settings-backups'));
   const settings = new SettingsApi(session, dataDir);
   const bus = new BusJobs(session, events);
@@ -215,10 +215,13 @@ export function createHostApi(options: HostApiOptions): HostApi {
     'installKeys.list': async () => listInstallKeys(verifier.installKeys),
     'installKeys.add': async (req) => addInstallKeys(verifier.installKeys, req),
     'installKeys.remove': async ({ fingerprint }) => ({ removed: verifier.installKeys.remove(fingerprint) }),
-    'selfcheck.start': async ({ charger, ambientC }) => selfcheck.start({ charger, ambientC }),
+    'selfcheck.start': async ({ charger, ambientC, chargerText }) => selfcheck.start({ charger, ambientC, chargerText }),
     'selfcheck.step': async ({ id, opId, charger }) =>
-      operation({ id: opId, kind: 'selfcheck', title: `Self-check: ${id.replace(/-/g, ' ')}` }, (signal) => selfcheck.step(id, signal, charger)),
+      operation({ id: opId, kind: 'selfcheck', title: `Self-check: ${id.replace(/-/g, ' ')}` }, (signal) => selfcheck.step(id, opId, signal, charger)),
     'selfcheck.conclusion': async () => selfcheck.conclusion(),
+    'selfcheck.state': async () => selfcheck.state(),
+    'selfcheck.position': async (p) => (selfcheck.position(p), { ok: true as const }),
+    'selfcheck.discard': async () => (selfcheck.discard(), { ok: true as const }),
     'selfcheck.report': async ({ out }) => {
       const r = selfcheck.report(ensureDir(dataDir), out);
       desktop.wroteReport(r.path);
