@@ -268,7 +268,10 @@ export async function applyBundle(o: ApplyBundleOptions): Promise<ApplyBundleRes
   step('done', `release ${m.sequence} installed`);
   return result('installed', { ok: true, problems: [] });
 
-  function stopped(p: PlannedComponent, done: AppliedComponent[], e: unknown): PackscopeError {
+  function stopped(p: PlannedComponent, done: AppliedComponent[], e: unknown): unknown {
+    // Not one of PackScope's errors (a bug, a simulated power loss): as it is. A single-target
+    // update that stopped at its first component keeps the flasher's own error and its details.
+    if (!(e instanceof PackscopeError) || (done.length === 0 && plan.length === 1)) return e;
     const at = plan.indexOf(p);
     const notStarted = plan.slice(at + 1).map((x) => x.component.name);
     const state =
