@@ -271,7 +271,14 @@ export const updateResult = z.object({
   outcome: z.enum(['installed', 'reverted', 'already-installed']),
   sequence: z.number(),
   components: z.array(
-    z.object({ name: z.string(), from: z.string().nullable(), to: z.string(), outcome: z.enum(['installed', 'already-installed', 'reverted']) }),
+    z.object({
+      name: z.string(),
+      /** Where it went: the board, an ECU's ids and adapter port, the STM32 ROM's port. */
+      target: z.string(),
+      from: z.string().nullable(),
+      to: z.string(),
+      outcome: z.enum(['installed', 'already-installed', 'reverted']),
+    }),
   ),
   preconditions: z.array(preconditionCheck),
   selfTest: z.object({ ok: z.boolean(), problems: z.array(z.string()) }).nullable(),
