@@ -105,7 +105,7 @@ export class UpdateJobs {
       },
     });
     // The board restarted into new firmware: read its identity again (every window hears of it).
-    await this.device.identity().catch(() => undefined);
+    await this.device.refreshIdentity();
     return {
       outcome: r.outcome,
       sequence: r.sequence,
