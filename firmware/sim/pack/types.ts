@@ -76,8 +76,17 @@ export interface ProtectionLimits {
   balanceWindow: number;
 }
 
+/** The board's MOSFET switches as a user sets them (JK 0xAB/0xAC, Daly 0xDA/0xD9): on lets protection decide, off holds the FET open. */
+export interface FetSwitches {
+  charge: boolean;
+  discharge: boolean;
+}
+
 export interface PackModel {
   readonly config: PackConfig;
+  /** Sets the MOSFET switches; a FET carries current only while its switch is on and protection allows it. */
+  setSwitches(switches: Partial<FetSwitches>): void;
+  switches(): FetSwitches;
   /** Replaces some protection limits (the board's settings changed). */
   setProtection(limits: Partial<ProtectionLimits>): void;
   protection(): ProtectionLimits;
