@@ -18,9 +18,9 @@ import { APP_ORIGIN, IPC_CHANNEL } from '../../shared/api/ipc.js';
 import { createRpcServer, type RpcServerConnection } from '../../shared/api/rpc-server.js';
 import { createHostApi, type HostApi } from '../host/api/index.js';
 import { guardWindowClose } from './close-guard.js';
-import { ProtectedFileKeyStore } from '../host/evidence/keystore.js';
+import { chooseInstallationKeyStore } from '../host/evidence/key-protection.js';
 import { appSchemeRegistration, serveAppRequest } from './app-protocol.js';
-import { safeStorageProtector } from './key-protector.js';
+import { keyringProbe, safeStorageProtector } from './key-protector.js';
 import { fileFromArgv, screenForFile } from './open-file.js';
 import { hardenContents, hardenSession, isTrustedSender, webPreferences } from './security.js';
 import { createDesktopShell } from './desktop-shell.js';
@@ -157,8 +157,14 @@ export function createWindow(): BrowserWindow {
 }
 
 export async function start(): Promise<void> {
-  // The installation key (signs diagnosis packages) sealed by the OS keychain, never plain on disk.
-  const keyStore = new ProtectedFileKeyStore(safeStorageProtector(safeStorage), path.join(app.getPath('userData'), 'keys'));
+  // The installation key (signs diagnosis packages): sealed by the OS keyring where there is one,
+  // else a mode-0600 file, and the app says which (key-protection.ts decides).
+  const keys = chooseInstallationKeyStore({
+    dir: path.join(app.getPath('userData'), 'keys'),
+    host: 'electron',
+    probe: keyringProbe(safeStorage),
+    protector: safeStorageProtector(safeStorage),
+  });
   const desktop = createDesktopShell({
     dialog,
     shell,
@@ -168,7 +174,7 @@ export async function start(): Promise<void> {
       mainWindow?.setBackgroundColor(THEME_BACKGROUND[t]);
     },
   });
-  host = createHostApi({ host: 'electron', version: app.getVersion(), keyStore, desktop });
+  host = createHostApi({ host: 'electron', version: app.getVersion(), keyStore: keys.store, keyProtection: keys.protection, desktop });
   hardenSession(session.defaultSession);
   protocol.handle('app', (request) => serveAppRequest(rendererRoot(), request.url));
   ipcMain.on(IPC_CHANNEL, (event, message: unknown) => {

@@ -5,6 +5,7 @@ import { nativeSave } from '../common/desktop.js';
 import { claimErrorInWords, FIELD_LABELS, localToday, validateClaimForm, type FormField } from './claim-form.js';
 import type { Res } from '../../shared/api/contract.js';
 import { useApp } from '../app/state.js';
+import { KeyProtectionNote } from '../common/KeyProtectionNote.js';
 import { RecordedChart } from '../charts/RecordedChart.js';
 import { asUiError, ErrorBox, type UiError } from '../common/ErrorBox.js';
 import { FilePicker } from '../common/FilePicker.js';
@@ -457,6 +458,7 @@ export function ClaimScreen() {
                 <button onClick={() => setSavingAs(null)}>Cancel</button>
               </div>
             )}
+            <KeyProtectionNote />
             <button className="primary big" onClick={create} disabled={!!busy || ticketBlocks} data-testid="claim-create">
               Create the signed package
             </button>

@@ -53,7 +53,12 @@ function Tile({ label, value, unit, sub, testid }: { label: string; value: strin
 function savedText(r: Res<'recording.stop'>): string {
   const gaps = r.gaps ? ` It has ${r.gaps} gap(s) where no data arrived; the file marks each one.` : ' No gaps.';
   const ended = r.ended && r.ended !== 'stopped by the user' ? ` Recording ${r.ended.replace(/^stopped: /, 'stopped: ')}.` : '';
-  return `Saved ${r.records.toLocaleString()} records to ${r.path}.${gaps}${ended} Open it on the Logs screen.`;
+  // A flash during the recording: one file per firmware version, each header naming its own.
+  const parts =
+    r.parts && r.parts.length > 1
+      ? ` The board's firmware changed while recording, so the recording is in ${r.parts.length} files, one per firmware version: ${r.parts.map((p) => `${p.path} (${p.firmwareVersion}, ${p.records.toLocaleString()} records)`).join('; ')}.`
+      : '';
+  return `Saved ${r.records.toLocaleString()} records to ${r.path}.${gaps}${ended}${parts} Open it on the Logs screen.`;
 }
 
 export function LiveScreen() {

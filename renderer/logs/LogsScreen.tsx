@@ -61,6 +61,10 @@ export function LogsScreen() {
   const [pullTicket, setPullTicket] = useState<TicketChoice>(NO_TICKET);
   const [checkTicket, setCheckTicket] = useState(false);
   const [log, setLog] = useState<LogOpenResult | null>(null);
+  // The log being shown: its chart reads by range from the moment it is chosen, while log.open
+  // verifies every segment (the verdict and the segment table follow when that is done).
+  const [shown, setShown] = useState<{ path: string; n: number } | null>(null);
+  const opens = useRef(0);
   const [root, setRoot] = useState(() => localStorage.getItem(ROOT_KEY) ?? '');
   const [busy, setBusy] = useState<string | null>(null);
   const [exported, setExported] = useState<Res<'log.export'> | null>(null);
@@ -83,15 +87,21 @@ export function LogsScreen() {
 
   const open = useCallback(
     async (path: string) => {
+      const n = ++opens.current;
       setBusy(`Opening and verifying ${path}…`);
       setError(null);
       setExported(null);
+      setLog(null);
+      setShown({ path, n });
       try {
-        setLog(await api.call('log.open', { path, ...(root ? { rootKeyPath: root } : {}) }));
+        const opened = await api.call('log.open', { path, ...(root ? { rootKeyPath: root } : {}) });
+        if (n === opens.current) setLog(opened);
       } catch (e) {
+        if (n !== opens.current) return;
+        setShown(null);
         setError(asUiError(e));
       } finally {
-        setBusy(null);
+        if (n === opens.current) setBusy(null);
       }
     },
     [api, root],
@@ -284,31 +294,43 @@ export function LogsScreen() {
       </div>
       {busy && <p role="status">{busy}</p>}
       {error && <ErrorBox error={error} />}
-      {log && (
-        <div data-testid="log-view">
+      {shown && (
+        <div data-testid={log ? 'log-view' : 'log-opening'}>
           <div className="card">
-            <h2>
-              {log.device ? `${log.device.model} #${log.device.serial}` : 'Unknown device'} · {log.series.records.toLocaleString()} records
-              {!log.complete && <span className="bad-text"> · partial download</span>}
-            </h2>
-            <p className={log.verification.ok ? 'ok-text' : 'bad-text'} data-testid="log-verification">
-              {log.source === 'desktop'
-                ? 'Desktop recording: not signed by the board, so it proves nothing on its own.'
-                : log.verification.ok
-                  ? `Every segment's signature and the chain verify${log.verification.rootChecked ? '; the device certificate chains to the supplier root' : ''}.`
-                  : `${log.verification.issueCount} problem(s): ${log.verification.issues[0] ?? ''}`}
-            </p>
-            <p className="muted small">
-              Certificate: {log.verification.certificate.message} · checkpoint{' '}
-              {log.verification.checkpoint.present ? (log.verification.checkpoint.ok ? 'verified' : 'NOT verified') : 'absent'} · {log.segments.length} segments
-              {log.verification.missingSegments ? ` · ${log.verification.missingSegments} missing` : ''}
-            </p>
-            <RecordedChart key={`${log.path}:${log.series.records}`} path={log.path} onRange={onRange} label="Log data" />
+            {log ? (
+              <>
+                <h2>
+                  {log.device ? `${log.device.model} #${log.device.serial}` : 'Unknown device'} · {log.series.records.toLocaleString()} records
+                  {!log.complete && <span className="bad-text"> · partial download</span>}
+                </h2>
+                <p className={log.verification.ok ? 'ok-text' : 'bad-text'} data-testid="log-verification">
+                  {log.source === 'desktop'
+                    ? 'Desktop recording: not signed by the board, so it proves nothing on its own.'
+                    : log.verification.ok
+                      ? `Every segment's signature and the chain verify${log.verification.rootChecked ? '; the device certificate chains to the supplier root' : ''}.`
+                      : `${log.verification.issueCount} problem(s): ${log.verification.issues[0] ?? ''}`}
+                </p>
+                <p className="muted small">
+                  Certificate: {log.verification.certificate.message} · checkpoint{' '}
+                  {log.verification.checkpoint.present ? (log.verification.checkpoint.ok ? 'verified' : 'NOT verified') : 'absent'} · {log.segments.length}{' '}
+                  segments
+                  {log.verification.missingSegments ? ` · ${log.verification.missingSegments} missing` : ''}
+                </p>
+              </>
+            ) : (
+              <>
+                <h2>{shown.path.split(/[\\/]/).pop()}</h2>
+                <p role="status" data-testid="log-verifying">
+                  Verifying every segment's hash, signature and the chain… The chart below shows the log as stored until the verdict is here.
+                </p>
+              </>
+            )}
+            <RecordedChart key={`${shown.path}:${shown.n}`} path={shown.path} onRange={onRange} label="Log data" />
             <div className="row">
-              <button onClick={() => doExport(false)} disabled={!!busy} data-testid="export-all">
+              <button onClick={() => doExport(false)} disabled={!!busy || !log} data-testid="export-all">
                 Export whole log (CSV)
               </button>
-              <button onClick={() => doExport(true)} disabled={!!busy || rangeWhole} data-testid="export-range">
+              <button onClick={() => doExport(true)} disabled={!!busy || !log || rangeWhole} data-testid="export-range">
                 Export visible range (CSV)
               </button>
             </div>
@@ -318,33 +340,37 @@ export function LogsScreen() {
               </p>
             )}
           </div>
-          <div className="card">
-            <h2>Segments and signatures</h2>
-            {badSegments.length > 0 && <p className="bad-text">{badSegments.length} segment(s) with problems are listed first.</p>}
-            <div className="scroll">
-              <table className="grid" data-testid="segments">
-                <thead>
-                  <tr>
-                    <th>Segment</th>
-                    <th>Starts</th>
-                    <th>Records</th>
-                    <th>Signature</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {[...badSegments, ...log.segments.filter((s) => s.ok)].slice(0, 100).map((s, i) => (
-                    <tr key={`${s.counter}-${i}`}>
-                      <td>{s.counter < 0 ? 'damage' : `#${s.counter}`}</td>
-                      <td>{s.startMs ? new Date(s.startMs).toLocaleString() : '—'}</td>
-                      <td>{s.records}</td>
-                      <td className={s.ok ? 'ok-text' : 'bad-text'}>{s.ok ? (log.source === 'desktop' ? 'unsigned (desktop)' : '✓ valid') : `✗ ${s.issue}`}</td>
+          {log && (
+            <div className="card">
+              <h2>Segments and signatures</h2>
+              {badSegments.length > 0 && <p className="bad-text">{badSegments.length} segment(s) with problems are listed first.</p>}
+              <div className="scroll">
+                <table className="grid" data-testid="segments">
+                  <thead>
+                    <tr>
+                      <th>Segment</th>
+                      <th>Starts</th>
+                      <th>Records</th>
+                      <th>Signature</th>
                     </tr>
-                  ))}
-                </tbody>
-              </table>
+                  </thead>
+                  <tbody>
+                    {[...badSegments, ...log.segments.filter((s) => s.ok)].slice(0, 100).map((s, i) => (
+                      <tr key={`${s.counter}-${i}`}>
+                        <td>{s.counter < 0 ? 'damage' : `#${s.counter}`}</td>
+                        <td>{s.startMs ? new Date(s.startMs).toLocaleString() : '—'}</td>
+                        <td>{s.records}</td>
+                        <td className={s.ok ? 'ok-text' : 'bad-text'}>
+                          {s.ok ? (log.source === 'desktop' ? 'unsigned (desktop)' : '✓ valid') : `✗ ${s.issue}`}
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+              {log.segments.length > 100 && <p className="muted small">First 100 of {log.segments.length} segments shown.</p>}
             </div>
-            {log.segments.length > 100 && <p className="muted small">First 100 of {log.segments.length} segments shown.</p>}
-          </div>
+          )}
         </div>
       )}
     </section>

@@ -1,11 +1,12 @@
 import { useEffect, useState } from 'react';
-import type { Res, StepResultView } from '../../shared/api/contract.js';
+import type { PackscopeApi, Res, StepResultView } from '../../shared/api/contract.js';
 import { useApp } from '../app/state.js';
 import { asUiError, ErrorBox, type UiError } from '../common/ErrorBox.js';
 import { BoardMissing } from '../common/BoardMissing.js';
-import { ChargerFields, chargerFrom, SaveReport } from './SelfCheckParts.js';
+import { ChargerFields, chargerFrom, SaveReport, type ChargerText } from './SelfCheckParts.js';
 
 type Step = Res<'selfcheck.start'>[number];
+type SelfCheckView = NonNullable<Res<'selfcheck.state'>>;
 
 const STATUS: Record<StepResultView['status'], { icon: string; text: string; cls: string }> = {
   pass: { icon: '✓', text: 'Normal', cls: 'ok' },
@@ -15,39 +16,55 @@ const STATUS: Record<StepResultView['status'], { icon: string; text: string; cls
 };
 
 /**
+ * The self-check as the host keeps it: the screen subscribes first, then asks, so a change that
+ * races the first answer is not lost (undefined: not known yet; null: no check).
+ */
+function useHostSelfCheck(api: PackscopeApi): SelfCheckView | null | undefined {
+  const [view, setView] = useState<SelfCheckView | null | undefined>(undefined);
+  useEffect(() => {
+    let live = true;
+    let heard = false;
+    const off = api.on('selfcheck', (v) => {
+      heard = true;
+      if (live) setView(v);
+    });
+    api
+      .call('selfcheck.state', {})
+      .then((v) => live && !heard && setView(v))
+      .catch(() => live && setView(null));
+    return () => {
+      live = false;
+      off();
+    };
+  }, [api]);
+  return view;
+}
+
+/**
  * The guided self-check as a wizard for someone who is not an engineer: one step per page, what
  * to do before it, one button to run it, the result in plain words, and at the end either "no
- * problem found" or a way to file a claim.
+ * problem found" or a way to file a claim. The check lives in the host (steps run, results, the
+ * page shown, the charger as typed): leaving this screen or reloading the page finds it as it was,
+ * a step still running included.
  */
 export function SelfCheckScreen() {
   const { api, connection, go, boardMissing } = useApp();
-  const [steps, setSteps] = useState<Step[] | null>(null);
-  // The board the running check judges: a flash, an update or another pack ends it (its results
-  // described other firmware), and the wizard says so instead of going on.
-  const [checkedOn, setCheckedOn] = useState<string | null>(null);
-  const [restarted, setRestarted] = useState<string | null>(null);
-  const boardKey = connection ? `${connection.device.serial}|${connection.device.firmwareVersion}` : null;
-  useEffect(() => {
-    if (!steps || !checkedOn || !boardKey || boardKey === checkedOn) return;
-    const [serial, fw] = boardKey.split('|');
-    const [wasSerial, wasFw] = checkedOn.split('|');
-    setRestarted(
-      serial !== wasSerial
-        ? `Another pack (serial ${serial}) is connected now: start the check again for it.`
-        : `The battery's firmware changed (${wasFw} → ${fw}) since this check started: start the check again, so every step checks the firmware it runs now.`,
-    );
-    setSteps(null);
-    setResults({});
-    setConclusion(null);
-    setCheckedOn(null);
-  }, [boardKey, checkedOn, steps]);
-  const [index, setIndex] = useState(0);
-  const [results, setResults] = useState<Record<string, StepResultView>>({});
-  const [running, setRunning] = useState<string | null>(null);
-  const [conclusion, setConclusion] = useState<Res<'selfcheck.conclusion'> | null>(null);
-  const [charger, setCharger] = useState({ v: '', a: '' });
+  const view = useHostSelfCheck(api);
+  const [typed, setTyped] = useState<ChargerText | null>(null);
+  const active = view && !view.ended ? view : null;
+  // The charger as typed: this screen's edits first, else what the host kept with the running check
+  // (an ended one may have judged another pack and its charger).
+  const charger = typed ?? active?.charger ?? { v: '', a: '' };
   const parsedCharger = chargerFrom(charger);
   const [error, setError] = useState<UiError | null>(null);
+  const [asking, setAsking] = useState(false);
+  // The page this screen moved to, shown at once (the host keeps it for the next look).
+  const [moved, setMoved] = useState<{ jobId: string; index: number } | null>(null);
+
+  const setCharger = (c: ChargerText) => {
+    setTyped(c);
+    if (active) void api.call('selfcheck.position', { charger: c }).catch(() => undefined);
+  };
 
   if (!connection) {
     return (
@@ -63,17 +80,22 @@ export function SelfCheckScreen() {
       </section>
     );
   }
+  if (view === undefined) {
+    return (
+      <section className="screen">
+        <h1>Self-check</h1>
+        <p className="muted" role="status">
+          Loading…
+        </p>
+      </section>
+    );
+  }
 
   const start = async () => {
     setError(null);
     try {
       if (!parsedCharger.ok) return;
-      setSteps(await api.call('selfcheck.start', { charger: parsedCharger.value }));
-      setCheckedOn(boardKey);
-      setRestarted(null);
-      setIndex(0);
-      setResults({});
-      setConclusion(null);
+      await api.call('selfcheck.start', { charger: parsedCharger.value, chargerText: charger });
     } catch (e) {
       setError(asUiError(e));
     }
@@ -81,29 +103,38 @@ export function SelfCheckScreen() {
 
   const run = async (step: Step) => {
     const opId = `selfcheck-${step.id}-${Date.now()}`;
-    setRunning(opId);
+    setAsking(true);
     setError(null);
     try {
       // The charger step takes the ratings as they stand now (entered or corrected at this step).
       const extra = step.id === 'charger' && parsedCharger.ok ? { charger: parsedCharger.value } : {};
-      const r = await api.call('selfcheck.step', { id: step.id, opId, ...extra });
-      setResults((x) => ({ ...x, [step.id]: r }));
+      await api.call('selfcheck.step', { id: step.id, opId, ...extra });
     } catch (e) {
       setError(asUiError(e));
     } finally {
-      setRunning(null);
+      setAsking(false);
     }
+  };
+
+  const goTo = (index: number) => {
+    if (active) setMoved({ jobId: active.jobId, index });
+    void api.call('selfcheck.position', { index }).catch((e) => setError(asUiError(e)));
   };
 
   const finish = async () => {
     try {
-      setConclusion(await api.call('selfcheck.conclusion', {}));
+      await api.call('selfcheck.conclusion', {});
     } catch (e) {
       setError(asUiError(e));
     }
   };
 
-  if (!steps) {
+  const again = async () => {
+    setError(null);
+    await api.call('selfcheck.discard', {}).catch((e) => setError(asUiError(e)));
+  };
+
+  if (!active) {
     return (
       <section className="screen" aria-labelledby="sc-title">
         <h1 id="sc-title">Check your battery</h1>
@@ -116,9 +147,9 @@ export function SelfCheckScreen() {
             <legend>Your charger (optional: from the label on the charger)</legend>
             <ChargerFields value={charger} onChange={setCharger} />
           </fieldset>
-          {restarted && (
+          {view?.ended && (
             <p className="notice" role="status" data-testid="sc-restarted">
-              {restarted}
+              {view.ended}
             </p>
           )}
           <BoardMissing />
@@ -130,6 +161,10 @@ export function SelfCheckScreen() {
       </section>
     );
   }
+
+  const { steps, results, conclusion } = active;
+  const index = Math.min(moved?.jobId === active.jobId ? moved.index : active.index, steps.length - 1);
+  const running = active.running !== null || asking;
 
   if (conclusion) {
     const claim = conclusion.outcome === 'file-a-claim';
@@ -158,8 +193,11 @@ export function SelfCheckScreen() {
             </button>
           )}
           <SaveReport />
-          <button onClick={() => setSteps(null)}>Check again</button>
+          <button onClick={() => void again()} data-testid="sc-check-again">
+            Check again
+          </button>
         </div>
+        {error && <ErrorBox error={error} />}
       </section>
     );
   }
@@ -212,14 +250,14 @@ export function SelfCheckScreen() {
           </fieldset>
         )}
         <div className="row">
-          {index > 0 && <button onClick={() => setIndex(index - 1)}>Back</button>}
+          {index > 0 && <button onClick={() => goTo(index - 1)}>Back</button>}
           {result && (
             <button onClick={() => run(step)} disabled={!!running || !!boardMissing || (step.id === 'charger' && !parsedCharger.ok)} data-testid="sc-again">
               {running ? 'Checking…' : 'Run again'}
             </button>
           )}
           {result && !last && (
-            <button className="primary" onClick={() => setIndex(index + 1)} data-testid="sc-next">
+            <button className="primary" onClick={() => goTo(index + 1)} data-testid="sc-next">
               Next step
             </button>
           )}

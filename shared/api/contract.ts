@@ -278,7 +278,14 @@ export const updateResult = z.object({
   outcome: z.enum(['installed', 'reverted', 'already-installed']),
   sequence: z.number(),
   components: z.array(
-    z.object({ name: z.string(), from: z.string().nullable(), to: z.string(), outcome: z.enum(['installed', 'already-installed', 'reverted']) }),
+    z.object({
+      name: z.string(),
+      /** Where it went: the board, an ECU's ids and adapter port, the STM32 ROM's port. */
+      target: z.string(),
+      from: z.string().nullable(),
+      to: z.string(),
+      outcome: z.enum(['installed', 'already-installed', 'reverted']),
+    }),
   ),
   preconditions: z.array(preconditionCheck),
   selfTest: z.object({ ok: z.boolean(), problems: z.array(z.string()) }).nullable(),
@@ -338,6 +345,19 @@ export const jobView = z.object({
   result: z.unknown().optional(),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
 });
+
+/** Where the installation key (it signs packages) is kept, in words for the app and the CLI. */
+export const keyProtection = z.object({
+  /** os-keyring: sealed by the OS; file: a mode-0600 file, not encrypted; keyring-unavailable: sealed, but the keyring is not there now. */
+  kind: z.enum(['os-keyring', 'file', 'keyring-unavailable']),
+  location: z.string(),
+  /** The keyring's name ('GNOME Keyring (Secret Service)', 'the macOS Keychain' …) when it protects the key. */
+  keyring: z.string().nullable(),
+  headline: z.string(),
+  /** What it means and what to do. */
+  meaning: z.string(),
+});
+export type KeyProtection = z.output<typeof keyProtection>;
 
 export const canFrameView = z.object({ t: z.number(), id: z.number(), extended: z.boolean(), dlc: z.number(), data: z.string(), text: z.string() });
 
@@ -473,6 +493,29 @@ export const stepResult = z.object({
   normal: z.string(),
   meaning: z.string(),
   values: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()])),
+});
+
+const chargerText = z.object({ v: z.string().max(40), a: z.string().max(40) }).strict();
+const conclusionView = z.object({ outcome: z.enum(['no-problem-found', 'file-a-claim']), summary: z.string(), results: z.array(stepResult) });
+/**
+ * The self-check wizard as the host keeps it: a screen that was left, a reloaded page or another
+ * window shows the same check where it stands.
+ */
+export const selfCheckView = z.object({
+  /** The check's job (kind 'selfcheck'). */
+  jobId: z.string(),
+  board: z.object({ model: z.string(), serial: z.string(), firmwareVersion: z.string() }).nullable(),
+  steps: z.array(stepInfo),
+  /** Results by step id, as last run. */
+  results: z.record(z.string(), stepResult),
+  /** The step page shown. */
+  index: z.number().int(),
+  /** The charger's ratings as typed (in the user's locale). */
+  charger: chargerText,
+  running: z.object({ id: stepId, opId: z.string() }).nullable(),
+  conclusion: conclusionView.nullable(),
+  /** Why the check ended before its conclusion (a flash, another pack): start again. */
+  ended: z.string().nullable(),
 });
 
 export const contract = {
@@ -633,6 +676,7 @@ export const contract = {
       storedPolicy.extend({ added: z.boolean() }),
       'Checks a policy file and adds it to the policy store (added false: it was there already); an id and version already stored with other content is refused.',
     ),
+    'installKey.protection': method(empty, keyProtection, "Where the key that signs this installation's packages is kept, and what that means."),
     'installKeys.list': method(empty, z.array(installKeyEntry), 'The installation keys the verifier knows (a package signed by another key fails).'),
     'installKeys.add': method(
       z.union([
@@ -663,6 +707,8 @@ export const contract = {
             .nullable()
             .default(null),
           ambientC: z.number().min(-40).max(60).nullable().default(null),
+          /** The charger fields as typed, kept with the check so they come back as they were. */
+          chargerText: chargerText.optional(),
         })
         .strict(),
       z.array(stepInfo),
@@ -683,11 +729,14 @@ export const contract = {
       stepResult,
       'Runs one step (again, after a fix); plain-words result.',
     ),
-    'selfcheck.conclusion': method(
-      empty,
-      z.object({ outcome: z.enum(['no-problem-found', 'file-a-claim']), summary: z.string(), results: z.array(stepResult) }),
-      '"No problem found" or "file a claim", from the steps run.',
+    'selfcheck.conclusion': method(empty, conclusionView, '"No problem found" or "file a claim", from the steps run.'),
+    'selfcheck.state': method(empty, selfCheckView.nullable(), 'The self-check as it stands (null: none started, or it was ended).'),
+    'selfcheck.position': method(
+      z.object({ index: z.number().int().min(0).max(100).optional(), charger: chargerText.optional() }).strict(),
+      ok,
+      'Keeps where the self-check wizard stands: the step page shown, the charger fields as typed.',
     ),
+    'selfcheck.discard': method(empty, ok, 'Ends the self-check (Check again); a step still running is stopped.'),
     'selfcheck.report': method(
       z.object({ out: hostPath.optional() }).strict(),
       z.object({ path: z.string(), html: z.string() }),
@@ -709,6 +758,11 @@ export const contract = {
         gapList: z.array(logGap).optional(),
         /** Why it ended ("stopped by the user", "the board went away" …). */
         ended: z.string().optional(),
+        /**
+         * Every file of the recording, oldest first, when the board's firmware changed while it
+         * ran (a flash): each file's header names the firmware its records come from.
+         */
+        parts: z.array(z.object({ path: z.string(), records: z.number(), gaps: z.number(), firmwareVersion: z.string() })).optional(),
       }),
       'Completes the recording file.',
     ),
@@ -855,6 +909,8 @@ export const contract = {
     }),
     /** A job started, progressed or ended (the same shape jobs.list returns). */
     job: jobView,
+    /** The self-check changed (a step ran, the page moved, it ended); null: none. */
+    selfcheck: selfCheckView.nullable(),
     /** Frames a CAN monitor received since its last batch. */
     'can-frames': z.object({ opId, frames: z.array(canFrameView) }),
     /** One polling round of the packs on a shared bus (bus.monitor). */

@@ -37,6 +37,10 @@ export const REFUSAL_REASONS = [
   'sequence_reused',
   'component_mismatch',
   'precondition',
+  /** A component's target (ECU, ROM) reports another part or image constraint than the component fits. */
+  'target_mismatch',
+  /** A component's target does not answer, or no port to it was given. */
+  'target_unavailable',
 ] as const;
 export type BundleRefusalReason = (typeof REFUSAL_REASONS)[number];
 
@@ -291,8 +295,9 @@ export function checkBundleForBoard(b: OpenedBundle, board: BoardFacts, seen: { 
       `it fits hardware revision ${fit.hardwareRevisions.join(', ')} of ${board.boardId}, the board is revision ${board.hardwareRevision}`,
     );
   }
+  // MCUboot images for the board's own slots carry its board id; an ECU's image is checked against that ECU's status.
   for (const c of m.components) {
-    if (c.format !== 'mcuboot') continue;
+    if (c.format !== 'mcuboot' || c.target.kind !== 'mcuboot') continue;
     const id = boardIdOf(decodeImageFile(b.images.get(c.name)!).image);
     if (id !== board.boardId)
       throw new BundleRefusal('component_mismatch', `component '${c.name}' is signed for board '${id ?? 'none'}', not '${board.boardId}'`);

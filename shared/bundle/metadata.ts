@@ -22,8 +22,17 @@ const id = z
 export const ComponentTargetSchema = z.discriminatedUnion('kind', [
   /** The board's MCUboot bootloader over the native protocol: the image goes to the upload slot and is swapped in by a test boot. */
   z.object({ kind: z.literal('mcuboot'), slot: z.literal('secondary').default('secondary') }).strict(),
-  /** The STM32 ROM bootloader (AN3155): raw firmware at an address. */
-  z.object({ kind: z.literal('stm32-rom'), address: z.number().int().min(0).max(0xffffffff) }).strict(),
+  /**
+   * The STM32 ROM bootloader (AN3155) of a processor on its own serial line: raw firmware at an
+   * address (Intel HEX carries its own). With productId, the ROM must report that part (Get ID).
+   */
+  z
+    .object({
+      kind: z.literal('stm32-rom'),
+      address: z.number().int().min(0).max(0xffffffff),
+      productId: z.number().int().min(0).max(0xffff).optional(),
+    })
+    .strict(),
   /** An ECU on CAN, by its UDS request / response ids and a target profile name. */
   z
     .object({

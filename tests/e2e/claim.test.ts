@@ -81,6 +81,11 @@ describe('Claim screen', () => {
     await chartDrawn(page, '[data-testid=claim-preview]');
     await shot(page, 'claim-preview');
 
+    // packscope serve has no keyring: the screen says where the signing key is and what that means.
+    const keyNote = page.getByTestId('key-protection');
+    await keyNote.waitFor();
+    expect(await keyNote.getAttribute('data-kind')).toBe('file');
+    expect(await keyNote.textContent()).toMatch(/packscope serve.*mode 0600.*not encrypted/);
     await page.getByTestId('claim-create').click();
     await page.getByTestId('claim-created').waitFor({ timeout: 60_000 });
     const created = await page.getByTestId('claim-created').textContent();

@@ -141,6 +141,7 @@ export class Iso14229TestBootloader {
   }
 
   private frame(bytes: number[]): Promise<void> {
+    if (this.offline) return Promise.resolve(); // a powered-down or restarting ECU sends nothing
     const data = new Uint8Array(8).fill(0xaa);
     data.set(bytes);
     return this.port ? this.port.transmit(dataFrame(this.options.responseId, data)).catch(() => undefined) : Promise.resolve();
@@ -389,6 +390,23 @@ export class Iso14229TestBootloader {
       return [0x71, 0x01, 0xff, 0x01, 0x00];
     }
     throw new Refuse(NRC.outOfRange);
+  }
+
+  /** Power cut: silent, and everything held in RAM (session, security, download, what was erased) is gone; flash keeps what was written. */
+  cutPower(): void {
+    this.offline = true;
+    this.session = 1;
+    this.unlocked = false;
+    this.seed = null;
+    this.download = null;
+    this.erased = [];
+    this.rx = null;
+    this.txFlow = null;
+  }
+
+  /** Power back: the bootloader starts as after a reset. */
+  async powerOn(): Promise<void> {
+    await this.reboot();
   }
 
   /** Reset: silent while it restarts, then the application (whose version string leads the image) runs. */

@@ -37,6 +37,8 @@ export class DeviceSession {
   private offs: Array<() => void> = [];
   private frames = new Emitter<TelemetryFrame>();
   private pauses = new Emitter<string>();
+  /** Who must know of a new identity before the stream resumes (a recording rolls over to a new file). */
+  private identityHooks = new Set<(was: DeviceInfo | null, now: DeviceInfo) => Promise<void>>();
   private busy = false;
   /**
    * Who wants telemetry, at what rate: the Live screen ('view'), a recording ('recording'). The
@@ -216,12 +218,51 @@ export class DeviceSession {
     await this.teardown();
   }
 
+  /**
+   * Called with the identity before and after each re-read, and awaited before identity() returns:
+   * a flash re-reads the identity while it still has the link, so whoever keeps the identity (a
+   * recording's file header) has caught up before the first frame of the new firmware arrives.
+   */
+  onIdentity(hook: (was: DeviceInfo | null, now: DeviceInfo) => Promise<void>): () => void {
+    this.identityHooks.add(hook);
+    return () => this.identityHooks.delete(hook);
+  }
+
   /** Reads the identity again and tells every screen (after a flash, a revert, a reset). */
   async identity(): Promise<DeviceInfo> {
     const s = this.require();
-    s.info = await s.driver.identify();
-    this.link({ state: 'connected', path: s.path, device: s.info });
-    return s.info;
+    const was = s.info;
+    const now = await s.driver.identify();
+    s.info = now;
+    for (const hook of [...this.identityHooks]) await hook(was, now).catch(() => undefined);
+    this.link({ state: 'connected', path: s.path, device: now });
+    return now;
+  }
+
+  /**
+   * The identity after the board restarted into other firmware: asked until it answers (a board
+   * still starting misses the first question). When it never answers, the link is stale with the
+   * reason, so no screen goes on showing the version from before as if it were current.
+   */
+  async refreshIdentity(attempts = 3): Promise<DeviceInfo | null> {
+    let last: unknown = null;
+    for (let i = 0; i < attempts; i++) {
+      try {
+        return await this.identity();
+      } catch (e) {
+        last = e;
+        if (!this.session || this.session.isDisconnected) return null;
+      }
+    }
+    const s = this.session;
+    if (s && !s.isDisconnected)
+      this.link({
+        state: 'stale',
+        path: s.path,
+        reason: `the board did not say which firmware it runs after the restart (${(last as Error)?.message ?? 'no answer'}); connect it again before relying on its version`,
+        since: this.lastFrameAt,
+      });
+    return null;
   }
 
   /** Telemetry for `holder` at `rateHz` (a recording's rate wins over the screen's). */

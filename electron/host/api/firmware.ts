@@ -162,19 +162,22 @@ export class FirmwareJobs {
     const r = await this.device
       .exclusive('paused while firmware was written', async () => {
         const opened = { target, lineBytesPerSecond: lineBytesPerSecond(session.transport, session.line), close: async () => undefined };
-        return flashOpenedTarget(
+        const flashed = await flashOpenedTarget(
           'native',
           opened,
           bytes,
           { port: session.path, confirm: req.confirm, trust, signal, onProgress, ...(settings ? { onChecked: settings.onChecked } : {}) },
           req.compress,
         );
+        // The board runs other firmware now: its identity is read again while the flash still has
+        // the link, so no frame of the new firmware reaches a screen or a recording under the old
+        // version (a recording moves on to a file whose header names the new one).
+        await this.device.refreshIdentity();
+        return flashed;
       })
       .catch((e: unknown) => {
         throw session.isDisconnected ? lostDuringFlash(e) : e;
       });
-    // The board runs other firmware now: everything that shows its version must read it again.
-    await this.device.identity().catch(() => undefined);
     return imageFlashView(settings ? { ...r, settings: await settings.after() } : r);
   }
 
@@ -182,7 +185,7 @@ export class FirmwareJobs {
     const t = this.target();
     const r = await t.confirm();
     const status = await t.status();
-    await this.device.identity().catch(() => undefined);
+    await this.device.refreshIdentity();
     return { changed: r.changed, status };
   }
 
@@ -191,7 +194,7 @@ export class FirmwareJobs {
     const r = await t.revert();
     await t.reset();
     const status = await t.status();
-    await this.device.identity().catch(() => undefined);
+    await this.device.refreshIdentity();
     return { mode: r.mode, status };
   }
 }

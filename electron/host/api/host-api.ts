@@ -20,7 +20,8 @@ import {
 } from './evidence.js';
 import { InstallKeyStore } from '../evidence/install-keys.js';
 import { PolicyStore } from '../evidence/policy-store.js';
-import { configDir, FileKeyStore } from '../evidence/keystore.js';
+import { configDir } from '../evidence/keystore.js';
+import { chooseInstallationKeyStore, type KeyProtection } from '../evidence/key-protection.js';
 import { JobRegistry, type JobControl, type JobSpec } from './jobs.js';
 import { LogJobs, listPartialPulls } from './logs.js';
 import { RecordingJob } from './recording-job.js';
@@ -47,6 +48,8 @@ export interface HostApiOptions {
   dataDir?: string;
   /** Where the installation key (package signing) lives; the desktop app passes its keychain-backed store. */
   keyStore?: InstallationKeyStore;
+  /** How that store protects the key (the desktop app's choice, chooseInstallationKeyStore). */
+  keyProtection?: KeyProtection;
   /** The verifier's warranty policies (default: `policies` in the config dir). */
   policyStore?: PolicyStore;
   /** The installation keys the verifier knows (default: `known-install-keys` in the config dir). */
@@ -74,13 +77,17 @@ export function createHostApi(options: HostApiOptions): HostApi {
   const dataDir = options.dataDir ?? defaultDataDir();
   const session = new DeviceSession(events);
   const jobs = new JobRegistry(events);
-  // Package signing key: the desktop app passes its keychain-sealed store; elsewhere the CLI's file.
-  const keyStore = options.keyStore ?? new FileKeyStore(configDir());
+  // Package signing key: the desktop app passes its store (keyring-sealed where there is one);
+  // elsewhere (packscope serve, tests) the CLI's mode-0600 file, and the app says what that means.
+  const chosen = chooseInstallationKeyStore({ dir: configDir(), host: options.host === 'browser' ? 'browser' : 'cli' });
+  const keyStore = options.keyStore ?? chosen.store;
+  const keyProtection: KeyProtection =
+    options.keyProtection ?? (options.keyStore ? { ...chosen.protection, location: options.keyStore.location } : chosen.protection);
   // What the verifier brings to the Verify screen, kept in the config dir as the CLI keeps it.
   const verifier = { policies: options.policyStore ?? new PolicyStore(), installKeys: options.installKeys ?? new InstallKeyStore() };
   const firmware = new FirmwareJobs(session, path.join(dataDir, 'settings-backups'));
   const logs = new LogJobs(session, dataDir);
-  const selfcheck = new SelfCheckJobs(session);
+  const selfcheck = new SelfCheckJobs(session, events, jobs);
   const update = new UpdateJobs(session, undefined, path.join(dataDir, 'settings-backups'));
   const settings = new SettingsApi(session, dataDir);
   const bus = new BusJobs(session, events);
@@ -204,13 +211,17 @@ export function createHostApi(options: HostApiOptions): HostApi {
     'settings.restore': async (req) => settings.restore(req),
     'policies.list': async () => listPolicies(verifier.policies),
     'policies.add': async ({ path: file }) => addPolicyFile(verifier.policies, file),
+    'installKey.protection': async () => keyProtection,
     'installKeys.list': async () => listInstallKeys(verifier.installKeys),
     'installKeys.add': async (req) => addInstallKeys(verifier.installKeys, req),
     'installKeys.remove': async ({ fingerprint }) => ({ removed: verifier.installKeys.remove(fingerprint) }),
-    'selfcheck.start': async ({ charger, ambientC }) => selfcheck.start({ charger, ambientC }),
+    'selfcheck.start': async ({ charger, ambientC, chargerText }) => selfcheck.start({ charger, ambientC, chargerText }),
     'selfcheck.step': async ({ id, opId, charger }) =>
-      operation({ id: opId, kind: 'selfcheck', title: `Self-check: ${id.replace(/-/g, ' ')}` }, (signal) => selfcheck.step(id, signal, charger)),
+      operation({ id: opId, kind: 'selfcheck', title: `Self-check: ${id.replace(/-/g, ' ')}` }, (signal) => selfcheck.step(id, opId, signal, charger)),
     'selfcheck.conclusion': async () => selfcheck.conclusion(),
+    'selfcheck.state': async () => selfcheck.state(),
+    'selfcheck.position': async (p) => (selfcheck.position(p), { ok: true as const }),
+    'selfcheck.discard': async () => (selfcheck.discard(), { ok: true as const }),
     'selfcheck.report': async ({ out }) => {
       const r = selfcheck.report(ensureDir(dataDir), out);
       desktop.wroteReport(r.path);

@@ -219,35 +219,32 @@ export class LogJobs {
   async open(file: string, rootKeyPath?: string): Promise<Res<'log.open'>> {
     const root = await rootSpkiFrom(rootKeyPath);
     return withReader(file, async (reader) => {
+      // The range index first: the chart reads through it (log.series awaits the same index), so
+      // it is drawn while the segments are still being verified.
+      const index = await this.index.get(file);
       // A desktop recording has no device key: there is no signature to check (trying each one
       // against an empty key costs four fifths of the time), only hashes, chain and gaps.
-      const unsigned = desktopRecordingOf(reader.meta) !== null;
-      const report = await reader.verify(root, unsigned ? { verifier: () => false } : {});
+      const desktop = desktopRecordingOf(reader.meta) !== null;
+      // The segment listing comes from the verification pass itself: one read of the file.
+      const listed: Array<{ counter: number; records: number; startMs: number } | { damage: string }> = [];
+      const report = await reader.verify(root, {
+        ...(desktop ? { verifier: () => false } : {}),
+        onSegment: (it) => {
+          if (listed.length >= 20_000) return;
+          if ('segment' in it) listed.push({ counter: it.segment.header.counter, records: it.segment.recordCount, startMs: it.segment.header.rtcMs });
+          else listed.push({ damage: `damaged bytes at offset ${it.damage.offset} (${it.damage.length} bytes): ${it.damage.error.message}` });
+        },
+      });
       // A desktop recording has no device key by design: its segments are unsigned, which is
       // stated once, not reported as a failure per segment. Damage, gaps and chain breaks still are.
-      const desktop = desktopRecordingOf(reader.meta) !== null;
       const relevant = desktop ? report.issues.filter((i) => i.kind !== 'signature' && i.kind !== 'certificate' && i.kind !== 'checkpoint') : report.issues;
       const bySegment = new Map<number, string>();
       for (const i of relevant) if (i.segment !== null && !bySegment.has(i.segment)) bySegment.set(i.segment, i.message);
-      const segments: Res<'log.open'>['segments'] = [];
-      for await (const it of reader.segments()) {
-        if ('segment' in it) {
-          const s = it.segment;
-          const issue = bySegment.get(s.header.counter);
-          segments.push({ counter: s.header.counter, records: s.recordCount, startMs: s.header.rtcMs, ok: !issue, ...(issue ? { issue } : {}) });
-        } else {
-          segments.push({
-            counter: -1,
-            records: 0,
-            startMs: 0,
-            ok: false,
-            issue: `damaged bytes at offset ${it.damage.offset} (${it.damage.length} bytes): ${it.damage.error.message}`,
-          });
-        }
-        if (segments.length >= 20_000) break;
-      }
-      // The chart reads ranges through log.series; the reply carries a whole-log overview only.
-      const index = await this.index.get(file);
+      const segments: Res<'log.open'>['segments'] = listed.map((s) => {
+        if ('damage' in s) return { counter: -1, records: 0, startMs: 0, ok: false, issue: s.damage };
+        const issue = bySegment.get(s.counter);
+        return { ...s, ok: !issue, ...(issue ? { issue } : {}) };
+      });
       return {
         path: file,
         complete: reader.complete,

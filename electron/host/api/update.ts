@@ -82,7 +82,7 @@ export class UpdateJobs {
       onProgress: (p) => progress({ ...p, phase: 'install' }),
     });
     // The board restarted into new firmware: read its identity again (every window hears of it).
-    await this.device.identity().catch(() => undefined);
+    await this.device.refreshIdentity();
     return {
       outcome: r.outcome,
       sequence: r.sequence,

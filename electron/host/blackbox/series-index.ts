@@ -144,10 +144,17 @@ export class SeriesIndex {
       let lastSchema: RecordSchema | null = null;
       let arrays: ChannelLevel[] = [];
 
+      // Steps longer than this are gaps (set once the typical step is known).
+      let gapStep = NaN;
       const judge = (a: number, b: number) => {
-        if (b - a <= Math.max(GAP_FACTOR * typical, typical + 1000) || (gaps.n && gaps.a[gaps.n - 2] === a)) return;
+        if (b - a <= gapStep || (gaps.n && gaps.a[gaps.n - 2] === a)) return;
         gaps.push(a);
         gaps.push(b);
+      };
+      const setTypical = (steps: number[]) => {
+        typical = steps.sort((x, y) => x - y)[steps.length >> 1]!;
+        gapStep = Math.max(GAP_FACTOR * typical, typical + 1000);
+        for (const [a, b] of pending) judge(a, b);
       };
       const startLeaf = () => {
         L.tMin[leaf] = Infinity;
@@ -156,6 +163,12 @@ export class SeriesIndex {
         L.iLast[leaf] = index - 1;
         L.n[leaf] = 0;
       };
+      // One segment's extremes per channel, gathered in small local arrays and merged into the
+      // leaf once per segment: the per-record loop touches nothing else (it is most of an open).
+      let segMin = new Float64Array(0);
+      let segMax = new Float64Array(0);
+      let segFirst = new Float64Array(0);
+      let segLast = new Float64Array(0);
       const addSegment = (seg: ParsedSegment, count: number) => {
         const schema = seg.header.schema;
         if (schema !== lastSchema) {
@@ -168,48 +181,72 @@ export class SeriesIndex {
             return a;
           });
           vals = new Float64Array(list.length);
+          segMin = new Float64Array(list.length);
+          segMax = new Float64Array(list.length);
+          segFirst = new Float64Array(list.length);
+          segLast = new Float64Array(list.length);
           view = createRecordView(schema);
         }
         const r = recordReader(schema);
         const v = view!;
+        const x0 = vals;
+        const mn = segMin.fill(Infinity);
+        const mx = segMax.fill(-Infinity);
+        const fi = segFirst.fill(NaN);
+        const la = segLast.fill(NaN);
+        const C = arrays.length;
         const { headerLen, recordSize, rtcMs } = seg.header;
-        for (let i = 0; i < count; i++, index++) {
+        let tMin = Infinity;
+        let tMax = -Infinity;
+        let p = prevT;
+        let i0 = index;
+        for (let i = 0; i < count; i++, i0++) {
           r.view(seg.bytes, headerLen + i * recordSize, rtcMs, v);
-          channelValuesInto(v, vals);
+          channelValuesInto(v, x0);
           const t = v.t;
-          if (t < L.tMin[leaf]!) L.tMin[leaf] = t;
-          if (t > L.tMax[leaf]!) L.tMax[leaf] = t;
-          for (let c = 0; c < arrays.length; c++) {
-            const x = vals[c]!;
+          if (t < tMin) tMin = t;
+          if (t > tMax) tMax = t;
+          for (let c = 0; c < C; c++) {
+            const x = x0[c]!;
             if (x !== x) continue;
-            const a = arrays[c]!;
-            if (!(a.min[leaf]! <= x)) a.min[leaf] = x;
-            if (!(a.max[leaf]! >= x)) a.max[leaf] = x;
-            if (a.first[leaf]! !== a.first[leaf]!) a.first[leaf] = x;
-            a.last[leaf] = x;
+            if (x < mn[c]!) mn[c] = x;
+            if (x > mx[c]!) mx[c] = x;
+            if (fi[c] !== fi[c]) fi[c] = x;
+            la[c] = x;
           }
-          // A desktop recording marks the first record after a quiet link: an explicit gap.
-          if (v.event === EVENTS.recording_gap && prevT === prevT) {
-            gaps.push(prevT);
-            gaps.push(t);
-          }
-          if (v.event) {
+          const event = v.event;
+          if (event) {
+            // A desktop recording marks the first record after a quiet link: an explicit gap.
+            if (event === EVENTS.recording_gap && p === p) {
+              gaps.push(p);
+              gaps.push(t);
+            }
             ev.t.push(t);
-            ev.code.push(v.event);
-            ev.index.push(index);
+            ev.code.push(event);
+            ev.index.push(i0);
           }
-          if (prevT === prevT) {
-            if (typical === typical) judge(prevT, t);
-            else {
-              firstSteps.push(t - prevT);
-              pending.push([prevT, t]);
-              if (firstSteps.length === 1000) {
-                typical = firstSteps.sort((x, y) => x - y)[500]!;
-                for (const [a, b] of pending) judge(a, b);
-              }
+          if (p === p) {
+            if (gapStep === gapStep) {
+              if (t - p > gapStep) judge(p, t);
+            } else {
+              firstSteps.push(t - p);
+              pending.push([p, t]);
+              if (firstSteps.length === 1000) setTypical(firstSteps);
             }
           }
-          prevT = t;
+          p = t;
+        }
+        prevT = p;
+        index = i0;
+        if (tMin < L.tMin[leaf]!) L.tMin[leaf] = tMin;
+        if (tMax > L.tMax[leaf]!) L.tMax[leaf] = tMax;
+        for (let c = 0; c < C; c++) {
+          if (mn[c] === Infinity) continue;
+          const a = arrays[c]!;
+          if (!(a.min[leaf]! <= mn[c]!)) a.min[leaf] = mn[c]!;
+          if (!(a.max[leaf]! >= mx[c]!)) a.max[leaf] = mx[c]!;
+          if (a.first[leaf]! !== a.first[leaf]!) a.first[leaf] = fi[c]!;
+          a.last[leaf] = la[c]!;
         }
         L.n[leaf] += count;
         L.iLast[leaf] = index - 1;
@@ -250,10 +287,7 @@ export class SeriesIndex {
           leafSegs[leaf] = segOffsets.n;
         }
       }
-      if (!(typical === typical) && firstSteps.length) {
-        typical = firstSteps.sort((x, y) => x - y)[firstSteps.length >> 1]!;
-        for (const [a, b] of pending) judge(a, b);
-      }
+      if (!(typical === typical) && firstSteps.length) setTypical(firstSteps);
       const trim = <T extends Float64Array>(a: T) => a.subarray(0, leaf) as T;
       const leaves = { tMin: trim(L.tMin), tMax: trim(L.tMax), iFirst: trim(L.iFirst), iLast: trim(L.iLast), n: trim(L.n) };
       const leafChans = new Map([...chans].map(([k, c]) => [k, { min: trim(c.min), max: trim(c.max), first: trim(c.first), last: trim(c.last) }]));

@@ -6,16 +6,19 @@ import type { Session } from '../session.js';
 import { telemetrySnapshot } from '../telemetry-snapshot.js';
 import { applyBundle, type ApplyBundleOptions, type ApplyBundleResult } from './apply.js';
 import { BundleTrustStore, ReleaseHistory } from './trust.js';
+import { InstallRecords } from './install-records.js';
+import type { InstallationKeyStore } from '../evidence/keystore.js';
 import type { SettingDifference } from '../../../shared/settings/backup.js';
 import { backupBeforeFlash, settingsSinceBackup, type FlashBackup } from '../settings/flash-backup.js';
 
 /**
  * A release bundle applied to a board over the native protocol: its identity (board id, hardware
  * revision, serial) and live telemetry come from the session; trust and release history from the
- * installation's config directory (trust.ts), plus any root keys the caller adds. The CLI's
+ * installation's config directory (trust.ts), plus any root keys the caller adds; the CAN adapter
+ * and the STM32 ROM line, when the bundle has components for them, from the caller. The CLI's
  * `bundle apply` and the app's Update view both come through here.
  */
-export interface SessionApplyOptions extends Pick<ApplyBundleOptions, 'onStep' | 'onProgress' | 'log' | 'signal' | 'now' | 'onApplied'> {
+export interface SessionApplyOptions extends Pick<ApplyBundleOptions, 'onStep' | 'onProgress' | 'log' | 'signal' | 'now' | 'onApplied' | 'ports'> {
   bundle: Uint8Array | OpenedBundle;
   /** Config directory holding bundle-trust.json and bundle-releases.json (default: the installation's). */
   configDir?: string;
@@ -23,6 +26,8 @@ export interface SessionApplyOptions extends Pick<ApplyBundleOptions, 'onStep' |
   extraRoots?: BundleTrust['roots'];
   /** Where the settings backup taken before the install goes (absent: no backup). */
   settingsBackupDir?: string;
+  /** The installation key that signs each component's record in firmware-installs.jsonl (absent: no record kept). */
+  keyStore?: InstallationKeyStore;
 }
 
 export interface SessionApplyResult extends ApplyBundleResult {
@@ -61,6 +66,7 @@ export async function applyBundleToSession(session: Session, o: SessionApplyOpti
       board: boardFacts(session),
       trust: installationTrust(o),
       history: new ReleaseHistory(o.configDir),
+      ...(o.keyStore ? { records: new InstallRecords(o.configDir, () => o.keyStore!.load()) } : {}),
       sample: () => telemetrySnapshot(session),
       onChecked: async () => {
         if (o.settingsBackupDir) backup = await backupBeforeFlash(session, o.settingsBackupDir, (o.now ?? (() => new Date()))(), o.signal);

@@ -7,6 +7,7 @@ import { utf8Decode } from '../../../shared/util/bytes.js';
 import type { UdsGenericFlashJob, UdsGenericFlashResult, UdsProbeJob, UdsProbeResult } from '../flasher/flash-backends.js';
 import { readInputFile } from '../flasher/files.js';
 import { parseFirmware } from '../stm32/image.js';
+import { looksLikeIntelHex } from '../../../shared/image/ihex.js';
 import type { UdsClient } from './uds-client.js';
 import { flashWithProfile } from './uds-generic.js';
 import { openUdsClient } from './uds-flash.js';
@@ -34,7 +35,12 @@ export async function flashUdsGeneric(job: UdsGenericFlashJob): Promise<UdsGener
     throw new PackscopeError('USAGE', `profile '${profile.name}' is PackScope's bootloader: flash its signed MCUboot images with protocol 'uds'`);
   }
   const bytes = typeof job.firmware === 'string' ? readInputFile(job.firmware, 'firmware') : job.firmware;
-  const fw = parseFirmware(bytes, typeof job.firmware === 'string' ? job.firmware : 'the firmware', job.address ?? profile.memory.address);
+  // Intel HEX carries its own addresses: the profile's default address is for raw binaries only.
+  const fw = parseFirmware(
+    bytes,
+    typeof job.firmware === 'string' ? job.firmware : 'the firmware',
+    job.address ?? (looksLikeIntelHex(bytes) ? undefined : profile.memory.address),
+  );
   const bitrate = job.bitrate ?? 500_000;
   const opened = await openUdsClient({
     port: job.port,

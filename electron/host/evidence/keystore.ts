@@ -128,9 +128,14 @@ export class FileKeyStore implements InstallationKeyStore {
  */
 export class ProtectedFileKeyStore implements InstallationKeyStore {
   readonly location: string;
+  /**
+   * `adopt`: a plain key file (install-key.pem, kept while no keyring was there) that becomes the
+   * sealed key on first load and is then removed, so the installation keeps its one key.
+   */
   constructor(
     private readonly protector: SecretProtector,
     readonly dir: string = configDir(),
+    private readonly options: { adopt?: string } = {},
   ) {
     this.location = join(dir, 'install-key.sealed');
   }
@@ -139,10 +144,16 @@ export class ProtectedFileKeyStore implements InstallationKeyStore {
     let sealed = readPrivate(this.location);
     if (sealed === null) {
       ensureDir(this.dir);
-      const { privateKey } = generateKeyPairSync('ed25519');
-      const der = privateKey.export({ format: 'der', type: 'pkcs8' });
+      const adopted = this.options.adopt ? readPrivate(this.options.adopt) : null;
+      const key = adopted ? createPrivateKey({ key: adopted, format: 'pem' }) : generateKeyPairSync('ed25519').privateKey;
+      const der = key.export({ format: 'der', type: 'pkcs8' });
       publishOnce(this.location, await this.protector.encrypt(new Uint8Array(der)));
       sealed = readPrivate(this.location)!;
+      // Sealed and readable again before the plain copy goes.
+      if (adopted) {
+        await this.protector.decrypt(new Uint8Array(sealed));
+        unlinkSync(this.options.adopt!);
+      }
     }
     let der: Uint8Array;
     try {

@@ -372,7 +372,7 @@ function firstDifference(want: Uint8Array, got: Uint8Array): number {
   return -1;
 }
 
-function checkImageFits(part: Stm32Part, segments: Stm32Segment[]): void {
+export function checkImageFits(part: Stm32Part, segments: Stm32Segment[]): void {
   const end = flashEnd(part);
   for (const s of segments) {
     if (s.address < part.flashBase || s.address + s.data.length > end) {

@@ -58,6 +58,10 @@ describe('package create --log', () => {
     expect(lines[0]).toMatch(/^EXCLUDED by clause over-discharge-current/);
     expect(r.out).toMatch(/misuse {2}over-discharge-current: \d+(\.\d+)? A \(\d\.\d+C\) for \d+(\.\d+)? s, .* records \d+–\d+ \(extreme \d+\)/);
     expect(r.out).toMatch(/signed by installation key SHA256:/);
+    // No keyring on the command line: it says where the key is and what that means.
+    expect(r.out).toMatch(
+      /note: The command line does not use a desktop keyring, so the key that signs your packages is kept in a file only your user account can read \(mode 0600\)\. It is not encrypted/,
+    );
     const files = readZipFiles(new Uint8Array(readFileSync(out)));
     expect(files.has('photos/01-burn.jpg')).toBe(true);
     expect(JSON.parse(new TextDecoder().decode(files.get('evaluation.json')!)).policy.id).toBe('acme-2026');

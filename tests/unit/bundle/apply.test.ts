@@ -52,7 +52,7 @@ describe('release bundle apply', () => {
     const events: unknown[] = [];
     const r = await applyBundle(s.opts(bundleFor(s.env.signingKey), { onStep: (st) => steps.push(st), onApplied: async (e) => void events.push(e) }));
     expect(r.outcome).toBe('installed');
-    expect(r.components).toEqual([{ name: 'app', from: '1.0.0+0', to: '1.1.0+0', outcome: 'installed' }]);
+    expect(r.components).toEqual([{ name: 'app', target: 'the board (native link)', from: '1.0.0+0', to: '1.1.0+0', outcome: 'installed' }]);
     expect(r.selfTest).toEqual({ ok: true, problems: [] });
     expect(r.preconditions.map((p) => p.ok)).toEqual([true, true, true]);
     expect(steps).toEqual(['check', 'preconditions', 'install', 'test-boot', 'self-test', 'confirm', 'done']);

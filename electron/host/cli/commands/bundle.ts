@@ -13,7 +13,7 @@ import {
 import type { BundleMetadataInput } from '../../../../shared/bundle/metadata.js';
 import { PackscopeError } from '../../../../shared/errors.js';
 import { decodeImageFile, formatVersion, parsePrivateKeyPem, parsePublicKeyPem, securityCounterOf } from '../../../../shared/image/index.js';
-import { toHex } from '../../../../shared/util/bytes.js';
+import { toHex, utf8Decode } from '../../../../shared/util/bytes.js';
 import { applyBundleOnPort, installationTrust, type SessionApplyResult } from '../../bundle/session-apply.js';
 import { defaultDataDir } from '../../api/files.js';
 import { BundleTrustStore } from '../../bundle/trust.js';
@@ -22,6 +22,10 @@ import { writeFileAtomic } from '../../util/files.js';
 import { numberOption, parseCommandArgs, requireOption, subcommands, type CliContext, type CommandModule } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { captureOption } from '../device-options.js';
+import type { ComponentPorts } from '../../bundle/component-targets.js';
+import { InstallRecords } from '../../bundle/install-records.js';
+import { FileKeyStore } from '../../evidence/keystore.js';
+import { parseUdsProfileJson } from '../../../../shared/can/uds-profile.js';
 
 /**
  * `packscope bundle`: signed firmware release bundles (.psfw). certify (root key → release key
@@ -33,8 +37,10 @@ const usage = `Usage:
   packscope bundle certify --root ROOT.pem --key RELEASE.pub.pem --vendor ID [--days N] --out CERT.json
   packscope bundle create --key RELEASE.pem --cert CERT.json --metadata META.json --image NAME=FILE ... --out OUT.psfw
   packscope bundle inspect BUNDLE.psfw [--root ROOT.pub.pem ...] [--json]
-  packscope bundle apply --port P BUNDLE.psfw [--root ROOT.pub.pem ...] [--baud N] [--capture FILE.jsonl] [--json]
+  packscope bundle apply --port P BUNDLE.psfw [--root ROOT.pub.pem ...] [--baud N] [--capture FILE.jsonl]
+                         [--can-port P2 [--bitrate N] [--uds-profile FILE ...]] [--rom-port P3 [--rom-baud N]] [--json]
   packscope bundle trust [--add-root ROOT.pub.pem [--name NAME]] [--revoke KEY-ID] [--json]
+  packscope bundle history [--json]
 
 certify   A root key certifies a release key for a vendor (default 365 days): release keys rotate
           without touching what installations trust.
@@ -49,7 +55,16 @@ apply     Before anything is erased: trust chain, revocation, signature, expiry,
           hardware revision, a sequence not lower than this installation or this board has seen,
           component digests, and the live preconditions. Then install, test boot, self-test, and
           confirm — or revert automatically. Exit 7 for a refusal, 6 when it reverted.
-trust     Root keys trusted and key ids revoked by this installation (config directory).`;
+          --port is the board (its identity, telemetry and MCUboot slots). Components for a
+          UDS ECU go through the SLCAN adapter on --can-port (bus --bitrate, default 500000;
+          profiles other than the built-in generic and packscope with --uds-profile); components
+          for the STM32 ROM bootloader through --rom-port. Those targets are asked before
+          anything is erased (the ECU answers, the ROM's part fits); components that cannot be
+          taken back go first, the board's own last; the first failure stops the update there.
+trust     Root keys trusted and key ids revoked by this installation (config directory).
+history   Every component this installation installed or failed to install, each record
+          signed by the installation key and chained to the one before; checked as listed
+          (exit 0 all hold, 6 a record was edited or removed).`;
 
 function refusalJson(e: unknown): unknown {
   return e instanceof BundleRefusal ? { refused: e.reason, message: e.message } : null;
@@ -179,7 +194,7 @@ function printApply(r: SessionApplyResult, ctx: CliContext, port: string): void 
         ? `release ${r.sequence} REVERTED after a failed self-test: ${r.selfTest?.problems.join('; ')}`
         : `release ${r.sequence} is already installed`,
   );
-  for (const c of r.components) ctx.out(`  ${c.name.padEnd(12)} ${c.from ?? 'nothing'} → ${c.to}  (${c.outcome})`);
+  for (const c of r.components) ctx.out(`  ${c.name.padEnd(12)} ${c.from ?? 'nothing'} → ${c.to}  (${c.outcome}, ${c.target})`);
   for (const p of r.preconditions) ctx.out(`  ${p.ok ? 'ok ' : 'NO '} ${p.required} (${p.actual})`);
   ctx.out(`  now running  ${r.runningVersion ?? 'nothing'}`);
   if (!r.settingsBackup) return;
@@ -191,10 +206,38 @@ function printApply(r: SessionApplyResult, ctx: CliContext, port: string): void 
   }
 }
 
+function componentPorts(values: Record<string, unknown>): ComponentPorts {
+  const ports: ComponentPorts = {};
+  const canPort = values['can-port'] as string | undefined;
+  if (canPort) {
+    ports.can = { port: canPort, bitrate: numberOption(values.bitrate as string | undefined, 'bitrate', 500_000, 10_000, 1_000_000) };
+  } else if (values.bitrate !== undefined) throw new PackscopeError('USAGE', '--bitrate is the CAN bus rate: give --can-port too');
+  const profiles = ((values['uds-profile'] as string[] | undefined) ?? []).map((f) => parseUdsProfileJson(utf8Decode(readInputFile(f, 'UDS profile')), f));
+  if (profiles.length) ports.udsProfiles = profiles;
+  const romPort = values['rom-port'] as string | undefined;
+  if (romPort) {
+    ports.rom = {
+      port: romPort,
+      ...(values['rom-baud'] !== undefined ? { baudRate: numberOption(values['rom-baud'] as string, 'rom-baud', 115200, 1200, 3_000_000) } : {}),
+    };
+  } else if (values['rom-baud'] !== undefined) throw new PackscopeError('USAGE', '--rom-baud is the STM32 ROM line rate: give --rom-port too');
+  return ports;
+}
+
 async function apply(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     argv,
-    { port: { type: 'string' }, root: { type: 'string', multiple: true }, baud: { type: 'string' }, capture: { type: 'string' } },
+    {
+      port: { type: 'string' },
+      root: { type: 'string', multiple: true },
+      baud: { type: 'string' },
+      capture: { type: 'string' },
+      'can-port': { type: 'string' },
+      bitrate: { type: 'string' },
+      'uds-profile': { type: 'string', multiple: true },
+      'rom-port': { type: 'string' },
+      'rom-baud': { type: 'string' },
+    },
     true,
   );
   if (positionals.length !== 1) throw new PackscopeError('USAGE', 'apply needs exactly one BUNDLE file');
@@ -204,18 +247,51 @@ async function apply(argv: string[], ctx: CliContext): Promise<number> {
   const baudRate = values.baud !== undefined ? numberOption(values.baud, 'baud', 115200, 300, 12_000_000) : undefined;
   const json = !!values.json;
   const capture = captureOption(values.capture);
+  const ports = componentPorts(values);
+  let lastPhase = '';
   const r = await applyBundleOnPort(port, {
     bundle: bytes,
     extraRoots,
+    ports,
+    keyStore: new FileKeyStore(),
     ...(baudRate ? { baudRate } : {}),
     ...(capture ? { wrapTransport: capture } : {}),
     signal: ctx.signal,
     settingsBackupDir: path.join(defaultDataDir(), 'settings-backups'),
     onStep: (step, detail) => ctx.err(json ? JSON.stringify({ step, detail }) : detail),
+    onProgress: (p) => {
+      // One line per phase: the steps already say what runs; a phase change says where it is.
+      if (p.phase && p.phase !== lastPhase) {
+        lastPhase = p.phase;
+        if (!json) ctx.err(`  ${p.phase} (${p.total} ${p.phase.endsWith('erase') ? 'sectors' : 'bytes'})`);
+      }
+    },
   });
   if (json) ctx.out(JSON.stringify(r));
   else printApply(r, ctx, port);
   return r.outcome === 'reverted' ? EXIT.VERIFY_FAILED : EXIT.OK;
+}
+
+async function history(argv: string[], ctx: CliContext): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, {});
+  if (positionals.length) throw new PackscopeError('USAGE', `unexpected argument '${positionals[0]}'`);
+  const records = new InstallRecords();
+  const checked = records.read();
+  const problems = checked.flatMap((c) => c.problems);
+  if (values.json) ctx.out(JSON.stringify({ file: records.file, records: checked, valid: problems.length === 0 }));
+  else {
+    ctx.out(`${records.file}: ${checked.length} record(s)`);
+    for (const { record: r, problems: p } of checked) {
+      if (r) {
+        ctx.out(
+          `  ${r.time}  release ${r.release.sequence}  ${r.component.name} ${r.component.version} → ${r.where}  ${r.outcome}` +
+            `${r.attestation === 'device-journal' ? "  (also in the board's signed journal)" : ''}${r.error ? `: ${r.error}` : ''}`,
+        );
+      }
+      for (const x of p) ctx.out(`  PROBLEM ${x}`);
+    }
+  }
+  return problems.length ? EXIT.VERIFY_FAILED : EXIT.OK;
 }
 
 async function trust(argv: string[], ctx: CliContext): Promise<number> {
@@ -241,7 +317,7 @@ async function trust(argv: string[], ctx: CliContext): Promise<number> {
 }
 
 export default {
-  summary: 'Signed firmware release bundles (.psfw): certify, create, inspect, apply, trust',
+  summary: 'Signed firmware release bundles (.psfw): certify, create, inspect, apply, trust, history',
   usage,
-  run: subcommands('bundle', usage, { certify, create, inspect, apply, trust }),
+  run: subcommands('bundle', usage, { certify, create, inspect, apply, trust, history }),
 } satisfies CommandModule;

@@ -11,7 +11,8 @@ import { writeFileAtomic } from '../../util/files.js';
 import { ed25519FromOpenSsh, ed25519PublicKeyFromPem } from '../../../../shared/codec/ed25519-keys.js';
 import { MAX_TICKET_FILE_BYTES, parseTicketFile, ticketNonce } from '../../../../shared/evidence/ticket.js';
 import { PolicyStore } from '../../evidence/policy-store.js';
-import { FileKeyStore } from '../../evidence/keystore.js';
+import { configDir } from '../../evidence/keystore.js';
+import { chooseInstallationKeyStore } from '../../evidence/key-protection.js';
 import { createPackageFile, readPhotos, readRootPem, verifyPackageFile } from '../../evidence/package-file.js';
 import { fileSource } from '../../evidence/file-io.js';
 import { PACKAGE_ZIP_LIMITS } from '../../../../shared/evidence/package-verify.js';
@@ -85,7 +86,8 @@ async function create(argv: string[], ctx: CliContext): Promise<number> {
         ...(nonce ? { nonce } : {}),
         progress: (line) => ctx.err(line),
       });
-  const keyStore = new FileKeyStore();
+  // The CLI keeps the key in a mode-0600 file (no keyring here) and says what that means.
+  const { store: keyStore, protection } = chooseInstallationKeyStore({ dir: configDir(), host: 'cli' });
   const r = await createPackageFile({ parts, claim, policy, photos, out, keyStore, ticket });
   const e = r.evaluation;
   if (values.json) {
@@ -99,7 +101,7 @@ async function create(argv: string[], ctx: CliContext): Promise<number> {
         findings: e.findings,
         package: { path: r.path, bytes: r.bytes, sha256: r.sha256 },
         device: r.manifest.device,
-        installKey: r.manifest.installKey,
+        installKey: { ...r.manifest.installKey, protection: { kind: protection.kind, location: protection.location, headline: protection.headline } },
       }),
     );
   } else {
@@ -107,6 +109,7 @@ async function create(argv: string[], ctx: CliContext): Promise<number> {
     printEvaluation(ctx, e);
     ctx.out(`package: ${r.path} (${r.bytes} bytes, sha256 ${r.sha256})`);
     ctx.out(`signed by installation key ${r.manifest.installKey.fingerprint} (${keyStore.location})`);
+    ctx.out(`note: ${protection.headline} ${protection.meaning}`);
   }
   return EXIT.OK;
 }
