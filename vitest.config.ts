@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
+import { LongestFirstSequencer } from './tests/support/sequencer.js';
 
 // Three projects, run one after the other in this order (sequence.groupOrder):
 // - unit (tests/unit, tests/lint): pure and fast; no build, no processes
@@ -23,6 +24,8 @@ export default defineConfig({
   test: {
     reporters: ['default'],
     globalSetup: ['tests/support/process-check.ts'],
+    // Longest file first, also on a fresh clone (tests/support/sequencer.ts).
+    sequence: { sequencer: LongestFirstSequencer },
     projects: [
       {
         test: {

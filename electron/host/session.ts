@@ -170,7 +170,8 @@ export class Session {
           while (attempts < PROBE_ATTEMPTS && result !== true) {
             if (attempts > 0) await clock.sleep(PROBE_RETRY_GAP_MS, options.signal);
             attempts++;
-            result = await f.probe(transport, options.probeTimeoutMs ?? 400, clock);
+            // The repeat waits twice as long: a board that answers late (a loaded PC) is found, not skipped.
+            result = await f.probe(transport, (options.probeTimeoutMs ?? 400) * attempts, clock);
             if (result === 'corrupt') corrupt = true;
           }
           const answered = result === true;

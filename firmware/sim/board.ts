@@ -10,6 +10,7 @@ import { createPackModel, defaultProtection } from './pack/index.js';
 import type { PackModel, PackState, ProtectionLimits, ScenarioName } from './pack/types.js';
 import { SettingsJournal } from './native/settings-journal.js';
 import { installSettingsCommands } from './native/settings.js';
+import { installCapacityTest } from './native/capacity-test.js';
 import { openStorage, readJson, writeJson } from './state.js';
 
 /**
@@ -63,6 +64,12 @@ export interface BoardOptions {
    * subsystems (default: the real clock). A VirtualClock runs the board in virtual time.
    */
   clock?: Clock;
+  /**
+   * Pack time per unit of the clock's time (default 1): 600 runs an hour of the pack's physics,
+   * RTC and black box in 6 s, so a bench test of hours ends in seconds. Timers and the line keep
+   * the clock's pace.
+   */
+  timeScale?: number;
 }
 
 /** One board event: pack events (codes from the shared/blackbox events table) and board events. */
@@ -168,9 +175,12 @@ class Board implements SimBoard {
   private eventRing: BoardEventRecord[] = [];
   private eventSeq: number;
   private lastState: PackState;
+  private readonly timeScale: number;
 
   constructor(readonly options: BoardOptions) {
     this.clock = options.clock ?? realClock;
+    this.timeScale = options.timeScale ?? 1;
+    if (!(this.timeScale > 0 && this.timeScale <= 10_000)) throw new RangeError('timeScale must be more than 0 and at most 10000');
     this.bootWall = this.lastWall = this.clock.now();
     this.storage = options.storage ?? openStorage(options.stateDir);
     this.rng = new Random(options.seed ?? 1);
@@ -239,7 +249,7 @@ class Board implements SimBoard {
 
   advance(): PackState {
     const wall = this.clock.now();
-    const dt = (wall - this.lastWall) / 1000;
+    const dt = ((wall - this.lastWall) / 1000) * this.timeScale;
     if (dt <= 0) return this.lastState;
     this.lastWall = wall;
     this.pack.step(dt);
@@ -445,6 +455,7 @@ export async function createBoard(options: BoardOptions = {}): Promise<SimBoard>
   installCoreCommands(board);
   installBulkTransfer(board);
   installSettingsCommands(board);
+  installCapacityTest(board);
   if (options.subsystems !== false) {
     const { SUBSYSTEMS } = await import('./subsystems.js');
     for (const install of SUBSYSTEMS) await install(board);

@@ -6,6 +6,7 @@ import { useApp } from '../app/state.js';
 import { asUiError, ErrorBox, type UiError } from '../common/ErrorBox.js';
 import { FilePicker, Progress } from '../common/FilePicker.js';
 import { BoardMissing } from '../common/BoardMissing.js';
+import { PortField } from '../firmware/OtherLinks.js';
 
 /**
  * The Update screen, for customers and service partners: pick a release bundle (.psfw) a supplier
@@ -18,6 +19,7 @@ type UpdateResult = Res<'update.apply'>;
 
 const STEPS: Array<[string, string]> = [
   ['check', 'Checks (signature, board, release number, preconditions)'],
+  ['targets', 'The other processors answer'],
   ['install', 'Install'],
   ['test-boot', 'Test boot'],
   ['self-test', 'Self-test'],
@@ -37,6 +39,8 @@ export function UpdateScreen() {
   const [upload, setUpload] = useState<{ done: number; total: number; rate: number; etaSeconds: number | null } | null>(null);
   const [result, setResult] = useState<UpdateResult | null>(null);
   const [error, setError] = useState<UiError | null>(null);
+  const [canPort, setCanPort] = useState('');
+  const [romPort, setRomPort] = useState('');
   const connected = connection !== null;
 
   // This screen's share of the telemetry stream: the preconditions follow the pack live.
@@ -84,7 +88,13 @@ export function UpdateScreen() {
   };
 
   const checks = info ? evaluatePreconditions(info.preconditions, sample) : [];
-  const ready = !!info && info.refusal === null && checks.every((c) => c.ok);
+  // Components for an ECU on CAN or a processor in its STM32 ROM bootloader need that port too.
+  const needsCan = !!info?.components.some((c) => c.reachedBy === 'can');
+  const needsRom = !!info?.components.some((c) => c.reachedBy === 'rom');
+  const unknownProfiles = info?.components.filter((c) => c.profileKnown === false) ?? [];
+  const portsReady = (!needsCan || canPort.trim() !== '') && (!needsRom || romPort.trim() !== '') && unknownProfiles.length === 0;
+  const ready = !!info && info.refusal === null && checks.every((c) => c.ok) && portsReady;
+  const steps = STEPS.filter(([s]) => s !== 'targets' || needsCan || needsRom);
 
   const apply = async () => {
     if (!info) return;
@@ -94,7 +104,14 @@ export function UpdateScreen() {
     setResult(null);
     setStep('check');
     try {
-      setResult(await api.call('update.apply', { path: info.path, opId: id }));
+      setResult(
+        await api.call('update.apply', {
+          path: info.path,
+          opId: id,
+          ...(needsCan ? { canPort: canPort.trim() } : {}),
+          ...(needsRom ? { romPort: romPort.trim() } : {}),
+        }),
+      );
     } catch (e) {
       setError(asUiError(e));
     } finally {
@@ -103,7 +120,7 @@ export function UpdateScreen() {
   };
 
   const running = opId !== null;
-  const stepIndex = step ? STEPS.findIndex(([s]) => s === step) : -1;
+  const stepIndex = step ? steps.findIndex(([s]) => s === step) : -1;
   return (
     <>
       <div className="card">
@@ -141,10 +158,25 @@ export function UpdateScreen() {
                   <td>
                     <strong>{c.version}</strong>
                   </td>
+                  <td>{c.where}</td>
                 </tr>
               ))}
             </tbody>
           </table>
+          {(needsCan || needsRom) && (
+            <div data-testid="update-targets">
+              <h3>Connections</h3>
+              <p>This update also goes to other processors of the pack. Connect them and name their ports; each is asked before anything is written.</p>
+              {needsCan && <PortField label="CAN adapter port" value={canPort} onChange={setCanPort} />}
+              {needsRom && <PortField label="STM32 ROM port" value={romPort} onChange={setRomPort} />}
+              {unknownProfiles.map((c) => (
+                <p key={c.name} className="bad-text">
+                  {c.name} needs the target profile named in {c.where}, which this installation does not have (put it in uds-profiles/ of the configuration
+                  folder).
+                </p>
+              ))}
+            </div>
+          )}
           <h3>Before the update</h3>
           {checks.length === 0 ? (
             <p>No conditions.</p>
@@ -171,7 +203,7 @@ export function UpdateScreen() {
         <div className="card" data-testid="update-progress">
           <h2>Updating</h2>
           <ol>
-            {STEPS.map(([s, label], i) => (
+            {steps.map(([s, label], i) => (
               <li
                 key={s}
                 className={result?.outcome === 'reverted' && s === 'confirm' ? 'bad' : i < stepIndex || result ? 'good' : i === stepIndex ? 'warn' : ''}
@@ -189,6 +221,22 @@ export function UpdateScreen() {
                   ? `The new firmware failed its self-test (${result.selfTest?.problems.join('; ') ?? ''}); the pack went back to ${result.runningVersion ?? 'its previous firmware'}.`
                   : `This update is already installed: the pack runs ${result.runningVersion ?? '?'}.`}
             </p>
+          )}
+          {result && result.components.length > 1 && (
+            <table data-testid="update-components">
+              <tbody>
+                {result.components.map((c) => (
+                  <tr key={c.name}>
+                    <td>{c.name}</td>
+                    <td>{c.from ?? '—'}</td>
+                    <td>→</td>
+                    <td>{c.to}</td>
+                    <td>{c.target}</td>
+                    <td>{c.outcome}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
           )}
           {result?.settingsBackup && <SettingsAfterUpdate result={result} />}
         </div>

@@ -260,6 +260,12 @@ export const updateInfo = z.object({
       securityCounter: z.number(),
       size: z.number(),
       from: z.string().nullable(),
+      /** Where it goes, in words: the board, an ECU's ids and profile, the STM32 ROM's address. */
+      where: z.string(),
+      /** Which port reaches it: the connected board's, a CAN adapter's, or the STM32 ROM's line. */
+      reachedBy: z.enum(['board', 'can', 'rom']),
+      /** UDS components: whether this installation has the target profile the component names. */
+      profileKnown: z.boolean().optional(),
     }),
   ),
   releaseKeyId: z.string(),
@@ -574,9 +580,19 @@ export const contract = {
       'Reads a release bundle (.psfw): notes, what will change on the connected board, preconditions, and whether this installation trusts it and it fits the board; nothing is written.',
     ),
     'update.apply': method(
-      z.object({ path: hostPath, opId }).strict(),
+      z
+        .object({
+          path: hostPath,
+          opId,
+          /** The CAN adapter for the bundle's UDS components, and the bus bitrate (default 500 kbit/s). */
+          canPort: flashPort.optional(),
+          bitrate: z.number().int().min(10_000).max(1_000_000).optional(),
+          /** The serial line of the processor held in its STM32 ROM bootloader, for the bundle's ROM components. */
+          romPort: flashPort.optional(),
+        })
+        .strict(),
       updateResult,
-      'Applies a release bundle to the connected board (progress events under opId, their phase naming the step): every check and the live preconditions before anything is erased, then install, test boot, self-test, and confirm — or automatic revert.',
+      'Applies a release bundle to the connected board and, through canPort and romPort, its ECUs and STM32 co-processors (progress events under opId, their phase naming the step): every check, the live preconditions and what each target reports before anything is erased, then install (irreversible components first, the board last), test boot, self-test, and confirm — or automatic revert; the first failure stops the update there.',
     ),
     'fw.confirm': method(empty, z.object({ changed: z.boolean(), status: FwStatusSchema }), 'Keeps the running test image.'),
     'fw.revert': method(empty, z.object({ mode: z.string(), status: FwStatusSchema }), 'Goes back to the other slot (resets the board).'),

@@ -32,6 +32,11 @@ export const EVENTS = {
   watchdog_reset: 0x0012,
   power_loss: 0x0013,
   recording_gap: 0x0014,
+  capacity_test_started: 0x0015,
+  capacity_test_discharge: 0x0016,
+  capacity_test_end_voltage: 0x0017,
+  capacity_test_complete: 0x0018,
+  capacity_test_aborted: 0x0019,
 } as const;
 export type EventName = keyof typeof EVENTS;
 
@@ -59,6 +64,11 @@ const DESCRIPTIONS: Record<EventName, string> = {
   watchdog_reset: 'Watchdog reset',
   power_loss: 'Power loss detected at boot',
   recording_gap: 'Desktop recording: no data between the previous record and this one',
+  capacity_test_started: 'Capacity test started: charging to full',
+  capacity_test_discharge: 'Capacity test: discharge at constant current started',
+  capacity_test_end_voltage: 'Capacity test: end voltage reached, discharge stopped',
+  capacity_test_complete: 'Capacity test complete',
+  capacity_test_aborted: 'Capacity test aborted',
 };
 
 export function alarmRaisedEvent(alarm: AlarmFlag | number): number {

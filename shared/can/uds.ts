@@ -90,6 +90,7 @@ export const NRC = {
   serviceNotSupported: 0x11,
   subFunctionNotSupported: 0x12,
   incorrectMessageLength: 0x13,
+  busyRepeatRequest: 0x21,
   conditionsNotCorrect: 0x22,
   requestSequenceError: 0x24,
   requestOutOfRange: 0x31,

@@ -131,10 +131,37 @@ export interface ZipSourceArchive extends ZipArchive {
 export type Crc32 = (data: Uint8Array, previous: number) => number;
 
 /**
- * The same vetting as openZip, over range reads: only the end record, directory and headers are
- * read. `crcOf`: the CRC-32 entries are checked with (default: the portable one).
+ * One raw-deflate stream being inflated: compressed bytes in (`last` on the stream's final
+ * bytes), what they inflate to out. Throws on corrupt data. A host may pass a native one: it runs
+ * over every compressed byte of a package.
  */
-export function openZipSource(src: ByteSource, limits: ZipLimits = DEFAULT_ZIP_LIMITS, crcOf: Crc32 = crc32): ZipSourceArchive {
+export type InflateStep = (data: Uint8Array, last: boolean) => Uint8Array[];
+
+/** fflate's streaming Inflate: platform-free. */
+export function fflateInflater(): InflateStep {
+  let out: Uint8Array[] = [];
+  const inf = new Inflate((chunk) => void out.push(chunk));
+  return (data, last) => {
+    inf.push(data, last);
+    const got = out;
+    out = [];
+    return got;
+  };
+}
+
+/** How an archive's entries are checked and inflated (defaults: the portable CRC-32 and fflate). */
+export interface ZipCodecs {
+  crc32?: Crc32;
+  inflater?: () => InflateStep;
+}
+
+/**
+ * The same vetting as openZip, over range reads: only the end record, directory and headers are
+ * read. `codecs`: the CRC-32 entries are checked with and their inflater (defaults: portable ones).
+ */
+export function openZipSource(src: ByteSource, limits: ZipLimits = DEFAULT_ZIP_LIMITS, codecs: ZipCodecs = {}): ZipSourceArchive {
+  const crcOf = codecs.crc32 ?? crc32;
+  const inflater = codecs.inflater ?? fflateInflater;
   const n = src.size;
   if (n < 22) throw new DecodeError('not a ZIP archive (too short)');
   const at = (offset: number, length: number): Uint8Array => {
@@ -281,7 +308,7 @@ export function openZipSource(src: ByteSource, limits: ZipLimits = DEFAULT_ZIP_L
   if (o !== cdSize) throw new DecodeError('central directory size does not match its entries');
   checkContiguous(at, spans, cdOffset);
 
-  const open = (entry: ZipEntry): EntryReader => entryReader(src, entry, crcOf);
+  const open = (entry: ZipEntry): EntryReader => entryReader(src, entry, crcOf, inflater);
   return {
     entries,
     open,
@@ -303,25 +330,14 @@ export function openZipSource(src: ByteSource, limits: ZipLimits = DEFAULT_ZIP_L
  * bytes at a time. Inflation fails as soon as the stream wants more than the declared size, and
  * the CRC-32 is checked when the last chunk has been handed out.
  */
-function entryReader(src: ByteSource, entry: ZipEntry, crcOf: Crc32): EntryReader {
+function entryReader(src: ByteSource, entry: ZipEntry, crcOf: Crc32, inflater: () => InflateStep): EntryReader {
   let pos = 0;
   let produced = 0;
   let crc = 0;
   let done = false;
   const queue: Uint8Array[] = [];
   let over = false;
-  const inf =
-    entry.method === 8
-      ? new Inflate((chunk) => {
-          if (over) return;
-          if (produced + chunk.length > entry.size) {
-            over = true;
-            return;
-          }
-          produced += chunk.length;
-          queue.push(chunk);
-        })
-      : null;
+  const inf = entry.method === 8 ? inflater() : null;
   const end = (): null => {
     done = true;
     if (entry.method === 8 && produced !== entry.size) {
@@ -347,10 +363,17 @@ function entryReader(src: ByteSource, entry: ZipEntry, crcOf: Crc32): EntryReade
         const data = n > 0 ? src.read(entry.dataOffset + pos, n) : new Uint8Array(0);
         pos += n;
         const last = pos >= entry.compressedSize;
+        let out: Uint8Array[];
         try {
-          inf.push(data, last);
+          out = inf(data, last);
         } catch (e) {
           throw new DecodeError(`entry "${printable(entry.name)}": corrupt deflate data (${(e as Error).message})`);
+        }
+        for (const chunk of out) {
+          if (produced + chunk.length > entry.size) over = true;
+          if (over) break;
+          produced += chunk.length;
+          if (chunk.length) queue.push(chunk);
         }
         if (over) throw new UnsafeArchiveError(`entry "${printable(entry.name)}" inflates beyond its declared size`);
         if (last && queue.length === 0) {

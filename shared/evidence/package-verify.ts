@@ -36,6 +36,7 @@ import {
   bytesSource,
   type ByteSource,
   type Crc32,
+  type InflateStep,
   DEFAULT_ZIP_LIMITS,
   openZipSource,
   type ZipEntry,
@@ -119,6 +120,8 @@ export interface VerifyOptions {
   hash?: HashFactory;
   /** CRC-32 of every inflated byte (hosts pass zlib's). */
   crc32?: Crc32;
+  /** Inflates every compressed byte (hosts pass zlib's). */
+  inflater?: () => InflateStep;
   /** Sees every record of the fresh decode once, in order (a screen's chart is built on the way). */
   onRecords?: (records: readonly LogRecord[]) => void;
   /** Compares two byte runs of equal length: the CSVs against their fresh rendering (hosts pass memcmp). */
@@ -239,7 +242,10 @@ export async function verifyPackageSource(src: ByteSource, opts: VerifyOptions):
   };
   let zip: ZipSourceArchive;
   try {
-    zip = openZipSource(src, opts.limits ?? PACKAGE_ZIP_LIMITS, opts.crc32);
+    zip = openZipSource(src, opts.limits ?? PACKAGE_ZIP_LIMITS, {
+      ...(opts.crc32 ? { crc32: opts.crc32 } : {}),
+      ...(opts.inflater ? { inflater: opts.inflater } : {}),
+    });
     for (const e of zip.entries) {
       sizes.set(e.name, e.size);
       if (streamed(e.name)) continue;

@@ -29,6 +29,7 @@ import { socAtOcv, socPerVolt, type OcvTable } from './ocv.js';
 import { HistogramAccumulator, rangeLabel } from './histogram.js';
 import { LifetimeTally, LOW_SOC_PERCENT } from './lifetime.js';
 import { intervalThroughput } from './throughput.js';
+import { CapacityTestFinder } from './capacity-test.js';
 import { HEALTH_SCHEMA_ID, type CapacityEstimate, type CapacityWindow, type CellHealth, type HealthReport } from './report.js';
 
 export type { CapacityEstimate, CapacityWindow, CellHealth, HealthReport } from './report.js';
@@ -128,6 +129,7 @@ export class HealthAnalyzer {
   private extremeChargingS = 0;
   /** Throughput, bands, events and storage: the same tally the board keeps its lifetime counters with. */
   private readonly tally: LifetimeTally;
+  private readonly capacityTests = new CapacityTestFinder();
   private readonly cRate = new HistogramAccumulator('C-rate (negative = discharge)', 'C', [-2, -1, -0.5, -0.2, -0.02, 0.02, 0.2, 0.5, 1], rangeLabel('C'));
 
   // Rest tracking.
@@ -197,6 +199,8 @@ export class HealthAnalyzer {
     }
     this.tally.observe(r);
     this.trackRest(r, fresh);
+    if (r.event === EVENTS.boot) this.capacityTests.restarted();
+    this.capacityTests.push(r);
   }
 
   private grow(n: number): void {
@@ -533,6 +537,7 @@ export class HealthAnalyzer {
         cRate: this.cRate.result(),
       },
       breaks: this.breaks,
+      capacityTests: this.capacityTests.result().map((x) => ({ ...x, dischargedAh: roundTo(x.dischargedAh, 3), dischargedWh: roundTo(x.dischargedWh, 1) })),
     };
   }
 

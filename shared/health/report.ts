@@ -64,6 +64,20 @@ export const CellHealthSchema = z.object({
 });
 export type CellHealth = z.infer<typeof CellHealthSchema>;
 
+/** A guided capacity test the log holds (shared/health/capacity-test.ts), measured from its signed records. */
+export const LoggedCapacityTestSchema = z.object({
+  startedMs: z.number().nullable(),
+  dischargeFromMs: z.number(),
+  dischargeToMs: z.number().nullable(),
+  endedMs: z.number().nullable(),
+  outcome: z.enum(['complete', 'aborted', 'unfinished']),
+  dischargedAh: z.number(),
+  dischargedWh: z.number(),
+  meanCurrentA: z.number(),
+  records: z.number(),
+  longestGapS: z.number(),
+});
+
 export const HealthReportSchema = z.object({
   schema: z.literal(HEALTH_SCHEMA_ID),
   /** Records analysed and the time they span. */
@@ -94,6 +108,8 @@ export const HealthReportSchema = z.object({
   histograms: z.object({ temperature: HistogramSchema, temperatureWhileCharging: HistogramSchema, soc: HistogramSchema, cRate: HistogramSchema }),
   /** Breaks in coulomb counting (gaps, restarts, index jumps). */
   breaks: z.number(),
+  /** Guided capacity tests in the log, oldest first (reports made before they existed have none). */
+  capacityTests: z.array(LoggedCapacityTestSchema).default([]),
 });
 export type HealthReport = z.infer<typeof HealthReportSchema>;
 

@@ -7,6 +7,7 @@
 import type { Histogram } from './histogram.js';
 import type { HealthReport } from './analyzer.js';
 import type { LifetimeView } from './report.js';
+import type { LoggedCapacityTest } from './capacity-test.js';
 
 export const REGULATION_NOTE = 'Parameters aligned with the state-of-health list of the EU Battery Regulation 2023/1542, Article 14 (not a certification).';
 
@@ -35,6 +36,7 @@ export function healthLines(r: HealthReport): string[] {
     const trend = r.balance.trendMvPerDay === null ? '' : `, trend ${r.balance.trendMvPerDay >= 0 ? '+' : ''}${r.balance.trendMvPerDay.toFixed(1)} mV/day`;
     out.push(`Cell spread at rest  ${r.balance.firstMv.toFixed(0)} → ${r.balance.lastMv.toFixed(0)} mV over ${r.balance.points} rests${trend}`);
   }
+  for (const t of r.capacityTests ?? []) out.push(capacityTestLine(t, rated));
   out.push('', 'Cell  Capacity Ah        R mΩ   Self-discharge %/h  Deviation mV  Stands out');
   for (const c of r.cells) {
     const capText = c.capacity ? `${c.capacity.ah.toFixed(1)} ± ${c.capacity.uncertaintyAh.toFixed(1)}` : '–';
@@ -53,7 +55,8 @@ export function healthLines(r: HealthReport): string[] {
  * The board's signed lifetime counters (null: the board keeps none — absent, not zero): the pack's
  * whole counted life, beyond what the log still holds.
  */
-export function lifetimeLines(v: LifetimeView | null): string[] {
+/** The counters in words; `histograms` false leaves out the hours by band (a summary, as log info gives). */
+export function lifetimeLines(v: LifetimeView | null, histograms = true): string[] {
   if (!v) return ['Lifetime counters    absent: the board keeps none (not zero: not counted)'];
   const out = [
     `Lifetime counters    ${v.verified ? 'signed by the device and consistent with the log' : `NOT VERIFIED: ${v.problems.join('; ')}`}`,
@@ -64,8 +67,9 @@ export function lifetimeLines(v: LifetimeView | null): string[] {
     `  events             ${v.deepDischargeEvents} deep discharge(s) (a cell below ${v.thresholds.deepDischargeV} V), ${v.overcurrentEvents} over-current`,
     `  stored at low SOC  ${v.storageAtLowSocH.toFixed(2)} h resting at ≤ ${v.thresholds.lowSocPercent} %`,
   ];
-  for (const h of [v.histograms.temperature, v.histograms.temperatureWhileCharging, v.histograms.soc])
-    out.push('', ...histogramLines({ ...h, quantity: `${h.quantity} (lifetime)` }));
+  if (histograms)
+    for (const h of [v.histograms.temperature, v.histograms.temperatureWhileCharging, v.histograms.soc])
+      out.push('', ...histogramLines({ ...h, quantity: `${h.quantity} (lifetime)` }));
   return out;
 }
 
@@ -82,4 +86,13 @@ export function histogramLines(h: Histogram, width = 40): string[] {
     lines.push(`  ${b.label.padEnd(labelW)}  ${b.hours.toFixed(2).padStart(9)} h  ${bar}`);
   }
   return lines;
+}
+
+/** One guided capacity test of the log, as its signed records measure it. */
+export function capacityTestLine(t: LoggedCapacityTest, ratedAh: number | null): string {
+  const when = new Date(t.dischargeFromMs).toISOString().slice(0, 16).replace('T', ' ');
+  const pct = ratedAh ? ` = ${((100 * t.dischargedAh) / ratedAh).toFixed(1)} % of rated` : '';
+  const what =
+    t.outcome === 'complete' ? `${t.dischargedAh.toFixed(2)} Ah${pct}` : `${t.outcome}, ${t.dischargedAh.toFixed(2)} Ah discharged before it stopped`;
+  return `Capacity test        ${when} UTC: ${what} at ${t.meanCurrentA.toFixed(1)} A (${t.records} signed records)`;
 }

@@ -62,8 +62,8 @@ export class BusJobs {
     try {
       let done = 0;
       let found = 0;
-      const hits = await scanBus(bus.bus, asked, signal, (_a, hit) => {
-        done++;
+      const hits = await scanBus(bus.bus, asked, signal, (_a, hit, again) => {
+        if (!again) done++;
         if (hit) found++;
         progress({ done, total: asked.length, rate: 0, etaSeconds: null, phase: `${found} pack(s) found` });
       });

@@ -21,7 +21,7 @@ import { deviceFiles } from '../../../shared/evidence/blackbox-evidence.js';
 import { DEFAULT_POLICY } from '../../../shared/warranty/default-policy.js';
 import { evaluateEvidence } from '../../../shared/evidence/package.js';
 import type { Claim } from '../../../shared/warranty/claim.js';
-import { hostCrc32, readPhotos, sourceSha256, verifyPackageFile } from '../evidence/package-file.js';
+import { HOST_ZIP_CODECS, readPhotos, sourceSha256, verifyPackageFile } from '../evidence/package-file.js';
 import { fileSource } from '../evidence/file-io.js';
 import { MAX_SMALL_FILE, PACKAGE_ZIP_LIMITS } from '../../../shared/evidence/package-verify.js';
 import { recordsToSeries, SeriesFold } from './series.js';
@@ -102,7 +102,7 @@ export async function verifyPackageForScreen(req: Params<'package.verify'>, stor
   let archive: ZipSourceArchive | null = null;
   let fold: SeriesFold | null = null;
   try {
-    archive = openZipSource(src, PACKAGE_ZIP_LIMITS, hostCrc32);
+    archive = openZipSource(src, PACKAGE_ZIP_LIMITS, HOST_ZIP_CODECS);
     fold = new SeriesFold(announcedRecords(archive));
   } catch {
     archive = null; // the archive check says why
@@ -169,7 +169,7 @@ function announcedRecords(archive: ZipSourceArchive): number {
 export async function packagePhoto(path: string, name: string, sha256: string): Promise<Res<'package.photo'>> {
   const src = fileSource(path, 'package');
   if (sourceSha256(src) !== sha256) throw new PackscopeError('REFUSED', `${path} has changed since it was verified; verify it again`);
-  const archive = openZipSource(src, PACKAGE_ZIP_LIMITS, hostCrc32);
+  const archive = openZipSource(src, PACKAGE_ZIP_LIMITS, HOST_ZIP_CODECS);
   const find = (n: string) => archive.entries.find((e) => e.name === n);
   const entry = find(name);
   const sums = find('SHA256SUMS');

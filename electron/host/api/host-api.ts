@@ -88,7 +88,7 @@ export function createHostApi(options: HostApiOptions): HostApi {
   const firmware = new FirmwareJobs(session);
   const logs = new LogJobs(session, dataDir);
   const selfcheck = new SelfCheckJobs(session, events, jobs);
-  const update = new UpdateJobs(session, undefined, path.join(dataDir, 'settings-backups'));
+  const update = new UpdateJobs(session, undefined, path.join(dataDir, 'settings-backups'), keyStore);
   const settings = new SettingsApi(session, dataDir);
   const bus = new BusJobs(session, events);
   const recording = new RecordingJob(session, jobs, dataDir, `packscope ${options.version}`);
@@ -166,9 +166,9 @@ export function createHostApi(options: HostApiOptions): HostApi {
         (signal, progress) => firmware.flash(req, signal, progress),
       ),
     'update.inspect': async ({ path: file }) => update.inspect(file),
-    'update.apply': async ({ path: file, opId }) =>
+    'update.apply': async ({ path: file, opId, ...targets }) =>
       operation({ id: opId, kind: 'update', title: `Updating ${boardName()} with ${file.split(/[\\/]/).pop()}`, guard: true }, (signal, progress) =>
-        update.apply(file, signal, progress),
+        update.apply(file, signal, progress, targets),
       ),
     'fw.confirm': async () => firmware.confirm(),
     'fw.revert': async () => firmware.revert(),

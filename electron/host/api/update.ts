@@ -7,6 +7,15 @@ import { ReleaseHistory } from '../bundle/trust.js';
 import { readInputFile } from '../flasher/files.js';
 import { targetForSession } from '../flasher/native-backend.js';
 import type { DeviceSession } from './device.js';
+import { describeTarget, profileFor, type ComponentPorts } from '../bundle/component-targets.js';
+import type { InstallationKeyStore } from '../evidence/keystore.js';
+
+/** The ports of a bundle's targets other than the connected board. */
+export interface UpdateTargets {
+  canPort?: string;
+  bitrate?: number;
+  romPort?: string;
+}
 
 /**
  * The Update screen's host half: reads a release bundle and says what it would change on the
@@ -20,6 +29,8 @@ export class UpdateJobs {
     private configDir?: string,
     /** Where the settings backup taken before each update goes (absent: no backup). */
     private settingsBackupDir?: string,
+    /** Signs the installation's record of each component installed. */
+    private keyStore?: InstallationKeyStore,
   ) {}
 
   private read(path: string) {
@@ -64,22 +75,34 @@ export class UpdateJobs {
         securityCounter: c.securityCounter,
         size: c.size,
         from: c.target.kind === 'mcuboot' ? running : null,
+        ...describeTarget(c),
+        ...(c.target.kind === 'uds' ? { profileKnown: profileFor(c.target.profile, this.configDir ? { profileDir: this.configDir } : {}) !== null } : {}),
       })),
       releaseKeyId: bundle.releaseKeyId,
       refusal,
     };
   }
 
-  async apply(path: string, signal: AbortSignal, progress: (p: TransferProgress) => void): Promise<Res<'update.apply'>> {
+  async apply(path: string, signal: AbortSignal, progress: (p: TransferProgress) => void, targets: UpdateTargets = {}): Promise<Res<'update.apply'>> {
     const { bundle } = this.read(path);
     const session = this.device.require();
+    const ports: ComponentPorts = {
+      ...(targets.canPort ? { can: { port: targets.canPort, ...(targets.bitrate ? { bitrate: targets.bitrate } : {}) } } : {}),
+      ...(targets.romPort ? { rom: { port: targets.romPort } } : {}),
+      ...(this.configDir ? { profileDir: this.configDir } : {}),
+    };
     const r = await applyBundleToSession(session, {
       bundle,
+      ports,
+      ...(this.keyStore ? { keyStore: this.keyStore } : {}),
       ...(this.configDir ? { configDir: this.configDir } : {}),
       ...(this.settingsBackupDir ? { settingsBackupDir: this.settingsBackupDir } : {}),
       signal,
       onStep: (step) => progress({ done: 0, total: 0, rate: 0, etaSeconds: null, phase: step }),
-      onProgress: (p) => progress({ ...p, phase: 'install' }),
+      // The upload bar counts bytes: a ROM's erase (sectors) or connect step is not shown as one.
+      onProgress: (p) => {
+        if (!/(erase|connect|go)$/.test(p.phase ?? '')) progress({ ...p, phase: 'install' });
+      },
     });
     // The board restarted into new firmware: read its identity again (every window hears of it).
     await this.device.refreshIdentity();

@@ -15,7 +15,12 @@
  */
 import type { BundleComponent, ComponentTarget } from '../../../shared/bundle/metadata.js';
 import { BundleRefusal, type OpenedBundle } from '../../../shared/bundle/bundle.js';
-import { BUILTIN_UDS_PROFILES, type UdsProfile } from '../../../shared/can/uds-profile.js';
+import { BUILTIN_UDS_PROFILES, parseUdsProfileJson, type UdsProfile } from '../../../shared/can/uds-profile.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { utf8Decode } from '../../../shared/util/bytes.js';
+import { configDir } from '../evidence/keystore.js';
+import { readInputFile } from '../flasher/files.js';
 import { PackscopeError } from '../../../shared/errors.js';
 import { decodeImageFile } from '../../../shared/image/index.js';
 import type { FwStatus } from '../../../shared/image/fw-status.js';
@@ -38,8 +43,10 @@ import { checkImageFits } from '../stm32/rom-flasher.js';
 export interface ComponentPorts {
   /** The SLCAN adapter on the CAN bus of the bundle's UDS ECUs. */
   can?: { port: string; bitrate?: number; baudRate?: number; wrapTransport?: TransportWrapper };
-  /** UDS target profiles besides the built-in ones; a component names its profile. */
+  /** UDS target profiles besides the built-in ones and those installed in the config directory; a component names its profile. */
   udsProfiles?: readonly UdsProfile[];
+  /** The config directory whose uds-profiles/ holds installed profiles (default: the installation's). */
+  profileDir?: string;
   /** The serial line of the processor held in its STM32 ROM bootloader. */
   rom?: { port: string; baudRate?: number; parity?: Parity; wrapTransport?: TransportWrapper };
 }
@@ -73,10 +80,37 @@ function udsIds(t: Extract<ComponentTarget, { kind: 'uds' }>): string {
   return `ECU ${hex(t.txId)}/${hex(t.rxId)}`;
 }
 
-function profileFor(name: string, ports: ComponentPorts): UdsProfile {
-  const p = ports.udsProfiles?.find((x) => x.name === name) ?? BUILTIN_UDS_PROFILES[name];
-  if (!p) throw new BundleRefusal('target_unavailable', `its UDS components use the target profile '${name}', which was not given (--uds-profile FILE)`);
+/** Where an installation keeps the UDS target profiles its bundles name: `<config>/uds-profiles/<name>.json`. */
+export function installedProfilePath(name: string, dir = configDir()): string | null {
+  return /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) ? join(dir, 'uds-profiles', `${name}.json`) : null;
+}
+
+/** A component's profile: given for this run, built in, or installed in the config directory. */
+export function profileFor(name: string, ports: Pick<ComponentPorts, 'udsProfiles' | 'profileDir'>): UdsProfile | null {
+  const given = ports.udsProfiles?.find((x) => x.name === name) ?? BUILTIN_UDS_PROFILES[name];
+  if (given) return given;
+  const file = installedProfilePath(name, ports.profileDir);
+  if (!file || !existsSync(file)) return null;
+  return parseUdsProfileJson(utf8Decode(readInputFile(file, 'UDS profile')), file);
+}
+
+function requireProfile(name: string, ports: ComponentPorts): UdsProfile {
+  const p = profileFor(name, ports);
+  if (!p) {
+    throw new BundleRefusal(
+      'target_unavailable',
+      `its UDS components use the target profile '${name}', which is neither built in nor in ${installedProfilePath(name, ports.profileDir) ?? 'the config directory'} (or give it with --uds-profile FILE)`,
+    );
+  }
   return p;
+}
+
+/** Where a component goes, in words, and which port reaches it (for inspect, before any port is given). */
+export function describeTarget(c: BundleComponent): { where: string; reachedBy: 'board' | 'can' | 'rom' } {
+  const t = c.target;
+  if (t.kind === 'mcuboot') return { where: 'the board', reachedBy: 'board' };
+  if (t.kind === 'stm32-rom') return { where: `STM32 ROM bootloader at ${hex(t.address, 8)}`, reachedBy: 'rom' };
+  return { where: `${udsIds(t)} (profile ${t.profile})`, reachedBy: 'can' };
 }
 
 /** Classifies every component, checks that its target is reachable from the ports given, and orders them. */
@@ -95,7 +129,7 @@ export function planComponents(bundle: OpenedBundle, ports: ComponentPorts): Pla
         throw new BundleRefusal('target_unavailable', `component '${c.name}' goes through the STM32 ROM bootloader: give its serial port (--rom-port)`);
       return { component: c, bytes, class: 'raw', where: `STM32 ROM on ${ports.rom.port}`, reported: {} };
     }
-    const profile = profileFor(t.profile, ports);
+    const profile = requireProfile(t.profile, ports);
     if (!ports.can)
       throw new BundleRefusal('target_unavailable', `component '${c.name}' goes to ${udsIds(t)} on CAN: give the CAN adapter's port (--can-port)`);
     const where = `${udsIds(t)} on ${ports.can.port}`;

@@ -19,7 +19,8 @@ import { deadline } from '../util/deadline.js';
 /**
  * UDS client over ISO-TP on a CAN channel. One request at a time; a response is matched by its
  * service id; 0x78 (response pending) extends the wait to P2* and is repeated as often as the ECU
- * likes; other negative responses become UdsNegativeResponseError with the NRC's name.
+ * likes; 0x21 (busy, repeat request) repeats the request for up to P2*; other negative responses
+ * become UdsNegativeResponseError with the NRC's name.
  */
 export interface UdsClientOptions {
   txId?: number;
@@ -43,6 +44,9 @@ export interface UdsRequestOptions {
   timeoutMs?: number;
 }
 
+/** Pause before repeating a request the ECU answered with busyRepeatRequest. */
+export const BUSY_REPEAT_GAP_MS = 50;
+
 export class UdsClient {
   readonly txId: number;
   readonly rxId: number;
@@ -56,6 +60,8 @@ export class UdsClient {
   private rxError: PackscopeError | null = null;
   /** Response-pending answers seen (for reports). */
   pendingSeen = 0;
+  /** Busy-repeat-request answers seen, each followed by the same request again. */
+  busySeen = 0;
 
   constructor(
     private channel: SlcanChannel,
@@ -137,16 +143,23 @@ export class UdsClient {
     options: UdsRequestOptions = {},
   ): Promise<Extract<UdsPositiveResponse, { service: S }>> {
     const sid = SID[req.service];
-    this.inbox = [];
-    this.rxError = null;
-    try {
-      await this.iso.send(encodeRequest(req), signal);
-    } catch (e) {
-      if (e instanceof IsoTpError && e.failure === 'N_ABORTED') throw new PackscopeError('CANCELLED', 'cancelled');
-      throw e;
-    }
-    if (this.rxError) throw this.rxError;
+    const send = async (): Promise<void> => {
+      this.inbox = [];
+      this.rxError = null;
+      try {
+        await this.iso.send(encodeRequest(req), signal);
+      } catch (e) {
+        if (e instanceof IsoTpError && e.failure === 'N_ABORTED') throw new PackscopeError('CANCELLED', 'cancelled');
+        throw e;
+      }
+      if (this.rxError) throw this.rxError;
+    };
+    await send();
     let timeout = options.timeoutMs ?? this.p2Ms;
+    // busyRepeatRequest (0x21): the ECU is still on an earlier job (one a loaded tester gave up
+    // waiting for, say) and asks to be asked again: ISO 14229-1 has the client repeat the
+    // request. It is repeated for as long as a response-pending answer would be waited for.
+    const busyUntil = this.clock.now() + this.p2StarMs;
     for (;;) {
       const bytes = await this.next(timeout, signal);
       let res: UdsResponse;
@@ -160,6 +173,14 @@ export class UdsClient {
         if (res.nrc === NRC.responsePending) {
           this.pendingSeen++;
           timeout = this.p2StarMs;
+          continue;
+        }
+        if (res.nrc === NRC.busyRepeatRequest && this.clock.now() < busyUntil) {
+          this.busySeen++;
+          await this.clock.sleep(BUSY_REPEAT_GAP_MS, signal);
+          if (signal?.aborted) throw new PackscopeError('CANCELLED', 'cancelled');
+          await send();
+          timeout = options.timeoutMs ?? this.p2Ms;
           continue;
         }
         throw new UdsNegativeResponseError(res.sid, res.nrc);

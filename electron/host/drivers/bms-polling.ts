@@ -41,6 +41,8 @@ export class BmsChannel<F> {
   private unsubs: Array<() => void> = [];
   private closed: string | null = null;
   private disconnectEvents = new Emitter<string>();
+  /** Intact frames that arrived with no request waiting for them (late replies, another master's traffic). */
+  unclaimedFrames = 0;
 
   constructor(
     readonly transport: ByteTransport,
@@ -82,10 +84,27 @@ export class BmsChannel<F> {
     this.linkStats.decodeErrors++;
   }
 
-  /** Timeout for an answer of n bytes: its time on the wire plus the board's turnaround. */
-  timeoutFor(expectBytes: number): number {
+  /**
+   * Timeout for an answer of n bytes: its time on the wire plus the board's turnaround, doubled
+   * for each retry (up to four times). A board that missed a request answers the repeat in its
+   * usual time, so the longer wait costs nothing then; it is for a reply that is merely late —
+   * a board busy with an EEPROM write, or a bench PC so loaded that the process reading the port
+   * (or a simulated board on it) runs late — which a fixed short timeout would call lost again.
+   */
+  timeoutFor(expectBytes: number, attempt = 0): number {
     const bits = this.line.parity === 'even' ? 11 : 10;
-    return this.timeoutMs + Math.ceil((expectBytes * bits * 1000) / this.line.baudRate);
+    return this.timeoutMs * 2 ** Math.min(attempt, 2) + Math.ceil((expectBytes * bits * 1000) / this.line.baudRate);
+  }
+
+  /** Runs `work` (identification) with at least `retries` retries per request. */
+  async withRetries<T>(retries: number, work: () => Promise<T>): Promise<T> {
+    const before = this.retries;
+    this.retries = Math.max(before, retries);
+    try {
+      return await work();
+    } finally {
+      this.retries = before;
+    }
   }
 
   /** Sends a request and resolves with its answer; serialised with every other request. */
@@ -93,7 +112,7 @@ export class BmsChannel<F> {
     const run = async (): Promise<F[]> => {
       for (let attempt = 0; ; attempt++) {
         try {
-          return await this.once(ex, signal);
+          return await this.once(ex, signal, attempt);
         } catch (e) {
           if (!isPackscopeError(e) || e.code !== 'TIMEOUT' || attempt >= retries) throw e;
           this.linkStats.retries++;
@@ -112,7 +131,7 @@ export class BmsChannel<F> {
     this.pending = null;
   }
 
-  private once(ex: Exchange<F>, signal?: AbortSignal): Promise<F[]> {
+  private once(ex: Exchange<F>, signal?: AbortSignal, attempt = 0): Promise<F[]> {
     if (this.closed) return Promise.reject(new PackscopeError('DISCONNECTED', `link lost: ${this.closed}`));
     if (signal?.aborted) return Promise.reject(new PackscopeError('CANCELLED', 'cancelled'));
     return new Promise<F[]>((resolve, reject) => {
@@ -139,14 +158,15 @@ export class BmsChannel<F> {
         },
       };
       signal?.addEventListener('abort', onAbort, { once: true });
+      const timeoutMs = this.timeoutFor(ex.expectBytes, attempt);
       cancelTimer = deadline(
-        this.timeoutFor(ex.expectBytes),
+        timeoutMs,
         () => {
           this.linkStats.timeouts++;
           // A reply cut short must not glue itself to the next one.
           this.deliver(this.extractor.flush());
           done();
-          reject(new PackscopeError('TIMEOUT', `no answer from the board within ${this.timeoutFor(ex.expectBytes)} ms`));
+          reject(new PackscopeError('TIMEOUT', `no answer from the board within ${timeoutMs} ms`));
         },
         this.clock,
       );
@@ -166,7 +186,12 @@ export class BmsChannel<F> {
   private deliver(frames: F[]): void {
     for (const f of frames) {
       const p = this.pending;
-      if (!p || !p.ex.accept(f)) continue; // stale or foreign frame: counted in framesIn, ignored
+      if (!p || !p.ex.accept(f)) {
+        // A stale or foreign frame: counted in framesIn, ignored, and noted (a late reply means
+        // the board was there and the timeout too short for the moment).
+        this.unclaimedFrames++;
+        continue;
+      }
       p.got.push(f);
       if (p.ex.complete ? p.ex.complete(p.got) : true) p.resolve(p.got);
     }
@@ -183,9 +208,17 @@ export class BmsChannel<F> {
 /**
  * Retries per exchange inside a poll round: one. A round is several exchanges, and losing all of
  * them to one corrupted byte would starve a noisy line. A silent board still fails the round in
- * two timeouts, well inside the session's 1 s stale limit, and no frame is emitted.
+ * two timeouts (the second twice the first), inside the session's 1 s stale limit, and no frame
+ * is emitted.
  */
 export const POLL_RETRIES = 1;
+
+/**
+ * Retries per exchange while identifying a board that has just answered the probe: three, the
+ * timeouts doubling (see timeoutFor). A session that fails here fails to open, so a reply that is
+ * only late must not end it; a board that went silent still fails within a few seconds.
+ */
+export const IDENTIFY_RETRIES = 3;
 
 /** What a protocol plugs into PolledDriver. */
 export interface PollingProtocol<F> {
@@ -225,7 +258,7 @@ export class PolledDriver<F> extends TelemetryStream implements Driver {
   }
 
   identify(signal?: AbortSignal): Promise<DeviceInfo> {
-    return this.impl.identify(this.channel, signal ?? this.signal);
+    return this.channel.withRetries(IDENTIFY_RETRIES, () => this.impl.identify(this.channel, signal ?? this.signal));
   }
 
   /**
@@ -344,6 +377,10 @@ export class PolledBus<F> implements PackBus {
       this.packs.set(address, p);
     }
     return p;
+  }
+
+  get unclaimedFrames(): number {
+    return this.channel.unclaimedFrames;
   }
 
   async identify(address: number, signal?: AbortSignal, retries?: number): Promise<DeviceInfo> {

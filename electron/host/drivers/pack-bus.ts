@@ -72,34 +72,47 @@ export interface ScanHit {
 /**
  * Asks every address once (identity with no retry: an empty address costs one timeout) and reads
  * one telemetry round from each pack that answered.
+ *
+ * A reply that comes after its timeout arrives while the next address is asked, and is no answer
+ * to that: if any such late reply turned up during the sweep, the silent addresses are asked once
+ * more with retries and longer timeouts. A quiet bus pays for one sweep; a pack that answered late
+ * (a busy board, a loaded PC) is still found.
  */
 export async function scanBus(
   bus: PackBus,
   addresses: readonly number[],
   signal?: AbortSignal,
-  onProgress?: (address: number, found: boolean) => void,
+  /** Once per address in the sweep; again (`again` true) for a silent address found on the second pass. */
+  onProgress?: (address: number, found: boolean, again: boolean) => void,
 ): Promise<ScanHit[]> {
   const hits: ScanHit[] = [];
-  for (const address of addresses) {
+  const silent: number[] = [];
+  const ask = async (address: number, again: boolean): Promise<void> => {
     if (signal?.aborted) throw new PackscopeError('CANCELLED', 'cancelled');
     let device: DeviceInfo;
     try {
-      device = await bus.identify(address, signal, 0);
+      device = await bus.identify(address, signal, again ? 1 : 0);
     } catch (e) {
       if (isPackscopeError(e) && (e.code === 'TIMEOUT' || e.code === 'DEVICE' || e.code === 'DECODE')) {
-        onProgress?.(address, false);
-        continue;
+        if (!again) {
+          silent.push(address);
+          onProgress?.(address, false, false);
+        }
+        return;
       }
       throw e;
     }
-    onProgress?.(address, true);
+    onProgress?.(address, true, again);
     const frame = await bus.poll(address, signal).catch((e: unknown) => {
       if (isPackscopeError(e) && (e.code === 'TIMEOUT' || e.code === 'DECODE' || e.code === 'DEVICE')) return null;
       throw e;
     });
     hits.push({ address, device, frame });
-  }
-  return hits;
+  };
+  const lateBefore = bus.unclaimedFrames;
+  for (const address of addresses) await ask(address, false);
+  if (bus.unclaimedFrames > lateBefore) for (const address of silent) await ask(address, true);
+  return hits.sort((a, b) => a.address - b.address);
 }
 
 /** Packs in parallel on one bus: what the inverter sees. */

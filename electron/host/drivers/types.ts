@@ -63,6 +63,8 @@ export interface PackBus {
   identify(address: number, signal?: AbortSignal, retries?: number): Promise<DeviceInfo>;
   poll(address: number, signal?: AbortSignal): Promise<TelemetryFrame>;
   stats(): LinkStats;
+  /** Intact frames that arrived with no request waiting for them: late replies, mostly. */
+  readonly unclaimedFrames: number;
   onDisconnect(listener: (reason: string) => void): () => void;
   dispose(): void;
 }

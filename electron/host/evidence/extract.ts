@@ -11,13 +11,13 @@ import { mkdirSync, rmSync, renameSync, existsSync, openSync, writeSync, closeSy
 import { basename, dirname, join, relative, resolve, sep, isAbsolute } from 'node:path';
 import { PackscopeError } from '../../../shared/errors.js';
 import { bytesSource, openZipSource, type ByteSource, type ZipLimits, DEFAULT_ZIP_LIMITS } from '../../../shared/codec/zip.js';
-import { hostCrc32 } from './package-file.js';
+import { HOST_ZIP_CODECS } from './package-file.js';
 
 /** `zip`: the package's bytes, or a range-read source over its file (fileSource). */
 export function extractPackage(zip: Uint8Array | ByteSource, targetDir: string, limits: ZipLimits = DEFAULT_ZIP_LIMITS): string[] {
   const target = resolve(targetDir);
   if (existsSync(target)) throw new PackscopeError('REFUSED', `${target} already exists; extract into a new directory`);
-  const archive = openZipSource(zip instanceof Uint8Array ? bytesSource(zip) : zip, limits, hostCrc32); // throws before anything is written
+  const archive = openZipSource(zip instanceof Uint8Array ? bytesSource(zip) : zip, limits, HOST_ZIP_CODECS); // throws before anything is written
   const staging = join(dirname(target), `.${basename(target)}.${process.pid}.${Date.now()}.extract`);
   mkdirSync(staging, { mode: 0o700 });
   const written: string[] = [];

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { crc32 as zlibCrc32 } from 'node:zlib';
+import { zlibInflater } from './zlib-inflate.js';
 import { basename } from 'node:path';
 import { PackscopeError } from '../../../shared/errors.js';
 import { type StreamedEvidenceParts, DEVICE_FILES, DeviceEvidenceStream, deviceFiles } from '../../../shared/evidence/blackbox-evidence.js';
@@ -23,7 +24,7 @@ import {
 import type { WarrantyPolicy } from '../../../shared/warranty/policy.js';
 import { MAX_PHOTO_BYTES, MAX_PHOTOS, photoKind, type PhotoKind } from '../../../shared/evidence/photos.js';
 import { ZipStreamWriter } from '../../../shared/codec/zip-write.js';
-import { bytesSource, type ByteSource } from '../../../shared/codec/zip.js';
+import { bytesSource, type ByteSource, type ZipCodecs } from '../../../shared/codec/zip.js';
 import { fileSource, sourceChunks, writeStreamedFile, zlibDeflater } from './file-io.js';
 import { packageVersion } from '../util/package-root.js';
 import { readInput } from './files.js';
@@ -43,7 +44,10 @@ export const hostHashFactory: HashFactory = () => {
 };
 
 /** zlib's CRC-32 (several times the portable one's speed): every inflated byte of a package passes it. */
-export const hostCrc32 = (data: Uint8Array, previous: number): number => zlibCrc32(data, previous);
+const hostCrc32 = (data: Uint8Array, previous: number): number => zlibCrc32(data, previous);
+
+/** Native CRC-32 and inflate for reading packages. */
+export const HOST_ZIP_CODECS: ZipCodecs = { crc32: hostCrc32, inflater: zlibInflater };
 
 /** The device-evidence decoder with node:crypto's ECDSA and SHA-256. */
 export const hostEvidenceDecoder: EvidenceDecoder = {
@@ -148,7 +152,7 @@ function verifyOptions(t: VerifierTrust): VerifyOptions {
     decoder: hostEvidenceDecoder,
     toolVersion: toolVersion(),
     hash: hostHashFactory,
-    crc32: hostCrc32,
+    ...HOST_ZIP_CODECS,
     bytesEqual: (a, b) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b),
     ...(t.policy ? { policy: t.policy } : {}),
     ...(t.policyBySha256 ? { policyBySha256: t.policyBySha256 } : {}),

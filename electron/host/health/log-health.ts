@@ -87,6 +87,32 @@ export async function analyseLog(reader: PslogReader, file: string, options: Log
 }
 
 /**
+ * The board's signed lifetime counters a log holds, verified (device signature, binding to the
+ * checkpoint) and checked against every record of the log; null when the board keeps none.
+ */
+export async function logLifetime(reader: PslogReader, signal?: AbortSignal): Promise<LifetimeView | null> {
+  const life = lifetimeOf(reader);
+  if (!life) return null;
+  if (life.check) {
+    for await (const batch of reader.recordBatches({ includeCheckpoint: true })) {
+      for (const r of batch) life.check.push(r);
+      if (signal?.aborted) throw new PackscopeError('CANCELLED', 'reading the lifetime counters cancelled');
+    }
+  }
+  return life.view();
+}
+
+/** logLifetime of a .pslog file. */
+export async function logLifetimeOf(file: string, signal?: AbortSignal): Promise<LifetimeView | null> {
+  const reader = await openPslog(file);
+  try {
+    return await logLifetime(reader, signal);
+  } finally {
+    await reader.close();
+  }
+}
+
+/**
  * The board's lifetime counters the pull kept with the checkpoint (null: none): their device
  * signature and binding, and a check against the log's records as they stream past.
  */

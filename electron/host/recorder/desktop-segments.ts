@@ -93,6 +93,10 @@ export class DesktopSegmentBuilder {
   private prevHash: Uint8Array;
   private prev: TelemetryFrame | null = null;
   private readonly size: number;
+  // The layout of the last frame, so a run of same-shaped frames builds its schema text once and
+  // every segment of one layout shares one parsed schema (and so one compiled record writer).
+  private layout = { cells: -1, temps: -1, text: '' };
+  private readonly schemas = new Map<string, RecordSchema>();
   records = 0;
   segments = 0;
 
@@ -114,7 +118,7 @@ export class DesktopSegmentBuilder {
   /** Adds a frame; `event` overrides the status/alarm event it would carry (a gap marker). */
   add(frame: TelemetryFrame, event?: number): Uint8Array[] {
     const out: Uint8Array[] = [];
-    const schemaText = buildSchemaText(frame.cellVoltages.length, desktopTemperatureLabels(this.opts.protocol, frame.temperatures.length));
+    const schemaText = this.schemaTextFor(frame);
     const o = this.open;
     // dt is a u32 of milliseconds; a clock stepping back also starts a new segment.
     if (o && (o.schema.text !== schemaText || o.count >= o.capacity || frame.t < o.rtcMs || frame.t - o.rtcMs > 0xfffffff0)) {
@@ -134,9 +138,20 @@ export class DesktopSegmentBuilder {
     return this.open ? [this.close(TRAILER_FLAG.CLOSED)] : [];
   }
 
+  private schemaTextFor(frame: TelemetryFrame): string {
+    const cells = frame.cellVoltages.length;
+    const temps = frame.temperatures.length;
+    const l = this.layout;
+    if (l.cells !== cells || l.temps !== temps) {
+      this.layout = { cells, temps, text: buildSchemaText(cells, desktopTemperatureLabels(this.opts.protocol, temps)) };
+    }
+    return this.layout.text;
+  }
+
   private start(t: number, schemaText: string): OpenSegment {
     const bytes = new Uint8Array(this.size).fill(0xff);
-    const schema = parseSchema(schemaText);
+    let schema = this.schemas.get(schemaText);
+    if (!schema) this.schemas.set(schemaText, (schema = parseSchema(schemaText)));
     const headerLen = writeHeader(bytes, {
       segmentSize: this.size,
       counter: this.counter,

@@ -11,7 +11,8 @@ import { TransportListeners } from './listeners.js';
  * Path: `sim:` with an optional query, e.g. `sim:?scenario=weak-cell&cells=16&seed=3`.
  * Keys: cells, chemistry, scenario, seed, faults, personality, state, capacity, unpaced, prefill,
  * soc, packs (packs on the bus), packsoc (start SOC per pack, comma-separated), inverter (a
- * simulated inverter polls the packs every N ms).
+ * simulated inverter polls the packs every N ms), timescale (pack time per unit of real time, so a
+ * bench test of hours ends in seconds).
  */
 export function parseSimPath(path: string): RunSimOptions {
   if (!path.startsWith('sim:')) throw new PackscopeError('USAGE', `not a sim: path: ${path}`);
@@ -42,6 +43,7 @@ export function parseSimPath(path: string): RunSimOptions {
         'packs',
         'packsoc',
         'inverter',
+        'timescale',
       ].includes(key)
     ) {
       throw new PackscopeError('USAGE', `sim: unknown option '${key}'`);
@@ -71,6 +73,8 @@ export function parseSimPath(path: string): RunSimOptions {
   const state = params.get('state');
   if (state !== null) o.stateDir = state;
   if (params.has('unpaced')) o.unpaced = params.get('unpaced') !== '0';
+  const timeScale = num('timescale', 0.001, 10_000);
+  if (timeScale !== undefined) o.timeScale = timeScale;
   const packs = num('packs', 1, 16);
   if (packs !== undefined) o.packs = Math.round(packs);
   const inverter = num('inverter', 50, 600_000);

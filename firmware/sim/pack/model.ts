@@ -3,7 +3,7 @@ import { EVENTS, alarmClearedEvent, alarmRaisedEvent } from '../../../shared/bla
 import { Random } from '../../../shared/util/random.js';
 import { CHEMISTRIES, ocvAt, resistanceFactor, socAtOcv, type ChemistryParams } from './chemistry.js';
 import { SCENARIO_SPECS, type Phase, type ScenarioSpec } from './scenarios.js';
-import { SCENARIOS, type PackConfig, type PackModel, type PackState, type ProtectionLimits } from './types.js';
+import { SCENARIOS, type BenchLoad, type BenchState, type PackConfig, type PackModel, type PackState, type ProtectionLimits } from './types.js';
 
 /**
  * The pack model: N series cells (each with its own capacity, SOC, ohmic resistance and one RC
@@ -135,6 +135,9 @@ export class SimPackModel implements PackModel {
   private loadWobbleTarget = 0;
   private wobbleTimer = 0;
 
+  // A bench load the board drives instead of the scenario (the guided capacity test).
+  private benchRun: { load: BenchLoad; phase: Phase; state: BenchState } | null = null;
+
   // Latest measured state (computed at the end of every step, so that state() has no side effects).
   private measured!: PackState;
 
@@ -144,6 +147,44 @@ export class SimPackModel implements PackModel {
 
   protection(): ProtectionLimits {
     return { ...this.prot };
+  }
+
+  setBench(load: BenchLoad | null): void {
+    if (load && !(load.currentA >= 0 && Number.isFinite(load.currentA))) throw new RangeError('bench current must be a finite number ≥ 0');
+    this.benchRun = load ? { load, phase: benchPhase(load, this.C), state: { elapsedS: 0, ah: 0, wh: 0, done: null } } : null;
+    this.connectCharger(load ? load.kind === 'charge' : this.phase.kind === 'charge');
+  }
+
+  bench(): BenchState | null {
+    return this.benchRun ? { ...this.benchRun.state } : null;
+  }
+
+  /** Counts the bench step's charge and ends it when its condition is met. */
+  private benchProgress(bench: NonNullable<SimPackModel['benchRun']>, chargeDone: boolean, dt: number): void {
+    const st = bench.state;
+    if (st.done) return;
+    let pack = 0;
+    for (const v of this.vTrue) pack += v;
+    st.ah += (this.current * dt) / 3600;
+    st.wh += (this.current * pack * dt) / 3600;
+    const { kind, untilCellV } = bench.load;
+    if (kind === 'charge' && chargeDone) {
+      this.events.push(EVENTS.charge_complete);
+      st.done = 'charged';
+    } else if (kind === 'charge' && !this.chargeFet) st.done = 'protection';
+    else if (kind === 'discharge' && !this.dischargeFet) st.done = 'protection';
+    else if (kind === 'discharge' && untilCellV !== undefined && vMinNow(this.vTrue) <= untilCellV) st.done = 'end-voltage';
+    if (st.done) {
+      // The charger or load is switched off at once: the pack rests from the next step on.
+      bench.phase = { kind: 'rest', cRate: 0, seconds: Infinity };
+      this.connectCharger(false);
+    }
+  }
+
+  private connectCharger(want: boolean): void {
+    if (want === this.chargerConnected) return;
+    this.chargerConnected = want;
+    this.events.push(want ? EVENTS.charger_connected : EVENTS.charger_disconnected);
   }
 
   constructor(config: Partial<PackConfig> & { seed?: number } = {}) {
@@ -241,11 +282,7 @@ export class SimPackModel implements PackModel {
       this.phaseIndex = 0;
     }
     this.phaseElapsed = 0;
-    const wantCharger = this.phase.kind === 'charge';
-    if (wantCharger !== this.chargerConnected) {
-      this.chargerConnected = wantCharger;
-      this.events.push(wantCharger ? EVENTS.charger_connected : EVENTS.charger_disconnected);
-    }
+    this.connectCharger(this.phase.kind === 'charge');
   }
 
   private ambientAt(timeMs: number): number {
@@ -306,8 +343,9 @@ export class SimPackModel implements PackModel {
   private substep(dt: number): void {
     const n = this.n;
     const chem = this.chem;
-    const ph = this.phase;
-    this.phaseElapsed += dt;
+    const bench = this.benchRun;
+    const ph = bench ? bench.phase : this.phase;
+    const elapsed = bench ? (bench.state.elapsedS += dt) : (this.phaseElapsed += dt);
 
     // 1. What the scenario asks for.
     this.wobbleTimer -= dt;
@@ -335,10 +373,10 @@ export class SimPackModel implements PackModel {
       const cv = (n * chem.chargeVoltage - ocvSum) / rSum;
       current = this.chargeFet ? Math.max(0, Math.min(request, cv)) : 0;
       // CC/CV termination: in CV with the current tapered below C/30.
-      if (cv < request && current < this.C / 30 && this.phaseElapsed > 60) chargeDone = true;
+      if (cv < request && current < this.C / 30 && elapsed > 60) chargeDone = true;
       // A BMS-controlled charger also stops when the highest cell reaches full (the BMS declares
       // the pack full); a charger that ignores the BMS keeps pushing until the FET protection trips.
-      if (!ph.ignoreLimits && this.phaseElapsed > 60 && vMaxNow(this.vTrue) > chem.chargeVoltage + 0.04) chargeDone = true;
+      if (!ph.ignoreLimits && elapsed > 60 && vMaxNow(this.vTrue) > chem.chargeVoltage + 0.04) chargeDone = true;
     }
 
     // 2. Balancing (passive): during charge or rest, near the top of charge.
@@ -387,7 +425,11 @@ export class SimPackModel implements PackModel {
     // 5. BMS: alarms and protection.
     this.runProtection(dt);
 
-    // 6. Phase progression.
+    // 6. Phase progression (a bench load holds the scenario where it is).
+    if (bench) {
+      this.benchProgress(bench, chargeDone, dt);
+      return;
+    }
     const soc = this.packSoc();
     let end = this.phaseElapsed >= ph.seconds;
     if (ph.kind === 'discharge' && (soc <= (ph.untilSoc ?? -Infinity) || !this.dischargeFet)) end = true;
@@ -557,6 +599,17 @@ export class SimPackModel implements PackModel {
       balancingMask: this.balancingMask,
     };
   }
+}
+
+function vMinNow(v: Float64Array): number {
+  let m = Infinity;
+  for (const x of v) m = Math.min(m, x);
+  return m;
+}
+
+/** The scenario phase a bench load drives like: constant current, no end but its own condition. */
+function benchPhase(load: BenchLoad, capacityAh: number): Phase {
+  return { kind: load.kind, cRate: load.currentA / capacityAh, seconds: Infinity, variation: 0 };
 }
 
 function vMaxNow(v: Float64Array): number {

@@ -76,11 +76,37 @@ export interface ProtectionLimits {
   balanceWindow: number;
 }
 
+/**
+ * A load the board itself drives (the bench fixture of a guided capacity test: a charger and an
+ * electronic load on the board's outputs), in place of the scenario until cleared.
+ */
+export interface BenchLoad {
+  kind: 'charge' | 'rest' | 'discharge';
+  /** Charge: constant current before the CV taper (capped by the BMS's own charge limit); discharge: constant current. A. */
+  currentA: number;
+  /** Discharge: stop when the lowest cell, under load, is at or below this, V. */
+  untilCellV?: number;
+}
+
+export interface BenchState {
+  /** Seconds since the load was set. */
+  elapsedS: number;
+  /** Charge and energy through the pack since then (positive = charging), Ah and Wh. */
+  ah: number;
+  wh: number;
+  /** Why the load ended (then the pack rests): fully charged, end voltage reached, a protection opened a FET. */
+  done: null | 'charged' | 'end-voltage' | 'protection';
+}
+
 export interface PackModel {
   readonly config: PackConfig;
   /** Replaces some protection limits (the board's settings changed). */
   setProtection(limits: Partial<ProtectionLimits>): void;
   protection(): ProtectionLimits;
+  /** Drives a bench load instead of the scenario (null: back to the scenario). */
+  setBench(load: BenchLoad | null): void;
+  /** The bench load's progress, null without one. */
+  bench(): BenchState | null;
   /** Advances simulated time by dtSeconds (any size; large steps are subdivided internally). */
   step(dtSeconds: number): void;
   state(): PackState;

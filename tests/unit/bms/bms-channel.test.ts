@@ -57,7 +57,8 @@ describe('BmsChannel', () => {
     const ch = new BmsChannel<JbdFrame>(t, createJbdExtractor(), line, 20, 2, clock);
     await expect(clock.run(ch.request({ request: encodeJbdRead(3), accept: () => true, expectBytes: 0 }))).rejects.toMatchObject({ code: 'TIMEOUT' });
     expect(ch.stats()).toMatchObject({ timeouts: 3, retries: 2 });
-    expect(clock.now()).toBe(3 * 20);
+    // Each retry waits twice as long as the attempt before it.
+    expect(clock.now()).toBe(20 + 40 + 80);
     const p = ch.request({ request: encodeJbdRead(3), accept: () => true, expectBytes: 0 });
     await clock.settle();
     t.unplug();
@@ -65,6 +66,19 @@ describe('BmsChannel', () => {
     await expect(p).rejects.toMatchObject({ code: 'DISCONNECTED' });
     ch.dispose();
     expect(t.listenerCount).toBe(0);
+  });
+
+  it('a reply later than the timeout is taken by the retry, which waits twice as long', async () => {
+    // The board answers every request 45 ms after it: past the first 20 ms, inside the retry's 40.
+    const t = new MockTransport({ path: 'fake:', clock, peer: (d, port) => port.reply([reply(d[2]!)], 45) });
+    const ch = new BmsChannel<JbdFrame>(t, createJbdExtractor(), line, 20, 1, clock);
+    const [f] = await clock.run(ch.request({ request: encodeJbdRead(3), accept: (x) => x.b1 === 3, expectBytes: 0 }));
+    expect(f!.b1).toBe(3);
+    expect(clock.now()).toBe(45);
+    expect(ch.stats()).toMatchObject({ timeouts: 1, retries: 1 });
+    // The repeat's own answer comes at 65 ms with nobody waiting for it: noted as unclaimed.
+    await clock.advance(30);
+    expect(ch.unclaimedFrames).toBe(1);
   });
 
   it('requests are serialised: each gets its own answer', async () => {

@@ -61,6 +61,23 @@ describe('UDS client', () => {
     expect(c.pendingSeen).toBe(2);
   });
 
+  it('repeats a request the ECU answered with busyRepeatRequest (0x21), then returns its answer', async () => {
+    let asked = 0;
+    const c = await client((req) => (req[0] === 0x3e ? (++asked <= 2 ? [Uint8Array.of(0x7f, 0x3e, 0x21)] : [Uint8Array.of(0x7e, 0x00)]) : []));
+    await expect(c.request({ service: 'TesterPresent' })).resolves.toMatchObject({ service: 'TesterPresent' });
+    expect(asked).toBe(3);
+    expect(c.busySeen).toBe(2);
+  });
+
+  it('an ECU that stays busy is refused with busyRepeatRequest once P2* is over', async () => {
+    let asked = 0;
+    const c = await client(() => (asked++, [Uint8Array.of(0x7f, 0x3e, 0x21)]));
+    await expect(c.request({ service: 'TesterPresent' })).rejects.toThrow('busyRepeatRequest (0x21)');
+    // Asked again every 50 ms for P2* (300 ms here): a handful of times, not once and not forever.
+    expect(asked).toBeGreaterThan(1);
+    expect(asked).toBeLessThan(300 / 50 + 2);
+  });
+
   it('a negative response is an error named by its NRC', async () => {
     const c = await client(() => [Uint8Array.of(0x7f, 0x27, 0x35)]);
     await expect(c.request({ service: 'SecurityAccess', subFunction: 2, key: Uint8Array.of(1, 2, 3, 4) })).rejects.toThrow(

@@ -89,3 +89,75 @@ describe('packscope health', () => {
     expect(r.code).toBe(8);
   });
 });
+
+describe('packscope health capacity-test', () => {
+  it('runs the guided test on the board and prints the capacity, exit 0', async () => {
+    const r = await cli(
+      'health',
+      'capacity-test',
+      '--port',
+      'sim:?timescale=10000&unpaced=1&seed=7',
+      '--current',
+      '50',
+      '--rest',
+      '600',
+      '--poll',
+      '0.05',
+      '--json',
+    );
+    expect(r.code, r.err).toBe(0);
+    const res = JSON.parse(r.out);
+    expect(res).toMatchObject({
+      outcome: 'complete',
+      ratedCapacityAh: 100,
+      settings: { dischargeA: 50, endCellV: 2.8, chargeA: 50, restS: 600 },
+      reason: null,
+    });
+    expect(res.capacityAh).toBeGreaterThan(94);
+    expect(res.capacityAh).toBeLessThan(101);
+    // Progress went to stderr as JSON lines, phase by phase, in order (at this pace a poll may
+    // fall on either side of a short rest, so a phase may pass unseen).
+    const order = ['charging', 'resting-full', 'discharging', 'resting-empty', 'complete'];
+    const seen = r.err.split('\n').map((l) => order.indexOf(JSON.parse(l).progress.state as string));
+    expect(seen[0]).toBe(0);
+    expect(seen.at(-1)).toBe(4);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1]!);
+  });
+
+  it('names bad settings with exit 2, and the board refusing them with exit 5', async () => {
+    expect((await cli('health', 'capacity-test')).code).toBe(2);
+    const bad = await cli('health', 'capacity-test', '--port', 'sim:', '--rest', '-5');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/rest/);
+    const refused = await cli('health', 'capacity-test', '--port', 'sim:?unpaced=1', '--current', '900');
+    expect(refused.code).toBe(5);
+    expect(refused.err).toMatch(/over-current limit/);
+  });
+});
+
+describe('log pull and log info show the lifetime counters', () => {
+  it('log pull prints them and carries them in --json, verified against the pulled records', async () => {
+    const out = path.join(dir, 'pulled.pslog');
+    const j = await cli('log', 'pull', '--port', 'sim:?scenario=normal&prefill=2&unpaced=1&seed=9', '--out', out, '--json');
+    expect(j.code, j.err).toBe(0);
+    const res = JSON.parse(j.out);
+    expect(res.lifetime).toMatchObject({ verified: true, problems: [], ratedCapacityAh: 100 });
+    expect(res.lifetime.countedH).toBeGreaterThanOrEqual(2);
+    expect(res.lifetime.checkedRecords).toBe(res.records);
+    const t = await cli('log', 'pull', '--port', 'sim:?scenario=normal&prefill=1&unpaced=1&seed=9', '--out', path.join(dir, 'pulled2.pslog'));
+    expect(t.code, t.err).toBe(0);
+    expect(t.out).toMatch(/Lifetime counters\s+signed by the device and consistent with the log/);
+    expect(t.out).toMatch(/equivalent cycles\s+\d+\.\d\d \(of 100 Ah\)/);
+  });
+
+  it('log info prints them and carries them in --json', async () => {
+    const j = await cli('log', 'info', log, '--json');
+    expect(j.code, j.err).toBe(0);
+    const info = JSON.parse(j.out);
+    expect(info.lifetime).toMatchObject({ verified: true, ratedCapacityAh: 100 });
+    expect(info.lifetime.countedH).toBeGreaterThanOrEqual(24);
+    const t = await cli('log', 'info', log);
+    expect(t.out).toMatch(/Lifetime counters\s+signed by the device/);
+    expect(t.out).toMatch(/throughput\s+charged \d+\.\d Ah/);
+  });
+});

@@ -4,14 +4,16 @@ import path from 'node:path';
 import { PackscopeError } from '../../../../shared/errors.js';
 import { parsePublicKeyPem } from '../../../../shared/blackbox/certificate.js';
 import { healthLines, lifetimeLines } from '../../../../shared/health/text.js';
-import { pullLog } from '../../blackbox/index.js';
 import { readRootPem } from '../../evidence/package-file.js';
 import { analyseLogFile, type LogHealth } from '../../health/log-health.js';
 import { EXIT } from '../exit-codes.js';
+import { CAPACITY_TEST_USAGE, capacityTestCommand } from './health-capacity-test.js';
 import { numberOption, parseCommandArgs, type CliContext, type CommandModule } from '../context.js';
-import { DEVICE_OPTIONS, DEVICE_USAGE, openDeviceSession } from '../device-options.js';
+import { DEVICE_OPTIONS, DEVICE_USAGE } from '../device-options.js';
+import { pullFromDevice } from '../device-pull.js';
 
 const USAGE = `Usage: packscope health (--log FILE.pslog | --port PATH [--keep FILE.pslog]) [options] [--json]
+       packscope health capacity-test --port PATH [options] [--json]   (below)
 
 Pack health from the black box: remaining capacity with its uncertainty (from rested cell
 voltages and the charge counted between them), internal resistance and self-discharge per cell,
@@ -33,6 +35,9 @@ Exit codes: 0 report made; 6 the log does not verify (the report is still printe
 2 bad arguments; 3 no such file or port; 8 not a log.`;
 
 async function run(argv: string[], ctx: CliContext): Promise<number> {
+  if (argv[0] === 'capacity-test') {
+    return capacityTestCommand(argv.slice(1), ctx);
+  }
   const { values } = parseCommandArgs(argv, {
     ...DEVICE_OPTIONS,
     log: { type: 'string' },
@@ -64,23 +69,8 @@ async function run(argv: string[], ctx: CliContext): Promise<number> {
     const tmp = values.keep === undefined ? await mkdtemp(path.join(tmpdir(), 'packscope-health-')) : null;
     try {
       const out = values.keep ?? path.join(tmp!, 'blackbox.pslog');
-      const session = await openDeviceSession({ ...values, protocol: values.protocol ?? 'native' }, ctx);
-      try {
-        const native = session.native;
-        if (!native) throw new PackscopeError('REFUSED', `the device speaks ${session.protocol}, which has no black box; record it and give --log`);
-        ctx.err('pulling the black box…');
-        await pullLog(native.link, {
-          out,
-          resume: false,
-          signal: ctx.signal,
-          identity: session.info,
-          source: { port: session.transport.info.path, baud: session.line.baudRate },
-          tool: 'packscope',
-          ...(options.rootSpki ? { rootSpki: options.rootSpki } : {}),
-        });
-      } finally {
-        await session.close();
-      }
+      ctx.err('pulling the black box…');
+      await pullFromDevice(values, ctx, { out, resume: false, ...(options.rootSpki ? { rootSpki: options.rootSpki } : {}) });
       health = await analyseLogFile(out, options);
     } finally {
       if (tmp) await rm(tmp, { recursive: true, force: true });
@@ -109,6 +99,8 @@ async function run(argv: string[], ctx: CliContext): Promise<number> {
 
 export default {
   summary: 'Pack health from the black box: capacity ± uncertainty, resistance per cell, cycles, histograms',
-  usage: USAGE,
+  usage: `${USAGE}
+
+${CAPACITY_TEST_USAGE}`,
   run,
 } satisfies CommandModule;

@@ -4,13 +4,16 @@ import { parsePublicKeyPem } from '../../../../shared/blackbox/certificate.js';
 import { PackscopeError } from '../../../../shared/errors.js';
 import { exportLog } from '../../blackbox/export.js';
 import { openPslog, type AttestedExtent, type PslogVerifyReport } from '../../blackbox/pslog.js';
-import { NONCE_MAX, NONCE_MIN, pullLog, type PullResult } from '../../blackbox/pull.js';
+import { NONCE_MAX, NONCE_MIN } from '../../blackbox/pull.js';
+import { logLifetime, logLifetimeOf } from '../../health/log-health.js';
+import { lifetimeLines } from '../../../../shared/health/text.js';
+import { pullFromDevice } from '../device-pull.js';
 import { fromHex, toHex } from '../../../../shared/util/bytes.js';
 import { nonceFromCode, parseTicketFile, ticketNonce } from '../../../../shared/evidence/ticket.js';
 import { EXIT } from '../exit-codes.js';
 import type { CliContext, CommandModule } from '../context.js';
 import { parseCommandArgs, requireOption, subcommands } from '../context.js';
-import { DEVICE_OPTIONS, DEVICE_USAGE, openDeviceSession } from '../device-options.js';
+import { DEVICE_OPTIONS, DEVICE_USAGE } from '../device-options.js';
 import { desktopRecordingOf } from '../../recorder/pslog-sink.js';
 import type { PslogReader } from '../../blackbox/pslog.js';
 
@@ -170,60 +173,51 @@ async function pull(argv: string[], ctx: CliContext): Promise<number> {
   if (ticket?.expiresAt && Date.parse(ticket.expiresAt) <= Date.now())
     ctx.err(`warning: claim ticket ${ticket.claimId} expired at ${ticket.expiresAt}; the supplier may not accept a package sealed over it`);
   const nonce = ticket ? ticket.nonce : values.nonce !== undefined ? parseNonceHex(values.nonce) : undefined;
-  const session = await openDeviceSession({ ...values, protocol: values.protocol ?? 'native' }, ctx);
-  try {
-    const native = session.native;
-    if (!native) throw new PackscopeError('REFUSED', `the device speaks ${session.protocol}, which has no black box`);
-    const show = progressPrinter(ctx, !!values.json);
-    const result: PullResult = await pullLog(native.link, {
-      out,
-      resume: !!values.resume,
-      signal: ctx.signal,
-      identity: session.info,
-      source: { port: session.transport.info.path, baud: session.line.baudRate },
-      onProgress: (p) => show(p),
-      tool: 'packscope',
-      ...(rootSpki ? { rootSpki } : {}),
-      ...(values.compress ? { compress: true } : {}),
-      ...(nonce ? { nonce } : {}),
-      ...(ticket?.serial ? { expectSerial: ticket.serial } : {}),
-    });
-    const span = result.firstTime !== null && result.lastTime !== null ? (result.lastTime - result.firstTime) / 3_600_000 : 0;
-    if (values.json) {
-      const sealedOver = ticket ? { ticket: { claimId: ticket.claimId, serial: ticket.serial, nonce: toHex(ticket.nonce) } } : {};
-      ctx.out(JSON.stringify({ ...result, ...sealedOver, spanHours: span, link: session.stats() }, null, 2));
-    } else {
-      const rows: Array<[string, string]> = [
-        ['File', result.path],
-        ['Device', `${result.certificate.model} ${result.certificate.serial}`],
-        [
-          'Segments',
-          `${result.segments} (${result.firstCounter ?? '–'}…${result.lastCounter ?? '–'})${result.resumedSegments ? `, ${result.resumedSegments} kept from the partial` : ''}`,
-        ],
-        ['Records', String(result.records)],
-        ['Time span', `${fmtTime(result.firstTime)} → ${fmtTime(result.lastTime)} (${span.toFixed(2)} h)`],
-        ['Signatures', result.signaturesOk ? 'all segments and the checkpoint verify (device key)' : `${result.issues.length} problem(s)`],
-        [
-          'Attested',
-          attestedText(
-            result.attestation && { ...result.attestation, boardTimeMs: result.attestation.boardTime, missingCount: result.attestation.missingSegments },
-          ),
-        ],
-        ...(ticket ? [['Sealed over', `claim ticket ${ticket.claimId ?? '(code)'} nonce ${toHex(ticket.nonce)}`] as [string, string]] : []),
-        ['Certificate', result.certificate.chainedToRoot ? 'chains to the given root' : 'not checked against a root (use --root or log verify)'],
-        [
-          'Transferred',
-          `${fmtBytes(result.bytesRead)} in ${result.seconds.toFixed(1)} s, average payload rate ${fmtBytes(result.payloadRate)}/s${result.retransmissions ? `, ${result.retransmissions} retransmitted chunks` : ''}${result.chunkSizes.length > 1 ? `; chunks sized to the line's error rate: ${result.chunkSizes[0]} → ${result.chunkSizes.at(-1)} bytes` : ''}`,
-        ],
-      ];
-      const w = Math.max(...rows.map((r) => r[0].length));
-      for (const [k, v] of rows) ctx.out(`${k.padEnd(w)}  ${v}`);
-      for (const i of result.issues.slice(0, 50)) ctx.out(`  ! ${i.message}`);
-    }
-    return result.signaturesOk ? EXIT.OK : EXIT.VERIFY_FAILED;
-  } finally {
-    await session.close();
+  const show = progressPrinter(ctx, !!values.json);
+  const { result, link } = await pullFromDevice(values, ctx, {
+    out,
+    resume: !!values.resume,
+    onProgress: (p) => show(p),
+    ...(rootSpki ? { rootSpki } : {}),
+    ...(values.compress ? { compress: true } : {}),
+    ...(nonce ? { nonce } : {}),
+    ...(ticket?.serial ? { expectSerial: ticket.serial } : {}),
+  });
+  const lifetime = await logLifetimeOf(result.path, ctx.signal);
+  const span = result.firstTime !== null && result.lastTime !== null ? (result.lastTime - result.firstTime) / 3_600_000 : 0;
+  if (values.json) {
+    const sealedOver = ticket ? { ticket: { claimId: ticket.claimId, serial: ticket.serial, nonce: toHex(ticket.nonce) } } : {};
+    ctx.out(JSON.stringify({ ...result, ...sealedOver, spanHours: span, link, lifetime }, null, 2));
+  } else {
+    const rows: Array<[string, string]> = [
+      ['File', result.path],
+      ['Device', `${result.certificate.model} ${result.certificate.serial}`],
+      [
+        'Segments',
+        `${result.segments} (${result.firstCounter ?? '–'}…${result.lastCounter ?? '–'})${result.resumedSegments ? `, ${result.resumedSegments} kept from the partial` : ''}`,
+      ],
+      ['Records', String(result.records)],
+      ['Time span', `${fmtTime(result.firstTime)} → ${fmtTime(result.lastTime)} (${span.toFixed(2)} h)`],
+      ['Signatures', result.signaturesOk ? 'all segments and the checkpoint verify (device key)' : `${result.issues.length} problem(s)`],
+      [
+        'Attested',
+        attestedText(
+          result.attestation && { ...result.attestation, boardTimeMs: result.attestation.boardTime, missingCount: result.attestation.missingSegments },
+        ),
+      ],
+      ...(ticket ? [['Sealed over', `claim ticket ${ticket.claimId ?? '(code)'} nonce ${toHex(ticket.nonce)}`] as [string, string]] : []),
+      ['Certificate', result.certificate.chainedToRoot ? 'chains to the given root' : 'not checked against a root (use --root or log verify)'],
+      [
+        'Transferred',
+        `${fmtBytes(result.bytesRead)} in ${result.seconds.toFixed(1)} s, average payload rate ${fmtBytes(result.payloadRate)}/s${result.retransmissions ? `, ${result.retransmissions} retransmitted chunks` : ''}${result.chunkSizes.length > 1 ? `; chunks sized to the line's error rate: ${result.chunkSizes[0]} → ${result.chunkSizes.at(-1)} bytes` : ''}`,
+      ],
+    ];
+    const w = Math.max(...rows.map((r) => r[0].length));
+    for (const [k, v] of rows) ctx.out(`${k.padEnd(w)}  ${v}`);
+    for (const i of result.issues.slice(0, 50)) ctx.out(`  ! ${i.message}`);
+    for (const line of ['', ...lifetimeLines(lifetime, false)]) ctx.out(line);
   }
+  return result.signaturesOk ? EXIT.OK : EXIT.VERIFY_FAILED;
 }
 
 async function verify(argv: string[], ctx: CliContext): Promise<number> {
@@ -377,6 +371,7 @@ async function info(argv: string[], ctx: CliContext): Promise<number> {
       pulledAt: reader.meta.pulledAt,
       tool: reader.meta.tool,
       desktopRecording: desktop,
+      lifetime: desktop ? null : await logLifetime(reader, ctx.signal),
     };
     if (values.json) ctx.out(JSON.stringify(data, null, 2));
     else {
@@ -400,6 +395,7 @@ async function info(argv: string[], ctx: CliContext): Promise<number> {
       ];
       const w = Math.max(...rows.map((r) => r[0].length));
       for (const [k, v] of rows) ctx.out(`${k.padEnd(w)}  ${v}`);
+      if (!desktop) for (const line of ['', ...lifetimeLines(data.lifetime, false)]) ctx.out(line);
     }
     return EXIT.OK;
   } finally {

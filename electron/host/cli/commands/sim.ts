@@ -37,6 +37,8 @@ Runs until SIGINT/SIGTERM.
   --seed N              seed for every random choice (default 1)
   --personality NAME    ${Object.keys(PERSONALITIES).join(', ')} (default native)
   --prefill-hours H     synthesise H hours of black-box history at first start
+  --time-scale X        the pack's physics, RTC and black box run X times faster than real
+                        time (1..10000; 600: an hour in 6 s), for bench tests of hours
   --trust PUB.pem       public key the bootloader accepts (repeatable)
   --can SPEC            with --personality slcan: bitrate=N,tx=ID,rx=ID,period=MS,block=N,
                         pylontech=0|1,uds=0|1 (default 500 kbit/s, UDS 0x7E0/0x7E8, both nodes)
@@ -60,6 +62,7 @@ Runs until SIGINT/SIGTERM.
       seed: { type: 'string' },
       personality: { type: 'string' },
       'prefill-hours': { type: 'string' },
+      'time-scale': { type: 'string' },
       trust: { type: 'string', multiple: true },
       can: { type: 'string' },
       packs: { type: 'string' },
@@ -90,6 +93,7 @@ Runs until SIGINT/SIGTERM.
       prefillHours: numberOption(values['prefill-hours'], 'prefill-hours', 0, 0, 24 * 365 * 5),
       trustKeys: values.trust ?? [],
       unpaced: Boolean(values.unpaced),
+      timeScale: numberOption(values['time-scale'], 'time-scale', 1, 1, 10_000),
       ...(values.packs !== undefined ? { packs: numberOption(values.packs, 'packs', 1, 1, 16) } : {}),
       ...(packSoc ? { packSoc } : {}),
       ...(values.inverter !== undefined ? { inverterPollMs: numberOption(values.inverter, 'inverter', 1000, 50, 600_000) } : {}),
