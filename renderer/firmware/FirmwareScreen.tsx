@@ -1,3 +1,4 @@
+import { SettingsAcrossFlash } from '../settings/SettingsAcrossFlash.js';
 import { useCallback, useEffect, useState } from 'react';
 import type { FlashResult, FlashStartResult, ImageInfo, Res } from '../../shared/api/contract.js';
 import { latestJob } from '../app/jobs.js';
@@ -53,6 +54,7 @@ function FlashOutcome({ r }: { r: FlashResult }) {
       <p>
         {bytes(r.bytesSent)} sent, {bytes(r.bytesSkipped)} already on the board, {fmt(r.seconds, 1)} s ({bytes(Math.round(r.payloadRate))}/s).
       </p>
+      {r.protocol === 'native' && r.settingsBackup && <SettingsAcrossFlash backup={r.settingsBackup} changed={r.settingsChanged ?? null} event="flash" />}
     </div>
   );
 }

@@ -203,6 +203,13 @@ export const flashResult = z.object({
   /** payloadRate ÷ the line's rate (the serial line, or the ISO-TP ceiling on CAN); null where nothing paces the line. */
   lineRatio: z.number().nullable(),
   status: FwStatusSchema,
+  /** Native: the board's settings, backed up after the checks and before anything was erased (null: the board carries none; absent: no backup was asked for). */
+  settingsBackup: z.object({ path: z.string(), digest: z.string() }).nullable().optional(),
+  /** Writable settings that differ from that backup after the flash: left the board, right the backup (null: the board could not be compared). */
+  settingsChanged: z
+    .array(z.object({ id: z.string(), left: z.number().nullable(), right: z.number().nullable() }))
+    .nullable()
+    .optional(),
 });
 
 /** The result of an STM32 ROM recovery flash. */

@@ -85,7 +85,7 @@ export function createHostApi(options: HostApiOptions): HostApi {
     options.keyProtection ?? (options.keyStore ? { ...chosen.protection, location: options.keyStore.location } : chosen.protection);
   // What the verifier brings to the Verify screen, kept in the config dir as the CLI keeps it.
   const verifier = { policies: options.policyStore ?? new PolicyStore(), installKeys: options.installKeys ?? new InstallKeyStore() };
-  const firmware = new FirmwareJobs(session);
+  const firmware = new FirmwareJobs(session, path.join(dataDir, 'settings-backups'));
   const logs = new LogJobs(session, dataDir);
   const selfcheck = new SelfCheckJobs(session, events, jobs);
   const update = new UpdateJobs(session, undefined, path.join(dataDir, 'settings-backups'), keyStore);
