@@ -8,7 +8,9 @@ import { FileKeyStore } from '../../../electron/host/evidence/keystore.js';
 import { createBundle, openBundle, type BundleRefusal } from '../../../shared/bundle/bundle.js';
 import type { BundleComponent } from '../../../shared/bundle/metadata.js';
 import { BOARD, makeImage } from '../firmware/boot-env.js';
-import { cert, release } from './helpers.js';
+import { board, boardEnv, cert, memoryHistory, NOW, release, root } from './helpers.js';
+import { applyBundle } from '../../../electron/host/bundle/apply.js';
+import { PackscopeError } from '../../../shared/errors.js';
 import { generateKey } from '../../../shared/image/index.js';
 
 /**
@@ -150,4 +152,56 @@ describe('installation records', () => {
     expect(check([lines[1]!, lines[0]!, lines[2]!]).length).toBeGreaterThan(0);
     expect(check(lines)).toEqual([]);
   });
+});
+
+describe('whole-pack apply', () => {
+  it('samples the preconditions again before each component and stops between components when one no longer holds', async () => {
+    const b = await boardEnv();
+    const romState = path.join(dir, 'rom');
+    const image = makeImage(b.env.signingKey, { version: '1.1.0', counter: 2 });
+    const afeImage = new Uint8Array(1024).map((_, i) => i & 0xff);
+    const bundle = createBundle({
+      metadata: {
+        schema: 1,
+        sequence: 4,
+        vendorId: 'acme',
+        boards: [{ boardId: BOARD, hardwareRevisions: ['B2'] }],
+        created: '2026-12-01T00:00:00Z',
+        expires: '2027-06-01T00:00:00Z',
+        notes: '',
+        preconditions: { minSocPercent: 30 },
+        components: [app, { ...afe, format: 'bin' }],
+      },
+      images: [
+        { name: 'app', bytes: image },
+        { name: 'afe', bytes: afeImage },
+      ],
+      releaseKey: release,
+      certificate: cert,
+    });
+    // The pack is above 30 % for the checks (and so for the first component), then drops below.
+    const socs = [62, 18];
+    const before = { ...b.env.flash.stats };
+    const e = await applyBundle({
+      bundle,
+      target: b.target,
+      board,
+      trust: { roots: [root.publicKey], revoked: new Set<string>() },
+      history: memoryHistory(),
+      now: () => NOW,
+      sample: async () => ({ soc: socs.shift() ?? 18, current: 0, temperatures: [20] }),
+      ports: { rom: { port: `sim:?${new URLSearchParams({ personality: 'stm32-rom', unpaced: '1', state: romState })}` } },
+    }).then(
+      () => null,
+      (x: unknown) => x as PackscopeError,
+    );
+    expect(e).toBeInstanceOf(PackscopeError);
+    expect(e!.details).toMatchObject({ reason: 'precondition' });
+    expect(e!.message).toMatch(
+      /stopped at component 'app'.*state of charge ≥ 30 % \(now 18\.0 %\).*Installed: afe; not started: none; the board keeps its confirmed image/,
+    );
+    // The ROM component went in first; the board's flash was never erased.
+    expect(b.env.flash.stats.erases).toBe(before.erases);
+    expect((await b.target.status()).runningVersion).toBe('1.0.0+0');
+  }, 60_000);
 });
