@@ -1,6 +1,6 @@
 import { inflateSync, deflateSync } from 'fflate';
 import { DecodeError } from '../errors.js';
-import { CHUNK_FLAG, MAX_WINDOW } from './messages.js';
+import { CHUNK_FLAG, CONTEXT_BYTES, MAX_WINDOW_WIDE, sackWords } from './messages.js';
 
 /**
  * The windowed bulk-transfer engine (PROTOCOL.md §6), as two pure state machines shared by the
@@ -42,7 +42,7 @@ export class BulkSender {
   retransmissions = 0;
 
   constructor(o: SenderOptions) {
-    if (o.chunkSize <= 0 || o.window <= 0 || o.window > MAX_WINDOW) throw new RangeError('bad chunk size or window');
+    if (o.chunkSize <= 0 || o.window <= 0 || o.window > MAX_WINDOW_WIDE) throw new RangeError('bad chunk size or window');
     this.start = o.start;
     this.end = o.start + o.length;
     this.chunkSize = o.chunkSize;
@@ -116,8 +116,8 @@ export class BulkSender {
     return d;
   }
 
-  /** Applies an acknowledgement. Returns true if it advanced anything. */
-  onAck(cumulative: number, sack: number, now: number): boolean {
+  /** Applies an acknowledgement (`more`: the SACK words after the first, windows above 32). Returns true if it advanced anything. */
+  onAck(cumulative: number, sack: number, now: number, more: readonly number[] = []): boolean {
     let progressed = false;
     const cumChunk = cumulative >= this.end ? this.chunkCount : Math.floor((cumulative - this.start) / this.chunkSize);
     if (cumulative < this.start || cumChunk < 0) return false;
@@ -131,6 +131,7 @@ export class BulkSender {
     };
     for (let i = this.base; i < Math.min(cumChunk, this.nextNew); i++) mark(i);
     for (let b = 0; b < 32; b++) if ((sack >>> b) & 1) mark(cumChunk + b);
+    for (let k = 0; k < more.length; k++) for (let b = 0; b < 32; b++) if ((more[k]! >>> b) & 1) mark(cumChunk + 32 * (k + 1) + b);
     while (this.base < this.chunkCount && this.acked[this.base]) this.base++;
     return progressed;
   }
@@ -156,16 +157,23 @@ export class BulkReceiver {
   readonly end: number;
   readonly chunkSize: number;
   private pending = new Map<number, Uint8Array>();
+  /** CONTEXT chunks as received: they inflate only once everything before them is here. */
+  private packed = new Map<number, { data: Uint8Array; flags: number }>();
   private delivered: number; // next offset to hand on
   private committedTo: number; // offset below which the consumer has committed
+  /** The last CONTEXT_BYTES handed on (the dictionary of the next CONTEXT chunk); only kept with context. */
+  private tail: Uint8Array = new Uint8Array(0);
+  private readonly context: boolean;
   duplicates = 0;
 
-  constructor(start: number, length: number, chunkSize: number) {
+  /** `context`: the transfer was granted BULK_FLAG.CONTEXT, so CONTEXT chunks may arrive. */
+  constructor(start: number, length: number, chunkSize: number, context = false) {
     this.start = start;
     this.end = start + length;
     this.chunkSize = chunkSize;
     this.delivered = start;
     this.committedTo = start;
+    this.context = context;
   }
 
   get complete(): boolean {
@@ -185,7 +193,7 @@ export class BulkReceiver {
     const want = this.expectedLength(offset);
     if (want === null) throw new DecodeError(`chunk at offset ${offset} is outside the transfer or misaligned`);
     if (data.length !== want) throw new DecodeError(`chunk at offset ${offset} has ${data.length} bytes, expected ${want}`);
-    if (offset < this.delivered || this.pending.has(offset)) {
+    if (this.held(offset)) {
       this.duplicates++;
       return false;
     }
@@ -193,13 +201,53 @@ export class BulkReceiver {
     return true;
   }
 
-  /** Next in-order chunk ready to hand on, if any (removed from the buffer). */
+  /**
+   * Stores a chunk as it came off the wire (BULK_DATA data and flags): plain and DEFLATE chunks are
+   * unpacked now, CONTEXT chunks when everything before them has arrived (takeNext). Returns false
+   * for a duplicate; throws DecodeError for a misplaced, mis-sized or undecodable chunk, or a
+   * CONTEXT chunk on a transfer that was not granted them.
+   */
+  acceptPacked(offset: number, data: Uint8Array, flags: number): boolean {
+    if (!(flags & CHUNK_FLAG.CONTEXT)) {
+      const want = this.expectedLength(offset);
+      if (want === null) throw new DecodeError(`chunk at offset ${offset} is outside the transfer or misaligned`);
+      if (this.held(offset)) {
+        this.duplicates++;
+        return false;
+      }
+      return this.accept(offset, unpackChunk(data, flags, want));
+    }
+    if (!this.context) throw new DecodeError(`context-compressed chunk at offset ${offset} on a transfer without context`);
+    if (this.expectedLength(offset) === null) throw new DecodeError(`chunk at offset ${offset} is outside the transfer or misaligned`);
+    if (this.held(offset)) {
+      this.duplicates++;
+      return false;
+    }
+    this.packed.set(offset, { data, flags });
+    return true;
+  }
+
+  private held(offset: number): boolean {
+    return offset < this.delivered || this.pending.has(offset) || this.packed.has(offset);
+  }
+
+  /**
+   * Next in-order chunk ready to hand on, if any (removed from the buffer). A CONTEXT chunk that
+   * does not inflate to its length against the bytes before it throws DecodeError (a sender fault:
+   * its frame arrived whole).
+   */
   takeNext(): { offset: number; data: Uint8Array } | null {
-    const data = this.pending.get(this.delivered);
-    if (!data) return null;
-    this.pending.delete(this.delivered);
     const offset = this.delivered;
+    let data = this.pending.get(offset);
+    if (data) this.pending.delete(offset);
+    else {
+      const p = this.packed.get(offset);
+      if (!p) return null;
+      this.packed.delete(offset);
+      data = unpackChunk(p.data, p.flags, this.expectedLength(offset)!, this.tail);
+    }
     this.delivered += data.length;
+    if (this.context) this.tail = contextAfter(this.tail, data);
     return { offset, data };
   }
 
@@ -208,32 +256,63 @@ export class BulkReceiver {
     if (offset > this.committedTo) this.committedTo = Math.min(offset, this.delivered);
   }
 
-  ack(): { cumulative: number; sack: number } {
-    let sack = 0;
-    for (let b = 0; b < 32; b++) {
+  /** The acknowledgement to send; a transfer granted a window above 32 carries its further SACK words in `more`. */
+  ack(window = 32): { cumulative: number; sack: number; more?: number[] } {
+    const words = new Array<number>(sackWords(window)).fill(0);
+    for (let b = 0; b < 32 * words.length; b++) {
       const off = this.committedTo + b * this.chunkSize;
       if (off >= this.end) break;
-      if (off < this.delivered || this.pending.has(off)) sack |= 1 << b;
+      if (this.held(off)) words[b >>> 5]! |= 1 << (b & 31);
     }
-    return { cumulative: this.committedTo, sack: sack >>> 0 };
+    const [sack, ...more] = words.map((w) => w >>> 0);
+    return { cumulative: this.committedTo, sack: sack!, ...(more.length ? { more } : {}) };
   }
 }
 
-/** Compresses a chunk if that makes it smaller; returns the bytes to send and the chunk flags. */
-export function packChunk(data: Uint8Array, compress: boolean): { data: Uint8Array; flags: number } {
-  if (compress && data.length >= 64) {
+/** The dictionary of the next CONTEXT chunk: the last CONTEXT_BYTES of `tail` followed by `data`. */
+function contextAfter(tail: Uint8Array, data: Uint8Array): Uint8Array {
+  if (data.length >= CONTEXT_BYTES) return data.slice(data.length - CONTEXT_BYTES);
+  const keep = Math.min(tail.length, CONTEXT_BYTES - data.length);
+  const out = new Uint8Array(keep + data.length);
+  out.set(tail.subarray(tail.length - keep));
+  out.set(data, keep);
+  return out;
+}
+
+/** Where the dictionary of a CONTEXT chunk at `offset` starts, in a transfer starting at `start`. */
+export function contextStart(start: number, offset: number): number {
+  return Math.max(start, offset - CONTEXT_BYTES);
+}
+
+/**
+ * Compresses a chunk if that makes it smaller; returns the bytes to send and the chunk flags.
+ * `dictionary`: the transfer's bytes right before the chunk (up to CONTEXT_BYTES, from
+ * contextStart) when the transfer was granted CONTEXT; small chunks of records compress several
+ * times better against the records before them than alone.
+ */
+export function packChunk(data: Uint8Array, compress: boolean, dictionary?: Uint8Array): { data: Uint8Array; flags: number } {
+  if (!compress) return { data, flags: 0 };
+  if (dictionary && dictionary.length > 0 && data.length >= 16) {
+    const z = deflateSync(data, { level: 1, dictionary });
+    if (z.length < data.length - 2) return { data: z, flags: CHUNK_FLAG.DEFLATE | CHUNK_FLAG.CONTEXT };
+  } else if (data.length >= 64) {
     const z = deflateSync(data, { level: 1 });
     if (z.length < data.length - 8) return { data: z, flags: CHUNK_FLAG.DEFLATE };
   }
   return { data, flags: 0 };
 }
 
-/** Undoes packChunk; a damaged or oversized compressed chunk is a DecodeError. */
-export function unpackChunk(data: Uint8Array, flags: number, expectedLength: number): Uint8Array {
-  if (!(flags & CHUNK_FLAG.DEFLATE)) return data;
+/** Undoes packChunk (a CONTEXT chunk needs its dictionary); a damaged or oversized compressed chunk is a DecodeError. */
+export function unpackChunk(data: Uint8Array, flags: number, expectedLength: number, dictionary?: Uint8Array): Uint8Array {
+  if (!(flags & CHUNK_FLAG.DEFLATE)) {
+    if (flags & CHUNK_FLAG.CONTEXT) throw new DecodeError('a context chunk must be compressed');
+    return data;
+  }
+  const context = (flags & CHUNK_FLAG.CONTEXT) !== 0;
+  if (context && !dictionary) throw new DecodeError('context chunk without its dictionary');
   let out: Uint8Array;
   try {
-    out = inflateSync(data, { out: new Uint8Array(expectedLength) });
+    out = inflateSync(data, { out: new Uint8Array(expectedLength), ...(context && dictionary!.length ? { dictionary } : {}) });
   } catch (e) {
     throw new DecodeError(`compressed chunk does not inflate: ${(e as Error).message}`);
   }

@@ -320,9 +320,27 @@ export const REGION_HASH = codec<{ offset: number; length: number; sha256: Uint8
   (r) => ({ offset: r.u32('offset'), length: r.u32('length'), sha256: r.bytes(32, 'sha256').slice() }),
 );
 
-export const BULK_FLAG = { COMPRESS: 1 } as const;
-export const CHUNK_FLAG = { DEFLATE: 1, LAST: 2 } as const;
+/**
+ * BULK_*_OPEN flags: COMPRESS allows per-chunk deflate; CONTEXT (with COMPRESS) allows deflating a
+ * chunk with the transfer's preceding bytes as its dictionary (PROTOCOL.md §6.3). A board grants
+ * only the flags it knows, so a board without CONTEXT answers with the bit clear.
+ */
+export const BULK_FLAG = { COMPRESS: 1, CONTEXT: 2 } as const;
+/** BULK_DATA chunk flags. Bit 1 is reserved; CONTEXT marks a DEFLATE chunk with a preset dictionary. */
+export const CHUNK_FLAG = { DEFLATE: 1, CONTEXT: 4 } as const;
+/** Bytes of a transfer before a CONTEXT chunk that form its dictionary (fewer at the transfer's start). */
+export const CONTEXT_BYTES = 4096;
+/** Largest window of a board that knows only the one-word SACK (every board grants at least this much). */
 export const MAX_WINDOW = 32;
+/**
+ * Largest window a board MAY grant (PROTOCOL.md §6.2): a granted window above 32 makes every
+ * BULK_ACK of the transfer carry ceil(window / 32) − 1 more SACK words after the first.
+ */
+export const MAX_WINDOW_WIDE = 128;
+/** SACK words a BULK_ACK of a transfer with this window carries. */
+export function sackWords(window: number): number {
+  return Math.max(1, Math.ceil(window / 32));
+}
 export const MAX_CHUNK = 8192;
 
 export interface BulkOpen {
@@ -391,12 +409,24 @@ export interface BulkAck {
   cumulative: number;
   /** Bit i: the chunk starting at cumulative + i × chunkSize has been received. */
   sack: number;
+  /** Windows above 32: word k, bit i covers the chunk at cumulative + (32·(k+1) + i) × chunkSize. */
+  more?: number[];
 }
 
 export const BULK_ACK = codec<BulkAck>(
   'bulk-ack',
-  (w, v) => w.u16(v.transferId).u32(v.cumulative).u32(v.sack),
-  (r) => ({ transferId: r.u16('transferId'), cumulative: r.u32('cumulative'), sack: r.u32('sack') }),
+  (w, v) => {
+    w.u16(v.transferId).u32(v.cumulative).u32(v.sack);
+    for (const m of v.more ?? []) w.u32(m);
+  },
+  (r) => {
+    const a: BulkAck = { transferId: r.u16('transferId'), cumulative: r.u32('cumulative'), sack: r.u32('sack') };
+    // Further SACK words of a wide window; a trailing partial word is ignored like any unknown tail.
+    const more: number[] = [];
+    while (r.remaining >= 4 && more.length < sackWords(MAX_WINDOW_WIDE) - 1) more.push(r.u32('sack'));
+    if (more.length) a.more = more;
+    return a;
+  },
 );
 
 export const BULK_ABORT = codec<{ transferId: number; code: number; message: string }>(

@@ -51,6 +51,7 @@ interface PullCase {
   unpaced?: boolean;
   /** `--faults` spec of the simulated line (both directions). */
   faults?: string;
+  /** False: log pull --no-compress (the default deflates each chunk against the records before it). */
   compress?: boolean;
 }
 
@@ -61,16 +62,16 @@ function hazardOf(faults: string): number {
 }
 
 async function pullCase(c: PullCase): Promise<string> {
-  const { name, baud, mib, unpaced = false, faults, compress = false } = c;
+  const { name, baud, mib, unpaced = false, faults, compress = true } = c;
   const state = path.join(work, name);
   const sim = await runSim({ pty: true, baud, unpaced, seed: 1, stateDir: state, prefillHours: mib * HOURS_PER_MIB, ...(faults ? { faults } : {}) });
   const session = await Session.open(sim.path!, { protocol: 'native', baud });
   const out = path.join(state, 'log.pslog');
   try {
-    const r = await pullLog(session.native!.link, { out, identity: session.info, ...(compress ? { compress: true } : {}) });
+    const r = await pullLog(session.native!.link, { out, identity: session.info, compress });
     if (!r.signaturesOk) throw new Error(`pull did not verify: ${r.issues.map((i) => i.message).join('; ')}`);
     const line = baud / 10;
-    const label = unpaced ? 'unpaced' : `${baud} baud${faults ? `, faults ${faults}` : ', clean'}${compress ? ', --compress' : ''}`;
+    const label = unpaced ? 'unpaced' : `${baud} baud${faults ? `, faults ${faults}` : ', clean'}${compress ? '' : ', --no-compress'}`;
     // What whole-frame retransmission allows at this error rate: frames of the best size, each
     // lost one sent again (chunk-controller.ts); the measured ratio is judged against it.
     const lambda = faults ? hazardOf(faults) : 0;
@@ -83,7 +84,7 @@ async function pullCase(c: PullCase): Promise<string> {
       seconds: r3(r.seconds),
       rate: Math.round(r.payloadRate),
       ratio: unpaced ? null : r3(r.payloadRate / line),
-      note: `${r.segments} segments, ${r.records} records, verified; ${r.retransmissions} retransmissions; chunk sizes ${summary(r.chunkSizes)}${unpaced ? '' : `; line ${line} B/s`}${ceiling}`,
+      note: `${r.segments} segments, ${r.records} records, verified${compress ? `; ${r3(r.wireRatio)} of the log's bytes on the wire` : ''}; ${r.retransmissions} retransmissions; chunk sizes ${summary(r.chunkSizes)}${unpaced ? '' : `; line ${line} B/s`}${ceiling}`,
     });
   } finally {
     await session.close();
@@ -207,13 +208,13 @@ async function main(): Promise<void> {
   // BLACKBOX_BENCH_SKIP_NOISY=1 only the pulls over a faulty line.
   const fast = process.env.BLACKBOX_BENCH_SKIP_PACED
     ? await pullCase({ name: 'unpaced', baud: 921600, mib: 4, unpaced: true })
-    : await pullCase({ name: 'p921600', baud: 921600, mib: env('BLACKBOX_BENCH_MIB_921600', 4) });
+    : await pullCase({ name: 'p921600', baud: 921600, mib: env('BLACKBOX_BENCH_MIB_921600', 4), compress: false });
   if (!process.env.BLACKBOX_BENCH_SKIP_PACED && !process.env.BLACKBOX_BENCH_SKIP_NOISY) {
     // The same pull over a faulty line: 0.2 % of bytes corrupted and 0.1 % dropped, then 1 %
-    // corrupted; the first also with per-chunk deflate (log pull --compress).
+    // corrupted; the first also without compression (log pull --no-compress).
     const noisy = env('BLACKBOX_BENCH_MIB_NOISY', 1);
     await pullCase({ name: 'n921600', baud: 921600, mib: noisy, faults: 'corrupt=0.002,drop=0.001' });
-    await pullCase({ name: 'n921600z', baud: 921600, mib: noisy, faults: 'corrupt=0.002,drop=0.001', compress: true });
+    await pullCase({ name: 'n921600u', baud: 921600, mib: noisy, faults: 'corrupt=0.002,drop=0.001', compress: false });
     await pullCase({ name: 'n921600x', baud: 921600, mib: env('BLACKBOX_BENCH_MIB_1PCT', 0.5), faults: 'corrupt=0.01' });
   }
   if (!process.env.BLACKBOX_BENCH_SKIP_PACED) {

@@ -47,6 +47,10 @@ export interface PullOptions {
   source?: { port?: string; baud?: number };
   window?: number;
   chunkSize?: number;
+  /**
+   * Deflate chunks (default true): against the records before them where the board grants
+   * context compression, alone where it only compresses, not at all where it does neither.
+   */
   compress?: boolean;
   tool?: string;
   /**
@@ -89,6 +93,8 @@ export interface PullResult {
   /** Payload bytes per second of this run's transfers. */
   payloadRate: number;
   retransmissions: number;
+  /** Bytes of segment data on the line per byte of segments read (below 1 when chunks travelled compressed). */
+  wireRatio: number;
   /** Chunk sizes the segment reads ran with, in order (they follow the line's error rate). */
   chunkSizes: number[];
   checkpoint: { counter: number; records: number; verified: boolean } | null;
@@ -273,6 +279,8 @@ export async function pullLog(link: NativeLink, options: PullOptions): Promise<P
 
   let bytesRead = 0;
   let retransmissions = 0;
+  let segmentBytes = 0;
+  let packedBytes = 0;
   // One controller for every read of the pull: what the first read learnt about the line holds for the rest.
   const initialChunk = options.chunkSize ?? 4096;
   const chunks = new ChunkController({ initial: initialChunk, max: initialChunk, ...(options.window ? { window: options.window } : {}) });
@@ -314,7 +322,7 @@ export async function pullLog(link: NativeLink, options: PullOptions): Promise<P
           offset: slot * size,
           length: count * size,
           controller: chunks,
-          ...(options.compress ? { compress: true } : {}),
+          compress: options.compress ?? true,
           ...(signal ? { signal } : {}),
           onData: async (_off, data) => handle(decoder.push(data)),
           onProgress: (p) => {
@@ -325,6 +333,8 @@ export async function pullLog(link: NativeLink, options: PullOptions): Promise<P
         await handle(decoder.finish());
         retransmissions += r.retransmissions;
         transferSeconds += r.seconds;
+        segmentBytes += r.length - (r.startedAt - r.offset);
+        packedBytes += r.packedBytes;
         c += count;
         failures = 0;
       } catch (e) {
@@ -434,6 +444,7 @@ export async function pullLog(link: NativeLink, options: PullOptions): Promise<P
       seconds,
       payloadRate: transferSeconds > 0 ? bytesRead / transferSeconds : 0,
       retransmissions,
+      wireRatio: segmentBytes > 0 ? packedBytes / segmentBytes : 1,
       chunkSizes: chunks.history,
       checkpoint: checkpoint ? { counter: checkpoint.counter, records: checkpoint.recordCount, verified: cpVerified } : null,
       attestation,

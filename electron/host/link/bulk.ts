@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { DecodeError, PackscopeError } from '../../../shared/errors.js';
-import { BulkReceiver, BulkSender, packChunk, unpackChunk } from '../../../shared/protocol/bulk.js';
+import { BulkReceiver, BulkSender, contextStart, packChunk } from '../../../shared/protocol/bulk.js';
 import { CMD, ERROR_NAMES } from '../../../shared/protocol/constants.js';
 import {
   BULK_ABORT,
@@ -39,12 +39,20 @@ export interface BulkCommonOptions {
   chunkSize?: number;
   /** Chunks in flight (default 8, at most 32). */
   window?: number;
-  /** Ask for per-chunk deflate where it helps. */
+  /**
+   * Ask for per-chunk deflate where it helps, against the transfer's preceding bytes where the
+   * board grants it (BULK_FLAG.CONTEXT; a board without it compresses chunks alone or not at all).
+   */
   compress?: boolean;
   signal?: AbortSignal;
   onProgress?: (p: TransferProgress) => void;
-  /** No progress for this long fails the transfer with TIMEOUT (default 10 s). */
+  /**
+   * No progress and no frame from the board for this long fails the transfer with TIMEOUT
+   * (default 10 s). A board that keeps answering is alive, and is given `movelessTimeoutMs`.
+   */
   stallTimeoutMs?: number;
+  /** The board answers, but no data moves for this long: TIMEOUT (default 60 s, at least 6 × stallTimeoutMs). */
+  movelessTimeoutMs?: number;
   /**
    * Follow the line's frame error rate with the chunk size (default true): smaller chunks while
    * frames are damaged, back up to `chunkSize` after clean runs. False keeps `chunkSize` throughout.
@@ -83,6 +91,8 @@ export interface BulkReadResult {
   seconds: number;
   /** The chunk sizes the transfer ran with, in order. */
   chunkSizes: number[];
+  /** Bytes of chunk data that crossed the line for the chunks kept (compressed size; first copies only). */
+  packedBytes: number;
 }
 
 export interface BulkWriteOptions extends BulkCommonOptions {
@@ -150,6 +160,9 @@ export async function regionErase(link: NativeLink, region: RegionRef, offset: n
   await link.request(CMD.REGION_ERASE, REGION_RANGE.encode({ region: id, offset, length }), { signal, timeoutMs: 2000 + length / 100 });
 }
 
+/** How often a transfer checks that the board is still there. */
+const STALL_TICK_MS = 250;
+
 /** Runs a transfer loop until `finished` resolves; rejects on abort, disconnect, board abort or stall. */
 function guard(link: NativeLink, id: number, options: BulkCommonOptions) {
   let fail!: (e: unknown) => void;
@@ -173,9 +186,34 @@ function guard(link: NativeLink, id: number, options: BulkCommonOptions) {
   const clock = link.clock;
   let lastProgress = clock.now();
   const stallMs = options.stallTimeoutMs ?? 10_000;
+  const movelessMs = options.movelessTimeoutMs ?? Math.max(60_000, 6 * stallMs);
+  let lastTick = clock.now();
+  let lastHeard = clock.now();
+  let bytesIn = link.stats.bytesIn;
   unsubs.push(
-    clock.every(250, () => {
-      if (clock.now() - lastProgress > stallMs) fail(new PackscopeError('TIMEOUT', `transfer stalled: no progress for ${stallMs / 1000} s`));
+    clock.every(STALL_TICK_MS, () => {
+      const now = clock.now();
+      // Any whole frame from the board shows it alive and answering (acks of a write it is still
+      // committing, duplicates of a read, answers), and so do frames a noisy line damaged (bytes
+      // arriving): silence is what fails a transfer.
+      lastHeard = Math.max(lastHeard, link.lastFrameAt);
+      if (link.stats.bytesIn !== bytesIn) {
+        bytesIn = link.stats.bytesIn;
+        lastHeard = now;
+      }
+      // A tick far behind its time means this process was not running (a loaded machine): the
+      // board cannot be blamed for a silence nobody listened to, so that time does not count.
+      const missed = now - lastTick - STALL_TICK_MS;
+      lastTick = now;
+      if (missed > STALL_TICK_MS) {
+        lastProgress = Math.min(now, lastProgress + missed);
+        lastHeard = Math.min(now, lastHeard + missed);
+      }
+      if (now - Math.max(lastProgress, lastHeard) > stallMs) {
+        fail(new PackscopeError('TIMEOUT', `transfer stalled: no answer from the board for ${stallMs / 1000} s`));
+      } else if (now - lastProgress > movelessMs) {
+        fail(new PackscopeError('TIMEOUT', `transfer stalled: the board answers, but no data moved for ${Math.round(movelessMs / 1000)} s`));
+      }
     }),
   );
   return {
@@ -218,11 +256,22 @@ export async function bulkRead(link: NativeLink, options: BulkReadOptions): Prom
   const meter = new ProgressMeter(length, undefined, clock);
   options.onProgress?.(meter.update(prefix.length, 'read'));
   if (remaining === 0)
-    return { region: info, offset, length, startedAt: start, data: out, retransmissions: 0, seconds: (clock.now() - t0) / 1000, chunkSizes: [] };
+    return {
+      region: info,
+      offset,
+      length,
+      startedAt: start,
+      data: out,
+      retransmissions: 0,
+      seconds: (clock.now() - t0) / 1000,
+      chunkSizes: [],
+      packedBytes: 0,
+    };
 
   let pos = start;
   const ctl = chunkController(options);
   let duplicates = 0;
+  let packedBytes = 0;
   while (pos < offset + length) {
     const span = await readSpan(
       link,
@@ -238,11 +287,12 @@ export async function bulkRead(link: NativeLink, options: BulkReadOptions): Prom
       (committed) => options.onProgress?.(meter.update(committed - offset, 'read')),
     );
     duplicates += span.duplicates;
+    packedBytes += span.packedBytes;
     pos = span.committed;
   }
   const seconds = (clock.now() - t0) / 1000;
   options.onProgress?.({ ...meter.update(length, 'read'), rate: remaining / Math.max(seconds, 1e-6), etaSeconds: 0 });
-  return { region: info, offset, length, startedAt: start, data: out, retransmissions: duplicates, seconds, chunkSizes: ctl.history };
+  return { region: info, offset, length, startedAt: start, data: out, retransmissions: duplicates, seconds, chunkSizes: ctl.history, packedBytes };
 }
 
 /**
@@ -269,7 +319,7 @@ async function readSpan(
   options: BulkReadOptions,
   deliver: (offset: number, data: Uint8Array) => void | Promise<void>,
   onCommitted: (committed: number) => void,
-): Promise<{ committed: number; complete: boolean; duplicates: number }> {
+): Promise<{ committed: number; complete: boolean; duplicates: number; packedBytes: number }> {
   const id = transferId();
   const clock = link.clock;
   const g = guard(link, id, options);
@@ -281,6 +331,7 @@ async function readSpan(
   let lastAckSent = 0;
   let errorsSeen = link.stats.crcErrors + link.stats.decodeErrors;
   let resizing = false;
+  let packedBytes = 0;
   /** Feeds the controller the damaged frames the link counted; ends the span when it wants another size. */
   const steer = () => {
     const errors = link.stats.crcErrors + link.stats.decodeErrors;
@@ -294,10 +345,10 @@ async function readSpan(
       finish(false);
     }
   };
+  let window = ctl.window;
   const sendAck = () => {
-    const a = rx.ack();
     lastAckSent = clock.now();
-    link.sendEvent(CMD.EV_BULK_ACK, BULK_ACK.encode({ transferId: id, cumulative: a.cumulative, sack: a.sack }));
+    link.sendEvent(CMD.EV_BULK_ACK, BULK_ACK.encode({ transferId: id, ...rx.ack(window) }));
   };
   const early: Uint8Array[] = [];
   const onData = (payload: Uint8Array) => {
@@ -317,13 +368,24 @@ async function readSpan(
     ctl.frameOk(d.data.length, want);
     let fresh = false;
     try {
-      fresh = rx.accept(d.offset, unpackChunk(d.data, d.flags, want));
+      fresh = rx.acceptPacked(d.offset, d.data, d.flags);
     } catch (e) {
       if (!(e instanceof DecodeError)) throw e;
     }
     if (fresh) {
       g.progressed();
-      for (let next = rx.takeNext(); next; next = rx.takeNext()) {
+      packedBytes += d.data.length;
+      for (;;) {
+        let next;
+        try {
+          next = rx.takeNext();
+        } catch (e) {
+          // The frame arrived whole: the board compressed the chunk wrongly, and sending it again would not help.
+          if (!(e instanceof DecodeError)) throw e;
+          g.fail(new PackscopeError('PROTOCOL', `the board sent a chunk at ${rx.committed} that does not decompress: ${e.message}`));
+          return;
+        }
+        if (!next) break;
         const chunk = next;
         delivering = delivering.then(async () => {
           await deliver(chunk.offset, chunk.data);
@@ -352,7 +414,7 @@ async function readSpan(
           BULK_OPEN.encode({
             transferId: id,
             region,
-            flags: options.compress ? BULK_FLAG.COMPRESS : 0,
+            flags: options.compress ? BULK_FLAG.COMPRESS | BULK_FLAG.CONTEXT : 0,
             offset: start,
             length,
             chunkSize: ctl.chunkSize,
@@ -365,7 +427,8 @@ async function readSpan(
     );
     if (open.offset !== start || open.length !== length || open.transferId !== id)
       throw new PackscopeError('PROTOCOL', 'the board granted a different transfer than asked');
-    rx = new BulkReceiver(start, length, open.chunkSize);
+    rx = new BulkReceiver(start, length, open.chunkSize, (open.flags & BULK_FLAG.CONTEXT) !== 0);
+    window = open.window;
     if (open.chunkSize !== ctl.chunkSize) ctl.adopt(open.chunkSize);
     granted = true;
     errorsSeen = link.stats.crcErrors + link.stats.decodeErrors;
@@ -376,7 +439,7 @@ async function readSpan(
     unsubData();
     await link.request(CMD.BULK_CLOSE, BULK_CLOSE.encode({ transferId: id }), { signal: options.signal, retries: 20 });
     await delivering;
-    return { committed: rx.committed, complete: rx.complete, duplicates: rx.duplicates };
+    return { committed: rx.committed, complete: rx.complete, duplicates: rx.duplicates, packedBytes };
   } catch (e) {
     if (!link.isClosed) await closeQuietly(link, id);
     throw e;
@@ -455,12 +518,14 @@ async function writeSpan(
   let retransSeen = 0;
   let resizing = false;
   const compress = options.compress ?? false;
+  let context = false;
   const pump = () => {
     if (!sender || link.isClosed) return;
     const now = clock.now();
     for (const i of sender.due(now)) {
       const { offset: off, length } = sender.chunkRange(i);
-      const packed = packChunk(body.subarray(off - start, off - start + length), compress);
+      const dictionary = context ? body.subarray(contextStart(start, off) - start, off - start) : undefined;
+      const packed = packChunk(body.subarray(off - start, off - start + length), compress, dictionary);
       const payload = encodeBulkData(id, off, packed.flags, packed.data);
       link.sendEvent(CMD.EV_BULK_DATA, payload);
       // Expected time the chunk has left the wire: the link paces at line rate.
@@ -479,7 +544,7 @@ async function writeSpan(
       return;
     }
     if (a.transferId !== id || !sender) return;
-    if (sender.onAck(a.cumulative, a.sack, clock.now())) {
+    if (sender.onAck(a.cumulative, a.sack, clock.now(), a.more)) {
       g.progressed();
       onAcked(start + sender.ackedBytes);
     }
@@ -513,7 +578,7 @@ async function writeSpan(
           BULK_OPEN.encode({
             transferId: id,
             region,
-            flags: compress ? BULK_FLAG.COMPRESS : 0,
+            flags: compress ? BULK_FLAG.COMPRESS | BULK_FLAG.CONTEXT : 0,
             offset: start,
             length: body.length,
             chunkSize: ctl.chunkSize,
@@ -525,6 +590,7 @@ async function writeSpan(
       ]),
     );
     if (open.offset !== start || open.length !== body.length) throw new PackscopeError('PROTOCOL', 'the board granted a different transfer than asked');
+    context = compress && (open.flags & BULK_FLAG.CONTEXT) !== 0;
     const byteRate = link.lineBytesPerSecond;
     const windowMs = Number.isFinite(byteRate) ? ((open.window + 1) * (open.chunkSize + 32) * 1000) / byteRate : 0;
     if (open.chunkSize !== ctl.chunkSize) ctl.adopt(open.chunkSize);

@@ -1,5 +1,5 @@
 import { CRC_SIZE, HEADER_SIZE } from '../../../shared/protocol/constants.js';
-import { MAX_CHUNK, MAX_WINDOW } from '../../../shared/protocol/messages.js';
+import { MAX_CHUNK, MAX_WINDOW_WIDE } from '../../../shared/protocol/messages.js';
 
 /**
  * Chooses the chunk size of a bulk transfer from the frame error rate it observes (PROTOCOL.md
@@ -91,7 +91,7 @@ export class ChunkController {
     this.adaptive = o.adaptive ?? true;
     this.horizon = o.horizon ?? 64 * 1024;
     this.switchCost = o.switchCost ?? 6 * 1024;
-    this.fixedWindow = o.window ? Math.max(1, Math.min(MAX_WINDOW, o.window)) : null;
+    this.fixedWindow = o.window ? Math.max(1, Math.min(MAX_WINDOW_WIDE, o.window)) : null;
     this.current = this.clamp(o.initial);
     // λ at which `initial` maximises g: d/dn ln g = 0 gives λ = o / (n (n − o)), o the frame overhead.
     const n = wireBytes(this.current);
@@ -104,10 +104,13 @@ export class ChunkController {
     return this.current;
   }
 
-  /** Chunks in flight for the current size: about 32 KiB of payload, within the protocol's window. */
+  /**
+   * Chunks in flight for the current size: about 32 KiB of payload, within the protocol's wide
+   * window (a board that knows only the one-word SACK grants 32 at most, and is followed).
+   */
   get window(): number {
     if (this.fixedWindow !== null) return this.fixedWindow;
-    return Math.max(8, Math.min(MAX_WINDOW, Math.ceil((32 * 1024) / this.current)));
+    return Math.max(8, Math.min(MAX_WINDOW_WIDE, Math.ceil((32 * 1024) / this.current)));
   }
 
   /** The current estimate of the line's hazard per wire byte. */

@@ -1,5 +1,5 @@
 import { DecodeError } from '../../../shared/errors.js';
-import { BulkReceiver, BulkSender, packChunk, unpackChunk } from '../../../shared/protocol/bulk.js';
+import { BulkReceiver, BulkSender, contextStart, packChunk } from '../../../shared/protocol/bulk.js';
 import { CMD, ERR } from '../../../shared/protocol/constants.js';
 import {
   BULK_ABORT,
@@ -10,7 +10,7 @@ import {
   BULK_FLAG,
   BULK_OPEN,
   MAX_CHUNK,
-  MAX_WINDOW,
+  MAX_WINDOW_WIDE,
   encodeBulkData,
   type BulkOpen,
 } from '../../../shared/protocol/messages.js';
@@ -31,6 +31,8 @@ interface ReadTransfer {
   region: BoardRegion;
   sender: BulkSender;
   compress: boolean;
+  /** Chunks may be deflated against the transfer's bytes before them (granted BULK_FLAG.CONTEXT). */
+  context: boolean;
   /** Line rate in bytes/s (infinite when unpaced is irrelevant: backlog is then ~0). */
   byteRate: number;
   /** The board's clock: pacing and retransmission timers. */
@@ -80,8 +82,11 @@ function grant(req: BulkOpen, region: BoardRegion): BulkOpen {
     ...req,
     length,
     chunkSize: Math.max(16, Math.min(req.chunkSize || 4096, MAX_CHUNK)),
-    window: Math.max(1, Math.min(req.window || 8, MAX_WINDOW)),
-    flags: req.flags & BULK_FLAG.COMPRESS,
+    // Windows above 32 with the wide SACK of PROTOCOL.md §6.3: a small-chunk transfer on a noisy
+    // line keeps the round trip covered, and a lost chunk at the base does not stop the line.
+    window: Math.max(1, Math.min(req.window || 8, MAX_WINDOW_WIDE)),
+    // Context compression only together with compression.
+    flags: req.flags & BULK_FLAG.COMPRESS ? req.flags & (BULK_FLAG.COMPRESS | BULK_FLAG.CONTEXT) : 0,
   };
 }
 
@@ -122,6 +127,7 @@ export function installBulkTransfer(board: SimBoard): void {
         minRtoMs: 20 + (4 * (open.chunkSize + 32) * 1000) / byteRate,
       }),
       compress: (open.flags & BULK_FLAG.COMPRESS) !== 0,
+      context: (open.flags & BULK_FLAG.CONTEXT) !== 0,
       byteRate,
       clock: board.clock,
       timer: null,
@@ -158,7 +164,7 @@ export function installBulkTransfer(board: SimBoard): void {
       kind: 'write',
       open,
       region,
-      receiver: new BulkReceiver(open.offset, open.length, open.chunkSize),
+      receiver: new BulkReceiver(open.offset, open.length, open.chunkSize, (open.flags & BULK_FLAG.CONTEXT) !== 0),
       chain: Promise.resolve(),
       failed: false,
       closed: false,
@@ -186,7 +192,7 @@ export function installBulkTransfer(board: SimBoard): void {
     const ack = BULK_ACK.decode(payload);
     const t = transfers(session).get(ack.transferId);
     if (!t || t.kind !== 'read' || t.closed) return;
-    if (t.sender.onAck(ack.cumulative, ack.sack, t.clock.now()) || !t.sender.done) void pump(session, t);
+    if (t.sender.onAck(ack.cumulative, ack.sack, t.clock.now(), ack.more) || !t.sender.done) void pump(session, t);
   });
 
   n.registerEvent(CMD.EV_BULK_DATA, (payload, { session }) => {
@@ -194,28 +200,33 @@ export function installBulkTransfer(board: SimBoard): void {
     const t = transfers(session).get(d.transferId);
     if (!t || t.kind !== 'write' || t.closed || t.failed) return;
     const r = t.receiver;
-    const want = r.expectedLength(d.offset);
     let fresh = false;
-    if (want !== null) {
-      try {
-        fresh = r.accept(d.offset, unpackChunk(d.data, d.flags, want));
-      } catch (e) {
-        if (!(e instanceof DecodeError)) throw e;
-      }
+    try {
+      fresh = r.acceptPacked(d.offset, d.data, d.flags);
+    } catch (e) {
+      if (!(e instanceof DecodeError)) throw e;
     }
     sendAck(session, t);
     if (!fresh) return;
+    const abort = (code: number, message: string) => {
+      t.failed = true;
+      session.emit(CMD.EV_BULK_ABORT, BULK_ABORT.encode({ transferId: t.open.transferId, code, message }));
+    };
     t.chain = t.chain.then(async () => {
-      for (let next = r.takeNext(); next && !t.failed; next = r.takeNext()) {
+      for (;;) {
+        let next;
+        try {
+          next = r.takeNext();
+        } catch (e) {
+          if (!(e instanceof DecodeError)) throw e;
+          // The frame arrived whole, so the sender compressed it wrongly: nothing to retransmit.
+          return abort(ERR.MALFORMED, `chunk at ${r.committed}: ${e.message}`);
+        }
+        if (!next || t.failed) return;
         try {
           await t.region.write!(next.offset, next.data);
         } catch (e) {
-          t.failed = true;
-          session.emit(
-            CMD.EV_BULK_ABORT,
-            BULK_ABORT.encode({ transferId: t.open.transferId, code: ERR.WRITE_FAILED, message: `write at ${next.offset} failed: ${(e as Error).message}` }),
-          );
-          return;
+          return abort(ERR.WRITE_FAILED, `write at ${next.offset} failed: ${(e as Error).message}`);
         }
         r.commit(next.offset + next.data.length);
         sendAck(session, t);
@@ -225,8 +236,7 @@ export function installBulkTransfer(board: SimBoard): void {
 }
 
 function sendAck(session: NativeSession, t: WriteTransfer): void {
-  const a = t.receiver.ack();
-  session.emit(CMD.EV_BULK_ACK, BULK_ACK.encode({ transferId: t.open.transferId, cumulative: a.cumulative, sack: a.sack }));
+  session.emit(CMD.EV_BULK_ACK, BULK_ACK.encode({ transferId: t.open.transferId, ...t.receiver.ack(t.open.window) }));
 }
 
 async function pump(session: NativeSession, t: ReadTransfer): Promise<void> {
@@ -254,8 +264,13 @@ async function pump(session: NativeSession, t: ReadTransfer): Promise<void> {
       for (const i of t.sender.due(t.clock.now(), Math.max(1, Math.ceil((limit - session.link.backlog) / t.open.chunkSize)))) {
         const { offset, length } = t.sender.chunkRange(i);
         let data: Uint8Array;
+        let dictionary: Uint8Array | undefined;
         try {
-          data = await t.region.read(offset, length);
+          // With context, the bytes before the chunk come along in the same read: its dictionary.
+          const from = t.compress && t.context ? contextStart(t.open.offset, offset) : offset;
+          const got = await t.region.read(from, offset - from + length);
+          dictionary = got.subarray(0, offset - from);
+          data = got.subarray(offset - from);
         } catch (e) {
           closeTransfer(t);
           session.emit(
@@ -265,7 +280,7 @@ async function pump(session: NativeSession, t: ReadTransfer): Promise<void> {
           return;
         }
         if (t.closed || session.closed) return;
-        const packed = packChunk(data, t.compress);
+        const packed = packChunk(data, t.compress, dictionary);
         session.emit(CMD.EV_BULK_DATA, encodeBulkData(t.open.transferId, offset, packed.flags, packed.data));
         t.sender.setSentAt(i, t.clock.now() + (session.link.backlog * 1000) / t.byteRate);
       }

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChunkController, MIN_CHUNK, bestChunk, goodput, wireBytes } from '../../../electron/host/link/chunk-controller.js';
 import { Session } from '../../../electron/host/session.js';
-import { MAX_CHUNK, MAX_WINDOW } from '../../../shared/protocol/messages.js';
+import { MAX_CHUNK, MAX_WINDOW_WIDE } from '../../../shared/protocol/messages.js';
 import { VirtualClock } from '../../../shared/util/clock.js';
 
 /**
@@ -64,7 +64,7 @@ describe('the chunk-size controller', () => {
             expect(ctl.chunkSize).toBeGreaterThanOrEqual(min);
             expect(ctl.chunkSize).toBeLessThanOrEqual(max);
             expect(ctl.window).toBeGreaterThanOrEqual(1);
-            expect(ctl.window).toBeLessThanOrEqual(MAX_WINDOW);
+            expect(ctl.window).toBeLessThanOrEqual(MAX_WINDOW_WIDE);
           }
         },
       ),

@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DecodeError } from '../../../shared/errors.js';
 import * as M from '../../../shared/protocol/messages.js';
-import { BulkReceiver, BulkSender, packChunk, unpackChunk } from '../../../shared/protocol/bulk.js';
+import { BulkReceiver, BulkSender, contextStart, packChunk, unpackChunk } from '../../../shared/protocol/bulk.js';
+import { BULK_FLAG, CHUNK_FLAG, MAX_WINDOW_WIDE } from '../../../shared/protocol/messages.js';
 import { payloadToTelemetry, telemetryToPayload } from '../../../shared/protocol/telemetry.js';
 
 /** Every payload codec of the core and bulk commands: round trip, and arbitrary bytes → DecodeError only. */
@@ -76,7 +77,14 @@ const cases: Array<[string, M.Codec<any>, fc.Arbitrary<any>]> = [
   ['BULK_CLOSE', M.BULK_CLOSE, fc.record({ transferId: u16 })],
   ['BULK_CLOSED', M.BULK_CLOSED, fc.record({ transferId: u16, committed: u32 })],
   ['BULK_DATA', M.BULK_DATA, fc.record({ transferId: u16, offset: u32, flags: u8, data: blob })],
-  ['BULK_ACK', M.BULK_ACK, fc.record({ transferId: u16, cumulative: u32, sack: u32 })],
+  [
+    'BULK_ACK',
+    M.BULK_ACK,
+    fc.record(
+      { transferId: u16, cumulative: u32, sack: u32, more: fc.array(u32, { minLength: 1, maxLength: 3 }) },
+      { requiredKeys: ['transferId', 'cumulative', 'sack'] },
+    ),
+  ],
   ['BULK_ABORT', M.BULK_ABORT, fc.record({ transferId: u16, code: u16, message: fc.string({ maxLength: 60 }) })],
 ];
 
@@ -162,20 +170,28 @@ describe('bulk chunks and the windowed engine', () => {
       fc.property(
         fc.integer({ min: 0, max: 20000 }),
         fc.integer({ min: 16, max: 1500 }),
-        fc.integer({ min: 1, max: 32 }),
+        fc.integer({ min: 1, max: MAX_WINDOW_WIDE }),
         fc.double({ min: 0, max: 0.4, noNaN: true }),
         fc.integer({ min: 1, max: 2 ** 31 }),
-        (length, chunkSize, window, loss, seed) => {
+        fc.constantFrom(0, BULK_FLAG.COMPRESS, BULK_FLAG.COMPRESS | BULK_FLAG.CONTEXT),
+        (length, chunkSize, window, loss, seed, flags) => {
           let s = seed;
           const rnd = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
           const start = 100;
-          const src = new Uint8Array(length).map((_, i) => (i * 31) & 0xff);
+          // Records-like bytes: repeating structure with slowly changing values, and some noise.
+          const src = new Uint8Array(length).map((_, i) => (i % 24 < 12 ? (i / 24) & 0xff : i % 24 === 13 ? rnd() * 256 : i % 24));
           const sender = new BulkSender({ start, length, chunkSize, window, initialRtoMs: 50, minRtoMs: 20 });
-          const rx = new BulkReceiver(start, length, chunkSize);
+          const context = (flags & BULK_FLAG.CONTEXT) !== 0;
+          const rx = new BulkReceiver(start, length, chunkSize, context);
+          /** The sender's side of a chunk: packed as the board packs it (dictionary: the bytes before it). */
+          const pack = (offset: number, n: number) => {
+            const dictionary = context ? src.subarray(contextStart(start, offset) - start, offset - start) : undefined;
+            return packChunk(src.subarray(offset - start, offset - start + n), flags !== 0, dictionary);
+          };
           const out = new Uint8Array(length);
           let now = 0;
           let inFlight: Array<{ at: number; i: number }> = [];
-          let acks: Array<{ at: number; cum: number; sack: number }> = [];
+          let acks: Array<{ at: number; cum: number; sack: number; more?: number[] }> = [];
           for (let step = 0; step < 200000 && !(sender.done && rx.complete); step++) {
             now += 1;
             for (const i of sender.due(now)) if (rnd() >= loss) inFlight.push({ at: now + 1 + Math.floor(rnd() * 5), i });
@@ -183,21 +199,22 @@ describe('bulk chunks and the windowed engine', () => {
             inFlight = inFlight.filter((x) => x.at > now);
             for (const { i } of arrived) {
               const { offset, length: n } = sender.chunkRange(i);
-              rx.accept(offset, src.slice(offset - start, offset - start + n));
+              const p = pack(offset, n);
+              rx.acceptPacked(offset, p.data, p.flags);
               for (let c = rx.takeNext(); c; c = rx.takeNext()) {
                 out.set(c.data, c.offset - start);
                 rx.commit(c.offset + c.data.length);
               }
-              const a = rx.ack();
-              if (rnd() >= loss) acks.push({ at: now + 1 + Math.floor(rnd() * 3), cum: a.cumulative, sack: a.sack });
+              const a = rx.ack(window);
+              if (rnd() >= loss) acks.push({ at: now + 1 + Math.floor(rnd() * 3), cum: a.cumulative, sack: a.sack, ...(a.more ? { more: a.more } : {}) });
             }
             const due = acks.filter((a) => a.at <= now);
             acks = acks.filter((a) => a.at > now);
-            for (const a of due) sender.onAck(a.cum, a.sack, now);
+            for (const a of due) sender.onAck(a.cum, a.sack, now, a.more);
             // the receiver repeats its ack now and then, as the host does
             if (now % 40 === 0 && rnd() >= loss) {
-              const a = rx.ack();
-              sender.onAck(a.cumulative, a.sack, now);
+              const a = rx.ack(window);
+              sender.onAck(a.cumulative, a.sack, now, a.more);
             }
           }
           expect(rx.complete).toBe(true);
@@ -217,5 +234,33 @@ describe('bulk chunks and the windowed engine', () => {
     expect(rx.accept(768, new Uint8Array(232))).toBe(true);
     expect(rx.accept(768, new Uint8Array(232))).toBe(false);
     expect(rx.ack()).toEqual({ cumulative: 0, sack: 0b1000 });
+  });
+
+  it('acknowledges a wide window with further SACK words', () => {
+    const rx = new BulkReceiver(0, 100 * 16, 16);
+    for (const i of [1, 33, 70, 99]) rx.accept(i * 16, new Uint8Array(16));
+    expect(rx.ack(100)).toEqual({ cumulative: 0, sack: 0b10, more: [0b10, 1 << 6, 1 << 3] });
+    const tx = new BulkSender({ start: 0, length: 100 * 16, chunkSize: 16, window: 100, initialRtoMs: 50 });
+    expect(tx.due(0)).toHaveLength(100);
+    const a = rx.ack(100);
+    expect(tx.onAck(a.cumulative, a.sack, 1, a.more)).toBe(true);
+    // Chunk 99, sent last, is acknowledged: every chunk sent before it and not acknowledged is lost.
+    expect(tx.due(1)).toEqual(Array.from({ length: 100 }, (_, i) => i).filter((i) => ![1, 33, 70, 99].includes(i)));
+  });
+
+  it('inflates a context chunk only against the bytes before it, and refuses one on a transfer without context', () => {
+    const src = new Uint8Array(600).map((_, i) => (i % 20 < 10 ? 7 : i % 20));
+    const dict = src.subarray(0, 300);
+    const p = packChunk(src.subarray(300, 600), true, dict);
+    expect(p.flags).toBe(CHUNK_FLAG.DEFLATE | CHUNK_FLAG.CONTEXT);
+    // Against its dictionary far smaller than alone.
+    expect(p.data.length).toBeLessThan(packChunk(src.subarray(300, 600), true).data.length / 2);
+    const rx = new BulkReceiver(0, 600, 300, true);
+    expect(rx.acceptPacked(300, p.data, p.flags)).toBe(true);
+    expect(rx.takeNext()).toBeNull(); // waits for the bytes before it
+    expect(rx.acceptPacked(0, dict, 0)).toBe(true);
+    expect(rx.takeNext()!.data).toEqual(dict);
+    expect(rx.takeNext()!.data).toEqual(src.subarray(300, 600));
+    expect(() => new BulkReceiver(0, 600, 300).acceptPacked(300, p.data, p.flags)).toThrow(DecodeError);
   });
 });

@@ -18,7 +18,7 @@ import { desktopRecordingOf } from '../../recorder/pslog-sink.js';
 import type { PslogReader } from '../../blackbox/pslog.js';
 
 const USAGE = `Usage:
-  packscope log pull --port PATH --out FILE.pslog [--ticket FILE.psticket|CODE | --nonce HEX] [--resume] [--root ROOT.pem] [--compress] [--json]
+  packscope log pull --port PATH --out FILE.pslog [--ticket FILE.psticket|CODE | --nonce HEX] [--resume] [--root ROOT.pem] [--no-compress] [--json]
   packscope log verify FILE.pslog --root ROOT.pem [--json]
   packscope log export FILE.pslog --csv OUT.csv | --jsonl OUT.jsonl [--root ROOT.pem] [--force] [--json]
   packscope log info FILE.pslog [--json]
@@ -31,6 +31,8 @@ pull     downloads the board's black box (signed segments + a checkpoint of the 
          .psticket file (the board's certificate must name the ticket's serial, else nothing is
          read and the exit code is 7) or the code read out over the phone (XXXX-XXXX-XXXX-XXXX-C).
          --nonce HEX seals it over a given nonce (8–64 bytes) instead of a random one.
+         Chunks travel deflated, each against the records before it, where the board supports
+         it (a noisy line carries about twice the log); --no-compress sends them as they are.
          Progress (bytes, rate, ETA) goes to stderr. An interrupted pull keeps FILE.pslog.partial;
          --resume re-verifies it, asks the board whether it still holds the same bytes, and
          continues after them (with the same nonce).
@@ -162,7 +164,9 @@ async function pull(argv: string[], ctx: CliContext): Promise<number> {
     out: { type: 'string', short: 'o' },
     resume: { type: 'boolean' },
     root: { type: 'string' },
+    // Compression is the default; --compress is still accepted from older scripts.
     compress: { type: 'boolean' },
+    'no-compress': { type: 'boolean' },
     nonce: { type: 'string' },
     ticket: { type: 'string' },
   });
@@ -179,7 +183,7 @@ async function pull(argv: string[], ctx: CliContext): Promise<number> {
     resume: !!values.resume,
     onProgress: (p) => show(p),
     ...(rootSpki ? { rootSpki } : {}),
-    ...(values.compress ? { compress: true } : {}),
+    compress: !values['no-compress'],
     ...(nonce ? { nonce } : {}),
     ...(ticket?.serial ? { expectSerial: ticket.serial } : {}),
   });
