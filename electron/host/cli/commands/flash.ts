@@ -46,7 +46,7 @@ report: a row per board (port, board, serial, old and new version, result, code,
 table, --json, and with --report a CSV file. A failing board never stops the others; the exit
 code is that of the first board that did not succeed (0 when all did).
 
-Over the native protocol the board's settings are backed up to settings-backups/ in the data folder
+Over the native protocol (one port or --ports) each board's settings are backed up to settings-backups/ in the data folder
 once every check has passed, before anything is erased, and compared with the board afterwards
 (a new image may reset them: 'packscope settings restore' puts them back).
 
@@ -251,6 +251,7 @@ async function runLine(argv: string[], ctx: CliContext): Promise<number> {
     trust,
     concurrency,
     ...(baudRate ? { baudRate } : {}),
+    settingsBackupDir: path.join(defaultDataDir(), 'settings-backups'),
     signal: ctx.signal,
     log: (port, line) => ctx.err(json ? JSON.stringify({ port, log: line }) : `${port}: ${line}`),
     onRow: (r) => ctx.err(json ? JSON.stringify({ port: r.port, result: r.result }) : `${r.port}: ${r.result}${r.code ? ` (${r.code})` : ''}`),
