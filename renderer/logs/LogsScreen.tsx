@@ -360,7 +360,7 @@ export function LogsScreen() {
                         <td>{s.counter < 0 ? 'damage' : `#${s.counter}`}</td>
                         <td>{s.startMs ? new Date(s.startMs).toLocaleString() : '—'}</td>
                         <td>{s.records}</td>
-                        <td className={s.ok ? 'ok-text' : 'bad-text'}>
+                        <td className={!s.ok ? 'bad-text' : log.source === 'desktop' ? 'warn-text' : 'ok-text'}>
                           {s.ok ? (log.source === 'desktop' ? 'unsigned (desktop)' : '✓ valid') : `✗ ${s.issue}`}
                         </td>
                       </tr>
