@@ -1,4 +1,5 @@
 import type { Chemistry } from '../../shared/types/domain.js';
+import { fmt } from '../common/format.js';
 
 /** Typical usable window per chemistry, so bar heights mean the same from pack to pack. */
 const RANGE: Record<Chemistry | 'unknown', [number, number]> = {
@@ -27,10 +28,10 @@ export function CellBars({ cells, chemistry, stale }: { cells: number[]; chemist
     <figure className={`cellbars${stale ? ' stale' : ''}`} aria-label="Cell voltages">
       <figcaption>
         <span>
-          Cells: lowest <b>#{lo + 1}</b> {cells[lo]!.toFixed(3)} V · highest <b>#{hi + 1}</b> {cells[hi]!.toFixed(3)} V
+          Cells: lowest <b>#{lo + 1}</b> {fmt(cells[lo], 3)} V · highest <b>#{hi + 1}</b> {fmt(cells[hi], 3)} V
         </span>
         <span className={spread > 50 ? 'bad' : spread > 20 ? 'warn' : 'good'} data-testid="cell-spread">
-          spread {spread.toFixed(0)} mV
+          spread {fmt(spread, 0)} mV
         </span>
       </figcaption>
       <div className="bars" role="list">
@@ -38,14 +39,8 @@ export function CellBars({ cells, chemistry, stale }: { cells: number[]; chemist
           const h = Math.max(2, Math.min(100, ((v - rmin) / (rmax - rmin)) * 100));
           const cls = i === lo ? 'min' : i === hi ? 'max' : '';
           return (
-            <div
-              key={i}
-              className={`bar ${cls}`}
-              role="listitem"
-              aria-label={`cell ${i + 1}: ${v.toFixed(3)} volts`}
-              title={`Cell ${i + 1}: ${v.toFixed(3)} V`}
-            >
-              <div className="value">{(v * 1000).toFixed(0)}</div>
+            <div key={i} className={`bar ${cls}`} role="listitem" aria-label={`cell ${i + 1}: ${fmt(v, 3)} volts`} title={`Cell ${i + 1}: ${fmt(v, 3)} V`}>
+              <div className="value">{fmt(v * 1000, 0)}</div>
               <div className="fill" style={{ height: `${h}%` }} />
               <div className="idx">{i + 1}</div>
             </div>
@@ -53,7 +48,7 @@ export function CellBars({ cells, chemistry, stale }: { cells: number[]; chemist
         })}
       </div>
       <div className="muted small">
-        mV per cell; bar scale {rmin.toFixed(2)}–{rmax.toFixed(2)} V
+        mV per cell; bar scale {fmt(rmin, 2)}–{fmt(rmax, 2)} V
       </div>
     </figure>
   );

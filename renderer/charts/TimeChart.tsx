@@ -5,6 +5,7 @@ import { channelInfo, type Source } from '../source/source.js';
 import type { Readout } from './readout.js';
 import { TIME_TICK_SPACE, timeTickLabels } from './time-axis.js';
 import { columnSpans, spanRects } from './column-spans.js';
+import { valueTickLabels } from '../common/format.js';
 
 /** What part of the source the chart shows. */
 export type ChartView = { mode: 'follow'; windowMs: number } | { mode: 'range'; t0: number; t1: number };
@@ -92,6 +93,7 @@ export function TimeChart({
     const el = host.current!;
     const fg = cssVar('--fg', '#222');
     const grid = cssVar('--grid', '#ddd');
+    const panel = cssVar('--panel', '#fff');
     const series: uPlot.Series[] = [{ label: 'Time' }];
     channels.forEach((ch) => {
       const color = colors[ch] ?? COLORS[0]!;
@@ -125,6 +127,8 @@ export function TimeChart({
         labelFont: '600 13px system-ui, sans-serif',
         size: Y_AXIS,
         labelSize: 18,
+        // As many decimals as the tick step needs (no "52,88" twice), in the user's locale.
+        values: (_u: uPlot, splits: number[], _i: number, _space: number, incr: number) => valueTickLabels(splits, incr),
       },
       // An empty right axis of fixed width: panels with and without one stay aligned.
       { scale: 'y', side: 1, show: true, size: 12, values: () => [], grid: { show: false }, ticks: { show: false } },
@@ -150,7 +154,7 @@ export function TimeChart({
           },
         ],
         setCursor: [(u) => report(u, state.current.readout, state.current.channels)],
-        draw: [(u) => drawMarkers(u, state.current.markers, !!state.current.markerLabels, fg)],
+        draw: [(u) => drawMarkers(u, state.current.markers, !!state.current.markerLabels, fg, panel)],
       },
     };
     const u = new uPlot(opts, emptyData(channels.length), el);
@@ -200,8 +204,12 @@ function report(u: uPlot, readout: Readout | undefined, channels: string[]): voi
   });
 }
 
-/** Event lines across the plot; their labels inside the plot area only (never over an axis). */
-function drawMarkers(u: uPlot, ms: Array<{ t: number; label: string }> | undefined, labels: boolean, fg: string): void {
+/**
+ * Event lines across the plot; their labels inside the plot area only (never over an axis), drawn
+ * after every line on a patch of the panel's colour, so later lines never run through a label and
+ * labels that would overlap are left out (the event list names them all).
+ */
+function drawMarkers(u: uPlot, ms: Array<{ t: number; label: string }> | undefined, labels: boolean, fg: string, bg: string): void {
   if (!ms?.length) return;
   const ctx = u.ctx;
   const { left, top, width, height } = u.bbox;
@@ -210,10 +218,9 @@ function drawMarkers(u: uPlot, ms: Array<{ t: number; label: string }> | undefin
   ctx.rect(left, top, width, height);
   ctx.clip();
   ctx.strokeStyle = '#c92a2a';
-  ctx.fillStyle = fg;
   ctx.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
   const [x0, x1] = [u.scales.x!.min!, u.scales.x!.max!];
-  let lastEnd = -Infinity;
+  const shown: Array<{ x: number; label: string }> = [];
   for (const m of ms) {
     const s = m.t / 1000;
     if (s < x0 || s > x1) continue;
@@ -222,14 +229,21 @@ function drawMarkers(u: uPlot, ms: Array<{ t: number; label: string }> | undefin
     ctx.moveTo(x, top);
     ctx.lineTo(x, top + height);
     ctx.stroke();
-    if (!labels) continue;
-    const w = ctx.measureText(m.label).width;
+    if (labels) shown.push({ x, label: m.label });
+  }
+  const pad = 3 * devicePixelRatio;
+  const lineH = 14 * devicePixelRatio;
+  let lastEnd = -Infinity;
+  for (const { x, label } of shown) {
+    const w = ctx.measureText(label).width;
     // A label that would run past the plot's right edge goes to the left of its line.
     const tx = x + 4 + w > left + width ? x - 4 - w : x + 4;
-    if (tx > lastEnd + 6 * devicePixelRatio) {
-      ctx.fillText(m.label, tx, top + 12 * devicePixelRatio);
-      lastEnd = tx + w;
-    }
+    if (tx - pad <= lastEnd + 4 * devicePixelRatio) continue;
+    ctx.fillStyle = bg;
+    ctx.fillRect(tx - pad, top + 1, w + 2 * pad, lineH);
+    ctx.fillStyle = fg;
+    ctx.fillText(label, tx, top + 12 * devicePixelRatio);
+    lastEnd = tx + w + pad;
   }
   ctx.restore();
 }

@@ -1,4 +1,5 @@
 import { dateTime } from './time-axis.js';
+import { fmt } from '../common/format.js';
 
 /**
  * Values at the cursor, written straight into their cells (no React render per mouse move or per
@@ -33,7 +34,8 @@ export class Readout {
     const u = this.units.get(id)!;
     let text = '—';
     if (min != null && max != null && min === min && max === max) {
-      text = min === max ? `${min.toFixed(u.digits)} ${u.unit}` : `${min.toFixed(u.digits)} … ${max.toFixed(u.digits)} ${u.unit}`;
+      // In the user's locale ("3,305 V" in German), like the time beside it.
+      text = min === max ? `${fmt(min, u.digits)} ${u.unit}` : `${fmt(min, u.digits)} … ${fmt(max, u.digits)} ${u.unit}`;
     }
     if (el.textContent !== text) el.textContent = text;
   }

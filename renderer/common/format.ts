@@ -1,13 +1,35 @@
+/** Numbers, sizes, alarm and status flags in words and in the user's locale. */
 import { ALARM_FLAGS, STATUS_FLAGS, flagNames, type AlarmFlag, type StatusFlag } from '../../shared/types/domain.js';
 
+const formats = new Map<number, Intl.NumberFormat>();
+
+/** A number with `digits` decimals the way the user's locale writes it ("52,88" in German). */
 export function fmt(v: number | null | undefined, digits: number): string {
-  return v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(digits);
+  if (v === null || v === undefined || !Number.isFinite(v)) return '—';
+  let f = formats.get(digits);
+  if (!f) {
+    const locale = typeof navigator === 'undefined' ? undefined : navigator.language;
+    formats.set(digits, (f = new Intl.NumberFormat(locale, { minimumFractionDigits: digits, maximumFractionDigits: digits })));
+  }
+  return f.format(v);
+}
+
+/** Axis tick labels: the decimals the step between ticks needs (0.0005 → four), one format for all. */
+export function valueTickLabels(splits: readonly number[], incr: number): string[] {
+  let digits = 0;
+  // The fewest decimals that write the step exactly (0.25 needs two, 0.0005 four).
+  while (digits < 6 && incr > 0 && Number.isFinite(incr)) {
+    const scaled = incr * 10 ** digits;
+    if (Math.abs(Math.round(scaled) - scaled) < 1e-6 * Math.max(1, scaled)) break;
+    digits++;
+  }
+  return splits.map((v) => fmt(v, digits));
 }
 
 export function bytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(2)} MiB`;
+  if (n < 1024) return `${fmt(n, 0)} B`;
+  if (n < 1024 * 1024) return `${fmt(n / 1024, 1)} KiB`;
+  return `${fmt(n / 1024 / 1024, 2)} MiB`;
 }
 
 const ALARM_TEXT: Record<AlarmFlag, string> = {

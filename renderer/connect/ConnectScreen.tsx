@@ -22,7 +22,7 @@ type Baud = (typeof BAUDS)[number];
 function baudLabel(b: Baud): string {
   if (b === 'default') return "The protocol's own rate";
   if (b === 'auto') return 'Find it automatically (tries every common rate)';
-  return `${b.toLocaleString('en')} baud`;
+  return `${b.toLocaleString()} baud`;
 }
 
 const SCENARIOS = [

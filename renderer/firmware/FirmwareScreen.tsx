@@ -1,3 +1,4 @@
+import { SettingsAcrossFlash } from '../settings/SettingsAcrossFlash.js';
 import { useCallback, useEffect, useState } from 'react';
 import type { FlashResult, FlashStartResult, ImageInfo, Res } from '../../shared/api/contract.js';
 import { latestJob } from '../app/jobs.js';
@@ -6,7 +7,7 @@ import { BoardMissing } from '../common/BoardMissing.js';
 import { ImageSigning, OtherLinks, RomOutcome } from './OtherLinks.js';
 import { asUiError, ErrorBox, type UiError } from '../common/ErrorBox.js';
 import { FilePicker, Progress } from '../common/FilePicker.js';
-import { bytes } from '../common/format.js';
+import { bytes, fmt } from '../common/format.js';
 
 type FwStatus = Res<'fw.status'>;
 type Slot = FwStatus['primary'];
@@ -32,7 +33,7 @@ function SlotRow({ name, s }: { name: string; s: Slot }) {
     <tr>
       <th scope="row">{name}</th>
       <td>{s.version}</td>
-      <td>{bytes(s.totalSize)}</td>
+      <td className="nowrap">{bytes(s.totalSize)}</td>
       <td>{s.securityCounter ?? 0}</td>
       <td>{s.signature === 'valid' ? `valid (${s.signedBy})` : s.signature}</td>
       <td className={s.valid ? 'ok-text' : 'bad-text'}>{s.valid ? 'bootable' : `not bootable: ${s.problem}`}</td>
@@ -51,8 +52,9 @@ function FlashOutcome({ r }: { r: FlashResult }) {
         {r.outcome === 'confirmed-running' && `${r.version} was already there; now confirmed.`}
       </strong>
       <p>
-        {bytes(r.bytesSent)} sent, {bytes(r.bytesSkipped)} already on the board, {r.seconds.toFixed(1)} s ({bytes(Math.round(r.payloadRate))}/s).
+        {bytes(r.bytesSent)} sent, {bytes(r.bytesSkipped)} already on the board, {fmt(r.seconds, 1)} s ({bytes(Math.round(r.payloadRate))}/s).
       </p>
+      {r.protocol === 'native' && r.settingsBackup && <SettingsAcrossFlash backup={r.settingsBackup} changed={r.settingsChanged ?? null} event="flash" />}
     </div>
   );
 }

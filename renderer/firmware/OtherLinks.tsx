@@ -5,7 +5,7 @@ import { latestJob } from '../app/jobs.js';
 import { useApp } from '../app/state.js';
 import { asUiError, ErrorBox, type UiError } from '../common/ErrorBox.js';
 import { FilePicker } from '../common/FilePicker.js';
-import { bytes } from '../common/format.js';
+import { bytes, fmt } from '../common/format.js';
 
 /**
  * The R&D bench of the Firmware screen: flashing over links other than the connected board's
@@ -84,7 +84,7 @@ export function RomOutcome({ r }: { r: RomFlashResult }) {
         {r.part}: {bytes(r.bytesWritten)} written{r.verified ? VERIFIED_BY[r.verifiedBy ?? 'read-back'] : ''}.
       </strong>
       <p>
-        {r.blocksSkipped} empty blocks skipped, {r.retries} retries, {r.seconds.toFixed(1)} s.{' '}
+        {r.blocksSkipped} empty blocks skipped, {r.retries} retries, {fmt(r.seconds, 1)} s.{' '}
         {r.started !== null ? `The application was started at ${hex(r.started)}.` : 'The board stays in its bootloader: reset it to start the application.'}
       </p>
     </div>

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import type { LogHealth } from '../../shared/health/report.js';
 import { Bars, CapacityTile, Tile } from './HealthFigures.js';
+import { CapacityTestCard } from './CapacityTestCard.js';
 import { LifetimeSection } from '../verify/PackageHealth.js';
 import { REGULATION_NOTE } from '../../shared/health/text.js';
 import { useApp } from '../app/state.js';
@@ -91,6 +92,7 @@ export function HealthScreen() {
         </div>
         {badRated && <p className="bad-text">The rated capacity must be a positive number of ampere-hours.</p>}
       </div>
+      <CapacityTestCard />
       {busy && <p role="status">Reading the log and measuring…</p>}
       {error && <ErrorBox error={error} />}
       {health && <Report h={health} />}

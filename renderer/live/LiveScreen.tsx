@@ -45,7 +45,12 @@ function Tile({ label, value, unit, sub, testid }: { label: string; value: strin
         {value}
         <span className="unit">{unit}</span>
       </div>
-      {sub && <div className="tile-sub">{sub}</div>}
+      {/* Cut to one line in a narrow window; the whole text on hover. */}
+      {sub && (
+        <div className="tile-sub" title={sub}>
+          {sub}
+        </div>
+      )}
     </div>
   );
 }
@@ -198,7 +203,7 @@ export function LiveScreen() {
       ) : (
         stale && (
           <div className="stale-banner" role="alert" data-testid="stale">
-            No data for {(age / 1000).toFixed(1)} s — the values below are the last received. Check the cable and the pack power, then{' '}
+            No data for {fmt(age / 1000, 1)} s — the values below are the last received. Check the cable and the pack power, then{' '}
             <button onClick={() => void api.call('telemetry.start', { rateHz: rate }).catch((e) => setError(asUiError(e)))}>Restart telemetry</button>
           </div>
         )
@@ -220,7 +225,7 @@ export function LiveScreen() {
           label="Temperature"
           value={temps.length ? fmt(Math.max(...temps), 1) : '—'}
           unit="°C"
-          sub={temps.length ? `${temps.map((t) => t.toFixed(1)).join(' · ')} °C` : 'no sensors'}
+          sub={temps.length ? `${temps.map((t) => fmt(t, 1)).join(' · ')} °C` : 'no sensors'}
         />
       </div>
       <div className="alarms" aria-label="Alarms and status" data-testid="alarms">

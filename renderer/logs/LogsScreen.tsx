@@ -6,7 +6,7 @@ import { RecordedChart } from '../charts/RecordedChart.js';
 import { asUiError, ErrorBox, type UiError } from '../common/ErrorBox.js';
 import { RootKeyChoice } from '../common/RootKeyChoice.js';
 import { FilePicker, Progress } from '../common/FilePicker.js';
-import { bytes } from '../common/format.js';
+import { bytes, fmt } from '../common/format.js';
 import { codeProblem, hasTicket, NO_TICKET, TicketField, type TicketChoice } from './TicketField.js';
 
 // The Logs screen's own choice: the root chosen on Verify is the verifier's, not this screen's.
@@ -227,7 +227,7 @@ export function LogsScreen() {
           )}
           {pulled && (
             <p className="ok-text" role="status" data-testid="pull-result">
-              {pulled.segments} segments, {pulled.records.toLocaleString()} records in {pulled.seconds.toFixed(1)} s ({bytes(Math.round(pulled.payloadRate))}/s)
+              {pulled.segments} segments, {pulled.records.toLocaleString()} records in {fmt(pulled.seconds, 1)} s ({bytes(Math.round(pulled.payloadRate))}/s)
               {pulled.resumedSegments ? `, ${pulled.resumedSegments} segments kept from the earlier attempt` : ''}; signatures{' '}
               {pulled.signaturesOk ? 'valid' : 'NOT valid'}.
             </p>
@@ -303,7 +303,7 @@ export function LogsScreen() {
                   {log.device ? `${log.device.model} #${log.device.serial}` : 'Unknown device'} · {log.series.records.toLocaleString()} records
                   {!log.complete && <span className="bad-text"> · partial download</span>}
                 </h2>
-                <p className={log.verification.ok ? 'ok-text' : 'bad-text'} data-testid="log-verification">
+                <p className={log.source === 'desktop' ? 'warn-text' : log.verification.ok ? 'ok-text' : 'bad-text'} data-testid="log-verification">
                   {log.source === 'desktop'
                     ? 'Desktop recording: not signed by the board, so it proves nothing on its own.'
                     : log.verification.ok
@@ -360,7 +360,7 @@ export function LogsScreen() {
                         <td>{s.counter < 0 ? 'damage' : `#${s.counter}`}</td>
                         <td>{s.startMs ? new Date(s.startMs).toLocaleString() : '—'}</td>
                         <td>{s.records}</td>
-                        <td className={s.ok ? 'ok-text' : 'bad-text'}>
+                        <td className={!s.ok ? 'bad-text' : log.source === 'desktop' ? 'warn-text' : 'ok-text'}>
                           {s.ok ? (log.source === 'desktop' ? 'unsigned (desktop)' : '✓ valid') : `✗ ${s.issue}`}
                         </td>
                       </tr>

@@ -6,6 +6,7 @@ import { useApp } from '../app/state.js';
 import { asUiError, ErrorBox, type UiError } from '../common/ErrorBox.js';
 import { FilePicker, Progress } from '../common/FilePicker.js';
 import { BoardMissing } from '../common/BoardMissing.js';
+import { SettingsAcrossFlash } from '../settings/SettingsAcrossFlash.js';
 import { PortField } from '../firmware/OtherLinks.js';
 
 /**
@@ -238,66 +239,10 @@ export function UpdateScreen() {
               </tbody>
             </table>
           )}
-          {result?.settingsBackup && <SettingsAfterUpdate result={result} />}
+          {result?.settingsBackup && <SettingsAcrossFlash backup={result.settingsBackup} changed={result.settingsChanged} event="update" />}
         </div>
       )}
       {error && <ErrorBox error={error} />}
     </>
-  );
-}
-
-/**
- * The pack's settings across the update: where the backup taken before it went, whether the new
- * firmware changed any setting, and a restore of the backup when it did (after the user asks).
- */
-function SettingsAfterUpdate({ result }: { result: UpdateResult }) {
-  const { api } = useApp();
-  const [restored, setRestored] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<UiError | null>(null);
-  const b = result.settingsBackup!;
-  const changed = result.settingsChanged;
-  const restore = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      const r = await api.call('settings.restore', { path: b.path });
-      setRestored(
-        r.mismatches.length || r.remaining?.length
-          ? 'Restored, but the read-back still differs: see the Settings screen.'
-          : 'The settings from before the update are back.',
-      );
-    } catch (e) {
-      setError(asUiError(e));
-    } finally {
-      setBusy(false);
-    }
-  };
-  return (
-    <div data-testid="update-settings">
-      <p>
-        The pack's settings were backed up before the update to <code>{b.path}</code>.
-      </p>
-      {changed.length === 0 ? (
-        <p className="ok-text" data-testid="update-settings-unchanged">
-          The update left every setting as it was.
-        </p>
-      ) : (
-        <>
-          <p className="bad-text" data-testid="update-settings-changed">
-            The new firmware changed {changed.length} setting{changed.length === 1 ? '' : 's'}:{' '}
-            {changed.map((d) => `${d.id} ${d.right} → ${d.left}`).join(', ')}.
-          </p>
-          {restored ? (
-            <p className="ok-text">{restored}</p>
-          ) : (
-            <button data-testid="update-settings-restore" disabled={busy} onClick={() => void restore()}>
-              Restore the settings from before the update
-            </button>
-          )}
-        </>
-      )}
-      {error && <ErrorBox error={error} />}
-    </div>
   );
 }

@@ -203,6 +203,13 @@ export const flashResult = z.object({
   /** payloadRate ÷ the line's rate (the serial line, or the ISO-TP ceiling on CAN); null where nothing paces the line. */
   lineRatio: z.number().nullable(),
   status: FwStatusSchema,
+  /** Native: the board's settings, backed up after the checks and before anything was erased (null: the board carries none; absent: no backup was asked for). */
+  settingsBackup: z.object({ path: z.string(), digest: z.string() }).nullable().optional(),
+  /** Writable settings that differ from that backup after the flash: left the board, right the backup (null: the board could not be compared). */
+  settingsChanged: z
+    .array(z.object({ id: z.string(), left: z.number().nullable(), right: z.number().nullable() }))
+    .nullable()
+    .optional(),
 });
 
 /** The result of an STM32 ROM recovery flash. */
@@ -326,7 +333,22 @@ export const recordedSeries = z.object({
  * never stops it; screens find it again with jobs.list and follow it through 'job' events.
  * `result` is the job's method result (log.pull, flash.start, recording.stop …) once it is done.
  */
-export const jobKind = z.enum(['recording', 'pull', 'flash', 'selfcheck', 'export', 'can-monitor', 'update', 'bus-scan', 'bus-monitor']);
+const capacityTestSettings = z.object({ dischargeA: z.number(), endCellV: z.number(), chargeA: z.number(), restS: z.number() });
+/** The result of a guided capacity test (electron/host/health/capacity-test.ts). */
+export const capacityTestResult = z.object({
+  outcome: z.enum(['complete', 'aborted']),
+  settings: capacityTestSettings,
+  capacityAh: z.number(),
+  energyWh: z.number(),
+  ratedCapacityAh: z.number(),
+  percentOfRated: z.number(),
+  restedV: z.number().nullable(),
+  startedMs: z.number(),
+  endedMs: z.number(),
+  reason: z.string().nullable(),
+});
+
+export const jobKind = z.enum(['recording', 'pull', 'flash', 'selfcheck', 'export', 'can-monitor', 'update', 'bus-scan', 'bus-monitor', 'capacity-test']);
 export const jobView = z.object({
   id: z.string(),
   kind: jobKind,
@@ -652,6 +674,23 @@ export const contract = {
         .strict(),
       LogHealthSchema,
       'Pack health of a .pslog: capacity with its uncertainty, resistance and self-discharge per cell, throughput, cycles and histograms (verified, the rating from the signed certificate).',
+    ),
+    'health.capacityTest': method(
+      z
+        .object({
+          opId,
+          /** Discharge current, A (default 0.2C of the rating). */
+          dischargeA: z.number().gt(0).max(100_000).optional(),
+          /** End of discharge, lowest cell under load, V (default by chemistry). */
+          endCellV: z.number().min(1).max(5).optional(),
+          /** Charge current before the CV taper, A (default 0.5C). */
+          chargeA: z.number().gt(0).max(100_000).optional(),
+          /** Rest after the charge and after the discharge, s (default 1800). */
+          restS: z.number().min(0).max(86_400).optional(),
+        })
+        .strict(),
+      capacityTestResult,
+      'The guided capacity test on the connected board (a job under opId; op.cancel makes the board stop): full charge, rest, discharge at a set current to the end voltage, rest. The board stops at any protection event and marks every phase in its black box.',
     ),
     'log.series': method(seriesRequest, seriesReply, 'Range read of a .pslog: per channel min, max, first and last per column, or the raw records when few.'),
     'log.events': method(eventsRequest, eventsReply, "A .pslog's events in a time range, one page at a time (never cut)."),

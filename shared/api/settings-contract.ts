@@ -22,7 +22,7 @@ export const settingsReadView = z.object({
   board: BackupBoardSchema,
   values,
   /** The board's own limits per setting (a native board's PARAM_LIST, a JBD register's scale). */
-  limits: z.record(z.string(), z.object({ min: z.number(), max: z.number(), writable: z.boolean() })),
+  limits: z.record(z.string(), z.object({ min: z.number(), max: z.number(), writable: z.boolean(), step: z.number().positive().optional() })),
   /** JBD: the 0xAA protection counters, read before anything is written. */
   jbdErrorCounters: z.record(z.string(), z.number()).nullable(),
   /** Native: the digest of the board's signed snapshot of these values. */

@@ -100,15 +100,19 @@ export interface SettingDifference {
   right: number | null;
 }
 
-/** Settings whose values differ (after rounding to their steps), in catalogue order then by id. */
+/**
+ * Settings whose values differ (after rounding to their steps), by id. States that move by
+ * themselves (the SOC: catalogue `volatile`) are not settings to compare and are left out.
+ */
 export function diffSettings(left: Readonly<Record<string, number>>, right: Readonly<Record<string, number>>, only?: ReadonlySet<string>): SettingDifference[] {
   const ids = new Set([...Object.keys(left), ...Object.keys(right)]);
   const out: SettingDifference[] = [];
   for (const id of [...ids].sort()) {
     if (only && !only.has(id)) continue;
+    const def = settingDef(id);
+    if (def?.volatile) continue;
     const a = left[id];
     const b = right[id];
-    const def = settingDef(id);
     const qa = a === undefined ? null : def ? quantize(def, a) : a;
     const qb = b === undefined ? null : def ? quantize(def, b) : b;
     if (qa !== qb) out.push({ id, left: qa, right: qb });

@@ -41,6 +41,12 @@ export interface SettingDef {
   protection: boolean;
   /** PackScope never writes it (identity, counters, firmware-fixed values). */
   readOnly?: boolean;
+  /**
+   * A state of the board that can be set rather than a setting (the SOC estimate): never kept in a
+   * backup, never restored, never compared; it moves by itself, so a read-back may differ from
+   * what was written by up to `tolerance`.
+   */
+  volatile?: { tolerance: number };
   /** Names of the bits of a bitmask, bit 0 first. */
   bits?: readonly string[];
   description: string;
@@ -94,9 +100,16 @@ const S = (label: string, protocols: SettingsProtocol[], description: string): D
   description,
 });
 const ALL_CELL: SettingsProtocol[] = ['native', 'jbd', 'jk'];
+/** Cell under/over-voltage protection: every protocol (Daly's level-2 thresholds, read only). */
+const CELL_LIMIT: SettingsProtocol[] = ['native', 'jbd', 'daly', 'jk'];
+/** A Daly board's level-1 (warning) threshold: read only, PackScope never writes it. */
+const alarm = (label: string, group: SettingGroup, min: number, max: number, step: number, description: string): Def => ({
+  ...V(label, group, min, max, step, ['daly'], description, false),
+  readOnly: true,
+});
 
 const DEFS: Record<string, Def> = {
-  cell_ov_protect: V('Cell over-voltage protection', 'cell-protection', 2, 4.5, 0.001, ALL_CELL, 'Charging stops when any cell rises above this voltage.'),
+  cell_ov_protect: V('Cell over-voltage protection', 'cell-protection', 2, 4.5, 0.001, CELL_LIMIT, 'Charging stops when any cell rises above this voltage.'),
   cell_ov_release: V(
     'Cell over-voltage release',
     'cell-protection',
@@ -106,7 +119,15 @@ const DEFS: Record<string, Def> = {
     ALL_CELL,
     'Charging resumes once every cell has fallen below this voltage.',
   ),
-  cell_uv_protect: V('Cell under-voltage protection', 'cell-protection', 1.5, 4, 0.001, ALL_CELL, 'Discharging stops when any cell falls below this voltage.'),
+  cell_uv_protect: V(
+    'Cell under-voltage protection',
+    'cell-protection',
+    1.5,
+    4,
+    0.001,
+    CELL_LIMIT,
+    'Discharging stops when any cell falls below this voltage.',
+  ),
   cell_uv_release: V(
     'Cell under-voltage release',
     'cell-protection',
@@ -116,6 +137,10 @@ const DEFS: Record<string, Def> = {
     ALL_CELL,
     'Discharging resumes once every cell has risen above this voltage.',
   ),
+  cell_ov_alarm: alarm('Cell over-voltage warning', 'cell-protection', 2, 4.5, 0.001, 'The board warns (level 1) when any cell rises above this voltage.'),
+  cell_uv_alarm: alarm('Cell under-voltage warning', 'cell-protection', 1.5, 4, 0.001, 'The board warns (level 1) when any cell falls below this voltage.'),
+  pack_ov_alarm: alarm('Pack over-voltage warning', 'pack-protection', 1, 655.35, 0.1, 'The board warns (level 1) when the pack voltage rises above this.'),
+  pack_uv_alarm: alarm('Pack under-voltage warning', 'pack-protection', 1, 655.35, 0.1, 'The board warns (level 1) when the pack voltage falls below this.'),
   cell_ov_hard: V(
     'Cell over-voltage, secondary',
     'cell-protection',
@@ -149,7 +174,7 @@ const DEFS: Record<string, Def> = {
     1,
     655.35,
     0.01,
-    ['jbd', 'jk'],
+    ['jbd', 'daly', 'jk'],
     'Charging stops when the pack voltage rises above this.',
   ),
   pack_ov_release: V('Pack over-voltage release', 'pack-protection', 1, 655.35, 0.01, ['jbd'], 'Charging resumes below this pack voltage.'),
@@ -159,7 +184,7 @@ const DEFS: Record<string, Def> = {
     1,
     655.35,
     0.01,
-    ['jbd', 'jk'],
+    ['jbd', 'daly', 'jk'],
     'Discharging stops when the pack voltage falls below this.',
   ),
   pack_uv_release: V('Pack under-voltage release', 'pack-protection', 1, 655.35, 0.01, ['jbd'], 'Discharging resumes above this pack voltage.'),
@@ -274,7 +299,7 @@ const DEFS: Record<string, Def> = {
     min: 0.01,
     max: 100000,
     step: 0.01,
-    protocols: ['native', 'jbd', 'jk'],
+    protocols: ['native', 'jbd', 'daly', 'jk'],
     protection: false,
     description: 'Rated capacity of the pack.',
   },
@@ -300,6 +325,7 @@ const DEFS: Record<string, Def> = {
     step: 0.1,
     protocols: ['daly'],
     protection: false,
+    volatile: { tolerance: 1 },
     description: 'The board’s state-of-charge estimate (setting it recalibrates the coulomb counter).',
   },
   cell_count: {

@@ -144,6 +144,12 @@ export function jbdFieldRange(x: JbdRegisterField): { min: number; max: number }
   }
 }
 
+/** The unit a register field stores, in the setting's unit (0.1 °C for temperatures, whole seconds for delays). */
+export function jbdFieldStep(x: JbdRegisterField): number {
+  const c = x.codec;
+  return c.kind === 'kelvin' ? 0.1 : c.kind === 'byte' ? 1 : c.scale;
+}
+
 /**
  * The two data bytes of a register from the values of its settings; a delay pair needs both
  * (`values` holds the current value of the one not being changed).

@@ -11,6 +11,12 @@ export interface BoardLimit {
   min: number;
   max: number;
   writable: boolean;
+  /**
+   * The unit the board stores the value in, where it is coarser than the catalogue's step (a JK
+   * board keeps currents in whole amperes): a value between two of its steps is refused, never
+   * rounded on the way out.
+   */
+  step?: number;
 }
 
 export interface ValidationIssue {
@@ -93,6 +99,16 @@ export function validateChanges(changes: Readonly<Record<string, number>>, ctx: 
       fail(`must be a multiple of ${def.step}${def.unit ? ` ${def.unit}` : ''}`);
       continue;
     }
+    const boardStep = limit?.step;
+    if (boardStep !== undefined && boardStep > def.step && !onStep(q, boardStep)) {
+      const unit = def.unit ? ` ${def.unit}` : '';
+      fail(
+        boardStep === 1
+          ? `this board keeps it in whole units${unit ? ` (${def.unit})` : ''}: ${value} is not one, and PackScope never rounds a value it sends`
+          : `this board keeps it in steps of ${boardStep}${unit}: ${value} is not one, and PackScope never rounds a value it sends`,
+      );
+      continue;
+    }
     const min = Math.max(def.min, limit?.min ?? -Infinity);
     const max = Math.min(def.max, limit?.max ?? Infinity);
     if (q < min || q > max) {
@@ -110,6 +126,12 @@ export function validateChanges(changes: Readonly<Record<string, number>>, ctx: 
     if (!(a < b)) issues.push({ id: lo in out ? lo : hi, value: lo in out ? a : b, reason: `${reason} (${lo} ${a}, ${hi} ${b})` });
   }
   return { ok: issues.length === 0, issues, changes: out };
+}
+
+/** True when value is a whole multiple of step (within float noise of the decimal value). */
+function onStep(value: number, step: number): boolean {
+  const k = value / step;
+  return Math.abs(k - Math.round(k)) < 1e-6;
 }
 
 /** "cell_ov_protect=3.7": one assignment from the command line or a form. */

@@ -131,7 +131,7 @@ describe('charts people can read', () => {
         if (text === '—') await hover();
         return text;
       })
-      .toMatch(/^\d\.\d{3}( … \d\.\d{3})? V$/);
+      .toMatch(/^\d,\d{3}( … \d,\d{3})? V$/); // German: a decimal comma
     await expect.poll(() => page.getByTestId('readout-temp:mosfet').textContent()).toMatch(/°C$/);
     // German dates: day.month.year, 24-hour time.
     expect(await page.getByTestId('readout-time').textContent()).toMatch(/^\d{2}\.\d{2}\.\d{4}, \d{2}:\d{2}:\d{2}$/);

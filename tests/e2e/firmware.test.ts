@@ -51,6 +51,11 @@ describe('Firmware screen against the demo board', () => {
     await shot(page, 'firmware-flashing');
     await page.getByTestId('flash-result').waitFor({ timeout: 120_000 });
     expect(await page.getByTestId('flash-result').textContent()).toMatch(/1\.5\.0(\+0)? installed and running in test mode/);
+    // The board's settings were backed up into the data folder before anything was erased, and the flash left them alone.
+    await page.getByTestId('flash-settings-unchanged').waitFor();
+    const backupPath = (await page.getByTestId('flash-settings').locator('code').textContent())!;
+    expect(path.dirname(backupPath)).toBe(path.join(app.served.dataDir, 'settings-backups'));
+    expect(JSON.parse(readFileSync(backupPath, 'utf8'))).toMatchObject({ protocol: 'native', board: { serial: device.serial } });
     // The slots are read again after the flash: wait for that reading, not for a time.
     await page.waitForFunction(() => document.querySelector('[data-testid=fw-status]')?.textContent?.includes('in TEST mode'), null, { timeout: 60_000 });
     await shot(page, 'firmware-test-mode');

@@ -7,7 +7,9 @@ import { bridgeCall, connectTo, newPage, serveAndLaunch, shot } from './harness.
  * demo board: read the settings by group, back them up to a file, see an out-of-range value
  * refused before anything is sent, change two limits after reviewing them, read the board's
  * answer, compare with a profile and with the backup, and restore the backup after confirming its
- * differences; the board ends where it started.
+ * differences; the board ends where it started. On a JK board (which keeps currents in whole
+ * amperes) a fraction is refused in the form before anything can be sent, and the discharge MOSFET
+ * switched off there opens the pack's FET, as the Live telemetry shows.
  */
 const app = serveAndLaunch();
 
@@ -84,6 +86,50 @@ describe('Settings screen against the demo board', () => {
     const end = await bridgeCall(app.served, 'settings.read', {});
     expect(end.values).toEqual(start.values);
     await shot(page, 'settings-restored');
+    expect(problems).toEqual([]);
+  }, 120_000);
+
+  it('on a JK board: refuses a fraction of a whole-ampere field, and the MOSFET switch opens the FET', async () => {
+    await bridgeCall(app.served, 'device.disconnect', {});
+    const { page, problems } = await newPage(app.browser);
+    await page.goto(app.served.url);
+    await connectTo(page, 'sim:?personality=jk');
+    await page.getByTestId('nav-settings').click();
+    await page.getByTestId('settings-group-current').waitFor({ timeout: 30_000 });
+    const start = await bridgeCall(app.served, 'settings.read', {});
+    expect(start.protocol).toBe('jk');
+
+    // 150.5 A is inside every range, but the board keeps whole amperes: refused on the spot.
+    const oc = page.getByTestId('setting-input-charge_oc_protect');
+    await oc.fill(`${start.values.charge_oc_protect}.5`);
+    await page.getByTestId('setting-issue-charge_oc_protect').waitFor();
+    expect(await page.getByTestId('setting-issue-charge_oc_protect').textContent()).toMatch(/keeps it in whole units \(A\).*never rounds/);
+    expect(await page.getByTestId('settings-review').isDisabled()).toBe(true);
+    await oc.fill(String(start.values.charge_oc_protect));
+
+    // The discharge MOSFET switched off: written, and the FET opens.
+    await page.getByTestId('setting-input-discharge_mosfet').selectOption('off');
+    await page.getByTestId('settings-review').click();
+    await page.getByTestId('settings-confirm').click();
+    await page.getByTestId('settings-outcomes').waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId('outcome-discharge_mosfet').getAttribute('data-result')).toBe('written');
+    // On the Live screen the pack says so: the charge FET still on, the discharge FET no longer.
+    await page.getByTestId('nav-live').click();
+    await page.waitForFunction(
+      () => {
+        const chips = [...document.querySelectorAll('.chip')].map((c) => c.textContent);
+        return chips.includes('Charge FET on') && !chips.includes('Discharge FET on');
+      },
+      null,
+      { timeout: 30_000 },
+    );
+    await shot(page, 'settings-jk-mosfet-off');
+
+    await page.getByTestId('nav-settings').click();
+    await page.getByTestId('setting-input-discharge_mosfet').selectOption('on');
+    await page.getByTestId('settings-review').click();
+    await page.getByTestId('settings-confirm').click();
+    await expect.poll(async () => (await bridgeCall(app.served, 'settings.read', {})).values.discharge_mosfet).toBe(1);
     expect(problems).toEqual([]);
   }, 120_000);
 });

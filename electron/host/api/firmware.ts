@@ -10,6 +10,7 @@ import { checkImageAgainstBoard, summarize } from '../flasher/flasher.js';
 import { flashOpenedTarget } from '../flasher/image-job.js';
 import { NativeFirmwareTarget } from '../flasher/native-target.js';
 import { lineBytesPerSecond } from '../transport/index.js';
+import { settingsBackupForFlash } from '../settings/flash-backup.js';
 import type { DeviceSession } from './device.js';
 
 /**
@@ -35,7 +36,11 @@ async function readImage(path: string) {
 }
 
 export class FirmwareJobs {
-  constructor(private device: DeviceSession) {}
+  /** settingsBackupDir: where a native flash backs the board's settings up before anything is erased (absent: no backup). */
+  constructor(
+    private device: DeviceSession,
+    private settingsBackupDir?: string,
+  ) {}
 
   private target(): NativeFirmwareTarget {
     const native = this.device.require().native;
@@ -144,17 +149,26 @@ export class FirmwareJobs {
         trust,
         compress: req.compress,
         ...(req.baudRate !== undefined ? { baudRate: req.baudRate } : {}),
+        ...(this.settingsBackupDir ? { settingsBackupDir: this.settingsBackupDir } : {}),
         signal,
         onProgress,
       });
       return imageFlashView(r);
     }
     const target = this.target();
+    // A new image may reset the board's settings: they are backed up after the checks, before the first erase.
+    const settings = this.settingsBackupDir ? settingsBackupForFlash(session, this.settingsBackupDir, { signal }) : null;
     // The upload has the link to itself: the telemetry stream pauses and comes back afterwards.
     const r = await this.device
       .exclusive('paused while firmware was written', async () => {
         const opened = { target, lineBytesPerSecond: lineBytesPerSecond(session.transport, session.line), close: async () => undefined };
-        const flashed = await flashOpenedTarget('native', opened, bytes, { port: session.path, confirm: req.confirm, trust, signal, onProgress }, req.compress);
+        const flashed = await flashOpenedTarget(
+          'native',
+          opened,
+          bytes,
+          { port: session.path, confirm: req.confirm, trust, signal, onProgress, ...(settings ? { onChecked: settings.onChecked } : {}) },
+          req.compress,
+        );
         // The board runs other firmware now: its identity is read again while the flash still has
         // the link, so no frame of the new firmware reaches a screen or a recording under the old
         // version (a recording moves on to a file whose header names the new one).
@@ -164,7 +178,7 @@ export class FirmwareJobs {
       .catch((e: unknown) => {
         throw session.isDisconnected ? lostDuringFlash(e) : e;
       });
-    return imageFlashView(r);
+    return imageFlashView(settings ? { ...r, settings: await settings.after() } : r);
   }
 
   async confirm() {
@@ -207,6 +221,7 @@ function imageFlashView(r: ImageFlashResult): FlashStartResult {
     payloadRate: report.payloadRate,
     lineRatio: r.lineRatio,
     status: report.status,
+    ...(r.settings ? { settingsBackup: r.settings.backup, settingsChanged: r.settings.changed } : {}),
   };
 }
 

@@ -39,7 +39,9 @@ import { DesktopAccess, type DesktopShell } from '../desktop/shell.js';
 import { importChunk } from '../desktop/file-import.js';
 import { screenForName } from '../../../shared/api/desktop.js';
 import { VerificationReports } from '../evidence/verification-reports.js';
+import { PackscopeError } from '../../../shared/errors.js';
 import { analyseLogFile } from '../health/log-health.js';
+import { capacityTestJobProgress, runCapacityTest } from '../health/capacity-test.js';
 
 export interface HostApiOptions {
   host: 'electron' | 'browser';
@@ -85,7 +87,7 @@ export function createHostApi(options: HostApiOptions): HostApi {
     options.keyProtection ?? (options.keyStore ? { ...chosen.protection, location: options.keyStore.location } : chosen.protection);
   // What the verifier brings to the Verify screen, kept in the config dir as the CLI keeps it.
   const verifier = { policies: options.policyStore ?? new PolicyStore(), installKeys: options.installKeys ?? new InstallKeyStore() };
-  const firmware = new FirmwareJobs(session);
+  const firmware = new FirmwareJobs(session, path.join(dataDir, 'settings-backups'));
   const logs = new LogJobs(session, dataDir);
   const selfcheck = new SelfCheckJobs(session, events, jobs);
   const update = new UpdateJobs(session, undefined, path.join(dataDir, 'settings-backups'), keyStore);
@@ -191,6 +193,15 @@ export function createHostApi(options: HostApiOptions): HostApi {
     'log.open': async ({ path, rootKeyPath }) => logs.open(path, rootKeyPath),
     'health.analyse': async ({ path: file, ratedCapacityAh, chemistry }) =>
       analyseLogFile(file, { ...(ratedCapacityAh !== undefined ? { ratedCapacityAh } : {}), ...(chemistry ? { chemistry } : {}) }),
+    'health.capacityTest': async ({ opId, ...settings }) => {
+      const s = session.require();
+      const native = s.native;
+      if (!native) throw new PackscopeError('REFUSED', `${boardName()} runs no capacity test: it does not speak the native protocol`);
+      const rating = { ratedCapacityAh: s.info?.nominalCapacityAh ?? 0, chemistry: s.info?.chemistry ?? 'unknown' };
+      return operation({ id: opId, kind: 'capacity-test', title: `Capacity test of ${boardName()}`, guard: true }, (signal, progress) =>
+        runCapacityTest(native, rating, { ...settings, signal, onProgress: (p) => progress(capacityTestJobProgress(p)) }),
+      );
+    },
     'log.series': async ({ path, ...range }) => (await logs.index.get(path)).series(range),
     'log.events': async ({ path, ...range }) => (await logs.index.get(path)).events(range),
     'log.export': async ({ path, out, opId, range }) =>

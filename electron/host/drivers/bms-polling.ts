@@ -223,6 +223,8 @@ export const IDENTIFY_RETRIES = 3;
 /** What a protocol plugs into PolledDriver. */
 export interface PollingProtocol<F> {
   readonly protocol: ProtocolId;
+  /** The pack's address on a shared bus (Daly board number), for protocols that have one. */
+  readonly address?: number;
   identify(channel: BmsChannel<F>, signal?: AbortSignal): Promise<DeviceInfo>;
   /** One poll round → one frame; throws on timeout (nothing is emitted then). */
   poll(channel: BmsChannel<F>, round: number, signal?: AbortSignal): Promise<TelemetryFrame>;
@@ -251,6 +253,11 @@ export class PolledDriver<F> extends TelemetryStream implements Driver {
 
   get protocol(): ProtocolId {
     return this.impl.protocol;
+  }
+
+  /** The pack's address on a shared bus, where the protocol has addresses. */
+  get address(): number | undefined {
+    return this.impl.address;
   }
 
   get transport(): ByteTransport {

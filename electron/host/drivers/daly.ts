@@ -40,9 +40,10 @@ import type { DriverFactory } from './types.js';
 const LINE: LineSettings = { baudRate: 9600, parity: 'none' };
 const FRAME = 13;
 
-const answerTo = (command: number) => (f: DalyFrame) => f.address === DALY_BMS_ADDRESS && f.command === command;
+export const answerTo = (command: number) => (f: DalyFrame) => f.address === DALY_BMS_ADDRESS && f.command === command;
 
-async function ask(ch: BmsChannel<DalyFrame>, board: number, command: number, signal?: AbortSignal, retries?: number): Promise<Uint8Array> {
+/** One request, one reply frame: its data bytes. */
+export async function ask(ch: BmsChannel<DalyFrame>, board: number, command: number, signal?: AbortSignal, retries?: number): Promise<Uint8Array> {
   const [f] = await ch.request(
     { request: encodeDalyRequest(command, dalyBoardAddress(board)), accept: answerTo(command), expectBytes: FRAME },
     signal,
@@ -75,23 +76,23 @@ class DalyProtocol implements PollingProtocol<DalyFrame> {
   readonly protocol = 'daly' as const;
   private status: DalyStatus | null = null;
 
-  constructor(private board = 0) {}
+  constructor(readonly address = 0) {}
 
   async identify(ch: BmsChannel<DalyFrame>, signal?: AbortSignal) {
-    this.status = decodeDalyStatus(await ask(ch, this.board, DALY_CMD.status, signal));
-    const soc = decodeDalySoc(await ask(ch, this.board, DALY_CMD.soc, signal));
-    const mos = decodeDalyMos(await ask(ch, this.board, DALY_CMD.mos, signal));
+    this.status = decodeDalyStatus(await ask(ch, this.address, DALY_CMD.status, signal));
+    const soc = decodeDalySoc(await ask(ch, this.address, DALY_CMD.soc, signal));
+    const mos = decodeDalyMos(await ask(ch, this.address, DALY_CMD.mos, signal));
     return dalyDeviceInfo({ soc, mos, status: this.status });
   }
 
   async poll(ch: BmsChannel<DalyFrame>, round: number, signal?: AbortSignal) {
-    if (!this.status || round % 10 === 0) this.status = decodeDalyStatus(await ask(ch, this.board, DALY_CMD.status, signal, POLL_RETRIES));
+    if (!this.status || round % 10 === 0) this.status = decodeDalyStatus(await ask(ch, this.address, DALY_CMD.status, signal, POLL_RETRIES));
     const status = this.status;
-    const soc = decodeDalySoc(await ask(ch, this.board, DALY_CMD.soc, signal, POLL_RETRIES));
-    const mos = decodeDalyMos(await ask(ch, this.board, DALY_CMD.mos, signal, POLL_RETRIES));
-    const cellRange = decodeDalyCellRange(await ask(ch, this.board, DALY_CMD.cellRange, signal, POLL_RETRIES));
-    const tempRange = decodeDalyTempRange(await ask(ch, this.board, DALY_CMD.tempRange, signal, POLL_RETRIES));
-    const cellFrames = await askFrames(ch, this.board, DALY_CMD.cells, dalyFrameCount(status.cellCount, CELLS_PER_FRAME), signal, POLL_RETRIES);
+    const soc = decodeDalySoc(await ask(ch, this.address, DALY_CMD.soc, signal, POLL_RETRIES));
+    const mos = decodeDalyMos(await ask(ch, this.address, DALY_CMD.mos, signal, POLL_RETRIES));
+    const cellRange = decodeDalyCellRange(await ask(ch, this.address, DALY_CMD.cellRange, signal, POLL_RETRIES));
+    const tempRange = decodeDalyTempRange(await ask(ch, this.address, DALY_CMD.tempRange, signal, POLL_RETRIES));
+    const cellFrames = await askFrames(ch, this.address, DALY_CMD.cells, dalyFrameCount(status.cellCount, CELLS_PER_FRAME), signal, POLL_RETRIES);
     const cells = assembleDalyValues(
       cellFrames.map((f) => {
         const c = decodeDalyCellFrame(f.data);
@@ -103,7 +104,7 @@ class DalyProtocol implements PollingProtocol<DalyFrame> {
     );
     let temperatures: number[] = [];
     if (status.temperatureCount > 0) {
-      const tf = await askFrames(ch, this.board, DALY_CMD.temperatures, dalyFrameCount(status.temperatureCount, TEMPS_PER_FRAME), signal, POLL_RETRIES);
+      const tf = await askFrames(ch, this.address, DALY_CMD.temperatures, dalyFrameCount(status.temperatureCount, TEMPS_PER_FRAME), signal, POLL_RETRIES);
       temperatures = assembleDalyValues(
         tf.map((f) => {
           const t = decodeDalyTempFrame(f.data);
@@ -114,8 +115,8 @@ class DalyProtocol implements PollingProtocol<DalyFrame> {
         'temperatures',
       );
     }
-    const balancing = decodeDalyBalance(await ask(ch, this.board, DALY_CMD.balance, signal, POLL_RETRIES), status.cellCount);
-    const failures = decodeDalyFailures(await ask(ch, this.board, DALY_CMD.failures, signal, POLL_RETRIES));
+    const balancing = decodeDalyBalance(await ask(ch, this.address, DALY_CMD.balance, signal, POLL_RETRIES), status.cellCount);
+    const failures = decodeDalyFailures(await ask(ch, this.address, DALY_CMD.failures, signal, POLL_RETRIES));
     return dalyToTelemetry({ soc, mos, status, cells, temperatures, balancing, failures, cellRange, tempRange }, Date.now());
   }
 

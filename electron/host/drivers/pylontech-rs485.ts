@@ -47,7 +47,7 @@ class PylonRs485Protocol implements PollingProtocol<PylonFrame> {
   private cells = 16;
   private temps = 6;
 
-  constructor(private address: number) {}
+  constructor(readonly address: number) {}
 
   private analogBytes(): number {
     return 2 + 1 + 2 * this.cells + 1 + 2 * this.temps + 11 + 6;

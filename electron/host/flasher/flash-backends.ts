@@ -7,6 +7,7 @@ import type { UdsProfile } from '../../../shared/can/uds-profile.js';
 import type { UdsProfileFlashReport } from '../can/uds-generic.js';
 import type { Stm32FlashResult } from '../stm32/rom-flasher.js';
 import type { FlashReport } from './flasher.js';
+import type { SettingsAcrossFlash } from '../settings/flash-backup.js';
 
 /**
  * The flash back ends as host services, one per protocol: each takes a typed job (port, line
@@ -60,6 +61,11 @@ interface ImageFlashJob extends FlashJobBase {
 
 export interface NativeFlashJob extends ImageFlashJob {
   protocol: 'native';
+  /**
+   * Where the board's settings are backed up once every check has passed, before anything is
+   * erased (absent: no backup); the result compares the board with it after the flash.
+   */
+  settingsBackupDir?: string;
   /** Deflate the upload where it pays (default true). */
   compress?: boolean;
   /** Bulk-transfer window and chunk size (default: the link's). */
@@ -148,6 +154,8 @@ export interface ImageFlashResult {
   lineBytesPerSecond: number | null;
   /** report.payloadRate ÷ lineBytesPerSecond (null without a line rate). */
   lineRatio: number | null;
+  /** Native with settingsBackupDir: the settings backup taken before anything was erased, and what differs from it after the flash. */
+  settings?: SettingsAcrossFlash;
 }
 
 /** The result of an stm32-rom job. */

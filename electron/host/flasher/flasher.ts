@@ -41,6 +41,11 @@ export interface FlashOptions {
   onProgress?: (p: TransferProgress) => void;
   /** One line per step, for humans (stderr). */
   log?: (line: string) => void;
+  /**
+   * Called once every check has passed and before anything is erased (not when the board
+   * already runs the image): where the board's settings are backed up before a flash.
+   */
+  onChecked?: () => Promise<void>;
 }
 
 export interface ImageSummary {
@@ -225,6 +230,7 @@ export async function flashImage(target: FirmwareTarget, file: Uint8Array, o: Fl
     );
   }
 
+  await o.onChecked?.();
   aborted(o.signal);
   await timed('begin', target.begin(encodeImageMeta(img), o.signal));
   const granule = status.sectorSize;

@@ -26,7 +26,7 @@ export async function flashOpenedTarget(
   protocol: ImageFlashResult['protocol'],
   opened: OpenedTarget,
   image: Uint8Array,
-  job: FlashJobBase & { confirm?: boolean; trust?: readonly TrustedKey[] },
+  job: FlashJobBase & { confirm?: boolean; trust?: readonly TrustedKey[]; onChecked?: () => Promise<void> },
   compress: boolean,
 ): Promise<ImageFlashResult> {
   try {
@@ -38,6 +38,7 @@ export async function flashOpenedTarget(
       ...(job.signal ? { signal: job.signal } : {}),
       ...(onProgress ? { onProgress: (p) => onProgress({ ...p, phase: 'upload' }) } : {}),
       ...(job.log ? { log: job.log } : {}),
+      ...(job.onChecked ? { onChecked: job.onChecked } : {}),
     });
     const line =
       opened.lineBytesPerSecond !== undefined && Number.isFinite(opened.lineBytesPerSecond) && opened.lineBytesPerSecond > 0 ? opened.lineBytesPerSecond : null;

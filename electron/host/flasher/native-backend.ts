@@ -5,6 +5,7 @@ import { lineBytesPerSecond } from '../transport/index.js';
 import { NativeFirmwareTarget } from './native-target.js';
 import type { ImageFlashResult, NativeFlashJob } from './flash-backends.js';
 import { flashOpenedTarget, readImageSource, type OpenedTarget } from './image-job.js';
+import { settingsBackupForFlash } from '../settings/flash-backup.js';
 
 /** Opens the native protocol on a port and returns its firmware target. */
 export async function openNativeTarget(
@@ -36,7 +37,9 @@ export function targetForSession(session: Session, o: { window?: number; chunkSi
 
 /**
  * The native back end: opens the port with the native protocol and runs the common flasher on
- * the board's bootloader (deflate-compressed uploads unless `compress: false`).
+ * the board's bootloader (deflate-compressed uploads unless `compress: false`). With
+ * settingsBackupDir, the board's settings are backed up after the checks and before the first
+ * erase, and compared with that backup after the flash.
  */
 export async function flashNative(job: NativeFlashJob): Promise<ImageFlashResult> {
   const image = readImageSource(job.image);
@@ -47,5 +50,22 @@ export async function flashNative(job: NativeFlashJob): Promise<ImageFlashResult
     ...(job.chunkSize !== undefined ? { chunkSize: job.chunkSize } : {}),
     ...(job.wrapTransport ? { wrapTransport: job.wrapTransport } : {}),
   });
-  return flashOpenedTarget('native', opened, image, job, job.compress ?? true);
+  if (!job.settingsBackupDir) return flashOpenedTarget('native', opened, image, job, job.compress ?? true);
+  const settings = settingsBackupForFlash(opened.session, job.settingsBackupDir, {
+    ...(job.signal ? { signal: job.signal } : {}),
+    ...(job.log ? { log: job.log } : {}),
+  });
+  try {
+    // The session stays open after the flash: the board's settings are compared with the backup through it.
+    const r = await flashOpenedTarget(
+      'native',
+      { ...opened, close: async () => undefined },
+      image,
+      { ...job, onChecked: settings.onChecked },
+      job.compress ?? true,
+    );
+    return { ...r, settings: await settings.after() };
+  } finally {
+    await opened.close().catch(() => undefined);
+  }
 }

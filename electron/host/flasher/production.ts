@@ -5,6 +5,7 @@ import type { TrustedKey } from '../../../shared/image/index.js';
 import { applyBundleToSession } from '../bundle/session-apply.js';
 import { flashOpenedTarget } from './image-job.js';
 import { openNativeTarget } from './native-backend.js';
+import { settingsBackupForFlash } from '../settings/flash-backup.js';
 
 /**
  * The production line: one signed image or one release bundle onto several boards at once, each
@@ -25,6 +26,8 @@ export interface LineRow {
   code: string | null;
   message: string;
   seconds: number;
+  /** With settingsBackupDir: the backup of the board's settings taken before anything was erased (absent: none taken). */
+  settingsBackup?: string;
 }
 
 export interface LineJob {
@@ -40,6 +43,8 @@ export interface LineJob {
   signal?: AbortSignal;
   onRow?: (row: LineRow) => void;
   log?: (port: string, line: string) => void;
+  /** Where each board's settings are backed up after the checks, before the first erase (absent: no backup). */
+  settingsBackupDir?: string;
 }
 
 function isBundle(file: Uint8Array): boolean {
@@ -66,18 +71,36 @@ async function one(port: string, job: LineJob, bundle: boolean): Promise<LineRow
       const before = await opened.target.status(job.signal);
       row.oldVersion = before.runningVersion;
       if (bundle) {
-        const r = await applyBundleToSession(opened.session, { bundle: job.file, ...(job.signal ? { signal: job.signal } : {}), log });
+        const r = await applyBundleToSession(opened.session, {
+          bundle: job.file,
+          ...(job.signal ? { signal: job.signal } : {}),
+          ...(job.settingsBackupDir ? { settingsBackupDir: job.settingsBackupDir } : {}),
+          log,
+        });
+        if (r.settingsBackup) row.settingsBackup = r.settingsBackup.path;
         row.newVersion = r.runningVersion;
         row.result = r.outcome === 'reverted' ? 'reverted' : 'ok';
         row.message = r.outcome === 'reverted' ? `self-test failed: ${r.selfTest?.problems.join('; ') ?? ''}` : `release ${r.sequence} ${r.outcome}`;
       } else {
+        const settings = job.settingsBackupDir
+          ? settingsBackupForFlash(opened.session, job.settingsBackupDir, { ...(job.signal ? { signal: job.signal } : {}), log })
+          : null;
         const r = await flashOpenedTarget(
           'native',
           { ...opened, close: async () => undefined },
           job.file,
-          { port, confirm: !!job.confirm, ...(job.trust ? { trust: job.trust } : {}), ...(job.signal ? { signal: job.signal } : {}), log },
+          {
+            port,
+            confirm: !!job.confirm,
+            ...(job.trust ? { trust: job.trust } : {}),
+            ...(job.signal ? { signal: job.signal } : {}),
+            ...(settings ? { onChecked: settings.onChecked } : {}),
+            log,
+          },
           true,
         );
+        const backup = settings ? (await settings.after()).backup : null;
+        if (backup) row.settingsBackup = backup.path;
         row.newVersion = r.report.status.runningVersion;
         row.message = r.report.outcome;
       }

@@ -17,6 +17,7 @@ import {
   type CapacityTestStatus,
 } from '../../../shared/health/capacity-test.js';
 import { realClock, type Clock } from '../../../shared/util/clock.js';
+import type { TransferProgress } from '../../../shared/types/domain.js';
 
 /** What the service needs of a native board: one request at a time. */
 export interface CapacityTestLink {
@@ -172,6 +173,24 @@ export function progressOf(s: CapacityTestStatus, ratedAh: number): CapacityTest
     soc: s.soc,
     fraction: Math.min(1, (before[s.state] + within[s.state]) / total),
   };
+}
+
+/** Each state in words, for a progress line. */
+export const CAPACITY_TEST_PHASE_WORDS: Record<CapacityTestState, string> = {
+  idle: 'idle',
+  charging: 'charging to full',
+  'resting-full': 'resting after the charge',
+  discharging: 'discharging',
+  'resting-empty': 'resting after the discharge',
+  complete: 'complete',
+  aborted: 'aborted',
+};
+
+/** Progress as a job shows it: thousandths of the test, and the phase with the pack's figures. */
+export function capacityTestJobProgress(p: CapacityTestProgress): TransferProgress {
+  const pack = `${p.packV.toFixed(1)} V, ${p.currentA.toFixed(1)} A, SOC ${p.soc.toFixed(0)} %`;
+  const discharged = p.state === 'discharging' || p.state === 'resting-empty' ? `, ${p.dischargedAh.toFixed(1)} Ah discharged` : '';
+  return { done: Math.round(1000 * p.fraction), total: 1000, rate: 0, etaSeconds: null, phase: `${CAPACITY_TEST_PHASE_WORDS[p.state]}: ${pack}${discharged}` };
 }
 
 function round3(x: number): number {

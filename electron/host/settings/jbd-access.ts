@@ -13,6 +13,7 @@ import {
   encodeJbdRegister,
   jbdFieldFor,
   jbdFieldRange,
+  jbdFieldStep,
   jbdFieldsOf,
   JBD_EXIT_KEEP,
   JBD_EXIT_SAVE_RESET,
@@ -93,7 +94,7 @@ export class JbdSettingsAccess implements SettingsAccess {
       const def = settingDef(x.setting);
       if (!def) continue;
       values[x.setting] = quantize(def, raw[x.setting]!);
-      limits.set(x.setting, { ...jbdFieldRange(x), writable: !def.readOnly });
+      limits.set(x.setting, { ...jbdFieldRange(x), writable: !def.readOnly, step: jbdFieldStep(x) });
     }
     return { protocol: 'jbd', board: backupBoard(this.info), values, limits, jbdErrorCounters, notes: [JBD_COUNTER_NOTE] };
   }

@@ -47,7 +47,7 @@ export class JkSettingsAccess implements SettingsAccess {
       const def = settingDef(x.setting);
       if (!def || raw[x.setting] === undefined) continue;
       values[x.setting] = quantize(def, raw[x.setting]!);
-      limits.set(x.setting, { ...jkFieldRange(x), writable: !def.readOnly });
+      limits.set(x.setting, { ...jkFieldRange(x), writable: !def.readOnly, step: x.scale });
     }
     return { protocol: 'jk', board: backupBoard(this.info), values, limits, notes: [JK_WRITE_NOTE] };
   }
@@ -58,6 +58,9 @@ export class JkSettingsAccess implements SettingsAccess {
       const x = jkFieldFor(id);
       if (!x) throw new PackscopeError('USAGE', `a JK board has no field for ${id}`);
       const raw = jkRawOf(x, requested);
+      // validateChanges refused anything between two of the field's steps; this is the last guard.
+      if (jkValueOf(x, raw) !== quantize(settingDef(id)!, requested))
+        throw new PackscopeError('USAGE', `${id}=${requested}: a JK board keeps it in steps of ${x.scale}; nothing was written`);
       const accept = (f: JkFrame) => f.type === JK_TYPE_RESPONSE && f.command === JK_CMD_WRITE && f.payload[0] === x.id;
       let answer: JkFrame;
       try {

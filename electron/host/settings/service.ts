@@ -54,6 +54,13 @@ function same(id: string, a: number, b: number | null | undefined): boolean {
   return def ? quantize(def, a) === quantize(def, b) : a === b;
 }
 
+/** The read-back shows what was written: exactly, or within its drift for a state that moves by itself (the SOC). */
+function readBackMatches(id: string, written: number, read: number | null | undefined): boolean {
+  const tolerance = settingDef(id)?.volatile?.tolerance;
+  if (tolerance === undefined || read === null || read === undefined) return same(id, written, read);
+  return Math.abs(read - written) <= tolerance;
+}
+
 export async function applySettings(
   access: SettingsAccess,
   changes: Readonly<Record<string, number>>,
@@ -78,7 +85,7 @@ export async function applySettings(
   const after = Object.keys(toWrite).length ? await access.read(options.signal) : current;
   const mismatches = Object.entries(v.changes)
     .filter(([id]) => outcomes.find((o) => o.id === id)?.result !== 'refused' && outcomes.find((o) => o.id === id)?.result !== 'not_applied')
-    .filter(([id, value]) => !same(id, value, after.values[id]))
+    .filter(([id, value]) => !readBackMatches(id, value, after.values[id]))
     .map(([id, expected]) => ({ id, expected, got: after.values[id] ?? null }));
   return {
     before: current.values,
@@ -96,10 +103,12 @@ export async function takeBackup(
   options: { tool: string; now: Date; signal?: AbortSignal; current?: SettingsRead },
 ): Promise<SettingsBackup> {
   const r = options.current ?? (await access.read(options.signal));
+  // A state that moves by itself (the SOC) is no setting to keep or put back.
+  const values = Object.fromEntries(Object.entries(r.values).filter(([id]) => !settingDef(id)?.volatile));
   return makeBackup({
     protocol: r.protocol,
     board: r.board,
-    values: r.values,
+    values,
     createdAt: options.now,
     tool: options.tool,
     ...(r.jbdErrorCounters ? { jbdErrorCounters: r.jbdErrorCounters } : {}),

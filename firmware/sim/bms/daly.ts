@@ -17,6 +17,8 @@ import {
   writeDalyTempFrame,
   writeDalyTempRange,
 } from '../../../shared/bms/daly.js';
+import { putU32 } from '../../../shared/bms/common.js';
+import { dalySetSocValue, DALY_SETTINGS_CMD, writeDalyThresholds } from '../../../shared/settings/daly-settings.js';
 import type { SimBoard } from '../board.js';
 import type { PackState } from '../pack/types.js';
 import type { PersonalityOptions } from '../personalities.js';
@@ -32,21 +34,71 @@ import { bmsPersonality, DALY_LINE, hasStatus, type BmsPersonalityOptions } from
  *  - one transmit buffer is reused, so bytes a reply does not use repeat the previous reply's
  *    (0x91/0x92 tail, 0x94 byte 7, the unused cell slots of the last 0x95 frame, 0x96 padding);
  *  - 0x95 answers one request with ceil(cells / 3) frames and 0x96 with ceil(sensors / 7);
- *  - unknown commands and frames with a bad checksum get no answer at all.
+ *  - unknown commands and frames with a bad checksum get no answer at all;
+ *  - settings: 0x50 (rated capacity), 0x59/0x5A (level-1 and level-2 cell and pack thresholds,
+ *    level 2 being the limits the pack's protection enforces) are read only; 0x21 sets the SOC
+ *    estimate (the board keeps counting from the value set, so it moves on with the current; a
+ *    value above 100 % is refused with data[0] = 0), 0xDA / 0xD9 switch the charge / discharge
+ *    MOSFET (the pack's switches: off holds the FET open) and answer with the switch state. Each
+ *    answer sets only the bytes it uses; the rest of the transmit buffer is stale.
  * With --packs N, N boards share the bus: board number n answers requests sent to 0x40 + n, each
  * from its own pack and its own transmit buffer.
  */
 export function createDalyPersonality(board: SimBoard, options: BmsPersonalityOptions & PersonalityOptions = {}): Personality {
-  const packs = busPacks(board, options, 1).map((p) => ({ ...p, tx: new Uint8Array(8) }));
+  // socOffset: the board's SOC estimate minus the pack's true SOC (0 until a host sets the SOC).
+  const packs = busPacks(board, options, 1).map((p) => ({ ...p, tx: new Uint8Array(8), socOffset: 0 }));
+  type BusBoard = (typeof packs)[number];
+  const estimate = (p: BusBoard, s: PackState) => Math.min(100, Math.max(0, s.soc + p.socOffset));
 
-  const answer = (command: number, s: PackState, tx: Uint8Array): Uint8Array[] => {
+  const write = (command: number, data: Uint8Array, p: BusBoard): Uint8Array[] => {
+    const reply = () => encodeDalyFrame({ address: DALY_BMS_ADDRESS, command, data: p.tx });
+    switch (command) {
+      case DALY_SETTINGS_CMD.setSoc: {
+        const soc = dalySetSocValue(data);
+        const ok = soc <= 100;
+        if (ok) p.socOffset = soc - p.state().soc;
+        p.tx[0] = ok ? 1 : 0;
+        return [reply()];
+      }
+      case DALY_SETTINGS_CMD.chargeMos:
+      case DALY_SETTINGS_CMD.dischargeMos: {
+        const which = command === DALY_SETTINGS_CMD.chargeMos ? 'charge' : 'discharge';
+        p.pack.setSwitches({ [which]: data[0] !== 0 });
+        p.tx[0] = p.pack.switches()[which] ? 1 : 0;
+        return [reply()];
+      }
+      default:
+        return [];
+    }
+  };
+
+  const answer = (command: number, s: PackState, p: BusBoard): Uint8Array[] => {
+    const tx = p.tx;
     const reply = (cmd: number) => encodeDalyFrame({ address: DALY_BMS_ADDRESS, command: cmd, data: tx });
     const cells = s.cellVoltages;
     const temps = s.temperatures;
     switch (command) {
       case DALY_CMD.soc:
-        writeDalySoc(tx, { packVoltage: s.packVoltage, current: s.current, soc: s.soc });
+        writeDalySoc(tx, { packVoltage: s.packVoltage, current: s.current, soc: estimate(p, s) });
         return [reply(command)];
+      case DALY_SETTINGS_CMD.rated:
+        putU32(tx, 0, p.pack.config.capacityAh * 1000);
+        putU32(tx, 4, p.pack.config.chemistry === 'lfp' ? 3200 : 3700);
+        return [reply(command)];
+      case DALY_SETTINGS_CMD.cellThresholds:
+      case DALY_SETTINGS_CMD.packThresholds: {
+        // Level 2 is what the pack's protection enforces; the board warns 50 mV (100 mV) earlier.
+        const pr = p.pack.protection();
+        const k = command === DALY_SETTINGS_CMD.cellThresholds ? 1 : cells.length;
+        const volts: [number, number, number, number] = [
+          (pr.cellOvProtect - 0.05) * k,
+          pr.cellOvProtect * k,
+          (pr.cellUvProtect + 0.1) * k,
+          pr.cellUvProtect * k,
+        ];
+        writeDalyThresholds(tx, volts, command === DALY_SETTINGS_CMD.cellThresholds ? 0.001 : 0.1);
+        return [reply(command)];
+      }
       case DALY_CMD.cellRange: {
         let hi = 0;
         let lo = 0;
@@ -119,6 +171,10 @@ export function createDalyPersonality(board: SimBoard, options: BmsPersonalityOp
   return bmsPersonality('daly', DALY_LINE, { clock: () => board.clock.now(), ...options }, createDalyExtractor(), (link, f) => {
     const p = packs[f.address - DALY_HOST_ADDRESS];
     if (!p) return; // a reply, or a request for another board
-    for (const r of answer(f.command, p.state(), p.tx)) link.send(r);
+    const replies =
+      f.command === DALY_SETTINGS_CMD.setSoc || f.command === DALY_SETTINGS_CMD.chargeMos || f.command === DALY_SETTINGS_CMD.dischargeMos
+        ? write(f.command, f.data, p)
+        : answer(f.command, p.state(), p);
+    for (const r of replies) link.send(r);
   });
 }

@@ -5,7 +5,9 @@
  * changes what the pack does and is signed into the board's settings journal like any change; the
  * rest are kept in the board's storage. Like a JK board, it takes one field per write and answers
  * with the value it holds afterwards: a value outside the document's range, or outside the limits
- * the board enforces, leaves the old value in place (the answer shows it).
+ * the board enforces, leaves the old value in place (the answer shows it). The charge and discharge
+ * MOSFET switches (0xAB, 0xAC) are the pack's own switches: off holds that FET open, so the current
+ * stops and the status field 0x8C shows it.
  */
 import { NATIVE_PARAM_SETTINGS } from '../../../shared/settings/native.js';
 import { jkRawOf, jkValueOf, JK_SETTING_FIELDS, type JkSettingField } from '../../../shared/settings/jk-registers.js';
@@ -13,6 +15,8 @@ import type { SimBoard } from '../board.js';
 import { readJson, writeJson } from '../state.js';
 
 const FILE = 'jk-settings.json';
+/** The settings that are the pack's MOSFET switches. */
+const SWITCHES: Readonly<Record<string, 'charge' | 'discharge'>> = { charge_mosfet: 'charge', discharge_mosfet: 'discharge' };
 const JK_TOOL = 'JK RS485 write (tool identity not carried by the JK protocol)';
 
 export class JkSettingsStore {
@@ -20,6 +24,7 @@ export class JkSettingsStore {
 
   constructor(private readonly board: SimBoard) {
     this.stored = { ...this.defaults(), ...(readJson<Record<string, number>>(board.storage, FILE) ?? {}) };
+    board.pack.setSwitches({ charge: this.stored['charge_mosfet'] !== 0, discharge: this.stored['discharge_mosfet'] !== 0 });
   }
 
   private defaults(): Record<string, number> {
@@ -54,7 +59,8 @@ export class JkSettingsStore {
   /** The field's raw value as the board reports it (clamped to what the field can carry). */
   raw(x: JkSettingField): number {
     const p = this.param(x.setting);
-    const v = p ? p.value : (this.stored[x.setting] ?? 0);
+    const sw = SWITCHES[x.setting];
+    const v = sw ? Number(this.board.pack.switches()[sw]) : p ? p.value : (this.stored[x.setting] ?? 0);
     return Math.min(x.rawMax, Math.max(x.rawMin, jkRawOf(x, v)));
   }
 
@@ -69,6 +75,8 @@ export class JkSettingsStore {
       return true;
     }
     this.stored[x.setting] = value;
+    const sw = SWITCHES[x.setting];
+    if (sw) this.board.pack.setSwitches({ [sw]: value !== 0 });
     writeJson(this.board.storage, FILE, this.stored);
     return true;
   }

@@ -3,7 +3,16 @@ import { EVENTS, alarmClearedEvent, alarmRaisedEvent } from '../../../shared/bla
 import { Random } from '../../../shared/util/random.js';
 import { CHEMISTRIES, ocvAt, resistanceFactor, socAtOcv, type ChemistryParams } from './chemistry.js';
 import { SCENARIO_SPECS, type Phase, type ScenarioSpec } from './scenarios.js';
-import { SCENARIOS, type BenchLoad, type BenchState, type PackConfig, type PackModel, type PackState, type ProtectionLimits } from './types.js';
+import {
+  SCENARIOS,
+  type BenchLoad,
+  type BenchState,
+  type FetSwitches,
+  type PackConfig,
+  type PackModel,
+  type PackState,
+  type ProtectionLimits,
+} from './types.js';
 
 /**
  * The pack model: N series cells (each with its own capacity, SOC, ohmic resistance and one RC
@@ -117,6 +126,8 @@ export class SimPackModel implements PackModel {
   private dischargeFet = true;
   private chargeFetOkFor = 0;
   private dischargeFetOkFor = 0;
+  /** The user's switches: a FET conducts only when protection allows it AND its switch is on. */
+  private sw: FetSwitches = { charge: true, discharge: true };
   private chargeOcFor = 0;
   private dischargeOcFor = 0;
   private alarms = 0;
@@ -147,6 +158,33 @@ export class SimPackModel implements PackModel {
 
   protection(): ProtectionLimits {
     return { ...this.prot };
+  }
+
+  setSwitches(switches: Partial<FetSwitches>): void {
+    const was = { charge: this.chargeOn(), discharge: this.dischargeOn() };
+    this.sw = { ...this.sw, ...switches };
+    const now = { charge: this.chargeOn(), discharge: this.dischargeOn() };
+    if (was.charge !== now.charge) this.events.push(now.charge ? EVENTS.charge_fet_on : EVENTS.charge_fet_off);
+    if (was.discharge !== now.discharge) this.events.push(now.discharge ? EVENTS.discharge_fet_on : EVENTS.discharge_fet_off);
+    // An opened FET stops its current at once, as the hardware does, not at the next step.
+    if ((!now.charge && this.current > 0) || (!now.discharge && this.current < 0)) {
+      this.current = 0;
+      this.updateCellVoltages();
+    }
+    this.measure();
+  }
+
+  switches(): FetSwitches {
+    return { ...this.sw };
+  }
+
+  /** The charge FET conducts: protection allows it and the user's switch is on. */
+  private chargeOn(): boolean {
+    return this.chargeFet && this.sw.charge;
+  }
+
+  private dischargeOn(): boolean {
+    return this.dischargeFet && this.sw.discharge;
   }
 
   setBench(load: BenchLoad | null): void {
@@ -366,12 +404,12 @@ export class SimPackModel implements PackModel {
     let current = 0;
     let chargeDone = false;
     if (ph.kind === 'discharge') {
-      current = this.dischargeFet ? -ph.cRate * this.C * (1 + (ph.variation ?? 0) * this.loadWobble) : 0;
+      current = this.dischargeOn() ? -ph.cRate * this.C * (1 + (ph.variation ?? 0) * this.loadWobble) : 0;
     } else if (ph.kind === 'charge') {
       const lim = this.limits();
       const request = ph.ignoreLimits ? ph.cRate * this.C : Math.min(ph.cRate * this.C, lim.chargeA);
       const cv = (n * chem.chargeVoltage - ocvSum) / rSum;
-      current = this.chargeFet ? Math.max(0, Math.min(request, cv)) : 0;
+      current = this.chargeOn() ? Math.max(0, Math.min(request, cv)) : 0;
       // CC/CV termination: in CV with the current tapered below C/30.
       if (cv < request && current < this.C / 30 && elapsed > 60) chargeDone = true;
       // A BMS-controlled charger also stops when the highest cell reaches full (the BMS declares
@@ -432,7 +470,7 @@ export class SimPackModel implements PackModel {
     }
     const soc = this.packSoc();
     let end = this.phaseElapsed >= ph.seconds;
-    if (ph.kind === 'discharge' && (soc <= (ph.untilSoc ?? -Infinity) || !this.dischargeFet)) end = true;
+    if (ph.kind === 'discharge' && (soc <= (ph.untilSoc ?? -Infinity) || !this.dischargeOn())) end = true;
     if (ph.kind === 'charge' && chargeDone) {
       this.events.push(EVENTS.charge_complete);
       end = true;
@@ -528,12 +566,12 @@ export class SimPackModel implements PackModel {
     if (this.chargeFet && chargeTrip) {
       this.chargeFet = false;
       this.chargeFetOkFor = 0;
-      this.events.push(EVENTS.charge_fet_off);
+      if (this.sw.charge) this.events.push(EVENTS.charge_fet_off);
     } else if (!this.chargeFet) {
       this.chargeFetOkFor = chargeOk ? this.chargeFetOkFor + dt : 0;
       if (this.chargeFetOkFor >= 10) {
         this.chargeFet = true;
-        this.events.push(EVENTS.charge_fet_on);
+        if (this.sw.charge) this.events.push(EVENTS.charge_fet_on);
       }
     }
     if (this.dischargeFet && dischargeTrip) {
@@ -541,12 +579,12 @@ export class SimPackModel implements PackModel {
       this.dischargeFetOkFor = 0;
       this.current = 0; // the FET opens: the load current stops at once
       this.updateCellVoltages();
-      this.events.push(EVENTS.discharge_fet_off);
+      if (this.sw.discharge) this.events.push(EVENTS.discharge_fet_off);
     } else if (!this.dischargeFet) {
       this.dischargeFetOkFor = dischargeOk ? this.dischargeFetOkFor + dt : 0;
       if (this.dischargeFetOkFor >= 30) {
         this.dischargeFet = true;
-        this.events.push(EVENTS.discharge_fet_on);
+        if (this.sw.discharge) this.events.push(EVENTS.discharge_fet_on);
       }
     }
   }
@@ -573,8 +611,8 @@ export class SimPackModel implements PackModel {
     else if (this.current < -C / 100) status |= STATUS.discharging;
     else status |= STATUS.rest;
     if (this.balancingMask) status |= STATUS.balancing;
-    if (this.chargeFet) status |= STATUS.charge_fet_on;
-    if (this.dischargeFet) status |= STATUS.discharge_fet_on;
+    if (this.chargeOn()) status |= STATUS.charge_fet_on;
+    if (this.dischargeOn()) status |= STATUS.discharge_fet_on;
     if (this.chargerConnected) status |= STATUS.charger_connected;
     const lim = this.limits();
     const full = this.fullChargeAh();

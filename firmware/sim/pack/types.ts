@@ -76,6 +76,12 @@ export interface ProtectionLimits {
   balanceWindow: number;
 }
 
+/** The board's MOSFET switches as a user sets them (JK 0xAB/0xAC, Daly 0xDA/0xD9): on lets protection decide, off holds the FET open. */
+export interface FetSwitches {
+  charge: boolean;
+  discharge: boolean;
+}
+
 /**
  * A load the board itself drives (the bench fixture of a guided capacity test: a charger and an
  * electronic load on the board's outputs), in place of the scenario until cleared.
@@ -100,6 +106,9 @@ export interface BenchState {
 
 export interface PackModel {
   readonly config: PackConfig;
+  /** Sets the MOSFET switches; a FET carries current only while its switch is on and protection allows it. */
+  setSwitches(switches: Partial<FetSwitches>): void;
+  switches(): FetSwitches;
   /** Replaces some protection limits (the board's settings changed). */
   setProtection(limits: Partial<ProtectionLimits>): void;
   protection(): ProtectionLimits;

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -135,6 +135,11 @@ describe('flash.start on each back end', () => {
       expect(r.outcome).toBe('installed-confirmed');
       expect(r.status).toMatchObject({ runningVersion: '1.3.0+0', testing: false });
       expect(progress.filter((p) => p.opId === 'n1').at(-1)).toMatchObject({ phase: 'upload', done: r.bytesTotal, total: r.bytesTotal });
+      // The board's settings were backed up into the data folder before anything was erased; the flash left them alone.
+      expect(path.dirname(r.settingsBackup!.path)).toBe(path.join(dir, 'settings-backups'));
+      expect(r.settingsChanged).toEqual([]);
+      // A refused image took none.
+      expect(readdirSync(path.join(dir, 'settings-backups'))).toHaveLength(1);
 
       // Another back end cannot open the port the connection holds.
       const busy = await refusal(call('flash.start', { protocol: 'uds', port: b.port, path: file, opId: 'n2' }));

@@ -218,4 +218,26 @@ describe('pack model', () => {
     expect(eventInfo(0xbeef).name).toBe('unknown:0xbeef');
     expect(eventInfo(EVENTS.boot).name).toBe('boot');
   });
+
+  it('a MOSFET switched off stops its current at once and until it is switched on, with the FET events', () => {
+    const m = createPackModel({ scenario: 'over-discharge', seed: 3 });
+    let discharging = false;
+    for (let t = 0; t < 6 * 3600 && !discharging; t++) {
+      m.step(1);
+      discharging = m.state().current < -5;
+    }
+    expect(discharging).toBe(true);
+    m.takeEvents();
+    m.setSwitches({ discharge: false });
+    expect(m.switches()).toEqual({ charge: true, discharge: false });
+    expect(m.takeEvents()).toEqual([EVENTS.discharge_fet_off]);
+    expect(m.state().status & status('discharge_fet_on')).toBe(0);
+    run(m, 120, (s) => {
+      expect(Math.abs(s.current)).toBeLessThan(1);
+      expect(s.status & status('discharge_fet_on')).toBe(0);
+    });
+    m.setSwitches({ discharge: true });
+    expect(m.takeEvents()).toEqual([EVENTS.discharge_fet_on]);
+    expect(m.state().status & status('discharge_fet_on')).not.toBe(0);
+  });
 });

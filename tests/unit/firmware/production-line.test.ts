@@ -14,7 +14,13 @@ import { cli } from '../evidence/cli-harness.js';
  * CSV; a port with no board gets a failed row and does not stop the others.
  */
 const dir = mkdtempSync(path.join(tmpdir(), 'ps-line-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const savedData = process.env.PACKSCOPE_DATA_DIR;
+process.env.PACKSCOPE_DATA_DIR = path.join(dir, 'data');
+afterAll(() => {
+  if (savedData === undefined) delete process.env.PACKSCOPE_DATA_DIR;
+  else process.env.PACKSCOPE_DATA_DIR = savedData;
+  rmSync(dir, { recursive: true, force: true });
+});
 
 async function board(n: number, key?: string): Promise<{ port: string; state: string; boardId: string; serial: string }> {
   const state = path.join(dir, `board${n}`);
@@ -52,6 +58,15 @@ describe('production line', () => {
       message: 'installed-confirmed',
     });
     expect(doc.rows[1]).toMatchObject({ port: b.port, serial: b.serial, newVersion: '2.1.0+0', result: 'ok' });
+    // Each board's settings were backed up into the data folder before anything was erased.
+    for (const [row, serial] of [
+      [doc.rows[0]!, a.serial],
+      [doc.rows[1]!, b.serial],
+    ] as const) {
+      expect(path.dirname(row['settingsBackup'] as string)).toBe(path.join(dir, 'data', 'settings-backups'));
+      expect(JSON.parse(readFileSync(row['settingsBackup'] as string, 'utf8')).board.serial).toBe(serial);
+    }
+    expect(doc.rows[2]).not.toHaveProperty('settingsBackup');
     expect(doc.rows[2]).toMatchObject({ port: dead, result: 'failed', code: 'NOT_FOUND', serial: null });
 
     const csv = readFileSync(report, 'utf8').trim().split('\n');

@@ -40,7 +40,7 @@ describe('settings backup before a flash', () => {
 
   it('takes none on a board whose protocol carries no settings', async () => {
     const clock = new VirtualClock();
-    const s = await clock.run(Session.open('sim:?personality=daly&seed=4', { protocol: 'daly', clock }));
+    const s = await clock.run(Session.open('sim:?personality=pylontech-rs485&seed=4', { protocol: 'pylontech-rs485', clock }));
     try {
       expect(await clock.run(backupBeforeFlash(s, dir, new Date()))).toBeNull();
     } finally {

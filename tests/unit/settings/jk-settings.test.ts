@@ -16,10 +16,11 @@ import {
 } from '../../../shared/settings/jk-registers.js';
 import { settingDef } from '../../../shared/settings/catalog.js';
 import { VirtualClock } from '../../../shared/util/clock.js';
+import { flagBit, STATUS_FLAGS } from '../../../shared/types/domain.js';
 import { fromHex, toHex } from '../../../shared/util/bytes.js';
 import { Session } from '../../../electron/host/session.js';
 import { SimTransport } from '../../../electron/host/transport/sim.js';
-import { applySettings, settingsAccess } from '../../../electron/host/settings/service.js';
+import { applySettings, settingsAccess, SettingsValidationError } from '../../../electron/host/settings/service.js';
 
 /**
  * JK settings: published read-all captures decode to the settings their fields hold, published
@@ -117,5 +118,27 @@ describe('JK settings against the simulated board', () => {
     const rep = await clock.run(applySettings(access, { charge_oc_protect: 600 }, { tool: 't' }));
     expect(rep.outcomes).toEqual([expect.objectContaining({ id: 'charge_oc_protect', result: 'refused', stored: 150 })]);
     expect(rep.after['charge_oc_protect']).toBe(150);
+  });
+
+  it('refuses a fraction on a field the board keeps in whole units before anything is sent', async () => {
+    const { board, access } = await jk();
+    const before = board.params.find((p) => p.name === 'charge_overcurrent')!.value;
+    const err = await clock.run(applySettings(access, { charge_oc_protect: 150.5, charge_ot_protect: 45.5 }, { tool: 't' })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SettingsValidationError);
+    expect((err as SettingsValidationError).issues.map((i) => [i.id, i.reason])).toEqual([
+      ['charge_oc_protect', 'this board keeps it in whole units (A): 150.5 is not one, and PackScope never rounds a value it sends'],
+      ['charge_ot_protect', 'this board keeps it in whole units (°C): 45.5 is not one, and PackScope never rounds a value it sends'],
+    ]);
+    expect(board.params.find((p) => p.name === 'charge_overcurrent')!.value).toBe(before);
+  });
+
+  it('the MOSFET switches open and close the pack’s FETs', async () => {
+    const { board, access } = await jk();
+    await clock.run(applySettings(access, { discharge_mosfet: 0 }, { tool: 't' }));
+    expect(board.pack.switches()).toEqual({ charge: true, discharge: false });
+    expect(board.pack.state().status & flagBit(STATUS_FLAGS, 'discharge_fet_on')).toBe(0);
+    const rep = await clock.run(applySettings(access, { discharge_mosfet: 1 }, { tool: 't' }));
+    expect(rep.after['discharge_mosfet']).toBe(1);
+    expect(board.pack.state().status & flagBit(STATUS_FLAGS, 'discharge_fet_on')).not.toBe(0);
   });
 });

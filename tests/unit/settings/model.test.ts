@@ -94,10 +94,27 @@ describe('backups', () => {
     expect(() => parseBackup('nope')).toThrow(DecodeError);
   });
   it('diff lists what differs after rounding to the step', () => {
-    expect(diffSettings({ cell_ov_protect: 3.6500001, soc: 50 }, { cell_ov_protect: 3.65, balance_start: 3.4 })).toEqual([
+    expect(diffSettings({ cell_ov_protect: 3.6500001, charge_mosfet: 1 }, { cell_ov_protect: 3.65, balance_start: 3.4 })).toEqual([
       { id: 'balance_start', left: null, right: 3.4 },
-      { id: 'soc', left: 50, right: null },
+      { id: 'charge_mosfet', left: 1, right: null },
     ]);
+  });
+  it('diff leaves out states that move by themselves (the SOC)', () => {
+    expect(diffSettings({ soc: 50, charge_mosfet: 1 }, { soc: 20, charge_mosfet: 1 })).toEqual([]);
+  });
+  it('a board that keeps a setting in coarser units refuses a value between them, naming the unit', () => {
+    const limits = new Map([['charge_oc_protect', { min: 1, max: 1000, writable: true, step: 1 }]]);
+    expect(validateChanges({ charge_oc_protect: 50 }, { protocol: 'jk', limits }).ok).toBe(true);
+    expect(validateChanges({ charge_oc_protect: 50.25 }, { protocol: 'jk', limits }).issues).toEqual([
+      {
+        id: 'charge_oc_protect',
+        value: 50.25,
+        reason: 'this board keeps it in whole units (A): 50.25 is not one, and PackScope never rounds a value it sends',
+      },
+    ]);
+    const tenths = new Map([['charge_ot_protect', { min: -40, max: 100, writable: true, step: 0.5 }]]);
+    expect(validateChanges({ charge_ot_protect: 45.5 }, { protocol: 'jk', limits: tenths }).ok).toBe(true);
+    expect(validateChanges({ charge_ot_protect: 45.3 }, { protocol: 'jk', limits: tenths }).issues[0]!.reason).toMatch(/in steps of 0.5 °C: 45.3 is not one/);
   });
 });
 

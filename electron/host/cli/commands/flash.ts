@@ -19,6 +19,7 @@ import { writeFileAtomic } from '../../util/files.js';
 import type { ErrorCode } from '../../../../shared/errors.js';
 import { ADDRESS_NOT_FOR_PACKSCOPE, FLASH_PROTOCOL_USAGE, parseFlashCommand } from '../flash-options.js';
 import { PackscopeError } from '../../../../shared/errors.js';
+import { defaultDataDir } from '../../api/files.js';
 
 /**
  * `packscope flash`: the flash back ends' adapter. Arguments become a typed job
@@ -44,6 +45,10 @@ its checks, self-test and confirm), onto the boards on every port at once (nativ
 report: a row per board (port, board, serial, old and new version, result, code, seconds) as a
 table, --json, and with --report a CSV file. A failing board never stops the others; the exit
 code is that of the first board that did not succeed (0 when all did).
+
+Over the native protocol (one port or --ports) each board's settings are backed up to settings-backups/ in the data folder
+once every check has passed, before anything is erased, and compared with the board afterwards
+(a new image may reset them: 'packscope settings restore' puts them back).
 
 --capture FILE.jsonl records every byte sent to and received from the port, with its time
 ('packscope replay FILE.jsonl' plays the board back).
@@ -131,7 +136,7 @@ function printRomResult(r: Stm32RomFlashResult, file: string, json: boolean, ctx
 function printImageResult(r: ImageFlashResult, file: string, json: boolean, ctx: CliContext): void {
   const { report, lineRatio: ratio } = r;
   if (json) {
-    ctx.out(JSON.stringify({ file, port: r.port, protocol: r.protocol, ...report, lineRatio: ratio }));
+    ctx.out(JSON.stringify({ file, port: r.port, protocol: r.protocol, ...report, lineRatio: ratio, ...(r.settings ? { settings: r.settings } : {}) }));
     return;
   }
   const s = report.status;
@@ -150,6 +155,16 @@ function printImageResult(r: ImageFlashResult, file: string, json: boolean, ctx:
   ctx.out(`  sha256       ${report.image.hash}`);
   const ph = Object.entries(report.phases).filter(([, v]) => v >= 0.05);
   ctx.out(`  time         ${report.seconds.toFixed(1)} s: ${ph.map(([k, v]) => `${PHASE_NAMES[k as keyof FlashPhases]} ${v.toFixed(1)} s`).join(', ')}`);
+  const set = r.settings;
+  if (!set?.backup) return;
+  ctx.out(`  settings     backed up before the flash to ${set.backup.path}`);
+  if (set.changed === null)
+    ctx.out(`               not compared after the flash; to restore them: packscope settings restore --port ${r.port} ${set.backup.path}`);
+  else if (!set.changed.length) ctx.out('               unchanged by the flash');
+  else {
+    ctx.out(`               ${set.changed.length} changed by the flash: ${set.changed.map((d) => `${d.id} ${d.right} → ${d.left}`).join(', ')}`);
+    ctx.out(`               to restore them: packscope settings restore --port ${r.port} ${set.backup.path}`);
+  }
 }
 
 const PHASE_NAMES: Record<keyof FlashPhases, string> = {
@@ -236,6 +251,7 @@ async function runLine(argv: string[], ctx: CliContext): Promise<number> {
     trust,
     concurrency,
     ...(baudRate ? { baudRate } : {}),
+    settingsBackupDir: path.join(defaultDataDir(), 'settings-backups'),
     signal: ctx.signal,
     log: (port, line) => ctx.err(json ? JSON.stringify({ port, log: line }) : `${port}: ${line}`),
     onRow: (r) => ctx.err(json ? JSON.stringify({ port: r.port, result: r.result }) : `${r.port}: ${r.result}${r.code ? ` (${r.code})` : ''}`),
@@ -287,7 +303,9 @@ export async function runFlash(argv: string[], ctx: CliContext): Promise<number>
     return EXIT.OK;
   }
   if (job.protocol === 'uds-generic') return EXIT.OK; // handled above
-  const r = await runFlashJob({ ...job, signal: ctx.signal, onProgress: progressPrinter(ctx, json), log });
+  // A native flash backs the board's settings up first (a new image may reset them), as bundle apply does.
+  const backup = job.protocol === 'native' ? { settingsBackupDir: path.join(defaultDataDir(), 'settings-backups') } : {};
+  const r = await runFlashJob({ ...job, ...backup, signal: ctx.signal, onProgress: progressPrinter(ctx, json), log });
   printImageResult(r, file, json, ctx);
   return EXIT.OK;
 }

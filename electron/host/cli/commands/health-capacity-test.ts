@@ -5,7 +5,13 @@
  * phase (the next pull or diagnosis package carries them).
  */
 import { PackscopeError } from '../../../../shared/errors.js';
-import { capacityTestSettings, runCapacityTest, type CapacityTestProgress, type CapacityTestResult } from '../../health/capacity-test.js';
+import {
+  CAPACITY_TEST_PHASE_WORDS,
+  capacityTestSettings,
+  runCapacityTest,
+  type CapacityTestProgress,
+  type CapacityTestResult,
+} from '../../health/capacity-test.js';
 import { EXIT } from '../exit-codes.js';
 import { numberOption, parseCommandArgs, type CliContext } from '../context.js';
 import { DEVICE_OPTIONS, DEVICE_USAGE, openDeviceSession } from '../device-options.js';
@@ -83,16 +89,6 @@ function strip<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefine
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as never;
 }
 
-const PHASE_WORDS: Record<CapacityTestProgress['state'], string> = {
-  idle: 'idle',
-  charging: 'charging to full',
-  'resting-full': 'resting after the charge',
-  discharging: 'discharging',
-  'resting-empty': 'resting after the discharge',
-  complete: 'complete',
-  aborted: 'aborted',
-};
-
 /** One line per phase change and at most one a second otherwise (stderr stays readable in a log). */
 function progressPrinter(ctx: CliContext, json: boolean): (p: CapacityTestProgress) => void {
   let lastState = '';
@@ -105,7 +101,7 @@ function progressPrinter(ctx: CliContext, json: boolean): (p: CapacityTestProgre
     if (json) return ctx.err(JSON.stringify({ progress: p }));
     const h = (s: number) => `${Math.floor(s / 3600)}:${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}`;
     ctx.err(
-      `${(100 * p.fraction).toFixed(0).padStart(3)} %  ${h(p.elapsedS)}  ${PHASE_WORDS[p.state].padEnd(27)} ${p.packV.toFixed(2)} V ${p.currentA.toFixed(1)} A ` +
+      `${(100 * p.fraction).toFixed(0).padStart(3)} %  ${h(p.elapsedS)}  ${CAPACITY_TEST_PHASE_WORDS[p.state].padEnd(27)} ${p.packV.toFixed(2)} V ${p.currentA.toFixed(1)} A ` +
         `cells ${p.minCellV.toFixed(3)}–${p.maxCellV.toFixed(3)} V  SOC ${p.soc.toFixed(1)} %  discharged ${p.dischargedAh.toFixed(2)} Ah`,
     );
   };
