@@ -189,18 +189,13 @@ function guard(link: NativeLink, id: number, options: BulkCommonOptions) {
   const movelessMs = options.movelessTimeoutMs ?? Math.max(60_000, 6 * stallMs);
   let lastTick = clock.now();
   let lastHeard = clock.now();
-  let bytesIn = link.stats.bytesIn;
   unsubs.push(
     clock.every(STALL_TICK_MS, () => {
       const now = clock.now();
       // Any whole frame from the board shows it alive and answering (acks of a write it is still
-      // committing, duplicates of a read, answers), and so do frames a noisy line damaged (bytes
-      // arriving): silence is what fails a transfer.
+      // committing, duplicates of a read, answers): silence is what fails a transfer. Damaged
+      // frames do not count: a transfer whose frames all die is ended, and the pull reopens it.
       lastHeard = Math.max(lastHeard, link.lastFrameAt);
-      if (link.stats.bytesIn !== bytesIn) {
-        bytesIn = link.stats.bytesIn;
-        lastHeard = now;
-      }
       // A tick far behind its time means this process was not running (a loaded machine): the
       // board cannot be blamed for a silence nobody listened to, so that time does not count.
       const missed = now - lastTick - STALL_TICK_MS;
