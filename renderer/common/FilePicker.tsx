@@ -15,11 +15,14 @@ export function FilePicker({
   extensions,
   onPick,
   initialDir,
+  onPickFolder,
 }: {
   label: string;
   extensions: string[];
   onPick: (path: string) => void;
   initialDir?: string;
+  /** Offers the listed folder itself as a choice (a folder of packages, say). */
+  onPickFolder?: (dir: string) => void;
 }) {
   const { api, desktop } = useApp();
   const [dir, setDir] = useState<string | undefined>(initialDir);
@@ -77,6 +80,11 @@ export function FilePicker({
             {listing.parent && (
               <button className="link" onClick={() => setDir(listing.parent!)}>
                 ↑ up
+              </button>
+            )}{' '}
+            {onPickFolder && (
+              <button className="link" onClick={() => onPickFolder(listing.dir)}>
+                choose this folder
               </button>
             )}
           </div>

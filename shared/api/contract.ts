@@ -348,7 +348,19 @@ export const capacityTestResult = z.object({
   reason: z.string().nullable(),
 });
 
-export const jobKind = z.enum(['recording', 'pull', 'flash', 'selfcheck', 'export', 'can-monitor', 'update', 'bus-scan', 'bus-monitor', 'capacity-test']);
+export const jobKind = z.enum([
+  'recording',
+  'pull',
+  'flash',
+  'selfcheck',
+  'export',
+  'can-monitor',
+  'update',
+  'bus-scan',
+  'bus-monitor',
+  'capacity-test',
+  'desk-ingest',
+]);
 export const jobView = z.object({
   id: z.string(),
   kind: jobKind,

@@ -208,6 +208,15 @@ export function createHostApi(options: HostApiOptions): HostApi {
       operation({ id: opId, kind: 'export', title: `Exporting ${out.split(/[\\/]/).pop()}`, file: out }, (signal) => logs.export(path, out, range, signal)),
     'package.verify': async (req) => reports.remember(await verifyPackageForScreen(req, verifier)),
     ...desk.handlers(),
+    'desk.ingest': async ({ opId, paths }) =>
+      operation(
+        {
+          id: opId,
+          kind: 'desk-ingest',
+          title: `Adding ${paths.length === 1 ? paths[0]!.split(/[\\/]/).pop() : `${paths.length} packages or folders`} to the claims desk`,
+        },
+        (signal, progress) => desk.ingest(paths, signal, progress),
+      ),
     'bus.scan': async (req) =>
       operation({ id: req.opId, kind: 'bus-scan', title: `Looking for packs on ${req.port}` }, (signal, progress) => bus.scan(req, signal, progress)),
     'bus.monitor': async (req) =>
