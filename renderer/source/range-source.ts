@@ -129,7 +129,14 @@ export class PslogSource implements Source {
     const want = (width: number, a: number, b: number) => {
       if (width < 1) return;
       const span = width * TILE_BUCKETS;
-      for (let k = Math.floor(a / span); k <= Math.floor((b - 1e-9) / span); k++) {
+      const k0 = Math.floor(a / span);
+      const k1 = Math.floor((b - 1e-9) / span);
+      // From the middle of the view outwards: the host answers in order, and a zoom step (the
+      // keyboard's, or the wheel's near the middle) needs the middle blocks first.
+      const mid = Math.floor((k0 + k1) / 2);
+      for (let j = 0; j <= k1 - k0; j++) {
+        const k = j % 2 ? mid + (j + 1) / 2 : mid - j / 2;
+        if (k < k0 || k > k1) continue;
         const key = `${width}:${k}`;
         let tile = this.tiles.get(key);
         if (!tile) this.tiles.set(key, (tile = { reply: null, waiting: new Set(), inFlight: false, failed: false }));
