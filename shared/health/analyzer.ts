@@ -470,6 +470,7 @@ export class HealthAnalyzer {
   }
 
   private report(): HealthReport {
+    const tests = this.capacityTests.result().map((x) => ({ ...x, dischargedAh: roundTo(x.dischargedAh, 3), dischargedWh: roundTo(x.dischargedWh, 1) }));
     const selfDischarge = this.selfDis.map((sd) => (sd.hours > 0 ? sd.sum / sd.hours : null));
     // A self-discharge stands out when it is above the threshold and three of its own standard
     // errors: on a flat OCV plateau one millivolt is a percent of charge, and short rests say little.
@@ -537,7 +538,7 @@ export class HealthAnalyzer {
         cRate: this.cRate.result(),
       },
       breaks: this.breaks,
-      capacityTests: this.capacityTests.result().map((x) => ({ ...x, dischargedAh: roundTo(x.dischargedAh, 3), dischargedWh: roundTo(x.dischargedWh, 1) })),
+      ...(tests.length ? { capacityTests: tests } : {}),
     };
   }
 

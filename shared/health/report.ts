@@ -108,8 +108,12 @@ export const HealthReportSchema = z.object({
   histograms: z.object({ temperature: HistogramSchema, temperatureWhileCharging: HistogramSchema, soc: HistogramSchema, cRate: HistogramSchema }),
   /** Breaks in coulomb counting (gaps, restarts, index jumps). */
   breaks: z.number(),
-  /** Guided capacity tests in the log, oldest first (reports made before they existed have none). */
-  capacityTests: z.array(LoggedCapacityTestSchema).default([]),
+  /**
+   * Guided capacity tests in the log, oldest first; absent when the log holds none, so a report
+   * of a log without tests is byte for byte what PackScope made before tests existed (a package's
+   * health.json is compared with the one recomputed at verification).
+   */
+  capacityTests: z.array(LoggedCapacityTestSchema).optional(),
 });
 export type HealthReport = z.infer<typeof HealthReportSchema>;
 

@@ -37,6 +37,8 @@ interface ReadTransfer {
   byteRate: number;
   /** The board's clock: pacing and retransmission timers. */
   clock: Clock;
+  /** Line bytes a chunk's frame takes, smoothed: less than the chunk when chunks go compressed. */
+  frameBytes: number;
   timer: Cancel | null;
   pumping: boolean;
   again: boolean;
@@ -130,6 +132,7 @@ export function installBulkTransfer(board: SimBoard): void {
       context: (open.flags & BULK_FLAG.CONTEXT) !== 0,
       byteRate,
       clock: board.clock,
+      frameBytes: open.chunkSize + 32,
       timer: null,
       pumping: false,
       again: false,
@@ -252,7 +255,8 @@ async function pump(session: NativeSession, t: ReadTransfer): Promise<void> {
       // Keep only about two chunks queued on the UART: the window counts what is in flight on
       // the wire, and a short queue lets answers to other requests through during a transfer.
       // Small chunks: at least 8 ms of line time, so a late timer does not leave the line idle.
-      const limit = Math.max(2 * (t.open.chunkSize + 32), t.byteRate * 0.008);
+      // Counted in frames as they go on the line (a compressed chunk takes less than its size).
+      const limit = Math.max(2 * t.frameBytes, t.byteRate * 0.008);
       if (session.link.backlog > limit) {
         t.timer?.();
         t.timer = t.clock.after(Math.max(1, ((session.link.backlog - limit / 2) * 1000) / t.byteRate), () => {
@@ -261,7 +265,7 @@ async function pump(session: NativeSession, t: ReadTransfer): Promise<void> {
         });
         return;
       }
-      for (const i of t.sender.due(t.clock.now(), Math.max(1, Math.ceil((limit - session.link.backlog) / t.open.chunkSize)))) {
+      for (const i of t.sender.due(t.clock.now(), Math.max(1, Math.ceil((limit - session.link.backlog) / t.frameBytes)))) {
         const { offset, length } = t.sender.chunkRange(i);
         let data: Uint8Array;
         let dictionary: Uint8Array | undefined;
@@ -282,6 +286,7 @@ async function pump(session: NativeSession, t: ReadTransfer): Promise<void> {
         if (t.closed || session.closed) return;
         const packed = packChunk(data, t.compress, dictionary);
         session.emit(CMD.EV_BULK_DATA, encodeBulkData(t.open.transferId, offset, packed.flags, packed.data));
+        t.frameBytes = 0.875 * t.frameBytes + 0.125 * (packed.data.length + 32);
         t.sender.setSentAt(i, t.clock.now() + (session.link.backlog * 1000) / t.byteRate);
       }
     } while (t.again);
@@ -289,7 +294,7 @@ async function pump(session: NativeSession, t: ReadTransfer): Promise<void> {
     t.timer = null;
     let deadline = t.sender.nextDeadline();
     if (t.sender.canSendNew) {
-      const drainAt = t.clock.now() + (Math.max(0, session.link.backlog - t.open.chunkSize) * 1000) / t.byteRate;
+      const drainAt = t.clock.now() + (Math.max(0, session.link.backlog - t.frameBytes) * 1000) / t.byteRate;
       deadline = deadline === null ? drainAt : Math.min(deadline, drainAt);
     }
     if (deadline !== null && !t.closed) {

@@ -67,7 +67,7 @@ describe('guided capacity test on the simulated board', () => {
       expect(codes).toEqual([EVENTS.capacity_test_started, EVENTS.capacity_test_discharge, EVENTS.capacity_test_end_voltage, EVENTS.capacity_test_complete]);
       const analyzer = new HealthAnalyzer({ ocv: ocvTableFor('lfp'), ratedCapacityAh: 100 });
       for (const x of records) analyzer.push(x);
-      const [logged, ...more] = analyzer.result().capacityTests;
+      const [logged, ...more] = analyzer.result().capacityTests ?? [];
       expect(more).toEqual([]);
       expect(logged!.outcome).toBe('complete');
       expect(Math.abs(logged!.dischargedAh - r.capacityAh) / r.capacityAh).toBeLessThan(0.01);
@@ -239,5 +239,24 @@ describe('capacity test codecs and finder', () => {
     g.push(rec(0, 0, EVENTS.capacity_test_started));
     g.push(rec(5, 0, EVENTS.capacity_test_aborted));
     expect(g.result()).toMatchObject([{ outcome: 'aborted', dischargedAh: 0, startedMs: 0, endedMs: 5000 }]);
+  });
+});
+
+describe('reports of logs without a capacity test', () => {
+  it('carry no capacityTests key, so they stay byte for byte what earlier versions made', () => {
+    const analyzer = new HealthAnalyzer({ ocv: ocvTableFor('lfp'), ratedCapacityAh: 100 });
+    analyzer.push({
+      index: 0,
+      t: 0,
+      packVoltage: 52,
+      current: 0,
+      soc: 50,
+      status: 0,
+      alarms: 0,
+      event: 0,
+      cellVoltages: [3.3, 3.3],
+      temperatures: [25],
+    } as never);
+    expect('capacityTests' in analyzer.result()).toBe(false);
   });
 });
