@@ -92,7 +92,7 @@ export function AddPackages({ onAdded, onClose }: { onAdded: () => void; onClose
       <p className="muted small">
         Choose claim packages (.psdiag) one after another, or a folder: every package in it and its subfolders is verified and added once.
       </p>
-      {!running && <FilePicker label="Package" extensions={['.psdiag']} onPick={add} onPickFolder={add} initialDir={dataDir || undefined} />}
+      {!running && <FilePicker label="Package" extensions={['.psdiag']} multiple onPick={add} onPickFolder={add} initialDir={dataDir || undefined} />}
       {paths.length > 0 && (
         <ul className="small" data-testid="ingest-chosen">
           {paths.map((p) => (

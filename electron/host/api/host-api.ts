@@ -263,7 +263,10 @@ export function createHostApi(options: HostApiOptions): HostApi {
       desktop.wroteReport(r.path);
       return r;
     },
-    'desktop.openDialog': async (req) => ({ path: await desktop.openDialog(req) }),
+    'desktop.openDialog': async (req) => {
+      const paths = await desktop.openDialog(req);
+      return { path: paths[0] ?? null, paths };
+    },
     'desktop.saveDialog': async (req) => ({ path: await desktop.saveDialog(req) }),
     'desktop.showInFolder': async ({ path: file }) => (desktop.showInFolder(file), { ok: true as const }),
     'desktop.openPath': async ({ path: file }) => (await desktop.openPath(file), { ok: true as const }),
