@@ -4,9 +4,11 @@ import { LongestFirstSequencer } from './tests/support/sequencer.js';
 
 // Three projects, run one after the other in this order (sequence.groupOrder):
 // - unit (tests/unit, tests/lint): pure and fast; no build, no processes
-//   (tests/support/no-child-processes.ts makes sure);
+//   (tests/support/no-child-processes.ts makes sure), and host and simulated board together only
+//   on a VirtualClock;
 // - integration: the CLI and the simulated board as processes over real pseudo-terminals, stock
-//   tools, and what `npm run build` made;
+//   tools, and what `npm run build` made; in tests/integration/in-process, host services against
+//   the in-process simulator on the real clock;
 // - e2e: Debian Chromium against `packscope serve`.
 // Unit runs a file per CPU at a time. Integration files mostly wait (on paced serial lines and
 // pseudo-terminals, about a fifth of a core each), so two run per CPU; e2e keeps to two Chromiums

@@ -25,11 +25,11 @@ export function createDesktopShell(d: ShellDeps): DesktopShell {
     async openDialog(req) {
       const r = await d.dialog.showOpenDialog(parent(), {
         title: req.title,
-        properties: ['openFile'],
-        filters: req.filters,
+        properties: req.select === 'folder' ? ['openDirectory'] : req.select === 'files' ? ['openFile', 'multiSelections'] : ['openFile'],
+        filters: req.select === 'folder' ? [] : req.filters,
         ...(req.defaultPath ? { defaultPath: req.defaultPath } : {}),
       });
-      return r.canceled ? null : (r.filePaths[0] ?? null);
+      return r.canceled ? [] : r.filePaths;
     },
     async saveDialog(req) {
       const r = await d.dialog.showSaveDialog(parent(), {

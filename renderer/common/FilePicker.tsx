@@ -3,7 +3,7 @@ import type { FileEntry } from '../../shared/api/contract.js';
 import { useApp } from '../app/state.js';
 import { bytes } from './format.js';
 import { asUiError, ErrorBox, type UiError } from './ErrorBox.js';
-import { nativeOpen } from './desktop.js';
+import { nativeOpen, nativeOpenMany } from './desktop.js';
 
 /**
  * Picks a file on the host (which, in the browser host, may be another machine than the one
@@ -15,11 +15,17 @@ export function FilePicker({
   extensions,
   onPick,
   initialDir,
+  onPickFolder,
+  multiple,
 }: {
   label: string;
   extensions: string[];
   onPick: (path: string) => void;
   initialDir?: string;
+  /** Offers the listed folder itself as a choice (a folder of packages, say). */
+  onPickFolder?: (dir: string) => void;
+  /** The Open dialog lets the user choose several files (onPick is called for each). */
+  multiple?: boolean;
 }) {
   const { api, desktop } = useApp();
   const [dir, setDir] = useState<string | undefined>(initialDir);
@@ -27,6 +33,7 @@ export function FilePicker({
   const [typed, setTyped] = useState('');
   const [error, setError] = useState<UiError | null>(null);
 
+  const filters = [{ name: label, extensions: extensions.map((e) => e.replace(/^\./, '')) }];
   // Callers pass a fresh array each render: the listing depends on its contents, not its identity.
   const extKey = extensions.join('|');
   useEffect(() => {
@@ -60,12 +67,23 @@ export function FilePicker({
         {desktop && (
           <button
             onClick={() =>
-              void nativeOpen(api, label, [{ name: label, extensions: extensions.map((e) => e.replace(/^\./, '')) }], listing?.dir)
-                .then((p) => p && onPick(p))
+              void (multiple ? nativeOpenMany(api, label, filters, 'files', listing?.dir) : nativeOpen(api, label, filters, listing?.dir))
+                .then((p) => (Array.isArray(p) ? p.forEach(onPick) : p && onPick(p)))
                 .catch((e) => setError(asUiError(e)))
             }
           >
             Browse…
+          </button>
+        )}
+        {desktop && onPickFolder && (
+          <button
+            onClick={() =>
+              void nativeOpenMany(api, label, filters, 'folder', listing?.dir)
+                .then((p) => p.forEach(onPickFolder))
+                .catch((e) => setError(asUiError(e)))
+            }
+          >
+            Browse for a folder…
           </button>
         )}
       </div>
@@ -77,6 +95,11 @@ export function FilePicker({
             {listing.parent && (
               <button className="link" onClick={() => setDir(listing.parent!)}>
                 ↑ up
+              </button>
+            )}{' '}
+            {onPickFolder && (
+              <button className="link" onClick={() => onPickFolder(listing.dir)}>
+                choose this folder
               </button>
             )}
           </div>

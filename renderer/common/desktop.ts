@@ -19,6 +19,17 @@ export async function nativeOpen(api: PackscopeApi, title: string, filters: Dial
   return (await api.call('desktop.openDialog', { title, filters, ...(defaultPath ? { defaultPath } : {}) })).path;
 }
 
+/** The native Open dialog for several files or one folder; none when cancelled. */
+export async function nativeOpenMany(
+  api: PackscopeApi,
+  title: string,
+  filters: DialogFilter[],
+  select: 'files' | 'folder',
+  defaultPath?: string,
+): Promise<string[]> {
+  return (await api.call('desktop.openDialog', { title, filters, select, ...(defaultPath ? { defaultPath } : {}) })).paths;
+}
+
 /** The native Save dialog; null when cancelled. */
 export async function nativeSave(api: PackscopeApi, title: string, defaultPath: string, filters: DialogFilter[]): Promise<string | null> {
   return (await api.call('desktop.saveDialog', { title, defaultPath, filters })).path;

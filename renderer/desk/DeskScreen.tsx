@@ -1,8 +1,8 @@
 /**
  * The Claims screen (supplier's claims desk): open a desk (supplier file and claims database),
  * then the queue sorted by SLA urgency with filters by verdict, model, firmware and age; one
- * claim's evidence and decision (ClaimPanel); the fleet view (FleetView). Packages are added with
- * `packscope desk ingest`, which can run while this screen is open.
+ * claim's evidence and decision (ClaimPanel); the fleet view (FleetView). Packages are added here
+ * (AddPackages, a host job), or by the command-line ingest while this screen is open.
  */
 import { useCallback, useEffect, useState } from 'react';
 import type { Res } from '../../shared/api/contract.js';
@@ -10,6 +10,7 @@ import { QUEUE_VERDICTS, type ClaimSummary, type QueueFilter } from '../../share
 import { useApp } from '../app/state.js';
 import { asUiError, ErrorBox, type UiError } from '../common/ErrorBox.js';
 import { FilePicker } from '../common/FilePicker.js';
+import { AddPackages } from './AddPackages.js';
 import { ClaimPanel } from './ClaimPanel.js';
 import { FleetView } from './FleetView.js';
 import { ageText, slaText } from './sla-text.js';
@@ -59,7 +60,7 @@ function OpenDesk({ onOpen }: { onOpen: (info: DeskInfo) => void }) {
         </div>
         <div>
           <h2>2. Claims database (.duckdb)</h2>
-          <p className="muted small">One file; created if it does not exist. `packscope desk ingest` fills it.</p>
+          <p className="muted small">One file; created if it does not exist. Once the desk is open, add packages with “Add packages…”.</p>
           {db ? (
             <p>
               <code>{db}</code>{' '}
@@ -148,7 +149,7 @@ function Queue({ claims, nowMs, selected, onSelect }: { claims: ClaimSummary[]; 
   if (!claims.length)
     return (
       <p className="muted" data-testid="queue-empty">
-        No claim matches. Add packages with `packscope desk ingest DIR`.
+        No claim matches. Add claim packages (.psdiag) with “Add packages…” above.
       </p>
     );
   return (
@@ -210,6 +211,7 @@ export function DeskScreen() {
   const [digest, setDigest] = useState<Res<'desk.digest'> | null>(null);
   const [selected, setSelected] = useState<string | null>(null);
   const [error, setError] = useState<UiError | null>(null);
+  const [adding, setAdding] = useState(false);
 
   useEffect(() => {
     api
@@ -258,6 +260,9 @@ export function DeskScreen() {
                 Fleet
               </button>
             </div>
+            <button onClick={() => setAdding(true)} disabled={adding} data-testid="desk-add">
+              Add packages…
+            </button>
             <button onClick={() => void refresh()}>Refresh</button>
             <button className="link" onClick={() => (setInfo(null), setQueue(null), setSelected(null))}>
               Open another desk
@@ -269,6 +274,7 @@ export function DeskScreen() {
               {digest.byLevel.map((l) => ` · ${l.claims.length} overdue at ${l.name}`).join('')} · {digest.dueWithin24h.length} due within 24 h
             </p>
           )}
+          {adding && <AddPackages onAdded={() => void api.call('desk.info', {}).then(setInfo, () => refresh())} onClose={() => setAdding(false)} />}
           {error && <ErrorBox error={error} />}
           {view === 'queue' ? (
             <div className="desk-split">

@@ -14,6 +14,7 @@ import {
   claimDraft,
   claimFieldState,
   dialogResult,
+  openDialogResult,
   importRequest,
   importResult,
   openDialogRequest,
@@ -348,7 +349,19 @@ export const capacityTestResult = z.object({
   reason: z.string().nullable(),
 });
 
-export const jobKind = z.enum(['recording', 'pull', 'flash', 'selfcheck', 'export', 'can-monitor', 'update', 'bus-scan', 'bus-monitor', 'capacity-test']);
+export const jobKind = z.enum([
+  'recording',
+  'pull',
+  'flash',
+  'selfcheck',
+  'export',
+  'can-monitor',
+  'update',
+  'bus-scan',
+  'bus-monitor',
+  'capacity-test',
+  'desk-ingest',
+]);
 export const jobView = z.object({
   id: z.string(),
   kind: jobKind,
@@ -874,7 +887,7 @@ export const contract = {
       z.object({ path: z.string(), html: z.string() }),
       "Writes the verifier's report of the package last verified at this SHA-256 (HTML, printable; default: a fresh name in the data folder).",
     ),
-    'desktop.openDialog': method(openDialogRequest, dialogResult, 'The native Open dialog (Electron only).'),
+    'desktop.openDialog': method(openDialogRequest, openDialogResult, 'The native Open dialog (Electron only).'),
     'desktop.saveDialog': method(saveDialogRequest, dialogResult, 'The native Save dialog (Electron only).'),
     'desktop.showInFolder': method(z.object({ path: hostPath }).strict(), ok, "Shows a file in the system's file manager (Electron only)."),
     'desktop.openPath': method(z.object({ path: hostPath }).strict(), ok, 'Opens a report with the system (Electron only; HTML reports only).'),

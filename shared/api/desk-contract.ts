@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { ClaimDetailSchema } from '../desk/detail.js';
 import { DECISION_KINDS } from '../desk/decision.js';
 import { ClaimSummarySchema, QueueFilterSchema } from '../desk/queue.js';
-import { hostPath } from './schemas.js';
+import { hostPath, opId } from './schemas.js';
 
 const claimId = z.string().min(1).max(100);
 
@@ -44,6 +44,26 @@ export const digestView = z.object({
   dueWithin24h: z.array(z.string()),
 });
 
+/**
+ * One package of an ingest and what became of it: `reason` in words (why it was not added, or the
+ * verifier's line); `verified` false for a package stored as a failed claim (it did not verify).
+ */
+const ingestEntry = z.object({
+  file: z.string(),
+  claimId: z.string().nullable(),
+  verdict: z.string().nullable(),
+  verified: z.boolean().nullable(),
+  reason: z.string(),
+});
+export const ingestResult = z.object({
+  /** Verified and stored now (a package that fails verification is stored too, as a failed claim). */
+  added: z.array(ingestEntry),
+  /** The same package (by digest) was in the desk already or named twice. */
+  alreadyThere: z.array(ingestEntry),
+  /** Not read or not verified: nothing was stored for it. */
+  failed: z.array(ingestEntry),
+});
+
 const m = <Req extends z.ZodType, Res extends z.ZodType>(request: Req, response: Res, summary: string) => ({ request, response, summary });
 
 /** `series`: the contract's recorded-series schema (passed in: contract.ts spreads these methods into its own). */
@@ -53,6 +73,11 @@ export function deskMethods<S extends z.ZodType>(recordedSeries: S) {
       z.object({ supplierPath: hostPath, dbPath: hostPath }).strict(),
       deskInfo,
       'Opens a claims desk: the supplier file (trust, SLA, signing key) and its claims database (created if absent).',
+    ),
+    'desk.ingest': m(
+      z.object({ opId, paths: z.array(hostPath).min(1).max(1000) }).strict(),
+      ingestResult,
+      'Adds .psdiag packages (files, or every package under a folder) to the open desk as a host job (progress under opId; op.cancel stops it, keeping what was stored): each is verified and stored once by digest.',
     ),
     'desk.info': m(z.object({}).strict(), deskInfo.nullable(), 'The open claims desk, or null.'),
     'desk.queue': m(

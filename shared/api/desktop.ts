@@ -27,11 +27,18 @@ const extension = z.string().regex(/^[a-z0-9]{1,10}$/);
 export const dialogFilter = z.object({ name: z.string().min(1).max(100), extensions: z.array(extension).min(1).max(16) }).strict();
 
 export const openDialogRequest = z
-  .object({ title: z.string().max(200), filters: z.array(dialogFilter).max(8).default([]), defaultPath: hostPath.optional() })
+  .object({
+    title: z.string().max(200),
+    filters: z.array(dialogFilter).max(8).default([]),
+    defaultPath: hostPath.optional(),
+    /** One file (default), several files, or one folder (filters do not apply). */
+    select: z.enum(['file', 'files', 'folder']).default('file'),
+  })
   .strict();
 export const saveDialogRequest = z.object({ title: z.string().max(200), defaultPath: hostPath, filters: z.array(dialogFilter).max(8).default([]) }).strict();
-/** The chosen path, or null when the user cancelled. */
+/** The chosen path (the first, when several were chosen), or null when the user cancelled; for Open, `paths`: every chosen path. */
 export const dialogResult = z.object({ path: z.string().nullable() });
+export const openDialogResult = dialogResult.extend({ paths: z.array(z.string()) });
 export const themeRequest = z.object({ theme: z.enum(['light', 'dark']) }).strict();
 
 /** A chunk of a file dropped on the browser page, uploaded into the host's data folder. */

@@ -7,10 +7,11 @@ import { newPage, serveAndLaunch, shot } from './harness.js';
 
 /**
  * The Claims screen as a supplier uses it: packages that arrived four days ago, six hours ago and
- * just now are ingested with `packscope desk ingest`; the queue shows the overdue ones first (the
+ * just now are ingested on the command line; the queue shows the overdue ones first (the
  * oldest escalated to management, then those still waiting for a first answer), a claim's
  * evidence is the verifier's own result, a denial is signed from the screen and the claim leaves
- * the open queue; the fleet view has its tables and chart.
+ * the open queue; the fleet view has its tables and chart; one more package is added from the
+ * screen and joins the queue. The screen never tells the user to run a command.
  */
 const H = 3_600_000;
 let fx: DeskFixture;
@@ -20,7 +21,7 @@ const received = (i: number) => (i < 3 ? 100 : i < 6 ? 5 : 0);
 const app = serveAndLaunch(async ({ served }) => {
   const now = Date.now();
   fx = await makeDeskInbox(path.join(served.dataDir, 'desk'), {
-    count: 9,
+    count: 10,
     minutes: 20,
     forgeEvery: 0,
     duplicateEvery: 0,
@@ -28,7 +29,11 @@ const app = serveAndLaunch(async ({ served }) => {
   });
   db = path.join(served.dataDir, 'desk', 'claims.duckdb');
   for (const hours of [100, 5, 0]) {
-    const files = fx.packages.filter((_, i) => received(i) === hours).map((p) => p.path);
+    // The tenth package is left for the screen's "Add packages…".
+    const files = fx.packages
+      .slice(0, 9)
+      .filter((_, i) => received(i) === hours)
+      .map((p) => p.path);
     const at = hours ? ['--received-at', new Date(now - hours * H).toISOString()] : [];
     const r = await runCli(['desk', 'ingest', ...files, '--supplier', fx.supplier, '--db', db, '--jobs', '1', ...at]);
     if (r.code !== 0) throw new Error(`desk ingest failed (${r.code}): ${r.stdout}${r.stderr}`);
@@ -48,6 +53,8 @@ describe('Claims screen', () => {
     const { page, problems } = await newPage(app.browser);
     await page.goto(`${app.served.url}&screen=desk`);
     await page.getByRole('heading', { name: 'Claims desk' }).waitFor();
+    const noCliWords = async () => expect(await page.locator('section.screen').innerText()).not.toMatch(/packscope /i);
+    await noCliWords();
     await typePath(page, 'Supplier file', fx.supplier);
     await typePath(page, 'Claims database', db);
     await page.getByTestId('desk-open').click();
@@ -108,6 +115,18 @@ describe('Claims screen', () => {
     expect(await page.getByTestId('fleet-misuse').textContent()).toMatch(/cold-charge/);
     await page.getByTestId('fleet-chart').waitFor();
     await shot(page, 'desk-fleet');
+
+    // One more package, added from the screen: it joins the open queue.
+    await page.getByTestId('desk-tab-queue').click();
+    await page.getByTestId('desk-add').click();
+    await typePath(page, 'Package', fx.packages[9]!.path);
+    await page.getByTestId('ingest-start').click();
+    await page.getByTestId('ingest-result').waitFor();
+    expect(await page.getByTestId('ingest-result').textContent()).toMatch(/^1 package added\.claim-0009\.psdiag: added as C-/);
+    await expect.poll(() => rows(page).count()).toBe(9);
+    await page.getByLabel('Open claims only').uncheck();
+    await expect.poll(() => rows(page).count()).toBe(10);
+    await noCliWords();
     expect(problems).toEqual([]);
   });
 });

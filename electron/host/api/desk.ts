@@ -1,15 +1,18 @@
 /**
  * The app's claims desk (Claims screen): the same DeskService as `packscope desk`, on the
  * supplier file and claims database the user opened. The database is opened for each request and
- * closed after it, so `packscope desk ingest` can add packages while the app shows the queue
- * (DuckDB lets one process write a file at a time); requests run one after another.
+ * closed after it, so the command-line ingest can add packages while the app shows the queue
+ * (DuckDB lets one process write a file at a time); requests run one after another. Adding
+ * packages from the app runs the same ingest (desk/ingest.ts) as a host job.
  */
 import { statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { PackscopeError } from '../../../shared/errors.js';
 import type { Params, Res } from '../../../shared/api/contract.js';
+import type { TransferProgress } from '../../../shared/types/domain.js';
 import { realClock, type Clock } from '../../../shared/util/clock.js';
 import { wallClock } from '../../../shared/desk/wall-clock.js';
+import { ingest, type IngestItem } from '../desk/ingest.js';
 import { DeskService } from '../desk/service.js';
 import { DeskStore } from '../desk/store.js';
 import { loadDecisionSigner, loadSupplier, type Supplier } from '../desk/supplier.js';
@@ -72,6 +75,34 @@ export class DeskApi {
     const info = await this.with((s) => this.info(s), desk);
     this.opened = desk;
     return info;
+  }
+
+  /**
+   * Adds packages (files, or every .psdiag under a folder) to the open desk: verified in this
+   * process, one at a time, so the app's host needs no worker processes; a cancel keeps what was
+   * stored. The result sorts every package into added, already there and failed, with the reason.
+   */
+  async ingest(paths: readonly string[], signal: AbortSignal, progress: (p: TransferProgress) => void): Promise<Res<'desk.ingest'>> {
+    const r = await this.with((s) =>
+      ingest({
+        inputs: paths,
+        store: s.store,
+        trust: s.supplier.trust,
+        jobs: 0,
+        wall: s.wall,
+        signal,
+        progress: ({ file, ...p }) => progress({ ...p, phase: `${p.done} of ${p.total} packages: ${basename(file)}` }),
+      }),
+    );
+    const entry = (i: IngestItem) => ({
+      file: i.file,
+      claimId: i.claimId,
+      verdict: i.verdict,
+      verified: i.ok,
+      reason: i.outcome === 'duplicate' ? 'already in the desk' : i.line,
+    });
+    const of = (outcome: IngestItem['outcome']) => r.items.filter((i) => i.outcome === outcome).map(entry);
+    return { added: of('stored'), alreadyThere: of('duplicate'), failed: of('error') };
   }
 
   async current(): Promise<Res<'desk.info'>> {

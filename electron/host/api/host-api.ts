@@ -208,6 +208,15 @@ export function createHostApi(options: HostApiOptions): HostApi {
       operation({ id: opId, kind: 'export', title: `Exporting ${out.split(/[\\/]/).pop()}`, file: out }, (signal) => logs.export(path, out, range, signal)),
     'package.verify': async (req) => reports.remember(await verifyPackageForScreen(req, verifier)),
     ...desk.handlers(),
+    'desk.ingest': async ({ opId, paths }) =>
+      operation(
+        {
+          id: opId,
+          kind: 'desk-ingest',
+          title: `Adding ${paths.length === 1 ? paths[0]!.split(/[\\/]/).pop() : `${paths.length} packages or folders`} to the claims desk`,
+        },
+        (signal, progress) => desk.ingest(paths, signal, progress),
+      ),
     'bus.scan': async (req) =>
       operation({ id: req.opId, kind: 'bus-scan', title: `Looking for packs on ${req.port}` }, (signal, progress) => bus.scan(req, signal, progress)),
     'bus.monitor': async (req) =>
@@ -254,7 +263,10 @@ export function createHostApi(options: HostApiOptions): HostApi {
       desktop.wroteReport(r.path);
       return r;
     },
-    'desktop.openDialog': async (req) => ({ path: await desktop.openDialog(req) }),
+    'desktop.openDialog': async (req) => {
+      const paths = await desktop.openDialog(req);
+      return { path: paths[0] ?? null, paths };
+    },
     'desktop.saveDialog': async (req) => ({ path: await desktop.saveDialog(req) }),
     'desktop.showInFolder': async ({ path: file }) => (desktop.showInFolder(file), { ok: true as const }),
     'desktop.openPath': async ({ path: file }) => (await desktop.openPath(file), { ok: true as const }),

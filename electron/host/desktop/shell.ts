@@ -9,7 +9,8 @@ import { PackscopeError } from '../../../shared/errors.js';
 import type { Params } from '../../../shared/api/contract.js';
 
 export interface DesktopShell {
-  openDialog(req: Params<'desktop.openDialog'>): Promise<string | null>;
+  /** The chosen paths; none when cancelled. */
+  openDialog(req: Params<'desktop.openDialog'>): Promise<string[]>;
   saveDialog(req: Params<'desktop.saveDialog'>): Promise<string | null>;
   showInFolder(file: string): void;
   /** Opens a file with the system's default application. */
@@ -40,7 +41,7 @@ export class DesktopAccess {
     this.reports.add(path.resolve(file));
   }
 
-  async openDialog(req: Params<'desktop.openDialog'>): Promise<string | null> {
+  async openDialog(req: Params<'desktop.openDialog'>): Promise<string[]> {
     return this.need().openDialog(req);
   }
 

@@ -73,10 +73,11 @@ export interface ScanHit {
  * Asks every address once (identity with no retry: an empty address costs one timeout) and reads
  * one telemetry round from each pack that answered.
  *
- * A reply that comes after its timeout arrives while the next address is asked, and is no answer
- * to that: if any such late reply turned up during the sweep, the silent addresses are asked once
- * more with retries and longer timeouts. A quiet bus pays for one sweep; a pack that answered late
- * (a busy board, a loaded PC) is still found.
+ * Every address silent in the sweep is asked a second time: a request can be lost to a collision
+ * or to noise, and an empty address costs one timeout more. A reply that comes after its timeout
+ * arrives while the next address is asked, and is no answer to that: if any such late reply turned
+ * up during the sweep, the second asking has a retry with a longer timeout, so a pack that answered
+ * late (a busy board, a loaded PC) is still found.
  */
 export async function scanBus(
   bus: PackBus,
@@ -87,11 +88,11 @@ export async function scanBus(
 ): Promise<ScanHit[]> {
   const hits: ScanHit[] = [];
   const silent: number[] = [];
-  const ask = async (address: number, again: boolean): Promise<void> => {
+  const ask = async (address: number, again: boolean, retries = 0): Promise<void> => {
     if (signal?.aborted) throw new PackscopeError('CANCELLED', 'cancelled');
     let device: DeviceInfo;
     try {
-      device = await bus.identify(address, signal, again ? 1 : 0);
+      device = await bus.identify(address, signal, retries);
     } catch (e) {
       if (isPackscopeError(e) && (e.code === 'TIMEOUT' || e.code === 'DEVICE' || e.code === 'DECODE')) {
         if (!again) {
@@ -111,7 +112,11 @@ export async function scanBus(
   };
   const lateBefore = bus.unclaimedFrames;
   for (const address of addresses) await ask(address, false);
-  if (bus.unclaimedFrames > lateBefore) for (const address of silent) await ask(address, true);
+  // The silent addresses are asked once more: a request lost to a collision with another master
+  // (an inverter polling the same bus) or to noise costs a pack otherwise. With a retry and longer
+  // timeouts when a late reply turned up during the sweep.
+  const retries = bus.unclaimedFrames > lateBefore ? 1 : 0;
+  for (const address of silent) await ask(address, true, retries);
   return hits.sort((a, b) => a.address - b.address);
 }
 

@@ -30,20 +30,35 @@ export function goodput(chunk: number, lambda: number): number {
   return (chunk / n) * Math.exp(-lambda * n);
 }
 
-/** The chunk size in [min, max] that carries the most payload at hazard `lambda`. */
+/**
+ * The chunk size in [min, max] that carries the most payload at hazard `lambda`, exactly.
+ * g is not unimodal: COBS adds a byte every 254, so it steps down a little at each multiple of
+ * 254 bytes of frame, and a search over the whole range can stop on the wrong step. Within one
+ * step the overhead is a constant K, g(c) = c/(c+K)·e^(−λ(c+K)) is smooth with its one maximum at
+ * c* = (√(K² + 4K/λ) − K)/2, so the best of a step is at c* (rounded either way) or at an end of
+ * the step; the answer is the best of those few candidates over every step.
+ */
 export function bestChunk(lambda: number, min = MIN_CHUNK, max = MAX_CHUNK): number {
   if (!(lambda > 0)) return max;
-  // g is unimodal in c: golden-section search on integers, then a short scan around the result.
-  let lo = min;
-  let hi = max;
-  while (hi - lo > 8) {
-    const a = Math.floor(lo + (hi - lo) * 0.382);
-    const b = Math.ceil(lo + (hi - lo) * 0.618);
-    if (goodput(a, lambda) < goodput(b, lambda)) lo = a;
-    else hi = b;
+  const fixed = HEADER_SIZE + 7 + CRC_SIZE; // header, bulk header, CRC: wireBytes(c) = c + fixed + ⌊(c + fixed)/254⌋ + 2
+  let best = min;
+  let bestG = goodput(min, lambda);
+  const consider = (c: number, lo: number, hi: number): void => {
+    const x = Math.min(hi, Math.max(lo, c));
+    const g = goodput(x, lambda);
+    if (g > bestG) {
+      best = x;
+      bestG = g;
+    }
+  };
+  for (let step = Math.floor((min + fixed) / 254); step <= Math.floor((max + fixed) / 254); step++) {
+    const lo = Math.max(min, 254 * step - fixed);
+    const hi = Math.min(max, 254 * step + 253 - fixed);
+    if (lo > hi) continue;
+    const k = fixed + step + 2;
+    const peak = (Math.sqrt(k * k + (4 * k) / lambda) - k) / 2;
+    for (const c of [lo, hi, Math.floor(peak), Math.ceil(peak)]) consider(c, lo, hi);
   }
-  let best = lo;
-  for (let c = lo + 1; c <= hi; c++) if (goodput(c, lambda) > goodput(best, lambda)) best = c;
   return best;
 }
 

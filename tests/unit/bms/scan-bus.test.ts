@@ -36,13 +36,30 @@ function fakeBus(packs: number[], lateOnce: number[]): PackBus & { asked: Array<
 }
 
 describe('scanBus', () => {
-  it('asks each address once on a bus that answers in time', async () => {
+  it('asks each silent address a second time, without a retry, on a bus with no late replies', async () => {
     const bus = fakeBus([2, 5], []);
     const progress: Array<[number, boolean, boolean]> = [];
     const hits = await scanBus(bus, [1, 2, 3, 4, 5, 6], undefined, (a, found, again) => progress.push([a, found, again]));
     expect(hits.map((h) => h.address)).toEqual([2, 5]);
-    expect(bus.asked).toEqual([1, 2, 3, 4, 5, 6].map((a) => [a, 0]));
+    expect(bus.asked).toEqual([...[1, 2, 3, 4, 5, 6].map((a) => [a, 0]), ...[1, 3, 4, 6].map((a) => [a, 0])]);
     expect(progress.filter(([, , again]) => !again)).toHaveLength(6);
+    expect(progress.filter(([, , again]) => again)).toEqual([]);
+  });
+
+  it('finds a pack whose first answer was lost (a collision) on the second asking', async () => {
+    const bus = fakeBus([2, 5], []);
+    const identify = bus.identify.bind(bus);
+    let lost = false;
+    bus.identify = async (address, signal, retries) => {
+      if (address === 5 && !lost) {
+        lost = true;
+        bus.asked.push([address, retries ?? 1]);
+        throw new PackscopeError('TIMEOUT', 'no answer from the board within 300 ms');
+      }
+      return identify(address, signal, retries);
+    };
+    const hits = await scanBus(bus, [1, 2, 3, 4, 5, 6]);
+    expect(hits.map((h) => h.address)).toEqual([2, 5]);
   });
 
   it('asks the silent addresses again, with a retry, when a late reply turned up; the late pack is found', async () => {

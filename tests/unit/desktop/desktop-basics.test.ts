@@ -69,14 +69,19 @@ describe('native dialogs through the host', () => {
       setTheme: () => undefined,
     });
     const access = new DesktopAccess(shell);
-    expect(await access.openDialog({ title: 'Open', filters: [{ name: 'Log', extensions: ['pslog'] }] })).toBe('/x/a.pslog');
+    expect(await access.openDialog({ title: 'Open', filters: [{ name: 'Log', extensions: ['pslog'] }], select: 'file' })).toEqual(['/x/a.pslog']);
     expect(calls[0]).toMatchObject({ properties: ['openFile'], filters: [{ name: 'Log', extensions: ['pslog'] }] });
+    // Several packages at once, or a folder of them (no filters: a folder has no extension).
+    await access.openDialog({ title: 'Packages', filters: [{ name: 'Package', extensions: ['psdiag'] }], select: 'files' });
+    expect(calls[1]).toMatchObject({ properties: ['openFile', 'multiSelections'], filters: [{ name: 'Package', extensions: ['psdiag'] }] });
+    await access.openDialog({ title: 'Folder', filters: [{ name: 'Package', extensions: ['psdiag'] }], select: 'folder' });
+    expect(calls[2]).toMatchObject({ properties: ['openDirectory'], filters: [] });
     expect(await access.saveDialog({ title: 'Save', defaultPath: '/x/p.psdiag', filters: [] })).toBeNull();
     await expect(access.openPath('/etc/passwd')).rejects.toMatchObject({ code: 'REFUSED' });
     access.wroteReport('/data/report.html');
     await access.openPath('/data/report.html');
     expect(opened).toEqual(['/data/report.html']);
-    await expect(new DesktopAccess(null).openDialog({ title: 'x', filters: [] })).rejects.toMatchObject({ code: 'USAGE' });
+    await expect(new DesktopAccess(null).openDialog({ title: 'x', filters: [], select: 'file' })).rejects.toMatchObject({ code: 'USAGE' });
   });
 });
 

@@ -6,7 +6,7 @@ import { SIGNING_KEY_FILE } from '../../../firmware/sim/boot/firmware-store.js';
 import { syntheticApplication } from '../../../firmware/sim/boot/app-image.js';
 import { runSim } from '../../../firmware/sim/run.js';
 import { parsePrivateKeyPem, parseVersion, signImage } from '../../../shared/image/index.js';
-import { cli } from '../evidence/cli-harness.js';
+import { cli } from '../../unit/evidence/cli-harness.js';
 
 /**
  * `packscope bundle` as a supplier and a customer use it, in process, against the simulated board

@@ -6,7 +6,7 @@ import { syntheticApplication } from '../../../firmware/sim/boot/app-image.js';
 import { SIGNING_KEY_FILE } from '../../../firmware/sim/boot/firmware-store.js';
 import { runSim } from '../../../firmware/sim/run.js';
 import { parsePrivateKeyPem, parseVersion, signImage } from '../../../shared/image/index.js';
-import { cli } from '../evidence/cli-harness.js';
+import { cli } from '../../unit/evidence/cli-harness.js';
 
 /**
  * `packscope flash --ports`: one signed image onto several simulated boards at once (each its own
