@@ -81,7 +81,13 @@ export class PslogRecordingSink implements RecordingSink {
   }
 
   async append(segment: Uint8Array): Promise<void> {
-    await this.writer.append(parseSegment(segment));
+    await this.appendMany([segment]);
+  }
+
+  /** Appends closed segments with one write (a long recording replayed, or written in bulk). */
+  async appendMany(segments: readonly Uint8Array[]): Promise<void> {
+    if (segments.length === 0) return;
+    await this.writer.appendMany(segments.map((s) => parseSegment(s)));
     if (Date.now() - this.lastSync >= SYNC_EVERY_MS) {
       this.lastSync = Date.now();
       await this.writer.sync();
