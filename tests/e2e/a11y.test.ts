@@ -88,7 +88,7 @@ async function audit(page: Page, screen: string): Promise<{ audit: Audit; missed
 }
 
 describe('keyboard and labels', () => {
-  it('every screen: named controls, all reachable with Tab, focus ring visible', { timeout: 180_000 }, async () => {
+  it('every screen: named controls, all reachable with Tab, focus ring visible', async () => {
     const { page, problems } = await newPage(app.browser);
     await page.goto(app.served.url);
     await connectTo(page, 'sim:?prefill=1&seed=5');

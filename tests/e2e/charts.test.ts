@@ -93,7 +93,7 @@ describe('charts people can read', () => {
     expect(problems.filter((x) => !x.includes('favicon'))).toEqual([]);
   });
 
-  it('picks single cells and named sensors, lists events by name with jump-to, and writes times the German way', { timeout: 240_000 }, async () => {
+  it('picks single cells and named sensors, lists events by name with jump-to, and writes times the German way', async () => {
     const context = await app.browser.newContext({ viewport: { width: 1024, height: 700 }, locale: 'de-DE', deviceScaleFactor: 1 });
     const page = await context.newPage();
     await page.goto(app.served.url);
@@ -155,7 +155,7 @@ describe('charts people can read', () => {
     await context.close();
   });
 
-  it('Live: the chart is above the fold at 1024×700 and reads values at the cursor', { timeout: 120_000 }, async () => {
+  it('Live: the chart is above the fold at 1024×700 and reads values at the cursor', async () => {
     const context = await app.browser.newContext({ viewport: { width: 1024, height: 700 }, deviceScaleFactor: 1 });
     const page = await context.newPage();
     await page.goto(app.served.url);

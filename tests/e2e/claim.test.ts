@@ -44,7 +44,7 @@ async function shotBothThemes(page: Page, name: string, settle: () => Promise<vo
 const app = serveAndLaunch();
 
 describe('Claim screen', () => {
-  it('fills the claim, previews the evaluation with findings and charts, and writes the signed package', { timeout: 240_000 }, async () => {
+  it('fills the claim, previews the evaluation with findings and charts, and writes the signed package', async () => {
     const { page, problems } = await newPage(app.browser);
     await page.goto(app.served.url);
     await connectTo(page, 'sim:?prefill=1&seed=11');

@@ -80,7 +80,7 @@ async function fillClaim(page: Page, o: { purchase?: string; failure?: string; c
 }
 
 describe('Claim: the customer never loses what they entered, and signs what they saw', () => {
-  it('keeps the form and the photos through Go to Logs, another screen and a reload', { timeout: 240_000 }, async () => {
+  it('keeps the form and the photos through Go to Logs, another screen and a reload', async () => {
     const { page, problems } = await newPage(app.browser);
     await page.goto(app.served.url);
     await connectTo(page, 'sim:?prefill=1&seed=11&unpaced');
@@ -112,7 +112,7 @@ describe('Claim: the customer never loses what they entered, and signs what they
     await page.context().close();
   });
 
-  it('checks the form before anything is sent, in words next to the field', { timeout: 120_000 }, async () => {
+  it('checks the form before anything is sent, in words next to the field', async () => {
     const { page } = await newPage(app.browser);
     await page.goto(app.served.url);
     await page.getByTestId('nav-claim').click();
@@ -136,7 +136,7 @@ describe('Claim: the customer never loses what they entered, and signs what they
     await page.context().close();
   });
 
-  it('signs only what the preview showed: an edit after the preview asks for a new one', { timeout: 240_000 }, async () => {
+  it('signs only what the preview showed: an edit after the preview asks for a new one', async () => {
     const { page } = await newPage(app.browser);
     await page.goto(app.served.url);
     await connectTo(page, 'sim:?prefill=1&seed=11&unpaced');
@@ -189,7 +189,7 @@ describe('Claim: the customer never loses what they entered, and signs what they
 });
 
 describe('Self-check for a customer', () => {
-  it('reads "58,4" under a German locale, names the sensors, and fails a pack at 76 % health', { timeout: 240_000 }, async () => {
+  it('reads "58,4" under a German locale, names the sensors, and fails a pack at 76 % health', async () => {
     const context = await app.browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'de-DE' });
     const page = await context.newPage();
     // The pack with a weak cell (about 76 % of its capacity left), not the one an earlier test left connected.
@@ -232,7 +232,7 @@ describe('Self-check for a customer', () => {
     await page.getByRole('heading', { name: 'Warranty claim' }).waitFor();
     await context.close();
   });
-  it('after "No problem found" still offers the way on: a claim, and a report to keep', { timeout: 240_000 }, async () => {
+  it('after "No problem found" still offers the way on: a claim, and a report to keep', async () => {
     const { page } = await newPage(app.browser);
     await bridgeCall(app.served, 'device.disconnect', {});
     await page.goto(app.served.url);
@@ -261,7 +261,7 @@ describe('Self-check for a customer', () => {
 });
 
 describe('Verify for a supplier', () => {
-  it('calls a wrong root key the verifier’s slip and does not remember it; the right one verifies', { timeout: 120_000 }, async () => {
+  it('calls a wrong root key the verifier’s slip and does not remember it; the right one verifies', async () => {
     const { page } = await newPage(app.browser);
     await page.goto(`${app.served.url}&screen=verify&file=${encodeURIComponent(good)}`);
     await pick(page, 'other-root.pem');
@@ -296,7 +296,7 @@ describe('Verify for a supplier', () => {
     await page.context().close();
   });
 
-  it('flags the claim fields a tampered package does not prove, with what the signed data says', { timeout: 120_000 }, async () => {
+  it('flags the claim fields a tampered package does not prove, with what the signed data says', async () => {
     const { page } = await newPage(app.browser);
     await page.goto(`${app.served.url}&screen=verify&file=${encodeURIComponent(tampered)}`);
     await pick(page, 'supplier-root.pem');
@@ -312,7 +312,7 @@ describe('Verify for a supplier', () => {
 });
 
 describe('Files dropped on the window', () => {
-  it('opens a dropped .psdiag on Verify from any screen', { timeout: 120_000 }, async () => {
+  it('opens a dropped .psdiag on Verify from any screen', async () => {
     const { page } = await newPage(app.browser);
     await page.goto(app.served.url);
     await page.getByTestId('nav-connect').click();

@@ -49,7 +49,7 @@ async function typePath(page: Page, label: string, value: string): Promise<void>
 const rows = (page: Page) => page.getByTestId('queue-row');
 
 describe('Claims screen', () => {
-  it('shows overdue claims first, the verifier’s evidence of one, and decides it from the screen', { timeout: 180_000 }, async () => {
+  it('shows overdue claims first, the verifier’s evidence of one, and decides it from the screen', async () => {
     const { page, problems } = await newPage(app.browser);
     await page.goto(`${app.served.url}&screen=desk`);
     await page.getByRole('heading', { name: 'Claims desk' }).waitFor();

@@ -85,7 +85,7 @@ describe('Logs screen against the demo board', () => {
 });
 
 describe('Logs screen with a claim ticket', () => {
-  it('refuses a ticket for another pack before reading anything and catches a mistyped code by its check character', { timeout: 120_000 }, async () => {
+  it('refuses a ticket for another pack before reading anything and catches a mistyped code by its check character', async () => {
     await bridgeCall(app.served, 'device.disconnect', {});
     const { page, problems } = await newPage(app.browser);
     await page.goto(app.served.url);

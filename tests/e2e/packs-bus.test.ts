@@ -51,5 +51,5 @@ describe('packs on one bus', () => {
     await page.getByText('Not watching now: the last round read.').waitFor({ timeout: 30_000 });
     expect(problems.filter((p) => !p.includes('favicon'))).toEqual([]);
     await page.context().close();
-  }, 120_000);
+  });
 });

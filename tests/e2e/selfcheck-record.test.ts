@@ -5,7 +5,7 @@ import { connectTo, newPage, serveAndLaunch, shot } from './harness.js';
 const app = serveAndLaunch();
 
 describe('Self-check wizard and live recording', () => {
-  it('walks a non-engineer through every step to a plain conclusion', { timeout: 180_000 }, async () => {
+  it('walks a non-engineer through every step to a plain conclusion', async () => {
     const { page, problems } = await newPage(app.browser);
     await page.goto(app.served.url);
     await connectTo(page, 'sim:?scenario=weak-cell&seed=3');
@@ -31,7 +31,7 @@ describe('Self-check wizard and live recording', () => {
     await page.context().close();
   });
 
-  it('keeps the check where it stands across leaving the screen and reloading the page', { timeout: 240_000 }, async () => {
+  it('keeps the check where it stands across leaving the screen and reloading the page', async () => {
     const { page, problems } = await newPage(app.browser);
     await page.goto(app.served.url);
     await connectTo(page, 'sim:?scenario=weak-cell&seed=3');
@@ -82,7 +82,7 @@ describe('Self-check wizard and live recording', () => {
     await page.context().close();
   });
 
-  it('records live telemetry to a .pslog that the Logs screen opens as a desktop recording', { timeout: 120_000 }, async () => {
+  it('records live telemetry to a .pslog that the Logs screen opens as a desktop recording', async () => {
     const { page } = await newPage(app.browser);
     await page.goto(app.served.url);
     await connectTo(page, 'sim:');

@@ -87,7 +87,7 @@ describe('Settings screen against the demo board', () => {
     expect(end.values).toEqual(start.values);
     await shot(page, 'settings-restored');
     expect(problems).toEqual([]);
-  }, 120_000);
+  });
 
   it('on a JK board: refuses a fraction of a whole-ampere field, and the MOSFET switch opens the FET', async () => {
     await bridgeCall(app.served, 'device.disconnect', {});
@@ -131,5 +131,5 @@ describe('Settings screen against the demo board', () => {
     await page.getByTestId('settings-confirm').click();
     await expect.poll(async () => (await bridgeCall(app.served, 'settings.read', {})).values.discharge_mosfet).toBe(1);
     expect(problems).toEqual([]);
-  }, 120_000);
+  });
 });

@@ -66,5 +66,5 @@ describe('a silent board, noticed away from Live', () => {
     expect(await page.getByTestId('live-disconnected').textContent()).toMatch(/The connection ended: .*connect again/);
     expect(problems.filter((p) => !p.includes('favicon'))).toEqual([]);
     await page.context().close();
-  }, 120_000);
+  });
 });

@@ -113,7 +113,7 @@ describe('Update screen against the demo board', () => {
     const fw = await bridgeCall(app.served, 'fw.status', {});
     expect(fw).toMatchObject({ runningVersion: expect.stringMatching(/^1\.6\.0/), testing: false, securityCounter: 3 });
     expect(problems).toEqual([]);
-  }, 180_000);
+  });
   it('applies a release for the whole pack: the board, an ECU on CAN and an STM32 co-processor, each through its own port', async () => {
     const can = await runSim({
       personality: 'slcan',
@@ -214,5 +214,5 @@ describe('Update screen against the demo board', () => {
     expect((rom.personality as Stm32RomPersonality).memory.flash.slice(0, afeImage.length)).toEqual(afeImage);
     expect(await bridgeCall(app.served, 'fw.status', {})).toMatchObject({ runningVersion: expect.stringMatching(/^1\.7\.0/), testing: false });
     expect(problems).toEqual([]);
-  }, 180_000);
+  });
 });

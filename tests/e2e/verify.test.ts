@@ -101,7 +101,7 @@ const screen = (page: Page, name: string) => page.screenshot({ path: path.join(S
 const text = async (page: Page, id: string) => (await page.getByTestId(id).textContent())?.trim() ?? '';
 
 describe('Verify screen', () => {
-  it('opens a package handed over by the OS, then decides with the supplier policy, ticket key and known keys', { timeout: 180_000 }, async () => {
+  it('opens a package handed over by the OS, then decides with the supplier policy, ticket key and known keys', async () => {
     const { page, problems } = await newPage(app.browser);
     await page.setViewportSize({ width: 1400, height: 900 });
     // A double-clicked .psdiag arrives as screen=verify&file=… (the Electron shell builds this URL).

@@ -84,7 +84,7 @@ describe('log pull over a real pty', () => {
 
     const wrongRoot = await cli(['log', 'verify', a, '--root', path.join(tempDir(), 'missing.pem')]);
     expect(wrongRoot.code).toBe(3);
-  }, 120_000);
+  });
 
   it('through a line that corrupts and drops bytes, the pulled segments are byte-identical to a clean pull', async () => {
     // Small log: at 1.5 % damaged bytes the link falls back to short chunks, so it moves slowly.
@@ -105,7 +105,7 @@ describe('log pull over a real pty', () => {
     for (const [counter, bytes] of sa) expect(sb.get(counter)?.equals(bytes), `segment ${counter}`).toBe(true);
     const verify = await cli(['log', 'verify', b, '--root', path.join(state, 'manufacturing-root.pem')]);
     expect(verify.code, verify.stdout).toBe(0);
-  }, 120_000);
+  });
 
   it('a pull cut by the simulator dying resumes after a restart without re-reading verified segments', async () => {
     const state = tempDir();
@@ -143,5 +143,5 @@ describe('log pull over a real pty', () => {
     expect(existsSync(partial)).toBe(false);
     const verify = await cli(['log', 'verify', out, '--root', path.join(state, 'manufacturing-root.pem')]);
     expect(verify.code, verify.stdout).toBe(0);
-  }, 120_000);
+  });
 });

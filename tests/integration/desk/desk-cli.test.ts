@@ -19,7 +19,7 @@ const db = () => join(dir, 'claims.duckdb');
 
 beforeAll(async () => {
   fx = await makeDeskInbox(dir, { count: 16, minutes: 20, forgeEvery: 5, duplicateEvery: 7 });
-}, 180_000);
+});
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function json<T>(r: { code: number | null; stdout: string; stderr: string }): T {

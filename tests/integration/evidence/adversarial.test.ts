@@ -156,7 +156,7 @@ beforeAll(async () => {
   expect(r.code, r.err).toBe(0);
   expect(r.out).toMatch(/^EXCLUDED by clause over-discharge-current/);
   honest = readZipFiles(new Uint8Array(readFileSync(path('honest.psdiag'))));
-}, 120_000);
+});
 
 afterAll(async () => {
   await sim?.stop();

@@ -143,7 +143,7 @@ describe('packscope bundle', () => {
     const id = JSON.parse((await cli('bundle', 'inspect', k('r20.psfw'), '--json')).out).releaseKeyId as string;
     expect((await cli('bundle', 'trust', '--revoke', id)).code).toBe(0);
     expect((await cli('bundle', 'inspect', k('r20.psfw'))).code).toBe(7);
-  }, 120_000);
+  });
 
   it('bad input: a file that is not a bundle, a missing subcommand', async () => {
     const junk = path.join(dir, 'junk.psfw');

@@ -44,7 +44,7 @@ describe('--capture on flash and can', () => {
     const c = loadCapture(capture);
     expect(c.header.port).toBe(port);
     expect(c.exchanges.length).toBeGreaterThan(10);
-  }, 60_000);
+  });
 
   it('can monitor: the adapter session is captured', async () => {
     const capture = path.join(dir, 'can.jsonl');
@@ -54,7 +54,7 @@ describe('--capture on flash and can', () => {
     expect(c.header.line.baudRate).toBe(115200);
     // The adapter's open sequence (bitrate, open) is in the capture with its answers.
     expect(c.exchanges.length).toBeGreaterThanOrEqual(2);
-  }, 60_000);
+  });
 
   it('refuses a capture name that is not .jsonl, before the port is opened', async () => {
     const { ctx } = context();

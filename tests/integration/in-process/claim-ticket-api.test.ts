@@ -97,7 +97,7 @@ beforeAll(async () => {
     nonce: Uint8Array.from([9, 8, 7, 6, 5, 4, 3, 2, 1, 0]),
     issuedAt: new Date(Date.now() - 40 * 86_400_000),
   }));
-}, 60_000);
+});
 
 afterAll(async () => {
   await host.dispose();
@@ -111,7 +111,7 @@ describe('log.pull with a claim ticket', () => {
     expect(r.signaturesOk).toBe(true);
     expect(r.ticket).toEqual({ code, claimId: null, serial: null, expiresAt: null });
     expect(await checkpointNonce(r.path)).toBe(ticket.ticket.nonce);
-  }, 60_000);
+  });
 
   it('a ticket file seals it too and names its claim; without a ticket the nonce is fresh', async () => {
     const r = await call('log.pull', { opId: 'p2', out: at('file.pslog'), ticketPath });
@@ -120,7 +120,7 @@ describe('log.pull with a claim ticket', () => {
     const plain = await call('log.pull', { opId: 'p3', out: at('plain.pslog') });
     expect(plain.ticket).toBeNull();
     expect(await checkpointNonce(plain.path)).not.toBe(ticket.ticket.nonce);
-  }, 60_000);
+  });
 
   it("another pack's ticket is refused by name before anything is read", async () => {
     const other = await issue('other.psticket', { serial: 'PS-OTHER-0001', nonce: new Uint8Array(10).fill(3) });
@@ -179,7 +179,7 @@ describe('claim.evaluate and package.create with the ticket file', () => {
     const v = await verifyPackageBytes(zip, { rootPem: readFileSync(path.join(state, 'manufacturing-root.pem'), 'utf8'), ticketKey: supplier.publicKey });
     expect(v.checks.find((c) => c.id === 'ticket')).toMatchObject({ ok: true });
     expect(v.freshness.proven).toBe(true);
-  }, 60_000);
+  });
 
   it('a log pulled without the ticket: said plainly with the way out, and package.create refuses in the same words', async () => {
     const purchase = new Date(Date.now() - 100 * 86_400_000).toISOString().slice(0, 10);
@@ -213,5 +213,5 @@ describe('claim.evaluate and package.create with the ticket file', () => {
       matchesLog: true,
       expired: true,
     });
-  }, 60_000);
+  });
 });

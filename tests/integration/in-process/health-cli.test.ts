@@ -24,7 +24,7 @@ const log = path.join(dir, 'normal.pslog');
 beforeAll(async () => {
   const r = await cli('health', '--port', 'sim:?scenario=normal&prefill=24&unpaced=1&seed=5', '--keep', log, '--json');
   expect(r.code, r.err).toBe(0);
-}, 120_000);
+});
 
 describe('packscope health', () => {
   it('reports capacity with its uncertainty from a verified log, rated by the signed certificate', async () => {

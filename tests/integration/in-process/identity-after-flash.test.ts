@@ -75,7 +75,7 @@ describe('identity after a flash', () => {
     } finally {
       await call('device.disconnect', {});
     }
-  }, 60_000);
+  });
 
   it('a recording running across a flash goes on in a new file whose header names the new firmware', async () => {
     const { state, file } = await boardAndImage('1.8.0');
@@ -108,5 +108,5 @@ describe('identity after a flash', () => {
     } finally {
       await call('device.disconnect', {});
     }
-  }, 60_000);
+  });
 });

@@ -79,7 +79,7 @@ describe('production line', () => {
     const again = await cli('flash', '--ports', `${a.port},${b.port}`, img, '--confirm');
     expect(again.code, again.err).toBe(0);
     expect(again.out).toContain('2 of 2 board(s) done');
-  }, 120_000);
+  });
 
   it('bad input: no ports, a port twice', async () => {
     expect((await cli('flash', '--ports', '', 'x.img')).code).toBe(2);
