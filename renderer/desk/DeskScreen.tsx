@@ -153,51 +153,53 @@ function Queue({ claims, nowMs, selected, onSelect }: { claims: ClaimSummary[]; 
       </p>
     );
   return (
-    <table className="grid desk-queue" data-testid="queue">
-      <thead>
-        <tr>
-          <th>SLA</th>
-          <th>Claim</th>
-          <th>Verdict</th>
-          <th>Status</th>
-          <th>Model</th>
-          <th>Firmware</th>
-          <th>Serial</th>
-          <th>Age</th>
-        </tr>
-      </thead>
-      <tbody>
-        {claims.map((c) => {
-          const overdue = c.clock.open && (c.clock.resolutionOverdue || (c.clock.responseOverdue && c.respondedAtMs === null));
-          return (
-            <tr
-              key={c.claimId}
-              data-testid="queue-row"
-              data-claim={c.claimId}
-              data-overdue={overdue ? 'yes' : 'no'}
-              aria-selected={selected === c.claimId}
-              className={selected === c.claimId ? 'selected' : undefined}
-              onClick={() => onSelect(c.claimId)}
-            >
-              <td className={overdue ? 'bad-text' : c.clock.open ? '' : 'muted'}>{slaText(c)}</td>
-              <td>
-                <button className="link" onClick={() => onSelect(c.claimId)}>
-                  {c.claimId}
-                </button>
-              </td>
-              <td>
-                <span className={`chip verdict-${c.verdict}`}>{c.verdict}</span>
-              </td>
-              <td>{c.status}</td>
-              <td>{c.model ?? '—'}</td>
-              <td>{c.firmware ?? '—'}</td>
-              <td>{c.serial ?? '—'}</td>
-              <td>{ageText(nowMs - c.receivedAtMs)}</td>
-            </tr>
-          );
-        })}
-      </tbody>
-    </table>
+    <div className="desk-queue-wrap">
+      <table className="grid desk-queue" data-testid="queue">
+        <thead>
+          <tr>
+            <th>SLA</th>
+            <th>Claim</th>
+            <th>Verdict</th>
+            <th>Status</th>
+            <th>Model</th>
+            <th>Firmware</th>
+            <th>Serial</th>
+            <th>Age</th>
+          </tr>
+        </thead>
+        <tbody>
+          {claims.map((c) => {
+            const overdue = c.clock.open && (c.clock.resolutionOverdue || (c.clock.responseOverdue && c.respondedAtMs === null));
+            return (
+              <tr
+                key={c.claimId}
+                data-testid="queue-row"
+                data-claim={c.claimId}
+                data-overdue={overdue ? 'yes' : 'no'}
+                aria-selected={selected === c.claimId}
+                className={selected === c.claimId ? 'selected' : undefined}
+                onClick={() => onSelect(c.claimId)}
+              >
+                <td className={overdue ? 'bad-text' : c.clock.open ? '' : 'muted'}>{slaText(c)}</td>
+                <td>
+                  <button className="link" onClick={() => onSelect(c.claimId)}>
+                    {c.claimId}
+                  </button>
+                </td>
+                <td>
+                  <span className={`chip verdict-${c.verdict}`}>{c.verdict}</span>
+                </td>
+                <td>{c.status}</td>
+                <td>{c.model ?? '—'}</td>
+                <td>{c.firmware ?? '—'}</td>
+                <td>{c.serial ?? '—'}</td>
+                <td>{ageText(nowMs - c.receivedAtMs)}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
   );
 }
 
@@ -277,7 +279,7 @@ export function DeskScreen() {
           {adding && <AddPackages onAdded={() => void api.call('desk.info', {}).then(setInfo, () => refresh())} onClose={() => setAdding(false)} />}
           {error && <ErrorBox error={error} />}
           {view === 'queue' ? (
-            <div className="desk-split">
+            <div className={selected ? 'desk-split has-claim' : 'desk-split'}>
               <div className="card">
                 <Filters info={info} filter={filter} onChange={setFilter} />
                 {queue && <Queue claims={queue.claims} nowMs={queue.nowMs} selected={selected} onSelect={setSelected} />}
