@@ -72,13 +72,14 @@ export class UdsClient {
     this.p2Ms = o.p2Ms ?? 2500;
     this.p2StarMs = o.p2StarMs ?? 5500;
     this.clock = o.clock ?? realClock;
-    // The tester waits for flow control and consecutive frames as long as for an answer (P2):
-    // ISO 15765-2's 1000 ms is the ECU's budget, and a busy bench PC that reads the adapter late
-    // must not abort a flash the ECU is serving in time.
+    // The tester waits for flow control and consecutive frames as long as for a pending answer
+    // (P2*): ISO 15765-2's 1000 ms is the ECU's budget, and a busy bench PC that reads the adapter
+    // late (or an ECU in the same loaded process, as in the tests) must not abort a flash the ECU
+    // is serving; a dead ECU is still named within seconds.
     this.iso = new IsoTpEndpoint((data) => channel.send(dataFrame(this.txId, data, this.txId > 0x7ff)), this.clock, {
       padding: 0xcc,
-      nBsMs: this.p2Ms,
-      nCrMs: this.p2Ms,
+      nBsMs: Math.max(this.p2Ms, this.p2StarMs),
+      nCrMs: Math.max(this.p2Ms, this.p2StarMs),
       ...o.isotp,
     });
     this.unsubs.push(
