@@ -7,8 +7,9 @@ import { createHostApi } from '../../../electron/host/api/index.js';
 import { openPslog } from '../../../electron/host/blackbox/pslog.js';
 import { FileKeyStore } from '../../../electron/host/evidence/keystore.js';
 import { verifyPackageBytes } from '../../../electron/host/evidence/package-file.js';
-import { contract, type MethodName, type Req, type Res } from '../../../shared/api/contract.js';
+import { contract } from '../../../shared/api/contract.js';
 import type { CallContext } from '../../../shared/api/rpc-server.js';
+import { contractCaller } from '../../support/contract-call.js';
 import { codeFromNonce, encodeTicketFile, signTicket, ticketCode, type TicketFile } from '../../../shared/evidence/ticket.js';
 import { openZip } from '../../../shared/codec/zip.js';
 import { toHex } from '../../../shared/util/bytes.js';
@@ -25,14 +26,7 @@ const at = (name: string) => path.join(dir, name);
 const host = createHostApi({ host: 'browser', version: '0.0.0-test', dataDir: dir, keyStore: new FileKeyStore(path.join(dir, 'customer')) });
 const ctx: CallContext = { closed: false, onClose: () => () => undefined };
 
-async function call<M extends MethodName>(method: M, params: Req<M>): Promise<Res<M>> {
-  const spec = contract.methods[method];
-  const req = spec.request.parse(params);
-  const value = await (host.handlers[method] as (p: unknown, c: CallContext) => Promise<unknown>)(req, ctx);
-  const checked = spec.response.safeParse(value);
-  if (!checked.success) throw new Error(`${method} answered outside its schema: ${checked.error.message}`);
-  return checked.data as Res<M>;
-}
+const call = contractCaller(host, ctx);
 
 async function refusal(p: Promise<unknown>): Promise<{ code: string; message: string }> {
   try {

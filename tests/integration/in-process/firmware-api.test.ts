@@ -6,8 +6,9 @@ import { syntheticApplication } from '../../../firmware/sim/boot/app-image.js';
 import { SIGNING_KEY_FILE } from '../../../firmware/sim/boot/firmware-store.js';
 import { runSim } from '../../../firmware/sim/run.js';
 import { createHostApi } from '../../../electron/host/api/index.js';
-import { contract, type MethodName, type Req, type Res } from '../../../shared/api/contract.js';
+import { contract } from '../../../shared/api/contract.js';
 import type { CallContext } from '../../../shared/api/rpc-server.js';
+import { contractCaller } from '../../support/contract-call.js';
 import { generateKey, parsePrivateKeyPem, parseVersion, publicKeyToPem, signImage, type PrivateKey } from '../../../shared/image/index.js';
 
 /**
@@ -21,14 +22,7 @@ const host = createHostApi({ host: 'browser', version: '0.0.0-test', dataDir: di
 const ctx: CallContext = { closed: false, onClose: () => () => undefined };
 const request = contract.methods['flash.start'].request;
 
-async function call<M extends MethodName>(method: M, params: Req<M>): Promise<Res<M>> {
-  const spec = contract.methods[method];
-  const req = spec.request.parse(params);
-  const value = await (host.handlers[method] as (p: unknown, c: CallContext) => Promise<unknown>)(req, ctx);
-  const checked = spec.response.safeParse(value);
-  if (!checked.success) throw new Error(`${method} answered outside its schema: ${checked.error.message}`);
-  return checked.data as Res<M>;
-}
+const call = contractCaller(host, ctx);
 
 async function refusal(p: Promise<unknown>): Promise<{ code: string; message: string }> {
   try {

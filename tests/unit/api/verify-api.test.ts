@@ -10,6 +10,7 @@ import { createPackageFile } from '../../../electron/host/evidence/package-file.
 import { PolicyStore } from '../../../electron/host/evidence/policy-store.js';
 import { contract, type MethodName, type Req, type Res } from '../../../shared/api/contract.js';
 import type { CallContext } from '../../../shared/api/rpc-server.js';
+import { contractCaller } from '../../support/contract-call.js';
 import { DEFAULT_POLICY } from '../../../shared/warranty/default-policy.js';
 import { ed25519OpenSsh, ed25519PublicKeyPem, sshFingerprint } from '../../../shared/codec/ed25519-keys.js';
 import { INSTALL_IDENTITY } from '../../../shared/evidence/package.js';
@@ -36,14 +37,7 @@ const host = createHostApi({ host: 'browser', version: '0.0.0-test', dataDir: di
 const ctx: CallContext = { closed: false, onClose: () => () => undefined };
 
 /** Calls a host method the way the RPC server does: request parsed, response checked against the contract. */
-async function call<M extends MethodName>(method: M, params: Req<M>): Promise<Res<M>> {
-  const spec = contract.methods[method];
-  const req = spec.request.parse(params);
-  const value = await (host.handlers[method] as (p: unknown, c: CallContext) => Promise<unknown>)(req, ctx);
-  const checked = spec.response.safeParse(value);
-  if (!checked.success) throw new Error(`${method} answered outside its schema: ${checked.error.message}`);
-  return checked.data as Res<M>;
-}
+const call = contractCaller(host, ctx);
 
 let pkg: string;
 let root: string;
