@@ -32,7 +32,9 @@ import type { BoardFirmware } from './flash-target.js';
  *        10 s delay (requiredTimeDelayNotExpired);
  *   0x31 01 FF00 erase: the option record is the image's header and TLV areas; the bootloader
  *        prechecks them (trusted key, signature, board, security counter, size) and only then
- *        erases the secondary slot (status record: 00 ok, or 01 + refusal reason code);
+ *        erases the secondary slot (status record: 00 ok, or 01 + refusal reason code). A swap
+ *        bootloader erases the whole slot here; a dual-bank one its first sector, then each
+ *        block's sectors just ahead of the download, and any the download skipped before FF01;
  *   0x34 request download into the erased secondary slot (address = offset in the slot, format 00;
  *        several downloads may follow one erase); answers maxNumberOfBlockLength = 16386 (16 KiB
  *        of data per block: ISO-TP messages above 4095 bytes use the 32-bit first-frame length of
@@ -43,7 +45,7 @@ import type { BoardFirmware } from './flash-target.js';
  *   0x31 01 FF01 check dependencies: verifies the complete image as the boot will; status record
  *        00|01, reason code, SHA-256 of the hashed region (the read-back hash);
  *   0x31 01 FF02 activate (option 00 test boot, 01 permanent), FF03 confirm, FF04 revert;
- *   0x11 01 reset: the board reboots, the bootloader swaps the image in;
+ *   0x11 01 reset: the board reboots, the bootloader swaps the image in or switches banks;
  *   0x22 F18C serial, F180 bootloader version, F181 running version, FD00 firmware status (JSON,
  *        the native FW_STATUS document);
  *   0x3E tester present.
