@@ -12,7 +12,10 @@
 //    anything else loads the machine, and the suites must not depend on machine load anyway.
 // A step whose prerequisite failed is skipped; every other step runs, so one run reports every
 // failure. The exit code is 1 if anything failed. The output of a step running beside others is
-// printed as one block when it ends, the summary table last.
+// printed as one block when it ends; then, for every failed step, what failed once more (Vitest's
+// "Failed Tests" section, or the step's last lines), so a log read from its end names the failure,
+// and every test that passed only when Vitest ran it again (tests/support/flaky-reporter.ts);
+// the summary table last.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,8 +78,9 @@ function run(step, alone) {
       running.delete(child);
       const ok = code === 0;
       const seconds = since(t0);
-      if (!alone) process.stdout.write(`\n── ${step.name} (${ok ? 'passed' : 'FAILED'}, ${seconds.toFixed(0)} s) ──\n${Buffer.concat(chunks).toString()}\n`);
-      resolve({ ok, seconds });
+      const output = Buffer.concat(chunks).toString();
+      if (!alone) process.stdout.write(`\n── ${step.name} (${ok ? 'passed' : 'FAILED'}, ${seconds.toFixed(0)} s) ──\n${output}\n`);
+      resolve({ ok, seconds, output: alone ? '' : output });
     });
   });
 }
@@ -106,7 +110,23 @@ for (const stage of stages) {
   if (!oks.every(Boolean)) break;
 }
 
+/** What failed in a step's output: Vitest's failure section, else the last lines. */
+function failureExcerpt(output) {
+  const plain = output.replace(/\x1b\[[0-9;]*m/g, '');
+  const lines = plain.split('\n');
+  const from = lines.findIndex((l) => /Failed Tests? \d+|Unhandled Errors?/.test(l));
+  const picked = from >= 0 ? lines.slice(from) : lines.slice(-60);
+  return picked.slice(0, 250).join('\n');
+}
+
 const all = stages.flatMap((s) => s.steps);
+for (const s of all) {
+  const r = results.get(s.name);
+  if (r?.ok === false && r.output) process.stdout.write(`\n══ what failed in ${s.name} ══\n${failureExcerpt(r.output)}\n`);
+}
+// The mark written by tests/support/flaky-reporter.ts.
+const flaky = all.flatMap((s) => (results.get(s.name)?.output ?? '').split('\n').filter((l) => l.startsWith('PASSED ONLY WHEN RUN AGAIN:')));
+if (flaky.length > 0) process.stdout.write(`\n══ ${flaky.length} test(s) passed only when run again: defects to fix ══\n${flaky.join('\n')}\n`);
 const failed = all.some((s) => results.get(s.name)?.ok !== true);
 const rows = all.map((s) => {
   const r = results.get(s.name);
