@@ -216,7 +216,19 @@ function best(cmd: string, args: string[]): Timed {
       const floor = timed('sh', ['-c', 'unzip -p "$0" | sha256sum', pkg]);
       const listing = spawnSync('unzip', ['-Z', '-t', pkg], { encoding: 'utf8' }).stdout;
       const contentBytes = Number(/([0-9]+) bytes uncompressed/.exec(listing)?.[1] ?? NaN);
-      results.push({ mib, create, verify, sums, logSums, floor, pkgBytes: statSync(pkg).size, contentBytes, logBytes: statSync(log).size, records: made.records, genS });
+      results.push({
+        mib,
+        create,
+        verify,
+        sums,
+        logSums,
+        floor,
+        pkgBytes: statSync(pkg).size,
+        contentBytes,
+        logBytes: statSync(log).size,
+        records: made.records,
+        genS,
+      });
       rmSync(log);
       rmSync(pkg);
     }
