@@ -15,6 +15,10 @@ import { LongestFirstSequencer } from './tests/support/sequencer.js';
 // at a time, which want the CPU more. `npm test` (scripts/test.mjs) runs integration and e2e as
 // two runs side by side, next to the static checks and the unit project.
 // The timeouts only catch a hang: a slow machine must never fail a test.
+// Integration and e2e run a failed test once more: they race real processes, pseudo-terminals and
+// a browser on a machine others load too. Every test that passed only the second time is named at
+// the end of the run with its first failure (tests/support/flaky-reporter.ts), and is a defect to
+// fix; a test that fails twice fails the run.
 // A run fails if a process its tests started is still running at its end (tests/support/process-check.ts).
 // Benchmarks are not tests: they live in tests/bench and run via `npm run bench`.
 const cpus = availableParallelism();
@@ -24,7 +28,7 @@ const timeouts = (ms: number) => ({ testTimeout: ms, hookTimeout: ms, expect: { 
 
 export default defineConfig({
   test: {
-    reporters: ['default'],
+    reporters: ['default', './tests/support/flaky-reporter.ts'],
     globalSetup: ['tests/support/process-check.ts'],
     // Longest file first, also on a fresh clone (tests/support/sequencer.ts).
     sequence: { sequencer: LongestFirstSequencer },
@@ -50,6 +54,7 @@ export default defineConfig({
           pool: 'forks',
           maxWorkers: cpus * 2,
           sequence: { groupOrder: 1 },
+          retry: 1,
           ...timeouts(300_000),
         },
       },
@@ -60,6 +65,7 @@ export default defineConfig({
           pool: 'forks',
           maxWorkers: Math.min(cpus, 2),
           sequence: { groupOrder: 2 },
+          retry: 1,
           ...timeouts(300_000),
         },
       },

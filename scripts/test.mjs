@@ -13,7 +13,8 @@
 // A step whose prerequisite failed is skipped; every other step runs, so one run reports every
 // failure. The exit code is 1 if anything failed. The output of a step running beside others is
 // printed as one block when it ends; then, for every failed step, what failed once more (Vitest's
-// "Failed Tests" section, or the step's last lines), so a log read from its end names the failure;
+// "Failed Tests" section, or the step's last lines), so a log read from its end names the failure,
+// and every test that passed only when Vitest ran it again (tests/support/flaky-reporter.ts);
 // the summary table last.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -123,6 +124,9 @@ for (const s of all) {
   const r = results.get(s.name);
   if (r?.ok === false && r.output) process.stdout.write(`\n══ what failed in ${s.name} ══\n${failureExcerpt(r.output)}\n`);
 }
+// The mark written by tests/support/flaky-reporter.ts.
+const flaky = all.flatMap((s) => (results.get(s.name)?.output ?? '').split('\n').filter((l) => l.startsWith('PASSED ONLY WHEN RUN AGAIN:')));
+if (flaky.length > 0) process.stdout.write(`\n══ ${flaky.length} test(s) passed only when run again: defects to fix ══\n${flaky.join('\n')}\n`);
 const failed = all.some((s) => results.get(s.name)?.ok !== true);
 const rows = all.map((s) => {
   const r = results.get(s.name);

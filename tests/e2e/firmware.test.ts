@@ -67,6 +67,14 @@ describe('Firmware screen against the demo board', () => {
     const status = await bridgeCall(app.served, 'fw.status', {});
     expect(status).toMatchObject({ runningVersion: expect.stringMatching(/^1\.5\.0/), testing: false, securityCounter: 2 });
     await shot(page, 'firmware-confirmed');
+    // What the app shows of the board is read again after the flash, not kept from connect time:
+    // the sidebar and the Connect screen name the new firmware without reconnecting.
+    expect(device.firmwareVersion).not.toMatch(/^1\.5\.0/);
+    await page.waitForFunction(() => /firmware 1\.5\.0/.test(document.querySelector('[data-testid=link-status]')?.textContent ?? ''), null, {
+      timeout: 60_000,
+    });
+    await page.getByTestId('nav-connect').click();
+    expect((await page.getByTestId('connected-firmware').textContent())?.trim()).toMatch(/^1\.5\.0/);
     expect(problems.filter((p) => !p.includes('favicon'))).toEqual([]);
   });
 });

@@ -96,10 +96,10 @@ export class BmsChannel<F> {
     return this.timeoutMs * 2 ** Math.min(attempt, 2) + Math.ceil((expectBytes * bits * 1000) / this.line.baudRate);
   }
 
-  /** Runs `work` (identification) with at least `retries` retries per request. */
+  /** Runs `work` (identification, a bus scan's probe) with `retries` retries per request, then restores the channel's own. */
   async withRetries<T>(retries: number, work: () => Promise<T>): Promise<T> {
     const before = this.retries;
-    this.retries = Math.max(before, retries);
+    this.retries = retries;
     try {
       return await work();
     } finally {
@@ -265,7 +265,7 @@ export class PolledDriver<F> extends TelemetryStream implements Driver {
   }
 
   identify(signal?: AbortSignal): Promise<DeviceInfo> {
-    return this.channel.withRetries(IDENTIFY_RETRIES, () => this.impl.identify(this.channel, signal ?? this.signal));
+    return this.channel.withRetries(Math.max(this.channel.retries, IDENTIFY_RETRIES), () => this.impl.identify(this.channel, signal ?? this.signal));
   }
 
   /**
@@ -392,13 +392,7 @@ export class PolledBus<F> implements PackBus {
 
   async identify(address: number, signal?: AbortSignal, retries?: number): Promise<DeviceInfo> {
     if (retries === undefined) return this.pack(address).identify(this.channel, signal);
-    const saved = this.channel.retries;
-    this.channel.retries = retries;
-    try {
-      return await this.pack(address).identify(this.channel, signal);
-    } finally {
-      this.channel.retries = saved;
-    }
+    return this.channel.withRetries(retries, () => this.pack(address).identify(this.channel, signal));
   }
 
   poll(address: number, signal?: AbortSignal): Promise<TelemetryFrame> {
