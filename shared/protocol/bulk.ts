@@ -1,5 +1,8 @@
 import { inflateSync, deflateSync } from 'fflate';
 import { DecodeError } from '../errors.js';
+import { rd16, rd32 } from '../util/le.js';
+import { CMD, MSG } from './constants.js';
+import type { DamagedHead } from './frame.js';
 import { CHUNK_FLAG, CONTEXT_BYTES, MAX_WINDOW_WIDE, sackWords } from './messages.js';
 
 /**
@@ -8,8 +11,10 @@ import { CHUNK_FLAG, CONTEXT_BYTES, MAX_WINDOW_WIDE, sackWords } from './message
  * end). Time is passed in, nothing here owns a timer, so both sides and the tests drive it alike.
  *
  * Loss detection is by send order (as TCP RACK does): a chunk still unacknowledged when a chunk
- * sent after it has been acknowledged is lost and goes out again at once; anything else goes out
- * again when its retransmission timeout (adapted from measured round trips) expires.
+ * sent after it has been acknowledged is lost and goes out again at once; so is a chunk the
+ * receiver names in a BULK_NAK (it saw the chunk's frame arrive damaged: the only news of a lost
+ * chunk when nothing sent after it gets through, as at the end of a transfer); anything else goes
+ * out again when its retransmission timeout (adapted from measured round trips) expires.
  */
 export interface SenderOptions {
   start: number;
@@ -31,6 +36,7 @@ export class BulkSender {
   private sendNo: Float64Array; // order of the last transmission of each chunk (0 = never sent)
   private sentAt: Float64Array;
   private retransmitted: Uint8Array;
+  private naked: Uint8Array; // named damaged by the receiver: goes out again at once
   private base = 0; // first unacknowledged chunk
   private nextNew = 0; // first chunk never sent
   private sendCounter = 0;
@@ -52,6 +58,7 @@ export class BulkSender {
     this.sendNo = new Float64Array(this.chunkCount);
     this.sentAt = new Float64Array(this.chunkCount);
     this.retransmitted = new Uint8Array(this.chunkCount);
+    this.naked = new Uint8Array(this.chunkCount);
     this.rto = o.initialRtoMs;
     this.minRto = o.minRtoMs ?? 200;
   }
@@ -84,12 +91,13 @@ export class BulkSender {
     const out: number[] = [];
     for (let i = this.base; i < this.nextNew && out.length < max; i++) {
       if (this.acked[i]) continue;
-      const lost = this.sendNo[i]! < this.highestAckedSendNo;
+      const lost = this.sendNo[i]! < this.highestAckedSendNo || this.naked[i] === 1;
       if (lost || now - this.sentAt[i]! >= this.rto) out.push(i);
     }
     if (out.length) this.retransmissions += out.length;
     while (out.length < max && this.nextNew < this.chunkCount && this.nextNew < this.base + this.window) out.push(this.nextNew++);
     for (const i of out) {
+      this.naked[i] = 0;
       if (this.sendNo[i]! > 0) this.retransmitted[i] = 1;
       this.sendNo[i] = ++this.sendCounter;
       this.sentAt[i] = now;
@@ -114,6 +122,25 @@ export class BulkSender {
       if (d === null || t < d) d = t;
     }
     return d;
+  }
+
+  /**
+   * The receiver saw the chunk at `offset` arrive damaged (BULK_NAK): it goes out again with the
+   * next due(). Ignored for a chunk acknowledged, never sent, or sent again too recently for the
+   * NAK to be about that transmission (less than half a round trip ago: it is about an earlier
+   * one, and the copy on its way may well arrive). No round-trip sample: a receiver also repeats
+   * a NAK for a chunk still missing after a quiet spell, so its timing says nothing of the line.
+   * Returns true if the chunk is now due.
+   */
+  onNak(offset: number, now: number): boolean {
+    const rel = offset - this.start;
+    if (rel < 0 || rel % this.chunkSize !== 0) return false;
+    const i = rel / this.chunkSize;
+    if (i >= this.nextNew || this.acked[i] || this.naked[i]) return false;
+    const since = now - this.sentAt[i]!;
+    if (since < (this.srtt ?? 0) / 2 || since < 0) return false;
+    this.naked[i] = 1;
+    return true;
   }
 
   /** Applies an acknowledgement (`more`: the SACK words after the first, windows above 32). Returns true if it advanced anything. */
@@ -227,6 +254,17 @@ export class BulkReceiver {
     return true;
   }
 
+  /** True for the offset of a chunk of this transfer not yet received (one worth a BULK_NAK). */
+  lacks(offset: number): boolean {
+    return this.expectedLength(offset) !== null && !this.held(offset);
+  }
+
+  /** The offset of the first chunk not yet received, or null when every chunk is here. */
+  firstLacking(): number | null {
+    for (let off = this.delivered; off < this.end; off += this.chunkSize) if (!this.held(off)) return off;
+    return null;
+  }
+
   private held(offset: number): boolean {
     return offset < this.delivered || this.pending.has(offset) || this.packed.has(offset);
   }
@@ -267,6 +305,16 @@ export class BulkReceiver {
     const [sack, ...more] = words.map((w) => w >>> 0);
     return { cumulative: this.committedTo, sack: sack!, ...(more.length ? { more } : {}) };
   }
+}
+
+/**
+ * The offset of the chunk of transfer `transferId` a damaged frame seems to have carried (its
+ * header and bulk header still read as BULK_DATA of that transfer), or null. Unverified: good for
+ * a BULK_NAK, whose worst case is one needless retransmission, and for nothing else.
+ */
+export function damagedChunkOffset(head: DamagedHead, transferId: number): number | null {
+  if (head.type !== MSG.EVENT || head.cmd !== CMD.EV_BULK_DATA || head.seq !== 0 || head.payload.length < 6) return null;
+  return rd16(head.payload, 0) === transferId ? rd32(head.payload, 2) : null;
 }
 
 /** The dictionary of the next CONTEXT chunk: the last CONTEXT_BYTES of `tail` followed by `data`. */

@@ -60,3 +60,26 @@ export function cobsDecode(src: Uint8Array): Uint8Array {
   }
   return out.subarray(0, o);
 }
+
+/**
+ * Decodes at most `max` leading bytes of a COBS block, tolerating damage after them: a damaged
+ * frame's first bytes usually survive a corrupted or dropped byte further on (COBS damage stays
+ * local). Stops at the first inconsistency; returns what decoded cleanly before it.
+ */
+export function cobsDecodePrefix(src: Uint8Array, max: number): Uint8Array {
+  const out = new Uint8Array(Math.min(max, src.length));
+  let o = 0;
+  let i = 0;
+  while (i < src.length && o < out.length) {
+    const code = src[i++]!;
+    if (code === 0) break;
+    const end = Math.min(i + code - 1, src.length);
+    for (; i < end && o < out.length; i++) {
+      if (src[i] === 0) return out.subarray(0, o);
+      out[o++] = src[i]!;
+    }
+    if (i < end) break; // out is full
+    if (code !== 0xff && i < src.length && o < out.length) out[o++] = 0;
+  }
+  return out.subarray(0, o);
+}

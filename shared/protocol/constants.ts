@@ -51,6 +51,7 @@ export const CMD = {
   EV_BULK_DATA: 0x0180,
   EV_BULK_ACK: 0x0181,
   EV_BULK_ABORT: 0x0182,
+  EV_BULK_NAK: 0x0183,
 } as const;
 
 /** Typed device errors (payload of an ERROR message: u16 code, str8 message). */

@@ -1,5 +1,5 @@
 import { DecodeError } from '../errors.js';
-import { cobsDecode, cobsEncodeInto, cobsMaxEncodedLength } from './cobs.js';
+import { cobsDecode, cobsDecodePrefix, cobsEncodeInto, cobsMaxEncodedLength } from './cobs.js';
 import { CRC_SIZE, HEADER_SIZE, MAX_PAYLOAD, PROTOCOL_VERSION, type MessageType } from './constants.js';
 import { crc32 } from './crc32.js';
 
@@ -66,6 +66,27 @@ export function decodeFrame(encoded: Uint8Array): Frame {
   };
 }
 
+/**
+ * What the first bytes of a damaged frame still say: its header and the start of its payload, as
+ * far as they decode. Not verified by any CRC, so only a hint: a receiver may ask again for what
+ * the frame seems to have carried (a bulk chunk, PROTOCOL.md §6.3 BULK_NAK), never act on its content.
+ */
+export interface DamagedHead {
+  type: number;
+  seq: number;
+  cmd: number;
+  /** Up to the first 16 payload bytes. */
+  payload: Uint8Array;
+}
+
+/** The header of a damaged frame (its encoded bytes between delimiters), or null when even that did not survive. */
+export function salvageHead(encoded: Uint8Array): DamagedHead | null {
+  const raw = cobsDecodePrefix(encoded, HEADER_SIZE + 16);
+  if (raw.length < HEADER_SIZE || raw[0] !== PROTOCOL_VERSION || raw[1]! > 3) return null;
+  const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  return { type: raw[1]!, seq: dv.getUint16(2, true), cmd: dv.getUint16(4, true), payload: raw.slice(HEADER_SIZE) };
+}
+
 export interface FrameDecoderStats {
   frames: number;
   crcErrors: number;
@@ -86,7 +107,8 @@ export class FrameDecoder {
 
   constructor(
     private readonly onFrame: (frame: Frame) => void,
-    private readonly onError?: (error: DecodeError) => void,
+    /** A dropped frame: why, and what its first bytes still say (null: nothing readable, or too long). */
+    private readonly onError?: (error: DecodeError, head: DamagedHead | null) => void,
   ) {
     this.buf = new Uint8Array(8192);
   }
@@ -131,7 +153,7 @@ export class FrameDecoder {
     this.len = 0;
     this.overflow = false;
     if (overflow) {
-      this.fail(new DecodeError('frame longer than the protocol allows'));
+      this.fail(new DecodeError('frame longer than the protocol allows'), null);
       return;
     }
     if (len === 0) return; // back-to-back delimiters are idle fill
@@ -139,16 +161,16 @@ export class FrameDecoder {
     try {
       frame = decodeFrame(this.buf.subarray(0, len));
     } catch (e) {
-      this.fail(e instanceof DecodeError ? e : new DecodeError(String(e)));
+      this.fail(e instanceof DecodeError ? e : new DecodeError(String(e)), this.onError ? salvageHead(this.buf.subarray(0, len)) : null);
       return;
     }
     this.stats.frames++;
     this.onFrame(frame);
   }
 
-  private fail(e: DecodeError): void {
+  private fail(e: DecodeError, head: DamagedHead | null): void {
     if (e instanceof CrcError) this.stats.crcErrors++;
     else this.stats.decodeErrors++;
-    this.onError?.(e);
+    this.onError?.(e, head);
   }
 }

@@ -322,10 +322,11 @@ export const REGION_HASH = codec<{ offset: number; length: number; sha256: Uint8
 
 /**
  * BULK_*_OPEN flags: COMPRESS allows per-chunk deflate; CONTEXT (with COMPRESS) allows deflating a
- * chunk with the transfer's preceding bytes as its dictionary (PROTOCOL.md §6.3). A board grants
- * only the flags it knows, so a board without CONTEXT answers with the bit clear.
+ * chunk with the transfer's preceding bytes as its dictionary (PROTOCOL.md §6.3); NAK: the
+ * receiver names chunks that arrived damaged (BULK_NAK) and the sender sends them again at once.
+ * A board grants only the flags it knows, so a board without one answers with its bit clear.
  */
-export const BULK_FLAG = { COMPRESS: 1, CONTEXT: 2 } as const;
+export const BULK_FLAG = { COMPRESS: 1, CONTEXT: 2, NAK: 4 } as const;
 /** BULK_DATA chunk flags. Bit 1 is reserved; CONTEXT marks a DEFLATE chunk with a preset dictionary. */
 export const CHUNK_FLAG = { DEFLATE: 1, CONTEXT: 4 } as const;
 /** Bytes of a transfer before a CONTEXT chunk that form its dictionary (fewer at the transfer's start). */
@@ -427,6 +428,13 @@ export const BULK_ACK = codec<BulkAck>(
     if (more.length) a.more = more;
     return a;
   },
+);
+
+/** BULK_NAK (PROTOCOL.md §6.3): the chunk at `offset` arrived damaged; send it again. */
+export const BULK_NAK = codec<{ transferId: number; offset: number }>(
+  'bulk-nak',
+  (w, v) => w.u16(v.transferId).u32(v.offset),
+  (r) => ({ transferId: r.u16('transferId'), offset: r.u32('offset') }),
 );
 
 export const BULK_ABORT = codec<{ transferId: number; code: number; message: string }>(

@@ -1,8 +1,8 @@
 import { randomInt } from 'node:crypto';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { DecodeError, PackscopeError } from '../../../shared/errors.js';
-import { BulkReceiver, BulkSender, contextStart, packChunk } from '../../../shared/protocol/bulk.js';
-import { CMD, ERROR_NAMES } from '../../../shared/protocol/constants.js';
+import { BulkReceiver, BulkSender, contextStart, damagedChunkOffset, packChunk } from '../../../shared/protocol/bulk.js';
+import { CMD, ERROR_NAMES, MSG } from '../../../shared/protocol/constants.js';
 import {
   BULK_ABORT,
   BULK_ACK,
@@ -10,6 +10,7 @@ import {
   BULK_CLOSED,
   BULK_DATA,
   BULK_FLAG,
+  BULK_NAK,
   BULK_OPEN,
   REGION_HASH,
   REGION_ID,
@@ -27,7 +28,9 @@ import { ChunkController } from './chunk-controller.js';
 
 /**
  * Host side of the windowed bulk transfer (PROTOCOL.md §6): reads stream chunks from a board
- * region with cumulative + selective acks; writes stream chunks into one, paced to the line.
+ * region with cumulative + selective acks; writes stream chunks into one, paced to the line. On
+ * a board that grants BULK_FLAG.NAK the receiving end names a chunk whose frame arrived damaged
+ * (BULK_NAK) and the sender sends it again at once instead of at its retransmission timeout.
  * Both report progress (bytes, rate, ETA), stop on an AbortSignal (closing the transfer on the
  * board), and resume only from what the board proves it holds (a region hash), never from an
  * offset remembered by the host alone.
@@ -330,10 +333,11 @@ async function readSpan(
   /** Feeds the controller the damaged frames the link counted; ends the span when it wants another size. */
   const steer = () => {
     const errors = link.stats.crcErrors + link.stats.decodeErrors;
-    ctl.framesDamaged(errors - errorsSeen);
+    const left = start + length - rx.committed;
+    ctl.framesDamaged(errors - errorsSeen, left);
     errorsSeen = errors;
     if (resizing || !granted) return;
-    const next = ctl.proposal(start + length - rx.committed);
+    const next = ctl.proposal(left);
     if (next !== null) {
       resizing = true;
       ctl.adopt(next);
@@ -360,6 +364,7 @@ async function readSpan(
     if (d.transferId !== id) return;
     const want = rx.expectedLength(d.offset);
     if (want === null) return;
+    lastDataAt = clock.now();
     ctl.frameOk(d.data.length, want);
     let fresh = false;
     try {
@@ -394,8 +399,31 @@ async function readSpan(
     steer();
   };
   const unsubData = link.onEvent(CMD.EV_BULK_DATA, onData);
+  // A frame of this transfer arrived damaged: name the chunk it carried (BULK_NAK), so the board
+  // sends it again now; at the end of a transfer nothing sent after it would tell the board. A
+  // damaged event whose header no longer reads, or names no chunk still missing, most likely
+  // carried the first chunk missing (chunks come in order): that one is named.
+  let nak = false;
+  let lastDataAt = clock.now();
+  let lastNakAt = -Infinity;
+  const sendNak = (at: number | null) => {
+    if (at === null) return;
+    lastNakAt = clock.now();
+    link.sendEvent(CMD.EV_BULK_NAK, BULK_NAK.encode({ transferId: id, offset: at }));
+  };
+  const unsubDamage = link.onDamagedFrame((head) => {
+    if (!granted || !nak) return;
+    const at = head ? damagedChunkOffset(head, id) : null;
+    if (at !== null && rx.lacks(at)) sendNak(at);
+    else if (!head || head.type === MSG.EVENT) sendNak(rx.firstLacking());
+  });
   const stopTimer = clock.every(100, () => {
     if (!granted) return;
+    // Nothing whole for a while and a chunk still missing: its frame or its NAK was lost. Name it
+    // again rather than wait for the board's timeout (which, before any round trip was measured,
+    // allows for a loaded host: hundreds of ms). The board ignores a NAK of a chunk it just sent.
+    const now = clock.now();
+    if (nak && now - lastDataAt >= 100 && now - lastNakAt >= 100) sendNak(rx.firstLacking());
     // If acks are lost and the board's timer has not yet fired, a periodic ack nudges it on.
     if (clock.now() - lastAckSent > 300) sendAck();
     // Damaged frames and nothing whole: the controller hears of them here.
@@ -409,7 +437,7 @@ async function readSpan(
           BULK_OPEN.encode({
             transferId: id,
             region,
-            flags: options.compress ? BULK_FLAG.COMPRESS | BULK_FLAG.CONTEXT : 0,
+            flags: (options.compress ? BULK_FLAG.COMPRESS | BULK_FLAG.CONTEXT : 0) | BULK_FLAG.NAK,
             offset: start,
             length,
             chunkSize: ctl.chunkSize,
@@ -424,6 +452,7 @@ async function readSpan(
       throw new PackscopeError('PROTOCOL', 'the board granted a different transfer than asked');
     rx = new BulkReceiver(start, length, open.chunkSize, (open.flags & BULK_FLAG.CONTEXT) !== 0);
     window = open.window;
+    nak = (open.flags & BULK_FLAG.NAK) !== 0;
     if (open.chunkSize !== ctl.chunkSize) ctl.adopt(open.chunkSize);
     granted = true;
     errorsSeen = link.stats.crcErrors + link.stats.decodeErrors;
@@ -432,6 +461,7 @@ async function readSpan(
     if (complete) await Promise.race([delivering, g.failed]);
     stopTimer();
     unsubData();
+    unsubDamage();
     await link.request(CMD.BULK_CLOSE, BULK_CLOSE.encode({ transferId: id }), { signal: options.signal, retries: 20 });
     await delivering;
     return { committed: rx.committed, complete: rx.complete, duplicates: rx.duplicates, packedBytes };
@@ -441,6 +471,7 @@ async function readSpan(
   } finally {
     stopTimer();
     unsubData();
+    unsubDamage();
     g.dispose();
   }
 }
@@ -549,12 +580,22 @@ async function writeSpan(
       pump();
     }
   });
+  // The board saw a chunk's frame arrive damaged: it goes out again now (the NAK was granted).
+  const unsubNak = link.onEvent(CMD.EV_BULK_NAK, (payload) => {
+    let n;
+    try {
+      n = BULK_NAK.decode(payload);
+    } catch {
+      return;
+    }
+    if (n.transferId === id && sender?.onNak(n.offset, clock.now())) pump();
+  });
   /** Feeds the controller what the acknowledgements tell; ends the span when it wants another size. */
   const steer = () => {
     if (!sender || resizing) return;
     const acked = Math.ceil(sender.ackedBytes / sender.chunkSize);
     for (; ackedChunks < acked; ackedChunks++) ctl.frameOk(sender.chunkSize);
-    ctl.framesDamaged(sender.retransmissions - retransSeen);
+    ctl.framesDamaged(sender.retransmissions - retransSeen, body.length - sender.ackedBytes);
     retransSeen = sender.retransmissions;
     const next = ctl.proposal(body.length - sender.ackedBytes);
     if (next !== null) {
@@ -573,7 +614,7 @@ async function writeSpan(
           BULK_OPEN.encode({
             transferId: id,
             region,
-            flags: compress ? BULK_FLAG.COMPRESS | BULK_FLAG.CONTEXT : 0,
+            flags: (compress ? BULK_FLAG.COMPRESS | BULK_FLAG.CONTEXT : 0) | BULK_FLAG.NAK,
             offset: start,
             length: body.length,
             chunkSize: ctl.chunkSize,
@@ -587,7 +628,9 @@ async function writeSpan(
     if (open.offset !== start || open.length !== body.length) throw new PackscopeError('PROTOCOL', 'the board granted a different transfer than asked');
     context = compress && (open.flags & BULK_FLAG.CONTEXT) !== 0;
     const byteRate = link.lineBytesPerSecond;
-    const windowMs = Number.isFinite(byteRate) ? ((open.window + 1) * (open.chunkSize + 32) * 1000) / byteRate : 0;
+    // A window's line time, or the transfer's when it has fewer chunks: the timeout before any round trip is measured.
+    const inFlight = Math.min(open.window, Math.ceil(body.length / open.chunkSize));
+    const windowMs = Number.isFinite(byteRate) ? ((inFlight + 1) * (open.chunkSize + 32) * 1000) / byteRate : 0;
     if (open.chunkSize !== ctl.chunkSize) ctl.adopt(open.chunkSize);
     sender = new BulkSender({
       start,
@@ -617,6 +660,7 @@ async function writeSpan(
     timer?.();
     stopStarve();
     unsubAck();
+    unsubNak();
     g.dispose();
   }
 }

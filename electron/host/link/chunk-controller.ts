@@ -14,7 +14,10 @@ import { MAX_CHUNK, MAX_WINDOW, MAX_WINDOW_WIDE } from '../../../shared/protocol
  * Changing the chunk size means ending the transfer and opening another at the committed offset
  * (a round trip and the chunks in flight), so a change is proposed only when the gain over the
  * bytes still to move pays for it, shrinking after a few damaged frames, growing only after a
- * long clean stretch. Pure: observations and decisions take no clock; the caller feeds them.
+ * long clean stretch. No chunk carries more than what is left of the transfer, so both the frames
+ * the line damaged and the gain of a change are reckoned with min(chunk, remaining): the last
+ * few hundred bytes of a read travel as one short chunk, and on a bad enough line even that one
+ * is worth splitting. Pure: observations and decisions take no clock; the caller feeds them.
  */
 export const MIN_CHUNK = 16;
 
@@ -71,7 +74,10 @@ export interface ChunkControllerOptions {
   adaptive?: boolean;
   /** Wire bytes over which old observations fade (default 64 KiB). */
   horizon?: number;
-  /** Line bytes a change of chunk size costs (reopen round trip, chunks in flight; default 6 KiB). */
+  /**
+   * Line bytes a change of chunk size costs (default: 2 KiB for the reopen round trip, plus the
+   * chunks in flight, which may be sent again: up to 4 KiB, no more than what is left).
+   */
   switchCost?: number;
   /** A fixed window (chunks in flight); by default about 32 KiB of payload. */
   window?: number;
@@ -82,7 +88,7 @@ export class ChunkController {
   readonly max: number;
   readonly adaptive: boolean;
   private readonly horizon: number;
-  private readonly switchCost: number;
+  private readonly switchCost: number | null;
   private readonly fixedWindow: number | null;
   private current: number;
   /** Bytes sent per chunk byte (below 1 with compression), smoothed. */
@@ -105,7 +111,7 @@ export class ChunkController {
     this.max = Math.min(MAX_CHUNK, Math.max(this.min, o.max ?? MAX_CHUNK));
     this.adaptive = o.adaptive ?? true;
     this.horizon = o.horizon ?? 64 * 1024;
-    this.switchCost = o.switchCost ?? 6 * 1024;
+    this.switchCost = o.switchCost ?? null;
     this.fixedWindow = o.window ? Math.max(1, Math.min(MAX_WINDOW_WIDE, o.window)) : null;
     this.current = this.clamp(o.initial);
     // λ at which `initial` maximises g: d/dn ln g = 0 gives λ = o / (n (n − o)), o the frame overhead.
@@ -144,32 +150,43 @@ export class ChunkController {
   }
 
   /**
-   * `count` damaged frames (CRC or decode errors counted by the link). Their size is unknown: a
-   * damaged frame was on average half exposed when it was hit.
+   * `count` damaged frames (CRC or decode errors counted by the link), while `remaining` payload
+   * bytes of the transfer were still to come. Frames in flight carried chunks of the current size,
+   * or the rest of the transfer when less is left (compressed as the recent ones were). A damaged
+   * frame of n bytes was exposed up to its first hit: at hazard λ, on average
+   * 1/λ − n/(e^(λn) − 1) bytes (n/2 on a good line, less on a bad one). Counting n/2 regardless
+   * would put λ at no more than 2/n however many frames die: the estimate would never see how bad
+   * a line is that hardly lets one frame in ten through.
    */
-  framesDamaged(count: number): void {
-    if (count > 0) this.observe(count, (count * wireBytes(this.current)) / 2);
+  framesDamaged(count: number, remaining = Infinity): void {
+    if (count <= 0) return;
+    const n = wireBytes(this.carried(this.current, remaining));
+    const x = this.hazard * n;
+    const exposed = x > 1e-6 ? n / x - n / Math.expm1(x) : n / 2;
+    this.observe(count, count * exposed);
   }
 
   /**
    * The chunk size to change to now, or null to keep the current one. `remaining`: payload bytes
-   * still to transfer (a change near the end does not pay for itself).
+   * still to transfer (a change near the end does not pay for itself, and no chunk carries more).
    */
   proposal(remaining: number): number | null {
-    if (!this.adaptive || (this.errorsSince < 3 && this.framesSince < 64)) return null;
+    if (!this.adaptive || !(remaining > 0) || (this.errorsSince < 3 && this.framesSince < 64)) return null;
     const lambda = this.hazard;
     const r = this.ratio;
     // The best frame size is a property of the line; compression fits more chunk into it.
     const target = this.clamp(bestChunk(lambda, Math.ceil(this.min * r), Math.ceil(this.max * r)) / r);
-    const rate = (c: number) => goodput(Math.max(1, Math.round(c * r)), lambda) / r;
+    // Payload per byte of line time for the rest of the transfer in chunks of c.
+    const rate = (c: number) => goodput(this.carried(c, remaining), lambda) / r;
     const now = rate(this.current);
     const then = rate(target);
     // Line bytes saved over the rest of the transfer against the cost of reopening it.
     const saved = remaining / now - remaining / then;
-    if (saved <= this.switchCost) return null;
-    if (target < this.current) {
+    if (saved <= (this.switchCost ?? 2048 + Math.min(remaining, 4096))) return null;
+    const current = Math.min(this.current, remaining);
+    if (target < current) {
       // Shrink on evidence: a few damaged frames since the last change.
-      return this.errorsSince >= 3 && target * 1.3 <= this.current ? target : null;
+      return this.errorsSince >= 3 && target * 1.3 <= current ? target : null;
     }
     // Grow only after a clean stretch long enough to be sure of it.
     return this.framesSince >= 64 && this.exposureSince >= 16 * 1024 && target >= this.current * 1.5 ? target : null;
@@ -191,6 +208,11 @@ export class ChunkController {
     this.framesSince += errors + (errors === 0 ? 1 : 0);
     this.errorsSince += errors;
     this.exposureSince += bytes;
+  }
+
+  /** Bytes a frame carries for chunks of `chunk` with `remaining` left: the chunk, or what is left, as compressed. */
+  private carried(chunk: number, remaining: number): number {
+    return Math.max(1, Math.round(Math.min(chunk, remaining) * this.ratio));
   }
 
   private clamp(size: number): number {

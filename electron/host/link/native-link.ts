@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { DecodeError, PackscopeError } from '../../../shared/errors.js';
 import { MSG, commandName } from '../../../shared/protocol/constants.js';
-import { FrameDecoder, encodeFrame, type Frame } from '../../../shared/protocol/frame.js';
+import { FrameDecoder, encodeFrame, type DamagedHead, type Frame } from '../../../shared/protocol/frame.js';
 import { ERROR } from '../../../shared/protocol/messages.js';
 import { emptyLinkStats, type LinkStats } from '../../../shared/types/domain.js';
 import type { ByteTransport, CloseReason } from '../../../shared/types/transport.js';
@@ -64,6 +64,7 @@ export class NativeLink {
   private pending = new Map<number, Pending>();
   private eventEmitters = new Map<number, Emitter<Uint8Array>>();
   private frameEvents = new Emitter<Frame>();
+  private damageEvents = new Emitter<DamagedHead | null>();
   private disconnectEvents = new Emitter<string>();
   private unsubs: Array<() => void> = [];
   private closedReason: string | null = null;
@@ -81,7 +82,7 @@ export class NativeLink {
     this.clock = options.clock ?? realClock;
     this.decoder = new FrameDecoder(
       (f) => this.handleFrame(f),
-      () => this.onDamage(),
+      (_e, head) => this.onDamage(head),
     );
     this.unsubs.push(
       transport.onData((chunk) => {
@@ -137,7 +138,7 @@ export class NativeLink {
     } else p.reject(new PackscopeError('PROTOCOL', `unexpected message type ${f.type} answering ${commandName(f.cmd)}`));
   }
 
-  private onDamage(): void {
+  private onDamage(head: DamagedHead | null): void {
     this.stats.crcErrors = this.decoder.stats.crcErrors;
     this.stats.decodeErrors = this.decoder.stats.decodeErrors;
     const now = this.clock.now();
@@ -145,6 +146,7 @@ export class NativeLink {
       // Fast retry: only once the answer could have arrived, and not more than every 20 ms.
       if (now - p.lastSent > 20 && p.attemptsLeft > 0) this.resend(p);
     }
+    this.damageEvents.emit(head);
   }
 
   private lineMs(bytes: number): number {
@@ -247,6 +249,14 @@ export class NativeLink {
   /** Every good frame (stale detection, diagnostics). */
   onFrame(listener: (f: Frame) => void): () => void {
     return this.frameEvents.on(listener);
+  }
+
+  /**
+   * Every damaged frame, with what its header still says (null: nothing readable). An unverified
+   * hint: a bulk read asks the board again at once for the chunk such a frame seems to have carried.
+   */
+  onDamagedFrame(listener: (head: DamagedHead | null) => void): () => void {
+    return this.damageEvents.on(listener);
   }
 
   onDisconnect(listener: (reason: string) => void): () => void {

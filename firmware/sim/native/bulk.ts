@@ -1,5 +1,5 @@
 import { DecodeError } from '../../../shared/errors.js';
-import { BulkReceiver, BulkSender, contextStart, packChunk } from '../../../shared/protocol/bulk.js';
+import { BulkReceiver, BulkSender, contextStart, damagedChunkOffset, packChunk } from '../../../shared/protocol/bulk.js';
 import { CMD, ERR } from '../../../shared/protocol/constants.js';
 import {
   BULK_ABORT,
@@ -8,6 +8,7 @@ import {
   BULK_CLOSED,
   BULK_DATA,
   BULK_FLAG,
+  BULK_NAK,
   BULK_OPEN,
   MAX_CHUNK,
   MAX_WINDOW_WIDE,
@@ -22,8 +23,9 @@ import { NativeError, type BoardRegion, type NativeSession } from './dispatcher.
 
 /**
  * Board side of the windowed bulk transfer (PROTOCOL.md §6): for reads the board is the sender
- * (chunks out as BULK_DATA events, host acks steer it), for writes the receiver (chunks in,
- * committed to the region strictly in order, acks out). Transfers belong to one host connection.
+ * (chunks out as BULK_DATA events, host acks and NAKs steer it), for writes the receiver (chunks
+ * in, committed to the region strictly in order, acks out, and a NAK for a chunk whose frame
+ * arrived damaged). Transfers belong to one host connection.
  */
 interface ReadTransfer {
   kind: 'read';
@@ -53,6 +55,8 @@ interface WriteTransfer {
   chain: Promise<void>;
   failed: boolean;
   closed: boolean;
+  /** Granted BULK_FLAG.NAK: chunks whose frames arrive damaged are named to the host. */
+  nak: boolean;
 }
 
 type Transfer = ReadTransfer | WriteTransfer;
@@ -66,6 +70,14 @@ function transfers(session: NativeSession): Map<number, Transfer> {
     session.onClose(() => {
       for (const t of created.values()) closeTransfer(t);
       created.clear();
+    });
+    // A chunk of a write whose frame arrived damaged: ask the host for it again at once.
+    session.onDamagedFrame((head) => {
+      for (const t of created.values()) {
+        if (t.kind !== 'write' || !t.nak || t.closed || t.failed) continue;
+        const offset = damagedChunkOffset(head, t.open.transferId);
+        if (offset !== null && t.receiver.lacks(offset)) session.emit(CMD.EV_BULK_NAK, BULK_NAK.encode({ transferId: t.open.transferId, offset }));
+      }
     });
   }
   return m;
@@ -87,8 +99,8 @@ function grant(req: BulkOpen, region: BoardRegion): BulkOpen {
     // Windows above 32 with the wide SACK of PROTOCOL.md §6.3: a small-chunk transfer on a noisy
     // line keeps the round trip covered, and a lost chunk at the base does not stop the line.
     window: Math.max(1, Math.min(req.window || 8, MAX_WINDOW_WIDE)),
-    // Context compression only together with compression.
-    flags: req.flags & BULK_FLAG.COMPRESS ? req.flags & (BULK_FLAG.COMPRESS | BULK_FLAG.CONTEXT) : 0,
+    // Context compression only together with compression; NAKs on either.
+    flags: (req.flags & BULK_FLAG.COMPRESS ? req.flags & (BULK_FLAG.COMPRESS | BULK_FLAG.CONTEXT) : 0) | (req.flags & BULK_FLAG.NAK),
   };
 }
 
@@ -112,8 +124,10 @@ export function installBulkTransfer(board: SimBoard): void {
     const old = map.get(open.transferId);
     if (old) closeTransfer(old);
     const byteRate = session.link.settings.baudRate / bitsPerChar(session.link.settings);
-    // Until a round trip is measured, allow for a full window queued ahead on the line.
-    const windowMs = ((open.window + 1) * (open.chunkSize + 32) * 1000) / byteRate;
+    // Until a round trip is measured, allow for a full window queued ahead on the line (no more
+    // chunks than the transfer has: a short read's lost chunk must not wait for a window's time).
+    const inFlight = Math.min(open.window, Math.ceil(open.length / open.chunkSize));
+    const windowMs = ((inFlight + 1) * (open.chunkSize + 32) * 1000) / byteRate;
     const t: ReadTransfer = {
       kind: 'read',
       open,
@@ -171,6 +185,7 @@ export function installBulkTransfer(board: SimBoard): void {
       chain: Promise.resolve(),
       failed: false,
       closed: false,
+      nak: (open.flags & BULK_FLAG.NAK) !== 0,
     });
     return BULK_OPEN.encode(open);
   });
@@ -196,6 +211,14 @@ export function installBulkTransfer(board: SimBoard): void {
     const t = transfers(session).get(ack.transferId);
     if (!t || t.kind !== 'read' || t.closed) return;
     if (t.sender.onAck(ack.cumulative, ack.sack, t.clock.now(), ack.more) || !t.sender.done) void pump(session, t);
+  });
+
+  // The host saw a chunk's frame arrive damaged: send it again now rather than at the timeout.
+  n.registerEvent(CMD.EV_BULK_NAK, (payload, { session }) => {
+    const nak = BULK_NAK.decode(payload);
+    const t = transfers(session).get(nak.transferId);
+    if (!t || t.kind !== 'read' || t.closed) return;
+    if (t.sender.onNak(nak.offset, t.clock.now())) void pump(session, t);
   });
 
   n.registerEvent(CMD.EV_BULK_DATA, (payload, { session }) => {

@@ -1,7 +1,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { isPackscopeError } from '../../../shared/errors.js';
 import { ERR, MSG, commandName } from '../../../shared/protocol/constants.js';
-import { encodeFrame, type Frame } from '../../../shared/protocol/frame.js';
+import { encodeFrame, type DamagedHead, type Frame } from '../../../shared/protocol/frame.js';
 import { ERROR } from '../../../shared/protocol/messages.js';
 import type { DeviceLink } from '../line.js';
 
@@ -30,6 +30,8 @@ export interface NativeSession {
   readonly data: Map<string, unknown>;
   /** Runs when the line goes away or the personality detaches. */
   onClose(fn: () => void): void;
+  /** Runs for every damaged frame from the host whose header still reads (bulk writes NAK their chunks). */
+  onDamagedFrame(fn: (head: DamagedHead) => void): void;
   readonly closed: boolean;
 }
 

@@ -1,6 +1,6 @@
 import { ERR, MSG, PROTOCOL_VERSION } from '../../../shared/protocol/constants.js';
 import { crc32 } from '../../../shared/protocol/crc32.js';
-import { FrameDecoder, encodeFrame, type Frame } from '../../../shared/protocol/frame.js';
+import { FrameDecoder, encodeFrame, type DamagedHead, type Frame } from '../../../shared/protocol/frame.js';
 import { ERROR } from '../../../shared/protocol/messages.js';
 import type { SimBoard } from '../board.js';
 import type { DeviceLink } from '../line.js';
@@ -40,6 +40,7 @@ export function createNativePersonality(board: SimBoard): Personality {
     attach(link: DeviceLink) {
       detach();
       const closers: Array<() => void> = [];
+      const damageListeners: Array<(head: DamagedHead) => void> = [];
       const data = new Map<string, unknown>();
       let closed = false;
       const session: NativeSession & { close(): void } = {
@@ -50,6 +51,9 @@ export function createNativePersonality(board: SimBoard): Personality {
         },
         onClose(fn) {
           closers.push(fn);
+        },
+        onDamagedFrame(fn) {
+          damageListeners.push(fn);
         },
         get closed() {
           return closed;
@@ -103,7 +107,9 @@ export function createNativePersonality(board: SimBoard): Personality {
         });
       };
 
-      const decoder = new FrameDecoder(onFrame);
+      const decoder = new FrameDecoder(onFrame, (_e, head) => {
+        if (head && !closed) for (const fn of damageListeners) fn(head);
+      });
       const unsubs = [
         link.onReceive((chunk) => decoder.push(chunk)),
         link.onDisconnect(() => detach()),

@@ -71,6 +71,7 @@ const fakeSession = (): NativeSession => ({
   link: { backlog: 0, settings: { baudRate: 115200 } } as never,
   data: new Map(),
   onClose: () => undefined,
+  onDamagedFrame: () => undefined,
   closed: false,
 });
 

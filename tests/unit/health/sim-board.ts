@@ -13,6 +13,7 @@ const session = (): NativeSession => ({
   link: { backlog: 0, settings: { baudRate: 115200 } } as never,
   data: new Map(),
   onClose: () => undefined,
+  onDamagedFrame: () => undefined,
   closed: false,
 });
 

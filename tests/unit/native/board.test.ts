@@ -3,8 +3,20 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CMD, ERR, MSG } from '../../../shared/protocol/constants.js';
-import { decodeFrame, type Frame } from '../../../shared/protocol/frame.js';
-import { DEVICE_KEY, ERROR, IDENTITY, PARAM_VALUE, REGION_HASH, REGION_LIST, REGION_RANGE } from '../../../shared/protocol/messages.js';
+import { decodeFrame, type DamagedHead, type Frame } from '../../../shared/protocol/frame.js';
+import {
+  BULK_FLAG,
+  BULK_NAK,
+  BULK_OPEN,
+  DEVICE_KEY,
+  ERROR,
+  IDENTITY,
+  PARAM_VALUE,
+  REGION_HASH,
+  REGION_LIST,
+  REGION_RANGE,
+  encodeBulkData,
+} from '../../../shared/protocol/messages.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { createBoard } from '../../../firmware/sim/board.js';
 import { NativeError, type NativeSession } from '../../../firmware/sim/native/dispatcher.js';
@@ -19,6 +31,7 @@ function fakeSession(board?: { native: { sessions: Set<NativeSession> } }): Nati
     link: { backlog: 0, settings: { baudRate: 115200 } } as never,
     data: new Map(),
     onClose: () => undefined,
+    onDamagedFrame: () => undefined,
     closed: false,
   };
   board?.native.sessions.add(s);
@@ -105,7 +118,6 @@ describe('simulated board', () => {
 
 describe('bulk transfer opening rules', () => {
   it('refuses a second connection writing the same region with BUSY', async () => {
-    const { BULK_OPEN } = await import('../../../shared/protocol/messages.js');
     const board = await createBoard({ subsystems: false, scratchBytes: 8192 });
     const session = fakeSession(board);
     const other = fakeSession(board);
@@ -126,6 +138,41 @@ describe('bulk transfer opening rules', () => {
     const second = decodeFrame((await open(2, other))!.subarray(0, -1));
     expect(second.type).toBe(MSG.ERROR);
     expect(ERROR.decode(second.payload).code).toBe(ERR.BUSY);
+    await board.stop();
+  });
+
+  it('grants NAKs only to a host that asks, and names the chunk of a granted write whose frame arrived damaged', async () => {
+    const board = await createBoard({ subsystems: false, scratchBytes: 8192 });
+    const session = fakeSession(board);
+    const naks: Array<{ transferId: number; offset: number }> = [];
+    session.emit = (cmd, payload) => {
+      if (cmd === CMD.EV_BULK_NAK) naks.push(BULK_NAK.decode(payload));
+    };
+    let damaged: (head: DamagedHead) => void = () => undefined;
+    session.onDamagedFrame = (fn) => (damaged = fn);
+    const open = async (cmd: number, transferId: number, flags: number) => {
+      const req = {
+        version: 1,
+        type: MSG.REQUEST,
+        seq: transferId,
+        cmd,
+        payload: BULK_OPEN.encode({ transferId, region: 1, flags, offset: 0, length: 4096, chunkSize: 1024, window: 4 }),
+      };
+      const f = decodeFrame((await board.native.dispatch(req, session))!.subarray(0, -1));
+      return BULK_OPEN.decode(f.payload).flags;
+    };
+    expect(await open(CMD.BULK_WRITE_OPEN, 7, BULK_FLAG.NAK | BULK_FLAG.COMPRESS)).toBe(BULK_FLAG.NAK | BULK_FLAG.COMPRESS);
+    expect(await open(CMD.BULK_READ_OPEN, 8, BULK_FLAG.COMPRESS)).toBe(BULK_FLAG.COMPRESS);
+    const head = (transferId: number, offset: number): DamagedHead => ({
+      type: MSG.EVENT,
+      seq: 0,
+      cmd: CMD.EV_BULK_DATA,
+      payload: encodeBulkData(transferId, offset, 0, new Uint8Array(9)),
+    });
+    damaged(head(7, 1024));
+    damaged(head(7, 1000)); // not a chunk's offset
+    damaged(head(8, 1024)); // a read: the board sends, it does not NAK
+    expect(naks).toEqual([{ transferId: 7, offset: 1024 }]);
     await board.stop();
   });
 });

@@ -85,6 +85,7 @@ const cases: Array<[string, M.Codec<any>, fc.Arbitrary<any>]> = [
       { requiredKeys: ['transferId', 'cumulative', 'sack'] },
     ),
   ],
+  ['BULK_NAK', M.BULK_NAK, fc.record({ transferId: u16, offset: u32 })],
   ['BULK_ABORT', M.BULK_ABORT, fc.record({ transferId: u16, code: u16, message: fc.string({ maxLength: 60 }) })],
 ];
 
@@ -246,6 +247,29 @@ describe('bulk chunks and the windowed engine', () => {
     expect(tx.onAck(a.cumulative, a.sack, 1, a.more)).toBe(true);
     // Chunk 99, sent last, is acknowledged: every chunk sent before it and not acknowledged is lost.
     expect(tx.due(1)).toEqual(Array.from({ length: 100 }, (_, i) => i).filter((i) => ![1, 33, 70, 99].includes(i)));
+  });
+
+  it('sends a chunk named in a NAK again at once, and only one it sent and still lacks an ack for', () => {
+    // Three chunks, the RTO far away: only NAKs bring chunks back before it.
+    const tx = new BulkSender({ start: 1000, length: 3 * 100, chunkSize: 100, window: 8, initialRtoMs: 10_000 });
+    expect(tx.due(0)).toEqual([0, 1, 2]);
+    for (const i of [0, 1, 2]) tx.setSentAt(i, 2 * (i + 1)); // on the wire until 2, 4, 6 ms
+    expect(tx.onNak(1100, 5)).toBe(true);
+    expect(tx.onNak(1100, 5)).toBe(false); // already due
+    expect(tx.onNak(1200, 5)).toBe(false); // still on its way out
+    expect(tx.onNak(1050, 5)).toBe(false); // not a chunk's offset
+    expect(tx.onNak(1300, 5)).toBe(false); // past the end
+    expect(tx.due(5)).toEqual([1]);
+    expect(tx.retransmissions).toBe(1);
+    expect(tx.onAck(1000, 0b110, 8)).toBe(true); // chunks 1 and 2 arrived
+    expect(tx.onNak(1100, 9)).toBe(false); // acknowledged
+    // Chunk 0 is lost by order anyway; a NAK for it changes nothing.
+    expect(tx.due(9)).toEqual([0]);
+    // With a round trip measured, a NAK less than half of it after the last transmission is about an earlier one.
+    tx.setSentAt(0, 10);
+    expect(tx.onNak(1000, 10.5)).toBe(false);
+    expect(tx.onNak(1000, 10 + 20)).toBe(true);
+    expect(tx.due(30)).toEqual([0]);
   });
 
   it('inflates a context chunk only against the bytes before it, and refuses one on a transfer without context', () => {

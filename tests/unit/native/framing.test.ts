@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DecodeError } from '../../../shared/errors.js';
-import { cobsDecode, cobsEncode, cobsMaxEncodedLength } from '../../../shared/protocol/cobs.js';
+import { cobsDecode, cobsDecodePrefix, cobsEncode, cobsMaxEncodedLength } from '../../../shared/protocol/cobs.js';
 import { MSG } from '../../../shared/protocol/constants.js';
 import { crc32 } from '../../../shared/protocol/crc32.js';
-import { decodeFrame, encodeFrame, FrameDecoder, type Frame } from '../../../shared/protocol/frame.js';
+import { decodeFrame, encodeFrame, FrameDecoder, salvageHead, type DamagedHead, type Frame } from '../../../shared/protocol/frame.js';
 import { utf8Encode } from '../../../shared/util/bytes.js';
 
 /** Bitwise reference CRC-32 to check the sliced table implementation against. */
@@ -17,12 +17,12 @@ function crcRef(data: Uint8Array): number {
   return ~c >>> 0;
 }
 
-const frameArb = fc.record({
+const headerArbs = {
   type: fc.constantFrom(MSG.REQUEST, MSG.RESPONSE, MSG.ERROR, MSG.EVENT),
   seq: fc.integer({ min: 0, max: 0xffff }),
   cmd: fc.integer({ min: 0, max: 0xffff }),
-  payload: fc.uint8Array({ maxLength: 3000 }),
-});
+};
+const frameArb = fc.record({ ...headerArbs, payload: fc.uint8Array({ maxLength: 3000 }) });
 
 describe('CRC-32', () => {
   it('matches the IEEE check value', () => {
@@ -148,6 +148,50 @@ describe('frames', () => {
         for (const g of got) expect(g).toEqual({ version: 1, ...f }); // only if the flip was harmless (never)
         expect(got.length + dec.stats.crcErrors + dec.stats.decodeErrors).toBeGreaterThan(0);
         expect(got.length).toBe(0);
+      }),
+    );
+  });
+
+  it('reads the header of a frame damaged after it, and reports the damaged frame with it', () => {
+    fc.assert(
+      fc.property(
+        fc.record({ ...headerArbs, payload: fc.uint8Array({ minLength: 40, maxLength: 3000 }) }),
+        fc.nat(),
+        fc.integer({ min: 1, max: 255 }),
+        (f, at, flip) => {
+          const wire = encodeFrame(f);
+          // Damage past the first 32 encoded bytes: header and payload start still decode.
+          const i = 32 + (at % (wire.length - 33));
+          const bad = wire.slice();
+          bad[i] ^= flip;
+          const heads: Array<DamagedHead | null> = [];
+          const dec = new FrameDecoder(
+            () => undefined,
+            (_e, h) => heads.push(h),
+          );
+          dec.push(bad);
+          dec.push(new Uint8Array([0]));
+          // A flip to 0x00 splits the frame: the first part still carries the header.
+          expect(heads.length).toBeGreaterThan(0);
+          expect(heads[0]).toEqual({ type: f.type, seq: f.seq, cmd: f.cmd, payload: f.payload.slice(0, 16) });
+        },
+      ),
+    );
+  });
+
+  it('salvages headers and COBS prefixes from arbitrary bytes without throwing', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 400 }), fc.integer({ min: 0, max: 64 }), (bytes, max) => {
+        const p = cobsDecodePrefix(bytes, max);
+        expect(p.length).toBeLessThanOrEqual(max);
+        const h = salvageHead(bytes);
+        if (h) expect(h.payload.length).toBeLessThanOrEqual(16);
+      }),
+    );
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 600 }), fc.integer({ min: 0, max: 700 }), (data, max) => {
+        // On an undamaged block the prefix is exactly the data's prefix.
+        expect(cobsDecodePrefix(cobsEncode(data), max)).toEqual(data.slice(0, max));
       }),
     );
   });
