@@ -18,7 +18,14 @@ interface Tile {
   inFlight: boolean;
   /** The read failed: not asked again (the chart shows the error). */
   failed: boolean;
+  /** A view is waiting for it (an answer only asked for ahead redraws nothing). */
+  needed: boolean;
 }
+
+const newTile = (): Tile => ({ reply: null, waiting: new Set(), inFlight: false, failed: false, needed: false });
+
+/** How many times coarser a block of raw records may be and still serve a view (its records are the view's, and more). */
+const RAW_REUSE = 2 ** 10;
 
 /**
  * A .pslog on the host as a Source, read by range (the block loader of the Logs screen): a view
@@ -94,36 +101,62 @@ export class PslogSource implements Source {
     for (let k = k0; k <= k1; k++) {
       const key = `${w}:${k}`;
       let tile = this.tiles.get(key);
-      if (!tile) this.tiles.set(key, (tile = { reply: null, waiting: new Set(), inFlight: false, failed: false }));
+      if (!tile) this.tiles.set(key, (tile = newTile()));
       else {
         // Recently used blocks go to the back of the eviction order.
         this.tiles.delete(key);
         this.tiles.set(key, tile);
       }
       if (tile.reply && channel in tile.reply.channels) tiles.push(tile.reply);
-      else {
-        missing = true;
+      else missing = true;
+    }
+    // Deep in, the raw records of a coarser block are this view's records: no need to wait for the finer blocks.
+    const raw = missing ? this.rawCover(channel, w, t0, t1) : null;
+    if (missing && !raw) {
+      for (let k = k0; k <= k1; k++) {
+        const tile = this.tiles.get(`${w}:${k}`)!;
+        if (tile.reply && channel in tile.reply.channels) continue;
+        tile.needed = true;
         if (!tile.failed) tile.waiting.add(channel);
       }
-    }
-    if (missing) {
       this.scheduleFetch();
       const before = this.lastDrawn.get(channel);
       return before ? { ...before, stale: true } : { ...EMPTY, stale: true };
     }
-    if (this.ahead) this.prefetch(channel, w, t0, t1);
-    const gaps = tiles.flatMap((r) => r.gaps).sort((a, b) => a[0] - b[0]);
+    const use = raw ?? tiles;
+    // Nothing finer than the records themselves: raw blocks serve every deeper zoom.
+    if (this.ahead && !use.every((r) => r.mode === 'raw')) this.prefetch(channel, w, t0, t1);
+    const gaps = use.flatMap((r) => r.gaps).sort((a, b) => a[0] - b[0]);
     const out = new PointList(gaps.filter((g, i) => i === 0 || g[0] !== gaps[i - 1]![0]));
-    for (const r of tiles) pushPoints(r, channel, out);
-    const d = out.done(tiles.every((r) => r.mode === 'raw'));
+    for (const r of use) pushPoints(r, channel, out);
+    const d = out.done(use.every((r) => r.mode === 'raw'));
     this.lastDrawn.set(channel, d);
     return d;
   }
 
+  /** Blocks of raw records of a coarser width that together cover [t0, t1), or null. */
+  private rawCover(channel: string, w: number, t0: number, t1: number): SeriesReply[] | null {
+    for (let width = 2 * w; width <= w * RAW_REUSE; width *= 2) {
+      const span = width * TILE_BUCKETS;
+      const k0 = Math.floor(t0 / span);
+      const k1 = Math.floor((t1 - 1e-9) / span);
+      const out: SeriesReply[] = [];
+      for (let k = k0; k <= k1; k++) {
+        const r = this.tiles.get(`${width}:${k}`)?.reply;
+        if (!r || r.mode !== 'raw' || !(channel in r.channels)) break;
+        out.push(r);
+      }
+      if (out.length === k1 - k0 + 1) return out;
+    }
+    return null;
+  }
+
   /**
-   * Asks ahead for the blocks a zoom-in step will need: half the width over the view (any zoom
-   * in around a point inside it), so a step is usually drawn from blocks already here. Zooming
-   * out finds the coarser blocks it passed on the way in.
+   * Asks ahead for the blocks zooming in will need: half the width over the whole view (a zoom
+   * step around any point inside it), and a quarter of it over the middle half (the step after a
+   * keyboard zoom, or a wheel's near the middle), so the host works one step ahead of the user
+   * and a step is drawn from blocks already here. Zooming out finds the coarser blocks it passed
+   * on the way in.
    */
   private prefetch(channel: string, w: number, t0: number, t1: number): void {
     const want = (width: number, a: number, b: number) => {
@@ -139,13 +172,13 @@ export class PslogSource implements Source {
         if (k < k0 || k > k1) continue;
         const key = `${width}:${k}`;
         let tile = this.tiles.get(key);
-        if (!tile) this.tiles.set(key, (tile = { reply: null, waiting: new Set(), inFlight: false, failed: false }));
+        if (!tile) this.tiles.set(key, (tile = newTile()));
         if (!tile.failed && !(tile.reply && channel in tile.reply.channels)) tile.waiting.add(channel);
       }
     };
-    // Nothing finer than the records themselves: deep in, the blocks hold raw records already.
-    const raw = [...this.tiles.values()].some((t) => t.reply?.mode === 'raw' && t.reply.t0 <= t0 && t.reply.t1 >= t1);
-    if (!raw) want(w / 2, t0, t1);
+    want(w / 2, t0, t1);
+    const q = (t1 - t0) / 4;
+    want(w / 4, t0 + q, t1 - q);
     this.scheduleFetch();
   }
 
@@ -179,7 +212,11 @@ export class PslogSource implements Source {
       tile.inFlight = false;
     }
     if (tile.waiting.size) this.scheduleFetch();
-    this.notifier.notify();
+    // Only a block a view waits for (or a failure it must show) redraws the charts.
+    if (tile.needed || tile.failed) {
+      tile.needed = false;
+      this.notifier.notify();
+    }
   }
 
   private evict(): void {

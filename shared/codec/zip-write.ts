@@ -8,8 +8,13 @@ import { PackscopeError } from '../errors.js';
 import { crc32 } from '../protocol/crc32.js';
 import { utf8Encode } from '../util/bytes.js';
 
-/** Already-compressed photos are stored; everything else is deflated. */
-const STORED = /\.(jpe?g|png|webp|gif|heic|zip|psdiag)$/i;
+/**
+ * Entries written stored (method 0), everything else deflated: already-compressed photos, and a
+ * package's raw log (device/segments.bin), which a verifier hashes segment by segment and whole
+ * as it lies in the archive, at the speed of reading it, instead of inflating it first. Readers
+ * take either method, so packages whose log was deflated still open.
+ */
+const STORED = /(\.(jpe?g|png|webp|gif|heic|zip|psdiag)|^device\/segments\.bin)$/i;
 
 /** 2000-01-01: ZIP (DOS) timestamps start in 1980; the exact value only has to be constant. */
 const FIXED_MTIME = Date.UTC(2000, 0, 1);

@@ -3,9 +3,10 @@
  * on the host), the small files (manifest, signatures, keys, claim, policy, evaluation, report,
  * the device's certificate and checkpoint) into memory, everything else in chunks. One pass over
  * device/segments.bin hashes it, decodes and checks the segments and feeds each record to the
- * evaluations (the package's policy and the deciding one) and to the CSV comparison, which reads
- * data/records.csv and data/events.csv alongside and hashes them as they go; a second pass over
- * the records draws the charts of the reports. Peak memory does not depend on the log's length.
+ * evaluations (the package's policy and the deciding one), the whole-log charts and the CSV
+ * comparison, which reads data/records.csv and data/events.csv alongside and hashes them as they
+ * go; a second pass over the records draws the charts of the findings, when there are any. Peak
+ * memory does not depend on the log's length.
  *
  * The checks, their order and their wording are those of the in-memory verifier this replaces:
  * every hash, both installation-key signatures, the canonical VERIFY.txt, the claim and policies,
@@ -26,7 +27,7 @@ import { ed25519FromOpenSsh, ed25519OpenSsh, ed25519PublicKeyFromPem, sshFingerp
 import { MANIFEST_SCHEMA_ID, type Manifest, parseManifest, SIGNATURE_FILES } from './manifest.js';
 import { parsePolicy, policyHash, type WarrantyPolicy } from '../warranty/policy.js';
 import { DEFAULT_POLICY } from '../warranty/default-policy.js';
-import { ReportCharts } from './report.js';
+import { ReportCharts, WholeLogCharts } from './report.js';
 import { encodeText } from '../util/text.js';
 import { parseTicketFile, verifyTicket, type TicketFile } from './ticket.js';
 import { policyDifferences } from '../warranty/policy-diff.js';
@@ -289,6 +290,7 @@ export async function verifyPackageSource(src: ByteSource, opts: VerifyOptions):
   let customerEv: Evaluator | null = null;
   let decidingEv: Evaluator | null = null;
   let healthFold: HealthFold | null = null;
+  const whole = new WholeLogCharts();
   const csv = { records: has(FILES.recordsCsv), events: has(FILES.eventsCsv) };
   try {
     const hashed = (name: string): ChunkSource & { close(): void } => {
@@ -314,6 +316,7 @@ export async function verifyPackageSource(src: ByteSource, opts: VerifyOptions):
         ? new CsvFold(
             (s) => recMatch.push(s),
             (s) => evMatch.push(s),
+            true,
           )
         : null;
     const sink: EvidenceRecordSink = {
@@ -324,6 +327,7 @@ export async function verifyPackageSource(src: ByteSource, opts: VerifyOptions):
         if (customerEv) for (const r of rs) customerEv.push(r);
         if (decidingEv && decidingEv !== customerEv) for (const r of rs) decidingEv.push(r);
         healthFold?.push(rs);
+        whole.push(rs);
       },
     };
     let stream: EvidenceStream | null = null;
@@ -597,7 +601,7 @@ export async function verifyPackageSource(src: ByteSource, opts: VerifyOptions):
       if (!inPkg || !bytesEqual(inPkg, encodeText(canonicalJson(customerEvaluation)))) {
         fail(checks, 'evaluation', "evaluation.json differs from the evaluation recomputed from the device data with the package's policy");
       } else checks.push({ id: 'evaluation', ok: true, detail: `what the customer saw, recomputed: ${customerEvaluation.verdict}` });
-      if (installKey) customerReport = new ReportCharts(customerEvaluation, evidence.recordCount);
+      if (installKey) customerReport = new ReportCharts(customerEvaluation, evidence.recordCount, whole);
     }
     // The verdict that decides, with the deciding policy and only verified facts.
     let decisionReport: ReportCharts | null = null;
@@ -611,10 +615,12 @@ export async function verifyPackageSource(src: ByteSource, opts: VerifyOptions):
         same && customerEvaluation
           ? customerEvaluation
           : decidingEv.finish(claim, evidenceFacts(evidence, manifest?.createdAt ?? new Date(0).toISOString(), decisionTicket));
-      if (installKey) decisionReport = decision === customerEvaluation && customerReport ? customerReport : new ReportCharts(decision, evidence.recordCount);
+      if (installKey)
+        decisionReport = decision === customerEvaluation && customerReport ? customerReport : new ReportCharts(decision, evidence.recordCount, whole);
     }
-    // The second pass: the records again, for the charts of both reports.
-    const charts = [customerReport, decisionReport].filter((c, i, all): c is ReportCharts => c !== null && all.indexOf(c) === i);
+    // The second pass, only when a report draws findings: the records again, for their charts
+    // (the whole-log charts were folded in the first).
+    const charts = [customerReport, decisionReport].filter((c, i, all): c is ReportCharts => c !== null && c.needsRecords && all.indexOf(c) === i);
     if (charts.length && segEntry) {
       try {
         const again = opts.decoder.open(

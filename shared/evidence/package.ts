@@ -33,7 +33,7 @@ import type { Evaluation } from '../warranty/evaluation.js';
 import { ed25519OpenSsh, ed25519PublicKeyPem, sshFingerprint } from '../codec/ed25519-keys.js';
 import { MANIFEST_FILE, MANIFEST_SCHEMA_ID, type Manifest, SIGNATURE_FILES } from './manifest.js';
 import { policyHash, type WarrantyPolicy } from '../warranty/policy.js';
-import { renderReportHtml, ReportCharts } from './report.js';
+import { renderReportHtml, ReportCharts, WholeLogCharts } from './report.js';
 import { encodeText } from '../util/text.js';
 import { parseTicketFile, type TicketFile } from './ticket.js';
 import { SSHSIG_NAMESPACE, sshsigSign } from '../codec/sshsig.js';
@@ -297,8 +297,8 @@ export interface StreamAssembleInput extends Omit<AssembleInput, 'evidence' | 'd
 
 /**
  * Builds every file of a package into `out`, streaming: segments.bin is copied, records.csv is
- * written and the evaluation folded in one pass over the records, events.csv and the report's
- * charts in a second. Nothing on the way grows with the log. Returns the evaluation and manifest.
+ * written and the evaluation and whole-log charts folded in one pass over the records, events.csv
+ * and the findings' charts in a second. Nothing on the way grows with the log. Returns the evaluation and manifest.
  */
 export async function writePackage(input: StreamAssembleInput, out: PackageWriter): Promise<{ evaluation: Evaluation; manifest: Manifest }> {
   const claim = validateClaim(input.claim);
@@ -351,6 +351,7 @@ export async function writePackage(input: StreamAssembleInput, out: PackageWrite
   let healthFold: HealthFold | null = null;
   const recW = begin(FILES.recordsCsv);
   const rows = new CsvFold((b) => recW.write(b), null);
+  const whole = new WholeLogCharts();
   const summary = pass(
     {
       schema: (cells, labels) => rows.header(cells, labels),
@@ -358,6 +359,7 @@ export async function writePackage(input: StreamAssembleInput, out: PackageWrite
         rows.records(rs, seg);
         for (const r of rs) ev!.push(r);
         healthFold!.push(rs);
+        whole.push(rs);
       },
     },
     false,
@@ -383,8 +385,8 @@ export async function writePackage(input: StreamAssembleInput, out: PackageWrite
   const evaluation = ev!.finish(claim, evidenceFacts(summary, createdAt, ticket ? { issuedAtMs: Date.parse(ticket.ticket.issuedAt) } : null));
   const health = healthFold!.finish(summary.lifetime);
 
-  // Pass 2: events.csv and the report's charts.
-  const charts = new ReportCharts(evaluation, summary.recordCount);
+  // Pass 2: events.csv and the charts of the findings.
+  const charts = new ReportCharts(evaluation, summary.recordCount, whole);
   const evW = begin(FILES.eventsCsv);
   const events = new CsvFold(null, (b) => evW.write(b));
   pass(
@@ -392,7 +394,7 @@ export async function writePackage(input: StreamAssembleInput, out: PackageWrite
       schema: (cells, labels) => events.header(cells, labels),
       records: (rs) => {
         events.records(rs);
-        charts.push(rs);
+        if (charts.needsRecords) charts.push(rs);
       },
     },
     true,

@@ -4,11 +4,12 @@
  * Content-Security-Policy says so to the browser), and every customer-supplied string is escaped,
  * because the supplier opens this file.
  *
- * The charts are a fold over the records (ReportCharts): the evaluation says which windows are
- * drawn (the whole log, each finding with context), and a pass over the log in order collects each
- * window's min/max per pixel column, so a report for a log of any length is drawn in bounded
- * memory. Records are addressed by position, which is their `index` as the evidence decoder
- * numbers them.
+ * The charts are folds over the records: the whole-log charts (WholeLogCharts) need nothing but
+ * the records, so they fill in the same pass over the log that decodes and evaluates it; the
+ * evaluation then says which finding windows are drawn (ReportCharts), and a second pass collects
+ * each window's min/max per pixel column, only when there are findings to draw. A report for a log
+ * of any length is drawn in bounded memory. Records are addressed by position, which is their
+ * `index` as the evidence decoder numbers them.
  */
 import type { LogRecord } from '../types/domain.js';
 import type { Claim } from '../warranty/claim.js';
@@ -107,7 +108,8 @@ function maxOf(values: readonly number[]): number {
   return m;
 }
 
-const COLUMNS = W - PAD.l - PAD.r;
+/** Pixel columns of a chart's plot area. */
+export const COLUMNS = W - PAD.l - PAD.r;
 
 /** One chart's window of record positions and what it draws. */
 interface ChartPlan {
@@ -318,54 +320,172 @@ function findingPlan(n: number, f: Finding): ChartPlan {
 /** Findings drawn in a report. */
 const REPORT_FINDINGS = 24;
 
+/** A point of a column: the record's time, value and position. */
+interface ColumnPoint {
+  t: number;
+  v: number;
+  i: number;
+}
+
+/** One series of a whole-log chart, column by column: each column's lowest and highest point. */
+class DoublingSeries {
+  lo: ColumnPoint[] = [];
+  hi: ColumnPoint[] = [];
+
+  constructor(readonly series: Series) {}
+}
+
 /**
- * The report's charts for an evaluation of `recordCount` records: push every record in log order
- * (positions count from 0), then render. Memory: a few points per pixel column per chart.
+ * A chart of the whole log, filled without knowing the log's length: columns start one record
+ * wide, and whenever there would be more than 2 × COLUMNS of them, neighbours merge pairwise and
+ * columns become twice as wide. Each column keeps its lowest and highest point (the first one on a
+ * tie, as a single pass would), so a spike survives every merge; a log of at most 2 × COLUMNS
+ * records is drawn point by point.
+ */
+class WholeLogFold {
+  private width = 1;
+  private readonly lines: DoublingSeries[];
+  private count = 0;
+  t0 = NaN;
+  t1 = NaN;
+
+  constructor(
+    series: Series[],
+    readonly title: string,
+  ) {
+    this.lines = series.map((x) => new DoublingSeries(x));
+  }
+
+  private merge(): void {
+    for (const l of this.lines) {
+      const lo: ColumnPoint[] = [];
+      const hi: ColumnPoint[] = [];
+      for (let c = 0; c < l.lo.length; c += 2) {
+        const a = c + 1 < l.lo.length;
+        lo.push(a && l.lo[c + 1]!.v < l.lo[c]!.v ? l.lo[c + 1]! : l.lo[c]!);
+        hi.push(a && l.hi[c + 1]!.v > l.hi[c]!.v ? l.hi[c + 1]! : l.hi[c]!);
+      }
+      l.lo = lo;
+      l.hi = hi;
+    }
+    this.width *= 2;
+  }
+
+  push(r: LogRecord): void {
+    const pos = this.count++;
+    if (pos === 0) this.t0 = r.t;
+    this.t1 = r.t;
+    let col = Math.floor(pos / this.width);
+    if (col === COLUMNS * 2 && pos % this.width === 0) {
+      this.merge();
+      col = Math.floor(pos / this.width);
+    }
+    for (const l of this.lines) {
+      const v = l.series.value(r);
+      if (col === l.lo.length) {
+        const p = { t: r.t, v, i: pos };
+        l.lo.push(p);
+        l.hi.push(p);
+        continue;
+      }
+      if (v < l.lo[col]!.v) l.lo[col] = { t: r.t, v, i: pos };
+      if (v > l.hi[col]!.v) l.hi[col] = { t: r.t, v, i: pos };
+    }
+  }
+
+  /** Records pushed. */
+  get records(): number {
+    return this.count;
+  }
+
+  /** Each series' points [t, value] in log order: per column its lowest and highest, once when they are one record. */
+  points(): [number, number][][] {
+    return this.lines.map((l) => {
+      const out: [number, number][] = [];
+      l.lo.forEach((lo, c) => {
+        const hi = l.hi[c]!;
+        if (lo === hi) out.push([lo.t, lo.v]);
+        else for (const p of lo.i < hi.i ? [lo, hi] : [hi, lo]) out.push([p.t, p.v]);
+      });
+      return out.filter((p) => Number.isFinite(p[1]));
+    });
+  }
+
+  svg(): string {
+    const series = this.lines.map((l) => l.series);
+    return svgChart({ t0: this.t0, t1: Math.max(this.t1, this.t0 + 1), data: this.points(), series, title: this.title });
+  }
+}
+
+/**
+ * The report's whole-log charts (current; lowest and highest cell), folded in the pass that
+ * decodes the log: push every record in log order. None for fewer than two records.
+ */
+export class WholeLogCharts {
+  private readonly folds = [
+    new WholeLogFold([{ label: 'current, A', color: '#1f77b4', value: (r) => r.current }], 'current over the whole log'),
+    new WholeLogFold(
+      [
+        { label: 'lowest cell, V', color: '#1f77b4', value: (r) => minOf(r.cellVoltages) },
+        { label: 'highest cell, V', color: '#ff7f0e', value: (r) => maxOf(r.cellVoltages) },
+      ],
+      'cell voltages over the whole log',
+    ),
+  ];
+
+  push(records: readonly LogRecord[]): void {
+    for (const r of records) for (const f of this.folds) f.push(r);
+  }
+
+  /** Records pushed. */
+  get records(): number {
+    return this.folds[0]!.records;
+  }
+
+  svgs(): string[] {
+    return this.records > 1 ? this.folds.map((f) => f.svg()) : [];
+  }
+
+  /** The charts' points: [current], [lowest cell, highest cell] (what the SVGs draw). */
+  points(): [number, number][][][] {
+    return this.folds.map((f) => f.points());
+  }
+}
+
+/**
+ * The report's charts for an evaluation of `recordCount` records: the whole-log charts, already
+ * folded, and one chart per finding, filled by pushing every record in log order (positions count
+ * from 0) when `needsRecords`, then rendered. Memory: a few points per pixel column per chart.
  */
 export class ReportCharts {
-  private readonly whole: ChartFold[] = [];
   private readonly findings: ChartFold[] = [];
-  private readonly folds: ChartFold[];
   private pos = 0;
 
   constructor(
     evaluation: Evaluation,
     readonly recordCount: number,
+    private readonly whole: WholeLogCharts,
   ) {
+    if (whole.records !== recordCount) throw new Error(`ReportCharts: whole-log charts hold ${whole.records} records, the log ${recordCount}`);
     const n = recordCount;
-    if (n > 1) {
-      this.whole.push(
-        new ChartFold({
-          from: 0,
-          to: n - 1,
-          series: [{ label: 'current, A', color: '#1f77b4', value: (r) => r.current }],
-          title: 'current over the whole log',
-        }),
-        new ChartFold({
-          from: 0,
-          to: n - 1,
-          series: [
-            { label: 'lowest cell, V', color: '#1f77b4', value: (r) => minOf(r.cellVoltages) },
-            { label: 'highest cell, V', color: '#ff7f0e', value: (r) => maxOf(r.cellVoltages) },
-          ],
-          title: 'cell voltages over the whole log',
-        }),
-      );
-    }
     if (n > 0) for (const f of evaluation.findings.slice(0, REPORT_FINDINGS)) this.findings.push(new ChartFold(findingPlan(n, f)));
-    this.folds = [...this.whole, ...this.findings];
+  }
+
+  /** Whether the finding charts need a pass over the records (false: no finding is drawn). */
+  get needsRecords(): boolean {
+    return this.findings.length > 0;
   }
 
   push(records: readonly LogRecord[]): void {
     for (const r of records) {
       const p = this.pos++;
-      for (const f of this.folds) if (p >= f.plan.from && p <= f.plan.to) f.push(p, r);
+      for (const f of this.findings) if (p >= f.plan.from && p <= f.plan.to) f.push(p, r);
     }
   }
 
   /** The whole-log charts (none for fewer than two records). */
   wholeLog(): string[] {
-    return this.whole.map((f) => f.svg());
+    return this.whole.svgs();
   }
 
   /** The chart of the k-th finding drawn ('' when the log holds no records). */

@@ -1,7 +1,7 @@
 import { readSync } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { EVENTS, eventInfo } from '../../../shared/blackbox/events.js';
-import { createRecordView, recordReader, type RecordSchema, type RecordView } from '../../../shared/blackbox/format.js';
+import { createRecordView, readHeader, recordReader, type RecordSchema, type RecordView } from '../../../shared/blackbox/format.js';
 import { parseSegment, type ParsedSegment } from '../../../shared/blackbox/segment.js';
 import { checkpointSegment } from '../../../shared/blackbox/verify.js';
 import { PackscopeError } from '../../../shared/errors.js';
@@ -22,6 +22,13 @@ import { openPslog } from './pslog.js';
 
 /** Leaves a tree may have: more would cost memory, fewer would mean more records decoded per read. */
 const MAX_LEAVES = 65_536;
+/**
+ * Cells of the time grid leaves are cut at, at most. A leaf never spans a multiple of the grid
+ * width (a power of two of milliseconds, from the log's span), so a read whose columns are whole
+ * multiples of it on the same grid — the renderer's blocks at every zoom above the finest few —
+ * merges whole leaves and decodes nothing.
+ */
+const GRID_CELLS = 131_072;
 /** Decoded leaves kept for reads that come back to them (panning, zooming around one place). */
 const LEAF_CACHE = 8192;
 /** Logs kept indexed (the one on screen and the one before it). */
@@ -42,17 +49,24 @@ function layoutIds(schema: RecordSchema): string[] {
   return ids;
 }
 
+/** Records [from, to) of one parsed segment. */
+interface SegmentPart {
+  seg: ParsedSegment;
+  from: number;
+  to: number;
+}
+
 /**
- * Record times and the values of channels `want` of parsed segments, numbered from index0 (NaN
- * where a record has no such channel).
+ * Record times and the values of channels `want` of runs of parsed segments, numbered from index0
+ * (NaN where a record has no such channel).
  */
-function segmentColumns(segs: ParsedSegment[], index0: number, want: readonly string[], limits?: number[]): LeafColumns {
+function segmentColumns(parts: SegmentPart[], index0: number, want: readonly string[]): LeafColumns {
   let n = 0;
-  segs.forEach((s, k) => (n += Math.min(s.recordCount, limits?.[k] ?? Infinity)));
+  for (const p of parts) n += Math.max(0, p.to - p.from);
   const t = new Float64Array(n);
   const cols = new Map<string, Float64Array>(want.map((id) => [id, new Float64Array(n).fill(NaN)]));
   let i = 0;
-  segs.forEach((seg, k) => {
+  for (const { seg, from: r0, to: r1 } of parts) {
     const schema = seg.header.schema;
     const ids = layoutIds(schema);
     // Positions of the wanted channels in this layout's values, and where they go.
@@ -68,15 +82,39 @@ function segmentColumns(segs: ParsedSegment[], index0: number, want: readonly st
     const view = createRecordView(schema);
     const vals = new Float64Array(ids.length);
     const { headerLen, recordSize, rtcMs } = seg.header;
-    const count = Math.min(seg.recordCount, limits?.[k] ?? Infinity);
-    for (let r = 0; r < count; r++, i++) {
+    for (let r = r0; r < r1; r++, i++) {
       reader.view(seg.bytes, headerLen + r * recordSize, rtcMs, view);
       channelValuesInto(view, vals);
       t[i] = view.t;
       for (let c = 0; c < from.length; c++) to[c]![i] = vals[from[c]!]!;
     }
-  });
+  }
   return { t, index0, cols };
+}
+
+/**
+ * The grid width leaves are cut at: a power of two of milliseconds giving at most GRID_CELLS
+ * cells (and about two per segment in a short log) over the span from the first segment's start
+ * to the last's; Infinity (no cuts) when neither end can be read. A wrong guess, say a clock set
+ * late in the log, only makes reads decode more: the cuts never decide what a read answers.
+ */
+async function gridWidth(fh: FileHandle, segmentsOffset: number, size: number, count: number): Promise<number> {
+  const startOf = async (i: number) => {
+    const b = new Uint8Array(size);
+    const { bytesRead } = await fh.read(b, 0, size, segmentsOffset + i * size);
+    try {
+      return bytesRead === size ? readHeader(b).rtcMs : NaN;
+    } catch {
+      return NaN;
+    }
+  };
+  let first = NaN;
+  let last = NaN;
+  for (let i = 0; i < Math.min(count, 8) && first !== first; i++) first = await startOf(i);
+  for (let i = count - 1; i >= Math.max(0, count - 8) && last !== last; i--) last = await startOf(i);
+  if (!(last >= first)) return Infinity;
+  const cells = Math.min(GRID_CELLS, 2 * count);
+  return 2 ** Math.max(0, Math.ceil(Math.log2(Math.max(1, last - first) / cells)));
 }
 
 class Growable {
@@ -100,35 +138,50 @@ const GAP_FACTOR = 3;
 
 export class SeriesIndex {
   private leafCache = new Map<number, LeafColumns>();
+  /** Leaves decoded from the file so far (diagnostics, and what tests hold the grid to). */
+  readonly stats = { leavesDecoded: 0 };
 
   private constructor(
     readonly path: string,
     private fh: FileHandle,
     readonly tree: SummaryTree,
     readonly available: ChannelInfo[],
-    /** Per leaf: file offsets of its segments ([start, end) into segOffsets), or −1 for the checkpoint leaf. */
-    private leafSegs: Uint32Array,
+    /** Per leaf: positions (into segOffsets) of its first and last segment; −1 for the checkpoint leaf. */
+    private leafSeg0: Float64Array,
+    private leafSeg1: Float64Array,
     private segOffsets: Float64Array,
+    /** Per stored segment: the log index of its first record. */
+    private segFirst: Float64Array,
     private segmentSize: number,
     private checkpointLeaf: { seg: ParsedSegment; count: number } | null,
     readonly gaps: Float64Array,
     private eventCols: { t: Float64Array; code: Float64Array; index: Float64Array },
     /** File identity when indexed: a changed file is indexed again. */
     readonly stamp: string,
+    /** The time grid leaves are cut at (ms; Infinity: none). */
+    readonly gridMs: number,
   ) {}
 
   static async build(path: string): Promise<SeriesIndex> {
     const st = await stat(path).catch(() => null);
     const reader = await openPslog(path);
+    const fh = await open(path, 'r');
     try {
       const segCount = reader.segmentCount;
-      const perLeaf = Math.max(1, Math.ceil(segCount / MAX_LEAVES));
-      const maxLeaves = Math.ceil(segCount / perLeaf) + 2;
-      const L = newTreeLevel(maxLeaves);
+      const grid = await gridWidth(fh, reader.preamble.segmentsOffset, reader.preamble.segmentSize, segCount);
+      // Where the grid cuts leaves, the segment limit is only a bound for a clock that stood still.
+      const perLeaf = Math.max(1, Math.ceil(segCount / MAX_LEAVES)) * (grid < Infinity ? 4 : 1);
+      // Leaves: at most perLeaf segments, and never across a grid line. Arrays grow as leaves come.
+      let cap = Math.ceil(segCount / perLeaf) + (grid < Infinity ? Math.min(GRID_CELLS, 2 * segCount) : 0) + 4;
+      // A clock that jumps back and forth across grid lines would cut a leaf per record: past this many leaves, cuts stop.
+      const maxGridLeaves = 2 * cap;
+      let L = newTreeLevel(cap);
       const chans = new Map<string, ChannelLevel>();
       const infos = new Map<string, ChannelInfo>();
-      const leafSegs = new Uint32Array(maxLeaves + 1);
+      let seg0 = new Float64Array(cap);
+      let seg1 = new Float64Array(cap);
       const segOffsets = new Growable();
+      const segFirst = new Growable();
       const gaps = new Growable();
       const ev = { t: new Growable(), code: new Growable(), index: new Growable() };
       // The typical step between records, from the first thousand; steps are judged against it.
@@ -139,11 +192,32 @@ export class SeriesIndex {
       let inLeaf = 0;
       let index = 0;
       let prevT = NaN;
+      let cell = NaN;
+      let cuts = grid < Infinity;
       let vals = new Float64Array(0);
       let view: RecordView | null = null;
       let lastSchema: RecordSchema | null = null;
       let arrays: ChannelLevel[] = [];
 
+      const grow = () => {
+        const n = Math.ceil(cap * 1.5);
+        const more = <T extends Float64Array>(a: T, fill: number) => {
+          const b = new Float64Array(n).fill(fill);
+          b.set(a);
+          return b as T;
+        };
+        L = { tMin: more(L.tMin, 0), tMax: more(L.tMax, 0), iFirst: more(L.iFirst, 0), iLast: more(L.iLast, 0), n: more(L.n, 0) };
+        seg0 = more(seg0, 0);
+        seg1 = more(seg1, 0);
+        // The channel levels are grown in place: `arrays` holds the same objects.
+        for (const c of chans.values()) {
+          c.min = more(c.min, NaN);
+          c.max = more(c.max, NaN);
+          c.first = more(c.first, NaN);
+          c.last = more(c.last, NaN);
+        }
+        cap = n;
+      };
       // Steps longer than this are gaps (set once the typical step is known).
       let gapStep = NaN;
       const judge = (a: number, b: number) => {
@@ -156,20 +230,50 @@ export class SeriesIndex {
         gapStep = Math.max(GAP_FACTOR * typical, typical + 1000);
         for (const [a, b] of pending) judge(a, b);
       };
-      const startLeaf = () => {
+      /** Opens leaf `leaf` at record `first` in the segment at position `pos`. */
+      const startLeaf = (first: number, pos: number) => {
+        if (leaf >= cap) grow();
         L.tMin[leaf] = Infinity;
         L.tMax[leaf] = -Infinity;
-        L.iFirst[leaf] = index;
-        L.iLast[leaf] = index - 1;
+        L.iFirst[leaf] = first;
+        L.iLast[leaf] = first - 1;
         L.n[leaf] = 0;
+        seg0[leaf] = pos;
+        seg1[leaf] = pos;
       };
-      // One segment's extremes per channel, gathered in small local arrays and merged into the
-      // leaf once per segment: the per-record loop touches nothing else (it is most of an open).
+      // A run of records' extremes per channel, gathered in small local arrays and merged into the
+      // leaf once per run (a segment, or its part on one side of a grid line): the per-record loop
+      // touches nothing else (it is most of an open).
       let segMin = new Float64Array(0);
       let segMax = new Float64Array(0);
-      let segFirst = new Float64Array(0);
+      let segFirst_ = new Float64Array(0);
       let segLast = new Float64Array(0);
-      const addSegment = (seg: ParsedSegment, count: number) => {
+      /** A run of n records (the last is `last`, in the segment at `pos`, times lo…hi) into the leaf. */
+      const flush = (last: number, pos: number, n: number, lo: number, hi: number) => {
+        if (!n) return;
+        if (lo < L.tMin[leaf]!) L.tMin[leaf] = lo;
+        if (hi > L.tMax[leaf]!) L.tMax[leaf] = hi;
+        const mn = segMin;
+        const mx = segMax;
+        const fi = segFirst_;
+        const la = segLast;
+        for (let c = 0; c < arrays.length; c++) {
+          if (mn[c] === Infinity) continue;
+          const a = arrays[c]!;
+          if (!(a.min[leaf]! <= mn[c]!)) a.min[leaf] = mn[c]!;
+          if (!(a.max[leaf]! >= mx[c]!)) a.max[leaf] = mx[c]!;
+          if (a.first[leaf]! !== a.first[leaf]!) a.first[leaf] = fi[c]!;
+          a.last[leaf] = la[c]!;
+        }
+        L.n[leaf] += n;
+        L.iLast[leaf] = last;
+        seg1[leaf] = pos;
+        mn.fill(Infinity);
+        mx.fill(-Infinity);
+        fi.fill(NaN);
+        la.fill(NaN);
+      };
+      const addSegment = (seg: ParsedSegment, count: number, pos: number, cutAtGrid: boolean) => {
         const schema = seg.header.schema;
         if (schema !== lastSchema) {
           lastSchema = schema;
@@ -177,35 +281,53 @@ export class SeriesIndex {
           arrays = list.map((c) => {
             if (!infos.has(c.id)) infos.set(c.id, c);
             let a = chans.get(c.id);
-            if (!a) chans.set(c.id, (a = newChannelLevel(maxLeaves)));
+            if (!a) chans.set(c.id, (a = newChannelLevel(cap)));
             return a;
           });
           vals = new Float64Array(list.length);
-          segMin = new Float64Array(list.length);
-          segMax = new Float64Array(list.length);
-          segFirst = new Float64Array(list.length);
-          segLast = new Float64Array(list.length);
+          segMin = new Float64Array(list.length).fill(Infinity);
+          segMax = new Float64Array(list.length).fill(-Infinity);
+          segFirst_ = new Float64Array(list.length).fill(NaN);
+          segLast = new Float64Array(list.length).fill(NaN);
           view = createRecordView(schema);
         }
         const r = recordReader(schema);
         const v = view!;
         const x0 = vals;
-        const mn = segMin.fill(Infinity);
-        const mx = segMax.fill(-Infinity);
-        const fi = segFirst.fill(NaN);
-        const la = segLast.fill(NaN);
+        const mn = segMin;
+        const mx = segMax;
+        const fi = segFirst_;
+        const la = segLast;
         const C = arrays.length;
         const { headerLen, recordSize, rtcMs } = seg.header;
-        let tMin = Infinity;
-        let tMax = -Infinity;
         let p = prevT;
         let i0 = index;
+        let runN = 0;
+        let lo = Infinity;
+        let hi = -Infinity;
         for (let i = 0; i < count; i++, i0++) {
           r.view(seg.bytes, headerLen + i * recordSize, rtcMs, v);
-          channelValuesInto(v, x0);
           const t = v.t;
-          if (t < tMin) tMin = t;
-          if (t > tMax) tMax = t;
+          if (cutAtGrid) {
+            // A record past a grid line starts a new leaf (a power-of-two width: the division is exact).
+            const g = Math.floor(t / grid);
+            if (g !== cell) {
+              cell = g;
+              if (runN || L.n[leaf]) {
+                flush(i0 - 1, pos, runN, lo, hi);
+                runN = 0;
+                lo = Infinity;
+                hi = -Infinity;
+                leaf++;
+                startLeaf(i0, pos);
+                inLeaf = 1;
+                if (leaf > maxGridLeaves) cutAtGrid = cuts = false;
+              }
+            }
+          }
+          channelValuesInto(v, x0);
+          if (t < lo) lo = t;
+          if (t > hi) hi = t;
           for (let c = 0; c < C; c++) {
             const x = x0[c]!;
             if (x !== x) continue;
@@ -214,6 +336,7 @@ export class SeriesIndex {
             if (fi[c] !== fi[c]) fi[c] = x;
             la[c] = x;
           }
+          runN++;
           const event = v.event;
           if (event) {
             // A desktop recording marks the first record after a quiet link: an explicit gap.
@@ -236,38 +359,27 @@ export class SeriesIndex {
           }
           p = t;
         }
+        flush(i0 - 1, pos, runN, lo, hi);
         prevT = p;
         index = i0;
-        if (tMin < L.tMin[leaf]!) L.tMin[leaf] = tMin;
-        if (tMax > L.tMax[leaf]!) L.tMax[leaf] = tMax;
-        for (let c = 0; c < C; c++) {
-          if (mn[c] === Infinity) continue;
-          const a = arrays[c]!;
-          if (!(a.min[leaf]! <= mn[c]!)) a.min[leaf] = mn[c]!;
-          if (!(a.max[leaf]! >= mx[c]!)) a.max[leaf] = mx[c]!;
-          if (a.first[leaf]! !== a.first[leaf]!) a.first[leaf] = fi[c]!;
-          a.last[leaf] = la[c]!;
-        }
-        L.n[leaf] += count;
-        L.iLast[leaf] = index - 1;
       };
 
-      startLeaf();
-      leafSegs[0] = 0;
+      startLeaf(0, 0);
       for await (const it of reader.segments()) {
         if (!('segment' in it)) continue;
-        if (inLeaf === perLeaf) {
+        const pos = segOffsets.n;
+        if (inLeaf === perLeaf && L.n[leaf]) {
           leaf++;
-          leafSegs[leaf] = segOffsets.n;
+          startLeaf(index, pos);
           inLeaf = 0;
-          startLeaf();
         }
         segOffsets.push(it.offset);
-        addSegment(it.segment, it.segment.recordCount);
+        segFirst.push(index);
+        if (!L.n[leaf]) seg0[leaf] = pos;
+        addSegment(it.segment, it.segment.recordCount, pos, cuts);
         inLeaf++;
       }
-      if (inLeaf > 0) leaf++;
-      leafSegs[leaf] = segOffsets.n;
+      if (L.n[leaf]) leaf++;
       // The checkpointed open segment: its own leaf, decoded once and kept.
       let checkpointLeaf: { seg: ParsedSegment; count: number } | null = null;
       if (reader.checkpoint && reader.checkpoint.recordCount > 0) {
@@ -278,21 +390,18 @@ export class SeriesIndex {
           seg = null;
         }
         if (seg) {
-          const index0 = index;
-          startLeaf();
-          addSegment(seg, reader.checkpoint.recordCount);
+          startLeaf(index, -1);
+          addSegment(seg, reader.checkpoint.recordCount, -1, false);
           checkpointLeaf = { seg, count: reader.checkpoint.recordCount };
-          void index0;
           leaf++;
-          leafSegs[leaf] = segOffsets.n;
         }
       }
       if (!(typical === typical) && firstSteps.length) setTypical(firstSteps);
-      const trim = <T extends Float64Array>(a: T) => a.subarray(0, leaf) as T;
+      // Copies, not views: the arrays were grown with room to spare.
+      const trim = <T extends Float64Array>(a: T) => a.slice(0, leaf) as T;
       const leaves = { tMin: trim(L.tMin), tMax: trim(L.tMax), iFirst: trim(L.iFirst), iLast: trim(L.iLast), n: trim(L.n) };
       const leafChans = new Map([...chans].map(([k, c]) => [k, { min: trim(c.min), max: trim(c.max), first: trim(c.first), last: trim(c.last) }]));
       const tree = SummaryTree.build(leaves, leafChans);
-      const fh = await open(path, 'r');
       const order = layoutChannels(0, []).map((c) => c.id);
       const available = [...infos.values()].sort((a, b) => rank(a, order) - rank(b, order));
       return new SeriesIndex(
@@ -300,14 +409,20 @@ export class SeriesIndex {
         fh,
         tree,
         available,
-        leafSegs.slice(0, leaf + 1),
+        trim(seg0),
+        trim(seg1),
         segOffsets.values.slice(),
+        segFirst.values.slice(),
         reader.preamble.segmentSize,
         checkpointLeaf,
         gaps.values.slice(),
         { t: ev.t.values.slice(), code: ev.code.values.slice(), index: ev.index.values.slice() },
         st ? `${st.size}:${st.mtimeMs}` : '',
+        cuts ? grid : Infinity,
       );
+    } catch (e) {
+      await fh.close().catch(() => undefined);
+      throw e;
     } finally {
       await reader.close();
     }
@@ -327,24 +442,28 @@ export class SeriesIndex {
     }
     // Channels asked for before stay with the leaf (the trace picker adds and removes some at a time).
     const ids = hit ? [...new Set([...hit.cols.keys(), ...want])] : want;
-    const s0 = this.leafSegs[leaf]!;
-    const s1 = this.leafSegs[leaf + 1]!;
-    const index0 = this.tree.levels[0]!.iFirst[leaf]!;
+    const s0 = this.leafSeg0[leaf]!;
+    const s1 = this.leafSeg1[leaf]!;
+    const first = this.tree.levels[0]!.iFirst[leaf]!;
+    const end = this.tree.levels[0]!.iLast[leaf]! + 1;
     let cols: LeafColumns;
-    if (s0 === s1 && this.checkpointLeaf) cols = segmentColumns([this.checkpointLeaf.seg], index0, ids, [this.checkpointLeaf.count]);
+    if (s0 < 0 && this.checkpointLeaf) cols = segmentColumns([{ seg: this.checkpointLeaf.seg, from: 0, to: this.checkpointLeaf.count }], first, ids);
     else {
       const size = this.segmentSize;
       const start = this.segOffsets[s0]!;
-      const end = this.segOffsets[s1 - 1]! + size;
-      const buf = new Uint8Array(end - start);
+      const buf = new Uint8Array(this.segOffsets[s1]! + size - start);
       readSync(this.fh.fd, buf, 0, buf.length, start);
-      const segs: ParsedSegment[] = [];
-      for (let s = s0; s < s1; s++) {
+      const parts: SegmentPart[] = [];
+      for (let s = s0; s <= s1; s++) {
         const o = this.segOffsets[s]! - start;
-        segs.push(parseSegment(buf.subarray(o, o + size)));
+        const seg = parseSegment(buf.subarray(o, o + size));
+        // A leaf may begin or end inside a segment (at a grid line).
+        const f = this.segFirst[s]!;
+        parts.push({ seg, from: Math.max(0, first - f), to: Math.min(seg.recordCount, end - f) });
       }
-      cols = segmentColumns(segs, index0, ids);
+      cols = segmentColumns(parts, first, ids);
     }
+    this.stats.leavesDecoded++;
     this.leafCache.delete(leaf);
     this.leafCache.set(leaf, cols);
     if (this.leafCache.size > LEAF_CACHE) this.leafCache.delete(this.leafCache.keys().next().value!);

@@ -3,7 +3,7 @@
  * temp name and rename) and verify (read, vet, check everything) — the host half of
  * shared/evidence/package.ts, used by the CLI and the app's Claim and Verify screens.
  */
-import { createHash } from 'node:crypto';
+import * as nodeCrypto from 'node:crypto';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import { zlibInflater } from './zlib-inflate.js';
 import { basename } from 'node:path';
@@ -31,8 +31,21 @@ import { readInput } from './files.js';
 import type { InstallationKeyStore } from './keystore.js';
 import { hostSignatureVerifier } from './fast-verify.js';
 
-/** node:crypto SHA-256 (OpenSSL): verification hashes every byte of a package at least once. */
-export const hostSha256 = (data: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(data).digest());
+const { createHash } = nodeCrypto;
+/** node:crypto's one-shot digest (Node 20.12 and later; looked up, so older runtimes take createHash): no Hash object per call. */
+const oneShot = typeof nodeCrypto.hash === 'function' ? nodeCrypto.hash : null;
+
+/**
+ * node:crypto SHA-256 (OpenSSL): verification hashes every byte of a package at least once, and
+ * every segment of the log on its own (a 1 GiB ring is 262,144 calls), where the one-shot form
+ * saves a third of the time a Hash object per segment costs.
+ */
+export const hostSha256 = oneShot
+  ? (data: Uint8Array): Uint8Array => {
+      const d = oneShot('sha256', data, 'buffer');
+      return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+    }
+  : (data: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(data).digest());
 
 /** The same, incremental. */
 export const hostHashFactory: HashFactory = () => {

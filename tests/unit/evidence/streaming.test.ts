@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { zipSync, type Zippable } from 'fflate';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { assemblePackage, evaluateEvidence, evidenceFacts, FILES, type PackageSigner } from '../../../shared/evidence/package.js';
 import { verifyPackage, verifyPackageSource } from '../../../shared/evidence/package-verify.js';
@@ -205,6 +206,24 @@ describe('streaming evidence', () => {
     for (let c = r.next(); c !== null; c = r.next()) n += c.length;
     expect(n).toBe(segs.size);
     expect(entry.longest).toBeLessThanOrEqual(1 << 20);
+  });
+
+  it('stores the raw log as it lies, and verifies a package whose log was deflated (older packages) the same', async () => {
+    const { files } = await bigPackage();
+    const zip = writeZip(files);
+    const method = (z: Uint8Array) => openZip(z).entries.find((e) => e.name === 'device/segments.bin')!.method;
+    expect(method(zip)).toBe(0);
+    const tree: Zippable = {};
+    for (const [name, data] of files) tree[name] = [data, { level: 6 }];
+    const older = zipSync(tree);
+    expect(method(older)).toBe(8);
+    const trust = { decoder: blackboxEvidenceDecoder, rootPublicKeyPem: bigLog.ca.pem };
+    const now = await verifyPackageSource(bytesSource(zip), trust);
+    const then = await verifyPackageSource(bytesSource(older), trust);
+    expect(now.ok).toBe(true);
+    expect(then.line).toBe(now.line);
+    expect(then.checks).toEqual(now.checks);
+    expect(then.report).toEqual(now.report);
   });
 
   it('finds a tampered record deep in a large package, re-assembled and re-signed', async () => {

@@ -17,6 +17,20 @@ let index: SeriesIndex;
 const raw: { t: number[]; cols: Map<string, number[]> } = { t: [], cols: new Map() };
 let span: [number, number];
 
+/** Every record of a test log (4 cells, two sensors) decoded the ordinary way, into `into`. */
+async function readRaw(path: string, into: { t: number[]; cols: Map<string, number[]> }): Promise<void> {
+  const ids = layoutChannels(4, ['cells1', 'mosfet']).map((c) => c.id);
+  for (const id of ids) into.cols.set(id, []);
+  const vals = new Float64Array(ids.length);
+  const reader = await openPslog(path);
+  for await (const r of reader.records()) {
+    into.t.push(r.t);
+    channelValuesInto(r, vals);
+    ids.forEach((id, c) => into.cols.get(id)!.push(vals[c]!));
+  }
+  await reader.close();
+}
+
 beforeAll(async () => {
   let s = 7;
   const rnd = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
@@ -34,16 +48,7 @@ beforeAll(async () => {
       f.temperatures = f.temperatures.map(() => Math.round(20 + rnd() * (rnd() < 0.002 ? 60 : 10)));
     },
   });
-  const ids = layoutChannels(4, ['cells1', 'mosfet']).map((c) => c.id);
-  for (const id of ids) raw.cols.set(id, []);
-  const vals = new Float64Array(ids.length);
-  const reader = await openPslog(file);
-  for await (const r of reader.records()) {
-    raw.t.push(r.t);
-    channelValuesInto(r, vals);
-    ids.forEach((id, c) => raw.cols.get(id)!.push(vals[c]!));
-  }
-  await reader.close();
+  await readRaw(file, raw);
   index = await SeriesIndex.build(file);
   span = [raw.t[0]!, raw.t[raw.t.length - 1]!];
 }, 60_000);
@@ -122,6 +127,41 @@ describe('range reads of a .pslog (log.series)', () => {
     expect(r.gaps).toEqual([[raw.t[4999], raw.t[5000]]]);
   });
 
+  it('blocks on the time grid (the chart’s reads above the finest zooms) merge whole leaves: exact columns, no record decoded', async () => {
+    expect(index.gridMs).toBeLessThan(span[1] - span[0]);
+    const ids = [...raw.cols.keys()];
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 8 }), fc.constantFrom(1, 16, 256), fc.double({ min: 0, max: 1, noNaN: true }), async (k, buckets, x) => {
+        const w = index.gridMs * 2 ** k;
+        const blockMs = w * buckets;
+        const t0 = Math.floor((span[0] + x * (span[1] - span[0])) / blockMs) * blockMs;
+        const t1 = t0 + blockMs;
+        const decoded = index.stats.leavesDecoded;
+        const r = await index.series({ t0, t1, buckets, channels: ids });
+        if (r.mode === 'raw') return;
+        expect(index.stats.leavesDecoded).toBe(decoded);
+        // Each column as the raw records give it: [min, max, first, last] (null where empty).
+        const cols = new Map<number, number[]>();
+        raw.t.forEach((t, i) => {
+          if (!(t >= t0 && t < t1)) return;
+          const b = Math.floor((t - t0) / w);
+          if (!cols.has(b)) cols.set(b, []);
+          cols.get(b)!.push(i);
+        });
+        for (const id of ids) {
+          const ch = r.channels[id] as Record<'min' | 'max' | 'first' | 'last', Array<number | null>>;
+          const got = Array.from({ length: buckets }, (_, b) => [ch.min[b], ch.max[b], ch.first[b], ch.last[b]]);
+          const want = Array.from({ length: buckets }, (_, b) => {
+            const vs = (cols.get(b) ?? []).map((i) => raw.cols.get(id)![i]!);
+            return vs.length ? [Math.min(...vs), Math.max(...vs), vs[0], vs[vs.length - 1]] : [null, null, null, null];
+          });
+          expect(got).toEqual(want);
+        }
+      }),
+      { numRuns: 40 },
+    );
+  }, 60_000);
+
   it('pages events by range and never cuts them', () => {
     const all = index.events({ limit: 5000 });
     let from: number | null = 0;
@@ -136,4 +176,54 @@ describe('range reads of a .pslog (log.series)', () => {
     expect(all.events[0]!.label).toMatch(/^Charger (connected|disconnected)$/);
     expect(all.total).toBe(all.events.length);
   });
+});
+
+describe('range reads of a log whose clock stepped back', () => {
+  it('every column still holds exactly the records it covers (leaves cut at the time grid overlap in time)', async () => {
+    const back = path.join(dir, 'clock-back.pslog');
+    // Records 1500–1799 were stamped 400 s early (a clock corrected backwards, then forwards again).
+    await writeSyntheticPslog(back, { records: 3000, cells: 4, temps: 2, frame: (i, f) => void (i >= 1500 && i < 1800 && (f.t -= 400_000)) });
+    const r0: { t: number[]; cols: Map<string, number[]> } = { t: [], cols: new Map() };
+    await readRaw(back, r0);
+    const idx = await SeriesIndex.build(back);
+    try {
+      const lo = Math.min(...r0.t);
+      const hi = Math.max(...r0.t) + 1;
+      await fc.assert(
+        fc.asyncProperty(
+          fc.double({ min: 0, max: 1, noNaN: true }),
+          fc.double({ min: 0, max: 1, noNaN: true }),
+          fc.integer({ min: 1, max: 600 }),
+          async (x, y, buckets) => {
+            const t0 = lo + Math.floor(Math.min(x, y) * (hi - lo));
+            const t1 = t0 + 1 + Math.floor(Math.abs(x - y) * (hi - lo));
+            const r = await idx.series({ t0, t1, buckets, channels: ['current', 'cell2'] });
+            const g = { t0, t1, buckets };
+            for (const id of ['current', 'cell2']) {
+              const ch = r.channels[id]!;
+              if ('v' in ch) {
+                expect(ch.v).toEqual(r0.t.flatMap((t, i) => (t >= t0 && t < t1 ? [r0.cols.get(id)![i]] : [])));
+                continue;
+              }
+              const want: Array<Array<number | null>> = Array.from({ length: buckets }, () => [null, null, null, null]);
+              r0.t.forEach((t, i) => {
+                const b = bucketOf(g, t);
+                if (b < 0) return;
+                const v = r0.cols.get(id)![i]!;
+                const c = want[b]!;
+                c[0] = c[0] === null ? v : Math.min(c[0], v);
+                c[1] = c[1] === null ? v : Math.max(c[1], v);
+                c[2] ??= v;
+                c[3] = v;
+              });
+              expect(Array.from({ length: buckets }, (_, b) => [ch.min[b], ch.max[b], ch.first[b], ch.last[b]])).toEqual(want);
+            }
+          },
+        ),
+        { numRuns: 60 },
+      );
+    } finally {
+      await idx.close();
+    }
+  }, 60_000);
 });
