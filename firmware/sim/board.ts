@@ -8,6 +8,7 @@ import { EVENTS } from '../../shared/blackbox/events.js';
 import type { WriteResultCode } from '../../shared/settings/native.js';
 import { createPackModel, defaultProtection } from './pack/index.js';
 import type { PackModel, PackState, ProtectionLimits, ScenarioName } from './pack/types.js';
+import type { BootMode } from './boot/bootloader.js';
 import { SettingsJournal } from './native/settings-journal.js';
 import { installSettingsCommands } from './native/settings.js';
 import { installCapacityTest } from './native/capacity-test.js';
@@ -49,6 +50,11 @@ export interface BoardOptions {
   prefillHours?: number;
   /** PEM public keys the bootloader trusts (consumed by the bootloader subsystem). */
   trustKeys?: string[];
+  /**
+   * How the bootloader starts a new image: 'swap' (MCUboot swap through a scratch sector, the
+   * default) or 'dual-bank' (switches the bank it boots; runSim's default for the CAN ECU).
+   */
+  bootMode?: BootMode;
   /** Board RTC at start, ms since epoch (default: the host clock). */
   startTimeMs?: number;
   initialSoc?: number;

@@ -3,6 +3,7 @@ import { Emitter } from '../../shared/util/emitter.js';
 import { realClock, type Clock } from '../../shared/util/clock.js';
 import type { Parity } from '../../shared/types/transport.js';
 import { createBoard, type BoardOptions, type SimBoard } from './board.js';
+import { BOOT_MODES } from './boot/bootloader.js';
 import { parseFaultSpec, type FaultSpec } from './faults.js';
 import { createDeviceLink, type DeviceLink, type RawPipe } from './line.js';
 import { PERSONALITIES } from './personalities.js';
@@ -107,8 +108,14 @@ export async function runSim(options: RunSimOptions = {}): Promise<RunningSim> {
   if (!Number.isFinite(baud) || baud < 300 || baud > 12_000_000) throw new PackscopeError('USAGE', `baud rate ${baud} is out of range`);
   const faults = typeof options.faults === 'string' || options.faults === undefined ? parseFaultSpec(options.faults) : options.faults;
   if (options.can && personalityName !== 'slcan') throw new PackscopeError('USAGE', `CAN options need the slcan personality, not '${personalityName}'`);
+  if (options.bootMode !== undefined && !BOOT_MODES.includes(options.bootMode)) {
+    throw new PackscopeError('USAGE', `boot mode '${String(options.bootMode)}' is not one of ${BOOT_MODES.join(', ')}`);
+  }
   const board = await createBoard({
     ...options,
+    // The CAN ECU models a dual-bank MCU (ARCHITECTURE.md, "Firmware updates over UDS"); the
+    // board on its native line keeps MCUboot's swap on SPI NOR.
+    bootMode: options.bootMode ?? (personalityName === 'slcan' ? 'dual-bank' : 'swap'),
     trustKeys: options.trustKeys ?? options.trust,
     ...(options.packSoc?.[0] !== undefined ? { initialSoc: options.packSoc[0] } : {}),
   });

@@ -189,7 +189,8 @@ function fieldTable(signed: boolean, m: number, digits: number): FieldTable {
 
 /**
  * Appends CSV rows to a byte buffer and hands full buffers on. Each buffer handed to `out` is the
- * receiver's to keep (a fresh one is started), so a writer may queue it.
+ * receiver's to keep (a fresh one is started), so a writer may queue it; a receiver that is done
+ * with the bytes when `out` returns (a comparison) says `transient`, and the one buffer is reused.
  */
 export class CsvRowWriter {
   private buf: Uint8Array;
@@ -202,6 +203,7 @@ export class CsvRowWriter {
   constructor(
     private readonly out: (bytes: Uint8Array) => void,
     private readonly size = 256 * 1024,
+    private readonly transient = false,
   ) {
     this.buf = new Uint8Array(size);
     this.view = new DataView(this.buf.buffer);
@@ -211,9 +213,10 @@ export class CsvRowWriter {
   flush(): void {
     if (this.n === 0) return;
     const full = this.buf.subarray(0, this.n);
+    this.n = 0;
+    if (this.transient) return this.out(full);
     this.buf = new Uint8Array(this.size);
     this.view = new DataView(this.buf.buffer);
-    this.n = 0;
     this.out(full);
   }
 

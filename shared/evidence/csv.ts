@@ -37,10 +37,14 @@ export class CsvFold {
   private started = false;
   private readonly rows: CsvRowWriter | null;
   private readonly events: CsvRowWriter | null;
-  /** `row` or `event` null: that file is not wanted in this pass (its rows are not even formatted). */
-  constructor(row: ((b: Uint8Array) => void) | null, event: ((b: Uint8Array) => void) | null) {
-    this.rows = row ? new CsvRowWriter(row) : null;
-    this.events = event ? new CsvRowWriter(event, 64 * 1024) : null;
+  /**
+   * `row` or `event` null: that file is not wanted in this pass (its rows are not even formatted).
+   * `transient`: the receivers are done with each piece when they return (a comparison), so the
+   * writers reuse one buffer each.
+   */
+  constructor(row: ((b: Uint8Array) => void) | null, event: ((b: Uint8Array) => void) | null, transient = false) {
+    this.rows = row ? new CsvRowWriter(row, undefined, transient) : null;
+    this.events = event ? new CsvRowWriter(event, 64 * 1024, transient) : null;
   }
 
   /** Writes the headers unless they were written; `first` is the first record, when the layout is unknown. */

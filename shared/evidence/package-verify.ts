@@ -316,6 +316,7 @@ export async function verifyPackageSource(src: ByteSource, opts: VerifyOptions):
         ? new CsvFold(
             (s) => recMatch.push(s),
             (s) => evMatch.push(s),
+            true,
           )
         : null;
     const sink: EvidenceRecordSink = {

@@ -37,6 +37,14 @@ export const FwStatusSchema = z.object({
   trustedKeys: z.array(z.string().regex(/^[0-9a-f]+$/)),
   /** Bulk-transfer region that receives uploads (the secondary slot). */
   uploadRegion: z.number().int().min(0).max(255),
+  /**
+   * How the bootloader starts a new image: 'swap' copies it into the bank it runs from (the reset
+   * after an upload takes as long as the copy), 'dual-bank' switches the bank it boots. Absent
+   * from older boards. Either way 'primary' is the running image and 'secondary' the other slot.
+   */
+  mode: z.enum(['swap', 'dual-bank']).optional(),
+  /** Which flash bank holds the primary slot ('a' first, 'b' second); absent from older boards. */
+  activeBank: z.enum(['a', 'b']).optional(),
 });
 export type FwStatus = z.infer<typeof FwStatusSchema>;
 

@@ -5,7 +5,7 @@ import { LocalTarget } from '../../electron/host/flasher/local-target.js';
 import { Random } from '../../shared/util/random.js';
 import { verifyImage } from '../../shared/image/index.js';
 import { bootEnv, makeImage, BOARD } from '../unit/firmware/boot-env.js';
-import type { Bootloader } from '../../firmware/sim/boot/bootloader.js';
+import { BOOT_MODES, type Bootloader, type BootMode } from '../../firmware/sim/boot/bootloader.js';
 import { applyBundle } from '../../electron/host/bundle/apply.js';
 import { board, bundleFor, goodSample, memoryHistory, NOW, root } from '../unit/bundle/helpers.js';
 
@@ -18,8 +18,8 @@ import { board, bundleFor, goodSample, memoryHistory, NOW, root } from '../unit/
  */
 const MAX_POINTS = 400;
 
-async function setup() {
-  const env = await bootEnv();
+async function setup(mode: BootMode = 'swap') {
+  const env = await bootEnv({ mode });
   const factory = env.flash.dump();
   const image = makeImage(env.signingKey, { version: '1.1.0', counter: 2 });
   return { env, factory, image };
@@ -58,41 +58,45 @@ function expectUpdated(holder: { bl: Bootloader }) {
 }
 
 describe('firmware power-fail matrix', () => {
-  it('a cut at every flash operation of an update never bricks the board, and the update completes on re-run', async () => {
-    const { env, factory, image } = await setup();
-    // Clean run: count the operations.
-    const holder = { bl: env.bootloader };
-    const before = env.flash.opCount;
-    await update(env, holder, image);
-    expectUpdated(holder);
-    const total = env.flash.opCount - before;
-    expect(total).toBeGreaterThan(100);
-
-    const points: number[] = [];
-    if (total <= MAX_POINTS) for (let k = 1; k <= total; k++) points.push(k);
-    else for (let i = 0; i < MAX_POINTS; i++) points.push(1 + Math.floor((i * total) / MAX_POINTS));
-
-    const outcomes = { old: 0, new: 0 };
-    for (const k of points) {
-      env.flash.powerOn();
-      env.flash.restore(factory);
-      holder.bl = env.rebootFresh();
-      await holder.bl.boot();
-      env.flash.armPowerLoss(k);
-      const err = await update(env, holder, image).then(
-        () => null,
-        (e) => e,
-      );
-      expect(err, `cut point ${k} of ${total}: expected the power cut to interrupt the update`).toBeInstanceOf(PowerLoss);
-      await rebootAndCheck(env, holder);
-      outcomes[holder.bl.status().runningVersion === '1.1.0+0' ? 'new' : 'old']++;
+  it.each(BOOT_MODES)(
+    '%s: a cut at every flash operation of an update never bricks the board, and the update completes on re-run',
+    async (mode) => {
+      const { env, factory, image } = await setup(mode);
+      // Clean run: count the operations.
+      const holder = { bl: env.bootloader };
+      const before = env.flash.opCount;
       await update(env, holder, image);
       expectUpdated(holder);
-    }
-    console.log(
-      `power-fail matrix: ${points.length} cut points exercised of ${total} flash operations in a clean update; after the cut the board booted the old image ${outcomes.old} times, the new one ${outcomes.new} times; 0 bricked`,
-    );
-  }, 300_000);
+      const total = env.flash.opCount - before;
+      expect(total).toBeGreaterThan(100);
+
+      const points: number[] = [];
+      if (total <= MAX_POINTS) for (let k = 1; k <= total; k++) points.push(k);
+      else for (let i = 0; i < MAX_POINTS; i++) points.push(1 + Math.floor((i * total) / MAX_POINTS));
+
+      const outcomes = { old: 0, new: 0 };
+      for (const k of points) {
+        env.flash.powerOn();
+        env.flash.restore(factory);
+        holder.bl = env.rebootFresh();
+        await holder.bl.boot();
+        env.flash.armPowerLoss(k);
+        const err = await update(env, holder, image).then(
+          () => null,
+          (e) => e,
+        );
+        expect(err, `cut point ${k} of ${total}: expected the power cut to interrupt the update`).toBeInstanceOf(PowerLoss);
+        await rebootAndCheck(env, holder);
+        outcomes[holder.bl.status().runningVersion === '1.1.0+0' ? 'new' : 'old']++;
+        await update(env, holder, image);
+        expectUpdated(holder);
+      }
+      console.log(
+        `power-fail matrix (${mode}): ${points.length} cut points exercised of ${total} flash operations in a clean update; after the cut the board booted the old image ${outcomes.old} times, the new one ${outcomes.new} times; 0 bricked`,
+      );
+    },
+    300_000,
+  );
 
   it('a cut at any byte of the upload on the link never bricks the board, and the update completes on re-run', async () => {
     const { env, factory, image } = await setup();

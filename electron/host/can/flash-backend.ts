@@ -10,7 +10,13 @@ import { openUdsFlashTarget } from './uds-flash.js';
  * bitrate (7 payload bytes per 111-bit frame).
  */
 export async function flashUds(job: UdsFlashJob): Promise<ImageFlashResult> {
-  const image = readImageSource(job.image);
+  let image: Uint8Array;
+  try {
+    image = readImageSource(job.image);
+  } catch (e) {
+    await job.opened?.close().catch(() => undefined); // the probe's adapter, handed over
+    throw e;
+  }
   const bitrate = job.bitrate ?? 500_000;
   const opened = await openUdsFlashTarget({
     port: job.port,
@@ -23,6 +29,7 @@ export async function flashUds(job: UdsFlashJob): Promise<ImageFlashResult> {
     ...(job.status ? { status: job.status } : {}),
     ...(job.signal ? { signal: job.signal } : {}),
     ...(job.wrapTransport ? { wrapTransport: job.wrapTransport } : {}),
+    ...(job.opened ? { opened: job.opened } : {}),
   });
   return flashOpenedTarget('uds', { ...opened, lineBytesPerSecond: isoTpCeiling(bitrate) }, image, job, false);
 }

@@ -108,10 +108,13 @@ export async function probeUds(job: UdsProbeJob): Promise<UdsProbeResult> {
     rxId: job.rxId ?? 0x7e8,
     ...(job.signal ? { signal: job.signal } : {}),
   });
+  let keep = false;
   try {
     const status = await readPackscopeStatus(opened.client, job.signal);
-    return status ? { kind: 'packscope', status } : { kind: 'generic' };
+    if (!status) return { kind: 'generic' };
+    keep = !!job.keepOpen;
+    return keep ? { kind: 'packscope', status, opened } : { kind: 'packscope', status };
   } finally {
-    await opened.close().catch(() => undefined);
+    if (!keep) await opened.close().catch(() => undefined);
   }
 }

@@ -27,6 +27,8 @@ export interface UdsTargetOpenOptions {
   signal?: AbortSignal;
   /** Wraps the adapter's serial port (--capture). */
   wrapTransport?: TransportWrapper;
+  /** An adapter already open on this port and these ids (the probe's): used instead of opening it again, closed with the target. */
+  opened?: OpenedUdsClient;
 }
 
 export interface OpenedFlashTarget {
@@ -57,7 +59,7 @@ export async function openUdsClient(o: Omit<UdsTargetOpenOptions, 'seedKey' | 'm
 
 export async function openUdsFlashTarget(o: UdsTargetOpenOptions): Promise<OpenedFlashTarget> {
   const seedKey = seedKeyAlgorithm(o.seedKey ?? 'packscope-hmac');
-  const { client, close } = await openUdsClient(o);
+  const { client, close } = o.opened ?? (await openUdsClient(o));
   const target = new UdsFirmwareTarget(client, {
     seedKey,
     ...(o.maxBlockPayload !== undefined ? { maxBlockPayload: o.maxBlockPayload } : {}),

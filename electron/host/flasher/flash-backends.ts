@@ -5,6 +5,7 @@ import type { TransferProgress } from '../../../shared/types/domain.js';
 import type { Parity } from '../../../shared/types/transport.js';
 import type { UdsProfile } from '../../../shared/can/uds-profile.js';
 import type { UdsProfileFlashReport } from '../can/uds-generic.js';
+import type { OpenedUdsClient } from '../can/uds-flash.js';
 import type { Stm32FlashResult } from '../stm32/rom-flasher.js';
 import type { FlashReport } from './flasher.js';
 import type { SettingsAcrossFlash } from '../settings/flash-backup.js';
@@ -89,6 +90,8 @@ export interface UdsFlashJob extends ImageFlashJob {
    * use it instead of reading the same document again.
    */
   status?: FwStatus;
+  /** The probe's adapter, still open on the same port and ids: the job flashes through it (no second open) and closes it. */
+  opened?: OpenedUdsClient;
 }
 
 /** The CAN side of a UDS job: bus bitrate and the ECU's identifiers. */
@@ -114,14 +117,19 @@ export interface UdsGenericFlashJob extends FlashJobBase, UdsBus {
   maxBlockPayload?: number;
 }
 
-/** What probeUdsBootloader found: PackScope's bootloader (and its firmware status), or an ordinary one. */
-export type UdsProbeResult = { kind: 'packscope'; status: FwStatus } | { kind: 'generic' };
+/**
+ * What probeUdsBootloader found: PackScope's bootloader (and its firmware status, and with
+ * keepOpen the adapter still open for the flash), or an ordinary one (the adapter is closed).
+ */
+export type UdsProbeResult = { kind: 'packscope'; status: FwStatus; opened?: OpenedUdsClient } | { kind: 'generic' };
 
 /** Which bootloader answers on the ids: probeUdsBootloader. */
 export interface UdsProbeJob extends UdsBus {
   port: string;
   baudRate?: number;
   signal?: AbortSignal;
+  /** Keep the adapter open when PackScope's bootloader answers (the caller passes it on as UdsFlashJob.opened, or closes it). */
+  keepOpen?: boolean;
 }
 
 /** 'touched': erase only the sectors the image touches; 'mass': erase the whole flash first. */

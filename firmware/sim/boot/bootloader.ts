@@ -18,8 +18,17 @@ import { BOOT_EVENT, BootJournal, type BootState, type SwapKind } from './journa
 import { slotBytes, type FlashLayout } from './layout.js';
 
 /**
- * The simulated board's bootloader: two slots, updates by swapping sectors through a scratch
- * sector, every step journaled so a power cut at any flash operation resumes where it stopped.
+ * The simulated board's bootloader: two slots (banks), every state change journaled so a power
+ * cut at any flash operation resumes where it stopped. Two ways to start a new image:
+ *  - 'swap' (MCUboot swap-using-scratch, the board's SPI NOR): the image always runs from the
+ *    first bank, so the boot copies the new image in sector by sector through a scratch sector,
+ *    the old one out to the second bank, and back again on a revert;
+ *  - 'dual-bank' (MCUs that run from either of two flash banks and erase/program one while
+ *    executing from the other, read-while-write): the boot only switches the bank it starts, in
+ *    one journal record; a revert switches back. No image is copied, so a reset takes no longer
+ *    than a boot. The upload goes into the inactive bank as it arrives.
+ * 'primary' always names the bank the image runs from and 'secondary' the other one, in both modes,
+ * so everything above this class (status, the hosts' flashers) is the same for both.
  *
  *  - Uploads go to the secondary slot (never into the running image).
  *  - Before any erase, an upload's header and TLVs are checked: trusted key, signature over the
@@ -61,11 +70,16 @@ export class BootRefusal extends PackscopeError {
   }
 }
 
+export type BootMode = 'swap' | 'dual-bank';
+export const BOOT_MODES: readonly BootMode[] = ['swap', 'dual-bank'];
+
 export interface BootloaderOptions {
   flash: NorFlash;
   layout: FlashLayout;
   trustedKeys: TrustedKey[];
   boardId: string;
+  /** How a new image is started (default 'swap'). */
+  mode?: BootMode;
 }
 
 export interface SlotInfo {
@@ -93,6 +107,9 @@ export interface BootStatus {
   lastEvent: number;
   lastReason: RefusalReason | null;
   swapInProgress: boolean;
+  mode: BootMode;
+  /** Bank the primary (running) slot is: 'a' the first, 'b' the second. */
+  activeBank: 'a' | 'b';
 }
 
 export interface BootReport {
@@ -121,17 +138,19 @@ export class Bootloader {
   readonly layout: FlashLayout;
   trustedKeys: TrustedKey[];
   readonly boardId: string;
+  readonly mode: BootMode;
   private journal: BootJournal;
   private state: BootState;
   private running: 'primary' | null = null;
   /** Upload session (RAM only: a reset ends it, and a resume asks the flash what is written). */
-  private upload: { touched: Set<number> } | null = null;
+  private upload: { touched: Set<number>; eraseBefore?: number } | null = null;
 
   constructor(o: BootloaderOptions) {
     this.flash = o.flash;
     this.layout = o.layout;
     this.trustedKeys = o.trustedKeys;
     this.boardId = o.boardId;
+    this.mode = o.mode ?? 'swap';
     this.journal = new BootJournal(o.flash, o.layout);
     this.state = this.journal.load();
   }
@@ -140,8 +159,14 @@ export class Bootloader {
     return slotBytes(this.layout);
   }
 
+  /** First flash sector of a slot: the active bank is the primary slot. */
+  private slotSector(slot: 'primary' | 'secondary'): number {
+    const bank = slot === 'primary' ? this.state.activeBank : 1 - this.state.activeBank;
+    return bank === 0 ? this.layout.primary : this.layout.secondary;
+  }
+
   private slotBase(slot: 'primary' | 'secondary'): number {
-    return (slot === 'primary' ? this.layout.primary : this.layout.secondary) * this.layout.sectorSize;
+    return this.slotSector(slot) * this.layout.sectorSize;
   }
 
   /** The image in a slot, parsed (null when the slot holds no parsable image). */
@@ -207,6 +232,8 @@ export class Bootloader {
       lastEvent: this.state.lastEvent,
       lastReason: reasonName(this.state.lastReason),
       swapInProgress: this.state.swap !== null,
+      mode: this.mode,
+      activeBank: this.state.activeBank === 0 ? 'a' : 'b',
     };
   }
 
@@ -244,13 +271,13 @@ export class Bootloader {
       await this.runSwap();
     } else if (s.testing) {
       // The test image was not confirmed: put the previous image back.
-      await this.startSwap('revert');
+      await this.install('revert');
       event = BOOT_EVENT.REVERTED;
     } else if (s.pending !== 'none') {
       const { img, result } = this.verifySlot('secondary', true);
       if (img && result?.valid) {
         const kind = s.pending;
-        await this.startSwap(kind);
+        await this.install(kind);
         event = kind === 'test' ? BOOT_EVENT.SWAPPED_TEST : BOOT_EVENT.SWAPPED_PERM;
       } else {
         reason = result ? (result.reason as RefusalReason) : 'no_image';
@@ -265,7 +292,7 @@ export class Bootloader {
       // Not reachable through the update paths; kept so a board with a damaged primary recovers.
       const secondary = this.verifySlot('secondary', true);
       if (secondary.result?.valid) {
-        await this.startSwap('perm');
+        await this.install('perm');
         const recovered = this.verifySlot('primary', false);
         this.running = recovered.result?.valid ? 'primary' : null;
         event = this.running ? BOOT_EVENT.RECOVERED : BOOT_EVENT.NO_IMAGE;
@@ -279,6 +306,33 @@ export class Bootloader {
   private swapSectorCount(): number {
     const bytes = Math.max(this.claimedSize('primary'), this.claimedSize('secondary'), 1);
     return Math.min(this.layout.slotSectors, Math.ceil(bytes / this.layout.sectorSize));
+  }
+
+  /** Starts the secondary image (or the previous one back, for a revert): a swap, or a bank switch. */
+  private async install(kind: SwapKind): Promise<void> {
+    if (this.mode === 'dual-bank') await this.switchBank(kind);
+    else await this.startSwap(kind);
+  }
+
+  /**
+   * Dual bank: the other bank becomes the one that boots, with the outcome, in a single journal
+   * record (one page program): a power cut leaves either the old bank and the pending request (the
+   * next boot does it again) or the new bank. Nothing is copied.
+   */
+  private async switchBank(kind: SwapKind): Promise<void> {
+    const flipped: BootState = { ...this.state, pending: 'none', swap: null, activeBank: this.state.activeBank === 0 ? 1 : 0 };
+    this.commit(this.finished(kind, flipped));
+    await this.settle();
+  }
+
+  /** The state once an image has been started in `kind` ('perm' raises the counter to the running image's). */
+  private finished(kind: SwapKind, s: BootState): BootState {
+    if (kind === 'test') return { ...s, swap: null, testing: true, lastEvent: BOOT_EVENT.SWAPPED_TEST, lastReason: 0 };
+    if (kind === 'perm') {
+      const counter = Math.max(s.securityCounter, this.bankCounter(s.activeBank));
+      return { ...s, swap: null, testing: false, securityCounter: counter, lastEvent: BOOT_EVENT.SWAPPED_PERM, lastReason: 0 };
+    }
+    return { ...s, swap: null, testing: false, lastEvent: BOOT_EVENT.REVERTED, lastReason: 0 };
   }
 
   private async startSwap(kind: SwapKind): Promise<void> {
@@ -304,8 +358,8 @@ export class Bootloader {
   /** Runs (or resumes) the journaled swap to its end. Each sector: S→scratch, P→S, scratch→P. */
   private async runSwap(): Promise<void> {
     const sw = this.state.swap!;
-    const P = this.layout.primary;
-    const S = this.layout.secondary;
+    const P = this.slotSector('primary');
+    const S = this.slotSector('secondary');
     const X = this.layout.scratch;
     for (let i = sw.index; i < sw.sectors; i++) {
       let step = i === sw.index ? sw.step : 0;
@@ -323,21 +377,22 @@ export class Bootloader {
       await this.settle();
     }
     // The last sector's completion and the outcome go in one record.
-    const s = this.state;
-    if (sw.kind === 'test') {
-      this.commit({ ...s, swap: null, testing: true, lastEvent: BOOT_EVENT.SWAPPED_TEST, lastReason: 0 });
-    } else if (sw.kind === 'perm') {
-      const counter = Math.max(s.securityCounter, this.primaryCounter());
-      this.commit({ ...s, swap: null, testing: false, securityCounter: counter, lastEvent: BOOT_EVENT.SWAPPED_PERM, lastReason: 0 });
-    } else {
-      this.commit({ ...s, swap: null, testing: false, lastEvent: BOOT_EVENT.REVERTED, lastReason: 0 });
-    }
+    this.commit(this.finished(sw.kind, this.state));
     await this.settle();
   }
 
+  /** Security counter of the image in a bank (0 when there is none). */
+  private bankCounter(bank: 0 | 1): number {
+    const base = (bank === 0 ? this.layout.primary : this.layout.secondary) * this.layout.sectorSize;
+    try {
+      return securityCounterOf(parseImage(this.flash.view(base, this.slotSize))) ?? 0;
+    } catch {
+      return 0;
+    }
+  }
+
   private primaryCounter(): number {
-    const img = this.readSlot('primary');
-    return img ? (securityCounterOf(img) ?? 0) : 0;
+    return this.bankCounter(this.state.activeBank);
   }
 
   // ---------- application-side API (upload, test, confirm, revert) ----------
@@ -377,12 +432,49 @@ export class Bootloader {
     return { totalSize: m.totalSize };
   }
 
-  /** Erases the whole secondary slot and opens an upload (UDS erase routine). */
-  async eraseSecondary(): Promise<void> {
+  /**
+   * Opens an upload for the UDS erase routine. Swap: erases the whole secondary slot now (block
+   * erases). Dual bank: erases the inactive bank's first sector now, so its old image is gone at
+   * once, and the rest of [0, imageSize) as the download reaches it (eraseAhead, writeSecondary)
+   * while the bus delivers data; finishErase clears whatever the download left out.
+   */
+  async eraseSecondary(imageSize = this.slotSize): Promise<void> {
     this.refuseWhileTesting();
     if (this.state.pending !== 'none') this.commit({ ...this.state, pending: 'none' });
-    this.upload = { touched: new Set() };
-    await this.eraseSecondaryRange(0, this.slotSize);
+    if (this.mode === 'swap') {
+      this.upload = { touched: new Set() };
+      await this.eraseSecondaryRange(0, this.slotSize);
+      return;
+    }
+    const size = Math.min(Math.max(imageSize, 1), this.slotSize);
+    this.upload = { touched: new Set(), eraseBefore: Math.ceil(size / this.layout.sectorSize) };
+    await this.eraseAhead(0, 1);
+  }
+
+  /**
+   * Erases the secondary sectors covering [offset, offset+length) that this upload has not
+   * written or erased yet (a sector being written is never erased again). The download calls it
+   * for the next block's range while the current block is on the bus.
+   */
+  async eraseAhead(offset: number, length: number): Promise<void> {
+    if (!this.upload) throw new BootRefusal('no_session', 'no upload in progress (begin the update first)');
+    this.refuseWhileTesting();
+    const ss = this.layout.sectorSize;
+    const first = this.slotSector('secondary');
+    const end = Math.min(this.layout.slotSectors, Math.ceil((offset + length) / ss));
+    for (let s = Math.max(0, Math.floor(offset / ss)); s < end; s++) {
+      if (this.upload.touched.has(s)) continue;
+      if (!this.flash.isErased((first + s) * ss, ss)) {
+        this.flash.eraseSector(first + s);
+        await this.settle();
+      }
+      this.upload.touched.add(s);
+    }
+  }
+
+  /** Dual bank: erases the sectors of the image range that no download reached (so the slot holds exactly what was sent). */
+  async finishErase(): Promise<void> {
+    if (this.upload?.eraseBefore) await this.eraseAhead(0, this.upload.eraseBefore * this.layout.sectorSize);
   }
 
   /**
@@ -399,6 +491,7 @@ export class Bootloader {
     }
     const ss = this.layout.sectorSize;
     const base = this.slotBase('secondary');
+    const firstSector = this.slotSector('secondary');
     const bs = this.layout.geometry.blockSize ?? 0;
     const perBlock = bs ? bs / ss : 0;
     let s = Math.floor(offset / ss);
@@ -414,7 +507,7 @@ export class Bootloader {
         continue;
       }
       if (!this.flash.isErased(base + s * ss, ss)) {
-        this.flash.eraseSector(this.layout.secondary + s);
+        this.flash.eraseSector(firstSector + s);
         await this.settle();
       }
       this.upload.touched.add(s);
@@ -441,7 +534,7 @@ export class Bootloader {
       const n = Math.min(data.length - p, (sector + 1) * ss - a);
       if (!this.upload.touched.has(sector)) {
         if (!this.flash.isErased(base + sector * ss, ss)) {
-          this.flash.eraseSector(this.layout.secondary + sector);
+          this.flash.eraseSector(this.slotSector('secondary') + sector);
           await this.settle();
         }
         this.upload.touched.add(sector);
@@ -518,7 +611,7 @@ export class Bootloader {
     const base = this.slotBase('primary');
     const ss = this.layout.sectorSize;
     for (let s = 0; s < Math.ceil(image.length / ss); s++) {
-      this.flash.eraseSector(this.layout.primary + s);
+      this.flash.eraseSector(this.slotSector('primary') + s);
       await this.settle();
     }
     this.flash.program(base, image);

@@ -15,7 +15,7 @@ import type { Clock } from '../../../shared/util/clock.js';
 import type { SimStorage } from '../board.js';
 import { FileBacking, INSTANT, MemoryBacking, NorFlash, DEFAULT_TIMING, type FlashTiming } from '../flash/nor-flash.js';
 import { syntheticApplication } from './app-image.js';
-import { Bootloader, type BootReport } from './bootloader.js';
+import { Bootloader, type BootMode, type BootReport } from './bootloader.js';
 import { makeLayout, type LayoutOptions } from './layout.js';
 
 /**
@@ -41,6 +41,8 @@ export interface FirmwareStoreOptions {
   appSize?: number;
   /** The flash's busy time passes on this clock (the board's). */
   clock?: Clock;
+  /** How the bootloader starts a new image (default 'swap'). */
+  mode?: BootMode;
 }
 
 export interface FirmwareStore {
@@ -80,7 +82,7 @@ export async function openFirmwareStore(o: FirmwareStoreOptions): Promise<Firmwa
   const layout = makeLayout(o.layout);
   const backing = o.storage.dir ? new FileBacking(path.join(o.storage.dir, FLASH_FILE)) : new MemoryBacking();
   const flash = new NorFlash({ geometry: layout.geometry, timing: o.timing ?? DEFAULT_TIMING, backing, seed: o.seed, ...(o.clock ? { clock: o.clock } : {}) });
-  const bootloader = new Bootloader({ flash, layout, trustedKeys: trusted, boardId: o.boardId });
+  const bootloader = new Bootloader({ flash, layout, trustedKeys: trusted, boardId: o.boardId, ...(o.mode ? { mode: o.mode } : {}) });
   let firstStart = false;
   if (!bootloader.readSlot('primary') && bootloader.bootState.lastEvent === 0 && !bootloader.bootState.swap) {
     firstStart = true;

@@ -22,6 +22,7 @@ export async function installBootloader(board: SimBoard): Promise<void> {
     storage: board.storage,
     boardId: board.identity.boardId,
     clock: board.clock,
+    ...(board.options.bootMode ? { mode: board.options.bootMode } : {}),
     ...(board.options.trustKeys ? { trust: board.options.trustKeys } : {}),
     ...(board.options.seed !== undefined ? { seed: board.options.seed } : {}),
   });

@@ -34,6 +34,12 @@ export interface BootState {
   /** Outcome of the last boot decision (BOOT_EVENT code) and, for a refusal, its reason. */
   lastEvent: number;
   lastReason: number;
+  /**
+   * Bank the image runs from (0: the first slot, 1: the second). A swap bootloader always runs
+   * bank 0; a dual-bank one switches it instead of copying images. Records written before banks
+   * existed hold 0 in this byte.
+   */
+  activeBank: 0 | 1;
 }
 
 export const BOOT_EVENT = { NONE: 0, BOOTED: 1, SWAPPED_TEST: 2, SWAPPED_PERM: 3, REVERTED: 4, REJECTED: 5, RECOVERED: 6, NO_IMAGE: 7 } as const;
@@ -45,6 +51,7 @@ export const INITIAL_STATE: BootState = {
   swap: null,
   lastEvent: BOOT_EVENT.NONE,
   lastReason: 0,
+  activeBank: 0,
 };
 
 const RECORD = 64;
@@ -67,6 +74,7 @@ function encode(s: BootState, gen: number, seq: number): Uint8Array {
   v.setUint16(22, s.swap?.index ?? 0, true);
   b[24] = s.lastEvent;
   b[25] = s.lastReason;
+  b[26] = s.activeBank;
   v.setUint32(RECORD - 4, crc32(b.subarray(0, RECORD - 4)), true);
   return b;
 }
@@ -76,7 +84,7 @@ function decode(b: Uint8Array): { state: BootState; gen: number; seq: number } |
   if (v.getUint32(0, true) !== MAGIC) return null;
   if (v.getUint32(RECORD - 4, true) !== crc32(b.subarray(0, RECORD - 4))) return null;
   const kind = b[18]!;
-  if (b[17]! > 2 || kind > 3 || b[19]! > 2) return null;
+  if (b[17]! > 2 || kind > 3 || b[19]! > 2 || b[26]! > 1) return null;
   return {
     gen: v.getUint32(4, true),
     seq: v.getUint32(8, true),
@@ -87,6 +95,7 @@ function decode(b: Uint8Array): { state: BootState; gen: number; seq: number } |
       swap: kind ? { kind: KINDS[kind - 1]!, step: b[19]!, sectors: v.getUint16(20, true), index: v.getUint16(22, true) } : null,
       lastEvent: b[24]!,
       lastReason: b[25]!,
+      activeBank: b[26] === 1 ? 1 : 0,
     },
   };
 }

@@ -24,5 +24,7 @@ export function fwStatusOf(bl: Bootloader): FwStatus {
     sectorSize: bl.layout.sectorSize,
     trustedKeys: bl.trustedKeys.map((k) => toHex(k.key.spki)),
     uploadRegion: FW_UPLOAD_REGION,
+    mode: s.mode,
+    activeBank: s.activeBank,
   };
 }

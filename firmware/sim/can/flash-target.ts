@@ -30,6 +30,7 @@ export function boardFirmware(board: SimBoard): Promise<BoardFirmware> {
         (await openFirmwareStore({
           storage: board.storage,
           boardId: board.identity.boardId,
+          ...(board.options.bootMode ? { mode: board.options.bootMode } : {}),
           ...(board.options.trustKeys ? { trust: board.options.trustKeys } : {}),
           ...(board.options.seed !== undefined ? { seed: board.options.seed } : {}),
         }));

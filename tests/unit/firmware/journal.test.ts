@@ -12,6 +12,7 @@ function state(n: number): BootState {
     securityCounter: n,
     pending: n % 3 === 0 ? 'test' : 'none',
     swap: n % 5 === 0 ? { kind: 'perm', sectors: 2, index: n % 2, step: n % 3 } : null,
+    activeBank: n % 7 < 3 ? 1 : 0,
   };
 }
 

@@ -282,6 +282,9 @@ export async function runFlash(argv: string[], ctx: CliContext): Promise<number>
       txId: job.txId ?? 0x7e0,
       rxId: job.rxId ?? 0x7e8,
       signal: ctx.signal,
+      // The flash goes on through the probe's adapter (one open, not two); a capture records
+      // the flash's own open instead.
+      keepOpen: !job.wrapTransport,
     });
     log(
       probe.kind === 'packscope'
@@ -289,8 +292,13 @@ export async function runFlash(argv: string[], ctx: CliContext): Promise<number>
         : "an ISO 14229 bootloader answers: the 'generic' profile (--profile names another)",
     );
     if (probe.kind === 'generic') generic = ifGeneric();
-    else if (argv.some((a) => a === '--address' || a.startsWith('--address='))) throw new PackscopeError('USAGE', ADDRESS_NOT_FOR_PACKSCOPE);
-    else job.status = probe.status; // the flasher checks the image against this: no second read
+    else if (argv.some((a) => a === '--address' || a.startsWith('--address='))) {
+      await probe.opened?.close();
+      throw new PackscopeError('USAGE', ADDRESS_NOT_FOR_PACKSCOPE);
+    } else {
+      job.status = probe.status; // the flasher checks the image against this: no second read
+      if (probe.opened) job.opened = probe.opened;
+    }
   }
   if (generic) {
     const r = await runFlashJob({ ...generic, signal: ctx.signal, onProgress: progressPrinter(ctx, json), log });

@@ -25,7 +25,13 @@ export function printStatus(ctx: CliContext, s: FwStatus): void {
   ctx.out(
     `  security counter ${s.securityCounter}; pending ${s.pending}; last boot: ${s.lastEvent}${s.lastReason ? ` (${s.lastReason.replace(/_/g, ' ')})` : ''}`,
   );
-  ctx.out(`  slots of ${s.slotSize} bytes, ${s.sectorSize}-byte sectors; ${s.trustedKeys.length} trusted key(s)`);
+  const boot =
+    s.mode === 'dual-bank'
+      ? `; dual bank, running from bank ${(s.activeBank ?? 'a').toUpperCase()} (a new image starts by switching banks)`
+      : s.mode === 'swap'
+        ? '; swap (a new image is copied in at the reset)'
+        : '';
+  ctx.out(`  slots of ${s.slotSize} bytes, ${s.sectorSize}-byte sectors; ${s.trustedKeys.length} trusted key(s)${boot}`);
 }
 
 export default {

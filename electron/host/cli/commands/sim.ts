@@ -5,6 +5,7 @@ import { PERSONALITIES } from '../../../../firmware/sim/personalities.js';
 import { parseCanSimSpec, SlcanPersonality } from '../../../../firmware/sim/can/index.js';
 import type { Personality } from '../../../../firmware/sim/personality.js';
 import { runSim } from '../../../../firmware/sim/run.js';
+import type { BootMode } from '../../../../firmware/sim/boot/bootloader.js';
 import type { CommandModule } from '../context.js';
 import { numberOption, parseCommandArgs } from '../context.js';
 
@@ -40,6 +41,9 @@ Runs until SIGINT/SIGTERM.
   --time-scale X        the pack's physics, RTC and black box run X times faster than real
                         time (1..10000; 600: an hour in 6 s), for bench tests of hours
   --trust PUB.pem       public key the bootloader accepts (repeatable)
+  --boot-mode MODE      swap (copy the new image in at reset, MCUboot on SPI NOR) or dual-bank
+                        (switch the boot bank; no copy); default dual-bank with --personality
+                        slcan (the CAN ECU), swap otherwise
   --can SPEC            with --personality slcan: bitrate=N,tx=ID,rx=ID,period=MS,block=N,
                         pylontech=0|1,uds=0|1 (default 500 kbit/s, UDS 0x7E0/0x7E8, both nodes)
   --packs N             packs on the bus, answering at their own addresses (daly: board numbers
@@ -64,6 +68,7 @@ Runs until SIGINT/SIGTERM.
       'prefill-hours': { type: 'string' },
       'time-scale': { type: 'string' },
       trust: { type: 'string', multiple: true },
+      'boot-mode': { type: 'string' },
       can: { type: 'string' },
       packs: { type: 'string' },
       'pack-soc': { type: 'string' },
@@ -92,6 +97,7 @@ Runs until SIGINT/SIGTERM.
       personality: values.personality ?? 'native',
       prefillHours: numberOption(values['prefill-hours'], 'prefill-hours', 0, 0, 24 * 365 * 5),
       trustKeys: values.trust ?? [],
+      ...(values['boot-mode'] !== undefined ? { bootMode: values['boot-mode'] as BootMode } : {}),
       unpaced: Boolean(values.unpaced),
       timeScale: numberOption(values['time-scale'], 'time-scale', 1, 1, 10_000),
       ...(values.packs !== undefined ? { packs: numberOption(values.packs, 'packs', 1, 1, 16) } : {}),
