@@ -126,9 +126,12 @@ export class BulkSender {
 
   /**
    * The receiver saw the chunk at `offset` arrive damaged (BULK_NAK): it goes out again with the
-   * next due(). Ignored for a chunk acknowledged, never sent, or sent again too recently for the
-   * NAK to be about that transmission (less than half a round trip ago: it is about an earlier
-   * one, and the copy on its way may well arrive). No round-trip sample: a receiver also repeats
+   * next due(). Ignored for a chunk acknowledged, never sent, or not yet off the wire (the NAK is
+   * about an earlier transmission, and the copy on its way may well arrive). A NAK that arrives
+   * after the copy left, but is about an earlier one, costs one needless frame; guarding against
+   * it with a fraction of the round trip cost more: NAKs come back faster than acks (which wait
+   * for the receiver's commit), one late ack inflates any smoothed round trip for long, and each
+   * NAK ignored leaves a chunk that a bad line keeps damaging to the receiver's 200 ms reminder. No round-trip sample: a receiver also repeats
    * a NAK for a chunk still missing after a quiet spell, so its timing says nothing of the line.
    * Returns true if the chunk is now due.
    */
@@ -138,7 +141,7 @@ export class BulkSender {
     const i = rel / this.chunkSize;
     if (i >= this.nextNew || this.acked[i] || this.naked[i]) return false;
     const since = now - this.sentAt[i]!;
-    if (since < (this.srtt ?? 0) / 2 || since < 0) return false;
+    if (since < 0) return false;
     this.naked[i] = 1;
     return true;
   }

@@ -163,6 +163,15 @@ export async function regionErase(link: NativeLink, region: RegionRef, offset: n
   await link.request(CMD.REGION_ERASE, REGION_RANGE.encode({ region: id, offset, length }), { signal, timeoutMs: 2000 + length / 100 });
 }
 
+/**
+ * Requests a board may take a while to answer (opening a write may erase ahead, closing one waits
+ * for the last chunks to be written): 40 s in all, but asked again every 500 ms, not every 2 s.
+ * Asking again costs nothing (the board answers a repeat from its replay cache, or not at all
+ * while the first is still running, PROTOCOL.md §3.3), while on a line that loses a quarter of
+ * small frames five lost 2-second attempts in a row were the 10 s of silence that ends a transfer.
+ */
+const SLOW_ANSWER = { timeoutMs: 500, retries: 80 };
+
 /** How often a transfer checks that the board is still there. */
 const STALL_TICK_MS = 250;
 
@@ -620,7 +629,7 @@ async function writeSpan(
             chunkSize: ctl.chunkSize,
             window: ctl.window,
           }),
-          { signal: options.signal, timeoutMs: 2000, retries: 20 },
+          { signal: options.signal, ...SLOW_ANSWER },
         ),
         g.failed,
       ]),
@@ -645,9 +654,7 @@ async function writeSpan(
     const complete = await Promise.race([finished, g.failed]);
     timer?.();
     timer = null;
-    const closed = BULK_CLOSED.decode(
-      await link.request(CMD.BULK_CLOSE, BULK_CLOSE.encode({ transferId: id }), { signal: options.signal, timeoutMs: 2000, retries: 20 }),
-    );
+    const closed = BULK_CLOSED.decode(await link.request(CMD.BULK_CLOSE, BULK_CLOSE.encode({ transferId: id }), { signal: options.signal, ...SLOW_ANSWER }));
     if (complete && closed.committed !== start + body.length)
       throw new PackscopeError('PROTOCOL', `board committed up to ${closed.committed}, expected ${start + body.length}`);
     if (closed.committed < start || closed.committed > start + body.length)
