@@ -39,7 +39,14 @@ export const ROUTINE = {
   revertImage: 0xff04,
 } as const;
 /** Data identifiers (ISO 14229-1 Annex C, plus the PackScope bootloader's firmware status). */
-export const DID = { ecuSerialNumber: 0xf18c, applicationSoftwareId: 0xf181, bootSoftwareId: 0xf180, firmwareStatus: 0xfd00 } as const;
+export const DID = {
+  ecuSerialNumber: 0xf18c,
+  applicationSoftwareId: 0xf181,
+  bootSoftwareId: 0xf180,
+  /** ISO 14229-1 C.1 activeDiagnosticSessionDataIdentifier: one byte, the session the ECU is in. */
+  activeDiagnosticSession: 0xf186,
+  firmwareStatus: 0xfd00,
+} as const;
 
 /** ISO 14229-1 Annex A negative response codes. */
 export const NRC_NAMES: Record<number, string> = {

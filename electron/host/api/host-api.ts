@@ -202,7 +202,7 @@ export function createHostApi(options: HostApiOptions): HostApi {
         runCapacityTest(native, rating, { ...settings, signal, onProgress: (p) => progress(capacityTestJobProgress(p)) }),
       );
     },
-    'log.series': async ({ path, ...range }) => (await logs.index.get(path)).series(range),
+    'log.series': ({ path, ...range }) => logs.index.series(path, range),
     'log.events': async ({ path, ...range }) => (await logs.index.get(path)).events(range),
     'log.export': async ({ path, out, opId, range }) =>
       operation({ id: opId, kind: 'export', title: `Exporting ${out.split(/[\\/]/).pop()}`, file: out }, (signal) => logs.export(path, out, range, signal)),

@@ -229,6 +229,8 @@ export class LogJobs {
       const listed: Array<{ counter: number; records: number; startMs: number } | { damage: string }> = [];
       const report = await reader.verify(root, {
         ...(desktop ? { verifier: () => false } : {}),
+        // The chart is already on screen: its range reads go before the rest of the verification.
+        pace: () => this.index.yieldToReads(),
         onSegment: (it) => {
           if (listed.length >= 20_000) return;
           if ('segment' in it) listed.push({ counter: it.segment.header.counter, records: it.segment.recordCount, startMs: it.segment.header.rtcMs });

@@ -46,6 +46,8 @@ import { bytesEqual, fromHex, toHex } from '../../../shared/util/bytes.js';
 export type { IndexEntry, PslogMeta, Preamble } from '../../../shared/blackbox/pslog-format.js';
 
 const READ_BLOCK = 1 << 20;
+/** Segments a verification checks between two calls of its `pace` (256 KiB: about a millisecond). */
+const PACE_SEGMENTS = 64;
 
 // ---------------------------------------------------------------------------------------------
 // The attested extent
@@ -630,6 +632,8 @@ export class PslogReader {
       signal?: AbortSignal;
       /** Sees every stored segment and damaged stretch as it is checked (a listing needs no pass of its own). */
       onSegment?: (it: SegmentOrDamage) => void;
+      /** Awaited every PACE_SEGMENTS segments: lets other work on the log (a chart's range reads) go first. */
+      pace?: () => Promise<void>;
     } = {},
   ): Promise<PslogVerifyReport> {
     const cert = this.certificate;
@@ -670,6 +674,7 @@ export class PslogReader {
         }
         done++;
         if (done % 256 === 0) options.onProgress?.(done, total);
+        if (options.pace && done % PACE_SEGMENTS === 0) await options.pace();
       } else chain.addDamage(it.damage.offset, it.damage.length, it.damage.error);
     }
     const checkpoint = { present: this.checkpoint !== null, ok: false, counter: this.checkpoint?.counter ?? null, records: this.checkpoint?.recordCount ?? 0 };

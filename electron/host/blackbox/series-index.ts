@@ -98,7 +98,7 @@ function segmentColumns(parts: SegmentPart[], index0: number, want: readonly str
  * to the last's; Infinity (no cuts) when neither end can be read. A wrong guess, say a clock set
  * late in the log, only makes reads decode more: the cuts never decide what a read answers.
  */
-async function gridWidth(fh: FileHandle, segmentsOffset: number, size: number, count: number): Promise<number> {
+async function gridWidth(fh: FileHandle, segmentsOffset: number, size: number, count: number): Promise<{ width: number; cells: number }> {
   const startOf = async (i: number) => {
     const b = new Uint8Array(size);
     const { bytesRead } = await fh.read(b, 0, size, segmentsOffset + i * size);
@@ -112,9 +112,10 @@ async function gridWidth(fh: FileHandle, segmentsOffset: number, size: number, c
   let last = NaN;
   for (let i = 0; i < Math.min(count, 8) && first !== first; i++) first = await startOf(i);
   for (let i = count - 1; i >= Math.max(0, count - 8) && last !== last; i--) last = await startOf(i);
-  if (!(last >= first)) return Infinity;
-  const cells = Math.min(GRID_CELLS, 2 * count);
-  return 2 ** Math.max(0, Math.ceil(Math.log2(Math.max(1, last - first) / cells)));
+  if (!(last >= first)) return { width: Infinity, cells: 0 };
+  const span = Math.max(1, last - first);
+  const width = 2 ** Math.max(0, Math.ceil(Math.log2(span / Math.min(GRID_CELLS, 2 * count))));
+  return { width, cells: Math.ceil(span / width) + 1 };
 }
 
 class Growable {
@@ -168,11 +169,11 @@ export class SeriesIndex {
     const fh = await open(path, 'r');
     try {
       const segCount = reader.segmentCount;
-      const grid = await gridWidth(fh, reader.preamble.segmentsOffset, reader.preamble.segmentSize, segCount);
+      const { width: grid, cells } = await gridWidth(fh, reader.preamble.segmentsOffset, reader.preamble.segmentSize, segCount);
       // Where the grid cuts leaves, the segment limit is only a bound for a clock that stood still.
       const perLeaf = Math.max(1, Math.ceil(segCount / MAX_LEAVES)) * (grid < Infinity ? 4 : 1);
       // Leaves: at most perLeaf segments, and never across a grid line. Arrays grow as leaves come.
-      let cap = Math.ceil(segCount / perLeaf) + (grid < Infinity ? Math.min(GRID_CELLS, 2 * segCount) : 0) + 4;
+      let cap = Math.ceil(segCount / perLeaf) + cells + 4;
       // A clock that jumps back and forth across grid lines would cut a leaf per record: past this many leaves, cuts stop.
       const maxGridLeaves = 2 * cap;
       let L = newTreeLevel(cap);
@@ -397,8 +398,8 @@ export class SeriesIndex {
         }
       }
       if (!(typical === typical) && firstSteps.length) setTypical(firstSteps);
-      // Copies, not views: the arrays were grown with room to spare.
-      const trim = <T extends Float64Array>(a: T) => a.slice(0, leaf) as T;
+      // Copies where the arrays have much room to spare (a view would keep all of it).
+      const trim = <T extends Float64Array>(a: T) => (leaf > 0.9 * cap ? a.subarray(0, leaf) : a.slice(0, leaf)) as T;
       const leaves = { tMin: trim(L.tMin), tMax: trim(L.tMax), iFirst: trim(L.iFirst), iLast: trim(L.iLast), n: trim(L.n) };
       const leafChans = new Map([...chans].map(([k, c]) => [k, { min: trim(c.min), max: trim(c.max), first: trim(c.first), last: trim(c.last) }]));
       const tree = SummaryTree.build(leaves, leafChans);
@@ -554,6 +555,30 @@ function rank(c: ChannelInfo, base: string[]): number {
 /** The indexed logs, by path; a file that changed on disk is indexed again. */
 export class SeriesIndexCache {
   private logs = new Map<string, Promise<SeriesIndex>>();
+  /** Range reads on their way, and background passes waiting for them to be answered. */
+  private reading = 0;
+  private waiting: Array<() => void> = [];
+
+  /** A range read (log.series), counted while on its way so that background passes let it go first. */
+  async series(path: string, range: Parameters<SeriesIndex['series']>[0]): Promise<SeriesReply> {
+    this.reading++;
+    try {
+      return await (await this.get(path)).series(range);
+    } finally {
+      if (--this.reading === 0) for (const w of this.waiting.splice(0)) w();
+    }
+  }
+
+  /**
+   * Lets range reads go first: resolves once the reads that have arrived are answered. A pass
+   * over a whole log (log.open's verification, seconds long) awaits this every few segments, so
+   * a chart's zoom and pan never queue behind it.
+   */
+  async yieldToReads(): Promise<void> {
+    // Requests that came in while the pass held the thread are read in the poll phase: let it run.
+    await new Promise<void>((r) => setImmediate(r));
+    if (this.reading) await new Promise<void>((r) => this.waiting.push(r));
+  }
 
   async get(path: string): Promise<SeriesIndex> {
     const st = await stat(path).catch((e: NodeJS.ErrnoException) => {

@@ -1,6 +1,6 @@
 import { crc32 } from '../../../shared/protocol/crc32.js';
 import { seedKeyAlgorithm } from '../../../shared/can/seedkey.js';
-import { UdsNegativeResponseError, NRC, addressAndLengthRecord, uintBytes, type SeedKeyAlgorithm } from '../../../shared/can/uds.js';
+import { DID, SESSION, UdsNegativeResponseError, NRC, addressAndLengthRecord, uintBytes, type SeedKeyAlgorithm } from '../../../shared/can/uds.js';
 import type { UdsProfile } from '../../../shared/can/uds-profile.js';
 import { PackscopeError } from '../../../shared/errors.js';
 import type { TransferProgress } from '../../../shared/types/domain.js';
@@ -122,6 +122,43 @@ export async function waitForEcu(uds: Pick<UdsClient, 'request' | 'clock'>, time
       if ((e as PackscopeError).code !== 'TIMEOUT') throw e;
       if (clock.now() - start > timeoutMs) throw new PackscopeError('TIMEOUT', `the ECU did not answer within ${timeoutMs / 1000} s after its reset`);
     }
+  }
+}
+
+/** Between two session reads that still find the ECU before its reset. */
+export const RESET_SESSION_POLL_MS = 5;
+/**
+ * How long one session read waits while the ECU boots. Shorter than RESET_POLL_MS because an
+ * answer is proof whenever it comes: one that arrives after its read gave up is taken by the
+ * next read (same service, same identifier), so a slow link costs reads, never a wrong verdict.
+ */
+export const RESET_SESSION_PROBE_MS = 20;
+
+/**
+ * After EcuReset, for an ECU that was in a non-default session: waits until it answers in the
+ * default session (ISO 14229 puts an ECU there after every reset), read from the standard active
+ * session identifier F186. That is proof the reset happened, so no fixed guard time is spent; an
+ * answer still naming the old session means the ECU has not reset yet and is asked again shortly.
+ * An ECU without F186 (a negative response) is waited for as waitForEcu does, guard included.
+ * Resolves to the ms waited.
+ */
+export async function waitForEcuReset(uds: Pick<UdsClient, 'request' | 'clock'>, timeoutMs: number, signal?: AbortSignal): Promise<number> {
+  const clock = uds.clock;
+  const start = clock.now();
+  for (;;) {
+    if (signal?.aborted) throw new PackscopeError('CANCELLED', 'cancelled while the ECU restarts');
+    try {
+      const r = await uds.request({ service: 'ReadDataByIdentifier', did: DID.activeDiagnosticSession }, signal, { timeoutMs: RESET_SESSION_PROBE_MS });
+      if (r.data.length === 1 && r.data[0] === SESSION.default) return clock.now() - start;
+      await clock.sleep(RESET_SESSION_POLL_MS, signal);
+    } catch (e) {
+      if (e instanceof UdsNegativeResponseError) {
+        const spent = clock.now() - start;
+        return spent + (await waitForEcu(uds, Math.max(0, timeoutMs - spent), signal));
+      }
+      if ((e as PackscopeError).code !== 'TIMEOUT') throw e;
+    }
+    if (clock.now() - start > timeoutMs) throw new PackscopeError('TIMEOUT', `the ECU did not answer within ${timeoutMs / 1000} s after its reset`);
   }
 }
 

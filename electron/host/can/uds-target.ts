@@ -6,7 +6,7 @@ import { FwStatusSchema, type FwStatus } from '../../../shared/image/fw-status.j
 import { toHex, utf8Decode } from '../../../shared/util/bytes.js';
 import type { FirmwareTarget, UploadVerdict, UploadWriteOptions } from '../flasher/target.js';
 import { UdsClient } from './uds-client.js';
-import { waitForEcu } from './uds-generic.js';
+import { waitForEcu, waitForEcuReset } from './uds-generic.js';
 
 /**
  * The flasher's FirmwareTarget over UDS (ISO 14229) on CAN, so `flash --protocol uds` runs the same
@@ -177,11 +177,17 @@ export class UdsFirmwareTarget implements FirmwareTarget {
     return { mode: s[1] === 1 ? 'swap-back' : 'revert-test' };
   }
 
-  /** ECU reset, then tester present until the ECU answers again (it is silent while it swaps). */
+  /**
+   * ECU reset, then wait until the ECU answers again (it is silent while it boots, and while a
+   * swap bootloader copies). From the programming session the answer that proves the reset is
+   * the default session (F186); otherwise tester present after a guard time.
+   */
   async reset(signal?: AbortSignal): Promise<void> {
     await this.uds.request({ service: 'EcuReset', resetType: RESET.hard }, signal);
+    const fromProgramming = this.unlocked;
     this.unlocked = false;
     this.erasedSlot = false;
-    await waitForEcu(this.uds, this.resetTimeoutMs, signal);
+    if (fromProgramming) await waitForEcuReset(this.uds, this.resetTimeoutMs, signal);
+    else await waitForEcu(this.uds, this.resetTimeoutMs, signal);
   }
 }

@@ -46,8 +46,8 @@ import type { BoardFirmware } from './flash-target.js';
  *        00|01, reason code, SHA-256 of the hashed region (the read-back hash);
  *   0x31 01 FF02 activate (option 00 test boot, 01 permanent), FF03 confirm, FF04 revert;
  *   0x11 01 reset: the board reboots, the bootloader swaps the image in or switches banks;
- *   0x22 F18C serial, F180 bootloader version, F181 running version, FD00 firmware status (JSON,
- *        the native FW_STATUS document);
+ *   0x22 F18C serial, F180 bootloader version, F181 running version, F186 active session,
+ *        FD00 firmware status (JSON, the native FW_STATUS document);
  *   0x3E tester present.
  * Slow steps (erase, programming, verification) answer 0x78 responsePending first, as real
  * bootloaders do, so the client keeps waiting (P2* = 5 s, repeated).
@@ -266,6 +266,7 @@ export class UdsBootloaderNode {
         if (req.did === DID.ecuSerialNumber) data = utf8Encode(this.identity.serial);
         else if (req.did === DID.bootSoftwareId) data = utf8Encode(this.identity.bootloaderVersion);
         else if (req.did === DID.applicationSoftwareId) data = utf8Encode(fw.target.runningVersion ?? '');
+        else if (req.did === DID.activeDiagnosticSession) data = Uint8Array.of(this.session);
         else if (req.did === DID.firmwareStatus) data = utf8Encode(JSON.stringify(fwStatusOf(fw.target)));
         else throw new Negative(NRC.requestOutOfRange);
         if (data.length > 4092) throw new Negative(0x14); // responseTooLong

@@ -73,6 +73,11 @@ for (const protocol of ['jbd', 'daly', 'jk'] as const) {
       const driver = await factory.create(transport, { timeoutMs: 100 });
       await driver.identify();
       rig.personality.detach(); // the board stops answering (power cut to its MCU)
+      // An answer the board sent before it went silent is still real data: on a loaded machine a
+      // retried identification request leaves one in flight. Let every byte already sent arrive
+      // before polling, so any frame after this point would be made up.
+      await rig.link.drained();
+      await until(() => driver.stats().bytesIn >= rig!.link.stats.bytesToHost, 10_000, 'the bytes already sent to arrive');
       const frames: TelemetryFrame[] = [];
       driver.onTelemetry((f) => frames.push(f));
       await driver.startTelemetry(5);

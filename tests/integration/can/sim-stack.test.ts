@@ -7,6 +7,7 @@ import { encodeImageMeta, parseImage, parsePrivateKeyPem, signImage } from '../.
 import { runSim, type RunningSim } from '../../../firmware/sim/run.js';
 import { SlcanPersonality } from '../../../firmware/sim/can/index.js';
 import { SIGNING_KEY_FILE } from '../../../firmware/sim/boot/firmware-store.js';
+import type { BootMode } from '../../../firmware/sim/boot/bootloader.js';
 import { openCanChannel, closeCanChannel } from '../../../electron/host/can/open.js';
 import type { ReceivedFrame, SlcanChannel } from '../../../electron/host/can/slcan-channel.js';
 import { UdsClient } from '../../../electron/host/can/uds-client.js';
@@ -34,11 +35,11 @@ afterEach(async () => {
   dir = null;
 });
 
-async function start(bitrate = 500_000) {
+async function start(bitrate = 500_000, bootMode?: BootMode) {
   dir = mkdtempSync(path.join(tmpdir(), 'ps-can-'));
   // The adapter's serial side at 1 Mbaud, as a USB adapter's virtual serial port is: the CAN bus
   // (simulated bit-exactly) limits the transfers, not the line to the host.
-  sim = await runSim({ personality: 'slcan', baud: 1_000_000, seed: 7, stateDir: dir });
+  sim = await runSim({ personality: 'slcan', baud: 1_000_000, seed: 7, stateDir: dir, ...(bootMode ? { bootMode } : {}) });
   channel = await openCanChannel('sim:slcan', { bitrate, timestamps: true }, pipeTransport(sim.host!, { path: 'sim:slcan', open: false }));
   return { sim, channel };
 }
@@ -92,8 +93,8 @@ describe('simulated SLCAN adapter and bus', () => {
     expect(channel.stats.busErrors).toBe(1);
   });
 
-  it('UDS: a signed image flashes, is refused before erasing when bad, and a wrong key is named', async () => {
-    const { sim, channel } = await start();
+  it('UDS onto a swap bootloader: a signed image flashes, is refused before erasing when bad, and a wrong key is named', async () => {
+    const { sim, channel } = await start(500_000, 'swap');
     const key = parsePrivateKeyPem(readFileSync(path.join(dir!, SIGNING_KEY_FILE), 'utf8'));
     const boardId = sim.board.identity.boardId;
     const payload = new Uint8Array(12_000).map((_, i) => (i * 31) & 0xff);
@@ -117,6 +118,7 @@ describe('simulated SLCAN adapter and bus', () => {
     expect(report.outcome).toBe('installed-confirmed');
     expect(report.status.runningVersion).toBe('2.1.0+0');
     expect(report.status.testing).toBe(false);
+    expect(report.status).toMatchObject({ mode: 'swap', activeBank: 'a' }); // copied into the first bank
     expect(progress[progress.length - 1]).toBe(good.length);
     expect(sim.board.firmwareVersion).toBe('2.1.0+0');
 
@@ -156,6 +158,8 @@ describe('simulated SLCAN adapter and bus', () => {
       const report = await flashImage(target, image);
       expect(report.outcome).toBe('installed-test');
       expect(report.status.runningVersion).toBe('1.9.0+0');
+      // The CAN ECU is dual bank by default: the test boot switched to the other bank, nothing was copied.
+      expect(report.status).toMatchObject({ mode: 'dual-bank', activeBank: 'b', testing: true });
       expect(target.blockPayload).toBe(128);
       expect(counters.length).toBe(Math.ceil(image.length / 128));
       const wrap = counters.indexOf(0xff);

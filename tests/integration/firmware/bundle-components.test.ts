@@ -309,7 +309,7 @@ describe('bundle apply with UDS and STM32 ROM components', () => {
         void romSim.stop();
       }
     });
-    expect(unplugged).toBe(true);
+    expect(unplugged, `the update ended before the AFE write was half done: ${e2?.message}`).toBe(true);
     expect(e2).toBeInstanceOf(PackscopeError);
     expect(e2!.details).toMatchObject({ component: 'afe', installed: ['ecu'], notStarted: ['app'] });
     expect(ecu.read(ECU_BASE, v2.ecuImage.length)).toEqual(v2.ecuImage);

@@ -5,7 +5,15 @@
  * and the flasher reports each phase's time.
  */
 import { describe, expect, it } from 'vitest';
-import { RESET_GUARD_MS, RESET_POLL_MS, waitForEcu } from '../../../electron/host/can/uds-generic.js';
+import {
+  RESET_GUARD_MS,
+  RESET_POLL_MS,
+  RESET_SESSION_POLL_MS,
+  RESET_SESSION_PROBE_MS,
+  waitForEcu,
+  waitForEcuReset,
+} from '../../../electron/host/can/uds-generic.js';
+import { UdsNegativeResponseError } from '../../../shared/can/uds.js';
 import { UdsFirmwareTarget } from '../../../electron/host/can/uds-target.js';
 import type { UdsClient } from '../../../electron/host/can/uds-client.js';
 import { flashImage } from '../../../electron/host/flasher/flasher.js';
@@ -63,6 +71,73 @@ describe('waiting for the ECU after its reset', () => {
       },
     } as unknown as UdsClient;
     await expect(clock.run(waitForEcu(broken, 60_000))).rejects.toMatchObject({ code: 'DISCONNECTED' });
+  });
+});
+
+/**
+ * An ECU that is still in the programming session until `resetAt` (it answers F186 with 02),
+ * silent while it boots until `backAt`, then in the default session (01); every answer takes 3 ms.
+ * Without F186 it answers requestOutOfRange to it, and tester present once back.
+ */
+function resettingEcu(clock: VirtualClock, resetAt: number, backAt: number, o: { f186?: boolean } = {}) {
+  const probes: Array<{ at: number; service: string; timeoutMs: number | undefined }> = [];
+  const client = {
+    clock,
+    async request(req: { service: string }, _signal?: AbortSignal, opt: { timeoutMs?: number } = {}) {
+      probes.push({ at: clock.now(), service: req.service, timeoutMs: opt.timeoutMs });
+      const now = clock.now();
+      if (now < resetAt || now + 3 >= backAt) {
+        await clock.sleep(3);
+        if (req.service === 'TesterPresent') return { service: 'TesterPresent' };
+        if (o.f186 === false) throw new UdsNegativeResponseError(0x22, 0x31);
+        return { service: 'ReadDataByIdentifier', did: 0xf186, data: Uint8Array.of(now < resetAt ? 0x02 : 0x01) };
+      }
+      await clock.sleep(opt.timeoutMs ?? 2500);
+      throw new PackscopeError('TIMEOUT', 'no UDS response');
+    },
+  };
+  return { client: client as unknown as UdsClient, probes };
+}
+
+describe('waiting for the ECU after a reset from the programming session', () => {
+  it('reads the active session (F186) at once, with no guard time, until the ECU answers in the default session', async () => {
+    const clock = new VirtualClock();
+    const ecu = resettingEcu(clock, 12, 40);
+    const waited = await clock.run(waitForEcuReset(ecu.client, 60_000));
+    expect(ecu.probes[0]!.at).toBe(0);
+    expect(ecu.probes.every((p) => p.service === 'ReadDataByIdentifier' && p.timeoutMs === RESET_SESSION_PROBE_MS)).toBe(true);
+    // Answers naming the programming session came first: the ECU had not reset yet.
+    expect(ecu.probes.filter((p) => p.at < 12).length).toBeGreaterThanOrEqual(2);
+    expect(waited).toBeGreaterThanOrEqual(40);
+    expect(waited).toBeLessThanOrEqual(40 + RESET_SESSION_PROBE_MS + RESET_SESSION_POLL_MS + 3);
+    expect(waited).toBeLessThan(RESET_GUARD_MS);
+  });
+
+  it('an ECU without F186 is waited for with the guard time and tester present', async () => {
+    const clock = new VirtualClock();
+    const ecu = resettingEcu(clock, 50, 400, { f186: false });
+    const waited = await clock.run(waitForEcuReset(ecu.client, 60_000));
+    expect(ecu.probes.filter((p) => p.service === 'ReadDataByIdentifier')).toEqual([
+      { at: 0, service: 'ReadDataByIdentifier', timeoutMs: RESET_SESSION_PROBE_MS },
+    ]);
+    const tp = ecu.probes.filter((p) => p.service === 'TesterPresent');
+    expect(tp[0]!.at).toBeGreaterThanOrEqual(RESET_GUARD_MS);
+    expect(tp.every((p) => p.timeoutMs === RESET_POLL_MS)).toBe(true);
+    expect(waited).toBeGreaterThanOrEqual(400);
+    expect(waited).toBeLessThanOrEqual(400 + RESET_POLL_MS + 3 + 3);
+  });
+
+  it('gives up after its limit with TIMEOUT', async () => {
+    const clock = new VirtualClock();
+    const ecu = resettingEcu(clock, 0, Infinity);
+    const e = await clock.run(
+      waitForEcuReset(ecu.client, 1_000).then(
+        () => null,
+        (x: unknown) => x as PackscopeError,
+      ),
+    );
+    expect(e?.code).toBe('TIMEOUT');
+    expect(clock.now()).toBeLessThan(1_000 + 2 * RESET_SESSION_PROBE_MS);
   });
 });
 

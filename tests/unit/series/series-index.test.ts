@@ -4,7 +4,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPslog } from '../../../electron/host/blackbox/pslog.js';
-import { SeriesIndex } from '../../../electron/host/blackbox/series-index.js';
+import { SeriesIndex, SeriesIndexCache } from '../../../electron/host/blackbox/series-index.js';
 import { bucketOf } from '../../../shared/series/buckets.js';
 import { channelValuesInto, layoutChannels } from '../../../shared/series/channels.js';
 import { writeSyntheticPslog } from '../../support/synthetic-pslog.js';
@@ -161,6 +161,22 @@ describe('range reads of a .pslog (log.series)', () => {
       { numRuns: 40 },
     );
   }, 60_000);
+
+  it('a pass over the whole log (log.open verifies behind the chart) lets the range reads on their way go first', async () => {
+    const cache = new SeriesIndexCache();
+    try {
+      await cache.get(file);
+      const order: string[] = [];
+      const read = cache.series(file, { buckets: 100, channels: ['current'] }).then(() => order.push('read'));
+      await cache.yieldToReads().then(() => order.push('pass'));
+      await read;
+      expect(order).toEqual(['read', 'pass']);
+      // Nothing on its way: the pass goes on.
+      await cache.yieldToReads();
+    } finally {
+      await cache.closeAll();
+    }
+  });
 
   it('pages events by range and never cuts them', () => {
     const all = index.events({ limit: 5000 });
