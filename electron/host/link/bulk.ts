@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { DecodeError, PackscopeError } from '../../../shared/errors.js';
-import { BulkReceiver, BulkSender, contextStart, damagedChunkOffset, packChunk } from '../../../shared/protocol/bulk.js';
+import { BulkReceiver, BulkSender, contextStart, damagedChunkOffset, minRtoMs, packChunk } from '../../../shared/protocol/bulk.js';
 import { CMD, ERROR_NAMES, MSG } from '../../../shared/protocol/constants.js';
 import {
   BULK_ABORT,
@@ -40,7 +40,7 @@ export type RegionRef = number | string;
 export interface BulkCommonOptions {
   /** Chunk payload size (default 4096). */
   chunkSize?: number;
-  /** Chunks in flight (default 8, at most 32). */
+  /** Chunks in flight (default: the chunk-size controller's, about 32 KiB of payload, 8…64 chunks; at most 128). */
   window?: number;
   /**
    * Ask for per-chunk deflate where it helps, against the transfer's preceding bytes where the
@@ -638,8 +638,8 @@ async function writeSpan(
       chunkSize: open.chunkSize,
       window: open.window,
       initialRtoMs: 2 * windowMs + 500,
-      // As on the board (PROTOCOL.md §6.4): the floor follows the chunk's line time.
-      ...(Number.isFinite(byteRate) ? { minRtoMs: 20 + (4 * (open.chunkSize + 32) * 1000) / byteRate } : {}),
+      // As on the board (PROTOCOL.md §6.4): the floor follows the chunk's line time, or 200 ms with NAKs.
+      ...(Number.isFinite(byteRate) ? { minRtoMs: minRtoMs(open.chunkSize, (open.flags & BULK_FLAG.NAK) !== 0, byteRate) } : {}),
     });
     pump();
     const complete = await Promise.race([finished, g.failed]);

@@ -1,5 +1,5 @@
 import { DecodeError } from '../../../shared/errors.js';
-import { BulkReceiver, BulkSender, contextStart, damagedChunkOffset, packChunk } from '../../../shared/protocol/bulk.js';
+import { BulkReceiver, BulkSender, contextStart, damagedChunkOffset, minRtoMs, packChunk } from '../../../shared/protocol/bulk.js';
 import { CMD, ERR } from '../../../shared/protocol/constants.js';
 import {
   BULK_ABORT,
@@ -138,9 +138,7 @@ export function installBulkTransfer(board: SimBoard): void {
         chunkSize: open.chunkSize,
         window: open.window,
         initialRtoMs: 2 * windowMs + 300,
-        // Small chunks on a noisy line: a lost retransmission at the window's base blocks the
-        // window until its timeout, so the floor follows the chunk's line time, not a fixed 200 ms.
-        minRtoMs: 20 + (4 * (open.chunkSize + 32) * 1000) / byteRate,
+        minRtoMs: minRtoMs(open.chunkSize, (open.flags & BULK_FLAG.NAK) !== 0, byteRate),
       }),
       compress: (open.flags & BULK_FLAG.COMPRESS) !== 0,
       context: (open.flags & BULK_FLAG.CONTEXT) !== 0,
