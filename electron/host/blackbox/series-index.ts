@@ -170,8 +170,9 @@ export class SeriesIndex {
     try {
       const segCount = reader.segmentCount;
       const { width: grid, cells } = await gridWidth(fh, reader.preamble.segmentsOffset, reader.preamble.segmentSize, segCount);
-      // Where the grid cuts leaves, the segment limit is only a bound for a clock that stood still.
-      const perLeaf = Math.max(1, Math.ceil(segCount / MAX_LEAVES)) * (grid < Infinity ? 4 : 1);
+      // Where the grid cuts leaves, the segment limit is a bound for a clock that stood still or a
+      // span guessed too long (a board whose clock was set late): leaves at most twice as long as without a grid.
+      const perLeaf = Math.max(1, Math.ceil(segCount / MAX_LEAVES)) * (grid < Infinity ? 2 : 1);
       // Leaves: at most perLeaf segments, and never across a grid line. Arrays grow as leaves come.
       let cap = Math.ceil(segCount / perLeaf) + cells + 4;
       // A clock that jumps back and forth across grid lines would cut a leaf per record: past this many leaves, cuts stop.

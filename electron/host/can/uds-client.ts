@@ -187,6 +187,9 @@ export class UdsClient {
         throw new UdsNegativeResponseError(res.sid, res.nrc);
       }
       if (res.service !== req.service) continue;
+      // A late answer for another identifier (one an earlier read gave up on) is not this one's.
+      const asked: UdsRequest = req;
+      if (res.service === 'ReadDataByIdentifier' && asked.service === 'ReadDataByIdentifier' && res.did !== asked.did) continue;
       return res as Extract<UdsPositiveResponse, { service: S }>;
     }
   }

@@ -123,7 +123,7 @@ export async function createPackageFile(o: CreatePackageOptions): Promise<Create
   const key = await o.keyStore.load();
   let made: { evaluation: Evaluation; manifest: Manifest } | null = null;
   const bytes = await writeStreamedFile(o.out, async (sink) => {
-    const zip = new ZipStreamWriter(sink, { deflater: zlibDeflater });
+    const zip = new ZipStreamWriter(sink, { deflater: zlibDeflater, crc32: hostCrc32 });
     made = await writePackage(
       {
         deviceFiles: small,

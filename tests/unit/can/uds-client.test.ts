@@ -52,6 +52,15 @@ async function client(ecu: (req: Uint8Array) => Array<Uint8Array | 'bell'>) {
 }
 
 describe('UDS client', () => {
+  it('does not take a late answer for another identifier as the answer to the identifier asked', async () => {
+    // The ECU answers the F186 read late: it arrives while FD00 is being asked, before FD00's own answer.
+    const c = await client((req) =>
+      req[0] === 0x22 && req[1] === 0xfd ? [Uint8Array.of(0x62, 0xf1, 0x86, 0x01), Uint8Array.of(0x62, 0xfd, 0x00, 0x7b, 0x7d)] : [],
+    );
+    const r = await c.request({ service: 'ReadDataByIdentifier', did: 0xfd00 });
+    expect(r).toMatchObject({ did: 0xfd00, data: Uint8Array.of(0x7b, 0x7d) });
+  });
+
   it('waits out response-pending (0x78) answers, then returns the positive response', async () => {
     const c = await client((req) =>
       req[0] === 0x31 ? [Uint8Array.of(0x7f, 0x31, 0x78), Uint8Array.of(0x7f, 0x31, 0x78), Uint8Array.of(0x71, 0x01, 0xff, 0x00, 0x00)] : [],

@@ -5,6 +5,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { assemblePackage, evaluateEvidence, evidenceFacts, FILES, type PackageSigner } from '../../../shared/evidence/package.js';
 import { verifyPackage, verifyPackageSource } from '../../../shared/evidence/package-verify.js';
 import { blackboxEvidenceDecoder, decodeDeviceEvidence, DeviceEvidenceStream, DEVICE_FILES, deviceFiles } from '../../../shared/evidence/blackbox-evidence.js';
+import type { EvidenceDecoder } from '../../../shared/evidence/device-evidence.js';
 import { Evaluator } from '../../../shared/warranty/engine.js';
 import { DEFAULT_POLICY } from '../../../shared/warranty/default-policy.js';
 import { fflateDeflater, writeZip, ZipStreamWriter } from '../../../shared/codec/zip-write.js';
@@ -224,6 +225,27 @@ describe('streaming evidence', () => {
     expect(then.line).toBe(now.line);
     expect(then.checks).toEqual(now.checks);
     expect(then.report).toEqual(now.report);
+  });
+
+  it('decodes the log once for a package without findings, and a second time only to draw findings', async () => {
+    const passes = (opens: string[]): EvidenceDecoder => ({
+      open: (files, trust, sink, o) => {
+        opens.push(o?.recordsOnly ? 'records' : 'full');
+        return blackboxEvidenceDecoder.open(files, trust, sink, o);
+      },
+    });
+    const quietLog = makeDeviceLog(values(stream(3000, (r, i) => void (r.current = i % 600 < 300 ? -25 : 20))), { segmentSize: 1024 });
+    const quiet = await bigPackage(deviceFiles(quietLog));
+    const once: string[] = [];
+    const v = await verifyPackageSource(bytesSource(writeZip(quiet.files)), { decoder: passes(once), rootPublicKeyPem: quietLog.ca.pem });
+    expect(v.ok).toBe(true);
+    expect(v.evaluation!.findings).toEqual([]);
+    expect(once).toEqual(['full']);
+    const twice: string[] = [];
+    const w = await verifyPackageSource(bytesSource(writeZip((await bigPackage()).files)), { decoder: passes(twice), rootPublicKeyPem: bigLog.ca.pem });
+    expect(w.ok).toBe(true);
+    expect(w.evaluation!.findings.length).toBeGreaterThan(0);
+    expect(twice).toEqual(['full', 'records']);
   });
 
   it('finds a tampered record deep in a large package, re-assembled and re-signed', async () => {
