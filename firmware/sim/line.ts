@@ -119,10 +119,13 @@ class PacedQueue {
       allowed = this.queued;
     } else {
       const now = this.clock.now();
-      // Credits accrue with elapsed time, so timer lateness does not cost throughput; the cap
-      // (10 ms of line time) keeps an idle line from bursting faster than the wire allows.
-      const cap = Math.max(64, rate * 0.01);
-      this.credit = Math.min(cap, this.credit + ((now - this.last) * rate) / 1000);
+      // Credits accrue with all the time elapsed since the last tick, uncapped: a tick runs only
+      // while bytes wait, so the line was busy all that time, and a late timer (a loaded machine
+      // running this process late) must not slow the wire. Capping them here made a starved
+      // simulated SLCAN adapter fall behind its own USB rate, overflow its receive buffer and drop
+      // an ISO-TP flow control the host then waited for in vain. An idle line cannot burst: push()
+      // restarts the count from now with at most 16 bytes of credit.
+      this.credit += ((now - this.last) * rate) / 1000;
       this.last = now;
       allowed = Math.floor(this.credit);
     }
