@@ -152,6 +152,8 @@ interface RxState {
 interface TxWait {
   resolve: (fc: { blockSize: number; stMin: number }) => void;
   reject: (e: Error) => void;
+  /** A WAIT flow control: N_Bs starts again and the wait stays armed for the next one. */
+  waited: () => void;
 }
 
 /**
@@ -284,47 +286,52 @@ export class IsoTpEndpoint {
       return;
     }
     if (pdu.status === 'wait') {
-      this.txWait = null;
-      w.resolve({ blockSize: -1, stMin: 0 });
+      // Stays armed: the clear-to-send may follow in the same read from the adapter, before any
+      // continuation of the sender could arm a new wait, and would otherwise be ignored.
+      w.waited();
       return;
     }
     this.txWait = null;
     w.resolve({ blockSize: pdu.blockSize, stMin: pdu.stMin });
   }
 
-  /** Waits for a flow control (CTS), honouring WAIT frames up to N_WFTmax; each wait restarts N_Bs. */
-  private async awaitFlow(signal?: AbortLike): Promise<{ blockSize: number; stMin: number }> {
-    let waits = 0;
-    for (;;) {
-      const fc = await new Promise<{ blockSize: number; stMin: number }>((resolve, reject) => {
-        const finish = () => {
+  /**
+   * Waits for a flow control (CTS), honouring WAIT frames up to N_WFTmax; each wait restarts N_Bs.
+   * One armed wait handles the WAITs and the CTS synchronously, as they arrive.
+   */
+  private awaitFlow(signal?: AbortLike): Promise<{ blockSize: number; stMin: number }> {
+    return new Promise<{ blockSize: number; stMin: number }>((resolve, reject) => {
+      let waits = 0;
+      const timeout = () => me.reject(new IsoTpError('N_TIMEOUT_Bs', `no flow control from the receiver within ${this.opts.nBsMs} ms (N_Bs)`));
+      let cancel = this.clock.after(this.opts.nBsMs, timeout);
+      const finish = () => {
+        cancel();
+        signal?.removeEventListener('abort', onAbort);
+        if (this.txWait === me) this.txWait = null;
+      };
+      const me: TxWait = {
+        resolve: (v) => {
+          finish();
+          resolve(v);
+        },
+        reject: (e) => {
+          finish();
+          reject(e);
+        },
+        waited: () => {
+          if (++waits > this.opts.maxWaitFrames) {
+            me.reject(new IsoTpError('N_WFT_OVRN', `receiver sent more than ${this.opts.maxWaitFrames} WAIT flow controls in a row`));
+            return;
+          }
           cancel();
-          signal?.removeEventListener('abort', onAbort);
-          if (this.txWait === me) this.txWait = null;
-        };
-        const me: TxWait = {
-          resolve: (v) => {
-            finish();
-            resolve(v);
-          },
-          reject: (e) => {
-            finish();
-            reject(e);
-          },
-        };
-        const cancel = this.clock.after(this.opts.nBsMs, () =>
-          me.reject(new IsoTpError('N_TIMEOUT_Bs', `no flow control from the receiver within ${this.opts.nBsMs} ms (N_Bs)`)),
-        );
-        const onAbort = () => me.reject(new IsoTpError('N_ABORTED', 'transfer cancelled'));
-        if (signal?.aborted) return onAbort();
-        signal?.addEventListener('abort', onAbort, { once: true });
-        this.txWait = me;
-      });
-      if (fc.blockSize >= 0) return fc;
-      if (++waits > this.opts.maxWaitFrames) {
-        throw new IsoTpError('N_WFT_OVRN', `receiver sent more than ${this.opts.maxWaitFrames} WAIT flow controls in a row`);
-      }
-    }
+          cancel = this.clock.after(this.opts.nBsMs, timeout);
+        },
+      };
+      const onAbort = () => me.reject(new IsoTpError('N_ABORTED', 'transfer cancelled'));
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.txWait = me;
+    });
   }
 
   private sleep(micros: number): Promise<void> {

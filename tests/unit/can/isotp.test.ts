@@ -188,6 +188,26 @@ describe('ISO-TP state machines (virtual time)', () => {
     expect(errors.map((e) => e.failure)).toEqual(['N_TIMEOUT_Cr']);
   });
 
+  it('takes a WAIT and the clear-to-send that follows it in the same read from the adapter', async () => {
+    // An SLCAN adapter hands over every frame it buffered in one serial read; the CTS behind a WAIT
+    // reaches the sender before any continuation runs. It was ignored, and the send then died of
+    // N_Bs although the receiver had asked for the data.
+    const clock = new VirtualClock();
+    const sentFrames: Uint8Array[] = [];
+    const sender = new IsoTpEndpoint((d) => void sentFrames.push(d), clock, { nBsMs: 1000, padding: 0xcc });
+    const sent = sender.send(Uint8Array.from({ length: 30 }, (_, i) => i)).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    await clock.advance(1);
+    expect(sentFrames).toHaveLength(1); // the first frame
+    sender.handleFrame(Uint8Array.of(0x31, 0, 0, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc)); // WAIT
+    sender.handleFrame(Uint8Array.of(0x30, 0, 0, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc)); // CTS, same read
+    await clock.advance(2000); // past N_Bs
+    expect(await sent).toBeNull();
+    expect(sentFrames.map((f) => f[0]! >> 4)).toEqual([1, 2, 2, 2, 2]);
+  });
+
   it('flow control WAIT restarts N_Bs; too many WAITs and OVERFLOW are errors', async () => {
     const clock = new VirtualClock();
     const sender = new IsoTpEndpoint(() => undefined, clock, { maxWaitFrames: 2, nBsMs: 100 });
