@@ -3,6 +3,7 @@ import type { Res } from '../../shared/api/contract.js';
 import { latestJob } from '../app/jobs.js';
 import { useApp } from '../app/state.js';
 import { asUiError, ErrorBox, type UiError } from '../common/ErrorBox.js';
+import { DecimalField } from '../common/DecimalField.js';
 
 /**
  * The guided capacity test of the connected board: full charge, rest, discharge at a set current
@@ -55,32 +56,9 @@ export function CapacityTestCard() {
         the charge delivered. It stops at once at any protection event. Every phase is recorded in its signed black box.
       </p>
       <div className="row">
-        <label>
-          Discharge current (A)
-          <input
-            inputMode="decimal"
-            value={current}
-            onChange={(e) => setCurrent(e.target.value)}
-            placeholder="0.2C"
-            aria-invalid={bad.current}
-            data-testid="ct-current"
-          />
-        </label>
-        <label>
-          End voltage per cell (V)
-          <input
-            inputMode="decimal"
-            value={endV}
-            onChange={(e) => setEndV(e.target.value)}
-            placeholder="by chemistry"
-            aria-invalid={bad.endV}
-            data-testid="ct-end-voltage"
-          />
-        </label>
-        <label>
-          Rest (min)
-          <input inputMode="decimal" value={restMin} onChange={(e) => setRestMin(e.target.value)} aria-invalid={bad.rest} data-testid="ct-rest" />
-        </label>
+        <DecimalField label="Discharge current (A)" value={current} onChange={setCurrent} placeholder="0.2C" invalid={bad.current} testId="ct-current" />
+        <DecimalField label="End voltage per cell (V)" value={endV} onChange={setEndV} placeholder="by chemistry" invalid={bad.endV} testId="ct-end-voltage" />
+        <DecimalField label="Rest (min)" value={restMin} onChange={setRestMin} invalid={bad.rest} testId="ct-rest" />
         <button
           className="primary"
           onClick={() => void start()}

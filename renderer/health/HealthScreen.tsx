@@ -6,6 +6,7 @@ import { LifetimeSection } from '../verify/PackageHealth.js';
 import { REGULATION_NOTE } from '../../shared/health/text.js';
 import { useApp } from '../app/state.js';
 import { FilePicker } from '../common/FilePicker.js';
+import { DecimalField } from '../common/DecimalField.js';
 import { asUiError, ErrorBox, type UiError } from '../common/ErrorBox.js';
 import './health.css';
 
@@ -65,17 +66,7 @@ export function HealthScreen() {
         <h2>Analyse a black box (.pslog)</h2>
         <FilePicker label="Log file" extensions={['.pslog']} onPick={(p) => void analyse(p)} initialDir={dataDir || undefined} />
         <div className="row">
-          <label>
-            Rated capacity (Ah)
-            <input
-              inputMode="decimal"
-              value={rated}
-              onChange={(e) => setRated(e.target.value)}
-              placeholder="from the board"
-              aria-invalid={badRated}
-              data-testid="health-rated"
-            />
-          </label>
+          <DecimalField label="Rated capacity (Ah)" value={rated} onChange={setRated} placeholder="from the board" invalid={badRated} testId="health-rated" />
           <label>
             Cell chemistry
             <select value={chemistry} onChange={(e) => setChemistry(e.target.value as '' | 'lfp' | 'nmc')} data-testid="health-chemistry">
