@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeDalyFrame, encodeDalyFrame, DALY_CMD, type DalyFrame } from '../../../shared/bms/daly.js';
 import { flagBit, STATUS_FLAGS, type TelemetryFrame } from '../../../shared/types/domain.js';
 import type { PolledDriver } from '../../../electron/host/drivers/bms-polling.js';
@@ -16,11 +16,9 @@ import {
   writeDalyThresholds,
 } from '../../../shared/settings/daly-settings.js';
 import { validateChanges } from '../../../shared/settings/validate.js';
-import { VirtualClock } from '../../../shared/util/clock.js';
 import { fromHex, toHex } from '../../../shared/util/bytes.js';
-import { Session } from '../../../electron/host/session.js';
-import { SimTransport } from '../../../electron/host/transport/sim.js';
-import { applySettings, settingsAccess, takeBackup } from '../../../electron/host/settings/service.js';
+import { applySettings, takeBackup } from '../../../electron/host/settings/service.js';
+import { simulatedBoards } from './simulated-boards.js';
 
 /**
  * Daly settings: published write frames are what PackScope sends, the threshold and SOC codecs
@@ -104,22 +102,10 @@ describe('Daly settings codecs (property)', () => {
 });
 
 describe('Daly settings against the simulated board', () => {
-  let clock: VirtualClock;
-  const open: Session[] = [];
-  beforeEach(() => {
-    clock = new VirtualClock();
-  });
-  afterEach(async () => {
-    await clock.run(Promise.all(open.splice(0).map((s) => s.close())));
-  });
-  async function daly() {
-    const s = await clock.run(Session.open('sim:?personality=daly&seed=4&scenario=normal', { protocol: 'daly', clock }));
-    open.push(s);
-    return { session: s, board: (s.transport as SimTransport).running!.board, access: await settingsAccess(s) };
-  }
+  const daly = simulatedBoards('sim:?personality=daly&seed=4&scenario=normal', 'daly');
 
   it('reads the thresholds the pack protects with, read only', async () => {
-    const { board, access } = await daly();
+    const { clock, board, access } = await daly();
     const r = await clock.run(access.read());
     const pr = board.pack.protection();
     expect(r.values['cell_ov_protect']).toBeCloseTo(pr.cellOvProtect, 3);
@@ -132,7 +118,7 @@ describe('Daly settings against the simulated board', () => {
   });
 
   it('switches the MOSFETs (the pack’s FETs open) and sets the SOC; backups leave the SOC out', async () => {
-    const { board, session, access } = await daly();
+    const { clock, board, session, access } = await daly();
     const rep = await clock.run(applySettings(access, { charge_mosfet: 0, discharge_mosfet: 0, soc: 37.5 }, { tool: 't' }));
     expect(rep.outcomes.map((o) => [o.id, o.result, o.stored])).toEqual([
       ['charge_mosfet', 'written', 0],
@@ -159,7 +145,7 @@ describe('Daly settings against the simulated board', () => {
   });
 
   it('a board answers a SOC above 100 % with a refusal (data[0] = 0) and keeps its estimate', async () => {
-    const { session } = await daly();
+    const { clock, session } = await daly();
     // The host never sends it (validation refuses first), so the frame is built by hand.
     const data = new Uint8Array(8);
     data[6] = 0x03;

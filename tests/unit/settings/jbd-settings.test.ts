@@ -1,35 +1,19 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../../shared/util/clock.js';
-import { Session } from '../../../electron/host/session.js';
-import { SimTransport } from '../../../electron/host/transport/sim.js';
-import { settingsAccess, applySettings } from '../../../electron/host/settings/service.js';
+import { describe, expect, it } from 'vitest';
+import { applySettings } from '../../../electron/host/settings/service.js';
 import { JBD_COUNTER_NOTE } from '../../../electron/host/settings/jbd-access.js';
 import { alarmRaisedEvent } from '../../../shared/blackbox/events.js';
+import { simulatedBoards } from './simulated-boards.js';
 
 /**
  * JBD settings against the simulated JBD board in-process on virtual time: the protection counters
  * are read before a write and kept by the default exit; the "save" exit zeroes them, and only when
  * asked; the board's own refusal comes back with the value it keeps.
  */
-let clock: VirtualClock;
-const open: Session[] = [];
-beforeEach(() => {
-  clock = new VirtualClock();
-});
-afterEach(async () => {
-  await clock.run(Promise.all(open.splice(0).map((s) => s.close())));
-});
-
-async function jbd() {
-  const s = await clock.run(Session.open('sim:?personality=jbd&seed=4', { protocol: 'jbd', clock }));
-  open.push(s);
-  const board = (s.transport as SimTransport).running!.board;
-  return { s, board, access: await settingsAccess(s) };
-}
+const jbd = simulatedBoards('sim:?personality=jbd&seed=4', 'jbd');
 
 describe('JBD settings', () => {
   it('keeps the 0xAA counters across a write with the default exit, and says what the save exit would do', async () => {
-    const { board, access } = await jbd();
+    const { clock, board, access } = await jbd();
     board.raiseEvent(alarmRaisedEvent('cell_overvoltage'));
     board.raiseEvent(alarmRaisedEvent('cell_overvoltage'));
     board.raiseEvent(alarmRaisedEvent('short_circuit'));
@@ -43,7 +27,7 @@ describe('JBD settings', () => {
   });
 
   it('zeroes the counters only with the save exit, after reading them', async () => {
-    const { board, access } = await jbd();
+    const { clock, board, access } = await jbd();
     board.raiseEvent(alarmRaisedEvent('cell_undervoltage'));
     const rep = await clock.run(applySettings(access, { balance_start: 3.45 }, { tool: 't', jbdExit: 'save-and-reset-counters' }));
     expect(rep.jbdErrorCounters).toMatchObject({ cell_undervoltage: 1 });
@@ -51,7 +35,7 @@ describe('JBD settings', () => {
   });
 
   it('reports the board’s own refusal with its stored value', async () => {
-    const { access } = await jbd();
+    const { clock, access } = await jbd();
     const rep = await clock.run(applySettings(access, { charge_ot_protect: 90 }, { tool: 't' }));
     expect(rep.outcomes).toEqual([expect.objectContaining({ id: 'charge_ot_protect', result: 'refused', stored: 55 })]);
     // The refused register left the board's limit untouched.

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeJkFields, decodeJkFrame } from '../../../shared/bms/jk.js';
 import {
   decodeJkRaw,
@@ -15,12 +15,10 @@ import {
   JK_SETTING_FIELDS,
 } from '../../../shared/settings/jk-registers.js';
 import { settingDef } from '../../../shared/settings/catalog.js';
-import { VirtualClock } from '../../../shared/util/clock.js';
 import { flagBit, STATUS_FLAGS } from '../../../shared/types/domain.js';
 import { fromHex, toHex } from '../../../shared/util/bytes.js';
-import { Session } from '../../../electron/host/session.js';
-import { SimTransport } from '../../../electron/host/transport/sim.js';
-import { applySettings, settingsAccess, SettingsValidationError } from '../../../electron/host/settings/service.js';
+import { applySettings, SettingsValidationError } from '../../../electron/host/settings/service.js';
+import { simulatedBoards } from './simulated-boards.js';
 
 /**
  * JK settings: published read-all captures decode to the settings their fields hold, published
@@ -87,22 +85,10 @@ describe('JK field codecs (property)', () => {
 });
 
 describe('JK settings against the simulated board', () => {
-  let clock: VirtualClock;
-  const open: Session[] = [];
-  beforeEach(() => {
-    clock = new VirtualClock();
-  });
-  afterEach(async () => {
-    await clock.run(Promise.all(open.splice(0).map((s) => s.close())));
-  });
-  async function jk() {
-    const s = await clock.run(Session.open('sim:?personality=jk&seed=4', { protocol: 'jk', clock }));
-    open.push(s);
-    return { board: (s.transport as SimTransport).running!.board, access: await settingsAccess(s) };
-  }
+  const jk = simulatedBoards('sim:?personality=jk&seed=4', 'jk');
 
   it('writes several fields, one frame each, and the board’s protection follows', async () => {
-    const { board, access } = await jk();
+    const { clock, board, access } = await jk();
     const rep = await clock.run(applySettings(access, { cell_ov_protect: 3.7, charge_ut_release: -5, cell_ov_delay: 300 }, { tool: 't' }));
     expect(rep.outcomes.map((o) => [o.id, o.result, o.stored])).toEqual([
       ['cell_ov_protect', 'written', 3.7],
@@ -114,14 +100,14 @@ describe('JK settings against the simulated board', () => {
   });
 
   it('reports the board’s refusal with the value it keeps', async () => {
-    const { access } = await jk();
+    const { clock, access } = await jk();
     const rep = await clock.run(applySettings(access, { charge_oc_protect: 600 }, { tool: 't' }));
     expect(rep.outcomes).toEqual([expect.objectContaining({ id: 'charge_oc_protect', result: 'refused', stored: 150 })]);
     expect(rep.after['charge_oc_protect']).toBe(150);
   });
 
   it('refuses a fraction on a field the board keeps in whole units before anything is sent', async () => {
-    const { board, access } = await jk();
+    const { clock, board, access } = await jk();
     const before = board.params.find((p) => p.name === 'charge_overcurrent')!.value;
     const err = await clock.run(applySettings(access, { charge_oc_protect: 150.5, charge_ot_protect: 45.5 }, { tool: 't' })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SettingsValidationError);
@@ -133,7 +119,7 @@ describe('JK settings against the simulated board', () => {
   });
 
   it('the MOSFET switches open and close the pack’s FETs', async () => {
-    const { board, access } = await jk();
+    const { clock, board, access } = await jk();
     await clock.run(applySettings(access, { discharge_mosfet: 0 }, { tool: 't' }));
     expect(board.pack.switches()).toEqual({ charge: true, discharge: false });
     expect(board.pack.state().status & flagBit(STATUS_FLAGS, 'discharge_fet_on')).toBe(0);
