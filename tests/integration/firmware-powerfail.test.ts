@@ -57,6 +57,45 @@ function expectUpdated(holder: { bl: Bootloader }) {
   expect(s.securityCounter).toBe(2);
 }
 
+/** The board as it left the factory, booted: the state every cut starts from. */
+async function fromFactory({ env, factory }: Pick<Env, 'env' | 'factory'>, holder: { bl: Bootloader }) {
+  env.flash.powerOn();
+  env.flash.restore(factory);
+  holder.bl = env.rebootFresh();
+  await holder.bl.boot();
+}
+
+/**
+ * Cuts the power at spread points of an update that takes `total` flash operations in a clean run
+ * (every one, or MAX_POINTS evenly spaced): each time the board must boot a valid image, and
+ * `rerun` must then finish the update. Counts which image the board booted after the cut.
+ */
+async function cutAtSpreadPoints(
+  setupOf: Pick<Env, 'env' | 'factory'>,
+  holder: { bl: Bootloader },
+  total: number,
+  attempt: () => Promise<unknown>,
+  rerun: () => Promise<unknown>,
+) {
+  const n = Math.min(total, MAX_POINTS);
+  const points = Array.from({ length: n }, (_, i) => 1 + Math.floor((i * total) / n));
+  const outcomes = { old: 0, new: 0 };
+  for (const k of points) {
+    await fromFactory(setupOf, holder);
+    setupOf.env.flash.armPowerLoss(k);
+    const err = await attempt().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err, `cut point ${k} of ${total}: expected the power cut to interrupt the update`).toBeInstanceOf(PowerLoss);
+    await rebootAndCheck(setupOf.env, holder);
+    outcomes[holder.bl.status().runningVersion === '1.1.0+0' ? 'new' : 'old']++;
+    await rerun();
+    expectUpdated(holder);
+  }
+  return { points: points.length, ...outcomes };
+}
+
 describe('firmware power-fail matrix', () => {
   it.each(BOOT_MODES)(
     '%s: a cut at every flash operation of an update never bricks the board, and the update completes on re-run',
@@ -70,29 +109,15 @@ describe('firmware power-fail matrix', () => {
       const total = env.flash.opCount - before;
       expect(total).toBeGreaterThan(100);
 
-      const points: number[] = [];
-      if (total <= MAX_POINTS) for (let k = 1; k <= total; k++) points.push(k);
-      else for (let i = 0; i < MAX_POINTS; i++) points.push(1 + Math.floor((i * total) / MAX_POINTS));
-
-      const outcomes = { old: 0, new: 0 };
-      for (const k of points) {
-        env.flash.powerOn();
-        env.flash.restore(factory);
-        holder.bl = env.rebootFresh();
-        await holder.bl.boot();
-        env.flash.armPowerLoss(k);
-        const err = await update(env, holder, image).then(
-          () => null,
-          (e) => e,
-        );
-        expect(err, `cut point ${k} of ${total}: expected the power cut to interrupt the update`).toBeInstanceOf(PowerLoss);
-        await rebootAndCheck(env, holder);
-        outcomes[holder.bl.status().runningVersion === '1.1.0+0' ? 'new' : 'old']++;
-        await update(env, holder, image);
-        expectUpdated(holder);
-      }
+      const { points, ...outcomes } = await cutAtSpreadPoints(
+        { env, factory },
+        holder,
+        total,
+        () => update(env, holder, image),
+        () => update(env, holder, image),
+      );
       console.log(
-        `power-fail matrix (${mode}): ${points.length} cut points exercised of ${total} flash operations in a clean update; after the cut the board booted the old image ${outcomes.old} times, the new one ${outcomes.new} times; 0 bricked`,
+        `power-fail matrix (${mode}): ${points} cut points exercised of ${total} flash operations in a clean update; after the cut the board booted the old image ${outcomes.old} times, the new one ${outcomes.new} times; 0 bricked`,
       );
     },
     300_000,
@@ -105,10 +130,7 @@ describe('firmware power-fail matrix', () => {
     const rng = new Random(77);
     const points = Array.from({ length: 40 }, (_, i) => Math.floor(((i + rng.next()) * image.length) / 40));
     for (const cutByte of points) {
-      env.flash.powerOn();
-      env.flash.restore(factory);
-      holder.bl = env.rebootFresh();
-      await holder.bl.boot();
+      await fromFactory({ env, factory }, holder);
       let received = 0;
       const t = new LocalTarget(holder.bl);
       t.write = async (offset, data) => {
@@ -174,27 +196,11 @@ describe('firmware power-fail matrix', () => {
     expect((await apply()).outcome).toBe('installed');
     expectUpdated(holder);
     const total = env.flash.opCount - before;
-    const POINTS = Math.min(total, MAX_POINTS);
-    const points = Array.from({ length: POINTS }, (_, i) => 1 + Math.floor((i * total) / POINTS));
-    const outcomes = { old: 0, new: 0 };
-    for (const k of points) {
-      env.flash.powerOn();
-      env.flash.restore(factory);
-      holder.bl = env.rebootFresh();
-      await holder.bl.boot();
-      env.flash.armPowerLoss(k);
-      const err = await apply().then(
-        () => null,
-        (e: unknown) => e,
-      );
-      expect(err, `cut point ${k} of ${total}`).toBeInstanceOf(PowerLoss);
-      await rebootAndCheck(env, holder);
-      outcomes[holder.bl.status().runningVersion === '1.1.0+0' ? 'new' : 'old']++;
+    const { points, ...outcomes } = await cutAtSpreadPoints({ env, factory }, holder, total, apply, async () => {
       expect(['installed', 'already-installed']).toContain((await apply()).outcome);
-      expectUpdated(holder);
-    }
+    });
     console.log(
-      `bundle power-fail matrix: ${POINTS} cuts of ${total} flash operations; old image ${outcomes.old}, new ${outcomes.new} times after the cut; 0 bricked`,
+      `bundle power-fail matrix: ${points} cuts of ${total} flash operations; old image ${outcomes.old}, new ${outcomes.new} times after the cut; 0 bricked`,
     );
   }, 300_000);
 });
