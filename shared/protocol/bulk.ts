@@ -131,8 +131,9 @@ export class BulkSender {
    * after the copy left, but is about an earlier one, costs one needless frame; guarding against
    * it with a fraction of the round trip cost more: NAKs come back faster than acks (which wait
    * for the receiver's commit), one late ack inflates any smoothed round trip for long, and each
-   * NAK ignored leaves a chunk that a bad line keeps damaging to the receiver's 200 ms reminder. No round-trip sample: a receiver also repeats
-   * a NAK for a chunk still missing after a quiet spell, so its timing says nothing of the line.
+   * NAK ignored leaves a chunk that a bad line keeps damaging to the receiver's 200 ms reminder.
+   * No round-trip sample: a receiver also repeats a NAK for a chunk still missing after a quiet
+   * spell, so its timing says nothing of the line.
    * Returns true if the chunk is now due.
    */
   onNak(offset: number, now: number): boolean {

@@ -2,6 +2,7 @@ import { DecodeError } from '../errors.js';
 import { cobsDecode, cobsDecodePrefix, cobsEncodeInto, cobsMaxEncodedLength } from './cobs.js';
 import { CRC_SIZE, HEADER_SIZE, MAX_PAYLOAD, PROTOCOL_VERSION, type MessageType } from './constants.js';
 import { crc32 } from './crc32.js';
+import { rd16 } from '../util/le.js';
 
 /**
  * One native-protocol message. On the wire (PROTOCOL.md §2):
@@ -83,8 +84,7 @@ export interface DamagedHead {
 export function salvageHead(encoded: Uint8Array): DamagedHead | null {
   const raw = cobsDecodePrefix(encoded, HEADER_SIZE + 16);
   if (raw.length < HEADER_SIZE || raw[0] !== PROTOCOL_VERSION || raw[1]! > 3) return null;
-  const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  return { type: raw[1]!, seq: dv.getUint16(2, true), cmd: dv.getUint16(4, true), payload: raw.slice(HEADER_SIZE) };
+  return { type: raw[1]!, seq: rd16(raw, 2), cmd: rd16(raw, 4), payload: raw.slice(HEADER_SIZE) };
 }
 
 export interface FrameDecoderStats {
