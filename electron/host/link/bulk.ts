@@ -434,7 +434,7 @@ async function readSpan(
     const now = clock.now();
     if (nak && now - lastDataAt >= 100 && now - lastNakAt >= 100) sendNak(rx.firstLacking());
     // If acks are lost and the board's timer has not yet fired, a periodic ack nudges it on.
-    if (clock.now() - lastAckSent > 300) sendAck();
+    if (now - lastAckSent > 300) sendAck();
     // Damaged frames and nothing whole: the controller hears of them here.
     steer();
   });
@@ -604,9 +604,10 @@ async function writeSpan(
     if (!sender || resizing) return;
     const acked = Math.ceil(sender.ackedBytes / sender.chunkSize);
     for (; ackedChunks < acked; ackedChunks++) ctl.frameOk(sender.chunkSize);
-    ctl.framesDamaged(sender.retransmissions - retransSeen, body.length - sender.ackedBytes);
+    const left = body.length - sender.ackedBytes;
+    ctl.framesDamaged(sender.retransmissions - retransSeen, left);
     retransSeen = sender.retransmissions;
-    const next = ctl.proposal(body.length - sender.ackedBytes);
+    const next = ctl.proposal(left);
     if (next !== null) {
       resizing = true;
       ctl.adopt(next);
