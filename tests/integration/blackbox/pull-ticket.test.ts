@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openPslog } from '../../../electron/host/blackbox/pslog.js';
+import { checkpointNonce } from '../../support/checkpoint-nonce.js';
 import { codeFromNonce, encodeTicketFile, signTicket } from '../../../shared/evidence/ticket.js';
 import { toHex } from '../../../shared/util/bytes.js';
 import { cli } from '../../unit/evidence/cli-harness.js';
@@ -23,15 +23,6 @@ async function ticketFor(serial: string, nonce: Uint8Array, name: string, claimI
   const file = await signTicket({ claimId, serial, nonce, issuedAt: new Date(now - 60_000), expiresAt: new Date(now + 86_400_000) }, signer);
   writeFileSync(at(name), encodeTicketFile(file));
   return at(name);
-}
-
-async function checkpointNonce(file: string): Promise<string> {
-  const r = await openPslog(file);
-  try {
-    return toHex(r.checkpoint!.nonce);
-  } finally {
-    await r.close();
-  }
 }
 
 describe('log pull --ticket / --nonce', () => {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHostApi } from '../../../electron/host/api/index.js';
-import { openPslog } from '../../../electron/host/blackbox/pslog.js';
+import { checkpointNonce } from '../../support/checkpoint-nonce.js';
 import { FileKeyStore } from '../../../electron/host/evidence/keystore.js';
 import { verifyPackageBytes } from '../../../electron/host/evidence/package-file.js';
 import { contract } from '../../../shared/api/contract.js';
@@ -12,7 +12,6 @@ import type { CallContext } from '../../../shared/api/rpc-server.js';
 import { contractCaller } from '../../support/contract-call.js';
 import { codeFromNonce, encodeTicketFile, signTicket, ticketCode, type TicketFile } from '../../../shared/evidence/ticket.js';
 import { openZip } from '../../../shared/codec/zip.js';
-import { toHex } from '../../../shared/util/bytes.js';
 
 /**
  * Claim tickets through the app's API: log.pull seals the checkpoint over a typed code or a ticket
@@ -37,15 +36,6 @@ async function refusal(p: Promise<unknown>): Promise<{ code: string; message: st
     return { code, message };
   }
   throw new Error('expected a refusal');
-}
-
-async function checkpointNonce(file: string): Promise<string> {
-  const r = await openPslog(file);
-  try {
-    return toHex(r.checkpoint!.nonce);
-  } finally {
-    await r.close();
-  }
 }
 
 const secret = ed25519.utils.randomSecretKey(new Uint8Array(32).fill(9));
