@@ -69,22 +69,24 @@ describe('packscope bundle', () => {
     const c = await cli('bundle', 'certify', '--root', k('root.pem'), '--key', k('release.pub.pem'), '--vendor', 'acme', '--out', k('cert.json'));
     expect(c.code, c.err).toBe(0);
 
-    const meta = release('1.4.0', 4, 20);
-    const made = await cli(
-      'bundle',
-      'create',
-      '--key',
-      k('release.pem'),
-      '--cert',
-      k('cert.json'),
-      '--metadata',
-      meta,
-      '--image',
-      `app=${k('app-1.4.0.img')}`,
-      '--out',
-      k('r20.psfw'),
-      '--json',
-    );
+    /** `bundle create` of the app image of `version`, signed by the certified release key. */
+    const create = (metadata: string, version: string, out: string, ...more: string[]) =>
+      cli(
+        'bundle',
+        'create',
+        '--key',
+        k('release.pem'),
+        '--cert',
+        k('cert.json'),
+        '--metadata',
+        metadata,
+        '--image',
+        `app=${k(`app-${version}.img`)}`,
+        '--out',
+        k(out),
+        ...more,
+      );
+    const made = await create(release('1.4.0', 4, 20), '1.4.0', 'r20.psfw', '--json');
     expect(made.code, made.err).toBe(0);
     expect(JSON.parse(made.out)).toMatchObject({ sequence: 20 });
 
@@ -116,25 +118,7 @@ describe('packscope bundle', () => {
     expect(applyJson.settingsChanged).toEqual([]);
 
     // An older release (lower sequence) is refused before anything is erased.
-    const older = release('1.5.0', 5, 19);
-    expect(
-      (
-        await cli(
-          'bundle',
-          'create',
-          '--key',
-          k('release.pem'),
-          '--cert',
-          k('cert.json'),
-          '--metadata',
-          older,
-          '--image',
-          `app=${k('app-1.5.0.img')}`,
-          '--out',
-          k('r19.psfw'),
-        )
-      ).code,
-    ).toBe(0);
+    expect((await create(release('1.5.0', 5, 19), '1.5.0', 'r19.psfw')).code).toBe(0);
     const refused = await cli('bundle', 'apply', '--port', port, k('r19.psfw'));
     expect(refused.code).toBe(7);
     expect(refused.err).toMatch(/sequence 19 is lower than 20/);
